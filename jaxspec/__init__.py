@@ -1,0 +1,36 @@
+"""jaxspec: audio spectrograms as pure JAX functions of a frozen config."""
+
+from .augment import Augmentation, Convolution, LogUniform, Noise, Normal, Scaled, TimeShift, Uniform, Volume
+from .config import SpectrogramConfig
+from .encode import encode, encode_batch
+from .errors import AudioFileError, ConfigError, InputError, JaxspecError
+from .io import Audio, example_path, load_audio
+from .resample import resample
+from .spectrum import augment, spectrogram
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Audio",
+    "AudioFileError",
+    "Augmentation",
+    "ConfigError",
+    "Convolution",
+    "InputError",
+    "JaxspecError",
+    "LogUniform",
+    "Noise",
+    "Normal",
+    "Scaled",
+    "SpectrogramConfig",
+    "TimeShift",
+    "Uniform",
+    "Volume",
+    "augment",
+    "encode",
+    "encode_batch",
+    "example_path",
+    "load_audio",
+    "resample",
+    "spectrogram",
+]

@@ -1,0 +1,251 @@
+"""``SpectrogramConfig``: every hyperparameter of the encoder, as a frozen pytree.
+
+Hyperparameters are static fields (hashable, part of the treedef, so part of
+``jax.jit``'s cache key); the recordings that augmentation uses are array leaves
+inside ``augmentation`` (a new recording does not retrace).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import re
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from . import augment as _augment
+from ._pytree import pytree_dataclass
+from .augment import Augmentation
+from .errors import ConfigError
+from .windows import window_values
+
+_UNITS = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0}
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zµ]+)\s*$")
+_NORMALIZATIONS = ("max", "rms")
+
+
+def seconds_to_samples(seconds: float, sample_rate: int) -> int:
+    """``floor(seconds * sample_rate + 0.5)``: the one conversion rule of jaxspec."""
+    return int(math.floor(seconds * sample_rate + 0.5))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def parse_duration(value: Any, name: str) -> float:
+    """Seconds from a float (seconds) or a string like ``"25ms"``, ``"0.5s"``, ``"1min"``."""
+    if isinstance(value, str):
+        match = _DURATION.match(value.lower())
+        if not match or match.group(2) not in _UNITS:
+            raise ConfigError(
+                f"{name}={value!r} is not a duration; write it like '25ms', '0.5s' or '1min' "
+                "(or pass an int number of samples, or a float number of seconds)"
+            )
+        return float(match.group(1)) * _UNITS[match.group(2)]
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    raise ConfigError(f"{name}={value!r} must be an int (samples), a float (seconds) or a string like '25ms'")
+
+
+def to_samples(value: Any, sample_rate: int, name: str) -> int:
+    """An int (samples), float (seconds) or duration string as a positive sample count."""
+    samples = int(value) if _is_int(value) else seconds_to_samples(parse_duration(value, name), sample_rate)
+    if samples <= 0:
+        raise ConfigError(
+            f"{name}={value!r} is {samples} samples at {sample_rate} Hz; it must be a positive number "
+            "of samples or a duration like '10ms'"
+        )
+    return samples
+
+
+def _normalization(value: Any) -> tuple[str, float] | None:
+    if value is None:
+        return None
+    kind, level = (value, 1.0) if isinstance(value, str) else (tuple(value) + (None,))[:2] if isinstance(value, (tuple, list)) and len(value) == 2 else (None, None)
+    if not isinstance(kind, str) or kind.lower() not in _NORMALIZATIONS:
+        raise ConfigError(
+            f"normalization={value!r} is not valid; use None, 'max', ('max', v) or ('rms', v)"
+        )
+    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not (0 < level < math.inf):
+        raise ConfigError(f"normalization={value!r}: the level must be a positive number")
+    return kind.lower(), float(level)
+
+
+@pytree_dataclass(data_fields=("augmentation",))
+class SpectrogramConfig:
+    """Settings of the audio spectrogram encoder (the seed's ``AudioSpectrogram``).
+
+    Args:
+      sample_rate: target rate in Hz; inputs are resampled to it ("SampleRate").
+      window_size: frame length: int samples, float seconds or ``"25ms"``; ``None``
+        = ``ceil(0.025 * sample_rate)`` (400 at 16 kHz) ("WindowSize").
+      offset: hop between frames, same forms; ``None`` =
+        ``max(1, floor(window_size / 3 + 0.5))`` (133 at 16 kHz) ("Offset").
+      window_function: ``"hann"`` (periodic), another name from
+        ``jaxspec.windows.WINDOW_NAMES``, ``None`` / ``"rectangular"`` (no window), a
+        callable ``n -> array[n]``, or ``window_size`` numbers ("WindowFunction").
+      normalization: ``None``, ``"max"``, ``("max", v)`` or ``("rms", v)``
+        ("Normalization").
+      target_length: ``None`` (all), int = exactly that many frames, float / str =
+        a duration: the signal is zero-padded or trimmed at the end ("TargetLength").
+      augmentation: ``None`` or ``Augmentation(...)``; applied only when a key is
+        passed ("Augmentation").
+      power: exponent of ``|X|``: 2 = power spectrum, 1 = magnitude.
+      fft_size: FFT length ``>= window_size`` (frames are zero-padded); ``None`` =
+        ``window_size``.
+
+    Output of ``spectrogram``: float32 ``[n_frames, fft_size // 2 + 1]`` with
+    ``n_frames = ceil(L / offset)`` for ``L`` samples at ``sample_rate``.
+
+    >>> config = SpectrogramConfig()
+    >>> config.window_samples, config.offset_samples, config.num_bins
+    (400, 133, 201)
+    >>> config.num_frames(16000)
+    121
+    """
+
+    sample_rate: int = 16000
+    window_size: int | float | str | None = None
+    offset: int | float | str | None = None
+    window_function: Any = "hann"
+    normalization: Any = None
+    target_length: int | float | str | None = None
+    augmentation: Augmentation | None = None
+    power: float = 2.0
+    fft_size: int | None = None
+
+    def __post_init__(self):
+        rate = self.sample_rate
+        if not _is_int(rate) or rate <= 0:
+            raise ConfigError(f"sample_rate={rate!r} must be a positive integer number of samples per second")
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 - frozen
+        set_("sample_rate", int(rate))
+        window = self.window_function
+        if isinstance(window, (list, tuple, np.ndarray)):
+            set_("window_function", tuple(float(w) for w in np.asarray(window, np.float64).reshape(-1)))
+        elif isinstance(window, str) and window.lower() in ("rectangular", "none"):
+            set_("window_function", None)
+        set_("normalization", _normalization(self.normalization))
+        if isinstance(self.target_length, str) and self.target_length.lower() == "all":
+            set_("target_length", None)
+        power = self.power
+        if isinstance(power, bool) or not isinstance(power, numbers.Real) or not (0 < power < math.inf):
+            raise ConfigError(f"power={power!r} must be a positive number (2 = power spectrum, 1 = magnitude)")
+        set_("power", float(power))
+        # Resolving each derived number once validates it and fixes shapes.
+        ws = self.window_samples
+        self.offset_samples
+        if self.target_length is not None:
+            self.target_frames if _is_int(self.target_length) else self.target_samples
+        if self.fft_size is not None:
+            if not _is_int(self.fft_size) or self.fft_size < ws:
+                raise ConfigError(
+                    f"fft_size={self.fft_size!r} must be an integer >= window_size ({ws} samples); "
+                    "frames are zero-padded to it"
+                )
+            set_("fft_size", int(self.fft_size))
+        self.window
+        augmentation = self.augmentation
+        if augmentation is not None and not isinstance(augmentation, Augmentation):
+            raise ConfigError(f"augmentation={augmentation!r} must be None or Augmentation(...)")
+        set_("augmentation", _augment.resolve(augmentation, self.sample_rate))
+
+    # ----------------------------------------------------------- resolved numbers
+    @property
+    def window_samples(self) -> int:
+        """Window (frame) length in samples."""
+        if self.window_size is None:
+            return -(-self.sample_rate * 25 // 1000)  # ceil(0.025 * rate), exactly
+        return to_samples(self.window_size, self.sample_rate, "window_size")
+
+    @property
+    def offset_samples(self) -> int:
+        """Hop between frame starts in samples."""
+        if self.offset is None:
+            return max(1, (2 * self.window_samples + 3) // 6)  # floor(ws / 3 + 0.5), exactly
+        return to_samples(self.offset, self.sample_rate, "offset")
+
+    @property
+    def fft_samples(self) -> int:
+        """FFT length in samples (``fft_size`` or ``window_samples``)."""
+        return self.window_samples if self.fft_size is None else self.fft_size
+
+    @property
+    def num_bins(self) -> int:
+        """Frequency bins per frame: ``fft_samples // 2 + 1``."""
+        return self.fft_samples // 2 + 1
+
+    @property
+    def target_frames(self) -> int | None:
+        """``target_length`` in frames when it is given as an int, else ``None``."""
+        if not _is_int(self.target_length):
+            return None
+        if self.target_length <= 0:
+            raise ConfigError(f"target_length={self.target_length!r} frames must be positive")
+        return int(self.target_length)
+
+    @property
+    def target_samples(self) -> int | None:
+        """``target_length`` in samples when it is a duration, else ``None``."""
+        if self.target_length is None or _is_int(self.target_length):
+            return None
+        return to_samples(self.target_length, self.sample_rate, "target_length")
+
+    @cached_property
+    def window(self) -> np.ndarray:
+        """The window values, float64 ``[shape=(window_samples,)]``."""
+        return window_values(self.window_function, self.window_samples)
+
+    def frequencies(self) -> np.ndarray:
+        """Centre frequency of each bin in Hz, ``[shape=(num_bins,)]``."""
+        return np.arange(self.num_bins) * self.sample_rate / self.fft_samples
+
+    def num_frames(self, length: int) -> int:
+        """Frames of the output for ``length`` samples at ``sample_rate``.
+
+        ``ceil(L / offset)`` where ``L`` is ``length`` after ``target_length`` (or the
+        ``target_length`` frames themselves).
+        """
+        if self.target_frames is not None:
+            return self.target_frames
+        if self.target_samples is not None:
+            length = self.target_samples
+        return -(-int(length) // self.offset_samples)
+
+    def output_shape(self, length: int) -> tuple[int, int]:
+        """``(num_frames(length), num_bins)`` for one input of ``length`` samples."""
+        return self.num_frames(length), self.num_bins
+
+    def describe(self) -> str:
+        """A few human-readable lines: the settings in effect, in samples and ms."""
+        ms = lambda n: f"{1000 * n / self.sample_rate:.4g} ms"  # noqa: E731
+        window = self.window_function if not callable(self.window_function) else getattr(self.window_function, "__name__", "callable")
+        if isinstance(window, tuple):
+            window = f"{len(window)} given values"
+        lines = [
+            f"sample_rate     {self.sample_rate} Hz",
+            f"window_size     {self.window_samples} samples ({ms(self.window_samples)})",
+            f"offset          {self.offset_samples} samples ({ms(self.offset_samples)})",
+            f"window_function {window}",
+            f"fft_size        {self.fft_samples} samples -> {self.num_bins} bins of {self.sample_rate / self.fft_samples:.4g} Hz",
+            f"power           {self.power:g}",
+            f"normalization   {self.normalization}",
+            f"target_length   {self.target_length if self.target_length is not None else 'all'}",
+            f"augmentation    {self.augmentation}",
+        ]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        fields = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "window_function" and isinstance(value, tuple):
+                text = f"<{len(value)} values>"
+            else:
+                text = repr(value)
+            fields.append(f"{f.name}={text}")
+        return f"SpectrogramConfig({', '.join(fields)})"

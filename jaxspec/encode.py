@@ -1,0 +1,134 @@
+"""The encoder on the host side: files, ``Audio`` or arrays -> spectrograms.
+
+``encode`` and ``encode_batch`` read and check inputs with NumPy / soundfile (nothing
+is traced until the inputs are valid), resample them to ``config.sample_rate``, and
+call the jitted pure core. Compiled functions are cached by JAX per config treedef
+and input shape, so a second call with the same config and length does not recompile.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .config import SpectrogramConfig
+from .errors import ConfigError, InputError
+from .io import Audio, is_path, load_audio, to_float32, to_mono
+from .resample import resample
+from .spectrum import spectrogram
+
+_spectrogram = jax.jit(spectrogram)
+
+
+def _describe(item: Any) -> str:
+    return repr(str(item)) if is_path(item) else type(item).__name__
+
+
+def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None, name: str = "audio") -> jax.Array:
+    """Steps 1-2 on the host: load, check, average to mono, resample.
+
+    Args:
+      config: the settings (its ``sample_rate`` is the target).
+      item: a path, an ``Audio``, or an array ``[n]`` / ``[n, channels]`` with
+        ``sample_rate``.
+      sample_rate: the rate of an array ``item`` in Hz.
+
+    Returns:
+      float32 ``[shape=(n',)]`` at ``config.sample_rate``,
+      ``n' = ceil(n * config.sample_rate / rate)``.
+    """
+    if not isinstance(config, SpectrogramConfig):
+        raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
+    if is_path(item):
+        audio = load_audio(item)
+        samples, rate = audio.samples, audio.sample_rate
+    elif isinstance(item, Audio):
+        samples, rate = item.samples, item.sample_rate
+    elif isinstance(item, jax.core.Tracer):
+        raise InputError(f"{name} is a traced value; inside jax.jit call jaxspec.spectrogram on the waveform")
+    else:
+        if sample_rate is None:
+            raise InputError(f"{name} is an array without a rate; pass sample_rate=... (Hz) or an Audio")
+        samples, rate = item, Audio(np.zeros(0), sample_rate).sample_rate  # Audio checks the rate
+    x = to_mono(to_float32(samples, name))
+    if rate != config.sample_rate:
+        return resample(x, rate, config.sample_rate)
+    return jnp.asarray(x)
+
+
+def encode(config: SpectrogramConfig, audio: Any, *, sample_rate: int | None = None, key: jax.Array | None = None) -> jax.Array:
+    """Encodes one input into a float32 spectrogram (the seed's ``encoder[input]``).
+
+    Args:
+      config: the settings.
+      audio: a file path, an ``Audio``, or an array ``[shape=(n,)]`` /
+        ``[shape=(n, channels)]`` (channels are averaged). Integer PCM is scaled to
+        [-1, 1).
+      sample_rate: the rate of an array input in Hz (required for arrays).
+      key: a PRNG key to apply ``config.augmentation``; ``None`` = no augmentation.
+
+    Returns:
+      float32 ``[shape=(n_frames, fft_size // 2 + 1)]``, ``n_frames = ceil(L / offset)``
+      for ``L`` samples after resampling (or ``target_length``).
+
+    >>> import jaxspec
+    >>> encode(jaxspec.SpectrogramConfig(), jaxspec.example_path()).shape[1]
+    201
+    """
+    return _spectrogram(config, prepare(config, audio, sample_rate), key)
+
+
+def _with_index(error: Exception, index: int, item: Any) -> Exception:
+    where = f"item {index}" + (f" ({str(item)!r})" if is_path(item) else "")
+    try:
+        wrapped = type(error)(f"{where}: {error}")
+    except Exception:  # noqa: BLE001 - an exception type with another signature
+        wrapped = InputError(f"{where}: {error}")
+    return wrapped
+
+
+def encode_batch(config: SpectrogramConfig, audios: Sequence[Any], *, sample_rate: int | None = None, key: jax.Array | None = None) -> list[jax.Array]:
+    """Encodes a list of inputs of any lengths; each result equals encoding it alone.
+
+    Item ``i`` uses the key ``jax.random.split(key, len(audios))[i]``. Inputs that
+    have the same length after resampling are stacked and computed in one jitted,
+    vmapped call.
+
+    Args:
+      config: the settings.
+      audios: paths, ``Audio`` objects or arrays (arrays need ``sample_rate``).
+      sample_rate: the rate of the array items in Hz.
+      key: a PRNG key, or ``None`` for no augmentation.
+
+    Returns:
+      a list of float32 arrays ``[shape=(n_frames_i, bins)]``, in input order.
+
+    Raises:
+      The error of the first bad item, its message naming the index (and path).
+    """
+    if isinstance(audios, (str, Audio, np.ndarray, jax.Array)):
+        raise InputError("encode_batch takes a list of inputs; use encode for a single one")
+    items = list(audios)
+    waves = []
+    for i, item in enumerate(items):
+        try:
+            waves.append(prepare(config, item, sample_rate, name=f"audio {i}"))
+        except (ValueError, OSError) as error:
+            raise _with_index(error, i, item) from error
+    keys = None if key is None else jax.random.split(key, len(items))
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i, wave in enumerate(waves):
+        groups[wave.shape[0]].append(i)
+    results: list[Any] = [None] * len(items)
+    for indices in groups.values():
+        stacked = jnp.stack([waves[i] for i in indices])
+        group_keys = None if keys is None else keys[np.asarray(indices)]
+        out = _spectrogram(config, stacked, group_keys)
+        for row, i in enumerate(indices):
+            results[i] = out[row]
+    return results

@@ -1,0 +1,171 @@
+"""Audio containers and file reading (host side: NumPy and soundfile, no tracing)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import soundfile
+
+from ._pytree import is_concrete_array, pytree_dataclass
+from .errors import AudioFileError, ConfigError, InputError
+
+PathLike = str | os.PathLike
+
+# Signed integers map to [-1, 1) by 2**(bits - 1); uint8 is offset binary (WAV 8-bit).
+_INT_SCALE = {np.dtype(t): float(2 ** (np.dtype(t).itemsize * 8 - 1)) for t in (np.int8, np.int16, np.int32, np.int64)}
+
+
+@pytree_dataclass(data_fields=("samples",))
+class Audio:
+    """A waveform and its sample rate.
+
+    Attributes:
+      samples: ``[shape=(n,)]`` mono or ``[shape=(n, channels)]`` (time first, as
+        soundfile returns it). Float in [-1, 1] or an integer PCM type.
+      sample_rate: samples per second (positive int; static in the pytree).
+
+    >>> Audio(np.zeros(8000, np.float32), 16000).duration
+    0.5
+    """
+
+    samples: Any
+    sample_rate: int
+
+    def __post_init__(self):
+        rate = self.sample_rate
+        if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or rate <= 0:
+            raise ConfigError(f"Audio sample_rate={rate!r} must be a positive integer (Hz)")
+        object.__setattr__(self, "sample_rate", int(rate))
+        if is_concrete_array(self.samples) and np.ndim(self.samples) not in (1, 2):
+            raise InputError(
+                f"Audio samples of shape {np.shape(self.samples)}: expected [n] or [n, channels]"
+            )
+
+    @property
+    def num_samples(self) -> int:
+        """Samples per channel."""
+        return int(np.shape(self.samples)[0])
+
+    @property
+    def channels(self) -> int:
+        return 1 if np.ndim(self.samples) == 1 else int(np.shape(self.samples)[1])
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.num_samples / self.sample_rate
+
+    def __repr__(self) -> str:
+        shape = "x".join(map(str, np.shape(self.samples)))
+        dtype = getattr(self.samples, "dtype", "?")
+        return f"Audio({dtype}[{shape}], sample_rate={self.sample_rate}, duration={self.duration:.3f}s)"
+
+
+def to_float32(samples: Any, name: str = "audio") -> np.ndarray:
+    """Converts PCM samples to float32 in [-1, 1] on the host.
+
+    Signed integers are divided by ``2**(bits - 1)``; uint8 maps by ``(x - 128) / 128``;
+    floats are kept. bool, complex and other unsigned types are rejected, and so are
+    NaN or infinite samples.
+
+    Args:
+      samples: array-like ``[shape=(n,)]`` or ``[shape=(n, channels)]``.
+      name: how errors refer to the input.
+
+    Returns:
+      float32 array of the same shape.
+    """
+    x = np.asarray(samples)
+    if x.dtype == np.uint8:
+        x = (x.astype(np.float32) - 128.0) / 128.0
+    elif x.dtype in _INT_SCALE:
+        x = (x.astype(np.float64) / _INT_SCALE[x.dtype]).astype(np.float32)
+    elif x.dtype.kind == "f":
+        x = x.astype(np.float32, copy=False)
+    else:
+        raise InputError(
+            f"{name} has dtype {x.dtype}; expected float or signed integer PCM samples "
+            "(int8/16/32/64, or uint8 offset binary)"
+        )
+    if x.ndim > 2:
+        raise InputError(f"{name} has shape {x.shape}; expected [n] or [n, channels]")
+    if not np.all(np.isfinite(x)):
+        bad = int(np.flatnonzero(~np.isfinite(x.reshape(-1)))[0])
+        raise InputError(f"{name} has NaN or infinite samples (first at flat index {bad})")
+    return x
+
+
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """Averages ``[n, channels]`` to ``[n]``; ``[n]`` passes through."""
+    return samples if samples.ndim == 1 else samples.mean(axis=1, dtype=np.float32)
+
+
+def _check_file(path: PathLike) -> Path:
+    path = Path(os.fspath(path)).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"audio file {str(path)!r} does not exist")
+    if path.is_dir():
+        raise AudioFileError(f"cannot read {str(path)!r}: it is a directory")
+    return path
+
+
+def audio_info(path: PathLike) -> soundfile._SoundFileInfo:
+    """soundfile's header information (rate, frames, channels, format) for ``path``."""
+    path = _check_file(path)
+    try:
+        return soundfile.info(str(path))
+    except Exception as error:  # noqa: BLE001 - libsndfile's reason goes into the message
+        raise AudioFileError(f"cannot read {str(path)!r}: {error}") from error
+
+
+def load_audio(path: PathLike) -> Audio:
+    """Reads an audio file with soundfile (WAV, FLAC, OGG/Vorbis, Opus, MP3, ...).
+
+    Args:
+      path: file path. Every format of the installed libsndfile works
+        (``soundfile.available_formats()``).
+
+    Returns:
+      ``Audio`` with float32 ``samples [shape=(n,)]`` for mono files or
+      ``[shape=(n, channels)]`` otherwise, and the file's ``sample_rate``.
+
+    Raises:
+      FileNotFoundError: ``path`` does not exist.
+      AudioFileError: the file exists but cannot be decoded (the message names the
+        path and libsndfile's reason).
+
+    >>> import jaxspec
+    >>> load_audio(jaxspec.example_path()).sample_rate
+    16000
+    """
+    path = _check_file(path)
+    try:
+        samples, rate = soundfile.read(str(path), dtype="float32", always_2d=False)
+    except Exception as error:  # noqa: BLE001 - libsndfile's reason goes into the message
+        raise AudioFileError(f"cannot read {str(path)!r}: {error}") from error
+    return Audio(to_float32(samples, f"audio file {str(path)!r}"), int(rate))
+
+
+def example_path() -> str:
+    """Path of the short speech clip shipped with jaxspec (16 kHz mono FLAC)."""
+    return str(Path(__file__).parent / "data" / "speech.flac")
+
+
+def is_path(x: Any) -> bool:
+    return isinstance(x, (str, os.PathLike))
+
+
+def as_signal(value: Any, name: str) -> tuple[np.ndarray, int | None]:
+    """A path, ``Audio`` or array as mono float32 samples and their rate (None if unknown)."""
+    if is_path(value):
+        audio = load_audio(value)
+        return to_mono(audio.samples), audio.sample_rate
+    if isinstance(value, Audio):
+        return to_mono(to_float32(value.samples, name)), value.sample_rate
+    if isinstance(value, jax.core.Tracer):
+        raise InputError(f"{name} must be a concrete array, a path or Audio, not a traced value")
+    return to_mono(to_float32(value, name)), None

@@ -1,0 +1,198 @@
+"""The pure core: waveform at ``config.sample_rate`` -> spectrogram (jit/vmap/grad safe).
+
+Pipeline per example (SPEC section 3, steps 3-8): normalize, augment (only with a
+key), target length, partition into frames, window, zero-pad to ``fft_size``, real
+FFT, ``|X| ** power``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from . import augment as _augment
+from ._pytree import is_concrete_array
+from .config import SpectrogramConfig
+from .errors import ConfigError, InputError
+
+_MAX_BLOCKS = 8  # frames built from <= this many hop-sized blocks; beyond it, a gather
+_INT_SCALE = {np.dtype(t): float(2 ** (np.dtype(t).itemsize * 8 - 1)) for t in (np.int8, np.int16, np.int32, np.int64)}
+
+
+def _as_waveform(x: Any) -> jax.Array:
+    """float32 array from a float or integer PCM array (host checks when concrete)."""
+    if is_concrete_array(x) or isinstance(x, (list, tuple)):
+        from .io import to_float32  # concrete input: one set of host-side rules
+
+        if np.ndim(x) > 2:
+            raise InputError(f"x has shape {np.shape(x)}; expected [L] (one signal) or [B, L] (a batch)")
+        return jnp.asarray(to_float32(np.asarray(x), "x")) if not isinstance(x, jax.Array) else _traced_waveform(x, check=True)
+    return _traced_waveform(jnp.asarray(x), check=False)
+
+
+def _traced_waveform(x: jax.Array, check: bool) -> jax.Array:
+    if x.ndim > 2:
+        raise InputError(f"x has shape {x.shape}; expected [L] (one signal) or [B, L] (a batch)")
+    dtype = np.dtype(x.dtype)
+    if dtype == np.uint8:
+        x = (x.astype(jnp.float32) - 128.0) / 128.0
+    elif dtype in _INT_SCALE:
+        x = x.astype(jnp.float32) / _INT_SCALE[dtype]
+    elif dtype.kind == "f":
+        x = x.astype(jnp.float32)
+    else:
+        raise InputError(f"x has dtype {dtype}; expected float or signed integer PCM samples")
+    if check and not bool(jnp.isfinite(x).all()):
+        raise InputError("x has NaN or infinite samples")
+    return x
+
+
+def normalize(config: SpectrogramConfig, x: jax.Array) -> jax.Array:
+    """Step 3: scales ``x [shape=(L,)]`` to the configured max or RMS level.
+
+    An all-zero (or empty) signal stays all-zero.
+    """
+    if config.normalization is None or x.shape[-1] == 0:
+        return x
+    kind, level = config.normalization
+    if kind == "max":
+        size = jnp.max(jnp.abs(x), axis=-1, keepdims=True)
+    else:
+        size = jnp.sqrt(jnp.mean(jnp.square(x), axis=-1, keepdims=True))
+    safe = jnp.where(size > 0, size, 1.0)
+    return jnp.where(size > 0, x * (level / safe), 0.0)
+
+
+def _fit_length(x: jax.Array, length: int) -> jax.Array:
+    """Zero-pads or trims the end of the last axis to ``length``."""
+    n = x.shape[-1]
+    if n >= length:
+        return x[..., :length]
+    return jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, length - n)])
+
+
+def frames(x: jax.Array, window_size: int, offset: int, num_frames: int) -> jax.Array:
+    """Partitions ``x [shape=(L,)]`` into ``[num_frames, window_size]``.
+
+    Frame ``i`` is ``x[i * offset : i * offset + window_size]``, zeros past the end.
+    When a frame spans few hops it is assembled from hop-sized blocks (no gather);
+    otherwise the index is built in the graph with ``broadcasted_iota`` (a NumPy index
+    constant would be folded into the compiled program).
+    """
+    blocks = -(-window_size // offset)
+    if blocks <= _MAX_BLOCKS:
+        rows = num_frames + blocks - 1
+        grid = _fit_length(x, rows * offset).reshape(rows, offset)
+        parts = [grid[j : j + num_frames] for j in range(blocks)]
+        return jnp.concatenate(parts, axis=1)[:, :window_size] if blocks > 1 else grid[:, :window_size]
+    x = _fit_length(x, (num_frames - 1) * offset + window_size)
+    shape = (num_frames, window_size)
+    index = lax.broadcasted_iota(jnp.int32, shape, 0) * offset + lax.broadcasted_iota(jnp.int32, shape, 1)
+    return x[index]
+
+
+def power_spectrum(framed: jax.Array, window: np.ndarray, fft_size: int, power: float) -> jax.Array:
+    """``|rfft(frame * window, fft_size)| ** power`` for ``framed [shape=(..., n, ws)]``."""
+    spectrum = jnp.fft.rfft(framed * jnp.asarray(window, jnp.float32), n=fft_size)
+    energy = jnp.square(spectrum.real) + jnp.square(spectrum.imag)
+    if power == 2.0:
+        return energy
+    # sqrt-like powers have an infinite slope at 0: keep gradients finite there.
+    positive = energy > 0
+    return jnp.where(positive, jnp.where(positive, energy, 1.0) ** (power / 2.0), 0.0)
+
+
+def _spectrogram_one(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None) -> jax.Array:
+    x = augment_one(config, x, key)
+    if config.target_samples is not None:
+        x = _fit_length(x, config.target_samples)
+    n = config.num_frames(x.shape[0])
+    if n == 0:
+        return jnp.zeros((0, config.num_bins), jnp.float32)
+    framed = frames(x, config.window_samples, config.offset_samples, n)
+    return power_spectrum(framed, config.window, config.fft_samples, config.power)
+
+
+def augment_one(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None) -> jax.Array:
+    """Steps 3-4 for one waveform ``[shape=(L,)]``: normalize, then augment with ``key``."""
+    x = normalize(config, x)
+    if key is None or config.augmentation is None:
+        return x
+    return _augment.apply(config.augmentation, x, key, config.sample_rate)
+
+
+def _is_key_batch(key: jax.Array, batch: int) -> bool:
+    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+    return key.ndim == (1 if typed else 2) and key.shape[0] == batch
+
+
+def _check_key(key: Any) -> jax.Array:
+    key = jnp.asarray(key) if not isinstance(key, jax.Array) else key
+    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+    if not typed and (key.dtype != jnp.uint32 or key.shape[-1:] != (2,)):
+        raise InputError(
+            f"key of dtype {key.dtype} and shape {key.shape} is not a PRNG key; "
+            "use jax.random.key(seed) or jax.random.PRNGKey(seed)"
+        )
+    return key
+
+
+def _per_example(config, fn, x, key):
+    """Applies ``fn(config, x_i, key_i)`` to ``[L]`` or to each row of ``[B, L]``."""
+    if not isinstance(config, SpectrogramConfig):
+        raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
+    x = _as_waveform(x)
+    if key is not None:
+        key = _check_key(key)
+    if x.ndim == 1:
+        return fn(config, x, key)
+    if key is None:
+        return jax.vmap(lambda row: fn(config, row, None))(x)
+    keys = key if _is_key_batch(key, x.shape[0]) else jax.random.split(key, x.shape[0])
+    return jax.vmap(lambda row, k: fn(config, row, k))(x, keys)
+
+
+def spectrogram(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = None) -> jax.Array:
+    """Power spectrogram of a waveform already at ``config.sample_rate``.
+
+    Args:
+      config: the settings.
+      x: float (or integer PCM) ``[shape=(L,)]`` one signal, or ``[shape=(B, L)]`` a
+        batch.
+      key: ``None`` (evaluation: no augmentation), a PRNG key (a batch uses
+        ``jax.random.split(key, B)[i]`` for row i), or a batch of ``B`` keys.
+
+    Returns:
+      float32 ``[shape=(n_frames, bins)]`` or ``[shape=(B, n_frames, bins)]`` with
+      ``bins = fft_size // 2 + 1`` and ``n_frames = ceil(L / offset)`` (or as set by
+      ``target_length``). Frame ``i`` covers samples ``[i*offset, i*offset + window)``,
+      zeros past the end (no centering).
+
+    Pure: works under ``jax.jit`` (the config's static fields are in its treedef),
+    ``jax.vmap`` and ``jax.grad`` with respect to ``x``.
+
+    >>> import jax.numpy as jnp
+    >>> spectrogram(SpectrogramConfig(), jnp.zeros(16000)).shape
+    (121, 201)
+    """
+    return _per_example(config, _spectrogram_one, x, key)
+
+
+def augment(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = None) -> jax.Array:
+    """The waveform the spectrogram sees: normalization, then augmentation with ``key``.
+
+    Args:
+      config: the settings (its ``normalization`` and ``augmentation`` are used).
+      x: float ``[shape=(L,)]`` or ``[shape=(B, L)]`` at ``config.sample_rate``.
+      key: as for ``spectrogram``; ``None`` = no augmentation.
+
+    Returns:
+      float32 of the shape of ``x``. ``spectrogram(config, x, key)`` equals
+      ``spectrogram(replace(config, normalization=None, augmentation=None),
+      augment(config, x, key))``.
+    """
+    return _per_example(config, augment_one, x, key)

@@ -1,0 +1,100 @@
+"""Window functions, computed on the host in float64 NumPy.
+
+All named windows are *periodic* (DFT-even), as ``scipy.signal.get_window(name, n)``
+returns them: the symmetric window of length ``n + 1`` without its last sample. This
+is the convention of librosa and torch.stft for spectral analysis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError
+
+# Generalized cosine windows: w[k] = sum_j (-1)**j a_j cos(2 pi j k / n).
+_COSINE_COEFFICIENTS = {
+    "hann": (0.5, 0.5),
+    "hamming": (0.54, 0.46),
+    "blackman": (0.42, 0.5, 0.08),
+    "blackmanharris": (0.35875, 0.48829, 0.14128, 0.01168),
+    "nuttall": (0.3635819, 0.4891775, 0.1365995, 0.0106411),
+    "flattop": (0.21557895, 0.41663158, 0.277263158, 0.083578947, 0.006947368),
+}
+_RECTANGULAR = ("rectangular", "boxcar", "ones")
+_OTHER = ("bartlett", "cosine")
+
+WINDOW_NAMES: tuple[str, ...] = tuple(_COSINE_COEFFICIENTS) + _OTHER + _RECTANGULAR
+"""Every window name accepted by ``SpectrogramConfig(window_function=...)``."""
+
+WindowSpec = str | Callable[[int], Any] | Sequence[float] | None
+
+
+def _cosine_window(coefficients: tuple[float, ...], n: int) -> np.ndarray:
+    phase = 2.0 * np.pi * np.arange(n) / n
+    return sum((-1) ** j * a * np.cos(j * phase) for j, a in enumerate(coefficients))
+
+
+def _symmetric_window(name: str, m: int) -> np.ndarray:
+    k = np.arange(m)
+    if name == "bartlett":
+        return 1.0 - np.abs(2.0 * k / (m - 1) - 1.0)
+    return np.sin(np.pi * (k + 0.5) / m)  # "cosine"
+
+
+def named_window(name: str, n: int) -> np.ndarray:
+    """The periodic window ``name`` of ``n`` samples.
+
+    Args:
+      name: one of ``WINDOW_NAMES`` (case-insensitive).
+      n: window length in samples, ``n >= 1``.
+
+    Returns:
+      float64 ``[shape=(n,)]``, equal to ``scipy.signal.get_window(name, n)``.
+
+    >>> named_window("hann", 4)
+    array([0. , 0.5, 1. , 0.5])
+    """
+    key = name.lower()
+    if key in _RECTANGULAR or (n == 1 and key in WINDOW_NAMES):
+        return np.ones(n)  # scipy's convention for a one-sample window
+    if key in _COSINE_COEFFICIENTS:
+        return _cosine_window(_COSINE_COEFFICIENTS[key], n)
+    if key in _OTHER:
+        return _symmetric_window(key, n + 1)[:n]
+    raise ConfigError(
+        f"window_function={name!r} is not a known window; use one of {', '.join(WINDOW_NAMES)}, "
+        "None, a callable n -> array[n], or a sequence of window_size numbers"
+    )
+
+
+def window_values(spec: WindowSpec, n: int) -> np.ndarray:
+    """Resolves a ``window_function`` setting to float64 values ``[shape=(n,)]``.
+
+    Args:
+      spec: ``None`` (no window), a name, a callable ``n -> array[n]``, or a
+        sequence of exactly ``n`` numbers.
+      n: the window size in samples.
+    """
+    if spec is None:
+        return np.ones(n)
+    if isinstance(spec, str):
+        return named_window(spec, n)
+    if callable(spec):
+        try:
+            values = np.asarray(spec(n), dtype=np.float64)
+        except Exception as error:  # noqa: BLE001 - re-raised with the parameter named
+            raise ConfigError(f"window_function={spec!r} failed when called with n={n}: {error}") from error
+        what = f"window_function={spec!r} returned"
+    else:
+        values = np.asarray(spec, dtype=np.float64)
+        what = "window_function"
+    if values.shape != (n,):
+        raise ConfigError(
+            f"{what} an array of shape {values.shape}; it must have exactly window_size={n} values"
+        )
+    if not np.all(np.isfinite(values)):
+        raise ConfigError(f"{what} non-finite values; every window value must be finite")
+    return values
