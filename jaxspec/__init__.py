@@ -1,12 +1,24 @@
 """jaxspec: audio spectrograms as pure JAX functions of a frozen config."""
 
-from .augment import Augmentation, Convolution, LogUniform, Noise, Normal, Scaled, TimeShift, Uniform, Volume
+from .augment import (
+    Augmentation,
+    Convolution,
+    LogUniform,
+    Noise,
+    Normal,
+    Scaled,
+    TimeShift,
+    Uniform,
+    Volume,
+    draw,
+)
 from .config import SpectrogramConfig
 from .encode import encode, encode_batch
 from .errors import AudioFileError, ConfigError, InputError, JaxspecError
 from .io import Audio, example_path, load_audio
 from .resample import resample
 from .spectrum import augment, spectrogram
+from .stream import encode_to_file, stream_spectrogram
 
 __version__ = "0.1.0"
 
@@ -27,10 +39,13 @@ __all__ = [
     "Uniform",
     "Volume",
     "augment",
+    "draw",
     "encode",
     "encode_batch",
+    "encode_to_file",
     "example_path",
     "load_audio",
     "resample",
     "spectrogram",
+    "stream_spectrogram",
 ]

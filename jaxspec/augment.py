@@ -449,3 +449,36 @@ def apply(augmentation: Augmentation, x: jax.Array, key: jax.Array, sample_rate:
     if a.volume is not None:
         x = v["volume_gain"] * x
     return x
+
+
+def draw(setting: Any, key: jax.Array, length: int, *, sample_rate: int | None = None) -> dict[str, jax.Array]:
+    """The values an augmentation draws with ``key`` for an input of ``length`` samples.
+
+    The same values that ``spectrogram(config, x, key)`` applies to an ``x`` of that
+    length (use ``jax.vmap`` over ``jax.random.split(key, B)`` for a batch). Log them to
+    make an experiment auditable.
+
+    Args:
+      setting: a ``SpectrogramConfig`` (its ``augmentation`` and ``sample_rate``) or an
+        ``Augmentation`` (then ``sample_rate``, default 16000, converts seconds).
+      key: a PRNG key for one example.
+      length: the input length in samples (static).
+      sample_rate: only with an ``Augmentation``.
+
+    Returns:
+      A dict of float32 / int32 scalars, with the keys of the configured stages:
+      ``convolution_mix``, ``noise_amplitude``, ``noise_start`` (recordings only),
+      ``time_shift_samples``, ``volume_gain``.
+
+    >>> draw(Augmentation(volume=2.0), jax.random.key(0), 16000)
+    {'volume_gain': Array(2., dtype=float32)}
+    """
+    augmentation = getattr(setting, "augmentation", setting)
+    rate = getattr(setting, "sample_rate", None) or sample_rate or 16000
+    if augmentation is None:
+        return {}
+    if not isinstance(augmentation, Augmentation):
+        raise ConfigError(f"draw needs a SpectrogramConfig or an Augmentation, got {type(setting).__name__}")
+    if augmentation is setting:
+        augmentation = resolve(augmentation, rate)  # recordings' lengths are needed
+    return draw_values(augmentation, key, int(length), int(rate))

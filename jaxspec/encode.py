@@ -18,9 +18,10 @@ import numpy as np
 
 from .config import SpectrogramConfig
 from .errors import ConfigError, InputError
-from .io import Audio, is_path, load_audio, to_float32, to_mono
+from .io import Audio, audio_info, is_path, load_audio, to_float32, to_mono
 from .resample import resample
 from .spectrum import spectrogram
+from .stream import STREAM_THRESHOLD_SAMPLES, stream_to_array
 
 _spectrogram = jax.jit(spectrogram)
 
@@ -61,7 +62,27 @@ def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None
     return jnp.asarray(x)
 
 
-def encode(config: SpectrogramConfig, audio: Any, *, sample_rate: int | None = None, key: jax.Array | None = None) -> jax.Array:
+def _should_stream(config: SpectrogramConfig, audio: Any, key: Any, stream: bool | None) -> bool:
+    if stream is False or not is_path(audio):
+        return False
+    if stream:
+        if key is not None and config.augmentation is not None:
+            raise InputError("stream=True cannot apply augmentation (it needs the whole signal); pass key=None")
+        return True
+    if key is not None and config.augmentation is not None:
+        return False
+    info = audio_info(audio)
+    return info.frames * info.channels > STREAM_THRESHOLD_SAMPLES
+
+
+def encode(
+    config: SpectrogramConfig,
+    audio: Any,
+    *,
+    sample_rate: int | None = None,
+    key: jax.Array | None = None,
+    stream: bool | None = None,
+) -> jax.Array:
     """Encodes one input into a float32 spectrogram (the seed's ``encoder[input]``).
 
     Args:
@@ -71,6 +92,10 @@ def encode(config: SpectrogramConfig, audio: Any, *, sample_rate: int | None = N
         [-1, 1).
       sample_rate: the rate of an array input in Hz (required for arrays).
       key: a PRNG key to apply ``config.augmentation``; ``None`` = no augmentation.
+      stream: for a path: ``None`` = stream files above
+        ``jaxspec.stream.STREAM_THRESHOLD_SAMPLES`` (frames x channels) when no
+        augmentation is applied; ``True`` / ``False`` force it. Streaming never holds
+        the decoded file in memory and gives the same result.
 
     Returns:
       float32 ``[shape=(n_frames, fft_size // 2 + 1)]``, ``n_frames = ceil(L / offset)``
@@ -80,6 +105,8 @@ def encode(config: SpectrogramConfig, audio: Any, *, sample_rate: int | None = N
     >>> encode(jaxspec.SpectrogramConfig(), jaxspec.example_path()).shape[1]
     201
     """
+    if _should_stream(config, audio, key, stream):
+        return jnp.asarray(stream_to_array(config, audio))
     return _spectrogram(config, prepare(config, audio, sample_rate), key)
 
 

@@ -94,24 +94,43 @@ def _pad_end(x: jax.Array, length: int) -> jax.Array:
     return jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, length - n)])
 
 
-def _resample_table(x: jax.Array, orig_rate: int, target_rate: int, n_out: int) -> jax.Array:
+def polyphase_geometry(orig_rate: int, target_rate: int) -> tuple[int, int, int, int] | None:
+    """``(L, M, K, W)`` of the table formulation, or ``None`` when the pair uses the direct one.
+
+    Output rows of ``L`` samples: row ``q`` needs input samples
+    ``[q*M - (K - 1), q*M - (K - 1) + W)``.
+    """
     d = _design(orig_rate, target_rate)
+    width = d.down + 2 * d.half_width - 1
+    if d.up * width > _MAX_TABLE:
+        return None
+    return d.up, d.down, d.half_width, width
+
+
+def polyphase_rows(xpad: jax.Array, orig_rate: int, target_rate: int, rows: int) -> jax.Array:
+    """``rows * L`` outputs from ``xpad [shape=(batch, n)]`` that starts ``K - 1`` samples early.
+
+    ``xpad`` must hold at least ``(rows - 1) * M + W`` samples (see ``polyphase_geometry``).
+    """
+    up, down, _, width = polyphase_geometry(orig_rate, target_rate)
     table = _polyphase_table(orig_rate, target_rate)
-    rows = -(-n_out // d.up)
-    width = table.shape[-1]
-    batch = x.shape[:-1]
-    x = x.reshape(-1, 1, x.shape[-1])
-    x = jnp.pad(x, ((0, 0), (0, 0), (d.half_width - 1, 0)))
-    x = _pad_end(x, (rows - 1) * d.down + width)
+    x = _pad_end(xpad, (rows - 1) * down + width)[:, None, :]
     y = lax.conv_general_dilated(
         x,
         jnp.asarray(table),
-        window_strides=(d.down,),
+        window_strides=(down,),
         padding="VALID",
         dimension_numbers=("NCH", "OIH", "NCH"),
         precision=lax.Precision.HIGHEST,
     )  # [batch, L, rows]: output q*L + r at [., r, q]
-    y = jnp.swapaxes(y, 1, 2).reshape(x.shape[0], rows * d.up)[:, :n_out]
+    return jnp.swapaxes(y, 1, 2).reshape(xpad.shape[0], rows * up)
+
+
+def _resample_table(x: jax.Array, orig_rate: int, target_rate: int, n_out: int) -> jax.Array:
+    up, _, half_width, _ = polyphase_geometry(orig_rate, target_rate)
+    batch = x.shape[:-1]
+    x = jnp.pad(x.reshape(-1, x.shape[-1]), ((0, 0), (half_width - 1, 0)))
+    y = polyphase_rows(x, orig_rate, target_rate, -(-n_out // up))[:, :n_out]
     return y.reshape(*batch, n_out)
 
 
@@ -150,8 +169,7 @@ def _resample(x: jax.Array, orig_rate: int, target_rate: int) -> jax.Array:
     n_out = output_length(x.shape[-1], orig_rate, target_rate)
     if x.shape[-1] == 0:
         return jnp.zeros((*x.shape[:-1], 0), x.dtype)
-    d = _design(orig_rate, target_rate)
-    if d.up * (d.down + 2 * d.half_width) <= _MAX_TABLE:
+    if polyphase_geometry(orig_rate, target_rate) is not None:
         return _resample_table(x, orig_rate, target_rate, n_out)
     return _resample_direct(x, orig_rate, target_rate, n_out)
 

@@ -19,7 +19,6 @@ from ._pytree import is_concrete_array
 from .config import SpectrogramConfig
 from .errors import ConfigError, InputError
 
-_MAX_BLOCKS = 8  # frames built from <= this many hop-sized blocks; beyond it, a gather
 _INT_SCALE = {np.dtype(t): float(2 ** (np.dtype(t).itemsize * 8 - 1)) for t in (np.int8, np.int16, np.int32, np.int64)}
 
 
@@ -79,16 +78,10 @@ def frames(x: jax.Array, window_size: int, offset: int, num_frames: int) -> jax.
     """Partitions ``x [shape=(L,)]`` into ``[num_frames, window_size]``.
 
     Frame ``i`` is ``x[i * offset : i * offset + window_size]``, zeros past the end.
-    When a frame spans few hops it is assembled from hop-sized blocks (no gather);
-    otherwise the index is built in the graph with ``broadcasted_iota`` (a NumPy index
-    constant would be folded into the compiled program).
+    The gather index is built in the graph with ``broadcasted_iota``: a NumPy index
+    constant would be folded into the compiled program (hundreds of MiB for long
+    inputs), and the gather measured faster than assembling frames from hop-sized blocks.
     """
-    blocks = -(-window_size // offset)
-    if blocks <= _MAX_BLOCKS:
-        rows = num_frames + blocks - 1
-        grid = _fit_length(x, rows * offset).reshape(rows, offset)
-        parts = [grid[j : j + num_frames] for j in range(blocks)]
-        return jnp.concatenate(parts, axis=1)[:, :window_size] if blocks > 1 else grid[:, :window_size]
     x = _fit_length(x, (num_frames - 1) * offset + window_size)
     shape = (num_frames, window_size)
     index = lax.broadcasted_iota(jnp.int32, shape, 0) * offset + lax.broadcasted_iota(jnp.int32, shape, 1)

@@ -1,0 +1,97 @@
+"""Put the encoder in front of a model, so that the model takes raw audio.
+
+The seed's "attach an encoder to an input port": ``attach(config, apply_fn)`` returns
+a function of ``(params, audio, key)`` that computes the spectrogram with the pure core
+and feeds it to any apply function (flax ``model.apply``, an equinox module call, a
+plain JAX function). Nothing is stored: the result is a pure function that can be
+jitted, vmapped and differentiated with respect to ``params`` and to ``audio``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+
+from .config import SpectrogramConfig
+from .errors import ConfigError, InputError
+from .io import Audio, is_path
+from .spectrum import spectrogram
+
+Features = Callable[[jax.Array], jax.Array]
+
+
+def attach(
+    config: SpectrogramConfig,
+    apply_fn: Callable[..., Any],
+    *,
+    transform: Features | None = None,
+) -> Callable[..., Any]:
+    """Returns ``fn(params, audio, key=None, **kwargs) = apply_fn(params, features, **kwargs)``.
+
+    ``features = transform(spectrogram(config, audio, key))`` (``transform`` defaults to
+    the identity: the plain power spectrogram). Use ``transform`` for log compression,
+    e.g. ``jnp.log1p`` or ``lambda s: 10 * jnp.log10(s + 1e-10)``, or for per-example
+    normalization; it sees the whole ``[..., n_frames, bins]`` array.
+
+    Args:
+      config: the spectrogram settings; ``audio`` must already be at
+        ``config.sample_rate`` (use ``jaxspec.resample`` or ``jaxspec.encode`` on the
+        host for other rates and for files).
+      apply_fn: the model, called as ``apply_fn(params, features, **kwargs)``.
+      transform: optional function applied to the spectrogram before ``apply_fn``.
+
+    Returns:
+      A pure function ``fn(params, audio, key=None, **kwargs)`` where
+
+      * ``audio``: float (or integer PCM) waveform ``[shape=(L,)]`` or a batch
+        ``[shape=(B, L)]``;
+      * ``key``: ``None`` (evaluation: no augmentation), one PRNG key (a batch uses
+        ``jax.random.split(key, B)[i]`` for example ``i``, as ``spectrogram`` does) or
+        a batch of ``B`` keys; it drives ``config.augmentation``;
+      * ``apply_fn`` receives float32 features ``[shape=(n_frames, bins)]`` or
+        ``[shape=(B, n_frames, bins)]``, ``n_frames = ceil(L / offset)`` (or
+        ``target_length``), ``bins = fft_size // 2 + 1``, and ``kwargs``
+        unchanged (e.g. ``train=True``, ``rngs=...``).
+
+      It works under ``jax.jit``, ``jax.vmap`` (e.g. ``in_axes=(None, 0, 0)`` over
+      examples and keys) and ``jax.grad`` with respect to ``params`` and ``audio``.
+
+    Raises:
+      ConfigError: ``config`` is not a ``SpectrogramConfig`` or ``apply_fn`` /
+        ``transform`` is not callable (when ``attach`` is called).
+      InputError: ``audio`` is a path or an ``Audio`` (when ``fn`` is called).
+
+    Example:
+
+    >>> import jax, jax.numpy as jnp, jaxspec
+    >>> config = jaxspec.SpectrogramConfig(window_size=400, offset=160)
+    >>> def linear(params, feats):  # [B, n_frames, bins] -> [B, classes]
+    ...     return feats.mean(axis=-2) @ params["w"]
+    >>> net = attach(config, linear, transform=jnp.log1p)
+    >>> params = {"w": jnp.zeros((201, 8))}
+    >>> jax.jit(net)(params, jnp.zeros((4, 16000))).shape
+    (4, 8)
+    """
+    if not isinstance(config, SpectrogramConfig):
+        raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
+    if not callable(apply_fn):
+        raise ConfigError(f"apply_fn={apply_fn!r} must be callable as apply_fn(params, features, **kwargs)")
+    if transform is not None and not callable(transform):
+        raise ConfigError(f"transform={transform!r} must be a callable features -> features, or None")
+
+    def fn(params: Any, audio: jax.Array, key: jax.Array | None = None, **kwargs: Any) -> Any:
+        if is_path(audio) or isinstance(audio, Audio):
+            raise InputError(
+                f"audio is a {type(audio).__name__}; the attached model takes waveform arrays at "
+                f"{config.sample_rate} Hz (load and resample files with jaxspec.encode.prepare or jaxspec.load_audio)"
+            )
+        features = spectrogram(config, audio, key)
+        if transform is not None:
+            features = transform(features)
+        return apply_fn(params, features, **kwargs)
+
+    name = getattr(apply_fn, "__name__", type(apply_fn).__name__)
+    fn.__name__ = fn.__qualname__ = f"attached_{name}"
+    fn.__doc__ = f"``{name}`` behind a spectrogram encoder: ``fn(params, audio [L] or [B, L], key=None, **kwargs)``."
+    return fn

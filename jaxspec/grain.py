@@ -1,0 +1,195 @@
+"""Grain transforms: load (and encode) audio files inside a Grain pipeline.
+
+Grain is an optional extra (``pip install grain``); this module imports it only when a
+transform is built, so ``import jaxspec`` never needs it. The transforms are plain
+frozen dataclasses (picklable, so they run in Grain's worker processes) that declare
+themselves Grain transforms when Grain is installed:
+
+* ``LoadAudio(config)``: a ``grain.transforms.Map``: a file path (or ``Audio``) ->
+  float32 waveform at ``config.sample_rate``, optionally padded / trimmed to a fixed
+  length so that records batch. Use it when the spectrogram is computed inside the
+  jitted train step (the fastest way: augmentation then runs on the accelerator).
+* ``EncodeAudio(config, seed)``: a ``grain.transforms.MapWithIndex`` and
+  ``grain.transforms.RandomMap``: a file path (or ``Audio``) -> float32 spectrogram,
+  augmented with a per-record key.
+
+Key rule. With ``ds.map_with_index(EncodeAudio(config, seed=s))`` record ``i`` (the
+index Grain passes: the element's position in the dataset the transform is applied to)
+is encoded with ``record_key(s, i) = jax.random.fold_in(jax.random.key(s), i)``. Put
+``shuffle`` and ``repeat`` before the transform: every epoch then has new indices and
+so new draws, and the same seed gives the same spectrograms bit for bit.
+With ``random_map`` (``ds.random_map(...)`` or ``grain.DataLoader``, whose operations
+get no index) the key is ``record_key(s, r)`` with ``r = rng.integers(2**32)`` drawn
+from the NumPy generator that Grain seeds per record from its own seed and the record
+index (reproducible too, with Grain's seed).
+``seed=None`` means evaluation: no augmentation.
+
+Records may be a path, an ``Audio``, an array (with ``sample_rate=``), or a dict
+holding one of these under ``field`` (default ``"audio"``); a dict comes back as a
+new dict with ``field`` replaced by the result and the other entries (labels) kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import numpy as np
+
+from .config import SpectrogramConfig, to_samples
+from .encode import encode, prepare
+from .errors import ConfigError
+
+
+def record_key(seed: int, index: int) -> jax.Array:
+    """The key ``EncodeAudio(config, seed)`` uses for record ``index``.
+
+    ``jax.random.fold_in(jax.random.key(seed), index)``: one key per record, the same
+    for the same (seed, index) on any machine, and independent of the other records.
+
+    >>> bool((jax.random.key_data(record_key(0, 3)) == jax.random.key_data(record_key(0, 3))).all())
+    True
+    """
+    return jax.random.fold_in(jax.random.key(seed), index)
+
+
+def _register(cls: type, *grain_bases: str) -> None:
+    """Declares ``cls`` a virtual subclass of Grain's transform ABCs, if Grain is installed.
+
+    Virtual subclassing (``ABC.register``) lets the class live at module level without
+    importing Grain, so it pickles into Grain's workers; it is repeated on unpickling.
+    """
+    try:
+        import grain  # noqa: PLC0415 - optional extra, imported only when a transform is used
+    except ImportError:
+        return
+    for name in grain_bases:
+        base = getattr(grain.transforms, name)
+        if not issubclass(cls, base):
+            base.register(cls)
+
+
+def _check_config(config: Any) -> None:
+    if not isinstance(config, SpectrogramConfig):
+        raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
+
+
+def _split_record(element: Any, field: str) -> tuple[Any, Mapping | None]:
+    if isinstance(element, Mapping):
+        if field not in element:
+            raise ConfigError(f"record {sorted(element)!r} has no field {field!r}; set field= to the audio's key")
+        return element[field], element
+    return element, None
+
+
+def _join_record(value: np.ndarray, record: Mapping | None, field: str) -> Any:
+    return value if record is None else {**record, field: value}
+
+
+def _fit(x: np.ndarray, length: int | None) -> np.ndarray:
+    if length is None or x.shape[0] == length:
+        return x
+    if x.shape[0] > length:
+        return x[:length]
+    return np.pad(x, (0, length - x.shape[0]))
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadAudio:
+    """Grain ``Map``: a record -> float32 mono waveform at ``config.sample_rate``.
+
+    Args:
+      config: the settings (only ``sample_rate`` is used).
+      length: ``None`` (keep the length), or an int (samples), float (seconds) or
+        duration string: zero-pad or trim the end to it, so that records batch.
+      sample_rate: the rate of array records in Hz (paths and ``Audio`` carry theirs).
+      field: the key of the audio in dict records.
+
+    ``map(record)`` returns float32 ``[shape=(n,)]`` (``n = length`` when set), or a
+    dict with ``field`` replaced by it.
+
+    >>> import jaxspec
+    >>> LoadAudio(jaxspec.SpectrogramConfig(), length="1s").map(jaxspec.example_path()).shape
+    (16000,)
+    """
+
+    config: SpectrogramConfig
+    length: int | float | str | None = None
+    sample_rate: int | None = None
+    field: str = "audio"
+
+    def __post_init__(self):
+        _check_config(self.config)
+        if self.length is not None:
+            object.__setattr__(self, "length", to_samples(self.length, self.config.sample_rate, "length"))
+        _register(type(self), "Map")
+
+    def __setstate__(self, state: dict) -> None:
+        _register(type(self), "Map")
+        self.__dict__.update(state)
+
+    def map(self, element: Any) -> Any:
+        audio, record = _split_record(element, self.field)
+        wave = np.asarray(prepare(self.config, audio, self.sample_rate), np.float32)
+        return _join_record(_fit(wave, self.length), record, self.field)
+
+
+@dataclasses.dataclass(frozen=True)
+class EncodeAudio:
+    """Grain ``MapWithIndex`` / ``RandomMap``: a record -> float32 spectrogram.
+
+    Args:
+      config: the settings; its ``augmentation`` is applied with a per-record key when
+        ``seed`` is set.
+      seed: ``None`` (no augmentation), or an int: record ``i`` uses
+        ``record_key(seed, i)`` (module docstring).
+      sample_rate: the rate of array records in Hz.
+      field: the key of the audio in dict records.
+
+    ``map_with_index(i, record)`` and ``random_map(record, rng)`` return float32
+    ``[shape=(n_frames, bins)]`` (NumPy, as ``encode`` computes it), or a dict with
+    ``field`` replaced by it.
+
+    Example (a Grain pipeline; ``paths`` is a list of files)::
+
+        import grain
+        ds = (grain.MapDataset.source(paths).shuffle(seed=0).repeat(10)
+              .map_with_index(jaxspec.EncodeAudio(config, seed=1)))
+        first = ds[0]  # float32 [n_frames, bins]
+
+    >>> import jaxspec
+    >>> EncodeAudio(jaxspec.SpectrogramConfig()).map_with_index(0, jaxspec.example_path()).shape[1]
+    201
+    """
+
+    config: SpectrogramConfig
+    seed: int | None = None
+    sample_rate: int | None = None
+    field: str = "audio"
+
+    def __post_init__(self):
+        _check_config(self.config)
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer))):
+            raise ConfigError(f"seed={self.seed!r} must be an int or None (no augmentation)")
+        _register(type(self), "MapWithIndex", "RandomMap")
+
+    def __setstate__(self, state: dict) -> None:
+        _register(type(self), "MapWithIndex", "RandomMap")
+        self.__dict__.update(state)
+
+    def _encode(self, element: Any, key: jax.Array | None) -> Any:
+        audio, record = _split_record(element, self.field)
+        features = np.asarray(encode(self.config, audio, sample_rate=self.sample_rate, key=key))
+        return _join_record(features, record, self.field)
+
+    def map_with_index(self, index: int, element: Any) -> Any:
+        """Encodes ``element`` with ``record_key(seed, index)`` (no key when ``seed`` is None)."""
+        key = None if self.seed is None else record_key(int(self.seed), int(index))
+        return self._encode(element, key)
+
+    def random_map(self, element: Any, rng: np.random.Generator) -> Any:
+        """Encodes ``element`` with ``record_key(seed, rng.integers(2**32))`` (no key when ``seed`` is None)."""
+        key = None if self.seed is None else record_key(int(self.seed), int(rng.integers(2**32)))
+        return self._encode(element, key)

@@ -1,0 +1,385 @@
+"""Config files: ``SpectrogramConfig`` <-> plain dicts <-> JSON.
+
+The dict has one key per field of ``SpectrogramConfig``, with JSON values only::
+
+    {"sample_rate": 16000, "window_size": "25ms", "offset": null, "window_function": "hann",
+     "normalization": ["rms", 0.1], "target_length": 1.0, "power": 2.0, "fft_size": 512,
+     "augmentation": {"volume": {"gain": {"uniform": [0.5, 1.5]}},
+                      "noise": {"amplitude": 0.01, "signal": "noise/cafe.wav"},
+                      "time_shift": {"t": {"scaled": {"normal": [0.0, 0.1]}}},
+                      "convolution": {"signal": "rooms/hall.wav", "mix": 0.5}}}
+
+Forms. ``window_size`` / ``offset`` / ``target_length``: an int (samples, or frames
+for ``target_length``), a float (seconds) or a string like ``"25ms"``, kept as given.
+``window_function``: a name, ``null`` or a list of ``window_size`` numbers.
+``normalization``: ``null`` or ``[kind, level]``. A numeric augmentation parameter: a
+number, ``{"uniform": [lo, hi]}`` (a bare ``[lo, hi]`` is read as uniform too),
+``{"normal": [mean, std]}``, ``{"loguniform": [lo, hi]}``; a time shift may also be
+``{"scaled": parameter}``. Stages that are off are left out (or ``null``).
+
+Recordings (noise, impulse responses) are written by path. A config built from a
+path remembers it: ``config_from_dict`` / ``load_config`` and the ``jaxspec`` command
+record where each recording came from (by its content, so ``dataclasses.replace``
+keeps it), and ``remember_source(signal, path)`` does it for a config built in
+Python. Otherwise pass ``signals={"noise": path}``; a recording with no known path and
+fewer than ``INLINE_LIMIT`` samples is written inline as ``{"samples": [...]}`` (at the
+config's rate, exact), a longer one is an error. In a JSON file, relative paths are
+relative to the file's folder (``save_config`` rewrites them; ``load_config`` reads them
+so), so a config folder can move together with its recordings.
+
+Things that cannot be written (a callable window, a callable or custom distribution,
+a traced config) raise ``ConfigError`` naming the field and the fix.
+
+>>> config = SpectrogramConfig(offset="10ms", augmentation=Augmentation(volume=(0.5, 1.5)))
+>>> config_from_dict(config_to_dict(config)) == config
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import numbers
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from .augment import Augmentation, Convolution, LogUniform, Noise, Normal, Scaled, TimeShift, Uniform, Volume
+from .config import SpectrogramConfig
+from .errors import ConfigError
+
+INLINE_LIMIT = 100_000
+"""Recordings with fewer samples than this may be written inline when no path is known."""
+
+FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SpectrogramConfig))
+_STAGES: dict[str, tuple[type, tuple[str, ...]]] = {
+    "volume": (Volume, ("gain",)),
+    "noise": (Noise, ("amplitude", "signal")),
+    "time_shift": (TimeShift, ("t",)),
+    "convolution": (Convolution, ("signal", "mix")),
+}
+_DISTRIBUTIONS: dict[str, type] = {"uniform": Uniform, "normal": Normal, "loguniform": LogUniform}
+_SIGNAL_STAGES = ("noise", "convolution")
+
+# Content fingerprint of a resolved recording -> the path it was read from. Keyed by
+# content, not identity: the config copies its arrays whenever it is rebuilt.
+_SOURCES: dict[tuple, str] = {}
+
+
+# ------------------------------------------------------------------ recordings
+def _fingerprint(signal: Any) -> tuple:
+    values = np.ascontiguousarray(np.asarray(signal))
+    return values.shape, values.dtype.str, hashlib.sha1(values.tobytes()).hexdigest()
+
+
+def _is_concrete(value: Any) -> bool:
+    return hasattr(value, "shape") and not isinstance(value, jax.core.Tracer)
+
+
+def remember_source(signal: Any, path: str | os.PathLike) -> None:
+    """Records that the resolved recording ``signal`` was loaded from ``path``.
+
+    ``config_to_dict`` then writes ``path`` for any config holding these samples.
+
+    Args:
+      signal: the array a config holds (e.g. ``config.augmentation.noise.signal``).
+      path: the file it was read from.
+    """
+    _SOURCES[_fingerprint(signal)] = os.fspath(path)
+
+
+def source_of(signal: Any) -> str | None:
+    """The path a recording was loaded from, if known (see ``remember_source``)."""
+    if not _is_concrete(signal):
+        return None
+    return _SOURCES.get(_fingerprint(signal))
+
+
+def _remember_config_sources(config: SpectrogramConfig, paths: Mapping[str, str]) -> None:
+    for stage, path in paths.items():
+        setting = getattr(config.augmentation, stage, None) if config.augmentation is not None else None
+        if setting is not None and _is_concrete(setting.signal):
+            remember_source(setting.signal, path)
+
+
+# ------------------------------------------------------------------ to dict
+def _plain(value: Any) -> Any:
+    """NumPy scalars as Python numbers (JSON cannot write them)."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+def _param_to_json(value: Any, name: str) -> Any:
+    if isinstance(value, Scaled):
+        return {"scaled": _param_to_json(value.s, f"{name}.s")}
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    for key, cls in _DISTRIBUTIONS.items():
+        if type(value) is cls:
+            return {key: [float(getattr(value, f.name)) for f in dataclasses.fields(cls)]}
+    raise ConfigError(
+        f"{name}={value!r} cannot be written to a config file; use a number, [lo, hi], "
+        "Uniform, Normal, LogUniform (or Scaled of one of these for a time shift)"
+    )
+
+
+def _signal_to_json(signal: Any, name: str, path: str | os.PathLike | None) -> Any:
+    if path is not None:
+        return os.fspath(path)
+    if not _is_concrete(signal):
+        raise ConfigError(f"{name} is a traced value; write the config outside jax.jit / jax.vmap")
+    known = source_of(signal)
+    if known is not None:
+        return known
+    samples = np.asarray(signal, np.float32).reshape(-1)
+    if samples.size >= INLINE_LIMIT:
+        stage = name.split(".")[1]
+        raise ConfigError(
+            f"{name} has {samples.size} samples and no known file; pass signals={{{stage!r}: 'path.wav'}} "
+            f"(the file it came from), build the config with config_from_dict / load_config from a path, "
+            f"or call jaxspec.serialize.remember_source(signal, path). Recordings under {INLINE_LIMIT} "
+            "samples are written inline"
+        )
+    return {"samples": [float(v) for v in samples]}
+
+
+def _augmentation_to_dict(augmentation: Augmentation, signals: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for stage, (_, params) in _STAGES.items():
+        setting = getattr(augmentation, stage)
+        if setting is None:
+            continue
+        entry = {}
+        for param in params:
+            value = getattr(setting, param)
+            name = f"augmentation.{stage}.{param}"
+            if param == "signal":
+                if value is not None or signals.get(stage) is not None:
+                    entry[param] = _signal_to_json(value, name, signals.get(stage))
+            else:
+                entry[param] = _param_to_json(value, name)
+        out[stage] = entry
+    return out
+
+
+def _window_to_json(window: Any) -> Any:
+    if window is None or isinstance(window, str):
+        return window
+    if isinstance(window, (tuple, list)):
+        return [float(w) for w in window]
+    raise ConfigError(
+        f"window_function={window!r} is a callable and cannot be written to a config file; use a name "
+        "(e.g. 'hann'), None, or its values: dataclasses.replace(config, window_function=tuple(config.window))"
+    )
+
+
+def config_to_dict(config: SpectrogramConfig, *, signals: Mapping[str, str | os.PathLike] | None = None) -> dict[str, Any]:
+    """Every field of ``config`` as a dict of JSON values (see the module docstring).
+
+    Args:
+      config: the settings to write.
+      signals: optional paths of the recordings, ``{"noise": path, "convolution": path}``;
+        they take precedence over remembered paths and inline samples.
+
+    Returns:
+      ``{field: value}`` for every field of ``SpectrogramConfig``, in field order.
+
+    Raises:
+      ConfigError: a value cannot be written (callable window or parameter, a long
+        recording with no known path, a traced config).
+
+    >>> config_to_dict(SpectrogramConfig(offset=160))["offset"]
+    160
+    """
+    if not isinstance(config, SpectrogramConfig):
+        raise ConfigError(f"config_to_dict needs a SpectrogramConfig, got {type(config).__name__}")
+    signals = dict(signals or {})
+    unknown = sorted(set(signals) - set(_SIGNAL_STAGES))
+    if unknown:
+        raise ConfigError(f"signals has unknown stage(s) {unknown}; use {list(_SIGNAL_STAGES)}")
+    out: dict[str, Any] = {}
+    for field in FIELDS:
+        value = getattr(config, field)
+        if field == "window_function":
+            value = _window_to_json(value)
+        elif field == "normalization":
+            value = None if value is None else [value[0], float(value[1])]
+        elif field == "augmentation":
+            value = None if value is None else _augmentation_to_dict(value, signals)
+        out[field] = _plain(value)
+    return out
+
+
+# ------------------------------------------------------------------ from dict
+def _check_keys(d: Any, valid: tuple[str, ...], where: str) -> None:
+    if not isinstance(d, Mapping):
+        raise ConfigError(f"{where} must be a JSON object (dict) with keys among {list(valid)}, got {d!r}")
+    unknown = [k for k in d if k not in valid]
+    if unknown:
+        raise ConfigError(f"{where} has unknown key(s) {unknown}; valid keys are {list(valid)}")
+
+
+def _param_from_json(value: Any, name: str, allow_scaled: bool = False) -> Any:
+    if isinstance(value, Mapping):
+        kinds = tuple(_DISTRIBUTIONS) + (("scaled",) if allow_scaled else ())
+        _check_keys(value, kinds, name)
+        if len(value) != 1:
+            raise ConfigError(f"{name}={value!r} must have exactly one of the keys {list(kinds)}")
+        ((kind, args),) = value.items()
+        if kind == "scaled":
+            return Scaled(_param_from_json(args, f"{name}.scaled"))
+        if not isinstance(args, (list, tuple)) or len(args) != 2:
+            raise ConfigError(f"{name}={value!r}: {kind} takes a list of two numbers, e.g. {{{kind!r}: [0.5, 1.5]}}")
+        return _DISTRIBUTIONS[kind](*args)
+    if isinstance(value, (list, tuple)):
+        return tuple(value)  # [lo, hi]: uniform, checked by the augmentation class
+    return value
+
+
+def _signal_from_json(value: Any, name: str, base: Path | None) -> tuple[Any, str | None]:
+    """The signal to build the stage with, and the path it came from (if any)."""
+    if value is None:
+        return None, None
+    if isinstance(value, Mapping):
+        _check_keys(value, ("path", "samples"), name)
+        if len(value) != 1:
+            raise ConfigError(f"{name}={value!r} must have exactly one of the keys ['path', 'samples']")
+        if "samples" in value:
+            return np.asarray(value["samples"], np.float32), None
+        value = value["path"]
+    if not isinstance(value, str):
+        raise ConfigError(f"{name}={value!r} must be a path (string), {{'path': ...}} or {{'samples': [...]}}")
+    relative = base is not None and str(base) not in ("", ".") and not os.path.isabs(os.path.expanduser(value))
+    path = os.path.join(base, value) if relative else value
+    return path, path
+
+
+def _augmentation_from_dict(d: Any, base: Path | None) -> tuple[Augmentation | None, dict[str, str]]:
+    if d is None:
+        return None, {}
+    _check_keys(d, tuple(_STAGES), "augmentation")
+    stages: dict[str, Any] = {}
+    paths: dict[str, str] = {}
+    for stage, entry in d.items():
+        if entry is None:
+            continue
+        cls, params = _STAGES[stage]
+        where = f"augmentation.{stage}"
+        _check_keys(entry, params, where)
+        kwargs = {}
+        for param, value in entry.items():
+            if param == "signal":
+                kwargs[param], path = _signal_from_json(value, f"{where}.signal", base)
+                if path is not None:
+                    paths[stage] = path
+            else:
+                kwargs[param] = _param_from_json(value, f"{where}.{param}", allow_scaled=stage == "time_shift")
+        stages[stage] = cls(**kwargs)
+    return Augmentation(**stages), paths
+
+
+def config_from_dict(d: Mapping[str, Any], *, base: str | os.PathLike | None = None) -> SpectrogramConfig:
+    """Builds a ``SpectrogramConfig`` from the dict ``config_to_dict`` writes.
+
+    Missing keys take their defaults; recordings given by path are loaded (and
+    remembered, so writing the config again writes the same path).
+
+    Args:
+      d: ``{field: value}`` (see the module docstring for the forms).
+      base: the folder relative recording paths are relative to (``None`` = the
+        current folder); ``load_config`` passes the JSON file's folder.
+
+    Returns:
+      The validated config.
+
+    Raises:
+      ConfigError: an unknown key (the message lists the valid ones) or a bad value.
+      FileNotFoundError: a recording's file does not exist.
+
+    >>> config_from_dict({"window_size": "32ms", "normalization": ["rms", 0.1]}).window_samples
+    512
+    """
+    _check_keys(d, FIELDS, "config")
+    base_path = None if base is None else Path(base)
+    kwargs = {k: v for k, v in d.items() if k not in ("augmentation", "window_function", "normalization")}
+    if "window_function" in d:
+        window = d["window_function"]
+        kwargs["window_function"] = tuple(window) if isinstance(window, list) else window
+    if "normalization" in d:
+        norm = d["normalization"]
+        kwargs["normalization"] = tuple(norm) if isinstance(norm, list) else norm
+    augmentation, paths = _augmentation_from_dict(d.get("augmentation"), base_path)
+    config = SpectrogramConfig(**kwargs, augmentation=augmentation)
+    _remember_config_sources(config, paths)
+    return config
+
+
+# ------------------------------------------------------------------ JSON files
+def _relative_to(path: str, folder: Path) -> str:
+    try:
+        return os.path.relpath(os.path.abspath(path), os.path.abspath(folder))
+    except ValueError:  # another drive on Windows
+        return os.path.abspath(path)
+
+
+def config_to_json(config: SpectrogramConfig, *, signals: Mapping[str, str | os.PathLike] | None = None) -> str:
+    """``config_to_dict`` as indented JSON text (recording paths as given)."""
+    return json.dumps(config_to_dict(config, signals=signals), indent=2) + "\n"
+
+
+def save_config(
+    config: SpectrogramConfig, path: str | os.PathLike, *, signals: Mapping[str, str | os.PathLike] | None = None
+) -> Path:
+    """Writes ``config`` as JSON to ``path``; recording paths become relative to its folder.
+
+    Args:
+      config: the settings to write.
+      path: the ``.json`` file to write (its folder is created).
+      signals: optional recording paths, as for ``config_to_dict``.
+
+    Returns:
+      The path written.
+
+    >>> import tempfile, os
+    >>> file = save_config(SpectrogramConfig(offset=160), os.path.join(tempfile.mkdtemp(), "cfg.json"))
+    >>> load_config(file).offset_samples
+    160
+    """
+    path = Path(path)
+    d = config_to_dict(config, signals=signals)
+    for entry in (d["augmentation"] or {}).values():
+        if isinstance(entry.get("signal"), str):
+            entry["signal"] = _relative_to(entry["signal"], path.parent)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(d, indent=2) + "\n")
+    return path
+
+
+def load_config(path: str | os.PathLike) -> SpectrogramConfig:
+    """Reads a JSON config written by ``save_config`` (or by hand).
+
+    Relative recording paths are read relative to the JSON file's folder.
+
+    Raises:
+      FileNotFoundError: ``path`` does not exist.
+      ConfigError: the file is not valid JSON (line and column named), or a key or
+        value is invalid.
+    """
+    path = Path(path)
+    text = path.read_text()
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"config file {str(path)!r} is not valid JSON: {error}") from error
+    try:
+        return config_from_dict(d, base=path.parent)
+    except ConfigError as error:
+        raise ConfigError(f"config file {str(path)!r}: {error}") from error

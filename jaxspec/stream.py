@@ -1,0 +1,200 @@
+"""Streaming: encode long files block by block, in memory bounded by the block size.
+
+The file is read with soundfile in overlapping blocks, resampled with the same
+polyphase filter as ``resample`` (each block reads the ``K - 1`` samples of left
+context and the right context it needs, so block edges are invisible), framed with
+the right overlap, and handed out block by block. The result equals the in-memory
+``encode`` of the same file (no key: augmentation needs the whole signal and is not
+streamed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterator
+from functools import partial
+
+import jax
+import numpy as np
+import soundfile
+
+from .config import SpectrogramConfig
+from .errors import AudioFileError, InputError
+from .io import _check_file
+from .resample import output_length, polyphase_geometry, polyphase_rows
+from .spectrum import spectrogram
+
+STREAM_THRESHOLD_SAMPLES = 1 << 25
+"""``encode`` streams a file (with ``key=None``) whose frames x channels exceed this (32 Mi samples)."""
+
+_BLOCK_FRAMES = 8192
+
+_rows = jax.jit(polyphase_rows, static_argnums=(1, 2, 3))
+_spectrogram = jax.jit(spectrogram)
+
+
+class _FileReader:
+    """Mono float32 samples ``[start, stop)`` of a file, zeros outside it."""
+
+    def __init__(self, path: str):
+        self.path = path
+        try:
+            self.file = soundfile.SoundFile(path)
+        except Exception as error:  # noqa: BLE001 - libsndfile's reason goes into the message
+            raise AudioFileError(f"cannot read {path!r}: {error}") from error
+        self.length, self.rate = self.file.frames, self.file.samplerate
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        out = np.zeros(stop - start, np.float32)
+        lo, hi = max(start, 0), min(stop, self.length)
+        if hi > lo:
+            self.file.seek(lo)
+            data = self.file.read(hi - lo, dtype="float32", always_2d=True)
+            mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+            if not np.all(np.isfinite(mono)):
+                raise InputError(f"audio file {self.path!r} has NaN or infinite samples")
+            out[lo - start : lo - start + mono.shape[0]] = mono
+        return out
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class _ResampledReader:
+    """Samples ``[a, b)`` of the file resampled to ``rate``, zeros outside ``[0, length)``."""
+
+    def __init__(self, reader: _FileReader, rate: int, block: int):
+        self.reader, self.rate, self.block = reader, rate, block
+        self.same = reader.rate == rate
+        self.length = reader.length if self.same else output_length(reader.length, reader.rate, rate)
+        if not self.same:
+            geometry = polyphase_geometry(reader.rate, rate)
+            if geometry is None:
+                raise InputError(
+                    f"streaming {reader.path!r} from {reader.rate} Hz to {rate} Hz is not supported "
+                    "(exotic rate pair); encode it in memory with stream=False"
+                )
+            self.up, self.down, self.half_width, self.width = geometry
+            self.rows = -(-block // self.up) + 1  # fixed, so every block reuses one compiled program
+
+    def read(self, a: int, b: int) -> np.ndarray:
+        """``b - a <= block`` samples."""
+        if self.same:
+            out = self.reader.read(a, b)
+        else:
+            q0 = a // self.up
+            start = q0 * self.down - (self.half_width - 1)
+            segment = self.reader.read(start, start + (self.rows - 1) * self.down + self.width)
+            y = np.array(_rows(segment[None], self.reader.rate, self.rate, self.rows))[0]
+            out = y[a - q0 * self.up : b - q0 * self.up]
+        if b > self.length:
+            out[max(self.length - a, 0) :] = 0.0
+        return out
+
+
+def _scale(config: SpectrogramConfig, source: _ResampledReader) -> np.float32 | None:
+    """The normalization factor, from one pass over the resampled signal."""
+    if config.normalization is None:
+        return None
+    kind, level = config.normalization
+    peak, energy = 0.0, 0.0
+    for a in range(0, source.length, source.block):
+        x = source.read(a, min(a + source.block, source.length))
+        peak = max(peak, float(np.max(np.abs(x), initial=0.0)))
+        energy += float(np.dot(x.astype(np.float64), x))
+    size = peak if kind == "max" else np.sqrt(energy / max(source.length, 1))
+    return np.float32(0.0) if size == 0 else np.float32(level) / np.float32(size)
+
+
+def stream_spectrogram(
+    config: SpectrogramConfig,
+    path: str | os.PathLike,
+    *,
+    block_frames: int = _BLOCK_FRAMES,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[np.ndarray]:
+    """Yields the spectrogram of a file in blocks of frames, never decoding it whole.
+
+    Args:
+      config: the settings (``normalization`` costs one extra pass over the file).
+      path: an audio file (any rate and channel count; channels are averaged).
+      block_frames: frames per block; memory grows with ``block_frames * window``.
+      progress: called as ``progress(frames_done, frames_total)`` after each block.
+
+    Yields:
+      float32 ``[shape=(<= block_frames, bins)]`` blocks; concatenated they equal
+      ``encode(config, path)`` (relative error < 1e-6, same frame count).
+
+    >>> import jaxspec, numpy as np
+    >>> blocks = stream_spectrogram(jaxspec.SpectrogramConfig(), jaxspec.example_path())
+    >>> np.concatenate(list(blocks)).shape
+    (328, 201)
+    """
+    if isinstance(block_frames, bool) or not isinstance(block_frames, int) or block_frames <= 0:
+        raise InputError(f"block_frames={block_frames!r} must be a positive integer")
+    path = str(_check_file(path))
+    hop, window = config.offset_samples, config.window_samples
+    segment = (block_frames - 1) * hop + window
+    reader = _FileReader(path)
+    try:
+        source = _ResampledReader(reader, config.sample_rate, segment)
+        length = source.length if config.target_samples is None else config.target_samples
+        total = config.num_frames(source.length)
+        scale = _scale(config, source)
+        plain = dataclasses.replace(config, normalization=None, target_length=None, augmentation=None)
+        for first in range(0, total, block_frames):
+            count = min(block_frames, total - first)
+            a = first * hop
+            x = source.read(a, a + segment)
+            if a + segment > length:
+                x[max(length - a, 0) :] = 0.0
+            if scale is not None:
+                x = x * scale
+            yield np.asarray(_spectrogram(plain, x))[:count]
+            if progress is not None:
+                progress(first + count, total)
+    finally:
+        reader.close()
+
+
+def num_output_frames(config: SpectrogramConfig, path: str | os.PathLike) -> int:
+    """Frames ``encode(config, path)`` gives, from the file header alone."""
+    info = soundfile.info(str(_check_file(path)))
+    rate = info.samplerate
+    length = info.frames if rate == config.sample_rate else output_length(info.frames, rate, config.sample_rate)
+    return config.num_frames(length)
+
+
+def encode_to_file(
+    config: SpectrogramConfig,
+    path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    *,
+    block_frames: int = _BLOCK_FRAMES,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, int]:
+    """Streams the spectrogram of ``path`` into a ``.npy`` file (written through a memmap).
+
+    Returns:
+      The shape written, ``(frames, bins)``.
+    """
+    shape = (num_output_frames(config, path), config.num_bins)
+    out = np.lib.format.open_memmap(os.fspath(out_path), mode="w+", dtype=np.float32, shape=shape)
+    done = 0
+    for block in stream_spectrogram(config, path, block_frames=block_frames, progress=progress):
+        out[done : done + block.shape[0]] = block
+        done += block.shape[0]
+    out.flush()
+    del out
+    return shape
+
+
+def stream_to_array(config: SpectrogramConfig, path: str | os.PathLike, **kwargs) -> np.ndarray:
+    """The streamed spectrogram gathered into one array (input never fully decoded)."""
+    out = np.empty((num_output_frames(config, path), config.num_bins), np.float32)
+    done = 0
+    for block in stream_spectrogram(config, path, **kwargs):
+        out[done : done + block.shape[0]] = block
+        done += block.shape[0]
+    return out

@@ -1,0 +1,123 @@
+"""Shared fixtures: a PRNG key, small test signals, and the eager == jit == vmap check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.monitoring
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+RTOL = 1e-5  # SPEC section 4: eager / jit / vmap agree within relative 1e-5
+
+
+def relative_error(out: Any, ref: Any) -> float:
+    """``||out - ref|| / ||ref||`` in float64 (absolute error when ``ref`` is all zero)."""
+    out, ref = np.asarray(out, np.float64), np.asarray(ref, np.float64)
+    assert out.shape == ref.shape, (out.shape, ref.shape)
+    scale = np.linalg.norm(ref)
+    return float(np.linalg.norm(out - ref) / (scale if scale > 0 else 1.0))
+
+
+def _batch_of(x: jax.Array, batch: int) -> jax.Array:
+    """``batch`` different rows made from ``x``: x, reversed x, x / 2, ..."""
+    rows = [x, x[::-1], 0.5 * x]
+    return jnp.stack(rows[:batch])
+
+
+def assert_eager_jit_vmap_equal(
+    fn: Callable[[Any, jax.Array, jax.Array | None], jax.Array],
+    config: Any,
+    x: Any,
+    key: jax.Array | None = None,
+    rtol: float = RTOL,
+) -> None:
+    """Asserts that ``fn(config, x, key)`` gives the same result eager, jitted and vmapped.
+
+    * eager == ``jax.jit(fn)`` within relative ``rtol``;
+    * two calls of one compiled function are bit-identical;
+    * for batch sizes 1 and 3, ``jax.vmap(fn)`` over rows (and over
+      ``jax.random.split(key, B)`` when a key is given) equals each row computed eagerly
+      alone, with and without ``jax.jit`` around the vmap.
+
+    Args:
+      fn: a function ``(config, x [shape=(L,)], key or None) -> array``.
+      config: passed unchanged (its static fields live in the treedef).
+      x: one signal ``[shape=(L,)]``.
+      key: a PRNG key or ``None``.
+    """
+    x = jnp.asarray(x)
+    eager = np.asarray(fn(config, x, key))
+    compiled = jax.jit(fn)
+    first, second = np.asarray(compiled(config, x, key)), np.asarray(compiled(config, x, key))
+    assert np.isfinite(eager).all()
+    np.testing.assert_array_equal(first, second, err_msg="repeated calls of one compiled function differ")
+    assert relative_error(first, eager) < rtol, "jit != eager"
+    for batch in (1, 3):
+        xs = _batch_of(x, batch)
+        if key is None:
+            keys, axes = None, (None, 0, None)
+            alone = [np.asarray(fn(config, xs[i], None)) for i in range(batch)]
+        else:
+            keys, axes = jax.random.split(key, batch), (None, 0, 0)
+            alone = [np.asarray(fn(config, xs[i], keys[i])) for i in range(batch)]
+        vmapped = jax.vmap(fn, in_axes=axes)
+        for name, out in (("vmap", vmapped(config, xs, keys)), ("jit(vmap)", jax.jit(vmapped)(config, xs, keys))):
+            out = np.asarray(out)
+            assert out.shape == (batch, *eager.shape), (name, out.shape)
+            for i in range(batch):
+                assert relative_error(out[i], alone[i]) < rtol, f"{name} row {i} of {batch} != eager"
+
+
+@pytest.fixture(name="assert_eager_jit_vmap_equal")
+def _assert_eager_jit_vmap_equal_fixture() -> Callable[..., None]:
+    """The helper above, as a fixture (no import of conftest needed)."""
+    return assert_eager_jit_vmap_equal
+
+
+@pytest.fixture(name="relative_error")
+def _relative_error_fixture() -> Callable[[Any, Any], float]:
+    return relative_error
+
+
+@pytest.fixture
+def key() -> jax.Array:
+    return jax.random.key(0)
+
+
+@pytest.fixture
+def sine() -> Callable[..., np.ndarray]:
+    """``sine(freq_hz, n, sample_rate=16000, amplitude=0.5, phase=0.3)`` -> float32 ``[n]``."""
+
+    def make(freq: float, n: int, sample_rate: int = 16000, amplitude: float = 0.5, phase: float = 0.3) -> np.ndarray:
+        t = np.arange(n) / sample_rate
+        return (amplitude * np.sin(2 * np.pi * freq * t + phase)).astype(np.float32)
+
+    return make
+
+
+@pytest.fixture
+def noise() -> Callable[..., np.ndarray]:
+    """``noise(shape, seed=0, scale=0.3)`` -> float32 Gaussian noise (reproducible)."""
+
+    def make(shape: int | tuple[int, ...], seed: int = 0, scale: float = 0.3) -> np.ndarray:
+        return (scale * np.random.default_rng(seed).standard_normal(shape)).astype(np.float32)
+
+    return make
+
+
+@pytest.fixture
+def trace_events() -> list[str]:
+    """Names of the JAX tracing / compilation events recorded while the test runs."""
+    events: list[str] = []
+
+    def listen(name: str, *args: Any, **kwargs: Any) -> None:
+        if "trace" in name or "compile" in name:
+            events.append(name)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    yield events
+    jax.monitoring.unregister_event_duration_listener(listen)

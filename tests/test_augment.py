@@ -1,0 +1,551 @@
+"""Augmentation (SPEC section 4) against float64 NumPy references built from the drawn values.
+
+Every test draws the random values with ``draw_values`` (the public view of what was drawn),
+rebuilds the augmented waveform in NumPy from them, and compares it with ``jaxspec.augment``.
+Distributions are checked with Kolmogorov-Smirnov tests over 2000 keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.stats
+import soundfile
+
+import jaxspec
+from jaxspec import Audio, Augmentation, Convolution, LogUniform, Noise, Normal, Scaled, TimeShift, Uniform, Volume
+from jaxspec.augment import draw_values
+
+SR = 16_000
+KS_KEYS = 2000
+KS_SEED = 1234
+KS_MIN_P = 0.01
+
+
+# ------------------------------------------------------------------ helpers
+def _signal(length: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(length).astype(np.float32)
+
+
+def _config(sample_rate: int = SR, **augmentation) -> jaxspec.SpectrogramConfig:
+    return jaxspec.SpectrogramConfig(sample_rate=sample_rate, augmentation=Augmentation(**augmentation))
+
+
+def _draws(config: jaxspec.SpectrogramConfig, key: jax.Array, length: int) -> dict[str, np.ndarray]:
+    values = draw_values(config.augmentation, key, length, config.sample_rate)
+    return {name: np.asarray(value) for name, value in values.items()}
+
+
+def _augmented(config: jaxspec.SpectrogramConfig, x: np.ndarray, key: jax.Array) -> np.ndarray:
+    return np.asarray(jaxspec.augment(config, x, key), np.float64)
+
+
+def _many_draws(augmentation: Augmentation, name: str, length: int = 1000, sample_rate: int = SR) -> np.ndarray:
+    """``name`` drawn with each of ``split(key(KS_SEED), KS_KEYS)``, as float64."""
+    keys = jax.random.split(jax.random.key(KS_SEED), KS_KEYS)
+    values = jax.vmap(lambda k: draw_values(augmentation, k, length, sample_rate)[name])(keys)
+    return np.asarray(values, np.float64)
+
+
+def _np_shift(x: np.ndarray, samples: int) -> np.ndarray:
+    """Delay by ``samples`` (negative = earlier) with zeros entering: a roll with zero fill."""
+    length = len(x)
+    y = np.zeros(length)
+    if samples >= 0:
+        y[samples:] = x[: max(length - samples, 0)]
+    else:
+        y[: max(length + samples, 0)] = x[-samples:]
+    return y
+
+
+def _np_convolution(x: np.ndarray, h: np.ndarray, mix: float) -> np.ndarray:
+    x, h = np.asarray(x, np.float64), np.asarray(h, np.float64)
+    return (1.0 - mix) * x + mix * np.convolve(x, h)[: len(x)]
+
+
+def _assert_close(actual: np.ndarray, reference: np.ndarray, rel: float = 1e-5) -> None:
+    error = np.linalg.norm(actual - reference) / max(np.linalg.norm(reference), 1e-30)
+    assert error < rel, f"relative error {error:.3g} >= {rel}"
+
+
+def _stage_key(key: jax.Array, stage: int, param: int) -> jax.Array:
+    # The documented key rule: fold_in(fold_in(key, stage id), parameter id).
+    return jax.random.fold_in(jax.random.fold_in(key, stage), param)
+
+
+# ------------------------------------------------------------------ volume
+def test_volume_is_gain_times_input():
+    x, key = _signal(1200), jax.random.key(3)
+    config = _config(volume=(0.5, 1.5))
+    gain = float(_draws(config, key, len(x))["volume_gain"])
+    assert 0.5 <= gain <= 1.5
+    _assert_close(_augmented(config, x, key), gain * x.astype(np.float64), rel=1e-6)
+
+
+def test_fixed_volume_draws_exactly_that_gain():
+    x = _signal(500)
+    config = _config(volume=0.25)
+    for seed in range(3):
+        assert _draws(config, jax.random.key(seed), len(x))["volume_gain"] == np.float32(0.25)
+    np.testing.assert_array_equal(_augmented(config, x, jax.random.key(0)), 0.25 * x.astype(np.float64))
+
+
+# ------------------------------------------------------------------ time shift
+@pytest.mark.parametrize("t", [(0.005, 0.02), (-0.02, -0.005), 0.0125, -0.0125])
+def test_time_shift_in_seconds_is_roll_with_zero_fill(t):
+    x, key = _signal(1000), jax.random.key(7)
+    config = _config(time_shift=t)
+    samples = int(_draws(config, key, len(x))["time_shift_samples"])
+    lo, hi = (t, t) if isinstance(t, float) else t
+    assert math.floor(lo * SR + 0.5) <= samples <= math.floor(hi * SR + 0.5)
+    assert samples != 0 and np.sign(samples) == np.sign(lo)
+    np.testing.assert_array_equal(_augmented(config, x, key), _np_shift(x.astype(np.float64), samples))
+
+
+@pytest.mark.parametrize("s", [(0.1, 0.3), (-0.3, -0.1), 0.25, -0.25])
+def test_time_shift_scaled_is_a_fraction_of_the_input(s):
+    x, key = _signal(1002), jax.random.key(11)
+    config = _config(time_shift=TimeShift(Scaled(s)))
+    samples = int(_draws(config, key, len(x))["time_shift_samples"])
+    lo, hi = (s, s) if isinstance(s, float) else s
+    # t = s * L / sr, samples = floor(t * sr + 0.5) = floor(s * L + 0.5)
+    assert math.floor(lo * len(x) + 0.5) <= samples <= math.floor(hi * len(x) + 0.5)
+    np.testing.assert_array_equal(_augmented(config, x, key), _np_shift(x.astype(np.float64), samples))
+
+
+@pytest.mark.parametrize(
+    "sample_rate, t, length, expected",
+    [
+        # ties at exactly representable values: floor(v + 0.5) rounds +2.5 up and -2.5 towards zero
+        (8192, 2.5 / 8192, 100, 3),
+        (8192, -2.5 / 8192, 100, -2),
+        (8192, Scaled(0.25), 1002, 251),  # 250.5 -> 251
+        (8192, Scaled(-0.25), 1002, -250),  # -250.5 -> -250
+        (16_000, 0.0123, 1000, 197),  # 196.8 -> 197
+        (16_000, Scaled(2.0), 1000, 1000),  # more than the input: everything shifted out
+        (16_000, Scaled(-2.0), 1000, -1000),
+    ],
+)
+def test_time_shift_samples_follow_the_rounding_rule(sample_rate, t, length, expected):
+    x, key = _signal(length), jax.random.key(0)
+    config = _config(sample_rate=sample_rate, time_shift=TimeShift(t))
+    assert int(_draws(config, key, length)["time_shift_samples"]) == expected
+    np.testing.assert_array_equal(_augmented(config, x, key), _np_shift(x.astype(np.float64), expected))
+
+
+def test_random_time_shift_matches_the_drawn_seconds():
+    # With the documented key rule the drawn t is known, so the seconds -> samples rule is checked per key.
+    length, t = 1000, Uniform(-0.03, 0.03)
+    config = _config(time_shift=TimeShift(t))
+    for seed in range(40):
+        key = jax.random.key(seed)
+        seconds = float(t.sample(_stage_key(key, 2, 0)))
+        expected = math.floor(np.float32(seconds) * np.float32(SR) + 0.5)
+        assert abs(int(_draws(config, key, length)["time_shift_samples"]) - expected) <= 0, (seed, seconds)
+
+
+# ------------------------------------------------------------------ convolution
+@pytest.mark.parametrize("ir_length, mix", [(37, 1.0), (37, 0.4), (37, (0.3, 0.9)), (1500, (0.3, 0.9)), (600, 1.0)])
+def test_convolution_matches_numpy_convolve(ir_length, mix):
+    length = 600
+    x, h, key = _signal(length, 1), _signal(ir_length, 2) * np.exp(-np.arange(ir_length) / 50.0), jax.random.key(5)
+    config = _config(convolution=Convolution(h.astype(np.float32), mix=mix))
+    drawn = float(_draws(config, key, length)["convolution_mix"])
+    if isinstance(mix, tuple):
+        assert mix[0] <= drawn <= mix[1]
+    else:
+        assert drawn == np.float32(mix)
+    _assert_close(_augmented(config, x, key), _np_convolution(x, h.astype(np.float32), drawn))
+
+
+def test_unit_impulse_response_is_the_identity():
+    x = _signal(777)
+    for h in (np.ones(1, np.float32), np.r_[1.0, np.zeros(2000)].astype(np.float32)):
+        config = _config(convolution=Convolution(h, mix=(0.0, 1.0)))
+        np.testing.assert_allclose(_augmented(config, x, jax.random.key(1)), x, rtol=0, atol=1e-6)
+
+
+def test_mix_zero_leaves_the_input_unchanged():
+    x = _signal(500)
+    config = _config(convolution=Convolution(_signal(50, 9), mix=0.0))
+    np.testing.assert_array_equal(_augmented(config, x, jax.random.key(2)), x)
+
+
+def test_long_convolution_is_fast_enough():
+    # A 1 s impulse response on a 10 s input, FFT-based: well under a second once compiled.
+    import time
+
+    x, h = _signal(10 * SR), _signal(SR, 4) * np.exp(-np.arange(SR) / 2000.0).astype(np.float32)
+    config = _config(convolution=Convolution(h))
+    step = jax.jit(jaxspec.augment)
+    step(config, x, jax.random.key(0)).block_until_ready()
+    start = time.perf_counter()
+    y = step(config, x, jax.random.key(1)).block_until_ready()
+    assert time.perf_counter() - start < 1.0
+    head = 3000  # the reference on a prefix: (x * h)[:n] only depends on x[:n]
+    _assert_close(np.asarray(y[:head], np.float64), _np_convolution(x[:head], h, 1.0))
+
+
+# ------------------------------------------------------------------ noise
+def test_noise_recording_segment_when_longer_than_input():
+    length, recording = 1000, _signal(3000, 3)
+    x = _signal(length)
+    config = _config(noise=Noise(0.5, recording))
+    for seed in range(5):
+        key = jax.random.key(seed)
+        v = _draws(config, key, length)
+        start = int(v["noise_start"])
+        assert 0 <= start <= len(recording) - length and v["noise_amplitude"] == np.float32(0.5)
+        added = _augmented(config, x, key) - x
+        np.testing.assert_allclose(added, 0.5 * recording[start : start + length], rtol=0, atol=1e-6)
+
+
+def test_noise_recording_wraps_when_shorter_than_input():
+    length, recording = 1000, _signal(300, 3)
+    x = _signal(length)
+    config = _config(noise=Noise((0.2, 0.8), recording))
+    for seed in range(5):
+        key = jax.random.key(seed)
+        v = _draws(config, key, length)
+        start, amplitude = int(v["noise_start"]), float(v["noise_amplitude"])
+        assert 0 <= start < len(recording) and 0.2 <= amplitude <= 0.8
+        segment = recording[(start + np.arange(length)) % len(recording)]
+        np.testing.assert_allclose(_augmented(config, x, key) - x, amplitude * segment, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("recording_length, length, starts", [(1003, 1000, range(4)), (7, 50, range(7)), (1000, 1000, [0])])
+def test_noise_start_covers_exactly_its_range(recording_length, length, starts):
+    config = _config(noise=Noise(1.0, _signal(recording_length)))
+    drawn = _many_draws(config.augmentation, "noise_start", length=length)
+    assert set(drawn.astype(int)) == set(starts)
+
+
+def test_noise_signal_alone_defaults_to_amplitude_one():
+    length, recording = 400, _signal(900, 8)
+    config = _config(noise=recording)  # shorthand: a signal
+    key = jax.random.key(4)
+    v = _draws(config, key, length)
+    assert v["noise_amplitude"] == 1.0
+    start = int(v["noise_start"])
+    x = _signal(length)
+    np.testing.assert_allclose(_augmented(config, x, key) - x, recording[start : start + length], rtol=0, atol=1e-6)
+
+
+def test_white_noise_has_the_drawn_standard_deviation():
+    length = 20_000
+    config = _config(noise=0.05)
+    for seed in range(3):
+        added = _augmented(config, np.zeros(length, np.float32), jax.random.key(seed))
+        assert abs(added.std() / 0.05 - 1) < 0.03  # the sample std has a relative spread of 1/sqrt(2n) = 0.5%
+        assert abs(added.mean()) < 4 * 0.05 / math.sqrt(length)
+        assert scipy.stats.kstest(added / 0.05, "norm").pvalue > KS_MIN_P
+
+
+def test_white_noise_with_a_random_amplitude():
+    length = 20_000
+    config = _config(noise=LogUniform(0.01, 0.1))
+    stds = []
+    for seed in range(4):
+        key = jax.random.key(seed)
+        amplitude = float(_draws(config, key, length)["noise_amplitude"])
+        added = _augmented(config, np.zeros(length, np.float32), key)
+        assert 0.01 <= amplitude <= 0.1
+        assert abs(added.std() / amplitude - 1) < 0.03
+        stds.append(added.std())
+    assert len(set(np.round(stds, 6))) == 4  # a fresh amplitude per key
+
+
+def test_white_noise_differs_per_key_and_repeats_per_key():
+    config, x = _config(noise=0.1), np.zeros(256, np.float32)
+    a, b = _augmented(config, x, jax.random.key(0)), _augmented(config, x, jax.random.key(1))
+    assert np.abs(a - b).max() > 0.01
+    np.testing.assert_array_equal(a, _augmented(config, x, jax.random.key(0)))
+
+
+# ------------------------------------------------------------------ the documented key rule
+def test_draws_follow_the_documented_key_rule():
+    # convolution 0, noise 1, time shift 2, volume 3; params: mix 0; amplitude 0, start 1, white 2; shift 0; gain 0
+    mix, amplitude, gain, s = Uniform(0.2, 0.8), Normal(0.1, 0.01), LogUniform(0.5, 2.0), Uniform(-0.1, 0.1)
+    config = _config(
+        convolution=Convolution(_signal(20), mix=mix), noise=Noise(amplitude), time_shift=Scaled(s), volume=Volume(gain)
+    )
+    key, length = jax.random.key(42), 1000
+    v = _draws(config, key, length)
+    assert v["convolution_mix"] == np.asarray(mix.sample(_stage_key(key, 0, 0)))
+    assert v["noise_amplitude"] == np.asarray(amplitude.sample(_stage_key(key, 1, 0)))
+    shift_samples = math.floor(np.float32(s.sample(_stage_key(key, 2, 0))) * np.float32(length) + 0.5)
+    assert v["time_shift_samples"] == shift_samples
+    assert v["volume_gain"] == np.asarray(gain.sample(_stage_key(key, 3, 0)))
+    # white noise: normal(fold_in(fold_in(key, 1), 2), (L,)) scaled by the amplitude
+    white = np.asarray(jax.random.normal(_stage_key(key, 1, 2), (length,)), np.float64)
+    only_noise = _config(noise=Noise(amplitude))
+    added = _augmented(only_noise, np.zeros(length, np.float32), key)
+    np.testing.assert_allclose(added, float(v["noise_amplitude"]) * white, rtol=1e-6, atol=1e-9)
+
+
+# ------------------------------------------------------------------ the pipeline
+def _full_config(recording: np.ndarray, h: np.ndarray) -> jaxspec.SpectrogramConfig:
+    return _config(
+        convolution=Convolution(h, mix=(0.3, 0.9)),
+        noise=Noise((0.05, 0.2), recording),
+        time_shift=(-0.01, 0.01),
+        volume=(0.5, 1.5),
+    )
+
+
+def test_pipeline_order_is_convolution_noise_shift_volume():
+    length = 1600
+    x, recording, h = _signal(length, 1), _signal(4000, 2), _signal(40, 3) * 0.3
+    config = _full_config(recording, h)
+    for seed in range(4):
+        key = jax.random.key(seed)
+        v = _draws(config, key, length)
+        mix, amplitude, start = float(v["convolution_mix"]), float(v["noise_amplitude"]), int(v["noise_start"])
+        samples, gain = int(v["time_shift_samples"]), float(v["volume_gain"])
+        noise = amplitude * recording[start : start + length].astype(np.float64)
+        reference = gain * _np_shift(_np_convolution(x, h, mix) + noise, samples)
+        actual = _augmented(config, x, key)
+        _assert_close(actual, reference)
+        # the test tells orders apart: noise after the shift, or convolution after the noise, differ
+        noise_after_shift = gain * (_np_shift(_np_convolution(x, h, mix), samples) + noise)
+        convolution_after_noise = gain * _np_shift(_np_convolution(x + noise, h, mix), samples)
+        for wrong in (noise_after_shift, convolution_after_noise):
+            assert np.linalg.norm(actual - wrong) / np.linalg.norm(wrong) > 1e-2
+
+
+def test_pipeline_applies_to_each_row_of_a_batch():
+    length, batch = 800, 3
+    x, recording, h = np.stack([_signal(length, i) for i in range(batch)]), _signal(2000, 9), _signal(30, 8) * 0.3
+    config, key = _full_config(recording, h), jax.random.key(17)
+    actual = _augmented(config, x, key)
+    for i, k in enumerate(jax.random.split(key, batch)):
+        v = _draws(config, k, length)
+        start = int(v["noise_start"])
+        noise = float(v["noise_amplitude"]) * recording[start : start + length].astype(np.float64)
+        convolved = _np_convolution(x[i], h, float(v["convolution_mix"]))
+        reference = float(v["volume_gain"]) * _np_shift(convolved + noise, int(v["time_shift_samples"]))
+        _assert_close(actual[i], reference)
+
+
+# ------------------------------------------------------------------ spectrogram consistency, key=None
+@pytest.mark.parametrize("normalization", [None, ("rms", 0.1)])
+def test_spectrogram_with_key_is_spectrogram_of_augment(normalization):
+    length = 1600
+    x, recording, h = _signal(length, 1), _signal(4000, 2), _signal(40, 3) * 0.3
+    config = dataclasses.replace(_full_config(recording, h), normalization=normalization)
+    plain = dataclasses.replace(config, augmentation=None, normalization=None)
+    for key in (jax.random.key(0), jax.random.PRNGKey(5)):
+        for signal in (x, np.stack([x, x[::-1].copy()])):
+            expected = np.asarray(jaxspec.spectrogram(plain, jaxspec.augment(config, signal, key)), np.float64)
+            _assert_close(np.asarray(jaxspec.spectrogram(config, signal, key), np.float64), expected)
+
+
+def test_no_key_means_no_augmentation():
+    length = 1600
+    x = _signal(length, 1)
+    config = _full_config(_signal(4000, 2), _signal(40, 3))
+    plain = dataclasses.replace(config, augmentation=None)
+    np.testing.assert_array_equal(np.asarray(jaxspec.augment(config, x)), x)
+    np.testing.assert_array_equal(np.asarray(jaxspec.augment(config, x, None)), x)
+    np.testing.assert_array_equal(np.asarray(jaxspec.spectrogram(config, x)), np.asarray(jaxspec.spectrogram(plain, x)))
+    assert not np.allclose(jaxspec.spectrogram(config, x, jax.random.key(0)), jaxspec.spectrogram(plain, x))
+
+
+def test_zero_length_input_is_left_alone():
+    config = _full_config(_signal(100), _signal(10))
+    assert jaxspec.augment(config, np.zeros(0, np.float32), jax.random.key(0)).shape == (0,)
+
+
+# ------------------------------------------------------------------ recordings: array, Audio, path
+def _sine(rate: int, seconds: float, frequency: float = 440.0, phase: float = 0.0) -> np.ndarray:
+    t = np.arange(int(rate * seconds)) / rate
+    return np.sin(2 * np.pi * frequency * t + phase)
+
+
+@pytest.mark.parametrize("rate", [8000, 22050, 44100])
+def test_recording_given_as_audio_is_resampled_when_the_config_is_built(rate):
+    samples = _sine(rate, 0.25).astype(np.float32)
+    config = _config(noise=Noise(0.5, Audio(samples, rate)), convolution=Convolution(Audio(samples[:50], rate)))
+    noise = np.asarray(config.augmentation.noise.signal)
+    assert noise.dtype == np.float32
+    assert noise.shape == (math.ceil(len(samples) * SR / rate),)
+    assert config.augmentation.convolution.signal.shape == (math.ceil(50 * SR / rate),)
+    # band-limited: the sine evaluated at the new sample times, away from the edges
+    inner = slice(800, len(noise) - 800)
+    np.testing.assert_allclose(noise[inner], _sine(SR, len(noise) / SR)[: len(noise)][inner], atol=1e-3)
+
+
+def test_recording_at_the_config_rate_is_used_as_is():
+    samples = _signal(700)
+    for recording in (samples, Audio(samples, SR), jnp.asarray(samples), samples.tolist()):
+        config = _config(noise=Noise(1.0, recording))
+        np.testing.assert_array_equal(np.asarray(config.augmentation.noise.signal), samples)
+
+
+def test_stereo_recording_is_averaged_to_mono():
+    left, right = _signal(500, 1), _signal(500, 2)
+    config = _config(noise=Noise(1.0, Audio(np.stack([left, right], axis=1), SR)))
+    np.testing.assert_allclose(np.asarray(config.augmentation.noise.signal), (left + right) / 2, atol=1e-7)
+
+
+def test_recording_given_as_a_path(tmp_path):
+    rate = 8000
+    samples = (0.5 * _sine(rate, 0.2, 300.0)).astype(np.float32)
+    path = tmp_path / "noise.wav"
+    soundfile.write(path, samples, rate, subtype="FLOAT")
+    for recording in (path, str(path)):
+        config = _config(noise=Noise(0.3, recording), convolution=Convolution(recording, mix=0.2))
+        noise = np.asarray(config.augmentation.noise.signal)
+        assert noise.shape == (math.ceil(len(samples) * SR / rate),)
+        expected = np.asarray(jaxspec.resample(samples, rate, SR))
+        np.testing.assert_array_equal(noise, expected)
+        np.testing.assert_array_equal(np.asarray(config.augmentation.convolution.signal), expected)
+    # and it is what augment adds
+    length, key = 1000, jax.random.key(0)
+    x = _signal(length)
+    v = _draws(config, key, length)
+    start = int(v["noise_start"])
+    reference = _np_convolution(x, noise, 0.2) + 0.3 * noise[start : start + length]
+    _assert_close(_augmented(config, x, key), reference)
+
+
+def test_a_missing_recording_file_is_reported(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.wav"):
+        _config(noise=Noise(0.1, tmp_path / "missing.wav"))
+
+
+# ------------------------------------------------------------------ random values
+class _Choice:
+    """A user distribution: any object with ``sample(key)``."""
+
+    def sample(self, key):
+        return jnp.where(jax.random.bernoulli(key), 0.5, 2.0)
+
+
+def _quarter_steps(key):
+    """A user callable ``key -> scalar``."""
+    return jax.random.randint(key, (), 0, 4) * 0.25
+
+
+@pytest.mark.parametrize(
+    "gain, support",
+    [
+        (0.75, {0.75}),
+        (_Choice(), {0.5, 2.0}),
+        (_quarter_steps, {0.0, 0.25, 0.5, 0.75}),
+    ],
+)
+def test_discrete_parameter_forms_draw_their_values(gain, support):
+    drawn = _many_draws(Augmentation(volume=Volume(gain)), "volume_gain")
+    assert set(drawn) == support
+
+
+def test_each_form_is_accepted_by_each_parameter():
+    h, recording = _signal(10), _signal(3000)
+    for value in (0.5, (0.2, 0.6), Uniform(0.2, 0.6), Normal(0.5, 0.1), LogUniform(0.2, 0.6), _Choice(), _quarter_steps):
+        config = _config(volume=Volume(value), noise=Noise(value, recording), time_shift=TimeShift(value),
+                         convolution=Convolution(h, mix=0.5))
+        values = _draws(config, jax.random.key(0), 1000)
+        assert set(values) == {"volume_gain", "noise_amplitude", "noise_start", "time_shift_samples", "convolution_mix"}
+        assert all(np.isfinite(v) for v in values.values())
+    for value in (0.5, (0.2, 0.6), Uniform(0.2, 0.6), LogUniform(0.2, 0.6), _quarter_steps):
+        mix = _draws(_config(convolution=Convolution(h, mix=value)), jax.random.key(0), 100)["convolution_mix"]
+        assert 0.0 <= mix <= 1.0
+
+
+def test_a_fresh_value_per_key():
+    for param in ((0.5, 1.5), Uniform(-1, 1), Normal(0, 1), LogUniform(1e-3, 1)):
+        drawn = _many_draws(Augmentation(volume=Volume(param)), "volume_gain")
+        assert len(np.unique(drawn)) > 0.99 * KS_KEYS, param
+
+
+def test_scaled_range_draws_fractions_of_the_input():
+    length = 1000
+    drawn = _many_draws(Augmentation(time_shift=Scaled((-0.2, 0.2))), "time_shift_samples", length=length)
+    assert drawn.min() >= -200 and drawn.max() <= 200
+    assert drawn.min() < -190 and drawn.max() > 190  # spreads over the whole range
+    # samples = floor(s * L + 0.5) with s uniform: continuous enough for a KS test at this L
+    result = scipy.stats.kstest((drawn + np.random.default_rng(0).uniform(-0.5, 0.5, KS_KEYS)) / length, "uniform",
+                                args=(-0.2005, 0.401))
+    print(f"KS Scaled((-0.2, 0.2)) samples/L vs U(-0.2, 0.2): D={result.statistic:.4f} p={result.pvalue:.3f}")
+    assert result.pvalue > KS_MIN_P
+
+
+@pytest.mark.parametrize(
+    "name, param, reference",
+    [
+        ("range (0.5, 1.5)", (0.5, 1.5), scipy.stats.uniform(0.5, 1.0)),
+        ("Uniform(-2, 3)", Uniform(-2.0, 3.0), scipy.stats.uniform(-2.0, 5.0)),
+        ("Normal(1, 0.5)", Normal(1.0, 0.5), scipy.stats.norm(1.0, 0.5)),
+        ("LogUniform(1e-3, 3e-2)", LogUniform(1e-3, 3e-2), scipy.stats.loguniform(1e-3, 3e-2)),
+    ],
+)
+def test_distribution_passes_kolmogorov_smirnov(name, param, reference):
+    drawn = _many_draws(Augmentation(volume=Volume(param)), "volume_gain")
+    result = scipy.stats.kstest(drawn, reference.cdf)
+    print(f"KS {name} over {KS_KEYS} keys (seed {KS_SEED}): D={result.statistic:.4f} p={result.pvalue:.3f}")
+    assert result.pvalue > KS_MIN_P
+
+
+@pytest.mark.parametrize("field", ["noise_amplitude", "convolution_mix"])
+def test_other_parameters_draw_the_same_distribution(field):
+    param = Uniform(0.2, 0.7)
+    augmentation = Augmentation(noise=Noise(param), convolution=Convolution(_signal(5), mix=param))
+    result = scipy.stats.kstest(_many_draws(augmentation, field), scipy.stats.uniform(0.2, 0.5).cdf)
+    print(f"KS {field} Uniform(0.2, 0.7): D={result.statistic:.4f} p={result.pvalue:.3f}")
+    assert result.pvalue > KS_MIN_P
+
+
+def test_kolmogorov_smirnov_rejects_a_wrong_distribution():
+    # The statistical checks can fail: Uniform(0, 1) draws are not Uniform(0, 2).
+    drawn = _many_draws(Augmentation(volume=Volume(Uniform(0.0, 1.0))), "volume_gain")
+    result = scipy.stats.kstest(drawn, scipy.stats.uniform(0.0, 2.0).cdf)
+    print(f"KS Uniform(0, 1) draws vs U(0, 2): D={result.statistic:.4f} p={result.pvalue:.3g} (must reject)")
+    assert result.pvalue < 1e-6
+
+
+# ------------------------------------------------------------------ errors
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: Volume((1.5, 0.5)), ["Volume gain", "1.5", "0.5"]),
+        (lambda: Augmentation(volume=(1.5, 0.5)), ["Volume gain", "1.5", "0.5"]),
+        (lambda: Noise((0.3, 0.1)), ["Noise amplitude", "0.3", "0.1"]),
+        (lambda: TimeShift((0.2, -0.2)), ["TimeShift t", "0.2", "-0.2"]),
+        (lambda: Scaled((0.2, -0.2)), ["Scaled s", "0.2", "-0.2"]),
+        (lambda: Uniform(2.0, 1.0), ["Uniform", "low=2.0", "high=1.0"]),
+        (lambda: Convolution(np.ones(3), mix=1.5), ["Convolution mix", "1.5", "[0.0, 1.0]"]),
+        (lambda: Convolution(np.ones(3), mix=-0.1), ["Convolution mix", "-0.1"]),
+        (lambda: Convolution(np.ones(3), mix=(0.5, 1.2)), ["Convolution mix", "1.2"]),
+        (lambda: Convolution(np.ones(3), mix=(-0.5, 0.5)), ["Convolution mix", "-0.5"]),
+        (lambda: Convolution(np.ones(3), mix=(0.9, 0.1)), ["Convolution mix", "0.9", "0.1"]),
+        (lambda: Noise(0.1, np.zeros(0, np.float32)), ["Noise signal", "empty"]),
+        (lambda: Convolution(np.zeros(0, np.float32)), ["Convolution signal", "empty"]),
+        (lambda: _config(noise=Noise(0.1, Audio(np.zeros(0, np.float32), 8000))), ["Noise signal", "empty"]),
+        (lambda: _config(convolution=Audio(np.zeros(0, np.float32), SR)), ["Convolution signal", "empty"]),
+        (lambda: Noise(), ["Noise", "amplitude", "signal"]),
+        (lambda: LogUniform(0.0, 1.0), ["LogUniform", "low=0.0"]),
+        (lambda: LogUniform(-1.0, 1.0), ["LogUniform", "low=-1.0"]),
+        (lambda: Normal(0.0, -1.0), ["Normal", "std=-1.0"]),
+        (lambda: Volume("loud"), ["Volume gain", "loud"]),
+        (lambda: Volume((0.5, float("nan"))), ["Volume gain", "nan"]),
+    ],
+)
+def test_bad_settings_raise_a_clear_error(make, words):
+    with pytest.raises(ValueError) as info:
+        make()
+    message = str(info.value)
+    for word in words:
+        assert word in message, f"{word!r} not in {message!r}"
+
+
+def test_errors_are_config_errors():
+    with pytest.raises(jaxspec.ConfigError):
+        LogUniform(0.0, 1.0)
+    with pytest.raises(jaxspec.ConfigError):
+        Convolution(np.ones(3), mix=2.0)
