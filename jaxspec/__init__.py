@@ -17,6 +17,7 @@ from .encode import encode, encode_batch
 from .errors import AudioFileError, ConfigError, InputError, JaxspecError
 from .io import Audio, example_path, load_audio
 from .resample import resample
+from .sharding import batch_sharding, sharded_spectrogram
 from .spectrum import augment, spectrogram
 from .stream import encode_to_file, stream_spectrogram
 
@@ -39,6 +40,7 @@ __all__ = [
     "Uniform",
     "Volume",
     "augment",
+    "batch_sharding",
     "draw",
     "encode",
     "encode_batch",
@@ -46,6 +48,7 @@ __all__ = [
     "example_path",
     "load_audio",
     "resample",
+    "sharded_spectrogram",
     "spectrogram",
     "stream_spectrogram",
 ]

@@ -322,7 +322,10 @@ class Augmentation:
 # ------------------------------------------------------------------ resolution
 def _resolve_signal(signal: Any, sample_rate: int, name: str) -> Any:
     """A recording as float32 ``[n]`` at ``sample_rate``; traced leaves pass through."""
-    if isinstance(signal, jax.core.Tracer) or not (_is_signal(signal) or isinstance(signal, (list, tuple))):
+    # Only user inputs are resolved: JAX rebuilds the pytree with tracers or with
+    # placeholders (in_axes, PartitionSpecs, ...) that must pass through untouched.
+    user_input = is_path(signal) or isinstance(signal, (Audio, np.ndarray, jax.Array)) or type(signal) in (list, tuple)
+    if isinstance(signal, jax.core.Tracer) or not user_input:
         return signal
     samples, rate = as_signal(signal, name)
     if samples.shape[0] == 0:

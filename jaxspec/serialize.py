@@ -258,7 +258,7 @@ def _signal_from_json(value: Any, name: str, base: Path | None) -> tuple[Any, st
     if not isinstance(value, str):
         raise ConfigError(f"{name}={value!r} must be a path (string), {{'path': ...}} or {{'samples': [...]}}")
     relative = base is not None and str(base) not in ("", ".") and not os.path.isabs(os.path.expanduser(value))
-    path = os.path.join(base, value) if relative else value
+    path = os.path.normpath(os.path.join(base, value)) if relative else value
     return path, path
 
 
@@ -324,15 +324,28 @@ def config_from_dict(d: Mapping[str, Any], *, base: str | os.PathLike | None = N
 
 # ------------------------------------------------------------------ JSON files
 def _relative_to(path: str, folder: Path) -> str:
+    if os.path.isabs(os.path.expanduser(path)):
+        return path  # an absolute path stays absolute
     try:
         return os.path.relpath(os.path.abspath(path), os.path.abspath(folder))
     except ValueError:  # another drive on Windows
         return os.path.abspath(path)
 
 
+def _json_text(value: Any, indent: str = "") -> str:
+    # Readable and diff-friendly: what fits in a line stays on one line (ranges,
+    # distributions, short stages); longer objects get one key a line.
+    compact = json.dumps(value, separators=(", ", ": "))
+    if not isinstance(value, dict) or not value or (indent and len(indent) + len(compact) <= 88):
+        return compact
+    inner = indent + "  "
+    items = ",\n".join(f"{inner}{json.dumps(k)}: {_json_text(v, inner)}" for k, v in value.items())
+    return "{\n" + items + "\n" + indent + "}"
+
+
 def config_to_json(config: SpectrogramConfig, *, signals: Mapping[str, str | os.PathLike] | None = None) -> str:
     """``config_to_dict`` as indented JSON text (recording paths as given)."""
-    return json.dumps(config_to_dict(config, signals=signals), indent=2) + "\n"
+    return _json_text(config_to_dict(config, signals=signals)) + "\n"
 
 
 def save_config(
@@ -359,8 +372,39 @@ def save_config(
         if isinstance(entry.get("signal"), str):
             entry["signal"] = _relative_to(entry["signal"], path.parent)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(d, indent=2) + "\n")
+    path.write_text(_json_text(d) + "\n")
     return path
+
+
+def read_config_dict(path: str | os.PathLike) -> dict[str, Any]:
+    """The dict of a JSON config file, with relative recording paths made relative to the current folder.
+
+    Use it to edit a file's settings before building the config (the ``jaxspec``
+    command puts its flags on top of it); ``load_config`` = ``config_from_dict`` of it.
+
+    Raises:
+      FileNotFoundError: ``path`` does not exist.
+      ConfigError: the file is not valid JSON (line and column named) or not an object.
+    """
+    path = Path(path)
+    text = path.read_text()
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"config file {str(path)!r} is not valid JSON: {error}") from error
+    if not isinstance(d, dict):
+        raise ConfigError(f"config file {str(path)!r} must hold a JSON object {{field: value}}, got {type(d).__name__}")
+    augmentation = d.get("augmentation")
+    if isinstance(augmentation, dict):
+        for stage, entry in augmentation.items():
+            if isinstance(entry, dict) and "signal" in entry:
+                signal = entry["signal"]
+                where = f"augmentation.{stage}.signal"
+                if isinstance(signal, dict) and set(signal) == {"path"} and isinstance(signal["path"], str):
+                    signal = signal["path"]
+                if isinstance(signal, str):
+                    entry["signal"] = _signal_from_json(signal, where, path.parent)[1]
+    return d
 
 
 def load_config(path: str | os.PathLike) -> SpectrogramConfig:
@@ -373,13 +417,8 @@ def load_config(path: str | os.PathLike) -> SpectrogramConfig:
       ConfigError: the file is not valid JSON (line and column named), or a key or
         value is invalid.
     """
-    path = Path(path)
-    text = path.read_text()
+    d = read_config_dict(path)
     try:
-        d = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"config file {str(path)!r} is not valid JSON: {error}") from error
-    try:
-        return config_from_dict(d, base=path.parent)
+        return config_from_dict(d)
     except ConfigError as error:
         raise ConfigError(f"config file {str(path)!r}: {error}") from error

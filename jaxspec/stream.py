@@ -28,7 +28,7 @@ from .spectrum import spectrogram
 STREAM_THRESHOLD_SAMPLES = 1 << 25
 """``encode`` streams a file (with ``key=None``) whose frames x channels exceed this (32 Mi samples)."""
 
-_BLOCK_FRAMES = 8192
+_BLOCK_FRAMES = 4096
 
 _rows = jax.jit(polyphase_rows, static_argnums=(1, 2, 3))
 _spectrogram = jax.jit(spectrogram)
@@ -174,19 +174,23 @@ def encode_to_file(
     block_frames: int = _BLOCK_FRAMES,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[int, int]:
-    """Streams the spectrogram of ``path`` into a ``.npy`` file (written through a memmap).
+    """Streams the spectrogram of ``path`` into a ``.npy`` file, block by block.
+
+    Blocks are appended with plain writes (no memmap, whose dirty pages would count
+    towards the process's memory), so memory stays bounded by ``block_frames``.
 
     Returns:
       The shape written, ``(frames, bins)``.
     """
     shape = (num_output_frames(config, path), config.num_bins)
-    out = np.lib.format.open_memmap(os.fspath(out_path), mode="w+", dtype=np.float32, shape=shape)
     done = 0
-    for block in stream_spectrogram(config, path, block_frames=block_frames, progress=progress):
-        out[done : done + block.shape[0]] = block
-        done += block.shape[0]
-    out.flush()
-    del out
+    with open(os.fspath(out_path), "wb") as out:
+        np.lib.format.write_array_header_1_0(out, {"descr": "<f4", "fortran_order": False, "shape": shape})
+        for block in stream_spectrogram(config, path, block_frames=block_frames, progress=progress):
+            out.write(np.ascontiguousarray(block, "<f4").tobytes())
+            done += block.shape[0]
+    if done != shape[0]:
+        raise AudioFileError(f"{os.fspath(path)!r} decoded to {done} frames, its header promised {shape[0]}")
     return shape
 
 

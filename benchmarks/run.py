@@ -1,0 +1,774 @@
+"""jaxspec against its peers: time, ratio and error vs a float64 NumPy reference (issue 6).
+
+Each workload runs in its own fresh subprocess (so memory and compile caches are
+isolated); inside it the contenders are warmed up, then timed interleaved over rounds
+(the order rotates every round) and the min and median are reported. Peers are
+optional: a contender whose package is missing is skipped with a note.
+
+Workloads:
+  W1     64 clips x 1 s at 16 kHz, default config (ws 400, hop 133, hann, power 2).
+  W2     one 10-minute clip at 16 kHz; plus the peak extra RSS of jaxspec in a fresh process.
+  W3     resample 10 s 44.1 kHz -> 16 kHz and 48 kHz -> 16 kHz; SNR on 1 kHz and 7 kHz sines.
+  W4     augment (volume, white noise, time shift, 0.3 s impulse response) + spectrogram, 64 x 1 s.
+  first  the first call (trace + compile + run) of W1 in a fresh process.
+
+Usage::
+
+    python benchmarks/run.py                  # everything (several minutes on 2 cores)
+    python benchmarks/run.py --quick          # a smoke test
+    python benchmarks/run.py --only W1,first --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_RATE = 16000
+WINDOW, HOP = 400, 133  # the default config at 16 kHz
+BATCH = 64
+LONG_SECONDS = 600
+IR_SECONDS = 0.3
+TORCH_THREADS = 2
+WORKLOADS = ("W1", "W2", "W3", "W4", "first")
+ROUNDS = {"W1": 20, "W2": 5, "W3": 15, "W4": 10, "first": 5}
+QUICK_ROUNDS = {"W1": 3, "W2": 2, "W3": 3, "W4": 3, "first": 1}
+TITLES = {
+    "W1": f"W1: spectrogram of {BATCH} clips x 1 s at 16 kHz (ws {WINDOW}, hop {HOP}, hann, power 2)",
+    "W2": f"W2: spectrogram of one {LONG_SECONDS // 60}-minute clip at 16 kHz",
+    "W3": "W3: resample 10 s to 16 kHz",
+    "W4": f"W4: augment (volume, noise, shift, {IR_SECONDS} s IR) + spectrogram, {BATCH} x 1 s",
+    "first": "First call (trace + compile + run) of W1 in a fresh process",
+}
+
+
+# ============================================================== float64 references
+def hann(size: int) -> np.ndarray:
+    """Periodic Hann window, float64 ``[shape=(size,)]`` (as ``scipy.signal.get_window``)."""
+    return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(size) / size)
+
+
+def num_frames(length: int, hop: int = HOP) -> int:
+    """``ceil(L / hop)``: the frame count of SPEC section 3."""
+    return -(-length // hop)
+
+
+def padded_length(length: int, window: int = WINDOW, hop: int = HOP) -> int:
+    """Samples that hold all ``ceil(L / hop)`` frames: ``(n - 1) * hop + window``."""
+    return (num_frames(length, hop) - 1) * hop + window
+
+
+def pad_end(x: np.ndarray, length: int) -> np.ndarray:
+    """Zero-pads or trims the last axis of ``x`` to ``length``."""
+    if x.shape[-1] >= length:
+        return x[..., :length]
+    return np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, length - x.shape[-1])])
+
+
+def reference_spectrogram(x: np.ndarray, window: int = WINDOW, hop: int = HOP, block: int = 4096) -> np.ndarray:
+    """SPEC section 3 in float64: ``|rfft(w * frame)|**2``, ``[..., n, window // 2 + 1]``.
+
+    Frames are gathered ``block`` at a time so a 10-minute clip stays within ~100 MB.
+    """
+    n = num_frames(x.shape[-1], hop)
+    x = pad_end(np.asarray(x, np.float64), padded_length(x.shape[-1], window, hop))
+    w = hann(window)
+    out = np.empty(x.shape[:-1] + (n, window // 2 + 1))
+    for start in range(0, n, block):
+        rows = np.arange(start, min(n, start + block))
+        spectrum = np.fft.rfft(x[..., rows[:, None] * hop + np.arange(window)] * w, axis=-1)
+        out[..., rows, :] = spectrum.real**2 + spectrum.imag**2
+    return out
+
+
+def relative_error(out: Any, ref: np.ndarray) -> float:
+    """``||out - ref|| / ||ref||`` in float64."""
+    out = np.asarray(out, np.float64)
+    if out.shape != ref.shape:
+        raise ValueError(f"shape {out.shape} differs from the reference's {ref.shape}")
+    return float(np.linalg.norm(out - ref) / np.linalg.norm(ref))
+
+
+def snr_db(y: Any, frequency: float, rate: int, margin: float = 0.05) -> float:
+    """SNR of ``y`` vs ``sin(2 pi f j / rate)`` in dB, skipping ``margin`` seconds at each end."""
+    y = np.asarray(y, np.float64)
+    j = np.arange(int(margin * rate), y.shape[-1] - int(margin * rate))
+    exact = np.sin(2.0 * np.pi * frequency * j / rate)
+    return float(10.0 * np.log10(np.sum(exact**2) / np.sum((y[j] - exact) ** 2)))
+
+
+def shift_zero_fill(x: np.ndarray, samples: int) -> np.ndarray:
+    """``x`` delayed by ``samples`` (negative = earlier), zeros entering, length kept."""
+    out = np.zeros_like(x)
+    if samples >= 0:
+        out[samples:] = x[: x.shape[0] - samples]
+    else:
+        out[:samples] = x[-samples:]
+    return out
+
+
+def reference_augment(x: np.ndarray, ir: np.ndarray, drawn: dict[str, Any]) -> np.ndarray:
+    """Convolution -> noise -> shift -> gain in float64 with given drawn values.
+
+    ``drawn``: ``mix``, ``ir_scale`` (audiomentations' peak normalization, else 1),
+    ``noise`` (the added noise samples), ``shift`` (samples), ``gain``.
+    """
+    import scipy.signal
+
+    x = np.asarray(x, np.float64)
+    wet = scipy.signal.fftconvolve(x, np.asarray(ir, np.float64))
+    wet = wet * drawn.get("ir_scale_of", lambda full: 1.0)(wet)
+    y = (1.0 - drawn["mix"]) * x + drawn["mix"] * wet[: x.shape[0]]
+    y = y + np.asarray(drawn["noise"], np.float64)
+    return drawn["gain"] * shift_zero_fill(y, int(drawn["shift"]))
+
+
+# ============================================================== timing
+class Contender:
+    """A named callable to time; ``result(out)`` maps its output to the reference layout."""
+
+    def __init__(self, name: str, run: Callable[[], Any], result: Callable[[Any], Any] = np.asarray, note: str = ""):
+        self.name, self.run, self.result, self.note = name, run, result, note
+
+
+def interleaved(contenders: list[Contender], rounds: int, warmup: int = 2) -> dict[str, list[float]]:
+    """Seconds per call of each contender, timed round-robin (rotating order) after ``warmup`` calls."""
+    for c in contenders:
+        for _ in range(warmup):
+            c.run()
+    times: dict[str, list[float]] = {c.name: [] for c in contenders}
+    for r in range(rounds):
+        shift = r % len(contenders)
+        for c in contenders[shift:] + contenders[:shift]:
+            gc.collect()
+            start = time.perf_counter()
+            c.run()
+            times[c.name].append(time.perf_counter() - start)
+    return times
+
+
+def available(contenders: list[tuple[str, Callable[[], Contender | list[Contender]]]]) -> tuple[list[Contender], list[str]]:
+    """Builds each contender; a missing package becomes a note instead of a failure."""
+    built, notes = [], []
+    for name, make in contenders:
+        try:
+            made = make()
+        except ImportError as error:
+            notes.append(f"{name}: skipped ({error.name or error} not installed)")
+            continue
+        built.extend(made if isinstance(made, list) else [made])
+    return built, notes
+
+
+def measure(contenders: list[Contender], rounds: int, error: Callable[[Any], float]) -> list[dict[str, Any]]:
+    """Times ``contenders`` interleaved; the error of each from one extra call."""
+    rows = []
+    for c in contenders:
+        rows.append({"name": c.name, "note": c.note, "error": error(c.result(c.run()))})
+    times = interleaved(contenders, rounds)
+    for row in rows:
+        row["times"] = times[row["name"]]
+    return rows
+
+
+# ============================================================== contenders
+def set_torch_threads() -> Any:
+    """Imports torch with ``TORCH_THREADS`` threads (``OMP_WAIT_POLICY=PASSIVE`` is set for workers)."""
+    import torch
+
+    torch.set_num_threads(TORCH_THREADS)
+    return torch
+
+
+def numpy_spectrogram(x: np.ndarray) -> np.ndarray:
+    """NumPy framing (strided view) + ``scipy.fft.rfft`` on all cores, float32."""
+    import scipy.fft
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    xp = pad_end(x, padded_length(x.shape[-1]))
+    framed = sliding_window_view(xp, WINDOW, axis=-1)[..., ::HOP, :]
+    spectrum = scipy.fft.rfft(framed * hann(WINDOW).astype(np.float32), axis=-1, workers=-1)
+    out = np.square(spectrum.real)
+    out += np.square(spectrum.imag)
+    return out
+
+
+def spectrogram_contenders(x: np.ndarray) -> tuple[list[Contender], list[str]]:
+    """jaxspec (jitted, input already a device array) and the STFT peers on ``x [..., L]``."""
+
+    def make_jaxspec() -> Contender:
+        import jax
+
+        import jaxspec
+
+        fn, config, xj = jax.jit(jaxspec.spectrogram), jaxspec.SpectrogramConfig(), jax.device_put(x)
+        return Contender("jaxspec (jit)", lambda: fn(config, xj).block_until_ready())
+
+    def make_numpy() -> Contender:
+        import scipy  # noqa: F401
+
+        return Contender("numpy + scipy.fft", lambda: numpy_spectrogram(x))
+
+    def make_librosa() -> Contender:
+        import librosa
+
+        def run() -> np.ndarray:
+            xp = pad_end(x, padded_length(x.shape[-1]))
+            stft = librosa.stft(xp, n_fft=WINDOW, hop_length=HOP, window="hann", center=False)
+            return librosa.util.abs2(stft)
+
+        return Contender("librosa.stft", run, lambda out: np.swapaxes(out, -1, -2), "output [..., bins, n]")
+
+    def make_torch() -> Contender:
+        torch = set_torch_threads()
+        window = torch.hann_window(WINDOW)
+
+        def run() -> Any:
+            xt = torch.nn.functional.pad(torch.from_numpy(x), (0, padded_length(x.shape[-1]) - x.shape[-1]))
+            stft = torch.stft(xt, WINDOW, HOP, WINDOW, window, center=False, return_complex=True)
+            return torch.view_as_real(stft).square().sum(-1)
+
+        return Contender(
+            "torch.stft", run, lambda out: np.swapaxes(out.numpy(), -1, -2), f"{TORCH_THREADS} threads, output [..., bins, n]"
+        )
+
+    return available([("jaxspec", make_jaxspec), ("numpy+scipy", make_numpy), ("librosa", make_librosa), ("torch", make_torch)])
+
+
+def test_signal(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    """Band-limited-ish noise, float32, peak about 0.5 (a fixed seed)."""
+    rng = np.random.default_rng(seed)
+    return (0.1 * rng.standard_normal(shape, dtype=np.float32)).astype(np.float32)
+
+
+# ============================================================== workloads (run in workers)
+def workload_spectrogram(x: np.ndarray, rounds: int) -> dict[str, Any]:
+    ref = reference_spectrogram(x)
+    contenders, notes = spectrogram_contenders(x)
+    return {"rows": measure(contenders, rounds, lambda out: relative_error(out, ref)), "notes": notes}
+
+
+def worker_w1(rounds: int) -> dict[str, Any]:
+    return workload_spectrogram(test_signal((BATCH, SAMPLE_RATE)), rounds)
+
+
+def worker_w2(rounds: int) -> dict[str, Any]:
+    return workload_spectrogram(test_signal((LONG_SECONDS * SAMPLE_RATE,)), rounds)
+
+
+def current_rss() -> int:
+    """Resident set size of this process in bytes (psutil, else /proc)."""
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss
+    except ImportError:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def max_rss() -> int:
+    """Peak RSS of this process so far in bytes (``ru_maxrss``, KiB on Linux)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class RssSampler:
+    """Samples the RSS every ``interval`` seconds in a thread; ``peak`` is the largest seen."""
+
+    def __init__(self, interval: float = 0.001):
+        self.interval, self.peak, self._stop = interval, current_rss(), threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, current_rss())
+            time.sleep(self.interval)
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, current_rss())
+
+
+def worker_w2rss(rounds: int) -> dict[str, Any]:
+    """Peak extra RSS of jitted jaxspec on the 10-minute clip, in a fresh process."""
+    import jax
+    import jax.numpy as jnp
+
+    import jaxspec
+
+    config = jaxspec.SpectrogramConfig()
+    x = jnp.asarray(test_signal((LONG_SECONDS * SAMPLE_RATE,))).block_until_ready()
+    gc.collect()
+    base = current_rss()
+    fn = jax.jit(jaxspec.spectrogram)
+    with RssSampler() as first:
+        out = fn(config, x).block_until_ready()
+    first_upper = max_rss() - base  # an upper bound: ru_maxrss may hold an earlier peak
+    out_bytes = out.nbytes
+    del out
+    gc.collect()
+    base2 = current_rss()
+    with RssSampler() as steady:
+        out = fn(config, x).block_until_ready()
+    return {
+        "input_bytes": x.nbytes,
+        "output_bytes": out_bytes,
+        "first_call_extra": first.peak - base,
+        "first_call_extra_maxrss": first_upper,
+        "steady_call_extra": steady.peak - base2,
+    }
+
+
+def worker_w3(rounds: int) -> dict[str, Any]:
+    rows, notes = [], []
+    for orig in (44100, 48000):
+        t = np.arange(10 * orig) / orig
+        sines = {f: np.sin(2.0 * np.pi * f * t).astype(np.float32) for f in (1000.0, 7000.0)}
+        contenders, notes = resample_contenders(sines, orig)
+        snrs = {c.name: {f: snr_db(c.result(c.run_with(x)), f, SAMPLE_RATE) for f, x in sines.items()} for c in contenders}
+        times = interleaved(contenders, rounds)
+        for c in contenders:
+            rows.append(
+                {"name": c.name, "rate": f"{orig / 1000:g}k -> 16k", "note": c.note, "times": times[c.name],
+                 "snr_1k": snrs[c.name][1000.0], "snr_7k": snrs[c.name][7000.0]}
+            )
+    return {"rows": rows, "notes": notes}
+
+
+def resample_contenders(sines: dict[float, np.ndarray], orig: int) -> tuple[list[Contender], list[str]]:
+    """jaxspec.resample, soxr HQ/VHQ, resample_poly; timed on the 1 kHz sine."""
+    x = sines[1000.0]
+
+    def contender(name: str, fn: Callable[[np.ndarray], Any], note: str = "") -> Contender:
+        c = Contender(name, lambda: fn(x), note=note)
+        c.run_with = fn  # type: ignore[attr-defined]
+        return c
+
+    def make_jaxspec() -> Contender:
+        import jaxspec
+
+        return contender("jaxspec.resample", lambda s: jaxspec.resample(s, orig, SAMPLE_RATE).block_until_ready())
+
+    def make_soxr() -> list[Contender]:
+        import soxr
+
+        return [contender(f"soxr {q}", lambda s, q=q: soxr.resample(s, orig, SAMPLE_RATE, quality=q)) for q in ("HQ", "VHQ")]
+
+    def make_poly() -> Contender:
+        import scipy.signal
+
+        g = math.gcd(orig, SAMPLE_RATE)
+        up, down = SAMPLE_RATE // g, orig // g
+        return contender("scipy resample_poly", lambda s: scipy.signal.resample_poly(s, up, down), f"{up}/{down}, kaiser 5.0")
+
+    return available([("jaxspec", make_jaxspec), ("soxr", make_soxr), ("scipy", make_poly)])
+
+
+def impulse_response(seed: int = 1) -> np.ndarray:
+    """A room-like 0.3 s impulse response: a direct path then decaying noise, float32."""
+    rng = np.random.default_rng(seed)
+    n = int(IR_SECONDS * SAMPLE_RATE)
+    h = rng.standard_normal(n) * np.exp(-np.arange(n) / (0.06 * SAMPLE_RATE)) * 0.3
+    h[0] = 1.0
+    return (h / np.sqrt(np.sum(h**2))).astype(np.float32)
+
+
+def worker_w4(rounds: int) -> dict[str, Any]:
+    x, ir = test_signal((BATCH, SAMPLE_RATE)), impulse_response()
+    contenders, notes = augment_contenders(x, ir)
+    rows = []
+    for c in contenders:
+        out, drawn = c.result(c.run())  # the augmented batch's spectrogram and the values drawn for it
+        ref = np.stack([reference_spectrogram(reference_augment(x[i], ir, d)) for i, d in enumerate(drawn)])
+        rows.append({"name": c.name, "note": c.note, "error": relative_error(out, ref)})
+    times = interleaved(contenders, rounds)
+    for row in rows:
+        row["times"] = times[row["name"]]
+    return {"rows": rows, "notes": notes}
+
+
+def augment_contenders(x: np.ndarray, ir: np.ndarray) -> tuple[list[Contender], list[str]]:
+    """jaxspec (one jit call, batch + key) vs Python loops over audiomentations.
+
+    Each contender's ``result`` returns ``(spectrogram, drawn values per example)``
+    for ``reference_augment``; the timed ``run`` is the plain call.
+    """
+
+    def make_jaxspec() -> Contender:
+        import jax
+
+        import jaxspec
+
+        augmentation = jaxspec.Augmentation(
+            volume=(0.5, 1.5), noise=0.01, time_shift=(-0.1, 0.1), convolution=jaxspec.Convolution(ir, mix=1.0)
+        )
+        config = jaxspec.SpectrogramConfig(augmentation=augmentation)
+        fn, xj = jax.jit(jaxspec.spectrogram), jax.device_put(x)
+        keys = iter(jax.random.split(jax.random.key(0), 10_000))
+        first_key = jax.random.key(1234)
+
+        def drawn_values() -> list[dict[str, Any]]:
+            # The documented key rule: example i uses split(key, B)[i]; white noise uses
+            # fold_in(fold_in(key_i, NOISE=1), WHITE=2).
+            values = []
+            for k in jax.random.split(first_key, x.shape[0]):
+                d = jaxspec.draw(config, k, x.shape[1])
+                white = jax.random.normal(jax.random.fold_in(jax.random.fold_in(k, 1), 2), (x.shape[1],))
+                values.append({"mix": float(d["convolution_mix"]), "gain": float(d["volume_gain"]),
+                               "shift": int(d["time_shift_samples"]),
+                               "noise": float(d["noise_amplitude"]) * np.asarray(white, np.float64)})
+            return values
+
+        c = Contender("jaxspec (jit, batch + key)", lambda: fn(config, xj, next(keys)).block_until_ready())
+        c.result = lambda _: (np.asarray(fn(config, xj, first_key)), drawn_values())
+        return c
+
+    def make_augmentations(with_ir_transform: bool) -> Contender:
+        import audiomentations as am
+        import scipy.signal
+
+        gains_db = (20.0 * math.log10(0.5), 20.0 * math.log10(1.5))
+        chain = [
+            am.AddGaussianNoise(min_amplitude=0.01, max_amplitude=0.01, p=1.0),
+            am.Shift(min_shift=-0.1, max_shift=0.1, shift_unit="seconds", rollover=False, fade_duration=0.0, p=1.0),
+            am.Gain(min_gain_db=gains_db[0], max_gain_db=gains_db[1], p=1.0),
+        ]
+        if with_ir_transform:
+            ir_file = Path(tempfile.mkdtemp()) / "ir.wav"
+            import soundfile
+
+            soundfile.write(ir_file, ir, SAMPLE_RATE, subtype="FLOAT")
+            chain.insert(0, am.ApplyImpulseResponse(ir_path=str(ir_file), p=1.0, leave_length_unchanged=True))
+            convolve = lambda clip: clip  # noqa: E731 - the chain convolves
+        else:
+            convolve = lambda clip: scipy.signal.fftconvolve(clip, ir)[: clip.shape[0]].astype(np.float32)  # noqa: E731
+        compose = am.Compose(chain, p=1.0)
+
+        def run() -> np.ndarray:
+            return numpy_spectrogram(np.stack([compose(convolve(clip), sample_rate=SAMPLE_RATE) for clip in x]))
+
+        def instrumented(_: Any) -> tuple[np.ndarray, list[dict[str, Any]]]:
+            clips, values = [], []
+            for clip in x:
+                y, d = convolve(clip), {"mix": 1.0}
+                for t in chain:
+                    state = np.random.get_state()
+                    y = t(y, sample_rate=SAMPLE_RATE)
+                    if isinstance(t, am.AddGaussianNoise):
+                        np.random.set_state(state)  # replays the draw: the state ends where the call left it
+                        d["noise"] = t.parameters["amplitude"] * np.random.randn(clip.shape[0]).astype(np.float32)
+                    elif isinstance(t, am.Shift):
+                        d["shift"] = int(round(t.parameters["shift_amount"] * SAMPLE_RATE))
+                    elif isinstance(t, am.Gain):
+                        d["gain"] = t.parameters["amplitude_ratio"]
+                    elif isinstance(t, am.ApplyImpulseResponse):
+                        d["ir_scale_of"] = lambda full: 0.5 / np.max(np.abs(full))  # its peak normalization
+                clips.append(y)
+                values.append(d)
+            return numpy_spectrogram(np.stack(clips)), values
+
+        name = "audiomentations loop" if with_ir_transform else "audiomentations + fftconvolve loop"
+        note = "ApplyImpulseResponse (peak-normalizes)" if with_ir_transform else "IR by scipy fftconvolve"
+        return Contender(name, run, instrumented, note + "; numpy+scipy spectrogram")
+
+    return available(
+        [("jaxspec", make_jaxspec), ("audiomentations", lambda: make_augmentations(True)),
+         ("audiomentations", lambda: make_augmentations(False))]
+    )
+
+
+def worker_first(rounds: int) -> dict[str, Any]:
+    """First call of jitted W1 in this (fresh) process, and the lower / compile / run split."""
+    start = time.perf_counter()
+    import jax
+    import jax.numpy as jnp
+
+    import jaxspec
+
+    imported = time.perf_counter() - start
+    config, x = jaxspec.SpectrogramConfig(), jnp.asarray(test_signal((BATCH, SAMPLE_RATE))).block_until_ready()
+    result: dict[str, Any] = {"import": imported, "cache_dir": str(jax.config.jax_compilation_cache_dir)}
+    if os.environ.get("BENCH_SPLIT"):
+        start = time.perf_counter()
+        lowered = jax.jit(jaxspec.spectrogram).lower(config, x)
+        result["lower"] = time.perf_counter() - start
+        start = time.perf_counter()
+        compiled = lowered.compile()
+        result["compile"] = time.perf_counter() - start
+        start = time.perf_counter()
+        compiled(config, x).block_until_ready()
+        result["run"] = time.perf_counter() - start
+        return result
+    fn = jax.jit(jaxspec.spectrogram)
+    start = time.perf_counter()
+    fn(config, x).block_until_ready()
+    result["first"] = time.perf_counter() - start
+    start = time.perf_counter()
+    fn(config, x).block_until_ready()
+    result["second"] = time.perf_counter() - start
+    return result
+
+
+def worker_info(rounds: int) -> dict[str, Any]:
+    """The machine and the versions of every contender's package."""
+    import importlib.metadata
+
+    import jax
+
+    versions = {"python": platform.python_version()}
+    for package in ("jax", "jaxlib", "numpy", "scipy", "librosa", "torch", "soxr", "audiomentations", "psutil"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "load": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "backend": jax.default_backend(),
+        "devices": [str(d) for d in jax.devices()],
+        "versions": versions,
+    }
+
+
+WORKERS: dict[str, Callable[[int], dict[str, Any]]] = {
+    "W1": worker_w1, "W2": worker_w2, "W2rss": worker_w2rss, "W3": worker_w3, "W4": worker_w4,
+    "first": worker_first, "info": worker_info,
+}
+
+
+# ============================================================== the parent process
+def run_worker(name: str, rounds: int, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Runs ``name`` in a fresh interpreter and returns its JSON result (or ``{"failed": ...}``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        environ = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", **(env or {})}
+        environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environ.get("PYTHONPATH")]))
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--rounds", str(rounds), "--result", str(out)]
+        proc = subprocess.run(cmd, env=environ, capture_output=True, text=True)
+        if proc.returncode != 0 or not out.exists():
+            return {"failed": f"worker {name} exited with {proc.returncode}: {proc.stderr.strip()[-2000:]}"}
+        return json.loads(out.read_text())
+
+
+def ms(seconds: float) -> str:
+    return f"{1000.0 * seconds:.4g}"
+
+
+def summarize(times: list[float]) -> tuple[float, float]:
+    return min(times), statistics.median(times)
+
+
+def fmt_ratio(peer: float, base: float | None) -> str:
+    return f"{peer / base:.2f}" if base else "n/a"
+
+
+def check(ok: bool) -> str:
+    return "✓" if ok else "✗"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def jaxspec_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((r for r in rows if r["name"].startswith("jaxspec")), None)
+
+
+def speedup_target(rows: list[dict[str, Any]], factor: float, peers: Callable[[dict], bool]) -> list[list[str]]:
+    """Target lines: ``fastest peer time / jaxspec time >= factor`` on min and on median."""
+    js = jaxspec_row(rows)
+    others = [r for r in rows if r is not js and peers(r)]
+    if js is None or not others:
+        return [[f"≥ {factor}× fastest peer", "n/a (no jaxspec or no peer)", "✗"]]
+    lines = []
+    for label, pick in (("min", min), ("median", statistics.median)):
+        best = min(others, key=lambda r: pick(r["times"]))
+        ratio = pick(best["times"]) / pick(js["times"])
+        lines.append([f"≥ {factor}× fastest peer ({label})", f"{ratio:.2f}× vs {best['name']}", check(ratio >= factor)])
+    return lines
+
+
+def render_speed(result: dict[str, Any], factor: float, peers: Callable[[dict], bool] = lambda r: True) -> tuple[str, list]:
+    rows = result["rows"]
+    js = jaxspec_row(rows)
+    base = summarize(js["times"]) if js else (None, None)
+    body = []
+    for r in rows:
+        lo, mid = summarize(r["times"])
+        body.append([r["name"], ms(lo), ms(mid), fmt_ratio(lo, base[0]), fmt_ratio(mid, base[1]), f"{r['error']:.2e}", r["note"]])
+    text = table(["contender", "min ms", "median ms", "ratio (min)", "ratio (median)", "rel. error vs f64", "note"], body)
+    return text, speedup_target(rows, factor, peers)
+
+
+def render_memory(memory: dict[str, Any]) -> tuple[str, list]:
+    if "failed" in memory:
+        return f"memory worker failed: {memory['failed']}", [["peak extra RSS", "failed", "✗"]]
+    mb = lambda b: f"{b / 2**20:.1f} MiB"  # noqa: E731
+    budget = 1.5 * (memory["input_bytes"] + memory["output_bytes"])
+    text = table(
+        ["input", "output", "budget 1.5×(in+out)", "first call extra (sampled)", "first call extra (ru_maxrss bound)", "steady call extra (sampled)"],
+        [[mb(memory["input_bytes"]), mb(memory["output_bytes"]), mb(budget), mb(memory["first_call_extra"]),
+          mb(memory["first_call_extra_maxrss"]), mb(memory["steady_call_extra"])]],
+    )
+    targets = [
+        ["peak extra RSS ≤ 1.5×(in+out), steady call", mb(memory["steady_call_extra"]), check(memory["steady_call_extra"] <= budget)],
+        ["peak extra RSS ≤ 1.5×(in+out), first call (with compile)", mb(memory["first_call_extra"]),
+         check(memory["first_call_extra"] <= budget)],
+    ]
+    return text, targets
+
+
+def render_w3(result: dict[str, Any]) -> tuple[str, list]:
+    rows, body, targets = result["rows"], [], []
+    for rate in dict.fromkeys(r["rate"] for r in rows):
+        group = [r for r in rows if r["rate"] == rate]
+        js = jaxspec_row(group)
+        base = summarize(js["times"]) if js else (None, None)
+        for r in group:
+            lo, mid = summarize(r["times"])
+            body.append([rate, r["name"], ms(lo), ms(mid), fmt_ratio(lo, base[0]), fmt_ratio(mid, base[1]),
+                         f"{r['snr_1k']:.1f}", f"{r['snr_7k']:.1f}", r["note"]])
+        hq = next((r for r in group if r["name"] == "soxr HQ"), None)
+        if js is None:
+            targets.append([f"{rate}: ≥ 120 dB at ≤ soxr HQ time", "no jaxspec", "✗"])
+            continue
+        snr = min(js["snr_1k"], js["snr_7k"])
+        targets.append([f"{rate}: SNR ≥ 120 dB (1 and 7 kHz)", f"{snr:.1f} dB", check(snr >= 120.0)])
+        if hq is not None:
+            for label, pick in (("min", min), ("median", statistics.median)):
+                t_js, t_hq = pick(js["times"]), pick(hq["times"])
+                targets.append([f"{rate}: time ≤ soxr HQ ({label})", f"{ms(t_js)} ms vs {ms(t_hq)} ms", check(t_js <= t_hq)])
+    header = ["rate", "contender", "min ms", "median ms", "ratio (min)", "ratio (median)", "SNR 1 kHz dB", "SNR 7 kHz dB", "note"]
+    return table(header, body), targets
+
+
+def render_first(results: list[dict[str, Any]], splits: list[dict[str, Any]]) -> tuple[str, list]:
+    ok = [r for r in results if "failed" not in r]
+    if not ok:
+        return "all first-call workers failed: " + results[0]["failed"], [["first call ≤ 0.5 s", "failed", "✗"]]
+    body = []
+    for key, label in (("import", "import jax + jaxspec (s)"), ("first", "first call: trace + compile + run (s)"),
+                       ("second", "second call (s)")):
+        lo, mid = summarize([r[key] for r in ok])
+        body.append([label, f"{lo:.3f}", f"{mid:.3f}"])
+    good_splits = [s for s in splits if "failed" not in s]
+    for key, label in (("lower", "  split: trace + lower (s)"), ("compile", "  split: XLA compile (s)"),
+                       ("run", "  split: first execution (s)")):
+        if good_splits:
+            lo, mid = summarize([s[key] for s in good_splits])
+            body.append([label, f"{lo:.3f}", f"{mid:.3f}"])
+    text = table(["fresh process (n = %d)" % len(ok), "min", "median"], body)
+    text += f"\n\npersistent compilation cache dir: {ok[0]['cache_dir']}"
+    lo, mid = summarize([r["first"] for r in ok])
+    return text, [["first call ≤ 0.5 s (min)", f"{lo:.3f} s", check(lo <= 0.5)], ["first call ≤ 0.5 s (median)", f"{mid:.3f} s", check(mid <= 0.5)]]
+
+
+def render(name: str, result: dict[str, Any]) -> tuple[str, list]:
+    """Markdown for one workload and its target lines ``[target, measured, ✓/✗]``."""
+    if name == "W1":
+        return render_speed(result, 1.5)
+    if name == "W2":
+        text, targets = render_speed(result, 1.5)
+        memory_text, memory_targets = render_memory(result.get("memory", {"failed": "not measured"}))
+        return text + "\n\nPeak extra RSS of jaxspec (fresh process, jitted, 10-minute clip):\n\n" + memory_text, targets + memory_targets
+    if name == "W3":
+        return render_w3(result)
+    if name == "W4":
+        return render_speed(result, 3.0, lambda r: r["name"].startswith("audiomentations"))
+    raise ValueError(name)
+
+
+def print_machine(info: dict[str, Any]) -> None:
+    if "failed" in info:
+        print(f"machine info failed: {info['failed']}")
+        return
+    versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
+    load = ", ".join(f"{v:.2f}" for v in info["load"]) if info["load"] else "n/a"
+    print(f"Machine: {info['cpu']}, {info['cores']} cores ({info['usable_cores']} usable), load average {load}")
+    print(f"JAX backend: {info['backend']}, devices: {', '.join(info['devices'])}")
+    print(f"Versions: {versions}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few rounds: a smoke test")
+    parser.add_argument("--only", default=",".join(WORKLOADS), help=f"comma-separated subset of {', '.join(WORKLOADS)}")
+    parser.add_argument("--json", type=Path, help="write every raw result to this file")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        args.result.write_text(json.dumps(WORKERS[args.worker](args.rounds)))
+        return 0
+
+    chosen = [w.strip() for w in args.only.split(",") if w.strip()]
+    unknown = [w for w in chosen if w not in WORKLOADS]
+    if unknown:
+        parser.error(f"--only {args.only!r}: unknown workload(s) {unknown}; choose from {', '.join(WORKLOADS)}")
+    rounds = QUICK_ROUNDS if args.quick else ROUNDS
+    info = run_worker("info", 1)
+    print_machine(info)
+    results: dict[str, Any] = {"machine": info, "quick": args.quick, "rounds": {w: rounds[w] for w in chosen}}
+    all_targets = []
+    for name in chosen:
+        print(f"## {TITLES[name]}\n", flush=True)
+        if name == "first":
+            firsts = [run_worker("first", 1) for _ in range(rounds["first"])]
+            splits = [run_worker("first", 1, {"BENCH_SPLIT": "1"}) for _ in range(rounds["first"])]
+            result = {"runs": firsts, "splits": splits}
+            text, targets = render_first(firsts, splits)
+        else:
+            result = run_worker(name, rounds[name])
+            if name == "W2":
+                result["memory"] = run_worker("W2rss", 1)  # a fresh process of its own
+            if "failed" in result:
+                text, targets = result["failed"], [[f"{name}", "worker failed", "✗"]]
+            else:
+                text, targets = render(name, result)
+                text += "".join(f"\n\n- {note}" for note in result.get("notes", []))
+        results[name] = result
+        print(text)
+        print("\n" + table(["target", "measured", ""], targets) + "\n", flush=True)
+        all_targets += [[f"{name}: {t[0]}", t[1], t[2]] for t in targets]
+    print("## Targets\n\n" + table(["target", "measured", ""], all_targets))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+        print(f"\nraw results: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Pictures of spectrograms (matplotlib, an optional extra: ``pip install 'jaxspec[cli]'``).
+
+``plot_file(config, path, output)`` draws the waveform the encoder sees above its
+spectrogram in dB, with time (s) and frequency (Hz) axes and a colour bar;
+``augment=N`` adds N augmented versions in a grid (keys ``split(key(seed), N)[i]``,
+the ``jaxspec encode --key`` rule). matplotlib is imported only when a picture is
+drawn, and without pyplot (no global state, no display needed).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from .augment import draw_values
+from .config import SpectrogramConfig
+from .encode import prepare
+from .errors import ConfigError
+from .spectrum import augment, spectrogram
+
+_spectrogram = jax.jit(spectrogram)
+_augment_waveform = jax.jit(augment)
+
+DYNAMIC_RANGE_DB = 80.0
+"""The colour scale spans this many dB below the loudest bin."""
+
+
+def _figure_class() -> type:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("drawing pictures needs matplotlib: pip install 'jaxspec[cli]'") from None
+    return Figure
+
+
+def to_db(spec: np.ndarray, power: float) -> np.ndarray:
+    """Decibels of a spectrogram of ``|X| ** power``: ``20 / power * log10(spec)``.
+
+    Args:
+      spec: non-negative ``[shape=(n_frames, bins)]``.
+      power: the config's ``power`` (2 = power spectrum, 1 = magnitude).
+
+    Returns:
+      float64 dB re 1, floored at -300 dB where ``spec`` is 0.
+
+    >>> to_db(np.array([100.0]), 2.0)
+    array([20.])
+    """
+    tiny = 10.0 ** (-300.0 * power / 20.0)
+    return 20.0 / power * np.log10(np.maximum(np.asarray(spec, np.float64), tiny))
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One version of a clip: the waveform the spectrogram saw, and the spectrogram."""
+
+    title: str
+    waveform: np.ndarray  # [L] at config.sample_rate
+    spectrogram: np.ndarray  # [n_frames, bins]
+
+
+def _draw_waveform(ax: Any, x: np.ndarray, sample_rate: int) -> None:
+    t = np.arange(x.shape[0]) / sample_rate
+    ax.plot(t, x, linewidth=0.4, color="#1f4e79")
+    peak = float(np.max(np.abs(x))) if x.size else 1.0
+    ax.set_ylim(-1.05 * (peak or 1.0), 1.05 * (peak or 1.0))
+    ax.set_ylabel("amplitude")
+    ax.tick_params(labelbottom=False)
+
+
+def _draw_spectrogram(ax: Any, db: np.ndarray, config: SpectrogramConfig, vmin: float, vmax: float) -> Any:
+    # Frame i starts at i * offset; bin k is centred on k * rate / fft_size.
+    seconds = db.shape[0] * config.offset_samples / config.sample_rate
+    half_bin = config.sample_rate / config.fft_samples / 2
+    image = ax.imshow(
+        db.T, origin="lower", aspect="auto", cmap="magma", vmin=vmin, vmax=vmax, interpolation="nearest",
+        extent=(0.0, seconds, -half_bin, config.sample_rate / 2 + half_bin),
+    )
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("frequency (Hz)")
+    return image
+
+
+def figure(panels: list[Panel], config: SpectrogramConfig) -> Any:
+    """A matplotlib ``Figure``: each panel's waveform above its spectrogram, in a grid.
+
+    All spectrograms share one dB colour scale (``DYNAMIC_RANGE_DB`` below the
+    loudest bin of any panel) and one colour bar, so level changes stay visible.
+    """
+    Figure = _figure_class()
+    cols = 1 if len(panels) == 1 else 2
+    rows = math.ceil(len(panels) / cols)
+    fig = Figure(figsize=(7.0 * cols + 1.0, 4.2 * rows), layout="constrained")
+    grid = fig.add_gridspec(2 * rows, cols, height_ratios=[1, 3] * rows)
+    dbs = [to_db(p.spectrogram, config.power) for p in panels]
+    vmax = max((float(db.max()) for db in dbs if db.size), default=0.0)
+    vmin = vmax - DYNAMIC_RANGE_DB
+    spec_axes = []
+    image = None
+    for i, (panel, db) in enumerate(zip(panels, dbs)):
+        row, col = divmod(i, cols)
+        wave_ax = fig.add_subplot(grid[2 * row, col])
+        spec_ax = fig.add_subplot(grid[2 * row + 1, col], sharex=wave_ax)
+        _draw_waveform(wave_ax, panel.waveform, config.sample_rate)
+        image = _draw_spectrogram(spec_ax, db, config, vmin, vmax)
+        end = max(panel.waveform.shape[0] / config.sample_rate, db.shape[0] * config.offset_samples / config.sample_rate)
+        wave_ax.set_xlim(0.0, end)
+        wave_ax.set_title(panel.title, fontsize=10, loc="left")
+        spec_axes.append(spec_ax)
+    label = "power (dB)" if config.power == 2 else "magnitude (dB)" if config.power == 1 else f"|X|^{config.power:g} (dB)"
+    fig.colorbar(image, ax=spec_axes, label=label, shrink=0.9)
+    return fig
+
+
+def _describe_draws(values: dict[str, Any], sample_rate: int) -> str:
+    parts = []
+    if "convolution_mix" in values:
+        parts.append(f"mix {float(values['convolution_mix']):.2f}")
+    if "noise_amplitude" in values:
+        parts.append(f"noise {float(values['noise_amplitude']):.3g}")
+    if "time_shift_samples" in values:
+        parts.append(f"shift {int(values['time_shift_samples']) / sample_rate * 1000:+.0f} ms")
+    if "volume_gain" in values:
+        parts.append(f"gain {float(values['volume_gain']):.2f}")
+    return ", ".join(parts)
+
+
+def panels_for(config: SpectrogramConfig, x: jax.Array, *, augment_count: int = 0, seed: int = 0, name: str = "") -> list[Panel]:
+    """The original and ``augment_count`` augmented versions of the waveform ``x``.
+
+    Args:
+      config: the settings.
+      x: float32 ``[shape=(L,)]`` at ``config.sample_rate``.
+      augment_count: augmented versions to add; version i uses the key
+        ``jax.random.split(jax.random.key(seed), augment_count)[i]``.
+      seed: the integer seed.
+      name: shown in the first title.
+    """
+    if augment_count and config.augmentation is None:
+        raise ConfigError(
+            f"augment={augment_count} needs an augmentation in the config, e.g. --volume 0.5:1.5 --noise 0.01 "
+            "--time-shift -0.1:0.1 (or --config with an \"augmentation\" entry)"
+        )
+    length = int(x.shape[0])
+    seconds = length / config.sample_rate
+    title = f"{name + ': ' if name else ''}original ({seconds:.2f} s at {config.sample_rate} Hz)"
+    panels = [Panel(title, np.asarray(_augment_waveform(config, x)), np.asarray(_spectrogram(config, x)))]
+    if augment_count:
+        keys = jax.random.split(jax.random.key(seed), augment_count)
+        for i in range(augment_count):
+            values = draw_values(config.augmentation, keys[i], length, config.sample_rate)
+            title = f"augmented, key split(key({seed}), {augment_count})[{i}]: {_describe_draws(values, config.sample_rate)}"
+            waveform, spec = _augment_waveform(config, x, keys[i]), _spectrogram(config, x, keys[i])
+            panels.append(Panel(title, np.asarray(waveform), np.asarray(spec)))
+    return panels
+
+
+def plot_file(
+    config: SpectrogramConfig, path: str | os.PathLike, output: str | os.PathLike, *, augment_count: int = 0,
+    seed: int = 0, dpi: int = 110,
+) -> Path:
+    """Draws ``path`` (and ``augment_count`` augmented versions) into the image ``output``.
+
+    Args:
+      config: the settings.
+      path: an audio file.
+      output: the picture to write; the format follows its extension (PNG, SVG, PDF).
+      augment_count: augmented versions drawn next to the original.
+      seed: the seed of their keys (see ``panels_for``).
+      dpi: resolution of raster formats.
+
+    Returns:
+      ``Path(output)``.
+
+    >>> import jaxspec, tempfile, os
+    >>> out = plot_file(jaxspec.SpectrogramConfig(), jaxspec.example_path(), os.path.join(tempfile.mkdtemp(), "s.png"))
+    >>> out.stat().st_size > 10_000
+    True
+    """
+    _figure_class()  # fail before decoding when matplotlib is missing
+    x = prepare(config, path)
+    fig = figure(panels_for(config, x, augment_count=augment_count, seed=seed, name=Path(path).name), config)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(output, dpi=dpi)
+    return output

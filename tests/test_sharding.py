@@ -1,0 +1,46 @@
+"""Sharding a batch over 4 CPU devices: computed in place, equal to one device."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+_SCRIPT = textwrap.dedent(
+    """
+    import jax, numpy as np
+    import jaxspec
+
+    assert len(jax.devices()) == 4, jax.devices()
+    config = jaxspec.SpectrogramConfig(
+        augmentation=jaxspec.Augmentation(volume=(0.5, 2.0), noise=0.01, time_shift=(-0.1, 0.1))
+    )
+    x = np.random.default_rng(0).standard_normal((8, 4000)).astype(np.float32)
+    sharding = jaxspec.batch_sharding()
+    xs = jax.device_put(x, sharding)
+    key = jax.random.key(7)
+    step = jax.jit(jaxspec.sharded_spectrogram)
+    out = step(config, xs, key)
+    single = jax.jit(jaxspec.spectrogram)(config, x, key)
+    np.testing.assert_allclose(np.asarray(out), np.asarray(single), rtol=1e-5, atol=1e-6 * float(single.max()))
+    assert out.sharding.spec == jax.sharding.PartitionSpec("batch"), out.sharding
+    assert sorted(s.device.id for s in out.addressable_shards) == [0, 1, 2, 3]
+    assert all(s.data.shape == (2, 31, 201) for s in out.addressable_shards)
+    compiled = step.lower(config, xs, key).compile().as_text()
+    assert "all-gather(" not in compiled, "the batch was gathered to one device"
+    assert "all-to-all(" not in compiled
+    try:
+        jaxspec.sharded_spectrogram(config, x[:6], key)
+    except ValueError as error:
+        assert "B=6" in str(error), error
+    else:
+        raise AssertionError("a batch not divisible by the devices must be rejected")
+    print("SHARDING-OK")
+    """
+)
+
+
+def test_sharded_batch_is_computed_in_place_and_equals_single_device():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
+    result = subprocess.run([sys.executable, "-c", _SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "SHARDING-OK" in result.stdout

@@ -1,0 +1,353 @@
+"""spectrogram() against a float64 NumPy implementation of SPEC section 3, and librosa."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import librosa
+import numpy as np
+import pytest
+import scipy.signal
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import jaxspec
+from jaxspec import Augmentation, SpectrogramConfig
+
+TOLERANCE = 1e-5  # SPEC section 6: ||out - ref|| / ||ref||
+
+
+# ------------------------------------------------------------- the float64 reference
+def reference_window(spec, size: int) -> np.ndarray:
+    """SPEC section 2: names are periodic windows as scipy.signal.get_window returns them."""
+    if spec is None:
+        return np.ones(size)
+    if isinstance(spec, str):
+        return scipy.signal.get_window(spec, size, fftbins=True)
+    if callable(spec):
+        return np.asarray(spec(size), np.float64)
+    return np.asarray(spec, np.float64)
+
+
+def reference_spectrogram(
+    x,
+    window_size: int,
+    offset: int,
+    window="hann",
+    fft_size: int | None = None,
+    power: float = 2.0,
+    normalization: tuple[str, float] | None = None,
+    target_frames: int | None = None,
+    target_samples: int | None = None,
+) -> np.ndarray:
+    """SPEC section 3 steps 3 and 5-8 in float64, with the DFT written out as a sum.
+
+    Args:
+      x: ``[L]`` samples (cast to float64).
+      normalization: ``("max", v)`` or ``("rms", v)``.
+      target_frames / target_samples: step 5, as a frame count or as samples.
+
+    Returns:
+      float64 ``[n, fft_size // 2 + 1]``.
+    """
+    x = np.asarray(x, np.float64)
+    fft_size = window_size if fft_size is None else fft_size
+    if normalization is not None:
+        kind, level = normalization
+        size = np.max(np.abs(x)) if kind == "max" else np.sqrt(np.mean(x**2))
+        x = x * (level / size) if x.size and size > 0 else np.zeros_like(x)
+    if target_samples is not None:
+        x = np.concatenate([x, np.zeros(max(0, target_samples - x.size))])[:target_samples]
+    n = target_frames if target_frames is not None else math.ceil(x.size / offset)
+    padded = np.zeros(max(x.size, (n - 1) * offset + window_size, 0))
+    padded[: x.size] = x
+    framed = np.array([padded[i * offset : i * offset + window_size] for i in range(n)]).reshape(n, window_size)
+    k = np.arange(window_size)[:, None]
+    f = np.arange(fft_size // 2 + 1)[None, :]
+    dft = np.exp(-2j * np.pi * k * f / fft_size)  # X[f] = sum_k w[k] x[i*hop + k] e^(-2 pi i f k / N)
+    spectrum = (framed * reference_window(window, window_size)) @ dft
+    return np.abs(spectrum) ** power
+
+
+def check(config: SpectrogramConfig, x: np.ndarray, relative_error, **reference_args) -> np.ndarray:
+    """Runs jaxspec and the reference; asserts dtype, exact shape and relative error."""
+    out = jaxspec.spectrogram(config, x)
+    ref = reference_spectrogram(x, **reference_args)
+    assert out.dtype == jnp.float32
+    assert out.shape == ref.shape, f"{config}: shape {out.shape} != reference {ref.shape}"
+    error = relative_error(out, ref)
+    assert error < TOLERANCE, f"{config}: relative error {error:.2e}"
+    return np.asarray(out)
+
+
+# ------------------------------------------------------------- reference comparisons
+@pytest.mark.parametrize("window_size", [400, 401, 512, 600])
+@pytest.mark.parametrize("hop", ["1", "133", "160", "ws", "ws+37"])
+def test_matches_reference_for_window_sizes_and_offsets(window_size, hop, noise, relative_error):
+    offset = {"1": 1, "133": 133, "160": 160, "ws": window_size, "ws+37": window_size + 37}[hop]
+    rng = np.random.default_rng(window_size * 1000 + offset)
+    length = int(rng.integers(window_size // 2, 900 if offset == 1 else 4000))
+    x = noise(length, seed=length)
+    config = SpectrogramConfig(window_size=window_size, offset=offset)
+    out = check(config, x, relative_error, window_size=window_size, offset=offset)
+    assert out.shape == (math.ceil(length / offset), window_size // 2 + 1)
+
+
+@pytest.mark.parametrize("length", [0, 1, 132, 133, 134, 399, 400, 401, 532, 533, 1999, 16000])
+def test_default_config_matches_reference_for_lengths(length, noise, relative_error):
+    out = check(SpectrogramConfig(), noise(length, seed=length), relative_error, window_size=400, offset=133)
+    assert out.shape == (math.ceil(length / 133), 201)
+
+
+def test_random_configs_match_reference(noise, relative_error):
+    rng = np.random.default_rng(7)
+    for _ in range(10):
+        window_size = int(rng.integers(2, 700))
+        offset = int(rng.integers(1, 2 * window_size))
+        fft_size = window_size + int(rng.choice([0, 1, int(rng.integers(0, 300))]))
+        power = float(rng.choice([0.5, 1.0, 2.0, 3.0]))
+        window = str(rng.choice(["hann", "hamming", "blackman"]))
+        length = int(rng.integers(0, 3000))
+        config = SpectrogramConfig(
+            window_size=window_size, offset=offset, fft_size=fft_size, power=power, window_function=window
+        )
+        check(
+            config, noise(length, seed=length), relative_error,
+            window_size=window_size, offset=offset, fft_size=fft_size, power=power, window=window,
+        )
+
+
+@pytest.mark.parametrize(("window_size", "fft_size"), [(400, 512), (401, 1024), (256, 257), (600, 601)])
+def test_fft_size_zero_pads_frames(window_size, fft_size, noise, relative_error):
+    config = SpectrogramConfig(window_size=window_size, offset=160, fft_size=fft_size)
+    out = check(config, noise(3000), relative_error, window_size=window_size, offset=160, fft_size=fft_size)
+    assert out.shape[1] == fft_size // 2 + 1
+
+
+@pytest.mark.parametrize("power", [1.0, 2.0, 0.5, 3])
+def test_power(power, noise, relative_error):
+    config = SpectrogramConfig(power=power)
+    check(config, noise(2500), relative_error, window_size=400, offset=133, power=power)
+
+
+@pytest.mark.parametrize("name", ["hann", "hamming", "blackman"])
+@pytest.mark.parametrize("size", [1, 2, 7, 400, 401])
+def test_named_windows_are_scipy_periodic_windows(name, size):
+    config = SpectrogramConfig(window_size=size, window_function=name)
+    np.testing.assert_allclose(config.window, scipy.signal.get_window(name, size), rtol=0, atol=1e-12)
+
+
+def test_hann_is_the_periodic_formula():
+    n = np.arange(400)
+    np.testing.assert_allclose(SpectrogramConfig().window, 0.5 - 0.5 * np.cos(2 * np.pi * n / 400), atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        "hann",
+        "hamming",
+        "blackman",
+        None,
+        "rectangular",
+        lambda n: np.kaiser(n, 8.0),
+        list(np.linspace(0.0, 1.0, 401)),
+        tuple(np.random.default_rng(3).uniform(0, 1, 401)),
+    ],
+    ids=["hann", "hamming", "blackman", "none", "rectangular", "callable", "list", "tuple"],
+)
+def test_window_functions(window, noise, relative_error):
+    config = SpectrogramConfig(window_size=401, offset=100, window_function=window)
+    reference = None if window == "rectangular" else window
+    check(config, noise(2000), relative_error, window_size=401, offset=100, window=reference)
+
+
+@pytest.mark.parametrize("normalization", [("max", 1.0), ("max", 0.25), ("rms", 1.0), ("rms", 0.1)])
+def test_normalization(normalization, noise, relative_error):
+    config = SpectrogramConfig(normalization=normalization)
+    x = noise(3000, scale=0.02)
+    check(config, x, relative_error, window_size=400, offset=133, normalization=normalization)
+
+
+def test_max_shorthand_is_max_one(noise):
+    x = noise(2000, scale=0.05)
+    a = jaxspec.spectrogram(SpectrogramConfig(normalization="max"), x)
+    b = jaxspec.spectrogram(SpectrogramConfig(normalization=("max", 1.0)), x)
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("normalization", ["max", ("rms", 0.5)])
+def test_normalizing_silence_stays_zero(normalization):
+    for length in (0, 1, 1000):
+        out = np.asarray(jaxspec.spectrogram(SpectrogramConfig(normalization=normalization), np.zeros(length, np.float32)))
+        assert out.shape == (math.ceil(length / 133), 201)
+        assert not np.isnan(out).any() and np.all(out == 0)
+
+
+@pytest.mark.parametrize(("frames", "length"), [(5, 3000), (30, 3000), (23, 3000), (1, 0), (4, 0)])
+def test_target_length_in_frames(frames, length, noise, relative_error):
+    config = SpectrogramConfig(target_length=frames)
+    out = check(config, noise(length), relative_error, window_size=400, offset=133, target_frames=frames)
+    assert out.shape == (frames, 201)
+
+
+@pytest.mark.parametrize("target", [0.5, "0.5s", "500ms", 0.1, "37.5ms"])
+@pytest.mark.parametrize("length", [0, 3000, 8000, 12000])
+def test_target_length_as_duration(target, length, noise, relative_error):
+    seconds = target if isinstance(target, float) else float(target[:-2]) / 1000 if target.endswith("ms") else float(target[:-1])
+    samples = math.floor(seconds * 16000 + 0.5)
+    config = SpectrogramConfig(target_length=target)
+    out = check(config, noise(length), relative_error, window_size=400, offset=133, target_samples=samples)
+    assert out.shape == (math.ceil(samples / 133), 201)
+
+
+def test_target_duration_trims_the_end_and_pads_with_zeros(noise):
+    x = noise(12000)
+    config = SpectrogramConfig(target_length=0.5, offset=400)  # 8000 samples = 20 frames, no overlap
+    trimmed = np.asarray(jaxspec.spectrogram(config, x))
+    np.testing.assert_allclose(trimmed, np.asarray(jaxspec.spectrogram(SpectrogramConfig(offset=400), x[:8000])), rtol=1e-6)
+    padded = np.asarray(jaxspec.spectrogram(config, x[:4000]))
+    assert padded.shape == (20, 201) and np.all(padded[10:] == 0) and np.all(padded[:10].sum(axis=1) > 0)
+
+
+def test_zero_length_input():
+    assert jaxspec.spectrogram(SpectrogramConfig(), np.zeros(0, np.float32)).shape == (0, 201)
+    assert jaxspec.spectrogram(SpectrogramConfig(fft_size=1024), np.zeros(0, np.float32)).shape == (0, 513)
+    assert jaxspec.spectrogram(SpectrogramConfig(), np.zeros((3, 0), np.float32)).shape == (3, 0, 201)
+    framed = np.asarray(jaxspec.spectrogram(SpectrogramConfig(target_length=6), np.zeros(0, np.float32)))
+    assert framed.shape == (6, 201) and np.all(framed == 0)
+
+
+def test_batch_equals_each_row(noise, relative_error):
+    x = noise((3, 2000))
+    config = SpectrogramConfig(offset=160, normalization="max")
+    out = np.asarray(jaxspec.spectrogram(config, x))
+    assert out.shape == (3, 13, 201) and out.dtype == np.float32
+    for i in range(3):
+        assert relative_error(out[i], jaxspec.spectrogram(config, x[i])) < TOLERANCE
+        ref = reference_spectrogram(x[i], 400, 160, normalization=("max", 1.0))
+        assert relative_error(out[i], ref) < TOLERANCE
+
+
+def test_float64_and_list_input_give_float32(noise):
+    x = noise(1000).astype(np.float64)
+    assert jaxspec.spectrogram(SpectrogramConfig(), x).dtype == jnp.float32
+    assert jaxspec.spectrogram(SpectrogramConfig(), list(x)).shape == (8, 201)
+
+
+def test_no_key_means_no_augmentation(noise):
+    x = noise(2000)
+    augmented = SpectrogramConfig(augmentation=Augmentation(volume=(0.5, 2.0), noise=0.1))
+    np.testing.assert_array_equal(
+        np.asarray(jaxspec.spectrogram(augmented, x)), np.asarray(jaxspec.spectrogram(SpectrogramConfig(), x))
+    )
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    length=st.integers(0, 2500),
+    window_size=st.integers(1, 700),
+    hop=st.integers(1, 900),
+    extra_fft=st.integers(0, 64),
+)
+def test_property_shapes_finiteness_and_values(length, window_size, hop, extra_fft):
+    x = (0.3 * np.random.default_rng(length).standard_normal(length)).astype(np.float32)
+    fft_size = window_size + extra_fft
+    config = SpectrogramConfig(window_size=window_size, offset=hop, fft_size=fft_size)
+    out = np.asarray(jaxspec.spectrogram(config, x))
+    assert out.shape == (math.ceil(length / hop), fft_size // 2 + 1) == config.output_shape(length)
+    assert out.dtype == np.float32 and np.isfinite(out).all() and (out >= 0).all()
+    ref = reference_spectrogram(x, window_size, hop, fft_size=fft_size)
+    scale = np.linalg.norm(ref)
+    assert np.linalg.norm(out - ref) <= TOLERANCE * scale + 1e-30
+
+
+# ------------------------------------------------------------- librosa and physics
+@pytest.mark.parametrize("length", [400, 401, 4000, 16000])
+def test_default_config_equals_librosa_stft_without_centering(length, noise, relative_error):
+    x = noise(length, seed=11)
+    ours = np.asarray(jaxspec.spectrogram(SpectrogramConfig(), x))
+    stft = librosa.stft(x.astype(np.float64), n_fft=400, hop_length=133, window="hann", center=False)
+    theirs = (np.abs(stft) ** 2).T  # librosa is [bins, frames]
+    assert theirs.shape == (1 + (length - 400) // 133, 201)
+    assert ours.shape == (math.ceil(length / 133), 201)
+    assert relative_error(ours[: theirs.shape[0]], theirs) < TOLERANCE
+
+
+@pytest.mark.parametrize(("window_size", "fft_size", "bin_index"), [(400, None, 37), (400, 512, 40), (401, 401, 100)])
+def test_sine_at_a_bin_frequency_peaks_at_that_bin(window_size, fft_size, bin_index, sine):
+    fft = fft_size or window_size
+    freq = bin_index * 16000 / fft
+    x = sine(freq, 8000)
+    out = np.asarray(jaxspec.spectrogram(SpectrogramConfig(window_size=window_size, fft_size=fft_size, offset=160), x))
+    full = (8000 - window_size) // 160 + 1  # frames lying entirely inside the signal
+    assert np.all(np.argmax(out[:full], axis=1) == bin_index)
+    # Unnormalized DFT of a hann-windowed sine of amplitude A at a bin: |X| = A * ws / 4.
+    if fft == window_size:
+        np.testing.assert_allclose(np.sqrt(out[:full, bin_index]), 0.5 * window_size / 4, rtol=1e-3)
+
+
+@pytest.mark.parametrize("power", [2.0, 1.0, 0.5])
+@pytest.mark.parametrize("signal", ["noise", "silence", "half_silent"])
+def test_gradient_is_finite(power, signal, noise):
+    x = {"noise": noise(1200), "silence": np.zeros(1200, np.float32)}.get(signal)
+    if x is None:
+        x = np.concatenate([np.zeros(600, np.float32), noise(600)])
+    config = SpectrogramConfig(power=power)
+    grad = np.asarray(jax.grad(lambda s: jaxspec.spectrogram(config, s).sum())(jnp.asarray(x)))
+    assert grad.shape == x.shape and np.isfinite(grad).all()
+    if signal == "noise":
+        assert np.abs(grad).max() > 0
+
+
+@pytest.mark.parametrize("normalization", ["max", ("rms", 1.0)])
+def test_gradient_with_normalization_is_finite_even_for_silence(normalization, noise):
+    config = SpectrogramConfig(normalization=normalization)
+    for x in (noise(1200), np.zeros(1200, np.float32)):
+        grad = np.asarray(jax.grad(lambda s: jaxspec.spectrogram(config, s).sum())(jnp.asarray(x)))
+        assert np.isfinite(grad).all(), f"{normalization}: non-finite gradient"
+
+
+def test_gradient_matches_finite_differences(noise):
+    config = SpectrogramConfig(window_size=64, offset=16, power=1.0)
+    x = noise(200).astype(np.float64)
+    loss = lambda s: float(np.sum(reference_spectrogram(s, 64, 16, power=1.0)[:, 5:9]))  # noqa: E731
+    grad = np.asarray(jax.grad(lambda s: jaxspec.spectrogram(config, s)[:, 5:9].sum())(jnp.asarray(x, jnp.float32)))
+    for i in (3, 50, 117, 199):
+        step = np.zeros_like(x)
+        step[i] = 1e-5
+        numeric = (loss(x + step) - loss(x - step)) / 2e-5
+        np.testing.assert_allclose(grad[i], numeric, rtol=1e-3, atol=1e-4)
+
+
+# ------------------------------------------------------------- transformations
+@pytest.mark.parametrize(
+    "config",
+    [
+        SpectrogramConfig(),
+        SpectrogramConfig(window_size=401, offset=1, fft_size=512, power=1.0),
+        SpectrogramConfig(window_size=512, offset=600, window_function="blackman", power=0.5),
+        SpectrogramConfig(normalization=("rms", 0.1), target_length=9),
+        SpectrogramConfig(target_length="0.1s", window_function=None),
+    ],
+    ids=["default", "hop1-fft512", "hop>ws", "rms-frames", "duration"],
+)
+def test_eager_jit_vmap_agree(config, noise, assert_eager_jit_vmap_equal):
+    assert_eager_jit_vmap_equal(jaxspec.spectrogram, config, noise(1500))
+
+
+def test_eager_jit_vmap_agree_with_augmentation_and_key(noise, key, assert_eager_jit_vmap_equal):
+    config = SpectrogramConfig(augmentation=Augmentation(volume=(0.5, 2.0), noise=0.01))
+    assert_eager_jit_vmap_equal(jaxspec.spectrogram, config, noise(1500), key)
+
+
+def test_batch_with_one_key_uses_split_keys(noise, key, relative_error):
+    config = SpectrogramConfig(augmentation=Augmentation(volume=(0.5, 2.0), noise=0.01))
+    x = noise((3, 1500))
+    batch = np.asarray(jaxspec.spectrogram(config, x, key))
+    keys = jax.random.split(key, 3)
+    for i in range(3):
+        assert relative_error(batch[i], jaxspec.spectrogram(config, x[i], keys[i])) < TOLERANCE
+    assert not np.allclose(batch[0], np.asarray(jaxspec.spectrogram(config, x[0], key)))

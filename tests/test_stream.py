@@ -1,0 +1,95 @@
+"""Streaming long files: same result as the in-memory path, for any block size."""
+
+import numpy as np
+import pytest
+import soundfile
+
+import jaxspec
+from jaxspec.stream import encode_to_file, num_output_frames, stream_spectrogram, stream_to_array
+
+
+def _write(path, rate, channels, seconds=1.3, seed=0):
+    rng = np.random.default_rng(seed)
+    n = int(rate * seconds)
+    t = np.arange(n) / rate
+    data = 0.3 * np.sin(2 * np.pi * 440 * t)[:, None] + 0.05 * rng.standard_normal((n, channels))
+    subtype = "PCM_24" if path.endswith(".flac") else "FLOAT"
+    soundfile.write(path, data.astype(np.float32), rate, subtype=subtype)
+    return path
+
+
+def _relative_error(a, b):
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+CONFIGS = [
+    jaxspec.SpectrogramConfig(),
+    jaxspec.SpectrogramConfig(window_size=512, offset=160, fft_size=1024),
+    jaxspec.SpectrogramConfig(normalization=("rms", 0.1)),
+    jaxspec.SpectrogramConfig(normalization="max", target_length=0.7),
+    jaxspec.SpectrogramConfig(target_length=250),  # more frames than the signal has
+    jaxspec.SpectrogramConfig(sample_rate=8000, offset=7),
+]
+
+
+@pytest.mark.parametrize("rate,channels", [(16000, 1), (44100, 2), (48000, 1), (22050, 3)])
+@pytest.mark.parametrize("config", CONFIGS, ids=range(len(CONFIGS)))
+def test_streamed_equals_in_memory_for_any_block_size(tmp_path, rate, channels, config):
+    path = _write(str(tmp_path / "x.wav"), rate, channels)
+    expected = np.asarray(jaxspec.encode(config, path, stream=False))
+    for block_frames in (1, 13, 64, 5000):
+        out = stream_to_array(config, path, block_frames=block_frames)
+        assert out.shape == expected.shape
+        assert _relative_error(out, expected) < 1e-6, block_frames
+
+
+def test_encode_to_file_writes_npy_and_reports_progress(tmp_path):
+    path = _write(str(tmp_path / "x.flac"), 44100, 2, seconds=2.0)
+    config = jaxspec.SpectrogramConfig()
+    calls = []
+    shape = encode_to_file(config, path, tmp_path / "x.npy", block_frames=50, progress=lambda d, t: calls.append((d, t)))
+    written = np.load(tmp_path / "x.npy")
+    assert written.shape == shape == (num_output_frames(config, path), 201)
+    assert _relative_error(written, np.asarray(jaxspec.encode(config, path))) < 1e-6
+    assert calls[-1] == (shape[0], shape[0]) and len(calls) == -(-shape[0] // 50)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_encode_streams_on_request_and_matches(tmp_path):
+    path = _write(str(tmp_path / "x.wav"), 16000, 1)
+    config = jaxspec.SpectrogramConfig()
+    streamed = np.asarray(jaxspec.encode(config, path, stream=True))
+    assert _relative_error(streamed, np.asarray(jaxspec.encode(config, path, stream=False))) < 1e-6
+
+
+def test_encode_streams_automatically_above_the_threshold(tmp_path, monkeypatch):
+    import jaxspec.encode as encode_module
+
+    path = _write(str(tmp_path / "x.wav"), 16000, 1)
+    used = []
+    real = encode_module.stream_to_array
+    monkeypatch.setattr(encode_module, "STREAM_THRESHOLD_SAMPLES", 1000)
+    monkeypatch.setattr(encode_module, "stream_to_array", lambda *a, **k: used.append(1) or real(*a, **k))
+    jaxspec.encode(jaxspec.SpectrogramConfig(), path)
+    assert used == [1]
+
+
+def test_streaming_refuses_augmentation_with_a_key(tmp_path):
+    import jax
+
+    path = _write(str(tmp_path / "x.wav"), 16000, 1)
+    config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=2.0))
+    with pytest.raises(ValueError, match="stream=True"):
+        jaxspec.encode(config, path, key=jax.random.key(0), stream=True)
+
+
+def test_stream_errors_name_the_problem(tmp_path):
+    config = jaxspec.SpectrogramConfig()
+    with pytest.raises(FileNotFoundError, match="missing.wav"):
+        next(stream_spectrogram(config, tmp_path / "missing.wav"))
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio at all" * 10)
+    with pytest.raises(jaxspec.AudioFileError, match="bad.wav"):
+        next(stream_spectrogram(config, bad))
+    with pytest.raises(ValueError, match="block_frames=0"):
+        next(stream_spectrogram(config, _write(str(tmp_path / "x.wav"), 16000, 1), block_frames=0))
