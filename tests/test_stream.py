@@ -63,7 +63,9 @@ def test_encode_streams_on_request_and_matches(tmp_path):
 
 
 def test_encode_streams_automatically_above_the_threshold(tmp_path, monkeypatch):
-    import jaxspec.encode as encode_module
+    import importlib
+
+    encode_module = importlib.import_module("jaxspec.encode")  # the attribute jaxspec.encode is the function
 
     path = _write(str(tmp_path / "x.wav"), 16000, 1)
     used = []
