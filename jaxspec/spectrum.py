@@ -19,6 +19,7 @@ from ._pytree import is_concrete_array
 from .config import SpectrogramConfig
 from .errors import ConfigError, InputError
 
+_CHUNK_FRAMES = 2048  # frames per block of the loop used for long inputs
 _INT_SCALE = {np.dtype(t): float(2 ** (np.dtype(t).itemsize * 8 - 1)) for t in (np.int8, np.int16, np.int32, np.int64)}
 
 
@@ -106,8 +107,32 @@ def _spectrogram_one(config: SpectrogramConfig, x: jax.Array, key: jax.Array | N
     n = config.num_frames(x.shape[0])
     if n == 0:
         return jnp.zeros((0, config.num_bins), jnp.float32)
-    framed = frames(x, config.window_samples, config.offset_samples, n)
-    return power_spectrum(framed, config.window, config.fft_samples, config.power)
+    return _frames_to_spectrum(config, x, n)
+
+
+def _frames_to_spectrum(config: SpectrogramConfig, x: jax.Array, n: int) -> jax.Array:
+    """Steps 6-8 for ``n`` frames of ``x [shape=(L,)]``.
+
+    Long inputs go through a loop over blocks of ``_CHUNK_FRAMES`` frames that writes
+    into the output in place: the frames of the whole signal never exist at once
+    (measured leaner and faster than one big gather on CPU).
+    """
+    ws, hop = config.window_samples, config.offset_samples
+    spectrum = lambda framed: power_spectrum(framed, config.window, config.fft_samples, config.power)  # noqa: E731
+    if n <= 2 * _CHUNK_FRAMES:
+        return spectrum(frames(x, ws, hop, n))
+    x = _fit_length(x, (n - 1) * hop + ws)
+    segment = (_CHUNK_FRAMES - 1) * hop + ws
+
+    def block(i, out):
+        # The last block is moved back to end at frame n: it recomputes a few frames
+        # (identical values) instead of needing padding beyond the output.
+        first = jnp.minimum(i * _CHUNK_FRAMES, n - _CHUNK_FRAMES)
+        piece = lax.dynamic_slice(x, (first * hop,), (segment,))
+        return lax.dynamic_update_slice(out, spectrum(frames(piece, ws, hop, _CHUNK_FRAMES)), (first, 0))
+
+    steps = -(-n // _CHUNK_FRAMES)
+    return lax.fori_loop(0, steps, block, jnp.zeros((n, config.num_bins), jnp.float32))
 
 
 def augment_one(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None) -> jax.Array:

@@ -170,7 +170,7 @@ def test_json_file_paths_are_relative_to_the_file(recordings, tmp_path, monkeypa
     assert load_config(file) == config
 
 
-@pytest.mark.parametrize("config", CONFIGS[:6] + CONFIGS[9:], ids=lambda c: "")
+@pytest.mark.parametrize("config", CONFIGS[:6] + CONFIGS[9:])
 def test_json_file_round_trip(config, tmp_path):
     assert load_config(save_config(config, tmp_path / "c.json")) == config
 

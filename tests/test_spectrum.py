@@ -18,6 +18,10 @@ from jaxspec import Augmentation, SpectrogramConfig
 
 TOLERANCE = 1e-5  # SPEC section 6: ||out - ref|| / ||ref||
 
+# Compiled once per config and shape: ~10x faster than eager for one-off shapes. The eager
+# path is compared with this one in test_eager_jit_vmap_agree.
+spectrogram = jax.jit(jaxspec.spectrogram)
+
 
 # ------------------------------------------------------------- the float64 reference
 def reference_window(spec, size: int) -> np.ndarray:
@@ -42,7 +46,7 @@ def reference_spectrogram(
     target_frames: int | None = None,
     target_samples: int | None = None,
 ) -> np.ndarray:
-    """SPEC section 3 steps 3 and 5-8 in float64, with the DFT written out as a sum.
+    """SPEC section 3 steps 3 and 5-8 in float64 NumPy.
 
     Args:
       x: ``[L]`` samples (cast to float64).
@@ -64,16 +68,29 @@ def reference_spectrogram(
     padded = np.zeros(max(x.size, (n - 1) * offset + window_size, 0))
     padded[: x.size] = x
     framed = np.array([padded[i * offset : i * offset + window_size] for i in range(n)]).reshape(n, window_size)
-    k = np.arange(window_size)[:, None]
-    f = np.arange(fft_size // 2 + 1)[None, :]
-    dft = np.exp(-2j * np.pi * k * f / fft_size)  # X[f] = sum_k w[k] x[i*hop + k] e^(-2 pi i f k / N)
-    spectrum = (framed * reference_window(window, window_size)) @ dft
+    spectrum = np.fft.rfft(framed * reference_window(window, window_size), n=fft_size, axis=-1)
     return np.abs(spectrum) ** power
+
+
+def test_reference_follows_the_dft_formula_of_the_spec():
+    # X[f] = sum_k w[k] x[i*hop + k] exp(-2 pi i f k / fft_size), written out as a sum.
+    x = np.random.default_rng(0).standard_normal(300)
+    window_size, offset, fft_size = 50, 20, 64
+    w = scipy.signal.get_window("hann", window_size)
+    expected = np.zeros((15, 33))
+    for i in range(15):
+        for f in range(33):
+            total = 0j
+            for k in range(window_size):
+                sample = x[i * offset + k] if i * offset + k < x.size else 0.0
+                total += w[k] * sample * np.exp(-2j * np.pi * f * k / fft_size)
+            expected[i, f] = abs(total) ** 2
+    np.testing.assert_allclose(reference_spectrogram(x, window_size, offset, fft_size=fft_size), expected, rtol=1e-9)
 
 
 def check(config: SpectrogramConfig, x: np.ndarray, relative_error, **reference_args) -> np.ndarray:
     """Runs jaxspec and the reference; asserts dtype, exact shape and relative error."""
-    out = jaxspec.spectrogram(config, x)
+    out = spectrogram(config, x)
     ref = reference_spectrogram(x, **reference_args)
     assert out.dtype == jnp.float32
     assert out.shape == ref.shape, f"{config}: shape {out.shape} != reference {ref.shape}"
@@ -173,15 +190,15 @@ def test_normalization(normalization, noise, relative_error):
 
 def test_max_shorthand_is_max_one(noise):
     x = noise(2000, scale=0.05)
-    a = jaxspec.spectrogram(SpectrogramConfig(normalization="max"), x)
-    b = jaxspec.spectrogram(SpectrogramConfig(normalization=("max", 1.0)), x)
+    a = spectrogram(SpectrogramConfig(normalization="max"), x)
+    b = spectrogram(SpectrogramConfig(normalization=("max", 1.0)), x)
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 @pytest.mark.parametrize("normalization", ["max", ("rms", 0.5)])
 def test_normalizing_silence_stays_zero(normalization):
     for length in (0, 1, 1000):
-        out = np.asarray(jaxspec.spectrogram(SpectrogramConfig(normalization=normalization), np.zeros(length, np.float32)))
+        out = np.asarray(spectrogram(SpectrogramConfig(normalization=normalization), np.zeros(length, np.float32)))
         assert out.shape == (math.ceil(length / 133), 201)
         assert not np.isnan(out).any() and np.all(out == 0)
 
@@ -206,27 +223,27 @@ def test_target_length_as_duration(target, length, noise, relative_error):
 def test_target_duration_trims_the_end_and_pads_with_zeros(noise):
     x = noise(12000)
     config = SpectrogramConfig(target_length=0.5, offset=400)  # 8000 samples = 20 frames, no overlap
-    trimmed = np.asarray(jaxspec.spectrogram(config, x))
-    np.testing.assert_allclose(trimmed, np.asarray(jaxspec.spectrogram(SpectrogramConfig(offset=400), x[:8000])), rtol=1e-6)
-    padded = np.asarray(jaxspec.spectrogram(config, x[:4000]))
+    trimmed = np.asarray(spectrogram(config, x))
+    np.testing.assert_allclose(trimmed, np.asarray(spectrogram(SpectrogramConfig(offset=400), x[:8000])), rtol=1e-6)
+    padded = np.asarray(spectrogram(config, x[:4000]))
     assert padded.shape == (20, 201) and np.all(padded[10:] == 0) and np.all(padded[:10].sum(axis=1) > 0)
 
 
 def test_zero_length_input():
-    assert jaxspec.spectrogram(SpectrogramConfig(), np.zeros(0, np.float32)).shape == (0, 201)
-    assert jaxspec.spectrogram(SpectrogramConfig(fft_size=1024), np.zeros(0, np.float32)).shape == (0, 513)
-    assert jaxspec.spectrogram(SpectrogramConfig(), np.zeros((3, 0), np.float32)).shape == (3, 0, 201)
-    framed = np.asarray(jaxspec.spectrogram(SpectrogramConfig(target_length=6), np.zeros(0, np.float32)))
+    assert spectrogram(SpectrogramConfig(), np.zeros(0, np.float32)).shape == (0, 201)
+    assert spectrogram(SpectrogramConfig(fft_size=1024), np.zeros(0, np.float32)).shape == (0, 513)
+    assert spectrogram(SpectrogramConfig(), np.zeros((3, 0), np.float32)).shape == (3, 0, 201)
+    framed = np.asarray(spectrogram(SpectrogramConfig(target_length=6), np.zeros(0, np.float32)))
     assert framed.shape == (6, 201) and np.all(framed == 0)
 
 
 def test_batch_equals_each_row(noise, relative_error):
     x = noise((3, 2000))
     config = SpectrogramConfig(offset=160, normalization="max")
-    out = np.asarray(jaxspec.spectrogram(config, x))
+    out = np.asarray(spectrogram(config, x))
     assert out.shape == (3, 13, 201) and out.dtype == np.float32
     for i in range(3):
-        assert relative_error(out[i], jaxspec.spectrogram(config, x[i])) < TOLERANCE
+        assert relative_error(out[i], spectrogram(config, x[i])) < TOLERANCE
         ref = reference_spectrogram(x[i], 400, 160, normalization=("max", 1.0))
         assert relative_error(out[i], ref) < TOLERANCE
 
@@ -234,14 +251,14 @@ def test_batch_equals_each_row(noise, relative_error):
 def test_float64_and_list_input_give_float32(noise):
     x = noise(1000).astype(np.float64)
     assert jaxspec.spectrogram(SpectrogramConfig(), x).dtype == jnp.float32
-    assert jaxspec.spectrogram(SpectrogramConfig(), list(x)).shape == (8, 201)
+    assert jaxspec.spectrogram(SpectrogramConfig(), list(x[:300])).shape == (3, 201)
 
 
 def test_no_key_means_no_augmentation(noise):
     x = noise(2000)
     augmented = SpectrogramConfig(augmentation=Augmentation(volume=(0.5, 2.0), noise=0.1))
     np.testing.assert_array_equal(
-        np.asarray(jaxspec.spectrogram(augmented, x)), np.asarray(jaxspec.spectrogram(SpectrogramConfig(), x))
+        np.asarray(spectrogram(augmented, x)), np.asarray(spectrogram(SpectrogramConfig(), x))
     )
 
 
@@ -256,7 +273,7 @@ def test_property_shapes_finiteness_and_values(length, window_size, hop, extra_f
     x = (0.3 * np.random.default_rng(length).standard_normal(length)).astype(np.float32)
     fft_size = window_size + extra_fft
     config = SpectrogramConfig(window_size=window_size, offset=hop, fft_size=fft_size)
-    out = np.asarray(jaxspec.spectrogram(config, x))
+    out = np.asarray(spectrogram(config, x))
     assert out.shape == (math.ceil(length / hop), fft_size // 2 + 1) == config.output_shape(length)
     assert out.dtype == np.float32 and np.isfinite(out).all() and (out >= 0).all()
     ref = reference_spectrogram(x, window_size, hop, fft_size=fft_size)
@@ -268,7 +285,7 @@ def test_property_shapes_finiteness_and_values(length, window_size, hop, extra_f
 @pytest.mark.parametrize("length", [400, 401, 4000, 16000])
 def test_default_config_equals_librosa_stft_without_centering(length, noise, relative_error):
     x = noise(length, seed=11)
-    ours = np.asarray(jaxspec.spectrogram(SpectrogramConfig(), x))
+    ours = np.asarray(spectrogram(SpectrogramConfig(), x))
     stft = librosa.stft(x.astype(np.float64), n_fft=400, hop_length=133, window="hann", center=False)
     theirs = (np.abs(stft) ** 2).T  # librosa is [bins, frames]
     assert theirs.shape == (1 + (length - 400) // 133, 201)
@@ -281,7 +298,7 @@ def test_sine_at_a_bin_frequency_peaks_at_that_bin(window_size, fft_size, bin_in
     fft = fft_size or window_size
     freq = bin_index * 16000 / fft
     x = sine(freq, 8000)
-    out = np.asarray(jaxspec.spectrogram(SpectrogramConfig(window_size=window_size, fft_size=fft_size, offset=160), x))
+    out = np.asarray(spectrogram(SpectrogramConfig(window_size=window_size, fft_size=fft_size, offset=160), x))
     full = (8000 - window_size) // 160 + 1  # frames lying entirely inside the signal
     assert np.all(np.argmax(out[:full], axis=1) == bin_index)
     # Unnormalized DFT of a hann-windowed sine of amplitude A at a bin: |X| = A * ws / 4.
@@ -296,7 +313,7 @@ def test_gradient_is_finite(power, signal, noise):
     if x is None:
         x = np.concatenate([np.zeros(600, np.float32), noise(600)])
     config = SpectrogramConfig(power=power)
-    grad = np.asarray(jax.grad(lambda s: jaxspec.spectrogram(config, s).sum())(jnp.asarray(x)))
+    grad = np.asarray(jax.jit(jax.grad(lambda s: jaxspec.spectrogram(config, s).sum()))(jnp.asarray(x)))
     assert grad.shape == x.shape and np.isfinite(grad).all()
     if signal == "noise":
         assert np.abs(grad).max() > 0
@@ -306,7 +323,7 @@ def test_gradient_is_finite(power, signal, noise):
 def test_gradient_with_normalization_is_finite_even_for_silence(normalization, noise):
     config = SpectrogramConfig(normalization=normalization)
     for x in (noise(1200), np.zeros(1200, np.float32)):
-        grad = np.asarray(jax.grad(lambda s: jaxspec.spectrogram(config, s).sum())(jnp.asarray(x)))
+        grad = np.asarray(jax.jit(jax.grad(lambda s: jaxspec.spectrogram(config, s).sum()))(jnp.asarray(x)))
         assert np.isfinite(grad).all(), f"{normalization}: non-finite gradient"
 
 
@@ -314,7 +331,7 @@ def test_gradient_matches_finite_differences(noise):
     config = SpectrogramConfig(window_size=64, offset=16, power=1.0)
     x = noise(200).astype(np.float64)
     loss = lambda s: float(np.sum(reference_spectrogram(s, 64, 16, power=1.0)[:, 5:9]))  # noqa: E731
-    grad = np.asarray(jax.grad(lambda s: jaxspec.spectrogram(config, s)[:, 5:9].sum())(jnp.asarray(x, jnp.float32)))
+    grad = np.asarray(jax.jit(jax.grad(lambda s: jaxspec.spectrogram(config, s)[:, 5:9].sum()))(jnp.asarray(x, jnp.float32)))
     for i in (3, 50, 117, 199):
         step = np.zeros_like(x)
         step[i] = 1e-5
@@ -346,8 +363,8 @@ def test_eager_jit_vmap_agree_with_augmentation_and_key(noise, key, assert_eager
 def test_batch_with_one_key_uses_split_keys(noise, key, relative_error):
     config = SpectrogramConfig(augmentation=Augmentation(volume=(0.5, 2.0), noise=0.01))
     x = noise((3, 1500))
-    batch = np.asarray(jaxspec.spectrogram(config, x, key))
+    batch = np.asarray(spectrogram(config, x, key))
     keys = jax.random.split(key, 3)
     for i in range(3):
-        assert relative_error(batch[i], jaxspec.spectrogram(config, x[i], keys[i])) < TOLERANCE
-    assert not np.allclose(batch[0], np.asarray(jaxspec.spectrogram(config, x[0], key)))
+        assert relative_error(batch[i], spectrogram(config, x[i], keys[i])) < TOLERANCE
+    assert not np.allclose(batch[0], np.asarray(spectrogram(config, x[0], key)))

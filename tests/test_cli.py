@@ -1,0 +1,228 @@
+"""The ``jaxspec`` command end to end on a temporary folder, through ``main([...])``."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+import soundfile
+
+import jaxspec
+from jaxspec import Augmentation, Scaled, SpectrogramConfig, Uniform
+from jaxspec.cli import main
+from jaxspec.serialize import config_from_dict, config_to_dict
+
+RATE = 16000
+
+
+def _tone(seconds, rate, freq, channels=1):
+    t = np.arange(int(seconds * rate)) / rate
+    x = 0.3 * np.sin(2 * np.pi * freq * t) + 0.05 * np.random.default_rng(freq).normal(size=t.size)
+    return np.stack([x] * channels, axis=1) if channels > 1 else x
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    """in/ with a subfolder tree, three good files (WAV, stereo FLAC at 22.05 kHz), a corrupt one, a text file."""
+    root = tmp_path_factory.mktemp("cli") / "in"
+    (root / "x" / "y").mkdir(parents=True)
+    soundfile.write(root / "x" / "a.wav", _tone(0.25, RATE, 440), RATE)
+    soundfile.write(root / "x" / "y" / "b.flac", _tone(0.2, 22050, 1000, channels=2), 22050)
+    soundfile.write(root / "c.wav", _tone(0.25, RATE, 2000), RATE, subtype="FLOAT")
+    (root / "x" / "bad.wav").write_bytes(np.random.default_rng(0).bytes(2000))  # garbage named .wav
+    (root / "notes.txt").write_text("not audio")
+    return root
+
+
+GOOD = {"x/a": "x/a.wav", "x/y/b": "x/y/b.flac", "c": "c.wav"}
+
+
+def _run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_encode_folder_mirrors_layout_and_reports_the_corrupt_file(tree, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, stdout, stderr = _run(capsys, "encode", tree, "-o", out, "--no-progress")
+    assert code == 1
+    assert stdout.strip().splitlines()[-1].startswith("3 written, 1 failed")
+    assert str(tree / "x" / "bad.wav") in stderr and "Format not recognised" in stderr
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == sorted(f"{name}.npy" for name in GOOD)
+    config = SpectrogramConfig()
+    for name, source in GOOD.items():
+        expected = np.asarray(jaxspec.encode(config, str(tree / source)))
+        np.testing.assert_array_equal(np.load(out / f"{name}.npy"), expected)
+
+
+def test_encode_glob_names_are_relative_to_the_glob_base(tree, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, stdout, stderr = _run(capsys, "encode", f"{tree}/**/*.wav", "-o", out, "--no-progress")
+    assert code == 1 and "bad.wav" in stderr  # the glob picks up the corrupt file too
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.npy")) == ["c.npy", "x/a.npy"]
+    np.testing.assert_array_equal(np.load(out / "c.npy"), np.asarray(jaxspec.encode(SpectrogramConfig(), str(tree / "c.wav"))))
+
+
+def test_encode_files_and_missing_paths(tree, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, stdout, stderr = _run(capsys, "encode", tree / "c.wav", tree / "nothing.wav", "-o", out, "--no-progress")
+    assert code == 1 and "nothing.wav: no such file or folder" in stderr
+    assert (out / "c.npy").exists() and "1 written, 1 failed" in stdout
+    code, stdout, _ = _run(capsys, "encode", tree / "c.wav", "-o", out, "--no-progress")
+    assert code == 0 and "1 written, 0 failed" in stdout
+
+
+def test_encode_single_npz_with_config_flags(tree, tmp_path, capsys):
+    out = tmp_path / "all"
+    code, stdout, _ = _run(capsys, "encode", tree / "x" / "y", tree / "c.wav", "-o", out, "--single", "--no-progress",
+                           "--sample-rate", 8000, "--window-size", "32ms", "--offset", 64, "--power", 1)
+    assert code == 0
+    config = SpectrogramConfig(sample_rate=8000, window_size="32ms", offset=64, power=1.0)
+    with np.load(tmp_path / "all.npz") as arrays:
+        assert sorted(arrays) == ["b", "c"]
+        for name, source in (("b", "x/y/b.flac"), ("c", "c.wav")):
+            np.testing.assert_array_equal(arrays[name], np.asarray(jaxspec.encode(config, str(tree / source))))
+        assert arrays["c"].shape == (math.ceil(0.25 * 8000 / 64), 256 // 2 + 1)
+
+
+def test_encode_key_is_reproducible_and_follows_the_split_rule(tree, tmp_path, capsys):
+    flags = ["--volume", "0.5:1.5", "--noise", "0.01", "--time-shift", "-0.05:0.05", "--no-progress"]
+    runs = {}
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        code, _, _ = _run(capsys, "encode", tree, "-o", tmp_path / name, "--key", seed, *flags)
+        assert code == 1  # the corrupt file
+        runs[name] = {n: np.load(tmp_path / name / f"{n}.npy") for n in GOOD}
+    config = SpectrogramConfig(augmentation=Augmentation(volume=(0.5, 1.5), noise=0.01, time_shift=(-0.05, 0.05)))
+    order = ["c.wav", "x/a.wav", "x/bad.wav", "x/y/b.flac"]  # folders sorted, files before subfolders
+    keys = jax.random.split(jax.random.key(3), len(order))
+    for name, source in GOOD.items():
+        np.testing.assert_array_equal(runs["a"][name], runs["b"][name])
+        assert not np.array_equal(runs["a"][name], runs["c"][name])
+        expected = jaxspec.encode(config, str(tree / source), key=keys[order.index(source)])
+        np.testing.assert_allclose(runs["a"][name], np.asarray(expected), rtol=1e-6, atol=1e-12)
+        assert not np.allclose(runs["a"][name], np.asarray(jaxspec.encode(config, str(tree / source))))
+
+
+def test_encode_clashing_names_are_refused(tree, tmp_path, capsys):
+    (tmp_path / "c.flac").write_bytes(b"")
+    code, _, stderr = _run(capsys, "encode", tree / "c.wav", tmp_path / "c.flac", "-o", tmp_path / "out")
+    assert code == 2 and "would both be written as 'c'" in stderr
+
+
+def test_encode_without_tqdm_has_no_bar(tree, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
+    code, stdout, stderr = _run(capsys, "encode", tree / "c.wav", "-o", tmp_path / "out")
+    assert code == 0 and "1 written, 0 failed" in stdout and "file/s]" not in stderr
+
+
+def test_encode_progress_bar_shows_files_per_second(tree, tmp_path, capsys):
+    pytest.importorskip("tqdm", reason="the bar needs tqdm (pip install 'jaxspec[cli]')")
+    code, _, stderr = _run(capsys, "encode", tree / "c.wav", "-o", tmp_path / "out")
+    assert code == 0 and "file/s]" in stderr
+
+
+def test_info_prints_file_facts_and_the_output_shape(tree, capsys):
+    code, stdout, stderr = _run(capsys, "info", tree / "x" / "y" / "b.flac", tree / "x" / "bad.wav", "--offset", 100)
+    assert code == 1 and "bad.wav" in stderr
+    frames = int(0.2 * 22050)
+    resampled = math.ceil(frames * 16000 / 22050)
+    assert f"{frames / 22050:.3f} s = {frames} frames at 22050 Hz" in stdout
+    assert "channels  2" in stdout and "FLAC" in stdout and "PCM_16" in stdout
+    assert f"({math.ceil(resampled / 100)}, 201)" in stdout
+
+
+def test_plot_writes_a_png(tree, tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="pictures need matplotlib (pip install 'jaxspec[cli]')")
+    out = tmp_path / "pic.png"
+    code, stdout, _ = _run(capsys, "plot", tree / "c.wav", "-o", out, "--volume", "0.5:1.5", "--augment", 1, "--dpi", 50)
+    assert code == 0 and str(out) in stdout
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width > 300 and height > 150
+
+
+def test_plot_augment_without_augmentation_is_a_clear_error(tree, tmp_path, capsys):
+    code, _, stderr = _run(capsys, "plot", tree / "c.wav", "-o", tmp_path / "p.png", "--augment", 2)
+    assert code == 2 and "--volume" in stderr and not (tmp_path / "p.png").exists()
+
+
+def test_config_flags_set_every_field(capsys):
+    code, stdout, _ = _run(
+        capsys, "config", "--sample-rate", 8000, "--window-size", "25ms", "--offset", "10ms", "--window-function",
+        "hamming", "--normalization", "rms:0.1", "--target-length", "1s", "--power", 1, "--fft-size", 256,
+        "--volume", "loguniform:0.5,2", "--noise", "normal:0.01,0.002", "--time-shift", "scaled:-0.1:0.1",
+    )
+    assert code == 0
+    expected = SpectrogramConfig(
+        sample_rate=8000, window_size="25ms", offset="10ms", window_function="hamming", normalization=("rms", 0.1),
+        target_length="1s", power=1.0, fft_size=256,
+        augmentation=Augmentation(volume=jaxspec.LogUniform(0.5, 2), noise=jaxspec.Normal(0.01, 0.002),
+                                  time_shift=Scaled(Uniform(-0.1, 0.1))),
+    )
+    assert json.loads(stdout) == config_to_dict(expected)
+    assert config_from_dict(json.loads(stdout)) == expected
+
+
+def test_config_file_then_flags_override_it(tree, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tree)
+    cfg = tmp_path / "cfgs" / "cfg.json"
+    code, _, _ = _run(capsys, "config", "--window-size", 4, "--window-function", "0,0.5,1,0.5", "--offset", 2,
+                      "--target-length", 4, "--noise-file", "c.wav", "--noise", "0.1:0.2", "-o", cfg)
+    assert code == 0
+    d = json.loads(cfg.read_text())
+    assert d["window_function"] == [0.0, 0.5, 1.0, 0.5]
+    assert d["augmentation"]["noise"] == {"amplitude": {"uniform": [0.1, 0.2]},
+                                          "signal": os.path.relpath(tree / "c.wav", cfg.parent)}
+    monkeypatch.chdir(tmp_path)  # the file's recording path is relative to the file, not to here
+    code, stdout, _ = _run(capsys, "config", "--config", cfg, "--offset", "auto", "--noise", 0.5)
+    again = json.loads(stdout)
+    assert again["offset"] is None and again["window_size"] == 4 and again["target_length"] == 4
+    assert again["augmentation"]["noise"]["amplitude"] == 0.5
+    assert os.path.samefile(again["augmentation"]["noise"]["signal"], tree / "c.wav")
+    code, stdout, _ = _run(capsys, "config", "--config", cfg, "--no-augmentation")
+    assert json.loads(stdout)["augmentation"] is None
+    # encode reads the file (4 frames), flags override it (256-sample Hann window: 129 bins).
+    code, _, _ = _run(capsys, "encode", tree / "c.wav", "-o", "out", "--config", cfg, "--window-size", 256,
+                      "--window-function", "hann", "--no-progress")
+    config = SpectrogramConfig(window_size=256, offset=2, target_length=4)
+    assert code == 0
+    np.testing.assert_array_equal(np.load("out/c.npy"), np.asarray(jaxspec.encode(config, str(tree / "c.wav"))))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["config", "--normalization", "rms"], "rms needs a level"),
+    (["config", "--volume", "loud"], "is not a parameter"),
+    (["config", "--offset", "-3"], "offset=-3"),
+    (["config", "--mix", "0.5"], "Convolution needs a signal"),
+    (["config", "--config", "/nonexistent/cfg.json"], "cfg.json"),
+])
+def test_bad_flags_are_clear_errors(argv, message, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exit:  # argparse's own errors
+        code = exit.code
+    assert code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["demo", "encode", "plot", "info", "config"])
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main([command, "--help"])
+    assert exit.value.code == 0 and "--sample-rate" in capsys.readouterr().out
+
+
+def test_module_help_runs_in_a_subprocess():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(jaxspec.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    result = subprocess.run([sys.executable, "-m", "jaxspec.cli", "--help"], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert result.returncode == 0
+    for command in ("demo", "encode", "plot", "info", "config"):
+        assert command in result.stdout
