@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import collections
 import glob
-import json
 import os
 import re
 import sys
@@ -27,8 +26,37 @@ from typing import Any
 import numpy as np
 
 AUDIO_EXTENSIONS: frozenset[str] = frozenset(
-    ".wav .wave .flac .ogg .oga .opus .mp3 .aif .aiff .aifc .au .snd .caf .w64 .rf64 .voc .sd2 .ircam .sf "
-    ".nist .sph .htk .paf .pvf .xi .wve .avr .mpc .mat".split()
+    {
+        ".wav",
+        ".wave",
+        ".flac",
+        ".ogg",
+        ".oga",
+        ".opus",
+        ".mp3",
+        ".aif",
+        ".aiff",
+        ".aifc",
+        ".au",
+        ".snd",
+        ".caf",
+        ".w64",
+        ".rf64",
+        ".voc",
+        ".sd2",
+        ".ircam",
+        ".sf",
+        ".nist",
+        ".sph",
+        ".htk",
+        ".paf",
+        ".pvf",
+        ".xi",
+        ".wve",
+        ".avr",
+        ".mpc",
+        ".mat",
+    }
 )
 """File extensions that ``encode`` and ``info`` pick up inside folders and globs."""
 
@@ -141,32 +169,60 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     add = _suppressed(group)
     add("--config", metavar="JSON", help="a config file written by 'jaxspec config -o' or by hand")
     add("--sample-rate", type=int, metavar="HZ", help="target rate; inputs are resampled to it (default 16000)")
-    add("--window-size", type=_duration_value, metavar="SIZE",
-        help="frame length: samples (400), seconds (0.025) or '25ms'; 'auto' = 25 ms")
+    add(
+        "--window-size",
+        type=_duration_value,
+        metavar="SIZE",
+        help="frame length: samples (400), seconds (0.025) or '25ms'; 'auto' = 25 ms",
+    )
     add("--offset", type=_duration_value, metavar="SIZE", help="hop between frames, same forms; 'auto' = window/3")
-    add("--window-function", type=_window_value, metavar="NAME",
-        help="hann (default), hamming, blackman, ..., none, or comma-separated values")
+    add(
+        "--window-function",
+        type=_window_value,
+        metavar="NAME",
+        help="hann (default), hamming, blackman, ..., none, or comma-separated values",
+    )
     add("--normalization", type=_normalization_value, metavar="KIND", help="none, max, max:LEVEL or rms:LEVEL")
-    add("--target-length", type=_target_value, metavar="LEN",
-        help="all, an int number of frames (98), or a duration (1.0, '1s')")
+    add(
+        "--target-length",
+        type=_target_value,
+        metavar="LEN",
+        help="all, an int number of frames (98), or a duration (1.0, '1s')",
+    )
     add("--power", type=float, help="exponent of |X|: 2 = power spectrum (default), 1 = magnitude")
     add("--fft-size", type=_duration_value, metavar="N", help="FFT length >= the window size; 'auto' = window size")
     aug = parser.add_argument_group(f"augmentation (applied with --key; PARAM is {_PARAM_HELP})")
     add = _suppressed(aug)
     add("--volume", type=_param_value, metavar="PARAM", help="gain: y = gain * x (e.g. 0.5:1.5)")
-    add("--noise", type=_param_value, metavar="PARAM",
-        help="white-noise standard deviation, or the factor on --noise-file (e.g. 0.01)")
+    add(
+        "--noise",
+        type=_param_value,
+        metavar="PARAM",
+        help="white-noise standard deviation, or the factor on --noise-file (e.g. 0.01)",
+    )
     add("--noise-file", metavar="PATH", help="add a random segment of this recording")
-    add("--time-shift", type=_shift_value, metavar="PARAM",
-        help="shift in seconds, positive = later (e.g. -0.1:0.1), or scaled:PARAM (a fraction of the duration)")
+    add(
+        "--time-shift",
+        type=_shift_value,
+        metavar="PARAM",
+        help="shift in seconds, positive = later (e.g. -0.1:0.1), or scaled:PARAM (a fraction of the duration)",
+    )
     add("--convolution-file", metavar="PATH", help="convolve with this impulse response")
     add("--mix", type=_param_value, metavar="PARAM", help="convolution mix in [0, 1] (default 1)")
     add("--no-augmentation", action="store_true", help="drop the augmentation of --config")
 
 
 # ------------------------------------------------------------------ config from flags
-_FIELD_FLAGS = ("sample_rate", "window_size", "offset", "window_function", "normalization", "target_length",
-                "power", "fft_size")
+_FIELD_FLAGS = (
+    "sample_rate",
+    "window_size",
+    "offset",
+    "window_function",
+    "normalization",
+    "target_length",
+    "power",
+    "fft_size",
+)
 
 
 def _given(args: argparse.Namespace, name: str) -> bool:
@@ -183,8 +239,12 @@ def config_dict_from_args(args: argparse.Namespace) -> dict[str, Any]:
             d[field] = getattr(args, field)
     augmentation = None if _given(args, "no_augmentation") else dict(d.get("augmentation") or {})
     stages = {
-        ("volume", "gain"): "volume", ("noise", "amplitude"): "noise", ("noise", "signal"): "noise_file",
-        ("time_shift", "t"): "time_shift", ("convolution", "signal"): "convolution_file", ("convolution", "mix"): "mix",
+        ("volume", "gain"): "volume",
+        ("noise", "amplitude"): "noise",
+        ("noise", "signal"): "noise_file",
+        ("time_shift", "t"): "time_shift",
+        ("convolution", "signal"): "convolution_file",
+        ("convolution", "mix"): "mix",
     }
     for (stage, param), flag in stages.items():
         if _given(args, flag):
@@ -269,7 +329,9 @@ def find_inputs(patterns: Iterable[str]) -> tuple[list[Input], list[tuple[str, s
     for pattern in patterns:
         if os.path.isdir(pattern):
             if not add(_folder_inputs(pattern)):
-                problems.append((pattern, f"folder has no audio files ({', '.join(sorted(AUDIO_EXTENSIONS)[:6])}, ...)"))
+                problems.append(
+                    (pattern, f"folder has no audio files ({', '.join(sorted(AUDIO_EXTENSIONS)[:6])}, ...)")
+                )
         elif os.path.exists(pattern):
             add([Input(pattern, _strip_extension(os.path.basename(pattern)))])
         elif glob.has_magic(pattern):
@@ -292,8 +354,11 @@ def _collisions(inputs: Sequence[Input]) -> list[str]:
     by_name: dict[str, list[str]] = collections.defaultdict(list)
     for item in inputs:
         by_name[item.name].append(item.path)
-    return [f"{' and '.join(map(repr, paths))} would both be written as {name!r}" for name, paths in by_name.items()
-            if len(paths) > 1]
+    return [
+        f"{' and '.join(map(repr, paths))} would both be written as {name!r}"
+        for name, paths in by_name.items()
+        if len(paths) > 1
+    ]
 
 
 # ------------------------------------------------------------------ progress
@@ -438,8 +503,10 @@ def _run_demo(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     path = args.path or example_path()
     info = audio_info(path)
-    print(f"input   {path}\n        {info.duration:.3f} s, {info.samplerate} Hz, {info.channels} channel(s), "
-          f"{info.format} {info.subtype}")
+    print(
+        f"input   {path}\n        {info.duration:.3f} s, {info.samplerate} Hz, {info.channels} channel(s), "
+        f"{info.format} {info.subtype}"
+    )
     print("config\n  " + config.describe().replace("\n", "\n  "))
     start = time.perf_counter()
     out = jax.block_until_ready(encode(config, path))
@@ -448,8 +515,10 @@ def _run_demo(args: argparse.Namespace) -> int:
     out = np.asarray(jax.block_until_ready(encode(config, path)))
     again = time.perf_counter() - start
     print(f"output  float32 {out.shape} = (frames, bins); min {out.min():.3g}, max {out.max():.3g}")
-    print(f"time    first call {first * 1e3:.0f} ms (trace + compile), then {again * 1e3:.1f} ms on "
-          f"{jax.default_backend()}")
+    print(
+        f"time    first call {first * 1e3:.0f} ms (trace + compile), then {again * 1e3:.1f} ms on "
+        f"{jax.default_backend()}"
+    )
     try:
         plot_file(config, path, args.out)
     except ImportError as error:
@@ -474,10 +543,17 @@ def _info_lines(config, path: str) -> list[str]:
     from .resample import output_length
 
     info = audio_info(path)
-    length = info.frames if info.samplerate == config.sample_rate else output_length(
-        info.frames, info.samplerate, config.sample_rate)
+    length = (
+        info.frames
+        if info.samplerate == config.sample_rate
+        else output_length(info.frames, info.samplerate, config.sample_rate)
+    )
     frames, bins = config.output_shape(length)
-    resampled = "" if info.samplerate == config.sample_rate else f" after resampling to {length} samples at {config.sample_rate} Hz"
+    resampled = (
+        ""
+        if info.samplerate == config.sample_rate
+        else f" after resampling to {length} samples at {config.sample_rate} Hz"
+    )
     return [
         path,
         f"  duration  {info.frames / info.samplerate:.3f} s = {info.frames} frames at {info.samplerate} Hz",
@@ -529,8 +605,10 @@ examples:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``jaxspec`` (one subparser per command)."""
     parser = argparse.ArgumentParser(
-        prog="jaxspec", description="Audio spectrograms with JAX: encode files, draw them, write config files.",
-        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="jaxspec",
+        description="Audio spectrograms with JAX: encode files, draw them, write config files.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from . import __version__
 
@@ -538,24 +616,31 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=summary, description=description,
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub = commands.add_parser(
+            name, help=summary, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
         return sub
 
-    demo = command("demo", "encode the bundled speech clip (or PATH), print what it made, draw it",
-                   "Encodes an audio file (default: the speech clip shipped with jaxspec), prints the input, the "
-                   "config in effect (window and offset in samples and ms), the output shape and the time taken, "
-                   "and draws the spectrogram.")
+    demo = command(
+        "demo",
+        "encode the bundled speech clip (or PATH), print what it made, draw it",
+        "Encodes an audio file (default: the speech clip shipped with jaxspec), prints the input, the "
+        "config in effect (window and offset in samples and ms), the output shape and the time taken, "
+        "and draws the spectrogram.",
+    )
     demo.add_argument("path", nargs="?", help="an audio file (default: the bundled clip)")
     demo.add_argument("--out", default="spectrogram.png", help="the picture to write (default: spectrogram.png)")
     demo.set_defaults(run=_run_demo)
 
-    encode = command("encode", "write one .npy spectrogram per audio file (or one .npz)",
-                     "Encodes files, folders (recursive, by audio extension) and globs. Writes OUT/<name>.npy per "
-                     "input, mirroring the folders below each given folder (or one .npz with --single, keyed by "
-                     "<name>). An unreadable file is reported with its reason; the others are still written and "
-                     "the exit code is 1.\n\nWith --key SEED, file i of the N inputs (in the order listed: folders "
-                     "sorted) is augmented with jax.random.split(jax.random.key(SEED), N)[i], as encode_batch does.")
+    encode = command(
+        "encode",
+        "write one .npy spectrogram per audio file (or one .npz)",
+        "Encodes files, folders (recursive, by audio extension) and globs. Writes OUT/<name>.npy per "
+        "input, mirroring the folders below each given folder (or one .npz with --single, keyed by "
+        "<name>). An unreadable file is reported with its reason; the others are still written and "
+        "the exit code is 1.\n\nWith --key SEED, file i of the N inputs (in the order listed: folders "
+        "sorted) is augmented with jax.random.split(jax.random.key(SEED), N)[i], as encode_batch does.",
+    )
     encode.add_argument("paths", nargs="+", metavar="PATH", help="audio files, folders or globs (quote globs)")
     encode.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder (or .npz with --single)")
     encode.add_argument("--single", action="store_true", help="write one .npz file with every spectrogram")
@@ -564,26 +649,37 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     encode.set_defaults(run=_run_encode)
 
-    plot = command("plot", "draw the waveform and spectrogram (dB) of a file, and augmented versions",
-                   "Draws the waveform the encoder sees above its spectrogram in dB (time in s, frequency in Hz, "
-                   "a colour bar). --augment N adds N augmented versions in a grid; version i uses "
-                   "jax.random.split(jax.random.key(SEED), N)[i] and its title shows the drawn values.")
+    plot = command(
+        "plot",
+        "draw the waveform and spectrogram (dB) of a file, and augmented versions",
+        "Draws the waveform the encoder sees above its spectrogram in dB (time in s, frequency in Hz, "
+        "a colour bar). --augment N adds N augmented versions in a grid; version i uses "
+        "jax.random.split(jax.random.key(SEED), N)[i] and its title shows the drawn values.",
+    )
     plot.add_argument("path", metavar="PATH", help="an audio file")
-    plot.add_argument("-o", "--output", metavar="IMAGE", help="picture to write, .png/.svg/.pdf (default: PATH's name .png)")
+    plot.add_argument(
+        "-o", "--output", metavar="IMAGE", help="picture to write, .png/.svg/.pdf (default: PATH's name .png)"
+    )
     plot.add_argument("--augment", type=_positive_int, default=0, metavar="N", help="augmented versions to draw")
     plot.add_argument("--key", type=int, default=0, metavar="SEED", help="seed of the augmentation keys (default 0)")
     plot.add_argument("--dpi", type=int, default=110, help="resolution of a PNG (default 110)")
     plot.set_defaults(run=_run_plot)
 
-    info = command("info", "print duration, rate, channels, format and the output shape of files",
-                   "Prints each file's duration, frames, rate, channels, format and subtype, and the output shape "
-                   "the config in effect gives. PATH may be files, folders or globs.")
+    info = command(
+        "info",
+        "print duration, rate, channels, format and the output shape of files",
+        "Prints each file's duration, frames, rate, channels, format and subtype, and the output shape "
+        "the config in effect gives. PATH may be files, folders or globs.",
+    )
     info.add_argument("paths", nargs="+", metavar="PATH", help="audio files, folders or globs")
     info.set_defaults(run=_run_info)
 
-    config = command("config", "print or write the JSON config in effect",
-                     "Prints the config that the flags (and --config) give, as JSON; -o writes it to a file that "
-                     "--config reads back. Recordings are written by path (relative to the JSON file's folder).")
+    config = command(
+        "config",
+        "print or write the JSON config in effect",
+        "Prints the config that the flags (and --config) give, as JSON; -o writes it to a file that "
+        "--config reads back. Recordings are written by path (relative to the JSON file's folder).",
+    )
     config.add_argument("-o", "--output", metavar="JSON", help="write to this file instead of printing")
     config.set_defaults(run=_run_config)
 

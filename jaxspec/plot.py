@@ -79,7 +79,13 @@ def _draw_spectrogram(ax: Any, db: np.ndarray, config: SpectrogramConfig, vmin: 
     seconds = db.shape[0] * config.offset_samples / config.sample_rate
     half_bin = config.sample_rate / config.fft_samples / 2
     image = ax.imshow(
-        db.T, origin="lower", aspect="auto", cmap="magma", vmin=vmin, vmax=vmax, interpolation="nearest",
+        db.T,
+        origin="lower",
+        aspect="auto",
+        cmap="magma",
+        vmin=vmin,
+        vmax=vmax,
+        interpolation="nearest",
         extent=(0.0, seconds, -half_bin, config.sample_rate / 2 + half_bin),
     )
     ax.set_xlabel("time (s)")
@@ -109,11 +115,15 @@ def figure(panels: list[Panel], config: SpectrogramConfig) -> Any:
         spec_ax = fig.add_subplot(grid[2 * row + 1, col], sharex=wave_ax)
         _draw_waveform(wave_ax, panel.waveform, config.sample_rate)
         image = _draw_spectrogram(spec_ax, db, config, vmin, vmax)
-        end = max(panel.waveform.shape[0] / config.sample_rate, db.shape[0] * config.offset_samples / config.sample_rate)
+        end = max(
+            panel.waveform.shape[0] / config.sample_rate, db.shape[0] * config.offset_samples / config.sample_rate
+        )
         wave_ax.set_xlim(0.0, end)
         wave_ax.set_title(panel.title, fontsize=10, loc="left")
         spec_axes.append(spec_ax)
-    label = "power (dB)" if config.power == 2 else "magnitude (dB)" if config.power == 1 else f"|X|^{config.power:g} (dB)"
+    label = (
+        "power (dB)" if config.power == 2 else "magnitude (dB)" if config.power == 1 else f"|X|^{config.power:g} (dB)"
+    )
     fig.colorbar(image, ax=spec_axes, label=label, shrink=0.9)
     return fig
 
@@ -131,7 +141,9 @@ def _describe_draws(values: dict[str, Any], sample_rate: int) -> str:
     return ", ".join(parts)
 
 
-def panels_for(config: SpectrogramConfig, x: jax.Array, *, augment_count: int = 0, seed: int = 0, name: str = "") -> list[Panel]:
+def panels_for(
+    config: SpectrogramConfig, x: jax.Array, *, augment_count: int = 0, seed: int = 0, name: str = ""
+) -> list[Panel]:
     """The original and ``augment_count`` augmented versions of the waveform ``x``.
 
     Args:
@@ -145,7 +157,7 @@ def panels_for(config: SpectrogramConfig, x: jax.Array, *, augment_count: int = 
     if augment_count and config.augmentation is None:
         raise ConfigError(
             f"augment={augment_count} needs an augmentation in the config, e.g. --volume 0.5:1.5 --noise 0.01 "
-            "--time-shift -0.1:0.1 (or --config with an \"augmentation\" entry)"
+            '--time-shift -0.1:0.1 (or --config with an "augmentation" entry)'
         )
     length = int(x.shape[0])
     seconds = length / config.sample_rate
@@ -162,8 +174,13 @@ def panels_for(config: SpectrogramConfig, x: jax.Array, *, augment_count: int = 
 
 
 def plot_file(
-    config: SpectrogramConfig, path: str | os.PathLike, output: str | os.PathLike, *, augment_count: int = 0,
-    seed: int = 0, dpi: int = 110,
+    config: SpectrogramConfig,
+    path: str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    augment_count: int = 0,
+    seed: int = 0,
+    dpi: int = 110,
 ) -> Path:
     """Draws ``path`` (and ``augment_count`` augmented versions) into the image ``output``.
 

@@ -65,6 +65,12 @@ _STAGES: dict[str, tuple[type, tuple[str, ...]]] = {
 }
 _DISTRIBUTIONS: dict[str, type] = {"uniform": Uniform, "normal": Normal, "loguniform": LogUniform}
 _SIGNAL_STAGES = ("noise", "convolution")
+_EXAMPLES = {
+    "volume": '{"gain": {"uniform": [0.5, 1.5]}}',
+    "noise": '{"amplitude": 0.01}',
+    "time_shift": '{"t": {"uniform": [-0.1, 0.1]}}',
+    "convolution": '{"signal": "room.wav", "mix": 0.5}',
+}
 
 # Content fingerprint of a resolved recording -> the path it was read from. Keyed by
 # content, not identity: the config copies its arrays whenever it is rebuilt.
@@ -181,7 +187,9 @@ def _window_to_json(window: Any) -> Any:
     )
 
 
-def config_to_dict(config: SpectrogramConfig, *, signals: Mapping[str, str | os.PathLike] | None = None) -> dict[str, Any]:
+def config_to_dict(
+    config: SpectrogramConfig, *, signals: Mapping[str, str | os.PathLike] | None = None
+) -> dict[str, Any]:
     """Every field of ``config`` as a dict of JSON values (see the module docstring).
 
     Args:
@@ -282,6 +290,11 @@ def _augmentation_from_dict(d: Any, base: Path | None) -> tuple[Augmentation | N
                     paths[stage] = path
             else:
                 kwargs[param] = _param_from_json(value, f"{where}.{param}", allow_scaled=stage == "time_shift")
+        required = [
+            f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING and f.name not in kwargs
+        ]
+        if required:
+            raise ConfigError(f"{where}={entry!r} needs {' and '.join(map(repr, required))}, e.g. {_EXAMPLES[stage]}")
         stages[stage] = cls(**kwargs)
     return Augmentation(**stages), paths
 

@@ -63,10 +63,12 @@ def test_encode_folder_mirrors_layout_and_reports_the_corrupt_file(tree, tmp_pat
 
 def test_encode_glob_names_are_relative_to_the_glob_base(tree, tmp_path, capsys):
     out = tmp_path / "out"
-    code, stdout, stderr = _run(capsys, "encode", f"{tree}/**/*.wav", "-o", out, "--no-progress")
+    code, _, stderr = _run(capsys, "encode", f"{tree}/**/*.wav", "-o", out, "--no-progress")
     assert code == 1 and "bad.wav" in stderr  # the glob picks up the corrupt file too
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.npy")) == ["c.npy", "x/a.npy"]
-    np.testing.assert_array_equal(np.load(out / "c.npy"), np.asarray(jaxspec.encode(SpectrogramConfig(), str(tree / "c.wav"))))
+    np.testing.assert_array_equal(
+        np.load(out / "c.npy"), np.asarray(jaxspec.encode(SpectrogramConfig(), str(tree / "c.wav")))
+    )
 
 
 def test_encode_files_and_missing_paths(tree, tmp_path, capsys):
@@ -80,8 +82,24 @@ def test_encode_files_and_missing_paths(tree, tmp_path, capsys):
 
 def test_encode_single_npz_with_config_flags(tree, tmp_path, capsys):
     out = tmp_path / "all"
-    code, stdout, _ = _run(capsys, "encode", tree / "x" / "y", tree / "c.wav", "-o", out, "--single", "--no-progress",
-                           "--sample-rate", 8000, "--window-size", "32ms", "--offset", 64, "--power", 1)
+    code, _, _ = _run(
+        capsys,
+        "encode",
+        tree / "x" / "y",
+        tree / "c.wav",
+        "-o",
+        out,
+        "--single",
+        "--no-progress",
+        "--sample-rate",
+        8000,
+        "--window-size",
+        "32ms",
+        "--offset",
+        64,
+        "--power",
+        1,
+    )
     assert code == 0
     config = SpectrogramConfig(sample_rate=8000, window_size="32ms", offset=64, power=1.0)
     with np.load(tmp_path / "all.npz") as arrays:
@@ -140,7 +158,9 @@ def test_info_prints_file_facts_and_the_output_shape(tree, capsys):
 def test_plot_writes_a_png(tree, tmp_path, capsys):
     pytest.importorskip("matplotlib", reason="pictures need matplotlib (pip install 'jaxspec[cli]')")
     out = tmp_path / "pic.png"
-    code, stdout, _ = _run(capsys, "plot", tree / "c.wav", "-o", out, "--volume", "0.5:1.5", "--augment", 1, "--dpi", 50)
+    code, stdout, _ = _run(
+        capsys, "plot", tree / "c.wav", "-o", out, "--volume", "0.5:1.5", "--augment", 1, "--dpi", 50
+    )
     assert code == 0 and str(out) in stdout
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
@@ -155,16 +175,44 @@ def test_plot_augment_without_augmentation_is_a_clear_error(tree, tmp_path, caps
 
 def test_config_flags_set_every_field(capsys):
     code, stdout, _ = _run(
-        capsys, "config", "--sample-rate", 8000, "--window-size", "25ms", "--offset", "10ms", "--window-function",
-        "hamming", "--normalization", "rms:0.1", "--target-length", "1s", "--power", 1, "--fft-size", 256,
-        "--volume", "loguniform:0.5,2", "--noise", "normal:0.01,0.002", "--time-shift", "scaled:-0.1:0.1",
+        capsys,
+        "config",
+        "--sample-rate",
+        8000,
+        "--window-size",
+        "25ms",
+        "--offset",
+        "10ms",
+        "--window-function",
+        "hamming",
+        "--normalization",
+        "rms:0.1",
+        "--target-length",
+        "1s",
+        "--power",
+        1,
+        "--fft-size",
+        256,
+        "--volume",
+        "loguniform:0.5,2",
+        "--noise",
+        "normal:0.01,0.002",
+        "--time-shift",
+        "scaled:-0.1:0.1",
     )
     assert code == 0
     expected = SpectrogramConfig(
-        sample_rate=8000, window_size="25ms", offset="10ms", window_function="hamming", normalization=("rms", 0.1),
-        target_length="1s", power=1.0, fft_size=256,
-        augmentation=Augmentation(volume=jaxspec.LogUniform(0.5, 2), noise=jaxspec.Normal(0.01, 0.002),
-                                  time_shift=Scaled(Uniform(-0.1, 0.1))),
+        sample_rate=8000,
+        window_size="25ms",
+        offset="10ms",
+        window_function="hamming",
+        normalization=("rms", 0.1),
+        target_length="1s",
+        power=1.0,
+        fft_size=256,
+        augmentation=Augmentation(
+            volume=jaxspec.LogUniform(0.5, 2), noise=jaxspec.Normal(0.01, 0.002), time_shift=Scaled(Uniform(-0.1, 0.1))
+        ),
     )
     assert json.loads(stdout) == config_to_dict(expected)
     assert config_from_dict(json.loads(stdout)) == expected
@@ -173,13 +221,31 @@ def test_config_flags_set_every_field(capsys):
 def test_config_file_then_flags_override_it(tree, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tree)
     cfg = tmp_path / "cfgs" / "cfg.json"
-    code, _, _ = _run(capsys, "config", "--window-size", 4, "--window-function", "0,0.5,1,0.5", "--offset", 2,
-                      "--target-length", 4, "--noise-file", "c.wav", "--noise", "0.1:0.2", "-o", cfg)
+    code, _, _ = _run(
+        capsys,
+        "config",
+        "--window-size",
+        4,
+        "--window-function",
+        "0,0.5,1,0.5",
+        "--offset",
+        2,
+        "--target-length",
+        4,
+        "--noise-file",
+        "c.wav",
+        "--noise",
+        "0.1:0.2",
+        "-o",
+        cfg,
+    )
     assert code == 0
     d = json.loads(cfg.read_text())
     assert d["window_function"] == [0.0, 0.5, 1.0, 0.5]
-    assert d["augmentation"]["noise"] == {"amplitude": {"uniform": [0.1, 0.2]},
-                                          "signal": os.path.relpath(tree / "c.wav", cfg.parent)}
+    assert d["augmentation"]["noise"] == {
+        "amplitude": {"uniform": [0.1, 0.2]},
+        "signal": os.path.relpath(tree / "c.wav", cfg.parent),
+    }
     monkeypatch.chdir(tmp_path)  # the file's recording path is relative to the file, not to here
     code, stdout, _ = _run(capsys, "config", "--config", cfg, "--offset", "auto", "--noise", 0.5)
     again = json.loads(stdout)
@@ -189,20 +255,35 @@ def test_config_file_then_flags_override_it(tree, tmp_path, capsys, monkeypatch)
     code, stdout, _ = _run(capsys, "config", "--config", cfg, "--no-augmentation")
     assert json.loads(stdout)["augmentation"] is None
     # encode reads the file (4 frames), flags override it (256-sample Hann window: 129 bins).
-    code, _, _ = _run(capsys, "encode", tree / "c.wav", "-o", "out", "--config", cfg, "--window-size", 256,
-                      "--window-function", "hann", "--no-progress")
+    code, _, _ = _run(
+        capsys,
+        "encode",
+        tree / "c.wav",
+        "-o",
+        "out",
+        "--config",
+        cfg,
+        "--window-size",
+        256,
+        "--window-function",
+        "hann",
+        "--no-progress",
+    )
     config = SpectrogramConfig(window_size=256, offset=2, target_length=4)
     assert code == 0
     np.testing.assert_array_equal(np.load("out/c.npy"), np.asarray(jaxspec.encode(config, str(tree / "c.wav"))))
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["config", "--normalization", "rms"], "rms needs a level"),
-    (["config", "--volume", "loud"], "is not a parameter"),
-    (["config", "--offset", "-3"], "offset=-3"),
-    (["config", "--mix", "0.5"], "Convolution needs a signal"),
-    (["config", "--config", "/nonexistent/cfg.json"], "cfg.json"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["config", "--normalization", "rms"], "rms needs a level"),
+        (["config", "--volume", "loud"], "is not a parameter"),
+        (["config", "--offset", "-3"], "offset=-3"),
+        (["config", "--mix", "0.5"], "augmentation.convolution={'mix': 0.5} needs 'signal'"),
+        (["config", "--config", "/nonexistent/cfg.json"], "cfg.json"),
+    ],
+)
 def test_bad_flags_are_clear_errors(argv, message, capsys):
     try:
         code = main(argv)
@@ -221,8 +302,14 @@ def test_every_subcommand_has_help(command, capsys):
 def test_module_help_runs_in_a_subprocess():
     root = os.path.dirname(os.path.dirname(os.path.abspath(jaxspec.__file__)))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-    result = subprocess.run([sys.executable, "-m", "jaxspec.cli", "--help"], capture_output=True, text=True,
-                            timeout=120, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "jaxspec.cli", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
     assert result.returncode == 0
     for command in ("demo", "encode", "plot", "info", "config"):
         assert command in result.stdout

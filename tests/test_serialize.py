@@ -79,18 +79,29 @@ def test_every_field_round_trips(config):
 
 def test_dict_form_is_the_documented_one():
     config = SpectrogramConfig(
-        window_size="25ms", offset=160, normalization=("rms", 0.1), target_length=1.0, fft_size=512,
-        augmentation=Augmentation(volume=(0.5, 1.5), noise=Normal(0.01, 0.001), time_shift=Scaled(LogUniform(0.1, 0.2))),
+        window_size="25ms",
+        offset=160,
+        normalization=("rms", 0.1),
+        target_length=1.0,
+        fft_size=512,
+        augmentation=Augmentation(
+            volume=(0.5, 1.5), noise=Normal(0.01, 0.001), time_shift=Scaled(LogUniform(0.1, 0.2))
+        ),
     )
     assert config_to_dict(config) == {
-        "sample_rate": 16000, "window_size": "25ms", "offset": 160, "window_function": "hann",
-        "normalization": ["rms", 0.1], "target_length": 1.0,
+        "sample_rate": 16000,
+        "window_size": "25ms",
+        "offset": 160,
+        "window_function": "hann",
+        "normalization": ["rms", 0.1],
+        "target_length": 1.0,
         "augmentation": {
             "volume": {"gain": {"uniform": [0.5, 1.5]}},
             "noise": {"amplitude": {"normal": [0.01, 0.001]}},
             "time_shift": {"t": {"scaled": {"loguniform": [0.1, 0.2]}}},
         },
-        "power": 2.0, "fft_size": 512,
+        "power": 2.0,
+        "fft_size": 512,
     }
 
 
@@ -109,7 +120,9 @@ def test_numpy_scalars_are_written_as_json_numbers():
 
 
 def test_bare_range_is_read_as_uniform():
-    config = config_from_dict({"augmentation": {"volume": {"gain": [0.5, 2.0]}, "time_shift": {"t": {"scaled": [-0.1, 0.1]}}}})
+    config = config_from_dict(
+        {"augmentation": {"volume": {"gain": [0.5, 2.0]}, "time_shift": {"t": {"scaled": [-0.1, 0.1]}}}}
+    )
     assert config.augmentation.volume.gain == Uniform(0.5, 2.0)
     assert config.augmentation.time_shift.t == Scaled(Uniform(-0.1, 0.1))
 
@@ -122,8 +135,12 @@ def test_missing_keys_take_defaults():
 # ------------------------------------------------------------------ recordings
 def test_recordings_are_written_by_path_and_reloaded(recordings):
     noise, ir = recordings
-    d = {"augmentation": {"noise": {"amplitude": 0.5, "signal": str(noise)},
-                          "convolution": {"signal": str(ir), "mix": {"uniform": [0.2, 0.8]}}}}
+    d = {
+        "augmentation": {
+            "noise": {"amplitude": 0.5, "signal": str(noise)},
+            "convolution": {"signal": str(ir), "mix": {"uniform": [0.2, 0.8]}},
+        }
+    }
     config = config_from_dict(d)
     assert config.augmentation.noise.signal.shape == (8000,)  # 4000 samples at 8 kHz, resampled to 16 kHz
     out = config_to_dict(config)
@@ -134,12 +151,14 @@ def test_recordings_are_written_by_path_and_reloaded(recordings):
     assert config_to_dict(dataclasses.replace(config, offset=100))["augmentation"]["noise"]["signal"] == str(noise)
 
 
-def test_signals_mapping_and_remember_source_name_the_file(recordings):
-    noise, ir = recordings
+def test_signals_mapping_and_remember_source_name_the_file():
     config = SpectrogramConfig(augmentation=Augmentation(convolution=Convolution(np.ones(INLINE_LIMIT, np.float32))))
     with pytest.raises(ConfigError, match=r"signals=\{'convolution'"):
         config_to_dict(config)
-    assert config_to_dict(config, signals={"convolution": "room.wav"})["augmentation"]["convolution"]["signal"] == "room.wav"
+    assert (
+        config_to_dict(config, signals={"convolution": "room.wav"})["augmentation"]["convolution"]["signal"]
+        == "room.wav"
+    )
     remember_source(config.augmentation.convolution.signal, "long_ones.wav")
     assert source_of(config.augmentation.convolution.signal) == "long_ones.wav"
     assert config_to_dict(config)["augmentation"]["convolution"]["signal"] == "long_ones.wav"
@@ -213,6 +232,8 @@ def test_callable_parameters_are_clear_errors(augmentation, field):
         ({"augmentation": {"volume": {"gain": {"uniform": [1]}}}}, r"uniform takes a list of two numbers"),
         ({"augmentation": {"noise": {"signal": {"file": "x.wav"}}}}, r"signal has unknown key\(s\) \['file'\]"),
         ({"augmentation": {"noise": {"signal": 3}}}, r"must be a path"),
+        ({"augmentation": {"volume": {}}}, r"augmentation.volume=\{\} needs 'gain'"),
+        ({"augmentation": {"noise": {}}}, r"Noise needs an amplitude"),
         ({"augmentation": []}, r"augmentation must be a JSON object"),
         ({"offset": -5}, r"offset=-5"),
         ({"normalization": ["loud", 1.0]}, r"normalization="),
@@ -262,15 +283,22 @@ _sizes = st.one_of(st.none(), st.integers(16, 600), st.sampled_from([0.02, 0.025
     noise=st.one_of(st.none(), _params),
     shift=st.one_of(st.none(), _params, _params.map(Scaled)),
 )
-def test_random_configs_round_trip(window_size, offset, window_function, normalization, target_length, power,
-                                   extra_fft, volume, noise, shift):
+def test_random_configs_round_trip(
+    window_size, offset, window_function, normalization, target_length, power, extra_fft, volume, noise, shift
+):
     base = SpectrogramConfig(window_size=window_size)
     fft_size = None if extra_fft is None else base.window_samples + extra_fft
     augmentation = None
     if volume is not None or noise is not None or shift is not None:
         augmentation = Augmentation(volume=volume, noise=noise, time_shift=shift)
     config = SpectrogramConfig(
-        window_size=window_size, offset=offset, window_function=window_function, normalization=normalization,
-        target_length=target_length, power=power, fft_size=fft_size, augmentation=augmentation,
+        window_size=window_size,
+        offset=offset,
+        window_function=window_function,
+        normalization=normalization,
+        target_length=target_length,
+        power=power,
+        fft_size=fft_size,
+        augmentation=augmentation,
     )
     assert _roundtrip(config) == config

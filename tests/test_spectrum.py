@@ -248,10 +248,10 @@ def test_batch_equals_each_row(noise, relative_error):
         assert relative_error(out[i], ref) < TOLERANCE
 
 
-def test_float64_and_list_input_give_float32(noise):
+def test_float64_and_float16_input_give_float32(noise):
     x = noise(1000).astype(np.float64)
     assert jaxspec.spectrogram(SpectrogramConfig(), x).dtype == jnp.float32
-    assert jaxspec.spectrogram(SpectrogramConfig(), list(x[:300])).shape == (3, 201)
+    assert jaxspec.spectrogram(SpectrogramConfig(), x.astype(np.float16)).dtype == jnp.float32
 
 
 def test_no_key_means_no_augmentation(noise):
@@ -344,12 +344,11 @@ def test_gradient_matches_finite_differences(noise):
     "config",
     [
         SpectrogramConfig(),
-        SpectrogramConfig(window_size=401, offset=1, fft_size=512, power=1.0),
-        SpectrogramConfig(window_size=512, offset=600, window_function="blackman", power=0.5),
-        SpectrogramConfig(normalization=("rms", 0.1), target_length=9),
-        SpectrogramConfig(target_length="0.1s", window_function=None),
+        SpectrogramConfig(window_size=401, offset=1, fft_size=512, power=0.5, window_function="blackman"),
+        SpectrogramConfig(offset=600, normalization=("rms", 0.1), target_length="0.1s", window_function=None),
+        SpectrogramConfig(normalization="max", target_length=9, power=1.0),
     ],
-    ids=["default", "hop1-fft512", "hop>ws", "rms-frames", "duration"],
+    ids=["default", "hop1-fft512-blackman", "hop>ws-rms-duration", "max-frames"],
 )
 def test_eager_jit_vmap_agree(config, noise, assert_eager_jit_vmap_equal):
     assert_eager_jit_vmap_equal(jaxspec.spectrogram, config, noise(1500))
