@@ -52,8 +52,8 @@ def main() -> None:
 
     waves = 0.1 * jax.random.normal(key_audio, (4, 16000))  # 4 one-second clips at 16 kHz
     labels = jnp.arange(4)
-    print("features of one clip", jaxspec.spectrogram(config, waves[0]).shape)  # (100, 201)
-    print("logits of one clip", net(model, waves[0]).shape)  # (8,)
+    print("features of one clip", jax.eval_shape(jaxspec.spectrogram, config, waves[0]).shape)  # (100, 201)
+    print("logits of one clip", eqx.filter_jit(net)(model, waves[0]).shape)  # (8,)
 
     batched = jax.vmap(net, in_axes=(None, 0, 0))  # one augmentation key per clip
     keys = jax.random.split(key_augment, 4)

@@ -52,7 +52,7 @@ def main() -> None:
     waves = 0.1 * jax.random.normal(key_audio, (4, 16000))  # 4 one-second clips at 16 kHz
     labels = jnp.arange(4)
 
-    print("features", jaxspec.spectrogram(config, waves).shape)  # (4, 100, 201)
+    print("features", jax.eval_shape(jaxspec.spectrogram, config, waves).shape)  # (4, 100, 201), nothing computed
     print("logits (eval, no key)", jax.jit(net)(state, waves).shape)  # (4, 8)
 
     def loss(state, waves, key):

@@ -39,10 +39,16 @@ CONFIG = jaxspec.SpectrogramConfig(
 def labelled_files(root: Path = DATA) -> list[dict]:
     """``[{"audio": path, "label": int}]`` for every ``<word>/*.flac`` (words sorted)."""
     words = sorted(p.name for p in root.iterdir() if p.is_dir())
-    return [{"audio": str(path), "label": i} for i, word in enumerate(words) for path in sorted((root / word).glob("*.flac"))]
+    return [
+        {"audio": str(path), "label": i}
+        for i, word in enumerate(words)
+        for path in sorted((root / word).glob("*.flac"))
+    ]
 
 
-def generator_batches(records: list[dict], batch_size: int, seed: int, epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def generator_batches(
+    records: list[dict], batch_size: int, seed: int, epoch: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """A plain Python loader: shuffled batches of ``(waves [B, 16000], labels [B])`` (way A).
 
     Shuffling uses a NumPy generator seeded by ``(seed, epoch)``, so every epoch has its own

@@ -79,9 +79,11 @@ def load_keywords(root: Path, holdout_voice: str) -> tuple[dict[str, np.ndarray]
 
 
 # --------------------------------------------------------------------- features
-def mel_bands(config: jaxspec.SpectrogramConfig, bands: int, low_hz: float = 60.0, high_hz: float = 7600.0) -> np.ndarray:
+def mel_bands(
+    config: jaxspec.SpectrogramConfig, bands: int, low_hz: float = 60.0, high_hz: float = 7600.0
+) -> np.ndarray:
     """Triangular filters evenly spaced on the mel scale: ``[bins, bands]`` (float32)."""
-    mel = lambda hz: 2595.0 * np.log10(1.0 + hz / 700.0)  # noqa: E731
+    mel = lambda hz: 2595.0 * np.log10(1.0 + hz / 700.0)
     edges_mel = np.linspace(mel(low_hz), mel(high_hz), bands + 2)
     edges = 700.0 * (10.0 ** (edges_mel / 2595.0) - 1.0)
     freqs = config.frequencies()[:, None]
@@ -173,7 +175,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=None, help="stop after this many train steps (quick runs)")
     parser.add_argument("--batch-size", type=int, default=32, help="clips per step (default 32)")
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="peak adam learning rate (default 3e-3)")
-    parser.add_argument("--holdout-voice", default="en-gb-scotland", help="the voice never trained on (default en-gb-scotland)")
+    parser.add_argument(
+        "--holdout-voice", default="en-gb-scotland", help="the voice never trained on (default en-gb-scotland)"
+    )
     parser.add_argument("--data", type=Path, default=DATA, help="folder of <word>/*.flac clips")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)

@@ -9,7 +9,8 @@ jitted, vmapped and differentiated with respect to ``params`` and to ``audio``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 

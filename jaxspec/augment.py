@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import os
 from typing import Any, Callable
 
 import jax
@@ -212,10 +213,13 @@ class Noise:
         path), resampled to the config's rate when the config is built. A segment of
         the input's length starts at a uniformly random sample (in ``[0, R - L]``; in
         ``[0, R)`` with the recording repeated when it is shorter than the input).
+      source: the file the recording was read from (set when ``signal`` is a path;
+        config files write it instead of the samples).
     """
 
     amplitude: Any = None
     signal: Any = None
+    source: str | None = None
 
     def __post_init__(self):
         amplitude = self.amplitude
@@ -253,10 +257,13 @@ class Convolution:
       signal: the impulse response ``h`` (array at the config's rate, ``Audio`` or a
         path), resampled to the config's rate when the config is built.
       mix: numeric parameter in ``[0, 1]`` (default 1: fully convolved).
+      source: the file the impulse response was read from (set when ``signal`` is a
+        path; config files write it instead of the samples).
     """
 
     signal: Any
     mix: Any = 1.0
+    source: str | None = None
 
     def __post_init__(self):
         if self.signal is None:
@@ -344,7 +351,8 @@ def resolve(augmentation: Augmentation | None, sample_rate: int) -> Augmentation
         setting = getattr(augmentation, field)
         if setting is not None and setting.signal is not None:
             signal = _resolve_signal(setting.signal, sample_rate, f"{type(setting).__name__} signal")
-            changes[field] = dataclasses.replace(setting, signal=signal)
+            source = os.path.abspath(os.fspath(setting.signal)) if is_path(setting.signal) else setting.source
+            changes[field] = dataclasses.replace(setting, signal=signal, source=source)
     return dataclasses.replace(augmentation, **changes) if changes else augmentation
 
 
@@ -386,8 +394,8 @@ def shift(x: jax.Array, samples: jax.Array) -> jax.Array:
     """Delays ``x [shape=(L,)]`` by ``samples`` (negative = earlier), filling with zeros."""
     length = x.shape[-1]
     samples = jnp.clip(samples, -length, length)
-    i = lax.iota(jnp.int32, length)
-    return jnp.where((i >= samples) & (i < length + samples), jnp.roll(x, samples), 0.0)
+    padded = jnp.pad(x, (length, length))
+    return lax.dynamic_slice(padded, (length - samples,), (length,))
 
 
 def noise_segment(recording: jax.Array, start: jax.Array, length: int) -> jax.Array:

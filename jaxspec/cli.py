@@ -16,6 +16,7 @@ import glob
 import os
 import re
 import sys
+import textwrap
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,39 +26,11 @@ from typing import Any
 
 import numpy as np
 
-AUDIO_EXTENSIONS: frozenset[str] = frozenset(
-    {
-        ".wav",
-        ".wave",
-        ".flac",
-        ".ogg",
-        ".oga",
-        ".opus",
-        ".mp3",
-        ".aif",
-        ".aiff",
-        ".aifc",
-        ".au",
-        ".snd",
-        ".caf",
-        ".w64",
-        ".rf64",
-        ".voc",
-        ".sd2",
-        ".ircam",
-        ".sf",
-        ".nist",
-        ".sph",
-        ".htk",
-        ".paf",
-        ".pvf",
-        ".xi",
-        ".wve",
-        ".avr",
-        ".mpc",
-        ".mat",
-    }
+_EXTENSION_LIST = (
+    ".wav .wave .flac .ogg .oga .opus .mp3 .aif .aiff .aifc .au .snd .caf .w64 .rf64 .voc .sd2 .ircam .sf "
+    ".nist .sph .htk .paf .pvf .xi .wve .avr .mpc .mat"
 )
+AUDIO_EXTENSIONS: frozenset[str] = frozenset(_EXTENSION_LIST.split())
 """File extensions that ``encode`` and ``info`` pick up inside folders and globs."""
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -616,10 +589,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(
-            name, help=summary, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+        paragraphs = "\n\n".join(textwrap.fill(p, 88) for p in description.split("\n\n"))
+        return commands.add_parser(
+            name, help=summary, description=paragraphs, formatter_class=argparse.RawDescriptionHelpFormatter
         )
-        return sub
 
     demo = command(
         "demo",
@@ -704,7 +677,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (JaxspecError, ValueError, FileNotFoundError, ImportError) as error:
+    except (JaxspecError, ValueError, OSError, ImportError) as error:
         print(f"jaxspec {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
 

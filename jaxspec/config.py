@@ -239,6 +239,33 @@ class SpectrogramConfig:
         ]
         return "\n".join(lines)
 
+    # ----------------------------------------------------------- config files
+    def to_dict(self, *, signals: dict[str, str] | None = None) -> dict[str, Any]:
+        """Every field as JSON values (recordings by path); see ``jaxspec.serialize``."""
+        from .serialize import config_to_dict
+
+        return config_to_dict(self, signals=signals)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SpectrogramConfig:
+        """The config ``to_dict`` wrote: ``SpectrogramConfig.from_dict(c.to_dict()) == c``."""
+        from .serialize import config_from_dict
+
+        return config_from_dict(d)
+
+    def save(self, path: str, *, signals: dict[str, str] | None = None) -> None:
+        """Writes the config as JSON (recording paths relative to the file's folder)."""
+        from .serialize import save_config
+
+        save_config(self, path, signals=signals)
+
+    @classmethod
+    def load(cls, path: str) -> SpectrogramConfig:
+        """Reads a JSON config written by ``save`` (or by ``jaxspec config -o``)."""
+        from .serialize import load_config
+
+        return load_config(path)
+
     def __repr__(self) -> str:
         fields = []
         for f in dataclasses.fields(self):

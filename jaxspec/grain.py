@@ -62,7 +62,7 @@ def _register(cls: type, *grain_bases: str) -> None:
     importing Grain, so it pickles into Grain's workers; it is repeated on unpickling.
     """
     try:
-        import grain  # noqa: PLC0415 - optional extra, imported only when a transform is used
+        import grain  # the optional extra, imported only when a transform is built
     except ImportError:
         return
     for name in grain_bases:

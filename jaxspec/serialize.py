@@ -17,15 +17,14 @@ number, ``{"uniform": [lo, hi]}`` (a bare ``[lo, hi]`` is read as uniform too),
 ``{"normal": [mean, std]}``, ``{"loguniform": [lo, hi]}``; a time shift may also be
 ``{"scaled": parameter}``. Stages that are off are left out (or ``null``).
 
-Recordings (noise, impulse responses) are written by path. A config built from a
-path remembers it: ``config_from_dict`` / ``load_config`` and the ``jaxspec`` command
-record where each recording came from (by its content, so ``dataclasses.replace``
-keeps it), and ``remember_source(signal, path)`` does it for a config built in
-Python. Otherwise pass ``signals={"noise": path}``; a recording with no known path and
+Recordings (noise, impulse responses) are written by path: a stage given its recording
+as a path keeps that path in its static ``source`` field (``Noise(0.1, "cafe.wav")``,
+``config_from_dict`` and ``load_config`` all do). Otherwise pass
+``signals={"noise": path}``; a recording with no known path and
 fewer than ``INLINE_LIMIT`` samples is written inline as ``{"samples": [...]}`` (at the
 config's rate, exact), a longer one is an error. In a JSON file, relative paths are
-relative to the file's folder (``save_config`` rewrites them; ``load_config`` reads them
-so), so a config folder can move together with its recordings.
+written relative to the file's folder (``save_config`` rewrites them; ``load_config``
+reads them so), so a config folder can move together with its recordings.
 
 Things that cannot be written (a callable window, a callable or custom distribution,
 a traced config) raise ``ConfigError`` naming the field and the fix.
@@ -38,7 +37,6 @@ True
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import numbers
 import os
@@ -72,48 +70,6 @@ _EXAMPLES = {
     "convolution": '{"signal": "room.wav", "mix": 0.5}',
 }
 
-# Content fingerprint of a resolved recording -> the path it was read from. Keyed by
-# content, not identity: the config copies its arrays whenever it is rebuilt.
-_SOURCES: dict[tuple, str] = {}
-
-
-# ------------------------------------------------------------------ recordings
-def _fingerprint(signal: Any) -> tuple:
-    values = np.ascontiguousarray(np.asarray(signal))
-    return values.shape, values.dtype.str, hashlib.sha1(values.tobytes()).hexdigest()
-
-
-def _is_concrete(value: Any) -> bool:
-    return hasattr(value, "shape") and not isinstance(value, jax.core.Tracer)
-
-
-def remember_source(signal: Any, path: str | os.PathLike) -> None:
-    """Records that the resolved recording ``signal`` was loaded from ``path``.
-
-    ``config_to_dict`` then writes ``path`` for any config holding these samples.
-
-    Args:
-      signal: the array a config holds (e.g. ``config.augmentation.noise.signal``).
-      path: the file it was read from.
-    """
-    _SOURCES[_fingerprint(signal)] = os.fspath(path)
-
-
-def source_of(signal: Any) -> str | None:
-    """The path a recording was loaded from, if known (see ``remember_source``)."""
-    if not _is_concrete(signal):
-        return None
-    return _SOURCES.get(_fingerprint(signal))
-
-
-def _remember_config_sources(config: SpectrogramConfig, paths: Mapping[str, str]) -> None:
-    for stage, path in paths.items():
-        setting = getattr(config.augmentation, stage, None) if config.augmentation is not None else None
-        if setting is not None and _is_concrete(setting.signal):
-            remember_source(setting.signal, path)
-
-
-# ------------------------------------------------------------------ to dict
 def _plain(value: Any) -> Any:
     """NumPy scalars as Python numbers (JSON cannot write them)."""
     if isinstance(value, np.integer):
@@ -137,22 +93,21 @@ def _param_to_json(value: Any, name: str) -> Any:
     )
 
 
-def _signal_to_json(signal: Any, name: str, path: str | os.PathLike | None) -> Any:
+def _signal_to_json(setting: Any, name: str, path: str | os.PathLike | None) -> Any:
     if path is not None:
         return os.fspath(path)
-    if not _is_concrete(signal):
+    if setting.source is not None:
+        return setting.source
+    signal = setting.signal
+    if isinstance(signal, jax.core.Tracer):
         raise ConfigError(f"{name} is a traced value; write the config outside jax.jit / jax.vmap")
-    known = source_of(signal)
-    if known is not None:
-        return known
     samples = np.asarray(signal, np.float32).reshape(-1)
     if samples.size >= INLINE_LIMIT:
         stage = name.split(".")[1]
         raise ConfigError(
             f"{name} has {samples.size} samples and no known file; pass signals={{{stage!r}: 'path.wav'}} "
-            f"(the file it came from), build the config with config_from_dict / load_config from a path, "
-            f"or call jaxspec.serialize.remember_source(signal, path). Recordings under {INLINE_LIMIT} "
-            "samples are written inline"
+            "(the file it came from), or give the stage its recording by path (it is then kept in "
+            f"its `source` field). Recordings under {INLINE_LIMIT} samples are written inline"
         )
     return {"samples": [float(v) for v in samples]}
 
@@ -169,7 +124,7 @@ def _augmentation_to_dict(augmentation: Augmentation, signals: Mapping[str, Any]
             name = f"augmentation.{stage}.{param}"
             if param == "signal":
                 if value is not None or signals.get(stage) is not None:
-                    entry[param] = _signal_to_json(value, name, signals.get(stage))
+                    entry[param] = _signal_to_json(setting, name, signals.get(stage))
             else:
                 entry[param] = _param_to_json(value, name)
         out[stage] = entry
@@ -195,7 +150,7 @@ def config_to_dict(
     Args:
       config: the settings to write.
       signals: optional paths of the recordings, ``{"noise": path, "convolution": path}``;
-        they take precedence over remembered paths and inline samples.
+        they take precedence over the stages' ``source`` paths and inline samples.
 
     Returns:
       ``{field: value}`` for every field of ``SpectrogramConfig``, in field order.
@@ -302,8 +257,8 @@ def _augmentation_from_dict(d: Any, base: Path | None) -> tuple[Augmentation | N
 def config_from_dict(d: Mapping[str, Any], *, base: str | os.PathLike | None = None) -> SpectrogramConfig:
     """Builds a ``SpectrogramConfig`` from the dict ``config_to_dict`` writes.
 
-    Missing keys take their defaults; recordings given by path are loaded (and
-    remembered, so writing the config again writes the same path).
+    Missing keys take their defaults; recordings given by path are loaded (and their
+    path kept in the stage's ``source``, so writing the config again writes it).
 
     Args:
       d: ``{field: value}`` (see the module docstring for the forms).
@@ -329,16 +284,12 @@ def config_from_dict(d: Mapping[str, Any], *, base: str | os.PathLike | None = N
     if "normalization" in d:
         norm = d["normalization"]
         kwargs["normalization"] = tuple(norm) if isinstance(norm, list) else norm
-    augmentation, paths = _augmentation_from_dict(d.get("augmentation"), base_path)
-    config = SpectrogramConfig(**kwargs, augmentation=augmentation)
-    _remember_config_sources(config, paths)
-    return config
+    augmentation, _ = _augmentation_from_dict(d.get("augmentation"), base_path)
+    return SpectrogramConfig(**kwargs, augmentation=augmentation)
 
 
 # ------------------------------------------------------------------ JSON files
 def _relative_to(path: str, folder: Path) -> str:
-    if os.path.isabs(os.path.expanduser(path)):
-        return path  # an absolute path stays absolute
     try:
         return os.path.relpath(os.path.abspath(path), os.path.abspath(folder))
     except ValueError:  # another drive on Windows

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
-import contextlib
 from pathlib import Path
 
 import jax
@@ -18,7 +18,9 @@ from jaxspec.attach import attach
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 CONFIG = jaxspec.SpectrogramConfig(window_size=64, offset=32)  # 33 bins
 AUGMENTED = jaxspec.SpectrogramConfig(
-    window_size=64, offset=32, augmentation=jaxspec.Augmentation(volume=(0.5, 1.5), noise=0.01, time_shift=(-0.005, 0.005))
+    window_size=64,
+    offset=32,
+    augmentation=jaxspec.Augmentation(volume=(0.5, 1.5), noise=0.01, time_shift=(-0.005, 0.005)),
 )
 
 
@@ -82,7 +84,7 @@ def test_jit_equals_eager_and_vmap_equals_batch(waves, params):
 
 
 def test_grad_wrt_params_equals_mean_spectrum(waves, params):
-    loss = lambda p, x: attach(CONFIG, linear)(p, x).sum()  # noqa: E731
+    loss = lambda p, x: attach(CONFIG, linear)(p, x).sum()
     grads = jax.jit(jax.grad(loss))(params, waves)
     # d/dw sum_{b,c} (mean_t S[b] @ w)[c] = sum_b mean_t S[b] (the same for every class column)
     mean_spectrum = sum(ref_spectrogram(x, 64, 32).mean(axis=0) for x in waves)
@@ -92,7 +94,7 @@ def test_grad_wrt_params_equals_mean_spectrum(waves, params):
 
 def test_grad_wrt_audio_matches_analytic_dc_bin_gradient():
     x = np.random.default_rng(2).normal(0, 0.3, 200).astype(np.float32)
-    dc_energy = lambda p, feats: feats[:, 0].sum()  # noqa: E731 - sum over frames of |X_0|^2
+    dc_energy = lambda p, feats: feats[:, 0].sum()  # sum over frames of |X_0|^2
     net = attach(CONFIG, dc_energy)
     grad = jax.jit(jax.grad(net, argnums=1))(None, x)
     # |X_0|^2 of frame i = (sum_k w_k x[i*hop + k])^2, so d/dx[n] = sum_i 2 X_0(i) w[n - i*hop]

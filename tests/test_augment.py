@@ -276,11 +276,13 @@ def test_draws_follow_the_documented_key_rule():
     )
     key, length = jax.random.key(42), 1000
     v = _draws(config, key, length)
-    assert v["convolution_mix"] == np.asarray(mix.sample(_stage_key(key, 0, 0)))
-    assert v["noise_amplitude"] == np.asarray(amplitude.sample(_stage_key(key, 1, 0)))
+    # same keys, so the same values up to float32 rounding (eager and compiled arithmetic may differ by an ulp)
+    same = dict(rtol=1e-6, atol=0)
+    np.testing.assert_allclose(v["convolution_mix"], mix.sample(_stage_key(key, 0, 0)), **same)
+    np.testing.assert_allclose(v["noise_amplitude"], amplitude.sample(_stage_key(key, 1, 0)), **same)
     shift_samples = math.floor(np.float32(s.sample(_stage_key(key, 2, 0))) * np.float32(length) + 0.5)
     assert v["time_shift_samples"] == shift_samples
-    assert v["volume_gain"] == np.asarray(gain.sample(_stage_key(key, 3, 0)))
+    np.testing.assert_allclose(v["volume_gain"], gain.sample(_stage_key(key, 3, 0)), **same)
     # white noise: normal(fold_in(fold_in(key, 1), 2), (L,)) scaled by the amplitude
     white = np.asarray(jax.random.normal(_stage_key(key, 1, 2), (length,)), np.float64)
     only_noise = _config(noise=Noise(amplitude))
@@ -339,10 +341,9 @@ def test_spectrogram_with_key_is_spectrogram_of_augment(normalization):
     x, recording, h = _signal(length, 1), _signal(4000, 2), _signal(40, 3) * 0.3
     config = dataclasses.replace(_full_config(recording, h), normalization=normalization)
     plain = dataclasses.replace(config, augmentation=None, normalization=None)
-    for key in (jax.random.key(0), jax.random.PRNGKey(5)):
-        for signal in (x, np.stack([x, x[::-1].copy()])):
-            expected = np.asarray(jaxspec.spectrogram(plain, jaxspec.augment(config, signal, key)), np.float64)
-            _assert_close(np.asarray(jaxspec.spectrogram(config, signal, key), np.float64), expected)
+    for key, signal in ((jax.random.key(0), x), (jax.random.PRNGKey(5), np.stack([x, x[::-1].copy()]))):
+        expected = np.asarray(jaxspec.spectrogram(plain, jaxspec.augment(config, signal, key)), np.float64)
+        _assert_close(np.asarray(jaxspec.spectrogram(config, signal, key), np.float64), expected)
 
 
 def test_no_key_means_no_augmentation():
@@ -449,13 +450,11 @@ def test_each_form_is_accepted_by_each_parameter():
     h, recording = _signal(10), _signal(3000)
     for value in (0.5, (0.2, 0.6), Uniform(0.2, 0.6), Normal(0.5, 0.1), LogUniform(0.2, 0.6), _Choice(), _quarter_steps):
         config = _config(volume=Volume(value), noise=Noise(value, recording), time_shift=TimeShift(value),
-                         convolution=Convolution(h, mix=0.5))
+                         convolution=Convolution(h, mix=value))
         values = _draws(config, jax.random.key(0), 1000)
         assert set(values) == {"volume_gain", "noise_amplitude", "noise_start", "time_shift_samples", "convolution_mix"}
         assert all(np.isfinite(v) for v in values.values())
-    for value in (0.5, (0.2, 0.6), Uniform(0.2, 0.6), LogUniform(0.2, 0.6), _quarter_steps):
-        mix = _draws(_config(convolution=Convolution(h, mix=value)), jax.random.key(0), 100)["convolution_mix"]
-        assert 0.0 <= mix <= 1.0
+        assert 0.0 <= values["convolution_mix"] <= 1.0  # a mix drawn outside [0, 1] is clipped
 
 
 def test_a_fresh_value_per_key():

@@ -27,9 +27,7 @@ from jaxspec.serialize import (
     config_from_dict,
     config_to_dict,
     load_config,
-    remember_source,
     save_config,
-    source_of,
 )
 
 
@@ -151,7 +149,7 @@ def test_recordings_are_written_by_path_and_reloaded(recordings):
     assert config_to_dict(dataclasses.replace(config, offset=100))["augmentation"]["noise"]["signal"] == str(noise)
 
 
-def test_signals_mapping_and_remember_source_name_the_file():
+def test_signals_mapping_and_source_field_name_the_file():
     config = SpectrogramConfig(augmentation=Augmentation(convolution=Convolution(np.ones(INLINE_LIMIT, np.float32))))
     with pytest.raises(ConfigError, match=r"signals=\{'convolution'"):
         config_to_dict(config)
@@ -159,8 +157,8 @@ def test_signals_mapping_and_remember_source_name_the_file():
         config_to_dict(config, signals={"convolution": "room.wav"})["augmentation"]["convolution"]["signal"]
         == "room.wav"
     )
-    remember_source(config.augmentation.convolution.signal, "long_ones.wav")
-    assert source_of(config.augmentation.convolution.signal) == "long_ones.wav"
+    named = dataclasses.replace(config.augmentation.convolution, source="long_ones.wav")
+    config = dataclasses.replace(config, augmentation=dataclasses.replace(config.augmentation, convolution=named))
     assert config_to_dict(config)["augmentation"]["convolution"]["signal"] == "long_ones.wav"
     with pytest.raises(ConfigError, match="unknown stage"):
         config_to_dict(config, signals={"volume": "x.wav"})
@@ -184,7 +182,8 @@ def test_json_file_paths_are_relative_to_the_file(recordings, tmp_path, monkeypa
     written = json.loads(file.read_text())
     relative = written["augmentation"]["noise"]["signal"]
     assert not relative.startswith("/") and (file.parent / relative).resolve() == noise.resolve()
-    assert written["augmentation"]["convolution"]["signal"] == str(ir)  # absolute stays absolute
+    relative_ir = written["augmentation"]["convolution"]["signal"]  # given absolute, written relative too
+    assert not relative_ir.startswith("/") and (file.parent / relative_ir).resolve() == ir.resolve()
     monkeypatch.chdir(tmp_path)  # somewhere else entirely
     assert load_config(file) == config
 

@@ -1,0 +1,263 @@
+"""SPEC section 5: every bad input raises a clear exception naming the field and the value, before tracing."""
+
+from __future__ import annotations
+
+import re
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jaxspec import (
+    Audio,
+    Augmentation,
+    Convolution,
+    LogUniform,
+    Noise,
+    SpectrogramConfig,
+    Uniform,
+    encode,
+    encode_batch,
+    load_audio,
+    spectrogram,
+)
+
+RATE = 16000
+
+
+def raises(error_type, *fragments):
+    """``pytest.raises`` that also checks the message contains every fragment (case-insensitive)."""
+    pattern = "".join(f"(?=[\\s\\S]*{re.escape(fragment)})" for fragment in fragments)
+    return pytest.raises(error_type, match=re.compile(pattern, re.IGNORECASE))
+
+
+# ------------------------------------------------------------------ non-positive numbers
+@pytest.mark.parametrize("value", [0, -1, -16000])
+def test_non_positive_sample_rate(value):
+    with raises(ValueError, "sample_rate", str(value)):
+        SpectrogramConfig(sample_rate=value)
+
+
+def test_non_integer_sample_rate():
+    with raises(ValueError, "sample_rate", "16000.5"):
+        SpectrogramConfig(sample_rate=16000.5)
+
+
+@pytest.mark.parametrize("value", [0, -5, "0ms", 1e-5, -0.01])
+def test_non_positive_window_size(value):
+    with raises(ValueError, "window_size", repr(value) if isinstance(value, str) else str(value)):
+        SpectrogramConfig(window_size=value)
+
+
+@pytest.mark.parametrize("value", [0, -3, "0s", 0.0])
+def test_non_positive_offset(value):
+    with raises(ValueError, "offset", repr(value) if isinstance(value, str) else str(value)):
+        SpectrogramConfig(offset=value)
+
+
+def test_negative_duration_string_offset():
+    with raises(ValueError, "offset", "-10ms"):
+        SpectrogramConfig(offset="-10ms")
+
+
+@pytest.mark.parametrize("value", [0, -1.5, float("nan"), float("inf")])
+def test_non_positive_or_non_finite_power(value):
+    with raises(ValueError, "power", str(value)):
+        SpectrogramConfig(power=value)
+
+
+@pytest.mark.parametrize("value", [0, -3, -0.5, "0s", 0.0])
+def test_non_positive_target_length(value):
+    with raises(ValueError, "target_length", repr(value) if isinstance(value, str) else str(value)):
+        SpectrogramConfig(target_length=value)
+
+
+@settings(max_examples=25, deadline=None)
+@given(field=st.sampled_from(["window_size", "offset", "target_length", "sample_rate"]), value=st.integers(-10**9, 0))
+def test_property_any_non_positive_integer_is_rejected(field, value):
+    with raises(ValueError, field, str(value)):
+        SpectrogramConfig(**{field: value})
+
+
+@pytest.mark.parametrize("rate", [0, -8000])
+def test_non_positive_rate_of_an_input(rate):
+    with raises(ValueError, "sample_rate", str(rate)):
+        encode(SpectrogramConfig(), np.zeros(100, np.float32), sample_rate=rate)
+    with raises(ValueError, "sample_rate", str(rate)):
+        Audio(np.zeros(100, np.float32), rate)
+
+
+# ------------------------------------------------------------------ windows, normalization, fft_size
+def test_window_list_of_the_wrong_length():
+    with raises(ValueError, "window_function", "399", "400"):
+        SpectrogramConfig(window_function=[1.0] * 399)
+    with raises(ValueError, "window_function", "401", "400"):
+        SpectrogramConfig(window_function=np.ones(401))
+
+
+def test_window_callable_of_the_wrong_length():
+    with raises(ValueError, "window_function", "399", "400"):
+        SpectrogramConfig(window_function=lambda n: np.ones(n - 1))
+
+
+def test_window_with_non_finite_values():
+    with raises(ValueError, "window_function"):
+        SpectrogramConfig(window_size=4, window_function=[1.0, np.nan, 1.0, 1.0])
+
+
+def test_unknown_window_name_lists_the_valid_names():
+    with raises(ValueError, "window_function", "'hanning2'", "hann", "hamming", "blackman"):
+        SpectrogramConfig(window_function="hanning2")
+
+
+@pytest.mark.parametrize("value", ["peak", ("l2", 1.0)])
+def test_unknown_normalization_lists_the_valid_names(value):
+    with raises(ValueError, "normalization", repr(value), "max", "rms"):
+        SpectrogramConfig(normalization=value)
+
+
+def test_non_positive_normalization_level():
+    with raises(ValueError, "normalization", "-1"):
+        SpectrogramConfig(normalization=("rms", -1))
+
+
+@pytest.mark.parametrize(("window_size", "fft_size"), [(400, 256), (512, 511)])
+def test_fft_size_below_window_size(window_size, fft_size):
+    with raises(ValueError, "fft_size", str(fft_size), str(window_size)):
+        SpectrogramConfig(window_size=window_size, fft_size=fft_size)
+
+
+# ------------------------------------------------------------------ augmentation settings
+def test_range_with_lo_above_hi():
+    with raises(ValueError, "gain", "2.0", "0.5"):
+        Augmentation(volume=(2.0, 0.5))
+    with raises(ValueError, "amplitude", "0.3", "0.1"):
+        SpectrogramConfig(augmentation=Augmentation(noise=(0.3, 0.1)))
+
+
+def test_distribution_with_low_above_high():
+    with raises(ValueError, "low", "2.0", "1.0"):
+        Uniform(2.0, 1.0)
+    with raises(ValueError, "low", "0.0"):
+        LogUniform(0.0, 1.0)
+
+
+@pytest.mark.parametrize("mix", [1.5, -0.1, (0.5, 1.2)])
+def test_mix_outside_zero_one(mix):
+    with raises(ValueError, "mix", "1.2" if isinstance(mix, tuple) else str(mix)):
+        Convolution(np.ones(10, np.float32), mix=mix)
+
+
+def test_empty_noise_signal():
+    with raises(ValueError, "noise", "signal", "empty"):
+        Noise(0.1, signal=np.zeros(0, np.float32))
+    with raises(ValueError, "noise", "signal", "empty"):
+        SpectrogramConfig(augmentation=Augmentation(noise=Noise(0.1, signal=[])))
+
+
+def test_empty_impulse_response():
+    with raises(ValueError, "convolution", "signal", "empty"):
+        Augmentation(convolution=np.zeros(0, np.float32))
+    with raises(ValueError, "convolution", "signal", "empty"):
+        SpectrogramConfig(augmentation=Augmentation(convolution=Convolution(np.zeros(0, np.float32))))
+
+
+def test_noise_recording_with_nan():
+    recording = np.ones(100, np.float32)
+    recording[5] = np.nan
+    with raises(ValueError, "noise", "nan"):
+        SpectrogramConfig(augmentation=Augmentation(noise=Noise(0.1, signal=recording)))
+
+
+# ------------------------------------------------------------------ inputs
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_samples_in_encode(bad):
+    x = np.zeros(500, np.float32)
+    x[123] = bad
+    with raises(ValueError, "audio", "nan or inf"):
+        encode(SpectrogramConfig(), x, sample_rate=RATE)
+    with raises(ValueError, "nan or inf"):
+        encode(SpectrogramConfig(), Audio(x, RATE))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_samples_in_spectrogram(bad):
+    x = np.zeros((2, 500), np.float32)
+    x[1, 7] = bad
+    with raises(ValueError, "x", "nan or inf"):
+        spectrogram(SpectrogramConfig(), x)
+    with raises(ValueError, "x", "nan or inf"):
+        spectrogram(SpectrogramConfig(), jnp.asarray(x))  # a concrete JAX array is checked too
+
+
+def test_three_dimensional_arrays():
+    x = np.zeros((2, 3, 400), np.float32)
+    with raises(ValueError, "audio", "(2, 3, 400)"):
+        encode(SpectrogramConfig(), x, sample_rate=RATE)
+    with raises(ValueError, "x", "(2, 3, 400)"):
+        spectrogram(SpectrogramConfig(), x)
+    with raises(ValueError, "(2, 3, 400)"):
+        Audio(x, RATE)
+
+
+def test_array_without_sample_rate():
+    with raises(ValueError, "sample_rate"):
+        encode(SpectrogramConfig(), np.zeros(100, np.float32))
+
+
+def test_missing_file(tmp_path):
+    missing = tmp_path / "missing.wav"
+    with pytest.raises(FileNotFoundError, match=re.escape(str(missing))):
+        encode(SpectrogramConfig(), missing)
+    with pytest.raises(FileNotFoundError, match=re.escape(str(missing))):
+        load_audio(str(missing))
+
+
+def test_corrupt_file_names_the_path_and_the_reason(tmp_path):
+    corrupt = tmp_path / "x.wav"
+    corrupt.write_bytes(np.random.default_rng(0).bytes(700))
+    for call in (lambda: encode(SpectrogramConfig(), corrupt), lambda: load_audio(corrupt)):
+        with pytest.raises(ValueError, match=re.escape(str(corrupt))) as info:
+            call()
+        reason = str(info.value).replace(str(corrupt), "")
+        assert len(reason.strip(" :'\"")) > 15, f"no decoder reason in {info.value!s}"
+
+
+def test_truncated_flac_is_an_error_naming_the_path(tmp_path):
+    import soundfile
+
+    path = tmp_path / "cut.flac"
+    soundfile.write(path, np.zeros(4000, np.float32), RATE, subtype="PCM_16")
+    path.write_bytes(path.read_bytes()[:20])
+    with pytest.raises(ValueError, match=re.escape(str(path))):
+        load_audio(path)
+
+
+# ------------------------------------------------------------------ before tracing
+def test_config_errors_need_no_jit():
+    # The error comes from constructing the config: nothing else is called.
+    with raises(ValueError, "offset", "0"):
+        SpectrogramConfig(offset=0)
+
+
+def test_input_errors_are_raised_before_anything_is_traced(tmp_path, trace_events):
+    config = SpectrogramConfig(offset=97)  # a config no other test compiles
+    nan = np.full(777, np.nan, np.float32)
+    calls = [
+        lambda: SpectrogramConfig(window_size=-1),
+        lambda: encode(config, nan, sample_rate=RATE),
+        lambda: encode(config, np.zeros((2, 3, 777), np.float32), sample_rate=RATE),
+        lambda: encode(config, np.zeros(777, np.float32)),
+        lambda: encode(config, np.ones(777, bool), sample_rate=RATE),
+        lambda: encode(config, tmp_path / "missing.wav"),
+        lambda: spectrogram(config, nan),
+        lambda: encode_batch(config, [np.zeros(777, np.float32), nan], sample_rate=RATE),
+    ]
+    jnp.asarray(np.zeros(777, np.float32))  # encode_batch moves the valid item 0 to the device first
+    trace_events.clear()
+    for i, call in enumerate(calls):
+        with pytest.raises(ValueError if i != 5 else FileNotFoundError):
+            call()
+    assert trace_events == [], "an invalid input was traced or compiled before the error"

@@ -1,0 +1,136 @@
+"""The Grain transforms in tiny pipelines: per-record keys, reproducibility, records with labels."""
+
+from __future__ import annotations
+
+import pickle
+
+import jax
+import numpy as np
+import pytest
+import soundfile
+
+import jaxspec
+from jaxspec.grain import EncodeAudio, LoadAudio, record_key
+
+grain = pytest.importorskip("grain", reason="grain is an optional extra (pip install grain)")
+
+CONFIG = jaxspec.SpectrogramConfig(
+    window_size=64, offset=32, augmentation=jaxspec.Augmentation(volume=(0.5, 1.5), noise=0.01)
+)
+PLAIN = jaxspec.SpectrogramConfig(window_size=64, offset=32)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Four short int16 WAV files: three at 16 kHz (lengths 400, 400, 250), one at 8 kHz."""
+    folder = tmp_path_factory.mktemp("clips")
+    rng = np.random.default_rng(0)
+    paths = []
+    for i, (n, rate) in enumerate([(400, 16000), (400, 16000), (250, 16000), (200, 8000)]):
+        path = folder / f"clip{i}.wav"
+        soundfile.write(path, (rng.normal(0, 0.2, n) * 2**15).clip(-(2**15), 2**15 - 1).astype(np.int16), rate)
+        paths.append(str(path))
+    return paths
+
+
+def ref_spectrogram(x: np.ndarray, ws: int = 64, hop: int = 32) -> np.ndarray:
+    """float64 reference: frames with zeros past the end, periodic Hann, |rfft|^2."""
+    n = -(-len(x) // hop)
+    padded = np.concatenate([np.asarray(x, np.float64), np.zeros(n * hop + ws)])
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(ws) / ws)
+    return np.abs(np.fft.rfft(np.stack([padded[i * hop : i * hop + ws] for i in range(n)]) * window, axis=-1)) ** 2
+
+
+def test_record_key_rule():
+    for seed, index in [(0, 0), (5, 3), (123, 2**32 - 1)]:
+        expected = jax.random.fold_in(jax.random.key(seed), index)
+        np.testing.assert_array_equal(jax.random.key_data(record_key(seed, index)), jax.random.key_data(expected))
+    assert not np.array_equal(jax.random.key_data(record_key(0, 1)), jax.random.key_data(record_key(0, 2)))
+
+
+def test_transforms_are_grain_transforms_even_after_pickling():
+    encode, load = pickle.loads(pickle.dumps((EncodeAudio(CONFIG, seed=1), LoadAudio(CONFIG))))
+    assert isinstance(encode, grain.transforms.MapWithIndex) and isinstance(encode, grain.transforms.RandomMap)
+    assert isinstance(load, grain.transforms.Map)
+    assert encode == EncodeAudio(CONFIG, seed=1)
+
+
+def test_without_seed_matches_numpy_reference(files):
+    ds = grain.MapDataset.source(files[:3]).map_with_index(EncodeAudio(PLAIN))
+    for i, path in enumerate(files[:3]):
+        samples, _ = soundfile.read(path, dtype="int16")
+        ref = ref_spectrogram(samples / 2**15)
+        out = ds[i]
+        assert isinstance(out, np.ndarray) and out.dtype == np.float32 and out.shape == ref.shape
+        assert np.linalg.norm(out - ref) / np.linalg.norm(ref) < 1e-5
+
+
+def test_record_i_uses_fold_in_of_seed_and_index(files):
+    ds = grain.MapDataset.source(files).map_with_index(EncodeAudio(CONFIG, seed=7))
+    for i, path in enumerate(files):
+        np.testing.assert_array_equal(ds[i], jaxspec.encode(CONFIG, path, key=record_key(7, i)))
+    assert ds[3].shape == PLAIN.output_shape(400)  # the 8 kHz file is resampled to 400 samples at 16 kHz
+
+
+def test_pipeline_is_reproducible_and_epochs_differ(files):
+    def build(seed):
+        return list(
+            grain.MapDataset.source(files[:2]).shuffle(seed=0).repeat(2).map_with_index(EncodeAudio(CONFIG, seed=seed))
+        )
+
+    first, again, other = build(1), build(1), build(2)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert not any(np.allclose(a, b) for a, b in zip(first, other))
+    # the same two files in epoch 2 get new indices and so new augmentations
+    assert not any(np.allclose(a, b) for a in first[:2] for b in first[2:])
+
+
+def test_dict_records_keep_labels_and_batch(files):
+    records = [{"audio": p, "label": i} for i, p in enumerate(files[:2])]
+    ds = grain.MapDataset.source(records).map_with_index(EncodeAudio(CONFIG, seed=0)).batch(2)
+    batch = ds[0]
+    assert batch["audio"].shape == (2,) + PLAIN.output_shape(400)
+    np.testing.assert_array_equal(batch["label"], [0, 1])
+    np.testing.assert_array_equal(batch["audio"][1], jaxspec.encode(CONFIG, files[1], key=record_key(0, 1)))
+    custom = EncodeAudio(CONFIG, field="wav").map_with_index(0, {"wav": files[0], "id": "a"})
+    assert set(custom) == {"wav", "id"} and custom["wav"].shape == PLAIN.output_shape(400)
+
+
+def test_load_audio_pads_trims_and_resamples(files):
+    ds = grain.MapDataset.source([{"audio": p, "label": 0} for p in files]).map(LoadAudio(CONFIG, length=300)).batch(4)
+    waves = ds[0]["audio"]
+    assert waves.shape == (4, 300) and waves.dtype == np.float32
+    first, _ = soundfile.read(files[0], dtype="int16")
+    np.testing.assert_allclose(waves[0], first[:300] / 2**15, rtol=0, atol=1e-7)  # trimmed
+    short, _ = soundfile.read(files[2], dtype="int16")
+    np.testing.assert_allclose(waves[2, :250], short / 2**15, rtol=0, atol=1e-7)
+    np.testing.assert_array_equal(waves[2, 250:], 0.0)  # zero-padded at the end
+    assert LoadAudio(CONFIG).map(files[3]).shape == (400,)  # 200 samples at 8 kHz -> 400 at 16 kHz
+    assert LoadAudio(CONFIG, length="10ms").length == 160
+
+
+def test_data_loader_random_map_is_reproducible(files):
+    def run(seed):
+        sampler = grain.samplers.IndexSampler(3, shuffle=False, num_epochs=1, seed=seed)
+        loader = grain.DataLoader(
+            data_source=files[:2] + files[:1], sampler=sampler, operations=[EncodeAudio(CONFIG, seed=0)], worker_count=0
+        )
+        return list(loader)
+
+    first, again, other = run(3), run(3), run(4)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(first[0], other[0])
+    assert not np.allclose(first[0], first[2])  # the same file at another index draws anew
+
+
+def test_bad_settings_are_rejected(files):
+    with pytest.raises(jaxspec.ConfigError, match="SpectrogramConfig"):
+        EncodeAudio("config")
+    with pytest.raises(jaxspec.ConfigError, match="seed"):
+        EncodeAudio(CONFIG, seed=1.5)
+    with pytest.raises(jaxspec.ConfigError, match="no field 'audio'"):
+        EncodeAudio(CONFIG).map_with_index(0, {"path": files[0]})
+    with pytest.raises(FileNotFoundError):
+        LoadAudio(CONFIG).map("/nonexistent/clip.wav")

@@ -1,0 +1,169 @@
+"""Files and arrays in: formats, integer scaling, channel averaging, resampling on the way in."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+import jaxspec
+from jaxspec import Audio, SpectrogramConfig, encode, load_audio
+
+RATE = 16000
+CONFIG = SpectrogramConfig()
+
+
+@pytest.fixture
+def pcm16() -> np.ndarray:
+    """0.25 s of int16 stereo: a different sine per channel, full scale included."""
+    t = np.arange(RATE // 4) / RATE
+    left = np.sin(2 * np.pi * 440 * t) * 30000
+    right = np.sin(2 * np.pi * 1234 * t + 1.0) * 20000
+    data = np.stack([left, right], axis=1).astype(np.int16)
+    data[0] = (-32768, 32767)
+    return data
+
+
+def test_wav_pcm16_reads_as_int_over_32768(tmp_path, pcm16):
+    path = tmp_path / "mono.wav"
+    soundfile.write(path, pcm16[:, 0], RATE, subtype="PCM_16")
+    audio = load_audio(path)
+    assert audio.sample_rate == RATE and audio.samples.shape == (pcm16.shape[0],)
+    assert audio.samples.dtype == np.float32
+    np.testing.assert_array_equal(audio.samples, pcm16[:, 0] / np.float32(32768))
+
+
+def test_flac_pcm16_stereo_keeps_channels(tmp_path, pcm16):
+    path = tmp_path / "stereo.flac"
+    soundfile.write(path, pcm16, 22050, subtype="PCM_16", format="FLAC")
+    audio = load_audio(str(path))
+    assert audio.sample_rate == 22050 and audio.samples.shape == pcm16.shape and audio.channels == 2
+    np.testing.assert_array_equal(audio.samples, pcm16 / np.float32(32768))
+
+
+def test_wav_float_stereo_round_trips_exactly(tmp_path, noise):
+    data = noise((3000, 2))
+    path = tmp_path / "float.wav"
+    soundfile.write(path, data, RATE, subtype="FLOAT")
+    audio = load_audio(path)
+    np.testing.assert_array_equal(audio.samples, data)
+    assert audio.duration == pytest.approx(3000 / RATE)
+
+
+def test_wav_pcm24_scales_by_2_to_the_23(tmp_path):
+    values = np.array([-(2**23), -1, 0, 1, 2**23 - 1, 12345], np.int32)
+    path = tmp_path / "pcm24.wav"
+    soundfile.write(path, values << 8, RATE, subtype="PCM_24")  # soundfile's int32 is left-aligned
+    np.testing.assert_allclose(load_audio(path).samples, values / 2.0**23, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(("fmt", "subtype"), [("OGG", "VORBIS"), ("MP3", "MPEG_LAYER_III")])
+def test_lossy_formats_load(tmp_path, fmt, subtype, sine):
+    if fmt not in soundfile.available_formats():
+        pytest.skip(f"this libsndfile has no {fmt} support")  # a build choice of the system library
+    x = np.stack([sine(440, RATE), sine(440, RATE, phase=0.8)], axis=1)
+    path = tmp_path / f"clip.{fmt.lower()}"
+    soundfile.write(path, x, RATE, format=fmt, subtype=subtype)
+    audio = load_audio(path)
+    assert audio.sample_rate == RATE and audio.channels == 2
+    assert abs(audio.num_samples - RATE) <= 2 * 1152  # codec frames may pad the end
+    out = np.asarray(encode(CONFIG, path))
+    assert out.shape == (math.ceil(audio.num_samples / 133), 201)
+    assert np.median(np.argmax(out, axis=1)) == round(440 * 400 / RATE)  # the tone survives the codec
+
+
+def test_stereo_file_encodes_as_the_channel_mean(tmp_path, noise, relative_error):
+    data = noise((5000, 2))
+    data[:, 1] *= 0.25
+    path = tmp_path / "stereo.wav"
+    soundfile.write(path, data, RATE, subtype="FLOAT")
+    mean = data.astype(np.float64).mean(axis=1).astype(np.float32)
+    from_file = encode(CONFIG, path)
+    from_mean = encode(CONFIG, mean, sample_rate=RATE)
+    assert from_file.shape == (math.ceil(5000 / 133), 201)
+    assert relative_error(from_file, from_mean) < 1e-6
+    assert relative_error(encode(CONFIG, data, sample_rate=RATE), from_mean) < 1e-6  # [n, channels] arrays too
+
+
+def test_path_audio_and_array_inputs_agree(tmp_path, noise, relative_error):
+    data = noise(7000)
+    path = tmp_path / "clip.wav"
+    soundfile.write(path, data, RATE, subtype="FLOAT")
+    by_path = np.asarray(encode(CONFIG, path))
+    by_str = np.asarray(encode(CONFIG, str(path)))
+    by_audio = np.asarray(encode(CONFIG, Audio(data, RATE)))
+    by_array = np.asarray(encode(CONFIG, data, sample_rate=RATE))
+    assert by_path.dtype == np.float32 and by_path.shape == (math.ceil(7000 / 133), 201)
+    for other in (by_str, by_audio, by_array):
+        assert relative_error(other, by_path) < 1e-6
+    assert relative_error(by_array, jaxspec.spectrogram(CONFIG, data)) < 1e-5
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64])
+def test_signed_integer_arrays_scale_by_2_to_the_bits_minus_1(dtype, relative_error):
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(info.bits)
+    ints = rng.integers(info.min, info.max, size=3000, dtype=dtype, endpoint=True)
+    ints[:2] = info.min, info.max
+    exact = ints.astype(np.float64) / 2.0 ** (info.bits - 1)
+    assert exact.min() == -1.0  # the most negative integer maps to -1 exactly
+    scaled = exact.astype(np.float32)
+    out = encode(CONFIG, ints, sample_rate=RATE)
+    assert out.dtype == np.float32
+    assert relative_error(out, encode(CONFIG, scaled, sample_rate=RATE)) < 1e-5
+    assert relative_error(encode(CONFIG, Audio(ints, RATE)), encode(CONFIG, scaled, sample_rate=RATE)) < 1e-5
+
+
+def test_uint8_is_offset_binary(relative_error):
+    ints = np.random.default_rng(8).integers(0, 256, size=3000).astype(np.uint8)
+    ints[:3] = 0, 128, 255
+    scaled = ((ints.astype(np.float64) - 128) / 128).astype(np.float32)
+    assert relative_error(encode(CONFIG, ints, sample_rate=RATE), encode(CONFIG, scaled, sample_rate=RATE)) < 1e-5
+
+
+def test_integer_stereo_arrays_are_scaled_then_averaged(pcm16, relative_error):
+    mean = (pcm16.astype(np.float64) / 32768).mean(axis=1).astype(np.float32)
+    assert relative_error(encode(CONFIG, pcm16, sample_rate=RATE), encode(CONFIG, mean, sample_rate=RATE)) < 1e-5
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [np.ones(100, bool), np.ones(100, np.complex64), np.ones(100, np.uint16), np.ones(100, np.uint32)],
+    ids=["bool", "complex64", "uint16", "uint32"],
+)
+def test_other_dtypes_are_rejected(samples):
+    with pytest.raises(ValueError, match=str(samples.dtype)):
+        encode(CONFIG, samples, sample_rate=RATE)
+    with pytest.raises(ValueError, match=str(samples.dtype)):
+        encode(CONFIG, Audio(samples, RATE))
+
+
+def test_a_44100_file_is_resampled_to_the_config_rate(tmp_path, sine, relative_error):
+    n = 11025
+    x = sine(1000, n, sample_rate=44100)
+    path = tmp_path / "cd.flac"
+    soundfile.write(path, x, 44100, subtype="PCM_16")
+    resampled_length = math.ceil(n * 16000 / 44100)
+    out = np.asarray(encode(CONFIG, path))
+    assert out.shape == (math.ceil(resampled_length / 133), 201) == CONFIG.output_shape(resampled_length)
+    expected = jaxspec.spectrogram(CONFIG, jaxspec.resample(load_audio(path).samples, 44100, 16000))
+    assert relative_error(out, expected) < 1e-5
+    assert np.median(np.argmax(out, axis=1)) == round(1000 * 400 / 16000)  # the 1 kHz tone stays at 1 kHz
+
+
+@pytest.mark.parametrize("rate", [8000, 22050, 48000])
+def test_arrays_at_other_rates_are_resampled(rate, sine):
+    n = rate // 5
+    out = encode(CONFIG, sine(500, n, sample_rate=rate), sample_rate=rate)
+    assert out.shape == CONFIG.output_shape(math.ceil(n * 16000 / rate))
+
+
+def test_bundled_speech_clip():
+    path = Path(jaxspec.example_path())
+    assert path.is_file()
+    audio = load_audio(path)
+    assert audio.sample_rate == 16000 and audio.samples.ndim == 1 and audio.duration > 1.0
+    assert np.abs(audio.samples).max() > 0.05

@@ -1,0 +1,129 @@
+"""resample(): length, no delay, in-band accuracy and stopband attenuation (SPEC section 6)."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxspec import resample
+
+DURATION = 0.5  # seconds per test signal
+EDGE = 0.05  # seconds left out at each end (the filter sees zeros past the input)
+PAIRS = [
+    (44100, 16000),
+    (48000, 16000),
+    (16000, 44100),
+    (8000, 48000),
+    (96000, 11025),
+    (22050, 32000),
+    (32000, 22050),
+    (11025, 8000),
+    (16000, 8000),
+    (8000, 16000),
+    (48000, 44100),
+    (44100, 96000),
+]
+IDS = [f"{a}->{b}" for a, b in PAIRS]
+
+
+def analytic_sine(freq: float, count: int, rate: int, phase: float = 0.3) -> np.ndarray:
+    """``sin(2 pi f t + phase)`` at ``t = j / rate``, float64 (the exact band-limited value)."""
+    return np.sin(2 * np.pi * freq * np.arange(count) / rate + phase)
+
+
+def middle(x: np.ndarray, rate: int) -> np.ndarray:
+    edge = int(EDGE * rate)
+    return x[..., edge : x.shape[-1] - edge]
+
+
+def error_db(out: np.ndarray, ref: np.ndarray, rate: int) -> float:
+    """Error energy / signal energy in dB, away from the first and last 0.05 s."""
+    err, sig = middle(np.asarray(out, np.float64) - ref, rate), middle(ref, rate)
+    return 10 * math.log10(np.sum(err**2) / np.sum(sig**2))
+
+
+@pytest.mark.parametrize(("orig", "target"), PAIRS, ids=IDS)
+def test_in_band_sines_match_the_analytic_sine(orig, target):
+    n = int(DURATION * orig)
+    count = -(-n * target // orig)
+    freqs = [0.9 * min(orig, target) / 2, 1000.0]
+    x = np.stack([analytic_sine(f, n, orig) for f in freqs]).astype(np.float32)
+    out = np.asarray(resample(x, orig, target))
+    assert out.shape == (2, count) and out.dtype == np.float32
+    for row, freq in enumerate(freqs):
+        db = error_db(out[row], analytic_sine(freq, count, target), target)
+        assert db <= -80, f"{orig}->{target}: {freq:.0f} Hz sine error {db:.1f} dB"
+
+
+@pytest.mark.parametrize(("orig", "target"), [p for p in PAIRS if p[1] < p[0]], ids=[i for i, p in zip(IDS, PAIRS) if p[1] < p[0]])
+def test_content_above_the_target_nyquist_is_removed(orig, target):
+    n = int(DURATION * orig)
+    for freq in (1.05 * target / 2, 0.5 * (target / 2 + orig / 2), 0.98 * orig / 2):
+        x = analytic_sine(freq, n, orig).astype(np.float32)
+        out = np.asarray(resample(x, orig, target), np.float64)
+        attenuation = 10 * math.log10(np.mean(middle(out, target) ** 2) / 0.5)  # a unit sine has power 0.5
+        assert attenuation <= -80, f"{orig}->{target}: {freq:.0f} Hz kept at {attenuation:.1f} dB"
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 7, 440, 441, 1000, 4410])
+@pytest.mark.parametrize(("orig", "target"), [(44100, 16000), (16000, 44100), (8000, 48000), (96000, 11025)])
+def test_output_length_is_ceil(n, orig, target):
+    out = resample(np.zeros(n, np.float32), orig, target)
+    assert out.shape == (math.ceil(n * target / orig),)
+    assert out.shape == (-(-n * target // orig),)  # exact integer ceil
+
+
+def test_no_delay_for_an_impulse_train_of_smooth_pulses():
+    # A smooth, band-limited pulse centred at t0 must come out centred at t0.
+    orig, target = 48000, 16000
+    t = np.arange(int(DURATION * orig)) / orig
+    t0 = 0.2345
+    pulse = np.exp(-0.5 * ((t - t0) / 0.0005) ** 2).astype(np.float32)  # ~300 Hz wide: in band
+    out = np.asarray(resample(pulse, orig, target), np.float64)
+    times = np.arange(out.size) / target
+    centre = np.sum(times * out) / np.sum(out)
+    assert abs(centre - t0) < 1e-6
+
+
+def test_equal_rates_are_the_identity(noise):
+    x = noise(1000)
+    out = np.asarray(resample(x, 16000, 16000))
+    np.testing.assert_array_equal(out, x)
+    assert out.dtype == np.float32
+
+
+def test_batch_rows_equal_each_row_alone(noise):
+    x = noise((3, 4410))
+    out = np.asarray(resample(x, 44100, 16000))
+    assert out.shape == (3, 1600)
+    for i in range(3):
+        np.testing.assert_allclose(out[i], np.asarray(resample(x[i], 44100, 16000)), rtol=1e-5, atol=1e-7)
+
+
+def test_jit_with_static_rates_equals_eager(noise):
+    x = noise(4410)
+    jitted = jax.jit(resample, static_argnums=(1, 2))
+    np.testing.assert_allclose(
+        np.asarray(jitted(x, 44100, 16000)), np.asarray(resample(x, 44100, 16000)), rtol=1e-5, atol=1e-7
+    )
+    inside = jax.jit(lambda s: resample(s, 22050, 16000) * 2.0)
+    np.testing.assert_allclose(np.asarray(inside(x)), 2.0 * np.asarray(resample(x, 22050, 16000)), rtol=1e-5, atol=1e-7)
+
+
+def test_vmap_and_grad(noise):
+    x = jnp.asarray(noise((2, 2205)))
+    vmapped = jax.vmap(lambda row: resample(row, 22050, 16000))(x)
+    np.testing.assert_allclose(np.asarray(vmapped), np.asarray(resample(x, 22050, 16000)), rtol=1e-5, atol=1e-7)
+    grad = jax.grad(lambda row: jnp.sum(resample(row, 22050, 16000) ** 2))(x[0])
+    assert np.isfinite(np.asarray(grad)).all() and np.abs(np.asarray(grad)).max() > 0
+
+
+def test_integer_rates_must_be_positive():
+    with pytest.raises(ValueError, match="orig_rate"):
+        resample(np.zeros(10, np.float32), 0, 16000)
+    with pytest.raises(ValueError, match="target_rate=-8000"):
+        resample(np.zeros(10, np.float32), 16000, -8000)
