@@ -12,6 +12,7 @@ from .augment import (
     Volume,
     draw,
 )
+from .attach import attach
 from .config import SpectrogramConfig
 from .encode import encode, encode_batch
 from .errors import AudioFileError, ConfigError, InputError, JaxspecError
@@ -39,6 +40,7 @@ __all__ = [
     "TimeShift",
     "Uniform",
     "Volume",
+    "attach",
     "augment",
     "batch_sharding",
     "draw",

@@ -47,11 +47,8 @@ def _number(value: Any, name: str) -> float:
     return float(value)
 
 
-def _barrier_affine(offset: float, scale: float, u: jax.Array) -> jax.Array:
-    # The barrier keeps XLA from fusing the product and the sum into an FMA, which it
-    # does in some programs (jit) and not others (eager, other backends): with it the
-    # drawn value is bit-identical everywhere.
-    return jnp.float32(offset) + lax.optimization_barrier(jnp.float32(scale) * u)
+def _affine(offset: float, scale: float, u: jax.Array) -> jax.Array:
+    return jnp.float32(offset) + jnp.float32(scale) * u
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,7 +71,7 @@ class Uniform:
 
     def sample(self, key: jax.Array) -> jax.Array:
         """A float32 scalar drawn with ``key``."""
-        return _barrier_affine(self.low, self.high - self.low, jax.random.uniform(key, ()))
+        return _affine(self.low, self.high - self.low, jax.random.uniform(key, ()))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,7 +89,7 @@ class Normal:
         object.__setattr__(self, "std", std)
 
     def sample(self, key: jax.Array) -> jax.Array:
-        return _barrier_affine(self.mean, self.std, jax.random.normal(key, ()))
+        return _affine(self.mean, self.std, jax.random.normal(key, ()))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +108,7 @@ class LogUniform:
 
     def sample(self, key: jax.Array) -> jax.Array:
         log_low, log_high = math.log(self.low), math.log(self.high)
-        return jnp.exp(_barrier_affine(log_low, log_high - log_low, jax.random.uniform(key, ())))
+        return jnp.exp(_affine(log_low, log_high - log_low, jax.random.uniform(key, ())))
 
 
 Distribution = Uniform | Normal | LogUniform
@@ -416,7 +413,7 @@ def _shift_samples(t: Any, key: jax.Array, length: int, sample_rate: int) -> jax
         samples = sample_param(t.s, key) * length
     else:
         samples = sample_param(t, key) * sample_rate
-    samples = jnp.floor(lax.optimization_barrier(samples) + 0.5)
+    samples = jnp.floor(samples + 0.5)
     return jnp.clip(samples, -length, length).astype(jnp.int32)
 
 
@@ -492,4 +489,9 @@ def draw(setting: Any, key: jax.Array, length: int, *, sample_rate: int | None =
         raise ConfigError(f"draw needs a SpectrogramConfig or an Augmentation, got {type(setting).__name__}")
     if augmentation is setting:
         augmentation = resolve(augmentation, rate)  # recordings' lengths are needed
-    return draw_values(augmentation, key, int(length), int(rate))
+    return _draw_compiled(augmentation, key, int(length), int(rate))
+
+
+# Compiled also when called eagerly, so that the values equal those computed inside
+# jitted programs bit for bit (XLA contracts a * b + c into an FMA in compiled code).
+_draw_compiled = jax.jit(draw_values, static_argnums=(2, 3))

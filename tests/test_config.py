@@ -63,7 +63,9 @@ def test_ints_are_samples():
 @pytest.mark.parametrize("sample_rate", [8000, 16000, 22050, 44100])
 @pytest.mark.parametrize("seconds", [0.025, 0.032, 0.0101, 0.02003])
 def test_floats_are_seconds(sample_rate, seconds):
-    config = SpectrogramConfig(sample_rate=sample_rate, window_size=seconds, offset=seconds / 2, target_length=seconds * 7)
+    config = SpectrogramConfig(
+        sample_rate=sample_rate, window_size=seconds, offset=seconds / 2, target_length=seconds * 7
+    )
     assert config.window_samples == _half_up(seconds, sample_rate)
     assert config.offset_samples == _half_up(seconds / 2, sample_rate)
     assert config.target_samples == _half_up(seconds * 7, sample_rate)

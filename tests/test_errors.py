@@ -75,7 +75,7 @@ def test_non_positive_target_length(value):
 
 
 @settings(max_examples=25, deadline=None)
-@given(field=st.sampled_from(["window_size", "offset", "target_length", "sample_rate"]), value=st.integers(-10**9, 0))
+@given(field=st.sampled_from(["window_size", "offset", "target_length", "sample_rate"]), value=st.integers(-(10**9), 0))
 def test_property_any_non_positive_integer_is_rejected(field, value):
     with raises(ValueError, field, str(value)):
         SpectrogramConfig(**{field: value})

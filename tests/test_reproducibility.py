@@ -67,7 +67,7 @@ def test_draws_are_bit_identical_with_and_without_jit(config):
 
 
 def test_draws_are_bit_identical_under_vmap_and_in_a_loop(config):
-    keys = jax.random.split(jax.random.key(7), 16)
+    keys = jax.random.split(jax.random.key(7), 8)
     draw = lambda k: draw_values(config.augmentation, k, LENGTH, SR)  # noqa: E731
     batched = [jax.vmap(draw)(keys), jax.jit(jax.vmap(draw))(keys)]
     for i, key in enumerate(keys):
@@ -114,7 +114,6 @@ def test_outputs_agree_across_jit_eager_vmap_and_loop(config):
     loop = [jaxspec.spectrogram(config, x[i], keys[i]) for i in range(batch)]
     variants = {
         "jit loop": [step(config, x[i], keys[i]) for i in range(batch)],
-        "vmap": jax.vmap(jaxspec.spectrogram, in_axes=(None, 0, 0))(config, x, keys),
         "jit(vmap)": jax.jit(jax.vmap(jaxspec.spectrogram, in_axes=(None, 0, 0)))(config, x, keys),
         "jit batch with key batch": step(config, x, keys),
     }

@@ -59,7 +59,9 @@ def test_in_band_sines_match_the_analytic_sine(orig, target):
         assert db <= -80, f"{orig}->{target}: {freq:.0f} Hz sine error {db:.1f} dB"
 
 
-@pytest.mark.parametrize(("orig", "target"), [p for p in PAIRS if p[1] < p[0]], ids=[i for i, p in zip(IDS, PAIRS) if p[1] < p[0]])
+@pytest.mark.parametrize(
+    ("orig", "target"), [p for p in PAIRS if p[1] < p[0]], ids=[i for i, p in zip(IDS, PAIRS) if p[1] < p[0]]
+)
 def test_content_above_the_target_nyquist_is_removed(orig, target):
     n = int(DURATION * orig)
     for freq in (1.05 * target / 2, 0.5 * (target / 2 + orig / 2), 0.98 * orig / 2):
