@@ -417,8 +417,8 @@ def _shift_samples(t: Any, key: jax.Array, length: int, sample_rate: int) -> jax
     return jnp.clip(samples, -length, length).astype(jnp.int32)
 
 
-def draw_values(augmentation: Augmentation, key: jax.Array, length: int, sample_rate: int) -> dict[str, jax.Array]:
-    """The values ``augmentation`` draws with ``key`` for an input of ``length`` samples."""
+def _draw_values(augmentation: Augmentation, key: jax.Array, length: int, sample_rate: int) -> dict[str, jax.Array]:
+    """The values ``augmentation`` draws with ``key`` for an input of ``length`` samples (traced)."""
     values: dict[str, jax.Array] = {}
     a = augmentation
     if a.convolution is not None:
@@ -436,13 +436,19 @@ def draw_values(augmentation: Augmentation, key: jax.Array, length: int, sample_
     return values
 
 
+# Compiled also when called eagerly, so that the values equal those computed inside
+# jitted programs bit for bit (XLA contracts a * b + c into an FMA in compiled code).
+draw_values = jax.jit(_draw_values, static_argnums=(2, 3))
+draw_values.__doc__ = """``draw_values(augmentation, key, length, sample_rate)``: the drawn values (resolved augmentation)."""
+
+
 def apply(augmentation: Augmentation, x: jax.Array, key: jax.Array, sample_rate: int) -> jax.Array:
     """Augments one waveform ``x [shape=(L,)]`` with one key (the traced core)."""
     length = x.shape[0]
     if length == 0:
         return x
     a = augmentation
-    v = draw_values(a, key, length, sample_rate)
+    v = _draw_values(a, key, length, sample_rate)
     if a.convolution is not None:
         mix = v["convolution_mix"]
         x = (1.0 - mix) * x + mix * convolve(x, a.convolution.signal)
@@ -489,9 +495,4 @@ def draw(setting: Any, key: jax.Array, length: int, *, sample_rate: int | None =
         raise ConfigError(f"draw needs a SpectrogramConfig or an Augmentation, got {type(setting).__name__}")
     if augmentation is setting:
         augmentation = resolve(augmentation, rate)  # recordings' lengths are needed
-    return _draw_compiled(augmentation, key, int(length), int(rate))
-
-
-# Compiled also when called eagerly, so that the values equal those computed inside
-# jitted programs bit for bit (XLA contracts a * b + c into an FMA in compiled code).
-_draw_compiled = jax.jit(draw_values, static_argnums=(2, 3))
+    return draw_values(augmentation, key, int(length), int(rate))

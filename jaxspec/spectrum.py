@@ -63,9 +63,13 @@ def normalize(config: SpectrogramConfig, x: jax.Array) -> jax.Array:
     if kind == "max":
         size = jnp.max(jnp.abs(x), axis=-1, keepdims=True)
     else:
-        size = jnp.sqrt(jnp.mean(jnp.square(x), axis=-1, keepdims=True))
-    safe = jnp.where(size > 0, size, 1.0)
-    return jnp.where(size > 0, x * (level / safe), 0.0)
+        size = jnp.mean(jnp.square(x), axis=-1, keepdims=True)
+    positive = size > 0
+    safe = jnp.where(positive, size, 1.0)
+    # sqrt only after the guard: its infinite slope at 0 would make the gradient of
+    # silence NaN (0 * inf) even though the output is 0.
+    scale = level / (safe if kind == "max" else jnp.sqrt(safe))
+    return jnp.where(positive, x * scale, 0.0)
 
 
 def _fit_length(x: jax.Array, length: int) -> jax.Array:

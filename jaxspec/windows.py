@@ -90,11 +90,11 @@ def window_values(spec: WindowSpec, n: int) -> np.ndarray:
         what = f"window_function={spec!r} returned"
     else:
         values = np.asarray(spec, dtype=np.float64)
-        what = "window_function"
+        what = "window_function is"
     if values.shape != (n,):
         raise ConfigError(
             f"{what} an array of shape {values.shape}; it must have exactly window_size={n} values"
         )
     if not np.all(np.isfinite(values)):
-        raise ConfigError(f"{what} non-finite values; every window value must be finite")
+        raise ConfigError(f"window_function={spec!r} gives non-finite values; every window value must be finite")
     return values

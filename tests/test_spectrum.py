@@ -112,7 +112,7 @@ def test_matches_reference_for_window_sizes_and_offsets(window_size, hop, noise,
     assert out.shape == (math.ceil(length / offset), window_size // 2 + 1)
 
 
-@pytest.mark.parametrize("length", [0, 1, 132, 133, 134, 399, 400, 401, 532, 533, 1999, 16000])
+@pytest.mark.parametrize("length", [0, 1, 133, 134, 400, 401, 533, 16000])
 def test_default_config_matches_reference_for_lengths(length, noise, relative_error):
     out = check(SpectrogramConfig(), noise(length, seed=length), relative_error, window_size=400, offset=133)
     assert out.shape == (math.ceil(length / 133), 201)
@@ -216,10 +216,8 @@ def test_target_length_in_frames(frames, length, noise, relative_error):
     assert out.shape == (frames, 201)
 
 
-@pytest.mark.parametrize(
-    ("target", "seconds"), [(0.5, 0.5), ("0.5s", 0.5), ("500ms", 0.5), (0.1, 0.1), ("37.5ms", 0.0375)]
-)
-@pytest.mark.parametrize("length", [0, 3000, 8000, 12000])
+@pytest.mark.parametrize(("target", "seconds"), [(0.5, 0.5), ("0.5s", 0.5), ("500ms", 0.5), ("37.5ms", 0.0375)])
+@pytest.mark.parametrize("length", [0, 3000, 12000])
 def test_target_length_as_duration(target, seconds, length, noise, relative_error):
     samples = math.floor(seconds * 16000 + 0.5)
     config = SpectrogramConfig(target_length=target)
