@@ -96,5 +96,6 @@ def window_values(spec: WindowSpec, n: int) -> np.ndarray:
             f"{what} an array of shape {values.shape}; it must have exactly window_size={n} values"
         )
     if not np.all(np.isfinite(values)):
-        raise ConfigError(f"window_function={spec!r} gives non-finite values; every window value must be finite")
+        shown = repr(spec) if callable(spec) else f"<{values.size} values>"
+        raise ConfigError(f"window_function={shown} gives non-finite values; every window value must be finite")
     return values
