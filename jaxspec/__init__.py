@@ -1,5 +1,6 @@
 """jaxspec: audio spectrograms as pure JAX functions of a frozen config."""
 
+from .attach import attach
 from .augment import (
     Augmentation,
     Convolution,
@@ -12,7 +13,6 @@ from .augment import (
     Volume,
     draw,
 )
-from .attach import attach
 from .config import SpectrogramConfig
 from .encode import encode, encode_batch
 from .errors import AudioFileError, ConfigError, InputError, JaxspecError

@@ -20,7 +20,8 @@ import dataclasses
 import math
 import numbers
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -29,7 +30,7 @@ from jax import lax
 
 from ._pytree import is_concrete_array, pytree_dataclass
 from .errors import ConfigError
-from .io import as_signal, is_path, Audio
+from .io import Audio, as_signal, is_path
 from .resample import resample
 
 CONVOLUTION, NOISE, TIME_SHIFT, VOLUME = 0, 1, 2, 3
@@ -141,7 +142,9 @@ def as_param(value: Any, name: str, bounds: tuple[float, float] | None = None) -
         raise ConfigError(f"{name}={value!r} must be hashable (it is part of the jit cache key)") from error
     if bounds is not None:
         lo, hi = bounds
-        low, high = (value, value) if isinstance(value, float) else (getattr(value, "low", lo), getattr(value, "high", hi))
+        low, high = (
+            (value, value) if isinstance(value, float) else (getattr(value, "low", lo), getattr(value, "high", hi))
+        )
         if not (lo <= low and high <= hi):
             raise ConfigError(f"{name}={value!r} must lie in [{lo}, {hi}]")
     return value
@@ -272,8 +275,10 @@ class Convolution:
 
 
 def _is_range(value: Any) -> bool:
-    return isinstance(value, (tuple, list)) and len(value) == 2 and all(
-        isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value
+    return (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value)
     )
 
 
@@ -295,7 +300,12 @@ def _coerce(value: Any, cls: type, field: str) -> Any:
         raise ConfigError(f"convolution={value!r}: use Convolution(signal, mix), a signal, or (mix, signal)")
     if cls is Noise and isinstance(value, (tuple, list)) and len(value) == 2 and _is_signal(value[1]):
         return Noise(value[0], value[1])  # the seed's {amp, noise}
-    if _is_range(value) or isinstance(value, (numbers.Real, Scaled, Uniform, Normal, LogUniform)) or callable(value) or hasattr(value, "sample"):
+    if (
+        _is_range(value)
+        or isinstance(value, (numbers.Real, Scaled, Uniform, Normal, LogUniform))
+        or callable(value)
+        or hasattr(value, "sample")
+    ):
         return cls(value)
     raise ConfigError(f"{field}={value!r} is not a valid {cls.__name__} setting")
 
@@ -319,7 +329,12 @@ class Augmentation:
     convolution: Any = None
 
     def __post_init__(self):
-        for field, cls in (("volume", Volume), ("noise", Noise), ("time_shift", TimeShift), ("convolution", Convolution)):
+        for field, cls in (
+            ("volume", Volume),
+            ("noise", Noise),
+            ("time_shift", TimeShift),
+            ("convolution", Convolution),
+        ):
             object.__setattr__(self, field, _coerce(getattr(self, field), cls, field))
 
 
@@ -422,7 +437,9 @@ def _draw_values(augmentation: Augmentation, key: jax.Array, length: int, sample
     values: dict[str, jax.Array] = {}
     a = augmentation
     if a.convolution is not None:
-        values["convolution_mix"] = jnp.clip(sample_param(a.convolution.mix, _stage_key(key, CONVOLUTION, _MIX)), 0.0, 1.0)
+        values["convolution_mix"] = jnp.clip(
+            sample_param(a.convolution.mix, _stage_key(key, CONVOLUTION, _MIX)), 0.0, 1.0
+        )
     if a.noise is not None:
         values["noise_amplitude"] = sample_param(a.noise.amplitude, _stage_key(key, NOISE, _AMPLITUDE))
         if a.noise.signal is not None:
@@ -430,7 +447,9 @@ def _draw_values(augmentation: Augmentation, key: jax.Array, length: int, sample
             high = size - length + 1 if size >= length else size
             values["noise_start"] = jax.random.randint(_stage_key(key, NOISE, _START), (), 0, high, jnp.int32)
     if a.time_shift is not None:
-        values["time_shift_samples"] = _shift_samples(a.time_shift.t, _stage_key(key, TIME_SHIFT, _SHIFT), length, sample_rate)
+        values["time_shift_samples"] = _shift_samples(
+            a.time_shift.t, _stage_key(key, TIME_SHIFT, _SHIFT), length, sample_rate
+        )
     if a.volume is not None:
         values["volume_gain"] = sample_param(a.volume.gain, _stage_key(key, VOLUME, _GAIN))
     return values
@@ -439,7 +458,9 @@ def _draw_values(augmentation: Augmentation, key: jax.Array, length: int, sample
 # Compiled also when called eagerly, so that the values equal those computed inside
 # jitted programs bit for bit (XLA contracts a * b + c into an FMA in compiled code).
 draw_values = jax.jit(_draw_values, static_argnums=(2, 3))
-draw_values.__doc__ = """``draw_values(augmentation, key, length, sample_rate)``: the drawn values (resolved augmentation)."""
+draw_values.__doc__ = (
+    """``draw_values(augmentation, key, length, sample_rate)``: the drawn values (resolved augmentation)."""
+)
 
 
 def apply(augmentation: Augmentation, x: jax.Array, key: jax.Array, sample_rate: int) -> jax.Array:

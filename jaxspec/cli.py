@@ -571,7 +571,8 @@ examples:
   jaxspec encode clips/ 'more/**/*.flac' -o features/ --window-size 25ms --offset 10ms
   jaxspec encode clips/ -o train.npz --single --volume 0.5:1.5 --noise 0.01 --key 0
   jaxspec plot jaxspec/data/speech.flac -o speech.png --time-shift -0.1:0.1 --augment 3 --key 0
-  jaxspec config --sample-rate 8000 --normalization rms:0.1 -o cfg.json && jaxspec encode clips/ -o out/ --config cfg.json
+  jaxspec config --sample-rate 8000 --normalization rms:0.1 -o cfg.json
+  jaxspec encode clips/ -o out/ --config cfg.json
 """
 
 

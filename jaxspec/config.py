@@ -19,7 +19,7 @@ import numpy as np
 from . import augment as _augment
 from ._pytree import pytree_dataclass
 from .augment import Augmentation
-from .errors import ConfigError
+from .errors import ConfigError, check_rate
 from .windows import window_values
 
 _UNITS = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0}
@@ -65,11 +65,14 @@ def to_samples(value: Any, sample_rate: int, name: str) -> int:
 def _normalization(value: Any) -> tuple[str, float] | None:
     if value is None:
         return None
-    kind, level = (value, 1.0) if isinstance(value, str) else (tuple(value) + (None,))[:2] if isinstance(value, (tuple, list)) and len(value) == 2 else (None, None)
+    if isinstance(value, str):
+        kind, level = value, 1.0
+    elif isinstance(value, (tuple, list)) and len(value) == 2:
+        kind, level = value
+    else:
+        kind, level = None, None
     if not isinstance(kind, str) or kind.lower() not in _NORMALIZATIONS:
-        raise ConfigError(
-            f"normalization={value!r} is not valid; use None, 'max', ('max', v) or ('rms', v)"
-        )
+        raise ConfigError(f"normalization={value!r} is not valid; use None, 'max', ('max', v) or ('rms', v)")
     if isinstance(level, bool) or not isinstance(level, numbers.Real) or not (0 < level < math.inf):
         raise ConfigError(f"normalization={value!r}: the level must be a positive number")
     return kind.lower(), float(level)
@@ -119,11 +122,8 @@ class SpectrogramConfig:
     fft_size: int | None = None
 
     def __post_init__(self):
-        rate = self.sample_rate
-        if not _is_int(rate) or rate <= 0:
-            raise ConfigError(f"sample_rate={rate!r} must be a positive integer number of samples per second")
-        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 - frozen
-        set_("sample_rate", int(rate))
+        set_ = lambda name, value: object.__setattr__(self, name, value)
+        set_("sample_rate", check_rate("sample_rate", self.sample_rate))
         window = self.window_function
         if isinstance(window, (list, tuple, np.ndarray)):
             set_("window_function", tuple(float(w) for w in np.asarray(window, np.float64).reshape(-1)))
@@ -136,11 +136,9 @@ class SpectrogramConfig:
         if isinstance(power, bool) or not isinstance(power, numbers.Real) or not (0 < power < math.inf):
             raise ConfigError(f"power={power!r} must be a positive number (2 = power spectrum, 1 = magnitude)")
         set_("power", float(power))
-        # Resolving each derived number once validates it and fixes shapes.
+        # Resolving each derived number once validates it (the properties raise).
         ws = self.window_samples
-        self.offset_samples
-        if self.target_length is not None:
-            self.target_frames if _is_int(self.target_length) else self.target_samples
+        _ = self.offset_samples, self.target_frames, self.target_samples
         if self.fft_size is not None:
             if not _is_int(self.fft_size) or self.fft_size < ws:
                 raise ConfigError(
@@ -148,7 +146,7 @@ class SpectrogramConfig:
                     "frames are zero-padded to it"
                 )
             set_("fft_size", int(self.fft_size))
-        self.window
+        _ = self.window
         augmentation = self.augmentation
         if augmentation is not None and not isinstance(augmentation, Augmentation):
             raise ConfigError(f"augmentation={augmentation!r} must be None or Augmentation(...)")
@@ -222,8 +220,12 @@ class SpectrogramConfig:
 
     def describe(self) -> str:
         """A few human-readable lines: the settings in effect, in samples and ms."""
-        ms = lambda n: f"{1000 * n / self.sample_rate:.4g} ms"  # noqa: E731
-        window = self.window_function if not callable(self.window_function) else getattr(self.window_function, "__name__", "callable")
+        ms = lambda n: f"{1000 * n / self.sample_rate:.4g} ms"
+        window = (
+            self.window_function
+            if not callable(self.window_function)
+            else getattr(self.window_function, "__name__", "callable")
+        )
         if isinstance(window, tuple):
             window = f"{len(window)} given values"
         lines = [
@@ -231,7 +233,8 @@ class SpectrogramConfig:
             f"window_size     {self.window_samples} samples ({ms(self.window_samples)})",
             f"offset          {self.offset_samples} samples ({ms(self.offset_samples)})",
             f"window_function {window}",
-            f"fft_size        {self.fft_samples} samples -> {self.num_bins} bins of {self.sample_rate / self.fft_samples:.4g} Hz",
+            f"fft_size        {self.fft_samples} samples -> {self.num_bins} bins "
+            f"of {self.sample_rate / self.fft_samples:.4g} Hz",
             f"power           {self.power:g}",
             f"normalization   {self.normalization}",
             f"target_length   {self.target_length if self.target_length is not None else 'all'}",

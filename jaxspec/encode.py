@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .config import SpectrogramConfig
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, check_rate
 from .io import Audio, audio_info, is_path, load_audio, to_float32, to_mono
 from .resample import resample
 from .spectrum import spectrogram
@@ -55,7 +55,7 @@ def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None
     else:
         if sample_rate is None:
             raise InputError(f"{name} is an array without a rate; pass sample_rate=... (Hz) or an Audio")
-        samples, rate = item, Audio(np.zeros(0), sample_rate).sample_rate  # Audio checks the rate
+        samples, rate = item, check_rate("sample_rate", sample_rate)
     x = to_mono(to_float32(samples, name))
     if rate != config.sample_rate:
         return resample(x, rate, config.sample_rate)
@@ -119,7 +119,9 @@ def _with_index(error: Exception, index: int, item: Any) -> Exception:
     return wrapped
 
 
-def encode_batch(config: SpectrogramConfig, audios: Sequence[Any], *, sample_rate: int | None = None, key: jax.Array | None = None) -> list[jax.Array]:
+def encode_batch(
+    config: SpectrogramConfig, audios: Sequence[Any], *, sample_rate: int | None = None, key: jax.Array | None = None
+) -> list[jax.Array]:
     """Encodes a list of inputs of any lengths; each result equals encoding it alone.
 
     Item ``i`` uses the key ``jax.random.split(key, len(audios))[i]``. Inputs that

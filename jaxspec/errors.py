@@ -7,6 +7,8 @@ the value and the rule.
 
 from __future__ import annotations
 
+import numbers
+
 
 class JaxspecError(Exception):
     """Base class of every exception raised by jaxspec itself."""
@@ -22,3 +24,10 @@ class InputError(JaxspecError, ValueError):
 
 class AudioFileError(JaxspecError, ValueError, RuntimeError):
     """A file exists but cannot be decoded; the message names the path and the reason."""
+
+
+def check_rate(name: str, rate: object) -> int:
+    """``rate`` as an int if it is a positive integer number of samples per second."""
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Integral) or rate <= 0:
+        raise ConfigError(f"{name}={rate!r} must be a positive integer number of samples per second (Hz)")
+    return int(rate)

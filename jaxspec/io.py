@@ -11,7 +11,7 @@ import numpy as np
 import soundfile
 
 from ._pytree import is_concrete_array, pytree_dataclass
-from .errors import AudioFileError, ConfigError, InputError
+from .errors import AudioFileError, InputError, check_rate
 
 PathLike = str | os.PathLike
 
@@ -36,14 +36,9 @@ class Audio:
     sample_rate: int
 
     def __post_init__(self):
-        rate = self.sample_rate
-        if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or rate <= 0:
-            raise ConfigError(f"Audio sample_rate={rate!r} must be a positive integer (Hz)")
-        object.__setattr__(self, "sample_rate", int(rate))
+        object.__setattr__(self, "sample_rate", check_rate("Audio sample_rate", self.sample_rate))
         if is_concrete_array(self.samples) and np.ndim(self.samples) not in (1, 2):
-            raise InputError(
-                f"Audio samples of shape {np.shape(self.samples)}: expected [n] or [n, channels]"
-            )
+            raise InputError(f"Audio samples of shape {np.shape(self.samples)}: expected [n] or [n, channels]")
 
     @property
     def num_samples(self) -> int:
@@ -65,12 +60,31 @@ class Audio:
         return f"Audio({dtype}[{shape}], sample_rate={self.sample_rate}, duration={self.duration:.3f}s)"
 
 
-def to_float32(samples: Any, name: str = "audio") -> np.ndarray:
-    """Converts PCM samples to float32 in [-1, 1] on the host.
+def pcm_to_float32(x: Any, name: str = "audio") -> Any:
+    """Scales PCM samples to float32 in [-1, 1]; NumPy stays NumPy, JAX stays JAX (traceable).
 
     Signed integers are divided by ``2**(bits - 1)``; uint8 maps by ``(x - 128) / 128``;
-    floats are kept. bool, complex and other unsigned types are rejected, and so are
-    NaN or infinite samples.
+    floats are cast. bool, complex and other unsigned types raise ``InputError``.
+    """
+    xp = np if isinstance(x, np.ndarray) else jax.numpy
+    dtype = np.dtype(x.dtype)
+    if dtype == np.uint8:
+        return (x.astype(np.float32) - 128.0) / 128.0
+    if dtype in _INT_SCALE:
+        return (x / _INT_SCALE[dtype]).astype(np.float32) if xp is np else x.astype(np.float32) / _INT_SCALE[dtype]
+    if dtype.kind == "f":
+        return x.astype(np.float32)
+    raise InputError(
+        f"{name} has dtype {dtype}; expected float or signed integer PCM samples "
+        "(int8/16/32/64, or uint8 offset binary)"
+    )
+
+
+def to_float32(samples: Any, name: str = "audio") -> np.ndarray:
+    """Converts PCM samples to float32 in [-1, 1] on the host, rejecting bad input.
+
+    Scaling as ``pcm_to_float32``; also rejects more than 2 dimensions and NaN or
+    infinite samples.
 
     Args:
       samples: array-like ``[shape=(n,)]`` or ``[shape=(n, channels)]``.
@@ -80,19 +94,9 @@ def to_float32(samples: Any, name: str = "audio") -> np.ndarray:
       float32 array of the same shape.
     """
     x = np.asarray(samples)
-    if x.dtype == np.uint8:
-        x = (x.astype(np.float32) - 128.0) / 128.0
-    elif x.dtype in _INT_SCALE:
-        x = (x.astype(np.float64) / _INT_SCALE[x.dtype]).astype(np.float32)
-    elif x.dtype.kind == "f":
-        x = x.astype(np.float32, copy=False)
-    else:
-        raise InputError(
-            f"{name} has dtype {x.dtype}; expected float or signed integer PCM samples "
-            "(int8/16/32/64, or uint8 offset binary)"
-        )
     if x.ndim > 2:
         raise InputError(f"{name} has shape {x.shape}; expected [n] or [n, channels]")
+    x = pcm_to_float32(x, name)
     if not np.all(np.isfinite(x)):
         bad = int(np.flatnonzero(~np.isfinite(x.reshape(-1)))[0])
         raise InputError(f"{name} has NaN or infinite samples (first at flat index {bad})")
@@ -118,7 +122,7 @@ def audio_info(path: PathLike) -> soundfile._SoundFileInfo:
     path = _check_file(path)
     try:
         return soundfile.info(str(path))
-    except Exception as error:  # noqa: BLE001 - libsndfile's reason goes into the message
+    except Exception as error:
         raise AudioFileError(f"cannot read {str(path)!r}: {error}") from error
 
 
@@ -145,7 +149,7 @@ def load_audio(path: PathLike) -> Audio:
     path = _check_file(path)
     try:
         samples, rate = soundfile.read(str(path), dtype="float32", always_2d=False)
-    except Exception as error:  # noqa: BLE001 - libsndfile's reason goes into the message
+    except Exception as error:
         raise AudioFileError(f"cannot read {str(path)!r}: {error}") from error
     return Audio(to_float32(samples, f"audio file {str(path)!r}"), int(rate))
 

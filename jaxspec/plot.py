@@ -109,7 +109,7 @@ def figure(panels: list[Panel], config: SpectrogramConfig) -> Any:
     vmin = vmax - DYNAMIC_RANGE_DB
     spec_axes = []
     image = None
-    for i, (panel, db) in enumerate(zip(panels, dbs)):
+    for i, (panel, db) in enumerate(zip(panels, dbs, strict=True)):
         row, col = divmod(i, cols)
         wave_ax = fig.add_subplot(grid[2 * row, col])
         spec_ax = fig.add_subplot(grid[2 * row + 1, col], sharex=wave_ax)
@@ -167,7 +167,8 @@ def panels_for(
         keys = jax.random.split(jax.random.key(seed), augment_count)
         for i in range(augment_count):
             values = draw_values(config.augmentation, keys[i], length, config.sample_rate)
-            title = f"augmented, key split(key({seed}), {augment_count})[{i}]: {_describe_draws(values, config.sample_rate)}"
+            drawn = _describe_draws(values, config.sample_rate)
+            title = f"augmented, key split(key({seed}), {augment_count})[{i}]: {drawn}"
             waveform, spec = _augment_waveform(config, x, keys[i]), _spectrogram(config, x, keys[i])
             panels.append(Panel(title, np.asarray(waveform), np.asarray(spec)))
     return panels

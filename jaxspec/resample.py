@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .errors import ConfigError
+from .errors import ConfigError, check_rate
 
 _ATTENUATION_DB = 120.0
 _PASSBAND = 0.9  # fraction of the lower Nyquist frequency kept intact
@@ -36,12 +36,6 @@ _CHUNK = 4096  # outputs per step of the in-graph formulation
 def output_length(n: int, orig_rate: int, target_rate: int) -> int:
     """``ceil(n * target_rate / orig_rate)``: the number of samples ``resample`` returns."""
     return -(-n * target_rate // orig_rate)
-
-
-def _check_rate(name: str, rate: object) -> int:
-    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or rate <= 0:
-        raise ConfigError(f"{name}={rate!r} must be a positive integer number of samples per second")
-    return int(rate)
 
 
 class _Design:
@@ -194,8 +188,8 @@ def resample(x: jax.Array, orig_rate: int, target_rate: int) -> jax.Array:
     >>> resample(np.zeros(44100, np.float32), 44100, 16000).shape
     (16000,)
     """
-    orig_rate = _check_rate("orig_rate", orig_rate)
-    target_rate = _check_rate("target_rate", target_rate)
+    orig_rate = check_rate("orig_rate", orig_rate)
+    target_rate = check_rate("target_rate", target_rate)
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jnp.float32)

@@ -70,6 +70,7 @@ _EXAMPLES = {
     "convolution": '{"signal": "room.wav", "mix": 0.5}',
 }
 
+
 def _plain(value: Any) -> Any:
     """NumPy scalars as Python numbers (JSON cannot write them)."""
     if isinstance(value, np.integer):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable, Iterator
-from functools import partial
 
 import jax
 import numpy as np
@@ -41,7 +40,7 @@ class _FileReader:
         self.path = path
         try:
             self.file = soundfile.SoundFile(path)
-        except Exception as error:  # noqa: BLE001 - libsndfile's reason goes into the message
+        except Exception as error:
             raise AudioFileError(f"cannot read {path!r}: {error}") from error
         self.length, self.rate = self.file.frames, self.file.samplerate
 

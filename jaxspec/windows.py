@@ -85,16 +85,14 @@ def window_values(spec: WindowSpec, n: int) -> np.ndarray:
     if callable(spec):
         try:
             values = np.asarray(spec(n), dtype=np.float64)
-        except Exception as error:  # noqa: BLE001 - re-raised with the parameter named
+        except Exception as error:
             raise ConfigError(f"window_function={spec!r} failed when called with n={n}: {error}") from error
         what = f"window_function={spec!r} returned"
     else:
         values = np.asarray(spec, dtype=np.float64)
         what = "window_function is"
     if values.shape != (n,):
-        raise ConfigError(
-            f"{what} an array of shape {values.shape}; it must have exactly window_size={n} values"
-        )
+        raise ConfigError(f"{what} an array of shape {values.shape}; it must have exactly window_size={n} values")
     if not np.all(np.isfinite(values)):
         shown = repr(spec) if callable(spec) else f"<{values.size} values>"
         raise ConfigError(f"window_function={shown} gives non-finite values; every window value must be finite")
