@@ -19,18 +19,11 @@ import numpy as np
 import soundfile
 
 
-def _rss_mb() -> float:
+def _status_mb(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (VmRSS: now, VmHWM: peak)."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _peak_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -76,12 +69,12 @@ def main() -> None:
         write_long_file(warm, 0.5)
         jaxspec.encode_to_file(config, warm, npy)  # compile once, outside the measurement
         os.remove(npy)
-        base = _rss_mb()
+        base = _status_mb("VmRSS")
         _reset_peak()
         start = time.perf_counter()
         shape = jaxspec.encode_to_file(config, wav, npy)
         seconds = time.perf_counter() - start
-        growth = _peak_mb() - base
+        growth = _status_mb("VmHWM") - base
         audio_seconds = args.minutes * 60
         print(f"| input | {args.minutes:g} min, 44.1 kHz stereo PCM_16 WAV ({os.path.getsize(wav) / 2**20:.0f} MiB) |")
         print(f"| output | {shape} float32 .npy ({os.path.getsize(npy) / 2**20:.0f} MiB) |")

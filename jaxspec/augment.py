@@ -48,6 +48,17 @@ def _number(value: Any, name: str) -> float:
     return float(value)
 
 
+def _check_pair(distribution: Any, rule: Callable[[float, float], bool], requirement: str) -> None:
+    """Validates and stores the two float fields of a distribution dataclass."""
+    cls = type(distribution).__name__
+    names = [f.name for f in dataclasses.fields(distribution)]
+    a, b = (_number(getattr(distribution, n), f"{cls} {n}") for n in names)
+    if not rule(a, b):
+        raise ConfigError(f"{cls}({names[0]}={a}, {names[1]}={b}): {requirement}")
+    for name, value in zip(names, (a, b), strict=True):
+        object.__setattr__(distribution, name, value)
+
+
 def _affine(offset: float, scale: float, u: jax.Array) -> jax.Array:
     return jnp.float32(offset) + jnp.float32(scale) * u
 
@@ -64,11 +75,7 @@ class Uniform:
     high: float
 
     def __post_init__(self):
-        low, high = _number(self.low, "Uniform low"), _number(self.high, "Uniform high")
-        if low > high:
-            raise ConfigError(f"Uniform(low={low}, high={high}): low must be <= high")
-        object.__setattr__(self, "low", low)
-        object.__setattr__(self, "high", high)
+        _check_pair(self, lambda low, high: low <= high, "low must be <= high")
 
     def sample(self, key: jax.Array) -> jax.Array:
         """A float32 scalar drawn with ``key``."""
@@ -83,11 +90,7 @@ class Normal:
     std: float
 
     def __post_init__(self):
-        mean, std = _number(self.mean, "Normal mean"), _number(self.std, "Normal std")
-        if std < 0:
-            raise ConfigError(f"Normal(mean={mean}, std={std}): std must be >= 0")
-        object.__setattr__(self, "mean", mean)
-        object.__setattr__(self, "std", std)
+        _check_pair(self, lambda mean, std: std >= 0, "std must be >= 0")
 
     def sample(self, key: jax.Array) -> jax.Array:
         return _affine(self.mean, self.std, jax.random.normal(key, ()))
@@ -101,11 +104,7 @@ class LogUniform:
     high: float
 
     def __post_init__(self):
-        low, high = _number(self.low, "LogUniform low"), _number(self.high, "LogUniform high")
-        if not 0 < low <= high:
-            raise ConfigError(f"LogUniform(low={low}, high={high}): need 0 < low <= high")
-        object.__setattr__(self, "low", low)
-        object.__setattr__(self, "high", high)
+        _check_pair(self, lambda low, high: 0 < low <= high, "need 0 < low <= high")
 
     def sample(self, key: jax.Array) -> jax.Array:
         log_low, log_high = math.log(self.low), math.log(self.high)
