@@ -363,6 +363,24 @@ def _progress_bar(total: int, enabled: bool, description: str) -> Any:
 _FILE_ERRORS = (OSError, ValueError, RuntimeError)
 
 
+@dataclass(frozen=True)
+class _Long:
+    """A file too long to decode whole: it is streamed into its output instead."""
+
+    path: str
+
+
+def _load(path: str, streamable: bool) -> Any:
+    from .io import audio_info, load_audio
+    from .stream import STREAM_THRESHOLD_SAMPLES
+
+    if streamable:
+        info = audio_info(path)
+        if info.frames * info.channels > STREAM_THRESHOLD_SAMPLES:
+            return _Long(path)
+    return load_audio(path)
+
+
 def _encode_files(config, inputs: Sequence[Input], keys: Any, workers: int, bar: Any) -> Iterator[tuple[Input, Any]]:
     """Yields ``(input, spectrogram or exception)`` in input order.
 
@@ -371,8 +389,8 @@ def _encode_files(config, inputs: Sequence[Input], keys: Any, workers: int, bar:
     step later, so decoding, device work and writing overlap.
     """
     from .encode import encode
-    from .io import load_audio
 
+    streamable = keys is None or config.augmentation is None  # augmentation needs the whole signal
     ahead = max(2, 2 * workers)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="jaxspec-decode") as pool:
         queue: collections.deque[tuple[int, Future]] = collections.deque()
@@ -381,7 +399,7 @@ def _encode_files(config, inputs: Sequence[Input], keys: Any, workers: int, bar:
         def refill() -> None:
             nonlocal submitted
             while submitted < len(inputs) and len(queue) < ahead:
-                queue.append((submitted, pool.submit(load_audio, inputs[submitted].path)))
+                queue.append((submitted, pool.submit(_load, inputs[submitted].path, streamable)))
                 submitted += 1
 
         refill()
@@ -390,7 +408,9 @@ def _encode_files(config, inputs: Sequence[Input], keys: Any, workers: int, bar:
             i, future = queue.popleft()
             refill()
             try:
-                dispatched: Any = encode(config, future.result(), key=None if keys is None else keys[i])
+                loaded = future.result()
+                key = None if keys is None else keys[i]
+                dispatched: Any = loaded if isinstance(loaded, _Long) else encode(config, loaded, key=key)
             except _FILE_ERRORS as error:
                 dispatched = error
             if pending is not None:
@@ -401,7 +421,7 @@ def _encode_files(config, inputs: Sequence[Input], keys: Any, workers: int, bar:
 
 
 def _materialize(item: Input, result: Any) -> tuple[Input, Any]:
-    if isinstance(result, BaseException):
+    if isinstance(result, (BaseException, _Long)):
         return item, result
     try:
         return item, np.asarray(result)
@@ -415,6 +435,20 @@ def _reason(error: BaseException, path: str) -> str:
     for quoted in (repr(path), repr(str(Path(path).expanduser()))):
         text = text.replace(f"cannot read {quoted}: ", "").replace(f"audio file {quoted} ", "")
     return text
+
+
+def _stream_file(config, path: str, target: Path | None) -> Any:
+    """Streams a long file into ``target`` (returns None) or into an array (``target`` None)."""
+    from .stream import encode_to_file, stream_to_array
+
+    try:
+        if target is None:
+            return stream_to_array(config, path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        encode_to_file(config, path, target)
+        return None
+    except _FILE_ERRORS as error:
+        return error
 
 
 def _run_encode(args: argparse.Namespace) -> int:
@@ -442,9 +476,13 @@ def _run_encode(args: argparse.Namespace) -> int:
     written, failed, arrays = 0, len(problems), {}
     try:
         for item, result in _encode_files(config, inputs, keys, args.workers, bar):
+            if isinstance(result, _Long):
+                result = _stream_file(config, result.path, None if args.single else out / (item.name + ".npy"))
             if isinstance(result, BaseException):
                 failed += 1
                 bar.write(f"error: {item.path}: {_reason(result, item.path)}", file=sys.stderr)
+            elif result is None:
+                written += 1  # streamed straight into its .npy
             elif args.single:
                 arrays[item.name] = result
                 written += 1

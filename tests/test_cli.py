@@ -313,3 +313,27 @@ def test_module_help_runs_in_a_subprocess():
     assert result.returncode == 0
     for command in ("demo", "encode", "plot", "info", "config"):
         assert command in result.stdout
+
+
+def test_encode_streams_long_files_straight_to_npy(tmp_path, monkeypatch, capsys):
+    import importlib
+
+    stream = importlib.import_module("jaxspec.stream")
+    monkeypatch.setattr(stream, "STREAM_THRESHOLD_SAMPLES", 20000)  # the 1.5 s file counts as long
+    streamed = []
+    real = stream.encode_to_file
+    monkeypatch.setattr(stream, "encode_to_file", lambda *a, **k: streamed.append(a[1]) or real(*a, **k))
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    soundfile.write(folder / "long.wav", (0.1 * rng.standard_normal((33075, 2))).astype(np.float32), 22050)
+    soundfile.write(folder / "short.wav", (0.1 * rng.standard_normal(8000)).astype(np.float32), 16000)
+    assert main(["encode", str(folder), "-o", str(tmp_path / "out"), "--no-progress"]) == 0
+    assert [os.path.basename(p) for p in streamed] == ["long.wav"]
+    config = jaxspec.SpectrogramConfig()
+    for name in ("long", "short"):
+        out = np.load(tmp_path / "out" / f"{name}.npy")
+        expected = np.asarray(jaxspec.encode(config, str(folder / f"{name}.wav"), stream=False))
+        assert out.shape == expected.shape
+        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6 * float(expected.max()))
+    assert "2 written, 0 failed" in capsys.readouterr().out
