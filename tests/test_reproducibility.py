@@ -33,7 +33,7 @@ def _augmentation(recording: bool) -> Augmentation:
         convolution=Convolution(_signal(60, 1) * np.exp(-np.arange(60) / 15.0).astype(np.float32), mix=(0.3, 0.9)),
         noise=Noise(LogUniform(1e-3, 3e-2), _signal(5000, 2) if recording else None),
         time_shift=TimeShift(Scaled(Normal(0.0, 0.1))),
-        volume=Volume((0.5, 1.5)),
+        volume=Volume(Normal(1.0, 0.2)),  # std * n + mean: rounded differently when contracted into an FMA
     )
 
 
@@ -56,7 +56,9 @@ def _rel(actual, reference) -> float:
 
 def _draw(setting, key: jax.Array) -> dict[str, jax.Array]:
     """The public ``jaxspec.draw`` (compiled even when called eagerly)."""
-    return jaxspec.draw(setting, key, LENGTH, sample_rate=None if isinstance(setting, jaxspec.SpectrogramConfig) else SR)
+    return jaxspec.draw(
+        setting, key, LENGTH, sample_rate=None if isinstance(setting, jaxspec.SpectrogramConfig) else SR
+    )
 
 
 # ------------------------------------------------------------------ drawn values
@@ -70,7 +72,7 @@ def test_draws_are_bit_identical_with_and_without_jit(config):
         values = draw_values(config.augmentation, key, LENGTH, SR)
         return values, jaxspec.spectrogram(config, x, key).mean() * values["volume_gain"]
 
-    for seed in range(4):
+    for seed in range(8):
         key = jax.random.key(seed)
         eager = _bits(_draw(config, key))
         assert set(eager) >= {"convolution_mix", "noise_amplitude", "time_shift_samples", "volume_gain"}
@@ -81,8 +83,8 @@ def test_draws_are_bit_identical_with_and_without_jit(config):
 
 def test_draws_are_bit_identical_under_vmap_and_in_a_loop(config):
     keys = jax.random.split(jax.random.key(7), 8)
-    draw = lambda k: jaxspec.draw(config, k, LENGTH)  # noqa: E731
-    traced = lambda k: draw_values(config.augmentation, k, LENGTH, SR)  # noqa: E731
+    draw = lambda k: jaxspec.draw(config, k, LENGTH)
+    traced = lambda k: draw_values(config.augmentation, k, LENGTH, SR)
     batched = [jax.vmap(draw)(keys), jax.jit(jax.vmap(traced))(keys)]
     for i, key in enumerate(keys):
         alone = _bits(draw(key))
@@ -123,16 +125,14 @@ def test_outputs_agree_across_jit_eager_vmap_and_loop(config):
     loop = [jaxspec.spectrogram(config, x[i], keys[i]) for i in range(batch)]
     variants = {
         "jit loop": [step(config, x[i], keys[i]) for i in range(batch)],
+        "vmap": jax.vmap(jaxspec.spectrogram, in_axes=(None, 0, 0))(config, x, keys),
         "jit(vmap)": jax.jit(jax.vmap(jaxspec.spectrogram, in_axes=(None, 0, 0)))(config, x, keys),
         "jit batch with key batch": step(config, x, keys),
     }
     for name, out in variants.items():
         for i in range(batch):
             assert _rel(out[i], loop[i]) < 1e-5, (name, i)
-    # the waveforms too, and the outputs really depend on the key
-    waves = jax.jit(jaxspec.augment)(config, x, keys)
-    for i in range(batch):
-        assert _rel(waves[i], jaxspec.augment(config, x[i], keys[i])) < 1e-5
+    # the outputs really depend on the key
     assert _rel(loop[0], loop[1]) > 1e-2
 
 
@@ -143,7 +143,9 @@ def test_repeated_calls_of_one_compiled_function_are_bit_identical():
     first = np.asarray(step(config, x, key))
     for _ in range(3):
         np.testing.assert_array_equal(np.asarray(step(config, x, key)), first)
-    np.testing.assert_array_equal(np.asarray(jaxspec.augment(config, x, key)), np.asarray(jaxspec.augment(config, x, key)))
+    np.testing.assert_array_equal(
+        np.asarray(jaxspec.augment(config, x, key)), np.asarray(jaxspec.augment(config, x, key))
+    )
 
 
 def test_a_batch_with_one_key_equals_each_example_alone_with_its_split_key():
@@ -165,7 +167,7 @@ def test_encode_batch_uses_split_keys():
     items = [_signal(n, 30 + i) for i, n in enumerate(lengths)]
     key = jax.random.key(21)
     outs = jaxspec.encode_batch(config, items, sample_rate=SR, key=key)
-    for i, (item, k) in enumerate(zip(items, jax.random.split(key, len(items)))):
+    for i, (item, k) in enumerate(zip(items, jax.random.split(key, len(items)), strict=True)):
         alone = jaxspec.encode(config, item, sample_rate=SR, key=k)
         assert outs[i].shape == alone.shape
         assert _rel(outs[i], alone) < 1e-5, i
@@ -196,7 +198,9 @@ def test_a_new_recording_of_the_same_shape_does_not_retrace():
         config = _with_signal(config, field, _signal(size, seed))
         outputs.append(np.asarray(step(config, x, key)))
     assert len(traces) == 1
-    assert all(_rel(a, b) > 1e-3 for a, b in zip(outputs, outputs[1:]))  # the new recordings were used
+    assert all(
+        _rel(a, b) > 1e-3 for a, b in zip(outputs[:-1], outputs[1:], strict=True)
+    )  # the new recordings were used
     # the counter works: a recording of another shape is a new program
     step(_with_signal(config, "noise", _signal(4000, 53)), x, key)
     assert len(traces) == 2
@@ -239,7 +243,7 @@ def test_gradient_of_shift_and_volume_is_the_gain_where_samples_survive():
         key = jax.random.key(seed)
         v = jaxspec.draw(config, key, LENGTH)
         gain, samples = float(v["volume_gain"]), int(v["time_shift_samples"])
-        grad = np.asarray(jax.grad(lambda x: jaxspec.augment(config, x, key).sum())(x))
+        grad = np.asarray(jax.grad(lambda x, k: jaxspec.augment(config, x, k).sum())(x, key))
         survives = np.zeros(LENGTH)
         survives[max(0, -samples) : LENGTH - max(0, samples)] = 1.0  # input samples still inside after the shift
         np.testing.assert_allclose(grad, gain * survives, rtol=1e-6)
