@@ -5,7 +5,7 @@ Two ways to place the encoder:
 
 A. **On the device, in the train step** (fastest; what ``train_keyword_spotting.py`` does):
    the loader only decodes files into fixed-length waveforms (``jaxspec.grain.LoadAudio``
-   or ``jaxspec.encode.prepare``), and the jitted step computes the augmented spectrograms
+   or ``jaxspec.encoding.prepare``), and the jitted step computes the augmented spectrograms
    with ``jaxspec.spectrogram(config, waves, key)`` (one key per step; row i of the batch
    uses ``jax.random.split(key, B)[i]``).
 B. **In the loader** (the step receives spectrograms): ``jaxspec.grain.EncodeAudio(config,
@@ -28,7 +28,7 @@ import jax
 import numpy as np
 
 import jaxspec
-from jaxspec.encode import prepare
+from jaxspec.encoding import prepare
 
 DATA = Path(__file__).resolve().parent / "data" / "keywords"
 CONFIG = jaxspec.SpectrogramConfig(

@@ -96,7 +96,7 @@ FILTERS = mel_bands(CONFIG, BANDS)
 
 
 def log_mel_bands(power: jax.Array) -> jax.Array:
-    """``[..., frames, bins]`` power -> ``[..., frames, BANDS]`` log band energies, zero mean and unit variance per clip.
+    """``[..., frames, bins]`` power -> ``[..., frames, BANDS]`` log band energies, standardized per clip.
 
     The per-clip standardization makes the features invariant to the volume gain.
     """
@@ -115,7 +115,7 @@ def init_params(key: jax.Array, classes: int = len(WORDS)) -> dict[str, Any]:
     keys = jax.random.split(key, len(LAYERS))
     convs = [
         {"w": jax.random.normal(k, (width, cin, cout)) * math.sqrt(2.0 / (width * cin)), "b": jnp.zeros(cout)}
-        for k, (cin, cout, width, _) in zip(keys, LAYERS)
+        for k, (cin, cout, width, _) in zip(keys, LAYERS, strict=True)
     ]
     return {"convs": convs, "out": {"w": jnp.zeros((LAYERS[-1][1], classes)), "b": jnp.zeros(classes)}}
 
@@ -123,7 +123,7 @@ def init_params(key: jax.Array, classes: int = len(WORDS)) -> dict[str, Any]:
 def classifier(params: dict[str, Any], features: jax.Array) -> jax.Array:
     """One clip's features ``[frames, BANDS]`` -> logits ``[classes]``."""
     h = features[None]  # [1, frames, channels]: conv_general_dilated wants a batch axis
-    for layer, (_, _, _, stride) in zip(params["convs"], LAYERS):
+    for layer, (_, _, _, stride) in zip(params["convs"], LAYERS, strict=True):
         h = jax.lax.conv_general_dilated(h, layer["w"], (stride,), "SAME", dimension_numbers=("NWC", "WIO", "NWC"))
         h = jax.nn.relu(h + layer["b"])
     pooled = h[0].max(axis=0)  # max over time: the word may be anywhere in the clip

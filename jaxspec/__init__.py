@@ -1,7 +1,7 @@
 """jaxspec: audio spectrograms as pure JAX functions of a frozen config."""
 
 from .attach import attach
-from .augment import (
+from .augmentation import (
     Augmentation,
     Convolution,
     LogUniform,
@@ -14,7 +14,7 @@ from .augment import (
     draw,
 )
 from .config import SpectrogramConfig
-from .encode import encode, encode_batch
+from .encoding import encode, encode_batch
 from .errors import AudioFileError, ConfigError, InputError, JaxspecError
 from .io import Audio, example_path, load_audio
 from .resample import resample

@@ -85,7 +85,7 @@ def attach(
         if is_path(audio) or isinstance(audio, Audio):
             raise InputError(
                 f"audio is a {type(audio).__name__}; the attached model takes waveform arrays at "
-                f"{config.sample_rate} Hz (load and resample files with jaxspec.encode.prepare or jaxspec.load_audio)"
+                f"{config.sample_rate} Hz (load and resample files with jaxspec.encoding.prepare or jaxspec.load_audio)"
             )
         features = spectrogram(config, audio, key)
         if transform is not None:

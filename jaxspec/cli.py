@@ -388,7 +388,7 @@ def _encode_files(config, inputs: Sequence[Input], keys: Any, workers: int, bar:
     ahead, while the main thread dispatches the device; each result is read back one
     step later, so decoding, device work and writing overlap.
     """
-    from .encode import encode
+    from .encoding import encode
 
     streamable = keys is None or config.augmentation is None  # augmentation needs the whole signal
     ahead = max(2, 2 * workers)
@@ -507,7 +507,7 @@ def _run_encode(args: argparse.Namespace) -> int:
 def _run_demo(args: argparse.Namespace) -> int:
     import jax
 
-    from .encode import encode
+    from .encoding import encode
     from .io import audio_info, example_path
     from .plot import plot_file
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from . import augment as _augment
+from . import augmentation as _augment
 from ._pytree import pytree_dataclass
-from .augment import Augmentation
+from .augmentation import Augmentation
 from .errors import ConfigError, check_rate
 from .windows import window_values
 

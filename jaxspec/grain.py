@@ -39,7 +39,7 @@ import jax
 import numpy as np
 
 from .config import SpectrogramConfig, to_samples
-from .encode import encode, prepare
+from .encoding import encode, prepare
 from .errors import ConfigError
 
 

@@ -18,9 +18,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from .augment import draw_values
+from .augmentation import draw_values
 from .config import SpectrogramConfig
-from .encode import prepare
+from .encoding import prepare
 from .errors import ConfigError
 from .spectrum import augment, spectrogram
 

@@ -47,7 +47,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from .augment import Augmentation, Convolution, LogUniform, Noise, Normal, Scaled, TimeShift, Uniform, Volume
+from .augmentation import Augmentation, Convolution, LogUniform, Noise, Normal, Scaled, TimeShift, Uniform, Volume
 from .config import SpectrogramConfig
 from .errors import ConfigError
 

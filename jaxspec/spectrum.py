@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from . import augment as _augment
+from . import augmentation as _augment
 from ._pytree import is_concrete_array
 from .config import SpectrogramConfig
 from .errors import ConfigError, InputError

@@ -17,7 +17,7 @@ import pytest
 
 import jaxspec
 from jaxspec import Augmentation, Convolution, LogUniform, Noise, Normal, Scaled, TimeShift, Volume
-from jaxspec.augment import draw_values
+from jaxspec.augmentation import draw_values
 
 SR = 16_000
 LENGTH = 1600

@@ -47,7 +47,9 @@ def test_encode_to_file_writes_npy_and_reports_progress(tmp_path):
     path = _write(str(tmp_path / "x.flac"), 44100, 2, seconds=2.0)
     config = jaxspec.SpectrogramConfig()
     calls = []
-    shape = encode_to_file(config, path, tmp_path / "x.npy", block_frames=50, progress=lambda d, t: calls.append((d, t)))
+    shape = encode_to_file(
+        config, path, tmp_path / "x.npy", block_frames=50, progress=lambda d, t: calls.append((d, t))
+    )
     written = np.load(tmp_path / "x.npy")
     assert written.shape == shape == (num_output_frames(config, path), 201)
     assert _relative_error(written, np.asarray(jaxspec.encode(config, path))) < 1e-6
@@ -65,7 +67,7 @@ def test_encode_streams_on_request_and_matches(tmp_path):
 def test_encode_streams_automatically_above_the_threshold(tmp_path, monkeypatch):
     import importlib
 
-    encode_module = importlib.import_module("jaxspec.encode")  # the attribute jaxspec.encode is the function
+    encode_module = importlib.import_module("jaxspec.encoding")
 
     path = _write(str(tmp_path / "x.wav"), 16000, 1)
     used = []

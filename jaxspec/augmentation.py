@@ -120,7 +120,10 @@ def as_param(value: Any, name: str, bounds: tuple[float, float] | None = None) -
 
     Returns a float (fixed), a ``Uniform`` for ``(lo, hi)``, or the distribution /
     callable itself (which must be hashable: it is part of the jit cache key).
+    ``bounds`` checks fixed values and ranges; values drawn from other
+    distributions are clipped to it when drawn.
     """
+    given = value
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ConfigError(f"{name}={value!r}: a range must be (lo, hi)")
@@ -145,7 +148,7 @@ def as_param(value: Any, name: str, bounds: tuple[float, float] | None = None) -
             (value, value) if isinstance(value, float) else (getattr(value, "low", lo), getattr(value, "high", hi))
         )
         if not (lo <= low and high <= hi):
-            raise ConfigError(f"{name}={value!r} must lie in [{lo}, {hi}]")
+            raise ConfigError(f"{name}={given!r} must lie in [{lo}, {hi}]")
     return value
 
 
