@@ -33,8 +33,12 @@ def _as_waveform(x: Any) -> jax.Array:
     if x.ndim > 2:
         raise InputError(f"x has shape {x.shape}; expected [L] (one signal) or [B, L] (a batch)")
     x = pcm_to_float32(x, "x")
-    if is_concrete_array(x) and not bool(np.isfinite(x).all() if isinstance(x, np.ndarray) else jnp.isfinite(x).all()):
-        raise InputError("x has NaN or infinite samples")
+    if is_concrete_array(x):
+        # Eager even inside a user's jit that closes over a concrete array.
+        with jax.ensure_compile_time_eval():
+            finite = bool(np.isfinite(x).all() if isinstance(x, np.ndarray) else jnp.isfinite(x).all())
+        if not finite:
+            raise InputError("x has NaN or infinite samples")
     return jnp.asarray(x)
 
 
@@ -129,18 +133,26 @@ def _frames_to_spectrum(config: SpectrogramConfig, x: jax.Array, n: int) -> jax.
     spectrum = lambda framed: power_spectrum(framed, config.window, config.fft_samples, config.power)
     if n <= 2 * _CHUNK_FRAMES:
         return spectrum(frames(x, ws, hop, n))
-    x = _fit_length(x, (n - 1) * hop + ws)
+    # Frames lying wholly inside x are read from x itself (no padded copy of a long
+    # input); the few that run past its end come from a small zero-padded tail.
+    inside = min(n, (x.shape[0] - ws) // hop + 1) if x.shape[0] >= ws else 0
+    if inside < _CHUNK_FRAMES:
+        x, inside = _fit_length(x, (n - 1) * hop + ws), n
     segment = (_CHUNK_FRAMES - 1) * hop + ws
 
     def block(i, out):
-        # The last block is moved back to end at frame n: it recomputes a few frames
-        # (identical values) instead of needing padding beyond the output.
-        first = jnp.minimum(i * _CHUNK_FRAMES, n - _CHUNK_FRAMES)
+        # The last block is moved back to end at frame `inside`: it recomputes a few
+        # frames (identical values) instead of reading past them.
+        first = jnp.minimum(i * _CHUNK_FRAMES, inside - _CHUNK_FRAMES)
         piece = lax.dynamic_slice(x, (first * hop,), (segment,))
         return lax.dynamic_update_slice(out, spectrum(frames(piece, ws, hop, _CHUNK_FRAMES)), (first, 0))
 
-    steps = -(-n // _CHUNK_FRAMES)
-    return lax.fori_loop(0, steps, block, jnp.zeros((n, config.num_bins), jnp.float32))
+    steps = -(-inside // _CHUNK_FRAMES)
+    out = lax.fori_loop(0, steps, block, jnp.zeros((n, config.num_bins), jnp.float32))
+    if inside == n:
+        return out
+    tail = _fit_length(x[inside * hop :], (n - inside - 1) * hop + ws)
+    return lax.dynamic_update_slice(out, spectrum(frames(tail, ws, hop, n - inside)), (inside, 0))
 
 
 def augment_one(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None) -> jax.Array:

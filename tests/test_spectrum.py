@@ -374,3 +374,31 @@ def test_batch_with_one_key_uses_split_keys(noise, key, relative_error):
     for i in range(3):
         assert relative_error(batch[i], spectrogram(config, x[i], keys[i])) < TOLERANCE
     assert not np.allclose(batch[0], np.asarray(spectrogram(config, x[0], key)))
+
+
+def test_concrete_array_closed_over_by_a_jitted_function():
+    x = jnp.asarray(np.random.default_rng(5).standard_normal((2, 1000)).astype(np.float32))
+    config = SpectrogramConfig()
+    out = jax.jit(lambda k: jaxspec.spectrogram(config, x, k))(jax.random.key(0))
+    np.testing.assert_allclose(np.asarray(out), np.asarray(jaxspec.spectrogram(config, x)), rtol=1e-5, atol=1e-6)
+    bad = x.at[1, 3].set(jnp.nan)
+    with pytest.raises(ValueError, match="NaN"):
+        jax.jit(lambda k: jaxspec.spectrogram(config, bad, k))(jax.random.key(0))
+
+
+@pytest.mark.parametrize(
+    "length,window_size,hop,target_frames",
+    [
+        (700_000, 400, 133, None),  # > 4096 frames: the blockwise loop plus the padded tail
+        (200_001, 512, 37, None),  # last block moved back onto earlier frames
+        (3_000, 400, 133, 9_000),  # many frames of the zero extension past a short input
+        (600_000, 400, 160, 3_000),  # fewer target frames than the input has
+    ],
+)
+def test_long_inputs_match_reference(length, window_size, hop, target_frames, relative_error):
+    x = np.random.default_rng(length).standard_normal(length).astype(np.float32)
+    config = SpectrogramConfig(window_size=window_size, offset=hop, target_length=target_frames)
+    out = np.asarray(jax.jit(jaxspec.spectrogram)(config, x))
+    expected = reference_spectrogram(x, window_size, hop, target_frames=target_frames)
+    assert out.shape == expected.shape
+    assert relative_error(out, expected) < 1e-5
