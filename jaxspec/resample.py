@@ -30,6 +30,8 @@ from .errors import ConfigError, check_rate
 _ATTENUATION_DB = 120.0
 _PASSBAND = 0.9  # fraction of the lower Nyquist frequency kept intact
 _MAX_TABLE = 1 << 21  # filter-table entries above which the filter is computed in the graph
+_MIN_PHASES = 64  # table columns (outputs per row) at least, for an efficient matrix product
+_CHUNK_ROWS = 4096  # rows per step of the loop used for long inputs
 _CHUNK = 4096  # outputs per step of the in-graph formulation
 
 
@@ -65,19 +67,33 @@ def _design(orig_rate: int, target_rate: int) -> _Design:
     return _Design(orig_rate, target_rate)
 
 
+def polyphase_geometry(orig_rate: int, target_rate: int) -> tuple[int, int, int, int] | None:
+    """``(L, M, K, W)`` of the table formulation, or ``None`` when the pair uses the direct one.
+
+    Outputs come in rows of ``L`` samples (the reduced ratio ``L/M``, scaled up so that
+    ``L >= 64``: the matrix product then has enough columns to run fast); row ``q``
+    reads input samples ``[q*M - (K - 1), q*M - (K - 1) + W)``.
+    """
+    d = _design(orig_rate, target_rate)
+    scale = -(-_MIN_PHASES // d.up)
+    up, down = scale * d.up, scale * d.down
+    width = down + 2 * d.half_width - 1
+    if up * width > _MAX_TABLE:
+        return None
+    return up, down, d.half_width, width
+
+
 @lru_cache(maxsize=32)
 def _polyphase_table(orig_rate: int, target_rate: int) -> np.ndarray:
-    """``H[r, u] = h(r*M/L + K - 1 - u)``, float32 ``[L, 1, M + 2K - 1]``.
+    """``H[u, r] = h(r*M/L + K - 1 - u)``, float32 ``[W, L]`` (see ``polyphase_geometry``).
 
-    Output ``q*L + r`` is ``sum_u xpad[q*M + u] * H[r, u]`` where ``xpad`` is the
+    Output ``q*L + r`` is ``sum_u xpad[q*M + u] * H[u, r]`` where ``xpad`` is the
     input with ``K - 1`` zeros in front.
     """
     d = _design(orig_rate, target_rate)
-    width = d.down + 2 * d.half_width - 1
-    r = np.arange(d.up)[:, None]
-    u = np.arange(width)[None, :]
-    t = r * d.down / d.up + d.half_width - 1 - u
-    return d.kernel(t).astype(np.float32)[:, None, :]
+    up, down, half_width, width = polyphase_geometry(orig_rate, target_rate)
+    t = np.arange(up)[None, :] * down / up + half_width - 1 - np.arange(width)[:, None]
+    return d.kernel(t).astype(np.float32)
 
 
 def _pad_end(x: jax.Array, length: int) -> jax.Array:
@@ -88,36 +104,34 @@ def _pad_end(x: jax.Array, length: int) -> jax.Array:
     return jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, length - n)])
 
 
-def polyphase_geometry(orig_rate: int, target_rate: int) -> tuple[int, int, int, int] | None:
-    """``(L, M, K, W)`` of the table formulation, or ``None`` when the pair uses the direct one.
-
-    Output rows of ``L`` samples: row ``q`` needs input samples
-    ``[q*M - (K - 1), q*M - (K - 1) + W)``.
-    """
-    d = _design(orig_rate, target_rate)
-    width = d.down + 2 * d.half_width - 1
-    if d.up * width > _MAX_TABLE:
-        return None
-    return d.up, d.down, d.half_width, width
-
-
 def polyphase_rows(xpad: jax.Array, orig_rate: int, target_rate: int, rows: int) -> jax.Array:
     """``rows * L`` outputs from ``xpad [shape=(batch, n)]`` that starts ``K - 1`` samples early.
 
-    ``xpad`` must hold at least ``(rows - 1) * M + W`` samples (see ``polyphase_geometry``).
+    Row ``q`` is the window of ``W`` input samples at ``q * M`` times the ``[W, L]``
+    table: one matrix product. Windows are assembled from ``M``-sample blocks (no
+    gather); long inputs go through a loop over blocks of rows to bound memory.
     """
     up, down, _, width = polyphase_geometry(orig_rate, target_rate)
-    table = _polyphase_table(orig_rate, target_rate)
-    x = _pad_end(xpad, (rows - 1) * down + width)[:, None, :]
-    y = lax.conv_general_dilated(
-        x,
-        jnp.asarray(table),
-        window_strides=(down,),
-        padding="VALID",
-        dimension_numbers=("NCH", "OIH", "NCH"),
-        precision=lax.Precision.HIGHEST,
-    )  # [batch, L, rows]: output q*L + r at [., r, q]
-    return jnp.swapaxes(y, 1, 2).reshape(xpad.shape[0], rows * up)
+    table = jnp.asarray(_polyphase_table(orig_rate, target_rate))
+    blocks = -(-width // down)
+
+    def apply(x, count):  # x: [batch, (count + blocks - 1) * down]
+        grid = x.reshape(x.shape[0], count + blocks - 1, down)
+        windows = jnp.concatenate([grid[:, j : j + count] for j in range(blocks)], axis=2)[:, :, :width]
+        y = jnp.einsum("bqu,ur->bqr", windows, table, precision=lax.Precision.HIGHEST)
+        return y.reshape(x.shape[0], count * up)
+
+    if rows <= 2 * _CHUNK_ROWS:
+        return apply(_pad_end(xpad, (rows + blocks - 1) * down), rows)
+    steps = -(-rows // _CHUNK_ROWS)
+    xpad = _pad_end(xpad, (steps * _CHUNK_ROWS + blocks - 1) * down)
+    span = (_CHUNK_ROWS + blocks - 1) * down
+
+    def chunk(i):
+        return apply(lax.dynamic_slice_in_dim(xpad, i * _CHUNK_ROWS * down, span, axis=1), _CHUNK_ROWS)
+
+    y = lax.map(chunk, jnp.arange(steps))  # [steps, batch, chunk * L]
+    return jnp.moveaxis(y, 0, 1).reshape(xpad.shape[0], steps * _CHUNK_ROWS * up)[:, : rows * up]
 
 
 def _resample_table(x: jax.Array, orig_rate: int, target_rate: int, n_out: int) -> jax.Array:
