@@ -408,8 +408,10 @@ def shift(x: jax.Array, samples: jax.Array) -> jax.Array:
     """Delays ``x [shape=(L,)]`` by ``samples`` (negative = earlier), filling with zeros."""
     length = x.shape[-1]
     samples = jnp.clip(samples, -length, length)
-    padded = jnp.pad(x, (length, length))
-    return lax.dynamic_slice(padded, (length - samples,), (length,))
+    # Writing x into zeros at the shifted place (rather than slicing a padded copy)
+    # stays a plain copy under vmap instead of a gather that XLA fuses with the noise.
+    placed = lax.dynamic_update_slice(jnp.zeros((3 * length,), x.dtype), x, (length + samples,))
+    return placed[length : 2 * length]
 
 
 def noise_segment(recording: jax.Array, start: jax.Array, length: int) -> jax.Array:
