@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.special
 import scipy.stats
 import soundfile
 
@@ -288,11 +289,23 @@ def test_draws_follow_the_documented_key_rule():
     shift_samples = math.floor(np.float32(s.sample(_stage_key(key, 2, 0))) * np.float32(length) + 0.5)
     assert v["time_shift_samples"] == shift_samples
     np.testing.assert_allclose(v["volume_gain"], gain.sample(_stage_key(key, 3, 0)), **same)
-    # white noise: normal(fold_in(fold_in(key, 1), 2), (L,)) scaled by the amplitude
-    white = np.asarray(jax.random.normal(_stage_key(key, 1, 2), (length,)), np.float64)
+    # white noise: sqrt(2) erfinv(u), u in (-1, 1) from bits(fold_in(fold_in(key, 1), 2), (L,)), times the amplitude
+    white = _reference_white_noise(_stage_key(key, 1, 2), length)
     only_noise = _config(noise=Noise(amplitude))
     added = _augmented(only_noise, np.zeros(length, np.float32), key)
-    np.testing.assert_allclose(added, float(v["noise_amplitude"]) * white, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(added, float(v["noise_amplitude"]) * white, rtol=1e-5, atol=1e-8)
+    # the documented rule is jax.random.normal's formula, written out
+    normal = np.asarray(jax.random.normal(_stage_key(key, 1, 2), (length,)), np.float64)
+    np.testing.assert_allclose(white, normal, rtol=1e-5, atol=1e-6)
+
+
+def _reference_white_noise(key: jax.Array, length: int) -> np.ndarray:
+    """The documented white-noise rule in float64 NumPy / SciPy from the key's raw bits."""
+    bits = np.asarray(jax.random.bits(key, (length,), jnp.uint32), np.uint64)
+    f = ((bits >> 9) | 0x3F800000).astype(np.uint32).view(np.float32).astype(np.float64) - 1.0
+    low = float(np.nextafter(np.float32(-1.0), np.float32(0.0)))
+    u = np.maximum(low, f * (1.0 - low) + low)
+    return np.sqrt(2.0) * scipy.special.erfinv(u)
 
 
 # ------------------------------------------------------------------ the pipeline
