@@ -436,7 +436,8 @@ def white_noise(key: jax.Array, length: int) -> jax.Array:
         u = jnp.maximum(low, f * (np.float32(1.0) - low) + low)
         return lax.dynamic_update_slice(out, np.float32(np.sqrt(2.0)) * lax.erf_inv(u), (i * half,))
 
-    return lax.fori_loop(0, 2, transform, jnp.zeros((2 * half,), jnp.float32))[:length]
+    # zeros_like(bits) rather than zeros(...): under shard_map the carry must be "varying" like bits.
+    return lax.fori_loop(0, 2, transform, jnp.zeros_like(bits, jnp.float32))[:length]
 
 
 def noise_segment(recording: jax.Array, start: jax.Array, length: int) -> jax.Array:

@@ -147,7 +147,8 @@ def _frames_to_spectrum(config: SpectrogramConfig, x: jax.Array, n: int) -> jax.
         return lax.dynamic_update_slice(out, spectrum(frames(piece, ws, hop, _CHUNK_FRAMES)), (first, 0))
 
     steps = -(-inside // _CHUNK_FRAMES)
-    out = lax.fori_loop(0, steps, block, jnp.zeros((n, config.num_bins), jnp.float32))
+    # zeros_like(x, shape=...): under shard_map the carry must be "varying" like x.
+    out = lax.fori_loop(0, steps, block, jnp.zeros_like(x, jnp.float32, shape=(n, config.num_bins)))
     if inside == n:
         return out
     tail = _fit_length(x[inside * hop :], (n - inside - 1) * hop + ws)

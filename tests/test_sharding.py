@@ -34,6 +34,13 @@ _SCRIPT = textwrap.dedent(
         assert "B=6" in str(error), error
     else:
         raise AssertionError("a batch not divisible by the devices must be rejected")
+    # long inputs (the blockwise loop) and white noise (a loop too) under shard_map
+    long = np.random.default_rng(1).standard_normal((4, 16000 * 40)).astype(np.float32)
+    noisy = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(noise=0.01))
+    out = jaxspec.sharded_spectrogram(noisy, long, key)
+    single = jaxspec.spectrogram(noisy, long, key)
+    assert out.shape == (4, 4813, 201)
+    np.testing.assert_allclose(np.asarray(out), np.asarray(single), rtol=1e-5, atol=1e-6 * float(single.max()))
     print("SHARDING-OK")
     """
 )
