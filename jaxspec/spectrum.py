@@ -200,7 +200,15 @@ def _checked(config: Any, x: Any, key: Any) -> tuple[jax.Array, jax.Array | None
     """Host-side checks before tracing; concrete inputs are scanned for NaN / inf."""
     if not isinstance(config, SpectrogramConfig):
         raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
-    return _as_waveform(x), None if key is None else _check_key(key)
+    x = _as_waveform(x)
+    if key is None:
+        return x, None
+    key = _check_key(key)
+    single = key.ndim == (0 if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else 1)
+    if not single and not (x.ndim == 2 and _is_key_batch(key, x.shape[0])):
+        rows = f"{x.shape[0]} keys (one per row)" if x.ndim == 2 else "nothing else for one signal"
+        raise InputError(f"key of shape {key.shape} does not fit x of shape {x.shape}: pass one key or {rows}")
+    return x, key
 
 
 def spectrogram(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = None) -> jax.Array:

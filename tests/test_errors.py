@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import jaxspec
 from jaxspec import (
     Audio,
     Augmentation,
@@ -261,3 +263,16 @@ def test_input_errors_are_raised_before_anything_is_traced(tmp_path, trace_event
         with pytest.raises(ValueError if i != 5 else FileNotFoundError):
             call()
     assert trace_events == [], "an invalid input was traced or compiled before the error"
+
+
+def test_a_batch_of_keys_must_match_the_batch():
+    config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=(0.5, 1.5)))
+    x = np.zeros((4, 1000), np.float32)
+    keys = jax.random.split(jax.random.key(0), 3)
+    with pytest.raises(ValueError, match=r"key of shape \(3,\).*4 keys"):
+        jaxspec.spectrogram(config, x, keys)
+    with pytest.raises(ValueError, match=r"key of shape \(3,\)"):
+        jaxspec.spectrogram(config, x[0], keys)
+    assert jaxspec.spectrogram(config, x, jax.random.split(jax.random.key(0), 4)).shape == (4, 8, 201)
+    raw = jax.random.split(jax.random.PRNGKey(0), 4)  # legacy uint32 keys [4, 2]
+    assert jaxspec.spectrogram(config, x, raw).shape == (4, 8, 201)
