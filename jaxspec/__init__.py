@@ -17,7 +17,7 @@ from .config import SpectrogramConfig
 from .encoding import encode, encode_batch
 from .errors import AudioFileError, ConfigError, InputError, JaxspecError
 from .io import Audio, example_path, load_audio
-from .resample import resample
+from .resampling import resample
 from .sharding import batch_sharding, sharded_spectrogram
 from .spectrum import augment, spectrogram
 from .stream import encode_to_file, stream_spectrogram

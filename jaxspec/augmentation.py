@@ -31,7 +31,7 @@ from jax import lax
 from ._pytree import is_concrete_array, pytree_dataclass
 from .errors import ConfigError
 from .io import Audio, as_signal, is_path
-from .resample import resample
+from .resampling import resample
 
 CONVOLUTION, NOISE, TIME_SHIFT, VOLUME = 0, 1, 2, 3
 """Stage ids folded into the example key (never renumbered)."""

@@ -551,7 +551,7 @@ def _run_plot(args: argparse.Namespace) -> int:
 
 def _info_lines(config, path: str) -> list[str]:
     from .io import audio_info
-    from .resample import output_length
+    from .resampling import output_length
 
     info = audio_info(path)
     length = (

@@ -19,7 +19,7 @@ import numpy as np
 from .config import SpectrogramConfig
 from .errors import ConfigError, InputError, check_rate
 from .io import Audio, audio_info, is_path, load_audio, to_float32, to_mono
-from .resample import resample
+from .resampling import resample
 from .spectrum import spectrogram
 from .stream import STREAM_THRESHOLD_SAMPLES, stream_to_array
 

@@ -1,11 +1,10 @@
 """Streaming: encode long files block by block, in memory bounded by the block size.
 
-The file is read with soundfile in overlapping blocks, resampled with the same
-polyphase filter as ``resample`` (each block reads the ``K - 1`` samples of left
-context and the right context it needs, so block edges are invisible), framed with
-the right overlap, and handed out block by block. The result equals the in-memory
-``encode`` of the same file (no key: augmentation needs the whole signal and is not
-streamed).
+The file is read with soundfile in overlapping blocks, resampled in the aligned blocks
+that ``resample`` itself uses for long signals (each block's input segment carries the
+context its filters reach, so block edges are invisible), framed with the right
+overlap, and handed out block by block. The result equals the in-memory ``encode`` of
+the same file (no key: augmentation needs the whole signal and is not streamed).
 """
 
 from __future__ import annotations
@@ -21,15 +20,16 @@ import soundfile
 from .config import SpectrogramConfig
 from .errors import AudioFileError, InputError
 from .io import _check_file
-from .resample import output_length, polyphase_geometry, polyphase_rows
+from .resampling import alignment, block_plan, output_length, resample_block
 from .spectrum import spectrogram
 
 STREAM_THRESHOLD_SAMPLES = 1 << 25
 """``encode`` streams a file (with ``key=None``) whose frames x channels exceed this (32 Mi samples)."""
 
 _BLOCK_FRAMES = 4096
+_RESAMPLE_BLOCK = 1 << 17  # resampled samples per block: bounds the memory of the resampler
 
-_rows = jax.jit(polyphase_rows, static_argnums=(1, 2, 3))
+_block = jax.jit(resample_block, static_argnums=(1, 2, 3))
 _spectrogram = jax.jit(spectrogram)
 
 
@@ -61,32 +61,42 @@ class _FileReader:
 
 
 class _ResampledReader:
-    """Samples ``[a, b)`` of the file resampled to ``rate``, zeros outside ``[0, length)``."""
+    """Samples ``[a, b)`` of the file resampled to ``rate``, zeros outside ``[0, length)``.
+
+    The resampled signal is computed in the blocks of ``jaxspec.resampling.block_plan``,
+    each from its aligned input segment with the context its filters reach, exactly as
+    ``resample`` computes a long signal; the last two blocks are kept for the overlap of
+    consecutive reads.
+    """
 
     def __init__(self, reader: _FileReader, rate: int, block: int):
         self.reader, self.rate, self.block = reader, rate, block
         self.same = reader.rate == rate
         self.length = reader.length if self.same else output_length(reader.length, reader.rate, rate)
         if not self.same:
-            geometry = polyphase_geometry(reader.rate, rate)
-            if geometry is None:
-                raise InputError(
-                    f"streaming {reader.path!r} from {reader.rate} Hz to {rate} Hz is not supported "
-                    "(exotic rate pair); encode it in memory with stream=False"
-                )
-            self.up, self.down, self.half_width, self.width = geometry
-            self.rows = -(-block // self.up) + 1  # fixed, so every block reuses one compiled program
+            self.block_out, context, self.segment = block_plan(reader.rate, rate, block)
+            unit_in, unit_out, _ = alignment(reader.rate, rate)
+            self.stride = self.block_out // unit_out * unit_in
+            self.lead = context * unit_in
+            self.cache: dict[int, np.ndarray] = {}
+
+    def _block(self, index: int) -> np.ndarray:
+        if index not in self.cache:
+            start = index * self.stride - self.lead
+            segment = self.reader.read(start, start + self.segment)
+            out = _block(segment[None], self.reader.rate, self.rate, self.block_out)
+            kept = {i: block for i, block in self.cache.items() if i == index - 1}
+            self.cache = {**kept, index: np.asarray(out)[0]}
+        return self.cache[index]
 
     def read(self, a: int, b: int) -> np.ndarray:
-        """``b - a <= block`` samples."""
+        """Resampled samples ``[a, b)``."""
         if self.same:
             out = self.reader.read(a, b)
         else:
-            q0 = a // self.up
-            start = q0 * self.down - (self.half_width - 1)
-            segment = self.reader.read(start, start + (self.rows - 1) * self.down + self.width)
-            y = np.array(_rows(segment[None], self.reader.rate, self.rate, self.rows))[0]
-            out = y[a - q0 * self.up : b - q0 * self.up]
+            first, last = a // self.block_out, (b - 1) // self.block_out
+            blocks = np.concatenate([self._block(i) for i in range(first, last + 1)])
+            out = blocks[a - first * self.block_out : b - first * self.block_out].copy()
         if b > self.length:
             out[max(self.length - a, 0) :] = 0.0
         return out
@@ -137,7 +147,7 @@ def stream_spectrogram(
     segment = (block_frames - 1) * hop + window
     reader = _FileReader(path)
     try:
-        source = _ResampledReader(reader, config.sample_rate, segment)
+        source = _ResampledReader(reader, config.sample_rate, min(segment, _RESAMPLE_BLOCK))
         length = source.length if config.target_samples is None else config.target_samples
         total = config.num_frames(source.length)
         scale = _scale(config, source)
