@@ -47,26 +47,32 @@ def output_length(n: int, orig_rate: int, target_rate: int) -> int:
     return -(-n * target_rate // orig_rate)
 
 
-class _Design:
-    """The low-pass filter, in units of input samples."""
+class _Kaiser:
+    """Kaiser-windowed sinc low-pass passing ``[0, fp]``, stopping ``[fs, 0.5]`` (cycles per input sample)."""
 
-    def __init__(self, orig_rate: int, target_rate: int):
-        g = math.gcd(orig_rate, target_rate)
-        self.up, self.down = target_rate // g, orig_rate // g
-        nyquist = min(orig_rate, target_rate) / (2.0 * orig_rate)  # cycles per input sample
-        transition = (1.0 - _PASSBAND) * nyquist
-        self.cutoff = nyquist - transition / 2.0
-        self.beta = 0.1102 * (_ATTENUATION_DB - 8.7)
-        taps = (_ATTENUATION_DB - 7.95) / (14.36 * transition)
-        self.half_width = int(math.ceil(taps / 2.0)) + 1  # K: taps on each side
+    def __init__(self, fp: float, fs: float, attenuation: float):
+        self.cutoff = (fp + fs) / 2.0
+        self.beta = 0.1102 * (attenuation - 8.7)
+        self.half_width = int(math.ceil((attenuation - 7.95) / (14.36 * (fs - fp)) / 2.0)) + 1
 
-    def kernel(self, t, xp=np):
-        """h(t) for t in input samples: windowed sinc, zero for |t| >= K."""
+    def __call__(self, t, xp=np):
+        """h(t) for t in input samples (NumPy, or ``jax.numpy`` in the graph); 0 for |t| >= K."""
         k = self.half_width
         u = xp.clip(t / k, -1.0, 1.0)
         window = xp.i0(self.beta * xp.sqrt(1.0 - u * u)) / np.i0(self.beta)
         h = 2.0 * self.cutoff * xp.sinc(2.0 * self.cutoff * t) * window
         return xp.where(xp.abs(t) < k, h, 0.0)
+
+
+class _Design:
+    """A rate pair's reduced ratio ``up / down`` and its final low-pass filter (in input samples)."""
+
+    def __init__(self, orig_rate: int, target_rate: int):
+        g = math.gcd(orig_rate, target_rate)
+        self.up, self.down = target_rate // g, orig_rate // g
+        nyquist = min(orig_rate, target_rate) / (2.0 * orig_rate)  # cycles per input sample
+        self.kernel = _Kaiser(_PASSBAND * nyquist, nyquist, _ATTENUATION_DB)
+        self.half_width = self.kernel.half_width  # K: taps on each side
 
 
 @lru_cache(maxsize=32)
@@ -186,22 +192,6 @@ _HB_ROW = 32  # half-band outputs per matrix row
 _BLOCK_OUT = 1 << 18  # outputs per block for long inputs (and streaming)
 
 
-class _Kaiser:
-    """Kaiser-windowed sinc low-pass passing ``[0, fp]``, stopping ``[fs, 0.5]`` (cycles per input sample)."""
-
-    def __init__(self, fp: float, fs: float, attenuation: float):
-        self.cutoff = (fp + fs) / 2.0
-        self.beta = 0.1102 * (attenuation - 8.7)
-        self.half_width = int(math.ceil((attenuation - 7.95) / (14.36 * (fs - fp)) / 2.0)) + 1
-
-    def __call__(self, t: np.ndarray) -> np.ndarray:
-        k = self.half_width
-        u = np.clip(t / k, -1.0, 1.0)
-        window = np.i0(self.beta * np.sqrt(1.0 - u * u)) / np.i0(self.beta)
-        h = 2.0 * self.cutoff * np.sinc(2.0 * self.cutoff * t) * window
-        return np.where(np.abs(t) < k, h, 0.0)
-
-
 def _halfband_applies(rate: int, target: int) -> bool:
     """A half-band stage to ``rate / 2`` keeps ``[0, target / 2]`` and removes all that would alias below it."""
     return rate % 2 == 0 and rate > 2 * target
@@ -283,9 +273,8 @@ class _Geometry:
 
 @lru_cache(maxsize=32)
 def _geometry(rate: int, target: int) -> _Geometry:
-    g = math.gcd(rate, target)
-    nyquist = min(rate, target) / (2.0 * rate)
-    return _Geometry(target // g, rate // g, _Kaiser(_PASSBAND * nyquist, nyquist, _ATTENUATION_DB))
+    d = _design(rate, target)
+    return _Geometry(d.up, d.down, d.kernel)
 
 
 def _polyphase(x: jax.Array, rate: int, target: int, n_out: int) -> jax.Array:
