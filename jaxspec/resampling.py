@@ -109,8 +109,8 @@ def _polyphase_table(orig_rate: int, target_rate: int) -> np.ndarray:
     return d.kernel(t).astype(np.float32)
 
 
-def _pad_end(x: jax.Array, length: int) -> jax.Array:
-    """Zero-pads or trims the last axis to ``length``."""
+def fit_length(x: jax.Array, length: int) -> jax.Array:
+    """Zero-pads or trims the end of the last axis to ``length``."""
     n = x.shape[-1]
     if n >= length:
         return x[..., :length]
@@ -135,9 +135,9 @@ def polyphase_rows(xpad: jax.Array, orig_rate: int, target_rate: int, rows: int)
         return y.reshape(x.shape[0], count * up)
 
     if rows <= 2 * _CHUNK_ROWS:
-        return apply(_pad_end(xpad, (rows + blocks - 1) * down), rows)
+        return apply(fit_length(xpad, (rows + blocks - 1) * down), rows)
     steps = -(-rows // _CHUNK_ROWS)
-    xpad = _pad_end(xpad, (steps * _CHUNK_ROWS + blocks - 1) * down)
+    xpad = fit_length(xpad, (steps * _CHUNK_ROWS + blocks - 1) * down)
     span = (_CHUNK_ROWS + blocks - 1) * down
 
     def chunk(i):
@@ -168,7 +168,7 @@ def _resample_direct(x: jax.Array, orig_rate: int, target_rate: int, n_out: int)
     x = x.reshape(-1, x.shape[-1])
     xpad = jnp.pad(x, ((0, 0), (k - 1, 0)))
     last_base = ((steps * _CHUNK - 1) * d.down) // d.up
-    xpad = _pad_end(xpad, last_base + 2 * k + 1)
+    xpad = fit_length(xpad, last_base + 2 * k + 1)
 
     def chunk(step):
         j = step * _CHUNK + lax.iota(jnp.int32, _CHUNK)
@@ -282,7 +282,7 @@ def _polyphase(x: jax.Array, rate: int, target: int, n_out: int) -> jax.Array:
     geo = _geometry(rate, target)
     rows = -(-n_out // geo.L)
     xpad = jnp.pad(x, ((0, 0), (geo.K - 1, 0)))
-    xpad = _pad_end(xpad, (rows + 2) * geo.M)
+    xpad = fit_length(xpad, (rows + 2) * geo.M)
     outs = []
     for offset, table in zip(geo.offsets, geo.tables, strict=True):
         windows = xpad[:, offset : offset + rows * geo.M].reshape(x.shape[0], rows, geo.M)[:, :, : geo.width]
@@ -383,7 +383,7 @@ def _resample_blocks(x: jax.Array, orig_rate: int, target_rate: int, n_out: int)
     steps = -(-n_out // block)
     stride = block // unit_out * unit_in
     xpad = jnp.pad(x, ((0, 0), (context * unit_in, 0)))
-    xpad = _pad_end(xpad, (steps - 1) * stride + segment)
+    xpad = fit_length(xpad, (steps - 1) * stride + segment)
 
     def one(i):
         piece = lax.dynamic_slice_in_dim(xpad, i * stride, segment, axis=1)

@@ -20,6 +20,7 @@ from ._pytree import is_concrete_array
 from .config import SpectrogramConfig
 from .errors import ConfigError, InputError
 from .io import pcm_to_float32
+from .resampling import fit_length
 
 _CHUNK_FRAMES = 2048  # frames per block of the loop used for long inputs
 
@@ -62,14 +63,6 @@ def normalize(config: SpectrogramConfig, x: jax.Array) -> jax.Array:
     return jnp.where(positive, x * scale, 0.0)
 
 
-def _fit_length(x: jax.Array, length: int) -> jax.Array:
-    """Zero-pads or trims the end of the last axis to ``length``."""
-    n = x.shape[-1]
-    if n >= length:
-        return x[..., :length]
-    return jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, length - n)])
-
-
 def frames(x: jax.Array, window_size: int, offset: int, num_frames: int) -> jax.Array:
     """Partitions ``x [shape=(L,)]`` into ``[num_frames, window_size]``.
 
@@ -78,7 +71,7 @@ def frames(x: jax.Array, window_size: int, offset: int, num_frames: int) -> jax.
     NumPy index constant would be folded into the compiled program (hundreds of MiB for
     long inputs); it measured faster than a per-sample index or hop-sized blocks.
     """
-    x = _fit_length(x, (num_frames - 1) * offset + window_size)
+    x = fit_length(x, (num_frames - 1) * offset + window_size)
     starts = lax.iota(jnp.int32, num_frames) * offset
     return jax.vmap(lambda start: lax.dynamic_slice(x, (start,), (window_size,)))(starts)
 
@@ -97,7 +90,7 @@ def power_spectrum(framed: jax.Array, window: np.ndarray, fft_size: int, power: 
 def _spectrogram_one(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None) -> jax.Array:
     x = augment_one(config, x, key)
     if config.target_samples is not None:
-        x = _fit_length(x, config.target_samples)
+        x = fit_length(x, config.target_samples)
     n = config.num_frames(x.shape[0])
     if n == 0:
         return jnp.zeros((0, config.num_bins), jnp.float32)
@@ -136,7 +129,7 @@ def _frames_to_spectrum(config: SpectrogramConfig, x: jax.Array, n: int) -> jax.
     # input); the few that run past its end come from a small zero-padded tail.
     inside = min(n, (x.shape[0] - ws) // hop + 1) if x.shape[0] >= ws else 0
     if inside < _CHUNK_FRAMES:
-        x, inside = _fit_length(x, (n - 1) * hop + ws), n
+        x, inside = fit_length(x, (n - 1) * hop + ws), n
     segment = (_CHUNK_FRAMES - 1) * hop + ws
 
     def block(i, out):
@@ -151,7 +144,7 @@ def _frames_to_spectrum(config: SpectrogramConfig, x: jax.Array, n: int) -> jax.
     out = lax.fori_loop(0, steps, block, jnp.zeros_like(x, jnp.float32, shape=(n, config.num_bins)))
     if inside == n:
         return out
-    tail = _fit_length(x[inside * hop :], (n - inside - 1) * hop + ws)
+    tail = fit_length(x[inside * hop :], (n - inside - 1) * hop + ws)
     return lax.dynamic_update_slice(out, spectrum(frames(tail, ws, hop, n - inside)), (inside, 0))
 
 
