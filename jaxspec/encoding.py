@@ -26,10 +26,6 @@ from .stream import STREAM_THRESHOLD_SAMPLES, stream_to_array
 _spectrogram = jax.jit(spectrogram)
 
 
-def _describe(item: Any) -> str:
-    return repr(str(item)) if is_path(item) else type(item).__name__
-
-
 def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None, name: str = "audio") -> jax.Array:
     """Steps 1-2 on the host: load, check, average to mono, resample.
 

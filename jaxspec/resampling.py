@@ -37,7 +37,6 @@ _ATTENUATION_DB = 120.0
 _PASSBAND = 0.9  # fraction of the lower Nyquist frequency kept intact
 _MAX_TABLE = 1 << 21  # filter-table entries above which the filter is computed in the graph
 _MIN_PHASES = 64  # table columns (outputs per row) at least, for an efficient matrix product
-_CHUNK_ROWS = 4096  # rows per step of the loop used for long inputs
 _CHUNK = 4096  # outputs per step of the in-graph formulation
 _HIGHEST = lax.Precision.HIGHEST  # no-op on CPU; on GPUs it stops TF32 / bf16 products (-40 dB)
 
@@ -117,42 +116,21 @@ def fit_length(x: jax.Array, length: int) -> jax.Array:
     return jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, length - n)])
 
 
-def polyphase_rows(xpad: jax.Array, orig_rate: int, target_rate: int, rows: int) -> jax.Array:
-    """``rows * L`` outputs from ``xpad [shape=(batch, n)]`` that starts ``K - 1`` samples early.
-
-    Row ``q`` is the window of ``W`` input samples at ``q * M`` times the ``[W, L]``
-    table: one matrix product. Windows are assembled from ``M``-sample blocks (no
-    gather); long inputs go through a loop over blocks of rows to bound memory.
+def _resample_table(x: jax.Array, orig_rate: int, target_rate: int, n_out: int) -> jax.Array:
+    """The single-stage table: row ``q`` of ``L`` outputs is the window of ``W`` input samples
+    at ``q * M`` times the ``[W, L]`` table, one matrix product; windows are assembled from
+    ``M``-sample blocks (no gather). Long inputs arrive in blocks (``_resample_blocks``).
     """
-    up, down, _, width = polyphase_geometry(orig_rate, target_rate)
+    up, down, half_width, width = polyphase_geometry(orig_rate, target_rate)
     table = jnp.asarray(_polyphase_table(orig_rate, target_rate))
     blocks = -(-width // down)
-
-    def apply(x, count):  # x: [batch, (count + blocks - 1) * down]
-        grid = x.reshape(x.shape[0], count + blocks - 1, down)
-        windows = jnp.concatenate([grid[:, j : j + count] for j in range(blocks)], axis=2)[:, :, :width]
-        y = jnp.einsum("bqu,ur->bqr", windows, table, precision=lax.Precision.HIGHEST)
-        return y.reshape(x.shape[0], count * up)
-
-    if rows <= 2 * _CHUNK_ROWS:
-        return apply(fit_length(xpad, (rows + blocks - 1) * down), rows)
-    steps = -(-rows // _CHUNK_ROWS)
-    xpad = fit_length(xpad, (steps * _CHUNK_ROWS + blocks - 1) * down)
-    span = (_CHUNK_ROWS + blocks - 1) * down
-
-    def chunk(i):
-        return apply(lax.dynamic_slice_in_dim(xpad, i * _CHUNK_ROWS * down, span, axis=1), _CHUNK_ROWS)
-
-    y = lax.map(chunk, jnp.arange(steps))  # [steps, batch, chunk * L]
-    return jnp.moveaxis(y, 0, 1).reshape(xpad.shape[0], steps * _CHUNK_ROWS * up)[:, : rows * up]
-
-
-def _resample_table(x: jax.Array, orig_rate: int, target_rate: int, n_out: int) -> jax.Array:
-    up, _, half_width, _ = polyphase_geometry(orig_rate, target_rate)
+    rows = -(-n_out // up)
     batch = x.shape[:-1]
     x = jnp.pad(x.reshape(-1, x.shape[-1]), ((0, 0), (half_width - 1, 0)))
-    y = polyphase_rows(x, orig_rate, target_rate, -(-n_out // up))[:, :n_out]
-    return y.reshape(*batch, n_out)
+    grid = fit_length(x, (rows + blocks - 1) * down).reshape(x.shape[0], rows + blocks - 1, down)
+    windows = jnp.concatenate([grid[:, j : j + rows] for j in range(blocks)], axis=2)[:, :, :width]
+    y = jnp.einsum("bqu,ur->bqr", windows, table, precision=_HIGHEST)
+    return y.reshape(x.shape[0], rows * up)[:, :n_out].reshape(*batch, n_out)
 
 
 def _resample_direct(x: jax.Array, orig_rate: int, target_rate: int, n_out: int) -> jax.Array:
