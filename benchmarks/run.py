@@ -159,18 +159,27 @@ class Contender:
 
 
 def interleaved(contenders: list[Contender], rounds: int, warmup: int = 2) -> dict[str, list[float]]:
-    """Seconds per call of each contender, timed round-robin (rotating order) after ``warmup`` calls."""
+    """Seconds per call of each contender, timed round-robin (rotating order) after ``warmup`` calls.
+
+    As ``timeit`` does, the garbage collector is off while a round runs and collects
+    between rounds: a collection right before each call would time a cold cache after
+    a walk over the whole heap, which is no contender's normal state.
+    """
     for c in contenders:
         for _ in range(warmup):
             c.run()
     times: dict[str, list[float]] = {c.name: [] for c in contenders}
     for r in range(rounds):
         shift = r % len(contenders)
-        for c in contenders[shift:] + contenders[:shift]:
-            gc.collect()
-            start = time.perf_counter()
-            c.run()
-            times[c.name].append(time.perf_counter() - start)
+        gc.collect()
+        gc.disable()
+        try:
+            for c in contenders[shift:] + contenders[:shift]:
+                start = time.perf_counter()
+                c.run()
+                times[c.name].append(time.perf_counter() - start)
+        finally:
+            gc.enable()
     return times
 
 
@@ -463,11 +472,12 @@ def augment_contenders(x: np.ndarray, ir: np.ndarray) -> tuple[list[Contender], 
 
         def drawn_values() -> list[dict[str, Any]]:
             # The documented key rule: example i uses split(key, B)[i]; white noise uses
-            # fold_in(fold_in(key_i, NOISE=1), WHITE=2).
+            # fold_in(fold_in(key_i, NOISE=1), WHITE=2) and threefry_2x32 of the sample indices.
             values = []
             for k in jax.random.split(first_key, x.shape[0]):
                 d = jaxspec.draw(config, k, x.shape[1])
-                white = jax.random.normal(jax.random.fold_in(jax.random.fold_in(k, 1), 2), (x.shape[1],))
+                with jax.threefry_partitionable(False):  # jaxspec's white noise: jax's original bits scheme
+                    white = jax.random.normal(jax.random.fold_in(jax.random.fold_in(k, 1), 2), (x.shape[1],))
                 values.append(
                     {
                         "mix": float(d["convolution_mix"]),

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.extend.random import threefry_2x32
 
 from ._pytree import is_concrete_array, pytree_dataclass
 from .errors import ConfigError
@@ -412,20 +413,36 @@ def shift(x: jax.Array, samples: jax.Array) -> jax.Array:
     return lax.dynamic_slice(padded, (length - samples,), (length,))
 
 
+def _white_bits(key: jax.Array, length: int) -> jax.Array:
+    """``length`` random uint32 words: the Threefry-2x32 hash of the sample indices.
+
+    ``threefry_2x32(key_data(key), [0, 1, ..., length - 1])``: jax's original
+    random-bits scheme (``jax.random.bits`` with ``jax_threefry_partitionable`` off),
+    one hash per two words; the partitionable scheme that ``jax.random.bits`` uses by
+    default spends a hash per word (measured 2x slower), and a config flag would change
+    the samples. Keys of another implementation (``rbg``) use ``jax.random.bits``.
+    """
+    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+    data = jax.random.key_data(key) if typed else key
+    if data.shape != (2,) or (typed and str(jax.random.key_impl(key)) != "threefry2x32"):
+        return jax.random.bits(key, (length,), jnp.uint32)
+    return threefry_2x32(data, lax.iota(jnp.uint32, length))
+
+
 def white_noise(key: jax.Array, length: int) -> jax.Array:
     """Standard normal samples ``[shape=(length,)]``: ``sqrt(2) * erfinv(u)``.
 
-    ``u`` is uniform in ``(-1, 1)``, made from ``b = jax.random.bits(key, (length,))``:
-    ``f = float32 bits (b >> 9) | 0x3F800000, minus 1`` (in ``[0, 1)``), then
-    ``u = max(lo, f * (1 - lo) + lo)`` with ``lo = nextafter(-1, 0)``; this is the
-    formula of ``jax.random.normal`` (bit-identical to it with jax 0.10), written out so
-    the samples stay fixed by this rule whatever a later jax does.
+    ``u`` is uniform in ``(-1, 1)``, made from the words ``b = threefry_2x32(key_data(key),
+    [0, ..., length - 1])`` (see ``_white_bits``): ``f = float32 bits (b >> 9) | 0x3F800000,
+    minus 1`` (in ``[0, 1)``), then ``u = max(lo, f * (1 - lo) + lo)`` with
+    ``lo = nextafter(-1, 0)``: the transform of ``jax.random.normal``, written out so the
+    samples stay fixed by this rule whatever a later jax does.
 
     The transform runs in a two-step loop on purpose: a loop's output is materialized,
     so XLA cannot fuse the costly inverse erf into a consumer that reads each sample
     through a gather (the time shift), where it runs unvectorized (measured 2.4x slower).
     """
-    bits = jax.random.bits(key, (length,), jnp.uint32)
+    bits = _white_bits(key, length)
     half = -(-length // 2)
     bits = jnp.pad(bits, (0, 2 * half - length))
     low = np.nextafter(np.float32(-1.0), np.float32(0.0))

@@ -180,17 +180,12 @@ def test_mix_zero_leaves_the_input_unchanged():
     np.testing.assert_array_equal(_augmented(config, x, jax.random.key(2)), x)
 
 
-def test_long_convolution_is_fast_enough():
-    # A 1 s impulse response on a 10 s input, FFT-based: well under a second once compiled.
-    import time
-
+def test_long_convolution_matches_direct_convolution():
+    # A 1 s impulse response on a 10 s input (FFT-based; speed is measured in benchmarks/, not here).
     x, h = _signal(10 * SR), _signal(SR, 4) * np.exp(-np.arange(SR) / 2000.0).astype(np.float32)
     config = _config(convolution=Convolution(h))
-    step = jax.jit(jaxspec.augment)
-    step(config, x, jax.random.key(0)).block_until_ready()
-    start = time.perf_counter()
-    y = step(config, x, jax.random.key(1)).block_until_ready()
-    assert time.perf_counter() - start < 1.0
+    y = jax.jit(jaxspec.augment)(config, x, jax.random.key(1))
+    assert y.shape == x.shape
     head = 3000  # the reference on a prefix: (x * h)[:n] only depends on x[:n]
     _assert_close(np.asarray(y[:head], np.float64), _np_convolution(x[:head], h, 1.0))
 
@@ -289,23 +284,74 @@ def test_draws_follow_the_documented_key_rule():
     shift_samples = math.floor(np.float32(s.sample(_stage_key(key, 2, 0))) * np.float32(length) + 0.5)
     assert v["time_shift_samples"] == shift_samples
     np.testing.assert_allclose(v["volume_gain"], gain.sample(_stage_key(key, 3, 0)), **same)
-    # white noise: sqrt(2) erfinv(u), u in (-1, 1) from bits(fold_in(fold_in(key, 1), 2), (L,)), times the amplitude
-    white = _reference_white_noise(_stage_key(key, 1, 2), length)
+    # white noise: sqrt(2) erfinv(u), u in (-1, 1) from the Threefry-2x32 hash of 0..L-1 under
+    # fold_in(fold_in(key, 1), 2), times the amplitude
+    white, u = _reference_white_noise(_stage_key(key, 1, 2), length)
     only_noise = _config(noise=Noise(amplitude))
     added = _augmented(only_noise, np.zeros(length, np.float32), key)
-    np.testing.assert_allclose(added, float(v["noise_amplitude"]) * white, rtol=1e-5, atol=1e-8)
-    # the documented rule is jax.random.normal's formula, written out
-    normal = np.asarray(jax.random.normal(_stage_key(key, 1, 2), (length,)), np.float64)
-    np.testing.assert_allclose(white, normal, rtol=1e-5, atol=1e-6)
+    # In the tails erfinv magnifies the float32 rounding of u (one ulp of u near 1 moves the
+    # sample by ~1e-4 relative): compare values away from them, and u itself everywhere.
+    central = np.abs(u) < 0.999
+    np.testing.assert_allclose(added[central], float(v["noise_amplitude"]) * white[central], rtol=1e-5, atol=1e-8)
+    u_actual = scipy.special.erf(added / float(np.float32(v["noise_amplitude"])) / np.sqrt(2.0))
+    np.testing.assert_allclose(u_actual, u, rtol=0, atol=3e-7)
+    # the documented rule is jax.random.normal's, with jax's original (non-partitionable) bits
+    with jax.threefry_partitionable(False):
+        normal = np.asarray(jax.random.normal(_stage_key(key, 1, 2), (length,)), np.float64)
+    np.testing.assert_allclose(white[central], normal[central], rtol=1e-5, atol=1e-6)
 
 
-def _reference_white_noise(key: jax.Array, length: int) -> np.ndarray:
-    """The documented white-noise rule in float64 NumPy / SciPy from the key's raw bits."""
-    bits = np.asarray(jax.random.bits(key, (length,), jnp.uint32), np.uint64)
+def test_white_noise_does_not_depend_on_the_threefry_partitionable_flag():
+    config, x, key = _config(noise=0.1), np.zeros(1001, np.float32), jax.random.key(7)
+    added = {}
+    for flag in (False, True):
+        with jax.threefry_partitionable(flag):
+            added[flag] = np.asarray(jax.jit(jaxspec.augment)(config, x, key))
+    np.testing.assert_array_equal(added[False], added[True])
+    assert added[True].std() > 0.05
+
+
+def test_white_noise_with_an_rbg_key():
+    config, length = _config(noise=0.1), 4000
+    added = _augmented(config, np.zeros(length, np.float32), jax.random.key(3, impl="rbg"))
+    assert abs(added.std() / 0.1 - 1) < 0.1
+    assert scipy.stats.kstest(added / 0.1, "norm").pvalue > KS_MIN_P
+
+
+def _threefry_2x32(key: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """Threefry-2x32, 20 rounds (Salmon et al. 2011), in NumPy: the words hashed from ``count``.
+
+    As jax lays it out: the counts (zero-padded to even length) are split into halves
+    ``x0, x1``; the output is ``concat(hash0, hash1)`` cut to ``len(count)``.
+    """
+    n = count.shape[0]
+    c = np.concatenate([count, np.zeros(n % 2, np.uint32)]).astype(np.uint64)
+    x = [c[: len(c) // 2].copy(), c[len(c) // 2 :].copy()]
+    mask = np.uint64(0xFFFFFFFF)
+    ks = [np.uint64(key[0]), np.uint64(key[1])]
+    ks.append(ks[0] ^ ks[1] ^ np.uint64(0x1BD11BDA))
+    rotations = [(13, 15, 26, 6), (17, 29, 16, 24)]
+
+    def rotl(v, r):
+        return ((v << np.uint64(r)) | (v >> np.uint64(32 - r))) & mask
+
+    x = [(x[0] + ks[0]) & mask, (x[1] + ks[1]) & mask]
+    for block in range(5):
+        for r in rotations[block % 2]:
+            x[0] = (x[0] + x[1]) & mask
+            x[1] = rotl(x[1], r) ^ x[0]
+        x[0] = (x[0] + ks[(block + 1) % 3]) & mask
+        x[1] = (x[1] + ks[(block + 2) % 3] + np.uint64(block + 1)) & mask
+    return np.concatenate(x)[:n].astype(np.uint32)
+
+
+def _reference_white_noise(key: jax.Array, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The documented white-noise rule in float64 NumPy / SciPy from the key's raw bits: ``(samples, u)``."""
+    bits = _threefry_2x32(np.asarray(jax.random.key_data(key)), np.arange(length, dtype=np.uint32)).astype(np.uint64)
     f = ((bits >> 9) | 0x3F800000).astype(np.uint32).view(np.float32).astype(np.float64) - 1.0
     low = float(np.nextafter(np.float32(-1.0), np.float32(0.0)))
     u = np.maximum(low, f * (1.0 - low) + low)
-    return np.sqrt(2.0) * scipy.special.erfinv(u)
+    return np.sqrt(2.0) * scipy.special.erfinv(u), u
 
 
 # ------------------------------------------------------------------ the pipeline
