@@ -45,7 +45,7 @@ def test_each_item_equals_encoding_it_alone(ragged, relative_error):
     outputs = encode_batch(config, ragged, sample_rate=RATE)
     assert len(outputs) == len(ragged)
     lengths = [4000, 2500, 4000, 1, 0, 2500, 4000, 4000, 1]
-    for i, (item, out, length) in enumerate(zip(ragged, outputs, lengths)):
+    for i, (item, out, length) in enumerate(zip(ragged, outputs, lengths, strict=True)):
         out = np.asarray(out)
         assert out.dtype == np.float32 and out.shape == (math.ceil(length / 160), 201), i
         assert relative_error(out, _alone(config, item)) < 1e-5, f"item {i}"
@@ -65,7 +65,7 @@ def test_batch_keys_are_split_key_n(ragged, key, relative_error):
 def test_batch_with_one_key_is_reproducible_bit_for_bit(ragged, key):
     first = encode_batch(AUGMENTED, ragged, sample_rate=RATE, key=key)
     second = encode_batch(AUGMENTED, ragged, sample_rate=RATE, key=key)
-    for a, b in zip(first, second):
+    for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     other = encode_batch(AUGMENTED, ragged[:1], sample_rate=RATE, key=jax.random.key(1))
     assert not np.array_equal(np.asarray(other[0]), np.asarray(first[0]))

@@ -79,9 +79,9 @@ def test_pipeline_is_reproducible_and_epochs_differ(files):
         )
 
     first, again, other = build(1), build(1), build(2)
-    for a, b in zip(first, again):
+    for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a, b)
-    assert not any(np.allclose(a, b) for a, b in zip(first, other))
+    assert not any(np.allclose(a, b) for a, b in zip(first, other, strict=True))
     # the same two files in epoch 2 get new indices and so new augmentations
     assert not any(np.allclose(a, b) for a in first[:2] for b in first[2:])
 
@@ -119,7 +119,7 @@ def test_data_loader_random_map_is_reproducible(files):
         return list(loader)
 
     first, again, other = run(3), run(3), run(4)
-    for a, b in zip(first, again):
+    for a, b in zip(first, again, strict=True):
         np.testing.assert_array_equal(a, b)
     assert not np.allclose(first[0], other[0])
     assert not np.allclose(first[0], first[2])  # the same file at another index draws anew

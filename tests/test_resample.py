@@ -60,7 +60,9 @@ def test_in_band_sines_match_the_analytic_sine(orig, target):
 
 
 @pytest.mark.parametrize(
-    ("orig", "target"), [p for p in PAIRS if p[1] < p[0]], ids=[i for i, p in zip(IDS, PAIRS) if p[1] < p[0]]
+    ("orig", "target"),
+    [p for p in PAIRS if p[1] < p[0]],
+    ids=[i for i, p in zip(IDS, PAIRS, strict=True) if p[1] < p[0]],
 )
 def test_content_above_the_target_nyquist_is_removed(orig, target):
     n = int(DURATION * orig)
