@@ -68,10 +68,23 @@ CLIP_SAMPLES = SR  # exactly 1.0 s
 # Shared SoX effect chain: to mono, resample, trim silence at both ends
 # (lightly: 20 ms above 0.5 % of full scale), normalise peak to -1 dBFS.
 SOX_CLEAN = [
-    "channels", "1", "rate", "-h", str(SR),
-    "silence", "1", "0.02", "0.5%", "reverse",
-    "silence", "1", "0.02", "0.5%", "reverse",
-    "norm", "-1",
+    "channels",
+    "1",
+    "rate",
+    "-h",
+    str(SR),
+    "silence",
+    "1",
+    "0.02",
+    "0.5%",
+    "reverse",
+    "silence",
+    "1",
+    "0.02",
+    "0.5%",
+    "reverse",
+    "norm",
+    "-1",
 ]
 # Output options: 16-bit, no dither, max FLAC compression, no comment tag.
 SOX_OUT_FLAC = ["-D", "-b", "16", "-C", "8", "--comment", ""]
@@ -80,26 +93,22 @@ SOX_OUT_FLAC = ["-D", "-b", "16", "-C", "8", "--comment", ""]
 def _check_tools() -> None:
     missing = [t for t in ("espeak-ng", "sox", "soxi") if shutil.which(t) is None]
     if missing:
-        sys.exit(f"missing required tool(s): {', '.join(missing)} "
-                 "(e.g. apt-get install espeak-ng sox)")
+        sys.exit(f"missing required tool(s): {', '.join(missing)} (e.g. apt-get install espeak-ng sox)")
 
 
 def espeak(text: str, voice: str, speed: int, pitch: int) -> bytes:
     """Synthesise ``text`` and return the WAV bytes (22.05 kHz, 16-bit)."""
-    cmd = ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch),
-           "--stdout", text]
+    cmd = ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text]
     return subprocess.run(cmd, check=True, capture_output=True).stdout
 
 
-def sox_from_wav_bytes(wav: bytes, out_opts: list[str], out: Path,
-                       effects: list[str]) -> None:
+def sox_from_wav_bytes(wav: bytes, out_opts: list[str], out: Path, effects: list[str]) -> None:
     cmd = ["sox", "-R", "-t", "wav", "-", *out_opts, str(out), *effects]
     subprocess.run(cmd, input=wav, check=True, capture_output=True)
 
 
 def num_samples(path: Path) -> int:
-    res = subprocess.run(["soxi", "-s", str(path)], check=True,
-                         capture_output=True, text=True)
+    res = subprocess.run(["soxi", "-s", str(path)], check=True, capture_output=True, text=True)
     return int(res.stdout.strip())
 
 
@@ -110,16 +119,26 @@ def make_speech(out: Path = SPEECH_OUT) -> Path:
     return out
 
 
-def make_keyword_clip(word: str, voice: str, speed: int, pitch: int,
-                      out: Path, tmpdir: Path) -> None:
+def make_keyword_clip(word: str, voice: str, speed: int, pitch: int, out: Path, tmpdir: Path) -> None:
     tmp = tmpdir / "clip.wav"
     wav = espeak(word, voice, speed, pitch)
     sox_from_wav_bytes(wav, ["-D", "-b", "16"], tmp, SOX_CLEAN)
     n = min(num_samples(tmp), CLIP_SAMPLES)
     lead = (CLIP_SAMPLES - n) // 2
     trail = CLIP_SAMPLES - n - lead
-    cmd = ["sox", "-R", str(tmp), *SOX_OUT_FLAC, str(out),
-           "pad", f"{lead}s", f"{trail}s", "trim", "0s", f"{CLIP_SAMPLES}s"]
+    cmd = [
+        "sox",
+        "-R",
+        str(tmp),
+        *SOX_OUT_FLAC,
+        str(out),
+        "pad",
+        f"{lead}s",
+        f"{trail}s",
+        "trim",
+        "0s",
+        f"{CLIP_SAMPLES}s",
+    ]
     subprocess.run(cmd, check=True, capture_output=True)
 
 
@@ -138,10 +157,8 @@ def make_keywords(root: Path = KEYWORDS_OUT) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--speech", action="store_true",
-                   help=f"write {SPEECH_OUT.relative_to(REPO)}")
-    p.add_argument("--keywords", action="store_true",
-                   help=f"write {KEYWORDS_OUT.relative_to(REPO)}/<word>/*.flac")
+    p.add_argument("--speech", action="store_true", help=f"write {SPEECH_OUT.relative_to(REPO)}")
+    p.add_argument("--keywords", action="store_true", help=f"write {KEYWORDS_OUT.relative_to(REPO)}/<word>/*.flac")
     p.add_argument("--all", action="store_true", help="write both")
     args = p.parse_args(argv)
     if not (args.speech or args.keywords or args.all):
