@@ -476,8 +476,8 @@ def augment_contenders(x: np.ndarray, ir: np.ndarray) -> tuple[list[Contender], 
             values = []
             for k in jax.random.split(first_key, x.shape[0]):
                 d = jaxspec.draw(config, k, x.shape[1])
-                with jax.threefry_partitionable(False):  # jaxspec's white noise: jax's original bits scheme
-                    white = jax.random.normal(jax.random.fold_in(jax.random.fold_in(k, 1), 2), (x.shape[1],))
+                noise_key = jax.random.fold_in(jax.random.fold_in(k, 1), 2)
+                white = jaxspec.augmentation.white_noise(noise_key, x.shape[1])
                 values.append(
                     {
                         "mix": float(d["convolution_mix"]),
