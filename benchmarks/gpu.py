@@ -48,7 +48,8 @@ from run import (  # noqa: E402
     padded_length,
     reference_spectrogram,
     relative_error,
-    snr_db,
+    resample_rows,
+    sines_at,
     table,
     test_signal,
 )
@@ -155,51 +156,41 @@ def resample_contenders(sines: dict[float, np.ndarray], orig: int, device: str) 
     return contenders
 
 
-def resample_rows(rounds: int, device: str, batch: int) -> list[dict[str, Any]]:
+def first_output_row(c: Contender, x: np.ndarray) -> np.ndarray:
+    """The first signal of a contender's (possibly batched) output."""
+    y = np.asarray(c.apply(x))
+    return y.reshape(-1, y.shape[-1])[0]
+
+
+def resampling_rows(rounds: int, device: str, batch: int) -> list[dict[str, Any]]:
     rows = []
     for orig in RATES:
-        t = np.arange(10 * orig) / orig
-        sines = {f: np.sin(2.0 * np.pi * f * t).astype(np.float32) for f in (1000.0, 7000.0)}
+        sines = sines_at(orig)
         if batch > 1:
             sines = {f: np.broadcast_to(s, (batch, s.shape[0])).copy() for f, s in sines.items()}
         contenders = resample_contenders(sines, orig, device)
-        first_row = lambda y: np.asarray(y).reshape(-1, np.shape(y)[-1])[0]
-        snrs = {}
-        for c in contenders:
-            snrs[c.name] = {f: snr_db(first_row(c.apply(s)), f, SAMPLE_RATE) for f, s in sines.items()}
-        times = interleaved(contenders, rounds)
-        for c in contenders:
-            rows.append(
-                {
-                    "name": c.name,
-                    "rate": f"{orig / 1000:g}k -> 16k, {batch} x 10 s",
-                    "note": c.note,
-                    "times": times[c.name],
-                    "snr_1k": snrs[c.name][1000.0],
-                    "snr_7k": snrs[c.name][7000.0],
-                }
-            )
+        rows += resample_rows(contenders, sines, f"{orig / 1000:g}k -> 16k, {batch} x 10 s", rounds, first_output_row)
     return rows
 
 
 # ------------------------------------------------------------------ report
+def timing_cells(r: dict[str, Any], base: dict[str, Any]) -> list[str]:
+    """min, median and the two ratios to ``base`` (jaxspec's row)."""
+    lo, mid, base_lo, base_mid = (
+        min(r["times"]),
+        statistics.median(r["times"]),
+        min(base["times"]),
+        statistics.median(base["times"]),
+    )
+    return [ms(lo), ms(mid), f"{lo / base_lo:.2f}", f"{mid / base_mid:.2f}"]
+
+
+TIMING = ["min ms", "median ms", "ratio (min)", "ratio (median)"]
+
+
 def speed_table(rows: list[dict[str, Any]], label: str) -> str:
-    base = rows[0]["times"]
-    body = [
-        [
-            label,
-            r["name"],
-            ms(min(r["times"])),
-            ms(statistics.median(r["times"])),
-            f"{min(r['times']) / min(base):.2f}",
-            f"{statistics.median(r['times']) / statistics.median(base):.2f}",
-            f"{r['error']:.2e}",
-            r["note"],
-        ]
-        for r in rows
-    ]
-    header = ["workload", "contender", "min ms", "median ms", "ratio (min)", "ratio (median)", "rel. error", "note"]
-    return table(header, body)
+    body = [[label, r["name"], *timing_cells(r, rows[0]), f"{r['error']:.2e}", r["note"]] for r in rows]
+    return table(["workload", "contender", *TIMING, "rel. error", "note"], body)
 
 
 def resample_table(rows: list[dict[str, Any]]) -> tuple[str, list[list[str]]]:
@@ -208,26 +199,14 @@ def resample_table(rows: list[dict[str, Any]]) -> tuple[str, list[list[str]]]:
         group = [r for r in rows if r["rate"] == rate]
         js = group[0]
         for r in group:
-            body.append(
-                [
-                    rate,
-                    r["name"],
-                    ms(min(r["times"])),
-                    ms(statistics.median(r["times"])),
-                    f"{min(r['times']) / min(js['times']):.2f}",
-                    f"{r['snr_1k']:.1f}",
-                    f"{r['snr_7k']:.1f}",
-                    r["note"],
-                ]
-            )
+            body.append([rate, r["name"], *timing_cells(r, js), f"{r['snr_1k']:.1f}", f"{r['snr_7k']:.1f}", r["note"]])
         snr = min(js["snr_1k"], js["snr_7k"])
         targets.append([f"{rate}: jaxspec SNR ≥ 120 dB", f"{snr:.1f} dB", check(snr >= 120.0)])
         default = next((r for r in group if "defaults" in r["name"]), None)
         if default is not None:
             ratio = min(default["times"]) / min(js["times"])
             targets.append([f"{rate}: faster than torchaudio Resample (min)", f"{ratio:.2f}×", check(ratio > 1.0)])
-    header = ["rate", "contender", "min ms", "median ms", "ratio (min)", "SNR 1 kHz dB", "SNR 7 kHz dB", "note"]
-    return table(header, body), targets
+    return table(["rate", "contender", *TIMING, "SNR 1 kHz dB", "SNR 7 kHz dB", "note"], body), targets
 
 
 def machine(device: str) -> str:
@@ -292,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("## G3: resample 10 s to 16 kHz\n", flush=True)
     resample_batches = (1,) if args.quick else (1, RESAMPLE_BATCH)
-    rows = [row for batch in resample_batches for row in resample_rows(rounds, device, batch)]
+    rows = [row for batch in resample_batches for row in resampling_rows(rounds, device, batch)]
     results["G3"] = rows
     text, resample_targets = resample_table(rows)
     targets += resample_targets

@@ -374,25 +374,41 @@ def worker_w2rss(rounds: int) -> dict[str, Any]:
     }
 
 
+def sines_at(rate: int, seconds: int = 10) -> dict[float, np.ndarray]:
+    """Exact 1 kHz and 7 kHz sines at ``rate``, float32 ``[seconds * rate]``."""
+    t = np.arange(seconds * rate) / rate
+    return {f: np.sin(2.0 * np.pi * f * t).astype(np.float32) for f in (1000.0, 7000.0)}
+
+
+def resample_rows(
+    contenders: list[Contender],
+    sines: dict[float, np.ndarray],
+    label: str,
+    rounds: int,
+    output: Callable[[Contender, np.ndarray], np.ndarray] = lambda c, x: c.result(c.apply(x)),
+) -> list[dict[str, Any]]:
+    """Times resampling ``contenders`` interleaved; each one's SNR on every sine (``output`` picks a signal)."""
+    snrs = {c.name: {f: snr_db(output(c, x), f, SAMPLE_RATE) for f, x in sines.items()} for c in contenders}
+    times = interleaved(contenders, rounds)
+    return [
+        {
+            "name": c.name,
+            "rate": label,
+            "note": c.note,
+            "times": times[c.name],
+            "snr_1k": snrs[c.name][1000.0],
+            "snr_7k": snrs[c.name][7000.0],
+        }
+        for c in contenders
+    ]
+
+
 def worker_w3(rounds: int) -> dict[str, Any]:
     rows, notes = [], []
     for orig in (44100, 48000):
-        t = np.arange(10 * orig) / orig
-        sines = {f: np.sin(2.0 * np.pi * f * t).astype(np.float32) for f in (1000.0, 7000.0)}
+        sines = sines_at(orig)
         contenders, notes = resample_contenders(sines, orig)
-        snrs = {c.name: {f: snr_db(c.result(c.apply(x)), f, SAMPLE_RATE) for f, x in sines.items()} for c in contenders}
-        times = interleaved(contenders, rounds)
-        for c in contenders:
-            rows.append(
-                {
-                    "name": c.name,
-                    "rate": f"{orig / 1000:g}k -> 16k",
-                    "note": c.note,
-                    "times": times[c.name],
-                    "snr_1k": snrs[c.name][1000.0],
-                    "snr_7k": snrs[c.name][7000.0],
-                }
-            )
+        rows += resample_rows(contenders, sines, f"{orig / 1000:g}k -> 16k", rounds)
     return {"rows": rows, "notes": notes}
 
 
