@@ -131,3 +131,31 @@ def test_integer_rates_must_be_positive():
         resample(np.zeros(10, np.float32), 0, 16000)
     with pytest.raises(ValueError, match="target_rate=-8000"):
         resample(np.zeros(10, np.float32), 16000, -8000)
+
+
+@pytest.mark.parametrize(("orig", "target"), [(44100, 16001), (16001, 44100), (44101, 48000)])
+def test_pairs_with_a_large_reduced_ratio(orig, target):
+    n = int(DURATION * orig)
+    count = -(-n * target // orig)
+    freq = 0.9 * min(orig, target) / 2
+    out = np.asarray(resample(analytic_sine(freq, n, orig).astype(np.float32), orig, target))
+    assert out.shape == (count,)
+    assert error_db(out, analytic_sine(freq, count, target), target) <= -80
+
+
+def test_a_pair_too_fine_to_plan_is_refused_before_tracing():
+    with pytest.raises(ValueError, match="10000019 Hz -> 16000 Hz.*intermediate"):
+        resample(np.zeros(10, np.float32), 10_000_019, 16000)
+
+
+@pytest.mark.parametrize(("orig", "target"), [(44100, 16000), (16000, 44100)])
+def test_long_inputs_in_blocks_equal_the_whole_signal(orig, target):
+    # Above 2 * 2**18 outputs the signal is resampled in blocks of aligned segments: the
+    # arithmetic is the same as one pass over the whole signal, bit for bit.
+    from jaxspec.resampling import _BLOCK_OUT, _core, output_length
+
+    x = np.random.default_rng(0).standard_normal((1, 2 * _BLOCK_OUT * orig // target + orig)).astype(np.float32)
+    n_out = output_length(x.shape[-1], orig, target)
+    assert n_out > 2 * _BLOCK_OUT
+    whole = jax.jit(lambda v: _core(v, orig, target, n_out))(x)
+    np.testing.assert_array_equal(np.asarray(resample(x, orig, target)), np.asarray(whole))
