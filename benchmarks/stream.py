@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import soundfile
@@ -57,6 +59,7 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="compare with the in-memory encode (needs RAM)")
     args = parser.parse_args()
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runs from a checkout, like run.py
     import jax
 
     import jaxspec
