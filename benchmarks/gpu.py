@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,20 +37,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from run import (  # noqa: E402
     HOP,
     LONG_SECONDS,
+    RESAMPLE_HEADER,
     SAMPLE_RATE,
+    TIMING,
     WINDOW,
     Contender,
     check,
     interleaved,
-    ms,
     pad_end,
     padded_length,
     reference_spectrogram,
     relative_error,
+    resample_cells,
     resample_rows,
     sines_at,
+    summarize,
     table,
     test_signal,
+    timing_cells,
 )
 
 BATCHES = (64, 1024, 4096)
@@ -174,22 +177,11 @@ def resampling_rows(rounds: int, device: str, batch: int) -> list[dict[str, Any]
 
 
 # ------------------------------------------------------------------ report
-def timing_cells(r: dict[str, Any], base: dict[str, Any]) -> list[str]:
-    """min, median and the two ratios to ``base`` (jaxspec's row)."""
-    lo, mid, base_lo, base_mid = (
-        min(r["times"]),
-        statistics.median(r["times"]),
-        min(base["times"]),
-        statistics.median(base["times"]),
-    )
-    return [ms(lo), ms(mid), f"{lo / base_lo:.2f}", f"{mid / base_mid:.2f}"]
-
-
-TIMING = ["min ms", "median ms", "ratio (min)", "ratio (median)"]
-
-
 def speed_table(rows: list[dict[str, Any]], label: str) -> str:
-    body = [[label, r["name"], *timing_cells(r, rows[0]), f"{r['error']:.2e}", r["note"]] for r in rows]
+    body = [
+        [label, r["name"], *timing_cells(r["times"], summarize(rows[0]["times"])), f"{r['error']:.2e}", r["note"]]
+        for r in rows
+    ]
     return table(["workload", "contender", *TIMING, "rel. error", "note"], body)
 
 
@@ -198,15 +190,14 @@ def resample_table(rows: list[dict[str, Any]]) -> tuple[str, list[list[str]]]:
     for rate in dict.fromkeys(r["rate"] for r in rows):
         group = [r for r in rows if r["rate"] == rate]
         js = group[0]
-        for r in group:
-            body.append([rate, r["name"], *timing_cells(r, js), f"{r['snr_1k']:.1f}", f"{r['snr_7k']:.1f}", r["note"]])
+        body += resample_cells(rate, group, js)
         snr = min(js["snr_1k"], js["snr_7k"])
         targets.append([f"{rate}: jaxspec SNR ≥ 120 dB", f"{snr:.1f} dB", check(snr >= 120.0)])
         default = next((r for r in group if "defaults" in r["name"]), None)
         if default is not None:
             ratio = min(default["times"]) / min(js["times"])
             targets.append([f"{rate}: faster than torchaudio Resample (min)", f"{ratio:.2f}×", check(ratio > 1.0)])
-    return table(["rate", "contender", *TIMING, "SNR 1 kHz dB", "SNR 7 kHz dB", "note"], body), targets
+    return table(RESAMPLE_HEADER, body), targets
 
 
 def machine(device: str) -> str:

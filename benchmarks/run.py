@@ -674,6 +674,15 @@ def fmt_ratio(peer: float, base: float | None) -> str:
     return f"{peer / base:.2f}" if base else "n/a"
 
 
+def timing_cells(times: list[float], base: tuple[float, float] | None) -> list[str]:
+    """min and median in ms, and their ratios to ``base`` (jaxspec's min and median; ``None``: n/a)."""
+    lo, mid = summarize(times)
+    return [ms(lo), ms(mid), fmt_ratio(lo, base and base[0]), fmt_ratio(mid, base and base[1])]
+
+
+TIMING = ["min ms", "median ms", "ratio (min)", "ratio (median)"]
+
+
 def check(ok: bool) -> str:
     return "✓" if ok else "✗"
 
@@ -712,24 +721,9 @@ def render_speed(
 ) -> tuple[str, list]:
     rows = result["rows"]
     js = jaxspec_row(rows)
-    base = summarize(js["times"]) if js else (None, None)
-    body = []
-    for r in rows:
-        lo, mid = summarize(r["times"])
-        body.append(
-            [
-                r["name"],
-                ms(lo),
-                ms(mid),
-                fmt_ratio(lo, base[0]),
-                fmt_ratio(mid, base[1]),
-                f"{r['error']:.2e}",
-                r["note"],
-            ]
-        )
-    text = table(
-        ["contender", "min ms", "median ms", "ratio (min)", "ratio (median)", "rel. error vs f64", "note"], body
-    )
+    base = summarize(js["times"]) if js else None
+    body = [[r["name"], *timing_cells(r["times"], base), f"{r['error']:.2e}", r["note"]] for r in rows]
+    text = table(["contender", *TIMING, "rel. error vs f64", "note"], body)
     return text, speedup_target(rows, factor, peers)
 
 
@@ -773,27 +767,24 @@ def render_memory(memory: dict[str, Any]) -> tuple[str, list]:
     return text, targets
 
 
+RESAMPLE_HEADER = ["rate", "contender", *TIMING, "SNR 1 kHz dB", "SNR 7 kHz dB", "note"]
+
+
+def resample_cells(rate: str, group: list[dict[str, Any]], js: dict[str, Any] | None) -> list[list[str]]:
+    """Table rows of one rate's resampling contenders, timed relative to ``js`` (jaxspec's row)."""
+    base = summarize(js["times"]) if js else None
+    return [
+        [rate, r["name"], *timing_cells(r["times"], base), f"{r['snr_1k']:.1f}", f"{r['snr_7k']:.1f}", r["note"]]
+        for r in group
+    ]
+
+
 def render_w3(result: dict[str, Any]) -> tuple[str, list]:
     rows, body, targets = result["rows"], [], []
     for rate in dict.fromkeys(r["rate"] for r in rows):
         group = [r for r in rows if r["rate"] == rate]
         js = jaxspec_row(group)
-        base = summarize(js["times"]) if js else (None, None)
-        for r in group:
-            lo, mid = summarize(r["times"])
-            body.append(
-                [
-                    rate,
-                    r["name"],
-                    ms(lo),
-                    ms(mid),
-                    fmt_ratio(lo, base[0]),
-                    fmt_ratio(mid, base[1]),
-                    f"{r['snr_1k']:.1f}",
-                    f"{r['snr_7k']:.1f}",
-                    r["note"],
-                ]
-            )
+        body += resample_cells(rate, group, js)
         hq = next((r for r in group if r["name"] == "soxr HQ"), None)
         if js is None:
             targets.append([f"{rate}: ≥ 120 dB at ≤ soxr HQ time", "no jaxspec", "✗"])
@@ -806,18 +797,7 @@ def render_w3(result: dict[str, Any]) -> tuple[str, list]:
                 targets.append(
                     [f"{rate}: time ≤ soxr HQ ({label})", f"{ms(t_js)} ms vs {ms(t_hq)} ms", check(t_js <= t_hq)]
                 )
-    header = [
-        "rate",
-        "contender",
-        "min ms",
-        "median ms",
-        "ratio (min)",
-        "ratio (median)",
-        "SNR 1 kHz dB",
-        "SNR 7 kHz dB",
-        "note",
-    ]
-    return table(header, body), targets
+    return table(RESAMPLE_HEADER, body), targets
 
 
 def render_first(results: list[dict[str, Any]], splits: list[dict[str, Any]]) -> tuple[str, list]:

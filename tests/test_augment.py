@@ -360,7 +360,7 @@ def test_threefry_matches_the_numpy_reference_and_jax(length):
     key, count = np.array([123, 4567], np.uint32), np.arange(length, dtype=np.uint32)
     ours = np.asarray(jax.jit(jaxspec_threefry)(key, count))
     np.testing.assert_array_equal(ours, _threefry_2x32(key, count))
-    extend = pytest.importorskip("jax.extend.random")
+    extend = pytest.importorskip("jax.extend.random", reason="this jax has no public threefry_2x32 to compare with")
     np.testing.assert_array_equal(ours, np.asarray(extend.threefry_2x32(key, count)))
 
 
