@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 
 import jaxspec
-from jaxspec.attach import attach
+from jaxspec import attach
 
 
 class SmallConvNet(eqx.Module):

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 import jaxspec
-from jaxspec.attach import attach
+from jaxspec import attach
 
 
 class SmallCNN(nnx.Module):

@@ -42,7 +42,7 @@ import numpy as np
 import optax
 
 import jaxspec
-from jaxspec.attach import attach
+from jaxspec import attach
 
 DATA = Path(__file__).resolve().parent / "data" / "keywords"
 WORDS = ("yes", "no", "up", "down", "left", "right", "stop", "go")

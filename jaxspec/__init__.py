@@ -1,6 +1,6 @@
 """jaxspec: audio spectrograms as pure JAX functions of a frozen config."""
 
-from .attach import attach
+from ._attach import attach
 from .augmentation import (
     Augmentation,
     Convolution,

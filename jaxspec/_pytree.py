@@ -1,4 +1,11 @@
-"""Frozen dataclasses that are JAX pytrees and still compare and hash sensibly."""
+"""Frozen dataclasses that are pure JAX pytrees and still compare and hash sensibly.
+
+Pure means: flattening and unflattening (``jax.tree.map``, tracing under ``jit``,
+``device_put``, ``vmap``'s ``in_axes`` trees) never run the class's constructor.
+Unflatten builds the object on ``object.__new__`` and sets its fields, as equinox
+does, so validation, parsing and file loading run once, when a user builds the
+object, and never on a tree of tracers or placeholders.
+"""
 
 from __future__ import annotations
 
@@ -39,28 +46,42 @@ def _hash(self: Any) -> int:
     return hash((tree, tuple(_leaf_key(leaf) for leaf in leaves)))
 
 
+def _register(cls: type, data: tuple[str, ...], meta: tuple[str, ...]) -> None:
+    keys = tuple(jax.tree_util.GetAttrKey(name) for name in data)
+
+    def flatten_with_keys(obj: Any) -> tuple[list[tuple[Any, Any]], tuple[Any, ...]]:
+        return [(k, getattr(obj, n)) for k, n in zip(keys, data, strict=True)], tuple(getattr(obj, n) for n in meta)
+
+    def flatten(obj: Any) -> tuple[list[Any], tuple[Any, ...]]:
+        return [getattr(obj, n) for n in data], tuple(getattr(obj, n) for n in meta)
+
+    def unflatten(aux: tuple[Any, ...], children: Any) -> Any:
+        obj = object.__new__(cls)  # no __init__, no __post_init__: nothing runs twice
+        for name, value in zip(meta, aux, strict=True):
+            object.__setattr__(obj, name, value)
+        for name, value in zip(data, children, strict=True):
+            object.__setattr__(obj, name, value)
+        return obj
+
+    jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
+
+
 def pytree_dataclass(*, data_fields: tuple[str, ...] = ()):
-    """Makes ``cls`` a frozen dataclass registered as a pytree.
+    """Makes ``cls`` a frozen dataclass registered as a pure pytree.
 
     Fields named in ``data_fields`` are children (array leaves or nested pytrees);
     every other field is static metadata: hashable, part of the treedef and so of
-    ``jax.jit``'s cache key. Equality compares the treedef and the leaves' values,
-    and the hash uses the treedef and the leaves' shapes, so objects holding arrays
-    are hashable too.
+    ``jax.jit``'s cache key. Unflatten runs no constructor. Equality compares the
+    treedef and the leaves' values, and the hash uses the treedef and the leaves'
+    shapes, so objects holding arrays are hashable too.
     """
 
     def wrap(cls: type) -> type:
         cls = dataclasses.dataclass(frozen=True, eq=False)(cls)
-        names = [f.name for f in dataclasses.fields(cls)]
-        meta = [n for n in names if n not in data_fields]
-        jax.tree_util.register_dataclass(cls, data_fields=list(data_fields), meta_fields=meta)
+        names = tuple(f.name for f in dataclasses.fields(cls))
+        _register(cls, tuple(data_fields), tuple(n for n in names if n not in data_fields))
         cls.__eq__ = _eq
         cls.__hash__ = _hash
         return cls
 
     return wrap
-
-
-def is_concrete_array(x: Any) -> bool:
-    """True for a NumPy or JAX array whose values can be read on the host now."""
-    return isinstance(x, (np.ndarray, jax.Array)) and not isinstance(x, jax.core.Tracer)

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from . import augmentation as _augment
+from . import _serialize
 from ._pytree import pytree_dataclass
-from .augmentation import Augmentation
+from .augmentation import Augmentation, resolve
 from .errors import ConfigError, check_rate
 from .windows import window_values
 
@@ -150,7 +150,7 @@ class SpectrogramConfig:
         augmentation = self.augmentation
         if augmentation is not None and not isinstance(augmentation, Augmentation):
             raise ConfigError(f"augmentation={augmentation!r} must be None or Augmentation(...)")
-        set_("augmentation", _augment.resolve(augmentation, self.sample_rate))
+        set_("augmentation", resolve(augmentation, self.sample_rate))
 
     # ----------------------------------------------------------- resolved numbers
     @property
@@ -244,30 +244,48 @@ class SpectrogramConfig:
 
     # ----------------------------------------------------------- config files
     def to_dict(self, *, signals: dict[str, str] | None = None) -> dict[str, Any]:
-        """Every field as JSON values (recordings by path); see ``jaxspec.serialize``."""
-        from .serialize import config_to_dict
+        """Every field as JSON values (recordings by path); forms in ``jaxspec._serialize``.
 
-        return config_to_dict(self, signals=signals)
+        Args:
+          signals: optional paths of the recordings, ``{"noise": path, "convolution":
+            path}``; they take precedence over the stages' ``source`` paths.
+
+        >>> SpectrogramConfig(offset=160).to_dict()["offset"]
+        160
+        """
+        return _serialize.to_dict(self, signals=signals)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> SpectrogramConfig:
-        """The config ``to_dict`` wrote: ``SpectrogramConfig.from_dict(c.to_dict()) == c``."""
-        from .serialize import config_from_dict
+    def from_dict(cls, d: dict[str, Any], *, base: str | None = None) -> SpectrogramConfig:
+        """The config ``to_dict`` wrote: ``SpectrogramConfig.from_dict(c.to_dict()) == c``.
 
-        return config_from_dict(d)
+        Args:
+          d: ``{field: value}``; missing keys take their defaults.
+          base: the folder that relative recording paths are relative to.
 
-    def save(self, path: str, *, signals: dict[str, str] | None = None) -> None:
-        """Writes the config as JSON (recording paths relative to the file's folder)."""
-        from .serialize import save_config
+        >>> SpectrogramConfig.from_dict({"window_size": "32ms", "normalization": ["rms", 0.1]}).window_samples
+        512
+        """
+        return _serialize.from_dict(cls, d, base=base)
 
-        save_config(self, path, signals=signals)
+    def to_json(self, *, signals: dict[str, str] | None = None) -> str:
+        """``to_dict`` as indented JSON text."""
+        return _serialize.to_json(self, signals=signals)
+
+    def save(self, path: str, *, signals: dict[str, str] | None = None) -> Any:
+        """Writes the config as JSON (recording paths relative to the file's folder); returns the path.
+
+        >>> import tempfile, os
+        >>> file = SpectrogramConfig(offset=160).save(os.path.join(tempfile.mkdtemp(), "cfg.json"))
+        >>> SpectrogramConfig.load(file).offset_samples
+        160
+        """
+        return _serialize.save(self, path, signals=signals)
 
     @classmethod
     def load(cls, path: str) -> SpectrogramConfig:
-        """Reads a JSON config written by ``save`` (or by ``jaxspec config -o``)."""
-        from .serialize import load_config
-
-        return load_config(path)
+        """Reads a JSON config written by ``save`` (or by ``jaxspec config -o``, or by hand)."""
+        return _serialize.load(cls, path)
 
     def __repr__(self) -> str:
         fields = []

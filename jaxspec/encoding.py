@@ -18,12 +18,11 @@ import numpy as np
 
 from .config import SpectrogramConfig
 from .errors import ConfigError, InputError, check_rate
-from .io import Audio, audio_info, is_path, load_audio, to_float32, to_mono
+from .io import Audio, is_path, load_audio, to_float32, to_mono
+from .planner import plan_file
 from .resampling import resample
 from .spectrum import spectrogram
-from .stream import STREAM_THRESHOLD_SAMPLES, stream_to_array
-
-_spectrogram = jax.jit(spectrogram)
+from .stream import stream_to_array
 
 
 def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None, name: str = "audio") -> jax.Array:
@@ -58,19 +57,6 @@ def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None
     return jnp.asarray(x)
 
 
-def _should_stream(config: SpectrogramConfig, audio: Any, key: Any, stream: bool | None) -> bool:
-    if stream is False or not is_path(audio):
-        return False
-    if stream:
-        if key is not None and config.augmentation is not None:
-            raise InputError("stream=True cannot apply augmentation (it needs the whole signal); pass key=None")
-        return True
-    if key is not None and config.augmentation is not None:
-        return False
-    info = audio_info(audio)
-    return info.frames * info.channels > STREAM_THRESHOLD_SAMPLES
-
-
 def encode(
     config: SpectrogramConfig,
     audio: Any,
@@ -89,7 +75,7 @@ def encode(
       sample_rate: the rate of an array input in Hz (required for arrays).
       key: a PRNG key to apply ``config.augmentation``; ``None`` = no augmentation.
       stream: for a path: ``None`` = stream files above
-        ``jaxspec.stream.STREAM_THRESHOLD_SAMPLES`` (frames x channels) when no
+        ``jaxspec.planner.STREAM_THRESHOLD_SAMPLES`` (frames x channels) when no
         augmentation is applied; ``True`` / ``False`` force it. Streaming never holds
         the decoded file in memory and gives the same result.
 
@@ -101,9 +87,10 @@ def encode(
     >>> encode(jaxspec.SpectrogramConfig(), jaxspec.example_path()).shape[1]
     201
     """
-    if _should_stream(config, audio, key, stream):
-        return jnp.asarray(stream_to_array(config, audio))
-    return _spectrogram(config, prepare(config, audio, sample_rate), key)
+    if stream is not False and is_path(audio):
+        if plan_file(config, audio, augmented=key is not None, stream=stream).stream:
+            return jnp.asarray(stream_to_array(config, audio))
+    return spectrogram(config, prepare(config, audio, sample_rate), key)
 
 
 def _with_index(error: Exception, index: int, item: Any) -> Exception:
@@ -153,7 +140,7 @@ def encode_batch(
     for indices in groups.values():
         stacked = jnp.stack([waves[i] for i in indices])
         group_keys = None if keys is None else keys[np.asarray(indices)]
-        out = _spectrogram(config, stacked, group_keys)
+        out = spectrogram(config, stacked, group_keys)
         for row, i in enumerate(indices):
             results[i] = out[row]
     return results

@@ -156,7 +156,7 @@ class EncodeAudio:
 
         import grain
         ds = (grain.MapDataset.source(paths).shuffle(seed=0).repeat(10)
-              .map_with_index(jaxspec.EncodeAudio(config, seed=1)))
+              .map_with_index(jaxspec.grain.EncodeAudio(config, seed=1)))
         first = ds[0]  # float32 [n_frames, bins]
 
     >>> import jaxspec

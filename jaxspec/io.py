@@ -10,7 +10,7 @@ import jax
 import numpy as np
 import soundfile
 
-from ._pytree import is_concrete_array, pytree_dataclass
+from ._pytree import pytree_dataclass
 from .errors import AudioFileError, InputError, check_rate
 
 PathLike = str | os.PathLike
@@ -37,7 +37,7 @@ class Audio:
 
     def __post_init__(self):
         object.__setattr__(self, "sample_rate", check_rate("Audio sample_rate", self.sample_rate))
-        if is_concrete_array(self.samples) and np.ndim(self.samples) not in (1, 2):
+        if hasattr(self.samples, "shape") and len(self.samples.shape) not in (1, 2):
             raise InputError(f"Audio samples of shape {np.shape(self.samples)}: expected [n] or [n, channels]")
 
     @property
@@ -108,7 +108,8 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
     return samples if samples.ndim == 1 else samples.mean(axis=1, dtype=np.float32)
 
 
-def _check_file(path: PathLike) -> Path:
+def check_file(path: PathLike) -> Path:
+    """``path`` as a ``Path`` if it names an existing file (``FileNotFoundError`` / ``AudioFileError`` else)."""
     path = Path(os.fspath(path)).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"audio file {str(path)!r} does not exist")
@@ -119,7 +120,7 @@ def _check_file(path: PathLike) -> Path:
 
 def audio_info(path: PathLike) -> soundfile._SoundFileInfo:
     """soundfile's header information (rate, frames, channels, format) for ``path``."""
-    path = _check_file(path)
+    path = check_file(path)
     try:
         return soundfile.info(str(path))
     except Exception as error:
@@ -146,7 +147,7 @@ def load_audio(path: PathLike) -> Audio:
     >>> load_audio(jaxspec.example_path()).sample_rate
     16000
     """
-    path = _check_file(path)
+    path = check_file(path)
     try:
         samples, rate = soundfile.read(str(path), dtype="float32", always_2d=False)
     except Exception as error:
@@ -160,6 +161,7 @@ def example_path() -> str:
 
 
 def is_path(x: Any) -> bool:
+    """True for a ``str`` or ``os.PathLike``: what jaxspec reads as a file name."""
     return isinstance(x, (str, os.PathLike))
 
 

@@ -24,9 +24,6 @@ from .encoding import prepare
 from .errors import ConfigError
 from .spectrum import augment, spectrogram
 
-_spectrogram = jax.jit(spectrogram)
-_augment_waveform = jax.jit(augment)
-
 DYNAMIC_RANGE_DB = 80.0
 """The colour scale spans this many dB below the loudest bin."""
 
@@ -128,17 +125,9 @@ def figure(panels: list[Panel], config: SpectrogramConfig) -> Any:
     return fig
 
 
-def _describe_draws(values: dict[str, Any], sample_rate: int) -> str:
-    parts = []
-    if "convolution_mix" in values:
-        parts.append(f"mix {float(values['convolution_mix']):.2f}")
-    if "noise_amplitude" in values:
-        parts.append(f"noise {float(values['noise_amplitude']):.3g}")
-    if "time_shift_samples" in values:
-        parts.append(f"shift {int(values['time_shift_samples']) / sample_rate * 1000:+.0f} ms")
-    if "volume_gain" in values:
-        parts.append(f"gain {float(values['volume_gain']):.2f}")
-    return ", ".join(parts)
+def _describe_draws(config: SpectrogramConfig, values: dict[str, Any]) -> str:
+    """The drawn values in words, stage by stage (the stage table's ``describe``)."""
+    return ", ".join(stage.describe(values, config.sample_rate) for stage, _ in config.augmentation.active())
 
 
 def panels_for(
@@ -162,14 +151,14 @@ def panels_for(
     length = int(x.shape[0])
     seconds = length / config.sample_rate
     title = f"{name + ': ' if name else ''}original ({seconds:.2f} s at {config.sample_rate} Hz)"
-    panels = [Panel(title, np.asarray(_augment_waveform(config, x)), np.asarray(_spectrogram(config, x)))]
+    panels = [Panel(title, np.asarray(augment(config, x)), np.asarray(spectrogram(config, x)))]
     if augment_count:
         keys = jax.random.split(jax.random.key(seed), augment_count)
         for i in range(augment_count):
             values = draw_values(config.augmentation, keys[i], length, config.sample_rate)
-            drawn = _describe_draws(values, config.sample_rate)
+            drawn = _describe_draws(config, values)
             title = f"augmented, key split(key({seed}), {augment_count})[{i}]: {drawn}"
-            waveform, spec = _augment_waveform(config, x, keys[i]), _spectrogram(config, x, keys[i])
+            waveform, spec = augment(config, x, keys[i]), spectrogram(config, x, keys[i])
             panels.append(Panel(title, np.asarray(waveform), np.asarray(spec)))
     return panels
 

@@ -16,9 +16,10 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from ._inputs import as_waveform, check_key, row_keys
 from .config import SpectrogramConfig
 from .errors import InputError
-from .spectrum import _as_waveform, _check_key, _is_key_batch, spectrogram
+from .spectrum import spectrogram
 
 
 def batch_sharding(devices: Sequence[jax.Device] | None = None, axis_name: str = "batch") -> NamedSharding:
@@ -68,7 +69,7 @@ def sharded_spectrogram(
     sharding = batch_sharding() if sharding is None else sharding
     spec = sharding.spec
     axis = spec[0] if len(spec) else None
-    x = _as_waveform(x)
+    x = as_waveform(x)
     if x.ndim != 2:
         raise InputError(f"sharded_spectrogram needs a batch x [B, L], got shape {x.shape}")
     shards = 1 if axis is None else int(np.prod([sharding.mesh.shape[a] for a in np.atleast_1d(axis)]))
@@ -76,8 +77,7 @@ def sharded_spectrogram(
         raise InputError(f"batch size B={x.shape[0]} must be a multiple of the {shards} devices of the batch axis")
     batch = PartitionSpec(axis)
     if key is not None:
-        key = _check_key(key)
-        key = key if _is_key_batch(key, x.shape[0]) else jax.random.split(key, x.shape[0])
+        key = row_keys(check_key(key), x.shape[0])
 
     def local(config, rows, keys):
         return spectrogram(config, rows, keys)

@@ -15,32 +15,14 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from . import augmentation as _augment
-from ._pytree import is_concrete_array
+from . import _xla
+from ._inputs import check_waveform_and_key, row_keys
+from .augmentation import apply as apply_augmentation
 from .config import SpectrogramConfig
-from .errors import ConfigError, InputError
-from .io import pcm_to_float32
+from .errors import ConfigError
 from .resampling import fit_length
 
 _CHUNK_FRAMES = 2048  # frames per block of the loop used for long inputs
-
-
-def _as_waveform(x: Any) -> jax.Array:
-    """float32 ``[L]`` or ``[B, L]`` from float or integer PCM; concrete input is checked for NaN / inf."""
-    if isinstance(x, (np.ndarray, list, tuple)):
-        x = np.asarray(x)
-    elif not isinstance(x, jax.Array):
-        x = jnp.asarray(x)
-    if x.ndim > 2:
-        raise InputError(f"x has shape {x.shape}; expected [L] (one signal) or [B, L] (a batch)")
-    x = pcm_to_float32(x, "x")
-    if is_concrete_array(x):
-        # Eager even inside a user's jit that closes over a concrete array.
-        with jax.ensure_compile_time_eval():
-            finite = bool(np.isfinite(x).all() if isinstance(x, np.ndarray) else jnp.isfinite(x).all())
-        if not finite:
-            raise InputError("x has NaN or infinite samples")
-    return jnp.asarray(x)
 
 
 def normalize(config: SpectrogramConfig, x: jax.Array) -> jax.Array:
@@ -95,23 +77,8 @@ def _spectrogram_one(config: SpectrogramConfig, x: jax.Array, key: jax.Array | N
     if n == 0:
         return jnp.zeros((0, config.num_bins), jnp.float32)
     if key is not None and config.augmentation is not None:
-        x = _materialize(x, (n - 1) * config.offset_samples + config.window_samples, key)
+        x = _xla.materialize(x, (n - 1) * config.offset_samples + config.window_samples, key)
     return _frames_to_spectrum(config, x, n)
-
-
-def _materialize(x: jax.Array, length: int, key: jax.Array) -> jax.Array:
-    """``x`` zero-padded or trimmed to ``length``, computed once into its own buffer.
-
-    XLA fuses elementwise producers into the frame gather, which reads every sample
-    ``window / offset`` times: the augmentation (noise's inverse erf, the shift's
-    gather) would be recomputed per read (measured 3-10x slower). A dynamic-update-slice
-    at a runtime index is never fused into its consumer; ``optimization_barrier`` is
-    dropped by XLA:CPU before fusion. The index is 0, derived from the key so that XLA
-    cannot fold it to a constant and turn the update back into a fusible pad.
-    """
-    x = x[:length]
-    zero = (jax.random.key_data(key).reshape(-1)[0] & 0).astype(jnp.int32)
-    return lax.dynamic_update_slice(jnp.zeros((length,), x.dtype), x, (zero,))
 
 
 def _frames_to_spectrum(config: SpectrogramConfig, x: jax.Array, n: int) -> jax.Array:
@@ -140,8 +107,7 @@ def _frames_to_spectrum(config: SpectrogramConfig, x: jax.Array, n: int) -> jax.
         return lax.dynamic_update_slice(out, spectrum(frames(piece, ws, hop, _CHUNK_FRAMES)), (first, 0))
 
     steps = -(-inside // _CHUNK_FRAMES)
-    # zeros_like(x, shape=...): under shard_map the carry must be "varying" like x.
-    out = lax.fori_loop(0, steps, block, jnp.zeros_like(x, jnp.float32, shape=(n, config.num_bins)))
+    out = lax.fori_loop(0, steps, block, _xla.varying_zeros(x, (n, config.num_bins), jnp.float32))
     if inside == n:
         return out
     tail = fit_length(x[inside * hop :], (n - inside - 1) * hop + ws)
@@ -153,23 +119,7 @@ def augment_one(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None) 
     x = normalize(config, x)
     if key is None or config.augmentation is None:
         return x
-    return _augment.apply(config.augmentation, x, key, config.sample_rate)
-
-
-def _is_key_batch(key: jax.Array, batch: int) -> bool:
-    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-    return key.ndim == (1 if typed else 2) and key.shape[0] == batch
-
-
-def _check_key(key: Any) -> jax.Array:
-    key = jnp.asarray(key) if not isinstance(key, jax.Array) else key
-    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-    if not typed and (key.dtype != jnp.uint32 or key.shape[-1:] != (2,)):
-        raise InputError(
-            f"key of dtype {key.dtype} and shape {key.shape} is not a PRNG key; "
-            "use jax.random.key(seed) or jax.random.PRNGKey(seed)"
-        )
-    return key
+    return apply_augmentation(config.augmentation, x, key, config.sample_rate)
 
 
 def _map_examples(fn, config, x, key):
@@ -178,30 +128,18 @@ def _map_examples(fn, config, x, key):
         return fn(config, x, key)
     if key is None:
         return jax.vmap(lambda row: fn(config, row, None))(x)
-    keys = key if _is_key_batch(key, x.shape[0]) else jax.random.split(key, x.shape[0])
-    return jax.vmap(lambda row, k: fn(config, row, k))(x, keys)
+    return jax.vmap(lambda row, k: fn(config, row, k))(x, row_keys(key, x.shape[0]))
 
 
-# Always compiled, also when called eagerly: XLA contracts a * b + c into an FMA inside
-# compiled code but not op by op, so an eager program would draw (and compute) values
-# that differ in the last bit from the jitted one. Compiling both keeps draws identical.
-_spectrogram_compiled = jax.jit(partial(_map_examples, _spectrogram_one))
-_augment_compiled = jax.jit(partial(_map_examples, augment_one))
+_spectrogram_compiled = _xla.compiled(partial(_map_examples, _spectrogram_one))
+_augment_compiled = _xla.compiled(partial(_map_examples, augment_one))
 
 
 def _checked(config: Any, x: Any, key: Any) -> tuple[jax.Array, jax.Array | None]:
     """Host-side checks before tracing; concrete inputs are scanned for NaN / inf."""
     if not isinstance(config, SpectrogramConfig):
         raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
-    x = _as_waveform(x)
-    if key is None:
-        return x, None
-    key = _check_key(key)
-    single = key.ndim == (0 if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else 1)
-    if not single and not (x.ndim == 2 and _is_key_batch(key, x.shape[0])):
-        rows = f"{x.shape[0]} keys (one per row)" if x.ndim == 2 else "nothing else for one signal"
-        raise InputError(f"key of shape {key.shape} does not fit x of shape {x.shape}: pass one key or {rows}")
-    return x, key
+    return check_waveform_and_key(x, key)
 
 
 def spectrogram(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = None) -> jax.Array:

@@ -19,18 +19,15 @@ import soundfile
 
 from .config import SpectrogramConfig
 from .errors import AudioFileError, InputError
-from .io import _check_file
+from .io import check_file
+from .planner import plan_file
 from .resampling import alignment, block_plan, output_length, resample_block
 from .spectrum import spectrogram
-
-STREAM_THRESHOLD_SAMPLES = 1 << 25
-"""``encode`` streams a file (with ``key=None``) whose frames x channels exceed this (32 Mi samples)."""
 
 _BLOCK_FRAMES = 4096
 _RESAMPLE_BLOCK = 1 << 17  # resampled samples per block: bounds the memory of the resampler
 
 _block = jax.jit(resample_block, static_argnums=(1, 2, 3))
-_spectrogram = jax.jit(spectrogram)
 
 
 class _FileReader:
@@ -142,7 +139,7 @@ def stream_spectrogram(
     """
     if isinstance(block_frames, bool) or not isinstance(block_frames, int) or block_frames <= 0:
         raise InputError(f"block_frames={block_frames!r} must be a positive integer")
-    path = str(_check_file(path))
+    path = str(check_file(path))
     hop, window = config.offset_samples, config.window_samples
     segment = (block_frames - 1) * hop + window
     reader = _FileReader(path)
@@ -160,7 +157,7 @@ def stream_spectrogram(
                 x[max(length - a, 0) :] = 0.0
             if scale is not None:
                 x = x * scale
-            yield np.asarray(_spectrogram(plain, x))[:count]
+            yield np.asarray(spectrogram(plain, x))[:count]
             if progress is not None:
                 progress(first + count, total)
     finally:
@@ -168,11 +165,8 @@ def stream_spectrogram(
 
 
 def num_output_frames(config: SpectrogramConfig, path: str | os.PathLike) -> int:
-    """Frames ``encode(config, path)`` gives, from the file header alone."""
-    info = soundfile.info(str(_check_file(path)))
-    rate = info.samplerate
-    length = info.frames if rate == config.sample_rate else output_length(info.frames, rate, config.sample_rate)
-    return config.num_frames(length)
+    """Frames ``encode(config, path)`` gives, from the file header alone (see ``jaxspec.planner``)."""
+    return plan_file(config, path).shape[0]
 
 
 def encode_to_file(

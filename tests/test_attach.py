@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import jaxspec
-from jaxspec.attach import attach
+from jaxspec import attach
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 CONFIG = jaxspec.SpectrogramConfig(window_size=64, offset=32)  # 33 bins

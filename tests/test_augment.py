@@ -355,7 +355,7 @@ def _threefry_2x32(key: np.ndarray, count: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("length", [1, 2, 7, 1000])
 def test_threefry_matches_the_numpy_reference_and_jax(length):
-    from jaxspec.augmentation import _threefry_2x32 as jaxspec_threefry
+    from jaxspec.augmentation import threefry_2x32 as jaxspec_threefry
 
     key, count = np.array([123, 4567], np.uint32), np.arange(length, dtype=np.uint32)
     ours = np.asarray(jax.jit(jaxspec_threefry)(key, count))

@@ -14,7 +14,6 @@ import soundfile
 import jaxspec
 from jaxspec import Augmentation, Scaled, SpectrogramConfig, Uniform
 from jaxspec.cli import main
-from jaxspec.serialize import config_from_dict, config_to_dict
 
 RATE = 16000
 
@@ -214,8 +213,8 @@ def test_config_flags_set_every_field(capsys):
             volume=jaxspec.LogUniform(0.5, 2), noise=jaxspec.Normal(0.01, 0.002), time_shift=Scaled(Uniform(-0.1, 0.1))
         ),
     )
-    assert json.loads(stdout) == config_to_dict(expected)
-    assert config_from_dict(json.loads(stdout)) == expected
+    assert json.loads(stdout) == expected.to_dict()
+    assert SpectrogramConfig.from_dict(json.loads(stdout)) == expected
 
 
 def test_config_file_then_flags_override_it(tree, tmp_path, capsys, monkeypatch):
@@ -318,11 +317,12 @@ def test_module_help_runs_in_a_subprocess():
 def test_encode_streams_long_files_straight_to_npy(tmp_path, monkeypatch, capsys):
     import importlib
 
-    stream = importlib.import_module("jaxspec.stream")
-    monkeypatch.setattr(stream, "STREAM_THRESHOLD_SAMPLES", 20000)  # the 1.5 s file counts as long
+    planner = importlib.import_module("jaxspec.planner")
+    monkeypatch.setattr(planner, "STREAM_THRESHOLD_SAMPLES", 20000)  # the 1.5 s file counts as long
     streamed = []
-    real = stream.encode_to_file
-    monkeypatch.setattr(stream, "encode_to_file", lambda *a, **k: streamed.append(a[1]) or real(*a, **k))
+    commands = importlib.import_module("jaxspec.cli.commands")
+    real = commands.encode_to_file
+    monkeypatch.setattr(commands, "encode_to_file", lambda *a, **k: streamed.append(a[1]) or real(*a, **k))
     rng = np.random.default_rng(3)
     folder = tmp_path / "in"
     folder.mkdir()

@@ -22,13 +22,19 @@ from jaxspec import (
     Uniform,
     Volume,
 )
-from jaxspec.serialize import (
-    INLINE_LIMIT,
-    config_from_dict,
-    config_to_dict,
-    load_config,
-    save_config,
-)
+from jaxspec._serialize import INLINE_LIMIT
+
+# The public spelling is the config's methods; short names keep the tests readable.
+config_from_dict = SpectrogramConfig.from_dict
+load_config = SpectrogramConfig.load
+
+
+def config_to_dict(config, **kwargs):
+    return config.to_dict(**kwargs)
+
+
+def save_config(config, path):
+    return config.save(path)
 
 
 @pytest.fixture(scope="module")

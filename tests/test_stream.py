@@ -72,7 +72,7 @@ def test_encode_streams_automatically_above_the_threshold(tmp_path, monkeypatch)
     path = _write(str(tmp_path / "x.wav"), 16000, 1)
     used = []
     real = encode_module.stream_to_array
-    monkeypatch.setattr(encode_module, "STREAM_THRESHOLD_SAMPLES", 1000)
+    monkeypatch.setattr(importlib.import_module("jaxspec.planner"), "STREAM_THRESHOLD_SAMPLES", 1000)
     monkeypatch.setattr(encode_module, "stream_to_array", lambda *a, **k: used.append(1) or real(*a, **k))
     jaxspec.encode(jaxspec.SpectrogramConfig(), path)
     assert used == [1]

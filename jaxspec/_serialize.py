@@ -1,4 +1,5 @@
-"""Config files: ``SpectrogramConfig`` <-> plain dicts <-> JSON.
+"""Config files: ``SpectrogramConfig`` <-> plain dicts <-> JSON (behind ``config.to_dict``,
+``SpectrogramConfig.from_dict``, ``config.save`` and ``SpectrogramConfig.load``).
 
 The dict has one key per field of ``SpectrogramConfig``, with JSON values only::
 
@@ -19,18 +20,23 @@ number, ``{"uniform": [lo, hi]}`` (a bare ``[lo, hi]`` is read as uniform too),
 
 Recordings (noise, impulse responses) are written by path: a stage given its recording
 as a path keeps that path in its static ``source`` field (``Noise(0.1, "cafe.wav")``,
-``config_from_dict`` and ``load_config`` all do). Otherwise pass
+``SpectrogramConfig.from_dict`` and ``SpectrogramConfig.load`` all do). Otherwise pass
 ``signals={"noise": path}``; a recording with no known path and
 fewer than ``INLINE_LIMIT`` samples is written inline as ``{"samples": [...]}`` (at the
 config's rate, exact), a longer one is an error. In a JSON file, relative paths are
-written relative to the file's folder (``save_config`` rewrites them; ``load_config``
+written relative to the file's folder (``config.save`` rewrites them; ``SpectrogramConfig.load``
 reads them so), so a config folder can move together with its recordings.
 
 Things that cannot be written (a callable window, a callable or custom distribution,
 a traced config) raise ``ConfigError`` naming the field and the fix.
 
->>> config = SpectrogramConfig(offset="10ms", augmentation=Augmentation(volume=(0.5, 1.5)))
->>> config_from_dict(config_to_dict(config)) == config
+Stages come from ``jaxspec.augmentation.STAGES``: their names are the keys of
+``"augmentation"`` and their parameters the keys of each stage's object. This module
+does not import ``jaxspec.config``: the functions that build a config take its class.
+
+>>> import jaxspec
+>>> config = jaxspec.SpectrogramConfig(offset="10ms", augmentation=Augmentation(volume=(0.5, 1.5)))
+>>> jaxspec.SpectrogramConfig.from_dict(config.to_dict()) == config
 True
 """
 
@@ -47,28 +53,14 @@ from typing import Any
 import jax
 import numpy as np
 
-from .augmentation import Augmentation, Convolution, LogUniform, Noise, Normal, Scaled, TimeShift, Uniform, Volume
-from .config import SpectrogramConfig
+from .augmentation import BY_FIELD, STAGE_BY_NAME, Augmentation, LogUniform, Normal, Scaled, Uniform
 from .errors import ConfigError
 
 INLINE_LIMIT = 100_000
 """Recordings with fewer samples than this may be written inline when no path is known."""
 
-FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SpectrogramConfig))
-_STAGES: dict[str, tuple[type, tuple[str, ...]]] = {
-    "volume": (Volume, ("gain",)),
-    "noise": (Noise, ("amplitude", "signal")),
-    "time_shift": (TimeShift, ("t",)),
-    "convolution": (Convolution, ("signal", "mix")),
-}
 _DISTRIBUTIONS: dict[str, type] = {"uniform": Uniform, "normal": Normal, "loguniform": LogUniform}
-_SIGNAL_STAGES = ("noise", "convolution")
-_EXAMPLES = {
-    "volume": '{"gain": {"uniform": [0.5, 1.5]}}',
-    "noise": '{"amplitude": 0.01}',
-    "time_shift": '{"t": {"uniform": [-0.1, 0.1]}}',
-    "convolution": '{"signal": "room.wav", "mix": 0.5}',
-}
+_SIGNAL_STAGES = tuple(stage.name for stage in BY_FIELD if stage.signal_param is not None)
 
 
 def _plain(value: Any) -> Any:
@@ -115,20 +107,20 @@ def _signal_to_json(setting: Any, name: str, path: str | os.PathLike | None) -> 
 
 def _augmentation_to_dict(augmentation: Augmentation, signals: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for stage, (_, params) in _STAGES.items():
-        setting = getattr(augmentation, stage)
+    for stage in BY_FIELD:
+        setting = getattr(augmentation, stage.name)
         if setting is None:
             continue
         entry = {}
-        for param in params:
-            value = getattr(setting, param)
-            name = f"augmentation.{stage}.{param}"
-            if param == "signal":
-                if value is not None or signals.get(stage) is not None:
-                    entry[param] = _signal_to_json(setting, name, signals.get(stage))
+        for param in stage.params:
+            value = getattr(setting, param.name)
+            name = f"augmentation.{stage.name}.{param.name}"
+            if param.kind == "signal":
+                if value is not None or signals.get(stage.name) is not None:
+                    entry[param.name] = _signal_to_json(setting, name, signals.get(stage.name))
             else:
-                entry[param] = _param_to_json(value, name)
-        out[stage] = entry
+                entry[param.name] = _param_to_json(value, name)
+        out[stage.name] = entry
     return out
 
 
@@ -143,42 +135,35 @@ def _window_to_json(window: Any) -> Any:
     )
 
 
-def config_to_dict(
-    config: SpectrogramConfig, *, signals: Mapping[str, str | os.PathLike] | None = None
-) -> dict[str, Any]:
+def to_dict(config: Any, *, signals: Mapping[str, str | os.PathLike] | None = None) -> dict[str, Any]:
     """Every field of ``config`` as a dict of JSON values (see the module docstring).
 
     Args:
-      config: the settings to write.
+      config: the ``SpectrogramConfig`` to write.
       signals: optional paths of the recordings, ``{"noise": path, "convolution": path}``;
         they take precedence over the stages' ``source`` paths and inline samples.
 
     Returns:
-      ``{field: value}`` for every field of ``SpectrogramConfig``, in field order.
+      ``{field: value}`` for every field of the config, in field order.
 
     Raises:
       ConfigError: a value cannot be written (callable window or parameter, a long
         recording with no known path, a traced config).
-
-    >>> config_to_dict(SpectrogramConfig(offset=160))["offset"]
-    160
     """
-    if not isinstance(config, SpectrogramConfig):
-        raise ConfigError(f"config_to_dict needs a SpectrogramConfig, got {type(config).__name__}")
     signals = dict(signals or {})
     unknown = sorted(set(signals) - set(_SIGNAL_STAGES))
     if unknown:
         raise ConfigError(f"signals has unknown stage(s) {unknown}; use {list(_SIGNAL_STAGES)}")
     out: dict[str, Any] = {}
-    for field in FIELDS:
-        value = getattr(config, field)
-        if field == "window_function":
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if field.name == "window_function":
             value = _window_to_json(value)
-        elif field == "normalization":
+        elif field.name == "normalization":
             value = None if value is None else [value[0], float(value[1])]
-        elif field == "augmentation":
+        elif field.name == "augmentation":
             value = None if value is None else _augmentation_to_dict(value, signals)
-        out[field] = _plain(value)
+        out[field.name] = _plain(value)
     return out
 
 
@@ -229,54 +214,51 @@ def _signal_from_json(value: Any, name: str, base: Path | None) -> tuple[Any, st
 def _augmentation_from_dict(d: Any, base: Path | None) -> tuple[Augmentation | None, dict[str, str]]:
     if d is None:
         return None, {}
-    _check_keys(d, tuple(_STAGES), "augmentation")
+    _check_keys(d, tuple(stage.name for stage in BY_FIELD), "augmentation")
     stages: dict[str, Any] = {}
     paths: dict[str, str] = {}
-    for stage, entry in d.items():
+    for name, entry in d.items():
         if entry is None:
             continue
-        cls, params = _STAGES[stage]
-        where = f"augmentation.{stage}"
-        _check_keys(entry, params, where)
+        stage = STAGE_BY_NAME[name]
+        params = {param.name: param for param in stage.params}
+        where = f"augmentation.{name}"
+        _check_keys(entry, tuple(params), where)
         kwargs = {}
         for param, value in entry.items():
-            if param == "signal":
-                kwargs[param], path = _signal_from_json(value, f"{where}.signal", base)
+            if params[param].kind == "signal":
+                kwargs[param], path = _signal_from_json(value, f"{where}.{param}", base)
                 if path is not None:
-                    paths[stage] = path
+                    paths[name] = path
             else:
-                kwargs[param] = _param_from_json(value, f"{where}.{param}", allow_scaled=stage == "time_shift")
+                kwargs[param] = _param_from_json(value, f"{where}.{param}", allow_scaled=params[param].kind == "shift")
+        cls = stage.setting
         required = [
             f.name for f in dataclasses.fields(cls) if f.default is dataclasses.MISSING and f.name not in kwargs
         ]
         if required:
-            raise ConfigError(f"{where}={entry!r} needs {' and '.join(map(repr, required))}, e.g. {_EXAMPLES[stage]}")
-        stages[stage] = cls(**kwargs)
+            raise ConfigError(f"{where}={entry!r} needs {' and '.join(map(repr, required))}, e.g. {stage.example}")
+        stages[name] = cls(**kwargs)
     return Augmentation(**stages), paths
 
 
-def config_from_dict(d: Mapping[str, Any], *, base: str | os.PathLike | None = None) -> SpectrogramConfig:
-    """Builds a ``SpectrogramConfig`` from the dict ``config_to_dict`` writes.
+def from_dict(cls: type, d: Mapping[str, Any], *, base: str | os.PathLike | None = None) -> Any:
+    """Builds a ``cls`` (``SpectrogramConfig``) from the dict ``to_dict`` writes.
 
     Missing keys take their defaults; recordings given by path are loaded (and their
     path kept in the stage's ``source``, so writing the config again writes it).
 
     Args:
+      cls: the config class.
       d: ``{field: value}`` (see the module docstring for the forms).
       base: the folder relative recording paths are relative to (``None`` = the
-        current folder); ``load_config`` passes the JSON file's folder.
-
-    Returns:
-      The validated config.
+        current folder); ``load`` passes the JSON file's folder.
 
     Raises:
       ConfigError: an unknown key (the message lists the valid ones) or a bad value.
       FileNotFoundError: a recording's file does not exist.
-
-    >>> config_from_dict({"window_size": "32ms", "normalization": ["rms", 0.1]}).window_samples
-    512
     """
-    _check_keys(d, FIELDS, "config")
+    _check_keys(d, tuple(f.name for f in dataclasses.fields(cls)), "config")
     base_path = None if base is None else Path(base)
     kwargs = {k: v for k, v in d.items() if k not in ("augmentation", "window_function", "normalization")}
     if "window_function" in d:
@@ -286,7 +268,7 @@ def config_from_dict(d: Mapping[str, Any], *, base: str | os.PathLike | None = N
         norm = d["normalization"]
         kwargs["normalization"] = tuple(norm) if isinstance(norm, list) else norm
     augmentation, _ = _augmentation_from_dict(d.get("augmentation"), base_path)
-    return SpectrogramConfig(**kwargs, augmentation=augmentation)
+    return cls(**kwargs, augmentation=augmentation)
 
 
 # ------------------------------------------------------------------ JSON files
@@ -308,31 +290,19 @@ def _json_text(value: Any, indent: str = "") -> str:
     return "{\n" + items + "\n" + indent + "}"
 
 
-def config_to_json(config: SpectrogramConfig, *, signals: Mapping[str, str | os.PathLike] | None = None) -> str:
-    """``config_to_dict`` as indented JSON text (recording paths as given)."""
-    return _json_text(config_to_dict(config, signals=signals)) + "\n"
+def to_json(config: Any, *, signals: Mapping[str, str | os.PathLike] | None = None) -> str:
+    """``to_dict`` as indented JSON text (recording paths as given)."""
+    return _json_text(to_dict(config, signals=signals)) + "\n"
 
 
-def save_config(
-    config: SpectrogramConfig, path: str | os.PathLike, *, signals: Mapping[str, str | os.PathLike] | None = None
-) -> Path:
+def save(config: Any, path: str | os.PathLike, *, signals: Mapping[str, str | os.PathLike] | None = None) -> Path:
     """Writes ``config`` as JSON to ``path``; recording paths become relative to its folder.
 
-    Args:
-      config: the settings to write.
-      path: the ``.json`` file to write (its folder is created).
-      signals: optional recording paths, as for ``config_to_dict``.
-
     Returns:
-      The path written.
-
-    >>> import tempfile, os
-    >>> file = save_config(SpectrogramConfig(offset=160), os.path.join(tempfile.mkdtemp(), "cfg.json"))
-    >>> load_config(file).offset_samples
-    160
+      The path written (its folder is created).
     """
     path = Path(path)
-    d = config_to_dict(config, signals=signals)
+    d = to_dict(config, signals=signals)
     for entry in (d["augmentation"] or {}).values():
         if isinstance(entry.get("signal"), str):
             entry["signal"] = _relative_to(entry["signal"], path.parent)
@@ -341,11 +311,11 @@ def save_config(
     return path
 
 
-def read_config_dict(path: str | os.PathLike) -> dict[str, Any]:
+def read_dict(path: str | os.PathLike) -> dict[str, Any]:
     """The dict of a JSON config file, with relative recording paths made relative to the current folder.
 
     Use it to edit a file's settings before building the config (the ``jaxspec``
-    command puts its flags on top of it); ``load_config`` = ``config_from_dict`` of it.
+    command puts its flags on top of it); ``load`` = ``from_dict`` of it.
 
     Raises:
       FileNotFoundError: ``path`` does not exist.
@@ -361,19 +331,21 @@ def read_config_dict(path: str | os.PathLike) -> dict[str, Any]:
         raise ConfigError(f"config file {str(path)!r} must hold a JSON object {{field: value}}, got {type(d).__name__}")
     augmentation = d.get("augmentation")
     if isinstance(augmentation, dict):
-        for stage, entry in augmentation.items():
-            if isinstance(entry, dict) and "signal" in entry:
-                signal = entry["signal"]
-                where = f"augmentation.{stage}.signal"
+        for name, entry in augmentation.items():
+            stage = STAGE_BY_NAME.get(name)
+            param = None if stage is None else stage.signal_param
+            if param is not None and isinstance(entry, dict) and param.name in entry:
+                signal = entry[param.name]
+                where = f"augmentation.{name}.{param.name}"
                 if isinstance(signal, dict) and set(signal) == {"path"} and isinstance(signal["path"], str):
                     signal = signal["path"]
                 if isinstance(signal, str):
-                    entry["signal"] = _signal_from_json(signal, where, path.parent)[1]
+                    entry[param.name] = _signal_from_json(signal, where, path.parent)[1]
     return d
 
 
-def load_config(path: str | os.PathLike) -> SpectrogramConfig:
-    """Reads a JSON config written by ``save_config`` (or by hand).
+def load(cls: type, path: str | os.PathLike) -> Any:
+    """Reads a JSON config written by ``save`` (or by hand) into a ``cls``.
 
     Relative recording paths are read relative to the JSON file's folder.
 
@@ -382,8 +354,8 @@ def load_config(path: str | os.PathLike) -> SpectrogramConfig:
       ConfigError: the file is not valid JSON (line and column named), or a key or
         value is invalid.
     """
-    d = read_config_dict(path)
+    d = read_dict(path)
     try:
-        return config_from_dict(d)
+        return from_dict(cls, d)
     except ConfigError as error:
         raise ConfigError(f"config file {str(path)!r}: {error}") from error

@@ -1,0 +1,80 @@
+"""Workarounds for how XLA compiles jaxspec's programs, kept apart from the math.
+
+Each trick below changes no value (bit for bit); it changes what XLA fuses or how a
+program is compiled. Each states the measurement that justifies it, and
+``tests/test_xla.py`` fails if XLA stops needing it or the trick stops working, so
+that it can be removed the day it is dead weight.
+
+- ``compiled``: run a function compiled even when it is called eagerly.
+- ``materialize``: a fusion barrier before a gather that reads each sample many times.
+- ``unfused``: an elementwise transform computed into its own buffer.
+- ``varying_zeros``: a loop carry that is "varying" under ``shard_map``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+
+def compiled(fn: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
+    """``jax.jit(fn)``, meant to be called eagerly too.
+
+    XLA contracts ``a * b + c`` into one fused multiply-add inside compiled code but not
+    when jax runs op by op, so an eager call would draw (and compute) values that
+    differ in the last bit from the same call inside a user's ``jax.jit``. Running the
+    function compiled in both cases keeps drawn values bit-identical (SPEC section 4).
+    """
+    return jax.jit(fn, **jit_kwargs)
+
+
+def materialize(x: jax.Array, length: int, key: jax.Array) -> jax.Array:
+    """``x`` zero-padded or trimmed to ``length``, computed once into its own buffer.
+
+    XLA fuses elementwise producers into the frame gather, which reads every sample
+    ``window / offset`` times: the augmentation (noise's inverse erf, the shift's
+    gather) would be recomputed per read (measured 3-10x slower for W4). A
+    dynamic-update-slice at a runtime index is never fused into its consumer;
+    ``optimization_barrier`` is dropped by XLA:CPU before fusion. The index is 0,
+    derived from the key so that XLA cannot fold it to a constant and turn the update
+    back into a fusible pad.
+
+    It works where jaxspec computes batches (under ``vmap``, the index is per row); on
+    one unbatched signal XLA (jax 0.10) folds ``word & 0`` and fuses anyway, which
+    ``tests/test_xla.py`` records.
+    """
+    x = x[:length]
+    zero = (jax.random.key_data(key).reshape(-1)[0] & 0).astype(jnp.int32)
+    return lax.dynamic_update_slice(jnp.zeros((length,), x.dtype), x, (zero,))
+
+
+def unfused(transform: Callable[[jax.Array], jax.Array], x: jax.Array, dtype: Any, pieces: int = 2) -> jax.Array:
+    """``transform(x)`` for an elementwise ``transform`` of ``x [shape=(n,)]``, never fused downstream.
+
+    The transform runs in a loop over ``pieces`` slices: a loop's output is a buffer of
+    its own, so XLA cannot fuse a costly transform (white noise's inverse erf) into a
+    consumer that reads it through a gather (the time shift), where it would run
+    unvectorized (measured 2.4x slower for white noise + shift).
+    """
+    n = x.shape[0]
+    size = -(-n // pieces)
+    x = jnp.pad(x, (0, pieces * size - n))
+
+    def step(i: jax.Array, out: jax.Array) -> jax.Array:
+        return lax.dynamic_update_slice(out, transform(lax.dynamic_slice(x, (i * size,), (size,))), (i * size,))
+
+    return lax.fori_loop(0, pieces, step, varying_zeros(x, x.shape, dtype))[:n]
+
+
+def varying_zeros(like: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Array:
+    """Zeros of ``shape`` and ``dtype`` that vary over the same mesh axes as ``like``.
+
+    Under ``jax.shard_map`` a loop carry must have the same "varying" type as the values
+    the loop writes into it; ``jnp.zeros`` is replicated and the loop would be rejected.
+    ``zeros_like`` inherits ``like``'s type (and costs nothing outside ``shard_map``).
+    """
+    return jnp.zeros_like(like, dtype, shape=shape)

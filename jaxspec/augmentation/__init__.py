@@ -1,0 +1,59 @@
+"""Key-driven data augmentation, one module per idea.
+
+- ``distributions``: ``Uniform``, ``Normal``, ``LogUniform``, ``Scaled`` and the
+  parsing and sampling of numeric parameters.
+- ``stages``: the settings classes (``Volume``, ``Noise``, ``TimeShift``,
+  ``Convolution``), ``Augmentation``, and ``STAGES``, the table that declares each
+  stage once (key id, parameters, JSON, flags, drawn values, plot text).
+- ``keys``: the key rule; ``draw`` and ``apply`` over the table.
+- ``ops``: key-free signal operations (``convolve``, ``shift``, ``noise_segment``).
+- ``noise``: white Gaussian noise from a written-out Threefry rule.
+- ``recordings``: host-side loading and resampling of noise / impulse recordings.
+
+Each operation comes as a pair, like dm_pix: ``draw`` picks the values from a key,
+and plain functions (``ops.convolve``, ``ops.shift``, ...) apply given values.
+"""
+
+from .distributions import LogUniform, Normal, Scaled, Uniform, as_param, sample_param
+from .keys import apply, draw, draw_values, stage_key
+from .noise import threefry_2x32, white_noise
+from .ops import convolve, noise_segment, shift
+from .recordings import resolve
+from .stages import BY_FIELD, STAGE_BY_NAME, STAGES, Augmentation, Convolution, Noise, Stage, TimeShift, Volume
+
+CONVOLUTION, NOISE, TIME_SHIFT, VOLUME = (
+    STAGE_BY_NAME[name].stage_id for name in ("convolution", "noise", "time_shift", "volume")
+)
+"""Stage ids folded into the example key (never renumbered)."""
+
+__all__ = [
+    "BY_FIELD",
+    "CONVOLUTION",
+    "NOISE",
+    "STAGES",
+    "STAGE_BY_NAME",
+    "TIME_SHIFT",
+    "VOLUME",
+    "Augmentation",
+    "Convolution",
+    "LogUniform",
+    "Noise",
+    "Normal",
+    "Scaled",
+    "Stage",
+    "TimeShift",
+    "Uniform",
+    "Volume",
+    "apply",
+    "as_param",
+    "convolve",
+    "draw",
+    "draw_values",
+    "noise_segment",
+    "resolve",
+    "sample_param",
+    "shift",
+    "stage_key",
+    "threefry_2x32",
+    "white_noise",
+]

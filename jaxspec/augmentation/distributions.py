@@ -1,0 +1,154 @@
+"""Distributions and numeric parameters of augmentation stages (host-side parsing, traced sampling).
+
+A numeric parameter (a gain, an amplitude, a shift, a mix) is a number (fixed), a
+``(lo, hi)`` range (uniform), a distribution (``Uniform``, ``Normal``, ``LogUniform``),
+or any hashable object with ``sample(key)`` or callable ``key -> scalar``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from ..errors import ConfigError
+
+
+def check_number(value: Any, name: str) -> float:
+    """``value`` as a float if it is a finite real number (not a bool), else a ``ConfigError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ConfigError(f"{name}={value!r} must be a finite real number")
+    return float(value)
+
+
+def _check_pair(distribution: Any, rule: Callable[[float, float], bool], requirement: str) -> None:
+    """Validates and stores the two float fields of a distribution dataclass."""
+    cls = type(distribution).__name__
+    names = [f.name for f in dataclasses.fields(distribution)]
+    a, b = (check_number(getattr(distribution, n), f"{cls} {n}") for n in names)
+    if not rule(a, b):
+        raise ConfigError(f"{cls}({names[0]}={a}, {names[1]}={b}): {requirement}")
+    for name, value in zip(names, (a, b), strict=True):
+        object.__setattr__(distribution, name, value)
+
+
+def _affine(offset: float, scale: float, u: jax.Array) -> jax.Array:
+    return jnp.float32(offset) + jnp.float32(scale) * u
+
+
+@dataclasses.dataclass(frozen=True)
+class Uniform:
+    """Uniform distribution on ``[low, high]`` (``low <= high``).
+
+    >>> float(Uniform(0.5, 0.5).sample(jax.random.key(0)))
+    0.5
+    """
+
+    low: float
+    high: float
+
+    def __post_init__(self):
+        _check_pair(self, lambda low, high: low <= high, "low must be <= high")
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        """A float32 scalar drawn with ``key``."""
+        return _affine(self.low, self.high - self.low, jax.random.uniform(key, ()))
+
+
+@dataclasses.dataclass(frozen=True)
+class Normal:
+    """Normal distribution with ``mean`` and standard deviation ``std >= 0``."""
+
+    mean: float
+    std: float
+
+    def __post_init__(self):
+        _check_pair(self, lambda mean, std: std >= 0, "std must be >= 0")
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        return _affine(self.mean, self.std, jax.random.normal(key, ()))
+
+
+@dataclasses.dataclass(frozen=True)
+class LogUniform:
+    """``exp(Uniform(log low, log high))``, for scale-like values; ``0 < low <= high``."""
+
+    low: float
+    high: float
+
+    def __post_init__(self):
+        _check_pair(self, lambda low, high: 0 < low <= high, "need 0 < low <= high")
+
+    def sample(self, key: jax.Array) -> jax.Array:
+        log_low, log_high = math.log(self.low), math.log(self.high)
+        return jnp.exp(_affine(log_low, log_high - log_low, jax.random.uniform(key, ())))
+
+
+Distribution = Uniform | Normal | LogUniform
+Param = float | tuple[float, float] | Distribution | Callable[[jax.Array], Any]
+
+
+def as_param(value: Any, name: str, bounds: tuple[float, float] | None = None) -> Any:
+    """Normalizes a numeric parameter: a number, ``(lo, hi)``, a distribution or callable.
+
+    Returns a float (fixed), a ``Uniform`` for ``(lo, hi)``, or the distribution /
+    callable itself (which must be hashable: it is part of the jit cache key).
+    ``bounds`` checks fixed values and ranges; values drawn from other
+    distributions are clipped to it when drawn.
+    """
+    given = value
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ConfigError(f"{name}={value!r}: a range must be (lo, hi)")
+        lo, hi = (check_number(v, name) for v in value)
+        if lo > hi:
+            raise ConfigError(f"{name}={tuple(value)!r}: lo={lo} > hi={hi}; a range is (lo, hi) with lo <= hi")
+        value = Uniform(lo, hi)
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        value = check_number(value, name)
+    elif not (hasattr(value, "sample") or callable(value)):
+        raise ConfigError(
+            f"{name}={value!r} must be a number, a (lo, hi) range, Uniform/Normal/LogUniform, "
+            "an object with sample(key), or a callable key -> scalar"
+        )
+    try:
+        hash(value)
+    except TypeError as error:
+        raise ConfigError(f"{name}={value!r} must be hashable (it is part of the jit cache key)") from error
+    if bounds is not None:
+        lo, hi = bounds
+        low, high = (
+            (value, value) if isinstance(value, float) else (getattr(value, "low", lo), getattr(value, "high", hi))
+        )
+        if not (lo <= low and high <= hi):
+            raise ConfigError(f"{name}={given!r} must lie in [{lo}, {hi}]")
+    return value
+
+
+def sample_param(param: Any, key: jax.Array) -> jax.Array:
+    """Draws a float32 scalar from a normalized parameter (a fixed float uses no key)."""
+    if isinstance(param, float):
+        return jnp.float32(param)
+    value = param.sample(key) if hasattr(param, "sample") else param(key)
+    value = jnp.asarray(value, jnp.float32)
+    if value.shape != ():
+        raise ConfigError(f"the parameter {param!r} drew a value of shape {value.shape}; it must draw a scalar")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Scaled:
+    """A time shift given as a fraction ``s`` of the input duration (``t = s * L / sr``).
+
+    ``s`` is any numeric parameter: ``Scaled(0.1)``, ``Scaled((-0.2, 0.2))``, ...
+    """
+
+    s: Any
+
+    def __post_init__(self):
+        object.__setattr__(self, "s", as_param(self.s, "Scaled s"))

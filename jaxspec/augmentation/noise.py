@@ -1,0 +1,83 @@
+"""White Gaussian noise from a key, fixed by a written-out rule (Threefry-2x32 + inverse erf).
+
+The samples depend only on the key's data and the sample index: not on the jax
+version, ``jax_enable_x64`` or ``jax_threefry_partitionable``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from .. import _xla
+
+_THREEFRY_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+_THREEFRY_PARITY = 0x1BD11BDA
+
+
+def threefry_2x32(key: jax.Array, count: jax.Array) -> jax.Array:
+    """The Threefry-2x32 hash (20 rounds; Salmon et al. 2011) of ``count`` under ``key``.
+
+    Args:
+      key: uint32 ``[shape=(2,)]``, the key words.
+      count: uint32 ``[shape=(n,)]``.
+
+    Returns:
+      uint32 ``[shape=(n,)]``: the counts, zero-padded to even length, are split into
+      halves ``x0, x1`` that are hashed as pairs; the result is ``concat(y0, y1)[:n]``.
+      This is the layout of ``jax.extend.random.threefry_2x32`` (and so of
+      ``jax.random.bits`` with ``jax_threefry_partitionable`` off), written out here so
+      that the words are fixed by this definition whatever jax version or flag is used.
+    """
+    n = count.shape[0]
+    if n % 2:
+        count = jnp.concatenate([count, jnp.zeros((1,), jnp.uint32)])
+    x0, x1 = jnp.split(count, 2)
+    ks = (key[0], key[1], key[0] ^ key[1] ^ np.uint32(_THREEFRY_PARITY))
+    x0, x1 = x0 + ks[0], x1 + ks[1]
+    for block in range(5):
+        for r in _THREEFRY_ROTATIONS[block % 2]:
+            x0 = x0 + x1
+            x1 = ((x1 << np.uint32(r)) | (x1 >> np.uint32(32 - r))) ^ x0
+        x0 = x0 + ks[(block + 1) % 3]
+        x1 = x1 + ks[(block + 2) % 3] + np.uint32(block + 1)
+    return jnp.concatenate([x0, x1])[:n]
+
+
+def white_bits(key: jax.Array, length: int) -> jax.Array:
+    """``length`` random uint32 words: ``threefry_2x32(key_data(key), [0, 1, ..., length - 1])``.
+
+    One hash per two words, like jax's original random-bits scheme; the partitionable
+    scheme that ``jax.random.bits`` uses by default spends a hash per word (measured 2x
+    slower), and a config flag would change the samples. Keys of another
+    implementation (``rbg``) use ``jax.random.bits``.
+    """
+    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+    data = jax.random.key_data(key) if typed else key
+    if data.shape != (2,) or (typed and str(jax.random.key_impl(key)) != "threefry2x32"):
+        return jax.random.bits(key, (length,), jnp.uint32)
+    return threefry_2x32(data, lax.iota(jnp.uint32, length))
+
+
+def white_noise(key: jax.Array, length: int) -> jax.Array:
+    """Standard normal samples ``[shape=(length,)]``: ``sqrt(2) * erfinv(u)``.
+
+    ``u`` is uniform in ``(-1, 1)``, made from the words ``b = threefry_2x32(key_data(key),
+    [0, ..., length - 1])`` (see ``white_bits``): ``f = float32 bits (b >> 9) | 0x3F800000,
+    minus 1`` (in ``[0, 1)``), then ``u = max(lo, f * (1 - lo) + lo)`` with
+    ``lo = nextafter(-1, 0)``: the transform of ``jax.random.normal``, written out so the
+    samples stay fixed by this rule whatever a later jax does.
+
+    The transform is computed unfused (``_xla.unfused``): its consumer, the time shift,
+    reads each sample through a gather, and a fused inverse erf there runs unvectorized.
+    """
+    low = np.nextafter(np.float32(-1.0), np.float32(0.0))
+
+    def transform(bits: jax.Array) -> jax.Array:
+        f = lax.bitcast_convert_type((bits >> 9) | np.uint32(0x3F800000), jnp.float32) - 1.0
+        u = jnp.maximum(low, f * (np.float32(1.0) - low) + low)
+        return np.float32(np.sqrt(2.0)) * lax.erf_inv(u)
+
+    return _xla.unfused(transform, white_bits(key, length), jnp.float32)

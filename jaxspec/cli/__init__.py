@@ -1,0 +1,150 @@
+"""The ``jaxspec`` command line: ``demo``, ``encode``, ``plot``, ``info``, ``config``.
+
+Every subcommand takes the config flags (``--sample-rate 8000 --window-size 25ms
+--volume 0.5:1.5 ...``) and ``--config cfg.json``; flags override the file. Run
+``jaxspec SUBCOMMAND --help`` for each one's options.
+
+Exit codes: 0 = done; 1 = some inputs failed (each reported with its path and
+reason, the others written); 2 = bad usage or config.
+
+Modules: ``flags`` (flag values, the config from flags), ``inputs`` (files, folders,
+globs), ``pipeline`` (decoding threads and dispatch), ``commands`` (one function per
+subcommand); this module builds the parser and runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from collections.abc import Sequence
+
+from ..errors import JaxspecError
+from . import commands as _commands
+from .commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from .flags import add_config_flags, join_signed_values, positive_int
+from .inputs import AUDIO_EXTENSIONS, find_inputs
+
+__all__ = ["AUDIO_EXTENSIONS", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "find_inputs", "main"]
+
+
+_EPILOG = """\
+examples:
+  jaxspec demo
+  jaxspec info clips/
+  jaxspec encode clips/ 'more/**/*.flac' -o features/ --window-size 25ms --offset 10ms
+  jaxspec encode clips/ -o train.npz --single --volume 0.5:1.5 --noise 0.01 --key 0
+  jaxspec plot jaxspec/data/speech.flac -o speech.png --time-shift -0.1:0.1 --augment 3 --key 0
+  jaxspec config --sample-rate 8000 --normalization rms:0.1 -o cfg.json
+  jaxspec encode clips/ -o out/ --config cfg.json
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``jaxspec`` (one subparser per command)."""
+    parser = argparse.ArgumentParser(
+        prog="jaxspec",
+        description="Audio spectrograms with JAX: encode files, draw them, write config files.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"jaxspec {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        paragraphs = "\n\n".join(textwrap.fill(p, 88) for p in description.split("\n\n"))
+        return commands.add_parser(
+            name, help=summary, description=paragraphs, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+
+    demo = command(
+        "demo",
+        "encode the bundled speech clip (or PATH), print what it made, draw it",
+        "Encodes an audio file (default: the speech clip shipped with jaxspec), prints the input, the "
+        "config in effect (window and offset in samples and ms), the output shape and the time taken, "
+        "and draws the spectrogram.",
+    )
+    demo.add_argument("path", nargs="?", help="an audio file (default: the bundled clip)")
+    demo.add_argument("--out", default="spectrogram.png", help="the picture to write (default: spectrogram.png)")
+    demo.set_defaults(run=_commands.run_demo)
+
+    encode = command(
+        "encode",
+        "write one .npy spectrogram per audio file (or one .npz)",
+        "Encodes files, folders (recursive, by audio extension) and globs. Writes OUT/<name>.npy per "
+        "input, mirroring the folders below each given folder (or one .npz with --single, keyed by "
+        "<name>). An unreadable file is reported with its reason; the others are still written and "
+        "the exit code is 1.\n\nWith --key SEED, file i of the N inputs (in the order listed: folders "
+        "sorted) is augmented with jax.random.split(jax.random.key(SEED), N)[i], as encode_batch does.",
+    )
+    encode.add_argument("paths", nargs="+", metavar="PATH", help="audio files, folders or globs (quote globs)")
+    encode.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder (or .npz with --single)")
+    encode.add_argument("--single", action="store_true", help="write one .npz file with every spectrogram")
+    encode.add_argument("--key", type=int, metavar="SEED", help="apply the configured augmentation with this seed")
+    encode.add_argument("--workers", type=positive_int, default=4, help="decoding threads (default 4)")
+    encode.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    encode.set_defaults(run=_commands.run_encode)
+
+    plot = command(
+        "plot",
+        "draw the waveform and spectrogram (dB) of a file, and augmented versions",
+        "Draws the waveform the encoder sees above its spectrogram in dB (time in s, frequency in Hz, "
+        "a colour bar). --augment N adds N augmented versions in a grid; version i uses "
+        "jax.random.split(jax.random.key(SEED), N)[i] and its title shows the drawn values.",
+    )
+    plot.add_argument("path", metavar="PATH", help="an audio file")
+    plot.add_argument(
+        "-o", "--output", metavar="IMAGE", help="picture to write, .png/.svg/.pdf (default: PATH's name .png)"
+    )
+    plot.add_argument("--augment", type=positive_int, default=0, metavar="N", help="augmented versions to draw")
+    plot.add_argument("--key", type=int, default=0, metavar="SEED", help="seed of the augmentation keys (default 0)")
+    plot.add_argument("--dpi", type=int, default=110, help="resolution of a PNG (default 110)")
+    plot.set_defaults(run=_commands.run_plot)
+
+    info = command(
+        "info",
+        "print duration, rate, channels, format and the output shape of files",
+        "Prints each file's duration, frames, rate, channels, format and subtype, and the output shape "
+        "the config in effect gives. PATH may be files, folders or globs.",
+    )
+    info.add_argument("paths", nargs="+", metavar="PATH", help="audio files, folders or globs")
+    info.set_defaults(run=_commands.run_info)
+
+    config = command(
+        "config",
+        "print or write the JSON config in effect",
+        "Prints the config that the flags (and --config) give, as JSON; -o writes it to a file that "
+        "--config reads back. Recordings are written by path (relative to the JSON file's folder).",
+    )
+    config.add_argument("-o", "--output", metavar="JSON", help="write to this file instead of printing")
+    config.set_defaults(run=_commands.run_config)
+
+    for sub in (demo, encode, plot, info, config):
+        add_config_flags(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``jaxspec`` command; returns the exit code.
+
+    >>> main(["config", "--offset", "10ms"])  # doctest: +ELLIPSIS
+    {
+      "sample_rate": 16000,
+    ...
+    0
+    """
+
+    parser = build_parser()
+    argv = join_signed_values(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (JaxspecError, ValueError, OSError, ImportError) as error:
+        print(f"jaxspec {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

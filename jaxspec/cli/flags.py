@@ -1,0 +1,198 @@
+"""Command-line flags: value parsers, the config flags, and the config they give.
+
+The augmentation flags come from the stage table (``jaxspec.augmentation.STAGES``):
+each parameter declares its flag and help there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from .. import _serialize
+from ..augmentation import BY_FIELD
+from ..config import SpectrogramConfig
+
+_PARAM_HELP = "a number, LO:HI (uniform), normal:MEAN,STD, uniform:LO,HI or loguniform:LO,HI"
+
+
+# ------------------------------------------------------------------ flag values
+def _duration_value(text: str) -> int | float | str | None:
+    """``400`` -> 400 samples, ``0.025`` -> seconds, ``25ms`` kept, ``auto`` -> None."""
+    if text.lower() in ("auto", "none", "default"):
+        return None
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    try:
+        return float(text)
+    except ValueError:
+        return text  # a duration string; the config validates it
+
+
+def _target_value(text: str) -> int | float | str | None:
+    return None if text.lower() in ("all", "none") else _duration_value(text)
+
+
+def _window_value(text: str) -> str | list[float] | None:
+    """A window name, ``none``, or comma-separated values."""
+    if text.lower() in ("none", "rectangular"):
+        return None
+    if "," in text:
+        try:
+            return [float(v) for v in text.split(",")]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: window values must be comma-separated numbers") from None
+    return text
+
+
+def _normalization_value(text: str) -> list[Any] | None:
+    """``none``, ``max``, ``max:V`` or ``rms:V``."""
+    if text.lower() == "none":
+        return None
+    kind, _, level = text.partition(":")
+    if not level:
+        if kind.lower() == "rms":
+            raise argparse.ArgumentTypeError(f"{text!r}: rms needs a level, e.g. rms:0.1")
+        return [kind, 1.0]
+    try:
+        return [kind, float(level)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: write max, max:LEVEL or rms:LEVEL (e.g. rms:0.1)") from None
+
+
+def _param_value(text: str, allow_scaled: bool = False) -> Any:
+    """A numeric augmentation parameter in the JSON form of ``jaxspec.serialize``."""
+    kind, _, rest = text.partition(":")
+    if kind.lower() == "scaled" and allow_scaled:
+        return {"scaled": _param_value(rest)}
+    try:
+        if kind.lower() in ("uniform", "normal", "loguniform"):
+            numbers = [float(v) for v in re.split(r"[,:]", rest)]
+            if len(numbers) != 2:
+                raise ValueError
+            return {kind.lower(): numbers}
+        if rest:
+            return {"uniform": [float(kind), float(rest)]}
+        return float(text)
+    except ValueError:
+        scaled = ", or scaled:PARAM (a fraction of the duration)" if allow_scaled else ""
+        raise argparse.ArgumentTypeError(f"{text!r} is not a parameter; use {_PARAM_HELP}{scaled}") from None
+
+
+def _shift_value(text: str) -> Any:
+    return _param_value(text, allow_scaled=True)
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+# Flags whose values may start with "-" (argparse would read "-0.1:0.1" as an option).
+SIGNED_FLAGS = tuple(p.flag for s in BY_FIELD for p in s.params if p.kind != "signal") + ("--key",)
+
+
+def join_signed_values(argv: Sequence[str]) -> list[str]:
+    argv = list(argv)
+    out = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token in SIGNED_FLAGS and i + 1 < len(argv) and re.match(r"^-[\d.]", argv[i + 1]):
+            out.append(f"{token}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
+
+
+def _suppressed(group: Any) -> Any:
+    # No default: an attribute exists only when its flag was given, so "--offset auto"
+    # (None) still overrides the --config file.
+    return lambda *names, **kwargs: group.add_argument(*names, default=argparse.SUPPRESS, **kwargs)
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("config (flags override --config)")
+    add = _suppressed(group)
+    add("--config", metavar="JSON", help="a config file written by 'jaxspec config -o' or by hand")
+    add("--sample-rate", type=int, metavar="HZ", help="target rate; inputs are resampled to it (default 16000)")
+    add(
+        "--window-size",
+        type=_duration_value,
+        metavar="SIZE",
+        help="frame length: samples (400), seconds (0.025) or '25ms'; 'auto' = 25 ms",
+    )
+    add("--offset", type=_duration_value, metavar="SIZE", help="hop between frames, same forms; 'auto' = window/3")
+    add(
+        "--window-function",
+        type=_window_value,
+        metavar="NAME",
+        help="hann (default), hamming, blackman, ..., none, or comma-separated values",
+    )
+    add("--normalization", type=_normalization_value, metavar="KIND", help="none, max, max:LEVEL or rms:LEVEL")
+    add(
+        "--target-length",
+        type=_target_value,
+        metavar="LEN",
+        help="all, an int number of frames (98), or a duration (1.0, '1s')",
+    )
+    add("--power", type=float, help="exponent of |X|: 2 = power spectrum (default), 1 = magnitude")
+    add("--fft-size", type=_duration_value, metavar="N", help="FFT length >= the window size; 'auto' = window size")
+    aug = parser.add_argument_group(f"augmentation (applied with --key; PARAM is {_PARAM_HELP})")
+    add = _suppressed(aug)
+    for stage in BY_FIELD:
+        for param in stage.params:
+            if param.kind == "signal":
+                add(param.flag, metavar="PATH", help=param.help)
+            else:
+                kind = _shift_value if param.kind == "shift" else _param_value
+                add(param.flag, type=kind, metavar="PARAM", help=param.help)
+    add("--no-augmentation", action="store_true", help="drop the augmentation of --config")
+
+
+# ------------------------------------------------------------------ config from flags
+_FIELD_FLAGS = (
+    "sample_rate",
+    "window_size",
+    "offset",
+    "window_function",
+    "normalization",
+    "target_length",
+    "power",
+    "fft_size",
+)
+
+
+def _given(args: argparse.Namespace, name: str) -> bool:
+    return hasattr(args, name)
+
+
+def config_dict_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The config dict (``jaxspec.serialize`` form): ``--config`` file, then the flags on top."""
+    d = _serialize.read_dict(args.config) if _given(args, "config") else {}
+    for field in _FIELD_FLAGS:
+        if _given(args, field):
+            d[field] = getattr(args, field)
+    augmentation = None if _given(args, "no_augmentation") else dict(d.get("augmentation") or {})
+    for stage in BY_FIELD:
+        for param in stage.params:
+            dest = param.flag.lstrip("-").replace("-", "_")
+            if _given(args, dest):
+                if augmentation is None:
+                    augmentation = {}
+                entry = dict(augmentation.get(stage.name) or {})
+                entry[param.name] = getattr(args, dest)
+                augmentation[stage.name] = entry
+    d["augmentation"] = augmentation or None
+    return d
+
+
+def config_from_args(args: argparse.Namespace):
+    """The ``SpectrogramConfig`` in effect for parsed arguments."""
+    return SpectrogramConfig.from_dict(config_dict_from_args(args))

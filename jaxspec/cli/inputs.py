@@ -1,0 +1,113 @@
+"""Command-line inputs: files, folders and globs expanded into named inputs."""
+
+from __future__ import annotations
+
+import collections
+import glob
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+_EXTENSION_LIST = (
+    ".wav .wave .flac .ogg .oga .opus .mp3 .aif .aiff .aifc .au .snd .caf .w64 .rf64 .voc .sd2 .ircam .sf "
+    ".nist .sph .htk .paf .pvf .xi .wve .avr .mpc .mat"
+)
+AUDIO_EXTENSIONS: frozenset[str] = frozenset(_EXTENSION_LIST.split())
+"""File extensions that ``encode`` and ``info`` pick up inside folders and globs."""
+
+
+@dataclass(frozen=True)
+class Input:
+    """An audio file to process and the name of its output (relative, no extension)."""
+
+    path: str
+    name: str
+
+
+def _is_audio(path: str) -> bool:
+    return Path(path).suffix.lower() in AUDIO_EXTENSIONS
+
+
+def _strip_extension(relative: str) -> str:
+    path = Path(relative)
+    return (path.parent / path.stem).as_posix() if path.suffix else path.as_posix()
+
+
+def _folder_inputs(folder: str, prefix: str = "") -> Iterator[Input]:
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for file in sorted(files):
+            path = os.path.join(root, file)
+            if _is_audio(path):
+                yield Input(path, _strip_extension(os.path.join(prefix, os.path.relpath(path, folder))))
+
+
+def _glob_base(pattern: str) -> str:
+    parts = Path(pattern).parts
+    base = []
+    for part in parts:
+        if glob.has_magic(part):
+            break
+        base.append(part)
+    return os.path.join(*base) if base else "."
+
+
+def find_inputs(patterns: Iterable[str]) -> tuple[list[Input], list[tuple[str, str]]]:
+    """Expands files, folders (recursive, by audio extension) and globs, in order.
+
+    Output names mirror the layout: a file ``a/b.wav`` given alone -> ``b``; inside a
+    folder ``a`` given as ``a`` -> ``b`` relative to it; a glob ``a/**/*.wav`` ->
+    relative to ``a``, its part before the first wildcard. A file found twice is kept once.
+
+    Returns:
+      ``(inputs, problems)``: problems are ``(pattern, reason)`` for paths that
+      match nothing.
+    """
+    inputs: list[Input] = []
+    problems: list[tuple[str, str]] = []
+    seen: set[str] = set()
+
+    def add(items: Iterable[Input]) -> int:
+        count = 0
+        for item in items:
+            real = os.path.realpath(item.path)
+            if real not in seen:
+                seen.add(real)
+                inputs.append(item)
+                count += 1
+        return count
+
+    for pattern in patterns:
+        if os.path.isdir(pattern):
+            if not add(_folder_inputs(pattern)):
+                problems.append(
+                    (pattern, f"folder has no audio files ({', '.join(sorted(AUDIO_EXTENSIONS)[:6])}, ...)")
+                )
+        elif os.path.exists(pattern):
+            add([Input(pattern, _strip_extension(os.path.basename(pattern)))])
+        elif glob.has_magic(pattern):
+            base = _glob_base(pattern)
+            found = []
+            for match in sorted(glob.glob(pattern, recursive=True)):
+                relative = os.path.relpath(match, base)
+                if os.path.isdir(match):
+                    found.extend(_folder_inputs(match, relative))
+                elif _is_audio(match):
+                    found.append(Input(match, _strip_extension(relative)))
+            if not add(found):
+                problems.append((pattern, "the pattern matches no audio file"))
+        else:
+            problems.append((pattern, "no such file or folder"))
+    return inputs, problems
+
+
+def collisions(inputs: Sequence[Input]) -> list[str]:
+    by_name: dict[str, list[str]] = collections.defaultdict(list)
+    for item in inputs:
+        by_name[item.name].append(item.path)
+    return [
+        f"{' and '.join(map(repr, paths))} would both be written as {name!r}"
+        for name, paths in by_name.items()
+        if len(paths) > 1
+    ]

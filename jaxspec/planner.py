@@ -1,0 +1,71 @@
+"""The input planner: what encoding a file will do, decided once from its header.
+
+``encode``, ``jaxspec encode`` and ``jaxspec info`` all ask ``plan_file`` whether a
+file is streamed (decoded block by block) or decoded whole, and what length and
+output shape it gives, so the rule lives in one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+from .config import SpectrogramConfig
+from .errors import InputError
+from .io import audio_info
+from .resampling import output_length
+
+STREAM_THRESHOLD_SAMPLES = 1 << 25
+"""Files whose frames x channels exceed this (32 Mi samples) are streamed when no augmentation applies."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FilePlan:
+    """How one file will be encoded.
+
+    Attributes:
+      path: the file.
+      info: soundfile's header information (rate, frames, channels, format).
+      length: samples after resampling to the config's rate, from the header.
+      shape: the output shape ``(frames, bins)`` the config gives for ``length``.
+      stream: True if the file is decoded and encoded block by block.
+    """
+
+    path: str
+    info: Any
+    length: int
+    shape: tuple[int, int]
+    stream: bool
+
+
+def plan_file(
+    config: SpectrogramConfig, path: str | os.PathLike, *, augmented: bool = False, stream: bool | None = None
+) -> FilePlan:
+    """Plans the encoding of ``path`` from its header alone.
+
+    Args:
+      config: the settings.
+      path: an audio file.
+      augmented: True when a key applies ``config.augmentation`` (it needs the whole
+        signal, so the file is not streamed).
+      stream: ``None`` = stream when frames x channels exceed
+        ``STREAM_THRESHOLD_SAMPLES`` and nothing is augmented; ``True`` / ``False``
+        force it.
+
+    Raises:
+      InputError: ``stream=True`` with augmentation.
+
+    >>> import jaxspec
+    >>> plan_file(jaxspec.SpectrogramConfig(), jaxspec.example_path()).stream
+    False
+    """
+    augmented = augmented and config.augmentation is not None
+    if stream and augmented:
+        raise InputError("stream=True cannot apply augmentation (it needs the whole signal); pass key=None")
+    info = audio_info(path)
+    rate = info.samplerate
+    length = info.frames if rate == config.sample_rate else output_length(info.frames, rate, config.sample_rate)
+    if stream is None:
+        stream = not augmented and info.frames * info.channels > STREAM_THRESHOLD_SAMPLES
+    return FilePlan(os.fspath(path), info, length, config.output_shape(length), bool(stream))

@@ -1,0 +1,113 @@
+"""Each XLA workaround of ``jaxspec._xla``: still needed, and still working.
+
+These tests read the compiled program (no timing): a test of the form "XLA still
+needs it" failing means the trick can be removed; "the trick works" failing means
+XLA changed and the trick must be redone (the measured slowdowns are in ``_xla``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax
+
+import jaxspec
+from jaxspec import _xla
+from jaxspec.augmentation import shift
+from jaxspec.spectrum import frames
+
+WS, HOP, N = 400, 133, 121
+LENGTH = (N - 1) * HOP + WS
+
+
+def _costly(x):
+    return lax.erf_inv(jnp.tanh(x) * 0.9)  # an elementwise transform with a telltale op
+
+
+def _gather_fusion_has_tanh(fn, *args) -> bool:
+    text = jax.jit(fn).lower(*args).compile().as_text()
+    computations = re.split(r"\n(?=\S.*\{\s*$)", text, flags=re.M)
+    return any("gather(" in c and "tanh" in c for c in computations)
+
+
+def _framed(barrier):
+    def one(x, key):
+        y = barrier(_costly(x), key)
+        return jnp.sum(frames(y, WS, HOP, N), axis=-1)
+
+    return jax.vmap(one)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    x = jnp.asarray(np.random.default_rng(0).standard_normal((4, 16000)), jnp.float32)
+    return x, jax.random.split(jax.random.key(0), 4)
+
+
+def test_materialize_is_needed_and_works_in_batches(batch):
+    plain = _framed(lambda y, key: y)
+    barrier = _framed(lambda y, key: _xla.materialize(y, LENGTH, key))
+    assert _gather_fusion_has_tanh(plain, *batch), "XLA no longer fuses into the frame gather: drop materialize"
+    assert not _gather_fusion_has_tanh(barrier, *batch), "materialize no longer stops the fusion"
+    np.testing.assert_array_equal(np.asarray(jax.jit(plain)(*batch)), np.asarray(jax.jit(barrier)(*batch)))
+
+
+def test_materialize_on_one_signal_is_folded_today():
+    # Recorded limitation: unbatched, XLA folds the key-derived zero and fuses anyway.
+    x, key = jnp.zeros(16000), jax.random.key(0)
+
+    def one(x, key):
+        return jnp.sum(frames(_xla.materialize(_costly(x), LENGTH, key), WS, HOP, N), axis=-1)
+
+    assert _gather_fusion_has_tanh(one, x, key)
+
+
+def test_unfused_is_needed_and_works(batch):
+    # White noise then a time shift, per row: the shift's per-row slice is a gather.
+    x, _ = batch
+    shifts = jnp.asarray([5, -7, 0, 300], jnp.int32)
+
+    def shifted(transform):
+        return jax.vmap(lambda row, s: shift(transform(row), s))
+
+    plain = shifted(_costly)
+    looped = shifted(lambda v: _xla.unfused(_costly, v, jnp.float32))
+    assert _gather_fusion_has_tanh(plain, x, shifts), "XLA no longer fuses into the shift's gather: drop unfused"
+    assert not _gather_fusion_has_tanh(looped, x, shifts), "unfused no longer keeps the transform out of the gather"
+    np.testing.assert_array_equal(np.asarray(jax.jit(plain)(x, shifts)), np.asarray(jax.jit(looped)(x, shifts)))
+
+
+def test_compiled_is_needed_and_works():
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.standard_normal(4096).astype(np.float32) for _ in range(3))
+    fused = np.asarray(jax.jit(lambda a, b, c: a * b + c)(a, b, c))
+    op_by_op = np.asarray(jnp.add(jnp.multiply(a, b), c))
+    assert (fused != op_by_op).any(), "XLA no longer contracts a * b + c: _xla.compiled may be unnecessary"
+    config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=jaxspec.Normal(1.0, 0.3)))
+    key = jax.random.key(3)
+    eager = jaxspec.draw(config, key, 16000)
+    inside = jax.jit(lambda k: jaxspec.draw(config, k, 16000))(key)
+    assert {k: np.asarray(v).tobytes() for k, v in eager.items()} == {
+        k: np.asarray(v).tobytes() for k, v in inside.items()
+    }
+
+
+def test_varying_zeros_is_needed_and_works():
+    mesh = jax.sharding.Mesh(np.asarray(jax.devices()[:1]), ("b",))
+    spec = jax.sharding.PartitionSpec("b")
+
+    def carry_loop(zeros):
+        def local(x):
+            return lax.fori_loop(0, 2, lambda i, out: out + x, zeros(x))
+
+        return jax.shard_map(local, mesh=mesh, in_specs=spec, out_specs=spec)
+
+    x = jnp.ones((2, 8))
+    with pytest.raises(Exception):  # noqa: B017 - jax's type error for a non-varying carry
+        jax.jit(carry_loop(lambda x: jnp.zeros(x.shape)))(x)
+    out = jax.jit(carry_loop(lambda x: _xla.varying_zeros(x, x.shape, jnp.float32)))(x)
+    np.testing.assert_array_equal(np.asarray(out), 2 * np.ones((2, 8)))
