@@ -22,7 +22,8 @@ With ``random_map`` (``ds.random_map(...)`` or ``grain.DataLoader``, whose opera
 get no index) the key is ``record_key(s, r)`` with ``r = rng.integers(2**32)`` drawn
 from the NumPy generator that Grain seeds per record from its own seed and the record
 index (reproducible too, with Grain's seed).
-``seed=None`` means evaluation: no augmentation.
+``seed=None`` means evaluation: no augmentation. On several hosts, shard after the
+transform (``shard_for_process``) so keys come from the global record index.
 
 Records may be a path, an ``Audio``, an array (with ``sample_rate=``), or a dict
 holding one of these under ``field`` (default ``"audio"``); a dict comes back as a
@@ -53,6 +54,29 @@ def record_key(seed: int, index: int) -> jax.Array:
     True
     """
     return jax.random.fold_in(jax.random.key(seed), index)
+
+
+def shard_for_process(dataset: Any, *, process_index: int | None = None, process_count: int | None = None) -> Any:
+    """The records of a Grain ``MapDataset`` that this JAX process loads.
+
+    ``dataset[process_index::process_count]`` (default: ``jax.process_index()`` and
+    ``jax.process_count()``). Apply ``EncodeAudio`` with ``map_with_index`` *before*
+    sharding: the index it sees is then the global record index, so each record's key,
+    and so its augmentation, does not depend on how many hosts share the work (the
+    union over processes equals the single-process dataset). A ``MapDataset`` is lazy:
+    each process only encodes its own records. With ``grain.DataLoader``, pass
+    ``shard_options=grain.sharding.ShardByJaxProcess()`` to its sampler instead; its
+    per-record generators are seeded from the global index, so ``random_map`` keys are
+    global too.
+
+    >>> list(shard_for_process(list(range(10)), process_index=1, process_count=3))
+    [1, 4, 7]
+    """
+    index = jax.process_index() if process_index is None else int(process_index)
+    count = jax.process_count() if process_count is None else int(process_count)
+    if not 0 <= index < count:
+        raise ConfigError(f"process_index={index} must be in [0, process_count={count})")
+    return dataset[index::count]
 
 
 def _register(cls: type, *grain_bases: str) -> None:
@@ -147,6 +171,11 @@ class EncodeAudio:
         ``record_key(seed, i)`` (module docstring).
       sample_rate: the rate of array records in Hz.
       field: the key of the audio in dict records.
+      index_field: ``None``, or the key of a dict record's global index (an int). When
+        set, ``random_map`` keys the record with ``record_key(seed, record[index_field])``
+        instead of a draw from Grain's generator, whose seed is the sampler's step, not
+        the record: so a ``grain.DataLoader`` sharded over processes
+        (``ShardByJaxProcess``) augments each record as a single process would.
 
     ``map_with_index(i, record)`` and ``random_map(record, rng)`` return float32
     ``[shape=(n_frames, bins)]`` (NumPy, as ``encode`` computes it), or a dict with
@@ -168,6 +197,7 @@ class EncodeAudio:
     seed: int | None = None
     sample_rate: int | None = None
     field: str = "audio"
+    index_field: str | None = None
 
     def __post_init__(self):
         _check_config(self.config)
@@ -190,6 +220,15 @@ class EncodeAudio:
         return self._encode(element, key)
 
     def random_map(self, element: Any, rng: np.random.Generator) -> Any:
-        """Encodes ``element`` with ``record_key(seed, rng.integers(2**32))`` (no key when ``seed`` is None)."""
-        key = None if self.seed is None else record_key(int(self.seed), int(rng.integers(2**32)))
-        return self._encode(element, key)
+        """Encodes ``element`` with ``record_key(seed, r)`` (no key when ``seed`` is None).
+
+        ``r`` is ``element[index_field]`` when ``index_field`` is set, else
+        ``rng.integers(2**32)``.
+        """
+        if self.seed is None:
+            return self._encode(element, None)
+        if self.index_field is not None:
+            if not isinstance(element, Mapping) or self.index_field not in element:
+                raise ConfigError(f"index_field={self.index_field!r}: the record has no such key")
+            return self._encode(element, record_key(int(self.seed), int(element[self.index_field])))
+        return self._encode(element, record_key(int(self.seed), int(rng.integers(2**32))))

@@ -134,3 +134,46 @@ def test_bad_settings_are_rejected(files):
         EncodeAudio(CONFIG).map_with_index(0, {"path": files[0]})
     with pytest.raises(FileNotFoundError):
         LoadAudio(CONFIG).map("/nonexistent/clip.wav")
+
+
+def test_process_shards_partition_the_dataset_with_global_keys(files):
+    from jaxspec.grain import shard_for_process
+
+    ds = grain.MapDataset.source(files).repeat(2).map_with_index(EncodeAudio(CONFIG, seed=5))
+    full = [ds[i] for i in range(len(ds))]
+    shards = [shard_for_process(ds, process_index=p, process_count=2) for p in range(2)]
+    assert sum(len(s) for s in shards) == len(full)
+    for p, shard in enumerate(shards):
+        for j in range(len(shard)):
+            np.testing.assert_array_equal(shard[j], full[p + 2 * j])  # the key of global index p + 2j
+
+
+def test_data_loader_sharded_by_process_keys_records_by_their_global_index(files):
+    records = [{"audio": path, "index": i} for i, path in enumerate(files)]
+
+    def loader(shard):
+        sampler = grain.samplers.IndexSampler(len(records), shard_options=shard, shuffle=True, num_epochs=1, seed=3)
+        encode = EncodeAudio(CONFIG, seed=5, index_field="index")
+        return grain.DataLoader(data_source=records, sampler=sampler, operations=[encode], worker_count=0)
+
+    by_index = {int(r["index"]): r["audio"] for r in loader(grain.sharding.NoSharding())}
+    parts = [list(loader(grain.sharding.ShardOptions(shard_index=p, shard_count=2))) for p in range(2)]
+    assert sorted(int(r["index"]) for part in parts for r in part) == list(range(len(files)))
+    for part in parts:
+        for r in part:
+            np.testing.assert_array_equal(r["audio"], by_index[int(r["index"])])
+            expected = EncodeAudio(CONFIG, seed=5).map_with_index(int(r["index"]), files[int(r["index"])])
+            np.testing.assert_array_equal(r["audio"], expected)
+
+
+def test_restart_from_checkpointed_iterator_state_reproduces_examples(files):
+    ds = grain.MapDataset.source(files).shuffle(seed=0).repeat(3).map_with_index(EncodeAudio(CONFIG, seed=9))
+    iterator = iter(ds.to_iter_dataset())
+    for _ in range(3):
+        next(iterator)
+    state = iterator.get_state()
+    expected = [next(iterator) for _ in range(4)]
+    restarted = iter(ds.to_iter_dataset())
+    restarted.set_state(state)
+    for want in expected:
+        np.testing.assert_array_equal(next(restarted), want)
