@@ -1,0 +1,101 @@
+"""Ragged corpora on the host: the bucket ladder and per-file keys.
+
+**The bucket ladder.** Items of any length are zero-padded to the next length of a
+fixed geometric ladder and computed in batches of a fixed size per bucket (padding
+rows added), with ``spectrogram(..., lengths=...)``: each compiled program (one per
+bucket, with or without a key) is reused for every length below its bucket, and
+across corpora. The ladder is ``LADDER_BASE * 2**(k / 2)`` samples rounded up to a
+multiple of ``LADDER_GRANULE`` (k = 0, 1, 2, ...): a bucket is at most about 41 %
+longer than the items in it (about 20 % on average for lengths spread evenly on a log
+scale), and lengths from 0.5 s to 8 s at 16 kHz fall in 9 buckets. The batch size of a
+bucket is ``max(1, BATCH_SAMPLES // bucket)`` rows, capped at ``MAX_BATCH``: a batch
+holds at most about ``BATCH_SAMPLES`` samples whatever the bucket.
+
+**File keys.** With a seed, a file's key derives only from the seed and its relative
+output name: ``fold_in(fold_in(key(seed), hi), lo)`` with ``hi, lo`` the two 32-bit
+halves of a 64-bit BLAKE2b hash of the UTF-8 name. Adding a file or splitting the work
+differently (threads, workers, hosts) changes no other file's key, and a million
+names have no collision (about 3e-8 chance at 2**64).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+
+import jax
+import numpy as np
+
+LADDER_BASE = 1024
+"""The shortest bucket, in samples."""
+LADDER_GRANULE = 256
+"""Every bucket is a multiple of this many samples."""
+BATCH_SAMPLES = 1 << 20
+"""Samples per batch (rows x bucket length), about 65 s of 16 kHz audio."""
+MAX_BATCH = 64
+"""The most rows of one batch (short buckets)."""
+
+
+def bucket_length(length: int) -> int:
+    """The ladder length that holds ``length`` samples: the smallest rung ``>= length``.
+
+    >>> [bucket_length(n) for n in (0, 1024, 1025, 8000, 16000, 128000)]
+    [1024, 1024, 1536, 8192, 16384, 131072]
+    """
+    length = int(length)
+    if length <= LADDER_BASE:
+        return LADDER_BASE
+    k = max(0, math.ceil(2 * math.log2(length / LADDER_BASE)) - 1)  # rounding up may make rung k - 1 fit
+    while True:
+        rung = -(-math.ceil(LADDER_BASE * 2 ** (k / 2)) // LADDER_GRANULE) * LADDER_GRANULE
+        if rung >= length:
+            return rung
+        k += 1
+
+
+def bucket_batch_size(bucket: int) -> int:
+    """Rows per batch for a bucket: ``min(MAX_BATCH, max(1, BATCH_SAMPLES // bucket))``.
+
+    >>> bucket_batch_size(16384), bucket_batch_size(1 << 22)
+    (64, 1)
+    """
+    return min(MAX_BATCH, max(1, BATCH_SAMPLES // int(bucket)))
+
+
+def plan_batches(lengths: Sequence[int]) -> list[tuple[int, list[int]]]:
+    """Groups item indices into ``(bucket, indices)`` batches, each of at most ``bucket_batch_size(bucket)``.
+
+    Items keep their input order inside a bucket; buckets come in order of their first item.
+
+    >>> plan_batches([16000, 100, 15000, 3000])
+    [(16384, [0, 2]), (1024, [1]), (3072, [3])]
+    """
+    groups: dict[int, list[int]] = {}
+    for i, n in enumerate(lengths):
+        groups.setdefault(bucket_length(n), []).append(i)
+    batches = []
+    for bucket, indices in groups.items():
+        size = bucket_batch_size(bucket)
+        batches.extend((bucket, indices[i : i + size]) for i in range(0, len(indices), size))
+    return batches
+
+
+def name_hash(name: str) -> int:
+    """A 64-bit BLAKE2b hash of ``name`` (UTF-8; undecodable bytes kept by ``surrogateescape``)."""
+    data = name.encode("utf-8", "surrogateescape")
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+
+
+def file_key(seed: int, name: str) -> jax.Array:
+    """The key of the file with relative output name ``name`` (no extension, ``/`` separators).
+
+    ``fold_in(fold_in(jax.random.key(seed), h >> 32), h & 0xFFFFFFFF)`` with ``h = name_hash(name)``.
+
+    >>> k = file_key(0, "speakers/a/clip1")
+    >>> bool((jax.random.key_data(k) == jax.random.key_data(file_key(0, "speakers/a/clip1"))).all())
+    True
+    """
+    h = name_hash(name)
+    key = jax.random.fold_in(jax.random.key(int(seed)), np.uint32(h >> 32))
+    return jax.random.fold_in(key, np.uint32(h & 0xFFFFFFFF))
