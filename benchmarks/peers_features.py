@@ -255,7 +255,8 @@ def make_librosa_melspectrogram_loop(clips: np.ndarray) -> Callable[[], Any]:
 
 # ------------------------------------------------------------------------------------------ registry
 
-WORKLOADS: dict[str, tuple[str, Callable[[], np.ndarray], list[tuple[str, Callable[[np.ndarray], Callable[[], Any]], str]]]] = {
+Factory = Callable[[np.ndarray], Callable[[], Any]]
+WORKLOADS: dict[str, tuple[str, Callable[[], np.ndarray], list[tuple[str, Factory, str]]]] = {
     "whisper": (
         f"W5a: Whisper features, {WHISPER_CLIPS} x {WHISPER_SECONDS} s at 16 kHz, n_mels {WHISPER_MELS}",
         whisper_clips,

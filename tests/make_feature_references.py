@@ -247,8 +247,9 @@ def knf_version() -> str:
 
 
 def run_openai_whisper(x, kw):
-    import whisper.audio as wa
     from importlib.metadata import version
+
+    import whisper.audio as wa
 
     with torch.no_grad():
         y = wa.log_mel_spectrogram(torch.from_numpy(wa.pad_or_trim(x)), kw.get("n_mels", 80))
@@ -292,10 +293,19 @@ def cases():
     mfcc = [
         ("speech", sp, {}),
         ("speech", sp, {"n_mfcc": 13, "log_mels": True, "melkwargs": {"n_fft": 400, "n_mels": 40}}),
-        ("noise", nz, {"n_mfcc": 13, "melkwargs": {"n_fft": 512, "hop_length": 160, "n_mels": 64,
-                                                   "f_min": 20.0, "f_max": 7600.0}}),
-        ("chirp", ch, {"n_mfcc": 20, "melkwargs": {"n_fft": 512, "n_mels": 64, "norm": "slaney",
-                                                   "mel_scale": "slaney"}}),
+        (
+            "noise",
+            nz,
+            {
+                "n_mfcc": 13,
+                "melkwargs": {"n_fft": 512, "hop_length": 160, "n_mels": 64, "f_min": 20.0, "f_max": 7600.0},
+            },
+        ),
+        (
+            "chirp",
+            ch,
+            {"n_mfcc": 20, "melkwargs": {"n_fft": 512, "n_mels": 64, "norm": "slaney", "mel_scale": "slaney"}},
+        ),
     ]
     for name, x, kw in mfcc:
         out.append(("torchaudio_mfcc", "torchaudio", run_torchaudio_mfcc, "mfcc", name, x, 16000, kw))
@@ -395,10 +405,12 @@ def main() -> None:
         elif key in refs:
             cross = f"shape {refs[key].shape}"
         refs.setdefault(key, ref)
-        rows.append((path.name, name, x.size, sr, ref.shape, path.stat().st_size, cross, json.dumps(kw, sort_keys=True)))
+        size = path.stat().st_size
+        rows.append((path.name, name, x.size, sr, ref.shape, size, cross, json.dumps(kw, sort_keys=True)))
 
     total = sum(r[5] for r in rows)
-    print(f"{'file':38s} {'audio':9s} {'samples':>7s} {'sr':>5s} {'reference':>11s} {'bytes':>8s} {'x-lib':>8s}  kwargs")
+    head = ("file", "audio", "samples", "sr", "reference", "bytes", "x-lib")
+    print("{:38s} {:9s} {:>7s} {:>5s} {:>11s} {:>8s} {:>8s}  kwargs".format(*head))
     for f, name, n, sr, shape, size, cross, kw in rows:
         print(f"{f:38s} {name:9s} {n:7d} {sr:5d} {str(shape):>11s} {size:8d} {cross:>8s}  {kw}")
     print(f"{len(rows)} cases, {total / 1e6:.2f} MB in {OUT.relative_to(ROOT)}")
