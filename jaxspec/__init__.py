@@ -17,8 +17,8 @@ from .augmentation import (
 from .config import SpectrogramConfig
 from .encoding import encode, encode_batch
 from .errors import AudioFileError, ConfigError, InputError, JaxspecError
-from .features import DCT, Decibels, Deltas, Log, MelFilterbank, SubtractMean, WhisperLog
-from .framing import Centered, Dither, Kaldi, PreEmphasis, RemoveDC
+from .features import DCT, Decibels, Deltas, Log, MelFilterbank, SubtractMean, UseEnergy, WhisperLog
+from .framing import Centered, Dither, Kaldi, LogEnergy, PreEmphasis, RemoveDC
 from .io import Audio, example_path, load_audio
 from .resampling import resample
 from .sharding import batch_sharding, sharded_spectrogram
@@ -43,6 +43,7 @@ __all__ = [
     "JaxspecError",
     "Kaldi",
     "Log",
+    "LogEnergy",
     "LogUniform",
     "MelFilterbank",
     "Noise",
@@ -53,6 +54,7 @@ __all__ = [
     "SpectrogramConfig",
     "SubtractMean",
     "TimeShift",
+    "UseEnergy",
     "Uniform",
     "Volume",
     "WhisperLog",

@@ -174,6 +174,12 @@ class SpectrogramConfig:
                 f"power=None gives the complex STFT; features={self.features!r} cannot follow it. "
                 "Use power=2.0 (power) or 1.0 (magnitude) before feature stages"
             )
+        energy = _framing.energy_stage(self.preprocess) is not None
+        if energy != any(isinstance(s, _features.UseEnergy) for s in self.features):
+            raise ConfigError(
+                f"preprocess={self.preprocess!r} and features={self.features!r}: LogEnergy() (measures the "
+                "energy) and UseEnergy() (puts it in the output) go together"
+            )
         _ = self.num_features
         augmentation = self.augmentation
         if augmentation is not None and not isinstance(augmentation, Augmentation):

@@ -306,6 +306,29 @@ class SubtractMean:
         return y - jnp.mean(y, axis=0, keepdims=True) if y.shape[0] else y
 
 
+@dataclasses.dataclass(frozen=True)
+class UseEnergy:
+    """Puts the log energy measured by the preprocess stage ``LogEnergy`` into the output:
+    ``"first"`` (a new column 0: Kaldi fbank), ``"last"`` (a new last column: fbank with
+    ``htk_compat``) or ``"c0"`` (replaces coefficient 0: Kaldi MFCC)."""
+
+    place: str = "first"
+
+    def __post_init__(self):
+        _choice("UseEnergy", "place", self.place, ("first", "last", "c0"))
+
+    def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
+        return n_in if self.place == "c0" else n_in + 1
+
+    def apply(self, y: jax.Array, sample_rate: int, fft_size: int, energy: jax.Array | None = None) -> jax.Array:
+        if energy is None:
+            raise ConfigError("UseEnergy() needs LogEnergy() in the config's preprocess chain")
+        column = energy[:, None].astype(y.dtype)
+        if self.place == "c0":
+            return jnp.concatenate([column, y[:, 1:]], axis=-1)
+        return jnp.concatenate([column, y] if self.place == "first" else [y, column], axis=-1)
+
+
 FEATURES: dict[str, type] = {
     "mel_filterbank": MelFilterbank,
     "log": Log,
@@ -314,6 +337,7 @@ FEATURES: dict[str, type] = {
     "dct": DCT,
     "deltas": Deltas,
     "subtract_mean": SubtractMean,
+    "use_energy": UseEnergy,
 }
 """JSON name -> feature stage class (``jaxspec.serialize`` iterates over it)."""
 
@@ -349,8 +373,13 @@ def framewise_prefix(stages: tuple) -> int:
     return count
 
 
-def apply_chain(stages: tuple, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
-    """Applies ``stages`` in order to one example ``y [shape=(frames, features)]``."""
+def apply_chain(
+    stages: tuple, y: jax.Array, sample_rate: int, fft_size: int, energy: jax.Array | None = None
+) -> jax.Array:
+    """Applies ``stages`` in order to one example ``y [shape=(frames, features)]``
+    (``energy [shape=(frames,)]``: the log energies ``UseEnergy`` places)."""
     for stage in stages:
-        y = stage.apply(y, sample_rate, fft_size)
+        y = stage.apply(y, sample_rate, fft_size, energy) if isinstance(stage, UseEnergy) else stage.apply(
+            y, sample_rate, fft_size
+        )
     return y

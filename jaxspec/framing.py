@@ -22,6 +22,10 @@ frame before the window; Kaldi's order is dither, remove DC, pre-emphasis):
   ``fold_in(fold_in(key, 8), i)`` (stage id 8, never renumbered); nothing without a key.
 * ``RemoveDC()``: subtracts the frame's mean.
 * ``PreEmphasis(coefficient=0.97)``: ``y[k] = x[k] - c x[k-1]`` with ``x[-1] = x[0]``.
+* ``LogEnergy(floor=1.0, windowed=False)``: measures ``log(max(sum(frame ** 2), eps))``
+  (at least ``log(floor)`` when ``floor > 0``) where it stands in the chain (Kaldi's
+  ``raw_energy``: after DC removal), or after the window with ``windowed=True``; the
+  feature stage ``UseEnergy`` puts it in the output.
 
 >>> num_frames(Kaldi(), 16000, 400, 160, 512), num_frames(Centered(), 16000, 400, 160, 512)
 (98, 101)
@@ -42,6 +46,7 @@ from .errors import ConfigError
 
 DITHER_STAGE = 8  # fold_in id of dither (SPEC section 7), never renumbered
 PAD_MODES = ("constant", "reflect")
+EPSILON = 1.1920929e-07  # float32 epsilon, Kaldi's floor of energies
 
 
 def _number(owner: str, name: str, value: Any, low: float = -math.inf) -> float:
@@ -109,9 +114,31 @@ class PreEmphasis:
         object.__setattr__(self, "coefficient", _number("PreEmphasis", "coefficient", self.coefficient))
 
 
+@dataclasses.dataclass(frozen=True)
+class LogEnergy:
+    """Kaldi's log energy of each frame (module docstring); ``floor <= 0`` = no floor."""
+
+    floor: float = 1.0
+    windowed: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "floor", _number("LogEnergy", "floor", self.floor))
+        object.__setattr__(self, "windowed", bool(self.windowed))
+
+    def measure(self, framed: jax.Array) -> jax.Array:
+        """``[shape=(n,)]`` log energies of ``framed [shape=(n, frame_length)]``."""
+        log = jnp.log(jnp.maximum(jnp.sum(jnp.square(framed), axis=-1), EPSILON))
+        return jnp.maximum(log, math.log(self.floor)) if self.floor > 0 else log
+
+
 FRAMINGS: dict[str, type] = {"centered": Centered, "kaldi": Kaldi}
 """JSON name -> framing class (``jaxspec.serialize`` iterates over it)."""
-PREPROCESS: dict[str, type] = {"dither": Dither, "remove_dc": RemoveDC, "pre_emphasis": PreEmphasis}
+PREPROCESS: dict[str, type] = {
+    "dither": Dither,
+    "remove_dc": RemoveDC,
+    "pre_emphasis": PreEmphasis,
+    "log_energy": LogEnergy,
+}
 """JSON name -> frame preprocessing class."""
 
 
@@ -127,9 +154,17 @@ def check_preprocess(value: Any) -> tuple:
     stages = tuple(value) if isinstance(value, (list, tuple)) else None
     if stages is None or not all(isinstance(s, tuple(PREPROCESS.values())) for s in stages):
         raise ConfigError(
-            f"preprocess={value!r} must be a tuple of Dither(amount), RemoveDC(), PreEmphasis(coefficient)"
+            f"preprocess={value!r} must be a tuple of Dither(amount), RemoveDC(), PreEmphasis(coefficient), "
+            "LogEnergy(floor)"
         )
+    if sum(isinstance(s, LogEnergy) for s in stages) > 1:
+        raise ConfigError(f"preprocess={value!r} may measure LogEnergy once")
     return stages
+
+
+def energy_stage(stages: tuple) -> LogEnergy | None:
+    """The ``LogEnergy`` stage of a preprocess chain, or ``None``."""
+    return next((s for s in stages if isinstance(s, LogEnergy)), None)
 
 
 def num_frames(framing: Any, length: Any, window: int, hop: int, fft: int) -> Any:
@@ -178,13 +213,23 @@ def pad_signal(framing: Any, x: jax.Array, n: int, window: int, hop: int, fft: i
     return x
 
 
-def preprocess(stages: tuple, framed: jax.Array, first_frame: Any, key: jax.Array | None) -> jax.Array:
+def preprocess(
+    stages: tuple, framed: jax.Array, first_frame: Any, key: jax.Array | None
+) -> tuple[jax.Array, jax.Array | None]:
     """Applies ``stages`` in order to ``framed [shape=(n, frame_length)]``.
 
     ``first_frame`` is the index of row 0 in the whole signal (dither draws per frame
     index, so blocks of a long input draw what the whole would).
+
+    Returns:
+      The frames, and the log energies ``[shape=(n,)]`` a ``LogEnergy(windowed=False)``
+      measured (else ``None``).
     """
+    energy = None
     for stage in stages:
+        if isinstance(stage, LogEnergy):
+            energy = None if stage.windowed else stage.measure(framed)
+            continue
         if isinstance(stage, Dither):
             if key is None or stage.amount == 0.0:
                 continue
@@ -197,4 +242,4 @@ def preprocess(stages: tuple, framed: jax.Array, first_frame: Any, key: jax.Arra
         else:
             previous = jnp.concatenate([framed[..., :1], framed[..., :-1]], axis=-1)
             framed = framed - stage.coefficient * previous
-    return framed
+    return framed, energy

@@ -9,7 +9,8 @@ keeps 0.99 and Whisper's loader uses ffmpeg); to match those numbers exactly, re
 with the source's tool and pass the samples at the preset's rate.
 
 Keywords the source has but jaxspec does not implement (e.g. librosa's ``dtype``,
-``vtln_warp != 1``, ``use_energy=True``) raise ``ConfigError`` naming them.
+``vtln_warp != 1``, Kaldi's ``htk_compat`` except for ``kaldi_fbank`` with ``use_energy``)
+raise ``ConfigError`` naming them.
 
 >>> config = librosa_melspectrogram(sr=16000, n_mels=40)
 >>> config.num_features, config.num_frames(16000)
@@ -27,8 +28,8 @@ import numpy as np
 
 from .config import SpectrogramConfig
 from .errors import ConfigError
-from .features import DCT, Decibels, Log, MelFilterbank, SubtractMean, WhisperLog
-from .framing import Centered, Dither, Kaldi, PreEmphasis, RemoveDC
+from .features import DCT, Decibels, Log, MelFilterbank, SubtractMean, UseEnergy, WhisperLog
+from .framing import Centered, Dither, Kaldi, LogEnergy, PreEmphasis, RemoveDC
 from .windows import Window, window_values
 
 __all__ = [
@@ -185,7 +186,8 @@ def _kaldi(
     """The shared fields of ``kaldi_fbank`` and ``kaldi_mfcc``."""
     _refuse(name, unsupported)
     _require(name, "vtln_warp", vtln_warp, vtln_warp == 1.0, "VTLN warping is not implemented; use 1.0")
-    _require(name, "use_energy", use_energy, not use_energy, "the energy column is not implemented; use False")
+    htk_ok = not htk_compat or (use_energy and name == "kaldi_fbank")
+    _require(name, "htk_compat", htk_compat, htk_ok, "is implemented for kaldi_fbank with use_energy=True only")
     _require(name, "min_duration", min_duration, min_duration == 0.0, "must be 0.0")
     _require(name, "channel", channel, channel in (-1, 0), "jaxspec takes one mono signal (-1 or 0)")
     _require(name, "use_log_fbank", use_log_fbank, use_log_fbank in (True, False), "must be True or False")
@@ -207,6 +209,7 @@ def _kaldi(
         raise ConfigError(f"{name}(window_type={window_type!r}) must be one of {list(_KALDI_WINDOWS) + ['rectangular']}")
     preprocess = (Dither(dither),) if dither else ()
     preprocess += (RemoveDC(),) if remove_dc_offset else ()
+    preprocess += (LogEnergy(energy_floor, windowed=not raw_energy),) if use_energy else ()
     preprocess += (PreEmphasis(preemphasis_coefficient),) if preemphasis_coefficient else ()
     nyquist = rate / 2.0
     high = high_freq if high_freq > 0 else nyquist + high_freq
@@ -218,7 +221,8 @@ def _kaldi(
     )
     mel = MelFilterbank(num_mel_bins, low_freq, float(high), "kaldi", None)
     tail = (SubtractMean(),) if subtract_mean else ()
-    return fields, mel, (Log(),) if use_log_fbank else (), tail
+    energy = UseEnergy("c0" if name == "kaldi_mfcc" else "last" if htk_compat else "first")
+    return fields, mel, (Log(),) if use_log_fbank else (), ((energy,) if use_energy else ()) + tail
 
 
 def kaldi_fbank(**kwargs: Any) -> SpectrogramConfig:
@@ -243,6 +247,7 @@ def kaldi_mfcc(*, num_ceps=13, cepstral_lifter=22.0, **kwargs: Any) -> Spectrogr
     for forced in ("use_log_fbank", "use_power"):
         _require("kaldi_mfcc", forced, kwargs.get(forced, True), kwargs.get(forced, True) is True, "mfcc fixes it")
     fields, mel, log, tail = _kaldi("kaldi_mfcc", **kwargs)
+    _require("kaldi_mfcc", "num_ceps", num_ceps, num_ceps <= mel.n_mels, f"must be <= num_mel_bins={mel.n_mels}")
     dct = DCT(num_ceps, "ortho", cepstral_lifter, "kaldi")
     return SpectrogramConfig(**fields, features=(mel,) + log + (dct,) + tail)
 

@@ -106,7 +106,10 @@ def _spectrogram_one(config: SpectrogramConfig, x: jax.Array, key: jax.Array | N
         x = _materialize(x, (n - 1) * config.offset_samples + config.frame_samples, key)
     framewise = _features.framewise_prefix(config.features)
     y = _frames_to_spectrum(config, x, n, key, config.features[:framewise])
-    return _features.apply_chain(config.features[framewise:], y, config.sample_rate, config.fft_samples)
+    energy = None
+    if _framing.energy_stage(config.preprocess) is not None:
+        y, energy = y[:, :-1], y[:, -1]
+    return _features.apply_chain(config.features[framewise:], y, config.sample_rate, config.fft_samples, energy)
 
 
 def _materialize(x: jax.Array, length: int, key: jax.Array) -> jax.Array:
@@ -137,12 +140,18 @@ def _frames_to_spectrum(
     ws, hop = config.frame_samples, config.offset_samples
     window = _framing.analysis_window(config.framing, config.window, config.fft_samples)
     width = _features.chain_size(stages, config.num_bins, config.sample_rate, config.fft_samples)
+    measure = _framing.energy_stage(config.preprocess)
+    width += measure is not None  # the log energy travels as a last column
 
     def spectrum(framed, first=0):
+        energy = None
         if config.preprocess:
-            framed = _framing.preprocess(config.preprocess, framed, first, key)
+            framed, energy = _framing.preprocess(config.preprocess, framed, first, key)
+        if measure is not None and measure.windowed:
+            energy = measure.measure(framed * jnp.asarray(window, jnp.float32))
         y = power_spectrum(framed, window, config.fft_samples, config.power)
-        return _features.apply_chain(stages, y, config.sample_rate, config.fft_samples)
+        y = _features.apply_chain(stages, y, config.sample_rate, config.fft_samples)
+        return y if energy is None else jnp.concatenate([y, energy[:, None]], axis=-1)
 
     if n <= 2 * _CHUNK_FRAMES:
         return spectrum(frames(x, ws, hop, n))
