@@ -379,7 +379,9 @@ def apply_chain(
     """Applies ``stages`` in order to one example ``y [shape=(frames, features)]``
     (``energy [shape=(frames,)]``: the log energies ``UseEnergy`` places)."""
     for stage in stages:
-        y = stage.apply(y, sample_rate, fft_size, energy) if isinstance(stage, UseEnergy) else stage.apply(
-            y, sample_rate, fft_size
+        y = (
+            stage.apply(y, sample_rate, fft_size, energy)
+            if isinstance(stage, UseEnergy)
+            else stage.apply(y, sample_rate, fft_size)
         )
     return y

@@ -202,7 +202,7 @@ def pad_signal(framing: Any, x: jax.Array, n: int, window: int, hop: int, fft: i
     (the caller zero-extends the end as needed)."""
     if isinstance(framing, Centered):
         pad = fft // 2
-        if framing.pad_mode == "reflect" and x.shape[0] > 1:
+        if framing.pad_mode == "reflect" and x.shape[0] > 0:  # (NumPy's rule: 1 sample repeats)
             return jnp.pad(x, (pad, pad), mode="reflect")
         return jnp.pad(x, (pad, pad))
     if isinstance(framing, Kaldi) and not framing.snip_edges:
@@ -211,6 +211,18 @@ def pad_signal(framing: Any, x: jax.Array, n: int, window: int, hop: int, fft: i
         x = jnp.pad(x, (max(0, -start), right), mode="symmetric")
         return x[max(0, start) :]
     return x
+
+
+def dither(framed: jax.Array, amount: float, key: jax.Array | None, first_frame: Any = 0) -> jax.Array:
+    """``framed [shape=(n, frame_length)]`` plus ``amount * N(0, 1)``, row ``i`` drawn from
+    ``fold_in(fold_in(key, 8), first_frame + i)``; unchanged without a key."""
+    if key is None or amount == 0.0:
+        return framed
+    k = jax.random.fold_in(key, DITHER_STAGE)
+    index = first_frame + jnp.arange(framed.shape[0], dtype=jnp.int32)
+    shape, dtype = framed.shape[1:], framed.dtype
+    noise = jax.vmap(lambda i: jax.random.normal(jax.random.fold_in(k, i), shape, dtype))(index)
+    return framed + amount * noise
 
 
 def preprocess(
@@ -231,12 +243,7 @@ def preprocess(
             energy = None if stage.windowed else stage.measure(framed)
             continue
         if isinstance(stage, Dither):
-            if key is None or stage.amount == 0.0:
-                continue
-            k = jax.random.fold_in(key, DITHER_STAGE)
-            index = first_frame + jnp.arange(framed.shape[0], dtype=jnp.int32)
-            draw = lambda i: jax.random.normal(jax.random.fold_in(k, i), framed.shape[1:], framed.dtype)
-            framed = framed + stage.amount * jax.vmap(draw)(index)
+            framed = dither(framed, stage.amount, key, first_frame)
         elif isinstance(stage, RemoveDC):
             framed = framed - jnp.mean(framed, axis=-1, keepdims=True)
         else:

@@ -66,8 +66,16 @@ def _int(preset: str, name: str, value: Any, default: int) -> int:
     return int(value)
 
 
-def _stft(preset: str, n_fft: int, win_length: Any, hop_length: Any, window: Any, center: bool, pad_mode: str,
-          hop_divisor: int) -> dict[str, Any]:
+def _stft(
+    preset: str,
+    n_fft: int,
+    win_length: Any,
+    hop_length: Any,
+    window: Any,
+    center: bool,
+    pad_mode: str,
+    hop_divisor: int,
+) -> dict[str, Any]:
     """The config fields of a librosa / torch ``stft`` call (window centred in ``n_fft``)."""
     n_fft = _int(preset, "n_fft", n_fft, 0)
     win = _int(preset, "win_length", win_length, n_fft)
@@ -85,8 +93,22 @@ def _stft(preset: str, n_fft: int, win_length: Any, hop_length: Any, window: Any
 
 
 def librosa_melspectrogram(
-    *, sr=22050, n_fft=2048, hop_length=512, win_length=None, window="hann", center=True, pad_mode="constant",
-    power=2.0, n_mels=128, fmin=0.0, fmax=None, htk=False, norm="slaney", augmentation=None, **unsupported,
+    *,
+    sr=22050,
+    n_fft=2048,
+    hop_length=512,
+    win_length=None,
+    window="hann",
+    center=True,
+    pad_mode="constant",
+    power=2.0,
+    n_mels=128,
+    fmin=0.0,
+    fmax=None,
+    htk=False,
+    norm="slaney",
+    augmentation=None,
+    **unsupported,
 ) -> SpectrogramConfig:
     """``librosa.feature.melspectrogram(y=x, **kw).T`` (librosa 0.10 / 0.11 defaults: note
     ``hop_length=512`` whatever ``n_fft``; ``hop_length=None`` = ``win_length // 4``).
@@ -98,11 +120,24 @@ def librosa_melspectrogram(
     _require("librosa_melspectrogram", "norm", norm, norm in ("slaney", None), "jaxspec supports 'slaney' or None")
     fields = _stft("librosa_melspectrogram", n_fft, win_length, hop_length, window, center, pad_mode, 4)
     mel = MelFilterbank(n_mels, fmin, fmax, "htk" if htk else "slaney", norm)
-    return SpectrogramConfig(sample_rate=_rate("librosa_melspectrogram", "sr", sr), power=power, features=(mel,), augmentation=augmentation, **fields)
+    return SpectrogramConfig(
+        sample_rate=_rate("librosa_melspectrogram", "sr", sr),
+        power=power,
+        features=(mel,),
+        augmentation=augmentation,
+        **fields,
+    )
 
 
 def librosa_mfcc(
-    *, sr=22050, n_mfcc=20, dct_type=2, norm="ortho", lifter=0, mel_norm="slaney", augmentation=None,
+    *,
+    sr=22050,
+    n_mfcc=20,
+    dct_type=2,
+    norm="ortho",
+    lifter=0,
+    mel_norm="slaney",
+    augmentation=None,
     **melspectrogram_kwargs,
 ) -> SpectrogramConfig:
     """``librosa.feature.mfcc(y=x, **kw).T``: DCT-II of ``power_to_db`` (``top_db=80``,
@@ -124,9 +159,26 @@ def _with_features(config: SpectrogramConfig, stages: tuple) -> SpectrogramConfi
 
 
 def torchaudio_melspectrogram(
-    *, sample_rate=16000, n_fft=400, win_length=None, hop_length=None, f_min=0.0, f_max=None, pad=0, n_mels=128,
-    window_fn=None, power=2.0, normalized=False, wkwargs=None, center=True, pad_mode="reflect", onesided=None,
-    norm=None, mel_scale="htk", augmentation=None, **unsupported,
+    *,
+    sample_rate=16000,
+    n_fft=400,
+    win_length=None,
+    hop_length=None,
+    f_min=0.0,
+    f_max=None,
+    pad=0,
+    n_mels=128,
+    window_fn=None,
+    power=2.0,
+    normalized=False,
+    wkwargs=None,
+    center=True,
+    pad_mode="reflect",
+    onesided=None,
+    norm=None,
+    mel_scale="htk",
+    augmentation=None,
+    **unsupported,
 ) -> SpectrogramConfig:
     """``torchaudio.transforms.MelSpectrogram(**kw)(x).T``: periodic Hann, bin frequencies
     ``linspace(0, sample_rate // 2, n_fft // 2 + 1)``, ``f_max = sample_rate // 2``.
@@ -156,7 +208,14 @@ def torchaudio_melspectrogram(
 
 
 def torchaudio_mfcc(
-    *, sample_rate=16000, n_mfcc=40, dct_type=2, norm="ortho", log_mels=False, melkwargs=None, augmentation=None,
+    *,
+    sample_rate=16000,
+    n_mfcc=40,
+    dct_type=2,
+    norm="ortho",
+    log_mels=False,
+    melkwargs=None,
+    augmentation=None,
     **unsupported,
 ) -> SpectrogramConfig:
     """``torchaudio.transforms.MFCC(**kw)(x).T``: DCT-II of ``AmplitudeToDB(top_db=80)``
@@ -177,11 +236,34 @@ _KALDI_WINDOWS = {"povey": "povey", "hanning": "hann", "hamming": "hamming", "bl
 
 
 def _kaldi(
-    name: str, blackman_coeff=0.42, channel=-1, dither=0.0, energy_floor=1.0, frame_length=25.0, frame_shift=10.0,
-    high_freq=0.0, htk_compat=False, low_freq=20.0, min_duration=0.0, num_mel_bins=23, preemphasis_coefficient=0.97,
-    raw_energy=True, remove_dc_offset=True, round_to_power_of_two=True, sample_frequency=16000.0, snip_edges=True,
-    subtract_mean=False, use_energy=False, vtln_high=-500.0, vtln_low=100.0, vtln_warp=1.0, window_type="povey",
-    use_log_fbank=True, use_power=True, augmentation=None, **unsupported,
+    name: str,
+    blackman_coeff=0.42,
+    channel=-1,
+    dither=0.0,
+    energy_floor=1.0,
+    frame_length=25.0,
+    frame_shift=10.0,
+    high_freq=0.0,
+    htk_compat=False,
+    low_freq=20.0,
+    min_duration=0.0,
+    num_mel_bins=23,
+    preemphasis_coefficient=0.97,
+    raw_energy=True,
+    remove_dc_offset=True,
+    round_to_power_of_two=True,
+    sample_frequency=16000.0,
+    snip_edges=True,
+    subtract_mean=False,
+    use_energy=False,
+    vtln_high=-500.0,
+    vtln_low=100.0,
+    vtln_warp=1.0,
+    window_type="povey",
+    use_log_fbank=True,
+    use_power=True,
+    augmentation=None,
+    **unsupported,
 ) -> tuple[dict[str, Any], MelFilterbank, tuple, tuple]:
     """The shared fields of ``kaldi_fbank`` and ``kaldi_mfcc``."""
     _refuse(name, unsupported)
@@ -206,7 +288,9 @@ def _kaldi(
     elif kind is not None:
         window_function = Window(kind, symmetric=True)
     else:
-        raise ConfigError(f"{name}(window_type={window_type!r}) must be one of {list(_KALDI_WINDOWS) + ['rectangular']}")
+        raise ConfigError(
+            f"{name}(window_type={window_type!r}) must be one of {list(_KALDI_WINDOWS) + ['rectangular']}"
+        )
     preprocess = (Dither(dither),) if dither else ()
     preprocess += (RemoveDC(),) if remove_dc_offset else ()
     preprocess += (LogEnergy(energy_floor, windowed=not raw_energy),) if use_energy else ()
@@ -214,10 +298,19 @@ def _kaldi(
     nyquist = rate / 2.0
     high = high_freq if high_freq > 0 else nyquist + high_freq
     _require(name, "low_freq", low_freq, 0.0 <= low_freq < nyquist, f"must be in [0, {nyquist:g})")
-    _require(name, "high_freq", high_freq, low_freq < high <= nyquist, f"must give a band edge in ({low_freq}, {nyquist:g}]")
+    _require(
+        name, "high_freq", high_freq, low_freq < high <= nyquist, f"must give a band edge in ({low_freq}, {nyquist:g}]"
+    )
     fields = dict(
-        sample_rate=rate, window_size=window, offset=shift, fft_size=fft, window_function=window_function,
-        framing=Kaldi(snip_edges), preprocess=preprocess, power=2.0 if use_power else 1.0, augmentation=augmentation,
+        sample_rate=rate,
+        window_size=window,
+        offset=shift,
+        fft_size=fft,
+        window_function=window_function,
+        framing=Kaldi(snip_edges),
+        preprocess=preprocess,
+        power=2.0 if use_power else 1.0,
+        augmentation=augmentation,
     )
     mel = MelFilterbank(num_mel_bins, low_freq, float(high), "kaldi", None)
     tail = (SubtractMean(),) if subtract_mean else ()
@@ -263,7 +356,13 @@ def whisper(n_mels: int = 80, *, augmentation: Any = None) -> SpectrogramConfig:
     """
     _require("whisper", "n_mels", n_mels, n_mels in (80, 128), "Whisper models use 80 or 128 mel bins")
     return SpectrogramConfig(
-        sample_rate=16000, window_size=400, offset=160, fft_size=400, window_function="hann",
-        target_length=30.0, framing=Centered("reflect", drop_last=True),
-        features=(MelFilterbank(n_mels, 0.0, 8000.0, "slaney", "slaney"), WhisperLog()), augmentation=augmentation,
+        sample_rate=16000,
+        window_size=400,
+        offset=160,
+        fft_size=400,
+        window_function="hann",
+        target_length=30.0,
+        framing=Centered("reflect", drop_last=True),
+        features=(MelFilterbank(n_mels, 0.0, 8000.0, "slaney", "slaney"), WhisperLog()),
+        augmentation=augmentation,
     )

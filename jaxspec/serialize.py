@@ -12,8 +12,8 @@ The dict has one key per field of ``SpectrogramConfig``, with JSON values only::
 Forms. ``window_size`` / ``offset`` / ``target_length``: an int (samples, or frames
 for ``target_length``), a float (seconds) or a string like ``"25ms"``, kept as given.
 ``window_function``: a name, ``null`` or a list of ``window_size`` numbers.
-``normalization``: ``null`` or ``[kind, level]``. ``Window``, ``framing``, ``preprocess``
-and ``features``: see ``jaxspec._stage_json`` (``[{"mel_filterbank": {"n_mels": 80}}]``). A numeric augmentation parameter: a
+``normalization``: ``null`` or ``[kind, level]``. ``Window``, ``framing``, ``preprocess``,
+``features``: ``jaxspec._stage_json`` (``[{"mel_filterbank": {"n_mels": 80}}]``). A numeric augmentation parameter: a
 number, ``{"uniform": [lo, hi]}`` (a bare ``[lo, hi]`` is read as uniform too),
 ``{"normal": [mean, std]}``, ``{"loguniform": [lo, hi]}``; a time shift may also be
 ``{"scaled": parameter}``. Stages that are off are left out (or ``null``).
