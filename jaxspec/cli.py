@@ -389,8 +389,10 @@ def _encode_files(config, inputs: Sequence[Input], keys: Any, workers: int, bar:
     step later, so decoding, device work and writing overlap.
     """
     from .encoding import encode
+    from .stream import streamable as blockwise
 
-    streamable = keys is None or config.augmentation is None  # augmentation needs the whole signal
+    # augmentation needs the whole signal, and so do centred frames and per-example statistics
+    streamable = (keys is None or config.augmentation is None) and blockwise(config)
     ahead = max(2, 2 * workers)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="jaxspec-decode") as pool:
         queue: collections.deque[tuple[int, Future]] = collections.deque()

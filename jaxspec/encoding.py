@@ -21,7 +21,7 @@ from .errors import ConfigError, InputError, check_rate
 from .io import Audio, audio_info, is_path, load_audio, to_float32, to_mono
 from .resampling import resample
 from .spectrum import spectrogram
-from .stream import STREAM_THRESHOLD_SAMPLES, stream_to_array
+from .stream import STREAM_THRESHOLD_SAMPLES, stream_to_array, streamable
 
 _spectrogram = jax.jit(spectrogram)
 
@@ -59,7 +59,7 @@ def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None
 
 
 def _should_stream(config: SpectrogramConfig, audio: Any, key: Any, stream: bool | None) -> bool:
-    if stream is False or not is_path(audio):
+    if stream is False or not is_path(audio) or (not stream and not streamable(config)):
         return False
     if stream:
         if key is not None and config.augmentation is not None:

@@ -183,3 +183,16 @@ def test_unsupported_keywords_name_themselves(make, words):
         make()
     for word in words:
         assert word in str(error.value)
+
+
+def test_framewise_presets_stream_and_the_others_stay_in_memory():
+    from jaxspec.stream import stream_spectrogram, stream_to_array, streamable
+
+    path = jaxspec.example_path()
+    config = presets.kaldi_mfcc()
+    assert streamable(config) and not streamable(presets.whisper()) and not streamable(presets.librosa_mfcc())
+    streamed = stream_to_array(config, path, block_frames=37)
+    np.testing.assert_allclose(streamed, jaxspec.encode(config, path, stream=False), atol=1e-4)
+    with pytest.raises(ConfigError, match="cannot be streamed"):
+        next(stream_spectrogram(presets.whisper(), path))
+    assert jaxspec.encode(presets.librosa_mfcc(sr=16000), path).shape[1] == 20  # not streamed: whole signal
