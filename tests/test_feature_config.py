@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
+import jax
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_features import CASES
 
+import jaxspec
 from jaxspec import (
     DCT,
     Centered,
@@ -16,13 +22,17 @@ from jaxspec import (
     Decibels,
     Deltas,
     Dither,
+    Kaldi,
     Log,
     LogEnergy,
     MelFilterbank,
     RemoveDC,
     SpectrogramConfig,
     UseEnergy,
+    WhisperLog,
 )
+
+spectrogram = jax.jit(jaxspec.spectrogram)
 
 
 # ------------------------------------------------------------- config files and errors
@@ -87,3 +97,31 @@ def test_describe_shows_the_new_fields():
     text = CASES["mfcc-kaldi-lifter"].describe()
     assert "features" in text and "DCT" in text and "-> 13 per frame" in text and "framing" in text
     assert math.isclose(CASES["mel-slaney"].frequencies()[1], 40.0)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    length=st.integers(0, 4000),
+    n_mels=st.integers(1, 48),
+    n_ceps=st.integers(1, 48),
+    log=st.sampled_from(["log", "db", "whisper", None]),
+    deltas=st.sampled_from([None, Deltas(1, 5), Deltas(2, 3, "replicate", stack=True)]),
+    framing=st.sampled_from([None, Centered(), Centered("reflect", True), Kaldi(), Kaldi(False)]),
+)
+def test_feature_chains_give_the_announced_shape(length, n_mels, n_ceps, log, deltas, framing):
+    stages = [MelFilterbank(n_mels, scale="kaldi" if framing == Kaldi() else "slaney")]
+    stages += {"log": [Log()], "db": [Decibels()], "whisper": [WhisperLog()], None: []}[log]
+    stages += [DCT(min(n_ceps, n_mels))] + ([deltas] if deltas else [])
+    config = SpectrogramConfig(offset=160, fft_size=512, framing=framing, features=tuple(stages))
+    x = np.random.default_rng(length).standard_normal(length).astype(np.float32)
+    out = np.asarray(spectrogram(config, x))
+    assert out.shape == config.output_shape(length) and out.dtype == np.float32
+    assert np.isfinite(out).all()
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.one_of(st.integers(-3, 0), st.floats(0.5, 3.5), st.text(max_size=3), st.none()))
+def test_bad_stage_sizes_are_config_errors(n):
+    for make in (lambda: MelFilterbank(n_mels=n), lambda: DCT(n=n), lambda: Deltas(width=n)):
+        with pytest.raises(ConfigError, match=re.escape(repr(n))):
+            make()
