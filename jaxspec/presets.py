@@ -30,7 +30,7 @@ from .config import SpectrogramConfig
 from .errors import ConfigError
 from .features import DCT, Decibels, Log, MelFilterbank, SubtractMean, UseEnergy, WhisperLog
 from .framing import Centered, Dither, Kaldi, LogEnergy, PreEmphasis, RemoveDC
-from .windows import Window, window_values
+from .windows import WINDOW_NAMES, Window, window_values
 
 __all__ = [
     "kaldi_fbank",
@@ -81,6 +81,7 @@ def _stft(
     win = _int(preset, "win_length", win_length, n_fft)
     _require(preset, "win_length", win, win <= n_fft, f"must be <= n_fft={n_fft}")
     hop = _int(preset, "hop_length", hop_length, max(1, win // hop_divisor))
+    window = _window(preset, window, win)
     _require(preset, "pad_mode", pad_mode, pad_mode in ("constant", "reflect"), "must be 'constant' or 'reflect'")
     if center:
         return dict(window_size=win, offset=hop, fft_size=n_fft, window_function=window, framing=Centered(pad_mode))
@@ -90,6 +91,23 @@ def _stft(
     padded = np.pad(values, (left, n_fft - win - left))
     window = window if win == n_fft else tuple(padded)
     return dict(window_size=n_fft, offset=hop, fft_size=n_fft, window_function=window, framing=Kaldi(snip_edges=True))
+
+
+def _window(preset: str, window: Any, size: int) -> Any:
+    """A window jaxspec names itself, or its values from ``scipy.signal.get_window`` (as
+    librosa's ``filters.get_window`` does for e.g. ``("kaiser", 8.0)``)."""
+    if callable(window) or (isinstance(window, str) and window.lower() in WINDOW_NAMES and window != "povey"):
+        return window
+    if isinstance(window, (list, np.ndarray)):
+        return tuple(np.asarray(window, np.float64).reshape(-1))
+    try:
+        import scipy.signal
+    except ImportError as error:
+        raise ConfigError(f"{preset}(window={window!r}) needs scipy (pip install scipy) or a jaxspec name") from error
+    try:
+        return tuple(scipy.signal.get_window(window, size, fftbins=True))
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"{preset}(window={window!r}): {error}") from error
 
 
 def librosa_melspectrogram(
@@ -196,11 +214,15 @@ def torchaudio_melspectrogram(
     _require(name, "norm", norm, norm in ("slaney", None), "must be 'slaney' or None")
     _require(name, "mel_scale", mel_scale, mel_scale in ("htk", "slaney"), "must be 'htk' or 'slaney'")
     fields = _stft(name, n_fft, win_length, hop_length, "hann", center, pad_mode, 2)
-    if normalized in (True, "window"):  # spectrum / sqrt(sum(window ** 2)): scale the window instead
-        values = window_values("hann", fields["window_size"]) if center else np.asarray(fields["window_function"])
-        fields["window_function"] = tuple(values / np.sqrt(np.sum(values**2)))
-    else:
-        _require(name, "normalized", normalized, normalized in (False,), "jaxspec supports False, True or 'window'")
+    if normalized is not False:  # the spectrum divided by a constant: scale the window instead
+        ok = normalized in (True, "window", "frame_length")
+        _require(name, "normalized", normalized, ok, "must be False, True, 'window' or 'frame_length'")
+        window = fields["window_function"]
+        values = window_values(window, fields["window_size"])
+        if normalized == "frame_length":
+            fields["window_function"] = tuple(values / math.sqrt(fields["fft_size"]))
+        else:
+            fields["window_function"] = tuple(values / np.sqrt(np.sum(values**2)))
     fmax = float(sample_rate // 2) if f_max is None else f_max
     mel = MelFilterbank(n_mels, f_min, fmax, mel_scale, norm, frequencies="linspace")
     rate = _rate(name, "sample_rate", sample_rate)

@@ -56,6 +56,7 @@ MEL_SETTINGS = [
     {"sr": 8000, "n_fft": 256, "pad_mode": "reflect", "htk": True, "norm": None, "fmin": 100.0, "fmax": 3000.0},
     {"sr": 16000, "power": 1.0, "window": "hamming", "n_mels": 40},
     {"sr": 22050, "n_fft": 1023, "hop_length": 200},
+    {"sr": 16000, "n_fft": 512, "window": ("kaiser", 8.0)},
     {"sr": 16000, "n_fft": 512, "hop_length": None, "fmax": 5000.0},
 ]
 
@@ -196,3 +197,14 @@ def test_framewise_presets_stream_and_the_others_stay_in_memory():
     with pytest.raises(ConfigError, match="cannot be streamed"):
         next(stream_spectrogram(presets.whisper(), path))
     assert jaxspec.encode(presets.librosa_mfcc(sr=16000), path).shape[1] == 20  # not streamed: whole signal
+
+
+@pytest.mark.parametrize("center", [True, False])
+def test_torchaudio_normalized_divides_by_the_window_energy(center, clips):
+    x = clips["noise"][:8000]
+    plain = np.asarray(spectrogram(presets.torchaudio_melspectrogram(center=center, win_length=300), x))
+    scaled = np.asarray(
+        spectrogram(presets.torchaudio_melspectrogram(center=center, win_length=300, normalized=True), x)
+    )
+    hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(300) / 300)
+    np.testing.assert_allclose(scaled, plain / np.sum(hann**2), rtol=2e-5, atol=1e-6 * plain.max() / np.sum(hann**2))
