@@ -344,6 +344,9 @@ def kaldi_fbank(**kwargs: Any) -> SpectrogramConfig:
     """``torchaudio.compliance.kaldi.fbank(x[None], **kw)`` (and kaldi-native-fbank with the
     same options): log mel energies ``[frames, num_mel_bins]``, torchaudio's names and
     defaults (``dither=0.0``; ``dither > 0`` draws from the key, none without one).
+    The waveform's scale matters (the floors are absolute): Kaldi usually sees int16
+    values, and ``spectrogram`` scales integer PCM to [-1, 1), so pass
+    ``pcm.astype(np.float32)`` to keep the int16 scale.
 
     >>> kaldi_fbank().output_shape(16000)
     (98, 23)
