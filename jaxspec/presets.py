@@ -308,7 +308,7 @@ def _kaldi(
         k = 2.0 * math.pi * np.arange(window) / (window - 1)
         window_function = tuple(blackman_coeff - 0.5 * np.cos(k) + (0.5 - blackman_coeff) * np.cos(2 * k))
     elif kind is not None:
-        window_function = Window(kind, symmetric=True)
+        window_function = "povey" if kind == "povey" else Window(kind, symmetric=True)  # (povey is symmetric)
     else:
         raise ConfigError(
             f"{name}(window_type={window_type!r}) must be one of {list(_KALDI_WINDOWS) + ['rectangular']}"
