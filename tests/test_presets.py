@@ -210,3 +210,19 @@ def test_torchaudio_normalized_divides_by_the_window_energy(center, clips):
     )
     hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(300) / 300)
     np.testing.assert_allclose(scaled, plain / np.sum(hann**2), rtol=2e-5, atol=1e-6 * plain.max() / np.sum(hann**2))
+
+
+def test_readme_example_is_the_kaldi_mfcc_preset():
+    from jaxspec import DCT, Kaldi, Log, MelFilterbank, PreEmphasis, RemoveDC
+
+    mfcc = SpectrogramConfig(
+        window_size=400,
+        offset=160,
+        fft_size=512,
+        window_function="povey",
+        framing=Kaldi(snip_edges=True),
+        preprocess=(RemoveDC(), PreEmphasis(0.97)),
+        features=(MelFilterbank(23, 20.0, 8000.0, "kaldi", None), Log(), DCT(13, lifter=22, lifter_kind="kaldi")),
+    )
+    assert mfcc == presets.kaldi_mfcc()
+    assert MelFilterbank(fmax=-400.0).edges(16000) == (0.0, 7600.0)  # Kaldi's high_freq <= 0: offset from Nyquist
