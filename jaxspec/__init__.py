@@ -1,5 +1,6 @@
 """jaxspec: audio spectrograms as pure JAX functions of a frozen config."""
 
+from . import presets
 from ._attach import attach
 from .augmentation import (
     Augmentation,
@@ -16,11 +17,14 @@ from .augmentation import (
 from .config import SpectrogramConfig
 from .encoding import encode, encode_batch
 from .errors import AudioFileError, ConfigError, InputError, JaxspecError
+from .features import DCT, Decibels, Deltas, Log, MelFilterbank, SubtractMean, UseEnergy, WhisperLog
+from .framing import Centered, Dither, Kaldi, LogEnergy, PreEmphasis, RemoveDC
 from .io import Audio, example_path, load_audio
 from .resampling import resample
 from .sharding import batch_sharding, sharded_spectrogram
 from .spectrum import augment, spectrogram
 from .stream import encode_to_file, stream_spectrogram
+from .windows import Window
 
 __version__ = "0.1.0"
 
@@ -28,18 +32,33 @@ __all__ = [
     "Audio",
     "AudioFileError",
     "Augmentation",
+    "Centered",
     "ConfigError",
     "Convolution",
+    "DCT",
+    "Decibels",
+    "Deltas",
+    "Dither",
     "InputError",
     "JaxspecError",
+    "Kaldi",
+    "Log",
+    "LogEnergy",
     "LogUniform",
+    "MelFilterbank",
     "Noise",
     "Normal",
+    "PreEmphasis",
+    "RemoveDC",
     "Scaled",
     "SpectrogramConfig",
+    "SubtractMean",
     "TimeShift",
+    "UseEnergy",
     "Uniform",
     "Volume",
+    "WhisperLog",
+    "Window",
     "attach",
     "augment",
     "batch_sharding",
@@ -49,6 +68,7 @@ __all__ = [
     "encode_to_file",
     "example_path",
     "load_audio",
+    "presets",
     "resample",
     "sharded_spectrogram",
     "spectrogram",

@@ -13,7 +13,8 @@ The dict has one key per field of ``SpectrogramConfig``, with JSON values only::
 Forms. ``window_size`` / ``offset`` / ``target_length``: an int (samples, or frames
 for ``target_length``), a float (seconds) or a string like ``"25ms"``, kept as given.
 ``window_function``: a name, ``null`` or a list of ``window_size`` numbers.
-``normalization``: ``null`` or ``[kind, level]``. A numeric augmentation parameter: a
+``normalization``: ``null`` or ``[kind, level]``. ``Window``, ``framing``, ``preprocess``,
+``features``: ``jaxspec._stage_json`` (``[{"mel_filterbank": {"n_mels": 80}}]``). A numeric augmentation parameter: a
 number, ``{"uniform": [lo, hi]}`` (a bare ``[lo, hi]`` is read as uniform too),
 ``{"normal": [mean, std]}``, ``{"loguniform": [lo, hi]}``; a time shift may also be
 ``{"scaled": parameter}``. Stages that are off are left out (or ``null``).
@@ -53,6 +54,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from . import _stage_json
 from .augmentation import BY_FIELD, STAGE_BY_NAME, Augmentation, LogUniform, Normal, Scaled, Uniform
 from .errors import ConfigError
 
@@ -125,7 +127,8 @@ def _augmentation_to_dict(augmentation: Augmentation, signals: Mapping[str, Any]
 
 
 def _window_to_json(window: Any) -> Any:
-    if window is None or isinstance(window, str):
+    window = _stage_json.window_to_json(window)
+    if window is None or isinstance(window, (str, dict)):
         return window
     if isinstance(window, (tuple, list)):
         return [float(w) for w in window]
@@ -157,12 +160,16 @@ def to_dict(config: Any, *, signals: Mapping[str, str | os.PathLike] | None = No
     out: dict[str, Any] = {}
     for field in dataclasses.fields(config):
         value = getattr(config, field.name)
+        if field.name in _stage_json.TABLES and not value:
+            continue  # new fields at their default are left out: older files and readers stay valid
         if field.name == "window_function":
             value = _window_to_json(value)
         elif field.name == "normalization":
             value = None if value is None else [value[0], float(value[1])]
         elif field.name == "augmentation":
             value = None if value is None else _augmentation_to_dict(value, signals)
+        elif field.name in _stage_json.TABLES:
+            value = _stage_json.field_to_json(field.name, value)
         out[field.name] = _plain(value)
     return out
 
@@ -261,9 +268,12 @@ def from_dict(cls: type, d: Mapping[str, Any], *, base: str | os.PathLike | None
     _check_keys(d, tuple(f.name for f in dataclasses.fields(cls)), "config")
     base_path = None if base is None else Path(base)
     kwargs = {k: v for k, v in d.items() if k not in ("augmentation", "window_function", "normalization")}
+    for field in _stage_json.TABLES:
+        if field in d:
+            kwargs[field] = _stage_json.field_from_json(field, d[field])
     if "window_function" in d:
         window = d["window_function"]
-        kwargs["window_function"] = tuple(window) if isinstance(window, list) else window
+        kwargs["window_function"] = tuple(window) if isinstance(window, list) else _stage_json.window_from_json(window)
     if "normalization" in d:
         norm = d["normalization"]
         kwargs["normalization"] = tuple(norm) if isinstance(norm, list) else norm

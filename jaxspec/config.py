@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from . import _serialize
+from . import features as _features
+from . import framing as _framing
 from ._pytree import pytree_dataclass
 from .augmentation import Augmentation, resolve
 from .errors import ConfigError, check_rate
@@ -100,9 +102,18 @@ class SpectrogramConfig:
       power: exponent of ``|X|``: 2 = power spectrum, 1 = magnitude.
       fft_size: FFT length ``>= window_size`` (frames are zero-padded); ``None`` =
         ``window_size``.
+      framing: ``None`` (the seed's: ``ceil(L / offset)`` frames), ``Centered(pad_mode)``
+        (librosa / torch.stft) or ``Kaldi(snip_edges)``; see ``jaxspec.framing``.
+      preprocess: frame preprocessing before the window, in order: ``Dither(amount)``,
+        ``RemoveDC()``, ``PreEmphasis(coefficient)`` (``jaxspec.framing``).
+      features: stages after the spectrum, in order: ``MelFilterbank``, ``Log``,
+        ``Decibels``, ``WhisperLog``, ``DCT``, ``Deltas``, ``SubtractMean``
+        (``jaxspec.features``). With ``power=None`` the output is the complex STFT
+        (complex64) and no stage may follow.
 
-    Output of ``spectrogram``: float32 ``[n_frames, fft_size // 2 + 1]`` with
-    ``n_frames = ceil(L / offset)`` for ``L`` samples at ``sample_rate``.
+    Output of ``spectrogram``: float32 ``[n_frames, num_features]`` (``num_features =
+    fft_size // 2 + 1`` without feature stages) with ``n_frames = num_frames(L)`` for
+    ``L`` samples at ``sample_rate`` (``ceil(L / offset)`` with the seed's framing).
 
     >>> config = SpectrogramConfig()
     >>> config.window_samples, config.offset_samples, config.num_bins
@@ -120,6 +131,9 @@ class SpectrogramConfig:
     augmentation: Augmentation | None = None
     power: float = 2.0
     fft_size: int | None = None
+    framing: Any = None
+    preprocess: tuple = ()
+    features: tuple = ()
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)
@@ -133,9 +147,14 @@ class SpectrogramConfig:
         if isinstance(self.target_length, str) and self.target_length.lower() == "all":
             set_("target_length", None)
         power = self.power
-        if isinstance(power, bool) or not isinstance(power, numbers.Real) or not (0 < power < math.inf):
-            raise ConfigError(f"power={power!r} must be a positive number (2 = power spectrum, 1 = magnitude)")
-        set_("power", float(power))
+        if power is not None and (
+            isinstance(power, bool) or not isinstance(power, numbers.Real) or not (0 < power < math.inf)
+        ):
+            raise ConfigError(
+                f"power={power!r} must be a positive number (2 = power spectrum, 1 = magnitude) "
+                "or None (the complex STFT)"
+            )
+        set_("power", None if power is None else float(power))
         # Resolving each derived number once validates it (the properties raise).
         ws = self.window_samples
         _ = self.offset_samples, self.target_frames, self.target_samples
@@ -147,6 +166,21 @@ class SpectrogramConfig:
                 )
             set_("fft_size", int(self.fft_size))
         _ = self.window
+        set_("framing", _framing.check_framing(self.framing))
+        set_("preprocess", _framing.check_preprocess(self.preprocess))
+        set_("features", _features.check_features(self.features))
+        if power is None and self.features:
+            raise ConfigError(
+                f"power=None gives the complex STFT; features={self.features!r} cannot follow it. "
+                "Use power=2.0 (power) or 1.0 (magnitude) before feature stages"
+            )
+        energy = _framing.energy_stage(self.preprocess) is not None
+        if energy != any(isinstance(s, _features.UseEnergy) for s in self.features):
+            raise ConfigError(
+                f"preprocess={self.preprocess!r} and features={self.features!r}: LogEnergy() (measures the "
+                "energy) and UseEnergy() (puts it in the output) go together"
+            )
+        _ = self.num_features
         augmentation = self.augmentation
         if augmentation is not None and not isinstance(augmentation, Augmentation):
             raise ConfigError(f"augmentation={augmentation!r} must be None or Augmentation(...)")
@@ -178,6 +212,17 @@ class SpectrogramConfig:
         return self.fft_samples // 2 + 1
 
     @property
+    def num_features(self) -> int:
+        """Features per output frame: ``num_bins`` without feature stages, else what the
+        last stage gives (``n_mels`` of a mel filterbank, ``n`` of a DCT, ...)."""
+        return _features.chain_size(self.features, self.num_bins, self.sample_rate, self.fft_samples)
+
+    @property
+    def frame_samples(self) -> int:
+        """Samples per frame before the FFT: ``fft_samples`` when centred, else ``window_samples``."""
+        return _framing.frame_length(self.framing, self.window_samples, self.fft_samples)
+
+    @property
     def target_frames(self) -> int | None:
         """``target_length`` in frames when it is given as an int, else ``None``."""
         if not _is_int(self.target_length):
@@ -199,24 +244,30 @@ class SpectrogramConfig:
         return window_values(self.window_function, self.window_samples)
 
     def frequencies(self) -> np.ndarray:
-        """Centre frequency of each bin in Hz, ``[shape=(num_bins,)]``."""
+        """Centre frequency of each spectrum bin in Hz, ``[shape=(num_bins,)]`` (the output's
+        features when ``features`` is empty)."""
         return np.arange(self.num_bins) * self.sample_rate / self.fft_samples
 
-    def num_frames(self, length: int) -> int:
-        """Frames of the output for ``length`` samples at ``sample_rate``.
+    def num_frames(self, length: Any) -> Any:
+        """Frames of the output for ``length`` samples at ``sample_rate`` (an int, or an
+        integer array elementwise).
 
-        ``ceil(L / offset)`` where ``L`` is ``length`` after ``target_length`` (or the
-        ``target_length`` frames themselves).
+        ``L`` is ``length`` after ``target_length`` (or the ``target_length`` frames
+        themselves); seed framing ``ceil(L / offset)``, centred ``1 + L // offset`` (even
+        ``fft_size``), Kaldi ``1 + (L - window) // offset`` or ``(L + offset // 2) // offset``
+        (``jaxspec.framing``).
         """
         if self.target_frames is not None:
-            return self.target_frames
+            return self.target_frames if np.ndim(length) == 0 else np.full(np.shape(length), self.target_frames)
         if self.target_samples is not None:
-            length = self.target_samples
-        return -(-int(length) // self.offset_samples)
+            length = self.target_samples if np.ndim(length) == 0 else np.full(np.shape(length), self.target_samples)
+        if np.ndim(length) == 0:
+            length = int(length)
+        return _framing.num_frames(self.framing, length, self.window_samples, self.offset_samples, self.fft_samples)
 
     def output_shape(self, length: int) -> tuple[int, int]:
-        """``(num_frames(length), num_bins)`` for one input of ``length`` samples."""
-        return self.num_frames(length), self.num_bins
+        """``(num_frames(length), num_features)`` for one input of ``length`` samples."""
+        return self.num_frames(length), self.num_features
 
     def describe(self) -> str:
         """A few human-readable lines: the settings in effect, in samples and ms."""
@@ -235,10 +286,13 @@ class SpectrogramConfig:
             f"window_function {window}",
             f"fft_size        {self.fft_samples} samples -> {self.num_bins} bins "
             f"of {self.sample_rate / self.fft_samples:.4g} Hz",
-            f"power           {self.power:g}",
+            f"power           {'None (complex STFT)' if self.power is None else format(self.power, 'g')}",
             f"normalization   {self.normalization}",
             f"target_length   {self.target_length if self.target_length is not None else 'all'}",
             f"augmentation    {self.augmentation}",
+            f"framing         {self.framing if self.framing is not None else 'seed: ceil(L / offset) frames'}",
+            f"preprocess      {', '.join(map(repr, self.preprocess)) or 'none'}",
+            f"features        {', '.join(map(repr, self.features)) or 'none'} -> {self.num_features} per frame",
         ]
         return "\n".join(lines)
 

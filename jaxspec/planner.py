@@ -13,11 +13,28 @@ from typing import Any
 
 from .config import SpectrogramConfig
 from .errors import InputError
+from .features import is_framewise
+from .framing import Kaldi
 from .io import audio_info
 from .resampling import output_length
 
 STREAM_THRESHOLD_SAMPLES = 1 << 25
 """Files whose frames x channels exceed this (32 Mi samples) are streamed when no augmentation applies."""
+
+
+def blockwise(config: SpectrogramConfig) -> bool:
+    """Whether blocks of frames give the whole's result, so the config can be streamed.
+
+    True for the seed's or Kaldi's ``snip_edges`` framing, a real spectrum, and
+    framewise feature stages only (no per-example statistic such as ``top_db``, no
+    deltas). Other configs are computed in memory.
+
+    >>> import jaxspec
+    >>> blockwise(jaxspec.SpectrogramConfig()), blockwise(jaxspec.presets.whisper())
+    (True, False)
+    """
+    framing_ok = config.framing is None or (isinstance(config.framing, Kaldi) and config.framing.snip_edges)
+    return framing_ok and config.power is not None and all(map(is_framewise, config.features))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,8 +67,8 @@ def plan_file(
       augmented: True when a key applies ``config.augmentation`` (it needs the whole
         signal, so the file is not streamed).
       stream: ``None`` = stream when frames x channels exceed
-        ``STREAM_THRESHOLD_SAMPLES`` and nothing is augmented; ``True`` / ``False``
-        force it.
+        ``STREAM_THRESHOLD_SAMPLES``, nothing is augmented and the config is
+        ``blockwise``; ``True`` / ``False`` force it.
 
     Raises:
       InputError: ``stream=True`` with augmentation.
@@ -67,5 +84,5 @@ def plan_file(
     rate = info.samplerate
     length = info.frames if rate == config.sample_rate else output_length(info.frames, rate, config.sample_rate)
     if stream is None:
-        stream = not augmented and info.frames * info.channels > STREAM_THRESHOLD_SAMPLES
+        stream = not augmented and blockwise(config) and info.frames * info.channels > STREAM_THRESHOLD_SAMPLES
     return FilePlan(os.fspath(path), info, length, config.output_shape(length), bool(stream))

@@ -1,8 +1,10 @@
 """The pure core: waveform at ``config.sample_rate`` -> spectrogram (jit/vmap/grad safe).
 
-Pipeline per example (SPEC section 3, steps 3-8): normalize, augment (only with a
-key), target length, partition into frames, window, zero-pad to ``fft_size``, real
-FFT, ``|X| ** power``.
+Pipeline per example (SPEC section 3, steps 3-8, and section 7): normalize, augment
+(only with a key), target length, partition into frames (``config.framing``), frame
+preprocessing (``config.preprocess``), window, zero-pad to ``fft_size``, real FFT,
+``|X| ** power`` (or the complex STFT when ``power`` is ``None``), feature stages
+(``config.features``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import numpy as np
 from jax import lax
 
 from . import _xla
+from . import features as _features
+from . import framing as _framing
 from ._inputs import check_waveform_and_key, row_keys
 from .augmentation import apply as apply_augmentation
 from .config import SpectrogramConfig
@@ -59,8 +63,11 @@ def frames(x: jax.Array, window_size: int, offset: int, num_frames: int) -> jax.
 
 
 def power_spectrum(framed: jax.Array, window: np.ndarray, fft_size: int, power: float) -> jax.Array:
-    """``|rfft(frame * window, fft_size)| ** power`` for ``framed [shape=(..., n, ws)]``."""
+    """``|rfft(frame * window, fft_size)| ** power`` for ``framed [shape=(..., n, ws)]``
+    (the complex64 ``rfft`` itself when ``power`` is ``None``)."""
     spectrum = jnp.fft.rfft(framed * jnp.asarray(window, jnp.float32), n=fft_size)
+    if power is None:
+        return spectrum
     energy = jnp.square(spectrum.real) + jnp.square(spectrum.imag)
     if power == 2.0:
         return energy
@@ -75,21 +82,44 @@ def _spectrogram_one(config: SpectrogramConfig, x: jax.Array, key: jax.Array | N
         x = fit_length(x, config.target_samples)
     n = config.num_frames(x.shape[0])
     if n == 0:
-        return jnp.zeros((0, config.num_bins), jnp.float32)
+        return jnp.zeros((0, config.num_features), jnp.float32 if config.power is not None else jnp.complex64)
+    x = _framing.pad_signal(config.framing, x, n, config.window_samples, config.offset_samples, config.fft_samples)
     if key is not None and config.augmentation is not None:
-        x = _xla.materialize(x, (n - 1) * config.offset_samples + config.window_samples, key)
-    return _frames_to_spectrum(config, x, n)
+        x = _xla.materialize(x, (n - 1) * config.offset_samples + config.frame_samples, key)
+    framewise = _features.framewise_prefix(config.features)
+    y = _frames_to_spectrum(config, x, n, key, config.features[:framewise])
+    energy = None
+    if _framing.energy_stage(config.preprocess) is not None:
+        y, energy = y[:, :-1], y[:, -1]
+    return _features.apply_chain(config.features[framewise:], y, config.sample_rate, config.fft_samples, energy)
 
 
-def _frames_to_spectrum(config: SpectrogramConfig, x: jax.Array, n: int) -> jax.Array:
-    """Steps 6-8 for ``n`` frames of ``x [shape=(L,)]``.
+def _frames_to_spectrum(
+    config: SpectrogramConfig, x: jax.Array, n: int, key: jax.Array | None = None, stages: tuple = ()
+) -> jax.Array:
+    """Steps 6-8 for ``n`` frames of ``x [shape=(L,)]`` (already padded by the framing
+    mode), then the framewise feature ``stages``.
 
     Long inputs go through a loop over blocks of ``_CHUNK_FRAMES`` frames that writes
     into the output in place: the frames of the whole signal never exist at once
     (measured leaner and faster than one big gather on CPU).
     """
-    ws, hop = config.window_samples, config.offset_samples
-    spectrum = lambda framed: power_spectrum(framed, config.window, config.fft_samples, config.power)
+    ws, hop = config.frame_samples, config.offset_samples
+    window = _framing.analysis_window(config.framing, config.window, config.fft_samples)
+    width = _features.chain_size(stages, config.num_bins, config.sample_rate, config.fft_samples)
+    measure = _framing.energy_stage(config.preprocess)
+    width += measure is not None  # the log energy travels as a last column
+
+    def spectrum(framed, first=0):
+        energy = None
+        if config.preprocess:
+            framed, energy = _framing.preprocess(config.preprocess, framed, first, key)
+        if measure is not None and measure.windowed:
+            energy = measure.measure(framed * jnp.asarray(window, jnp.float32))
+        y = power_spectrum(framed, window, config.fft_samples, config.power)
+        y = _features.apply_chain(stages, y, config.sample_rate, config.fft_samples)
+        return y if energy is None else jnp.concatenate([y, energy[:, None]], axis=-1)
+
     if n <= 2 * _CHUNK_FRAMES:
         return spectrum(frames(x, ws, hop, n))
     # Frames lying wholly inside x are read from x itself (no padded copy of a long
@@ -104,14 +134,15 @@ def _frames_to_spectrum(config: SpectrogramConfig, x: jax.Array, n: int) -> jax.
         # frames (identical values) instead of reading past them.
         first = jnp.minimum(i * _CHUNK_FRAMES, inside - _CHUNK_FRAMES)
         piece = lax.dynamic_slice(x, (first * hop,), (segment,))
-        return lax.dynamic_update_slice(out, spectrum(frames(piece, ws, hop, _CHUNK_FRAMES)), (first, 0))
+        return lax.dynamic_update_slice(out, spectrum(frames(piece, ws, hop, _CHUNK_FRAMES), first), (first, 0))
 
     steps = -(-inside // _CHUNK_FRAMES)
-    out = lax.fori_loop(0, steps, block, _xla.varying_zeros(x, (n, config.num_bins), jnp.float32))
+    dtype = jnp.float32 if config.power is not None else jnp.complex64
+    out = lax.fori_loop(0, steps, block, _xla.varying_zeros(x, (n, width), dtype))
     if inside == n:
         return out
     tail = fit_length(x[inside * hop :], (n - inside - 1) * hop + ws)
-    return lax.dynamic_update_slice(out, spectrum(frames(tail, ws, hop, n - inside)), (inside, 0))
+    return lax.dynamic_update_slice(out, spectrum(frames(tail, ws, hop, n - inside), inside), (inside, 0))
 
 
 def augment_one(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None) -> jax.Array:
@@ -153,10 +184,12 @@ def spectrogram(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None =
         ``jax.random.split(key, B)[i]`` for row i), or a batch of ``B`` keys.
 
     Returns:
-      float32 ``[shape=(n_frames, bins)]`` or ``[shape=(B, n_frames, bins)]`` with
-      ``bins = fft_size // 2 + 1`` and ``n_frames = ceil(L / offset)`` (or as set by
-      ``target_length``). Frame ``i`` covers samples ``[i*offset, i*offset + window)``,
-      zeros past the end (no centering).
+      float32 ``[shape=(n_frames, features)]`` or ``[shape=(B, n_frames, features)]``
+      with ``features = config.num_features`` (``fft_size // 2 + 1`` bins without
+      feature stages; complex64 bins when ``power`` is ``None``) and ``n_frames =
+      config.num_frames(L)`` (``ceil(L / offset)`` with the seed's framing, or as set by
+      ``target_length``). With the seed's framing frame ``i`` covers samples
+      ``[i*offset, i*offset + window)``, zeros past the end (no centering).
 
     Pure: works under ``jax.jit`` (the config's static fields are in its treedef),
     ``jax.vmap`` and ``jax.grad`` with respect to ``x``.

@@ -18,9 +18,9 @@ import numpy as np
 import soundfile
 
 from .config import SpectrogramConfig
-from .errors import AudioFileError, InputError
+from .errors import AudioFileError, ConfigError, InputError
 from .io import check_file
-from .planner import plan_file
+from .planner import blockwise, plan_file
 from .resampling import alignment, block_plan, output_length, resample_block
 from .spectrum import spectrogram
 
@@ -139,6 +139,11 @@ def stream_spectrogram(
     """
     if isinstance(block_frames, bool) or not isinstance(block_frames, int) or block_frames <= 0:
         raise InputError(f"block_frames={block_frames!r} must be a positive integer")
+    if not blockwise(config):
+        raise ConfigError(
+            f"framing={config.framing!r}, power={config.power!r}, features={config.features!r} cannot be "
+            "streamed block by block (centred frames, complex output or per-example statistics); use encode"
+        )
     path = str(check_file(path))
     hop, window = config.offset_samples, config.window_samples
     segment = (block_frames - 1) * hop + window
@@ -185,7 +190,7 @@ def encode_to_file(
     Returns:
       The shape written, ``(frames, bins)``.
     """
-    shape = (num_output_frames(config, path), config.num_bins)
+    shape = (num_output_frames(config, path), config.num_features)
     done = 0
     with open(os.fspath(out_path), "wb") as out:
         np.lib.format.write_array_header_1_0(out, {"descr": "<f4", "fortran_order": False, "shape": shape})
@@ -199,7 +204,7 @@ def encode_to_file(
 
 def stream_to_array(config: SpectrogramConfig, path: str | os.PathLike, **kwargs) -> np.ndarray:
     """The streamed spectrogram gathered into one array (input never fully decoded)."""
-    out = np.empty((num_output_frames(config, path), config.num_bins), np.float32)
+    out = np.empty((num_output_frames(config, path), config.num_features), np.float32)
     done = 0
     for block in stream_spectrogram(config, path, **kwargs):
         out[done : done + block.shape[0]] = block

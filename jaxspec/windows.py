@@ -1,12 +1,16 @@
 """Window functions, computed on the host in float64 NumPy.
 
-All named windows are *periodic* (DFT-even), as ``scipy.signal.get_window(name, n)``
-returns them: the symmetric window of length ``n + 1`` without its last sample. This
-is the convention of librosa and torch.stft for spectral analysis.
+A named window (a string) is *periodic* (DFT-even), as ``scipy.signal.get_window(name, n)``
+returns it: the symmetric window of length ``n + 1`` without its last sample. This
+is the convention of librosa and torch.stft for spectral analysis. ``"povey"`` (Kaldi's
+window, Hann to the power 0.85) is the exception: it is symmetric, as Kaldi defines it.
+``Window(name, symmetric=True)`` asks for the symmetric form (denominator ``n - 1``) of
+any name, as Kaldi and ``scipy.signal.get_window(name, n, fftbins=False)`` build them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,15 +29,43 @@ _COSINE_COEFFICIENTS = {
 }
 _RECTANGULAR = ("rectangular", "boxcar", "ones")
 _OTHER = ("bartlett", "cosine")
+_ALIASES = {"hanning": "hann"}  # Kaldi's name
+_POVEY_EXPONENT = 0.85
 
-WINDOW_NAMES: tuple[str, ...] = tuple(_COSINE_COEFFICIENTS) + _OTHER + _RECTANGULAR
+WINDOW_NAMES: tuple[str, ...] = tuple(_COSINE_COEFFICIENTS) + _OTHER + _RECTANGULAR + ("povey", "hanning")
 """Every window name accepted by ``SpectrogramConfig(window_function=...)``."""
 
-WindowSpec = str | Callable[[int], Any] | Sequence[float] | None
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """A named window in its periodic (default) or symmetric form.
+
+    Args:
+      name: one of ``WINDOW_NAMES`` (``"povey"`` = Hann ** 0.85, ``"hanning"`` = ``"hann"``).
+      symmetric: ``True`` = denominator ``n - 1`` (Kaldi, ``np.hanning``,
+        ``torch.hann_window(n, periodic=False)``); ``False`` = periodic (denominator ``n``).
+
+    >>> window_values(Window("hann", symmetric=True), 5)
+    array([0. , 0.5, 1. , 0.5, 0. ])
+    """
+
+    name: str
+    symmetric: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or self.name.lower() not in WINDOW_NAMES:
+            raise ConfigError(f"Window(name={self.name!r}) is not a known window; use one of {', '.join(WINDOW_NAMES)}")
+        if not isinstance(self.symmetric, (bool, np.bool_)):
+            raise ConfigError(f"Window(symmetric={self.symmetric!r}) must be True or False")
+        object.__setattr__(self, "name", self.name.lower())
+        object.__setattr__(self, "symmetric", bool(self.symmetric))
 
 
-def _cosine_window(coefficients: tuple[float, ...], n: int) -> np.ndarray:
-    phase = 2.0 * np.pi * np.arange(n) / n
+WindowSpec = str | Window | Callable[[int], Any] | Sequence[float] | None
+
+
+def _cosine_window(coefficients: tuple[float, ...], n: int, period: int | None = None) -> np.ndarray:
+    phase = 2.0 * np.pi * np.arange(n) / (n if period is None else period)
     return sum((-1) ** j * a * np.cos(j * phase) for j, a in enumerate(coefficients))
 
 
@@ -44,20 +76,27 @@ def _symmetric_window(name: str, m: int) -> np.ndarray:
     return np.sin(np.pi * (k + 0.5) / m)  # "cosine"
 
 
-def named_window(name: str, n: int) -> np.ndarray:
-    """The periodic window ``name`` of ``n`` samples.
+def named_window(name: str, n: int, symmetric: bool | None = None) -> np.ndarray:
+    """The window ``name`` of ``n`` samples, periodic unless ``symmetric``.
 
     Args:
       name: one of ``WINDOW_NAMES`` (case-insensitive).
       n: window length in samples, ``n >= 1``.
+      symmetric: ``None`` = the name's own convention (periodic; symmetric for
+        ``"povey"``).
 
     Returns:
-      float64 ``[shape=(n,)]``, equal to ``scipy.signal.get_window(name, n)``.
+      float64 ``[shape=(n,)]``, equal to ``scipy.signal.get_window(name, n)`` (periodic)
+      or ``get_window(name, n, fftbins=False)`` (symmetric).
 
     >>> named_window("hann", 4)
     array([0. , 0.5, 1. , 0.5])
     """
-    key = name.lower()
+    key = _ALIASES.get(name.lower(), name.lower())
+    if key == "povey":
+        return named_window("hann", n, True if symmetric is None else symmetric) ** _POVEY_EXPONENT
+    if symmetric and n > 1 and key in WINDOW_NAMES:
+        return _symmetric(key, n)
     if key in _RECTANGULAR or (n == 1 and key in WINDOW_NAMES):
         return np.ones(n)  # scipy's convention for a one-sample window
     if key in _COSINE_COEFFICIENTS:
@@ -68,6 +107,14 @@ def named_window(name: str, n: int) -> np.ndarray:
         f"window_function={name!r} is not a known window; use one of {', '.join(WINDOW_NAMES)}, "
         "None, a callable n -> array[n], or a sequence of window_size numbers"
     )
+
+
+def _symmetric(key: str, n: int) -> np.ndarray:
+    if key in _RECTANGULAR:
+        return np.ones(n)
+    if key in _OTHER:
+        return _symmetric_window(key, n)
+    return _cosine_window(_COSINE_COEFFICIENTS[key], n, period=n - 1)
 
 
 def window_values(spec: WindowSpec, n: int) -> np.ndarray:
@@ -82,6 +129,8 @@ def window_values(spec: WindowSpec, n: int) -> np.ndarray:
         return np.ones(n)
     if isinstance(spec, str):
         return named_window(spec, n)
+    if isinstance(spec, Window):
+        return named_window(spec.name, n, spec.symmetric)
     if callable(spec):
         try:
             values = np.asarray(spec(n), dtype=np.float64)

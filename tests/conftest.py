@@ -11,6 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+# Run by hand with the reference libraries (torch, torchaudio, whisper, ...), not by pytest.
+collect_ignore = ["make_feature_references.py"]
+
 RTOL = 1e-5  # SPEC section 4: eager / jit / vmap agree within relative 1e-5
 
 

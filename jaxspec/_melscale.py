@@ -1,0 +1,169 @@
+"""Host-side matrices of the feature stages, in float64 NumPy: mel filterbanks, DCT-II,
+lifters and derivative filters.
+
+They are built once per (stage, sizes) and cached (``functools.cache``); the traced
+code only multiplies by them. Every function here names the reference it follows.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+SCALES = ("slaney", "htk", "kaldi")
+"""Mel scales: librosa's Slaney (linear below 1 kHz, log above), HTK ``2595 log10(1 + f/700)``,
+Kaldi ``1127 ln(1 + f/700)`` (the same curve; Kaldi also builds its triangles in mel space)."""
+
+_F_SP = 200.0 / 3  # Slaney: Hz per mel below 1 kHz
+_MIN_LOG_HZ = 1000.0
+_MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
+_LOGSTEP = math.log(6.4) / 27.0
+
+
+def hz_to_mel(hz: np.ndarray, scale: str) -> np.ndarray:
+    """Mels of frequencies ``hz`` (any shape, Hz) on ``scale`` (librosa / Kaldi formulas).
+
+    >>> round(float(hz_to_mel(1000.0, "slaney")), 6), round(float(hz_to_mel(1000.0, "htk")), 3)
+    (15.0, 999.986)
+    """
+    hz = np.asarray(hz, np.float64)
+    if scale == "htk":
+        return 2595.0 * np.log10(1.0 + hz / 700.0)
+    if scale == "kaldi":
+        return 1127.0 * np.log(1.0 + hz / 700.0)
+    linear = hz / _F_SP
+    log = _MIN_LOG_MEL + np.log(np.maximum(hz, _MIN_LOG_HZ) / _MIN_LOG_HZ) / _LOGSTEP
+    return np.where(hz >= _MIN_LOG_HZ, log, linear)
+
+
+def mel_to_hz(mel: np.ndarray, scale: str) -> np.ndarray:
+    """The inverse of ``hz_to_mel``: Hz of mels ``mel`` (any shape) on ``scale``.
+
+    >>> round(float(mel_to_hz(15.0, "slaney")), 6)
+    1000.0
+    """
+    mel = np.asarray(mel, np.float64)
+    if scale == "htk":
+        return 700.0 * (10.0 ** (mel / 2595.0) - 1.0)
+    if scale == "kaldi":
+        return 700.0 * (np.exp(mel / 1127.0) - 1.0)
+    linear = _F_SP * mel
+    log = _MIN_LOG_HZ * np.exp(_LOGSTEP * (mel - _MIN_LOG_MEL))
+    return np.where(mel >= _MIN_LOG_MEL, log, linear)
+
+
+def bin_frequencies(sample_rate: int, fft_size: int, kind: str) -> np.ndarray:
+    """Frequencies in Hz of the ``fft_size // 2 + 1`` bins: ``"rfft"`` (librosa:
+    ``k * sr / fft_size``) or ``"linspace"`` (torchaudio: ``linspace(0, sr // 2, bins)``)."""
+    if kind == "linspace":
+        return np.linspace(0.0, sample_rate // 2, fft_size // 2 + 1)
+    return np.arange(fft_size // 2 + 1) * sample_rate / fft_size
+
+
+@functools.cache
+def mel_filterbank(
+    n_mels: int,
+    fmin: float,
+    fmax: float,
+    scale: str,
+    norm: str | None,
+    sample_rate: int,
+    fft_size: int,
+    frequencies: str = "rfft",
+) -> np.ndarray:
+    """Triangular mel filters, float64 ``[shape=(fft_size // 2 + 1, n_mels)]`` (bins x mels).
+
+    ``scale="slaney"`` / ``"htk"``: librosa's ``filters.mel`` (``n_mels + 2`` edges evenly
+    spaced in mel between ``fmin`` and ``fmax`` Hz, triangles in Hz; ``norm="slaney"``
+    scales filter i by ``2 / (f[i+2] - f[i])``), which torchaudio's ``melscale_fbanks``
+    also computes (with ``frequencies="linspace"``). ``scale="kaldi"``: Kaldi's
+    ``MelBanks`` (triangles in mel space over the first ``fft_size // 2`` bins; the
+    Nyquist bin gets weight 0).
+
+    >>> fb = mel_filterbank(40, 0.0, 8000.0, "slaney", "slaney", 16000, 512)
+    >>> fb.shape
+    (257, 40)
+    """
+    freqs = bin_frequencies(sample_rate, fft_size, frequencies)
+    edges_mel = np.linspace(hz_to_mel(fmin, scale), hz_to_mel(fmax, scale), n_mels + 2)
+    if scale == "kaldi":
+        mel = hz_to_mel(freqs, scale)[:, None]
+        left, center, right = edges_mel[:-2], edges_mel[1:-1], edges_mel[2:]
+        up = (mel - left) / (center - left)
+        down = (right - mel) / (right - center)
+        weights = np.maximum(0.0, np.minimum(up, down))
+        weights[fft_size // 2 :] = 0.0  # Kaldi uses the first fft/2 bins only
+    else:
+        edges = mel_to_hz(edges_mel, scale)
+        widths = np.diff(edges)
+        ramps = edges[:, None] - freqs[None, :]  # [n_mels + 2, bins]
+        lower = -ramps[:-2] / widths[:-1, None]
+        upper = ramps[2:] / widths[1:, None]
+        weights = np.maximum(0.0, np.minimum(lower, upper)).T
+    if norm == "slaney":
+        edges_hz = mel_to_hz(edges_mel, scale)
+        weights = weights * (2.0 / (edges_hz[2:] - edges_hz[:-2]))[None, :]
+    return weights
+
+
+@functools.cache
+def dct_matrix(n_in: int, n_out: int, norm: str | None) -> np.ndarray:
+    """DCT-II as a matrix, float64 ``[shape=(n_in, n_out)]``: ``y = x @ D`` keeps the
+    first ``n_out`` coefficients of ``scipy.fft.dct(x, type=2, norm=norm)``.
+
+    >>> bool(np.allclose(dct_matrix(4, 4, "ortho").T @ dct_matrix(4, 4, "ortho"), np.eye(4)))
+    True
+    """
+    n = np.arange(n_in)[:, None]
+    k = np.arange(n_out)[None, :]
+    d = 2.0 * np.cos(np.pi * k * (2 * n + 1) / (2 * n_in))
+    if norm == "ortho":
+        d = d * np.sqrt(1.0 / (2 * n_in))
+        d[:, 0] /= np.sqrt(2.0)
+    return d
+
+
+def lifter(n: int, lifter_length: float, kind: str) -> np.ndarray:
+    """Cepstral lifter weights ``[shape=(n,)]``: librosa ``1 + (L/2) sin(pi (i+1) / L)``,
+    Kaldi ``1 + (L/2) sin(pi i / L)`` for coefficient ``i``; ones when ``L == 0``.
+
+    >>> lifter(3, 0, "librosa")
+    array([1., 1., 1.])
+    """
+    if lifter_length == 0:
+        return np.ones(n)
+    i = np.arange(n) + (1.0 if kind == "librosa" else 0.0)
+    return 1.0 + 0.5 * lifter_length * np.sin(np.pi * i / lifter_length)
+
+
+def derivative_row(width: int, order: int, deriv: int, position: int) -> np.ndarray:
+    """Savitzky-Golay weights ``[shape=(width,)]``: the ``deriv``-th derivative at sample
+    ``position`` of the degree-``order`` least-squares polynomial through ``width``
+    samples (``scipy.signal.savgol_coeffs``'s fit, in sample order).
+
+    >>> derivative_row(5, 1, 1, 2).round(6)
+    array([-0.2, -0.1,  0. ,  0.1,  0.2])
+    """
+    if deriv > order:
+        return np.zeros(width)
+    t = np.arange(width, dtype=np.float64) - position
+    vandermonde = t[:, None] ** np.arange(order + 1)[None, :]
+    return math.factorial(deriv) * np.linalg.pinv(vandermonde)[deriv]
+
+
+@functools.cache
+def savgol_edges(n: int, width: int, order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """librosa ``feature.delta(mode="interp")`` = ``savgol_filter(deriv=order, polyorder=order)``:
+    the interior kernel ``[width]`` and the edge maps ``[half, width]`` (first and last
+    ``half = width // 2`` outputs from the first and last ``width`` inputs). With
+    ``n < width`` the whole signal is one fit: the "edge" map is ``[n, n]``."""
+    if n < width:
+        full = np.stack([derivative_row(n, min(order, n - 1), order, p) for p in range(n)])
+        return np.zeros(0), full, full
+    half = width // 2
+    kernel = derivative_row(width, order, order, half)
+    first = np.stack([derivative_row(width, order, order, p) for p in range(half)])
+    last = np.stack([derivative_row(width, order, order, width - half + p) for p in range(half)])
+    return kernel, first, last

@@ -1,0 +1,387 @@
+"""Feature stages after the spectrum: mel filterbanks, log scales, DCT (MFCC), deltas.
+
+``SpectrogramConfig(features=(...))`` is a chain, applied in order to one example's
+spectrum ``[shape=(frames, bins)]`` (like optax's ``chain``: a preset is just a config).
+Each stage is a frozen dataclass of static settings; matrices (filterbanks, DCT) are
+built once per (stage, sizes) on the host in float64 (``jaxspec._melscale``) and applied
+with ``precision=HIGHEST`` (TF32 / bfloat16 passes would break the reference tolerances).
+Statistics (``Decibels``' ``top_db``, ``WhisperLog``'s floor, ``SubtractMean``) are taken
+per example: over the frames and features of that example only.
+
+>>> import jax.numpy as jnp
+>>> stages = (MelFilterbank(n_mels=4), Log())
+>>> chain_size(stages, 201, 16000, 400)
+4
+>>> apply_chain(stages, jnp.ones((3, 201)), 16000, 400).shape
+(3, 4)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _melscale
+from .errors import ConfigError
+
+_HIGHEST = jax.lax.Precision.HIGHEST
+KALDI_EPSILON = 1.1920929e-07  # float32 epsilon: Kaldi's log floor
+
+
+def _number(owner: str, name: str, value: Any, low: float = -math.inf, strict: bool = False) -> float:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < low or (strict and value == low):
+        rule = f"> {low}" if strict else f">= {low}"
+        raise ConfigError(f"{owner}({name}={value!r}) must be a finite number {rule}")
+    return float(value)
+
+
+def _int(owner: str, name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ConfigError(f"{owner}({name}={value!r}) must be an integer >= {low}")
+    return int(value)
+
+
+def _choice(owner: str, name: str, value: Any, valid: tuple) -> Any:
+    if value not in valid:
+        raise ConfigError(f"{owner}({name}={value!r}) must be one of {list(valid)}")
+    return value
+
+
+def _set(obj: Any, **values: Any) -> None:
+    for name, value in values.items():
+        object.__setattr__(obj, name, value)
+
+
+def _matmul(y: jax.Array, matrix: np.ndarray) -> jax.Array:
+    return jnp.matmul(y, jnp.asarray(matrix, jnp.float32), precision=_HIGHEST)
+
+
+@dataclasses.dataclass(frozen=True)
+class MelFilterbank:
+    """Triangular mel filters: ``[frames, fft_size // 2 + 1]`` -> ``[frames, n_mels]``.
+
+    Args:
+      n_mels: number of filters (the seed's "NumberOfFilters", 40).
+      fmin: lowest edge in Hz ("MinimumFrequency").
+      fmax: highest edge in Hz ("MaximumFrequency"); ``None`` = Nyquist; ``<= 0`` =
+        Nyquist + fmax (Kaldi's ``high_freq``).
+      scale: ``"slaney"`` (librosa default), ``"htk"`` (torchaudio default, librosa
+        ``htk=True``) or ``"kaldi"`` (Kaldi's triangles in mel space).
+      norm: ``"slaney"`` (area normalization, librosa) or ``None``.
+      frequencies: bin frequencies: ``"rfft"`` (librosa) or ``"linspace"`` (torchaudio's
+        ``linspace(0, sr // 2, bins)``).
+    """
+
+    n_mels: int = 40
+    fmin: float = 0.0
+    fmax: float | None = None
+    scale: str = "slaney"
+    norm: str | None = "slaney"
+    frequencies: str = "rfft"
+
+    def __post_init__(self):
+        _set(self, n_mels=_int("MelFilterbank", "n_mels", self.n_mels, 1))
+        _set(self, fmin=_number("MelFilterbank", "fmin", self.fmin, 0.0))
+        if self.fmax is not None:
+            _set(self, fmax=_number("MelFilterbank", "fmax", self.fmax))
+        _choice("MelFilterbank", "scale", self.scale, _melscale.SCALES)
+        _choice("MelFilterbank", "norm", self.norm, ("slaney", None))
+        _choice("MelFilterbank", "frequencies", self.frequencies, ("rfft", "linspace"))
+
+    def edges(self, sample_rate: int) -> tuple[float, float]:
+        """``(fmin, fmax)`` in Hz at ``sample_rate``, checked: ``0 <= fmin < fmax``."""
+        nyquist = sample_rate / 2.0
+        fmax = nyquist if self.fmax is None else (self.fmax if self.fmax > 0 else nyquist + self.fmax)
+        if not self.fmin < fmax:
+            raise ConfigError(
+                f"MelFilterbank(fmin={self.fmin!r}, fmax={self.fmax!r}) needs fmin < fmax (= {fmax:g} Hz at "
+                f"sample_rate={sample_rate})"
+            )
+        return self.fmin, fmax
+
+    def matrix(self, sample_rate: int, fft_size: int) -> np.ndarray:
+        """The filters, float64 ``[shape=(fft_size // 2 + 1, n_mels)]`` (cached)."""
+        fmin, fmax = self.edges(sample_rate)
+        args = (self.n_mels, fmin, fmax, self.scale, self.norm, sample_rate, fft_size, self.frequencies)
+        return _melscale.mel_filterbank(*args)
+
+    def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
+        if n_in != fft_size // 2 + 1:
+            raise ConfigError(f"{self!r} needs the {fft_size // 2 + 1} spectrum bins as input, got {n_in} features")
+        self.edges(sample_rate)
+        return self.n_mels
+
+    def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
+        return _matmul(y, self.matrix(sample_rate, fft_size))
+
+
+@dataclasses.dataclass(frozen=True)
+class Log:
+    """Natural log ``log(max(x, floor) + offset)``.
+
+    Kaldi: ``Log()`` (floor = float32 epsilon); torchaudio ``log_mels``:
+    ``Log(floor=0.0, offset=1e-6)``. ``floor`` or ``offset`` must be positive.
+    """
+
+    floor: float = KALDI_EPSILON
+    offset: float = 0.0
+
+    def __post_init__(self):
+        _set(self, floor=_number("Log", "floor", self.floor, 0.0), offset=_number("Log", "offset", self.offset, 0.0))
+        if self.floor == 0.0 and self.offset == 0.0:
+            raise ConfigError("Log(floor=0.0, offset=0.0) would give -inf for silence; make floor or offset positive")
+
+    def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
+        return n_in
+
+    def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
+        arg = jnp.maximum(y, self.floor) + self.offset
+        positive = arg > 0  # guard before log: finite values and gradients everywhere
+        return jnp.where(positive, jnp.log(jnp.where(positive, arg, 1.0)), jnp.log(jnp.float32(KALDI_EPSILON)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Decibels:
+    """``multiplier * log10(max(x, amin) / max(amin, ref))``, floored at the example's max
+    minus ``top_db`` (librosa ``power_to_db``, torchaudio ``AmplitudeToDB``; ``multiplier=20``
+    for magnitudes, with ``amin`` and ``ref`` in magnitude units).
+    """
+
+    ref: float = 1.0
+    amin: float = 1e-10
+    top_db: float | None = 80.0
+    multiplier: float = 10.0
+
+    def __post_init__(self):
+        _set(self, ref=_number("Decibels", "ref", self.ref, 0.0, strict=True))
+        _set(self, amin=_number("Decibels", "amin", self.amin, 0.0, strict=True))
+        _set(self, multiplier=_number("Decibels", "multiplier", self.multiplier, 0.0, strict=True))
+        if self.top_db is not None:
+            _set(self, top_db=_number("Decibels", "top_db", self.top_db, 0.0))
+
+    def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
+        return n_in
+
+    def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
+        db = self.multiplier * jnp.log10(jnp.maximum(y, self.amin))
+        db = db - self.multiplier * math.log10(max(self.amin, self.ref))
+        if self.top_db is None or db.size == 0:
+            return db
+        return jnp.maximum(db, jnp.max(db) - self.top_db)
+
+
+@dataclasses.dataclass(frozen=True)
+class WhisperLog:
+    """Whisper's log-mel scaling: ``log10(max(x, 1e-10))``, floored at the example's max
+    minus 8, then ``(x + 4) / 4``."""
+
+    def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
+        return n_in
+
+    def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
+        log = jnp.log10(jnp.maximum(y, 1e-10))
+        if log.size:
+            log = jnp.maximum(log, jnp.max(log) - 8.0)
+        return (log + 4.0) / 4.0
+
+
+@dataclasses.dataclass(frozen=True)
+class DCT:
+    """DCT-II over the features, the first ``n`` coefficients (MFCC; the seed's
+    "NumberOfCoefficients", 13), then a cepstral lifter.
+
+    Args:
+      n: coefficients kept.
+      norm: ``"ortho"`` or ``None`` (``scipy.fft.dct``'s conventions).
+      lifter: lifter length ``L``; 0 = none.
+      lifter_kind: ``"librosa"`` (``1 + (L/2) sin(pi (i+1) / L)``) or ``"kaldi"``
+        (``1 + (L/2) sin(pi i / L)``).
+    """
+
+    n: int = 13
+    norm: str | None = "ortho"
+    lifter: float = 0.0
+    lifter_kind: str = "librosa"
+
+    def __post_init__(self):
+        _set(self, n=_int("DCT", "n", self.n, 1), lifter=_number("DCT", "lifter", self.lifter, 0.0))
+        _choice("DCT", "norm", self.norm, ("ortho", None))
+        _choice("DCT", "lifter_kind", self.lifter_kind, ("librosa", "kaldi"))
+
+    def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
+        if self.n > n_in:
+            raise ConfigError(f"DCT(n={self.n}) keeps more coefficients than its {n_in} input features")
+        return self.n
+
+    def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
+        weights = _melscale.lifter(self.n, self.lifter, self.lifter_kind)
+        return _matmul(y, _melscale.dct_matrix(y.shape[-1], self.n, self.norm) * weights[None, :])
+
+
+@dataclasses.dataclass(frozen=True)
+class Deltas:
+    """Time derivatives along the frames.
+
+    Args:
+      order: 1 (delta) or 2 (delta-delta).
+      width: frames in the filter (odd, >= 3 for ``"interp"``; >= 3 for ``"replicate"``).
+      mode: ``"interp"`` = librosa ``feature.delta`` (Savitzky-Golay of degree ``order``,
+        polynomial fits at the edges); ``"replicate"`` = torchaudio ``ComputeDeltas``
+        (regression over ``width`` frames, edge frames repeated; order 2 = applied twice).
+      stack: ``False`` = the derivative only (as librosa / torchaudio); ``True`` = the
+        input followed by every derivative up to ``order`` (``[x, d1, d2]``).
+    """
+
+    order: int = 1
+    width: int = 9
+    mode: str = "interp"
+    stack: bool = False
+
+    def __post_init__(self):
+        _set(self, order=_int("Deltas", "order", self.order, 1), width=_int("Deltas", "width", self.width, 3))
+        _choice("Deltas", "mode", self.mode, ("interp", "replicate"))
+        if self.order > 2:
+            raise ConfigError(f"Deltas(order={self.order}) must be 1 or 2")
+        if self.mode == "interp" and self.width % 2 == 0:
+            raise ConfigError(f"Deltas(width={self.width}) must be odd in mode='interp' (librosa's rule)")
+        _set(self, stack=bool(self.stack))
+
+    def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
+        return n_in * (1 + self.order) if self.stack else n_in
+
+    def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
+        orders = range(1, self.order + 1) if self.stack else (self.order,)
+        out = [y] if self.stack else []
+        for order in orders:
+            if self.mode == "interp":
+                out.append(_savgol(y, self.width, order))
+            else:
+                d = y
+                for _ in range(order):
+                    d = _regression_delta(d, self.width)
+                out.append(d)
+        return jnp.concatenate(out, axis=-1) if len(out) > 1 else out[0]
+
+
+def _regression_delta(y: jax.Array, width: int) -> jax.Array:
+    """torchaudio ``compute_deltas`` along axis 0 of ``y [shape=(n, F)]``."""
+    half = (width - 1) // 2
+    denominator = half * (half + 1) * (2 * half + 1) / 3.0
+    n = y.shape[0]
+    padded = jnp.pad(y, ((half, half), (0, 0)), mode="edge")
+    total = sum(k * padded[half + k : half + k + n] for k in range(-half, half + 1) if k)
+    return total / denominator
+
+
+def _savgol(y: jax.Array, width: int, order: int) -> jax.Array:
+    """librosa ``feature.delta(width, order, mode="interp")`` along axis 0 of ``y [n, F]``."""
+    n = y.shape[0]
+    kernel, first, last = _melscale.savgol_edges(n, width, order)
+    if n < width:
+        return _left(first, y)
+    half = width // 2
+    interior = sum(float(kernel[j]) * y[j : j + n - 2 * half] for j in range(width))
+    return jnp.concatenate([_left(first, y[:width]), interior, _left(last, y[n - width :])], axis=0)
+
+
+def _left(matrix: np.ndarray, y: jax.Array) -> jax.Array:
+    return jnp.matmul(jnp.asarray(matrix, jnp.float32), y, precision=_HIGHEST)
+
+
+@dataclasses.dataclass(frozen=True)
+class SubtractMean:
+    """Subtracts each feature's mean over the example's frames (Kaldi's ``subtract_mean``)."""
+
+    def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
+        return n_in
+
+    def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
+        return y - jnp.mean(y, axis=0, keepdims=True) if y.shape[0] else y
+
+
+@dataclasses.dataclass(frozen=True)
+class UseEnergy:
+    """Puts the log energy measured by the preprocess stage ``LogEnergy`` into the output:
+    ``"first"`` (a new column 0: Kaldi fbank), ``"last"`` (a new last column: fbank with
+    ``htk_compat``) or ``"c0"`` (replaces coefficient 0: Kaldi MFCC)."""
+
+    place: str = "first"
+
+    def __post_init__(self):
+        _choice("UseEnergy", "place", self.place, ("first", "last", "c0"))
+
+    def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
+        return n_in if self.place == "c0" else n_in + 1
+
+    def apply(self, y: jax.Array, sample_rate: int, fft_size: int, energy: jax.Array | None = None) -> jax.Array:
+        if energy is None:
+            raise ConfigError("UseEnergy() needs LogEnergy() in the config's preprocess chain")
+        column = energy[:, None].astype(y.dtype)
+        if self.place == "c0":
+            return jnp.concatenate([column, y[:, 1:]], axis=-1)
+        return jnp.concatenate([column, y] if self.place == "first" else [y, column], axis=-1)
+
+
+FEATURES: dict[str, type] = {
+    "mel_filterbank": MelFilterbank,
+    "log": Log,
+    "decibels": Decibels,
+    "whisper_log": WhisperLog,
+    "dct": DCT,
+    "deltas": Deltas,
+    "subtract_mean": SubtractMean,
+    "use_energy": UseEnergy,
+}
+"""JSON name -> feature stage class (``jaxspec.serialize`` iterates over it)."""
+
+
+def check_features(value: Any) -> tuple:
+    """``value`` as a tuple of feature stages, or ``ConfigError``."""
+    stages = tuple(value) if isinstance(value, (list, tuple)) else None
+    if stages is None or not all(isinstance(s, tuple(FEATURES.values())) for s in stages):
+        raise ConfigError(
+            f"features={value!r} must be a tuple of stages: {', '.join(c.__name__ for c in FEATURES.values())}"
+        )
+    return stages
+
+
+def chain_size(stages: tuple, num_bins: int, sample_rate: int, fft_size: int) -> int:
+    """Features per frame after ``stages``, from ``num_bins`` spectrum bins (checks each stage)."""
+    size = num_bins
+    for stage in stages:
+        size = stage.size(size, sample_rate, fft_size)
+    return size
+
+
+def is_framewise(stage: Any) -> bool:
+    """True when the stage maps each frame on its own (no per-example statistic, no neighbours)."""
+    return isinstance(stage, (MelFilterbank, Log, DCT)) or (isinstance(stage, Decibels) and stage.top_db is None)
+
+
+def framewise_prefix(stages: tuple) -> int:
+    """How many leading stages are framewise (they may run block by block on long inputs)."""
+    count = 0
+    while count < len(stages) and is_framewise(stages[count]):
+        count += 1
+    return count
+
+
+def apply_chain(
+    stages: tuple, y: jax.Array, sample_rate: int, fft_size: int, energy: jax.Array | None = None
+) -> jax.Array:
+    """Applies ``stages`` in order to one example ``y [shape=(frames, features)]``
+    (``energy [shape=(frames,)]``: the log energies ``UseEnergy`` places)."""
+    for stage in stages:
+        y = (
+            stage.apply(y, sample_rate, fft_size, energy)
+            if isinstance(stage, UseEnergy)
+            else stage.apply(y, sample_rate, fft_size)
+        )
+    return y

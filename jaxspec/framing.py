@@ -1,0 +1,252 @@
+"""How a waveform becomes frames, and what happens to each frame before the window.
+
+Framing modes (the ``framing`` field of ``SpectrogramConfig``), for ``L`` samples,
+window ``ws``, hop ``hop`` and FFT size ``fft``:
+
+* ``None`` (the seed's): ``ceil(L / hop)`` frames, frame i = samples
+  ``[i*hop, i*hop + ws)``, zeros past the end.
+* ``Centered(pad_mode)`` (librosa / torch.stft ``center=True``): ``fft // 2`` samples of
+  padding on both sides (``"constant"`` zeros or ``"reflect"``), frames of ``fft``
+  samples, ``1 + (L + 2 (fft // 2) - fft) // hop`` frames (``1 + L // hop`` for even
+  ``fft``); a window shorter than ``fft`` sits in the middle of the frame (librosa's
+  ``pad_center``). ``drop_last=True`` drops the last frame (Whisper).
+* ``Kaldi(snip_edges=True)``: ``1 + (L - ws) // hop`` frames from sample 0 (0 when
+  ``L < ws``). ``snip_edges=False``: ``(L + hop // 2) // hop`` frames, frame i starting
+  at ``i*hop + hop // 2 - ws // 2``, samples outside the signal mirrored (NumPy's
+  ``"symmetric"``: ``[2, 1, 0, 0, 1, 2]``), as Kaldi and torchaudio.compliance.kaldi.
+
+Frame preprocessing (the ``preprocess`` field: a tuple of stages applied in order to each
+frame before the window; Kaldi's order is dither, remove DC, pre-emphasis):
+
+* ``Dither(amount)``: adds ``amount * N(0, 1)`` per sample, frame i drawing from
+  ``fold_in(fold_in(key, 8), i)`` (stage id 8, never renumbered); nothing without a key.
+* ``RemoveDC()``: subtracts the frame's mean.
+* ``PreEmphasis(coefficient=0.97)``: ``y[k] = x[k] - c x[k-1]`` with ``x[-1] = x[0]``.
+* ``LogEnergy(floor=1.0, windowed=False)``: measures ``log(max(sum(frame ** 2), eps))``
+  (at least ``log(floor)`` when ``floor > 0``) where it stands in the chain (Kaldi's
+  ``raw_energy``: after DC removal), or after the window with ``windowed=True``; the
+  feature stage ``UseEnergy`` puts it in the output.
+
+>>> num_frames(Kaldi(), 16000, 400, 160, 512), num_frames(Centered(), 16000, 400, 160, 512)
+(98, 101)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .errors import ConfigError
+
+DITHER_STAGE = 8  # fold_in id of dither (SPEC section 7), never renumbered
+PAD_MODES = ("constant", "reflect")
+EPSILON = 1.1920929e-07  # float32 epsilon, Kaldi's floor of energies
+
+
+def _number(owner: str, name: str, value: Any, low: float = -math.inf) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (low <= value < math.inf):
+        raise ConfigError(f"{owner}({name}={value!r}) must be a finite number >= {low}")
+    return float(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Centered:
+    """Centred frames of ``fft_size`` samples, padded by ``fft_size // 2`` on both sides.
+
+    Args:
+      pad_mode: ``"constant"`` (zeros; librosa >= 0.10) or ``"reflect"`` (torch.stft,
+        torchaudio, Whisper; librosa < 0.10).
+      drop_last: drop the last frame (Whisper's ``stft[..., :-1]``).
+    """
+
+    pad_mode: str = "constant"
+    drop_last: bool = False
+
+    def __post_init__(self):
+        if self.pad_mode not in PAD_MODES:
+            raise ConfigError(f"Centered(pad_mode={self.pad_mode!r}) must be one of {PAD_MODES}")
+        if not isinstance(self.drop_last, (bool, np.bool_)):
+            raise ConfigError(f"Centered(drop_last={self.drop_last!r}) must be True or False")
+        object.__setattr__(self, "drop_last", bool(self.drop_last))
+
+
+@dataclasses.dataclass(frozen=True)
+class Kaldi:
+    """Kaldi's frames: ``snip_edges=True`` only whole frames from sample 0; ``False``
+    centred frames with mirrored edges (module docstring)."""
+
+    snip_edges: bool = True
+
+    def __post_init__(self):
+        if not isinstance(self.snip_edges, (bool, np.bool_)):
+            raise ConfigError(f"Kaldi(snip_edges={self.snip_edges!r}) must be True or False")
+        object.__setattr__(self, "snip_edges", bool(self.snip_edges))
+
+
+@dataclasses.dataclass(frozen=True)
+class Dither:
+    """Adds ``amount * N(0, 1)`` to each frame sample, drawn from the key (none without one)."""
+
+    amount: float = 1.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "amount", _number("Dither", "amount", self.amount, 0.0))
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoveDC:
+    """Subtracts each frame's mean (Kaldi's ``remove_dc_offset``)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PreEmphasis:
+    """``y[k] = x[k] - coefficient * x[k-1]`` within each frame, ``x[-1] = x[0]`` (Kaldi)."""
+
+    coefficient: float = 0.97
+
+    def __post_init__(self):
+        object.__setattr__(self, "coefficient", _number("PreEmphasis", "coefficient", self.coefficient))
+
+
+@dataclasses.dataclass(frozen=True)
+class LogEnergy:
+    """Kaldi's log energy of each frame (module docstring); ``floor <= 0`` = no floor."""
+
+    floor: float = 1.0
+    windowed: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "floor", _number("LogEnergy", "floor", self.floor))
+        object.__setattr__(self, "windowed", bool(self.windowed))
+
+    def measure(self, framed: jax.Array) -> jax.Array:
+        """``[shape=(n,)]`` log energies of ``framed [shape=(n, frame_length)]``."""
+        log = jnp.log(jnp.maximum(jnp.sum(jnp.square(framed), axis=-1), EPSILON))
+        return jnp.maximum(log, math.log(self.floor)) if self.floor > 0 else log
+
+
+FRAMINGS: dict[str, type] = {"centered": Centered, "kaldi": Kaldi}
+"""JSON name -> framing class (``jaxspec.serialize`` iterates over it)."""
+PREPROCESS: dict[str, type] = {
+    "dither": Dither,
+    "remove_dc": RemoveDC,
+    "pre_emphasis": PreEmphasis,
+    "log_energy": LogEnergy,
+}
+"""JSON name -> frame preprocessing class."""
+
+
+def check_framing(value: Any) -> Centered | Kaldi | None:
+    """``value`` if it is a framing mode (``None``, ``Centered(...)``, ``Kaldi(...)``)."""
+    if value is None or isinstance(value, (Centered, Kaldi)):
+        return value
+    raise ConfigError(f"framing={value!r} must be None (the seed's framing), Centered(pad_mode) or Kaldi(snip_edges)")
+
+
+def check_preprocess(value: Any) -> tuple:
+    """``value`` as a tuple of preprocessing stages (``Dither``, ``RemoveDC``, ``PreEmphasis``)."""
+    stages = tuple(value) if isinstance(value, (list, tuple)) else None
+    if stages is None or not all(isinstance(s, tuple(PREPROCESS.values())) for s in stages):
+        raise ConfigError(
+            f"preprocess={value!r} must be a tuple of Dither(amount), RemoveDC(), PreEmphasis(coefficient), "
+            "LogEnergy(floor)"
+        )
+    if sum(isinstance(s, LogEnergy) for s in stages) > 1:
+        raise ConfigError(f"preprocess={value!r} may measure LogEnergy once")
+    return stages
+
+
+def energy_stage(stages: tuple) -> LogEnergy | None:
+    """The ``LogEnergy`` stage of a preprocess chain, or ``None``."""
+    return next((s for s in stages if isinstance(s, LogEnergy)), None)
+
+
+def num_frames(framing: Any, length: Any, window: int, hop: int, fft: int) -> Any:
+    """Frames of a signal of ``length`` samples (an int, or an integer array elementwise)."""
+    scalar = isinstance(length, numbers.Integral)
+    length = np.asarray(length, np.int64)
+    if framing is None:
+        n = -(-length // hop)
+    elif isinstance(framing, Centered):
+        n = 1 + (length + 2 * (fft // 2) - fft) // hop - int(framing.drop_last)
+        n = np.maximum(n, 0)
+    elif framing.snip_edges:
+        n = np.where(length < window, 0, 1 + (length - window) // hop)
+    else:
+        n = (length + hop // 2) // hop
+    return int(n) if scalar else n
+
+
+def frame_length(framing: Any, window: int, fft: int) -> int:
+    """Samples per frame before the FFT: ``fft`` when centred, else ``window``."""
+    return fft if isinstance(framing, Centered) else window
+
+
+def analysis_window(framing: Any, window: np.ndarray, fft: int) -> np.ndarray:
+    """The window over a frame ``[shape=(frame_length,)]``: centred in ``fft`` samples when
+    the framing is centred (librosa's ``util.pad_center``), else ``window`` itself."""
+    if not isinstance(framing, Centered) or window.shape[0] == fft:
+        return window
+    left = (fft - window.shape[0]) // 2
+    return np.pad(window, (left, fft - window.shape[0] - left))
+
+
+def pad_signal(framing: Any, x: jax.Array, n: int, window: int, hop: int, fft: int) -> jax.Array:
+    """``x [shape=(L,)]`` padded so that frame ``i`` is ``out[i*hop : i*hop + frame_length]``
+    (the caller zero-extends the end as needed)."""
+    if isinstance(framing, Centered):
+        pad = fft // 2
+        if framing.pad_mode == "reflect" and x.shape[0] > 0:  # (NumPy's rule: 1 sample repeats)
+            return jnp.pad(x, (pad, pad), mode="reflect")
+        return jnp.pad(x, (pad, pad))
+    if isinstance(framing, Kaldi) and not framing.snip_edges:
+        start = hop // 2 - window // 2  # first sample of frame 0, <= 0 when the window >= hop
+        right = max(0, (n - 1) * hop + window + start - x.shape[0])
+        x = jnp.pad(x, (max(0, -start), right), mode="symmetric")
+        return x[max(0, start) :]
+    return x
+
+
+def dither(framed: jax.Array, amount: float, key: jax.Array | None, first_frame: Any = 0) -> jax.Array:
+    """``framed [shape=(n, frame_length)]`` plus ``amount * N(0, 1)``, row ``i`` drawn from
+    ``fold_in(fold_in(key, 8), first_frame + i)``; unchanged without a key."""
+    if key is None or amount == 0.0:
+        return framed
+    k = jax.random.fold_in(key, DITHER_STAGE)
+    index = first_frame + jnp.arange(framed.shape[0], dtype=jnp.int32)
+    shape, dtype = framed.shape[1:], framed.dtype
+    noise = jax.vmap(lambda i: jax.random.normal(jax.random.fold_in(k, i), shape, dtype))(index)
+    return framed + amount * noise
+
+
+def preprocess(
+    stages: tuple, framed: jax.Array, first_frame: Any, key: jax.Array | None
+) -> tuple[jax.Array, jax.Array | None]:
+    """Applies ``stages`` in order to ``framed [shape=(n, frame_length)]``.
+
+    ``first_frame`` is the index of row 0 in the whole signal (dither draws per frame
+    index, so blocks of a long input draw what the whole would).
+
+    Returns:
+      The frames, and the log energies ``[shape=(n,)]`` a ``LogEnergy(windowed=False)``
+      measured (else ``None``).
+    """
+    energy = None
+    for stage in stages:
+        if isinstance(stage, LogEnergy):
+            energy = None if stage.windowed else stage.measure(framed)
+            continue
+        if isinstance(stage, Dither):
+            framed = dither(framed, stage.amount, key, first_frame)
+        elif isinstance(stage, RemoveDC):
+            framed = framed - jnp.mean(framed, axis=-1, keepdims=True)
+        else:
+            previous = jnp.concatenate([framed[..., :1], framed[..., :-1]], axis=-1)
+            framed = framed - stage.coefficient * previous
+    return framed, energy

@@ -1,0 +1,393 @@
+"""Configs that reproduce other libraries' features, with those libraries' own keyword
+names and defaults (SPEC section 7). Each returns an ordinary ``SpectrogramConfig``
+(it saves to JSON and takes ``augmentation=``); ``spectrogram(config, x)`` is then
+``[frames, features]``, the source's output transposed.
+
+Inputs must already be at the preset's rate: ``encode`` resamples others with jaxspec's
+resampler, which keeps 0.9 of the lower Nyquist frequency (torchaudio's ``resample``
+keeps 0.99 and Whisper's loader uses ffmpeg); to match those numbers exactly, resample
+with the source's tool and pass the samples at the preset's rate.
+
+Keywords the source has but jaxspec does not implement (e.g. librosa's ``dtype``,
+``vtln_warp != 1``, Kaldi's ``htk_compat`` except for ``kaldi_fbank`` with ``use_energy``)
+raise ``ConfigError`` naming them.
+
+>>> config = librosa_melspectrogram(sr=16000, n_mels=40)
+>>> config.num_features, config.num_frames(16000)
+(40, 32)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from .config import SpectrogramConfig
+from .errors import ConfigError
+from .features import DCT, Decibels, Log, MelFilterbank, SubtractMean, UseEnergy, WhisperLog
+from .framing import Centered, Dither, Kaldi, LogEnergy, PreEmphasis, RemoveDC
+from .windows import WINDOW_NAMES, Window, window_values
+
+__all__ = [
+    "kaldi_fbank",
+    "kaldi_mfcc",
+    "librosa_melspectrogram",
+    "librosa_mfcc",
+    "torchaudio_melspectrogram",
+    "torchaudio_mfcc",
+    "whisper",
+]
+
+
+def _refuse(preset: str, unsupported: dict[str, Any]) -> None:
+    if unsupported:
+        names = ", ".join(f"{k}={v!r}" for k, v in unsupported.items())
+        raise ConfigError(f"{preset}: {names} not supported by jaxspec (the other keywords of the source are)")
+
+
+def _require(preset: str, name: str, value: Any, ok: bool, rule: str) -> None:
+    if not ok:
+        raise ConfigError(f"{preset}({name}={value!r}): {rule}")
+
+
+def _rate(preset: str, name: str, value: Any) -> int:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer() and value > 0
+    _require(preset, name, value, ok, "must be a positive whole number of Hz")
+    return int(value)
+
+
+def _int(preset: str, name: str, value: Any, default: int) -> int:
+    value = default if value is None else value
+    _require(preset, name, value, isinstance(value, numbers.Integral) and value > 0, "must be a positive integer")
+    return int(value)
+
+
+def _stft(
+    preset: str,
+    n_fft: int,
+    win_length: Any,
+    hop_length: Any,
+    window: Any,
+    center: bool,
+    pad_mode: str,
+    hop_divisor: int,
+) -> dict[str, Any]:
+    """The config fields of a librosa / torch ``stft`` call (window centred in ``n_fft``)."""
+    n_fft = _int(preset, "n_fft", n_fft, 0)
+    win = _int(preset, "win_length", win_length, n_fft)
+    _require(preset, "win_length", win, win <= n_fft, f"must be <= n_fft={n_fft}")
+    hop = _int(preset, "hop_length", hop_length, max(1, win // hop_divisor))
+    window = _window(preset, window, win)
+    _require(preset, "pad_mode", pad_mode, pad_mode in ("constant", "reflect"), "must be 'constant' or 'reflect'")
+    if center:
+        return dict(window_size=win, offset=hop, fft_size=n_fft, window_function=window, framing=Centered(pad_mode))
+    # Not centred: whole frames of n_fft samples, the window centred in them.
+    values = window_values(window, win)
+    left = (n_fft - win) // 2
+    padded = np.pad(values, (left, n_fft - win - left))
+    window = window if win == n_fft else tuple(padded)
+    return dict(window_size=n_fft, offset=hop, fft_size=n_fft, window_function=window, framing=Kaldi(snip_edges=True))
+
+
+def _window(preset: str, window: Any, size: int) -> Any:
+    """A window jaxspec names itself, or its values from ``scipy.signal.get_window`` (as
+    librosa's ``filters.get_window`` does for e.g. ``("kaiser", 8.0)``)."""
+    if callable(window) or (isinstance(window, str) and window.lower() in WINDOW_NAMES and window != "povey"):
+        return window
+    if isinstance(window, (list, np.ndarray)):
+        return tuple(np.asarray(window, np.float64).reshape(-1))
+    try:
+        import scipy.signal
+    except ImportError as error:
+        raise ConfigError(f"{preset}(window={window!r}) needs scipy (pip install scipy) or a jaxspec name") from error
+    try:
+        return tuple(scipy.signal.get_window(window, size, fftbins=True))
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"{preset}(window={window!r}): {error}") from error
+
+
+def librosa_melspectrogram(
+    *,
+    sr=22050,
+    n_fft=2048,
+    hop_length=512,
+    win_length=None,
+    window="hann",
+    center=True,
+    pad_mode="constant",
+    power=2.0,
+    n_mels=128,
+    fmin=0.0,
+    fmax=None,
+    htk=False,
+    norm="slaney",
+    augmentation=None,
+    **unsupported,
+) -> SpectrogramConfig:
+    """``librosa.feature.melspectrogram(y=x, **kw).T`` (librosa 0.10 / 0.11 defaults: note
+    ``hop_length=512`` whatever ``n_fft``; ``hop_length=None`` = ``win_length // 4``).
+
+    >>> librosa_melspectrogram().output_shape(22050)
+    (44, 128)
+    """
+    _refuse("librosa_melspectrogram", unsupported)
+    _require("librosa_melspectrogram", "norm", norm, norm in ("slaney", None), "jaxspec supports 'slaney' or None")
+    fields = _stft("librosa_melspectrogram", n_fft, win_length, hop_length, window, center, pad_mode, 4)
+    mel = MelFilterbank(n_mels, fmin, fmax, "htk" if htk else "slaney", norm)
+    return SpectrogramConfig(
+        sample_rate=_rate("librosa_melspectrogram", "sr", sr),
+        power=power,
+        features=(mel,),
+        augmentation=augmentation,
+        **fields,
+    )
+
+
+def librosa_mfcc(
+    *,
+    sr=22050,
+    n_mfcc=20,
+    dct_type=2,
+    norm="ortho",
+    lifter=0,
+    mel_norm="slaney",
+    augmentation=None,
+    **melspectrogram_kwargs,
+) -> SpectrogramConfig:
+    """``librosa.feature.mfcc(y=x, **kw).T``: DCT-II of ``power_to_db`` (``top_db=80``,
+    per example) of the mel spectrogram; ``melspectrogram_kwargs`` as
+    ``librosa_melspectrogram`` takes them (``mel_norm`` is the filters' ``norm``).
+
+    >>> librosa_mfcc(sr=16000).num_features
+    20
+    """
+    _require("librosa_mfcc", "dct_type", dct_type, dct_type == 2, "jaxspec implements the DCT-II only")
+    _require("librosa_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
+    base = librosa_melspectrogram(sr=sr, norm=mel_norm, augmentation=augmentation, **melspectrogram_kwargs)
+    stages = base.features + (Decibels(ref=1.0, amin=1e-10, top_db=80.0), DCT(n_mfcc, norm, lifter, "librosa"))
+    return _with_features(base, stages)
+
+
+def _with_features(config: SpectrogramConfig, stages: tuple) -> SpectrogramConfig:
+    return dataclasses.replace(config, features=stages)
+
+
+def torchaudio_melspectrogram(
+    *,
+    sample_rate=16000,
+    n_fft=400,
+    win_length=None,
+    hop_length=None,
+    f_min=0.0,
+    f_max=None,
+    pad=0,
+    n_mels=128,
+    window_fn=None,
+    power=2.0,
+    normalized=False,
+    wkwargs=None,
+    center=True,
+    pad_mode="reflect",
+    onesided=None,
+    norm=None,
+    mel_scale="htk",
+    augmentation=None,
+    **unsupported,
+) -> SpectrogramConfig:
+    """``torchaudio.transforms.MelSpectrogram(**kw)(x).T``: periodic Hann, bin frequencies
+    ``linspace(0, sample_rate // 2, n_fft // 2 + 1)``, ``f_max = sample_rate // 2``.
+
+    >>> torchaudio_melspectrogram().output_shape(16000)
+    (81, 128)
+    """
+    name = "torchaudio_melspectrogram"
+    _refuse(name, unsupported)
+    _require(name, "window_fn", window_fn, window_fn is None, "jaxspec uses torch.hann_window's values; pass None")
+    _require(name, "wkwargs", wkwargs, wkwargs is None, "must be None")
+    _require(name, "pad", pad, pad == 0, "jaxspec does not pad before the STFT; pad the waveform yourself")
+    _require(name, "onesided", onesided, onesided in (None, True), "only the one-sided spectrum is supported")
+    _require(name, "power", power, power is not None, "a mel spectrogram needs a real power (1.0 or 2.0)")
+    _require(name, "norm", norm, norm in ("slaney", None), "must be 'slaney' or None")
+    _require(name, "mel_scale", mel_scale, mel_scale in ("htk", "slaney"), "must be 'htk' or 'slaney'")
+    fields = _stft(name, n_fft, win_length, hop_length, "hann", center, pad_mode, 2)
+    if normalized is not False:  # the spectrum divided by a constant: scale the window instead
+        ok = normalized in (True, "window", "frame_length")
+        _require(name, "normalized", normalized, ok, "must be False, True, 'window' or 'frame_length'")
+        window = fields["window_function"]
+        values = window_values(window, fields["window_size"])
+        if normalized == "frame_length":
+            fields["window_function"] = tuple(values / math.sqrt(fields["fft_size"]))
+        else:
+            fields["window_function"] = tuple(values / np.sqrt(np.sum(values**2)))
+    fmax = float(sample_rate // 2) if f_max is None else f_max
+    mel = MelFilterbank(n_mels, f_min, fmax, mel_scale, norm, frequencies="linspace")
+    rate = _rate(name, "sample_rate", sample_rate)
+    return SpectrogramConfig(sample_rate=rate, power=power, features=(mel,), augmentation=augmentation, **fields)
+
+
+def torchaudio_mfcc(
+    *,
+    sample_rate=16000,
+    n_mfcc=40,
+    dct_type=2,
+    norm="ortho",
+    log_mels=False,
+    melkwargs=None,
+    augmentation=None,
+    **unsupported,
+) -> SpectrogramConfig:
+    """``torchaudio.transforms.MFCC(**kw)(x).T``: DCT-II of ``AmplitudeToDB(top_db=80)``
+    (per example) of the mel spectrogram, or of ``log(mel + 1e-6)`` with ``log_mels``.
+
+    >>> torchaudio_mfcc(melkwargs={"n_mels": 64}).num_features
+    40
+    """
+    _refuse("torchaudio_mfcc", unsupported)
+    _require("torchaudio_mfcc", "dct_type", dct_type, dct_type == 2, "torchaudio supports the DCT-II only")
+    _require("torchaudio_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
+    base = torchaudio_melspectrogram(sample_rate=sample_rate, augmentation=augmentation, **dict(melkwargs or {}))
+    log = Log(floor=0.0, offset=1e-6) if log_mels else Decibels(ref=1.0, amin=1e-10, top_db=80.0)
+    return _with_features(base, base.features + (log, DCT(n_mfcc, norm)))
+
+
+_KALDI_WINDOWS = {"povey": "povey", "hanning": "hann", "hamming": "hamming", "blackman": "blackman"}
+
+
+def _kaldi(
+    name: str,
+    blackman_coeff=0.42,
+    channel=-1,
+    dither=0.0,
+    energy_floor=1.0,
+    frame_length=25.0,
+    frame_shift=10.0,
+    high_freq=0.0,
+    htk_compat=False,
+    low_freq=20.0,
+    min_duration=0.0,
+    num_mel_bins=23,
+    preemphasis_coefficient=0.97,
+    raw_energy=True,
+    remove_dc_offset=True,
+    round_to_power_of_two=True,
+    sample_frequency=16000.0,
+    snip_edges=True,
+    subtract_mean=False,
+    use_energy=False,
+    vtln_high=-500.0,
+    vtln_low=100.0,
+    vtln_warp=1.0,
+    window_type="povey",
+    use_log_fbank=True,
+    use_power=True,
+    augmentation=None,
+    **unsupported,
+) -> tuple[dict[str, Any], MelFilterbank, tuple, tuple]:
+    """The shared fields of ``kaldi_fbank`` and ``kaldi_mfcc``."""
+    _refuse(name, unsupported)
+    _require(name, "vtln_warp", vtln_warp, vtln_warp == 1.0, "VTLN warping is not implemented; use 1.0")
+    htk_ok = not htk_compat or (use_energy and name == "kaldi_fbank")
+    _require(name, "htk_compat", htk_compat, htk_ok, "is implemented for kaldi_fbank with use_energy=True only")
+    _require(name, "min_duration", min_duration, min_duration == 0.0, "must be 0.0")
+    _require(name, "channel", channel, channel in (-1, 0), "jaxspec takes one mono signal (-1 or 0)")
+    _require(name, "use_log_fbank", use_log_fbank, use_log_fbank in (True, False), "must be True or False")
+    rate = _rate(name, "sample_frequency", sample_frequency)
+    window = int(rate * frame_length * 0.001)  # Kaldi truncates
+    shift = int(rate * frame_shift * 0.001)
+    _require(name, "frame_length", frame_length, window >= 1, f"is {window} samples at {rate} Hz")
+    _require(name, "frame_shift", frame_shift, shift >= 1, f"is {shift} samples at {rate} Hz")
+    fft = 1 << (window - 1).bit_length() if round_to_power_of_two else window
+    kind = _KALDI_WINDOWS.get(window_type)
+    if window_type == "rectangular":
+        window_function = None
+    elif kind == "blackman" and blackman_coeff != 0.42:
+        k = 2.0 * math.pi * np.arange(window) / (window - 1)
+        window_function = tuple(blackman_coeff - 0.5 * np.cos(k) + (0.5 - blackman_coeff) * np.cos(2 * k))
+    elif kind is not None:
+        window_function = "povey" if kind == "povey" else Window(kind, symmetric=True)  # (povey is symmetric)
+    else:
+        raise ConfigError(
+            f"{name}(window_type={window_type!r}) must be one of {list(_KALDI_WINDOWS) + ['rectangular']}"
+        )
+    preprocess = (Dither(dither),) if dither else ()
+    preprocess += (RemoveDC(),) if remove_dc_offset else ()
+    preprocess += (LogEnergy(energy_floor, windowed=not raw_energy),) if use_energy else ()
+    preprocess += (PreEmphasis(preemphasis_coefficient),) if preemphasis_coefficient else ()
+    nyquist = rate / 2.0
+    high = high_freq if high_freq > 0 else nyquist + high_freq
+    _require(name, "low_freq", low_freq, 0.0 <= low_freq < nyquist, f"must be in [0, {nyquist:g})")
+    _require(
+        name, "high_freq", high_freq, low_freq < high <= nyquist, f"must give a band edge in ({low_freq}, {nyquist:g}]"
+    )
+    fields = dict(
+        sample_rate=rate,
+        window_size=window,
+        offset=shift,
+        fft_size=fft,
+        window_function=window_function,
+        framing=Kaldi(snip_edges),
+        preprocess=preprocess,
+        power=2.0 if use_power else 1.0,
+        augmentation=augmentation,
+    )
+    mel = MelFilterbank(num_mel_bins, low_freq, float(high), "kaldi", None)
+    tail = (SubtractMean(),) if subtract_mean else ()
+    energy = UseEnergy("c0" if name == "kaldi_mfcc" else "last" if htk_compat else "first")
+    return fields, mel, (Log(),) if use_log_fbank else (), ((energy,) if use_energy else ()) + tail
+
+
+def kaldi_fbank(**kwargs: Any) -> SpectrogramConfig:
+    """``torchaudio.compliance.kaldi.fbank(x[None], **kw)`` (and kaldi-native-fbank with the
+    same options): log mel energies ``[frames, num_mel_bins]``, torchaudio's names and
+    defaults (``dither=0.0``; ``dither > 0`` draws from the key, none without one).
+    The waveform's scale matters (the floors are absolute): Kaldi usually sees int16
+    values, and ``spectrogram`` scales integer PCM to [-1, 1), so pass
+    ``pcm.astype(np.float32)`` to keep the int16 scale.
+
+    >>> kaldi_fbank().output_shape(16000)
+    (98, 23)
+    """
+    fields, mel, log, tail = _kaldi("kaldi_fbank", **kwargs)
+    return SpectrogramConfig(**fields, features=(mel,) + log + tail)
+
+
+def kaldi_mfcc(*, num_ceps=13, cepstral_lifter=22.0, **kwargs: Any) -> SpectrogramConfig:
+    """``torchaudio.compliance.kaldi.mfcc(x[None], **kw)``: orthonormal DCT-II of the log mel
+    energies, the first ``num_ceps``, Kaldi's lifter ``1 + (L/2) sin(pi i / L)``.
+
+    >>> kaldi_mfcc().output_shape(16000)
+    (98, 13)
+    """
+    for forced in ("use_log_fbank", "use_power"):
+        _require("kaldi_mfcc", forced, kwargs.get(forced, True), kwargs.get(forced, True) is True, "mfcc fixes it")
+    fields, mel, log, tail = _kaldi("kaldi_mfcc", **kwargs)
+    _require("kaldi_mfcc", "num_ceps", num_ceps, num_ceps <= mel.n_mels, f"must be <= num_mel_bins={mel.n_mels}")
+    dct = DCT(num_ceps, "ortho", cepstral_lifter, "kaldi")
+    return SpectrogramConfig(**fields, features=(mel,) + log + (dct,) + tail)
+
+
+def whisper(n_mels: int = 80, *, augmentation: Any = None) -> SpectrogramConfig:
+    """Whisper's log-mel input ``[3000, n_mels]`` (openai-whisper ``log_mel_spectrogram(
+    pad_or_trim(x), n_mels)`` and ``WhisperFeatureExtractor``, transposed): 16 kHz, zero-pad
+    or trim to 30 s, 400-point periodic-Hann STFT every 160 samples, centred with reflect
+    padding, last frame dropped, Slaney mels, ``WhisperLog`` per example.
+
+    >>> whisper().output_shape(16000)
+    (3000, 80)
+    """
+    _require("whisper", "n_mels", n_mels, n_mels in (80, 128), "Whisper models use 80 or 128 mel bins")
+    return SpectrogramConfig(
+        sample_rate=16000,
+        window_size=400,
+        offset=160,
+        fft_size=400,
+        window_function="hann",
+        target_length=30.0,
+        framing=Centered("reflect", drop_last=True),
+        features=(MelFilterbank(n_mels, 0.0, 8000.0, "slaney", "slaney"), WhisperLog()),
+        augmentation=augmentation,
+    )

@@ -1,0 +1,229 @@
+"""jaxspec.presets against the libraries they reproduce (SPEC section 7): live librosa, and the
+reference fixtures made from torchaudio, kaldi-native-fbank, openai-whisper and transformers
+(``tests/fixtures/features/*.npz``, written by ``tests/make_feature_references.py``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+
+import jaxspec
+from jaxspec import ConfigError, SpectrogramConfig, presets
+
+librosa = pytest.importorskip("librosa")
+
+spectrogram = jax.jit(jaxspec.spectrogram)
+FIXTURES = sorted((Path(__file__).parent / "fixtures" / "features").glob("*.npz"))
+
+
+def check(kind: str, out: np.ndarray, ref: np.ndarray, name: str = "") -> float:
+    """Asserts the SPEC tolerance ``kind`` and returns the error it measures."""
+    out, ref = np.asarray(out, np.float64), np.asarray(ref, np.float64)
+    assert out.shape == ref.shape, (name, out.shape, ref.shape)
+    diff = np.abs(out - ref)
+    if kind == "mel":
+        error = diff.max() / ref.max()
+        assert error <= 1e-5, name
+    elif kind == "mfcc":
+        error = diff.max() / np.abs(ref).max()
+        assert error <= 2e-4, name
+    elif kind == "whisper":
+        error = diff.max()
+        assert error <= 5e-4, name
+    else:  # kaldi: bands within 12 nats of their frame's max
+        near = ref >= ref.max(axis=1, keepdims=True) - 12.0
+        error = (diff - 1e-4 * np.abs(ref))[near].max(initial=0.0)
+        assert error <= 5e-3, name
+        assert diff[near].mean() <= 1e-4, name
+    return float(error)
+
+
+@pytest.fixture(scope="module")
+def clips() -> dict[str, np.ndarray]:
+    speech, _ = librosa.load(jaxspec.example_path(), sr=None)
+    return {"speech": speech, "noise": np.random.default_rng(7).standard_normal(20000).astype(np.float32)}
+
+
+MEL_SETTINGS = [
+    {},
+    {"sr": 16000},
+    {"sr": 16000, "n_fft": 512, "hop_length": 160, "win_length": 400, "n_mels": 80},
+    {"sr": 16000, "n_fft": 400, "win_length": 300, "center": False},
+    {"sr": 8000, "n_fft": 256, "pad_mode": "reflect", "htk": True, "norm": None, "fmin": 100.0, "fmax": 3000.0},
+    {"sr": 16000, "power": 1.0, "window": "hamming", "n_mels": 40},
+    {"sr": 22050, "n_fft": 1023, "hop_length": 200},
+    {"sr": 16000, "n_fft": 512, "window": ("kaiser", 8.0)},
+    {"sr": 16000, "n_fft": 512, "hop_length": None, "fmax": 5000.0},
+]
+
+
+@pytest.mark.parametrize("clip", ["speech", "noise"])
+@pytest.mark.parametrize("kwargs", MEL_SETTINGS, ids=range(len(MEL_SETTINGS)))
+def test_librosa_melspectrogram(clip, kwargs, clips):
+    x = clips[clip]
+    ref = librosa.feature.melspectrogram(y=x, **kwargs).T
+    config = presets.librosa_melspectrogram(**kwargs)
+    assert config.output_shape(len(x)) == ref.shape
+    check("mel", spectrogram(config, x), ref, str(kwargs))
+
+
+MFCC_SETTINGS = [
+    {},
+    {"sr": 16000, "n_mfcc": 13, "lifter": 22},
+    {"sr": 16000, "n_mfcc": 40, "norm": None, "n_mels": 40},
+    {"sr": 16000, "n_fft": 512, "hop_length": 160, "win_length": 400, "mel_norm": None, "htk": True},
+    {"sr": 8000, "n_fft": 256, "center": False, "fmin": 50.0, "lifter": 10},
+]
+
+
+@pytest.mark.parametrize("clip", ["speech", "noise"])
+@pytest.mark.parametrize("kwargs", MFCC_SETTINGS, ids=range(len(MFCC_SETTINGS)))
+def test_librosa_mfcc(clip, kwargs, clips):
+    x = clips[clip]
+    ref = librosa.feature.mfcc(y=x, **kwargs).T
+    check("mfcc", spectrogram(presets.librosa_mfcc(**kwargs), x), ref, str(kwargs))
+
+
+def test_librosa_batch_takes_top_db_per_example(clips):
+    x = np.stack([clips["noise"], 1e-4 * clips["noise"][::-1]])
+    out = np.asarray(spectrogram(presets.librosa_mfcc(sr=16000), x))
+    for i in range(2):
+        check("mfcc", out[i], librosa.feature.mfcc(y=x[i], sr=16000).T)
+
+
+# ------------------------------------------------------------- reference fixtures
+def test_reference_fixtures_are_present():
+    # The fixtures are committed (tests/make_feature_references.py makes them): an empty
+    # folder is a broken checkout, not a reason to skip the comparisons below.
+    assert FIXTURES, "tests/fixtures/features/*.npz missing; run tests/make_feature_references.py"
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
+def test_reference_fixture(path):
+    data = np.load(path)
+    kwargs = json.loads(str(data["kwargs"]))
+    config = getattr(presets, str(data["preset"]))(**kwargs)
+    assert config.sample_rate == int(data["sample_rate"])
+    assert SpectrogramConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    out = spectrogram(config, data["audio"])
+    check(str(data["tolerance"]), out, data["reference"], f"{path.stem} {str(data['source'])} {kwargs}")
+    if str(data["tolerance"]) == "kaldi" and "audio_name" in data.files and str(data["audio_name"]) == "noise":
+        assert np.abs(np.asarray(out) - data["reference"]).mean() <= 1e-4  # full-band audio: every band
+
+
+# ------------------------------------------------------------- every preset is a config
+PRESETS = {
+    "librosa_melspectrogram": {"sr": 16000},
+    "librosa_mfcc": {"sr": 16000},
+    "torchaudio_melspectrogram": {},
+    "torchaudio_mfcc": {"melkwargs": {"n_mels": 64}},
+    "kaldi_fbank": {"dither": 1.0},
+    "kaldi_mfcc": {"use_energy": True},
+    "whisper": {},
+}
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_preset_is_an_ordinary_config(name, tmp_path, key, clips):
+    augmentation = jaxspec.Augmentation(volume=(0.5, 1.5))
+    config = getattr(presets, name)(**PRESETS[name], augmentation=augmentation)
+    assert config.augmentation is not None
+    config.save(tmp_path / "preset.json")
+    assert SpectrogramConfig.load(tmp_path / "preset.json") == config
+    x = clips["speech"][:16000]
+    out = np.asarray(spectrogram(config, x, key))
+    assert out.shape == config.output_shape(len(x)) and np.isfinite(out).all()
+    np.testing.assert_array_equal(out, spectrogram(config, x, key))
+
+
+def test_kaldi_dither_comes_from_the_key(clips, key):
+    x = clips["speech"][:8000] * 32768
+    plain = np.asarray(spectrogram(presets.kaldi_fbank(), x))
+    np.testing.assert_array_equal(spectrogram(presets.kaldi_fbank(dither=1.0), x), plain)  # no key
+    dithered = np.asarray(spectrogram(presets.kaldi_fbank(dither=1.0), x, key))
+    assert np.isfinite(dithered).all() and not np.array_equal(dithered, plain)
+    loud = plain.max(axis=1) > plain.max() - 5  # speech frames: 1 unit of dither is small there
+    assert np.abs(dithered - plain)[loud].mean() < 0.05
+
+
+def test_kaldi_durations_truncate():
+    config = presets.kaldi_fbank(sample_frequency=22050, frame_shift=10.0, frame_length=25.0)
+    assert (config.offset_samples, config.window_samples, config.fft_samples) == (220, 551, 1024)
+    assert presets.kaldi_fbank(round_to_power_of_two=False).fft_samples == 400
+
+
+def test_whisper_is_3000_frames_whatever_the_length(clips):
+    config = presets.whisper(128)
+    for n in (0, 1000, 480000, 500000):
+        assert config.num_frames(n) == 3000 and config.output_shape(n) == (3000, 128)
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: presets.librosa_melspectrogram(dtype="float64"), ["dtype='float64'"]),
+        (lambda: presets.librosa_melspectrogram(norm=1.0), ["norm=1.0"]),
+        (lambda: presets.librosa_melspectrogram(pad_mode="edge"), ["pad_mode='edge'"]),
+        (lambda: presets.librosa_mfcc(dct_type=3), ["dct_type=3"]),
+        (lambda: presets.torchaudio_melspectrogram(pad=10), ["pad=10"]),
+        (lambda: presets.torchaudio_mfcc(melkwargs={"n_mel": 3}), ["n_mel=3"]),
+        (lambda: presets.kaldi_fbank(vtln_warp=0.9), ["vtln_warp=0.9"]),
+        (lambda: presets.kaldi_fbank(window_type="sine"), ["window_type='sine'"]),
+        (lambda: presets.kaldi_fbank(frame_shift=0.01), ["frame_shift=0.01"]),
+        (lambda: presets.kaldi_fbank(low_freq=9000.0), ["low_freq=9000.0"]),
+        (lambda: presets.kaldi_mfcc(htk_compat=True), ["htk_compat=True"]),
+        (lambda: presets.kaldi_mfcc(num_ceps=30), ["num_ceps=30"]),
+        (lambda: presets.kaldi_fbank(min_duration=1.0), ["min_duration=1.0"]),
+        (lambda: presets.whisper(n_mels=64), ["n_mels=64"]),
+    ],
+)
+def test_unsupported_keywords_name_themselves(make, words):
+    with pytest.raises(ConfigError) as error:
+        make()
+    for word in words:
+        assert word in str(error.value)
+
+
+def test_framewise_presets_stream_and_the_others_stay_in_memory():
+    from jaxspec.planner import blockwise as streamable
+    from jaxspec.stream import stream_spectrogram, stream_to_array
+
+    path = jaxspec.example_path()
+    config = presets.kaldi_mfcc()
+    assert streamable(config) and not streamable(presets.whisper()) and not streamable(presets.librosa_mfcc())
+    streamed = stream_to_array(config, path, block_frames=37)
+    np.testing.assert_allclose(streamed, jaxspec.encode(config, path, stream=False), atol=1e-4)
+    with pytest.raises(ConfigError, match="cannot be streamed"):
+        next(stream_spectrogram(presets.whisper(), path))
+    assert jaxspec.encode(presets.librosa_mfcc(sr=16000), path).shape[1] == 20  # not streamed: whole signal
+
+
+@pytest.mark.parametrize("center", [True, False])
+def test_torchaudio_normalized_divides_by_the_window_energy(center, clips):
+    x = clips["noise"][:8000]
+    plain = np.asarray(spectrogram(presets.torchaudio_melspectrogram(center=center, win_length=300), x))
+    scaled = np.asarray(
+        spectrogram(presets.torchaudio_melspectrogram(center=center, win_length=300, normalized=True), x)
+    )
+    hann = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(300) / 300)
+    np.testing.assert_allclose(scaled, plain / np.sum(hann**2), rtol=2e-5, atol=1e-6 * plain.max() / np.sum(hann**2))
+
+
+def test_readme_example_is_the_kaldi_mfcc_preset():
+    from jaxspec import DCT, Kaldi, Log, MelFilterbank, PreEmphasis, RemoveDC
+
+    mfcc = SpectrogramConfig(
+        window_size=400,
+        offset=160,
+        fft_size=512,
+        window_function="povey",
+        framing=Kaldi(snip_edges=True),
+        preprocess=(RemoveDC(), PreEmphasis(0.97)),
+        features=(MelFilterbank(23, 20.0, 8000.0, "kaldi", None), Log(), DCT(13, lifter=22, lifter_kind="kaldi")),
+    )
+    assert mfcc == presets.kaldi_mfcc()
+    assert MelFilterbank(fmax=-400.0).edges(16000) == (0.0, 7600.0)  # Kaldi's high_freq <= 0: offset from Nyquist
