@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 from .. import _xla
 from ..errors import ConfigError
@@ -26,8 +27,9 @@ def stage_key(key: jax.Array, stage_id: int) -> jax.Array:
     return jax.random.fold_in(key, stage_id)
 
 
-def _draw_values(augmentation: Augmentation, key: jax.Array, length: int, sample_rate: int) -> dict[str, jax.Array]:
-    """The values ``augmentation`` draws with ``key`` for an input of ``length`` samples (traced)."""
+def _draw_values(augmentation: Augmentation, key: jax.Array, length: Any, sample_rate: int) -> dict[str, jax.Array]:
+    """The values ``augmentation`` draws with ``key`` for an input of ``length`` samples
+    (an int, or a traced int: the draws are the same)."""
     values: dict[str, jax.Array] = {}
     for stage, setting in augmentation.active():
         values.update(stage.draw(setting, stage_key(key, stage.stage_id), length, sample_rate))
@@ -35,19 +37,29 @@ def _draw_values(augmentation: Augmentation, key: jax.Array, length: int, sample
 
 
 draw_values = _xla.compiled(_draw_values, static_argnums=(2, 3))
+_draw_values_at = _xla.compiled(_draw_values, static_argnums=(3,))  # a length given as an array
 draw_values.__doc__ = (
     """``draw_values(augmentation, key, length, sample_rate)``: the drawn values (resolved augmentation)."""
 )
 
 
-def apply(augmentation: Augmentation, x: jax.Array, key: jax.Array, sample_rate: int) -> jax.Array:
-    """Augments one waveform ``x [shape=(L,)]`` with one key (the traced core)."""
-    length = x.shape[0]
-    if length == 0:
+def apply(
+    augmentation: Augmentation, x: jax.Array, key: jax.Array, sample_rate: int, length: jax.Array | None = None
+) -> jax.Array:
+    """Augments one waveform ``x [shape=(L,)]`` with one key (the traced core).
+
+    ``length``: ``None``, or a traced int when ``x`` is a zero-padded row whose first
+    ``length`` samples are the signal: the row is augmented as the signal alone would
+    be (its draws, its duration), and every stage's output is cut at ``length``.
+    """
+    if x.shape[0] == 0:
         return x
-    values = _draw_values(augmentation, key, length, sample_rate)
+    valid = None if length is None else jnp.arange(x.shape[0]) < length
+    values = _draw_values(augmentation, key, x.shape[0] if length is None else length, sample_rate)
     for stage, setting in augmentation.active():
-        x = stage.apply(setting, x, values, stage_key(key, stage.stage_id))
+        x = stage.apply(setting, x, values, stage_key(key, stage.stage_id), length)
+        if valid is not None:
+            x = jnp.where(valid, x, 0.0)  # a stage's tail past the row's end never reaches the next stage
     return x
 
 
@@ -62,7 +74,8 @@ def draw(setting: Any, key: jax.Array, length: int, *, sample_rate: int | None =
       setting: a ``SpectrogramConfig`` (its ``augmentation`` and ``sample_rate``) or an
         ``Augmentation`` (then ``sample_rate``, default 16000, converts seconds).
       key: a PRNG key for one example.
-      length: the input length in samples (static).
+      length: the input length in samples: an int, or a traced int (inside ``jit``, for
+        rows of a ragged batch).
       sample_rate: only with an ``Augmentation``.
 
     Returns:
@@ -81,4 +94,6 @@ def draw(setting: Any, key: jax.Array, length: int, *, sample_rate: int | None =
         raise ConfigError(f"draw needs a SpectrogramConfig or an Augmentation, got {type(setting).__name__}")
     if augmentation is setting:
         augmentation = resolve(augmentation, rate)  # recordings' lengths are needed
+    if isinstance(length, jax.Array):
+        return _draw_values_at(augmentation, key, length.astype(jnp.int32), int(rate))
     return draw_values(augmentation, key, int(length), int(rate))
