@@ -235,7 +235,9 @@ def numpy_power(spectrum: np.ndarray) -> np.ndarray:
     return out
 
 
-def numpy_spectrogram(x: np.ndarray, workers: int = -1, dtype: Any = np.float32, framing: str = "strided") -> np.ndarray:
+def numpy_spectrogram(
+    x: np.ndarray, workers: int = -1, dtype: Any = np.float32, framing: str = "strided"
+) -> np.ndarray:
     """NumPy framing + ``scipy.fft.rfft``; ``[..., n, bins]``.
 
     ``framing``: ``"strided"`` (a ``sliding_window_view`` every ``HOP``) or ``"index"``
@@ -271,19 +273,61 @@ def bins_last(out: Any) -> np.ndarray:
     return np.swapaxes(out, -1, -2)
 
 
+BLOCKS = (512, 2048)  # frames per block of the blocked formulations of one long signal (W2)
+
+
+def numpy_blocked(x: np.ndarray, block: int, workers: int = 1) -> np.ndarray:
+    """One long signal in blocks of ``block`` frames (strided view, ``scipy.fft.rfft(workers=workers)``,
+    |X|^2 into a preallocated output): the frames of a block stay in cache, as jaxspec's loop does."""
+    import scipy.fft
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    framed = sliding_window_view(pad_end(x, padded_length(x.shape[-1])), WINDOW)[::HOP]
+    window = hann(WINDOW).astype(np.float32)
+    out = np.empty((framed.shape[0], WINDOW // 2 + 1), np.float32)
+    for start in range(0, framed.shape[0], block):
+        spectrum = scipy.fft.rfft(framed[start : start + block] * window, workers=workers)
+        part = out[start : start + block]
+        np.square(spectrum.real, out=part)
+        part += np.square(spectrum.imag)
+    return out
+
+
 def numpy_contenders(x: np.ndarray) -> list[Contender]:
-    """numpy + scipy.fft formulations: strided vs index framing, workers, float32 vs float64, numpy.fft."""
+    """numpy + scipy.fft formulations: strided vs index framing, workers, float32 vs float64, numpy.fft;
+    for one long signal also blocks of frames."""
     import scipy  # noqa: F401
 
     peer = "numpy + scipy.fft"
-    return [
-        Contender(peer, lambda: numpy_spectrogram(x, -1), formulation="strided frames, scipy.fft.rfft(workers=-1), f32"),
+    blocked = [
+        Contender(
+            peer, lambda b=b: numpy_blocked(x, b), formulation=f"blocks of {b} frames, scipy.fft.rfft(workers=1), f32"
+        )
+        for b in BLOCKS
+        if x.ndim == 1
+    ]
+    if x.ndim == 1:
+        blocked.append(
+            Contender(
+                peer,
+                lambda: numpy_blocked(x, BLOCKS[-1], -1),
+                formulation=f"blocks of {BLOCKS[-1]} frames, scipy.fft.rfft(workers=-1), f32",
+            )
+        )
+    return blocked + [
+        Contender(
+            peer, lambda: numpy_spectrogram(x, -1), formulation="strided frames, scipy.fft.rfft(workers=-1), f32"
+        ),
         Contender(peer, lambda: numpy_spectrogram(x, 1), formulation="strided frames, scipy.fft.rfft(workers=1), f32"),
         Contender(
-            peer, lambda: numpy_spectrogram(x, -1, np.float64), formulation="strided frames, scipy.fft.rfft(workers=-1), f64"
+            peer,
+            lambda: numpy_spectrogram(x, -1, np.float64),
+            formulation="strided frames, scipy.fft.rfft(workers=-1), f64",
         ),
         Contender(
-            peer, lambda: numpy_spectrogram(x, -1, framing="index"), formulation="index gather, scipy.fft.rfft(workers=-1), f32"
+            peer,
+            lambda: numpy_spectrogram(x, -1, framing="index"),
+            formulation="index gather, scipy.fft.rfft(workers=-1), f32",
         ),
         Contender(peer, lambda: numpy_fft_spectrogram(x), formulation="strided frames, numpy.fft.rfft, f32"),
     ]
@@ -309,7 +353,9 @@ def scipy_signal_contenders(x: np.ndarray) -> list[Contender]:
     peer = "scipy.signal"
     return [
         Contender(peer, short_time, bins_last, TO_NATIVE, formulation="ShortTimeFFT.spectrogram(p0=0, p1=n, k_offset)"),
-        Contender(peer, legacy, bins_last, TO_NATIVE, formulation="scipy.signal.stft(boundary=None, padded=False), rescaled"),
+        Contender(
+            peer, legacy, bins_last, TO_NATIVE, formulation="scipy.signal.stft(boundary=None, padded=False), rescaled"
+        ),
     ]
 
 
@@ -321,7 +367,9 @@ def librosa_contenders(x: np.ndarray) -> list[Contender]:
     padded = lambda: pad_end(x, padded_length(x.shape[-1]))
     peer = "librosa.stft"
     out = [
-        Contender(peer, lambda: librosa.util.abs2(stft(padded())), bins_last, TO_NATIVE, formulation="batched, util.abs2"),
+        Contender(
+            peer, lambda: librosa.util.abs2(stft(padded())), bins_last, TO_NATIVE, formulation="batched, util.abs2"
+        ),
         Contender(peer, lambda: numpy_power(stft(padded())), bins_last, TO_NATIVE, formulation="batched, re² + im²"),
     ]
     if x.ndim == 2:
@@ -330,7 +378,9 @@ def librosa_contenders(x: np.ndarray) -> list[Contender]:
     return out
 
 
-def torch_contenders(x: np.ndarray, device: str = "cpu", sync: Callable[[], None] = lambda: None) -> list[Contender]:
+def torch_contenders(
+    x: np.ndarray, device: str = "cpu", sync: Callable[[], None] = lambda: None, looped: bool = True
+) -> list[Contender]:
     """``torch.stft`` formulations on ``device``: |X|^2 forms x grad mode / ``inference_mode``, unfold + rfft, looped.
 
     The input is a torch tensor on ``device`` before the clock starts (as jaxspec's is a
@@ -378,20 +428,55 @@ def torch_contenders(x: np.ndarray, device: str = "cpu", sync: Callable[[], None
     for inference in (False, True):
         for name, power in powers.items():
             label = ("inference_mode, " if inference else "") + name
-            out.append(Contender(peer, timed(lambda p=power: p(stft(pad(xt))), inference), bins_last, note, formulation=label))
+            out.append(
+                Contender(peer, timed(lambda p=power: p(stft(pad(xt))), inference), bins_last, note, formulation=label)
+            )
 
     def unfold() -> Any:
         s = torch.fft.rfft(pad(xt).unfold(-1, WINDOW, HOP) * window)
         return s.real**2 + s.imag**2
 
     out.append(
-        Contender(peer, timed(unfold, True), lambda o: o.cpu().numpy(), note.replace(TO_NATIVE, "output [..., n, bins]"),
-                  formulation="inference_mode, unfold + torch.fft.rfft, .real**2 + .imag**2")  # fmt: skip
+        Contender(
+            peer,
+            timed(unfold, True),
+            lambda o: o.cpu().numpy(),
+            note.replace(TO_NATIVE, "output [..., n, bins]"),
+            formulation="inference_mode, unfold + torch.fft.rfft, .real**2 + .imag**2",
+        )
     )
-    if x.ndim == 2:
-        looped = lambda: torch.stack([vr_index(stft(row)) for row in pad(xt)])
-        out.append(Contender(peer, timed(looped, True), bins_last, note,
-                             formulation="inference_mode, looped over clips, r[...,0]**2 + r[...,1]**2"))  # fmt: skip
+
+    def blocked(block: int) -> Any:
+        framed = pad(xt).unfold(-1, WINDOW, HOP)  # a view [n, WINDOW]
+        result = torch.empty((framed.shape[0], WINDOW // 2 + 1), device=device)
+        for start in range(0, framed.shape[0], block):
+            r = torch.view_as_real(torch.fft.rfft(framed[start : start + block] * window))
+            torch.mul(r[..., 0], r[..., 0], out=result[start : start + block])
+            result[start : start + block].addcmul_(r[..., 1], r[..., 1])
+        return result
+
+    if x.ndim == 1:
+        for b in BLOCKS:
+            out.append(
+                Contender(
+                    peer,
+                    timed(lambda b=b: blocked(b), True),
+                    lambda o: o.cpu().numpy(),
+                    note.replace(TO_NATIVE, "output [..., n, bins]"),
+                    formulation=f"inference_mode, blocks of {b} frames: unfold + torch.fft.rfft, square + addcmul_",
+                )
+            )
+    if x.ndim == 2 and looped:
+        loop = lambda: torch.stack([vr_index(stft(row)) for row in pad(xt)])
+        out.append(
+            Contender(
+                peer,
+                timed(loop, True),
+                bins_last,
+                note,
+                formulation="inference_mode, looped over clips, r[...,0]**2 + r[...,1]**2",
+            )
+        )
     return out
 
 
@@ -681,8 +766,12 @@ def augment_contenders(x: np.ndarray, ir: np.ndarray) -> tuple[list[Contender], 
             def torch_spectrogram(batch: np.ndarray) -> np.ndarray:
                 # the fastest torch formulation of W1 (see spectrogram_contenders)
                 with torch.inference_mode():
-                    xt = torch.nn.functional.pad(torch.from_numpy(batch), (0, padded_length(batch.shape[-1]) - batch.shape[-1]))
-                    r = torch.view_as_real(torch.stft(xt, WINDOW, HOP, WINDOW, window, center=False, return_complex=True))
+                    xt = torch.nn.functional.pad(
+                        torch.from_numpy(batch), (0, padded_length(batch.shape[-1]) - batch.shape[-1])
+                    )
+                    r = torch.view_as_real(
+                        torch.stft(xt, WINDOW, HOP, WINDOW, window, center=False, return_complex=True)
+                    )
                     return np.swapaxes((r[..., 0] ** 2 + r[..., 1] ** 2).numpy(), -1, -2)
 
             spectrograms["torch.stft spectrogram"] = torch_spectrogram
@@ -897,7 +986,9 @@ def speedup_target(rows: list[dict[str, Any]], factor: float, peers: Callable[[d
     for label, pick in (("min", min), ("median", statistics.median)):
         best = min(others, key=lambda r: pick(r["times"]))
         ratio = pick(best["times"]) / pick(js["times"])
-        lines.append([f"≥ {factor}× fastest peer ({label})", f"{ratio:.2f}× vs {described(best)}", check(ratio >= factor)])
+        lines.append(
+            [f"≥ {factor}× fastest peer ({label})", f"{ratio:.2f}× vs {described(best)}", check(ratio >= factor)]
+        )
     return lines
 
 
@@ -905,7 +996,13 @@ def formulations_table(rows: list[dict[str, Any]], base: tuple[float, float] | N
     """Every formulation timed (in the same interleaved run), the kept one of each contender marked."""
     winners = {id(r) for r in kept(rows)}
     body = [
-        [r["name"], r["formulation"], *timing_cells(r["times"], base)[:3], f"{r['error']:.2e}", "kept" if id(r) in winners else ""]
+        [
+            r["name"],
+            r["formulation"],
+            *timing_cells(r["times"], base)[:3],
+            f"{r['error']:.2e}",
+            "kept" if id(r) in winners else "",
+        ]
         for r in rows
     ]
     return table(["contender", "formulation", "min ms", "median ms", "ratio (min)", "rel. error vs f64", ""], body)
@@ -918,7 +1015,8 @@ def render_speed(
     js = jaxspec_row(rows)
     base = summarize(js["times"]) if js else None
     body = [
-        [r["name"], r["formulation"], *timing_cells(r["times"], base), f"{r['error']:.2e}", r["note"]] for r in kept(rows)
+        [r["name"], r["formulation"], *timing_cells(r["times"], base), f"{r['error']:.2e}", r["note"]]
+        for r in kept(rows)
     ]
     text = table(["contender", "kept formulation", *TIMING, "rel. error vs f64", "note"], body)
     text += "\n\nAll formulations (same interleaved run; a contender's row above is its fastest by the min):\n\n"
