@@ -175,22 +175,39 @@ def _check_key(key: Any) -> jax.Array:
 # Frames per block of rows on CPU (issue 15). A whole batch vmapped at once materializes
 # all its frames and their spectra: 64 clips of 2 s are 50 MB of temporaries, past the
 # cache and past glibc's 32 MB mmap threshold, so every call also page-faults fresh
-# memory. Measured on the 2-core EPYC (min of 40 interleaved rounds, 64 clips): 1 s clips
-# 4.0 ms either way (W1 stays one vmap: 121 frames x 64 rows < 8192); 2 s clips 21.9 ms
-# vmapped vs 8.6 ms in blocks (0.171 -> 0.067 ms per second of audio); 4 s clips 47 ms vs
-# 17-20 ms. Blocks of 2048-8192 frames measured alike; outputs are bit-identical.
-# Accelerators keep the single vmap (their throughput wants the whole batch at once).
-_BLOCK_FRAMES = 8192
+# memory. Measured on the 2-core EPYC (min of 10-40 interleaved rounds): 64 x 2 s 21.2
+# ms vmapped vs 8.1 ms in blocks (0.17 -> 0.063 ms per second of audio); 64 x 4 s 47 vs
+# 17-20 ms; 250 x 1 s 41.2 vs 15.9 ms. Up to 2 blocks' worth of frames (W1: 64 x 1 s =
+# 7744 frames) stays one vmap: in two blocks it measured slower (4.0 vs 3.0 ms).
+# Blocks of 2048-8192 frames measured alike; lax.map(batch_size=) was slower when the
+# block does not divide the batch (its remainder is concatenated: 22 vs 12 ms at 256 rows),
+# so the last block is moved back to end at the last row instead (it recomputes a few rows,
+# identical values). Outputs are bit-identical to the single vmap. Accelerators keep the
+# single vmap (their throughput wants the whole batch at once).
+_BLOCK_FRAMES = 4096
 
 
 def _map_rows(one, xs, rows: int, frames_per_row: int):
     """``jax.vmap(one)(xs)`` over ``rows`` rows; on CPU in blocks of about ``_BLOCK_FRAMES`` frames."""
     per_block = max(1, _BLOCK_FRAMES // max(1, frames_per_row))
-    if per_block >= rows:
+    if rows * frames_per_row <= 2 * _BLOCK_FRAMES or per_block >= rows:
         return jax.vmap(one)(xs)
-    return lax.platform_dependent(
-        xs, cpu=lambda xs: lax.map(one, xs, batch_size=per_block), default=lambda xs: jax.vmap(one)(xs)
-    )
+
+    def blocks(xs):
+        first_row = jax.tree.map(lambda a: a[0], xs)
+        shape = jax.eval_shape(one, first_row)
+        x0 = jax.tree.leaves(xs)[0]
+        # zeros_like(x0, shape=...): under shard_map the carry must be "varying" like x.
+        out = jnp.zeros_like(x0, shape.dtype, shape=(rows, *shape.shape))
+
+        def block(i, out):
+            start = jnp.minimum(i * per_block, rows - per_block)
+            part = jax.tree.map(lambda a: lax.dynamic_slice_in_dim(a, start, per_block), xs)
+            return lax.dynamic_update_slice_in_dim(out, jax.vmap(one)(part), start, 0)
+
+        return lax.fori_loop(0, -(-rows // per_block), block, out)
+
+    return lax.platform_dependent(xs, cpu=blocks, default=lambda xs: jax.vmap(one)(xs))
 
 
 def _map_examples(fn, config, x, key):
