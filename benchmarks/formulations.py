@@ -8,7 +8,8 @@ stages (gather, window, transform, |X|^2, dispatch) by timing growing prefixes o
 
     python benchmarks/formulations.py                 # ~1 minute on 2 cores
     python benchmarks/formulations.py --rounds 5      # quicker
-    XLA_FLAGS=--xla_cpu_multi_thread_eigen=false python benchmarks/formulations.py --only profile
+    XLA_FLAGS=--xla_cpu_multi_thread_eigen=false python benchmarks/formulations.py --only profile,threads
+    taskset -c 0 python benchmarks/formulations.py --only profile,threads   # one core
 """
 
 from __future__ import annotations
@@ -221,7 +222,8 @@ def timed(fns: dict, arg, rounds: int, warmup: int = 3) -> dict[str, list[float]
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--rounds", type=int, default=30)
-    p.add_argument("--only", default="formulations,profile,fft")
+    p.add_argument("--only", default="formulations,profile,fft", help="any of formulations,profile,fft,threads")
+    p.add_argument("--torch-threads", type=int, default=2, help="torch's intra-op threads for --only threads")
     args = p.parse_args()
     which = args.only.split(",")
     x = (0.1 * np.random.default_rng(0).standard_normal((B, L))).astype(np.float32)
@@ -256,6 +258,46 @@ def main() -> None:
             lo, mid = 1e3 * min(t), 1e3 * statistics.median(t)
             print(f"| {k} | {lo:.3f} | {mid:.3f} | {lo - prev[0]:.3f} | {mid - prev[1]:.3f} |")
             prev = (lo, mid)
+        print()
+    if "threads" in which:
+        # jaxspec beside torch's fastest W1 formulation at --torch-threads intra-op threads,
+        # interleaved (torch.set_num_threads once: switching it per call rebuilds its pool).
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
+
+        window = torch.hann_window(WS)
+        xt = torch.from_numpy(x)
+
+        def torch_at():
+            def run(_):
+                with torch.inference_mode():
+                    s = torch.stft(torch.nn.functional.pad(xt, (0, PAD - L)), WS, HOP, WS, window, center=False,
+                                   return_complex=True)  # fmt: skip
+                    return s.real**2 + s.imag**2
+
+            return run
+
+        cfg = jaxspec.SpectrogramConfig()
+        jitted = jax.jit(lambda x: jaxspec.spectrogram(cfg, x))
+        fns = {
+            "jaxspec (jit)": lambda a: jitted(a).block_until_ready(),
+            f"torch, {args.torch_threads} threads": torch_at(),
+        }
+        for f in fns.values():
+            for _ in range(3):
+                f(xj)
+        times = {k: [] for k in fns}
+        for r in range(args.rounds):
+            names = list(fns)[r % 2 :] + list(fns)[: r % 2]
+            for k in names:
+                t = time.perf_counter()
+                fns[k](xj)
+                times[k].append(time.perf_counter() - t)
+        print("| W1, threads | min ms | median ms |")
+        print("|---|---|---|")
+        for k, t in times.items():
+            print(f"| {k} | {1e3 * min(t):.3f} | {1e3 * statistics.median(t):.3f} |")
         print()
     if "fft" in which:
         f = jax.device_put((np.asarray(gather_index(pad(xj))) * WINDOW).reshape(-1, WS))

@@ -1,8 +1,10 @@
 """Scaling of the spectrogram (issue 15, item 3): time and peak memory vs batch size and vs length.
 
-For jaxspec (``jax.jit(jaxspec.spectrogram)``, default config) and the fastest fair peer of
-W1 (``torch.stft`` under ``inference_mode``, |X|^2 from ``view_as_real`` by ``square`` +
-``addcmul_``, 2 threads; see ``run.py``), each point runs in a fresh process: the input is
+For jaxspec (``jax.jit(jaxspec.spectrogram)``, default config) and the fastest fair peers of
+W1 and W2 (``run.py``): ``torch.stft`` under ``inference_mode``, |X|^2 from ``view_as_real``
+by ``square`` + ``addcmul_``, 2 threads; and numpy + scipy.fft (a batch: strided frames,
+``scipy.fft.rfft(workers=-1)``; one signal: blocks of 2048 frames, ``workers=1``). Each
+point runs in a fresh process: the input is
 made (and jaxspec's program compiled ahead of time), then the first execution's peak RSS
 growth over the RSS just before it is sampled every millisecond by a thread (later calls
 reuse what the allocators kept, so this is the memory the work needs), then calls are
@@ -42,7 +44,20 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from run import HOP, SAMPLE_RATE, TORCH_THREADS, WINDOW, RssSampler, current_rss, padded_length, table, test_signal  # noqa: E402
+from run import (  # noqa: E402
+    BLOCKS,
+    HOP,
+    SAMPLE_RATE,
+    TORCH_THREADS,
+    WINDOW,
+    RssSampler,
+    current_rss,
+    numpy_blocked,
+    numpy_spectrogram,
+    padded_length,
+    table,
+    test_signal,
+)
 
 SWEEPS = {
     # name: (axis label, points as (batch, seconds)), full and quick
@@ -54,7 +69,7 @@ SWEEPS = {
     ),
     "clip": ("seconds per clip, 64 clips", [(64, s) for s in (1, 2, 4, 8)], [(64, s) for s in (1, 2)]),
 }
-CONTENDERS = ("jaxspec", "torch")
+CONTENDERS = ("jaxspec", "torch", "numpy")
 
 
 # ------------------------------------------------------------------ worker (fresh process per point)
@@ -67,6 +82,10 @@ def make(contender: str, x: np.ndarray):
         config, xj = jaxspec.SpectrogramConfig(), jax.device_put(x)
         compiled = jax.jit(jaxspec.spectrogram).lower(config, xj).compile()  # compiled before the memory baseline
         return lambda: compiled(config, xj).block_until_ready()
+    if contender == "numpy":
+        if x.ndim == 1:
+            return lambda: numpy_blocked(x, BLOCKS[-1])
+        return lambda: numpy_spectrogram(x)
     import torch
 
     torch.set_num_threads(TORCH_THREADS)
@@ -219,7 +238,7 @@ def plot(name: str, label: str, rows: list[dict[str, Any]], path: Path) -> None:
 
     ok = [r for r in rows if "failed" not in r]
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))
-    for c, marker in zip(CONTENDERS, "os", strict=True):
+    for c, marker in zip(CONTENDERS, "os^", strict=True):
         group = [r for r in ok if r["contender"] == c]
         if not group:
             continue
