@@ -232,20 +232,22 @@ def render(name: str, rows: list[dict[str, Any]]) -> str:
 
 def plot(name: str, label: str, rows: list[dict[str, Any]], path: Path) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     ok = [r for r in rows if "failed" not in r]
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))
-    for c, marker in zip(CONTENDERS, "os^", strict=True):
+    for i, (c, marker) in enumerate(zip(CONTENDERS, "os^", strict=True)):
         group = [r for r in ok if r["contender"] == c]
         if not group:
             continue
         xs = [r["batch"] if name == "batch" else r["seconds"] for r in group]
-        ax_t.loglog(xs, [1e3 * r["min"] for r in group], marker=marker, label=f"{c} (min)")
-        ax_t.loglog(xs, [1e3 * r["median"] for r in group], marker=marker, ls=":", alpha=0.6, label=f"{c} (median)")
-        ax_m.loglog(xs, [max(r["peak_extra"], 2**16) / 2**20 for r in group], marker=marker, label=c)
+        style = dict(marker=marker, color=f"C{i}")
+        ax_t.loglog(xs, [1e3 * r["min"] for r in group], label=f"{c} (min)", **style)
+        ax_t.loglog(xs, [1e3 * r["median"] for r in group], ls=":", alpha=0.5, label=f"{c} (median)", **style)
+        ax_m.loglog(xs, [max(r["peak_extra"], 2**16) / 2**20 for r in group], label=c, **style)
     if ok:
         group = [r for r in ok if r["contender"] == CONTENDERS[0]]
         xs = [r["batch"] if name == "batch" else r["seconds"] for r in group]
@@ -255,6 +257,8 @@ def plot(name: str, label: str, rows: list[dict[str, Any]], path: Path) -> None:
     ax_t.set(xlabel=label, ylabel="ms per call", title=f"time vs {name}")
     ax_m.set(xlabel=label, ylabel="peak extra RSS, MiB", title=f"peak memory vs {name}")
     for ax in (ax_t, ax_m):
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -269,6 +273,7 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=1.0, help="seconds of timed calls per point (default 1)")
     parser.add_argument("--no-plot", action="store_true")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--replot", type=Path, help="redraw the PNGs (and tables) from a --json file; no timing")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -277,8 +282,14 @@ def main() -> int:
         args.result.write_text(json.dumps(worker(c, int(b), float(s), float(budget), int(rounds))))
         return 0
     results = {}
+    saved = json.loads(args.replot.read_text()) if args.replot else {}
     for name in [w.strip() for w in args.only.split(",") if w.strip()]:
         label, full, quick = SWEEPS[name]
+        if args.replot:
+            if name in saved:
+                print(f"## scaling vs {name} ({label})\n\n{render(name, saved[name])}\n")
+                plot(name, label, saved[name], HERE / f"scaling_{name}.png")
+            continue
         points = quick if args.quick else full
         rows = []
         for batch, seconds in points:
