@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .augmentation.random import row_keys as fold_in_rows
 from .errors import InputError
 from .io import pcm_to_float32
 
@@ -61,8 +62,12 @@ def check_key(key: Any) -> jax.Array:
 
 
 def row_keys(key: jax.Array, batch: int) -> jax.Array:
-    """One key per row: ``key`` itself if it is a batch of keys, else ``jax.random.split(key, batch)``."""
-    return key if is_key_batch(key, batch) else jax.random.split(key, batch)
+    """One key per row: ``key`` itself if it is a batch of keys, else ``fold_in(key, i)`` for row i.
+
+    ``fold_in(key, i)`` equals ``jax.random.split(key, batch)[i]`` under JAX's default
+    ``jax_threefry_partitionable=True``, and no flag changes it (SPEC section 4).
+    """
+    return key if is_key_batch(key, batch) else fold_in_rows(key, batch)
 
 
 def check_waveform_and_key(x: Any, key: Any) -> tuple[jax.Array, jax.Array | None]:

@@ -16,6 +16,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._inputs import check_key
+from .augmentation.random import row_keys
 from .config import SpectrogramConfig
 from .errors import ConfigError, InputError, check_rate
 from .io import Audio, is_path, load_audio, to_float32, to_mono
@@ -107,7 +109,8 @@ def encode_batch(
 ) -> list[jax.Array]:
     """Encodes a list of inputs of any lengths; each result equals encoding it alone.
 
-    Item ``i`` uses the key ``jax.random.split(key, len(audios))[i]``. Inputs that
+    Item ``i`` uses the key ``jax.random.fold_in(key, i)`` (equal to
+    ``jax.random.split(key, len(audios))[i]`` under JAX's default flags). Inputs that
     have the same length after resampling are stacked and computed in one jitted,
     vmapped call.
 
@@ -132,7 +135,7 @@ def encode_batch(
             waves.append(prepare(config, item, sample_rate, name=f"audio {i}"))
         except (ValueError, OSError) as error:
             raise _with_index(error, i, item) from error
-    keys = None if key is None else jax.random.split(key, len(items))
+    keys = None if key is None else row_keys(check_key(key), len(items))
     groups: dict[int, list[int]] = defaultdict(list)
     for i, wave in enumerate(waves):
         groups[wave.shape[0]].append(i)

@@ -4,7 +4,7 @@
 be computed where it lies. XLA's SPMD partitioner does not partition FFTs (it would
 all-gather the frames to every device), so ``sharded_spectrogram`` runs the core under
 ``jax.shard_map``: each device frames and transforms its own rows, with no gather. The
-per-example key rule is unchanged (row i uses ``jax.random.split(key, B)[i]``), so the
+per-example key rule is unchanged (row i uses ``jax.random.fold_in(key, i)``), so the
 result equals the single-device one.
 """
 
@@ -58,7 +58,7 @@ def sharded_spectrogram(
       config: the settings.
       x: float ``[shape=(B, L)]``; ``B`` must be a multiple of the number of devices
         on the sharding's batch axis. It is placed with ``sharding`` if it is not already.
-      key: ``None``, one key (row i uses ``jax.random.split(key, B)[i]``) or ``B`` keys.
+      key: ``None``, one key (row i uses ``jax.random.fold_in(key, i)``) or ``B`` keys.
       sharding: a ``NamedSharding`` whose spec shards the first axis (default:
         ``batch_sharding()``).
 

@@ -150,7 +150,8 @@ def spectrogram(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None =
       x: float (or integer PCM) ``[shape=(L,)]`` one signal, or ``[shape=(B, L)]`` a
         batch.
       key: ``None`` (evaluation: no augmentation), a PRNG key (a batch uses
-        ``jax.random.split(key, B)[i]`` for row i), or a batch of ``B`` keys.
+        ``jax.random.fold_in(key, i)`` for row i, which is ``jax.random.split(key, B)[i]``
+        under JAX's default flags), or a batch of ``B`` keys.
 
     Returns:
       float32 ``[shape=(n_frames, bins)]`` or ``[shape=(B, n_frames, bins)]`` with
