@@ -6,6 +6,7 @@ passes tracers through unchecked) and raises ``InputError`` naming the value.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import jax
@@ -13,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .augmentation.random import row_keys as fold_in_rows
+from . import limits
 from .errors import InputError
 from .io import pcm_to_float32
 
@@ -23,11 +25,30 @@ def is_concrete_array(x: Any) -> bool:
 
 
 def as_waveform(x: Any) -> jax.Array:
-    """float32 ``[L]`` or ``[B, L]`` from float or integer PCM; concrete input is checked for NaN / inf."""
+    """float32 ``[L]`` or ``[B, L]`` from float or integer PCM; concrete input is checked for NaN / inf.
+
+    Raises:
+      InputError: a path (``spectrogram`` takes samples; ``encode`` reads files), a
+        0-d array, more than 2 dimensions, a dtype that is not PCM, NaN / inf samples,
+        or something that is not an array at all.
+    """
+    if isinstance(x, (str, bytes, os.PathLike)):
+        raise InputError(
+            f"x={x!r} is a path; spectrogram takes samples already at config.sample_rate. "
+            "Use jaxspec.encode(config, path) to read and resample a file"
+        )
     if isinstance(x, (np.ndarray, list, tuple)):
-        x = np.asarray(x)
+        try:
+            x = np.asarray(x)
+        except ValueError as error:  # ragged lists
+            raise InputError(f"x cannot be read as an array: {error}") from error
     elif not isinstance(x, jax.Array):
-        x = jnp.asarray(x)
+        try:
+            x = jnp.asarray(x)
+        except TypeError as error:
+            raise InputError(f"x of type {type(x).__name__} is not an array of samples: {error}") from error
+    if x.ndim == 0:
+        raise InputError(f"x is a 0-d array (a scalar, shape {x.shape}); expected [L] (one signal) or [B, L] (a batch)")
     if x.ndim > 2:
         raise InputError(f"x has shape {x.shape}; expected [L] (one signal) or [B, L] (a batch)")
     x = pcm_to_float32(x, "x")
@@ -38,6 +59,24 @@ def as_waveform(x: Any) -> jax.Array:
         if not finite:
             raise InputError("x has NaN or infinite samples")
     return jnp.asarray(x)
+
+
+def check_magnitude(config: Any, x: Any, name: str = "x") -> None:
+    """``InputError`` if concrete samples ``x`` are too large for the spectrum to stay finite.
+
+    The bound is ``jaxspec.limits.worst_case`` for this config and this input's length.
+    Traced inputs pass unchecked.
+    """
+    if not is_concrete_array(x) or x.size == 0:
+        return
+    with jax.ensure_compile_time_eval():
+        peak = float(np.max(np.abs(x)) if isinstance(x, np.ndarray) else jnp.max(jnp.abs(x)))
+    bound, step = limits.worst_case(config, peak, x.shape[-1])
+    if not bound <= limits.FLOAT32_BUDGET:
+        raise InputError(
+            f"{name} has samples up to {peak:.6g} in magnitude: too large for the spectrum to stay finite "
+            f"({step} could reach {bound:.3g}, above the cap {limits.FLOAT32_BUDGET:g}); scale it to [-1, 1]"
+        )
 
 
 def is_typed_key(key: jax.Array) -> bool:

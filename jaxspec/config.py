@@ -182,9 +182,8 @@ class SpectrogramConfig:
                 raise ConfigError(f"fft_size={self.fft_size!r} is above the cap {limits.MAX_FFT_SIZE}")
             set_("fft_size", int(self.fft_size))
         frames = self.target_frames
-        if frames is not None and (
-            frames * self.num_bins > limits.MAX_OUTPUT_VALUES or frames * self.offset_samples > limits.MAX_SIGNAL_SAMPLES
-        ):
+        too_many = frames is not None and frames * self.num_bins > limits.MAX_OUTPUT_VALUES
+        if too_many or (frames is not None and frames * self.offset_samples > limits.MAX_SIGNAL_SAMPLES):
             raise ConfigError(
                 f"target_length={frames} frames of {self.num_bins} bins at offset {self.offset_samples} is above "
                 f"the caps: frames x bins <= {limits.MAX_OUTPUT_VALUES}, frames x offset <= "

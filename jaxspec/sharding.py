@@ -16,7 +16,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ._inputs import as_waveform, check_key, row_keys
+from ._inputs import as_waveform, check_key, check_magnitude, row_keys
 from .config import SpectrogramConfig
 from .errors import InputError
 from .spectrum import spectrogram
@@ -70,6 +70,7 @@ def sharded_spectrogram(
     spec = sharding.spec
     axis = spec[0] if len(spec) else None
     x = as_waveform(x)
+    check_magnitude(config, x)
     if x.ndim != 2:
         raise InputError(f"sharded_spectrogram needs a batch x [B, L], got shape {x.shape}")
     shards = 1 if axis is None else int(np.prod([sharding.mesh.shape[a] for a in np.atleast_1d(axis)]))

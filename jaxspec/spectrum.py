@@ -16,7 +16,7 @@ import numpy as np
 from jax import lax
 
 from . import _xla
-from ._inputs import check_waveform_and_key, row_keys
+from ._inputs import check_magnitude, check_waveform_and_key, row_keys
 from .augmentation import apply as apply_augmentation
 from .config import SpectrogramConfig
 from .errors import ConfigError
@@ -139,7 +139,9 @@ def _checked(config: Any, x: Any, key: Any) -> tuple[jax.Array, jax.Array | None
     """Host-side checks before tracing; concrete inputs are scanned for NaN / inf."""
     if not isinstance(config, SpectrogramConfig):
         raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
-    return check_waveform_and_key(x, key)
+    x, key = check_waveform_and_key(x, key)
+    check_magnitude(config, x)
+    return x, key
 
 
 def spectrogram(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = None) -> jax.Array:

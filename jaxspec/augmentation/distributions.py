@@ -138,8 +138,7 @@ def as_param(value: Any, name: str, bounds: tuple[float, float] | None = None, c
         reach = limits.param_reach(value)
         if math.isfinite(reach) and reach > cap:
             raise ConfigError(
-                f"{name}={given!r} can draw values up to {reach:.6g} in magnitude; the cap is {cap:g} "
-                "(jaxspec.limits)"
+                f"{name}={given!r} can draw values up to {reach:.6g} in magnitude; the cap is {cap:g} (jaxspec.limits)"
             )
     return value
 
