@@ -90,7 +90,9 @@ def check_header(path: Path, rate: int, channels: int, frames: int) -> None:
             f"{limits.MAX_SAMPLE_RATE} Hz)"
         )
     if not 0 < channels <= MAX_CHANNELS:
-        raise AudioFileError(f"cannot read {shown}: its header declares {channels} channels (the cap is {MAX_CHANNELS})")
+        raise AudioFileError(
+            f"cannot read {shown}: its header declares {channels} channels (the cap is {MAX_CHANNELS})"
+        )
     if frames < 0:
         raise AudioFileError(f"cannot read {shown}: its header declares {frames} frames")
 

@@ -13,8 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .augmentation.random import row_keys as fold_in_rows
 from . import limits
+from .augmentation.random import row_keys as fold_in_rows
 from .errors import InputError
 from .io import pcm_to_float32
 

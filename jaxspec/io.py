@@ -42,9 +42,7 @@ class Audio:
             raise InputError(f"Audio sample_rate={self.sample_rate} is above the cap {limits.MAX_SAMPLE_RATE} Hz")
         shape = getattr(self.samples, "shape", None)
         if isinstance(shape, tuple) and (len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] == 0)):
-            raise InputError(
-                f"Audio samples of shape {shape}: expected [n] or [n, channels] with at least one channel"
-            )
+            raise InputError(f"Audio samples of shape {shape}: expected [n] or [n, channels] with at least one channel")
 
     @property
     def num_samples(self) -> int:

@@ -18,10 +18,10 @@ import jax
 import numpy as np
 import soundfile
 
-from .config import SpectrogramConfig
-from .errors import AudioFileError, InputError
 from . import _files
 from ._atomic import atomic_file
+from .config import SpectrogramConfig
+from .errors import AudioFileError, InputError
 from .io import check_file
 from .planner import plan_file
 from .resampling import alignment, block_plan, output_length, resample_block
