@@ -99,7 +99,7 @@ def to_float32(samples: Any, name: str = "audio") -> np.ndarray:
     """
     if isinstance(samples, (str, bytes, os.PathLike)):
         raise InputError(f"{name}={samples!r} is a path where samples were expected")
-    if not isinstance(samples, (np.ndarray, jax.Array, list, tuple, np.generic)):
+    if not isinstance(samples, (np.ndarray, jax.Array, list, tuple, np.generic, int, float)):
         raise InputError(f"{name} of type {type(samples).__name__} is not an array of samples")
     try:
         x = np.asarray(samples)

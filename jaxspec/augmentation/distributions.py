@@ -147,7 +147,7 @@ def sample_param(param: Any, key: jax.Array, cap: float | None = None) -> jax.Ar
     """Draws a float32 scalar from a normalized parameter (a fixed float uses no key).
 
     Draws of distributions other than the built-in ones (and of callables) are clipped
-    to ``[-cap, cap]`` when a cap is given.
+    to ``[-cap, cap]`` when a cap is given (NaN becomes 0).
     """
     if isinstance(param, float):
         return jnp.float32(param)
@@ -156,6 +156,7 @@ def sample_param(param: Any, key: jax.Array, cap: float | None = None) -> jax.Ar
     if value.shape != ():
         raise ConfigError(f"the parameter {param!r} drew a value of shape {value.shape}; it must draw a scalar")
     if cap is not None and not math.isfinite(limits.param_reach(param)):
+        value = jnp.nan_to_num(value, nan=0.0, posinf=cap, neginf=-cap)
         value = jnp.clip(value, jnp.float32(-cap), jnp.float32(cap))
     return value
 
