@@ -150,7 +150,7 @@ def test_single_archive_keeps_every_name(tmp_path, capsys):
     assert code == EXIT_OK and out.startswith(f"{len(names)} written, 0 failed")
     with np.load(tmp_path / "all.npz") as archive:
         assert sorted(archive.files) == sorted(names)
-        for i, name in enumerate(names):
+        for name in names:
             expected = np.asarray(jaxspec.encode(SpectrogramConfig(), str(folder / f"{name}.wav")))
             np.testing.assert_array_equal(archive[name], expected)
     with zipfile.ZipFile(tmp_path / "all.npz") as archive:
