@@ -8,6 +8,7 @@ and input shape, so a second call with the same config and length does not recom
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 from ._inputs import check_key
 from .augmentation.random import row_keys
 from .config import SpectrogramConfig
-from .errors import ConfigError, InputError, check_rate
+from .errors import AudioFileError, ConfigError, InputError, check_rate
 from .io import Audio, is_path, load_audio, to_float32, to_mono
 from .planner import plan_file
 from .resampling import resample
@@ -55,7 +56,12 @@ def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None
         samples, rate = item, check_rate("sample_rate", sample_rate)
     x = to_mono(to_float32(samples, name))
     if rate != config.sample_rate:
-        return resample(x, rate, config.sample_rate)
+        try:
+            return resample(x, rate, config.sample_rate)
+        except ConfigError as error:
+            if is_path(item):  # the file's rate: a file error, naming the path
+                raise AudioFileError(f"cannot encode {os.fspath(item)!r}: {error}") from error
+            raise
     return jnp.asarray(x)
 
 

@@ -21,7 +21,7 @@ import soundfile
 from . import _files
 from ._atomic import atomic_file
 from .config import SpectrogramConfig
-from .errors import AudioFileError, InputError
+from .errors import AudioFileError, ConfigError, InputError
 from .io import check_file
 from .planner import plan_file
 from .resampling import alignment, block_plan, output_length, resample_block
@@ -159,7 +159,10 @@ def stream_spectrogram(
     segment = (block_frames - 1) * hop + window
     reader = _FileReader(path)
     try:
-        source = _ResampledReader(reader, config.sample_rate, min(segment, _RESAMPLE_BLOCK))
+        try:
+            source = _ResampledReader(reader, config.sample_rate, min(segment, _RESAMPLE_BLOCK))
+        except ConfigError as error:  # the file's rate cannot be resampled: a file error
+            raise AudioFileError(f"cannot encode {_files.display(path)}: {error}") from error
         length = source.length if config.target_samples is None else config.target_samples
         total = config.num_frames(source.length)
         scale = _scale(config, source)
