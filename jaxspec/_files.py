@@ -39,7 +39,7 @@ def checked_path(path: Any) -> Path:
     """``path`` as a ``Path`` if it names an existing regular file that can be opened.
 
     Raises:
-      InputError: ``path`` is bytes (pass ``os.fsdecode(path)``) or not a path.
+      InputError: ``path`` is bytes (pass ``os.fsdecode(path)``), not a path, or holds a NUL.
       FileNotFoundError: nothing is there.
       AudioFileError: a directory, a FIFO, a device or socket, or a file that cannot
         be opened (the OS's reason).
@@ -50,6 +50,8 @@ def checked_path(path: Any) -> Path:
         )
     if not isinstance(path, (str, os.PathLike)):
         raise InputError(f"{path!r} is not a path (str or os.PathLike)")
+    if "\0" in os.fspath(path):
+        raise InputError(f"path {os.fspath(path)!r} contains a NUL character; no file can have that name")
     path = Path(os.fspath(path)).expanduser()
     shown = display(path)
     try:

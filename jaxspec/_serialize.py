@@ -332,6 +332,8 @@ def _depth(value: Any) -> int:
 def parse_json(path: Path) -> Any:
     """The JSON value of a config file, read within ``jaxspec.limits``'s caps (``ConfigError`` else)."""
     shown = repr(os.fspath(path))
+    if "\0" in os.fspath(path):
+        raise ConfigError(f"config file {shown}: a path cannot contain a NUL character")
     try:
         info = os.stat(path)
     except FileNotFoundError:

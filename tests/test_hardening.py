@@ -612,6 +612,15 @@ def test_non_utf8_file_names_are_read(tmp_path, capsys):
     assert code == EXIT_OK and (tmp_path / "out" / (Path(name).stem + ".npy")).exists()
 
 
+def test_paths_with_a_nul_are_input_errors(tmp_path):  # found by the fuzz profile
+    with raises(InputError, "NUL"):
+        jaxspec.load_audio("a\0b.wav")
+    with raises(ConfigError, "NUL"):
+        SpectrogramConfig(augmentation=Augmentation(noise=Noise(0.1, "x\0.wav")))
+    with raises(ConfigError, "NUL"):
+        SpectrogramConfig.load("c\0.json")
+
+
 def test_bytes_paths_get_a_clear_message(tmp_path):
     path = bytes(_wav(tmp_path / "a.wav"))
     with raises(InputError, "bytes", "os.fsdecode"):
