@@ -50,11 +50,11 @@ from jaxspec.errors import TruncatedAudioWarning
 
 FUZZ = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
 EXAMPLES = (
-    {"fields": 3000, "augmentation": 2000, "inputs": 4200, "files": 900}
+    {"fields": 3000, "augmentation": 2500, "inputs": 5500, "files": 1000}
     if FUZZ
     else {"fields": 150, "augmentation": 120, "inputs": 60, "files": 30}
 )
-CONFIG_POOL = 160 if FUZZ else 3
+CONFIG_POOL = 200 if FUZZ else 3
 """Distinct configs the input tests compile (each compiles once per input shape)."""
 LENGTHS = (0, 1, 37, 2500)
 ALLOWED = (JaxspecError, FileNotFoundError)
@@ -504,13 +504,19 @@ def odd_files(tmp_path_factory):
 
 
 @_settings("files")
-@given(data=st.data(), stream=st.sampled_from([None, True, False]), config=st.sampled_from(POOL[:3]))
-def test_odd_files_give_finite_spectrograms_or_a_file_error(odd_files, data, stream, config):
+@given(
+    data=st.data(),
+    stream=st.sampled_from([None, True, False]),
+    config=st.sampled_from(POOL[:3]),
+    seed=st.sampled_from([None, 0, 1, 2, 3]),
+)
+def test_odd_files_give_finite_spectrograms_or_a_file_error(odd_files, data, stream, config, seed):
     name = data.draw(st.sampled_from(sorted(odd_files)), label="file")
     path = odd_files[name]
+    key = None if seed is None else jax.random.key(seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        out = _outcome("files", lambda: np.asarray(jaxspec.encode(config, path, stream=stream)))
+        out = _outcome("files", lambda: np.asarray(jaxspec.encode(config, path, stream=stream, key=key)))
     for warning in caught:
         if issubclass(warning.category, TruncatedAudioWarning):
             COUNTS["files: truncation warnings"] += 1
@@ -521,7 +527,7 @@ def test_odd_files_give_finite_spectrograms_or_a_file_error(odd_files, data, str
         if not isinstance(out, FileNotFoundError):
             assert repr(path) in str(out) or path in str(out), (name, out)
         return
-    plan = jaxspec.planner.plan_file(config, path)
+    plan = jaxspec.planner.plan_file(config, path, augmented=key is not None)
     assert out.shape == plan.shape and out.dtype == np.float32 and np.isfinite(out).all(), name
 
 
