@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._inputs import check_key
+from ._inputs import check_key, check_magnitude
 from .augmentation.random import row_keys
 from .config import SpectrogramConfig
 from .errors import AudioFileError, ConfigError, InputError, check_rate
@@ -46,6 +46,7 @@ def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None
     if is_path(item):
         audio = load_audio(item)
         samples, rate = audio.samples, audio.sample_rate
+        name = f"audio file {os.fspath(item)!r}"
     elif isinstance(item, Audio):
         samples, rate = item.samples, item.sample_rate
     elif isinstance(item, jax.core.Tracer):
@@ -57,12 +58,14 @@ def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None
     x = to_mono(to_float32(samples, name))
     if rate != config.sample_rate:
         try:
-            return resample(x, rate, config.sample_rate)
+            x = resample(x, rate, config.sample_rate)
         except ConfigError as error:
             if is_path(item):  # the file's rate: a file error, naming the path
                 raise AudioFileError(f"cannot encode {os.fspath(item)!r}: {error}") from error
             raise
-    return jnp.asarray(x)
+    x = jnp.asarray(x)
+    check_magnitude(config, x, name)  # here, so that the error names the file
+    return x
 
 
 def encode(

@@ -175,7 +175,11 @@ def stream_spectrogram(
                 x[max(length - a, 0) :] = 0.0
             if scale is not None:
                 x = x * scale
-            yield np.asarray(spectrogram(plain, x))[:count]
+            try:
+                block = spectrogram(plain, x)
+            except InputError as error:  # samples too large: name the file
+                raise InputError(f"audio file {_files.display(path)}: {error}") from error
+            yield np.asarray(block)[:count]
             if progress is not None:
                 progress(first + count, total)
     finally:

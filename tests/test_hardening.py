@@ -415,6 +415,14 @@ def test_samples_too_large_for_a_finite_spectrum_are_input_errors(key):
     assert np.isfinite(np.asarray(jaxspec.spectrogram(SpectrogramConfig(), loud))).all()
 
 
+def test_a_file_with_samples_too_large_names_the_file(tmp_path):
+    loud = tmp_path / "loud.wav"
+    soundfile.write(loud, np.full(1000, 1e30, np.float32), RATE, subtype="FLOAT")
+    for stream in (False, True):
+        with raises(InputError, str(loud), "too large"):
+            jaxspec.encode(SpectrogramConfig(), str(loud), stream=stream)
+
+
 @pytest.mark.parametrize("shape", [(10, 0), (0, 0)])
 def test_n_by_0_arrays_are_input_errors(shape):
     with raises(InputError, "[n, 0]"):
