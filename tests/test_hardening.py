@@ -618,6 +618,8 @@ def test_non_utf8_file_names_are_read(tmp_path, capsys):
     np.testing.assert_allclose(streamed, np.asarray(jaxspec.encode(SpectrogramConfig(), str(path))), rtol=1e-5)
     code, out, _ = _cli(capsys, "encode", tmp_path, "-o", tmp_path / "out", "--no-progress")
     assert code == EXIT_OK and (tmp_path / "out" / (Path(name).stem + ".npy")).exists()
+    code, out, _ = _cli(capsys, "info", path)
+    assert code == EXIT_OK and "(31, 201)" in out  # the name prints (escaped), nothing raises
 
 
 def test_paths_with_a_nul_are_input_errors(tmp_path):  # found by the fuzz profile

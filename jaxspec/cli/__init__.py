@@ -17,6 +17,7 @@ subcommand); this module builds the parser and runs it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import textwrap
@@ -164,6 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
 
+    for stream in (sys.stdout, sys.stderr):  # file names that are not UTF-8 print as \xNN, never raise
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     argv = join_signed_values(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
