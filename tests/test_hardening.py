@@ -208,8 +208,8 @@ def test_rerun_skips_only_up_to_date_outputs(tmp_path, capsys):
     assert _cli(capsys, "encode", folder, "-o", out, "--no-progress")[1].startswith("2 written, 0 failed, 0 up")
     assert _cli(capsys, "encode", folder, "-o", out, "--no-progress")[1].startswith("0 written, 0 failed, 2 up")
     # another config: both replaced, with the new config's outputs
-    code, stdout, _ = _cli(capsys, "encode", folder, "-o", out, "--no-progress", "--offset", 100)
-    assert stdout.startswith("2 written")
+    code, stdout, stderr = _cli(capsys, "encode", folder, "-o", out, "--no-progress", "--offset", 100)
+    assert stdout.startswith("2 written") and "note: 2 existing output(s)" in stderr  # not silent
     expected = jaxspec.encode(SpectrogramConfig(offset=100), str(a))
     np.testing.assert_array_equal(np.load(out / "a.npy"), np.asarray(expected))
     # a changed input: only it is replaced
@@ -297,13 +297,11 @@ def test_an_output_error_fails_that_item_only(tmp_path, capsys, monkeypatch):
 _DRAWS_SCRIPT = """
 import json, sys
 import jax
-for flag, value in json.loads(sys.argv[1]).items():
-    jax.config.update(flag, value)
 sys.path.insert(0, "tests")
 import numpy as np
 import jaxspec
 from make_draws_fixture import LENGTH, SEEDS, configs, signal
-out = {}
+out = {"flags": [bool(jax.config.jax_enable_x64), bool(jax.config.jax_threefry_partitionable)]}
 for name, config in configs().items():
     for seed in SEEDS:
         for field, value in jaxspec.draw(config, jax.random.key(seed), LENGTH).items():
@@ -317,10 +315,13 @@ print(json.dumps(out))
 """
 
 
-def _draws(flags):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+def _draws(env_flags):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", **env_flags)
+    for name in ("JAX_ENABLE_X64", "JAX_THREEFRY_PARTITIONABLE"):
+        if name not in env_flags:
+            env.pop(name, None)
     result = subprocess.run(
-        [sys.executable, "-c", _DRAWS_SCRIPT, json.dumps(flags)],
+        [sys.executable, "-c", _DRAWS_SCRIPT],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -334,14 +335,20 @@ def _draws(flags):
 
 def test_draws_do_not_depend_on_x64_or_threefry_partitionable():
     default = _draws({})
-    for flags in ({"jax_enable_x64": True}, {"jax_threefry_partitionable": False}):
-        other = _draws(flags)
+    assert default.pop("flags") == [False, True]  # JAX's defaults: the values of today
+    for env_flags, flags in (
+        ({"JAX_ENABLE_X64": "1"}, [True, True]),
+        ({"JAX_THREEFRY_PARTITIONABLE": "0"}, [False, False]),
+        ({"JAX_ENABLE_X64": "1", "JAX_THREEFRY_PARTITIONABLE": "0"}, [True, False]),
+    ):
+        other = _draws(env_flags)
+        assert other.pop("flags") == flags  # the flag really was in effect
         assert set(other) == set(default)
         for name, value in default.items():
             if name.endswith("batch"):
-                np.testing.assert_allclose(other[name], value, rtol=1e-6, err_msg=f"{flags} {name}")
+                np.testing.assert_allclose(other[name], value, rtol=1e-6, err_msg=f"{env_flags} {name}")
             else:
-                assert other[name] == value, f"{flags} changes {name}"
+                assert other[name] == value, f"{env_flags} changes {name}"
 
 
 def test_batch_rule_is_fold_in_and_equals_split_under_the_default():
@@ -602,6 +609,46 @@ def test_cli_sigint_ends_with_a_summary_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(commands, "encode_files", real)
     code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "out", "--no-progress")
     assert code == EXIT_OK and out.startswith("2 written, 0 failed, 2 up to date")
+
+
+_SIGINT_SCRIPT = """
+import sys, time
+from jaxspec.cli import commands, main
+real = commands.encode_files
+def slow(*args, **kwargs):
+    for result in real(*args, **kwargs):
+        print("item", flush=True)
+        time.sleep(0.5)
+        yield result
+commands.encode_files = slow
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+def test_cli_real_sigint_prints_a_summary_and_no_traceback(tmp_path):
+    import signal
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(20):
+        _wav(folder / f"{i:02d}.wav", 2000)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SIGINT_SCRIPT, "encode", str(folder), "-o", str(tmp_path / "out"), "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout.readline().strip() == "item"  # encoding is under way
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == EXIT_INTERRUPTED, err
+    assert "Traceback" not in out + err
+    summary = [line for line in out.splitlines() if line.startswith("interrupted:")]
+    assert summary and "not done" in summary[0]
+    assert not list((tmp_path / "out").glob("*.part*"))
 
 
 # ------------------------------------------------------------------ 9. paths

@@ -78,7 +78,7 @@ def run_encode(args: argparse.Namespace) -> int:
     if args.single:
         return _encode_single(args, config, inputs, problems, out, seed, manifest, sources)
 
-    todo, skipped = [], 0
+    todo, skipped, replacing = [], 0, 0
     for item in inputs:
         target = out / (item.name + ".npy")
         if args.overwrite:
@@ -89,6 +89,13 @@ def run_encode(args: argparse.Namespace) -> int:
             skipped += 1
         else:
             todo.append(item)
+            replacing += target.exists()
+    if replacing:
+        print(
+            f"note: {replacing} existing output(s) in {str(out)!r} were made from another input, config or key "
+            "rule (or are not in its manifest) and will be replaced; --skip-existing keeps them",
+            file=sys.stderr,
+        )
     keys = None if seed is None else [outputs.key_for(seed, item.name) for item in todo]
     start = time.perf_counter()
     bar = progress_bar(len(todo), args.progress, "encode")
