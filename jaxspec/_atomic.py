@@ -19,6 +19,16 @@ PART_SUFFIX = ".part"
 """Suffix of temporary files; a killed process may leave them behind (never under a final name)."""
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_MODE = 0o666 & ~_umask()
+"""The mode a plain ``open(path, "w")`` gives (mkstemp's temporary files are 0600)."""
+
+
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Opens a temporary file beside ``path``; on success it replaces ``path`` atomically.
@@ -39,6 +49,7 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     try:
         with os.fdopen(fd, mode) as file:
             yield file
+        os.chmod(temporary, _MODE)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -59,6 +70,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(temporary)
+        os.chmod(temporary, _MODE)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -172,19 +172,23 @@ def load_audio(path: PathLike) -> Audio:
     >>> load_audio(jaxspec.example_path()).sample_rate
     16000
     """
-    info = audio_info(path)
     path = check_file(path)
     shown = _files.display(path)
-    if info.frames > limits.MAX_SIGNAL_SAMPLES:
-        raise AudioFileError(
-            f"cannot read {shown} whole: {info.frames} frames is above the cap {limits.MAX_SIGNAL_SAMPLES}; "
-            "encode(config, path) streams long files (without augmentation)"
-        )
     try:
-        samples, rate = soundfile.read(_files.soundfile_path(path), dtype="float32", always_2d=False)
+        with soundfile.SoundFile(_files.soundfile_path(path)) as file:
+            frames, rate = file.frames, file.samplerate
+            _files.check_header(path, rate, file.channels, frames)
+            if frames > limits.MAX_SIGNAL_SAMPLES:
+                raise AudioFileError(
+                    f"cannot read {shown} whole: {frames} frames is above the cap {limits.MAX_SIGNAL_SAMPLES}; "
+                    "encode(config, path) streams long files (without augmentation)"
+                )
+            samples = file.read(dtype="float32", always_2d=False)
+    except AudioFileError:
+        raise
     except Exception as error:
         raise AudioFileError(f"cannot read {shown}: {error}") from error
-    declared = max(info.frames, _files.declared_frames(path) or 0)
+    declared = max(frames, _files.declared_frames(path) or 0)
     _files.warn_if_truncated(path, samples.shape[0], declared)
     return Audio(to_float32(samples, f"audio file {shown}"), int(rate))
 

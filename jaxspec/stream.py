@@ -44,7 +44,11 @@ class _FileReader:
         except Exception as error:
             raise AudioFileError(f"cannot read {_files.display(path)}: {error}") from error
         self.length, self.rate = self.file.frames, self.file.samplerate
-        _files.check_header(checked, self.rate, self.file.channels, self.length)
+        try:
+            _files.check_header(checked, self.rate, self.file.channels, self.length)
+        except AudioFileError:
+            self.file.close()
+            raise
         self.declared = max(self.length, _files.declared_frames(checked) or 0)
         if self.declared > self.length:
             _files.warn_if_truncated(checked, self.length, self.declared, "holds")

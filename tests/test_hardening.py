@@ -200,6 +200,14 @@ def test_a_killed_write_leaves_no_partial_npy(tmp_path, monkeypatch, capsys):
     assert code == EXIT_OK and out.startswith("3 written, 0 failed, 0 up to date")
 
 
+def test_atomic_outputs_get_the_usual_permissions(tmp_path, capsys):
+    _wav(tmp_path / "a.wav")
+    assert _cli(capsys, "encode", tmp_path / "a.wav", "-o", tmp_path / "out", "--no-progress")[0] == EXIT_OK
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "out" / "a.npy").stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's 0600
+
+
 def test_rerun_skips_only_up_to_date_outputs(tmp_path, capsys):
     folder = tmp_path / "in"
     folder.mkdir()
