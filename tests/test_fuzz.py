@@ -546,6 +546,10 @@ def test_odd_files_through_the_command_line(odd_files, tmp_path, capsys):
     assert "written" in out.splitlines()[-1] and "failed" in out.splitlines()[-1]
     assert (tmp_path / "out" / "good.npy").exists()
     assert not any(p.name.endswith(".part") for p in (tmp_path / "out").rglob("*"))
+    for command in (["info", folder], ["encode", folder, "-o", str(tmp_path / "all.npz"), "--single"]):
+        code = jaxspec.cli.main([*command, "--no-progress"] if command[0] == "encode" else command)
+        out, err = capsys.readouterr()
+        assert code == 1 and "Traceback" not in out + err, command
 
 
 def test_the_reference_agrees_on_a_sine():
