@@ -686,6 +686,20 @@ def test_paths_with_a_nul_are_input_errors(tmp_path):  # found by the fuzz profi
         SpectrogramConfig.load("c\0.json")
 
 
+def test_single_archive_with_a_non_utf8_name(tmp_path, capsys):  # found by the fuzz suite
+    folder = tmp_path / "in"
+    folder.mkdir()
+    try:
+        _wav(folder / os.fsdecode(b"caf\xe9.wav"))
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system does not take non-UTF-8 names")
+    _wav(folder / "plain.wav")
+    code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "all.npz", "--single", "--no-progress")
+    assert code == EXIT_OK and out.startswith("2 written")
+    with np.load(tmp_path / "all.npz") as archive:
+        assert sorted(archive.files) == ["caf\\xe9", "plain"]
+
+
 def test_bytes_paths_get_a_clear_message(tmp_path):
     path = bytes(_wav(tmp_path / "a.wav"))
     with raises(InputError, "bytes", "os.fsdecode"):

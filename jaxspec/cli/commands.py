@@ -117,7 +117,7 @@ def run_encode(args: argparse.Namespace) -> int:
                     size = target.stat().st_size if result is None else outputs.write_npy(target, result)
                     manifest.add(item.name, sources[item.name], size)
                     written += 1
-                except OSError as error:
+                except (OSError, ValueError) as error:
                     failed += 1
                     _remove_stale(target)
                     bar.write(f"error: {item.path}: {_output_error(error, target)}", file=sys.stderr)
@@ -171,7 +171,7 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
     if arrays:
         try:
             size = outputs.write_npz(out, arrays.items())
-        except OSError as error:
+        except (OSError, ValueError) as error:
             print(f"error: {_output_error(error, out)}", file=sys.stderr)
             failed += len(arrays)
         else:

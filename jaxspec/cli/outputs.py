@@ -83,15 +83,21 @@ def write_npy(path: Path, array: np.ndarray) -> int:
     return path.stat().st_size
 
 
+def archive_name(name: str) -> str:
+    """The key of ``name`` in a ``--single`` archive: itself, with bytes that are not UTF-8 as ``\\xNN``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def write_npz(path: Path, arrays: Iterable[tuple[str, np.ndarray]]) -> int:
     """Writes one ``.npz`` archive (entry ``NAME.npy`` per array) atomically; returns its size.
 
     The archive is built with ``zipfile`` directly: names are never passed as keyword
     arguments (``np.savez(file, **arrays)`` loses arrays named ``file`` or ``allow_pickle``).
+    Names are stored as ``archive_name`` gives them (zip entries are UTF-8).
     """
     with atomic_file(path) as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
         for name, array in arrays:
-            with archive.open(name + ".npy", "w", force_zip64=True) as entry:
+            with archive.open(archive_name(name) + ".npy", "w", force_zip64=True) as entry:
                 np.lib.format.write_array(entry, np.ascontiguousarray(array), allow_pickle=False)
     return path.stat().st_size
 
