@@ -690,7 +690,7 @@ def test_single_archive_with_a_non_utf8_name(tmp_path, capsys):  # found by the 
     folder = tmp_path / "in"
     folder.mkdir()
     try:
-        _wav(folder / os.fsdecode(b"caf\xe9.wav"))
+        _wav(tmp_path / "x.wav").rename(folder / os.fsdecode(b"caf\xe9.wav"))
     except (OSError, UnicodeEncodeError):
         pytest.skip("this file system does not take non-UTF-8 names")
     _wav(folder / "plain.wav")
