@@ -48,7 +48,7 @@ def attach(
       * ``audio``: float (or integer PCM) waveform ``[shape=(L,)]`` or a batch
         ``[shape=(B, L)]``;
       * ``key``: ``None`` (evaluation: no augmentation), one PRNG key (a batch uses
-        ``jax.random.split(key, B)[i]`` for example ``i``, as ``spectrogram`` does) or
+        ``jax.random.fold_in(key, i)`` for example ``i``, as ``spectrogram`` does) or
         a batch of ``B`` keys; it drives ``config.augmentation``;
       * ``apply_fn`` receives float32 features ``[shape=(n_frames, bins)]`` or
         ``[shape=(B, n_frames, bins)]``, ``n_frames = ceil(L / offset)`` (or

@@ -6,12 +6,15 @@ passes tracers through unchecked) and raises ``InputError`` naming the value.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import limits
+from .augmentation.random import row_keys as fold_in_rows
 from .errors import InputError
 from .io import pcm_to_float32
 
@@ -22,11 +25,30 @@ def is_concrete_array(x: Any) -> bool:
 
 
 def as_waveform(x: Any) -> jax.Array:
-    """float32 ``[L]`` or ``[B, L]`` from float or integer PCM; concrete input is checked for NaN / inf."""
+    """float32 ``[L]`` or ``[B, L]`` from float or integer PCM; concrete input is checked for NaN / inf.
+
+    Raises:
+      InputError: a path (``spectrogram`` takes samples; ``encode`` reads files), a
+        0-d array, more than 2 dimensions, a dtype that is not PCM, NaN / inf samples,
+        or something that is not an array at all.
+    """
+    if isinstance(x, (str, bytes, os.PathLike)):
+        raise InputError(
+            f"x={x!r} is a path; spectrogram takes samples already at config.sample_rate. "
+            "Use jaxspec.encode(config, path) to read and resample a file"
+        )
     if isinstance(x, (np.ndarray, list, tuple)):
-        x = np.asarray(x)
+        try:
+            x = np.asarray(x)
+        except ValueError as error:  # ragged lists
+            raise InputError(f"x cannot be read as an array: {error}") from error
     elif not isinstance(x, jax.Array):
-        x = jnp.asarray(x)
+        try:
+            x = jnp.asarray(x)
+        except TypeError as error:
+            raise InputError(f"x of type {type(x).__name__} is not an array of samples: {error}") from error
+    if x.ndim == 0:
+        raise InputError(f"x is a 0-d array (a scalar, shape {x.shape}); expected [L] (one signal) or [B, L] (a batch)")
     if x.ndim > 2:
         raise InputError(f"x has shape {x.shape}; expected [L] (one signal) or [B, L] (a batch)")
     x = pcm_to_float32(x, "x")
@@ -38,6 +60,24 @@ def as_waveform(x: Any) -> jax.Array:
             raise InputError("x has NaN or infinite samples")
     # device_put, not jnp.asarray: in jax 0.10 the latter compiles a copy per new shape.
     return x if isinstance(x, jax.Array) else jax.device_put(x)
+
+
+def check_magnitude(config: Any, x: Any, name: str = "x") -> None:
+    """``InputError`` if concrete samples ``x`` are too large for the spectrum to stay finite.
+
+    The bound is ``jaxspec.limits.worst_case`` for this config and this input's length.
+    Traced inputs pass unchecked.
+    """
+    if not is_concrete_array(x) or x.size == 0:
+        return
+    with jax.ensure_compile_time_eval():
+        peak = float(np.max(np.abs(x)) if isinstance(x, np.ndarray) else jnp.max(jnp.abs(x)))
+    bound, step = limits.worst_case(config, peak, x.shape[-1])
+    if not bound <= limits.FLOAT32_BUDGET:
+        raise InputError(
+            f"{name} has samples up to {peak:.6g} in magnitude: too large for the spectrum to stay finite "
+            f"({step} could reach {bound:.3g}, above the cap {limits.FLOAT32_BUDGET:g}); scale it to [-1, 1]"
+        )
 
 
 def is_typed_key(key: jax.Array) -> bool:
@@ -62,8 +102,12 @@ def check_key(key: Any) -> jax.Array:
 
 
 def row_keys(key: jax.Array, batch: int) -> jax.Array:
-    """One key per row: ``key`` itself if it is a batch of keys, else ``jax.random.split(key, batch)``."""
-    return key if is_key_batch(key, batch) else jax.random.split(key, batch)
+    """One key per row: ``key`` itself if it is a batch of keys, else ``fold_in(key, i)`` for row i.
+
+    ``fold_in(key, i)`` equals ``jax.random.split(key, batch)[i]`` under JAX's default
+    ``jax_threefry_partitionable=True``, and no flag changes it (SPEC section 4).
+    """
+    return key if is_key_batch(key, batch) else fold_in_rows(key, batch)
 
 
 def check_waveform_and_key(x: Any, key: Any) -> tuple[jax.Array, jax.Array | None]:

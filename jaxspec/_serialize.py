@@ -55,6 +55,8 @@ import jax
 import numpy as np
 
 from . import _stage_json
+from ._atomic import atomic_file
+from ._jsonfile import parse_json
 from .augmentation import BY_FIELD, STAGE_BY_NAME, Augmentation, LogUniform, Normal, Scaled, Uniform
 from .errors import ConfigError
 
@@ -209,7 +211,11 @@ def _signal_from_json(value: Any, name: str, base: Path | None) -> tuple[Any, st
         if len(value) != 1:
             raise ConfigError(f"{name}={value!r} must have exactly one of the keys ['path', 'samples']")
         if "samples" in value:
-            return np.asarray(value["samples"], np.float32), None
+            try:
+                samples = np.asarray(value["samples"], np.float32)
+            except (ValueError, TypeError) as error:
+                raise ConfigError(f"{name}.samples must be a list of numbers: {error}") from None
+            return samples, None
         value = value["path"]
     if not isinstance(value, str):
         raise ConfigError(f"{name}={value!r} must be a path (string), {{'path': ...}} or {{'samples': [...]}}")
@@ -316,8 +322,8 @@ def save(config: Any, path: str | os.PathLike, *, signals: Mapping[str, str | os
     for entry in (d["augmentation"] or {}).values():
         if isinstance(entry.get("signal"), str):
             entry["signal"] = _relative_to(entry["signal"], path.parent)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_json_text(d) + "\n")
+    with atomic_file(path, "w") as file:
+        file.write(_json_text(d) + "\n")
     return path
 
 
@@ -329,14 +335,12 @@ def read_dict(path: str | os.PathLike) -> dict[str, Any]:
 
     Raises:
       FileNotFoundError: ``path`` does not exist.
-      ConfigError: the file is not valid JSON (line and column named) or not an object.
+      ConfigError: the file is not valid JSON (line and column named), not UTF-8, not an
+        object, larger than ``limits.MAX_CONFIG_BYTES`` or nested deeper than
+        ``limits.MAX_JSON_DEPTH``, or not a regular file (a FIFO is refused unopened).
     """
     path = Path(path)
-    text = path.read_text()
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"config file {str(path)!r} is not valid JSON: {error}") from error
+    d = parse_json(path)
     if not isinstance(d, dict):
         raise ConfigError(f"config file {str(path)!r} must hold a JSON object {{field: value}}, got {type(d).__name__}")
     augmentation = d.get("augmentation")

@@ -18,13 +18,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _serialize
+from . import _serialize, limits
 from . import features as _features
 from . import framing as _framing
 from ._pytree import pytree_dataclass
 from .augmentation import Augmentation, resolve
 from .errors import ConfigError, check_rate
-from .windows import window_values
+from .windows import Window, window_values
 
 _UNITS = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0}
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zµ]+)\s*$")
@@ -55,15 +55,47 @@ def parse_duration(value: Any, name: str) -> float:
     raise ConfigError(f"{name}={value!r} must be an int (samples), a float (seconds) or a string like '25ms'")
 
 
-def to_samples(value: Any, sample_rate: int, name: str) -> int:
-    """An int (samples), float (seconds) or duration string as a positive sample count."""
-    samples = int(value) if _is_int(value) else seconds_to_samples(parse_duration(value, name), sample_rate)
+def to_samples(value: Any, sample_rate: int, name: str, cap: int | None = None) -> int:
+    """An int (samples), float (seconds) or duration string as a positive sample count (at most ``cap``)."""
+    if _is_int(value):
+        samples = int(value)
+    else:
+        seconds = parse_duration(value, name)
+        if cap is not None and seconds * sample_rate > cap:  # before floor: 1e300 s would overflow int()
+            raise ConfigError(
+                f"{name}={value!r} is {seconds * sample_rate:.6g} samples at {sample_rate} Hz; the cap is {cap} "
+                "samples (jaxspec.limits)"
+            )
+        samples = seconds_to_samples(seconds, sample_rate)
     if samples <= 0:
         raise ConfigError(
             f"{name}={value!r} is {samples} samples at {sample_rate} Hz; it must be a positive number "
             "of samples or a duration like '10ms'"
         )
+    if cap is not None and samples > cap:
+        raise ConfigError(f"{name}={value!r} is {samples} samples; the cap is {cap} samples (jaxspec.limits)")
     return samples
+
+
+def _check_window_function(window: Any) -> Any:
+    """The ``window_function`` setting in its stored form, or a ``ConfigError``."""
+    if isinstance(window, np.ndarray) or (isinstance(window, (list, tuple)) and not isinstance(window, str)):
+        values = list(np.asarray(window, dtype=object).reshape(-1)) if isinstance(window, np.ndarray) else window
+        if not values or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):
+            raise ConfigError(
+                f"window_function={window!r}: a window given as values must be a non-empty sequence of "
+                "window_size real numbers"
+            )
+        return tuple(float(w) for w in values)
+    if isinstance(window, str) and window.lower() in ("rectangular", "none"):
+        return None
+    if window is None or isinstance(window, (str, Window)) or callable(window):
+        return window
+    raise ConfigError(
+        f"window_function={window!r} is not valid; use a name like 'hann', Window('hann', symmetric=True), None, "
+        "a callable n -> array[n], "
+        "or a sequence of window_size numbers"
+    )
 
 
 def _normalization(value: Any) -> tuple[str, float] | None:
@@ -79,6 +111,8 @@ def _normalization(value: Any) -> tuple[str, float] | None:
         raise ConfigError(f"normalization={value!r} is not valid; use None, 'max', ('max', v) or ('rms', v)")
     if isinstance(level, bool) or not isinstance(level, numbers.Real) or not (0 < level < math.inf):
         raise ConfigError(f"normalization={value!r}: the level must be a positive number")
+    if level > limits.MAX_LEVEL:
+        raise ConfigError(f"normalization={value!r}: the level {level!r} is above the cap {limits.MAX_LEVEL:g}")
     return kind.lower(), float(level)
 
 
@@ -140,11 +174,9 @@ class SpectrogramConfig:
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)
         set_("sample_rate", check_rate("sample_rate", self.sample_rate))
-        window = self.window_function
-        if isinstance(window, (list, tuple, np.ndarray)):
-            set_("window_function", tuple(float(w) for w in np.asarray(window, np.float64).reshape(-1)))
-        elif isinstance(window, str) and window.lower() in ("rectangular", "none"):
-            set_("window_function", None)
+        if self.sample_rate > limits.MAX_SAMPLE_RATE:
+            raise ConfigError(f"sample_rate={self.sample_rate!r} is above the cap {limits.MAX_SAMPLE_RATE} Hz")
+        set_("window_function", _check_window_function(self.window_function))
         set_("normalization", _normalization(self.normalization))
         if isinstance(self.target_length, str) and self.target_length.lower() == "all":
             set_("target_length", None)
@@ -156,6 +188,8 @@ class SpectrogramConfig:
                 f"power={power!r} must be a positive number (2 = power spectrum, 1 = magnitude) "
                 "or None (the complex STFT)"
             )
+        if power is not None and power > limits.MAX_POWER:
+            raise ConfigError(f"power={power!r} is above the cap {limits.MAX_POWER:g}")
         set_("power", None if power is None else float(power))
         # Resolving each derived number once validates it (the properties raise).
         ws = self.window_samples
@@ -166,6 +200,8 @@ class SpectrogramConfig:
                     f"fft_size={self.fft_size!r} must be an integer >= window_size ({ws} samples); "
                     "frames are zero-padded to it"
                 )
+            if self.fft_size > limits.MAX_FFT_SIZE:
+                raise ConfigError(f"fft_size={self.fft_size!r} is above the cap {limits.MAX_FFT_SIZE}")
             set_("fft_size", int(self.fft_size))
         _ = self.window
         set_("framing", _framing.check_framing(self.framing))
@@ -183,10 +219,31 @@ class SpectrogramConfig:
                 "energy) and UseEnergy() (puts it in the output) go together"
             )
         _ = self.num_features
+        frames = self.target_frames
+        too_many = frames is not None and frames * self.num_bins > limits.MAX_OUTPUT_VALUES
+        if too_many or (frames is not None and frames * self.offset_samples > limits.MAX_SIGNAL_SAMPLES):
+            raise ConfigError(
+                f"target_length={frames} frames of {self.num_bins} bins at offset {self.offset_samples} is above "
+                f"the caps: frames x bins <= {limits.MAX_OUTPUT_VALUES}, frames x offset <= "
+                f"{limits.MAX_SIGNAL_SAMPLES}"
+            )
+        largest = float(np.max(np.abs(self.window), initial=0.0))
+        if largest > limits.MAX_WINDOW_VALUE:
+            raise ConfigError(
+                f"window_function={self.window_function!r} has a value of magnitude {largest:.6g}; the cap is "
+                f"{limits.MAX_WINDOW_VALUE:g}"
+            )
         augmentation = self.augmentation
         if augmentation is not None and not isinstance(augmentation, Augmentation):
             raise ConfigError(f"augmentation={augmentation!r} must be None or Augmentation(...)")
         set_("augmentation", resolve(augmentation, self.sample_rate))
+        bound, step = limits.worst_case(self, 1.0, limits.MAX_SIGNAL_SAMPLES)
+        if not bound <= limits.FLOAT32_BUDGET:
+            raise ConfigError(
+                f"this config can overflow float32: {step} can reach {bound:.3g} for a full-scale input "
+                f"(the cap is {limits.FLOAT32_BUDGET:g}; see jaxspec.limits); lower the gains, levels, "
+                "normalization or power"
+            )
 
     # ----------------------------------------------------------- resolved numbers
     @property
@@ -194,14 +251,14 @@ class SpectrogramConfig:
         """Window (frame) length in samples."""
         if self.window_size is None:
             return -(-self.sample_rate * 25 // 1000)  # ceil(0.025 * rate), exactly
-        return to_samples(self.window_size, self.sample_rate, "window_size")
+        return to_samples(self.window_size, self.sample_rate, "window_size", limits.MAX_WINDOW_SAMPLES)
 
     @property
     def offset_samples(self) -> int:
         """Hop between frame starts in samples."""
         if self.offset is None:
             return max(1, (2 * self.window_samples + 3) // 6)  # floor(ws / 3 + 0.5), exactly
-        return to_samples(self.offset, self.sample_rate, "offset")
+        return to_samples(self.offset, self.sample_rate, "offset", limits.MAX_OFFSET_SAMPLES)
 
     @property
     def fft_samples(self) -> int:
@@ -238,7 +295,7 @@ class SpectrogramConfig:
         """``target_length`` in samples when it is a duration, else ``None``."""
         if self.target_length is None or _is_int(self.target_length):
             return None
-        return to_samples(self.target_length, self.sample_rate, "target_length")
+        return to_samples(self.target_length, self.sample_rate, "target_length", limits.MAX_TARGET_SAMPLES)
 
     @cached_property
     def window(self) -> np.ndarray:

@@ -13,7 +13,7 @@ holds at most about ``BATCH_SAMPLES`` samples whatever the bucket.
 
 **File keys.** With a seed, a file's key derives only from the seed and its relative
 output name: ``fold_in(fold_in(key(seed), hi), lo)`` with ``hi, lo`` the two 32-bit
-halves of a 64-bit BLAKE2b hash of the UTF-8 name. Adding a file or splitting the work
+halves of a 64-bit BLAKE2b hash of the UTF-8 name (its 8 bytes read little-endian). Adding a file or splitting the work
 differently (threads, workers, hosts) changes no other file's key, and a million
 names have no collision (about 3e-8 chance at 2**64).
 """
@@ -120,9 +120,10 @@ def encode_waves(config: SpectrogramConfig, waves: Sequence[Any], keys: Sequence
 
 
 def name_hash(name: str) -> int:
-    """A 64-bit BLAKE2b hash of ``name`` (UTF-8; undecodable bytes kept by ``surrogateescape``)."""
+    """A 64-bit BLAKE2b hash of ``name``: its 8 bytes, little-endian (UTF-8; undecodable
+    bytes kept by ``surrogateescape``)."""
     data = name.encode("utf-8", "surrogateescape")
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
 def file_key(seed: int, name: str) -> jax.Array:

@@ -8,6 +8,7 @@ and input shape, so a second call with the same config and length does not recom
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,9 +16,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._inputs import check_key, check_magnitude
+from .augmentation.random import row_keys
 from .config import SpectrogramConfig
 from .corpus import encode_waves
-from .errors import ConfigError, InputError, check_rate
+from .errors import AudioFileError, ConfigError, InputError, check_rate
 from .io import Audio, is_path, load_audio, to_float32, to_mono
 from .planner import plan_file
 from .resampling import resample
@@ -43,6 +46,7 @@ def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None
     if is_path(item):
         audio = load_audio(item)
         samples, rate = audio.samples, audio.sample_rate
+        name = f"audio file {os.fspath(item)!r}"
     elif isinstance(item, Audio):
         samples, rate = item.samples, item.sample_rate
     elif isinstance(item, jax.core.Tracer):
@@ -53,8 +57,16 @@ def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None
         samples, rate = item, check_rate("sample_rate", sample_rate)
     x = to_mono(to_float32(samples, name))
     if rate != config.sample_rate:
-        return resample(x, rate, config.sample_rate)
-    return jax.device_put(x)  # jnp.asarray would compile a copy per new length (jax 0.10)
+        try:
+            x = resample(x, rate, config.sample_rate)
+        except ConfigError as error:
+            if is_path(item):  # the file's rate: a file error, naming the path
+                raise AudioFileError(f"cannot encode {os.fspath(item)!r}: {error}") from error
+            raise
+    else:
+        x = jax.device_put(x)  # jnp.asarray would compile a copy per new length (jax 0.10)
+    check_magnitude(config, x, name)  # here, so that the error names the file
+    return x
 
 
 def encode(
@@ -108,10 +120,10 @@ def encode_batch(
     """Encodes a list of inputs of any lengths; each result equals encoding it alone.
 
     Item ``i`` uses the key ``jax.random.fold_in(key, i)`` (equal to
-    ``jax.random.split(key, len(audios))[i]`` under JAX's default
-    ``jax_threefry_partitionable``). Items are padded to the fixed geometric ladder of
-    ``jaxspec.corpus`` and computed in batches of a fixed size per bucket with
-    ``spectrogram(..., lengths=...)``: new lengths never compile a new program.
+    ``jax.random.split(key, len(audios))[i]`` under JAX's default flags). Items are padded
+    to the fixed geometric ladder of ``jaxspec.corpus`` and computed in batches of a fixed
+    size per bucket with ``spectrogram(..., lengths=...)``: new lengths never compile a
+    new program.
 
     Args:
       config: the settings.
@@ -134,6 +146,6 @@ def encode_batch(
             waves.append(prepare(config, item, sample_rate, name=f"audio {i}"))
         except (ValueError, OSError) as error:
             raise _with_index(error, i, item) from error
-    keys = None if key is None else [jax.random.fold_in(key, i) for i in range(len(items))]
+    keys = None if key is None else row_keys(check_key(key), len(items))
     results = encode_waves(config, waves, keys)
     return results

@@ -26,6 +26,10 @@ class AudioFileError(JaxspecError, ValueError, RuntimeError):
     """A file exists but cannot be decoded; the message names the path and the reason."""
 
 
+class TruncatedAudioWarning(UserWarning):
+    """A file decoded to fewer frames than its header declares (cut mid-data, or a lying header)."""
+
+
 def check_rate(name: str, rate: object) -> int:
     """``rate`` as an int if it is a positive integer number of samples per second."""
     if isinstance(rate, bool) or not isinstance(rate, numbers.Integral) or rate <= 0:

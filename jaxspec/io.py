@@ -10,6 +10,7 @@ import jax
 import numpy as np
 import soundfile
 
+from . import _files, limits
 from ._pytree import pytree_dataclass
 from .errors import AudioFileError, InputError, check_rate
 
@@ -37,8 +38,11 @@ class Audio:
 
     def __post_init__(self):
         object.__setattr__(self, "sample_rate", check_rate("Audio sample_rate", self.sample_rate))
-        if hasattr(self.samples, "shape") and len(self.samples.shape) not in (1, 2):
-            raise InputError(f"Audio samples of shape {np.shape(self.samples)}: expected [n] or [n, channels]")
+        if self.sample_rate > limits.MAX_SAMPLE_RATE:
+            raise InputError(f"Audio sample_rate={self.sample_rate} is above the cap {limits.MAX_SAMPLE_RATE} Hz")
+        shape = getattr(self.samples, "shape", None)
+        if isinstance(shape, tuple) and (len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] == 0)):
+            raise InputError(f"Audio samples of shape {shape}: expected [n] or [n, channels] with at least one channel")
 
     @property
     def num_samples(self) -> int:
@@ -93,9 +97,22 @@ def to_float32(samples: Any, name: str = "audio") -> np.ndarray:
     Returns:
       float32 array of the same shape.
     """
-    x = np.asarray(samples)
+    if isinstance(samples, (str, bytes, os.PathLike)):
+        raise InputError(f"{name}={samples!r} is a path where samples were expected")
+    if not isinstance(samples, (np.ndarray, jax.Array, list, tuple, np.generic, int, float)):
+        raise InputError(f"{name} of type {type(samples).__name__} is not an array of samples")
+    try:
+        x = np.asarray(samples)
+    except ValueError as error:  # ragged lists
+        raise InputError(f"{name} cannot be read as an array: {error}") from error
+    if x.ndim == 0:
+        raise InputError(f"{name} is a 0-d array (a scalar); expected [n] or [n, channels]")
     if x.ndim > 2:
         raise InputError(f"{name} has shape {x.shape}; expected [n] or [n, channels]")
+    if x.ndim == 2 and x.shape[1] == 0:
+        raise InputError(f"{name} has shape {x.shape}: [n, 0] has no channels to average; expected [n, channels]")
+    if x.shape[0] > limits.MAX_SIGNAL_SAMPLES:
+        raise InputError(f"{name} has {x.shape[0]} samples; the cap is {limits.MAX_SIGNAL_SAMPLES}")
     x = pcm_to_float32(x, name)
     if not np.all(np.isfinite(x)):
         bad = int(np.flatnonzero(~np.isfinite(x.reshape(-1)))[0])
@@ -109,30 +126,35 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
 
 
 def check_file(path: PathLike) -> Path:
-    """``path`` as a ``Path`` if it names an existing file (``FileNotFoundError`` / ``AudioFileError`` else)."""
-    path = Path(os.fspath(path)).expanduser()
-    if not path.exists():
-        raise FileNotFoundError(f"audio file {str(path)!r} does not exist")
-    if path.is_dir():
-        raise AudioFileError(f"cannot read {str(path)!r}: it is a directory")
-    return path
+    """``path`` as a ``Path`` if it names an existing regular file that can be opened.
+
+    ``FileNotFoundError`` if nothing is there; ``AudioFileError`` (naming the path) for
+    a folder, a FIFO or device (refused without opening it), or no permission;
+    ``InputError`` for a bytes path (pass ``os.fsdecode(path)``).
+    """
+    return _files.checked_path(path)
 
 
 def audio_info(path: PathLike) -> soundfile._SoundFileInfo:
-    """soundfile's header information (rate, frames, channels, format) for ``path``."""
+    """soundfile's header information (rate, frames, channels, format) for ``path``.
+
+    The header's rate and channels are checked against ``jaxspec.limits``.
+    """
     path = check_file(path)
     try:
-        return soundfile.info(str(path))
+        info = soundfile.info(_files.soundfile_path(path))
     except Exception as error:
-        raise AudioFileError(f"cannot read {str(path)!r}: {error}") from error
+        raise AudioFileError(f"cannot read {_files.display(path)}: {error}") from error
+    _files.check_header(path, info.samplerate, info.channels, info.frames)
+    return info
 
 
 def load_audio(path: PathLike) -> Audio:
     """Reads an audio file with soundfile (WAV, FLAC, OGG/Vorbis, Opus, MP3, ...).
 
     Args:
-      path: file path. Every format of the installed libsndfile works
-        (``soundfile.available_formats()``).
+      path: file path (``str`` or ``os.PathLike``; names that are not UTF-8 work).
+        Every format of the installed libsndfile works (``soundfile.available_formats()``).
 
     Returns:
       ``Audio`` with float32 ``samples [shape=(n,)]`` for mono files or
@@ -140,19 +162,35 @@ def load_audio(path: PathLike) -> Audio:
 
     Raises:
       FileNotFoundError: ``path`` does not exist.
-      AudioFileError: the file exists but cannot be decoded (the message names the
-        path and libsndfile's reason).
+      AudioFileError: the file exists but cannot be decoded, or is not a regular file
+        (the message names the path and the reason).
+
+    Warns:
+      TruncatedAudioWarning: the file decoded to fewer frames than its header declares.
 
     >>> import jaxspec
     >>> load_audio(jaxspec.example_path()).sample_rate
     16000
     """
     path = check_file(path)
+    shown = _files.display(path)
     try:
-        samples, rate = soundfile.read(str(path), dtype="float32", always_2d=False)
+        with soundfile.SoundFile(_files.soundfile_path(path)) as file:
+            frames, rate = file.frames, file.samplerate
+            _files.check_header(path, rate, file.channels, frames)
+            if frames > limits.MAX_SIGNAL_SAMPLES:
+                raise AudioFileError(
+                    f"cannot read {shown} whole: {frames} frames is above the cap {limits.MAX_SIGNAL_SAMPLES}; "
+                    "encode(config, path) streams long files (without augmentation)"
+                )
+            samples = file.read(dtype="float32", always_2d=False)
+    except AudioFileError:
+        raise
     except Exception as error:
-        raise AudioFileError(f"cannot read {str(path)!r}: {error}") from error
-    return Audio(to_float32(samples, f"audio file {str(path)!r}"), int(rate))
+        raise AudioFileError(f"cannot read {shown}: {error}") from error
+    declared = max(frames, _files.declared_frames(path) or 0)
+    _files.warn_if_truncated(path, samples.shape[0], declared)
+    return Audio(to_float32(samples, f"audio file {shown}"), int(rate))
 
 
 def example_path() -> str:
@@ -161,8 +199,11 @@ def example_path() -> str:
 
 
 def is_path(x: Any) -> bool:
-    """True for a ``str`` or ``os.PathLike``: what jaxspec reads as a file name."""
-    return isinstance(x, (str, os.PathLike))
+    """True for a ``str``, ``bytes`` or ``os.PathLike``: what jaxspec takes as a file name.
+
+    (A bytes name is refused with a message saying to pass ``os.fsdecode(path)``.)
+    """
+    return isinstance(x, (str, bytes, os.PathLike))
 
 
 def as_signal(value: Any, name: str) -> tuple[np.ndarray, int | None]:

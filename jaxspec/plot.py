@@ -2,8 +2,8 @@
 
 ``plot_file(config, path, output)`` draws the waveform the encoder sees above its
 spectrogram in dB, with time (s) and frequency (Hz) axes and a colour bar;
-``augment=N`` adds N augmented versions in a grid (keys ``split(key(seed), N)[i]``,
-the ``jaxspec encode --key`` rule). matplotlib is imported only when a picture is
+``augment=N`` adds N augmented versions in a grid (keys ``fold_in(key(seed), i)``,
+the batch rule of SPEC section 4). matplotlib is imported only when a picture is
 drawn, and without pyplot (no global state, no display needed).
 """
 
@@ -19,6 +19,7 @@ import jax
 import numpy as np
 
 from .augmentation import draw_values
+from .augmentation.random import row_keys as fold_in_rows
 from .config import SpectrogramConfig
 from .encoding import prepare
 from .errors import ConfigError
@@ -139,7 +140,8 @@ def panels_for(
       config: the settings.
       x: float32 ``[shape=(L,)]`` at ``config.sample_rate``.
       augment_count: augmented versions to add; version i uses the key
-        ``jax.random.split(jax.random.key(seed), augment_count)[i]``.
+        ``jax.random.fold_in(jax.random.key(seed), i)`` (``split(key(seed), N)[i]`` under
+        JAX's default flags).
       seed: the integer seed.
       name: shown in the first title.
     """
@@ -153,11 +155,11 @@ def panels_for(
     title = f"{name + ': ' if name else ''}original ({seconds:.2f} s at {config.sample_rate} Hz)"
     panels = [Panel(title, np.asarray(augment(config, x)), np.asarray(spectrogram(config, x)))]
     if augment_count:
-        keys = jax.random.split(jax.random.key(seed), augment_count)
+        keys = fold_in_rows(jax.random.key(seed), augment_count)
         for i in range(augment_count):
             values = draw_values(config.augmentation, keys[i], length, config.sample_rate)
             drawn = _describe_draws(config, values)
-            title = f"augmented, key split(key({seed}), {augment_count})[{i}]: {drawn}"
+            title = f"augmented, key fold_in(key({seed}), {i}): {drawn}"
             waveform, spec = augment(config, x, keys[i]), spectrogram(config, x, keys[i])
             panels.append(Panel(title, np.asarray(waveform), np.asarray(spec)))
     return panels

@@ -4,7 +4,7 @@
 be computed where it lies. XLA's SPMD partitioner does not partition FFTs (it would
 all-gather the frames to every device), so ``sharded_spectrogram`` runs the core under
 ``jax.shard_map``: each device frames and transforms its own rows, with no gather. The
-per-example key rule is unchanged (row i uses ``jax.random.split(key, B)[i]``), so the
+per-example key rule is unchanged (row i uses ``jax.random.fold_in(key, i)``), so the
 result equals the single-device one.
 """
 
@@ -17,7 +17,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ._inputs import as_waveform, check_key, check_lengths, row_keys
+from ._inputs import as_waveform, check_key, check_lengths, check_magnitude, row_keys
 from .config import SpectrogramConfig
 from .errors import InputError
 from .spectrum import spectrogram
@@ -60,7 +60,7 @@ def sharded_spectrogram(
       config: the settings.
       x: float ``[shape=(B, L)]``; ``B`` must be a multiple of the number of devices
         on the sharding's batch axis. It is placed with ``sharding`` if it is not already.
-      key: ``None``, one key (row i uses ``jax.random.split(key, B)[i]``) or ``B`` keys.
+      key: ``None``, one key (row i uses ``jax.random.fold_in(key, i)``) or ``B`` keys.
       lengths: ``None`` or int ``[shape=(B,)]``: a ragged batch, as for ``spectrogram``.
       sharding: a ``NamedSharding`` whose spec shards the first axis (default:
         ``batch_sharding()``).
@@ -73,6 +73,7 @@ def sharded_spectrogram(
     spec = sharding.spec
     axis = spec[0] if len(spec) else None
     x = as_waveform(x)
+    check_magnitude(config, x)
     if x.ndim != 2:
         raise InputError(f"sharded_spectrogram needs a batch x [B, L], got shape {x.shape}")
     shards = 1 if axis is None else int(np.prod([sharding.mesh.shape[a] for a in np.atleast_1d(axis)]))

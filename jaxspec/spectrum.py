@@ -20,7 +20,7 @@ from jax import lax
 from . import _xla
 from . import features as _features
 from . import framing as _framing
-from ._inputs import check_lengths, check_waveform_and_key, row_keys
+from ._inputs import check_lengths, check_magnitude, check_waveform_and_key, row_keys
 from .augmentation import apply as apply_augmentation
 from .config import SpectrogramConfig
 from .errors import ConfigError
@@ -192,6 +192,7 @@ def _checked(config: Any, x: Any, key: Any, lengths: Any = None) -> tuple:
     if not isinstance(config, SpectrogramConfig):
         raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
     x, key = check_waveform_and_key(x, key)
+    check_magnitude(config, x)
     return x, key, check_lengths(lengths, x)
 
 
@@ -205,7 +206,8 @@ def spectrogram(
       x: float (or integer PCM) ``[shape=(L,)]`` one signal, or ``[shape=(B, L)]`` a
         batch.
       key: ``None`` (evaluation: no augmentation), a PRNG key (a batch uses
-        ``jax.random.split(key, B)[i]`` for row i), or a batch of ``B`` keys.
+        ``jax.random.fold_in(key, i)`` for row i, which is ``jax.random.split(key, B)[i]``
+        under JAX's default flags), or a batch of ``B`` keys.
       lengths: ``None``, or int ``[shape=(B,)]`` (concrete or traced) for a ragged batch
         ``x [B, Lmax]`` zero-padded at the end: row ``i`` is computed as
         ``x[i, :lengths[i]]`` alone would be (its normalization, its augmentation with

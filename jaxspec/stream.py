@@ -12,11 +12,14 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import jax
 import numpy as np
 import soundfile
 
+from . import _files
+from ._atomic import atomic_file
 from .config import SpectrogramConfig
 from .errors import AudioFileError, ConfigError, InputError
 from .io import check_file
@@ -35,21 +38,37 @@ class _FileReader:
 
     def __init__(self, path: str):
         self.path = path
+        checked = Path(path)
         try:
-            self.file = soundfile.SoundFile(path)
+            self.file = soundfile.SoundFile(_files.soundfile_path(checked))
         except Exception as error:
-            raise AudioFileError(f"cannot read {path!r}: {error}") from error
+            raise AudioFileError(f"cannot read {_files.display(path)}: {error}") from error
         self.length, self.rate = self.file.frames, self.file.samplerate
+        try:
+            _files.check_header(checked, self.rate, self.file.channels, self.length)
+        except AudioFileError:
+            self.file.close()
+            raise
+        self.declared = max(self.length, _files.declared_frames(checked) or 0)
+        if self.declared > self.length:
+            _files.warn_if_truncated(checked, self.length, self.declared, "holds")
+        self.warned = self.declared > self.length
 
     def read(self, start: int, stop: int) -> np.ndarray:
         out = np.zeros(stop - start, np.float32)
         lo, hi = max(start, 0), min(stop, self.length)
         if hi > lo:
-            self.file.seek(lo)
-            data = self.file.read(hi - lo, dtype="float32", always_2d=True)
+            try:
+                self.file.seek(lo)
+                data = self.file.read(hi - lo, dtype="float32", always_2d=True)
+            except Exception as error:  # libsndfile's errors name no file
+                raise AudioFileError(f"cannot read {_files.display(self.path)}: {error}") from error
             mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
             if not np.all(np.isfinite(mono)):
-                raise InputError(f"audio file {self.path!r} has NaN or infinite samples")
+                raise InputError(f"audio file {_files.display(self.path)} has NaN or infinite samples")
+            if mono.shape[0] < hi - lo and not self.warned:
+                self.warned = True
+                _files.warn_if_truncated(Path(self.path), lo + mono.shape[0], self.declared)
             out[lo - start : lo - start + mono.shape[0]] = mono
         return out
 
@@ -149,7 +168,10 @@ def stream_spectrogram(
     segment = (block_frames - 1) * hop + window
     reader = _FileReader(path)
     try:
-        source = _ResampledReader(reader, config.sample_rate, min(segment, _RESAMPLE_BLOCK))
+        try:
+            source = _ResampledReader(reader, config.sample_rate, min(segment, _RESAMPLE_BLOCK))
+        except ConfigError as error:  # the file's rate cannot be resampled: a file error
+            raise AudioFileError(f"cannot encode {_files.display(path)}: {error}") from error
         length = source.length if config.target_samples is None else config.target_samples
         total = config.num_frames(source.length)
         scale = _scale(config, source)
@@ -162,7 +184,11 @@ def stream_spectrogram(
                 x[max(length - a, 0) :] = 0.0
             if scale is not None:
                 x = x * scale
-            yield np.asarray(spectrogram(plain, x))[:count]
+            try:
+                block = spectrogram(plain, x)
+            except InputError as error:  # samples too large: name the file
+                raise InputError(f"audio file {_files.display(path)}: {error}") from error
+            yield np.asarray(block)[:count]
             if progress is not None:
                 progress(first + count, total)
     finally:
@@ -185,20 +211,22 @@ def encode_to_file(
     """Streams the spectrogram of ``path`` into a ``.npy`` file, block by block.
 
     Blocks are appended with plain writes (no memmap, whose dirty pages would count
-    towards the process's memory), so memory stays bounded by ``block_frames``.
+    towards the process's memory), so memory stays bounded by ``block_frames``. The
+    file is written under a temporary name in the same folder and renamed when it is
+    complete: an interrupted or failed run leaves no partial ``out_path``.
 
     Returns:
       The shape written, ``(frames, bins)``.
     """
     shape = (num_output_frames(config, path), config.num_features)
     done = 0
-    with open(os.fspath(out_path), "wb") as out:
+    with atomic_file(out_path) as out:
         np.lib.format.write_array_header_1_0(out, {"descr": "<f4", "fortran_order": False, "shape": shape})
         for block in stream_spectrogram(config, path, block_frames=block_frames, progress=progress):
             out.write(np.ascontiguousarray(block, "<f4").tobytes())
             done += block.shape[0]
-    if done != shape[0]:
-        raise AudioFileError(f"{os.fspath(path)!r} decoded to {done} frames, its header promised {shape[0]}")
+        if done != shape[0]:
+            raise AudioFileError(f"{_files.display(path)} decoded to {done} frames, its header promised {shape[0]}")
     return shape
 
 

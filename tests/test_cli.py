@@ -1,5 +1,6 @@
 """The ``jaxspec`` command end to end on a temporary folder, through ``main([...])``."""
 
+import hashlib
 import json
 import math
 import os
@@ -53,7 +54,7 @@ def test_encode_folder_mirrors_layout_and_reports_the_corrupt_file(tree, tmp_pat
     assert stdout.strip().splitlines()[-1].startswith("3 written, 1 failed")
     assert str(tree / "x" / "bad.wav") in stderr and "Format not recognised" in stderr
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
-    assert written == sorted(f"{name}.npy" for name in GOOD)
+    assert written == sorted([*(f"{name}.npy" for name in GOOD), ".jaxspec-manifest.jsonl"])
     config = SpectrogramConfig()
     for name, source in GOOD.items():
         expected = np.asarray(jaxspec.encode(config, str(tree / source)))
@@ -76,6 +77,8 @@ def test_encode_files_and_missing_paths(tree, tmp_path, capsys):
     assert code == 1 and "nothing.wav: no such file or folder" in stderr
     assert (out / "c.npy").exists() and "1 written, 1 failed" in stdout
     code, stdout, _ = _run(capsys, "encode", tree / "c.wav", "-o", out, "--no-progress")
+    assert code == 0 and "0 written, 0 failed, 1 up to date" in stdout  # SPEC 5: same input and config
+    code, stdout, _ = _run(capsys, "encode", tree / "c.wav", "-o", out, "--no-progress", "--overwrite")
     assert code == 0 and "1 written, 0 failed" in stdout
 
 
@@ -108,7 +111,7 @@ def test_encode_single_npz_with_config_flags(tree, tmp_path, capsys):
         assert arrays["c"].shape == (math.ceil(0.25 * 8000 / 64), 256 // 2 + 1)
 
 
-def test_encode_key_is_reproducible_and_follows_the_split_rule(tree, tmp_path, capsys):
+def test_encode_key_is_reproducible_and_follows_the_name_rule(tree, tmp_path, capsys):
     flags = ["--volume", "0.5:1.5", "--noise", "0.01", "--time-shift", "-0.05:0.05", "--no-progress"]
     runs = {}
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
@@ -116,12 +119,12 @@ def test_encode_key_is_reproducible_and_follows_the_split_rule(tree, tmp_path, c
         assert code == 1  # the corrupt file
         runs[name] = {n: np.load(tmp_path / name / f"{n}.npy") for n in GOOD}
     config = SpectrogramConfig(augmentation=Augmentation(volume=(0.5, 1.5), noise=0.01, time_shift=(-0.05, 0.05)))
-    order = ["c.wav", "x/a.wav", "x/bad.wav", "x/y/b.flac"]  # folders sorted, files before subfolders
-    keys = jax.random.split(jax.random.key(3), len(order))
     for name, source in GOOD.items():
         np.testing.assert_array_equal(runs["a"][name], runs["b"][name])
         assert not np.array_equal(runs["a"][name], runs["c"][name])
-        expected = jaxspec.encode(config, str(tree / source), key=keys[order.index(source)])
+        h = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")  # SPEC 4's rule
+        key = jax.random.fold_in(jax.random.fold_in(jax.random.key(3), h >> 32), h & 0xFFFFFFFF)
+        expected = jaxspec.encode(config, str(tree / source), key=key)
         np.testing.assert_allclose(runs["a"][name], np.asarray(expected), rtol=1e-6, atol=1e-12)
         assert not np.allclose(runs["a"][name], np.asarray(jaxspec.encode(config, str(tree / source))))
 

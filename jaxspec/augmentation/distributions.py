@@ -16,13 +16,17 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from .. import limits
 from ..errors import ConfigError
+from . import random
 
 
-def check_number(value: Any, name: str) -> float:
-    """``value`` as a float if it is a finite real number (not a bool), else a ``ConfigError``."""
+def check_number(value: Any, name: str, cap: float = limits.MAX_DISTRIBUTION_VALUE) -> float:
+    """``value`` as a float if it is a finite real number (not a bool) with ``|value| <= cap``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ConfigError(f"{name}={value!r} must be a finite real number")
+    if abs(value) > cap:
+        raise ConfigError(f"{name}={value!r} is above the cap {cap:g} in magnitude (jaxspec.limits)")
     return float(value)
 
 
@@ -57,7 +61,7 @@ class Uniform:
 
     def sample(self, key: jax.Array) -> jax.Array:
         """A float32 scalar drawn with ``key``."""
-        return _affine(self.low, self.high - self.low, jax.random.uniform(key, ()))
+        return _affine(self.low, self.high - self.low, random.uniform(key))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +75,7 @@ class Normal:
         _check_pair(self, lambda mean, std: std >= 0, "std must be >= 0")
 
     def sample(self, key: jax.Array) -> jax.Array:
-        return _affine(self.mean, self.std, jax.random.normal(key, ()))
+        return _affine(self.mean, self.std, random.normal(key))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,31 +90,34 @@ class LogUniform:
 
     def sample(self, key: jax.Array) -> jax.Array:
         log_low, log_high = math.log(self.low), math.log(self.high)
-        return jnp.exp(_affine(log_low, log_high - log_low, jax.random.uniform(key, ())))
+        return jnp.exp(_affine(log_low, log_high - log_low, random.uniform(key)))
 
 
 Distribution = Uniform | Normal | LogUniform
 Param = float | tuple[float, float] | Distribution | Callable[[jax.Array], Any]
 
 
-def as_param(value: Any, name: str, bounds: tuple[float, float] | None = None) -> Any:
+def as_param(value: Any, name: str, bounds: tuple[float, float] | None = None, cap: float | None = None) -> Any:
     """Normalizes a numeric parameter: a number, ``(lo, hi)``, a distribution or callable.
 
     Returns a float (fixed), a ``Uniform`` for ``(lo, hi)``, or the distribution /
     callable itself (which must be hashable: it is part of the jit cache key).
     ``bounds`` checks fixed values and ranges; values drawn from other
-    distributions are clipped to it when drawn.
+    distributions are clipped to it when drawn. ``cap`` bounds the magnitude any
+    draw can reach (``jaxspec.limits.param_reach``): numbers, ranges and the
+    built-in distributions above it are a ``ConfigError``; draws of other
+    distributions and callables are clipped to ``[-cap, cap]`` (``sample_param``).
     """
     given = value
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ConfigError(f"{name}={value!r}: a range must be (lo, hi)")
-        lo, hi = (check_number(v, name) for v in value)
+        lo, hi = (check_number(v, name, cap or limits.MAX_DISTRIBUTION_VALUE) for v in value)
         if lo > hi:
             raise ConfigError(f"{name}={tuple(value)!r}: lo={lo} > hi={hi}; a range is (lo, hi) with lo <= hi")
         value = Uniform(lo, hi)
     elif isinstance(value, numbers.Real) and not isinstance(value, bool):
-        value = check_number(value, name)
+        value = check_number(value, name, cap or limits.MAX_DISTRIBUTION_VALUE)
     elif not (hasattr(value, "sample") or callable(value)):
         raise ConfigError(
             f"{name}={value!r} must be a number, a (lo, hi) range, Uniform/Normal/LogUniform, "
@@ -127,17 +134,30 @@ def as_param(value: Any, name: str, bounds: tuple[float, float] | None = None) -
         )
         if not (lo <= low and high <= hi):
             raise ConfigError(f"{name}={given!r} must lie in [{lo}, {hi}]")
+    if cap is not None:
+        reach = limits.param_reach(value)
+        if math.isfinite(reach) and reach > cap:
+            raise ConfigError(
+                f"{name}={given!r} can draw values up to {reach:.6g} in magnitude; the cap is {cap:g} (jaxspec.limits)"
+            )
     return value
 
 
-def sample_param(param: Any, key: jax.Array) -> jax.Array:
-    """Draws a float32 scalar from a normalized parameter (a fixed float uses no key)."""
+def sample_param(param: Any, key: jax.Array, cap: float | None = None) -> jax.Array:
+    """Draws a float32 scalar from a normalized parameter (a fixed float uses no key).
+
+    Draws of distributions other than the built-in ones (and of callables) are clipped
+    to ``[-cap, cap]`` when a cap is given (NaN becomes 0).
+    """
     if isinstance(param, float):
         return jnp.float32(param)
     value = param.sample(key) if hasattr(param, "sample") else param(key)
     value = jnp.asarray(value, jnp.float32)
     if value.shape != ():
         raise ConfigError(f"the parameter {param!r} drew a value of shape {value.shape}; it must draw a scalar")
+    if cap is not None and not math.isfinite(limits.param_reach(param)):
+        value = jnp.nan_to_num(value, nan=0.0, posinf=cap, neginf=-cap)
+        value = jnp.clip(value, jnp.float32(-cap), jnp.float32(cap))
     return value
 
 
@@ -151,4 +171,4 @@ class Scaled:
     s: Any
 
     def __post_init__(self):
-        object.__setattr__(self, "s", as_param(self.s, "Scaled s"))
+        object.__setattr__(self, "s", as_param(self.s, "Scaled s", cap=limits.MAX_SCALED_SHIFT))

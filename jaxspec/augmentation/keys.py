@@ -6,7 +6,10 @@ every draw inside a stage folds in its own parameter id (``fold_in(stage_key, id
 convolution mix 0; noise amplitude 0, noise start 1, white-noise samples 2; time
 shift 0; volume gain 0. Ids are never renumbered, so adding or removing a stage never
 changes the draws of another, and no key is used twice. A batch ``[B, L]`` with one
-key uses ``jax.random.split(key, B)[i]`` for example i.
+key uses ``jax.random.fold_in(key, i)`` for example i (``jax.random.split(key, B)[i]``
+under JAX's default ``jax_threefry_partitionable``). Every draw is made from explicit
+uint32 words (``augmentation.random``), so neither ``jax_enable_x64`` nor
+``jax_threefry_partitionable`` changes a drawn value.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ def draw(setting: Any, key: jax.Array, length: int, *, sample_rate: int | None =
     """The values an augmentation draws with ``key`` for an input of ``length`` samples.
 
     The same values that ``spectrogram(config, x, key)`` applies to an ``x`` of that
-    length (use ``jax.vmap`` over ``jax.random.split(key, B)`` for a batch). Log them to
+    length (use ``jax.vmap`` over ``fold_in(key, i)`` for a batch). Log them to
     make an experiment auditable.
 
     Args:

@@ -13,8 +13,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from ..errors import ConfigError
+from .. import limits
+from ..errors import ConfigError, InputError
 from ..io import as_signal, is_path
 from ..resampling import resample
 from .stages import Augmentation
@@ -28,9 +30,19 @@ def load_recording(signal: Any, sample_rate: int, name: str) -> jax.Array:
     """
     if isinstance(signal, jax.core.Tracer):
         return signal
-    samples, rate = as_signal(signal, name)
+    try:
+        samples, rate = as_signal(signal, name)
+    except InputError as error:  # a recording is part of the config
+        raise ConfigError(str(error)) from error
     if samples.shape[0] == 0:
         raise ConfigError(f"{name} is an empty signal; it needs at least one sample")
+    if samples.shape[0] > limits.MAX_RECORDING_SAMPLES:
+        raise ConfigError(
+            f"{name} has {samples.shape[0]} samples; the cap is {limits.MAX_RECORDING_SAMPLES} (jaxspec.limits)"
+        )
+    peak = float(np.max(np.abs(samples)))
+    if peak > limits.MAX_SIGNAL_VALUE:
+        raise ConfigError(f"{name} has samples up to {peak:.6g} in magnitude; the cap is {limits.MAX_SIGNAL_VALUE:g}")
     if rate is not None and rate != sample_rate:
         return resample(samples, rate, sample_rate)
     return jnp.asarray(samples)

@@ -25,10 +25,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import limits
 from .._pytree import pytree_dataclass
 from ..errors import ConfigError
 from ..io import Audio, is_path
-from . import ops
+from . import ops, random
 from .distributions import LogUniform, Normal, Scaled, Uniform, as_param, sample_param
 from .noise import white_noise
 
@@ -41,7 +42,7 @@ class Volume:
     gain: Any
 
     def __post_init__(self):
-        object.__setattr__(self, "gain", as_param(self.gain, "Volume gain"))
+        object.__setattr__(self, "gain", as_param(self.gain, "Volume gain", cap=limits.MAX_GAIN))
 
 
 def _signal_repr(self: Any) -> str:
@@ -57,6 +58,12 @@ def _signal_repr(self: Any) -> str:
 
 
 def _check_signal_leaf(signal: Any, name: str) -> None:
+    if signal is None:
+        return
+    if not (is_signal(signal) or isinstance(signal, (list, tuple))):
+        raise ConfigError(
+            f"{name}={signal!r} is not a recording; give a path, an Audio, or a NumPy / JAX array of samples"
+        )
     if hasattr(signal, "shape") and math.prod(signal.shape) == 0:
         raise ConfigError(f"{name} is an empty signal; it needs at least one sample")
 
@@ -86,7 +93,7 @@ class Noise:
             if self.signal is None:
                 raise ConfigError("Noise needs an amplitude (white noise) or a signal (a recording)")
             amplitude = 1.0
-        object.__setattr__(self, "amplitude", as_param(amplitude, "Noise amplitude"))
+        object.__setattr__(self, "amplitude", as_param(amplitude, "Noise amplitude", cap=limits.MAX_GAIN))
         _check_signal_leaf(self.signal, "Noise signal")
 
     __repr__ = _signal_repr
@@ -104,7 +111,7 @@ class TimeShift:
     def __post_init__(self):
         t = self.t
         if not isinstance(t, Scaled):
-            t = as_param(t, "TimeShift t")
+            t = as_param(t, "TimeShift t", cap=limits.MAX_SHIFT_SECONDS)
         object.__setattr__(self, "t", t)
 
 
@@ -143,8 +150,10 @@ def _is_range(value: Any) -> bool:
 
 
 def is_signal(value: Any) -> bool:
-    """A path, an ``Audio`` or an array: what a recording may be given as."""
-    return is_path(value) or isinstance(value, Audio) or hasattr(value, "shape")
+    """A path, an ``Audio`` or a NumPy / JAX array of at least one dimension: what a recording may be."""
+    if is_path(value) or isinstance(value, Audio):
+        return True
+    return isinstance(value, (np.ndarray, jax.Array)) and len(value.shape) >= 1
 
 
 def _is_param(value: Any) -> bool:
@@ -199,14 +208,14 @@ def _apply_convolution(
 
 
 def _draw_noise(setting: Noise, key: jax.Array, length: Any, rate: int) -> dict[str, jax.Array]:
-    values = {"noise_amplitude": sample_param(setting.amplitude, param_key(key, 0))}
+    values = {"noise_amplitude": sample_param(setting.amplitude, param_key(key, 0), limits.MAX_GAIN)}
     if setting.signal is not None:
         size = setting.signal.shape[0]
         if isinstance(length, int):
             high = size - length + 1 if size >= length else size
         else:  # a traced length (ragged batches): the same integers, chosen in the graph
             high = jnp.where(size >= length, size - length + 1, size)
-        values["noise_start"] = jax.random.randint(param_key(key, 1), (), 0, high, jnp.int32)
+        values["noise_start"] = random.randint(param_key(key, 1), high)
     return values
 
 
@@ -221,17 +230,18 @@ def _apply_noise(setting: Noise, x: jax.Array, values: dict, key: jax.Array, val
 def _draw_time_shift(setting: TimeShift, key: jax.Array, length: Any, rate: int) -> dict[str, jax.Array]:
     # floor(seconds * rate + 0.5); for Scaled(s), seconds * rate = s * L exactly.
     t = setting.t
+    # The length in float32: a constant when static, converted in the graph when traced (ragged rows).
+    span = np.float32(length) if isinstance(length, int) else jnp.asarray(length).astype(jnp.float32)
     if isinstance(t, Scaled):
-        scale = length if isinstance(length, int) else jnp.asarray(length).astype(jnp.float32)
-        samples = sample_param(t.s, param_key(key, 0)) * scale
+        samples = sample_param(t.s, param_key(key, 0), limits.MAX_SCALED_SHIFT) * span
     else:
-        samples = sample_param(t, param_key(key, 0)) * rate
-    samples = jnp.floor(samples + 0.5)
-    return {"time_shift_samples": jnp.clip(samples, -length, length).astype(jnp.int32)}
+        samples = sample_param(t, param_key(key, 0), limits.MAX_SHIFT_SECONDS) * np.float32(rate)
+    samples = jnp.floor(samples + np.float32(0.5))
+    return {"time_shift_samples": jnp.clip(samples, -span, span).astype(jnp.int32)}
 
 
 def _draw_volume(setting: Volume, key: jax.Array, length: int, rate: int) -> dict[str, jax.Array]:
-    return {"volume_gain": sample_param(setting.gain, param_key(key, 0))}
+    return {"volume_gain": sample_param(setting.gain, param_key(key, 0), limits.MAX_GAIN)}
 
 
 # ------------------------------------------------------------------- the table

@@ -5,7 +5,9 @@ Every subcommand takes the config flags (``--sample-rate 8000 --window-size 25ms
 ``jaxspec SUBCOMMAND --help`` for each one's options.
 
 Exit codes: 0 = done; 1 = some inputs failed (each reported with its path and
-reason, the others written); 2 = bad usage or config.
+reason, the others written); 2 = bad usage or config; 130 = interrupted (Ctrl-C: a
+summary line, the outputs written so far complete). No jaxspec or OS error prints a
+traceback (set ``JAXSPEC_TRACEBACK=1`` to see one).
 
 Modules: ``flags`` (flag values, the config from flags), ``inputs`` (files, folders,
 globs), ``pipeline`` (decoding threads and dispatch), ``commands`` (one function per
@@ -15,17 +17,29 @@ subcommand); this module builds the parser and runs it.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import textwrap
+import warnings
 from collections.abc import Sequence
 
-from ..errors import JaxspecError
+from ..errors import JaxspecError, TruncatedAudioWarning
 from . import commands as _commands
-from .commands import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from .commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .flags import add_config_flags, join_signed_values, positive_int
 from .inputs import AUDIO_EXTENSIONS, find_inputs
 
-__all__ = ["AUDIO_EXTENSIONS", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "find_inputs", "main"]
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "build_parser",
+    "find_inputs",
+    "main",
+]
 
 
 _EPILOG = """\
@@ -75,9 +89,17 @@ def build_parser() -> argparse.ArgumentParser:
         "write one .npy spectrogram per audio file (or one .npz)",
         "Encodes files, folders (recursive, by audio extension) and globs. Writes OUT/<name>.npy per "
         "input, mirroring the folders below each given folder (or one .npz with --single, keyed by "
-        "<name>). An unreadable file is reported with its reason; the others are still written and "
-        "the exit code is 1.\n\nWith --key SEED, file i of the N inputs (in the order listed: folders "
-        "sorted) is augmented with jax.random.split(jax.random.key(SEED), N)[i], as encode_batch does.",
+        "<name>); nothing is written outside OUT. An unreadable file, or an output that cannot be "
+        "written, is reported with its path and reason; the others are still written and the exit "
+        "code is 1.\n\nEvery output is written under a temporary name and renamed when complete, "
+        "and recorded in OUT/.jaxspec-manifest.jsonl (input path, size and time, config, key rule). "
+        "Running again into the same OUT skips a file only when its output is complete and was "
+        "made from the same input with the same config and key rule; any other output is replaced. "
+        "--overwrite re-encodes everything; --skip-existing keeps every output already under its "
+        "final name (the fast way to resume an interrupted run of the same command).\n\nWith --key "
+        "SEED, the file whose output name is NAME is augmented with the key "
+        "fold_in(fold_in(key(SEED), h >> 32), h & 0xFFFFFFFF), h = the 64-bit blake2b hash of NAME, "
+        "so adding a file or splitting the work changes no other file's output.",
     )
     encode.add_argument("paths", nargs="+", metavar="PATH", help="audio files, folders or globs (quote globs)")
     encode.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder (or .npz with --single)")
@@ -85,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--key", type=int, metavar="SEED", help="apply the configured augmentation with this seed")
     encode.add_argument("--workers", type=positive_int, default=4, help="decoding threads (default 4)")
     encode.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    rerun = encode.add_mutually_exclusive_group()
+    rerun.add_argument("--overwrite", action="store_true", help="re-encode every file, even up-to-date outputs")
+    rerun.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="keep every output already under its final name, without checking the manifest (resume a run)",
+    )
     encode.set_defaults(run=_commands.run_encode)
 
     plot = command(
@@ -92,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         "draw the waveform and spectrogram (dB) of a file, and augmented versions",
         "Draws the waveform the encoder sees above its spectrogram in dB (time in s, frequency in Hz, "
         "a colour bar). --augment N adds N augmented versions in a grid; version i uses "
-        "jax.random.split(jax.random.key(SEED), N)[i] and its title shows the drawn values.",
+        "jax.random.fold_in(jax.random.key(SEED), i) and its title shows the drawn values.",
     )
     plot.add_argument("path", metavar="PATH", help="an audio file")
     plot.add_argument(
@@ -136,14 +165,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
 
+    for stream in (sys.stdout, sys.stderr):  # file names that are not UTF-8 print as \xNN, never raise
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     argv = join_signed_values(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", TruncatedAudioWarning)
+            warnings.showwarning = _show_warning
+            return args.run(args)
+    except KeyboardInterrupt:
+        print(f"jaxspec {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except (JaxspecError, ValueError, OSError, ImportError) as error:
+        if os.environ.get("JAXSPEC_TRACEBACK"):
+            raise
         print(f"jaxspec {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as error:  # noqa: BLE001 - no tracebacks from the command line
+        if os.environ.get("JAXSPEC_TRACEBACK"):
+            raise
+        print(
+            f"jaxspec {args.command}: unexpected error: {type(error).__name__}: {error} "
+            "(set JAXSPEC_TRACEBACK=1 for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {message}", file=file or sys.stderr)
 
 
 if __name__ == "__main__":

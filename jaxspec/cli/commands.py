@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,9 @@ from typing import Any
 import jax
 import numpy as np
 
+from .. import outputs
+from .._atomic import atomic_path
+from ..corpus import file_key
 from ..encoding import encode
 from ..io import audio_info, example_path
 from ..planner import plan_file
@@ -20,25 +24,35 @@ from .inputs import collisions, find_inputs
 from .pipeline import FILE_ERRORS, Long, encode_files, failure_reason, progress_bar
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130
+"""Ctrl-C (SIGINT): the run stops after a summary line; outputs written so far are complete."""
 
 
 def _stream_file(config, path: str, target: Path | None) -> Any:
-    """Streams a long file into ``target`` (returns None) or into an array (``target`` None)."""
+    """Streams a long file into ``target`` (atomically; returns None) or into an array (``target`` None)."""
     try:
         if target is None:
             return stream_to_array(config, path)
-        target.parent.mkdir(parents=True, exist_ok=True)
         encode_to_file(config, path, target)
         return None
-    except FILE_ERRORS as error:
+    except Exception as error:  # noqa: BLE001 - one item fails, the run goes on
         return error
+
+
+def _remove_stale(target: Path) -> None:
+    """Removes an output from an earlier run whose input now fails (it would be stale)."""
+    with contextlib.suppress(OSError):
+        target.unlink()
+
+
+def _output_error(error: BaseException, target: Path) -> str:
+    reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+    return f"cannot write {str(target)!r}: {reason}"
 
 
 def run_encode(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     inputs, problems = find_inputs(args.paths)
-    for pattern, reason in problems:
-        print(f"error: {pattern}: {reason}", file=sys.stderr)
     clashes = collisions(inputs)
     if clashes:
         for clash in clashes:
@@ -47,41 +61,127 @@ def run_encode(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if args.single and out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")
-    keys = None
-    if args.key is not None:
-        if config.augmentation is None:
-            print("warning: --key has no effect: the config has no augmentation", file=sys.stderr)
-        keys = jax.random.split(jax.random.key(args.key), max(1, len(inputs)))
+    kept = []
+    for item in inputs:
+        if outputs.escapes(item.name):
+            problems.append((item.path, f"its output name {item.name!r} would be written outside {str(out)!r}"))
+        else:
+            kept.append(item)
+    inputs = kept
+    for pattern, reason in problems:
+        print(f"error: {pattern}: {reason}", file=sys.stderr)
+    if args.key is not None and config.augmentation is None:
+        print("warning: --key has no effect: the config has no augmentation", file=sys.stderr)
+    seed = None if config.augmentation is None else args.key
+    manifest_path = out.with_name(out.name + ".manifest.jsonl") if args.single else out / outputs.MANIFEST_NAME
+    manifest = outputs.Manifest(manifest_path, config.to_dict(), outputs.key_rule(seed))
+    sources = {item.name: outputs.Source.of(item.path) for item in inputs}
+    if args.single:
+        return _encode_single(args, config, inputs, problems, out, seed, manifest, sources)
+
+    todo, skipped, replacing = [], 0, 0
+    for item in inputs:
+        target = out / (item.name + ".npy")
+        if args.overwrite:
+            todo.append(item)
+        elif args.skip_existing and target.is_file():
+            skipped += 1
+        elif manifest.up_to_date(item.name, target, sources[item.name]):
+            skipped += 1
+        else:
+            todo.append(item)
+            replacing += target.exists()
+    if replacing:
+        print(
+            f"note: {replacing} existing output(s) in {str(out)!r} were made from another input, config or key "
+            "rule (or are not in its manifest) and will be replaced; --skip-existing keeps them",
+            file=sys.stderr,
+        )
+    keys = None if seed is None else [file_key(seed, item.name) for item in todo]
+    start = time.perf_counter()
+    bar = progress_bar(len(todo), args.progress, "encode")
+    written, failed, interrupted = 0, len(problems), False
+    try:
+        for item, result in encode_files(config, todo, keys, args.workers, bar):
+            target = out / (item.name + ".npy")
+            manifest.forget(item.name)
+            if isinstance(result, Long):
+                result = _stream_file(config, result.path, target)
+                if isinstance(result, OSError) and getattr(result, "filename", None) is not None:
+                    result = OSError(_output_error(result, target))
+            if isinstance(result, BaseException):
+                failed += 1
+                _remove_stale(target)
+                bar.write(f"error: {item.path}: {failure_reason(result, item.path)}", file=sys.stderr)
+            else:
+                try:
+                    size = target.stat().st_size if result is None else outputs.write_npy(target, result)
+                    manifest.add(item.name, sources[item.name], size)
+                    written += 1
+                except (OSError, ValueError) as error:
+                    failed += 1
+                    _remove_stale(target)
+                    bar.write(f"error: {item.path}: {_output_error(error, target)}", file=sys.stderr)
+            bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+        manifest.compact()
+    return _summary(written, failed, skipped, len(todo), time.perf_counter() - start, out, interrupted)
+
+
+def _summary(written: int, failed: int, skipped: int, todo: int, seconds: float, out: Path, interrupted: bool) -> int:
+    rate = (written + failed) / seconds if seconds > 0 else 0.0
+    line = f"{written} written, {failed} failed, {skipped} up to date in {seconds:.1f} s ({rate:.1f} files/s) -> {out}"
+    if interrupted:
+        left = max(todo - written - failed, 0)
+        print(f"interrupted: {line}; {left} not done (rerun the same command to resume)")
+        return EXIT_INTERRUPTED
+    print(line)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, sources) -> int:
+    """``--single``: every spectrogram in one archive, written atomically once all are done."""
+    current = all(manifest.up_to_date(item.name, out, sources[item.name]) for item in inputs)
+    if inputs and current and set(manifest.records) == {item.name for item in inputs} and not args.overwrite:
+        return _summary(0, len(problems), len(inputs), 0, 0.0, out, False)
+    keys = None if seed is None else [file_key(seed, item.name) for item in inputs]
     start = time.perf_counter()
     bar = progress_bar(len(inputs), args.progress, "encode")
-    written, failed, arrays = 0, len(problems), {}
+    failed, arrays, interrupted = len(problems), {}, False
     try:
         for item, result in encode_files(config, inputs, keys, args.workers, bar):
             if isinstance(result, Long):
-                result = _stream_file(config, result.path, None if args.single else out / (item.name + ".npy"))
+                result = _stream_file(config, result.path, None)
             if isinstance(result, BaseException):
                 failed += 1
                 bar.write(f"error: {item.path}: {failure_reason(result, item.path)}", file=sys.stderr)
-            elif result is None:
-                written += 1  # streamed straight into its .npy
-            elif args.single:
-                arrays[item.name] = result
-                written += 1
             else:
-                target = out / (item.name + ".npy")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                np.save(target, result)
-                written += 1
+                arrays[item.name] = result
             bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
         bar.close()
-    if args.single and arrays:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(out, **arrays)
     seconds = time.perf_counter() - start
-    rate = (written + failed - len(problems)) / seconds if seconds > 0 else 0.0
-    print(f"{written} written, {failed} failed in {seconds:.1f} s ({rate:.1f} files/s) -> {out}")
-    return EXIT_FAILED if failed else EXIT_OK
+    if interrupted:  # an archive is written whole or not at all
+        return _summary(0, failed, 0, len(inputs), seconds, out, True)
+    written = 0
+    if arrays:
+        try:
+            size = outputs.write_npz(out, arrays.items())
+        except (OSError, ValueError) as error:
+            print(f"error: {_output_error(error, out)}", file=sys.stderr)
+            failed += len(arrays)
+        else:
+            written = len(arrays)
+            manifest.records.clear()
+            for name in arrays:
+                manifest.add(name, sources[name], size)
+            manifest.compact()
+    return _summary(written, failed, 0, len(inputs), seconds, out, False)
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -107,7 +207,8 @@ def run_demo(args: argparse.Namespace) -> int:
         f"{jax.default_backend()}"
     )
     try:
-        plot_file(config, path, args.out)
+        with atomic_path(args.out) as temporary:
+            plot_file(config, path, temporary)
     except ImportError as error:
         print(f"picture skipped: {error}", file=sys.stderr)
     else:
@@ -120,7 +221,8 @@ def run_plot(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     output = args.output or Path(args.path).stem + ".png"
-    plot_file(config, args.path, output, augment_count=args.augment, seed=args.key, dpi=args.dpi)
+    with atomic_path(output) as temporary:
+        plot_file(config, args.path, temporary, augment_count=args.augment, seed=args.key, dpi=args.dpi)
     print(f"picture {output}")
     return EXIT_OK
 

@@ -103,9 +103,10 @@ def find_inputs(patterns: Iterable[str]) -> tuple[list[Input], list[tuple[str, s
 
 
 def collisions(inputs: Sequence[Input]) -> list[str]:
+    """Inputs whose outputs would have the same name (as a file, or as a ``--single`` archive key)."""
     by_name: dict[str, list[str]] = collections.defaultdict(list)
     for item in inputs:
-        by_name[item.name].append(item.path)
+        by_name[item.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")].append(item.path)
     return [
         f"{' and '.join(map(repr, paths))} would both be written as {name!r}"
         for name, paths in by_name.items()

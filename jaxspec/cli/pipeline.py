@@ -44,6 +44,7 @@ def progress_bar(total: int, enabled: bool, description: str) -> Any:
 
 
 FILE_ERRORS = (OSError, ValueError, RuntimeError)
+"""The errors of reading and checking a file (``info``); ``encode`` fails an item on any ``Exception``."""
 
 
 @dataclass(frozen=True)
@@ -80,20 +81,29 @@ def encode_files(config, inputs: Sequence[Input], keys: Any, workers: int, bar: 
 
         refill()
         pending: tuple[Input, Any] | None = None
-        while queue:
-            i, future = queue.popleft()
-            refill()
-            try:
-                loaded = future.result()
-                key = None if keys is None else keys[i]
-                dispatched: Any = loaded if isinstance(loaded, Long) else encode(config, loaded, key=key)
-            except FILE_ERRORS as error:
-                dispatched = error
-            if pending is not None:
-                yield _materialize(*pending)
-            pending = (inputs[i], dispatched)
+        try:
+            yield from _drain(config, inputs, keys, queue, refill, pending)
+        finally:  # stopped early (Ctrl-C): files not started yet are not decoded
+            for _, future in queue:
+                future.cancel()
+
+
+def _drain(config, inputs, keys, queue, refill, pending) -> Iterator[tuple[Input, Any]]:
+    """The dispatch loop of ``encode_files``: each result is read back one step later."""
+    while queue:
+        i, future = queue.popleft()
+        refill()
+        try:
+            loaded = future.result()
+            key = None if keys is None else keys[i]
+            dispatched: Any = loaded if isinstance(loaded, Long) else encode(config, loaded, key=key)
+        except Exception as error:  # noqa: BLE001 - one item fails, the run goes on
+            dispatched = error
         if pending is not None:
             yield _materialize(*pending)
+        pending = (inputs[i], dispatched)
+    if pending is not None:
+        yield _materialize(*pending)
 
 
 def _materialize(item: Input, result: Any) -> tuple[Input, Any]:
@@ -101,7 +111,7 @@ def _materialize(item: Input, result: Any) -> tuple[Input, Any]:
         return item, result
     try:
         return item, np.asarray(result)
-    except FILE_ERRORS as error:
+    except Exception as error:  # noqa: BLE001 - one item fails, the run goes on
         return item, error
 
 

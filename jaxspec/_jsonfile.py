@@ -1,0 +1,95 @@
+"""Reading a JSON config file within ``jaxspec.limits``'s caps (behind ``SpectrogramConfig.load``).
+
+Untrusted config files never abort, hang or eat memory: only regular files are opened
+(a FIFO is refused unopened), files above ``MAX_CONFIG_BYTES`` are refused before they
+are read, the text must be UTF-8, and nesting deeper than ``MAX_JSON_DEPTH`` is refused
+before parsing (Python's parser would raise ``RecursionError``). Every failure is a
+``ConfigError`` naming the file (``FileNotFoundError`` for a missing one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from . import limits
+from .errors import ConfigError
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of parsed JSON (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_json(path: Path) -> Any:
+    """The JSON value of a config file, read within ``jaxspec.limits``'s caps (``ConfigError`` else)."""
+    shown = repr(os.fspath(path))
+    if "\0" in os.fspath(path):
+        raise ConfigError(f"config file {shown}: a path cannot contain a NUL character")
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"config file {shown} does not exist") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {shown}: {error.strerror or error}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"config file {shown} is not a regular file (a folder, FIFO or device)")
+    if info.st_size > limits.MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"config file {shown} has {info.st_size} bytes; the cap is {limits.MAX_CONFIG_BYTES} (jaxspec.limits)"
+        )
+    try:
+        with open(path, "rb") as file:
+            data = file.read(limits.MAX_CONFIG_BYTES + 1)
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {shown}: {error.strerror or error}") from None
+    if len(data) > limits.MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file {shown} is larger than the cap {limits.MAX_CONFIG_BYTES} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"config file {shown} is not UTF-8 text: {error}") from None
+    # Python's own limits (nesting: RecursionError; huge integers: ValueError) become ConfigErrors.
+    nesting = max(text.count("["), text.count("{"))
+    if nesting > limits.MAX_JSON_DEPTH and _bracket_depth(text) > limits.MAX_JSON_DEPTH:
+        raise ConfigError(f"config file {shown} nests deeper than the cap {limits.MAX_JSON_DEPTH} (jaxspec.limits)")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"config file {shown} is not valid JSON: {error}") from error
+    except (RecursionError, ValueError) as error:
+        raise ConfigError(f"config file {shown} cannot be read as JSON: {error}") from None
+    if _depth(value) > limits.MAX_JSON_DEPTH:
+        raise ConfigError(f"config file {shown} nests deeper than the cap {limits.MAX_JSON_DEPTH} (jaxspec.limits)")
+    return value
+
+
+def _bracket_depth(text: str) -> int:
+    """The deepest nesting of ``[`` / ``{`` outside strings (a bound checked before parsing)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest

@@ -1,0 +1,107 @@
+"""Scalar draws on explicit uint32 words: independent of ``jax_enable_x64`` and
+``jax_threefry_partitionable``.
+
+Each draw hashes the key's two words with the written-out Threefry-2x32
+(``noise.threefry_2x32``) and turns the bits into a value with float32 / uint32
+arithmetic only. The rules reproduce what ``jax.random.uniform(key, ())``,
+``jax.random.normal(key, ())`` and ``jax.random.randint(key, (), 0, high)`` give under
+JAX's defaults (x64 off, ``jax_threefry_partitionable`` on), so drawn values from before
+this module are unchanged, but no flag can change them:
+
+- ``bits(key)``: ``y0 ^ y1`` where ``(y0, y1) = threefry_2x32(key, (0, 0))``;
+- ``uniform(key)``: ``float32 bits (bits >> 9) | 0x3F800000, minus 1``, in ``[0, 1)``;
+- ``normal(key)``: ``sqrt(2) * erfinv(max(lo, f * (1 - lo) + lo))``, ``lo = nextafter(-1, 0)``;
+- ``randint(key, high)``: with the keys ``k_j = threefry_2x32(key, (0, j))`` (j = 0, 1),
+  ``((bits(k_0) % span) * m + bits(k_1) % span) % span`` in uint32, ``span = high``,
+  ``m = (2**16 % span)**2 % span`` (wrapping like JAX's uint32 arithmetic);
+- ``fold_in(key, i)``: ``threefry_2x32(key, (0, i))`` (``jax.random.fold_in``, which no
+  flag changes; it is also ``jax.random.split(key, n)[i]`` under the default flag).
+
+Keys of other implementations (``rbg``) fall back to ``jax.random``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from .noise import threefry_2x32
+
+_LOW = np.nextafter(np.float32(-1.0), np.float32(0.0))
+_SQRT2 = np.float32(np.sqrt(2.0))
+
+
+def key_words(key: jax.Array) -> jax.Array | None:
+    """The two uint32 words of a Threefry key (typed or raw), or ``None`` for another kind."""
+    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+    if typed and str(jax.random.key_impl(key)) != "threefry2x32":
+        return None
+    data = jax.random.key_data(key) if typed else key
+    return data if data.shape == (2,) and data.dtype == jnp.uint32 else None
+
+
+def _hash_pair(words: jax.Array, high: int | jax.Array, low: int | jax.Array) -> jax.Array:
+    count = jnp.stack([jnp.asarray(high, jnp.uint32), jnp.asarray(low, jnp.uint32)])
+    return threefry_2x32(words, count)
+
+
+def bits(key: jax.Array) -> jax.Array:
+    """One uint32 word drawn with ``key``."""
+    words = key_words(key)
+    if words is None:
+        return jax.random.bits(key, (), jnp.uint32)
+    y = _hash_pair(words, 0, 0)
+    return y[0] ^ y[1]
+
+
+def _unit(word: jax.Array) -> jax.Array:
+    """float32 in ``[0, 1)`` from the top 23 bits of ``word``."""
+    return lax.bitcast_convert_type((word >> np.uint32(9)) | np.uint32(0x3F800000), jnp.float32) - np.float32(1.0)
+
+
+def uniform(key: jax.Array) -> jax.Array:
+    """A float32 scalar uniform in ``[0, 1)``."""
+    return _unit(bits(key))
+
+
+def normal(key: jax.Array) -> jax.Array:
+    """A float32 standard normal scalar (``|value| <= 5.42``)."""
+    f = _unit(bits(key))
+    u = jnp.maximum(_LOW, f * (np.float32(1.0) - _LOW) + _LOW)
+    return _SQRT2 * lax.erf_inv(u)
+
+
+def split_pair(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``jax.random.split(key)`` under the default flag, whatever the flag: ``fold_in(key, 0), fold_in(key, 1)``."""
+    return fold_in(key, 0), fold_in(key, 1)
+
+
+def fold_in(key: jax.Array, data: int | jax.Array) -> jax.Array:
+    """``jax.random.fold_in(key, data)`` (uint32 ``data``); keeps the key's kind."""
+    return jax.random.fold_in(key, jnp.asarray(data, jnp.uint32))
+
+
+def randint(key: jax.Array, high: Any) -> jax.Array:
+    """An int32 scalar in ``[0, high)`` (``high >= 1``: an int, or a traced int of ragged batches)."""
+    if key_words(key) is None:
+        return jax.random.randint(key, (), 0, high, jnp.int32)
+    k1, k2 = split_pair(key)
+    higher, lower = bits(k1), bits(k2)
+    if isinstance(high, (int, np.integer)):
+        span = np.uint32(max(int(high), 1))
+        multiplier = np.uint32(2**16) % span
+    else:  # the same uint32 arithmetic, in the graph
+        span = jnp.maximum(high, 1).astype(jnp.uint32)
+        multiplier = jnp.uint32(2**16) % span
+    multiplier = jnp.uint32(multiplier) * jnp.uint32(multiplier) % span  # wraps in uint32, like JAX
+    offset = (higher % span) * multiplier + lower % span
+    return (offset % span).astype(jnp.int32)
+
+
+def row_keys(key: jax.Array, batch: int) -> jax.Array:
+    """``fold_in(key, i)`` for ``i < batch``: the batch key rule (SPEC section 4)."""
+    return jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(batch, dtype=jnp.uint32))

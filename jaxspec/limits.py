@@ -1,0 +1,160 @@
+"""Caps on sizes and magnitudes: untrusted configs and inputs stay within work they describe.
+
+Every cap lives here, once; ``config``, ``_serialize``, ``augmentation`` and ``io`` read
+them. A value above a size cap, or a magnitude above a magnitude cap, is a
+``ConfigError`` when the config is built (naming the field, the value and the cap);
+concrete samples too large for the spectrum to stay finite are an ``InputError``.
+
+Sizes (samples at the config's rate):
+
+==========================  ===============  =====================================================
+cap                         value            what it bounds
+==========================  ===============  =====================================================
+``MAX_SAMPLE_RATE``         4,000,000 Hz     ``sample_rate``, and the rate of ``Audio``
+``MAX_WINDOW_SAMPLES``      1,048,576        ``window_size`` (2**20)
+``MAX_FFT_SIZE``            1,048,576        ``fft_size`` (2**20)
+``MAX_OFFSET_SAMPLES``      1,048,576        ``offset`` (2**20)
+``MAX_TARGET_SAMPLES``      1,073,741,824    ``target_length`` as a duration (2**30)
+``MAX_OUTPUT_VALUES``       268,435,456      ``target_length`` frames x bins (2**28: 1 GiB float32)
+``MAX_SIGNAL_SAMPLES``      2,147,483,647    an input held in memory, and frames x offset (int32)
+``MAX_RECORDING_SAMPLES``   67,108,864       a noise recording or impulse response (2**26)
+``MAX_CONFIG_BYTES``        16,777,216       a JSON config file (16 MiB)
+``MAX_JSON_DEPTH``          32               nesting of a JSON config
+==========================  ===============  =====================================================
+
+Magnitudes:
+
+==========================  ===============  =====================================================
+``MAX_GAIN``                10,000           ``Volume`` gain and ``Noise`` amplitude: the largest
+                                             value a parameter can draw (range bounds,
+                                             ``LogUniform`` high, ``|mean| + 6 std`` of a
+                                             ``Normal``; values drawn by callables are clipped)
+``MAX_LEVEL``               10,000           the level of ``normalization``
+``MAX_SHIFT_SECONDS``       1,000,000        ``|t|`` of a time shift in seconds
+``MAX_SCALED_SHIFT``        1,000            ``|s|`` of ``Scaled(s)``
+``MAX_WINDOW_VALUE``        10,000           a window's values
+``MAX_SIGNAL_VALUE``        10,000           samples of a recording given as an array
+``MAX_POWER``               8                ``power``
+``MAX_DISTRIBUTION_VALUE``  1e30             any parameter of ``Uniform``/``Normal``/``LogUniform``
+==========================  ===============  =====================================================
+
+And one rule over all of them, ``worst_case``: the largest value any float32 step of
+the pipeline can reach, computed from the config's own values, must stay below
+``FLOAT32_BUDGET`` (1e36, under float32's 3.4e38) for a full-scale input (``|x| <= 1``)
+of ``MAX_SIGNAL_SAMPLES`` samples; otherwise the config is a ``ConfigError``. A concrete
+input whose samples make ``worst_case`` exceed the budget is an ``InputError``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+MAX_SAMPLE_RATE = 4_000_000
+MAX_WINDOW_SAMPLES = 1 << 20
+MAX_FFT_SIZE = 1 << 20
+MAX_OFFSET_SAMPLES = 1 << 20
+MAX_TARGET_SAMPLES = 1 << 30
+MAX_OUTPUT_VALUES = 1 << 28
+MAX_SIGNAL_SAMPLES = (1 << 31) - 1
+MAX_RECORDING_SAMPLES = 1 << 26
+MAX_CONFIG_BYTES = 16 << 20
+MAX_JSON_DEPTH = 32
+
+MAX_GAIN = 10_000.0
+MAX_LEVEL = 10_000.0
+MAX_SHIFT_SECONDS = 1_000_000.0
+MAX_SCALED_SHIFT = 1_000.0
+MAX_WINDOW_VALUE = 10_000.0
+MAX_SIGNAL_VALUE = 10_000.0
+MAX_POWER = 8.0
+MAX_DISTRIBUTION_VALUE = 1e30
+
+FLOAT32_BUDGET = 1e36
+"""The largest intermediate value the pipeline may reach (float32's max is 3.4e38)."""
+
+NORMAL_REACH = 6.0
+"""``|z|`` of a drawn standard normal never exceeds 5.42 (float32 uniform bits; see ``random``)."""
+
+
+def param_reach(param: Any) -> float:
+    """The largest ``|value|`` a normalized numeric parameter can draw.
+
+    A fixed float is itself; ``Uniform`` / ``LogUniform`` their larger bound;
+    ``Normal`` ``|mean| + 6 std``; other distributions and callables ``math.inf``
+    (their draws are clipped where a cap applies).
+    """
+    from .augmentation.distributions import LogUniform, Normal, Uniform  # the caps are imported by them
+
+    if isinstance(param, float):
+        return abs(param)
+    if type(param) in (Uniform, LogUniform):
+        return max(abs(param.low), abs(param.high))
+    if type(param) is Normal:
+        return abs(param.mean) + NORMAL_REACH * param.std
+    return math.inf
+
+
+def worst_case(config: Any, amplitude: float, length: int) -> tuple[float, str]:
+    """The largest value a float32 step can reach for ``length`` samples of ``|x| <= amplitude``.
+
+    Follows the pipeline with bounds that hold for every key: the normalization's sum of
+    squares and its output (``level * sqrt(L)`` for rms), the convolution's FFT
+    (``L * peak * sum|h|``) and output, the noise, the gain, the windowed DFT
+    (``sum|w| * peak``), its energy (``2 |X|**2``) and ``energy ** (power / 2)``.
+
+    Returns:
+      ``(bound, step)``: the largest bound and the step that reaches it.
+    """
+    length = max(int(length), 1)
+    steps: dict[str, float] = {}
+    peak = float(amplitude)
+    if config.normalization is not None:
+        kind, level = config.normalization
+        steps["the normalization's sum of squares"] = peak * peak * length
+        peak = level if kind == "max" else level * math.sqrt(length)
+    augmentation = config.augmentation
+    if augmentation is not None:
+        conv = augmentation.convolution
+        if conv is not None:
+            total = _abs_sum(conv.signal)
+            steps["the convolution's FFT"] = length * peak * max(total, 1.0)
+            peak *= max(1.0, total)
+        noise = augmentation.noise
+        if noise is not None:
+            reach = min(param_reach(noise.amplitude), MAX_GAIN)
+            source = NORMAL_REACH if noise.signal is None else _abs_max(noise.signal)
+            peak += reach * source
+        volume = augmentation.volume
+        if volume is not None:
+            peak *= min(param_reach(volume.gain), MAX_GAIN)
+    steps["the augmented waveform"] = peak
+    spectrum = _abs_sum(config.window) * peak
+    steps["the DFT"] = spectrum
+    energy = 2.0 * spectrum * spectrum
+    steps["|X|**2"] = energy
+    if config.power is not None:  # None: the complex STFT itself, bounded by the DFT step
+        try:
+            steps[f"|X|**{config.power:g}"] = energy ** (config.power / 2.0) if energy > 0 else 0.0
+        except OverflowError:
+            steps[f"|X|**{config.power:g}"] = math.inf
+    step = max(steps, key=steps.get)
+    return steps[step], step
+
+
+def _abs_sum(values: Any) -> float:
+    import numpy as np
+
+    try:
+        return float(np.sum(np.abs(np.asarray(values, np.float64))))
+    except Exception:  # noqa: BLE001 - a traced recording: no bound can be read
+        return 0.0
+
+
+def _abs_max(values: Any) -> float:
+    import numpy as np
+
+    try:
+        return float(np.max(np.abs(np.asarray(values, np.float64)), initial=0.0))
+    except Exception:  # noqa: BLE001 - a traced recording
+        return 0.0

@@ -1,0 +1,194 @@
+"""What ``jaxspec encode`` and ``python -m jaxspec.beam`` write: paths inside ``-o``, atomic files, keys, the manifest.
+
+- Every output is written under a temporary name in its folder and renamed when
+  complete (``jaxspec._atomic``): a killed run leaves no partial file under a final name.
+- Output names come from the inputs' relative names; a name that would leave ``-o``
+  (``..``, an absolute path) is refused for that item.
+- ``--single`` writes one ``.npz`` archive with ``zipfile`` and
+  ``np.lib.format.write_array`` (any name, ``file`` and ``allow_pickle`` included).
+- Key rule (SPEC section 4): a file's key is ``jaxspec.corpus.file_key(SEED, NAME)`` =
+  ``fold_in(fold_in(key(SEED), h >> 32), h & 0xFFFFFFFF)`` with ``h`` the first 8 bytes
+  (little-endian) of ``blake2b`` of its relative output name (UTF-8, surrogate
+  escapes kept), so adding a file or splitting the work changes no other file's output.
+  The command line and the Beam job (``jaxspec.beam``) share this module.
+- The manifest ``OUT/.jaxspec-manifest.jsonl`` (beside an archive: ``ARCHIVE.manifest.jsonl``)
+  records, per output written, its name, the input's absolute path, size and
+  modification time, the output's size and the setting (a hash of the config's JSON
+  and the key rule; the config itself is recorded once per setting). A rerun skips an
+  item only when that record matches: same input, same config and key rule, output
+  present with the recorded size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._atomic import atomic_file
+
+MANIFEST_NAME = ".jaxspec-manifest.jsonl"
+KEY_RULE_NONE = "no key (no augmentation)"
+
+
+def key_rule(seed: int | None) -> str:
+    """The key rule recorded in the manifest, with its seed."""
+    if seed is None:
+        return KEY_RULE_NONE
+    return f"fold_in(fold_in(key({seed}), h >> 32), h & 0xFFFFFFFF), h = blake2b-64(name) little-endian"
+
+
+def escapes(name: str) -> bool:
+    """True if the output name would be written outside the output folder."""
+    path = Path(name)
+    return path.is_absolute() or bool(path.drive) or ".." in path.parts or name in ("", ".")
+
+
+def target_path(out: Path, name: str, suffix: str = ".npy") -> Path:
+    """``out / (name + suffix)``, checked to stay inside ``out`` (``ValueError`` else)."""
+    if escapes(name):
+        raise ValueError(f"its output name {name!r} would be written outside {str(out)!r}; it is skipped")
+    target = out / (name + suffix)
+    root = os.path.abspath(out)
+    if os.path.commonpath([root, os.path.abspath(target)]) != root:
+        raise ValueError(f"its output {str(target)!r} would be outside {str(out)!r}; it is skipped")
+    return target
+
+
+def write_npy(path: Path, array: np.ndarray) -> int:
+    """Writes ``array`` to ``path`` atomically; returns the file's size in bytes."""
+    with atomic_file(path) as file:
+        np.lib.format.write_array(file, np.ascontiguousarray(array), allow_pickle=False)
+    return path.stat().st_size
+
+
+def archive_name(name: str) -> str:
+    """The key of ``name`` in a ``--single`` archive: itself, with bytes that are not UTF-8 as ``\\xNN``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def write_npz(path: Path, arrays: Iterable[tuple[str, np.ndarray]]) -> int:
+    """Writes one ``.npz`` archive (entry ``NAME.npy`` per array) atomically; returns its size.
+
+    The archive is built with ``zipfile`` directly: names are never passed as keyword
+    arguments (``np.savez(file, **arrays)`` loses arrays named ``file`` or ``allow_pickle``).
+    Names are stored as ``archive_name`` gives them (zip entries are UTF-8).
+    """
+    with atomic_file(path) as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays:
+            with archive.open(archive_name(name) + ".npy", "w", force_zip64=True) as entry:
+                np.lib.format.write_array(entry, np.ascontiguousarray(array), allow_pickle=False)
+    return path.stat().st_size
+
+
+@dataclass(frozen=True)
+class Source:
+    """What the manifest records about an input."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: str) -> Source | None:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        return cls(os.path.abspath(path), info.st_size, info.st_mtime_ns)
+
+
+class Manifest:
+    """The record of what an output folder (or archive) holds and how it was made.
+
+    An append-only JSON-lines file: a ``{"setting": H, "config": ..., "key_rule": ...}``
+    line per setting, then a line per output written (appended after its rename). The
+    last line of a killed run may be cut; it is ignored. ``compact`` rewrites it
+    atomically with the latest record per name.
+    """
+
+    def __init__(self, path: Path, config_json: dict[str, Any], rule: str):
+        self.path = path
+        text = json.dumps({"config": config_json, "key_rule": rule}, sort_keys=True)
+        self.setting = hashlib.sha256(text.encode()).hexdigest()[:32]
+        self.header = {"setting": self.setting, "config": config_json, "key_rule": rule}
+        self.records: dict[str, dict[str, Any]] = {}
+        self.settings: dict[str, dict[str, Any]] = {}
+        self._read()
+        self._header_written = False
+
+    def _read(self) -> None:
+        try:
+            with open(self.path, encoding="utf-8", errors="surrogateescape") as file:
+                lines = file.readlines()
+        except OSError:
+            return
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line cut by a kill
+            if not isinstance(entry, dict):
+                continue
+            if "config" in entry and "setting" in entry:
+                self.settings[entry["setting"]] = entry
+            elif isinstance(entry.get("name"), str):
+                self.records[entry["name"]] = entry
+
+    def up_to_date(self, name: str, target: Path, source: Source | None) -> bool:
+        """True if ``target`` was made from this same input with this setting and is complete."""
+        record = self.records.get(name)
+        if record is None or source is None or record.get("setting") != self.setting:
+            return False
+        if (record.get("input"), record.get("size"), record.get("mtime_ns")) != (
+            source.path,
+            source.size,
+            source.mtime_ns,
+        ):
+            return False
+        try:
+            return target.stat().st_size == record.get("output_bytes")
+        except OSError:
+            return False
+
+    def add(self, name: str, source: Source | None, output_bytes: int) -> None:
+        """Records an output just renamed into place (appended at once)."""
+        record = {
+            "name": name,
+            "setting": self.setting,
+            "input": None if source is None else source.path,
+            "size": None if source is None else source.size,
+            "mtime_ns": None if source is None else source.mtime_ns,
+            "output_bytes": output_bytes,
+        }
+        self.records[name] = record
+        lines = []
+        if not self._header_written:
+            lines.append(self.header)
+            self._header_written = True
+        lines.append(record)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8", errors="surrogateescape") as file:
+            file.write("".join(json.dumps(line) + "\n" for line in lines))
+
+    def forget(self, name: str) -> None:
+        """Drops the record of an output that is being replaced or failed."""
+        self.records.pop(name, None)
+
+    def compact(self) -> None:
+        """Rewrites the manifest atomically: the settings in use, then one record per name."""
+        used = {record.get("setting") for record in self.records.values()}
+        settings = {**self.settings, self.setting: self.header}
+        with contextlib.suppress(OSError), atomic_file(self.path, "w") as file:
+            for setting in sorted(s for s in used if s in settings):
+                file.write(json.dumps(settings[setting]) + "\n")
+            for record in self.records.values():
+                file.write(json.dumps(record) + "\n")

@@ -1,0 +1,756 @@
+"""Issue 14: untrusted configs, odd arrays and files, interrupted runs: nothing aborts, hangs or is lost.
+
+One section per item of the issue; each test is the regression test of a failure the
+reliability study found (SPEC section 5).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import threading
+import warnings
+import zipfile
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+import soundfile
+
+import jaxspec
+from jaxspec import (
+    Audio,
+    AudioFileError,
+    Augmentation,
+    ConfigError,
+    InputError,
+    Noise,
+    SpectrogramConfig,
+    Uniform,
+    Volume,
+    limits,
+)
+from jaxspec.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, main
+from jaxspec.errors import TruncatedAudioWarning
+
+RATE = 16000
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def raises(error_type, *fragments):
+    pattern = "".join(f"(?=[\\s\\S]*{re.escape(fragment)})" for fragment in fragments)
+    return pytest.raises(error_type, match=re.compile(pattern, re.IGNORECASE))
+
+
+def _tone(n=4000, freq=440.0):
+    return (0.3 * np.sin(2 * np.pi * freq * np.arange(n) / RATE)).astype(np.float32)
+
+
+def _wav(path, n=4000, freq=440.0, **kwargs):
+    soundfile.write(path, _tone(n, freq), RATE, **kwargs)
+    return path
+
+
+def _in_thread(fn, timeout=30.0):
+    """Runs ``fn`` in a thread; fails if it has not returned after ``timeout`` s (a hang)."""
+    box = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except BaseException as error:  # noqa: BLE001
+            box["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), "blocked (a FIFO was opened)"
+    return box
+
+
+def _cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+# ------------------------------------------------------------------ 1. caps on sizes
+@pytest.mark.parametrize(
+    "field, value, cap",
+    [
+        ("fft_size", 1_000_000_000, limits.MAX_FFT_SIZE),
+        ("target_length", 10_000_000, limits.MAX_OUTPUT_VALUES),
+        ("window_size", 100_000_000, limits.MAX_WINDOW_SAMPLES),
+        ("sample_rate", 10**15, limits.MAX_SAMPLE_RATE),
+        ("target_length", 1e12, limits.MAX_TARGET_SAMPLES),
+        ("target_length", "1e300s", limits.MAX_TARGET_SAMPLES),
+        ("offset", 10**9, limits.MAX_OFFSET_SAMPLES),
+        ("window_size", 1e6, limits.MAX_WINDOW_SAMPLES),
+        ("power", 100.0, 8),
+    ],
+)
+def test_sizes_above_their_caps_are_config_errors_at_build(tmp_path, field, value, cap):
+    with raises(ConfigError, field, str(cap)):
+        SpectrogramConfig(**{field: value})
+    file = tmp_path / "c.json"
+    file.write_text(json.dumps({field: value}))  # the 27-byte configs of the issue
+    with raises(ConfigError, field):
+        SpectrogramConfig.load(file)
+
+
+def test_the_largest_accepted_sizes_build_without_allocating():
+    config = SpectrogramConfig(
+        sample_rate=limits.MAX_SAMPLE_RATE, window_size=limits.MAX_WINDOW_SAMPLES, fft_size=limits.MAX_FFT_SIZE
+    )
+    assert config.num_bins == limits.MAX_FFT_SIZE // 2 + 1
+
+
+def test_recording_longer_than_the_cap(monkeypatch):
+    monkeypatch.setattr(limits, "MAX_RECORDING_SAMPLES", 100)
+    with raises(ConfigError, "Noise signal", "101", "100"):
+        SpectrogramConfig(augmentation=Augmentation(noise=Noise(0.1, np.zeros(101, np.float32))))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifo_as_recording_input_or_config_is_refused_without_blocking(tmp_path, capsys):
+    fifo = tmp_path / "noise.wav"
+    os.mkfifo(fifo)
+    box = _in_thread(lambda: SpectrogramConfig(augmentation=Augmentation(noise=Noise(0.1, str(fifo)))))
+    assert (
+        isinstance(box.get("error"), AudioFileError) and "FIFO" in str(box["error"]) and str(fifo) in str(box["error"])
+    )
+    box = _in_thread(lambda: jaxspec.encode(SpectrogramConfig(), str(fifo)))
+    assert isinstance(box.get("error"), AudioFileError)
+    box = _in_thread(lambda: jaxspec.encode(SpectrogramConfig(), str(fifo), stream=True))
+    assert isinstance(box.get("error"), AudioFileError)
+    config = tmp_path / "cfg.json"
+    os.mkfifo(config)
+    box = _in_thread(lambda: SpectrogramConfig.load(config))
+    assert isinstance(box.get("error"), ConfigError)
+    good = _wav(tmp_path / "good.wav")
+    box = _in_thread(lambda: _cli(capsys, "encode", fifo, good, "-o", tmp_path / "out", "--no-progress"))
+    code, out, err = box["value"]
+    assert code == EXIT_FAILED and "FIFO" in err and (tmp_path / "out" / "good.npy").exists()
+
+
+# ------------------------------------------------------------------ 2. --single never loses results
+def test_single_archive_keeps_every_name(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    names = ("file", "allow_pickle", "x", "args", "kwds")
+    for i, name in enumerate(names):
+        _wav(folder / f"{name}.wav", 1000 + 100 * i)
+    code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "all.npz", "--single", "--no-progress")
+    assert code == EXIT_OK and out.startswith(f"{len(names)} written, 0 failed")
+    with np.load(tmp_path / "all.npz") as archive:
+        assert sorted(archive.files) == sorted(names)
+        for name in names:
+            expected = np.asarray(jaxspec.encode(SpectrogramConfig(), str(folder / f"{name}.wav")))
+            np.testing.assert_array_equal(archive[name], expected)
+    with zipfile.ZipFile(tmp_path / "all.npz") as archive:
+        assert sorted(archive.namelist()) == sorted(f"{n}.npy" for n in names)
+
+
+# ------------------------------------------------------------------ 3. atomic outputs and reruns
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*.part*"))
+
+
+def test_a_failing_stream_leaves_no_file_under_its_final_name(tmp_path, monkeypatch):
+    import jaxspec.stream as stream
+
+    source = _wav(tmp_path / "a.wav", 20000)
+    target = tmp_path / "out" / "a.npy"
+
+    def broken(config, path, **kwargs):
+        yield np.zeros((4, SpectrogramConfig().num_bins), np.float32)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(stream, "stream_spectrogram", broken)
+    with pytest.raises(OSError, match="No space"):
+        stream.encode_to_file(SpectrogramConfig(), source, target)
+    assert not target.exists() and _leftovers(tmp_path) == []
+
+
+def test_a_killed_write_leaves_no_partial_npy(tmp_path, monkeypatch, capsys):
+    from jaxspec import outputs
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in "abc":
+        _wav(folder / f"{name}.wav")
+    real = np.lib.format.write_array
+
+    def dies(file, array, **kwargs):
+        file.write(b"\x93NUMPY partial")
+        raise KeyboardInterrupt  # what a kill does to the writing thread
+
+    monkeypatch.setattr(outputs.np.lib.format, "write_array", dies)
+    code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "out", "--no-progress")
+    assert code == EXIT_INTERRUPTED and out.startswith("interrupted: 0 written")
+    assert list((tmp_path / "out").glob("*.npy")) == [] and _leftovers(tmp_path) == []
+    monkeypatch.setattr(outputs.np.lib.format, "write_array", real)
+    code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "out", "--no-progress", "--skip-existing")
+    assert code == EXIT_OK and out.startswith("3 written, 0 failed, 0 up to date")
+
+
+def test_atomic_outputs_get_the_usual_permissions(tmp_path, capsys):
+    _wav(tmp_path / "a.wav")
+    assert _cli(capsys, "encode", tmp_path / "a.wav", "-o", tmp_path / "out", "--no-progress")[0] == EXIT_OK
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "out" / "a.npy").stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's 0600
+
+
+def test_rerun_skips_only_up_to_date_outputs(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    a, b = _wav(folder / "a.wav", 3000), _wav(folder / "b.wav", 5000)
+    out = tmp_path / "out"
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress")[1].startswith("2 written, 0 failed, 0 up")
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress")[1].startswith("0 written, 0 failed, 2 up")
+    # another config: both replaced, with the new config's outputs
+    code, stdout, stderr = _cli(capsys, "encode", folder, "-o", out, "--no-progress", "--offset", 100)
+    assert stdout.startswith("2 written") and "note: 2 existing output(s)" in stderr  # not silent
+    expected = jaxspec.encode(SpectrogramConfig(offset=100), str(a))
+    np.testing.assert_array_equal(np.load(out / "a.npy"), np.asarray(expected))
+    # a changed input: only it is replaced
+    _wav(b, 6000, 880.0)
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress", "--offset", 100)[1].startswith("1 written")
+    # another key rule (a seed) with augmentation: replaced
+    flags = ("--offset", 100, "--volume", "0.5:1.5")
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress", *flags, "--key", 1)[1].startswith("2 written")
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress", *flags, "--key", 2)[1].startswith("2 written")
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress", *flags, "--key", 2)[1].startswith("0 written")
+    # --overwrite forces; --skip-existing keeps what is there whatever the config
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress", *flags, "--key", 2, "--overwrite")[1].startswith(
+        "2 written"
+    )
+    before = np.load(out / "a.npy")
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress", "--skip-existing")[1].startswith(
+        "0 written, 0 failed, 2 up to date"
+    )
+    np.testing.assert_array_equal(np.load(out / "a.npy"), before)
+    # an output removed or cut by hand is made again
+    (out / "a.npy").write_bytes((out / "a.npy").read_bytes()[:100])
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress", *flags, "--key", 2)[1].startswith("1 written")
+    # the manifest: one setting line, one record per output, readable after a cut last line
+    with open(out / ".jaxspec-manifest.jsonl", "a") as file:
+        file.write('{"name": "a", "sett')
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress", *flags, "--key", 2)[1].startswith("0 written")
+    lines = [json.loads(line) for line in (out / ".jaxspec-manifest.jsonl").read_text().splitlines()]
+    assert [sorted(line) for line in lines[:1]] == [["config", "key_rule", "setting"]]
+    assert sorted(line["name"] for line in lines[1:]) == ["a", "b"]
+    assert lines[1]["input"] == os.path.abspath(folder / lines[1]["name"]) + ".wav"
+
+
+def test_a_file_that_now_fails_leaves_no_stale_output(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    a = _wav(folder / "a.wav")
+    out = tmp_path / "out"
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress")[0] == EXIT_OK
+    a.write_bytes(b"garbage" * 100)
+    code, stdout, stderr = _cli(capsys, "encode", folder, "-o", out, "--no-progress", "--offset", 100)
+    assert code == EXIT_FAILED and not (out / "a.npy").exists() and str(a) in stderr
+
+
+def test_single_rerun_and_interrupted_single_writes_nothing(tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _wav(folder / "a.wav")
+    _wav(folder / "b.wav", 2000)
+    archive = tmp_path / "all.npz"
+    assert _cli(capsys, "encode", folder, "-o", archive, "--single", "--no-progress")[1].startswith("2 written")
+    assert _cli(capsys, "encode", folder, "-o", archive, "--single", "--no-progress")[1].startswith(
+        "0 written, 0 failed, 2 up to date"
+    )
+    assert _cli(capsys, "encode", folder, "-o", archive, "--single", "--no-progress", "--offset", 90)[1].startswith(
+        "2 written"
+    )
+
+
+# ------------------------------------------------------------------ 4. output-side errors fail one item
+def test_an_output_error_fails_that_item_only(tmp_path, capsys, monkeypatch):
+    from jaxspec import outputs
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in "abc":
+        _wav(folder / f"{name}.wav")
+    out = tmp_path / "out"
+    (out / "b.npy").mkdir(parents=True)  # the rename onto a folder fails
+    real = outputs.write_npy
+
+    def full_disk(path, array):
+        if path.name == "c.npy":
+            raise OSError(28, "No space left on device")
+        return real(path, array)
+
+    monkeypatch.setattr(outputs, "write_npy", full_disk)
+    code, stdout, stderr = _cli(capsys, "encode", folder, "-o", out, "--no-progress")
+    assert code == EXIT_FAILED and stdout.startswith("1 written, 2 failed")
+    assert f"cannot write {str(out / 'c.npy')!r}: No space left on device" in stderr
+    assert str(out / "b.npy") in stderr and (out / "a.npy").is_file()
+    assert _leftovers(out) == []
+
+
+# ------------------------------------------------------------------ 5. draws independent of the flags
+_DRAWS_SCRIPT = """
+import json, sys
+import jax
+sys.path.insert(0, "tests")
+import numpy as np
+import jaxspec
+from make_draws_fixture import LENGTH, SEEDS, configs, signal
+out = {"flags": [bool(jax.config.jax_enable_x64), bool(jax.config.jax_threefry_partitionable)]}
+for name, config in configs().items():
+    for seed in SEEDS:
+        for field, value in jaxspec.draw(config, jax.random.key(seed), LENGTH).items():
+            out[f"{name}/{seed}/{field}"] = np.asarray(value).tobytes().hex()
+    x = np.stack([signal(), signal()[::-1].copy(), 0.5 * signal()])
+    spec = np.asarray(jaxspec.spectrogram(config, x, jax.random.key(99)), np.float32)
+    out[f"{name}/batch"] = float(np.abs(spec).sum())
+    out[f"{name}/encode_batch"] = [float(np.asarray(s).sum()) for s in jaxspec.encode_batch(
+        config, [signal(), signal()[:1500]], sample_rate=16000, key=jax.random.key(5))]
+print(json.dumps(out))
+"""
+
+
+def _draws(env_flags):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", **env_flags)
+    for name in ("JAX_ENABLE_X64", "JAX_THREEFRY_PARTITIONABLE"):
+        if name not in env_flags:
+            env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-c", _DRAWS_SCRIPT],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_draws_do_not_depend_on_x64_or_threefry_partitionable():
+    default = _draws({})
+    assert default.pop("flags") == [False, True]  # JAX's defaults: the values of today
+    for env_flags, flags in (
+        ({"JAX_ENABLE_X64": "1"}, [True, True]),
+        ({"JAX_THREEFRY_PARTITIONABLE": "0"}, [False, False]),
+        ({"JAX_ENABLE_X64": "1", "JAX_THREEFRY_PARTITIONABLE": "0"}, [True, False]),
+    ):
+        other = _draws(env_flags)
+        assert other.pop("flags") == flags  # the flag really was in effect
+        assert set(other) == set(default)
+        for name, value in default.items():
+            if name.endswith("batch"):
+                np.testing.assert_allclose(other[name], value, rtol=1e-6, err_msg=f"{env_flags} {name}")
+            else:
+                assert other[name] == value, f"{env_flags} changes {name}"
+
+
+def test_batch_rule_is_fold_in_and_equals_split_under_the_default():
+    key = jax.random.key(3)
+    folded = jaxspec.augmentation.random.row_keys(key, 5)
+    np.testing.assert_array_equal(jax.random.key_data(folded), jax.random.key_data(jax.random.split(key, 5)))
+    for i in range(5):
+        np.testing.assert_array_equal(jax.random.key_data(folded[i]), jax.random.key_data(jax.random.fold_in(key, i)))
+
+
+def test_explicit_draws_equal_jax_default_path():
+    from jaxspec.augmentation import random as r
+
+    for seed in range(20):
+        key = jax.random.fold_in(jax.random.key(seed), 7)
+        assert r.uniform(key) == jax.random.uniform(key, ())
+        assert r.normal(key) == jax.random.normal(key, ())
+        for high in (1, 2, 7, 1000, 70_000, 2**31 - 1):
+            assert r.randint(key, high) == jax.random.randint(key, (), 0, high, "int32")
+
+
+# ------------------------------------------------------------------ 6. no silent NaN / inf
+@pytest.mark.parametrize(
+    "build, fragments",
+    [
+        (lambda: Augmentation(volume=1e39), ("Volume gain", "1e+39", "10000")),
+        (lambda: Augmentation(volume=Volume((-1e39, 0.0))), ("Volume gain", "-1e+39")),
+        (lambda: Augmentation(noise=7.7e214), ("Noise amplitude", "7.7e+214")),
+        (lambda: SpectrogramConfig(normalization=("max", 1e30)), ("normalization", "1e+30", "10000")),
+        (lambda: Uniform(-1e39, 0.0), ("low", "1e+39")),
+        (lambda: Augmentation(time_shift=(-1e30, 1e30)), ("TimeShift t", "1e+30")),
+        (lambda: Augmentation(time_shift=jaxspec.Scaled(1e9)), ("Scaled s", "1000")),
+        (lambda: Augmentation(volume=jaxspec.Normal(0.0, 1e4)), ("Volume gain", "60000")),
+        (lambda: SpectrogramConfig(window_function=[1e30] * 400), ("window_function", "1e+30")),
+        (
+            lambda: SpectrogramConfig(augmentation=Augmentation(noise=Noise(1.0, np.full(100, 1e20, np.float32)))),
+            ("Noise signal", "1e+20"),
+        ),
+        (
+            lambda: SpectrogramConfig(
+                normalization=("rms", 1e4), power=8.0, augmentation=Augmentation(volume=1e4, noise=1e4)
+            ),
+            ("overflow float32",),
+        ),
+    ],
+)
+def test_magnitudes_above_their_caps_are_config_errors(build, fragments):
+    with raises(ConfigError, *fragments):
+        build()
+
+
+def test_the_largest_accepted_magnitudes_stay_finite(key):
+    config = SpectrogramConfig(
+        normalization=("max", limits.MAX_LEVEL),
+        augmentation=Augmentation(volume=limits.MAX_GAIN, noise=(0.0, limits.MAX_GAIN), time_shift=(-0.01, 0.01)),
+    )
+    out = np.asarray(jaxspec.spectrogram(config, _tone(), key))
+    assert np.isfinite(out).all() and out.max() > 0
+    far = SpectrogramConfig(augmentation=Augmentation(time_shift=(-1e6, 1e6)))
+    assert np.isfinite(np.asarray(jaxspec.spectrogram(far, _tone(), key))).all()  # shifted out: silence
+    huge = SpectrogramConfig(augmentation=Augmentation(volume=lambda k: np.float32(3e38) / jax.random.uniform(k)))
+    assert np.isfinite(np.asarray(jaxspec.spectrogram(huge, _tone(), key))).all()  # callables are clipped
+
+
+def test_samples_too_large_for_a_finite_spectrum_are_input_errors(key):
+    with raises(InputError, "x has samples up to 1e+30", "finite"):
+        jaxspec.spectrogram(SpectrogramConfig(), np.full(1000, 1e30, np.float32))
+    with raises(InputError, "finite"):
+        jaxspec.encode(SpectrogramConfig(), np.full(1000, 3e38, np.float32), sample_rate=RATE)
+    loud = np.full(1000, 1e6, np.float32)  # large but finite all the way
+    assert np.isfinite(np.asarray(jaxspec.spectrogram(SpectrogramConfig(), loud))).all()
+
+
+def test_a_file_with_samples_too_large_names_the_file(tmp_path):
+    loud = tmp_path / "loud.wav"
+    soundfile.write(loud, np.full(1000, 1e30, np.float32), RATE, subtype="FLOAT")
+    for stream in (False, True):
+        with raises(InputError, str(loud), "too large"):
+            jaxspec.encode(SpectrogramConfig(), str(loud), stream=stream)
+
+
+@pytest.mark.parametrize("shape", [(10, 0), (0, 0)])
+def test_n_by_0_arrays_are_input_errors(shape):
+    with raises(InputError, "[n, 0]"):
+        jaxspec.encode(SpectrogramConfig(), np.zeros(shape, np.float32), sample_rate=RATE)
+    with raises(InputError, "channel"):
+        Audio(np.zeros(shape, np.float32), RATE)
+
+
+# ------------------------------------------------------------------ 7. truncated audio and lying headers
+def _cut(path: Path, keep: float) -> Path:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path
+
+
+def test_a_wav_cut_mid_data_warns_naming_the_path(tmp_path):
+    cut = _cut(_wav(tmp_path / "cut.wav", 16000, subtype="PCM_16"), 0.5)
+    with pytest.warns(TruncatedAudioWarning, match=re.escape(str(cut))):
+        audio = jaxspec.load_audio(cut)
+    assert 7900 < audio.num_samples < 8100
+    with pytest.warns(TruncatedAudioWarning, match="16000"):
+        jaxspec.encode(SpectrogramConfig(), str(cut), stream=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jaxspec.load_audio(_wav(tmp_path / "whole.wav", 16000))  # a whole file: no warning
+
+
+def test_lying_headers(tmp_path, capsys):
+    data = bytearray(_wav(tmp_path / "src.wav", 4000, subtype="PCM_16").read_bytes())
+    at = data.find(b"data")
+    lying = bytearray(data)
+    lying[at + 4 : at + 8] = struct.pack("<I", 0x7FFFFFF0)  # declares far more data than there is
+    (tmp_path / "lie.wav").write_bytes(lying)
+    with pytest.warns(TruncatedAudioWarning, match="lie.wav"):
+        assert jaxspec.load_audio(tmp_path / "lie.wav").num_samples == 4000
+    rate = bytearray(data)
+    rate[24:28] = struct.pack("<I", 10**9)
+    (tmp_path / "rate.wav").write_bytes(rate)
+    with raises(AudioFileError, "rate.wav", "1000000000 Hz", str(limits.MAX_SAMPLE_RATE)):
+        jaxspec.encode(SpectrogramConfig(), str(tmp_path / "rate.wav"))
+    code, _, err = _cli(capsys, "encode", tmp_path / "lie.wav", "-o", tmp_path / "out", "--no-progress")
+    assert code == EXIT_OK and "warning:" in err and "lie.wav" in err
+
+
+def test_cut_flac_is_an_audio_file_error_streamed_or_not(tmp_path):
+    flac = tmp_path / "cut.flac"
+    soundfile.write(flac, np.random.default_rng(0).standard_normal(40000).astype(np.float32) * 0.1, RATE)
+    _cut(flac, 0.5)
+    for stream in (False, True):
+        with raises(AudioFileError, str(flac)):
+            jaxspec.encode(SpectrogramConfig(), str(flac), stream=stream)
+
+
+# ------------------------------------------------------------------ 8. jaxspec errors, not raw exceptions
+def test_zero_d_inputs_are_input_errors():
+    for x in (np.float32(1.0), np.array(1.0), jax.numpy.float32(2.0), 3.0):
+        with raises(InputError, "0-d"):
+            jaxspec.spectrogram(SpectrogramConfig(), x)
+        with raises(InputError, "0-d"):
+            jaxspec.encode(SpectrogramConfig(), x, sample_rate=RATE)
+
+
+def test_a_path_passed_to_spectrogram_is_an_input_error(tmp_path):
+    for path in ("speech.wav", tmp_path / "a.wav", b"a.wav"):
+        with raises(InputError, "path"):
+            jaxspec.spectrogram(SpectrogramConfig(), path)
+
+
+@pytest.mark.parametrize("window", [{}, ["hann"], [], [True] * 400, object()])
+def test_bad_window_function_forms_are_config_errors(window):
+    with raises(ConfigError, "window_function"):
+        SpectrogramConfig(window_function=window)
+    if isinstance(window, (dict, list)):  # the JSON forms
+        with raises(ConfigError, "window_function"):
+            SpectrogramConfig.from_dict({"window_function": window})
+
+
+def test_a_numpy_scalar_in_a_noise_range_is_a_range(key):
+    augmentation = Augmentation(noise=(0.1, np.float32(1.0)))
+    assert augmentation.noise.amplitude == Uniform(0.1, 1.0)
+    config = SpectrogramConfig(augmentation=augmentation)
+    assert np.isfinite(np.asarray(jaxspec.encode(config, _tone(), sample_rate=RATE, key=key))).all()
+
+
+def test_objects_with_a_shape_are_not_recordings():
+    class Shaped:
+        shape = (100,)
+
+    with raises(ConfigError, "not a recording"):
+        Noise(0.1, Shaped())
+    with raises(ConfigError):
+        Augmentation(noise=Shaped())
+    with raises(ConfigError, "not a recording"):
+        jaxspec.Convolution(Shaped())
+
+
+def test_streamed_bad_files_raise_audio_file_errors_naming_the_path(tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(np.random.default_rng(0).bytes(3000))
+    with raises(AudioFileError, str(bad)):
+        jaxspec.encode(SpectrogramConfig(), str(bad), stream=True)
+    with raises(AudioFileError, str(bad)):
+        list(jaxspec.stream.stream_spectrogram(SpectrogramConfig(), bad))
+
+
+def test_hostile_json_config_files(tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with raises(ConfigError, "deep.json", "nests deeper", str(limits.MAX_JSON_DEPTH)):
+        SpectrogramConfig.load(deep)
+    nested = tmp_path / "nested.json"
+    value = 1
+    for _ in range(40):
+        value = [value]
+    nested.write_text(json.dumps({"augmentation": {"volume": {"gain": value}}}))
+    with raises(ConfigError, "nests deeper"):
+        SpectrogramConfig.load(nested)
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b'{"offset": "\xff\xfe"}')
+    with raises(ConfigError, "binary.json", "UTF-8"):
+        SpectrogramConfig.load(binary)
+    big = tmp_path / "big.json"
+    with open(big, "wb") as file:
+        file.truncate(limits.MAX_CONFIG_BYTES + 1)
+    with raises(ConfigError, "big.json", str(limits.MAX_CONFIG_BYTES)):
+        SpectrogramConfig.load(big)
+    digits = tmp_path / "digits.json"
+    digits.write_text('{"offset": ' + "9" * 5000 + "}")
+    with raises(ConfigError, "digits.json"):
+        SpectrogramConfig.load(digits)
+    ragged = tmp_path / "ragged.json"
+    ragged.write_text(json.dumps({"augmentation": {"noise": {"signal": {"samples": [[1, 2], [3]]}}}}))
+    with raises(ConfigError, "samples"):
+        SpectrogramConfig.load(ragged)
+
+
+def test_cli_bad_config_file_is_a_clear_error_without_traceback(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"\xff\xfe{")
+    code, _, err = _cli(capsys, "config", "--config", bad)
+    assert code == EXIT_USAGE and "UTF-8" in err
+    code, _, err = _cli(capsys, "config", "--config", tmp_path / "missing.json")
+    assert code == EXIT_USAGE and "does not exist" in err
+
+
+def test_cli_unexpected_errors_print_one_line(tmp_path, capsys, monkeypatch):
+    from jaxspec.cli import commands
+
+    def boom(args):
+        raise TypeError("an unexpected bug")
+
+    monkeypatch.setattr(commands, "config_from_args", boom)
+    code, _, err = _cli(capsys, "encode", tmp_path, "-o", tmp_path / "o")
+    assert code == EXIT_FAILED and "unexpected error: TypeError: an unexpected bug" in err
+
+
+def test_cli_sigint_ends_with_a_summary_line(tmp_path, capsys, monkeypatch):
+    from jaxspec.cli import commands
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in "abcd":
+        _wav(folder / f"{name}.wav")
+    real = commands.encode_files
+
+    def interrupted(*args, **kwargs):
+        for i, result in enumerate(real(*args, **kwargs)):
+            if i == 2:
+                raise KeyboardInterrupt
+            yield result
+
+    monkeypatch.setattr(commands, "encode_files", interrupted)
+    code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "out", "--no-progress")
+    assert code == EXIT_INTERRUPTED
+    assert out.startswith("interrupted: 2 written, 0 failed") and "2 not done" in out
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.npy")) == ["a.npy", "b.npy"]
+    monkeypatch.setattr(commands, "encode_files", real)
+    code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "out", "--no-progress")
+    assert code == EXIT_OK and out.startswith("2 written, 0 failed, 2 up to date")
+
+
+_SIGINT_SCRIPT = """
+import sys, time
+from jaxspec.cli import commands, main
+real = commands.encode_files
+def slow(*args, **kwargs):
+    for result in real(*args, **kwargs):
+        print("item", flush=True)
+        time.sleep(0.5)
+        yield result
+commands.encode_files = slow
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+def test_cli_real_sigint_prints_a_summary_and_no_traceback(tmp_path):
+    import signal
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(20):
+        _wav(folder / f"{i:02d}.wav", 2000)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SIGINT_SCRIPT, "encode", str(folder), "-o", str(tmp_path / "out"), "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert process.stdout.readline().strip() == "item"  # encoding is under way
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == EXIT_INTERRUPTED, err
+    assert "Traceback" not in out + err
+    summary = [line for line in out.splitlines() if line.startswith("interrupted:")]
+    assert summary and "not done" in summary[0]
+    assert not list((tmp_path / "out").glob("*.part*"))
+
+
+# ------------------------------------------------------------------ 9. paths
+def test_non_utf8_file_names_are_read(tmp_path, capsys):
+    name = os.fsdecode(b"caf\xe9-\xff.wav")
+    path = tmp_path / name
+    try:
+        _wav(tmp_path / "plain.wav").rename(path)
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system does not take non-UTF-8 names")
+    audio = jaxspec.load_audio(path)
+    assert audio.num_samples == 4000
+    streamed = np.asarray(jaxspec.encode(SpectrogramConfig(), str(path), stream=True))
+    np.testing.assert_allclose(streamed, np.asarray(jaxspec.encode(SpectrogramConfig(), str(path))), rtol=1e-5)
+    code, out, _ = _cli(capsys, "encode", tmp_path, "-o", tmp_path / "out", "--no-progress")
+    assert code == EXIT_OK and (tmp_path / "out" / (Path(name).stem + ".npy")).exists()
+    code, out, _ = _cli(capsys, "info", path)
+    assert code == EXIT_OK and "(31, 201)" in out  # the name prints (escaped), nothing raises
+
+
+def test_paths_with_a_nul_are_input_errors(tmp_path):  # found by the fuzz profile
+    with raises(InputError, "NUL"):
+        jaxspec.load_audio("a\0b.wav")
+    with raises(ConfigError, "NUL"):
+        SpectrogramConfig(augmentation=Augmentation(noise=Noise(0.1, "x\0.wav")))
+    with raises(ConfigError, "NUL"):
+        SpectrogramConfig.load("c\0.json")
+
+
+def test_single_archive_with_a_non_utf8_name(tmp_path, capsys):  # found by the fuzz suite
+    folder = tmp_path / "in"
+    folder.mkdir()
+    try:
+        _wav(tmp_path / "x.wav").rename(folder / os.fsdecode(b"caf\xe9.wav"))
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system does not take non-UTF-8 names")
+    _wav(folder / "plain.wav")
+    code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "all.npz", "--single", "--no-progress")
+    assert code == EXIT_OK and out.startswith("2 written")
+    with np.load(tmp_path / "all.npz") as archive:
+        assert sorted(archive.files) == ["caf\\xe9", "plain"]
+
+
+def test_bytes_paths_get_a_clear_message(tmp_path):
+    path = bytes(_wav(tmp_path / "a.wav"))
+    with raises(InputError, "bytes", "os.fsdecode"):
+        jaxspec.load_audio(path)
+    with raises(InputError, "bytes", "os.fsdecode"):
+        jaxspec.encode(SpectrogramConfig(), path)
+
+
+def test_globs_and_paths_with_dotdot_never_write_outside_the_output(tmp_path, capsys, monkeypatch):
+    (tmp_path / "a" / "b" / "c").mkdir(parents=True)
+    _wav(tmp_path / "a" / "top.wav")
+    work = tmp_path / "a" / "b"
+    monkeypatch.chdir(work)
+    before = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    code, _, err = _cli(capsys, "encode", "*/../../*.wav", "-o", "out", "--no-progress")  # name "../top"
+    after = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    new = sorted(set(after) - set(before))
+    assert all(p.startswith("a/b/out") for p in new), new
+    assert code == EXIT_FAILED and "would be written outside 'out'" in err and "'../top'" in err
+    code, _, err = _cli(capsys, "encode", "../*.wav", "-o", "out2", "--no-progress")
+    assert code == EXIT_OK and (work / "out2" / "top.npy").exists()  # the glob's base is "..": names stay inside
+
+
+def test_escaping_names_are_refused():
+    from jaxspec import outputs
+
+    for name in ("../x", "a/../../x", "/abs/x", "..", ""):
+        assert outputs.escapes(name)
+    for name in ("x", "a/b/x", "a..b/x"):
+        assert not outputs.escapes(name)
+
+
+def test_unreadable_files_say_why(tmp_path, monkeypatch):
+    path = _wav(tmp_path / "a.wav")
+    import jaxspec._files as files
+
+    real_open = open
+
+    def denied(file, *args, **kwargs):
+        if os.fspath(file) == os.fspath(path):
+            raise PermissionError(13, "Permission denied", os.fspath(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(files, "open", denied, raising=False)
+    with raises(AudioFileError, str(path), "Permission denied"):
+        jaxspec.load_audio(path)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_files_say_why_for_real(tmp_path):
+    path = _wav(tmp_path / "a.wav")
+    path.chmod(0)
+    with raises(AudioFileError, str(path), "Permission denied"):
+        jaxspec.load_audio(path)
