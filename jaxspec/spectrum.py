@@ -22,6 +22,7 @@ from . import features as _features
 from . import framing as _framing
 from ._inputs import check_waveform_and_key, row_keys
 from .augmentation import apply as apply_augmentation
+from .augmentation.keys import feature_chain
 from .config import SpectrogramConfig
 from .errors import ConfigError
 from .resampling import fit_length
@@ -86,12 +87,14 @@ def _spectrogram_one(config: SpectrogramConfig, x: jax.Array, key: jax.Array | N
     x = _framing.pad_signal(config.framing, x, n, config.window_samples, config.offset_samples, config.fft_samples)
     if key is not None and config.augmentation is not None:
         x = _xla.materialize(x, (n - 1) * config.offset_samples + config.frame_samples, key)
-    framewise = _features.framewise_prefix(config.features)
-    y = _frames_to_spectrum(config, x, n, key, config.features[:framewise])
+    # With a key, the feature-level augmentation (VTLP, time warp, masks) joins the chain.
+    features = feature_chain(config.augmentation, config.features, key, n, config.sample_rate, config.fft_samples)
+    framewise = _features.framewise_prefix(features)
+    y = _frames_to_spectrum(config, x, n, key, features[:framewise])
     energy = None
     if _framing.energy_stage(config.preprocess) is not None:
         y, energy = y[:, :-1], y[:, -1]
-    return _features.apply_chain(config.features[framewise:], y, config.sample_rate, config.fft_samples, energy)
+    return _features.apply_chain(features[framewise:], y, config.sample_rate, config.fft_samples, energy)
 
 
 def _frames_to_spectrum(
