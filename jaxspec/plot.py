@@ -11,8 +11,8 @@ drawn, and without pyplot (no global state, no display needed).
 from __future__ import annotations
 
 import math
-import textwrap
 import os
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
