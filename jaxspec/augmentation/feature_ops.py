@@ -55,7 +55,7 @@ def warp_sources(frames: int, centre: jax.Array, shift: jax.Array, valid_frames:
     With ``v`` valid frames, the point ``centre`` moves to ``d = centre + shift`` and the
     ends ``0`` and ``v - 1`` stay: ``s(t) = t * centre / d`` for ``t <= d``, else
     ``centre + (t - d) * (v - 1 - centre) / (v - 1 - d)`` (Park et al.'s warp, piecewise
-    linear). Frames at and past ``v`` read themselves. ``shift = 0`` gives ``s(t) = t``
+    linear). Frames 0 and ``v - 1`` and on read themselves (also when ``d`` is an end). ``shift = 0`` gives ``s(t) = t``
     exactly (integers below 2**24 are exact in float32).
     """
     t = lax.iota(jnp.int32, frames).astype(jnp.float32)
@@ -65,7 +65,7 @@ def warp_sources(frames: int, centre: jax.Array, shift: jax.Array, valid_frames:
     last = v - 1.0
     left = t * c / jnp.maximum(d, 1.0)
     right = c + (t - d) * (last - c) / jnp.maximum(last - d, 1.0)
-    return jnp.where(t >= v, t, jnp.where(t <= d, left, right))
+    return jnp.where(t >= last, t, jnp.where(t <= d, left, right))
 
 
 def time_warp(y: jax.Array, centre: jax.Array, shift: jax.Array, valid_frames: Any = None) -> jax.Array:
@@ -86,18 +86,48 @@ def time_warp(y: jax.Array, centre: jax.Array, shift: jax.Array, valid_frames: A
     return y[below] * (1 - weight) + y[above] * weight
 
 
-def vtlp_frequencies(hz: jax.Array, factor: jax.Array, f_hi: float, nyquist: float) -> jax.Array:
+def vtlp_shift(hz: Any, factor: jax.Array, f_hi: float, nyquist: float) -> jax.Array:
+    """``vtlp_frequencies(hz) - hz``, computed so that it is exactly 0 for ``factor = 1``:
+    ``(factor - 1) * hz`` below ``b = f_hi * min(factor, 1) / factor``, else
+    ``(factor - 1) * b * (nyquist - hz) / (nyquist - b)``."""
+    hz = jnp.asarray(hz, jnp.float32)
+    factor = jnp.asarray(factor, jnp.float32)
+    boundary = jnp.float32(f_hi) * jnp.minimum(factor, 1.0) / factor
+    nyquist = jnp.float32(nyquist)
+    upper = (factor - 1.0) * boundary * (nyquist - hz) / jnp.maximum(nyquist - boundary, 1e-3)
+    return jnp.where(hz <= boundary, (factor - 1.0) * hz, upper)
+
+
+def vtlp_frequencies(hz: Any, factor: jax.Array, f_hi: float, nyquist: float) -> jax.Array:
     """VTLP's warp of frequencies ``hz`` (Jaitly & Hinton 2013), float32.
 
     Below ``b = f_hi * min(factor, 1) / factor``: ``factor * hz``; above it, the line from
     ``(b, factor * b)`` to ``(nyquist, nyquist)`` (the Nyquist frequency maps to itself).
     """
-    hz = jnp.asarray(hz, jnp.float32)
-    factor = jnp.asarray(factor, jnp.float32)
-    boundary = jnp.float32(f_hi) * jnp.minimum(factor, 1.0) / factor
-    nyquist = jnp.float32(nyquist)
-    upper = nyquist - (nyquist - factor * boundary) * (nyquist - hz) / jnp.maximum(nyquist - boundary, 1e-3)
-    return jnp.where(hz <= boundary, factor * hz, upper)
+    return jnp.asarray(hz, jnp.float32) + vtlp_shift(hz, factor, f_hi, nyquist)
+
+
+def _ramps(stage: Any, sample_rate: int, fft_size: int) -> tuple[np.ndarray, ...]:
+    """Host float64 parts of the triangles: ``(rising, falling, slope_rising, slope_falling)``,
+    each ``[bins, n_mels]`` with the normalization folded in, and the bin frequencies."""
+    fmin, fmax = stage.edges(sample_rate)
+    scale = stage.scale
+    edges_mel = np.linspace(_melscale.hz_to_mel(fmin, scale), _melscale.hz_to_mel(fmax, scale), stage.n_mels + 2)
+    freqs = _melscale.bin_frequencies(sample_rate, fft_size, stage.frequencies)
+    norm = np.ones(stage.n_mels)
+    if stage.norm == "slaney":
+        edges_hz = _melscale.mel_to_hz(edges_mel, scale)
+        norm = 2.0 / (edges_hz[2:] - edges_hz[:-2])
+    if scale == "kaldi":
+        position = _melscale.hz_to_mel(freqs, scale)[:, None]
+        edges = edges_mel
+    else:
+        position = freqs[:, None]
+        edges = _melscale.mel_to_hz(edges_mel, scale)
+    rise, fall = edges[1:-1] - edges[:-2], edges[2:] - edges[1:-1]
+    rising = (position - edges[:-2]) / rise * norm
+    falling = (edges[2:] - position) / fall * norm
+    return rising, falling, norm / rise, norm / fall, freqs
 
 
 def warped_mel_filterbank(stage: Any, factor: jax.Array, f_hi: float, sample_rate: int, fft_size: int) -> jax.Array:
@@ -106,29 +136,21 @@ def warped_mel_filterbank(stage: Any, factor: jax.Array, f_hi: float, sample_rat
     Filter ``m`` weighs bin ``k`` by its triangle at ``vtlp_frequencies(f_k)`` instead of
     ``f_k``: the construction of ``jaxspec._melscale.mel_filterbank`` (triangles in Hz for
     the Slaney and HTK scales, in mel for Kaldi's, Kaldi's Nyquist bin at 0, Slaney area
-    normalization from the unwarped edges) in float32 with traced bin frequencies.
-    ``factor = 1`` gives the host matrix within float32 rounding.
+    normalization from the unwarped edges). The unwarped ramps are float64 host constants
+    and only the move of each bin is traced (``vtlp_shift``; in mel for Kaldi,
+    ``1127 log1p(shift / (700 + f))``), so ``factor = 1`` gives the host matrix rounded
+    to float32, exactly.
 
     Returns:
       float32 ``[shape=(fft_size // 2 + 1, n_mels)]``.
     """
-    fmin, fmax = stage.edges(sample_rate)
-    scale = stage.scale
-    edges_mel = np.linspace(_melscale.hz_to_mel(fmin, scale), _melscale.hz_to_mel(fmax, scale), stage.n_mels + 2)
-    freqs = _melscale.bin_frequencies(sample_rate, fft_size, stage.frequencies)
-    warped = vtlp_frequencies(jnp.asarray(freqs, jnp.float32), factor, f_hi, sample_rate / 2.0)[:, None]
-    if scale == "kaldi":
-        mel = 1127.0 * jnp.log1p(warped / 700.0)
-        left, centre, right = (jnp.asarray(e, jnp.float32) for e in (edges_mel[:-2], edges_mel[1:-1], edges_mel[2:]))
-        weights = jnp.maximum(0.0, jnp.minimum((mel - left) / (centre - left), (right - mel) / (right - centre)))
+    rising, falling, up, down, freqs = _ramps(stage, sample_rate, fft_size)
+    move = vtlp_shift(freqs, factor, f_hi, sample_rate / 2.0)
+    if stage.scale == "kaldi":
+        move = 1127.0 * jnp.log1p(move / jnp.asarray(700.0 + freqs, jnp.float32))
+    move = move[:, None]
+    f32 = lambda a: jnp.asarray(a, jnp.float32)
+    weights = jnp.maximum(0.0, jnp.minimum(f32(rising) + move * f32(up), f32(falling) - move * f32(down)))
+    if stage.scale == "kaldi":
         weights = weights.at[fft_size // 2 :].set(0.0)
-    else:
-        edges = _melscale.mel_to_hz(edges_mel, scale)
-        widths = np.diff(edges)
-        lower = (warped - jnp.asarray(edges[:-2], jnp.float32)) / jnp.asarray(widths[:-1], jnp.float32)
-        upper = (jnp.asarray(edges[2:], jnp.float32) - warped) / jnp.asarray(widths[1:], jnp.float32)
-        weights = jnp.maximum(0.0, jnp.minimum(lower, upper))
-    if stage.norm == "slaney":
-        edges_hz = _melscale.mel_to_hz(edges_mel, scale)
-        weights = weights * jnp.asarray(2.0 / (edges_hz[2:] - edges_hz[:-2]), jnp.float32)[None, :]
     return weights
