@@ -213,7 +213,8 @@ def augment(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = Non
       key: as for ``spectrogram``; ``None`` = no augmentation.
 
     Returns:
-      float32 of the shape of ``x``. ``spectrogram(config, x, key)`` equals
+      float32 of the shape of ``x``. Without feature-level stages (masks, time warp,
+      VTLP: they act after the spectrum) ``spectrogram(config, x, key)`` equals
       ``spectrogram(replace(config, normalization=None, augmentation=None),
       augment(config, x, key))``.
     """
