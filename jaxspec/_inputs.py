@@ -36,7 +36,8 @@ def as_waveform(x: Any) -> jax.Array:
             finite = bool(np.isfinite(x).all() if isinstance(x, np.ndarray) else jnp.isfinite(x).all())
         if not finite:
             raise InputError("x has NaN or infinite samples")
-    return jnp.asarray(x)
+    # device_put, not jnp.asarray: in jax 0.10 the latter compiles a copy per new shape.
+    return x if isinstance(x, jax.Array) else jax.device_put(x)
 
 
 def is_typed_key(key: jax.Array) -> bool:
@@ -76,3 +77,24 @@ def check_waveform_and_key(x: Any, key: Any) -> tuple[jax.Array, jax.Array | Non
         rows = f"{x.shape[0]} keys (one per row)" if x.ndim == 2 else "nothing else for one signal"
         raise InputError(f"key of shape {key.shape} does not fit x of shape {x.shape}: pass one key or {rows}")
     return x, key
+
+
+def check_lengths(lengths: Any, x: jax.Array) -> jax.Array | None:
+    """``lengths`` as int32 ``[B]`` for a batch ``x [B, Lmax]``: concrete values must lie in
+    ``[0, Lmax]``; traced ones are clipped to it in the graph."""
+    if lengths is None:
+        return None
+    if x.ndim != 2:
+        raise InputError(f"lengths= needs a batch x [B, Lmax]; x has shape {x.shape}")
+    lengths = lengths if isinstance(lengths, jax.Array) else np.asarray(lengths)
+    if lengths.shape != (x.shape[0],) or not jnp.issubdtype(lengths.dtype, jnp.integer):
+        raise InputError(
+            f"lengths of shape {lengths.shape} and dtype {lengths.dtype} must be integers [B] = [{x.shape[0]}], "
+            "one length per row of x"
+        )
+    if is_concrete_array(lengths):
+        with jax.ensure_compile_time_eval():
+            low, high = int(np.min(lengths, initial=0)), int(np.max(lengths, initial=0))
+        if low < 0 or high > x.shape[1]:
+            raise InputError(f"lengths must lie in [0, {x.shape[1]}] (the padded length of x); got [{low}, {high}]")
+    return jnp.clip(jnp.asarray(lengths, jnp.int32), 0, x.shape[1])

@@ -14,6 +14,8 @@ import re
 from functools import cached_property
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from . import _serialize
@@ -251,19 +253,26 @@ class SpectrogramConfig:
         return np.arange(self.num_bins) * self.sample_rate / self.fft_samples
 
     def num_frames(self, length: Any) -> Any:
-        """Frames of the output for ``length`` samples at ``sample_rate`` (an int, or an
-        integer array elementwise).
+        """Frames of the output for ``length`` samples at ``sample_rate`` (an int, an integer
+        NumPy array elementwise, or a JAX integer array, traced too: build masks of ragged
+        batches with it).
 
         ``L`` is ``length`` after ``target_length`` (or the ``target_length`` frames
         themselves); seed framing ``ceil(L / offset)``, centred ``1 + L // offset`` (even
         ``fft_size``), Kaldi ``1 + (L - window) // offset`` or ``(L + offset // 2) // offset``
         (``jaxspec.framing``).
         """
+        traced = isinstance(length, jax.Array)  # a JAX array, e.g. a traced row length
+        full = (
+            (lambda v: jnp.full(jnp.shape(length), v, jnp.int32))
+            if traced
+            else (lambda v: np.full(np.shape(length), v))
+        )
         if self.target_frames is not None:
-            return self.target_frames if np.ndim(length) == 0 else np.full(np.shape(length), self.target_frames)
+            return self.target_frames if np.ndim(length) == 0 and not traced else full(self.target_frames)
         if self.target_samples is not None:
-            length = self.target_samples if np.ndim(length) == 0 else np.full(np.shape(length), self.target_samples)
-        if np.ndim(length) == 0:
+            length = self.target_samples if np.ndim(length) == 0 and not traced else full(self.target_samples)
+        if np.ndim(length) == 0 and not traced:
             length = int(length)
         return _framing.num_frames(self.framing, length, self.window_samples, self.offset_samples, self.fft_samples)
 

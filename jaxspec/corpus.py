@@ -23,9 +23,13 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import jax
 import numpy as np
+
+from .config import SpectrogramConfig
+from .spectrum import spectrogram
 
 LADDER_BASE = 1024
 """The shortest bucket, in samples."""
@@ -79,6 +83,40 @@ def plan_batches(lengths: Sequence[int]) -> list[tuple[int, list[int]]]:
         size = bucket_batch_size(bucket)
         batches.extend((bucket, indices[i : i + size]) for i in range(0, len(indices), size))
     return batches
+
+
+def encode_waves(config: SpectrogramConfig, waves: Sequence[Any], keys: Sequence[jax.Array] | None = None) -> list:
+    """Spectrograms of waveforms of any lengths, computed in bucketed, padded batches.
+
+    Args:
+      config: the settings.
+      waves: float32 ``[shape=(n_i,)]`` waveforms at ``config.sample_rate``.
+      keys: ``None``, or one key per wave.
+
+    Returns:
+      ``[shape=(config.num_frames(n_i), features)]`` per wave, in order; each equals
+      ``spectrogram(config, waves[i], keys[i])`` (relative 1e-5, the same draws). Each
+      batch is ``bucket_batch_size(bucket)`` rows of ``bucket`` samples (padding rows of
+      length 0), so the programs compiled depend on the buckets met, not on the lengths.
+    """
+    lengths = [int(np.shape(w)[0]) for w in waves]
+    results: list[Any] = [None] * len(waves)
+    for bucket, indices in plan_batches(lengths):
+        rows = bucket_batch_size(bucket)
+        x = np.zeros((rows, bucket), np.float32)
+        row_lengths = np.zeros(rows, np.int32)
+        for row, i in enumerate(indices):
+            x[row, : lengths[i]] = np.asarray(waves[i], np.float32)
+            row_lengths[row] = lengths[i]
+        row_keys = None
+        if keys is not None:  # key data gathered on the host: no program per batch size
+            data = np.stack([np.asarray(jax.random.key_data(keys[i])) for i in indices])
+            data = np.concatenate([data, np.repeat(data[:1], rows - len(indices), axis=0)])
+            row_keys = jax.random.wrap_key_data(data, impl=jax.random.key_impl(keys[indices[0]]))
+        out = np.asarray(spectrogram(config, x, row_keys, lengths=row_lengths))
+        for row, i in enumerate(indices):  # cut on the host: slicing on the device compiles per length
+            results[i] = jax.device_put(out[row, : config.num_frames(lengths[i])])
+    return results
 
 
 def name_hash(name: str) -> int:

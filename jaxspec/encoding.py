@@ -8,7 +8,6 @@ and input shape, so a second call with the same config and length does not recom
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .config import SpectrogramConfig
+from .corpus import encode_waves
 from .errors import ConfigError, InputError, check_rate
 from .io import Audio, is_path, load_audio, to_float32, to_mono
 from .planner import plan_file
@@ -54,7 +54,7 @@ def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None
     x = to_mono(to_float32(samples, name))
     if rate != config.sample_rate:
         return resample(x, rate, config.sample_rate)
-    return jnp.asarray(x)
+    return jax.device_put(x)  # jnp.asarray would compile a copy per new length (jax 0.10)
 
 
 def encode(
@@ -107,9 +107,11 @@ def encode_batch(
 ) -> list[jax.Array]:
     """Encodes a list of inputs of any lengths; each result equals encoding it alone.
 
-    Item ``i`` uses the key ``jax.random.split(key, len(audios))[i]``. Inputs that
-    have the same length after resampling are stacked and computed in one jitted,
-    vmapped call.
+    Item ``i`` uses the key ``jax.random.fold_in(key, i)`` (equal to
+    ``jax.random.split(key, len(audios))[i]`` under JAX's default
+    ``jax_threefry_partitionable``). Items are padded to the fixed geometric ladder of
+    ``jaxspec.corpus`` and computed in batches of a fixed size per bucket with
+    ``spectrogram(..., lengths=...)``: new lengths never compile a new program.
 
     Args:
       config: the settings.
@@ -132,15 +134,6 @@ def encode_batch(
             waves.append(prepare(config, item, sample_rate, name=f"audio {i}"))
         except (ValueError, OSError) as error:
             raise _with_index(error, i, item) from error
-    keys = None if key is None else jax.random.split(key, len(items))
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i, wave in enumerate(waves):
-        groups[wave.shape[0]].append(i)
-    results: list[Any] = [None] * len(items)
-    for indices in groups.values():
-        stacked = jnp.stack([waves[i] for i in indices])
-        group_keys = None if keys is None else keys[np.asarray(indices)]
-        out = spectrogram(config, stacked, group_keys)
-        for row, i in enumerate(indices):
-            results[i] = out[row]
+    keys = None if key is None else [jax.random.fold_in(key, i) for i in range(len(items))]
+    results = encode_waves(config, waves, keys)
     return results

@@ -21,13 +21,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+from functools import partial
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _melscale
+from . import _deltas, _melscale
 from .errors import ConfigError
 
 _HIGHEST = jax.lax.Precision.HIGHEST
@@ -169,12 +170,12 @@ class Decibels:
     def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
         return n_in
 
-    def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
+    def apply(self, y: jax.Array, sample_rate: int, fft_size: int, valid: Any = None) -> jax.Array:
         db = self.multiplier * jnp.log10(jnp.maximum(y, self.amin))
         db = db - self.multiplier * math.log10(max(self.amin, self.ref))
         if self.top_db is None or db.size == 0:
             return db
-        return jnp.maximum(db, jnp.max(db) - self.top_db)
+        return jnp.maximum(db, valid_max(db, valid) - self.top_db)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,10 +186,10 @@ class WhisperLog:
     def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
         return n_in
 
-    def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
+    def apply(self, y: jax.Array, sample_rate: int, fft_size: int, valid: Any = None) -> jax.Array:
         log = jnp.log10(jnp.maximum(y, 1e-10))
         if log.size:
-            log = jnp.maximum(log, jnp.max(log) - 8.0)
+            log = jnp.maximum(log, valid_max(log, valid) - 8.0)
         return (log + 4.0) / 4.0
 
 
@@ -256,43 +257,29 @@ class Deltas:
     def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
         return n_in * (1 + self.order) if self.stack else n_in
 
-    def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
+    def apply(self, y: jax.Array, sample_rate: int, fft_size: int, valid: Any = None) -> jax.Array:
         orders = range(1, self.order + 1) if self.stack else (self.order,)
         out = [y] if self.stack else []
+        if valid is not None and y.shape[0]:  # a padded row: its own last frame is the edge
+            y = y[jnp.minimum(jnp.arange(y.shape[0]), jnp.maximum(valid, 1) - 1)]
         for order in orders:
             if self.mode == "interp":
-                out.append(_savgol(y, self.width, order))
+                smooth = _deltas.savgol if valid is None else partial(_deltas.savgol_ragged, valid=valid)
+                out.append(smooth(y, self.width, order))
             else:
                 d = y
                 for _ in range(order):
-                    d = _regression_delta(d, self.width)
+                    d = _deltas.regression_delta(d, self.width)
                 out.append(d)
         return jnp.concatenate(out, axis=-1) if len(out) > 1 else out[0]
 
 
-def _regression_delta(y: jax.Array, width: int) -> jax.Array:
-    """torchaudio ``compute_deltas`` along axis 0 of ``y [shape=(n, F)]``."""
-    half = (width - 1) // 2
-    denominator = half * (half + 1) * (2 * half + 1) / 3.0
-    n = y.shape[0]
-    padded = jnp.pad(y, ((half, half), (0, 0)), mode="edge")
-    total = sum(k * padded[half + k : half + k + n] for k in range(-half, half + 1) if k)
-    return total / denominator
-
-
-def _savgol(y: jax.Array, width: int, order: int) -> jax.Array:
-    """librosa ``feature.delta(width, order, mode="interp")`` along axis 0 of ``y [n, F]``."""
-    n = y.shape[0]
-    kernel, first, last = _melscale.savgol_edges(n, width, order)
-    if n < width:
-        return _left(first, y)
-    half = width // 2
-    interior = sum(float(kernel[j]) * y[j : j + n - 2 * half] for j in range(width))
-    return jnp.concatenate([_left(first, y[:width]), interior, _left(last, y[n - width :])], axis=0)
-
-
-def _left(matrix: np.ndarray, y: jax.Array) -> jax.Array:
-    return jnp.matmul(jnp.asarray(matrix, jnp.float32), y, precision=_HIGHEST)
+def valid_max(y: jax.Array, valid: Any) -> jax.Array:
+    """``max(y)`` over the first ``valid`` rows (all rows when ``valid`` is ``None``)."""
+    if valid is None:
+        return jnp.max(y)
+    rows = jnp.arange(y.shape[0]).reshape((-1,) + (1,) * (y.ndim - 1))
+    return jnp.max(jnp.where(rows < valid, y, -jnp.inf))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -302,8 +289,14 @@ class SubtractMean:
     def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
         return n_in
 
-    def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
-        return y - jnp.mean(y, axis=0, keepdims=True) if y.shape[0] else y
+    def apply(self, y: jax.Array, sample_rate: int, fft_size: int, valid: Any = None) -> jax.Array:
+        if not y.shape[0]:
+            return y
+        if valid is None:
+            return y - jnp.mean(y, axis=0, keepdims=True)
+        rows = jnp.arange(y.shape[0])[:, None] < valid
+        total = jnp.sum(jnp.where(rows, y, 0.0), axis=0, keepdims=True)
+        return y - total / jnp.maximum(valid, 1).astype(y.dtype)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -328,6 +321,8 @@ class UseEnergy:
             return jnp.concatenate([column, y[:, 1:]], axis=-1)
         return jnp.concatenate([column, y] if self.place == "first" else [y, column], axis=-1)
 
+
+_PER_EXAMPLE = (Decibels, WhisperLog, Deltas, SubtractMean)  # stages whose rows depend on the example's frames
 
 FEATURES: dict[str, type] = {
     "mel_filterbank": MelFilterbank,
@@ -374,14 +369,22 @@ def framewise_prefix(stages: tuple) -> int:
 
 
 def apply_chain(
-    stages: tuple, y: jax.Array, sample_rate: int, fft_size: int, energy: jax.Array | None = None
+    stages: tuple,
+    y: jax.Array,
+    sample_rate: int,
+    fft_size: int,
+    energy: jax.Array | None = None,
+    valid: jax.Array | None = None,
 ) -> jax.Array:
     """Applies ``stages`` in order to one example ``y [shape=(frames, features)]``
-    (``energy [shape=(frames,)]``: the log energies ``UseEnergy`` places)."""
+    (``energy [shape=(frames,)]``: the log energies ``UseEnergy`` places; ``valid``: a
+    traced count of the example's own frames when ``y`` is a padded row of a ragged
+    batch, so that statistics and edges are the example's own)."""
     for stage in stages:
-        y = (
-            stage.apply(y, sample_rate, fft_size, energy)
-            if isinstance(stage, UseEnergy)
-            else stage.apply(y, sample_rate, fft_size)
-        )
+        if isinstance(stage, UseEnergy):
+            y = stage.apply(y, sample_rate, fft_size, energy)
+        elif isinstance(stage, _PER_EXAMPLE):
+            y = stage.apply(y, sample_rate, fft_size, valid=valid)
+        else:
+            y = stage.apply(y, sample_rate, fft_size)
     return y

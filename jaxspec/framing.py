@@ -168,16 +168,19 @@ def energy_stage(stages: tuple) -> LogEnergy | None:
 
 
 def num_frames(framing: Any, length: Any, window: int, hop: int, fft: int) -> Any:
-    """Frames of a signal of ``length`` samples (an int, or an integer array elementwise)."""
+    """Frames of a signal of ``length`` samples: an int, an integer NumPy array
+    (elementwise), or a JAX integer array (traced too: ragged batches)."""
     scalar = isinstance(length, numbers.Integral)
-    length = np.asarray(length, np.int64)
+    traced = isinstance(length, jax.Array)
+    xp = jnp if traced else np
+    length = length.astype(jnp.int32) if traced else np.asarray(length, np.int64)
     if framing is None:
         n = -(-length // hop)
     elif isinstance(framing, Centered):
         n = 1 + (length + 2 * (fft // 2) - fft) // hop - int(framing.drop_last)
-        n = np.maximum(n, 0)
+        n = xp.maximum(n, 0)
     elif framing.snip_edges:
-        n = np.where(length < window, 0, 1 + (length - window) // hop)
+        n = xp.where(length < window, 0, 1 + (length - window) // hop)
     else:
         n = (length + hop // 2) // hop
     return int(n) if scalar else n
@@ -211,6 +214,33 @@ def pad_signal(framing: Any, x: jax.Array, n: int, window: int, hop: int, fft: i
         x = jnp.pad(x, (max(0, -start), right), mode="symmetric")
         return x[max(0, start) :]
     return x
+
+
+def _reflect_index(q: jax.Array, length: jax.Array, symmetric: bool) -> jax.Array:
+    """Index into a signal of ``length`` samples for position ``q`` of its mirrored
+    extension: NumPy's ``"reflect"`` (period ``2 (L - 1)``) or ``"symmetric"`` (period ``2 L``)."""
+    period = 2 * length if symmetric else 2 * (length - 1)
+    safe = jnp.maximum(period, 1)
+    r = jnp.mod(q, safe)
+    r = jnp.where(r >= length, period - r - (1 if symmetric else 0), r)
+    return jnp.clip(jnp.where(period > 0, r, 0), 0, jnp.maximum(length - 1, 0))
+
+
+def pad_signal_ragged(framing: Any, x: jax.Array, length: jax.Array, n: int, window: int, hop: int, fft: int):
+    """``pad_signal`` for a row ``x [shape=(Lmax,)]`` whose first ``length`` samples
+    (traced) are the signal and the rest zeros: the mirrored edges of centred
+    ``"reflect"`` and of Kaldi's ``snip_edges=False`` framing mirror at the row's own end.
+    Other modes pad with zeros and need nothing more."""
+    if isinstance(framing, Centered) and framing.pad_mode == "reflect":
+        pad = fft // 2
+        q = jnp.arange(x.shape[0] + 2 * pad, dtype=jnp.int32) - pad
+        return jnp.where(length > 0, x[_reflect_index(q, length, symmetric=False)], 0.0)
+    if isinstance(framing, Kaldi) and not framing.snip_edges:
+        start = hop // 2 - window // 2
+        size = (n - 1) * hop + window
+        q = jnp.arange(size, dtype=jnp.int32) + start
+        return jnp.where(length > 0, x[_reflect_index(q, length, symmetric=True)], 0.0)
+    return pad_signal(framing, x, n, window, hop, fft)
 
 
 def dither(framed: jax.Array, amount: float, key: jax.Array | None, first_frame: Any = 0) -> jax.Array:

@@ -11,12 +11,13 @@ result equals the single-device one.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ._inputs import as_waveform, check_key, row_keys
+from ._inputs import as_waveform, check_key, check_lengths, row_keys
 from .config import SpectrogramConfig
 from .errors import InputError
 from .spectrum import spectrogram
@@ -50,6 +51,7 @@ def sharded_spectrogram(
     x: jax.Array,
     key: jax.Array | None = None,
     *,
+    lengths: Any = None,
     sharding: NamedSharding | None = None,
 ) -> jax.Array:
     """``spectrogram`` of a batch, computed in place on the devices that hold its rows.
@@ -59,6 +61,7 @@ def sharded_spectrogram(
       x: float ``[shape=(B, L)]``; ``B`` must be a multiple of the number of devices
         on the sharding's batch axis. It is placed with ``sharding`` if it is not already.
       key: ``None``, one key (row i uses ``jax.random.split(key, B)[i]``) or ``B`` keys.
+      lengths: ``None`` or int ``[shape=(B,)]``: a ragged batch, as for ``spectrogram``.
       sharding: a ``NamedSharding`` whose spec shards the first axis (default:
         ``batch_sharding()``).
 
@@ -78,14 +81,15 @@ def sharded_spectrogram(
     batch = PartitionSpec(axis)
     if key is not None:
         key = row_keys(check_key(key), x.shape[0])
+    lengths = check_lengths(lengths, x)
 
-    def local(config, rows, keys):
-        return spectrogram(config, rows, keys)
+    def local(config, rows, keys, lengths):
+        return spectrogram(config, rows, keys, lengths=lengths)
 
     mapped = jax.shard_map(
         local,
         mesh=sharding.mesh,
-        in_specs=(PartitionSpec(), batch, None if key is None else batch),
+        in_specs=(PartitionSpec(), batch, None if key is None else batch, None if lengths is None else batch),
         out_specs=batch,
     )
-    return mapped(config, x, key)
+    return mapped(config, x, key, lengths)

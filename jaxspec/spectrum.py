@@ -20,7 +20,7 @@ from jax import lax
 from . import _xla
 from . import features as _features
 from . import framing as _framing
-from ._inputs import check_waveform_and_key, row_keys
+from ._inputs import check_lengths, check_waveform_and_key, row_keys
 from .augmentation import apply as apply_augmentation
 from .augmentation.keys import feature_chain
 from .config import SpectrogramConfig
@@ -30,18 +30,21 @@ from .resampling import fit_length
 _CHUNK_FRAMES = 2048  # frames per block of the loop used for long inputs
 
 
-def normalize(config: SpectrogramConfig, x: jax.Array) -> jax.Array:
+def normalize(config: SpectrogramConfig, x: jax.Array, length: jax.Array | None = None) -> jax.Array:
     """Step 3: scales ``x [shape=(L,)]`` to the configured max or RMS level.
 
-    An all-zero (or empty) signal stays all-zero.
+    An all-zero (or empty) signal stays all-zero. ``length`` (traced): ``x`` is a
+    zero-padded row whose RMS is taken over its first ``length`` samples.
     """
     if config.normalization is None or x.shape[-1] == 0:
         return x
     kind, level = config.normalization
     if kind == "max":
         size = jnp.max(jnp.abs(x), axis=-1, keepdims=True)
-    else:
+    elif length is None:
         size = jnp.mean(jnp.square(x), axis=-1, keepdims=True)
+    else:
+        size = jnp.sum(jnp.square(x), axis=-1, keepdims=True) / jnp.maximum(length, 1).astype(jnp.float32)
     positive = size > 0
     safe = jnp.where(positive, size, 1.0)
     # sqrt only after the guard: its infinite slope at 0 would make the gradient of
@@ -77,24 +80,37 @@ def power_spectrum(framed: jax.Array, window: np.ndarray, fft_size: int, power: 
     return jnp.where(positive, jnp.where(positive, energy, 1.0) ** (power / 2.0), 0.0)
 
 
-def _spectrogram_one(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None) -> jax.Array:
-    x = augment_one(config, x, key)
+def _spectrogram_one(
+    config: SpectrogramConfig, x: jax.Array, key: jax.Array | None, length: jax.Array | None = None
+) -> jax.Array:
+    """One example ``x [shape=(L,)]``; ``length`` (traced) makes it a zero-padded row whose
+    first ``length`` samples are the signal (ragged batches, SPEC section 8)."""
+    x = augment_one(config, x, key, length)
     if config.target_samples is not None:
         x = fit_length(x, config.target_samples)
+        length = None  # every row now has the target's length
     n = config.num_frames(x.shape[0])
     if n == 0:
         return jnp.zeros((0, config.num_features), jnp.float32 if config.power is not None else jnp.complex64)
-    x = _framing.pad_signal(config.framing, x, n, config.window_samples, config.offset_samples, config.fft_samples)
+    ws, hop, fft = config.window_samples, config.offset_samples, config.fft_samples
+    valid = None if length is None or config.target_frames is not None else config.num_frames(length)
+    if valid is None:
+        x = _framing.pad_signal(config.framing, x, n, ws, hop, fft)
+    else:
+        x = _framing.pad_signal_ragged(config.framing, x, length, n, ws, hop, fft)
     if key is not None and config.augmentation is not None:
-        x = _xla.materialize(x, (n - 1) * config.offset_samples + config.frame_samples, key)
+        x = _xla.materialize(x, (n - 1) * hop + config.frame_samples, key)
     # With a key, the feature-level augmentation (VTLP, time warp, masks) joins the chain.
-    features = feature_chain(config.augmentation, config.features, key, n, config.sample_rate, config.fft_samples)
+    features = feature_chain(config.augmentation, config.features, key, n, config.sample_rate, fft, valid)
     framewise = _features.framewise_prefix(features)
     y = _frames_to_spectrum(config, x, n, key, features[:framewise])
     energy = None
     if _framing.energy_stage(config.preprocess) is not None:
         y, energy = y[:, :-1], y[:, -1]
-    return _features.apply_chain(features[framewise:], y, config.sample_rate, config.fft_samples, energy)
+    y = _features.apply_chain(features[framewise:], y, config.sample_rate, fft, energy, valid)
+    if valid is None:
+        return y
+    return jnp.where(jnp.arange(n)[:, None] < valid, y, jnp.zeros((), y.dtype))  # frames past the row's own
 
 
 def _frames_to_spectrum(
@@ -148,35 +164,43 @@ def _frames_to_spectrum(
     return lax.dynamic_update_slice(out, spectrum(frames(tail, ws, hop, n - inside), inside), (inside, 0))
 
 
-def augment_one(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None) -> jax.Array:
-    """Steps 3-4 for one waveform ``[shape=(L,)]``: normalize, then augment with ``key``."""
-    x = normalize(config, x)
+def augment_one(
+    config: SpectrogramConfig, x: jax.Array, key: jax.Array | None, length: jax.Array | None = None
+) -> jax.Array:
+    """Steps 3-4 for one waveform ``[shape=(L,)]``: normalize, then augment with ``key``
+    (``length``: a padded row's own length, traced; the samples past it stay zero)."""
+    if length is not None:
+        x = jnp.where(jnp.arange(x.shape[0]) < length, x, 0.0)
+    x = normalize(config, x, length)
     if key is None or config.augmentation is None:
         return x
-    return apply_augmentation(config.augmentation, x, key, config.sample_rate)
+    return apply_augmentation(config.augmentation, x, key, config.sample_rate, length)
 
 
-def _map_examples(fn, config, x, key):
-    """Applies ``fn(config, x_i, key_i)`` to ``[L]`` or to each row of ``[B, L]`` (traced)."""
+def _map_examples(fn, config, x, key, lengths=None):
+    """Applies ``fn(config, x_i, key_i, length_i)`` to ``[L]`` or to each row of ``[B, L]`` (traced)."""
     if x.ndim == 1:
-        return fn(config, x, key)
-    if key is None:
-        return jax.vmap(lambda row: fn(config, row, None))(x)
-    return jax.vmap(lambda row, k: fn(config, row, k))(x, row_keys(key, x.shape[0]))
+        return fn(config, x, key, lengths)
+    keys = None if key is None else row_keys(key, x.shape[0])
+    frames_per_row = -(-x.shape[1] // config.offset_samples)
+    return _xla.map_rows(lambda args: fn(config, *args), (x, keys, lengths), x.shape[0], frames_per_row)
 
 
 _spectrogram_compiled = _xla.compiled(partial(_map_examples, _spectrogram_one))
 _augment_compiled = _xla.compiled(partial(_map_examples, augment_one))
 
 
-def _checked(config: Any, x: Any, key: Any) -> tuple[jax.Array, jax.Array | None]:
+def _checked(config: Any, x: Any, key: Any, lengths: Any = None) -> tuple:
     """Host-side checks before tracing; concrete inputs are scanned for NaN / inf."""
     if not isinstance(config, SpectrogramConfig):
         raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
-    return check_waveform_and_key(x, key)
+    x, key = check_waveform_and_key(x, key)
+    return x, key, check_lengths(lengths, x)
 
 
-def spectrogram(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = None) -> jax.Array:
+def spectrogram(
+    config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = None, *, lengths: Any = None
+) -> jax.Array:
     """Power spectrogram of a waveform already at ``config.sample_rate``.
 
     Args:
@@ -185,6 +209,12 @@ def spectrogram(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None =
         batch.
       key: ``None`` (evaluation: no augmentation), a PRNG key (a batch uses
         ``jax.random.split(key, B)[i]`` for row i), or a batch of ``B`` keys.
+      lengths: ``None``, or int ``[shape=(B,)]`` (concrete or traced) for a ragged batch
+        ``x [B, Lmax]`` zero-padded at the end: row ``i`` is computed as
+        ``x[i, :lengths[i]]`` alone would be (its normalization, its augmentation with
+        its true duration, its own framing edges and per-example statistics) on its
+        ``config.num_frames(lengths[i])`` frames, and the frames past those are zeros. A
+        new set of lengths never recompiles.
 
     Returns:
       float32 ``[shape=(n_frames, features)]`` or ``[shape=(B, n_frames, features)]``
@@ -200,17 +230,21 @@ def spectrogram(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None =
     >>> import jax.numpy as jnp
     >>> spectrogram(SpectrogramConfig(), jnp.zeros(16000)).shape
     (121, 201)
+    >>> out = spectrogram(SpectrogramConfig(), jnp.ones((2, 16000)), lengths=jnp.array([16000, 401]))
+    >>> out.shape, int((out[1].sum(axis=-1) > 0).sum())  # row 1 has num_frames(401) = 4 frames
+    ((2, 121, 201), 4)
     """
-    return _spectrogram_compiled(config, *_checked(config, x, key))
+    return _spectrogram_compiled(config, *_checked(config, x, key, lengths))
 
 
-def augment(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = None) -> jax.Array:
+def augment(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = None, *, lengths: Any = None) -> jax.Array:
     """The waveform the spectrogram sees: normalization, then augmentation with ``key``.
 
     Args:
       config: the settings (its ``normalization`` and ``augmentation`` are used).
       x: float ``[shape=(L,)]`` or ``[shape=(B, L)]`` at ``config.sample_rate``.
       key: as for ``spectrogram``; ``None`` = no augmentation.
+      lengths: as for ``spectrogram`` (samples past a row's length are zeros).
 
     Returns:
       float32 of the shape of ``x``. Without feature-level stages (masks, time warp,
@@ -218,4 +252,4 @@ def augment(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = Non
       ``spectrogram(replace(config, normalization=None, augmentation=None),
       augment(config, x, key))``.
     """
-    return _augment_compiled(config, *_checked(config, x, key))
+    return _augment_compiled(config, *_checked(config, x, key, lengths))

@@ -489,3 +489,32 @@ def test_plot_titles_show_the_masks(speech):
     assert panels[1].spectrogram.shape == (98, 40)
     assert np.any(panels[1].spectrogram != panels[0].spectrogram)
     figure(panels, config)
+
+
+# ------------------------------------------------------------------ ragged batches (lengths=)
+@pytest.mark.parametrize("name", ["log_mel", "db_mfcc_deltas"])
+def test_ragged_rows_equal_the_rows_alone(name, speech):
+    """With ``lengths=``, row i's masks, warp and VTLP factor are those of ``x[i, :L_i]`` alone."""
+    if name == "log_mel":
+        config = _with(LOG_MEL, FULL)
+    else:
+        base = presets.librosa_mfcc(sr=RATE, n_mfcc=13, n_mels=40, n_fft=512, hop_length=160)
+        config = dataclasses.replace(base, features=base.features + (jaxspec.Deltas(),), augmentation=FULL)
+    lengths = [16000, 9000, 4000, 1200]
+    x = np.zeros((len(lengths), 16000), np.float32)
+    for i, n in enumerate(lengths):
+        x[i, :n] = speech[:n] * (1.0 - 0.2 * i)
+    key = jax.random.key(8)
+    out = np.asarray(jaxspec.spectrogram(config, x, key, lengths=np.asarray(lengths)))
+    for i, n in enumerate(lengths):
+        k = jax.random.fold_in(key, i)
+        alone = np.asarray(jaxspec.spectrogram(config, x[i, :n], k))
+        frames = alone.shape[0]
+        np.testing.assert_allclose(out[i, :frames], alone, rtol=1e-4, atol=1e-4 * np.abs(alone).max())
+        np.testing.assert_array_equal(out[i, frames:], 0)
+        drawn = jaxspec.draw(config, k, n)
+        traced = jax.jit(lambda kk, length: jaxspec.draw(config, kk, length))(k, jnp.int32(n))
+        for field, value in drawn.items():
+            np.testing.assert_array_equal(np.asarray(traced[field]), np.asarray(value), err_msg=field)
+        starts, widths = np.asarray(drawn["time_mask_starts"]), np.asarray(drawn["time_mask_widths"])
+        assert np.all(starts + widths <= frames)

@@ -111,3 +111,16 @@ def test_varying_zeros_is_needed_and_works():
         jax.jit(carry_loop(lambda x: jnp.zeros(x.shape)))(x)
     out = jax.jit(carry_loop(lambda x: _xla.varying_zeros(x, x.shape, jnp.float32)))(x)
     np.testing.assert_array_equal(np.asarray(out), 2 * np.ones((2, 8)))
+
+
+def test_map_rows_in_blocks_equals_one_vmap():
+    config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=(0.5, 1.5), noise=0.01))
+    x = jnp.asarray(np.random.default_rng(0).standard_normal((40, 32000)), jnp.float32)  # 40 x 241 frames: blocks
+    key = jax.random.key(0)
+    lengths = jnp.asarray(np.random.default_rng(1).integers(0, 32001, 40), jnp.int32)
+    blocked = jaxspec.spectrogram(config, x, key, lengths=lengths)
+    keys = jax.random.split(key, 40)
+    one = jax.jit(jax.vmap(lambda r, k, n: jaxspec.spectrogram(config, r[None], k[None], lengths=n[None])[0]))
+    np.testing.assert_array_equal(np.asarray(blocked), np.asarray(one(x, keys, lengths)))
+    text = jax.jit(lambda x: jaxspec.spectrogram(jaxspec.SpectrogramConfig(), x)).lower(x).as_text()
+    assert "while" in text  # the blocked path was taken

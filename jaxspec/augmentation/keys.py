@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 from .. import _xla
 from .. import features as _features
@@ -37,11 +38,12 @@ def stage_key(key: jax.Array, stage_id: int) -> jax.Array:
 def _draw_values(
     augmentation: Augmentation,
     key: jax.Array,
-    length: int,
+    length: Any,
     sample_rate: int,
     grid: feature_stages.FeatureGrid | None = None,
 ) -> dict[str, jax.Array]:
-    """The values ``augmentation`` draws with ``key`` for an input of ``length`` samples (traced).
+    """The values ``augmentation`` draws with ``key`` for an input of ``length`` samples
+    (an int, or a traced int: the draws are the same).
 
     Waveform stages always; mel- and feature-level stages only with ``grid`` (the
     example's frames and features).
@@ -57,18 +59,28 @@ def _draw_values(
 
 
 draw_values = _xla.compiled(_draw_values, static_argnums=(2, 3, 4))
+_draw_values_at = _xla.compiled(_draw_values, static_argnums=(3,))  # a length given as an array
 draw_values.__doc__ = """``draw_values(augmentation, key, length, sample_rate, grid=None)``: the drawn values
 (resolved augmentation; feature-level values need ``grid``, a static ``FeatureGrid``)."""
 
 
-def apply(augmentation: Augmentation, x: jax.Array, key: jax.Array, sample_rate: int) -> jax.Array:
-    """Augments one waveform ``x [shape=(L,)]`` with one key (the traced core; waveform stages)."""
-    length = x.shape[0]
-    if length == 0:
+def apply(
+    augmentation: Augmentation, x: jax.Array, key: jax.Array, sample_rate: int, length: jax.Array | None = None
+) -> jax.Array:
+    """Augments one waveform ``x [shape=(L,)]`` with one key (the traced core; waveform stages).
+
+    ``length``: ``None``, or a traced int when ``x`` is a zero-padded row whose first
+    ``length`` samples are the signal: the row is augmented as the signal alone would
+    be (its draws, its duration), and every stage's output is cut at ``length``.
+    """
+    if x.shape[0] == 0:
         return x
-    values = _draw_values(augmentation, key, length, sample_rate)
+    valid = None if length is None else jnp.arange(x.shape[0]) < length
+    values = _draw_values(augmentation, key, x.shape[0] if length is None else length, sample_rate)
     for stage, setting in augmentation.active("waveform"):
-        x = stage.apply(setting, x, values, stage_key(key, stage.stage_id))
+        x = stage.apply(setting, x, values, stage_key(key, stage.stage_id), length)
+        if valid is not None:
+            x = jnp.where(valid, x, 0.0)  # a stage's tail past the row's end never reaches the next stage
     return x
 
 
@@ -133,7 +145,8 @@ def draw(setting: Any, key: jax.Array, length: int, *, sample_rate: int | None =
       setting: a ``SpectrogramConfig`` (its ``augmentation`` and ``sample_rate``) or an
         ``Augmentation`` (then ``sample_rate``, default 16000, converts seconds).
       key: a PRNG key for one example.
-      length: the input length in samples (static).
+      length: the input length in samples: an int, or a traced int (inside ``jit``, for
+        rows of a ragged batch).
       sample_rate: only with an ``Augmentation``.
 
     Returns:
@@ -163,5 +176,8 @@ def draw(setting: Any, key: jax.Array, length: int, *, sample_rate: int | None =
                 "(its frames and features): draw(config, key, length)"
             )
     elif augmentation.active("mel") or augmentation.active("features"):
-        grid = feature_grid(setting.features, setting.num_frames(int(length)), rate, setting.fft_samples)
+        frames = setting.num_frames(length if isinstance(length, jax.Array) else int(length))
+        grid = feature_grid(setting.features, frames, rate, setting.fft_samples)
+    if isinstance(length, jax.Array):
+        return _draw_values_at(augmentation, key, length.astype(jnp.int32), int(rate), grid)
     return draw_values(augmentation, key, int(length), int(rate), grid)

@@ -17,8 +17,22 @@ _THREEFRY_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 _THREEFRY_PARITY = 0x1BD11BDA
 
 
+def threefry_pairs(key: jax.Array, x0: jax.Array, x1: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The Threefry-2x32 hash (20 rounds; Salmon et al. 2011) of the word pairs ``(x0, x1)``
+    under ``key`` (uint32 ``[shape=(2,)]``); returns the two output words."""
+    ks = (key[0], key[1], key[0] ^ key[1] ^ np.uint32(_THREEFRY_PARITY))
+    x0, x1 = x0 + ks[0], x1 + ks[1]
+    for block in range(5):
+        for r in _THREEFRY_ROTATIONS[block % 2]:
+            x0 = x0 + x1
+            x1 = ((x1 << np.uint32(r)) | (x1 >> np.uint32(32 - r))) ^ x0
+        x0 = x0 + ks[(block + 1) % 3]
+        x1 = x1 + ks[(block + 2) % 3] + np.uint32(block + 1)
+    return x0, x1
+
+
 def threefry_2x32(key: jax.Array, count: jax.Array) -> jax.Array:
-    """The Threefry-2x32 hash (20 rounds; Salmon et al. 2011) of ``count`` under ``key``.
+    """The Threefry-2x32 hash of ``count`` under ``key``, in jax's original layout.
 
     Args:
       key: uint32 ``[shape=(2,)]``, the key words.
@@ -35,15 +49,8 @@ def threefry_2x32(key: jax.Array, count: jax.Array) -> jax.Array:
     if n % 2:
         count = jnp.concatenate([count, jnp.zeros((1,), jnp.uint32)])
     x0, x1 = jnp.split(count, 2)
-    ks = (key[0], key[1], key[0] ^ key[1] ^ np.uint32(_THREEFRY_PARITY))
-    x0, x1 = x0 + ks[0], x1 + ks[1]
-    for block in range(5):
-        for r in _THREEFRY_ROTATIONS[block % 2]:
-            x0 = x0 + x1
-            x1 = ((x1 << np.uint32(r)) | (x1 >> np.uint32(32 - r))) ^ x0
-        x0 = x0 + ks[(block + 1) % 3]
-        x1 = x1 + ks[(block + 2) % 3] + np.uint32(block + 1)
-    return jnp.concatenate([x0, x1])[:n]
+    y0, y1 = threefry_pairs(key, x0, x1)
+    return jnp.concatenate([y0, y1])[:n]
 
 
 def white_bits(key: jax.Array, length: int) -> jax.Array:
@@ -54,14 +61,44 @@ def white_bits(key: jax.Array, length: int) -> jax.Array:
     slower), and a config flag would change the samples. Keys of another
     implementation (``rbg``) use ``jax.random.bits``.
     """
-    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-    data = jax.random.key_data(key) if typed else key
-    if data.shape != (2,) or (typed and str(jax.random.key_impl(key)) != "threefry2x32"):
+    data = _key_words(key)
+    if data is None:
         return jax.random.bits(key, (length,), jnp.uint32)
     return threefry_2x32(data, lax.iota(jnp.uint32, length))
 
 
-def white_noise(key: jax.Array, length: int) -> jax.Array:
+def _key_words(key: jax.Array) -> jax.Array | None:
+    """The two uint32 words of a threefry2x32 key (typed or raw), else ``None``."""
+    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+    data = jax.random.key_data(key) if typed else key
+    if data.shape != (2,) or (typed and str(jax.random.key_impl(key)) != "threefry2x32"):
+        return None
+    return data
+
+
+def white_bits_ragged(key: jax.Array, size: int, length: jax.Array) -> jax.Array:
+    """``white_bits(key, length)`` for a traced ``length``, zero-padded to ``size`` words.
+
+    Word ``j`` of ``threefry_2x32(key, iota(length))`` is half ``j >= h`` of the hash of
+    the pair ``(j mod h, j mod h + h)`` with ``h = ceil(length / 2)`` (the second word 0
+    where it would be ``length``: the pad of an odd length): computed here for
+    every ``j < size`` (one hash per word, twice ``white_bits``' work), so a padded row
+    draws exactly what the row alone draws.
+    """
+    data = _key_words(key)
+    if data is None:
+        raise NotImplementedError("ragged white noise needs a threefry2x32 key")
+    j = lax.iota(jnp.uint32, size)
+    half = ((length + 1) // 2).astype(jnp.uint32)
+    second = j >= half
+    first_word = jnp.where(second, j - half, j)
+    partner = first_word + half
+    partner = jnp.where(partner >= length.astype(jnp.uint32), np.uint32(0), partner)  # odd length: the zero pad
+    y0, y1 = threefry_pairs(data, first_word, partner)
+    return jnp.where(j < length.astype(jnp.uint32), jnp.where(second, y1, y0), np.uint32(0))
+
+
+def white_noise(key: jax.Array, length: int, valid: jax.Array | None = None) -> jax.Array:
     """Standard normal samples ``[shape=(length,)]``: ``sqrt(2) * erfinv(u)``.
 
     ``u`` is uniform in ``(-1, 1)``, made from the words ``b = threefry_2x32(key_data(key),
@@ -72,6 +109,9 @@ def white_noise(key: jax.Array, length: int) -> jax.Array:
 
     The transform is computed unfused (``_xla.unfused``): its consumer, the time shift,
     reads each sample through a gather, and a fused inverse erf there runs unvectorized.
+
+    ``valid`` (a traced int, ragged batches): the samples a row of ``valid`` samples
+    draws alone, zero-padded to ``length`` (``white_bits_ragged``).
     """
     low = np.nextafter(np.float32(-1.0), np.float32(0.0))
 
@@ -80,4 +120,5 @@ def white_noise(key: jax.Array, length: int) -> jax.Array:
         u = jnp.maximum(low, f * (np.float32(1.0) - low) + low)
         return np.float32(np.sqrt(2.0)) * lax.erf_inv(u)
 
-    return _xla.unfused(transform, white_bits(key, length), jnp.float32)
+    bits = white_bits(key, length) if valid is None else white_bits_ragged(key, length, valid)
+    return _xla.unfused(transform, bits, jnp.float32)

@@ -53,8 +53,13 @@ def shift(x: jax.Array, samples: jax.Array) -> jax.Array:
     return lax.dynamic_slice(padded, (length - samples,), (length,))
 
 
-def noise_segment(recording: jax.Array, start: jax.Array, length: int) -> jax.Array:
-    """``length`` samples of ``recording`` from ``start``, repeating it when it is shorter."""
-    if recording.shape[0] >= length:
+def noise_segment(recording: jax.Array, start: jax.Array, length: int, cyclic: bool = False) -> jax.Array:
+    """``length`` samples of ``recording`` from ``start``, repeating it when it is shorter.
+
+    ``cyclic=True`` always reads ``recording[(start + j) % R]`` (the same values for every
+    ``j`` below a shorter row's own length: ragged batches, whose ``start`` may exceed
+    ``R - length``).
+    """
+    if recording.shape[0] >= length and not cyclic:
         return lax.dynamic_slice(recording, (start,), (length,))
     return recording[(start + lax.iota(jnp.int32, length)) % recording.shape[0]]

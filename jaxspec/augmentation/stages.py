@@ -195,32 +195,39 @@ def _draw_convolution(setting: Convolution, key: jax.Array, length: int, rate: i
     return {"convolution_mix": jnp.clip(sample_param(setting.mix, param_key(key, 0)), 0.0, 1.0)}
 
 
-def _apply_convolution(setting: Convolution, x: jax.Array, values: dict, key: jax.Array) -> jax.Array:
+def _apply_convolution(
+    setting: Convolution, x: jax.Array, values: dict, key: jax.Array, valid: Any = None
+) -> jax.Array:
     mix = values["convolution_mix"]
     return (1.0 - mix) * x + mix * ops.convolve(x, setting.signal)
 
 
-def _draw_noise(setting: Noise, key: jax.Array, length: int, rate: int) -> dict[str, jax.Array]:
+def _draw_noise(setting: Noise, key: jax.Array, length: Any, rate: int) -> dict[str, jax.Array]:
     values = {"noise_amplitude": sample_param(setting.amplitude, param_key(key, 0))}
     if setting.signal is not None:
         size = setting.signal.shape[0]
-        high = size - length + 1 if size >= length else size
+        if isinstance(length, int):
+            high = size - length + 1 if size >= length else size
+        else:  # a traced length (ragged batches): the same integers, chosen in the graph
+            high = jnp.where(size >= length, size - length + 1, size)
         values["noise_start"] = jax.random.randint(param_key(key, 1), (), 0, high, jnp.int32)
     return values
 
 
-def _apply_noise(setting: Noise, x: jax.Array, values: dict, key: jax.Array) -> jax.Array:
-    length = x.shape[0]
+def _apply_noise(setting: Noise, x: jax.Array, values: dict, key: jax.Array, valid: Any = None) -> jax.Array:
+    size = x.shape[0]
     if setting.signal is None:
-        return x + values["noise_amplitude"] * white_noise(param_key(key, 2), length)
-    return x + values["noise_amplitude"] * ops.noise_segment(setting.signal, values["noise_start"], length)
+        return x + values["noise_amplitude"] * white_noise(param_key(key, 2), size, valid)
+    segment = ops.noise_segment(setting.signal, values["noise_start"], size, cyclic=valid is not None)
+    return x + values["noise_amplitude"] * segment
 
 
-def _draw_time_shift(setting: TimeShift, key: jax.Array, length: int, rate: int) -> dict[str, jax.Array]:
+def _draw_time_shift(setting: TimeShift, key: jax.Array, length: Any, rate: int) -> dict[str, jax.Array]:
     # floor(seconds * rate + 0.5); for Scaled(s), seconds * rate = s * L exactly.
     t = setting.t
     if isinstance(t, Scaled):
-        samples = sample_param(t.s, param_key(key, 0)) * length
+        scale = length if isinstance(length, int) else jnp.asarray(length).astype(jnp.float32)
+        samples = sample_param(t.s, param_key(key, 0)) * scale
     else:
         samples = sample_param(t, param_key(key, 0)) * rate
     samples = jnp.floor(samples + 0.5)
@@ -265,7 +272,8 @@ class StageFlag:
 
 
 LEVELS = {
-    "waveform": "before framing: draw(setting, key, length, sample_rate); apply(setting, x [L], values, key) -> x",
+    "waveform": "before framing: draw(setting, key, length, sample_rate); "
+    "apply(setting, x [L], values, key, valid=None) -> x",
     "mel": "replaces each MelFilterbank feature stage: draw(setting, key, grid); "
     "apply(setting, stage, values) -> stage",
     "features": "after the leading mel / log stages (feature_stages.insertion_point): draw(setting, key, grid); "
@@ -276,7 +284,14 @@ LEVELS = {
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
-    """One augmentation stage: everything that is per stage, in one row."""
+    """One augmentation stage: everything that is per stage, in one row.
+
+    Waveform stages (``level="waveform"``): ``draw(setting, stage_key, length,
+    sample_rate)`` returns the drawn values for an input of ``length`` samples (an int,
+    or a traced int for ragged batches); ``apply(setting, x, values, stage_key,
+    valid=None)`` applies them to ``x [L]``, where ``valid`` is the row's own length
+    when ``x`` is a zero-padded row. Mel- and feature-level stages: ``LEVELS``.
+    """
 
     name: str
     stage_id: int
@@ -351,7 +366,7 @@ STAGES: tuple[Stage, ...] = (
         drawn=("time_shift_samples",),
         shorthand=_param_shorthand(TimeShift),
         draw=_draw_time_shift,
-        apply=lambda setting, x, v, key: ops.shift(x, v["time_shift_samples"]),
+        apply=lambda setting, x, v, key, valid=None: ops.shift(x, v["time_shift_samples"]),
         describe=lambda v, rate: f"shift {int(v['time_shift_samples']) / rate * 1000:+.0f} ms",
     ),
     Stage(
@@ -363,7 +378,7 @@ STAGES: tuple[Stage, ...] = (
         drawn=("volume_gain",),
         shorthand=_param_shorthand(Volume),
         draw=_draw_volume,
-        apply=lambda setting, x, v, key: v["volume_gain"] * x,
+        apply=lambda setting, x, v, key, valid=None: v["volume_gain"] * x,
         describe=lambda v, rate: f"gain {float(v['volume_gain']):.2f}",
     ),
     Stage(

@@ -1,0 +1,189 @@
+"""Ragged batches (SPEC section 8): ``spectrogram(config, x, key, lengths=...)`` and the ladder.
+
+Row i must equal ``spectrogram(config, x[i, :lengths[i]], fold_in(key, i))`` on its own
+frames (relative 1e-5, identical draws), with zeros past them; new lengths never
+recompile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxspec
+from jaxspec import Augmentation, Convolution, Noise, Scaled, SpectrogramConfig, presets
+from jaxspec import features as F
+from jaxspec.framing import Centered, Kaldi
+
+RNG = np.random.default_rng(0)
+IR = (RNG.standard_normal(300) * np.exp(-np.arange(300) / 50)).astype(np.float32) * 0.2
+ALL_STAGES = Augmentation(
+    volume=(0.5, 1.5), noise=(0.01, 0.05), time_shift=Scaled((-0.3, 0.3)), convolution=Convolution(IR, mix=(0.2, 0.8))
+)
+LENGTHS = [6000, 4321, 1600, 401, 133, 1, 0]
+
+
+def ragged_batch(lengths, width=None, seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.zeros((len(lengths), width or max(lengths)), np.float32)
+    for i, n in enumerate(lengths):
+        x[i, :n] = rng.standard_normal(n) * 0.3
+    return x
+
+
+def assert_rows_equal_alone(config, lengths, key=None, width=None, tol=1e-5, atol=0.0):
+    x = ragged_batch(lengths, width)
+    out = np.asarray(jaxspec.spectrogram(config, x, key, lengths=np.asarray(lengths)))
+    assert out.shape[:2] == (len(lengths), config.num_frames(x.shape[1]))
+    frames = config.num_frames(np.asarray(lengths))
+    for i, n in enumerate(lengths):
+        row_key = None if key is None else jax.random.fold_in(key, i)
+        alone = np.asarray(jaxspec.spectrogram(config, x[i, :n], row_key))
+        assert alone.shape[0] == frames[i]
+        np.testing.assert_array_equal(out[i, alone.shape[0] :], 0)
+        if alone.size:
+            scale = max(np.linalg.norm(alone), 1e-3 * alone.size)
+            error = np.linalg.norm(out[i, : alone.shape[0]] - alone)
+            assert error <= tol * scale + atol * np.sqrt(alone.size), (i, n, error)
+
+
+CONFIGS = {
+    "seed": SpectrogramConfig(),
+    "rms_all_stages": SpectrogramConfig(normalization=("rms", 0.1), augmentation=ALL_STAGES),
+    "max_fft512": SpectrogramConfig(normalization="max", fft_size=512, offset=160, augmentation=ALL_STAGES),
+    "noise_recording_short": SpectrogramConfig(
+        augmentation=Augmentation(noise=Noise(0.5, RNG.standard_normal(2500).astype(np.float32)))
+    ),
+    "noise_recording_long": SpectrogramConfig(
+        augmentation=Augmentation(noise=Noise((0.1, 0.9), RNG.standard_normal(9000).astype(np.float32)))
+    ),
+    "target_frames": SpectrogramConfig(target_length=30, augmentation=ALL_STAGES),
+    "target_seconds": SpectrogramConfig(target_length=0.2, augmentation=ALL_STAGES),
+    "centered_reflect": SpectrogramConfig(framing=Centered("reflect"), offset=160),
+    "centered_constant_complex": SpectrogramConfig(framing=Centered("constant"), power=None),
+    "kaldi_snip": SpectrogramConfig(framing=Kaldi(True), offset=160),
+    "kaldi_no_snip": SpectrogramConfig(framing=Kaldi(False), offset=160),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_rows_equal_each_example_alone(name):
+    config = CONFIGS[name]
+    key = jax.random.key(7) if config.augmentation is not None else None
+    assert_rows_equal_alone(config, LENGTHS, key)
+
+
+PRESETS = {
+    "whisper": (presets.whisper(), [16000, 3000, 0]),
+    "librosa_mfcc_deltas": (
+        (lambda c: dataclasses.replace(c, features=c.features + (F.Deltas(order=2, width=9, stack=True),)))(
+            presets.librosa_mfcc(sr=16000, n_fft=512, hop_length=160)
+        ),
+        [6000, 1600, 900, 401, 0],
+    ),
+    "torchaudio_mfcc_replicate_deltas": (
+        (lambda c: dataclasses.replace(c, features=c.features + (F.Deltas(width=5, mode="replicate"),)))(
+            presets.torchaudio_mfcc()
+        ),
+        [6000, 1600, 401, 0],
+    ),
+    "torchaudio_melspectrogram": (presets.torchaudio_melspectrogram(), [6000, 1600, 401, 5, 0]),
+    "kaldi_fbank_energy": (presets.kaldi_fbank(use_energy=True), [6000, 1600, 400, 399, 0]),
+    "kaldi_mfcc_no_snip_mean": (presets.kaldi_mfcc(snip_edges=False, subtract_mean=True), [6000, 1600, 401, 0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_presets_rows_equal_each_example_alone(name):
+    config, lengths = PRESETS[name]
+    # Deltas of silence (a constant of about -400) cancel to 0 alone and to ~1e-5 in a row.
+    assert_rows_equal_alone(config, lengths, atol=1e-4)
+
+
+def test_dither_draws_per_row_as_alone():
+    assert_rows_equal_alone(presets.kaldi_fbank(dither=1.0), [6000, 1600, 401, 0], jax.random.key(3))
+
+
+def test_new_lengths_never_recompile():
+    config = SpectrogramConfig(augmentation=ALL_STAGES)
+    step = jax.jit(lambda x, key, lengths: jaxspec.spectrogram(config, x, key, lengths=lengths))
+    x = ragged_batch([4000] * 4)
+    step(x, jax.random.key(0), np.array([4000, 10, 300, 0], np.int32))
+    size = step._cache_size()
+    for seed in range(3):
+        lengths = np.random.default_rng(seed).integers(0, 4001, 4).astype(np.int32)
+        step(x, jax.random.key(seed), lengths)
+    assert step._cache_size() == size
+
+
+def test_vmap_grad_and_traced_frame_counts():
+    config = SpectrogramConfig(normalization=("rms", 0.1), augmentation=ALL_STAGES)
+    x = jnp.asarray(ragged_batch([3000, 1000, 0]))
+    lengths = jnp.array([3000, 1000, 0])
+
+    def loss(x):
+        return jnp.sum(jaxspec.spectrogram(config, x, jax.random.key(1), lengths=lengths))
+
+    grad = jax.grad(loss)(x)
+    assert np.isfinite(np.asarray(grad)).all()
+    stacked = jax.vmap(lambda xs, ls: jaxspec.spectrogram(config, xs, jax.random.key(1), lengths=ls))(
+        jnp.stack([x, x]), jnp.stack([lengths, lengths])
+    )
+    np.testing.assert_allclose(stacked[0], jaxspec.spectrogram(config, x, jax.random.key(1), lengths=lengths), 1e-5)
+    frames = jax.jit(config.num_frames)(lengths)
+    np.testing.assert_array_equal(frames, config.num_frames(np.asarray(lengths)))
+
+
+def test_draw_takes_a_traced_length():
+    config = SpectrogramConfig(augmentation=ALL_STAGES)
+    key = jax.random.key(5)
+    for n in (1, 400, 4321):
+        eager = jaxspec.draw(config, key, n)
+        traced = jax.jit(lambda length: jaxspec.draw(config, key, length))(jnp.int32(n))
+        for name, value in eager.items():
+            np.testing.assert_array_equal(np.asarray(traced[name]), np.asarray(value), err_msg=name)
+
+
+def test_sharded_spectrogram_takes_lengths():
+    config = SpectrogramConfig(augmentation=ALL_STAGES)
+    devices = len(jax.devices())
+    lengths = np.array(([3000, 17, 900, 0] * devices)[: 2 * devices])
+    x = ragged_batch(lengths.tolist(), width=3000)
+    key = jax.random.key(2)
+    sharded = jaxspec.sharded_spectrogram(config, x, key, lengths=lengths)
+    np.testing.assert_allclose(sharded, jaxspec.spectrogram(config, x, key, lengths=lengths), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "lengths, match",
+    [
+        ([1, 2], "one length per row"),
+        ([1.0, 2.0, 3.0], "integers"),
+        ([0, 5000, 3], r"\[0, 4000\]"),
+        ([-1, 0, 0], "lie in"),
+    ],
+)
+def test_bad_lengths_are_input_errors(lengths, match):
+    with pytest.raises(jaxspec.InputError, match=match):
+        jaxspec.spectrogram(SpectrogramConfig(), np.zeros((3, 4000), np.float32), lengths=np.asarray(lengths))
+
+
+def test_encode_batch_compiles_per_bucket_not_per_length():
+    from jaxspec import spectrum
+
+    config = SpectrogramConfig(augmentation=Augmentation(volume=(0.5, 1.5), noise=0.01))
+    lengths = np.unique(np.geomspace(8000, 128000, 60).astype(int))
+    waves = [RNG.standard_normal(n).astype(np.float32) * 0.1 for n in lengths]
+    for key in (None, jax.random.key(0)):
+        before = spectrum._spectrogram_compiled._cache_size()
+        outs = jaxspec.encode_batch(config, waves, sample_rate=16000, key=key)
+        assert spectrum._spectrogram_compiled._cache_size() - before <= 12
+        for i in (0, 31, 59):
+            row_key = None if key is None else jax.random.fold_in(key, i)
+            alone = jaxspec.encode(config, waves[i], sample_rate=16000, key=row_key)
+            assert outs[i].shape == alone.shape
+            np.testing.assert_allclose(outs[i], alone, rtol=1e-5, atol=1e-6 * float(jnp.max(alone)))
