@@ -1,18 +1,19 @@
 """The key rule, and drawing and applying every stage of an ``Augmentation``.
 
+Feature-level stages (``feature_stages``, SPEC section 7) follow the same rule: frequency
+mask 4, time mask 5, time warp 6, VTLP 7 (dither, in ``framing``, is 8); masks: count 0,
+widths 1, starts 2 (mask j folds j into the widths / starts key); time warp: centre 0,
+shift 1; VTLP factor 0. Levels (``stages.LEVELS``): ``apply`` runs the waveform stages;
+``feature_chain`` splices the mel- and feature-level stages of one example into its
+feature chain; ``draw`` reports all of them.
+
 Key rule. Stage ``s`` of the table derives its key from the example's key with
 ``fold_in(key, s.stage_id)`` (convolution 0, noise 1, time shift 2, volume 3), and
 every draw inside a stage folds in its own parameter id (``fold_in(stage_key, id)``):
 convolution mix 0; noise amplitude 0, noise start 1, white-noise samples 2; time
-shift 0; volume gain 0. Feature-level stages (``feature_stages``): frequency mask 4,
-time mask 5, time warp 6, VTLP 7 (dither, in ``framing``, is 8); masks: count 0,
-widths 1, starts 2 (mask j folds j into the widths / starts key); time warp: centre 0,
-shift 1; VTLP factor 0. Ids are never renumbered, so adding or removing a stage never
+shift 0; volume gain 0. Ids are never renumbered, so adding or removing a stage never
 changes the draws of another, and no key is used twice. A batch ``[B, L]`` with one
 key uses ``jax.random.split(key, B)[i]`` for example i.
-
-Levels (``stages.LEVELS``): ``apply`` runs the waveform stages; ``feature_chain``
-splices the mel- and feature-level stages of one example into its feature chain.
 """
 
 from __future__ import annotations

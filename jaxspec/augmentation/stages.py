@@ -31,9 +31,31 @@ import numpy as np
 from .._pytree import pytree_dataclass
 from ..errors import ConfigError
 from ..io import Audio, is_path
-from . import feature_stages as fs
 from . import ops
 from .distributions import LogUniform, Normal, Scaled, Uniform, as_param, sample_param
+from .feature_stages import (
+    VTLP,
+    FrequencyMask,
+    TimeMask,
+    TimeWarp,
+    apply_frequency_mask,
+    apply_time_mask,
+    apply_time_warp,
+    describe_frequency_mask,
+    describe_time_mask,
+    describe_time_warp,
+    describe_vtlp,
+    draw_frequency_mask,
+    draw_time_mask,
+    draw_time_warp,
+    draw_vtlp,
+    frequency_mask_shorthand,
+    parse_mask_flag,
+    time_mask_shorthand,
+    time_warp_shorthand,
+    vtlp_shorthand,
+    warp_mel,
+)
 from .noise import white_noise
 
 
@@ -384,36 +406,36 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         name="vtlp",
         stage_id=7,
-        setting=fs.VTLP,
+        setting=VTLP,
         params=(
             Param("alpha", 0, "number", "--vtlp", "VTLP warp factor of the mel filterbank (e.g. 0.9:1.1)"),
             Param("f_hi", None, "value", "--vtlp-f-hi", "VTLP boundary frequency in Hz (default 4800)"),
         ),
         example='{"alpha": {"uniform": [0.9, 1.1]}, "f_hi": 4800.0}',
         drawn=("vtlp_factor",),
-        shorthand=fs.vtlp_shorthand,
-        draw=fs.draw_vtlp,
-        apply=lambda setting, stage, v: fs.warp_mel(stage, setting, v),
-        describe=fs.describe_vtlp,
+        shorthand=vtlp_shorthand,
+        draw=draw_vtlp,
+        apply=lambda setting, stage, v: warp_mel(stage, setting, v),
+        describe=describe_vtlp,
         level="mel",
     ),
     Stage(
         name="time_warp",
         stage_id=6,
-        setting=fs.TimeWarp,
+        setting=TimeWarp,
         params=(Param("max_shift", None, "integer", "--time-warp", "SpecAugment time warp W in frames (e.g. 80)"),),
         example='{"max_shift": 80}',
         drawn=("time_warp_centre", "time_warp_shift"),  # ids 0, 1
-        shorthand=fs.time_warp_shorthand,
-        draw=fs.draw_time_warp,
-        apply=fs.apply_time_warp,
-        describe=fs.describe_time_warp,
+        shorthand=time_warp_shorthand,
+        draw=draw_time_warp,
+        apply=apply_time_warp,
+        describe=describe_time_warp,
         level="features",
     ),
     Stage(
         name="frequency_mask",
         stage_id=4,
-        setting=fs.FrequencyMask,
+        setting=FrequencyMask,
         params=(
             Param("count", 0, "integer", None, "masks per example"),
             Param("width", 1, "integer", None, "features per mask"),  # starts: id 2; mask j folds in j
@@ -421,22 +443,22 @@ STAGES: tuple[Stage, ...] = (
         ),
         example='{"count": 1, "width": [0, 27]}',
         drawn=("frequency_mask_count", "frequency_mask_starts", "frequency_mask_widths"),
-        shorthand=fs.frequency_mask_shorthand,
-        draw=fs.draw_frequency_mask,
-        apply=fs.apply_frequency_mask,
-        describe=fs.describe_frequency_mask,
+        shorthand=frequency_mask_shorthand,
+        draw=draw_frequency_mask,
+        apply=apply_frequency_mask,
+        describe=describe_frequency_mask,
         level="features",
         flag=StageFlag(
             "--freq-mask",
             "COUNT,WIDTH[,fill=mean]",
             "SpecAugment frequency masks: COUNT and WIDTH are ints or LO:HI ranges (LB policy: 1,0:27)",
-            fs.parse_mask_flag,
+            parse_mask_flag,
         ),
     ),
     Stage(
         name="time_mask",
         stage_id=5,
-        setting=fs.TimeMask,
+        setting=TimeMask,
         params=(
             Param("count", 0, "integer", None, "masks per example"),
             Param("width", 1, "integer", None, "frames per mask"),  # starts: id 2; mask j folds in j
@@ -445,16 +467,16 @@ STAGES: tuple[Stage, ...] = (
         ),
         example='{"count": 1, "width": [0, 100]}',
         drawn=("time_mask_count", "time_mask_starts", "time_mask_widths"),
-        shorthand=fs.time_mask_shorthand,
-        draw=fs.draw_time_mask,
-        apply=fs.apply_time_mask,
-        describe=fs.describe_time_mask,
+        shorthand=time_mask_shorthand,
+        draw=draw_time_mask,
+        apply=apply_time_mask,
+        describe=describe_time_mask,
         level="features",
         flag=StageFlag(
             "--time-mask",
             "COUNT,WIDTH[,max_fraction=P][,fill=mean]",
             "SpecAugment time masks: COUNT and WIDTH are ints or LO:HI ranges (LB policy: 1,0:100)",
-            fs.parse_mask_flag,
+            parse_mask_flag,
         ),
     ),
 )
