@@ -1,11 +1,14 @@
 """Pictures of spectrograms (matplotlib, an optional extra: ``pip install 'jaxspec[cli]'``).
 
 ``plot_file(config, path, output)`` draws the waveform the encoder sees above its
-spectrogram in dB (or its features, as they are once on a log scale: SpecAugment's
-masks then show), with time (s) and frequency (Hz) axes and a colour bar;
+spectrogram in dB, with time (s) and frequency (Hz) axes and a colour bar;
 ``augment=N`` adds N augmented versions in a grid (keys ``split(key(seed), N)[i]``,
 the ``jaxspec encode --key`` rule). matplotlib is imported only when a picture is
 drawn, and without pyplot (no global state, no display needed).
+
+A config with feature stages is drawn as its features (feature index on the vertical
+axis; on their own scale once a log stage is in the chain), so SpecAugment's masks show,
+and each augmented version's title lists what its key drew (the stage table's ``describe``).
 """
 
 from __future__ import annotations
