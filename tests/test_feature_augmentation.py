@@ -518,3 +518,18 @@ def test_ragged_rows_equal_the_rows_alone(name, speech):
             np.testing.assert_array_equal(np.asarray(traced[field]), np.asarray(value), err_msg=field)
         starts, widths = np.asarray(drawn["time_mask_starts"]), np.asarray(drawn["time_mask_widths"])
         assert np.all(starts + widths <= frames)
+
+
+def test_cli_plot_draws_the_masks(tmp_path, capsys, speech):
+    pytest.importorskip("matplotlib")
+    import soundfile
+
+    from jaxspec.cli import main
+
+    wav = tmp_path / "speech.wav"
+    soundfile.write(wav, speech, RATE)
+    cfg = LOG_MEL.save(tmp_path / "fbank.json")
+    out = tmp_path / "masks.png"
+    argv = ["plot", str(wav), "-o", str(out), "--config", str(cfg), "--freq-mask", "2,0:10", "--time-mask", "1,5:30"]
+    assert main(argv + ["--vtlp", "0.9:1.1", "--augment", "2", "--dpi", "40"]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
