@@ -264,15 +264,16 @@ def check_config(augmentation: Any, features: tuple, power: Any) -> None:
     """``ConfigError`` when the config cannot take its feature-level stages."""
     if augmentation is None:
         return
-    on = [name for name in ("frequency_mask", "time_mask", "time_warp", "vtlp") if getattr(augmentation, name)]
+    mel = [stage.name for stage, _ in augmentation.active("mel")]
+    on = mel + [stage.name for stage, _ in augmentation.active("features")]
     if on and power is None:
         raise ConfigError(
             f"augmentation {', '.join(on)} needs a real spectrogram; power=None gives the complex STFT "
             "(use power=2.0 or 1.0)"
         )
-    if augmentation.vtlp is not None and not any(isinstance(s, _features.MelFilterbank) for s in features):
+    if mel and not any(isinstance(s, _features.MelFilterbank) for s in features):
         raise ConfigError(
-            "augmentation.vtlp warps the mel filterbank, but features has no MelFilterbank stage; add one "
+            f"augmentation.{mel[0]} warps the mel filterbank, but features has no MelFilterbank stage; add one "
             "(e.g. features=(MelFilterbank(n_mels=40), Log())) or use a mel preset such as "
             "jaxspec.presets.kaldi_fbank()"
         )
