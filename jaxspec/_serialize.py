@@ -17,7 +17,9 @@ for ``target_length``), a float (seconds) or a string like ``"25ms"``, kept as g
 ``features``: ``jaxspec._stage_json`` (``[{"mel_filterbank": {"n_mels": 80}}]``). A numeric augmentation parameter: a
 number, ``{"uniform": [lo, hi]}`` (a bare ``[lo, hi]`` is read as uniform too),
 ``{"normal": [mean, std]}``, ``{"loguniform": [lo, hi]}``; a time shift may also be
-``{"scaled": parameter}``. Stages that are off are left out (or ``null``).
+``{"scaled": parameter}``. Integer parameters (mask counts and widths, the time warp's
+``max_shift``) are an int or an inclusive ``[lo, hi]``: ``"frequency_mask": {"count": 1,
+"width": [0, 27], "fill": 0.0}``. Stages that are off are left out (or ``null``).
 
 Recordings (noise, impulse responses) are written by path: a stage given its recording
 as a path keeps that path in its static ``source`` field (``Noise(0.1, "cafe.wav")``,
@@ -122,6 +124,10 @@ def _augmentation_to_dict(augmentation: Augmentation, signals: Mapping[str, Any]
             if param.kind == "signal":
                 if value is not None or signals.get(stage.name) is not None:
                     entry[param.name] = _signal_to_json(setting, name, signals.get(stage.name))
+            elif param.kind == "integer":  # an int or an inclusive [lo, hi] range
+                entry[param.name] = list(value) if isinstance(value, tuple) else int(value)
+            elif param.kind == "value":  # a fixed number or name
+                entry[param.name] = value
             else:
                 entry[param.name] = _param_to_json(value, name)
         out[stage.name] = entry

@@ -23,6 +23,7 @@ from . import features as _features
 from . import framing as _framing
 from ._pytree import pytree_dataclass
 from .augmentation import Augmentation, resolve
+from .augmentation.feature_stages import check_config as check_feature_augmentation
 from .errors import ConfigError, check_rate
 from .windows import Window, window_values
 
@@ -237,6 +238,7 @@ class SpectrogramConfig:
         if augmentation is not None and not isinstance(augmentation, Augmentation):
             raise ConfigError(f"augmentation={augmentation!r} must be None or Augmentation(...)")
         set_("augmentation", resolve(augmentation, self.sample_rate))
+        check_feature_augmentation(augmentation, self.features, self.power)
         bound, step = limits.worst_case(self, 1.0, limits.MAX_SIGNAL_SAMPLES)
         if not bound <= limits.FLOAT32_BUDGET:
             raise ConfigError(

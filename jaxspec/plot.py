@@ -5,12 +5,17 @@ spectrogram in dB, with time (s) and frequency (Hz) axes and a colour bar;
 ``augment=N`` adds N augmented versions in a grid (keys ``fold_in(key(seed), i)``,
 the batch rule of SPEC section 4). matplotlib is imported only when a picture is
 drawn, and without pyplot (no global state, no display needed).
+
+A config with feature stages is drawn as its features (feature index on the vertical
+axis; on their own scale once a log stage is in the chain), so SpecAugment's masks show,
+and each augmented version's title lists what its key drew (the stage table's ``describe``).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,11 +23,12 @@ from typing import Any
 import jax
 import numpy as np
 
-from .augmentation import draw_values
+from .augmentation import draw
 from .augmentation.random import row_keys as fold_in_rows
 from .config import SpectrogramConfig
 from .encoding import prepare
 from .errors import ConfigError
+from .features import DCT, Decibels, Log, WhisperLog
 from .spectrum import augment, spectrogram
 
 DYNAMIC_RANGE_DB = 80.0
@@ -73,9 +79,11 @@ def _draw_waveform(ax: Any, x: np.ndarray, sample_rate: int) -> None:
 
 
 def _draw_spectrogram(ax: Any, db: np.ndarray, config: SpectrogramConfig, vmin: float, vmax: float) -> Any:
-    # Frame i starts at i * offset; bin k is centred on k * rate / fft_size.
+    # Frame i starts at i * offset; bin k is centred on k * rate / fft_size; with feature
+    # stages, feature j is row j.
     seconds = db.shape[0] * config.offset_samples / config.sample_rate
     half_bin = config.sample_rate / config.fft_samples / 2
+    rows = (-half_bin, config.sample_rate / 2 + half_bin) if not config.features else (-0.5, db.shape[1] - 0.5)
     image = ax.imshow(
         db.T,
         origin="lower",
@@ -84,11 +92,16 @@ def _draw_spectrogram(ax: Any, db: np.ndarray, config: SpectrogramConfig, vmin: 
         vmin=vmin,
         vmax=vmax,
         interpolation="nearest",
-        extent=(0.0, seconds, -half_bin, config.sample_rate / 2 + half_bin),
+        extent=(0.0, seconds, *rows),
     )
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("frequency (Hz)")
+    ax.set_ylabel("frequency (Hz)" if not config.features else "feature")
     return image
+
+
+def _shown_as_is(config: SpectrogramConfig) -> bool:
+    """True when the output is already on a log scale (a log, dB or DCT stage): drawn as it is."""
+    return any(isinstance(s, (Log, Decibels, WhisperLog, DCT)) for s in config.features)
 
 
 def figure(panels: list[Panel], config: SpectrogramConfig) -> Any:
@@ -102,9 +115,14 @@ def figure(panels: list[Panel], config: SpectrogramConfig) -> Any:
     rows = math.ceil(len(panels) / cols)
     fig = Figure(figsize=(7.0 * cols + 1.0, 4.2 * rows), layout="constrained")
     grid = fig.add_gridspec(2 * rows, cols, height_ratios=[1, 3] * rows)
-    dbs = [to_db(p.spectrogram, config.power) for p in panels]
-    vmax = max((float(db.max()) for db in dbs if db.size), default=0.0)
-    vmin = vmax - DYNAMIC_RANGE_DB
+    if _shown_as_is(config):
+        dbs = [np.asarray(p.spectrogram, np.float64) for p in panels]
+        vmax = max((float(db.max()) for db in dbs if db.size), default=0.0)
+        vmin = min((float(db.min()) for db in dbs if db.size), default=vmax - 1.0)
+    else:
+        dbs = [to_db(p.spectrogram, config.power) for p in panels]
+        vmax = max((float(db.max()) for db in dbs if db.size), default=0.0)
+        vmin = vmax - DYNAMIC_RANGE_DB
     spec_axes = []
     image = None
     for i, (panel, db) in enumerate(zip(panels, dbs, strict=True)):
@@ -117,11 +135,13 @@ def figure(panels: list[Panel], config: SpectrogramConfig) -> Any:
             panel.waveform.shape[0] / config.sample_rate, db.shape[0] * config.offset_samples / config.sample_rate
         )
         wave_ax.set_xlim(0.0, end)
-        wave_ax.set_title(panel.title, fontsize=10, loc="left")
+        wave_ax.set_title(textwrap.fill(panel.title, 100), fontsize=10, loc="left")
         spec_axes.append(spec_ax)
     label = (
         "power (dB)" if config.power == 2 else "magnitude (dB)" if config.power == 1 else f"|X|^{config.power:g} (dB)"
     )
+    if _shown_as_is(config):
+        label = "feature value"
     fig.colorbar(image, ax=spec_axes, label=label, shrink=0.9)
     return fig
 
@@ -157,7 +177,7 @@ def panels_for(
     if augment_count:
         keys = fold_in_rows(jax.random.key(seed), augment_count)
         for i in range(augment_count):
-            values = draw_values(config.augmentation, keys[i], length, config.sample_rate)
+            values = draw(config, keys[i], length)  # waveform and feature-level values
             drawn = _describe_draws(config, values)
             title = f"augmented, key fold_in(key({seed}), {i}): {drawn}"
             waveform, spec = augment(config, x, keys[i]), spectrogram(config, x, keys[i])

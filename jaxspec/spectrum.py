@@ -22,6 +22,7 @@ from . import features as _features
 from . import framing as _framing
 from ._inputs import check_lengths, check_magnitude, check_waveform_and_key, row_keys
 from .augmentation import apply as apply_augmentation
+from .augmentation.keys import feature_chain
 from .config import SpectrogramConfig
 from .errors import ConfigError
 from .resampling import fit_length
@@ -99,12 +100,14 @@ def _spectrogram_one(
         x = _framing.pad_signal_ragged(config.framing, x, length, n, ws, hop, fft)
     if key is not None and config.augmentation is not None:
         x = _xla.materialize(x, (n - 1) * hop + config.frame_samples, key)
-    framewise = _features.framewise_prefix(config.features)
-    y = _frames_to_spectrum(config, x, n, key, config.features[:framewise])
+    # With a key, the feature-level augmentation (VTLP, time warp, masks) joins the chain.
+    features = feature_chain(config.augmentation, config.features, key, n, config.sample_rate, fft, valid)
+    framewise = _features.framewise_prefix(features)
+    y = _frames_to_spectrum(config, x, n, key, features[:framewise])
     energy = None
     if _framing.energy_stage(config.preprocess) is not None:
         y, energy = y[:, :-1], y[:, -1]
-    y = _features.apply_chain(config.features[framewise:], y, config.sample_rate, fft, energy, valid)
+    y = _features.apply_chain(features[framewise:], y, config.sample_rate, fft, energy, valid)
     if valid is None:
         return y
     return jnp.where(jnp.arange(n)[:, None] < valid, y, jnp.zeros((), y.dtype))  # frames past the row's own
@@ -246,7 +249,8 @@ def augment(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = Non
       lengths: as for ``spectrogram`` (samples past a row's length are zeros).
 
     Returns:
-      float32 of the shape of ``x``. ``spectrogram(config, x, key)`` equals
+      float32 of the shape of ``x``. Without feature-level stages (masks, time warp,
+      VTLP: they act after the spectrum) ``spectrogram(config, x, key)`` equals
       ``spectrogram(replace(config, normalization=None, augmentation=None),
       augment(config, x, key))``.
     """

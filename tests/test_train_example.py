@@ -64,3 +64,9 @@ def test_train_step_lowers_the_loss_on_one_batch(example):
 def test_holdout_voice_is_validated(example):
     with pytest.raises(ValueError, match="holdout-voice"):
         example.load_keywords(example.DATA, "klingon")
+
+
+def test_vtlp_and_specaugment_flags_run(example):
+    history, text = run(example, "--steps", "2", "--holdout-voice", "en+f3", "--vtlp", "0.8:1.25", "--specaugment")
+    assert history["steps"] == 2 and math.isfinite(history["loss"][0])
+    assert "held out (voice 'en+f3')" in text

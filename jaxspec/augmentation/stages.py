@@ -8,9 +8,12 @@ in errors, the names of the values it draws, how it draws them, how it applies t
 Serialization, the command line, plots, ``draw`` and the traced pipeline all iterate
 over ``STAGES``; none of them lists stages again.
 
-Pipeline order (SPEC section 4) is the table's order: Convolution -> Noise ->
-TimeShift -> Volume. ``Augmentation``'s fields keep the SPEC's signature order
-(volume, noise, time_shift, convolution); ``BY_FIELD`` lists the stages so.
+Pipeline order (SPEC sections 4 and 7) is the table's order: Convolution -> Noise ->
+TimeShift -> Volume on the waveform, then VTLP (in the mel filterbank) -> time warp ->
+frequency masks -> time masks on the features. A row's ``level`` says where its
+``apply`` runs (``LEVELS``); the feature-level stages live in ``feature_stages``.
+``Augmentation``'s fields keep the SPEC's signature order (volume, noise, time_shift,
+convolution, frequency_mask, time_mask, time_warp, vtlp); ``BY_FIELD`` lists the stages so.
 """
 
 from __future__ import annotations
@@ -31,6 +34,29 @@ from ..errors import ConfigError
 from ..io import Audio, is_path
 from . import ops, random
 from .distributions import LogUniform, Normal, Scaled, Uniform, as_param, sample_param
+from .feature_stages import (
+    VTLP,
+    FrequencyMask,
+    TimeMask,
+    TimeWarp,
+    apply_frequency_mask,
+    apply_time_mask,
+    apply_time_warp,
+    describe_frequency_mask,
+    describe_time_mask,
+    describe_time_warp,
+    describe_vtlp,
+    draw_frequency_mask,
+    draw_time_mask,
+    draw_time_warp,
+    draw_vtlp,
+    frequency_mask_shorthand,
+    parse_mask_flag,
+    time_mask_shorthand,
+    time_warp_shorthand,
+    vtlp_shorthand,
+    warp_mel,
+)
 from .noise import white_noise
 
 
@@ -250,25 +276,53 @@ class Param:
     """One parameter of a stage: its field, its key id, its JSON kind and its flag.
 
     ``kind``: ``"number"`` (a numeric parameter), ``"shift"`` (a numeric parameter or
-    ``Scaled``), ``"signal"`` (a recording, written by path). ``param_id`` is ``None``
-    for parameters that draw nothing.
+    ``Scaled``), ``"signal"`` (a recording, written by path), ``"integer"`` (an int or an
+    inclusive ``[lo, hi]`` range of ints), ``"value"`` (a fixed number or name, written
+    as it is). ``param_id`` is ``None`` for parameters that draw nothing. ``flag`` is
+    ``None`` for parameters set only through their stage's ``flag``.
     """
 
     name: str
     param_id: int | None
     kind: str
-    flag: str
+    flag: str | None
     help: str
+
+
+@dataclasses.dataclass(frozen=True)
+class StageFlag:
+    """One command-line flag that sets several parameters of a stage at once.
+
+    ``parse(text)`` returns the stage's JSON object (``{param: value}``) or raises
+    ``ValueError`` with the reason.
+    """
+
+    flag: str
+    metavar: str
+    help: str
+    parse: Callable[[str], dict[str, Any]]
+
+
+LEVELS = {
+    "waveform": "before framing: draw(setting, key, length, sample_rate); "
+    "apply(setting, x [L], values, key, valid=None) -> x",
+    "mel": "replaces each MelFilterbank feature stage: draw(setting, key, grid); "
+    "apply(setting, stage, values) -> stage",
+    "features": "after the leading mel / log stages (feature_stages.insertion_point): draw(setting, key, grid); "
+    "apply(setting, y [frames, features], values, feature_stages.FeatureInput) -> y",
+}
+"""Where a stage's ``apply`` runs, and the signatures of its ``draw`` and ``apply`` there."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Stage:
     """One augmentation stage: everything that is per stage, in one row.
 
-    ``draw(setting, stage_key, length, sample_rate)`` returns the drawn values for an
-    input of ``length`` samples (an int, or a traced int for ragged batches);
-    ``apply(setting, x, values, stage_key, valid=None)`` applies them to ``x [L]``,
-    where ``valid`` is the row's own length when ``x`` is a zero-padded row.
+    Waveform stages (``level="waveform"``): ``draw(setting, stage_key, length,
+    sample_rate)`` returns the drawn values for an input of ``length`` samples (an int,
+    or a traced int for ragged batches); ``apply(setting, x, values, stage_key,
+    valid=None)`` applies them to ``x [L]``, where ``valid`` is the row's own length
+    when ``x`` is a zero-padded row. Mel- and feature-level stages: ``LEVELS``.
     """
 
     name: str
@@ -278,9 +332,11 @@ class Stage:
     example: str
     drawn: tuple[str, ...]
     shorthand: Callable[[Any, str], Any]
-    draw: Callable[[Any, jax.Array, Any, int], dict[str, jax.Array]]
-    apply: Callable[..., jax.Array]
+    draw: Callable[..., dict[str, jax.Array]]
+    apply: Callable[..., Any]
     describe: Callable[[dict[str, Any], int], str]
+    level: str = "waveform"  # a key of LEVELS
+    flag: StageFlag | None = None
 
     @property
     def signal_param(self) -> Param | None:
@@ -357,6 +413,82 @@ STAGES: tuple[Stage, ...] = (
         apply=lambda setting, x, v, key, valid=None: v["volume_gain"] * x,
         describe=lambda v, rate: f"gain {float(v['volume_gain']):.2f}",
     ),
+    Stage(
+        name="vtlp",
+        stage_id=7,
+        setting=VTLP,
+        params=(
+            Param("alpha", 0, "number", "--vtlp", "VTLP warp factor of the mel filterbank (e.g. 0.9:1.1)"),
+            Param("f_hi", None, "value", "--vtlp-f-hi", "VTLP boundary frequency in Hz (default 4800)"),
+        ),
+        example='{"alpha": {"uniform": [0.9, 1.1]}, "f_hi": 4800.0}',
+        drawn=("vtlp_factor",),
+        shorthand=vtlp_shorthand,
+        draw=draw_vtlp,
+        apply=lambda setting, stage, v: warp_mel(stage, setting, v),
+        describe=describe_vtlp,
+        level="mel",
+    ),
+    Stage(
+        name="time_warp",
+        stage_id=6,
+        setting=TimeWarp,
+        params=(Param("max_shift", None, "integer", "--time-warp", "SpecAugment time warp W in frames (e.g. 80)"),),
+        example='{"max_shift": 80}',
+        drawn=("time_warp_centre", "time_warp_shift"),  # ids 0, 1
+        shorthand=time_warp_shorthand,
+        draw=draw_time_warp,
+        apply=apply_time_warp,
+        describe=describe_time_warp,
+        level="features",
+    ),
+    Stage(
+        name="frequency_mask",
+        stage_id=4,
+        setting=FrequencyMask,
+        params=(
+            Param("count", 0, "integer", None, "masks per example"),
+            Param("width", 1, "integer", None, "features per mask"),  # starts: id 2; mask j folds in j
+            Param("fill", None, "value", None, "0.0 or 'mean'"),
+        ),
+        example='{"count": 1, "width": [0, 27]}',
+        drawn=("frequency_mask_count", "frequency_mask_starts", "frequency_mask_widths"),
+        shorthand=frequency_mask_shorthand,
+        draw=draw_frequency_mask,
+        apply=apply_frequency_mask,
+        describe=describe_frequency_mask,
+        level="features",
+        flag=StageFlag(
+            "--freq-mask",
+            "COUNT,WIDTH[,fill=mean]",
+            "SpecAugment frequency masks: COUNT and WIDTH are ints or LO:HI ranges (LB policy: 1,0:27)",
+            parse_mask_flag,
+        ),
+    ),
+    Stage(
+        name="time_mask",
+        stage_id=5,
+        setting=TimeMask,
+        params=(
+            Param("count", 0, "integer", None, "masks per example"),
+            Param("width", 1, "integer", None, "frames per mask"),  # starts: id 2; mask j folds in j
+            Param("max_fraction", None, "value", None, "widths clipped to this fraction of the frames"),
+            Param("fill", None, "value", None, "0.0 or 'mean'"),
+        ),
+        example='{"count": 1, "width": [0, 100]}',
+        drawn=("time_mask_count", "time_mask_starts", "time_mask_widths"),
+        shorthand=time_mask_shorthand,
+        draw=draw_time_mask,
+        apply=apply_time_mask,
+        describe=describe_time_mask,
+        level="features",
+        flag=StageFlag(
+            "--time-mask",
+            "COUNT,WIDTH[,max_fraction=P][,fill=mean]",
+            "SpecAugment time masks: COUNT and WIDTH are ints or LO:HI ranges (LB policy: 1,0:100)",
+            parse_mask_flag,
+        ),
+    ),
 )
 """Every stage, in pipeline order. Stage and parameter ids are never renumbered."""
 
@@ -370,7 +502,10 @@ class Augmentation:
     Each field takes its class or a shorthand: a number or ``(lo, hi)`` range
     (``volume=(0.5, 1.5)``, ``noise=0.01``, ``time_shift=(-0.1, 0.1)``), a signal
     for ``noise`` / ``convolution`` (array, ``Audio`` or path), or the seed's pairs
-    ``(amplitude, signal)`` / ``(mix, signal)``.
+    ``(amplitude, signal)`` / ``(mix, signal)``. Feature-level stages (SPEC section 7):
+    ``frequency_mask=FrequencyMask(count, width)`` or ``(count, width)``,
+    ``time_mask=TimeMask(count, width, max_fraction)`` or ``(count, width)``,
+    ``time_warp=TimeWarp(max_shift)`` or an int, ``vtlp=VTLP(alpha, f_hi)`` or ``alpha``.
 
     >>> Augmentation(volume=(0.5, 1.5)).volume
     Volume(gain=Uniform(low=0.5, high=1.5))
@@ -380,6 +515,10 @@ class Augmentation:
     noise: Any = None
     time_shift: Any = None
     convolution: Any = None
+    frequency_mask: Any = None
+    time_mask: Any = None
+    time_warp: Any = None
+    vtlp: Any = None
 
     def __post_init__(self):
         for stage in STAGES:
@@ -387,9 +526,11 @@ class Augmentation:
             if value is not None and not isinstance(value, stage.setting):
                 object.__setattr__(self, stage.name, stage.shorthand(value, stage.name))
 
-    def active(self) -> tuple[tuple[Stage, Any], ...]:
-        """``(stage, setting)`` for each stage that is on, in pipeline order."""
-        return tuple((s, getattr(self, s.name)) for s in STAGES if getattr(self, s.name) is not None)
+    def active(self, level: str | None = None) -> tuple[tuple[Stage, Any], ...]:
+        """``(stage, setting)`` for each stage that is on (at ``level``, or all), in pipeline order."""
+        return tuple(
+            (s, getattr(self, s.name)) for s in STAGES if getattr(self, s.name) is not None and level in (None, s.level)
+        )
 
 
 BY_FIELD: tuple[Stage, ...] = tuple(STAGE_BY_NAME[f.name] for f in dataclasses.fields(Augmentation))

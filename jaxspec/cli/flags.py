@@ -85,6 +85,36 @@ def _shift_value(text: str) -> Any:
     return _param_value(text, allow_scaled=True)
 
 
+def _int_value(text: str) -> int | list[int]:
+    """An integer parameter: ``N`` or an inclusive ``LO:HI`` range."""
+    lo, sep, hi = text.partition(":")
+    try:
+        return [int(lo), int(hi)] if sep else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} must be an integer or an inclusive range LO:HI") from None
+
+
+def _plain_value(text: str) -> float | str:
+    """A fixed value: a number, else the text (a name such as ``mean``)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+_KIND_VALUE = {"number": _param_value, "shift": _shift_value, "integer": _int_value, "value": _plain_value}
+
+
+def _stage_value(parse: Any) -> Any:
+    def value(text: str) -> dict[str, Any]:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return value
+
+
 def positive_int(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -93,7 +123,9 @@ def positive_int(text: str) -> int:
 
 
 # Flags whose values may start with "-" (argparse would read "-0.1:0.1" as an option).
-SIGNED_FLAGS = tuple(p.flag for s in BY_FIELD for p in s.params if p.kind != "signal") + ("--key",)
+SIGNED_FLAGS = tuple(p.flag for s in BY_FIELD for p in s.params if p.kind in ("number", "shift") and p.flag) + (
+    "--key",
+)
 
 
 def join_signed_values(argv: Sequence[str]) -> list[str]:
@@ -147,12 +179,16 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     aug = parser.add_argument_group(f"augmentation (applied with --key; PARAM is {_PARAM_HELP})")
     add = _suppressed(aug)
     for stage in BY_FIELD:
+        if stage.flag is not None:  # several parameters in one flag, e.g. --freq-mask 1,0:27
+            add(stage.flag.flag, type=_stage_value(stage.flag.parse), metavar=stage.flag.metavar, help=stage.flag.help)
         for param in stage.params:
+            if param.flag is None:
+                continue
             if param.kind == "signal":
                 add(param.flag, metavar="PATH", help=param.help)
             else:
-                kind = _shift_value if param.kind == "shift" else _param_value
-                add(param.flag, type=kind, metavar="PARAM", help=param.help)
+                metavar = {"integer": "N", "value": "VALUE"}.get(param.kind, "PARAM")
+                add(param.flag, type=_KIND_VALUE[param.kind], metavar=metavar, help=param.help)
     add("--no-augmentation", action="store_true", help="drop the augmentation of --config")
 
 
@@ -169,6 +205,10 @@ _FIELD_FLAGS = (
 )
 
 
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
 def _given(args: argparse.Namespace, name: str) -> bool:
     return hasattr(args, name)
 
@@ -181,14 +221,16 @@ def config_dict_from_args(args: argparse.Namespace) -> dict[str, Any]:
             d[field] = getattr(args, field)
     augmentation = None if _given(args, "no_augmentation") else dict(d.get("augmentation") or {})
     for stage in BY_FIELD:
+        given = {}
+        if stage.flag is not None and _given(args, _dest(stage.flag.flag)):
+            given.update(getattr(args, _dest(stage.flag.flag)))
         for param in stage.params:
-            dest = param.flag.lstrip("-").replace("-", "_")
-            if _given(args, dest):
-                if augmentation is None:
-                    augmentation = {}
-                entry = dict(augmentation.get(stage.name) or {})
-                entry[param.name] = getattr(args, dest)
-                augmentation[stage.name] = entry
+            if param.flag is not None and _given(args, _dest(param.flag)):
+                given[param.name] = getattr(args, _dest(param.flag))
+        if given:
+            if augmentation is None:
+                augmentation = {}
+            augmentation[stage.name] = {**(augmentation.get(stage.name) or {}), **given}
     d["augmentation"] = augmentation or None
     return d
 

@@ -1,0 +1,156 @@
+"""Key-free operations of the feature-level stages (SpecAugment, VTLP): dm_pix's twins.
+
+Each takes the values a stage drew (``jaxspec.draw``) and is testable on its own:
+
+- ``mask(y, starts, widths, axis)``: bands ``[start, start + width)`` set to a fill value;
+- ``time_warp(y, centre, shift)``: frames warped piecewise-linearly (gather + lerp);
+- ``vtlp_frequencies(hz, factor, f_hi, nyquist)``: Jaitly & Hinton's frequency warp;
+- ``warped_mel_filterbank(stage, factor, f_hi, rate, fft)``: a ``MelFilterbank``'s matrix
+  built in the graph at the warped bin frequencies.
+
+All shapes are static: a traced number of valid frames (``valid_frames``, for padded
+rows) only changes index comparisons, never a shape.
+
+>>> import jax.numpy as jnp
+>>> mask(jnp.ones((2, 4)), jnp.array([1]), jnp.array([2]), axis=1).tolist()
+[[1.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 1.0]]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from .. import _melscale
+
+
+def mask(y: jax.Array, starts: jax.Array, widths: jax.Array, axis: int, fill: Any = 0.0) -> jax.Array:
+    """``y`` with the bands ``[starts[j], starts[j] + widths[j])`` along ``axis`` set to ``fill``.
+
+    Args:
+      y: float ``[shape=(frames, features)]``.
+      starts: int ``[shape=(M,)]`` first index of each band.
+      widths: int ``[shape=(M,)]`` band widths; 0 masks nothing (how a drawn count below
+        the static maximum ``M`` turns masks off).
+      axis: 0 = time masks (frames), 1 = frequency masks (features).
+      fill: a scalar (0 by default, or the example's mean).
+
+    Returns:
+      ``y``'s shape and dtype; masked entries equal ``fill``.
+    """
+    index = lax.iota(jnp.int32, y.shape[axis])[:, None]
+    starts, widths = jnp.asarray(starts, jnp.int32), jnp.asarray(widths, jnp.int32)
+    hit = jnp.any((index >= starts[None, :]) & (index < starts[None, :] + widths[None, :]), axis=1)
+    hit = hit[:, None] if axis == 0 else hit[None, :]
+    return jnp.where(hit, jnp.asarray(fill, y.dtype), y)
+
+
+def warp_sources(frames: int, centre: jax.Array, shift: jax.Array, valid_frames: Any = None) -> jax.Array:
+    """Where output frame ``t`` reads from: float32 ``[shape=(frames,)]``.
+
+    With ``v`` valid frames, the point ``centre`` moves to ``d = centre + shift`` and the
+    ends ``0`` and ``v - 1`` stay: ``s(t) = t * centre / d`` for ``t <= d``, else
+    ``centre + (t - d) * (v - 1 - centre) / (v - 1 - d)`` (Park et al.'s warp, piecewise
+    linear). Frames 0 and ``v - 1`` and on read themselves (also when ``d`` is an end). ``shift = 0`` gives ``s(t) = t``
+    exactly (integers below 2**24 are exact in float32).
+    """
+    t = lax.iota(jnp.int32, frames).astype(jnp.float32)
+    v = jnp.float32(frames) if valid_frames is None else jnp.asarray(valid_frames, jnp.float32)
+    c = jnp.asarray(centre, jnp.float32)
+    d = c + jnp.asarray(shift, jnp.float32)
+    last = v - 1.0
+    left = t * c / jnp.maximum(d, 1.0)
+    right = c + (t - d) * (last - c) / jnp.maximum(last - d, 1.0)
+    return jnp.where(t >= last, t, jnp.where(t <= d, left, right))
+
+
+def time_warp(y: jax.Array, centre: jax.Array, shift: jax.Array, valid_frames: Any = None) -> jax.Array:
+    """``y [shape=(frames, features)]`` warped along time by linear interpolation.
+
+    Output frame ``t`` is ``(1 - a) * y[i] + a * y[i + 1]`` with ``i = floor(s(t))``,
+    ``a = s(t) - i`` and ``s`` from ``warp_sources`` (``i + 1`` clipped to the last valid
+    frame, so a padded row never reads its padding).
+    """
+    frames = y.shape[0]
+    if frames == 0:
+        return y
+    source = warp_sources(frames, centre, shift, valid_frames)
+    last = frames - 1 if valid_frames is None else jnp.maximum(jnp.asarray(valid_frames, jnp.int32) - 1, 0)
+    below = jnp.clip(jnp.floor(source).astype(jnp.int32), 0, frames - 1)
+    above = jnp.where(below < last, below + 1, below)
+    weight = (source - below.astype(jnp.float32))[:, None].astype(y.dtype)
+    return y[below] * (1 - weight) + y[above] * weight
+
+
+def vtlp_shift(hz: Any, factor: jax.Array, f_hi: float, nyquist: float) -> jax.Array:
+    """``vtlp_frequencies(hz) - hz``, computed so that it is exactly 0 for ``factor = 1``:
+    ``(factor - 1) * hz`` below ``b = f_hi * min(factor, 1) / factor``, else
+    ``(factor - 1) * b * (nyquist - hz) / (nyquist - b)``."""
+    hz = jnp.asarray(hz, jnp.float32)
+    factor = jnp.asarray(factor, jnp.float32)
+    boundary = jnp.float32(f_hi) * jnp.minimum(factor, 1.0) / factor
+    nyquist = jnp.float32(nyquist)
+    upper = (factor - 1.0) * boundary * (nyquist - hz) / jnp.maximum(nyquist - boundary, 1e-3)
+    return jnp.where(hz <= boundary, (factor - 1.0) * hz, upper)
+
+
+def vtlp_frequencies(hz: Any, factor: jax.Array, f_hi: float, nyquist: float) -> jax.Array:
+    """VTLP's warp of frequencies ``hz`` (Jaitly & Hinton 2013), float32.
+
+    Below ``b = f_hi * min(factor, 1) / factor``: ``factor * hz``; above it, the line from
+    ``(b, factor * b)`` to ``(nyquist, nyquist)`` (the Nyquist frequency maps to itself).
+    """
+    return jnp.asarray(hz, jnp.float32) + vtlp_shift(hz, factor, f_hi, nyquist)
+
+
+def _ramps(stage: Any, sample_rate: int, fft_size: int) -> tuple[np.ndarray, ...]:
+    """Host float64 parts of the triangles: ``(rising, falling, slope_rising, slope_falling)``,
+    each ``[bins, n_mels]`` with the normalization folded in, and the bin frequencies."""
+    fmin, fmax = stage.edges(sample_rate)
+    scale = stage.scale
+    edges_mel = np.linspace(_melscale.hz_to_mel(fmin, scale), _melscale.hz_to_mel(fmax, scale), stage.n_mels + 2)
+    freqs = _melscale.bin_frequencies(sample_rate, fft_size, stage.frequencies)
+    norm = np.ones(stage.n_mels)
+    if stage.norm == "slaney":
+        edges_hz = _melscale.mel_to_hz(edges_mel, scale)
+        norm = 2.0 / (edges_hz[2:] - edges_hz[:-2])
+    if scale == "kaldi":
+        position = _melscale.hz_to_mel(freqs, scale)[:, None]
+        edges = edges_mel
+    else:
+        position = freqs[:, None]
+        edges = _melscale.mel_to_hz(edges_mel, scale)
+    rise, fall = edges[1:-1] - edges[:-2], edges[2:] - edges[1:-1]
+    rising = (position - edges[:-2]) / rise * norm
+    falling = (edges[2:] - position) / fall * norm
+    return rising, falling, norm / rise, norm / fall, freqs
+
+
+def warped_mel_filterbank(stage: Any, factor: jax.Array, f_hi: float, sample_rate: int, fft_size: int) -> jax.Array:
+    """The matrix of ``stage`` (a ``MelFilterbank``) with its bins at VTLP-warped frequencies.
+
+    Filter ``m`` weighs bin ``k`` by its triangle at ``vtlp_frequencies(f_k)`` instead of
+    ``f_k``: the construction of ``jaxspec._melscale.mel_filterbank`` (triangles in Hz for
+    the Slaney and HTK scales, in mel for Kaldi's, Kaldi's Nyquist bin at 0, Slaney area
+    normalization from the unwarped edges). The unwarped ramps are float64 host constants
+    and only the move of each bin is traced (``vtlp_shift``; in mel for Kaldi,
+    ``1127 log1p(shift / (700 + f))``), so ``factor = 1`` gives the host matrix rounded
+    to float32, exactly.
+
+    Returns:
+      float32 ``[shape=(fft_size // 2 + 1, n_mels)]``.
+    """
+    rising, falling, up, down, freqs = _ramps(stage, sample_rate, fft_size)
+    move = vtlp_shift(freqs, factor, f_hi, sample_rate / 2.0)
+    if stage.scale == "kaldi":
+        move = 1127.0 * jnp.log1p(move / jnp.asarray(700.0 + freqs, jnp.float32))
+    move = move[:, None]
+    f32 = lambda a: jnp.asarray(a, jnp.float32)
+    weights = jnp.maximum(0.0, jnp.minimum(f32(rising) + move * f32(up), f32(falling) - move * f32(down)))
+    if stage.scale == "kaldi":
+        weights = weights.at[fft_size // 2 :].set(0.0)
+    return weights

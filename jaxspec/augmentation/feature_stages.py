@@ -1,0 +1,456 @@
+"""Feature-level augmentation: SpecAugment's masks and time warp, and VTLP (SPEC section 7).
+
+Settings classes (``FrequencyMask``, ``TimeMask``, ``TimeWarp``, ``VTLP``), their draws,
+applications and plot texts; the stage table (``stages.STAGES``) declares them with the
+waveform stages. Where they run (the table's ``level``):
+
+- ``"mel"`` (VTLP): each ``MelFilterbank`` of the config's features is replaced, for this
+  example, by ``WarpedMelFilterbank``, whose matrix is built in the graph from the drawn
+  factor (``feature_ops.warped_mel_filterbank``).
+- ``"features"`` (time warp, frequency masks, time masks, in this order): one block
+  spliced into the feature chain at ``insertion_point(features)``: after the leading
+  spectral stages (``MelFilterbank``, ``Log``, ``Decibels``, ``WhisperLog``: so that
+  ``top_db`` and Whisper's max are taken before masking), before ``DCT``, ``Deltas``,
+  ``SubtractMean`` and ``UseEnergy``; right after the spectrum when there are none.
+
+Draws (key rule, ``keys`` module): stage ids frequency_mask 4, time_mask 5, time_warp 6,
+vtlp 7 (dither is 8); inside a stage, ``fold_in(stage_key, id)`` with ids: masks: count 0,
+widths 1, starts 2, and mask ``j`` folds ``j`` into the widths / starts key; time warp:
+centre 0, shift 1; VTLP: factor 0. Integer values (counts, widths, starts, the warp's
+centre and shift) come from one random uint32 word each, mapped to ``[0, span)`` by
+the multiply-shift ``floor(word * span / 2**32)`` (exact, in uint32 arithmetic), never
+from the floor of a float. A drawn value depends only on the example's valid frames
+(and features), so a padded row draws what the row alone would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from fractions import Fraction
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import features as _features
+from .._pytree import pytree_dataclass
+from ..errors import ConfigError
+from . import feature_ops
+from .distributions import as_param, sample_param
+from .noise import threefry_2x32
+
+MAX_MASKS = 64
+"""Most masks of one kind per example (the static loop bound of a count range)."""
+MAX_WIDTH = 1 << 20
+"""Largest mask width or warp shift, in frames or features."""
+VTLP_BOUNDS = (0.5, 2.0)
+"""VTLP factors: fixed values and ranges must lie here; other draws are clipped to it."""
+FILLS = ("mean",)
+
+
+# ------------------------------------------------------------------- integer parameters
+def _int(value: Any, name: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+        raise ConfigError(f"{name}={value!r} must be an integer in [{low}, {high}]")
+    return int(value)
+
+
+def int_param(value: Any, name: str, low: int, high: int) -> int | tuple[int, int]:
+    """An integer parameter: an int (fixed) or ``(lo, hi)`` (uniform over the integers
+    ``lo..hi`` inclusive), each within ``[low, high]``."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ConfigError(f"{name}={value!r}: a range must be (lo, hi)")
+        lo, hi = (_int(v, name, low, high) for v in value)
+        if lo > hi:
+            raise ConfigError(f"{name}={tuple(value)!r}: lo={lo} > hi={hi}; a range is (lo, hi) with lo <= hi")
+        return (lo, hi) if lo < hi else lo
+    return _int(value, name, low, high)
+
+
+def int_bounds(param: int | tuple[int, int]) -> tuple[int, int]:
+    """``(lo, hi)`` of an integer parameter (``(v, v)`` when fixed)."""
+    return param if isinstance(param, tuple) else (param, param)
+
+
+def _fill(value: Any, name: str) -> float | str:
+    if isinstance(value, str) and value in FILLS:
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ConfigError(f"{name}={value!r} must be a finite number (0.0 by default) or 'mean'")
+    return float(value)
+
+
+# ------------------------------------------------------------------- random integers
+def random_word(key: jax.Array) -> jax.Array:
+    """One uint32 word drawn with ``key``: ``y0 ^ y1`` of ``threefry_2x32(key_data, (0, 0))``
+    (``jax.random.bits(key, (), uint32)`` under JAX's default flags, whatever the flags)."""
+    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+    data = jax.random.key_data(key) if typed else key
+    if data.shape != (2,) or data.dtype != jnp.uint32 or (typed and str(jax.random.key_impl(key)) != "threefry2x32"):
+        return jax.random.bits(key, (), jnp.uint32)
+    y = threefry_2x32(data, jnp.zeros((2,), jnp.uint32))
+    return y[0] ^ y[1]
+
+
+def _mulhi(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``floor(a * b / 2**32)`` for uint32 ``a``, ``b`` in uint32 arithmetic (16-bit halves)."""
+    low16 = np.uint32(0xFFFF)
+    a0, a1, b0, b1 = a & low16, a >> 16, b & low16, b >> 16
+    t = a1 * b0 + ((a0 * b0) >> 16)
+    w = (t & low16) + a0 * b1
+    return a1 * b1 + (t >> 16) + (w >> 16)
+
+
+def random_index(key: jax.Array, span: Any) -> jax.Array:
+    """An int32 uniform on ``0..span-1`` (``span >= 1``, static or traced):
+    ``floor(word * span / 2**32)`` of one random word (bias below ``span / 2**32``)."""
+    span = jnp.maximum(jnp.asarray(span, jnp.int32), 1).astype(jnp.uint32)
+    return _mulhi(random_word(key), span).astype(jnp.int32)
+
+
+def random_int(key: jax.Array, param: int | tuple[int, int]) -> jax.Array:
+    """An int32 drawn from an integer parameter (a fixed int uses no key)."""
+    lo, hi = int_bounds(param)
+    if lo == hi:
+        return jnp.int32(lo)
+    return jnp.int32(lo) + random_index(key, hi - lo + 1)
+
+
+# ------------------------------------------------------------------- settings
+@pytree_dataclass()
+class FrequencyMask:
+    """SpecAugment's frequency masks: ``count`` bands of ``width`` features set to ``fill``.
+
+    Args:
+      count: masks per example: an int, or ``(lo, hi)`` uniform over ``lo..hi`` (at most
+        ``MAX_MASKS``).
+      width: features per band: an int, or ``(lo, hi)`` uniform over ``lo..hi`` (Park et
+        al.'s LB policy: ``FrequencyMask(1, (0, 27))``). Clipped to the feature count.
+      fill: the masked value: a number (0 by default) or ``"mean"`` (the example's mean).
+
+    Each band starts at an integer uniform over ``[0, features - width]``; bands may overlap.
+    """
+
+    count: Any = 1
+    width: Any = (0, 27)
+    fill: Any = 0.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "count", int_param(self.count, "FrequencyMask count", 0, MAX_MASKS))
+        object.__setattr__(self, "width", int_param(self.width, "FrequencyMask width", 0, MAX_WIDTH))
+        object.__setattr__(self, "fill", _fill(self.fill, "FrequencyMask fill"))
+
+
+@pytree_dataclass()
+class TimeMask:
+    """SpecAugment's time masks: ``count`` bands of ``width`` frames set to ``fill``.
+
+    Args:
+      count: masks per example: an int or ``(lo, hi)`` (at most ``MAX_MASKS``).
+      width: frames per band: an int or ``(lo, hi)`` (LB policy: ``TimeMask(1, (0, 100))``).
+      max_fraction: widths are clipped to ``floor(max_fraction * frames)`` of the example's
+        valid frames (Park et al. 2020's adaptive masks; ``max_fraction`` is used as the
+        nearest fraction with a denominator up to 1000, so the bound is exact in integers).
+      fill: a number (0 by default) or ``"mean"``.
+
+    Each band starts at an integer uniform over ``[0, frames - width]``.
+    """
+
+    count: Any = 1
+    width: Any = (0, 100)
+    max_fraction: float = 1.0
+    fill: Any = 0.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "count", int_param(self.count, "TimeMask count", 0, MAX_MASKS))
+        object.__setattr__(self, "width", int_param(self.width, "TimeMask width", 0, MAX_WIDTH))
+        p = self.max_fraction
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+            raise ConfigError(f"TimeMask max_fraction={p!r} must be a number in [0, 1]")
+        object.__setattr__(self, "max_fraction", float(p))
+        object.__setattr__(self, "fill", _fill(self.fill, "TimeMask fill"))
+
+
+@pytree_dataclass()
+class TimeWarp:
+    """SpecAugment's time warp: the frame at an integer centre uniform in ``[W, n - W)`` moves
+    by an integer shift uniform in ``[-W, W]``, the time axis warped piecewise-linearly
+    around it (linear interpolation; ``W = max_shift`` frames, Park et al.'s LB policy
+    ``W = 80``). The identity when ``n <= 2 W``."""
+
+    max_shift: int = 80
+
+    def __post_init__(self):
+        object.__setattr__(self, "max_shift", _int(self.max_shift, "TimeWarp max_shift", 0, MAX_WIDTH))
+
+
+@pytree_dataclass()
+class VTLP:
+    """Vocal tract length perturbation (Jaitly & Hinton 2013) of the mel filterbank.
+
+    Args:
+      alpha: the warp factor, a numeric parameter (typically ``(0.9, 1.1)``, uniform),
+        within ``VTLP_BOUNDS``.
+      f_hi: Hz; frequencies below ``f_hi * min(alpha, 1) / alpha`` scale by ``alpha``,
+        those above follow a line to the Nyquist frequency (which stays).
+
+    Each ``MelFilterbank`` of the config weighs bin ``k`` by its filters at the warped
+    frequency of ``k``; the config needs a ``MelFilterbank`` feature stage.
+    """
+
+    alpha: Any = (0.9, 1.1)
+    f_hi: float = 4800.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "alpha", as_param(self.alpha, "VTLP alpha", bounds=VTLP_BOUNDS))
+        f_hi = self.f_hi
+        if isinstance(f_hi, bool) or not isinstance(f_hi, numbers.Real) or not 0 < f_hi < math.inf:
+            raise ConfigError(f"VTLP f_hi={f_hi!r} must be a positive frequency in Hz")
+        object.__setattr__(self, "f_hi", float(f_hi))
+
+
+def _count_shorthand(cls: type) -> Any:
+    def coerce(value: Any, field: str) -> Any:
+        if isinstance(value, (tuple, list)) and len(value) == 2:
+            return cls(*value)  # (count, width)
+        raise ConfigError(f"{field}={value!r}: use {cls.__name__}(count, width, ...) or (count, width)")
+
+    return coerce
+
+
+def _warp_shorthand(value: Any, field: str) -> TimeWarp:
+    return TimeWarp(value)
+
+
+def _vtlp_shorthand(value: Any, field: str) -> VTLP:
+    return VTLP(value)
+
+
+frequency_mask_shorthand = _count_shorthand(FrequencyMask)
+time_mask_shorthand = _count_shorthand(TimeMask)
+time_warp_shorthand = _warp_shorthand
+vtlp_shorthand = _vtlp_shorthand
+
+
+# ------------------------------------------------------------------- where they run
+class FeatureGrid(NamedTuple):
+    """What a feature-level draw needs: the example's frames (static), the features where
+    masks apply (static), and its valid frames (``None`` = all; traced for padded rows)."""
+
+    frames: int
+    features: int
+    valid_frames: Any = None
+
+    def valid(self) -> Any:
+        return self.frames if self.valid_frames is None else jnp.asarray(self.valid_frames, jnp.int32)
+
+
+_SPECTRAL = (_features.MelFilterbank, _features.Log, _features.Decibels, _features.WhisperLog)
+
+
+def insertion_point(features: tuple) -> int:
+    """Where masks and warp go in a feature chain: after its leading spectral stages."""
+    k = 0
+    while k < len(features) and isinstance(features[k], _SPECTRAL):
+        k += 1
+    return k
+
+
+def check_config(augmentation: Any, features: tuple, power: Any) -> None:
+    """``ConfigError`` when the config cannot take its feature-level stages."""
+    if augmentation is None:
+        return
+    mel = [stage.name for stage, _ in augmentation.active("mel")]
+    on = mel + [stage.name for stage, _ in augmentation.active("features")]
+    if on and power is None:
+        raise ConfigError(
+            f"augmentation {', '.join(on)} needs a real spectrogram; power=None gives the complex STFT "
+            "(use power=2.0 or 1.0)"
+        )
+    if mel and not any(isinstance(s, _features.MelFilterbank) for s in features):
+        raise ConfigError(
+            f"augmentation.{mel[0]} warps the mel filterbank, but features has no MelFilterbank stage; add one "
+            "(e.g. features=(MelFilterbank(n_mels=40), Log())) or use a mel preset such as "
+            "jaxspec.presets.kaldi_fbank()"
+        )
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class WarpedMelFilterbank(_features.MelFilterbank):
+    """A ``MelFilterbank`` whose matrix is built per example from a drawn VTLP factor."""
+
+    factor: Any = None
+    f_hi: float = 4800.0
+
+    def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
+        matrix = feature_ops.warped_mel_filterbank(self, self.factor, self.f_hi, sample_rate, fft_size)
+        return jnp.matmul(y, matrix, precision=jax.lax.Precision.HIGHEST)
+
+
+def warp_mel(stage: Any, setting: VTLP, values: dict) -> Any:
+    """``stage`` as a ``WarpedMelFilterbank`` with the drawn factor (other stages unchanged)."""
+    if not isinstance(stage, _features.MelFilterbank):
+        return stage
+    fields = {f.name: getattr(stage, f.name) for f in dataclasses.fields(_features.MelFilterbank)}
+    return WarpedMelFilterbank(**fields, factor=values["vtlp_factor"], f_hi=setting.f_hi)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class AugmentFeatures:
+    """The feature-level stages of one example as one stage of the feature chain."""
+
+    stages: tuple  # ((Stage, setting), ...) in pipeline order
+    values: dict
+    valid_frames: Any = None
+
+    def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
+        return n_in
+
+    def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
+        mean = None
+        if any(getattr(setting, "fill", None) == "mean" for _, setting in self.stages):
+            mean = example_mean(y, self.valid_frames)
+        for stage, setting in self.stages:
+            y = stage.apply(setting, y, self.values, FeatureInput(self.valid_frames, mean))
+        return y
+
+
+class FeatureInput(NamedTuple):
+    """What a feature-level apply needs besides ``y``: valid frames and the example's mean."""
+
+    valid_frames: Any = None
+    mean: Any = None
+
+
+def example_mean(y: jax.Array, valid_frames: Any = None) -> jax.Array:
+    """Mean of ``y [shape=(frames, features)]`` over its valid frames."""
+    if valid_frames is None:
+        return jnp.mean(y) if y.size else jnp.zeros((), y.dtype)
+    rows = jax.lax.iota(jnp.int32, y.shape[0]) < valid_frames
+    total = jnp.sum(jnp.where(rows[:, None], y, 0))
+    return total / jnp.maximum(jnp.asarray(valid_frames, y.dtype) * y.shape[1], 1)
+
+
+# ------------------------------------------------------------------- draws
+def _draw_masks(prefix: str, setting: Any, key: jax.Array, size: Any, max_width: Any) -> dict[str, jax.Array]:
+    lo, hi = int_bounds(setting.count)
+    count = random_int(jax.random.fold_in(key, 0), setting.count)
+    k_width, k_start = jax.random.fold_in(key, 1), jax.random.fold_in(key, 2)
+    widths, starts = [], []
+    for j in range(hi):
+        width = jnp.minimum(random_int(jax.random.fold_in(k_width, j), setting.width), max_width)
+        width = jnp.where(j < count, width, 0) if j >= lo else width
+        starts.append(random_index(jax.random.fold_in(k_start, j), size - width + 1))
+        widths.append(width)
+    empty = jnp.zeros((0,), jnp.int32)
+    return {
+        f"{prefix}_count": count,
+        f"{prefix}_starts": jnp.stack(starts).astype(jnp.int32) if starts else empty,
+        f"{prefix}_widths": jnp.stack(widths).astype(jnp.int32) if widths else empty,
+    }
+
+
+def draw_frequency_mask(setting: FrequencyMask, key: jax.Array, grid: FeatureGrid) -> dict[str, jax.Array]:
+    return _draw_masks("frequency_mask", setting, key, grid.features, grid.features)
+
+
+def _fraction_of(p: float, n: Any) -> Any:
+    fraction = Fraction(p).limit_denominator(1000)
+    return (n * fraction.numerator) // fraction.denominator
+
+
+def draw_time_mask(setting: TimeMask, key: jax.Array, grid: FeatureGrid) -> dict[str, jax.Array]:
+    valid = grid.valid()
+    return _draw_masks("time_mask", setting, key, valid, _fraction_of(setting.max_fraction, valid))
+
+
+def draw_time_warp(setting: TimeWarp, key: jax.Array, grid: FeatureGrid) -> dict[str, jax.Array]:
+    w = setting.max_shift
+    valid = grid.valid()
+    centre = w + random_index(jax.random.fold_in(key, 0), valid - 2 * w)
+    shift = random_index(jax.random.fold_in(key, 1), 2 * w + 1) - w
+    on = valid > 2 * w
+    return {"time_warp_centre": jnp.where(on, centre, 0), "time_warp_shift": jnp.where(on, shift, 0)}
+
+
+def draw_vtlp(setting: VTLP, key: jax.Array, grid: FeatureGrid) -> dict[str, jax.Array]:
+    factor = jnp.clip(sample_param(setting.alpha, jax.random.fold_in(key, 0)), *VTLP_BOUNDS)
+    return {"vtlp_factor": factor}
+
+
+# ------------------------------------------------------------------- applications
+def _fill_value(setting: Any, given: FeatureInput) -> Any:
+    return given.mean if setting.fill == "mean" else setting.fill
+
+
+def apply_frequency_mask(setting: FrequencyMask, y: jax.Array, values: dict, given: FeatureInput) -> jax.Array:
+    starts, widths = values["frequency_mask_starts"], values["frequency_mask_widths"]
+    return feature_ops.mask(y, starts, widths, axis=1, fill=_fill_value(setting, given))
+
+
+def apply_time_mask(setting: TimeMask, y: jax.Array, values: dict, given: FeatureInput) -> jax.Array:
+    starts, widths = values["time_mask_starts"], values["time_mask_widths"]
+    return feature_ops.mask(y, starts, widths, axis=0, fill=_fill_value(setting, given))
+
+
+def apply_time_warp(setting: TimeWarp, y: jax.Array, values: dict, given: FeatureInput) -> jax.Array:
+    if setting.max_shift == 0:
+        return y
+    return feature_ops.time_warp(y, values["time_warp_centre"], values["time_warp_shift"], given.valid_frames)
+
+
+# ------------------------------------------------------------------- plot texts
+def _bands(values: dict, prefix: str) -> str:
+    starts, widths = np.asarray(values[f"{prefix}_starts"]), np.asarray(values[f"{prefix}_widths"])
+    bands = [f"{s}-{s + w}" for s, w in zip(starts.tolist(), widths.tolist(), strict=True) if w > 0]
+    return ", ".join(bands) or "none"
+
+
+def describe_frequency_mask(values: dict, rate: int) -> str:
+    return f"freq masks [{_bands(values, 'frequency_mask')}]"
+
+
+def describe_time_mask(values: dict, rate: int) -> str:
+    return f"time masks [{_bands(values, 'time_mask')}] frames"
+
+
+def describe_time_warp(values: dict, rate: int) -> str:
+    return f"warp frame {int(values['time_warp_centre'])} by {int(values['time_warp_shift']):+d}"
+
+
+def describe_vtlp(values: dict, rate: int) -> str:
+    return f"VTLP {float(values['vtlp_factor']):.3f}"
+
+
+# ------------------------------------------------------------------- command-line values
+def _int_text(text: str) -> int | list[int]:
+    lo, sep, hi = text.partition(":")
+    return [int(lo), int(hi)] if sep else int(lo)
+
+
+def parse_mask_flag(text: str) -> dict[str, Any]:
+    """``COUNT,WIDTH[,max_fraction=P][,fill=mean|NUMBER]`` -> the stage's JSON object.
+
+    ``COUNT`` and ``WIDTH`` are ints or ``LO:HI`` inclusive ranges: ``1,0:27`` is
+    ``{"count": 1, "width": [0, 27]}`` (SpecAugment's LB frequency masks).
+    """
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) < 2 or any("=" in p for p in parts[:2]):
+        raise ValueError(f"{text!r}: write COUNT,WIDTH (ints or LO:HI ranges), e.g. 1,0:27 or 2,0:40,fill=mean")
+    try:
+        out: dict[str, Any] = {"count": _int_text(parts[0]), "width": _int_text(parts[1])}
+    except ValueError:
+        raise ValueError(f"{text!r}: COUNT and WIDTH must be ints or LO:HI ranges of ints, e.g. 1,0:27") from None
+    for part in parts[2:]:
+        name, sep, value = part.partition("=")
+        if not sep or name not in ("max_fraction", "fill"):
+            raise ValueError(f"{text!r}: {part!r} must be max_fraction=P or fill=mean|NUMBER")
+        try:
+            out[name] = value if value == "mean" else float(value)
+        except ValueError:
+            raise ValueError(f"{text!r}: {part!r} needs a number (or fill=mean)") from None
+    return out
