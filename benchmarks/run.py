@@ -1351,7 +1351,8 @@ def main(argv: list[str] | None = None) -> int:
             text, targets = render_first(firsts, splits)
         else:
             python = args.peer_python if name in PEER_PYTHON_WORKLOADS else None
-            result = run_worker(name, rounds[name], python=python)
+            env = {"BENCH_QUICK": "1"} if args.quick and name == "W6" else None
+            result = run_worker(name, rounds[name], env, python=python)
             if name == "W2":
                 result["memory"] = run_worker("W2rss", 1)  # a fresh process of its own
             if "failed" in result:
