@@ -903,7 +903,7 @@ def w5_setup(name: str) -> tuple[Any, np.ndarray]:
 def peer_features(out: Any, features_last: bool) -> np.ndarray:
     """A peer's output (a tensor / array, or a list of per-clip ones) as float64 ``[B, frames, features]``."""
     items = out if isinstance(out, (list, tuple)) else list(out)
-    arr = np.stack([np.asarray(o.numpy() if hasattr(o, "numpy") else o, np.float64) for o in items])
+    arr = np.stack([np.asarray(o.detach().cpu().numpy() if hasattr(o, "cpu") else o, np.float64) for o in items])
     arr = arr.reshape(arr.shape[0], *arr.shape[-2:])  # per-clip [1, F, T] -> [F, T]
     return arr if features_last else np.swapaxes(arr, -1, -2)
 
