@@ -214,7 +214,9 @@ def loop_contenders(clips: list[np.ndarray], augmented: bool, ir_path: Path | No
     gains_db = (20.0 * math.log10(GAIN[0]), 20.0 * math.log10(GAIN[1]))
     tail = [
         am.AddGaussianNoise(min_amplitude=NOISE, max_amplitude=NOISE, p=1.0),
-        am.Shift(min_shift=SHIFT[0], max_shift=SHIFT[1], shift_unit="seconds", rollover=False, fade_duration=0.0, p=1.0),
+        am.Shift(
+            min_shift=SHIFT[0], max_shift=SHIFT[1], shift_unit="seconds", rollover=False, fade_duration=0.0, p=1.0
+        ),
         am.Gain(min_gain_db=gains_db[0], max_gain_db=gains_db[1], p=1.0),
     ]
     chains = {
@@ -448,14 +450,20 @@ def render(result: dict[str, Any]) -> tuple[str, list]:
                 loop_best[arm] = (r, lo, mid)
     header = ["arm", "contender", "kept formulation", "min s", "median s", "ratio (min)", "ratio (median)", "error"]
     text = bench.table(header, body)
-    parts.append(f"Steady state, one process ({count} clips, {result['rounds']} interleaved rounds; seconds per corpus pass):\n\n" + text)
+    parts.append(
+        f"Steady state, one process ({count} clips, {result['rounds']} interleaved rounds; "
+        "seconds per corpus pass):\n\n" + text
+    )
 
     all_rows = []
     for arm in ARMS:
         for r in [r for r in steady["rows"] if r["arm"] == arm]:
             lo, mid = bench.summarize(r["times"])
             all_rows.append([arm, r["name"], r["formulation"], f"{lo:.3f}", f"{mid:.3f}"])
-    parts.append("All formulations (same interleaved run):\n\n" + bench.table(["arm", "contender", "formulation", "min s", "median s"], all_rows))
+    parts.append(
+        "All formulations (same interleaved run):\n\n"
+        + bench.table(["arm", "contender", "formulation", "min s", "median s"], all_rows)
+    )
 
     first_body = []
     for arm in ARMS:
@@ -468,8 +476,11 @@ def render(result: dict[str, Any]) -> tuple[str, list]:
         steady_times = js["times"] if js else []
         loop = loop_best.get(arm)
         for label, values, extra in (
-            ("jaxspec cold: fresh process, empty compilation cache (first call)", [r["first"] for r in cold],
-             f"{cold[0]['cache_entries']} cache entries written" if cold else ""),
+            (
+                "jaxspec cold: fresh process, empty compilation cache (first call)",
+                [r["first"] for r in cold],
+                f"{cold[0]['cache_entries']} cache entries written" if cold else "",
+            ),
             ("jaxspec warm: fresh process, the filled cache (first call)", [r["first"] for r in warm], ""),
             ("jaxspec warm: same process (second call of the cold process)", [r["second"] for r in cold], ""),
             ("jaxspec warm: same process (steady, interleaved with the loops)", steady_times, ""),
@@ -482,8 +493,17 @@ def render(result: dict[str, Any]) -> tuple[str, list]:
                 ratio = ""
             first_body.append([arm, label, str(len(values)), *cells, ratio, extra])
         if loop:
-            first_body.append([arm, f"{loop[0]['name']} ({loop[0]['formulation']})", str(len(loop[0]["times"])),
-                               f"{loop[1]:.3f}", f"{loop[2]:.3f}", "1.00 / 1.00", "the fastest loop"])
+            first_body.append(
+                [
+                    arm,
+                    f"{loop[0]['name']} ({loop[0]['formulation']})",
+                    str(len(loop[0]["times"])),
+                    f"{loop[1]:.3f}",
+                    f"{loop[2]:.3f}",
+                    "1.00 / 1.00",
+                    "the fastest loop",
+                ]
+            )
         if loop and cold:
             for label, pick in (("min", min), ("median", statistics.median)):
                 ratio = pick(loop[0]["times"]) / pick([r["first"] for r in cold])
@@ -493,7 +513,9 @@ def render(result: dict[str, Any]) -> tuple[str, list]:
                 ratio = pick(loop[0]["times"]) / pick(steady_times)
                 targets.append([f"{arm}: warm ≥ 3× the loop ({label})", f"{ratio:.2f}×", bench.check(ratio >= 3.0)])
     header = ["arm", "encode_batch over the corpus", "n", "min s", "median s", "loop / this (min / median)", "note"]
-    parts.append("Cold and warm (fresh processes alternate arms and cold / warm):\n\n" + bench.table(header, first_body))
+    parts.append(
+        "Cold and warm (fresh processes alternate arms and cold / warm):\n\n" + bench.table(header, first_body)
+    )
 
     cli_body = []
     for arm in ARMS:
@@ -501,10 +523,21 @@ def render(result: dict[str, Any]) -> tuple[str, list]:
         for state in ("cold", "warm"):
             r = entry[state]
             status = "timed out" if r["timed_out"] else ("ok" if r["returncode"] == 0 else f"exit {r['returncode']}")
-            cli_body.append([arm, state, f"{r['wall']:.1f}", f"{r['written']} / {count}", f"{r['files_per_s']:.1f}", status])
-        targets.append([f"{arm}: CLI files/s cold / warm", f"{entry['cold']['files_per_s']:.1f} / {entry['warm']['files_per_s']:.1f}", "(reported)"])
+            cli_body.append(
+                [arm, state, f"{r['wall']:.1f}", f"{r['written']} / {count}", f"{r['files_per_s']:.1f}", status]
+            )
+        targets.append(
+            [
+                f"{arm}: CLI files/s cold / warm",
+                f"{entry['cold']['files_per_s']:.1f} / {entry['warm']['files_per_s']:.1f}",
+                "(reported)",
+            ]
+        )
     cli_text = bench.table(["arm", "run", "wall s", "files written", "files/s", "status"], cli_body)
-    cli_text += "\n\n" + "\n".join(f"- `{result['cli'][arm]['command']}` ({arm}; cache entries after: {result['cli'][arm]['cache_entries']})" for arm in ARMS)
+    cli_text += "\n\n" + "\n".join(
+        f"- `{result['cli'][arm]['command']}` ({arm}; cache entries after: {result['cli'][arm]['cache_entries']})"
+        for arm in ARMS
+    )
     cli_text += "".join(f"\n- {n}" for n in result.get("cli_notes", []))
     for arm in ARMS:
         for state in ("cold", "warm"):
@@ -524,7 +557,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_CLIPS} clips, 1 round, CLI capped at 30 s")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--json", type=Path, help="write the raw result here")
-    parser.add_argument("--cli-timeout", type=float, help=f"stop each CLI run after this many seconds ({CLI_TIMEOUT:g})")
+    parser.add_argument(
+        "--cli-timeout", type=float, help=f"stop each CLI run after this many seconds ({CLI_TIMEOUT:g})"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--arm", help=argparse.SUPPRESS)
     parser.add_argument("--clips", type=int, default=CLIPS, help=argparse.SUPPRESS)

@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -259,8 +258,12 @@ def whisper_peers(torch: Any, x: Any, device: str, sync: Any) -> list[tuple[str,
             return r
 
         out += [
-            ("openai-whisper", "log_mel_spectrogram(batched tensor), inference_mode", own_batched,
-             "max − 8 floor over the whole batch"),
+            (
+                "openai-whisper",
+                "log_mel_spectrogram(batched tensor), inference_mode",
+                own_batched,
+                "max − 8 floor over the whole batch",
+            ),
             ("openai-whisper", "log_mel_spectrogram per clip, inference_mode", own_loop, ""),
         ]
     except ImportError:
@@ -333,13 +336,15 @@ PRESET_PEERS = {"whisper": whisper_peers, "kaldi": kaldi_peers, "librosa": libro
 def preset_rows(kind: str, batch: int, device: str, rounds: int) -> tuple[list[dict[str, Any]], list[str]]:
     """jitted jaxspec with the preset vs the torch peers on ``device``; errors by SPEC 7 (run.py's rules)."""
     import jax
+    from run import peer_features, w5_error
 
     import jaxspec
-    from run import peer_features, w5_error
 
     clips, config = preset_clips(kind, batch), preset_config(kind)
     fn, xj = jax.jit(jaxspec.spectrogram), jax.device_put(clips)
-    contenders = [Contender("jaxspec (jit)", lambda: fn(config, xj).block_until_ready(), formulation="jax.jit(spectrogram)")]
+    contenders = [
+        Contender("jaxspec (jit)", lambda: fn(config, xj).block_until_ready(), formulation="jax.jit(spectrogram)")
+    ]
     out = np.asarray(fn(config, xj), np.float64)
     errors, notes = {}, []
     try:
@@ -424,7 +429,8 @@ def specaugment_rows(device: str, rounds: int, shape: tuple[int, int]) -> tuple[
             return s
 
         contenders += [
-            Contender("torchaudio", torch_masked, formulation=f"MelSpectrogram + 2 FrequencyMasking(27) + 2 TimeMasking(100), iid, {device}"),
+            Contender("torchaudio", torch_masked,
+                      formulation=f"MelSpectrogram + 2 FrequencyMasking(27) + 2 TimeMasking(100), iid, {device}"),
             Contender("torchaudio (no masks)", torch_plain, formulation=f"MelSpectrogram, {device}", note="not a peer"),
         ]  # fmt: skip
     except ImportError as error:
@@ -464,7 +470,9 @@ def workaround_rows(rounds: int, shape: tuple[int, int]) -> tuple[list[dict[str,
             "library": library.lower(x).compile().as_text().count(" while("),
             "vmap": plain.lower(*args_plain).compile().as_text().count(" while("),
         }
-        notes.append(f"{label}: `while` loops in the compiled program: library {loops['library']}, plain vmap {loops['vmap']}")
+        notes.append(
+            f"{label}: `while` loops in the compiled program: library {loops['library']}, plain vmap {loops['vmap']}"
+        )
         contenders = [
             Contender(f"jaxspec.spectrogram ({label})", lambda f=library: f(x).block_until_ready(),
                       formulation=f"jax.jit(spectrogram)(config, x{list(shape)}" + (", key)" if with_key else ")")),
@@ -592,7 +600,11 @@ def main(argv: list[str] | None = None) -> int:
         for kind in PRESET_PEERS:
             sizes = PRESET_BATCHES[kind][:1] if args.quick else PRESET_BATCHES[kind]
             for batch in sizes:
-                label = {"whisper": "whisper()", "kaldi": "kaldi_fbank()", "librosa": "librosa_melspectrogram(sr=16000)"}
+                label = {
+                    "whisper": "whisper()",
+                    "kaldi": "kaldi_fbank()",
+                    "librosa": "librosa_melspectrogram(sr=16000)",
+                }
                 title = f"G4 {kind}: presets.{label[kind]} on {batch} × {PRESET_SECONDS[kind]} s"
                 print(f"## {title}\n", flush=True)
                 rows, notes = preset_rows(kind, batch, device, max(3, rounds // 2))
@@ -609,7 +621,10 @@ def main(argv: list[str] | None = None) -> int:
         if rows:
             text, aug_targets = render_speed({"rows": rows}, 1.0, lambda r: r["name"] == "torchaudio", "error")
             print(text)
-            targets += [[f"G5 SpecAugment: {t[0]}".replace("≥ 1.0× fastest peer", "faster than torchaudio"), t[1], t[2]] for t in aug_targets]
+            targets += [
+                [f"G5 SpecAugment: {t[0]}".replace("≥ 1.0× fastest peer", "faster than torchaudio"), t[1], t[2]]
+                for t in aug_targets
+            ]
         print("".join(f"\n- {n}" for n in notes) + "\n", flush=True)
 
     if "G6" in only:
@@ -626,7 +641,8 @@ def main(argv: list[str] | None = None) -> int:
                              f"{min(plain['times']) / lo:.2f}", f"{r['error']:.1e}"])  # fmt: skip
             ratio = min(library["times"]) / min(plain["times"])
             on_cpu = jax_backend() == "cpu"
-            targets.append([f"G6 {case}: library ≤ 1.1× plain vmap (min)" + (" [CPU: blocks expected faster]" if on_cpu else ""),
+            cpu_note = " [CPU: blocks expected faster]" if on_cpu else ""
+            targets.append([f"G6 {case}: library ≤ 1.1× plain vmap (min)" + cpu_note,
                             f"{ratio:.2f}×", check(ratio <= 1.1)])  # fmt: skip
         header = ["case", "contender", "formulation", "min ms", "median ms", "plain vmap / this (min)", "rel. diff"]
         print(table(header, body) + "".join(f"\n\n- {n}" for n in notes) + "\n", flush=True)

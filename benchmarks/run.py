@@ -867,8 +867,12 @@ def worker_first(rounds: int) -> dict[str, Any]:
 W5_PEERS: dict[str, list[tuple[str, str, str, str]]] = {
     # workload: [(peer, formulation, factory in peers_features, note)]
     "W5a": [
-        ("openai-whisper", "log_mel_spectrogram(tensor [8, 480000]), inference_mode", "make_openai_whisper_batched",
-         "batched: max − 8 floor over the whole batch"),
+        (
+            "openai-whisper",
+            "log_mel_spectrogram(tensor [8, 480000]), inference_mode",
+            "make_openai_whisper_batched",
+            "batched: max − 8 floor over the whole batch",
+        ),
         ("openai-whisper", "log_mel_spectrogram per clip, inference_mode", "make_openai_whisper_loop", ""),
         ("transformers WhisperFeatureExtractor", "batched, list of clips", "make_transformers_whisper_list", ""),
         ("transformers WhisperFeatureExtractor", "batched, ndarray [8, 480000]", "make_transformers_whisper_array", ""),
@@ -876,8 +880,12 @@ W5_PEERS: dict[str, list[tuple[str, str, str, str]]] = {
     ],
     "W5b": [
         ("kaldi-native-fbank", "OnlineFbank per clip", "make_kaldi_native_fbank", "no batch API"),
-        ("torchaudio.compliance.kaldi.fbank", "per clip, inference_mode", "make_torchaudio_kaldi_fbank",
-         "takes one waveform; 2 threads"),
+        (
+            "torchaudio.compliance.kaldi.fbank",
+            "per clip, inference_mode",
+            "make_torchaudio_kaldi_fbank",
+            "takes one waveform; 2 threads",
+        ),
     ],
     "W5c": [
         ("librosa.feature.melspectrogram", "batched y=[64, L]", "make_librosa_melspectrogram_batched", ""),
@@ -921,7 +929,11 @@ def w5_error(name: str, out: np.ndarray, ref: np.ndarray) -> tuple[float, bool, 
         used = float((diff / (5e-3 + 1e-4 * np.abs(ref)))[bands].max())
         mean = float(diff.mean())
         ok = used <= 1.0
-        return used, ok, f"max abs {diff[bands].max():.1e}, {used:.2f} of tol (≤ 5e-3 + 1e-4·|ref|), mean {mean:.1e} {check(ok)}"
+        return (
+            used,
+            ok,
+            f"max abs {diff[bands].max():.1e}, {used:.2f} of tol (≤ 5e-3 + 1e-4·|ref|), mean {mean:.1e} {check(ok)}",
+        )
     # librosa mel: |diff| <= 1e-5 * max, per clip
     worst = float((diff.max(axis=(1, 2)) / np.abs(ref).max(axis=(1, 2))).max())
     return worst, worst <= 1e-5, f"max abs / max {worst:.1e} (≤ 1e-5 {check(worst <= 1e-5)})"
@@ -961,7 +973,9 @@ def worker_w5(name: str, rounds: int) -> dict[str, Any]:
     for c in contenders:
         value, ok, text = errors.get(c.key, (0.0, True, "(reference: each peer)"))
         rows.append(row_of(c, error=value, ok=ok, error_text=text, times=times[c.key]))
-    notes.append(f"{rounds} interleaved rounds after 1 warm-up call each; in {sys.executable}: {package_versions(W5_PACKAGES)}")
+    notes.append(
+        f"{rounds} interleaved rounds after 1 warm-up call each; in {sys.executable}: {package_versions(W5_PACKAGES)}"
+    )
     return {"rows": rows, "notes": notes}
 
 
@@ -1032,9 +1046,7 @@ WORKERS: dict[str, Callable[[int], dict[str, Any]]] = {
 PEER_PYTHON_WORKLOADS = ("W5a", "W5b", "W5c")  # run by --peer-python (the feature peers' environment)
 
 
-def run_worker(
-    name: str, rounds: int, env: dict[str, str] | None = None, python: str | None = None
-) -> dict[str, Any]:
+def run_worker(name: str, rounds: int, env: dict[str, str] | None = None, python: str | None = None) -> dict[str, Any]:
     """Runs ``name`` in a fresh interpreter (``python``, default this one) and returns its JSON
     result (or ``{"failed": ...}``)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -1169,7 +1181,9 @@ def render_speed(
     rows = result["rows"]
     js = jaxspec_row(rows)
     base = summarize(js["times"]) if js else None
-    body = [[r["name"], r["formulation"], *timing_cells(r["times"], base), error_cell(r), r["note"]] for r in kept(rows)]
+    body = [
+        [r["name"], r["formulation"], *timing_cells(r["times"], base), error_cell(r), r["note"]] for r in kept(rows)
+    ]
     text = table(["contender", "kept formulation", *TIMING, error_header, "note"], body)
     text += "\n\nAll formulations (same interleaved run; a contender's row above is its fastest by the min):\n\n"
     text += formulations_table(rows, base, error_header)
