@@ -353,7 +353,7 @@ def preset_rows(kind: str, batch: int, device: str, rounds: int) -> tuple[list[d
         peers = PRESET_PEERS[kind](torch, xt, device, lambda: torch_sync(torch, device))
     except ImportError as error:
         peers = []
-        notes.append(f"{kind}: torch peers skipped ({error.name or error} not installed)")
+        notes.append(f"{kind}: torch peers skipped ({missing(error)})")
     for name, formulation, run, note in peers:
         c = Contender(name, run, note=note, formulation=formulation)
         errors[c.key] = w5_error(PRESET_WORKLOAD[kind], out, peer_features(run(), kind == "kaldi"))
@@ -434,7 +434,7 @@ def specaugment_rows(device: str, rounds: int, shape: tuple[int, int]) -> tuple[
             Contender("torchaudio (no masks)", torch_plain, formulation=f"MelSpectrogram, {device}", note="not a peer"),
         ]  # fmt: skip
     except ImportError as error:
-        notes.append(f"SpecAugment: torchaudio skipped ({error.name or error} not installed)")
+        notes.append(f"SpecAugment: torchaudio skipped ({missing(error)})")
     times = interleaved(contenders, rounds, warmup=1)
     text = "masks are random: no error column"
     return [row_of(c, error=0.0, ok=True, error_text=text, times=times[c.key]) for c in contenders], notes
@@ -535,6 +535,10 @@ def machine(device: str) -> str:
     except ImportError:
         pass
     return line + "\nVersions: " + ", ".join(versions)
+
+
+def missing(error: ImportError) -> str:
+    return f"{error.name} not installed" if error.name else str(error)
 
 
 def jax_backend() -> str:
