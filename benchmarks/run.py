@@ -10,6 +10,10 @@ Workloads:
   W2     one 10-minute clip at 16 kHz; plus the peak extra RSS of jaxspec in a fresh process.
   W3     resample 10 s 44.1 kHz -> 16 kHz and 48 kHz -> 16 kHz; SNR on 1 kHz and 7 kHz sines.
   W4     augment (volume, white noise, time shift, 0.3 s impulse response) + spectrogram, 64 x 1 s.
+  W5a-c  the presets vs the libraries they reproduce (Whisper 8 x 30 s, Kaldi fbank 64 x 3 s,
+         librosa's default mel 64 x 1 s); run by --peer-python, an environment with the peers.
+  W6     a ragged corpus (1000 clips, 0.5-6 s): encode_batch cold / warm, keyless and augmented,
+         vs a per-clip librosa/NumPy + audiomentations loop, and the CLI's files/s (benchmarks/corpus.py).
   first  the first call (trace + compile + run) of W1 in a fresh process.
 
 Usage::
@@ -17,6 +21,7 @@ Usage::
     python benchmarks/run.py                  # everything (several minutes on 2 cores)
     python benchmarks/run.py --quick          # a smoke test
     python benchmarks/run.py --only W1,first --json out.json
+    python benchmarks/run.py --only W5,W6 --peer-python /path/to/peers/venv/bin/python
 """
 
 from __future__ import annotations
@@ -46,14 +51,19 @@ BATCH = 64
 LONG_SECONDS = 600
 IR_SECONDS = 0.3
 TORCH_THREADS = 2
-WORKLOADS = ("W1", "W2", "W3", "W4", "first")
-ROUNDS = {"W1": 30, "W2": 7, "W3": 20, "W4": 15, "first": 5}
-QUICK_ROUNDS = {"W1": 3, "W2": 2, "W3": 3, "W4": 3, "first": 1}
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5a", "W5b", "W5c", "W6", "first")
+ALIASES = {"W5": ("W5a", "W5b", "W5c")}
+ROUNDS = {"W1": 30, "W2": 7, "W3": 20, "W4": 15, "W5a": 7, "W5b": 9, "W5c": 15, "W6": 3, "first": 5}
+QUICK_ROUNDS = {"W1": 3, "W2": 2, "W3": 3, "W4": 3, "W5a": 2, "W5b": 2, "W5c": 3, "W6": 1, "first": 1}
 TITLES = {
     "W1": f"W1: spectrogram of {BATCH} clips x 1 s at 16 kHz (ws {WINDOW}, hop {HOP}, hann, power 2)",
     "W2": f"W2: spectrogram of one {LONG_SECONDS // 60}-minute clip at 16 kHz",
     "W3": "W3: resample 10 s to 16 kHz",
     "W4": f"W4: augment (volume, noise, shift, {IR_SECONDS} s IR) + spectrogram, {BATCH} x 1 s",
+    "W5a": "W5a: Whisper features (presets.whisper(), n_mels 80) of 8 clips x 30 s at 16 kHz",
+    "W5b": "W5b: Kaldi fbank (presets.kaldi_fbank(), 23 bins, defaults) of 64 clips x 3 s, int16-scale floats",
+    "W5c": "W5c: librosa default melspectrogram (presets.librosa_melspectrogram(sr=16000)) of 64 clips x 1 s",
+    "W6": "W6: a ragged corpus, 1000 clips of distinct lengths 0.5-6 s at 16 kHz (benchmarks/corpus.py)",
     "first": "First call (trace + compile + run) of W1 in a fresh process",
 }
 
@@ -849,6 +859,145 @@ def worker_first(rounds: int) -> dict[str, Any]:
     return result
 
 
+# ============================================================== W5: the presets vs the libraries they reproduce
+# The peers' factories live in peers_features.py (each returns a zero-argument callable doing the
+# whole batch). openai-whisper, transformers, torchaudio and kaldi-native-fbank are not in the
+# [bench] extra: run.py runs the W5 workers with --peer-python (default: this interpreter), an
+# environment that has them plus jax (see benchmarks/README.md, "W5").
+W5_PEERS: dict[str, list[tuple[str, str, str, str]]] = {
+    # workload: [(peer, formulation, factory in peers_features, note)]
+    "W5a": [
+        (
+            "openai-whisper",
+            "log_mel_spectrogram(tensor [8, 480000]), inference_mode",
+            "make_openai_whisper_batched",
+            "batched: max − 8 floor over the whole batch",
+        ),
+        ("openai-whisper", "log_mel_spectrogram per clip, inference_mode", "make_openai_whisper_loop", ""),
+        ("transformers WhisperFeatureExtractor", "batched, list of clips", "make_transformers_whisper_list", ""),
+        ("transformers WhisperFeatureExtractor", "batched, ndarray [8, 480000]", "make_transformers_whisper_array", ""),
+        ("transformers WhisperFeatureExtractor", "per clip", "make_transformers_whisper_loop", ""),
+    ],
+    "W5b": [
+        ("kaldi-native-fbank", "OnlineFbank per clip", "make_kaldi_native_fbank", "no batch API"),
+        (
+            "torchaudio.compliance.kaldi.fbank",
+            "per clip, inference_mode",
+            "make_torchaudio_kaldi_fbank",
+            "takes one waveform; 2 threads",
+        ),
+    ],
+    "W5c": [
+        ("librosa.feature.melspectrogram", "batched y=[64, L]", "make_librosa_melspectrogram_batched", ""),
+        ("librosa.feature.melspectrogram", "per clip", "make_librosa_melspectrogram_loop", ""),
+    ],
+}
+W5_FEATURES_LAST = {"W5a": False, "W5b": True, "W5c": False}  # the peers' native layout
+
+
+def w5_setup(name: str) -> tuple[Any, np.ndarray]:
+    """The preset and the clips ``[B, L]`` of a W5 workload (the clips of peers_features)."""
+    import peers_features as pf
+
+    from jaxspec import presets
+
+    if name == "W5a":
+        return presets.whisper(), pf.whisper_clips()
+    if name == "W5b":
+        return presets.kaldi_fbank(), pf.kaldi_clips()  # int16-scale float32, as Kaldi sees PCM
+    return presets.librosa_melspectrogram(sr=SAMPLE_RATE), pf.librosa_clips()
+
+
+def peer_features(out: Any, features_last: bool) -> np.ndarray:
+    """A peer's output (a tensor / array, or a list of per-clip ones) as float64 ``[B, frames, features]``."""
+    items = out if isinstance(out, (list, tuple)) else list(out)
+    arr = np.stack([np.asarray(o.detach().cpu().numpy() if hasattr(o, "cpu") else o, np.float64) for o in items])
+    arr = arr.reshape(arr.shape[0], *arr.shape[-2:])  # per-clip [1, F, T] -> [F, T]
+    return arr if features_last else np.swapaxes(arr, -1, -2)
+
+
+def w5_error(name: str, out: np.ndarray, ref: np.ndarray) -> tuple[float, bool, str]:
+    """jaxspec's output vs a peer's, by the tolerance of SPEC section 7: ``(value, within, text)``."""
+    if out.shape != ref.shape:
+        return math.inf, False, f"shape {out.shape} vs {ref.shape}"
+    diff = np.abs(out - ref)
+    if name == "W5a":  # |diff| <= 5e-4
+        worst = float(diff.max())
+        return worst, worst <= 5e-4, f"max abs {worst:.1e} (≤ 5e-4 {check(worst <= 5e-4)})"
+    if name == "W5b":  # log fbank, bands within 12 nats of the frame's max: |diff| <= 5e-3 + 1e-4 |ref|
+        bands = ref >= ref.max(axis=-1, keepdims=True) - 12.0
+        used = float((diff / (5e-3 + 1e-4 * np.abs(ref)))[bands].max())
+        mean = float(diff.mean())
+        ok = used <= 1.0
+        return (
+            used,
+            ok,
+            f"max abs {diff[bands].max():.1e}, {used:.2f} of tol (≤ 5e-3 + 1e-4·|ref|), mean {mean:.1e} {check(ok)}",
+        )
+    # librosa mel: |diff| <= 1e-5 * max, per clip
+    worst = float((diff.max(axis=(1, 2)) / np.abs(ref).max(axis=(1, 2))).max())
+    return worst, worst <= 1e-5, f"max abs / max {worst:.1e} (≤ 1e-5 {check(worst <= 1e-5)})"
+
+
+def worker_w5(name: str, rounds: int) -> dict[str, Any]:
+    """A W5 workload: jitted jaxspec with the preset vs each peer formulation, interleaved."""
+    import jax
+
+    import jaxspec
+
+    config, clips = w5_setup(name)
+    fn, xj = jax.jit(jaxspec.spectrogram), jax.device_put(clips)
+    contenders = [
+        Contender(
+            "jaxspec (jit)",
+            lambda: fn(config, xj).block_until_ready(),
+            note="[B, frames, features]",
+            formulation=f"jax.jit(spectrogram)(presets.{config_label(name)}, x{list(clips.shape)})",
+        )
+    ]
+    out = np.asarray(fn(config, xj), np.float64)
+    notes, errors = [], {}
+    import peers_features as pf
+
+    for peer, formulation, factory, note in W5_PEERS[name]:
+        try:
+            run = getattr(pf, factory)(clips)
+        except ImportError as error:
+            notes.append(f"{peer} ({formulation}): skipped ({error.name or error} not installed)")
+            continue
+        c = Contender(peer, run, note=note, formulation=formulation)
+        errors[c.key] = w5_error(name, out, peer_features(run(), W5_FEATURES_LAST[name]))
+        contenders.append(c)
+    times = interleaved(contenders, rounds, warmup=1)
+    rows = []
+    for c in contenders:
+        value, ok, text = errors.get(c.key, (0.0, True, "(reference: each peer)"))
+        rows.append(row_of(c, error=value, ok=ok, error_text=text, times=times[c.key]))
+    notes.append(
+        f"{rounds} interleaved rounds after 1 warm-up call each; in {sys.executable}: {package_versions(W5_PACKAGES)}"
+    )
+    return {"rows": rows, "notes": notes}
+
+
+W5_PACKAGES = ("jax", "torch", "torchaudio", "openai-whisper", "transformers", "kaldi-native-fbank", "librosa")
+
+
+def package_versions(packages: tuple[str, ...]) -> str:
+    import importlib.metadata
+
+    found = []
+    for package in packages:
+        try:
+            found.append(f"{package} {importlib.metadata.version(package)}")
+        except importlib.metadata.PackageNotFoundError:
+            found.append(f"{package} not installed")
+    return ", ".join(found)
+
+
+def config_label(name: str) -> str:
+    return {"W5a": "whisper()", "W5b": "kaldi_fbank()", "W5c": "librosa_melspectrogram(sr=16000)"}[name]
+
+
 def worker_info(rounds: int) -> dict[str, Any]:
     """The machine and the versions of every contender's package."""
     import importlib.metadata
@@ -884,20 +1033,28 @@ WORKERS: dict[str, Callable[[int], dict[str, Any]]] = {
     "W2rss": worker_w2rss,
     "W3": worker_w3,
     "W4": worker_w4,
+    "W5a": lambda rounds: worker_w5("W5a", rounds),
+    "W5b": lambda rounds: worker_w5("W5b", rounds),
+    "W5c": lambda rounds: worker_w5("W5c", rounds),
+    "W6": lambda rounds: __import__("corpus").worker_w6(rounds),
     "first": worker_first,
     "info": worker_info,
 }
 
 
 # ============================================================== the parent process
-def run_worker(name: str, rounds: int, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Runs ``name`` in a fresh interpreter and returns its JSON result (or ``{"failed": ...}``)."""
+PEER_PYTHON_WORKLOADS = ("W5a", "W5b", "W5c")  # run by --peer-python (the feature peers' environment)
+
+
+def run_worker(name: str, rounds: int, env: dict[str, str] | None = None, python: str | None = None) -> dict[str, Any]:
+    """Runs ``name`` in a fresh interpreter (``python``, default this one) and returns its JSON
+    result (or ``{"failed": ...}``)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         environ = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", **(env or {})}
         environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), environ.get("PYTHONPATH")]))
         cmd = [
-            sys.executable,
+            python or sys.executable,
             str(Path(__file__).resolve()),
             "--worker",
             name,
@@ -947,7 +1104,12 @@ ERROR_LIMIT = 1e-5  # SPEC section 6: a formulation above it is not doing the sa
 
 
 def valid(row: dict[str, Any]) -> bool:
-    return row.get("error", 0.0) < ERROR_LIMIT
+    """Within tolerance: W5's rows carry ``ok`` (SPEC 7 vs the peer); the others are vs float64 (SPEC 6)."""
+    return row["ok"] if "ok" in row else row.get("error", 0.0) < ERROR_LIMIT
+
+
+def error_cell(row: dict[str, Any]) -> str:
+    return row.get("error_text") or f"{row['error']:.2e}"
 
 
 def jaxspec_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -992,7 +1154,9 @@ def speedup_target(rows: list[dict[str, Any]], factor: float, peers: Callable[[d
     return lines
 
 
-def formulations_table(rows: list[dict[str, Any]], base: tuple[float, float] | None) -> str:
+def formulations_table(
+    rows: list[dict[str, Any]], base: tuple[float, float] | None, error_header: str = "rel. error vs f64"
+) -> str:
     """Every formulation timed (in the same interleaved run), the kept one of each contender marked."""
     winners = {id(r) for r in kept(rows)}
     body = [
@@ -1000,27 +1164,29 @@ def formulations_table(rows: list[dict[str, Any]], base: tuple[float, float] | N
             r["name"],
             r["formulation"],
             *timing_cells(r["times"], base)[:3],
-            f"{r['error']:.2e}",
+            error_cell(r),
             "kept" if id(r) in winners else "",
         ]
         for r in rows
     ]
-    return table(["contender", "formulation", "min ms", "median ms", "ratio (min)", "rel. error vs f64", ""], body)
+    return table(["contender", "formulation", "min ms", "median ms", "ratio (min)", error_header, ""], body)
 
 
 def render_speed(
-    result: dict[str, Any], factor: float, peers: Callable[[dict], bool] = lambda r: True
+    result: dict[str, Any],
+    factor: float,
+    peers: Callable[[dict], bool] = lambda r: True,
+    error_header: str = "rel. error vs f64",
 ) -> tuple[str, list]:
     rows = result["rows"]
     js = jaxspec_row(rows)
     base = summarize(js["times"]) if js else None
     body = [
-        [r["name"], r["formulation"], *timing_cells(r["times"], base), f"{r['error']:.2e}", r["note"]]
-        for r in kept(rows)
+        [r["name"], r["formulation"], *timing_cells(r["times"], base), error_cell(r), r["note"]] for r in kept(rows)
     ]
-    text = table(["contender", "kept formulation", *TIMING, "rel. error vs f64", "note"], body)
+    text = table(["contender", "kept formulation", *TIMING, error_header, "note"], body)
     text += "\n\nAll formulations (same interleaved run; a contender's row above is its fastest by the min):\n\n"
-    text += formulations_table(rows, base)
+    text += formulations_table(rows, base, error_header)
     return text, speedup_target(rows, factor, peers)
 
 
@@ -1142,6 +1308,12 @@ def render(name: str, result: dict[str, Any]) -> tuple[str, list]:
         return render_w3(result)
     if name == "W4":
         return render_speed(result, 3.0, lambda r: r["name"].startswith("audiomentations"))
+    if name in ("W5a", "W5b", "W5c"):
+        return render_speed(result, 2.0, error_header="jaxspec vs this peer (SPEC 7 tolerance)")
+    if name == "W6":
+        import corpus
+
+        return corpus.render(result)
     raise ValueError(name)
 
 
@@ -1161,6 +1333,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="few rounds: a smoke test")
     parser.add_argument("--only", default=",".join(WORKLOADS), help=f"comma-separated subset of {', '.join(WORKLOADS)}")
     parser.add_argument("--json", type=Path, help="write every raw result to this file")
+    parser.add_argument(
+        "--peer-python",
+        default=os.environ.get("BENCH_PEER_PYTHON", sys.executable),
+        help="interpreter for the W5 workers: one with jax plus openai-whisper, transformers, torchaudio and "
+        "kaldi-native-fbank (default: $BENCH_PEER_PYTHON, else this one); jaxspec comes from this checkout",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
@@ -1169,7 +1347,7 @@ def main(argv: list[str] | None = None) -> int:
         args.result.write_text(json.dumps(WORKERS[args.worker](args.rounds)))
         return 0
 
-    chosen = [w.strip() for w in args.only.split(",") if w.strip()]
+    chosen = [v for w in args.only.split(",") if w.strip() for v in ALIASES.get(w.strip(), (w.strip(),))]
     unknown = [w for w in chosen if w not in WORKLOADS]
     if unknown:
         parser.error(f"--only {args.only!r}: unknown workload(s) {unknown}; choose from {', '.join(WORKLOADS)}")
@@ -1186,7 +1364,9 @@ def main(argv: list[str] | None = None) -> int:
             result = {"runs": firsts, "splits": splits}
             text, targets = render_first(firsts, splits)
         else:
-            result = run_worker(name, rounds[name])
+            python = args.peer_python if name in PEER_PYTHON_WORKLOADS else None
+            env = {"BENCH_QUICK": "1"} if args.quick and name == "W6" else None
+            result = run_worker(name, rounds[name], env, python=python)
             if name == "W2":
                 result["memory"] = run_worker("W2rss", 1)  # a fresh process of its own
             if "failed" in result:
