@@ -1,0 +1,272 @@
+"""Corpus encoding on Apache Beam: ``python -m jaxspec.beam`` and its transforms.
+
+The job writes what ``jaxspec encode`` writes (one ``OUT/<name>.npy`` per input, the same
+values: each worker batches its files on the fixed bucket ladder of ``jaxspec.corpus``,
+and a file's key derives only from the seed and its output name), atomically, plus the
+manifest ``OUT/.jaxspec-manifest.jsonl``: one JSON line per input with ``path``,
+``output``, ``shape``, ``seconds``, ``status`` (``written``, ``skipped`` or ``failed``) and
+``error``, beside the fields the command line's reruns read. A rerun skips a file only
+when its output is complete and was made from the same input with the same config and
+key rule; otherwise the output is replaced atomically (``--overwrite`` forces).
+
+Locally, the DirectRunner with several processes::
+
+    python -m jaxspec.beam --input 'clips/**/*.wav' --output features/ --offset 10ms \\
+        --key 0 --volume 0.5:1.5 --direct_num_workers 2 --direct_running_mode multi_processing
+
+The same code runs on Dataflow, Flink or Spark by pipeline options (``--runner
+DataflowRunner --project P --region R --temp_location gs://... --requirements_file
+requirements.txt``; ``--runner FlinkRunner --flink_master host:8081``; ``--runner
+SparkRunner``): inputs and outputs must then be on a file system every worker sees.
+
+For your own pipelines the three steps are DoFns over ``Item`` records: ``ReadAudio``
+(decode and resample), ``EncodeBatches`` (bucketed batches per worker bundle) and
+``WriteFeatures`` (atomic ``.npy`` and a manifest row); ``encode_corpus`` composes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import SpectrogramConfig
+from .corpus import bucket_batch_size, bucket_length, encode_waves, file_key
+from .encoding import prepare
+from .outputs import MANIFEST_NAME, Manifest, Source, key_rule, target_path, write_npy
+
+try:
+    import apache_beam as beam
+    from apache_beam.transforms.window import GlobalWindow
+    from apache_beam.utils.windowed_value import WindowedValue
+except ImportError as error:  # the [beam] extra
+    raise ImportError("jaxspec.beam needs Apache Beam: pip install 'jaxspec[beam]'") from error
+
+
+@dataclasses.dataclass
+class Item:
+    """One input as it moves through the job.
+
+    Attributes:
+      name: the relative output name (no extension, ``/`` separators).
+      path: the input file.
+      wave: float32 ``[shape=(n,)]`` at the config's rate, once read.
+      features: the encoded array, once encoded.
+      error: why the item failed (the later steps pass it through).
+      seconds: time spent on it (read + its share of the batch + write).
+    """
+
+    name: str
+    path: str
+    wave: np.ndarray | None = None
+    features: np.ndarray | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+class ReadAudio(beam.DoFn):
+    """``Item`` with ``path`` -> ``Item`` with ``wave`` (decoded, mono, resampled), or failed."""
+
+    def __init__(self, config: SpectrogramConfig):
+        self.config = config
+
+    def process(self, item: Item) -> Iterator[Item]:
+        start = time.perf_counter()
+        try:
+            item.wave = np.asarray(prepare(self.config, item.path), np.float32)
+        except (OSError, ValueError, RuntimeError) as error:
+            item.error = str(error) or type(error).__name__
+        item.seconds += time.perf_counter() - start
+        yield item
+
+
+class EncodeBatches(beam.DoFn):
+    """Read ``Item`` s -> encoded ``Item`` s, in bucketed batches inside each worker bundle.
+
+    Items wait in a buffer per bucket of the ladder until the bucket's batch size is
+    reached (or the bundle ends); each batch is one ``spectrogram(..., lengths=...)``
+    call. With ``seed``, a file's key is ``jaxspec.corpus.file_key(seed, name)``.
+    """
+
+    def __init__(self, config: SpectrogramConfig, seed: int | None = None):
+        self.config, self.seed = config, seed
+
+    def start_bundle(self) -> None:
+        self.buffers: dict[int, list[Item]] = {}
+
+    def process(self, item: Item) -> Iterator[Item]:
+        if item.error is not None:
+            yield item
+            return
+        bucket = bucket_length(item.wave.shape[0])
+        waiting = self.buffers.setdefault(bucket, [])
+        waiting.append(item)
+        if len(waiting) >= bucket_batch_size(bucket):
+            yield from self._flush(bucket)
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for bucket in list(self.buffers):
+            for item in self._flush(bucket):
+                yield WindowedValue(item, 0, [GlobalWindow()])
+
+    def _flush(self, bucket: int) -> list[Item]:
+        items = self.buffers.pop(bucket, [])
+        if not items:
+            return []
+        start = time.perf_counter()
+        keys = None if self.seed is None else [file_key(self.seed, item.name) for item in items]
+        try:
+            outputs = encode_waves(self.config, [item.wave for item in items], keys, host=True)
+        except (OSError, ValueError, RuntimeError) as error:
+            for item in items:
+                item.error = str(error) or type(error).__name__
+            return items
+        share = (time.perf_counter() - start) / len(items)
+        for item, features in zip(items, outputs, strict=True):
+            item.features, item.wave = features, None
+            item.seconds += share
+        return items
+
+
+class WriteFeatures(beam.DoFn):
+    """Encoded ``Item`` -> its manifest row (a dict), the ``.npy`` written atomically under ``output``."""
+
+    def __init__(self, output: str, setting: str):
+        self.output, self.setting = output, setting
+
+    def process(self, item: Item) -> Iterator[dict[str, Any]]:
+        row = {"path": item.path, "name": item.name, "output": None, "shape": None, "seconds": None}
+        start = time.perf_counter()
+        if item.error is None:
+            try:
+                target = target_path(Path(self.output), item.name)
+                size = write_npy(target, item.features)
+                source = Source.of(item.path)
+                row.update(
+                    output=str(target),
+                    shape=list(item.features.shape),
+                    setting=self.setting,
+                    input=None if source is None else source.path,
+                    size=None if source is None else source.size,
+                    mtime_ns=None if source is None else source.mtime_ns,
+                    output_bytes=size,
+                )
+            except (OSError, ValueError) as error:
+                item.error = str(error) or type(error).__name__
+        row["seconds"] = round(item.seconds + time.perf_counter() - start, 6)
+        row["status"] = "failed" if item.error is not None else "written"
+        row["error"] = item.error
+        yield row
+
+
+def _previous_row(manifest: Manifest, item: Item, out: Path) -> dict[str, Any] | None:
+    """The manifest row of an output that a rerun keeps (``None`` if it must be made)."""
+    try:
+        target = target_path(out, item.name)
+    except ValueError:
+        return None
+    if not manifest.up_to_date(item.name, target, Source.of(item.path)):
+        return None
+    record = dict(manifest.records[item.name])
+    shape = record.get("shape")
+    record.update(path=item.path, output=str(target), shape=shape, seconds=0.0, status="skipped", error=None)
+    return record
+
+
+def encode_corpus(
+    pipeline: Any,
+    config: SpectrogramConfig,
+    inputs: Sequence[tuple[str, str]],
+    output: str,
+    *,
+    seed: int | None = None,
+    overwrite: bool = False,
+) -> Any:
+    """Adds the corpus job to ``pipeline``: ``inputs`` ``(path, name)`` -> ``output/name.npy``.
+
+    Returns the PCollection of manifest rows, after writing the manifest (one file).
+    """
+    out = Path(output)
+    manifest = Manifest(out / MANIFEST_NAME, config.to_dict(), key_rule(seed))
+    items, kept = [], []
+    for path, name in inputs:
+        item = Item(name, path)
+        previous = None if overwrite else _previous_row(manifest, item, out)
+        (kept if previous is not None else items).append(previous if previous is not None else item)
+    rows = (
+        pipeline
+        | "Inputs" >> beam.Create(items, reshuffle=True)
+        | "Read" >> beam.ParDo(ReadAudio(config))
+        | "Encode" >> beam.ParDo(EncodeBatches(config, seed))
+        | "Write" >> beam.ParDo(WriteFeatures(str(out), manifest.setting))
+    )
+    if kept:
+        rows = (rows, pipeline | "Kept" >> beam.Create(kept)) | "All" >> beam.Flatten()
+    (
+        rows
+        | "Json" >> beam.Map(json.dumps)
+        | "Manifest"
+        >> beam.io.WriteToText(
+            str(out / MANIFEST_NAME), shard_name_template="", header=json.dumps(manifest.header), num_shards=1
+        )
+    )
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m jaxspec.beam``: see the module docstring; returns the exit code."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from .cli.flags import add_config_flags, config_from_args, join_signed_values
+    from .cli.inputs import find_inputs
+
+    parser = argparse.ArgumentParser(
+        prog="python -m jaxspec.beam",
+        description="Encode a corpus into one .npy per file with Apache Beam (any runner).",
+    )
+    parser.add_argument("--input", nargs="+", required=True, metavar="PATH_OR_GLOB", help="files, folders, globs")
+    parser.add_argument("--output", required=True, metavar="DIR", help="the output folder")
+    parser.add_argument("--key", type=int, metavar="SEED", help="apply the configured augmentation with this seed")
+    parser.add_argument("--overwrite", action="store_true", help="remake every output, even up-to-date ones")
+    add_config_flags(parser)
+    args, beam_args = parser.parse_known_args(join_signed_values(sys.argv[1:] if argv is None else argv))
+    config = config_from_args(args)
+    inputs, problems = find_inputs(args.input)
+    for pattern, reason in problems:
+        print(f"error: {pattern}: {reason}", file=sys.stderr)
+    os.makedirs(args.output, exist_ok=True)
+    start = time.perf_counter()
+    with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
+        encode_corpus(
+            pipeline,
+            config,
+            [(item.path, item.name) for item in inputs],
+            args.output,
+            seed=args.key,
+            overwrite=args.overwrite,
+        )
+    rows = []
+    with open(Path(args.output) / MANIFEST_NAME, encoding="utf-8", errors="surrogateescape") as file:
+        rows = [json.loads(line) for line in file if line.strip()][1:]
+    counts = {status: sum(row.get("status") == status for row in rows) for status in ("written", "skipped", "failed")}
+    for row in rows:
+        if row.get("status") == "failed":
+            print(f"error: {row['path']}: {row['error']}", file=sys.stderr)
+    seconds = time.perf_counter() - start
+    print(
+        f"{counts['written']} written, {counts['skipped']} skipped, {counts['failed']} failed in {seconds:.1f} s "
+        f"-> {args.output}"
+    )
+    return 1 if counts["failed"] or problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The Beam corpus job (``python -m jaxspec.beam``) on the DirectRunner."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile
+
+import jaxspec
+from jaxspec.cli import main as cli_main
+from jaxspec.corpus import file_key
+
+beam_module = pytest.importorskip("jaxspec.beam", reason="the [beam] extra (apache-beam) is not installed")
+MANIFEST = ".jaxspec-manifest.jsonl"
+FLAGS = ["--volume", "0.5:1.5", "--noise", "0.01", "--time-shift", "-0.05:0.05"]
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "clips"
+    (folder / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i, n in enumerate([9000, 9400, 12000, 17000, 30000, 4000]):
+        soundfile.write(
+            folder / ("sub" if i % 2 else "") / f"c{i}.wav", (rng.standard_normal(n) * 0.1).astype(np.float32), 16000
+        )
+    (folder / "broken.wav").write_bytes(b"RIFF....not audio")
+    return folder
+
+
+def _rows(out):
+    lines = (out / MANIFEST).read_text().splitlines()
+    header, rows = json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
+    return header, {row["name"]: row for row in rows}
+
+
+def test_beam_job_writes_what_the_cli_writes(corpus, tmp_path, capsys):
+    out_beam, out_cli = tmp_path / "beam", tmp_path / "cli"
+    code = beam_module.main(["--input", str(corpus), "--output", str(out_beam), "--key", "7", *FLAGS])
+    assert code == 1  # the broken file
+    assert cli_main(["encode", str(corpus), "-o", str(out_cli), "--key", "7", "--no-progress", *FLAGS]) == 1
+    header, rows = _rows(out_beam)
+    assert "key_rule" in header and "config" in header
+    assert rows["broken"]["status"] == "failed" and "broken.wav" in rows["broken"]["path"] and rows["broken"]["error"]
+    config = jaxspec.SpectrogramConfig(
+        augmentation=jaxspec.Augmentation(volume=(0.5, 1.5), noise=0.01, time_shift=(-0.05, 0.05))
+    )
+    for name in ("c0", "sub/c1", "c2", "sub/c3", "c4", "sub/c5"):
+        row = rows[name]
+        assert row["status"] == "written" and row["error"] is None and row["seconds"] >= 0
+        written = np.load(out_beam / f"{name}.npy")
+        assert list(written.shape) == row["shape"]
+        np.testing.assert_array_equal(written, np.load(out_cli / f"{name}.npy"))  # the same programs
+        alone = jaxspec.encode(config, str(corpus / f"{name}.wav"), key=file_key(7, name))
+        np.testing.assert_allclose(written, np.asarray(alone), rtol=1e-5, atol=1e-6 * float(np.max(alone)))
+
+
+def test_beam_rerun_skips_up_to_date_outputs_and_remakes_the_rest(corpus, tmp_path):
+    out = tmp_path / "out"
+    args = ["--input", str(corpus / "*.wav"), "--output", str(out)]
+    beam_module.main(args)
+    first = np.load(out / "c0.npy")
+    soundfile.write(corpus / "c2.wav", np.zeros(5000, np.float32), 16000)  # a changed input
+    beam_module.main(args)
+    _, rows = _rows(out)
+    assert rows["c0"]["status"] == "skipped" and rows["c2"]["status"] == "written"
+    np.testing.assert_array_equal(np.load(out / "c0.npy"), first)
+    assert np.load(out / "c2.npy").shape[0] == jaxspec.SpectrogramConfig().num_frames(5000)
+    beam_module.main([*args, "--offset", "160"])  # another config: everything is remade
+    _, rows = _rows(out)
+    assert all(row["status"] in ("written", "failed") for row in rows.values())
+    assert not list(out.glob("**/*.part"))
