@@ -20,7 +20,7 @@ from .augmentation import (
 )
 from .config import SpectrogramConfig
 from .encoding import encode, encode_batch
-from .errors import AudioFileError, ConfigError, InputError, JaxspecError
+from .errors import AudioFileError, ConfigError, InputError, JaxspecError, PcmScaleWarning, TruncatedAudioWarning
 from .features import DCT, Decibels, Deltas, Log, MelFilterbank, SubtractMean, UseEnergy, WhisperLog
 from .framing import Centered, Dither, Kaldi, LogEnergy, PreEmphasis, RemoveDC
 from .io import Audio, example_path, load_audio
@@ -46,6 +46,8 @@ __all__ = [
     "FrequencyMask",
     "InputError",
     "JaxspecError",
+    "PcmScaleWarning",
+    "TruncatedAudioWarning",
     "Kaldi",
     "Log",
     "LogEnergy",

@@ -24,7 +24,7 @@ def is_concrete_array(x: Any) -> bool:
     return isinstance(x, (np.ndarray, jax.Array)) and not isinstance(x, jax.core.Tracer)
 
 
-def as_waveform(x: Any) -> jax.Array:
+def as_waveform(x: Any, config: Any = None) -> jax.Array:
     """float32 ``[L]`` or ``[B, L]`` from float or integer PCM; concrete input is checked for NaN / inf.
 
     Raises:
@@ -51,6 +51,12 @@ def as_waveform(x: Any) -> jax.Array:
         raise InputError(f"x is a 0-d array (a scalar, shape {x.shape}); expected [L] (one signal) or [B, L] (a batch)")
     if x.ndim > 2:
         raise InputError(f"x has shape {x.shape}; expected [L] (one signal) or [B, L] (a batch)")
+    if x.ndim == 2 and x.shape[1] <= 8 and x.shape[0] >= 100 * x.shape[1]:
+        raise InputError(
+            f"x has shape {x.shape}: that looks like one signal with {x.shape[1]} channels (channels last), but "
+            "spectrogram reads [B, L] as B signals. Average the channels first (x.mean(axis=1)), or call "
+            "jaxspec.encode(config, x, sample_rate=...), which averages [n, channels]"
+        )
     x = pcm_to_float32(x, "x")
     if is_concrete_array(x):
         # Eager even inside a user's jit that closes over a concrete array.
@@ -58,6 +64,8 @@ def as_waveform(x: Any) -> jax.Array:
             finite = bool(np.isfinite(x).all() if isinstance(x, np.ndarray) else jnp.isfinite(x).all())
         if not finite:
             raise InputError("x has NaN or infinite samples")
+    if config is not None:
+        check_magnitude(config, x)  # before device_put: a NumPy input is checked on the host
     # device_put, not jnp.asarray: in jax 0.10 the latter compiles a copy per new shape.
     return x if isinstance(x, jax.Array) else jax.device_put(x)
 
@@ -110,9 +118,10 @@ def row_keys(key: jax.Array, batch: int) -> jax.Array:
     return key if is_key_batch(key, batch) else fold_in_rows(key, batch)
 
 
-def check_waveform_and_key(x: Any, key: Any) -> tuple[jax.Array, jax.Array | None]:
-    """The waveform and key of ``spectrogram``, checked: one key, or one per row of a batch."""
-    x = as_waveform(x)
+def check_waveform_and_key(x: Any, key: Any, config: Any = None) -> tuple[jax.Array, jax.Array | None]:
+    """The waveform and key of ``spectrogram``, checked: one key, or one per row of a batch
+    (and the samples' magnitude against ``config``'s float32 worst case, when given)."""
+    x = as_waveform(x, config)
     if key is None:
         return x, None
     key = check_key(key)
@@ -141,4 +150,5 @@ def check_lengths(lengths: Any, x: jax.Array) -> jax.Array | None:
             low, high = int(np.min(lengths, initial=0)), int(np.max(lengths, initial=0))
         if low < 0 or high > x.shape[1]:
             raise InputError(f"lengths must lie in [0, {x.shape[1]}] (the padded length of x); got [{low}, {high}]")
+        return jax.device_put(np.clip(np.asarray(lengths), 0, x.shape[1]).astype(np.int32))  # no program per shape
     return jnp.clip(jnp.asarray(lengths, jnp.int32), 0, x.shape[1])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-import re
 from functools import cached_property
 from typing import Any
 
@@ -24,36 +23,15 @@ from . import framing as _framing
 from ._pytree import pytree_dataclass
 from .augmentation import Augmentation, resolve
 from .augmentation.feature_stages import check_config as check_feature_augmentation
+from .durations import parse_duration, seconds_to_samples
 from .errors import ConfigError, check_rate
 from .windows import Window, window_values
 
-_UNITS = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0}
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zµ]+)\s*$")
 _NORMALIZATIONS = ("max", "rms")
-
-
-def seconds_to_samples(seconds: float, sample_rate: int) -> int:
-    """``floor(seconds * sample_rate + 0.5)``: the one conversion rule of jaxspec."""
-    return int(math.floor(seconds * sample_rate + 0.5))
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def parse_duration(value: Any, name: str) -> float:
-    """Seconds from a float (seconds) or a string like ``"25ms"``, ``"0.5s"``, ``"1min"``."""
-    if isinstance(value, str):
-        match = _DURATION.match(value.lower())
-        if not match or match.group(2) not in _UNITS:
-            raise ConfigError(
-                f"{name}={value!r} is not a duration; write it like '25ms', '0.5s' or '1min' "
-                "(or pass an int number of samples, or a float number of seconds)"
-            )
-        return float(match.group(1)) * _UNITS[match.group(2)]
-    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    raise ConfigError(f"{name}={value!r} must be an int (samples), a float (seconds) or a string like '25ms'")
 
 
 def to_samples(value: Any, sample_rate: int, name: str, cap: int | None = None) -> int:

@@ -85,13 +85,16 @@ def plan_batches(lengths: Sequence[int]) -> list[tuple[int, list[int]]]:
     return batches
 
 
-def encode_waves(config: SpectrogramConfig, waves: Sequence[Any], keys: Sequence[jax.Array] | None = None) -> list:
+def encode_waves(
+    config: SpectrogramConfig, waves: Sequence[Any], keys: Sequence[jax.Array] | None = None, *, host: bool = False
+) -> list:
     """Spectrograms of waveforms of any lengths, computed in bucketed, padded batches.
 
     Args:
       config: the settings.
       waves: float32 ``[shape=(n_i,)]`` waveforms at ``config.sample_rate``.
       keys: ``None``, or one key per wave.
+      host: return NumPy arrays (no copy back to the device: for writers).
 
     Returns:
       ``[shape=(config.num_frames(n_i), features)]`` per wave, in order; each equals
@@ -115,7 +118,8 @@ def encode_waves(config: SpectrogramConfig, waves: Sequence[Any], keys: Sequence
             row_keys = jax.random.wrap_key_data(data, impl=jax.random.key_impl(keys[indices[0]]))
         out = np.asarray(spectrogram(config, x, row_keys, lengths=row_lengths))
         for row, i in enumerate(indices):  # cut on the host: slicing on the device compiles per length
-            results[i] = jax.device_put(out[row, : config.num_frames(lengths[i])])
+            cut = out[row, : config.num_frames(lengths[i])]
+            results[i] = cut if host else jax.device_put(cut)
     return results
 
 

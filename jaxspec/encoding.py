@@ -55,18 +55,24 @@ def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None
         if sample_rate is None:
             raise InputError(f"{name} is an array without a rate; pass sample_rate=... (Hz) or an Audio")
         samples, rate = item, check_rate("sample_rate", sample_rate)
-    x = to_mono(to_float32(samples, name))
+    x = to_float32(samples, name)
+    if x.ndim == 2 and x.shape[0] <= 8 and x.shape[1] >= 100 * x.shape[0]:
+        raise InputError(
+            f"{name} has shape {x.shape}: that looks like {x.shape[0]} channels first ([channels, n]), but encode "
+            "reads [n, channels]; pass the transpose (x.T)"
+        )
+    x = to_mono(x)
+    # Checked here, on the host (no device program per length), so that the error names the
+    # file; resampling's overshoot (a few %) is far inside the cap's margin.
+    check_magnitude(config, x, name)
     if rate != config.sample_rate:
         try:
-            x = resample(x, rate, config.sample_rate)
+            return resample(x, rate, config.sample_rate)
         except ConfigError as error:
             if is_path(item):  # the file's rate: a file error, naming the path
                 raise AudioFileError(f"cannot encode {os.fspath(item)!r}: {error}") from error
             raise
-    else:
-        x = jax.device_put(x)  # jnp.asarray would compile a copy per new length (jax 0.10)
-    check_magnitude(config, x, name)  # here, so that the error names the file
-    return x
+    return jax.device_put(x)  # jnp.asarray would compile a copy per new length (jax 0.10)
 
 
 def encode(

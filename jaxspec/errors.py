@@ -31,7 +31,15 @@ class TruncatedAudioWarning(UserWarning):
 
 
 def check_rate(name: str, rate: object) -> int:
-    """``rate`` as an int if it is a positive integer number of samples per second."""
+    """``rate`` as an int if it is a positive whole number of samples per second (``44100.0`` too)."""
+    if isinstance(rate, numbers.Real) and not isinstance(rate, (bool, numbers.Integral)) and float(rate).is_integer():
+        rate = int(rate)  # a float that is a whole number, as users write 44100.0
     if isinstance(rate, bool) or not isinstance(rate, numbers.Integral) or rate <= 0:
         raise ConfigError(f"{name}={rate!r} must be a positive integer number of samples per second (Hz)")
     return int(rate)
+
+
+class PcmScaleWarning(UserWarning):
+    """Wide integer samples (int32 / int64) whose values all fit in 16 bits: they are scaled
+    by ``2**31`` / ``2**63`` as SPEC section 3 says, which leaves them near 1e-9 if they are
+    really 16-bit PCM (``x.astype(np.int16)`` says so)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import soundfile
 
 from . import _files, limits
 from ._pytree import pytree_dataclass
-from .errors import AudioFileError, InputError, check_rate
+from .errors import AudioFileError, InputError, PcmScaleWarning, check_rate
 
 PathLike = str | os.PathLike
 
@@ -75,6 +76,8 @@ def pcm_to_float32(x: Any, name: str = "audio") -> Any:
     if dtype == np.uint8:
         return (x.astype(np.float32) - 128.0) / 128.0
     if dtype in _INT_SCALE:
+        if xp is np and dtype.itemsize >= 4 and x.size:
+            _warn_if_16_bit(x, name)
         return (x / _INT_SCALE[dtype]).astype(np.float32) if xp is np else x.astype(np.float32) / _INT_SCALE[dtype]
     if dtype.kind == "f":
         return x.astype(np.float32)
@@ -82,6 +85,18 @@ def pcm_to_float32(x: Any, name: str = "audio") -> Any:
         f"{name} has dtype {dtype}; expected float or signed integer PCM samples "
         "(int8/16/32/64, or uint8 offset binary)"
     )
+
+
+def _warn_if_16_bit(x: np.ndarray, name: str) -> None:
+    peak = int(np.max(np.abs(x.astype(np.int64, copy=False))))
+    if 0 < peak < 2**15:
+        warnings.warn(
+            f"{name} is {x.dtype} but every sample fits in 16 bits (peak {peak}): it is scaled by "
+            f"2**{8 * x.dtype.itemsize - 1}, to about {peak / _INT_SCALE[np.dtype(x.dtype)]:.1e}; if it is 16-bit PCM, "
+            "pass x.astype(np.int16)",
+            PcmScaleWarning,
+            stacklevel=4,
+        )
 
 
 def to_float32(samples: Any, name: str = "audio") -> np.ndarray:

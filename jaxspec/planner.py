@@ -11,11 +11,14 @@ import dataclasses
 import os
 from typing import Any
 
+import soundfile
+
+from ._files import soundfile_path
 from .config import SpectrogramConfig
 from .errors import InputError
 from .features import is_framewise
 from .framing import Kaldi
-from .io import audio_info
+from .io import audio_info, check_file
 from .resampling import output_length
 
 STREAM_THRESHOLD_SAMPLES = 1 << 25
@@ -44,20 +47,38 @@ class FilePlan:
     Attributes:
       path: the file.
       info: soundfile's header information (rate, frames, channels, format).
-      length: samples after resampling to the config's rate, from the header.
+      frames: samples per channel at the file's rate (the header's count, or the
+        decoded count when planned with ``exact=True``).
+      length: samples after resampling to the config's rate.
       shape: the output shape ``(frames, bins)`` the config gives for ``length``.
       stream: True if the file is decoded and encoded block by block.
     """
 
     path: str
     info: Any
+    frames: int
     length: int
     shape: tuple[int, int]
     stream: bool
 
 
+ESTIMATED_HEADERS = ("MP3",)
+"""Formats whose header frame count is an estimate (libsndfile's MP3): ``exact=True`` decodes them."""
+
+
+def decoded_frames(path: str | os.PathLike) -> int:
+    """Samples per channel of ``path``, counted by decoding it in blocks (bounded memory)."""
+    with soundfile.SoundFile(soundfile_path(check_file(path))) as file:
+        return sum(block.shape[0] for block in file.blocks(blocksize=1 << 16, dtype="float32", always_2d=True))
+
+
 def plan_file(
-    config: SpectrogramConfig, path: str | os.PathLike, *, augmented: bool = False, stream: bool | None = None
+    config: SpectrogramConfig,
+    path: str | os.PathLike,
+    *,
+    augmented: bool = False,
+    stream: bool | None = None,
+    exact: bool = False,
 ) -> FilePlan:
     """Plans the encoding of ``path`` from its header alone.
 
@@ -82,7 +103,8 @@ def plan_file(
         raise InputError("stream=True cannot apply augmentation (it needs the whole signal); pass key=None")
     info = audio_info(path)
     rate = info.samplerate
-    length = info.frames if rate == config.sample_rate else output_length(info.frames, rate, config.sample_rate)
+    frames = decoded_frames(path) if exact and info.format in ESTIMATED_HEADERS else info.frames
+    length = frames if rate == config.sample_rate else output_length(frames, rate, config.sample_rate)
     if stream is None:
-        stream = not augmented and blockwise(config) and info.frames * info.channels > STREAM_THRESHOLD_SAMPLES
-    return FilePlan(os.fspath(path), info, length, config.output_shape(length), bool(stream))
+        stream = not augmented and blockwise(config) and frames * info.channels > STREAM_THRESHOLD_SAMPLES
+    return FilePlan(os.fspath(path), info, frames, length, config.output_shape(length), bool(stream))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import textwrap
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,14 @@ from typing import Any
 import jax
 import numpy as np
 
+from ._atomic import atomic_path
 from .augmentation import draw
 from .augmentation.random import row_keys as fold_in_rows
 from .config import SpectrogramConfig
 from .encoding import prepare
 from .errors import ConfigError
 from .features import DCT, Decibels, Log, WhisperLog
+from .io import audio_info
 from .spectrum import augment, spectrogram
 
 DYNAMIC_RANGE_DB = 80.0
@@ -152,7 +155,13 @@ def _describe_draws(config: SpectrogramConfig, values: dict[str, Any]) -> str:
 
 
 def panels_for(
-    config: SpectrogramConfig, x: jax.Array, *, augment_count: int = 0, seed: int = 0, name: str = ""
+    config: SpectrogramConfig,
+    x: jax.Array,
+    *,
+    augment_count: int = 0,
+    seed: int = 0,
+    name: str = "",
+    source: str = "",
 ) -> list[Panel]:
     """The original and ``augment_count`` augmented versions of the waveform ``x``.
 
@@ -164,6 +173,7 @@ def panels_for(
         JAX's default flags).
       seed: the integer seed.
       name: shown in the first title.
+      source: how the input was read, shown in the first title (e.g. ``"44100 Hz stereo"``).
     """
     if augment_count and config.augmentation is None:
         raise ConfigError(
@@ -172,7 +182,8 @@ def panels_for(
         )
     length = int(x.shape[0])
     seconds = length / config.sample_rate
-    title = f"{name + ': ' if name else ''}original ({seconds:.2f} s at {config.sample_rate} Hz)"
+    read = f"{source} -> " if source else ""
+    title = f"{name + ': ' if name else ''}original ({seconds:.2f} s, {read}{config.sample_rate} Hz)"
     panels = [Panel(title, np.asarray(augment(config, x)), np.asarray(spectrogram(config, x)))]
     if augment_count:
         keys = fold_in_rows(jax.random.key(seed), augment_count)
@@ -213,9 +224,22 @@ def plot_file(
     True
     """
     _figure_class()  # fail before decoding when matplotlib is missing
+    info = audio_info(path)
+    channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")
     x = prepare(config, path)
-    fig = figure(panels_for(config, x, augment_count=augment_count, seed=seed, name=Path(path).name), config)
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(output, dpi=dpi)
+    with warnings.catch_warnings():
+        if x.shape[0] == 0:  # an empty file: empty axes, not matplotlib's warnings about them
+            warnings.simplefilter("ignore", UserWarning)
+        panels = panels_for(
+            config,
+            x,
+            augment_count=augment_count,
+            seed=seed,
+            name=Path(path).name,
+            source=f"{info.samplerate} Hz {channels}",
+        )
+        fig = figure(panels, config)
+        output = Path(output)
+        with atomic_path(output) as temporary:
+            fig.savefig(temporary, dpi=dpi, format=output.suffix.lstrip(".") or None)
     return output

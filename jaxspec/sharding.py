@@ -17,7 +17,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ._inputs import as_waveform, check_key, check_lengths, check_magnitude, row_keys
+from ._inputs import as_waveform, check_key, check_lengths, row_keys
 from .config import SpectrogramConfig
 from .errors import InputError
 from .spectrum import spectrogram
@@ -72,8 +72,7 @@ def sharded_spectrogram(
     sharding = batch_sharding() if sharding is None else sharding
     spec = sharding.spec
     axis = spec[0] if len(spec) else None
-    x = as_waveform(x)
-    check_magnitude(config, x)
+    x = as_waveform(x, config)
     if x.ndim != 2:
         raise InputError(f"sharded_spectrogram needs a batch x [B, L], got shape {x.shape}")
     shards = 1 if axis is None else int(np.prod([sharding.mesh.shape[a] for a in np.atleast_1d(axis)]))

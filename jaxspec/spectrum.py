@@ -20,7 +20,7 @@ from jax import lax
 from . import _xla
 from . import features as _features
 from . import framing as _framing
-from ._inputs import check_lengths, check_magnitude, check_waveform_and_key, row_keys
+from ._inputs import check_lengths, check_waveform_and_key, row_keys
 from .augmentation import apply as apply_augmentation
 from .augmentation.keys import feature_chain
 from .config import SpectrogramConfig
@@ -194,8 +194,7 @@ def _checked(config: Any, x: Any, key: Any, lengths: Any = None) -> tuple:
     """Host-side checks before tracing; concrete inputs are scanned for NaN / inf."""
     if not isinstance(config, SpectrogramConfig):
         raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
-    x, key = check_waveform_and_key(x, key)
-    check_magnitude(config, x)
+    x, key = check_waveform_and_key(x, key, config)
     return x, key, check_lengths(lengths, x)
 
 

@@ -152,7 +152,7 @@ def test_info_prints_file_facts_and_the_output_shape(tree, capsys):
     assert code == 1 and "bad.wav" in stderr
     frames = int(0.2 * 22050)
     resampled = math.ceil(frames * 16000 / 22050)
-    assert f"{frames / 22050:.3f} s = {frames} frames at 22050 Hz" in stdout
+    assert f"{frames / 22050:.3f} s = {frames} samples at 22050 Hz" in stdout  # audio samples, not frames
     assert "channels  2" in stdout and "FLAC" in stdout and "PCM_16" in stdout
     assert f"({math.ceil(resampled / 100)}, 201)" in stdout
 

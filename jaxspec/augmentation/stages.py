@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import limits
 from .._pytree import pytree_dataclass
+from ..durations import is_duration_string, parse_duration
 from ..errors import ConfigError
 from ..io import Audio, is_path
 from . import ops, random
@@ -119,7 +120,8 @@ class Noise:
             if self.signal is None:
                 raise ConfigError("Noise needs an amplitude (white noise) or a signal (a recording)")
             amplitude = 1.0
-        object.__setattr__(self, "amplitude", as_param(amplitude, "Noise amplitude", cap=limits.MAX_GAIN))
+        amplitude = as_param(amplitude, "Noise amplitude", bounds=(0.0, math.inf), cap=limits.MAX_GAIN)
+        object.__setattr__(self, "amplitude", amplitude)  # a negative magnitude is an error
         _check_signal_leaf(self.signal, "Noise signal")
 
     __repr__ = _signal_repr
@@ -135,10 +137,19 @@ class TimeShift:
     t: Any
 
     def __post_init__(self):
-        t = self.t
+        t = _seconds(self.t)
         if not isinstance(t, Scaled):
             t = as_param(t, "TimeShift t", cap=limits.MAX_SHIFT_SECONDS)
         object.__setattr__(self, "t", t)
+
+
+def _seconds(t: Any) -> Any:
+    """Duration strings (``"100ms"``, a range ``("-100ms", "100ms")``) as seconds; other values as given."""
+    if is_duration_string(t):
+        return parse_duration(t, "TimeShift t")
+    if isinstance(t, (tuple, list)) and len(t) == 2 and any(map(is_duration_string, t)):
+        return tuple(parse_duration(v, "TimeShift t") for v in t)
+    return t
 
 
 @pytree_dataclass(data_fields=("signal",))
@@ -234,7 +245,8 @@ def _apply_convolution(
 
 
 def _draw_noise(setting: Noise, key: jax.Array, length: Any, rate: int) -> dict[str, jax.Array]:
-    values = {"noise_amplitude": sample_param(setting.amplitude, param_key(key, 0), limits.MAX_GAIN)}
+    amplitude = sample_param(setting.amplitude, param_key(key, 0), limits.MAX_GAIN)
+    values = {"noise_amplitude": jnp.maximum(amplitude, 0.0)}  # unbounded distributions: no negative level
     if setting.signal is not None:
         size = setting.signal.shape[0]
         if isinstance(length, int):
@@ -396,7 +408,7 @@ STAGES: tuple[Stage, ...] = (
         ),
         example='{"t": {"uniform": [-0.1, 0.1]}}',
         drawn=("time_shift_samples",),
-        shorthand=_param_shorthand(TimeShift),
+        shorthand=lambda value, field: _param_shorthand(TimeShift)(_seconds(value), field),
         draw=_draw_time_shift,
         apply=lambda setting, x, v, key, valid=None: ops.shift(x, v["time_shift_samples"]),
         describe=lambda v, rate: f"shift {int(v['time_shift_samples']) / rate * 1000:+.0f} ms",

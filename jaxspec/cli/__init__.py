@@ -26,6 +26,7 @@ from collections.abc import Sequence
 
 from ..errors import JaxspecError, TruncatedAudioWarning
 from . import commands as _commands
+from . import compile_cache
 from .commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .flags import add_config_flags, join_signed_values, positive_int
 from .inputs import AUDIO_EXTENSIONS, find_inputs
@@ -81,7 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
         "and draws the spectrogram.",
     )
     demo.add_argument("path", nargs="?", help="an audio file (default: the bundled clip)")
-    demo.add_argument("--out", default="spectrogram.png", help="the picture to write (default: spectrogram.png)")
+    demo.add_argument(
+        "-o",
+        "--output",
+        "--out",
+        dest="out",
+        default="spectrogram.png",
+        help="the picture to write (default: spectrogram.png)",
+    )
     demo.set_defaults(run=_commands.run_demo)
 
     encode = command(
@@ -152,7 +160,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     for sub in (demo, encode, plot, info, config):
         add_config_flags(sub)
+    for sub in (demo, encode, plot):
+        sub.add_argument(
+            "--no-compile-cache",
+            dest="compile_cache",
+            action="store_false",
+            help="do not keep compiled programs in ~/.cache/jaxspec/xla (also: JAXSPEC_COMPILE_CACHE=0)",
+        )
     return parser
+
+
+_COMPILING = ("encode", "plot", "demo")  # the subcommands that compile programs (compile_cache)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = join_signed_values(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    if args.command in _COMPILING and getattr(args, "compile_cache", True):
+        compile_cache.enable()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", TruncatedAudioWarning)

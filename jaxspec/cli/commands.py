@@ -20,7 +20,7 @@ from ..io import audio_info, example_path
 from ..planner import plan_file
 from ..stream import encode_to_file, stream_to_array
 from .flags import config_from_args
-from .inputs import collisions, find_inputs
+from .inputs import Input, collisions, find_inputs
 from .pipeline import FILE_ERRORS, Long, encode_files, failure_reason, progress_bar
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -59,6 +59,18 @@ def run_encode(args: argparse.Namespace) -> int:
             print(f"error: {clash}; encode them into separate folders", file=sys.stderr)
         return EXIT_USAGE
     out = Path(args.output)
+    manifest_path = None
+    if out.suffix == ".npy" and not args.single:  # one input -> that very file
+        if len(inputs) != 1:
+            print(
+                f"error: -o {str(out)!r} names one .npy file but {len(inputs)} inputs were given; "
+                "give an output folder",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        inputs = [Input(inputs[0].path, out.stem)]
+        manifest_path = out.with_name(out.name + ".manifest.jsonl")
+        out = out.parent
     if args.single and out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")
     kept = []
@@ -72,8 +84,14 @@ def run_encode(args: argparse.Namespace) -> int:
         print(f"error: {pattern}: {reason}", file=sys.stderr)
     if args.key is not None and config.augmentation is None:
         print("warning: --key has no effect: the config has no augmentation", file=sys.stderr)
+    if args.key is None and config.augmentation is not None:
+        print(
+            "warning: the augmentation is not applied without --key SEED (no key = evaluation: no augmentation)",
+            file=sys.stderr,
+        )
     seed = None if config.augmentation is None else args.key
-    manifest_path = out.with_name(out.name + ".manifest.jsonl") if args.single else out / outputs.MANIFEST_NAME
+    if manifest_path is None:
+        manifest_path = out.with_name(out.name + ".manifest.jsonl") if args.single else out / outputs.MANIFEST_NAME
     manifest = outputs.Manifest(manifest_path, config.to_dict(), outputs.key_rule(seed))
     sources = {item.name: outputs.Source.of(item.path) for item in inputs}
     if args.single:
@@ -128,7 +146,12 @@ def run_encode(args: argparse.Namespace) -> int:
     finally:
         bar.close()
         manifest.compact()
-    return _summary(written, failed, skipped, len(todo), time.perf_counter() - start, out, interrupted)
+    shown = (
+        Path(args.output)
+        if manifest_path == Path(args.output).with_name(Path(args.output).name + ".manifest.jsonl")
+        else out
+    )
+    return _summary(written, failed, skipped, len(todo), time.perf_counter() - start, shown, interrupted)
 
 
 def _summary(written: int, failed: int, skipped: int, todo: int, seconds: float, out: Path, interrupted: bool) -> int:
@@ -228,7 +251,7 @@ def run_plot(args: argparse.Namespace) -> int:
 
 
 def _info_lines(config, path: str) -> list[str]:
-    plan = plan_file(config, path)
+    plan = plan_file(config, path, exact=True)  # MP3 headers only estimate: count what encode decodes
     info, length = plan.info, plan.length
     frames, bins = plan.shape
     resampled = (
@@ -238,10 +261,10 @@ def _info_lines(config, path: str) -> list[str]:
     )
     return [
         path,
-        f"  duration  {info.frames / info.samplerate:.3f} s = {info.frames} frames at {info.samplerate} Hz",
+        f"  duration  {plan.frames / info.samplerate:.3f} s = {plan.frames} samples at {info.samplerate} Hz",
         f"  channels  {info.channels}",
         f"  format    {info.format} ({info.format_info}), {info.subtype} ({info.subtype_info})",
-        f"  output    float32 ({frames}, {bins}) = (frames, bins){resampled}",
+        f"  output    float32 ({frames}, {bins}) = (frames, features){resampled}",
     ]
 
 

@@ -14,6 +14,8 @@ from typing import Any
 from .. import _serialize
 from ..augmentation import BY_FIELD
 from ..config import SpectrogramConfig
+from ..durations import is_duration_string, parse_duration
+from ..errors import ConfigError
 
 _PARAM_HELP = "a number, LO:HI (uniform), normal:MEAN,STD, uniform:LO,HI or loguniform:LO,HI"
 
@@ -82,6 +84,14 @@ def _param_value(text: str, allow_scaled: bool = False) -> Any:
 
 
 def _shift_value(text: str) -> Any:
+    """A time shift: a parameter in seconds, durations (``100ms``, ``-100ms:100ms``), or ``scaled:PARAM``."""
+    parts = text.split(":")
+    if len(parts) <= 2 and all(map(is_duration_string, parts)):
+        try:
+            seconds = [parse_duration(part, "--time-shift") for part in parts]
+        except ConfigError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return seconds[0] if len(seconds) == 1 else {"uniform": seconds}
     return _param_value(text, allow_scaled=True)
 
 
@@ -125,6 +135,10 @@ def positive_int(text: str) -> int:
 # Flags whose values may start with "-" (argparse would read "-0.1:0.1" as an option).
 SIGNED_FLAGS = tuple(p.flag for s in BY_FIELD for p in s.params if p.kind in ("number", "shift") and p.flag) + (
     "--key",
+    "--offset",  # so that "--offset -10ms" reaches the config's own error, not argparse's
+    "--window-size",
+    "--target-length",
+    "--fft-size",
 )
 
 

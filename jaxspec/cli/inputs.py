@@ -69,13 +69,14 @@ def find_inputs(patterns: Iterable[str]) -> tuple[list[Input], list[tuple[str, s
     seen: set[str] = set()
 
     def add(items: Iterable[Input]) -> int:
+        """Adds the items not seen yet; returns how many audio files were found (seen or not)."""
         count = 0
         for item in items:
+            count += 1  # a file already given by an overlapping path still counts as found
             real = os.path.realpath(item.path)
             if real not in seen:
                 seen.add(real)
                 inputs.append(item)
-                count += 1
         return count
 
     for pattern in patterns:

@@ -1,4 +1,11 @@
-"""The encode pipeline of the command line: decoding threads, device dispatch, progress."""
+"""The encode pipeline of the command line: decoding threads, bucketed batches, progress.
+
+Files are decoded (and resampled) by worker threads a few files ahead; each waveform
+waits in a buffer per bucket of the fixed ladder of ``jaxspec.corpus`` until the
+bucket's batch size is reached (or the inputs end), and each full buffer is one
+``spectrogram(..., lengths=...)`` call: the programs compiled depend on the buckets met,
+not on the lengths, and each file's result equals encoding it alone.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..config import SpectrogramConfig
-from ..encoding import encode
-from ..io import load_audio
+from ..corpus import bucket_batch_size, bucket_length, encode_waves
+from ..encoding import prepare
 from ..planner import plan_file
 from .inputs import Input
 
@@ -55,20 +62,20 @@ class Long:
 
 
 def _load(config: SpectrogramConfig, path: str, augmented: bool) -> Any:
+    """A file's waveform at the config's rate (float32 NumPy), or ``Long`` when it is streamed."""
     if plan_file(config, path, augmented=augmented).stream:
         return Long(path)
-    return load_audio(path)
+    return np.asarray(prepare(config, path), np.float32)
 
 
 def encode_files(config, inputs: Sequence[Input], keys: Any, workers: int, bar: Any) -> Iterator[tuple[Input, Any]]:
-    """Yields ``(input, spectrogram or exception)`` in input order.
+    """Yields ``(input, spectrogram, exception or Long)`` for every input, in completion order.
 
-    Files are decoded by ``workers`` threads (soundfile releases the GIL) a few files
-    ahead, while the main thread dispatches the device; each result is read back one
-    step later, so decoding, device work and writing overlap.
+    Decoding threads (soundfile releases the GIL) work a few files ahead while the
+    main thread fills the bucket buffers and dispatches full batches.
     """
     augmented = keys is not None  # augmentation needs the whole signal: never streamed
-    ahead = max(2, 2 * workers)
+    ahead = max(4, 2 * workers)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="jaxspec-decode") as pool:
         queue: collections.deque[tuple[int, Future]] = collections.deque()
         submitted = 0
@@ -80,39 +87,44 @@ def encode_files(config, inputs: Sequence[Input], keys: Any, workers: int, bar: 
                 submitted += 1
 
         refill()
-        pending: tuple[Input, Any] | None = None
         try:
-            yield from _drain(config, inputs, keys, queue, refill, pending)
+            yield from _drain(config, inputs, keys, queue, refill)
         finally:  # stopped early (Ctrl-C): files not started yet are not decoded
             for _, future in queue:
                 future.cancel()
 
 
-def _drain(config, inputs, keys, queue, refill, pending) -> Iterator[tuple[Input, Any]]:
-    """The dispatch loop of ``encode_files``: each result is read back one step later."""
+def _drain(config, inputs, keys, queue, refill) -> Iterator[tuple[Input, Any]]:
+    """The dispatch loop of ``encode_files``: decoded waveforms wait per bucket, full buckets run."""
+    buffers: dict[int, list[tuple[int, np.ndarray]]] = {}
     while queue:
         i, future = queue.popleft()
         refill()
         try:
             loaded = future.result()
-            key = None if keys is None else keys[i]
-            dispatched: Any = loaded if isinstance(loaded, Long) else encode(config, loaded, key=key)
         except Exception as error:  # noqa: BLE001 - one item fails, the run goes on
-            dispatched = error
-        if pending is not None:
-            yield _materialize(*pending)
-        pending = (inputs[i], dispatched)
-    if pending is not None:
-        yield _materialize(*pending)
+            yield inputs[i], error
+            continue
+        if isinstance(loaded, Long):
+            yield inputs[i], loaded
+            continue
+        bucket = bucket_length(loaded.shape[0])
+        waiting = buffers.setdefault(bucket, [])
+        waiting.append((i, loaded))
+        if len(waiting) >= bucket_batch_size(bucket):
+            yield from _encode_bucket(config, inputs, keys, buffers.pop(bucket))
+    for bucket in list(buffers):
+        yield from _encode_bucket(config, inputs, keys, buffers.pop(bucket))
 
 
-def _materialize(item: Input, result: Any) -> tuple[Input, Any]:
-    if isinstance(result, (BaseException, Long)):
-        return item, result
+def _encode_bucket(config, inputs, keys, entries) -> Iterator[tuple[Input, Any]]:
     try:
-        return item, np.asarray(result)
-    except Exception as error:  # noqa: BLE001 - one item fails, the run goes on
-        return item, error
+        waves = [wave for _, wave in entries]
+        results = encode_waves(config, waves, None if keys is None else [keys[i] for i, _ in entries], host=True)
+    except Exception as error:  # noqa: BLE001 - the batch's items fail, the run goes on
+        results = [error] * len(entries)
+    for (i, _), result in zip(entries, results, strict=True):
+        yield inputs[i], result
 
 
 def failure_reason(error: BaseException, path: str) -> str:

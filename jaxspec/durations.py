@@ -1,0 +1,54 @@
+"""Durations: seconds from numbers and strings like ``"25ms"``, and the one rounding rule.
+
+Every seconds -> samples conversion of jaxspec (window size, offset, target length, time
+shift, ``Scaled``) is ``floor(seconds * sample_rate + 0.5)`` at the target rate.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+from typing import Any
+
+from .errors import ConfigError
+
+UNITS = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0}
+"""The units a duration string may use, in seconds."""
+_DURATION = re.compile(r"^\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zµ]+)\s*$")
+
+
+def seconds_to_samples(seconds: float, sample_rate: int) -> int:
+    """``floor(seconds * sample_rate + 0.5)``: the one conversion rule of jaxspec.
+
+    >>> seconds_to_samples(0.025, 16000), seconds_to_samples(0.01, 22050)
+    (400, 221)
+    """
+    return int(math.floor(seconds * sample_rate + 0.5))
+
+
+def is_duration_string(value: Any) -> bool:
+    """True for a string like ``"25ms"`` or ``"-0.1s"``."""
+    if not isinstance(value, str):
+        return False
+    match = _DURATION.match(value.lower())
+    return bool(match) and match.group(2) in UNITS
+
+
+def parse_duration(value: Any, name: str) -> float:
+    """Seconds from a float (seconds) or a string like ``"25ms"``, ``"-100ms"``, ``"0.5s"``, ``"1min"``.
+
+    >>> parse_duration("25ms", "window_size"), parse_duration("-0.1s", "time_shift")
+    (0.025, -0.1)
+    """
+    if isinstance(value, str):
+        if not is_duration_string(value):
+            raise ConfigError(
+                f"{name}={value!r} is not a duration; write it like '25ms', '0.5s' or '1min' "
+                "(or pass an int number of samples, or a float number of seconds)"
+            )
+        match = _DURATION.match(value.lower())
+        return float(match.group(1)) * UNITS[match.group(2)]
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    raise ConfigError(f"{name}={value!r} must be an int (samples), a float (seconds) or a string like '25ms'")

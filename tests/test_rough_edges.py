@@ -1,0 +1,106 @@
+"""The rough edges a new user hit (issue 11), each with what it does now."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import soundfile
+
+import jaxspec
+from jaxspec import Augmentation, SpectrogramConfig
+from jaxspec.cli import main
+
+
+@pytest.fixture
+def clips(tmp_path):
+    (tmp_path / "clips" / "sub" / "deeper").mkdir(parents=True)
+    for name, n in (("sub/a.wav", 8000), ("sub/deeper/b.wav", 9000)):
+        soundfile.write(tmp_path / "clips" / name, np.full(n, 0.01, np.float32), 16000)
+    return tmp_path / "clips"
+
+
+def test_augmentation_flags_without_a_key_warn(clips, tmp_path, capsys):
+    assert main(["encode", str(clips), "-o", str(tmp_path / "o"), "--volume", "0.5:1.5", "--no-progress"]) == 0
+    assert "not applied without --key" in capsys.readouterr().err
+
+
+def test_one_input_with_an_npy_output_writes_that_file(clips, tmp_path, capsys):
+    target = tmp_path / "one.npy"
+    assert main(["encode", str(clips / "sub" / "a.wav"), "-o", str(target), "--no-progress"]) == 0
+    assert target.is_file()
+    np.testing.assert_allclose(np.load(target), jaxspec.encode(SpectrogramConfig(), str(clips / "sub" / "a.wav")))
+    assert main(["encode", str(clips), "-o", str(tmp_path / "two.npy"), "--no-progress"]) == 2  # two inputs
+
+
+def test_overlapping_inputs_encode_each_file_once(clips, tmp_path, capsys):
+    code = main(
+        ["encode", str(clips / "sub"), str(clips / "sub" / "deeper"), "-o", str(tmp_path / "o"), "--no-progress"]
+    )
+    assert code == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("2 written, 0 failed") and "no audio files" not in out.err
+
+
+@pytest.mark.parametrize("shift, expected", [("100ms", 0.1), (("-100ms", "0.1s"), jaxspec.Uniform(-0.1, 0.1))])
+def test_time_shift_takes_durations(shift, expected):
+    assert Augmentation(time_shift=shift).time_shift.t == expected
+
+
+def test_duration_flags_with_signs(capsys):
+    assert main(["config", "--time-shift", "-100ms:100ms"]) == 0
+    assert '"t": {"uniform": [-0.1, 0.1]}' in capsys.readouterr().out
+    assert main(["config", "--offset", "-10ms"]) == 2
+    assert "offset='-10ms' is -160 samples" in capsys.readouterr().err
+
+
+def test_negative_noise_magnitudes_are_errors(capsys):
+    for value in (-0.1, (-0.2, 0.1)):
+        with pytest.raises(jaxspec.ConfigError, match="Noise amplitude"):
+            Augmentation(noise=value)
+    assert main(["config", "--noise", "-0.1"]) == 2
+
+
+def test_info_says_samples_and_the_shape_encode_writes(clips, capsys):
+    assert main(["info", str(clips / "sub" / "a.wav")]) == 0
+    stdout = capsys.readouterr().out
+    assert "8000 samples at 16000 Hz" in stdout
+    assert f"({SpectrogramConfig().num_frames(8000)}, 201)" in stdout
+
+
+def test_channel_layouts_that_are_evidently_wrong_are_errors():
+    with pytest.raises(jaxspec.InputError, match="channels last"):
+        jaxspec.spectrogram(SpectrogramConfig(), np.zeros((16000, 2), np.float32))
+    with pytest.raises(jaxspec.InputError, match=r"x\.T"):
+        jaxspec.encode(SpectrogramConfig(), np.zeros((2, 16000), np.float32), sample_rate=16000)
+    assert jaxspec.spectrogram(SpectrogramConfig(), np.zeros((3, 4000), np.float32)).shape[0] == 3  # a batch
+
+
+def test_wide_integers_holding_16_bit_values_warn():
+    with pytest.warns(jaxspec.PcmScaleWarning, match="astype"):
+        jaxspec.encode(SpectrogramConfig(), np.full(4000, 1000, np.int32), sample_rate=16000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", jaxspec.PcmScaleWarning)
+        jaxspec.encode(SpectrogramConfig(), np.full(4000, 2**20, np.int32), sample_rate=16000)  # truly 32-bit
+
+
+def test_demo_takes_dash_o_and_resample_takes_whole_float_rates(tmp_path, capsys):
+    assert main(["demo", "-o", str(tmp_path / "d.png")]) == 0 and (tmp_path / "d.png").is_file()
+    assert jaxspec.resample(np.zeros(441, np.float32), 44100.0, 16000).shape == (160,)
+    with pytest.raises(jaxspec.ConfigError, match="44100.5"):
+        jaxspec.resample(np.zeros(441, np.float32), 44100.5, 16000)
+
+
+def test_plot_titles_name_the_file_rate_and_empty_files_draw_quietly(tmp_path, capsys):
+    from jaxspec import plot
+
+    soundfile.write(tmp_path / "st.wav", np.full((4410, 2), 0.01, np.float32), 44100)
+    x = jaxspec.encoding.prepare(SpectrogramConfig(), str(tmp_path / "st.wav"))
+    panels = plot.panels_for(SpectrogramConfig(), x, name="st.wav", source="44100 Hz stereo")
+    assert "44100 Hz stereo -> 16000 Hz" in panels[0].title
+    soundfile.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plot.plot_file(SpectrogramConfig(), tmp_path / "empty.wav", tmp_path / "e.png")
+    assert (tmp_path / "e.png").is_file()
