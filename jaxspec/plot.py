@@ -30,7 +30,7 @@ from .augmentation.random import row_keys as fold_in_rows
 from .config import SpectrogramConfig
 from .encoding import prepare
 from .errors import ConfigError
-from .features import DCT, Decibels, Log, WhisperLog
+from .features import DCT, Decibels, Log, MelFilterbank, WhisperLog
 from .io import audio_info
 from .spectrum import augment, spectrogram
 
@@ -99,7 +99,23 @@ def _draw_spectrogram(ax: Any, db: np.ndarray, config: SpectrogramConfig, vmin: 
     )
     ax.set_xlabel("time (s)")
     ax.set_ylabel("frequency (Hz)" if not config.features else "feature")
+    centres = mel_centres(config)
+    if centres is not None and centres.shape[0] == db.shape[1]:  # mel bands: label them in Hz
+        ticks = np.unique(np.linspace(0, centres.shape[0] - 1, 6).round().astype(int))
+        ax.set_yticks(ticks, [f"{centres[t]:.0f}" for t in ticks])
+        ax.set_ylabel("mel band centre (Hz)")
     return image
+
+
+def mel_centres(config: SpectrogramConfig) -> np.ndarray | None:
+    """Centre frequency (Hz) of each output band when the output is mel bands (a
+    ``MelFilterbank`` followed only by log scales), else ``None``."""
+    stages = config.features
+    last = max((i for i, s in enumerate(stages) if isinstance(s, MelFilterbank)), default=None)
+    if last is None or not all(isinstance(s, (Log, Decibels, WhisperLog)) for s in stages[last + 1 :]):
+        return None
+    weights = np.asarray(stages[last].matrix(config.sample_rate, config.fft_samples))  # [bins, n_mels]
+    return np.argmax(weights, axis=0) * config.sample_rate / config.fft_samples
 
 
 def _shown_as_is(config: SpectrogramConfig) -> bool:

@@ -227,3 +227,20 @@ def test_readme_example_is_the_kaldi_mfcc_preset():
     )
     assert mfcc == presets.kaldi_mfcc()
     assert MelFilterbank(fmax=-400.0).edges(16000) == (0.0, 7600.0)  # Kaldi's high_freq <= 0: offset from Nyquist
+
+
+def test_cli_preset_flag_encodes_and_plots_with_a_mel_axis(tmp_path, capsys):
+    from jaxspec import plot
+    from jaxspec.cli import main
+
+    path = jaxspec.example_path()
+    assert main(["encode", path, "--preset", "whisper", "-o", str(tmp_path / "w.npy"), "--no-progress"]) == 0
+    np.testing.assert_allclose(np.load(tmp_path / "w.npy"), jaxspec.encode(presets.whisper(), path), rtol=1e-6)
+    capsys.readouterr()
+    assert main(["config", "--preset", "kaldi_fbank", "--offset", "80"]) == 0  # flags override the preset
+    d = json.loads(capsys.readouterr().out)
+    assert d["offset"] == 80 and d["features"] == presets.kaldi_fbank().to_dict()["features"]
+    assert main(["plot", path, "--preset", "kaldi_fbank", "-o", str(tmp_path / "k.png")]) == 0
+    centres = plot.mel_centres(presets.kaldi_fbank())
+    assert centres.shape == (23,) and np.all(np.diff(centres) >= 0) and 20 < centres[0] < centres[-1] < 8000
+    assert plot.mel_centres(presets.kaldi_mfcc()) is None  # cepstra are not bands

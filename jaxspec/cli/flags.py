@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .. import _serialize
+from .. import _serialize, presets
 from ..augmentation import BY_FIELD
 from ..config import SpectrogramConfig
 from ..durations import is_duration_string, parse_duration
@@ -167,6 +167,13 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("config (flags override --config)")
     add = _suppressed(group)
     add("--config", metavar="JSON", help="a config file written by 'jaxspec config -o' or by hand")
+    add(
+        "--preset",
+        choices=presets.__all__,
+        metavar="NAME",
+        help=f"start from a preset of jaxspec.presets with its defaults ({', '.join(presets.__all__)}); "
+        "--config and the flags override it",
+    )
     add("--sample-rate", type=int, metavar="HZ", help="target rate; inputs are resampled to it (default 16000)")
     add(
         "--window-size",
@@ -228,8 +235,11 @@ def _given(args: argparse.Namespace, name: str) -> bool:
 
 
 def config_dict_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """The config dict (``jaxspec.serialize`` form): ``--config`` file, then the flags on top."""
-    d = _serialize.read_dict(args.config) if _given(args, "config") else {}
+    """The config dict (``jaxspec._serialize`` form): ``--preset``, then the ``--config`` file,
+    then the flags on top."""
+    d = getattr(presets, args.preset)().to_dict() if _given(args, "preset") else {}
+    if _given(args, "config"):
+        d.update(_serialize.read_dict(args.config))
     for field in _FIELD_FLAGS:
         if _given(args, field):
             d[field] = getattr(args, field)
