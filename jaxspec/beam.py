@@ -99,6 +99,11 @@ class EncodeBatches(beam.DoFn):
     def __init__(self, config: SpectrogramConfig, seed: int | None = None):
         self.config, self.seed = config, seed
 
+    def setup(self) -> None:
+        from .cli import compile_cache
+
+        compile_cache.enable()  # each worker process keeps its compiled programs (JAXSPEC_COMPILE_CACHE=0: off)
+
     def start_bundle(self) -> None:
         self.buffers: dict[int, list[Item]] = {}
 
