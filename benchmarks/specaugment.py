@@ -41,22 +41,13 @@ TORCH_THREADS = 2
 
 WORKER = textwrap.dedent(
     """
-    import json, os, sys, time, types
+    import json, os, sys, time
     import numpy as np
     import torch
     torch.set_num_threads(int(os.environ["TORCH_THREADS"]))
-    try:
-        import torchaudio
-    except (OSError, ImportError, RuntimeError):  # the C extension is not needed
-        for name in [m for m in sys.modules if m == "torchaudio" or m.startswith("torchaudio.")]:
-            del sys.modules[name]
-        stub = types.ModuleType("torchaudio._extension")
-        stub._IS_TORCHAUDIO_EXT_AVAILABLE = False
-        stub._IS_ALIGN_AVAILABLE = False
-        stub.fail_if_no_align = lambda func: func
-        stub._load_lib = lambda name: False
-        sys.modules["torchaudio._extension"] = stub
-        import torchaudio
+    sys.path.insert(0, os.environ["BENCH_DIR"])
+    from peers_features import import_torchaudio  # stubs torchaudio's C extension when it does not load
+    torchaudio = import_torchaudio()
     import torchaudio.transforms as T
 
     n_fft, hop, n_mels, top_db, fw, tw = (float(v) if "." in v else int(v) for v in sys.argv[2:8])
@@ -123,7 +114,12 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "clips.npy")
         np.save(path, clips)
-        env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", TORCH_THREADS=str(TORCH_THREADS))
+        env = dict(
+            os.environ,
+            OMP_WAIT_POLICY="PASSIVE",
+            TORCH_THREADS=str(TORCH_THREADS),
+            BENCH_DIR=os.path.dirname(os.path.abspath(__file__)),
+        )
         sizes = [N_FFT, HOP, N_MELS, TOP_DB, FREQ_WIDTH, TIME_WIDTH]
         worker = subprocess.Popen(
             [args.torch_python, "-c", WORKER, path, *map(str, sizes)],

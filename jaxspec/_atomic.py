@@ -30,6 +30,28 @@ _MODE = 0o666 & ~_umask()
 
 
 @contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, extension: bool = True) -> Iterator[Path]:
+    """A temporary path beside ``path`` (same extension) for writers that take a file name.
+
+    On success the file written there replaces ``path`` atomically; on an exception it
+    is removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = PART_SUFFIX + path.suffix if extension else PART_SUFFIX  # writers that pick a format by extension
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(temporary)
+        os.chmod(temporary, _MODE)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+@contextlib.contextmanager
 def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Opens a temporary file beside ``path``; on success it replaces ``path`` atomically.
 
@@ -43,36 +65,5 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     >>> open(target).read()
     'done'
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PART_SUFFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as file:
-            yield file
-        os.chmod(temporary, _MODE)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """A temporary path beside ``path`` (same extension) for writers that take a file name.
-
-    On success the file written there replaces ``path`` atomically; on an exception it
-    is removed.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PART_SUFFIX + path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(temporary)
-        os.chmod(temporary, _MODE)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    with atomic_path(path, extension=False) as temporary, open(temporary, mode) as file:
+        yield file
