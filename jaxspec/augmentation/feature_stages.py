@@ -40,7 +40,7 @@ from .._pytree import pytree_dataclass
 from ..errors import ConfigError
 from . import feature_ops
 from .distributions import as_param, sample_param
-from .noise import threefry_2x32
+from .integers import check_int, int_bounds, int_param, random_index, random_int, random_word  # noqa: F401
 
 MAX_MASKS = 64
 """Most masks of one kind per example (the static loop bound of a count range)."""
@@ -51,73 +51,12 @@ VTLP_BOUNDS = (0.5, 2.0)
 FILLS = ("mean",)
 
 
-# ------------------------------------------------------------------- integer parameters
-def _int(value: Any, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
-        raise ConfigError(f"{name}={value!r} must be an integer in [{low}, {high}]")
-    return int(value)
-
-
-def int_param(value: Any, name: str, low: int, high: int) -> int | tuple[int, int]:
-    """An integer parameter: an int (fixed) or ``(lo, hi)`` (uniform over the integers
-    ``lo..hi`` inclusive), each within ``[low, high]``."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ConfigError(f"{name}={value!r}: a range must be (lo, hi)")
-        lo, hi = (_int(v, name, low, high) for v in value)
-        if lo > hi:
-            raise ConfigError(f"{name}={tuple(value)!r}: lo={lo} > hi={hi}; a range is (lo, hi) with lo <= hi")
-        return (lo, hi) if lo < hi else lo
-    return _int(value, name, low, high)
-
-
-def int_bounds(param: int | tuple[int, int]) -> tuple[int, int]:
-    """``(lo, hi)`` of an integer parameter (``(v, v)`` when fixed)."""
-    return param if isinstance(param, tuple) else (param, param)
-
-
 def _fill(value: Any, name: str) -> float | str:
     if isinstance(value, str) and value in FILLS:
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ConfigError(f"{name}={value!r} must be a finite number (0.0 by default) or 'mean'")
     return float(value)
-
-
-# ------------------------------------------------------------------- random integers
-def random_word(key: jax.Array) -> jax.Array:
-    """One uint32 word drawn with ``key``: ``y0 ^ y1`` of ``threefry_2x32(key_data, (0, 0))``
-    (``jax.random.bits(key, (), uint32)`` under JAX's default flags, whatever the flags)."""
-    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-    data = jax.random.key_data(key) if typed else key
-    if data.shape != (2,) or data.dtype != jnp.uint32 or (typed and str(jax.random.key_impl(key)) != "threefry2x32"):
-        return jax.random.bits(key, (), jnp.uint32)
-    y = threefry_2x32(data, jnp.zeros((2,), jnp.uint32))
-    return y[0] ^ y[1]
-
-
-def _mulhi(a: jax.Array, b: jax.Array) -> jax.Array:
-    """``floor(a * b / 2**32)`` for uint32 ``a``, ``b`` in uint32 arithmetic (16-bit halves)."""
-    low16 = np.uint32(0xFFFF)
-    a0, a1, b0, b1 = a & low16, a >> 16, b & low16, b >> 16
-    t = a1 * b0 + ((a0 * b0) >> 16)
-    w = (t & low16) + a0 * b1
-    return a1 * b1 + (t >> 16) + (w >> 16)
-
-
-def random_index(key: jax.Array, span: Any) -> jax.Array:
-    """An int32 uniform on ``0..span-1`` (``span >= 1``, static or traced):
-    ``floor(word * span / 2**32)`` of one random word (bias below ``span / 2**32``)."""
-    span = jnp.maximum(jnp.asarray(span, jnp.int32), 1).astype(jnp.uint32)
-    return _mulhi(random_word(key), span).astype(jnp.int32)
-
-
-def random_int(key: jax.Array, param: int | tuple[int, int]) -> jax.Array:
-    """An int32 drawn from an integer parameter (a fixed int uses no key)."""
-    lo, hi = int_bounds(param)
-    if lo == hi:
-        return jnp.int32(lo)
-    return jnp.int32(lo) + random_index(key, hi - lo + 1)
 
 
 # ------------------------------------------------------------------- settings
@@ -185,7 +124,7 @@ class TimeWarp:
     max_shift: int = 80
 
     def __post_init__(self):
-        object.__setattr__(self, "max_shift", _int(self.max_shift, "TimeWarp max_shift", 0, MAX_WIDTH))
+        object.__setattr__(self, "max_shift", check_int(self.max_shift, "TimeWarp max_shift", 0, MAX_WIDTH))
 
 
 @pytree_dataclass()

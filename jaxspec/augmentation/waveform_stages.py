@@ -1,0 +1,245 @@
+"""The waveform-level stages: settings, shorthands, draws and applications.
+
+``Volume``, ``Noise``, ``TimeShift`` and ``Convolution`` act on the waveform before
+framing (stage ids 0-3); their rows in ``stages.STAGES`` point at the functions here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import limits
+from .._pytree import pytree_dataclass
+from ..durations import is_duration_string, parse_duration
+from ..errors import ConfigError
+from ..io import Audio, is_path
+from . import ops, random
+from .distributions import LogUniform, Normal, Scaled, Uniform, as_param, sample_param
+from .noise import white_noise
+
+
+# ------------------------------------------------------------------- settings
+@pytree_dataclass()
+class Volume:
+    """Multiply the waveform by ``gain`` (a numeric parameter): ``y = gain * x``."""
+
+    gain: Any
+
+    def __post_init__(self):
+        object.__setattr__(self, "gain", as_param(self.gain, "Volume gain", cap=limits.MAX_GAIN))
+
+
+def _signal_repr(self: Any) -> str:
+    fields = []
+    for f in dataclasses.fields(self):
+        value = getattr(self, f.name)
+        if f.name == "signal" and hasattr(value, "shape") and hasattr(value, "dtype"):
+            text = f"{np.dtype(value.dtype).name}[{','.join(map(str, value.shape))}]"
+        else:
+            text = repr(value)
+        fields.append(f"{f.name}={text}")
+    return f"{type(self).__name__}({', '.join(fields)})"
+
+
+def _check_signal_leaf(signal: Any, name: str) -> None:
+    if signal is None:
+        return
+    if not (is_signal(signal) or isinstance(signal, (list, tuple))):
+        raise ConfigError(
+            f"{name}={signal!r} is not a recording; give a path, an Audio, or a NumPy / JAX array of samples"
+        )
+    if hasattr(signal, "shape") and math.prod(signal.shape) == 0:
+        raise ConfigError(f"{name} is an empty signal; it needs at least one sample")
+
+
+@pytree_dataclass(data_fields=("signal",))
+class Noise:
+    """Add noise: white Gaussian noise, or a random segment of a recording.
+
+    Args:
+      amplitude: numeric parameter. Without ``signal``: the standard deviation of
+        white noise. With ``signal``: the factor on the recording (default 1).
+      signal: ``None``, or a recording (array at the config's rate, ``Audio`` or a
+        path), resampled to the config's rate when the config is built. A segment of
+        the input's length starts at a uniformly random sample (in ``[0, R - L]``; in
+        ``[0, R)`` with the recording repeated when it is shorter than the input).
+      source: the file the recording was read from (set when ``signal`` is a path;
+        config files write it instead of the samples).
+    """
+
+    amplitude: Any = None
+    signal: Any = None
+    source: str | None = None
+
+    def __post_init__(self):
+        amplitude = self.amplitude
+        if amplitude is None:
+            if self.signal is None:
+                raise ConfigError("Noise needs an amplitude (white noise) or a signal (a recording)")
+            amplitude = 1.0
+        amplitude = as_param(amplitude, "Noise amplitude", bounds=(0.0, math.inf), cap=limits.MAX_GAIN)
+        object.__setattr__(self, "amplitude", amplitude)  # a negative magnitude is an error
+        _check_signal_leaf(self.signal, "Noise signal")
+
+    __repr__ = _signal_repr
+
+
+@pytree_dataclass()
+class TimeShift:
+    """Shift the waveform by ``t`` seconds (positive = later), or by ``Scaled(s)``.
+
+    Zeros enter on the side the signal leaves; the length is unchanged.
+    """
+
+    t: Any
+
+    def __post_init__(self):
+        t = shift_seconds(self.t)
+        if not isinstance(t, Scaled):
+            t = as_param(t, "TimeShift t", cap=limits.MAX_SHIFT_SECONDS)
+        object.__setattr__(self, "t", t)
+
+
+def shift_seconds(t: Any) -> Any:
+    """Duration strings (``"100ms"``, a range ``("-100ms", "100ms")``) as seconds; other values as given."""
+    if is_duration_string(t):
+        return parse_duration(t, "TimeShift t")
+    if isinstance(t, (tuple, list)) and len(t) == 2 and any(map(is_duration_string, t)):
+        return tuple(parse_duration(v, "TimeShift t") for v in t)
+    return t
+
+
+@pytree_dataclass(data_fields=("signal",))
+class Convolution:
+    """Convolve with an impulse response: ``y = (1 - mix) x + mix (x * h)[:L]``.
+
+    Args:
+      signal: the impulse response ``h`` (array at the config's rate, ``Audio`` or a
+        path), resampled to the config's rate when the config is built.
+      mix: numeric parameter in ``[0, 1]`` (default 1: fully convolved).
+      source: the file the impulse response was read from (set when ``signal`` is a
+        path; config files write it instead of the samples).
+    """
+
+    signal: Any
+    mix: Any = 1.0
+    source: str | None = None
+
+    def __post_init__(self):
+        if self.signal is None:
+            raise ConfigError("Convolution needs a signal (the impulse response)")
+        object.__setattr__(self, "mix", as_param(self.mix, "Convolution mix", bounds=(0.0, 1.0)))
+        _check_signal_leaf(self.signal, "Convolution signal")
+
+    __repr__ = _signal_repr
+
+
+# ------------------------------------------------------------------- shorthands
+def _is_range(value: Any) -> bool:
+    return (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value)
+    )
+
+
+def is_signal(value: Any) -> bool:
+    """A path, an ``Audio`` or a NumPy / JAX array of at least one dimension: what a recording may be."""
+    if is_path(value) or isinstance(value, Audio):
+        return True
+    return isinstance(value, (np.ndarray, jax.Array)) and len(value.shape) >= 1
+
+
+def _is_param(value: Any) -> bool:
+    return (
+        _is_range(value)
+        or isinstance(value, (numbers.Real, Scaled, Uniform, Normal, LogUniform))
+        or callable(value)
+        or hasattr(value, "sample")
+    )
+
+
+def param_shorthand(cls: type) -> Callable[[Any, str], Any]:
+    def coerce(value: Any, field: str) -> Any:
+        if _is_param(value):
+            return cls(value)
+        raise ConfigError(f"{field}={value!r} is not a valid {cls.__name__} setting")
+
+    return coerce
+
+
+def noise_shorthand(value: Any, field: str) -> Noise:
+    if is_signal(value):
+        return Noise(None, value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and is_signal(value[1]):
+        return Noise(value[0], value[1])  # the seed's {amp, noise}
+    return param_shorthand(Noise)(value, field)
+
+
+def convolution_shorthand(value: Any, field: str) -> Convolution:
+    if is_signal(value):
+        return Convolution(value)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and is_signal(value[1]):
+        return Convolution(value[1], value[0])  # the seed's {mix, signal}
+    raise ConfigError(f"{field}={value!r}: use Convolution(signal, mix), a signal, or (mix, signal)")
+
+
+# ------------------------------------------------------------------- draws and applications
+def param_key(stage_key: jax.Array, param_id: int) -> jax.Array:
+    """The key of one draw: ``fold_in(stage_key, param_id)``."""
+    return jax.random.fold_in(stage_key, param_id)
+
+
+def draw_convolution(setting: Convolution, key: jax.Array, length: int, rate: int) -> dict[str, jax.Array]:
+    return {"convolution_mix": jnp.clip(sample_param(setting.mix, param_key(key, 0)), 0.0, 1.0)}
+
+
+def apply_convolution(setting: Convolution, x: jax.Array, values: dict, key: jax.Array, valid: Any = None) -> jax.Array:
+    mix = values["convolution_mix"]
+    return (1.0 - mix) * x + mix * ops.convolve(x, setting.signal)
+
+
+def draw_noise(setting: Noise, key: jax.Array, length: Any, rate: int) -> dict[str, jax.Array]:
+    amplitude = sample_param(setting.amplitude, param_key(key, 0), limits.MAX_GAIN)
+    values = {"noise_amplitude": jnp.maximum(amplitude, 0.0)}  # unbounded distributions: no negative level
+    if setting.signal is not None:
+        size = setting.signal.shape[0]
+        if isinstance(length, int):
+            high = size - length + 1 if size >= length else size
+        else:  # a traced length (ragged batches): the same integers, chosen in the graph
+            high = jnp.where(size >= length, size - length + 1, size)
+        values["noise_start"] = random.randint(param_key(key, 1), high)
+    return values
+
+
+def apply_noise(setting: Noise, x: jax.Array, values: dict, key: jax.Array, valid: Any = None) -> jax.Array:
+    size = x.shape[0]
+    if setting.signal is None:
+        return x + values["noise_amplitude"] * white_noise(param_key(key, 2), size, valid)
+    segment = ops.noise_segment(setting.signal, values["noise_start"], size, cyclic=valid is not None)
+    return x + values["noise_amplitude"] * segment
+
+
+def draw_time_shift(setting: TimeShift, key: jax.Array, length: Any, rate: int) -> dict[str, jax.Array]:
+    # floor(seconds * rate + 0.5); for Scaled(s), seconds * rate = s * L exactly.
+    t = setting.t
+    # The length in float32: a constant when static, converted in the graph when traced (ragged rows).
+    span = np.float32(length) if isinstance(length, int) else jnp.asarray(length).astype(jnp.float32)
+    if isinstance(t, Scaled):
+        samples = sample_param(t.s, param_key(key, 0), limits.MAX_SCALED_SHIFT) * span
+    else:
+        samples = sample_param(t, param_key(key, 0), limits.MAX_SHIFT_SECONDS) * np.float32(rate)
+    samples = jnp.floor(samples + np.float32(0.5))
+    return {"time_shift_samples": jnp.clip(samples, -span, span).astype(jnp.int32)}
+
+
+def draw_volume(setting: Volume, key: jax.Array, length: int, rate: int) -> dict[str, jax.Array]:
+    return {"volume_gain": sample_param(setting.gain, param_key(key, 0), limits.MAX_GAIN)}
