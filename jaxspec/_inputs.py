@@ -51,7 +51,7 @@ def as_waveform(x: Any, config: Any = None) -> jax.Array:
         raise InputError(f"x is a 0-d array (a scalar, shape {x.shape}); expected [L] (one signal) or [B, L] (a batch)")
     if x.ndim > 2:
         raise InputError(f"x has shape {x.shape}; expected [L] (one signal) or [B, L] (a batch)")
-    if x.ndim == 2 and x.shape[1] <= 8 and x.shape[0] >= 100 * x.shape[1]:
+    if x.ndim == 2 and 1 <= x.shape[1] <= 8 and x.shape[0] >= 100 * x.shape[1]:
         raise InputError(
             f"x has shape {x.shape}: that looks like one signal with {x.shape[1]} channels (channels last), but "
             "spectrogram reads [B, L] as B signals. Average the channels first (x.mean(axis=1)), or call "

@@ -56,7 +56,7 @@ def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None
             raise InputError(f"{name} is an array without a rate; pass sample_rate=... (Hz) or an Audio")
         samples, rate = item, check_rate("sample_rate", sample_rate)
     x = to_float32(samples, name)
-    if x.ndim == 2 and x.shape[0] <= 8 and x.shape[1] >= 100 * x.shape[0]:
+    if x.ndim == 2 and 1 <= x.shape[0] <= 8 and x.shape[1] >= 100 * x.shape[0]:
         raise InputError(
             f"{name} has shape {x.shape}: that looks like {x.shape[0]} channels first ([channels, n]), but encode "
             "reads [n, channels]; pass the transpose (x.T)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,11 @@ import pytest
 
 # Run by hand with the reference libraries (torch, torchaudio, whisper, ...), not by pytest.
 collect_ignore = ["make_feature_references.py"]
+
+# The CLI turns on JAX's persistent compilation cache in ~/.cache; in-process CLI tests would turn
+# it on for the whole session (and write into the user's cache). Tests of the cache itself run the
+# CLI in subprocesses with their own cache folder.
+os.environ["JAXSPEC_COMPILE_CACHE"] = "0"
 
 RTOL = 1e-5  # SPEC section 4: eager / jit / vmap agree within relative 1e-5
 
