@@ -123,6 +123,25 @@ def encode_waves(
     return results
 
 
+def encode_one(config: SpectrogramConfig, wave: Any, key: jax.Array | None = None) -> np.ndarray:
+    """One waveform, zero-padded to its rung of the ladder and computed with ``lengths=``.
+
+    For one record at a time (Grain's transforms): one program per rung, whatever the
+    lengths; equal to ``spectrogram(config, wave, key)`` (relative 1e-5, the same draws).
+    Returns NumPy ``[shape=(config.num_frames(n), features)]``.
+    """
+    wave = np.asarray(wave, np.float32)
+    x = np.zeros((1, bucket_length(wave.shape[0])), np.float32)
+    x[0, : wave.shape[0]] = wave
+    keys = (
+        None
+        if key is None
+        else jax.random.wrap_key_data(np.asarray(jax.random.key_data(key))[None], impl=jax.random.key_impl(key))
+    )
+    out = spectrogram(config, x, keys, lengths=np.array([wave.shape[0]], np.int32))
+    return np.asarray(out)[0, : config.num_frames(wave.shape[0])]
+
+
 def name_hash(name: str) -> int:
     """A 64-bit BLAKE2b hash of ``name``: its 8 bytes, little-endian (UTF-8; undecodable
     bytes kept by ``surrogateescape``)."""

@@ -40,7 +40,8 @@ import jax
 import numpy as np
 
 from .config import SpectrogramConfig, to_samples
-from .encoding import encode, prepare
+from .corpus import encode_one
+from .encoding import prepare
 from .errors import ConfigError
 
 
@@ -178,8 +179,10 @@ class EncodeAudio:
         (``ShardByJaxProcess``) augments each record as a single process would.
 
     ``map_with_index(i, record)`` and ``random_map(record, rng)`` return float32
-    ``[shape=(n_frames, bins)]`` (NumPy, as ``encode`` computes it), or a dict with
-    ``field`` replaced by it.
+    ``[shape=(n_frames, bins)]`` (NumPy, equal to ``encode``'s), or a dict with ``field``
+    replaced by it. Each record is zero-padded to its rung of the bucket ladder
+    (``jaxspec.corpus``) and computed with ``lengths=``, so records of new lengths compile
+    nothing new.
 
     Example (a Grain pipeline; ``paths`` is a list of files)::
 
@@ -211,8 +214,9 @@ class EncodeAudio:
 
     def _encode(self, element: Any, key: jax.Array | None) -> Any:
         audio, record = _split_record(element, self.field)
-        features = np.asarray(encode(self.config, audio, sample_rate=self.sample_rate, key=key))
-        return _join_record(features, record, self.field)
+        wave = prepare(self.config, audio, self.sample_rate)
+        # Padded to its rung of the bucket ladder: one compiled program per rung, not per length.
+        return _join_record(encode_one(self.config, wave, key), record, self.field)
 
     def map_with_index(self, index: int, element: Any) -> Any:
         """Encodes ``element`` with ``record_key(seed, index)`` (no key when ``seed`` is None)."""

@@ -177,3 +177,19 @@ def test_restart_from_checkpointed_iterator_state_reproduces_examples(files):
     restarted.set_state(state)
     for want in expected:
         np.testing.assert_array_equal(next(restarted), want)
+
+
+def test_encode_audio_compiles_per_rung_not_per_length(tmp_path):
+    from jaxspec import spectrum
+    from jaxspec.corpus import bucket_length
+
+    rng = np.random.default_rng(5)
+    lengths = np.arange(9000, 16000, 350)  # 20 lengths, 2 rungs of the ladder
+    clips = [(rng.standard_normal(n) * 0.1).astype(np.float32) for n in lengths]
+    encode = EncodeAudio(CONFIG, seed=3, sample_rate=16000)
+    before = spectrum._spectrogram_compiled._cache_size()
+    outs = [encode.map_with_index(i, x) for i, x in enumerate(clips)]
+    assert spectrum._spectrogram_compiled._cache_size() - before <= len({bucket_length(n) for n in lengths})
+    for i, x in enumerate(clips[::7]):
+        alone = jaxspec.encode(CONFIG, x, sample_rate=16000, key=record_key(3, 7 * i))
+        np.testing.assert_allclose(outs[7 * i], np.asarray(alone), rtol=1e-5, atol=1e-6 * float(np.max(alone)))
