@@ -189,7 +189,8 @@ def panels_for(
         JAX's default flags).
       seed: the integer seed.
       name: shown in the first title.
-      source: how the input was read, shown in the first title (e.g. ``"44100 Hz stereo"``).
+      source: how the input was read, shown in the first title (e.g. ``"44100 Hz stereo ->
+        16000 Hz"``); default ``"at {sample_rate} Hz"``.
     """
     if augment_count and config.augmentation is None:
         raise ConfigError(
@@ -198,8 +199,8 @@ def panels_for(
         )
     length = int(x.shape[0])
     seconds = length / config.sample_rate
-    read = f"{source} -> " if source else ""
-    title = f"{name + ': ' if name else ''}original ({seconds:.2f} s, {read}{config.sample_rate} Hz)"
+    shown = source or f"at {config.sample_rate} Hz"
+    title = f"{name + ': ' if name else ''}original ({seconds:.2f} s {shown})"
     panels = [Panel(title, np.asarray(augment(config, x)), np.asarray(spectrogram(config, x)))]
     if augment_count:
         keys = fold_in_rows(jax.random.key(seed), augment_count)
@@ -252,7 +253,9 @@ def plot_file(
             augment_count=augment_count,
             seed=seed,
             name=Path(path).name,
-            source=f"{info.samplerate} Hz {channels}",
+            source=f"at {info.samplerate} Hz, {channels}"
+            if info.samplerate == config.sample_rate
+            else f"at {info.samplerate} Hz {channels} -> {config.sample_rate} Hz",
         )
         fig = figure(panels, config)
         output = Path(output)

@@ -97,8 +97,9 @@ def test_plot_titles_name_the_file_rate_and_empty_files_draw_quietly(tmp_path, c
 
     soundfile.write(tmp_path / "st.wav", np.full((4410, 2), 0.01, np.float32), 44100)
     x = jaxspec.encoding.prepare(SpectrogramConfig(), str(tmp_path / "st.wav"))
-    panels = plot.panels_for(SpectrogramConfig(), x, name="st.wav", source="44100 Hz stereo")
-    assert "44100 Hz stereo -> 16000 Hz" in panels[0].title
+    plot.plot_file(SpectrogramConfig(), tmp_path / "st.wav", tmp_path / "st.png")
+    panels = plot.panels_for(SpectrogramConfig(), x, name="st.wav", source="at 44100 Hz stereo -> 16000 Hz")
+    assert "(0.10 s at 44100 Hz stereo -> 16000 Hz)" in panels[0].title
     soundfile.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
