@@ -6,6 +6,7 @@ passes tracers through unchecked) and raises ``InputError`` naming the value.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -58,16 +59,24 @@ def as_waveform(x: Any, config: Any = None) -> jax.Array:
             "jaxspec.encode(config, x, sample_rate=...), which averages [n, channels]"
         )
     x = pcm_to_float32(x, "x")
-    if is_concrete_array(x):
-        # Eager even inside a user's jit that closes over a concrete array.
-        with jax.ensure_compile_time_eval():
-            finite = bool(np.isfinite(x).all() if isinstance(x, np.ndarray) else jnp.isfinite(x).all())
-        if not finite:
+    if is_concrete_array(x) and x.size:
+        peak = abs_max(x)  # one pass finds NaN / inf (they propagate) and the magnitude
+        if not math.isfinite(peak):
             raise InputError("x has NaN or infinite samples")
-    if config is not None:
-        check_magnitude(config, x)  # before device_put: a NumPy input is checked on the host
+        if config is not None:  # before device_put: a NumPy input is checked on the host
+            check_peak(config, peak, x.shape[-1])
     # device_put, not jnp.asarray: in jax 0.10 the latter compiles a copy per new shape.
     return x if isinstance(x, jax.Array) else jax.device_put(x)
+
+
+_abs_max_compiled = jax.jit(lambda x: jnp.max(jnp.abs(x)))  # one program and one dispatch per shape
+
+
+def abs_max(x: Any) -> float:
+    """``max|x|`` of a concrete, non-empty array (NaN if any sample is NaN), on the host for
+    NumPy arrays; eager even inside a user's ``jit`` that closes over a concrete array."""
+    with jax.ensure_compile_time_eval():
+        return float(np.max(np.abs(x)) if isinstance(x, np.ndarray) else _abs_max_compiled(x))
 
 
 def check_magnitude(config: Any, x: Any, name: str = "x") -> None:
@@ -76,11 +85,13 @@ def check_magnitude(config: Any, x: Any, name: str = "x") -> None:
     The bound is ``jaxspec.limits.worst_case`` for this config and this input's length.
     Traced inputs pass unchecked.
     """
-    if not is_concrete_array(x) or x.size == 0:
-        return
-    with jax.ensure_compile_time_eval():
-        peak = float(np.max(np.abs(x)) if isinstance(x, np.ndarray) else jnp.max(jnp.abs(x)))
-    bound, step = limits.worst_case(config, peak, x.shape[-1])
+    if is_concrete_array(x) and x.size:
+        check_peak(config, abs_max(x), x.shape[-1], name)
+
+
+def check_peak(config: Any, peak: float, length: int, name: str = "x") -> None:
+    """``check_magnitude`` for an input whose ``max|x|`` is ``peak``."""
+    bound, step = limits.worst_case(config, peak, length)
     if not bound <= limits.FLOAT32_BUDGET:
         raise InputError(
             f"{name} has samples up to {peak:.6g} in magnitude: too large for the spectrum to stay finite "
