@@ -274,4 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the importable module's main: the classes that workers unpickle (Item, the DoFns)
+    # must belong to jaxspec.beam, not to __main__, or other processes cannot find them.
+    from jaxspec import beam as _module
+
+    sys.exit(_module.main())
