@@ -72,3 +72,19 @@ def test_beam_rerun_skips_up_to_date_outputs_and_remakes_the_rest(corpus, tmp_pa
     _, rows = _rows(out)
     assert all(row["status"] in ("written", "failed") for row in rows.values())
     assert not list(out.glob("**/*.part"))
+
+
+def test_beam_module_runs_with_worker_processes(corpus, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "jaxspec.beam", "--input", str(corpus / "*.wav"), "--output", str(out)]
+    command += ["--direct_num_workers", "2", "--direct_running_mode", "multi_processing", "--key", "1", *FLAGS]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]  # the broken file only
+    assert "3 written, 0 skipped, 1 failed" in done.stdout
+    in_process = tmp_path / "in_process"
+    beam_module.main(["--input", str(corpus / "*.wav"), "--output", str(in_process), "--key", "1", *FLAGS])
+    for name in ("c0", "c2", "c4"):
+        np.testing.assert_array_equal(np.load(out / f"{name}.npy"), np.load(in_process / f"{name}.npy"))
