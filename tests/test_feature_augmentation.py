@@ -480,7 +480,7 @@ def test_cli_flags_through_the_table(tmp_path, capsys):
 
 
 def test_plot_titles_show_the_masks(speech):
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason="plots need the [cli] extra (matplotlib)")
     from jaxspec.plot import figure, panels_for
 
     config = _with(LOG_MEL, FULL)
@@ -521,7 +521,7 @@ def test_ragged_rows_equal_the_rows_alone(name, speech):
 
 
 def test_cli_plot_draws_the_masks(tmp_path, capsys, speech):
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason="plots need the [cli] extra (matplotlib)")
     import soundfile
 
     from jaxspec.cli import main
