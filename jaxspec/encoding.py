@@ -28,7 +28,9 @@ from .spectrum import spectrogram
 from .stream import stream_to_array
 
 
-def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None, name: str = "audio") -> jax.Array:
+def prepare(
+    config: SpectrogramConfig, item: Any, sample_rate: int | None = None, name: str = "audio", *, host: bool = False
+) -> Any:
     """Steps 1-2 on the host: load, check, average to mono, resample.
 
     Args:
@@ -36,6 +38,9 @@ def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None
       item: a path, an ``Audio``, or an array ``[n]`` / ``[n, channels]`` with
         ``sample_rate``.
       sample_rate: the rate of an array ``item`` in Hz.
+      name: how errors refer to an array item.
+      host: return a NumPy array when no resampling was needed (the item stays on the
+        host, for callers that pad it into a batch there).
 
     Returns:
       float32 ``[shape=(n',)]`` at ``config.sample_rate``,
@@ -72,6 +77,8 @@ def prepare(config: SpectrogramConfig, item: Any, sample_rate: int | None = None
             if is_path(item):  # the file's rate: a file error, naming the path
                 raise AudioFileError(f"cannot encode {os.fspath(item)!r}: {error}") from error
             raise
+    if host:  # for the bucket batches, padded on the host: no round trip through the device
+        return x
     return jax.device_put(x)  # jnp.asarray would compile a copy per new length (jax 0.10)
 
 
@@ -149,7 +156,7 @@ def encode_batch(
     waves = []
     for i, item in enumerate(items):
         try:
-            waves.append(prepare(config, item, sample_rate, name=f"audio {i}"))
+            waves.append(prepare(config, item, sample_rate, name=f"audio {i}", host=True))
         except (ValueError, OSError) as error:
             raise _with_index(error, i, item) from error
     keys = None if key is None else row_keys(check_key(key), len(items))
