@@ -105,22 +105,32 @@ def encode_waves(
     lengths = [int(np.shape(w)[0]) for w in waves]
     results: list[Any] = [None] * len(waves)
     for bucket, indices in plan_batches(lengths):
-        rows = bucket_batch_size(bucket)
-        x = np.zeros((rows, bucket), np.float32)
-        row_lengths = np.zeros(rows, np.int32)
-        for row, i in enumerate(indices):
-            x[row, : lengths[i]] = np.asarray(waves[i], np.float32)
-            row_lengths[row] = lengths[i]
-        row_keys = None
-        if keys is not None:  # key data gathered on the host: no program per batch size
-            data = np.stack([np.asarray(jax.random.key_data(keys[i])) for i in indices])
-            data = np.concatenate([data, np.repeat(data[:1], rows - len(indices), axis=0)])
-            row_keys = jax.random.wrap_key_data(data, impl=jax.random.key_impl(keys[indices[0]]))
-        out = np.asarray(spectrogram(config, x, row_keys, lengths=row_lengths))
-        for row, i in enumerate(indices):  # cut on the host: slicing on the device compiles per length
-            cut = out[row, : config.num_frames(lengths[i])]
+        chosen = [waves[i] for i in indices]
+        outs = _bucket_batch(
+            config, bucket, bucket_batch_size(bucket), chosen, None if keys is None else [keys[i] for i in indices]
+        )
+        for i, cut in zip(indices, outs, strict=True):
             results[i] = cut if host else jax.device_put(cut)
     return results
+
+
+def _bucket_batch(config: SpectrogramConfig, bucket: int, rows: int, waves: list, keys: list | None) -> list:
+    """One ``spectrogram(..., lengths=)`` call on ``waves`` zero-padded into ``[rows, bucket]``
+    (padding rows of length 0); each wave's own frames, cut on the host (slicing on the
+    device would compile per length)."""
+    lengths = [int(np.shape(w)[0]) for w in waves]
+    x = np.zeros((rows, bucket), np.float32)
+    row_lengths = np.zeros(rows, np.int32)
+    for row, (wave, n) in enumerate(zip(waves, lengths, strict=True)):
+        x[row, :n] = np.asarray(wave, np.float32)
+        row_lengths[row] = n
+    row_keys = None
+    if keys is not None:  # key data gathered on the host: no program per batch size
+        data = np.stack([np.asarray(jax.random.key_data(k)) for k in keys])
+        data = np.concatenate([data, np.repeat(data[:1], rows - len(keys), axis=0)])
+        row_keys = jax.random.wrap_key_data(data, impl=jax.random.key_impl(keys[0]))
+    out = np.asarray(spectrogram(config, x, row_keys, lengths=row_lengths))
+    return [out[row, : config.num_frames(n)] for row, n in enumerate(lengths)]
 
 
 def encode_one(config: SpectrogramConfig, wave: Any, key: jax.Array | None = None) -> np.ndarray:
@@ -130,16 +140,8 @@ def encode_one(config: SpectrogramConfig, wave: Any, key: jax.Array | None = Non
     lengths; equal to ``spectrogram(config, wave, key)`` (relative 1e-5, the same draws).
     Returns NumPy ``[shape=(config.num_frames(n), features)]``.
     """
-    wave = np.asarray(wave, np.float32)
-    x = np.zeros((1, bucket_length(wave.shape[0])), np.float32)
-    x[0, : wave.shape[0]] = wave
-    keys = (
-        None
-        if key is None
-        else jax.random.wrap_key_data(np.asarray(jax.random.key_data(key))[None], impl=jax.random.key_impl(key))
-    )
-    out = spectrogram(config, x, keys, lengths=np.array([wave.shape[0]], np.int32))
-    return np.asarray(out)[0, : config.num_frames(wave.shape[0])]
+    n = int(np.shape(wave)[0])
+    return _bucket_batch(config, bucket_length(n), 1, [wave], None if key is None else [key])[0]
 
 
 def name_hash(name: str) -> int:

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import ConfigError
-from .noise import threefry_2x32
+from .random import bits as random_word  # one uint32 word: y0 ^ y1 of threefry_2x32(key, (0, 0))
 
 
 # ------------------------------------------------------------------- integer parameters
@@ -45,17 +45,6 @@ def int_bounds(param: int | tuple[int, int]) -> tuple[int, int]:
 
 
 # ------------------------------------------------------------------- random integers
-def random_word(key: jax.Array) -> jax.Array:
-    """One uint32 word drawn with ``key``: ``y0 ^ y1`` of ``threefry_2x32(key_data, (0, 0))``
-    (``jax.random.bits(key, (), uint32)`` under JAX's default flags, whatever the flags)."""
-    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-    data = jax.random.key_data(key) if typed else key
-    if data.shape != (2,) or data.dtype != jnp.uint32 or (typed and str(jax.random.key_impl(key)) != "threefry2x32"):
-        return jax.random.bits(key, (), jnp.uint32)
-    y = threefry_2x32(data, jnp.zeros((2,), jnp.uint32))
-    return y[0] ^ y[1]
-
-
 def _mulhi(a: jax.Array, b: jax.Array) -> jax.Array:
     """``floor(a * b / 2**32)`` for uint32 ``a``, ``b`` in uint32 arithmetic (16-bit halves)."""
     low16 = np.uint32(0xFFFF)

@@ -61,19 +61,19 @@ def white_bits(key: jax.Array, length: int) -> jax.Array:
     slower), and a config flag would change the samples. Keys of another
     implementation (``rbg``) use ``jax.random.bits``.
     """
-    data = _key_words(key)
+    data = key_words(key)
     if data is None:
         return jax.random.bits(key, (length,), jnp.uint32)
     return threefry_2x32(data, lax.iota(jnp.uint32, length))
 
 
-def _key_words(key: jax.Array) -> jax.Array | None:
-    """The two uint32 words of a threefry2x32 key (typed or raw), else ``None``."""
+def key_words(key: jax.Array) -> jax.Array | None:
+    """The two uint32 words of a Threefry key (typed or raw), or ``None`` for another kind."""
     typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-    data = jax.random.key_data(key) if typed else key
-    if data.shape != (2,) or (typed and str(jax.random.key_impl(key)) != "threefry2x32"):
+    if typed and str(jax.random.key_impl(key)) != "threefry2x32":
         return None
-    return data
+    data = jax.random.key_data(key) if typed else key
+    return data if data.shape == (2,) and data.dtype == jnp.uint32 else None
 
 
 def white_bits_ragged(key: jax.Array, size: int, length: jax.Array) -> jax.Array:
@@ -85,7 +85,7 @@ def white_bits_ragged(key: jax.Array, size: int, length: jax.Array) -> jax.Array
     every ``j < size`` (one hash per word, twice ``white_bits``' work), so a padded row
     draws exactly what the row alone draws.
     """
-    data = _key_words(key)
+    data = key_words(key)
     if data is None:
         raise NotImplementedError("ragged white noise needs a threefry2x32 key")
     j = lax.iota(jnp.uint32, size)

@@ -29,19 +29,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .noise import threefry_2x32
+from .noise import key_words, threefry_2x32
 
 _LOW = np.nextafter(np.float32(-1.0), np.float32(0.0))
 _SQRT2 = np.float32(np.sqrt(2.0))
-
-
-def key_words(key: jax.Array) -> jax.Array | None:
-    """The two uint32 words of a Threefry key (typed or raw), or ``None`` for another kind."""
-    typed = jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-    if typed and str(jax.random.key_impl(key)) != "threefry2x32":
-        return None
-    data = jax.random.key_data(key) if typed else key
-    return data if data.shape == (2,) and data.dtype == jnp.uint32 else None
 
 
 def _hash_pair(words: jax.Array, high: int | jax.Array, low: int | jax.Array) -> jax.Array:

@@ -59,7 +59,7 @@ def run_encode(args: argparse.Namespace) -> int:
             print(f"error: {clash}; encode them into separate folders", file=sys.stderr)
         return EXIT_USAGE
     out = Path(args.output)
-    manifest_path = None
+    manifest_path, shown = None, out
     if out.suffix == ".npy" and not args.single:  # one input -> that very file
         if len(inputs) != 1:
             print(
@@ -70,7 +70,7 @@ def run_encode(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         inputs = [Input(inputs[0].path, out.stem)]
         manifest_path = out.with_name(out.name + ".manifest.jsonl")
-        out = out.parent
+        out = out.parent  # the summary still names the file
     if args.single and out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")
     kept = []
@@ -146,11 +146,6 @@ def run_encode(args: argparse.Namespace) -> int:
     finally:
         bar.close()
         manifest.compact()
-    shown = (
-        Path(args.output)
-        if manifest_path == Path(args.output).with_name(Path(args.output).name + ".manifest.jsonl")
-        else out
-    )
     return _summary(written, failed, skipped, len(todo), time.perf_counter() - start, shown, interrupted)
 
 
