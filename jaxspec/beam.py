@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from .config import SpectrogramConfig
-from .corpus import bucket_batch_size, bucket_length, encode_waves, file_key
+from .corpus import bucket_batch_size, bucket_length, encode_waves, file_keys
 from .encoding import prepare
 from .outputs import MANIFEST_NAME, Manifest, Source, key_rule, target_path, write_npy
 
@@ -127,7 +127,7 @@ class EncodeBatches(beam.DoFn):
         if not items:
             return []
         start = time.perf_counter()
-        keys = None if self.seed is None else [file_key(self.seed, item.name) for item in items]
+        keys = None if self.seed is None else file_keys(self.seed, [item.name for item in items])
         try:
             outputs = encode_waves(self.config, [item.wave for item in items], keys, host=True)
         except (OSError, ValueError, RuntimeError) as error:

@@ -20,14 +20,17 @@ names have no collision (about 3e-8 chance at 2**64).
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
+from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
 from .spectrum import spectrogram
 
@@ -39,6 +42,7 @@ BATCH_SAMPLES = 1 << 20
 """Samples per batch (rows x bucket length), about 65 s of 16 kHz audio."""
 MAX_BATCH = 64
 """The most rows of one batch (short buckets)."""
+_IN_FLIGHT = 2  # batches dispatched ahead of the one being collected
 
 
 def bucket_length(length: int) -> int:
@@ -93,7 +97,9 @@ def encode_waves(
     Args:
       config: the settings.
       waves: float32 ``[shape=(n_i,)]`` waveforms at ``config.sample_rate``.
-      keys: ``None``, or one key per wave.
+      keys: ``None``, or one key per wave: a sequence of keys, or an array of them
+        (typed ``[shape=(n,)]``, or raw uint32 words ``[shape=(n, 2)]``, NumPy or JAX:
+        gathered on the host without a device operation per key).
       host: return NumPy arrays (no copy back to the device: for writers).
 
     Returns:
@@ -104,20 +110,46 @@ def encode_waves(
     """
     lengths = [int(np.shape(w)[0]) for w in waves]
     results: list[Any] = [None] * len(waves)
+    key_data, impl = (None, None) if keys is None else _host_key_data(keys)
+    in_flight: collections.deque = collections.deque()
+
+    def collect() -> None:
+        indices, cut = in_flight.popleft()
+        outs = cut() if host else jax.device_put(cut())  # one call for the batch's items
+        for i, out in zip(indices, outs, strict=True):
+            results[i] = out
+
     for bucket, indices in plan_batches(lengths):
         chosen = [waves[i] for i in indices]
-        outs = _bucket_batch(
-            config, bucket, bucket_batch_size(bucket), chosen, None if keys is None else [keys[i] for i in indices]
-        )
-        for i, cut in zip(indices, outs, strict=True):
-            results[i] = cut if host else jax.device_put(cut)
+        rows_data = None if key_data is None else key_data[indices]
+        in_flight.append((indices, _bucket_batch(config, bucket, bucket_batch_size(bucket), chosen, rows_data, impl)))
+        # JAX dispatches asynchronously: while this batch runs, the host pads the next one
+        # (or compiles its program, on a first run). A short window bounds the memory.
+        if len(in_flight) > _IN_FLIGHT:
+            collect()
+    while in_flight:
+        collect()
     return results
 
 
-def _bucket_batch(config: SpectrogramConfig, bucket: int, rows: int, waves: list, keys: list | None) -> list:
-    """One ``spectrogram(..., lengths=)`` call on ``waves`` zero-padded into ``[rows, bucket]``
-    (padding rows of length 0); each wave's own frames, cut on the host (slicing on the
-    device would compile per length)."""
+def _host_key_data(keys: Any) -> tuple[np.ndarray, Any]:
+    """Keys as host words ``[shape=(n, ...)]`` and their implementation (``None``: raw uint32 keys)."""
+    if isinstance(keys, (np.ndarray, jax.Array)):
+        if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
+            return np.asarray(jax.random.key_data(keys)), jax.random.key_impl(keys)
+        return np.asarray(keys), None
+    typed = [jnp.issubdtype(k.dtype, jax.dtypes.prng_key) for k in keys]
+    data = np.stack([np.asarray(jax.random.key_data(k) if t else k) for k, t in zip(keys, typed, strict=True)])
+    return data, (jax.random.key_impl(keys[0]) if typed and typed[0] else None)
+
+
+def _bucket_batch(
+    config: SpectrogramConfig, bucket: int, rows: int, waves: list, key_data: np.ndarray | None, impl: Any = None
+) -> Callable[[], list]:
+    """Dispatches one ``spectrogram(..., lengths=)`` call on ``waves`` zero-padded into
+    ``[rows, bucket]`` (padding rows of length 0; ``key_data``: the waves' key words, padded
+    with the first) and returns a function that waits for it and returns each wave's own
+    frames as NumPy arrays, cut on the host (slicing on the device would compile per length)."""
     lengths = [int(np.shape(w)[0]) for w in waves]
     x = np.zeros((rows, bucket), np.float32)
     row_lengths = np.zeros(rows, np.int32)
@@ -125,12 +157,17 @@ def _bucket_batch(config: SpectrogramConfig, bucket: int, rows: int, waves: list
         x[row, :n] = np.asarray(wave, np.float32)
         row_lengths[row] = n
     row_keys = None
-    if keys is not None:  # key data gathered on the host: no program per batch size
-        data = np.stack([np.asarray(jax.random.key_data(k)) for k in keys])
-        data = np.concatenate([data, np.repeat(data[:1], rows - len(keys), axis=0)])
-        row_keys = jax.random.wrap_key_data(data, impl=jax.random.key_impl(keys[0]))
-    out = np.asarray(spectrogram(config, x, row_keys, lengths=row_lengths))
-    return [out[row, : config.num_frames(n)] for row, n in enumerate(lengths)]
+    if key_data is not None:  # gathered on the host: no program per batch size
+        row_keys = np.concatenate([key_data, np.repeat(key_data[:1], rows - len(key_data), axis=0)])
+        if impl is not None:
+            row_keys = jax.random.wrap_key_data(row_keys, impl=impl)
+    pending = spectrogram(config, x, row_keys, lengths=row_lengths)
+
+    def cut() -> list:
+        out = np.asarray(pending)
+        return [out[row, : config.num_frames(n)] for row, n in enumerate(lengths)]
+
+    return cut
 
 
 def encode_one(config: SpectrogramConfig, wave: Any, key: jax.Array | None = None) -> np.ndarray:
@@ -141,7 +178,8 @@ def encode_one(config: SpectrogramConfig, wave: Any, key: jax.Array | None = Non
     Returns NumPy ``[shape=(config.num_frames(n), features)]``.
     """
     n = int(np.shape(wave)[0])
-    return _bucket_batch(config, bucket_length(n), 1, [wave], None if key is None else [key])[0]
+    key_data, impl = (None, None) if key is None else _host_key_data([key])
+    return _bucket_batch(config, bucket_length(n), 1, [wave], key_data, impl)()[0]
 
 
 def name_hash(name: str) -> int:
@@ -149,6 +187,16 @@ def name_hash(name: str) -> int:
     bytes kept by ``surrogateescape``)."""
     data = name.encode("utf-8", "surrogateescape")
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+def file_keys(seed: int, names: Sequence[str]) -> np.ndarray:
+    """The key words of the files with relative output names ``names``: uint32
+    ``[shape=(n, 2)]``, row i the data of ``file_key(seed, names[i])`` (raw keys that
+    ``encode_waves`` and ``spectrogram`` accept), derived on the host in one pass."""
+    hashes = np.array([name_hash(name) for name in names], np.uint64).reshape(-1)
+    seed_words = np.asarray(jax.random.key_data(jax.random.key(int(seed))))
+    high = fold_in_words(seed_words, (hashes >> np.uint64(32)).astype(np.uint32))
+    return fold_in_words(high, (hashes & np.uint64(0xFFFFFFFF)).astype(np.uint32))
 
 
 def file_key(seed: int, name: str) -> jax.Array:
@@ -160,6 +208,4 @@ def file_key(seed: int, name: str) -> jax.Array:
     >>> bool((jax.random.key_data(k) == jax.random.key_data(file_key(0, "speakers/a/clip1"))).all())
     True
     """
-    h = name_hash(name)
-    key = jax.random.fold_in(jax.random.key(int(seed)), np.uint32(h >> 32))
-    return jax.random.fold_in(key, np.uint32(h & 0xFFFFFFFF))
+    return jax.random.wrap_key_data(file_keys(seed, [name])[0], impl="threefry2x32")

@@ -16,8 +16,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._inputs import check_key, check_magnitude
-from .augmentation.random import row_keys
+from ._inputs import check_key, check_magnitude, is_key_batch, row_keys
+from .augmentation.noise import key_words
+from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
 from .corpus import encode_waves
 from .errors import AudioFileError, ConfigError, InputError, check_rate
@@ -127,6 +128,15 @@ def _with_index(error: Exception, index: int, item: Any) -> Exception:
     return wrapped
 
 
+def _item_keys(key: jax.Array, count: int) -> Any:
+    """The keys of ``count`` items (``fold_in(key, i)``, or ``key`` itself when it holds one per
+    item), as host words for a Threefry key: no device program per corpus size."""
+    words = key_words(key) if not is_key_batch(key, count) and not isinstance(key, jax.core.Tracer) else None
+    if words is None:
+        return row_keys(key, count)
+    return fold_in_words(np.asarray(words), np.arange(count, dtype=np.uint32))
+
+
 def encode_batch(
     config: SpectrogramConfig, audios: Sequence[Any], *, sample_rate: int | None = None, key: jax.Array | None = None
 ) -> list[jax.Array]:
@@ -159,6 +169,6 @@ def encode_batch(
             waves.append(prepare(config, item, sample_rate, name=f"audio {i}", host=True))
         except (ValueError, OSError) as error:
             raise _with_index(error, i, item) from error
-    keys = None if key is None else row_keys(check_key(key), len(items))
+    keys = None if key is None else _item_keys(check_key(key), len(items))
     results = encode_waves(config, waves, keys)
     return results

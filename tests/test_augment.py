@@ -20,6 +20,7 @@ import soundfile
 
 import jaxspec
 from jaxspec import Audio, Augmentation, Convolution, LogUniform, Noise, Normal, Scaled, TimeShift, Uniform, Volume
+from jaxspec.augmentation import ops
 
 SR = 16_000
 KS_KEYS = 2000
@@ -188,6 +189,22 @@ def test_long_convolution_matches_direct_convolution():
     assert y.shape == x.shape
     head = 3000  # the reference on a prefix: (x * h)[:n] only depends on x[:n]
     _assert_close(np.asarray(y[:head], np.float64), _np_convolution(x[:head], h, 1.0))
+
+
+@pytest.mark.parametrize("length", [5 * 16384, 100_003])
+def test_convolution_in_overlap_save_blocks_matches_float64_fft(length):
+    # Rows much longer than the response go through overlap-save blocks (ops.convolve):
+    # every block boundary, and the end, against one float64 FFT of the whole signal.
+    x, h = _signal(length, 6), _signal(4800, 7) * np.exp(-np.arange(4800) / 800.0).astype(np.float32)
+    n = 1 << (length + h.size).bit_length()
+    ref = np.fft.irfft(np.fft.rfft(x.astype(np.float64), n) * np.fft.rfft(h.astype(np.float64), n), n)[:length]
+    batch = np.stack([x, x[::-1]])
+    y = np.asarray(jax.jit(jax.vmap(ops.convolve, (0, None)))(batch, h))
+    assert y.shape == batch.shape
+    np.testing.assert_allclose(y[0], ref, rtol=0, atol=2e-5 * np.abs(ref).max())
+    np.testing.assert_allclose(
+        np.asarray(ops.convolve(jnp.asarray(x), jnp.asarray(h))), y[0], rtol=0, atol=1e-6 * np.abs(ref).max()
+    )
 
 
 # ------------------------------------------------------------------ noise

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import jax
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jaxspec.augmentation.random import fold_in_words
 from jaxspec.corpus import (
     LADDER_GRANULE,
     bucket_batch_size,
     bucket_length,
+    encode_waves,
     file_key,
+    file_keys,
     name_hash,
     plan_batches,
 )
@@ -55,3 +58,40 @@ def test_name_hashes_of_many_names_do_not_collide():
     names = [f"speaker{i % 997}/utt{i}" for i in range(200_000)]
     assert len({name_hash(n) for n in names}) == len(names)
     assert isinstance(name_hash("caf\udce9"), int)  # undecodable bytes of a file name
+
+
+@settings(deadline=None, max_examples=30)  # a device call per value for the reference
+@given(st.integers(0, 2**32 - 1), st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=20))
+def test_host_fold_in_is_jax_fold_in(seed, data):
+    key = jax.random.key(seed)
+    words = np.asarray(jax.random.key_data(key))
+    expected = np.stack([np.asarray(jax.random.key_data(jax.random.fold_in(key, np.uint32(d)))) for d in data])
+    np.testing.assert_array_equal(fold_in_words(words, np.array(data, np.uint32)), expected)
+    # and row by row for a batch of keys folding one value
+    batch = jax.random.split(key, len(data))
+    expected = np.asarray(jax.vmap(lambda k: jax.random.key_data(jax.random.fold_in(k, 7)))(batch))
+    np.testing.assert_array_equal(fold_in_words(np.asarray(jax.random.key_data(batch)), 7), expected)
+
+
+def test_file_keys_rows_are_the_file_keys():
+    names = ["a", "dir/clip", "caf\udce9", ""]
+    rows = file_keys(5, names)
+    assert rows.shape == (4, 2) and rows.dtype == np.uint32
+    for name, row in zip(names, rows, strict=True):
+        np.testing.assert_array_equal(row, jax.random.key_data(file_key(5, name)))
+
+
+def test_encode_waves_takes_keys_as_a_list_a_typed_array_or_raw_words():
+    import jaxspec
+
+    config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=(0.5, 1.5), noise=0.01))
+    rng = np.random.default_rng(0)
+    waves = [rng.standard_normal(n).astype(np.float32) for n in (900, 5000, 1200, 5100)]
+    typed = jax.random.split(jax.random.key(3), len(waves))
+    as_list = encode_waves(config, waves, [typed[i] for i in range(len(waves))], host=True)
+    for keys in (typed, np.asarray(jax.random.key_data(typed)), jax.random.key_data(typed)):
+        for a, b in zip(as_list, encode_waves(config, waves, keys, host=True), strict=True):
+            np.testing.assert_array_equal(a, b)
+    for i, wave in enumerate(waves):  # and each equals the wave alone with its key
+        alone = np.asarray(jaxspec.spectrogram(config, wave, typed[i]))
+        np.testing.assert_allclose(as_list[i], alone, rtol=1e-5, atol=1e-6 * np.abs(alone).max())

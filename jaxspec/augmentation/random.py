@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .noise import key_words, threefry_2x32
+from .noise import key_words, threefry_2x32, threefry_pairs
 
 _LOW = np.nextafter(np.float32(-1.0), np.float32(0.0))
 _SQRT2 = np.float32(np.sqrt(2.0))
@@ -91,6 +91,26 @@ def randint(key: jax.Array, high: Any) -> jax.Array:
     multiplier = jnp.uint32(multiplier) * jnp.uint32(multiplier) % span  # wraps in uint32, like JAX
     offset = (higher % span) * multiplier + lower % span
     return (offset % span).astype(jnp.int32)
+
+
+def fold_in_words(words: np.ndarray, data: Any) -> np.ndarray:
+    """``fold_in`` on the host: the words of ``fold_in(key, d)`` for Threefry key words
+    ``words`` (uint32 ``[shape=(2,)]`` or ``[shape=(n, 2)]``) and uint32 ``data``
+    (``[shape=()]`` or ``[shape=(n,)]``, broadcast). Returns uint32 ``[shape=(n, 2)]``.
+
+    The same written-out Threefry as on the device, in NumPy's wrapping uint32
+    arithmetic: corpora derive a thousand keys in microseconds and compile nothing.
+
+    >>> k = jax.random.key(0)
+    >>> bool((fold_in_words(np.asarray(jax.random.key_data(k)), 5) == jax.random.key_data(fold_in(k, 5))).all())
+    True
+    """
+    words = np.atleast_2d(np.asarray(words, np.uint32))
+    data = np.atleast_1d(np.asarray(data).astype(np.uint32))
+    first, second, data = np.broadcast_arrays(words[:, 0], words[:, 1], data)
+    with np.errstate(over="ignore"):
+        y0, y1 = threefry_pairs((first, second), np.zeros_like(data), data)
+    return np.stack([y0, y1], axis=-1)
 
 
 def row_keys(key: jax.Array, batch: int) -> jax.Array:

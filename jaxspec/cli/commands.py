@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import outputs
 from .._atomic import atomic_path
-from ..corpus import file_key
+from ..corpus import file_keys
 from ..encoding import encode
 from ..io import audio_info, example_path
 from ..planner import plan_file
@@ -115,7 +115,7 @@ def run_encode(args: argparse.Namespace) -> int:
             "rule (or are not in its manifest) and will be replaced; --skip-existing keeps them",
             file=sys.stderr,
         )
-    keys = None if seed is None else [file_key(seed, item.name) for item in todo]
+    keys = None if seed is None else file_keys(seed, [item.name for item in todo])
     start = time.perf_counter()
     bar = progress_bar(len(todo), args.progress, "encode")
     written, failed, interrupted = 0, len(problems), False
@@ -165,7 +165,7 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
     current = all(manifest.up_to_date(item.name, out, sources[item.name]) for item in inputs)
     if inputs and current and set(manifest.records) == {item.name for item in inputs} and not args.overwrite:
         return _summary(0, len(problems), len(inputs), 0, 0.0, out, False)
-    keys = None if seed is None else [file_key(seed, item.name) for item in inputs]
+    keys = None if seed is None else file_keys(seed, [item.name for item in inputs])
     start = time.perf_counter()
     bar = progress_bar(len(inputs), args.progress, "encode")
     failed, arrays, interrupted = len(problems), {}, False
