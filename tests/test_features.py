@@ -369,3 +369,34 @@ def test_per_example_statistics_in_a_batch(noise):
     batch = np.asarray(spectrogram(config, x))
     for i in range(2):
         np.testing.assert_allclose(batch[i], np.asarray(spectrogram(config, x[i])), atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "bank, rate, fft",
+    [
+        (MelFilterbank(128), 16000, 2048),
+        (MelFilterbank(40, fmin=300.0, fmax=6000.0, scale="htk", norm=None), 16000, 512),
+        (MelFilterbank(23, fmin=20.0, scale="kaldi", norm=None), 16000, 512),
+        (MelFilterbank(80, frequencies="linspace"), 16000, 400),
+        (MelFilterbank(9), 8000, 256),  # too few filters to group: the dense product
+    ],
+)
+def test_filterbank_product_in_bands_equals_the_dense_product(bank, rate, fft):
+    from jaxspec import features
+
+    matrix = bank.matrix(rate, fft)
+    power = np.random.default_rng(1).random((3, 50, fft // 2 + 1)) ** 4
+    expected = power @ matrix  # float64
+    out = jax.jit(lambda y: bank.apply(y, rate, fft))(jnp.asarray(power, jnp.float32))
+    np.testing.assert_allclose(np.asarray(out, np.float64), expected, rtol=2e-6, atol=1e-7 * np.abs(expected).max())
+    grad = jax.grad(lambda y: bank.apply(y, rate, fft).sum())(jnp.asarray(power, jnp.float32))
+    np.testing.assert_allclose(np.asarray(grad[0, 0], np.float64), matrix.sum(axis=1), rtol=1e-5, atol=1e-9)
+    groups = features._column_groups(matrix)
+    if bank.n_mels == 128:
+        assert len(groups) == 8  # librosa's default bank: the banded product is taken
+    if bank.n_mels == 9:
+        assert groups == []  # too few filters: the dense one
+    covered = np.zeros_like(matrix, bool)
+    for first, end, cols in groups:
+        covered[first:end, cols] = True
+    assert not groups or not (matrix[~covered] != 0).any()  # every nonzero is inside its group's band

@@ -124,3 +124,16 @@ def test_map_rows_in_blocks_equals_one_vmap():
     np.testing.assert_array_equal(np.asarray(blocked), np.asarray(one(x, keys, lengths)))
     text = jax.jit(lambda x: jaxspec.spectrogram(jaxspec.SpectrogramConfig(), x)).lower(x).as_text()
     assert "while" in text  # the blocked path was taken
+
+
+def test_map_rows_blocks_are_sized_in_frame_samples():
+    # librosa's default mel: frames of 2048 samples; 64 x 1 s is 4.2 M frame samples, past
+    # two blocks (W1's 64 x 1 s with frames of 400, 3.1 M, stays one vmap).
+    config = jaxspec.presets.librosa_melspectrogram(sr=16000)
+    x = jnp.asarray(np.random.default_rng(2).standard_normal((64, 16000)), jnp.float32)
+    text = jax.jit(lambda x: jaxspec.spectrogram(config, x)).lower(x).as_text()
+    assert "while" in text
+    w1 = jax.jit(lambda x: jaxspec.spectrogram(jaxspec.SpectrogramConfig(), x)).lower(x).as_text()
+    assert "while" not in w1
+    one = jax.jit(jax.vmap(lambda r: jaxspec.spectrogram(config, r[None])[0]))
+    np.testing.assert_array_equal(np.asarray(jaxspec.spectrogram(config, x)), np.asarray(one(x)))
