@@ -303,8 +303,11 @@ CLI_AUGMENTATION = [
 def cli_env(cache: Path) -> dict[str, str]:
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    env["XDG_CACHE_HOME"] = str(cache / "xdg")  # the user's cache folder, where the CLI keeps its cache
-    env["JAX_COMPILATION_CACHE_DIR"] = str(cache / "jax")
+    # The user's cache folder, where the CLI keeps its compilation cache. JAX's own
+    # JAX_COMPILATION_CACHE_DIR is not set: the CLI leaves a cache configured that way to
+    # JAX's defaults, which keep no program that compiled in under a second (all of these).
+    env["XDG_CACHE_HOME"] = str(cache / "xdg")
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
     return env
 
 
