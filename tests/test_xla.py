@@ -137,3 +137,15 @@ def test_map_rows_blocks_are_sized_in_frame_samples():
     assert "while" not in w1
     one = jax.jit(jax.vmap(lambda r: jaxspec.spectrogram(config, r[None])[0]))
     np.testing.assert_array_equal(np.asarray(jaxspec.spectrogram(config, x)), np.asarray(one(x)))
+
+
+@pytest.mark.parametrize(
+    "rows, samples_per_row", [(64, 32 * 2048), (40, 241 * 400), (1000, 10**6), (7, 3 * 10**6), (33, 120_000)]
+)
+def test_row_blocks_are_the_fewest_within_the_budget_and_even(rows, samples_per_row):
+    per_block = _xla.block_rows(rows, samples_per_row)
+    assert per_block is not None
+    fewest = -(-rows // max(1, _xla.BLOCK_SAMPLES // samples_per_row))
+    assert -(-rows // per_block) == fewest  # no more blocks than the budget needs
+    assert per_block * samples_per_row <= max(_xla.BLOCK_SAMPLES, samples_per_row)
+    assert per_block * fewest - rows < fewest  # rows recomputed by the last block: fewer than one per block
