@@ -20,7 +20,7 @@ import soundfile
 
 import jaxspec
 from jaxspec import Audio, Augmentation, Convolution, LogUniform, Noise, Normal, Scaled, TimeShift, Uniform, Volume
-from jaxspec.augmentation import ops
+from jaxspec.augmentation import noise, ops
 
 SR = 16_000
 KS_KEYS = 2000
@@ -341,6 +341,23 @@ def test_white_noise_with_an_rbg_key():
     added = _augmented(config, np.zeros(length, np.float32), jax.random.key(3, impl="rbg"))
     assert abs(added.std() / 0.1 - 1) < 0.1
     assert scipy.stats.kstest(added / 0.1, "norm").pvalue > KS_MIN_P
+
+
+def test_rbg_keys_in_ragged_batches_draw_what_each_row_draws_alone():
+    # An rbg key's noise hashes the XOR-folded words of its data (noise.noise_words), so
+    # a padded row of a ragged batch (traced length) draws exactly what the row alone does.
+    config = jaxspec.SpectrogramConfig(
+        augmentation=Augmentation(volume=(0.5, 1.5), noise=0.05, time_shift=(-0.01, 0.01))
+    )
+    key = jax.random.key(11, impl="rbg")
+    clips = [_signal(n, seed) for seed, n in enumerate((3000, 9000, 4001))]
+    batch = jaxspec.encode_batch(config, clips, sample_rate=SR, key=key)
+    for i, clip in enumerate(clips):
+        alone = np.asarray(jaxspec.spectrogram(config, clip, jax.random.fold_in(key, i)))
+        np.testing.assert_allclose(np.asarray(batch[i]), alone, rtol=1e-5, atol=1e-6 * np.abs(alone).max())
+    data = np.asarray(jax.random.key_data(key))
+    words = np.asarray(noise.noise_words(key))
+    np.testing.assert_array_equal(words, [data[0] ^ data[2], data[1] ^ data[3]])
 
 
 def _threefry_2x32(key: np.ndarray, count: np.ndarray) -> np.ndarray:

@@ -54,17 +54,25 @@ def threefry_2x32(key: jax.Array, count: jax.Array) -> jax.Array:
 
 
 def white_bits(key: jax.Array, length: int) -> jax.Array:
-    """``length`` random uint32 words: ``threefry_2x32(key_data(key), [0, 1, ..., length - 1])``.
+    """``length`` random uint32 words: ``threefry_2x32(noise_words(key), [0, 1, ..., length - 1])``.
 
     One hash per two words, like jax's original random-bits scheme; the partitionable
     scheme that ``jax.random.bits`` uses by default spends a hash per word (measured 2x
-    slower), and a config flag would change the samples. Keys of another
-    implementation (``rbg``) use ``jax.random.bits``.
+    slower), and a config flag would change the samples.
     """
-    data = key_words(key)
-    if data is None:
-        return jax.random.bits(key, (length,), jnp.uint32)
-    return threefry_2x32(data, lax.iota(jnp.uint32, length))
+    return threefry_2x32(noise_words(key), lax.iota(jnp.uint32, length))
+
+
+def noise_words(key: jax.Array) -> jax.Array:
+    """The two uint32 words white noise hashes with: a Threefry key's own words; for a key
+    of another implementation (``rbg``: 4 words) the XOR of its even and of its odd words,
+    so that its noise follows the same rule (a ragged row draws what the row alone draws;
+    ``jax.random.bits`` could not, for a traced length)."""
+    words = key_words(key)
+    if words is not None:
+        return words
+    data = jax.random.key_data(key).reshape(-1, 2).astype(jnp.uint32)
+    return lax.reduce(data, np.uint32(0), lax.bitwise_xor, (0,))
 
 
 def key_words(key: jax.Array) -> jax.Array | None:
@@ -85,9 +93,7 @@ def white_bits_ragged(key: jax.Array, size: int, length: jax.Array) -> jax.Array
     every ``j < size`` (one hash per word, twice ``white_bits``' work), so a padded row
     draws exactly what the row alone draws.
     """
-    data = key_words(key)
-    if data is None:
-        raise NotImplementedError("ragged white noise needs a threefry2x32 key")
+    data = noise_words(key)
     j = lax.iota(jnp.uint32, size)
     half = ((length + 1) // 2).astype(jnp.uint32)
     second = j >= half
