@@ -107,7 +107,7 @@ def white_bits_ragged(key: jax.Array, size: int, length: jax.Array) -> jax.Array
 def white_noise(key: jax.Array, length: int, valid: jax.Array | None = None) -> jax.Array:
     """Standard normal samples ``[shape=(length,)]``: ``sqrt(2) * erfinv(u)``.
 
-    ``u`` is uniform in ``(-1, 1)``, made from the words ``b = threefry_2x32(key_data(key),
+    ``u`` is uniform in ``(-1, 1)``, made from the words ``b = threefry_2x32(noise_words(key),
     [0, ..., length - 1])`` (see ``white_bits``): ``f = float32 bits (b >> 9) | 0x3F800000,
     minus 1`` (in ``[0, 1)``), then ``u = max(lo, f * (1 - lo) + lo)`` with
     ``lo = nextafter(-1, 0)``: the transform of ``jax.random.normal``, written out so the
