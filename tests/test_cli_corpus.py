@@ -78,3 +78,40 @@ def test_compiled_programs_grow_with_buckets_not_lengths(tmp_path):
     expected = jaxspec.spectrogram(jaxspec.SpectrogramConfig(), x)
     np.testing.assert_allclose(np.load(tmp_path / "out" / "clip7.npy"), np.asarray(expected), rtol=1e-5, atol=1e-7)
     assert jax.random.key_data(file_key(0, "a")).shape == (2,)
+
+
+def test_output_writes_are_recorded_in_order_and_an_interrupted_one_is_not(monkeypatch, tmp_path):
+    import time
+
+    from jaxspec import outputs
+    from jaxspec.cli import commands
+
+    def write(target, array):  # later submissions finish first
+        time.sleep(0.02 * (5 - int(array[0])))
+        if int(array[0]) == 3:
+            raise OSError(28, "No space left on device")
+        return int(array[0])
+
+    monkeypatch.setattr(outputs, "write_npy", write)
+    seen = []
+    writes = commands._Writes(lambda item, target, size: seen.append((item, size)), limit=2)
+    for i in range(5):
+        writes.submit(f"item{i}", tmp_path / f"{i}.npy", np.array([i]))
+    writes.close()
+    assert [item for item, _ in seen] == [f"item{i}" for i in range(5)]
+    assert [size for _, size in seen if not isinstance(size, OSError)] == [0, 1, 2, 4]
+    assert not writes.interrupted
+
+    def interrupted(target, array):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(outputs, "write_npy", interrupted)
+    writes, seen = commands._Writes(lambda item, target, size: seen.append(item)), []
+    try:
+        for i in range(3):
+            writes.submit(f"item{i}", tmp_path / f"{i}.npy", np.array([i]))
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        pass
+    writes.close()
+    assert writes.interrupted and seen == []
