@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import collections
-import concurrent.futures
 import contextlib
 import sys
 import time
@@ -120,19 +118,7 @@ def run_encode(args: argparse.Namespace) -> int:
     keys = None if seed is None else file_keys(seed, [item.name for item in todo])
     start = time.perf_counter()
     bar = progress_bar(len(todo), args.progress, "encode")
-    counts = {"written": 0, "failed": len(problems)}
-
-    def settled(item: Input, target: Path, size: int | BaseException) -> None:
-        if isinstance(size, BaseException):
-            counts["failed"] += 1
-            _remove_stale(target)
-            bar.write(f"error: {item.path}: {_output_error(size, target)}", file=sys.stderr)
-        else:
-            manifest.add(item.name, sources[item.name], size)
-            counts["written"] += 1
-        bar.update(1)
-
-    writes, interrupted = _Writes(settled), False
+    written, failed, interrupted = 0, len(problems), False
     try:
         for item, result in encode_files(config, todo, keys, args.workers, bar):
             target = out / (item.name + ".npy")
@@ -142,67 +128,25 @@ def run_encode(args: argparse.Namespace) -> int:
                 if isinstance(result, OSError) and getattr(result, "filename", None) is not None:
                     result = OSError(_output_error(result, target))
             if isinstance(result, BaseException):
-                counts["failed"] += 1
+                failed += 1
                 _remove_stale(target)
                 bar.write(f"error: {item.path}: {failure_reason(result, item.path)}", file=sys.stderr)
-                bar.update(1)
-            elif result is None:  # streamed into place already
-                settled(item, target, target.stat().st_size)
             else:
-                writes.submit(item, target, result)
+                try:
+                    size = target.stat().st_size if result is None else outputs.write_npy(target, result)
+                    manifest.add(item.name, sources[item.name], size)
+                    written += 1
+                except (OSError, ValueError) as error:
+                    failed += 1
+                    _remove_stale(target)
+                    bar.write(f"error: {item.path}: {_output_error(error, target)}", file=sys.stderr)
+            bar.update(1)
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        writes.close()  # every write started finishes (atomically) and is recorded
-        interrupted = interrupted or writes.interrupted
         bar.close()
         manifest.compact()
-    seconds = time.perf_counter() - start
-    return _summary(counts["written"], counts["failed"], skipped, len(todo), seconds, shown, interrupted)
-
-
-class _Writes:
-    """Output files written by two threads, each reported to ``settled(item, target,
-    size_or_error)`` in submission order, on the main thread.
-
-    Creating a file took ~0.75 ms on the development machine's filesystem (``mkstemp``),
-    a quarter of ``jaxspec encode``'s wall time on 1000 short clips when done between
-    batches; the threads overlap it with decoding and computing. At most ``limit``
-    results wait to be written (their arrays are held until then).
-    """
-
-    def __init__(self, settled: Any, limit: int = 16):
-        self.settled, self.limit = settled, limit
-        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="jaxspec-write")
-        self.pending: collections.deque = collections.deque()
-        self.interrupted = False  # a write ended by KeyboardInterrupt / SystemExit (left unrecorded)
-
-    def submit(self, item: Input, target: Path, array: np.ndarray) -> None:
-        self.pending.append((item, target, self.pool.submit(outputs.write_npy, target, array)))
-        self._settle(wait=len(self.pending) > self.limit)
-        if self.interrupted:
-            raise KeyboardInterrupt
-
-    def _settle(self, wait: bool) -> None:
-        while self.pending and (wait or self.pending[0][2].done()):
-            item, target, future = self.pending.popleft()
-            try:
-                size = future.result()
-            except (OSError, ValueError) as error:
-                size = error
-            except (KeyboardInterrupt, SystemExit):  # the writer removed its temporary file
-                self.interrupted = True
-                continue
-            self.settled(item, target, size)
-            wait = wait and len(self.pending) > self.limit
-
-    def close(self) -> None:
-        """Waits for every write started and records it."""
-        try:
-            while self.pending:
-                self._settle(wait=True)
-        finally:
-            self.pool.shutdown(wait=True)
+    return _summary(written, failed, skipped, len(todo), time.perf_counter() - start, shown, interrupted)
 
 
 def _summary(written: int, failed: int, skipped: int, todo: int, seconds: float, out: Path, interrupted: bool) -> int:
