@@ -143,7 +143,8 @@ def encode_batch(
     """Encodes a list of inputs of any lengths; each result equals encoding it alone.
 
     Item ``i`` uses the key ``jax.random.fold_in(key, i)`` (equal to
-    ``jax.random.split(key, len(audios))[i]`` under JAX's default flags). Items are padded
+    ``jax.random.split(key, len(audios))[i]`` under JAX's default flags), or ``key[i]``
+    when ``key`` holds one key per item (as ``spectrogram`` reads a batch of keys). Items are padded
     to the fixed geometric ladder of ``jaxspec.corpus`` and computed in batches of a fixed
     size per bucket with ``spectrogram(..., lengths=...)``: new lengths never compile a
     new program.

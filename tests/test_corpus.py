@@ -95,3 +95,17 @@ def test_encode_waves_takes_keys_as_a_list_a_typed_array_or_raw_words():
     for i, wave in enumerate(waves):  # and each equals the wave alone with its key
         alone = np.asarray(jaxspec.spectrogram(config, wave, typed[i]))
         np.testing.assert_allclose(as_list[i], alone, rtol=1e-5, atol=1e-6 * np.abs(alone).max())
+
+
+def test_encode_batch_takes_one_key_per_item():
+    import jaxspec
+
+    config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=(0.5, 1.5), noise=0.01))
+    clips = [np.random.default_rng(i).standard_normal(n).astype(np.float32) for i, n in enumerate((3000, 5000, 700))]
+    keys = jax.numpy.stack([jax.random.key(seed) for seed in (10, 20, 30)])  # not a split of one key
+    batch = jaxspec.encode_batch(config, clips, sample_rate=16000, key=keys)
+    folded = jaxspec.encode_batch(config, clips, sample_rate=16000, key=jax.random.key(4))
+    for i, clip in enumerate(clips):
+        alone = np.asarray(jaxspec.encode(config, clip, sample_rate=16000, key=keys[i]))
+        np.testing.assert_allclose(np.asarray(batch[i]), alone, rtol=1e-5, atol=1e-6 * np.abs(alone).max())
+        assert not np.allclose(np.asarray(folded[i]), alone)  # the keys were used, not folded from one
