@@ -108,6 +108,23 @@ def mel_filterbank(
     return weights
 
 
+def column_bands(matrix: np.ndarray) -> list[tuple[int, int, slice]]:
+    """``(first_row, end_row, columns)`` of up to 8 groups of adjacent columns of a filterbank
+    ``[shape=(bins, filters)]``, each with the rows where any of its columns is nonzero
+    (empty when multiplying by bands would not save half the products)."""
+    columns = matrix.shape[1]
+    count = min(8, columns // 8)
+    if count < 2:
+        return []
+    groups = []
+    for cols in np.array_split(np.arange(columns), count):
+        rows = np.flatnonzero((matrix[:, cols] != 0).any(axis=1))
+        first, end = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, 0)
+        groups.append((first, end, slice(int(cols[0]), int(cols[-1]) + 1)))
+    banded = sum((end - first) * (cols.stop - cols.start) for first, end, cols in groups)
+    return groups if banded <= matrix.size // 2 else []
+
+
 @functools.cache
 def dct_matrix(n_in: int, n_out: int, norm: str | None) -> np.ndarray:
     """DCT-II as a matrix, float64 ``[shape=(n_in, n_out)]``: ``y = x @ D`` keeps the

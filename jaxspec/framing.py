@@ -42,17 +42,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _fields
 from .errors import ConfigError
 
 DITHER_STAGE = 8  # fold_in id of dither (SPEC section 7), never renumbered
 PAD_MODES = ("constant", "reflect")
 EPSILON = 1.1920929e-07  # float32 epsilon, Kaldi's floor of energies
-
-
-def _number(owner: str, name: str, value: Any, low: float = -math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (low <= value < math.inf):
-        raise ConfigError(f"{owner}({name}={value!r}) must be a finite number >= {low}")
-    return float(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,7 +91,7 @@ class Dither:
     amount: float = 1.0
 
     def __post_init__(self):
-        object.__setattr__(self, "amount", _number("Dither", "amount", self.amount, 0.0))
+        object.__setattr__(self, "amount", _fields.number("Dither", "amount", self.amount, 0.0))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +106,7 @@ class PreEmphasis:
     coefficient: float = 0.97
 
     def __post_init__(self):
-        object.__setattr__(self, "coefficient", _number("PreEmphasis", "coefficient", self.coefficient))
+        object.__setattr__(self, "coefficient", _fields.number("PreEmphasis", "coefficient", self.coefficient))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,7 +117,7 @@ class LogEnergy:
     windowed: bool = False
 
     def __post_init__(self):
-        object.__setattr__(self, "floor", _number("LogEnergy", "floor", self.floor))
+        object.__setattr__(self, "floor", _fields.number("LogEnergy", "floor", self.floor))
         object.__setattr__(self, "windowed", bool(self.windowed))
 
     def measure(self, framed: jax.Array) -> jax.Array:

@@ -83,6 +83,7 @@ def test_bad_json_names_field_and_value(d, words):
         (lambda: SpectrogramConfig(features=(Centered(),)), ["features"]),
         (lambda: SpectrogramConfig(features=(UseEnergy(),)), ["LogEnergy"]),
         (lambda: Dither(-1.0), ["amount=-1.0"]),
+        (lambda: jaxspec.PreEmphasis(-math.inf), ["coefficient=-inf", "finite"]),
         (lambda: SpectrogramConfig(power=-1.0), ["power=-1.0"]),
     ],
 )

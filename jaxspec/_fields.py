@@ -1,0 +1,39 @@
+"""Checks of the settings of frozen stages (feature stages, framing, frame preprocessing).
+
+Each returns the value normalized (``float`` / ``int``) or raises ``ConfigError`` naming
+the stage, the field and the value.
+
+>>> number("Log", "floor", 1, 0.0)
+1.0
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+from .errors import ConfigError
+
+
+def number(owner: str, name: str, value: Any, low: float = -math.inf, strict: bool = False) -> float:
+    """``value`` as a float: a finite real ``>= low`` (``> low`` with ``strict``), not a bool."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < low or (strict and value == low):
+        rule = f"> {low}" if strict else f">= {low}"
+        raise ConfigError(f"{owner}({name}={value!r}) must be a finite number {rule}")
+    return float(value)
+
+
+def integer(owner: str, name: str, value: Any, low: int) -> int:
+    """``value`` as an int: an integral ``>= low``, not a bool."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ConfigError(f"{owner}({name}={value!r}) must be an integer >= {low}")
+    return int(value)
+
+
+def choice(owner: str, name: str, value: Any, valid: tuple) -> Any:
+    """``value`` if it is one of ``valid``."""
+    if value not in valid:
+        raise ConfigError(f"{owner}({name}={value!r}) must be one of {list(valid)}")
+    return value
