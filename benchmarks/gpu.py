@@ -336,7 +336,7 @@ PRESET_PEERS = {"whisper": whisper_peers, "kaldi": kaldi_peers, "librosa": libro
 def preset_rows(kind: str, batch: int, device: str, rounds: int) -> tuple[list[dict[str, Any]], list[str]]:
     """jitted jaxspec with the preset vs the torch peers on ``device``; errors by SPEC 7 (run.py's rules)."""
     import jax
-    from run import peer_features, w5_error
+    from run import peer_features, w5_error, w5_rows
 
     import jaxspec
 
@@ -358,12 +358,7 @@ def preset_rows(kind: str, batch: int, device: str, rounds: int) -> tuple[list[d
         c = Contender(name, run, note=note, formulation=formulation)
         errors[c.key] = w5_error(PRESET_WORKLOAD[kind], out, peer_features(run(), kind == "kaldi"))
         contenders.append(c)
-    times = interleaved(contenders, rounds, warmup=1)
-    rows = []
-    for c in contenders:
-        value, ok, text = errors.get(c.key, (0.0, True, "(reference: each peer)"))
-        rows.append(row_of(c, error=value, ok=ok, error_text=text, times=times[c.key]))
-    return rows, notes
+    return w5_rows(contenders, errors, rounds), notes
 
 
 def set_threads() -> Any:

@@ -939,6 +939,17 @@ def w5_error(name: str, out: np.ndarray, ref: np.ndarray) -> tuple[float, bool, 
     return worst, worst <= 1e-5, f"max abs / max {worst:.1e} (≤ 1e-5 {check(worst <= 1e-5)})"
 
 
+def w5_rows(contenders: list, errors: dict, rounds: int) -> list[dict]:
+    """The contenders timed in interleaved rounds, each row with its error against jaxspec
+    (``errors[c.key] = (value, ok, text)``; jaxspec itself, absent from ``errors``, is the reference)."""
+    times = interleaved(contenders, rounds, warmup=1)
+    rows = []
+    for c in contenders:
+        value, ok, text = errors.get(c.key, (0.0, True, "(reference: each peer)"))
+        rows.append(row_of(c, error=value, ok=ok, error_text=text, times=times[c.key]))
+    return rows
+
+
 def worker_w5(name: str, rounds: int) -> dict[str, Any]:
     """A W5 workload: jitted jaxspec with the preset vs each peer formulation, interleaved."""
     import jax
@@ -968,11 +979,7 @@ def worker_w5(name: str, rounds: int) -> dict[str, Any]:
         c = Contender(peer, run, note=note, formulation=formulation)
         errors[c.key] = w5_error(name, out, peer_features(run(), W5_FEATURES_LAST[name]))
         contenders.append(c)
-    times = interleaved(contenders, rounds, warmup=1)
-    rows = []
-    for c in contenders:
-        value, ok, text = errors.get(c.key, (0.0, True, "(reference: each peer)"))
-        rows.append(row_of(c, error=value, ok=ok, error_text=text, times=times[c.key]))
+    rows = w5_rows(contenders, errors, rounds)
     notes.append(
         f"{rounds} interleaved rounds after 1 warm-up call each; in {sys.executable}: {package_versions(W5_PACKAGES)}"
     )
