@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._inputs import check_key, check_magnitude, is_key_batch, row_keys
+from ._inputs import check_key, check_magnitude, row_keys
 from .augmentation.noise import key_words
 from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
@@ -131,8 +131,8 @@ def _with_index(error: Exception, index: int, item: Any) -> Exception:
 def _item_keys(key: jax.Array, count: int) -> Any:
     """The keys of ``count`` items (``fold_in(key, i)``, or ``key`` itself when it holds one per
     item), as host words for a Threefry key: no device program per corpus size."""
-    words = key_words(key) if not is_key_batch(key, count) and not isinstance(key, jax.core.Tracer) else None
-    if words is None:
+    words = key_words(key)  # None for a batch of keys (their data is [count, 2]) or another kind
+    if words is None or isinstance(words, jax.core.Tracer):
         return row_keys(key, count)
     return fold_in_words(np.asarray(words), np.arange(count, dtype=np.uint32))
 
