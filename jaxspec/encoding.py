@@ -61,7 +61,7 @@ def prepare(
         if sample_rate is None:
             raise InputError(f"{name} is an array without a rate; pass sample_rate=... (Hz) or an Audio")
         samples, rate = item, check_rate("sample_rate", sample_rate)
-    x = to_float32(samples, name)
+    x = to_float32(samples, name, copy=not host)  # host: only read (copied into a batch)
     if x.ndim == 2 and 1 <= x.shape[0] <= 8 and x.shape[1] >= 100 * x.shape[0]:
         raise InputError(
             f"{name} has shape {x.shape}: that looks like {x.shape[0]} channels first ([channels, n]), but encode "

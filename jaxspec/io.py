@@ -99,7 +99,7 @@ def _warn_if_16_bit(x: np.ndarray, name: str) -> None:
         )
 
 
-def to_float32(samples: Any, name: str = "audio") -> np.ndarray:
+def to_float32(samples: Any, name: str = "audio", *, copy: bool = True) -> np.ndarray:
     """Converts PCM samples to float32 in [-1, 1] on the host, rejecting bad input.
 
     Scaling as ``pcm_to_float32``; also rejects more than 2 dimensions and NaN or
@@ -108,6 +108,7 @@ def to_float32(samples: Any, name: str = "audio") -> np.ndarray:
     Args:
       samples: array-like ``[shape=(n,)]`` or ``[shape=(n, channels)]``.
       name: how errors refer to the input.
+      copy: ``False`` returns a float32 NumPy input itself (for callers that only read it).
 
     Returns:
       float32 array of the same shape.
@@ -128,8 +129,9 @@ def to_float32(samples: Any, name: str = "audio") -> np.ndarray:
         raise InputError(f"{name} has shape {x.shape}: [n, 0] has no channels to average; expected [n, channels]")
     if x.shape[0] > limits.MAX_SIGNAL_SAMPLES:
         raise InputError(f"{name} has {x.shape[0]} samples; the cap is {limits.MAX_SIGNAL_SAMPLES}")
-    x = pcm_to_float32(x, name)
-    if not np.all(np.isfinite(x)):
+    x = x if not copy and x.dtype == np.float32 else pcm_to_float32(x, name)
+    # max and min propagate NaN and hold any inf: no boolean temporary the size of x
+    if x.size and not (np.isfinite(x.max()) and np.isfinite(x.min())):
         bad = int(np.flatnonzero(~np.isfinite(x.reshape(-1)))[0])
         raise InputError(f"{name} has NaN or infinite samples (first at flat index {bad})")
     return x

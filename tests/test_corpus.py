@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import jax
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jaxspec import corpus
 from jaxspec.augmentation.random import fold_in_words
 from jaxspec.corpus import (
     LADDER_GRANULE,
@@ -109,3 +111,81 @@ def test_encode_batch_takes_one_key_per_item():
         alone = np.asarray(jaxspec.encode(config, clip, sample_rate=16000, key=keys[i]))
         np.testing.assert_allclose(np.asarray(batch[i]), alone, rtol=1e-5, atol=1e-6 * np.abs(alone).max())
         assert not np.allclose(np.asarray(folded[i]), alone)  # the keys were used, not folded from one
+
+
+# ---------------------------------------------------------------- packing (keyless, framewise configs)
+def _packable_configs():
+    import jaxspec
+
+    return {
+        "seed": jaxspec.SpectrogramConfig(),
+        "seed-mel-log": jaxspec.SpectrogramConfig(
+            window_size=512, offset=160, features=(jaxspec.MelFilterbank(n_mels=40), jaxspec.Log())
+        ),
+        "kaldi-fbank": jaxspec.presets.kaldi_fbank(),
+        "kaldi-mfcc": jaxspec.presets.kaldi_mfcc(use_energy=False),
+    }
+
+
+def _assert_each_alone(config, waves, outs):
+    import jaxspec
+
+    assert len(outs) == len(waves)
+    for wave, out in zip(waves, outs, strict=True):
+        alone = np.asarray(jaxspec.spectrogram(config, wave))
+        assert out.shape == alone.shape and out.dtype == np.float32
+        if alone.size:
+            np.testing.assert_allclose(np.asarray(out), alone, rtol=1e-5, atol=1e-5 * np.abs(alone).max())
+
+
+def test_which_configs_are_packable():
+    import jaxspec
+    from jaxspec.corpus import packable
+
+    assert all(packable(c) for c in _packable_configs().values())
+    not_packable = [
+        jaxspec.SpectrogramConfig(normalization=("rms", 0.1)),  # a statistic of the whole example
+        jaxspec.SpectrogramConfig(target_length="1s"),
+        jaxspec.presets.whisper(),  # centred framing, and a per-example maximum
+        jaxspec.presets.kaldi_fbank(snip_edges=False),  # mirrored edges
+        jaxspec.SpectrogramConfig(power=None),
+    ]
+    assert not any(packable(c) for c in not_packable)
+
+
+@pytest.mark.parametrize("name", list(_packable_configs()))
+@pytest.mark.parametrize("chunk_frames", [64, 2048])
+@settings(deadline=None, max_examples=8)
+@given(lengths=st.lists(st.integers(0, 40_000), min_size=1, max_size=12))
+def test_packed_items_equal_each_alone(name, chunk_frames, lengths):
+    """Items of any length (empty, shorter than a window, straddling chunks) against
+    spectrogram of each alone; 64-frame chunks make items span several."""
+    config = _packable_configs()[name]
+    rng = np.random.default_rng(len(lengths))
+    waves = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in lengths]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(corpus, "PACK_FRAME_SAMPLES", chunk_frames * config.frame_samples)
+        assert corpus.pack_frames(config) == chunk_frames
+        outs = encode_waves(config, waves, host=True)
+    _assert_each_alone(config, waves, outs)
+
+
+def test_packed_corpus_compiles_one_program_and_its_results_stay_valid():
+    import jaxspec
+    from jaxspec import spectrum
+
+    config = jaxspec.SpectrogramConfig(window_size=480, offset=160)  # a config no other test compiles
+    rng = np.random.default_rng(7)
+    lengths = np.unique(np.geomspace(8000, 128000, 60).astype(int))
+    waves = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in lengths]
+    before = spectrum._spectrogram_compiled._cache_size()
+    outs = jaxspec.encode_batch(config, waves, sample_rate=16000)
+    assert spectrum._spectrogram_compiled._cache_size() - before == 1  # one chunk program for 60 lengths
+    assert all(isinstance(o, jax.Array) for o in outs)
+    kept = [np.array(o) for o in outs]  # copies
+    # more work reuses freed buffers: results that alias chunk outputs must not change
+    for _ in range(2):
+        jaxspec.encode_batch(config, [w[::-1].copy() for w in waves], sample_rate=16000)
+    for out, copy in zip(outs, kept, strict=True):
+        np.testing.assert_array_equal(np.asarray(out), copy)
+    _assert_each_alone(config, waves[::7], outs[::7])
