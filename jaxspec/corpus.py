@@ -11,15 +11,12 @@ scale), and lengths from 0.5 s to 8 s at 16 kHz fall in 9 buckets. The batch siz
 bucket is ``max(1, BATCH_SAMPLES // bucket)`` rows, capped at ``MAX_BATCH``: a batch
 holds at most about ``BATCH_SAMPLES`` samples whatever the bucket.
 
-**Packing (no key, framewise configs).** Without a key, a config whose frames do
-not depend on the rest of their example (``packable``: the seed's or Kaldi's
-``snip_edges`` framing, no normalization, no target length, framewise feature stages
-only) needs no bucket at all: the items are laid end to end in one stream, each
-starting on a frame boundary and followed by the zeros its last frame reads, and the
-stream is computed in chunks of ``pack_frames(config)`` frames (overlapping by the
-samples two frames share) by one program for every corpus. An item's frames are rows
-of the chunks' outputs. Padding: about ``window / offset`` frames per item (2 for the
-seed's default), instead of the ladder's ~20 %.
+**Packing.** A config whose frames depend on nothing but their own samples
+(``packing.packable``: the seed's or Kaldi's ``snip_edges`` framing, no normalization,
+no target length, framewise feature stages; with a key, waveform augmentation only)
+needs no bucket: ``encode_waves`` lays the items end to end in one stream computed in
+fixed chunks by one program (two with a key), whatever the lengths (``jaxspec.packing``).
+Items too long for a chunk with a key, and other configs, use the ladder.
 
 **File keys.** With a seed, a file's key derives only from the seed and its relative
 output name: ``fold_in(fold_in(key(seed), hi), lo)`` with ``hi, lo`` the two 32-bit
@@ -30,7 +27,6 @@ names have no collision (about 3e-8 chance at 2**64).
 
 from __future__ import annotations
 
-import bisect
 import collections
 import hashlib
 import math
@@ -43,7 +39,7 @@ import numpy as np
 
 from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
-from .planner import blockwise
+from .packing import encode_packed, packable
 from .spectrum import spectrogram
 
 LADDER_BASE = 1024
@@ -54,11 +50,7 @@ BATCH_SAMPLES = 1 << 20
 """Samples per batch (rows x bucket length), about 65 s of 16 kHz audio."""
 MAX_BATCH = 64
 """The most rows of one batch (short buckets)."""
-PACK_FRAME_SAMPLES = 2048 * 400
-"""Frame samples (frames x frame length) per chunk of a packed stream."""
 _IN_FLIGHT = 2  # batches dispatched ahead of the one being collected
-_ALIGN_BYTES = 64  # XLA:CPU's buffer alignment: device_put aliases host arrays aligned to it
-_MAX_PACK_FRAMES = 4096  # beyond, spectrogram computes one input in a loop of blocks (slower per frame)
 
 
 def bucket_length(length: int) -> int:
@@ -108,7 +100,7 @@ def plan_batches(lengths: Sequence[int]) -> list[tuple[int, list[int]]]:
 def encode_waves(
     config: SpectrogramConfig, waves: Sequence[Any], keys: Sequence[jax.Array] | None = None, *, host: bool = False
 ) -> list:
-    """Spectrograms of waveforms of any lengths, computed in bucketed, padded batches.
+    """Spectrograms of waveforms of any lengths: packed into one stream, or in bucketed, padded batches.
 
     Args:
       config: the settings.
@@ -120,15 +112,33 @@ def encode_waves(
 
     Returns:
       ``[shape=(config.num_frames(n_i), features)]`` per wave, in order; each equals
-      ``spectrogram(config, waves[i], keys[i])`` (relative 1e-5, the same draws). Each
-      batch is ``bucket_batch_size(bucket)`` rows of ``bucket`` samples (padding rows of
-      length 0), so the programs compiled depend on the buckets met, not on the lengths.
+      ``spectrogram(config, waves[i], keys[i])`` (relative 1e-5, the same draws). A
+      ``packing.packable`` config (Threefry keys) is packed: one program, two with a
+      key. Otherwise each batch is ``bucket_batch_size(bucket)`` rows of ``bucket``
+      samples (padding rows of length 0), so the programs compiled depend on the
+      buckets met, not on the lengths.
     """
-    if keys is None and packable(config):
-        return _encode_packed(config, waves, host)
+    key_data, impl = (None, None) if keys is None else _host_key_data(keys)
+    keyed = key_data is not None
+    threefry = impl is None or str(impl) == "threefry2x32"
+    if not packable(config, keyed) or (keyed and not (threefry and key_data.shape[1:] == (2,))):
+        return _encode_buckets(config, waves, key_data, impl, host)
+    results = encode_packed(config, waves, key_data, host)
+    rest = [i for i, r in enumerate(results) if r is None]  # too long for a chunk
+    if rest:
+        rest_keys = None if key_data is None else key_data[rest]
+        more = _encode_buckets(config, [waves[i] for i in rest], rest_keys, impl, host)
+        for i, out in zip(rest, more, strict=True):
+            results[i] = out
+    return results
+
+
+def _encode_buckets(
+    config: SpectrogramConfig, waves: Sequence[Any], key_data: np.ndarray | None, impl: Any, host: bool
+) -> list:
+    """``encode_waves`` on the bucket ladder (``key_data``: host key words, ``impl`` their kind)."""
     lengths = [int(np.shape(w)[0]) for w in waves]
     results: list[Any] = [None] * len(waves)
-    key_data, impl = (None, None) if keys is None else _host_key_data(keys)
     in_flight: collections.deque = collections.deque()
 
     def collect() -> None:
@@ -148,104 +158,6 @@ def encode_waves(
     while in_flight:
         collect()
     return results
-
-
-def packable(config: SpectrogramConfig) -> bool:
-    """Whether keyless items of ``config`` can be packed into one stream: each frame's
-    output depends on its own samples only (``planner.blockwise``), and nothing is
-    computed over a whole example first (normalization, target length).
-
-    >>> import jaxspec
-    >>> packable(jaxspec.SpectrogramConfig()), packable(jaxspec.SpectrogramConfig(normalization=("max", 1.0)))
-    (True, False)
-    """
-    return config.normalization is None and config.target_length is None and blockwise(config)
-
-
-def pack_frames(config: SpectrogramConfig) -> int:
-    """Frames per chunk of a packed stream: ``PACK_FRAME_SAMPLES // frame_samples``, 64 to 4096.
-
-    Measured on 2 CPU cores (default spectrogram): a chunk of 2048 frames (17 s) costs
-    0.27 us per frame, 4096 frames 0.30, 8192 (which ``spectrogram`` computes in a loop
-    of blocks) 0.35; rows of a batch 0.27-0.55.
-    """
-    return int(min(_MAX_PACK_FRAMES, max(64, PACK_FRAME_SAMPLES // config.frame_samples))) // 64 * 64
-
-
-def _encode_packed(config: SpectrogramConfig, waves: Sequence[Any], host: bool) -> list:
-    """``encode_waves`` without keys for a ``packable`` config: the waves laid end to end in
-    one stream of frames (each from a frame boundary, followed by the zeros its last frame
-    reads), computed in chunks of ``pack_frames(config)`` frames by one program."""
-    hop, frame = config.offset_samples, config.frame_samples
-    # Items start on rows whose address in a chunk's output is 64-byte aligned, so that
-    # device_put aliases an item's rows instead of copying them (16 rows of 201 bins):
-    # 1000 items of W6, 35 -> ~18 ms, and no fresh pages to fill on a first call.
-    align = _ALIGN_BYTES // math.gcd(_ALIGN_BYTES, 4 * config.num_features)
-    chunk_frames = pack_frames(config)
-    chunk_samples = (chunk_frames - 1) * hop + frame  # chunk k reads stream samples from k * chunk_frames * hop
-    counts = [int(config.num_frames(int(np.shape(w)[0]))) for w in waves]
-    # an item's first frame in the stream, and the samples of it its frames read
-    starts, used, position = [], [], 0
-    for wave, n in zip(waves, counts, strict=True):
-        reads = 0 if n == 0 else min(int(np.shape(wave)[0]), (n - 1) * hop + frame)
-        starts.append(position)
-        used.append(reads)
-        position += 0 if n == 0 else -(-(n - 1 + -(-frame // hop)) // align) * align
-    total = position
-    empty = np.zeros((0, config.num_features), np.float32)
-    results: list[Any] = [empty if host else jax.device_put(empty) for _ in waves]
-    pieces: dict[int, list] = {}
-    in_flight: collections.deque = collections.deque()
-    by_start = [i for i, n in enumerate(counts) if n > 0]  # in stream order
-    first_frames = [starts[i] for i in by_start]
-
-    def collect() -> None:
-        first, pending = in_flight.popleft()
-        out = np.asarray(pending)[:chunk_frames]
-        done = []
-        lo = max(0, bisect.bisect_right(first_frames, first) - 1)
-        for j in range(lo, len(by_start)):
-            i = by_start[j]
-            if starts[i] >= first + chunk_frames:
-                break
-            a, b = max(starts[i], first), min(starts[i] + counts[i], first + chunk_frames)
-            if a >= b:
-                continue
-            pieces.setdefault(i, []).append(out[a - first : b - first])
-            if b == starts[i] + counts[i]:
-                parts = pieces.pop(i)
-                done.append((i, parts[0] if len(parts) == 1 else np.concatenate(parts)))
-        arrays = [a for _, a in done]
-        arrays = arrays if host else jax.device_put(arrays, may_alias=True)  # one call for the chunk's items
-        for (i, _), array in zip(done, arrays, strict=True):
-            results[i] = array
-
-    for first in range(0, total, chunk_frames):
-        begin = first * hop  # this chunk's first stream sample
-        x = _aligned_zeros(chunk_samples)  # aliased by device_put, not copied
-        lo = max(0, bisect.bisect_right(first_frames, first) - 1)
-        for j in range(lo, len(by_start)):
-            i = by_start[j]
-            offset = starts[i] * hop - begin  # the item's first sample in this chunk
-            if offset >= chunk_samples:
-                break
-            a, b = max(0, -offset), min(used[i], chunk_samples - offset)
-            if a < b:
-                x[offset + a : offset + b] = np.asarray(waves[i])[a:b]
-        in_flight.append((first, spectrogram(config, x)))
-        if len(in_flight) > _IN_FLIGHT:
-            collect()
-    while in_flight:
-        collect()
-    return results
-
-
-def _aligned_zeros(size: int) -> np.ndarray:
-    """float32 zeros ``[shape=(size,)]`` starting on a ``_ALIGN_BYTES`` boundary."""
-    spare = _ALIGN_BYTES // 4
-    buffer = np.zeros(size + spare, np.float32)
-    start = (-buffer.ctypes.data % _ALIGN_BYTES) // 4
-    return buffer[start : start + size]
 
 
 def _host_key_data(keys: Any) -> tuple[np.ndarray, Any]:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxspec import corpus
+from jaxspec import corpus, packing
 from jaxspec.augmentation.random import fold_in_words
 from jaxspec.corpus import (
     LADDER_GRANULE,
@@ -114,6 +114,23 @@ def test_encode_batch_takes_one_key_per_item():
 
 
 # ---------------------------------------------------------------- packing (keyless, framewise configs)
+_KEYED_LENGTHS = (
+    0,
+    1,
+    130,
+    399,
+    400,
+    401,
+    1500,
+    4000,
+    8191,
+    9000,
+    12000,
+    20000,
+    30000,
+)  # few: alone compiles per length
+
+
 def _packable_configs():
     import jaxspec
 
@@ -140,7 +157,7 @@ def _assert_each_alone(config, waves, outs):
 
 def test_which_configs_are_packable():
     import jaxspec
-    from jaxspec.corpus import packable
+    from jaxspec.packing import packable
 
     assert all(packable(c) for c in _packable_configs().values())
     not_packable = [
@@ -156,7 +173,7 @@ def test_which_configs_are_packable():
 @pytest.mark.parametrize("name", list(_packable_configs()))
 @pytest.mark.parametrize("chunk_frames", [64, 2048])
 @settings(deadline=None, max_examples=8)
-@given(lengths=st.lists(st.integers(0, 40_000), min_size=1, max_size=12))
+@given(lengths=st.lists(st.sampled_from(_KEYED_LENGTHS + (40_000,)), min_size=1, max_size=12))
 def test_packed_items_equal_each_alone(name, chunk_frames, lengths):
     """Items of any length (empty, shorter than a window, straddling chunks) against
     spectrogram of each alone; 64-frame chunks make items span several."""
@@ -164,8 +181,8 @@ def test_packed_items_equal_each_alone(name, chunk_frames, lengths):
     rng = np.random.default_rng(len(lengths))
     waves = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in lengths]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(corpus, "PACK_FRAME_SAMPLES", chunk_frames * config.frame_samples)
-        assert corpus.pack_frames(config) == chunk_frames
+        patch.setattr(packing, "PACK_FRAME_SAMPLES", chunk_frames * config.frame_samples)
+        assert packing.pack_frames(config) == chunk_frames
         outs = encode_waves(config, waves, host=True)
     _assert_each_alone(config, waves, outs)
 
@@ -189,3 +206,81 @@ def test_packed_corpus_compiles_one_program_and_its_results_stay_valid():
     for out, copy in zip(outs, kept, strict=True):
         np.testing.assert_array_equal(np.asarray(out), copy)
     _assert_each_alone(config, waves[::7], outs[::7])
+
+
+def _keyed_configs():
+    import jaxspec
+    from jaxspec import Augmentation, Convolution, Noise, Scaled, TimeShift, Uniform
+
+    rng = np.random.default_rng(11)
+    response = (rng.standard_normal(700) * np.exp(-np.arange(700) / 150)).astype(np.float32)
+    recording = (0.05 * rng.standard_normal(5000)).astype(np.float32)
+    return {
+        "volume": jaxspec.SpectrogramConfig(augmentation=Augmentation(volume=(0.5, 1.5))),
+        "white-noise": jaxspec.SpectrogramConfig(augmentation=Augmentation(noise=Uniform(0.0, 0.02))),
+        "recording-noise": jaxspec.SpectrogramConfig(augmentation=Augmentation(noise=Noise((0.5, 1.0), recording))),
+        "scaled-shift": jaxspec.SpectrogramConfig(augmentation=Augmentation(time_shift=Scaled((-0.3, 0.3)))),
+        "convolution": jaxspec.SpectrogramConfig(augmentation=Augmentation(convolution=Convolution(response, (0, 1)))),
+        "all-four-kaldi": jaxspec.presets.kaldi_fbank(
+            augmentation=Augmentation(
+                volume=(0.5, 1.5), noise=0.01, time_shift=TimeShift(("-20ms", "20ms")), convolution=response
+            )
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", list(_keyed_configs()))
+@pytest.mark.parametrize("chunk_frames", [64, 2048])
+@settings(deadline=None, max_examples=5)
+@given(lengths=st.lists(st.sampled_from(_KEYED_LENGTHS), min_size=1, max_size=10), seed=st.integers(0, 2**31 - 1))
+def test_keyed_packed_items_equal_each_alone(name, chunk_frames, lengths, seed):
+    """Each item augmented in a packed chunk draws and computes what it would alone;
+    with 64-frame chunks the longer items go through the bucket ladder instead."""
+    import jaxspec
+
+    config = _keyed_configs()[name]
+    assert packing.packable(config, keyed=True)
+    rng = np.random.default_rng(seed)
+    waves = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in lengths]
+    keys = jax.random.split(jax.random.key(seed), len(waves))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(packing, "PACK_FRAME_SAMPLES", chunk_frames * config.frame_samples)
+        outs = encode_waves(config, waves, keys, host=True)
+    for i, (wave, out) in enumerate(zip(waves, outs, strict=True)):
+        alone = np.asarray(jaxspec.spectrogram(config, wave, keys[i]))
+        assert out.shape == alone.shape
+        if alone.size:
+            np.testing.assert_allclose(out, alone, rtol=1e-5, atol=1e-5 * np.abs(alone).max())
+
+
+def test_keyed_packing_is_refused_where_an_item_is_not_alone():
+    import jaxspec
+    from jaxspec import Augmentation, FrequencyMask
+
+    assert not packing.packable(
+        jaxspec.SpectrogramConfig(augmentation=Augmentation(frequency_mask=FrequencyMask(1, 5))), True
+    )
+    assert not packing.packable(jaxspec.presets.kaldi_fbank(dither=1.0), True)  # dither draws per frame of its example
+    assert packing.packable(jaxspec.presets.kaldi_fbank(dither=1.0))  # ... and nothing without a key
+
+
+def test_keyed_packed_corpus_compiles_two_programs_and_matches_the_ladder():
+    import jaxspec
+    from jaxspec import Augmentation, spectrum
+
+    config = jaxspec.SpectrogramConfig(window_size=464, augmentation=Augmentation(volume=(0.5, 1.5), noise=0.01))
+    rng = np.random.default_rng(8)
+    waves = [
+        (0.1 * rng.standard_normal(n)).astype(np.float32) for n in np.unique(np.geomspace(8000, 96000, 60).astype(int))
+    ]
+    key = jax.random.key(5)
+    from jaxspec import packing
+
+    before = spectrum._spectrogram_compiled._cache_size() + packing._augment_stream._cache_size()
+    packed = jaxspec.encode_batch(config, waves, sample_rate=16000, key=key)
+    assert spectrum._spectrogram_compiled._cache_size() + packing._augment_stream._cache_size() - before == 2
+    with pytest.MonkeyPatch.context() as patch:  # the same items on the bucket ladder: the same draws
+        patch.setattr(corpus, "packable", lambda config, keyed=False: False)
+        ladder = jaxspec.encode_batch(config, waves, sample_rate=16000, key=key)
+    for a, b in zip(packed, ladder, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5 * float(np.abs(b).max()))

@@ -81,6 +81,33 @@ def test_unfused_is_needed_and_works(batch):
     np.testing.assert_array_equal(np.asarray(jax.jit(plain)(x, shifts)), np.asarray(jax.jit(looped)(x, shifts)))
 
 
+def _sample_fusion_has_tanh(fn, *args, size: int) -> bool:
+    """Whether a fusion producing ``size`` samples computes a tanh (a per-item value recomputed per sample)."""
+    text = jax.jit(fn).lower(*args).compile().as_text()
+    computations = re.split(r"\n(?=\S.*\{\s*$)", text, flags=re.M)
+    fusions = [c for c in computations if c.lstrip().startswith("%fused")]  # not ENTRY: it names fusions
+    return any(f"-> f32[{size}]" in c.splitlines()[0] and " tanh(" in c for c in fusions)
+
+
+def test_held_is_needed_and_works():
+    # Per-item values (a costly transform of 64 numbers) spread over 20000 samples by a gather.
+    size = 20000
+    item = jnp.asarray(np.repeat(np.arange(64), -(-size // 64))[:size], jnp.int32)
+    per_item = jnp.linspace(-1.0, 1.0, 64, dtype=jnp.float32)
+    x = jnp.ones(size, jnp.float32)
+    zero = jnp.zeros((), jnp.int32)
+
+    def spread(barrier):
+        return lambda x, v, item, zero: x * barrier(_costly(v), zero)[item]
+
+    plain, held = spread(lambda v, zero: v), spread(_xla.held)
+    assert _sample_fusion_has_tanh(plain, x, per_item, item, zero, size=size), "XLA no longer fuses per item: drop held"
+    assert not _sample_fusion_has_tanh(held, x, per_item, item, zero, size=size), "held no longer stops the fusion"
+    np.testing.assert_array_equal(
+        np.asarray(jax.jit(plain)(x, per_item, item, zero)), jax.jit(held)(x, per_item, item, zero)
+    )
+
+
 def test_compiled_is_needed_and_works():
     rng = np.random.default_rng(0)
     a, b, c = (rng.standard_normal(4096).astype(np.float32) for _ in range(3))

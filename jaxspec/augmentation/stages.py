@@ -63,6 +63,10 @@ from .waveform_stages import (  # noqa: F401 - the settings classes are re-expor
     draw_volume,
     is_signal,
     noise_shorthand,
+    packed_convolution,
+    packed_noise,
+    packed_time_shift,
+    packed_volume,
     param_key,
     param_shorthand,
     shift_seconds,
@@ -122,6 +126,9 @@ class Stage:
     or a traced int for ragged batches); ``apply(setting, x, values, stage_key,
     valid=None)`` applies them to ``x [L]``, where ``valid`` is the row's own length
     when ``x`` is a zero-padded row. Mel- and feature-level stages: ``LEVELS``.
+    ``packed(setting, x [S], values, stage_keys [K], stream)``: ``apply`` on ``K`` items
+    laid end to end in one signal (``waveform_stages.Stream``; ``values`` per item),
+    ``None`` for stages a packed corpus cannot run (``jaxspec.packing``).
     """
 
     name: str
@@ -136,6 +143,7 @@ class Stage:
     describe: Callable[[dict[str, Any], int], str]
     level: str = "waveform"  # a key of LEVELS
     flag: StageFlag | None = None
+    packed: Callable[..., Any] | None = None
 
     @property
     def signal_param(self) -> Param | None:
@@ -158,6 +166,7 @@ STAGES: tuple[Stage, ...] = (
         draw=draw_convolution,
         apply=apply_convolution,
         describe=lambda v, rate: f"mix {float(v['convolution_mix']):.2f}",
+        packed=packed_convolution,
     ),
     Stage(
         name="noise",
@@ -179,6 +188,7 @@ STAGES: tuple[Stage, ...] = (
         draw=draw_noise,
         apply=apply_noise,
         describe=lambda v, rate: f"noise {float(v['noise_amplitude']):.3g}",
+        packed=packed_noise,
     ),
     Stage(
         name="time_shift",
@@ -199,6 +209,7 @@ STAGES: tuple[Stage, ...] = (
         draw=draw_time_shift,
         apply=lambda setting, x, v, key, valid=None: ops.shift(x, v["time_shift_samples"]),
         describe=lambda v, rate: f"shift {int(v['time_shift_samples']) / rate * 1000:+.0f} ms",
+        packed=packed_time_shift,
     ),
     Stage(
         name="volume",
@@ -211,6 +222,7 @@ STAGES: tuple[Stage, ...] = (
         draw=draw_volume,
         apply=lambda setting, x, v, key, valid=None: v["volume_gain"] * x,
         describe=lambda v, rate: f"gain {float(v['volume_gain']):.2f}",
+        packed=packed_volume,
     ),
     Stage(
         name="vtlp",

@@ -10,20 +10,21 @@ import dataclasses
 import math
 import numbers
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
-from .. import limits
+from .. import _xla, limits
 from .._pytree import pytree_dataclass
 from ..durations import is_duration_string, parse_duration
 from ..errors import ConfigError
 from ..io import Audio, is_path
 from . import ops, random
 from .distributions import LogUniform, Normal, Scaled, Uniform, as_param, sample_param
-from .noise import white_noise
+from .noise import bits_to_normal, noise_words, white_bits_at, white_noise
 
 
 # ------------------------------------------------------------------- settings
@@ -243,3 +244,62 @@ def draw_time_shift(setting: TimeShift, key: jax.Array, length: Any, rate: int) 
 
 def draw_volume(setting: Volume, key: jax.Array, length: int, rate: int) -> dict[str, jax.Array]:
     return {"volume_gain": sample_param(setting.gain, param_key(key, 0), limits.MAX_GAIN)}
+
+
+# ------------------------------------------------------------------- packed streams
+class Stream(NamedTuple):
+    """Items laid end to end in one signal (packed corpora), seen as ``[rows, granule]``:
+    no item starts inside a row, so each row belongs to one item. ``item`` ``[rows, 1]``
+    (int32, an index into the items' drawn values), ``index`` ``[rows, granule]`` (each
+    sample's index in its item), ``length`` ``[rows, 1]`` (its item's length): samples
+    outside every item have ``index < 0`` or ``>= length``. ``zero``: a traced int32 0
+    that XLA cannot fold (``_xla.held``).
+
+    Per-item values reach the samples by broadcasting rows, not by a gather per
+    sample: a gather fused into a stage makes XLA:CPU compile its loop unvectorized
+    (white noise's hashes measured 4x slower).
+    """
+
+    item: jax.Array
+    index: jax.Array
+    length: jax.Array
+    zero: jax.Array
+
+    def spread(self, values: jax.Array) -> jax.Array:
+        """Per-item ``values [K]`` as ``[rows, 1]``, computed once per item (not per sample)."""
+        return _xla.held(values, self.zero)[self.item]
+
+
+def packed_volume(setting: Volume, x: jax.Array, values: dict, keys: jax.Array, s: Stream) -> jax.Array:
+    return s.spread(values["volume_gain"]) * x
+
+
+def packed_noise(setting: Noise, x: jax.Array, values: dict, keys: jax.Array, s: Stream) -> jax.Array:
+    """``apply_noise`` on every item of a stream: the white samples an item draws alone
+    (``white_bits_at`` with its own key words and length), or its recording segment."""
+    index = jnp.maximum(s.index, 0)
+    if setting.signal is None:
+        words = jax.vmap(lambda k: noise_words(param_key(k, 2)))(keys)
+        bits = white_bits_at(s.spread(words[:, 0]), s.spread(words[:, 1]), index.astype(jnp.uint32), s.length)
+        # In a buffer of its own, as white_noise's samples are: fused into the sum below,
+        # the last bits differ (XLA contracts its multiply with the add).
+        noise = _xla.held(bits_to_normal(bits), s.zero)
+    else:
+        noise = setting.signal[(s.spread(values["noise_start"]) + index) % setting.signal.shape[0]]
+    return x + s.spread(values["noise_amplitude"]) * noise
+
+
+def packed_time_shift(setting: TimeShift, x: jax.Array, values: dict, keys: jax.Array, s: Stream) -> jax.Array:
+    shift = s.spread(values["time_shift_samples"])
+    source = s.index - shift  # inside the item, or a zero entering
+    inside = (source >= 0) & (source < s.length)
+    flat = x.reshape(-1)
+    positions = lax.broadcasted_iota(jnp.int32, x.shape, 0) * x.shape[1] + lax.broadcasted_iota(jnp.int32, x.shape, 1)
+    return jnp.where(inside, flat[jnp.clip(positions - shift, 0, flat.shape[0] - 1)], 0.0)
+
+
+def packed_convolution(setting: Convolution, x: jax.Array, values: dict, keys: jax.Array, s: Stream) -> jax.Array:
+    """``apply_convolution`` on a stream whose items are each preceded by at least
+    ``R - 1`` zeros (the response's reach): no item hears another."""
+    mix = s.spread(values["convolution_mix"])
+    return (1.0 - mix) * x + mix * ops.convolve(x.reshape(-1), setting.signal).reshape(x.shape)
