@@ -1,7 +1,7 @@
 """Corpus encoding on Apache Beam: ``python -m jaxspec.beam`` and its transforms.
 
 The job writes what ``jaxspec encode`` writes (one ``OUT/<name>.npy`` per input, the same
-values: each worker batches its files on the fixed bucket ladder of ``jaxspec.corpus``,
+values: each worker batches its files as ``jaxspec.corpus`` does: packed, or on its ladder,
 and a file's key derives only from the seed and its output name), atomically, plus the
 manifest ``OUT/.jaxspec-manifest.jsonl``: one JSON line per input with ``path``,
 ``output``, ``shape``, ``seconds``, ``status`` (``written``, ``skipped`` or ``failed``) and
@@ -27,6 +27,7 @@ For your own pipelines the three steps are DoFns over ``Item`` records: ``ReadAu
 from __future__ import annotations
 
 import argparse
+import collections
 import dataclasses
 import json
 import os
@@ -39,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from .config import SpectrogramConfig
-from .corpus import bucket_batch_size, bucket_length, encode_waves, file_keys
+from .corpus import batch_group, encode_waves, file_keys, group_is_full
 from .encoding import prepare
 from .outputs import MANIFEST_NAME, Manifest, Source, key_rule, target_path, write_npy
 
@@ -89,11 +90,11 @@ class ReadAudio(beam.DoFn):
 
 
 class EncodeBatches(beam.DoFn):
-    """Read ``Item`` s -> encoded ``Item`` s, in bucketed batches inside each worker bundle.
+    """Read ``Item`` s -> encoded ``Item`` s, in batches inside each worker bundle.
 
-    Items wait in a buffer per bucket of the ladder until the bucket's batch size is
-    reached (or the bundle ends); each batch is one ``spectrogram(..., lengths=...)``
-    call. With ``seed``, a file's key is ``jaxspec.corpus.file_key(seed, name)``.
+    Items wait in a buffer (``corpus.batch_group``: per bucket of the ladder, or one for a
+    packed config) until it is full or the bundle ends; each batch is one
+    ``corpus.encode_waves`` call. With ``seed``, a file's key is ``jaxspec.corpus.file_key(seed, name)``.
     """
 
     def __init__(self, config: SpectrogramConfig, seed: int | None = None):
@@ -106,24 +107,27 @@ class EncodeBatches(beam.DoFn):
 
     def start_bundle(self) -> None:
         self.buffers: dict[int, list[Item]] = {}
+        self.samples: collections.Counter = collections.Counter()
 
     def process(self, item: Item) -> Iterator[Item]:
         if item.error is not None:
             yield item
             return
-        bucket = bucket_length(item.wave.shape[0])
-        waiting = self.buffers.setdefault(bucket, [])
+        group = batch_group(self.config, self.seed is not None, item.wave.shape[0])
+        waiting = self.buffers.setdefault(group, [])
         waiting.append(item)
-        if len(waiting) >= bucket_batch_size(bucket):
-            yield from self._flush(bucket)
+        self.samples[group] += item.wave.shape[0]
+        if group_is_full(group, len(waiting), self.samples[group]):
+            del self.samples[group]
+            yield from self._flush(group)
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
-        for bucket in list(self.buffers):
-            for item in self._flush(bucket):
+        for group in list(self.buffers):
+            for item in self._flush(group):
                 yield WindowedValue(item, 0, [GlobalWindow()])
 
-    def _flush(self, bucket: int) -> list[Item]:
-        items = self.buffers.pop(bucket, [])
+    def _flush(self, group: int) -> list[Item]:
+        items = self.buffers.pop(group, [])
         if not items:
             return []
         start = time.perf_counter()

@@ -79,6 +79,25 @@ def bucket_batch_size(bucket: int) -> int:
     return min(MAX_BATCH, max(1, BATCH_SAMPLES // int(bucket)))
 
 
+PACK_BATCH_SAMPLES = 1 << 22
+"""Samples gathered before a packed corpus is encoded by a streaming caller (about 16
+chunks of 17 s: the last chunk's unused rest is a few % of the work)."""
+_PACKED = -1  # the one buffer of a packable config
+
+
+def batch_group(config: SpectrogramConfig, keyed: bool, length: int) -> int:
+    """Which buffer an item of ``length`` samples waits in before ``encode_waves``, for
+    callers that gather items as they come (the CLI, Beam): its bucket of the ladder, or
+    one buffer for every length when the config is packed (``packing.packable``)."""
+    return _PACKED if packable(config, keyed) else bucket_length(length)
+
+
+def group_is_full(group: int, items: int, samples: int) -> bool:
+    """Whether a buffer of ``batch_group`` holding ``items`` items of ``samples`` samples
+    in all is ready: a bucket's batch size, or ``PACK_BATCH_SAMPLES`` when packed."""
+    return samples >= PACK_BATCH_SAMPLES if group == _PACKED else items >= bucket_batch_size(group)
+
+
 def plan_batches(lengths: Sequence[int]) -> list[tuple[int, list[int]]]:
     """Groups item indices into ``(bucket, indices)`` batches, each of at most ``bucket_batch_size(bucket)``.
 

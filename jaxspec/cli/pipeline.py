@@ -1,10 +1,11 @@
 """The encode pipeline of the command line: decoding threads, bucketed batches, progress.
 
 Files are decoded (and resampled) by worker threads a few files ahead; each waveform
-waits in a buffer per bucket of the fixed ladder of ``jaxspec.corpus`` until the
-bucket's batch size is reached (or the inputs end), and each full buffer is one
-``spectrogram(..., lengths=...)`` call: the programs compiled depend on the buckets met,
-not on the lengths, and each file's result equals encoding it alone.
+waits in a buffer (``corpus.batch_group``: one per bucket of the fixed ladder of
+``jaxspec.corpus``, or one for a packed config) until it is full (or the inputs end),
+and each full buffer is one ``encode_waves`` call: the programs compiled depend on the
+buckets met (or are the packed corpus's one or two), not on the lengths, and each
+file's result equals encoding it alone.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..config import SpectrogramConfig
-from ..corpus import bucket_batch_size, bucket_length, encode_waves
+from ..corpus import batch_group, encode_waves, group_is_full
 from ..encoding import prepare
 from ..planner import plan_file
 from .inputs import Input
@@ -97,6 +98,8 @@ def encode_files(config, inputs: Sequence[Input], keys: Any, workers: int, bar: 
 def _drain(config, inputs, keys, queue, refill) -> Iterator[tuple[Input, Any]]:
     """The dispatch loop of ``encode_files``: decoded waveforms wait per bucket, full buckets run."""
     buffers: dict[int, list[tuple[int, np.ndarray]]] = {}
+    samples: collections.Counter = collections.Counter()
+    keyed = keys is not None
     while queue:
         i, future = queue.popleft()
         refill()
@@ -108,13 +111,15 @@ def _drain(config, inputs, keys, queue, refill) -> Iterator[tuple[Input, Any]]:
         if isinstance(loaded, Long):
             yield inputs[i], loaded
             continue
-        bucket = bucket_length(loaded.shape[0])
-        waiting = buffers.setdefault(bucket, [])
+        group = batch_group(config, keyed, loaded.shape[0])
+        waiting = buffers.setdefault(group, [])
         waiting.append((i, loaded))
-        if len(waiting) >= bucket_batch_size(bucket):
-            yield from _encode_bucket(config, inputs, keys, buffers.pop(bucket))
-    for bucket in list(buffers):
-        yield from _encode_bucket(config, inputs, keys, buffers.pop(bucket))
+        samples[group] += loaded.shape[0]
+        if group_is_full(group, len(waiting), samples[group]):
+            del samples[group]
+            yield from _encode_bucket(config, inputs, keys, buffers.pop(group))
+    for group in list(buffers):
+        yield from _encode_bucket(config, inputs, keys, buffers.pop(group))
 
 
 def _encode_bucket(config, inputs, keys, entries) -> Iterator[tuple[Input, Any]]:
