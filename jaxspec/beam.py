@@ -20,7 +20,7 @@ requirements.txt``; ``--runner FlinkRunner --flink_master host:8081``; ``--runne
 SparkRunner``): inputs and outputs must then be on a file system every worker sees.
 
 For your own pipelines the three steps are DoFns over ``Item`` records: ``ReadAudio``
-(decode and resample), ``EncodeBatches`` (bucketed batches per worker bundle) and
+(decode and resample), ``EncodeBatches`` (packed or bucketed batches per worker bundle) and
 ``WriteFeatures`` (atomic ``.npy`` and a manifest row); ``encode_corpus`` composes them.
 """
 

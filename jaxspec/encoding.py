@@ -144,10 +144,11 @@ def encode_batch(
 
     Item ``i`` uses the key ``jax.random.fold_in(key, i)`` (equal to
     ``jax.random.split(key, len(audios))[i]`` under JAX's default flags), or ``key[i]``
-    when ``key`` holds one key per item (as ``spectrogram`` reads a batch of keys). Items are padded
-    to the fixed geometric ladder of ``jaxspec.corpus`` and computed in batches of a fixed
-    size per bucket with ``spectrogram(..., lengths=...)``: new lengths never compile a
-    new program.
+    when ``key`` holds one key per item (as ``spectrogram`` reads a batch of keys). Items are
+    packed end to end into fixed chunks (``jaxspec.packing``, for configs whose frames depend
+    on nothing but their own samples) or padded to the fixed geometric ladder of
+    ``jaxspec.corpus`` and computed in batches of a fixed size per bucket with
+    ``spectrogram(..., lengths=...)``: new lengths never compile a new program.
 
     Args:
       config: the settings.

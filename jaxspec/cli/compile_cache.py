@@ -3,7 +3,7 @@
 ``jaxspec encode``, ``plot`` and ``demo`` keep compiled programs in
 ``$XDG_CACHE_HOME/jaxspec/xla`` (``~/.cache/jaxspec/xla`` by default), with no minimum
 compile time or size, so small programs are kept too: a second run, over the same or new
-files of lengths on the same rungs of the bucket ladder, compiles nothing.
+files (packed, or of lengths on the same rungs of the bucket ladder), compiles nothing.
 ``--no-compile-cache`` or ``JAXSPEC_COMPILE_CACHE=0`` turns it off;
 ``JAXSPEC_COMPILE_CACHE=/some/folder`` moves it. A cache folder set through JAX itself
 (``JAX_COMPILATION_CACHE_DIR``) is left as it is.

@@ -1,4 +1,4 @@
-"""The encode pipeline of the command line: decoding threads, bucketed batches, progress.
+"""The encode pipeline of the command line: decoding threads, packed or bucketed batches, progress.
 
 Files are decoded (and resampled) by worker threads a few files ahead; each waveform
 waits in a buffer (``corpus.batch_group``: one per bucket of the fixed ladder of
