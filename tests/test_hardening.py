@@ -620,7 +620,9 @@ def test_cli_sigint_ends_with_a_summary_line(tmp_path, capsys, monkeypatch):
 
 
 _SIGINT_SCRIPT = """
-import sys, time
+import signal, sys, time
+# A shell starts background jobs with SIGINT ignored, and children inherit that: restore Python's own
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from jaxspec.cli import commands, main
 real = commands.encode_files
 def slow(*args, **kwargs):
