@@ -9,8 +9,8 @@ Arms (each timed as a whole corpus, seconds per pass over the 1000 clips):
 Contenders:
 
 * ``jaxspec.encode_batch(config, clips, sample_rate=16000[, key=])``: both arms' configs are
-  packed (``jaxspec.packing``: the clips end to end in chunks of 2048 frames, one chunk program,
-  plus one that augments each clip of a chunk with its own key). Timed
+  packed (``jaxspec.packing``: the clips end to end in chunks of 2048 frames, one chunk program
+  per arm; with a key it augments each clip of a chunk with its own key). Timed
   - COLD: the first call in a fresh process whose JAX persistent compilation cache is a new,
     empty folder (``JAX_COMPILATION_CACHE_DIR``; ``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0``
     so every program is written) - every program is traced and compiled;

@@ -15,7 +15,7 @@ holds at most about ``BATCH_SAMPLES`` samples whatever the bucket.
 (``packing.packable``: the seed's or Kaldi's ``snip_edges`` framing, no normalization,
 no target length, framewise feature stages; with a key, waveform augmentation only)
 needs no bucket: ``encode_waves`` lays the items end to end in one stream computed in
-fixed chunks by one program (two with a key), whatever the lengths (``jaxspec.packing``).
+fixed chunks by one program, whatever the lengths (``jaxspec.packing``).
 Items too long for a chunk with a key, and other configs, use the ladder.
 
 **File keys.** With a seed, a file's key derives only from the seed and its relative
