@@ -39,6 +39,7 @@ import numpy as np
 
 from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
+from .errors import InputError
 from .packing import encode_packed, packable
 from .spectrum import spectrogram
 
@@ -138,6 +139,8 @@ def encode_waves(
       buckets met, not on the lengths.
     """
     key_data, impl = (None, None) if keys is None else _host_key_data(keys)
+    if key_data is not None and key_data.shape[0] != len(waves):
+        raise InputError(f"keys holds {key_data.shape[0]} keys for {len(waves)} waves; pass one key per wave")
     keyed = key_data is not None
     threefry = impl is None or str(impl) == "threefry2x32"
     if not packable(config, keyed) or (keyed and not (threefry and key_data.shape[1:] == (2,))):
@@ -185,6 +188,8 @@ def _host_key_data(keys: Any) -> tuple[np.ndarray, Any]:
         if jnp.issubdtype(keys.dtype, jax.dtypes.prng_key):
             return np.asarray(jax.random.key_data(keys)), jax.random.key_impl(keys)
         return np.asarray(keys), None
+    if len(keys) == 0:
+        return np.zeros((0, 2), np.uint32), None
     typed = [jnp.issubdtype(k.dtype, jax.dtypes.prng_key) for k in keys]
     data = np.stack([np.asarray(jax.random.key_data(k) if t else k) for k, t in zip(keys, typed, strict=True)])
     return data, (jax.random.key_impl(keys[0]) if typed and typed[0] else None)

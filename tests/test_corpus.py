@@ -284,3 +284,13 @@ def test_keyed_packed_corpus_compiles_one_program_and_matches_the_ladder():
         ladder = jaxspec.encode_batch(config, waves, sample_rate=16000, key=key)
     for a, b in zip(packed, ladder, strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5 * float(np.abs(b).max()))
+
+
+def test_encode_waves_wants_one_key_per_wave():
+    import jaxspec
+
+    config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=(0.5, 1.5)))
+    waves = [np.zeros(900, np.float32), np.zeros(1200, np.float32)]
+    with pytest.raises(jaxspec.InputError, match="1 keys for 2 waves"):
+        encode_waves(config, waves, jax.random.split(jax.random.key(0), 1))
+    assert encode_waves(config, [], []) == [] and encode_waves(config, [], None) == []
