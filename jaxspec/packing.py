@@ -36,9 +36,11 @@ import numpy as np
 from jax import lax
 
 from . import _xla
+from ._inputs import abs_max, check_peak
 from .augmentation.keys import _draw_values, stage_key
 from .augmentation.waveform_stages import Stream
 from .config import SpectrogramConfig
+from .errors import InputError
 from .framing import Dither
 from .planner import blockwise
 from .spectrum import _spectrogram_one, spectrogram
@@ -107,13 +109,13 @@ def _layout(config: SpectrogramConfig, lengths: list[int], keyed: bool) -> tuple
     hop, frame, chunk = config.offset_samples, config.frame_samples, pack_frames(config)
     chunk_samples = _chunk_samples(config)
     align = _ALIGN_BYTES // math.gcd(_ALIGN_BYTES, 4 * config.num_features)
-    reach = _taps(config) - 1 if keyed else 0  # zeros an item's convolution reads before it
+    reach = _taps(config) - 1  # zeros an item's convolution reads before it
     counts = [int(config.num_frames(n)) for n in lengths]
 
     def span(n: int, frames: int) -> int:
-        """Frames from an item's start to the next item's: its frames' samples, its
-        response's reach, aligned rows."""
-        rows = -(-max((frames - 1) * hop + frame, n + reach) // hop)
+        """Frames from an item's start to the next item's: its frames' samples (with a
+        key: all its samples, and its response's reach), aligned rows."""
+        rows = -(-max((frames - 1) * hop + frame, n + reach if keyed else 0) // hop)
         return -(-rows // align) * align
 
     starts: list[int | None] = []
@@ -192,7 +194,7 @@ def encode_packed(
     total = max((starts[i] + counts[i] for i in order), default=0)
     for first in range(0, total, chunk):
         begin = first * hop  # this chunk's first stream sample
-        x = _aligned_zeros(chunk_samples)  # aliased by device_put, not copied
+        x = _aligned_zeros(chunk_samples)  # a fresh buffer per chunk: device_put may alias it
         table = []
         for i in _overlapping(order, firsts, first, first + chunk):
             offset = starts[i] * hop - begin  # the item's first sample in this chunk
@@ -203,14 +205,23 @@ def encode_packed(
             if keyed and first <= starts[i] < first + chunk:
                 table.append((offset, lengths[i], *key_data[i].view(np.int32)))
         if keyed:
+            _check_chunk(config, x)
             in_flight.append((first, _augment(config, x, table)))
         else:
-            in_flight.append((first, spectrogram(config, x)))
+            in_flight.append((first, spectrogram(config, x)))  # checked there
         if len(in_flight) > _IN_FLIGHT:
             collect()
     while in_flight:
         collect()
     return results
+
+
+def _check_chunk(config: SpectrogramConfig, x: np.ndarray) -> None:
+    """``spectrogram``'s checks of its input, for a chunk that goes to the augmenting program."""
+    peak = abs_max(x)
+    if not math.isfinite(peak):
+        raise InputError("a wave has NaN or infinite samples")
+    check_peak(config, peak, x.shape[0], "a wave")
 
 
 def _overlapping(order: list[int], firsts: list[int], low: int, high: int) -> list[int]:

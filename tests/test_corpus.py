@@ -294,3 +294,17 @@ def test_encode_waves_wants_one_key_per_wave():
     with pytest.raises(jaxspec.InputError, match="1 keys for 2 waves"):
         encode_waves(config, waves, jax.random.split(jax.random.key(0), 1))
     assert encode_waves(config, [], []) == [] and encode_waves(config, [], None) == []
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+def test_packed_corpora_refuse_nan_and_huge_samples(keyed):
+    import jaxspec
+
+    config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=(0.5, 1.5)))
+    keys = jax.random.split(jax.random.key(0), 2) if keyed else None
+    bad = np.zeros(3000, np.float32)
+    bad[1234] = np.nan
+    with pytest.raises(jaxspec.InputError, match="NaN"):
+        encode_waves(config, [np.zeros(900, np.float32), bad], keys)
+    with pytest.raises(jaxspec.InputError, match="too large"):
+        encode_waves(config, [np.zeros(900, np.float32), np.full(3000, 1e30, np.float32)], keys)
