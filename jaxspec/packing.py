@@ -192,9 +192,13 @@ def encode_packed(
             results[i] = array
 
     total = max((starts[i] + counts[i] for i in order), default=0)
-    for first in range(0, total, chunk):
+    # A few host buffers, reused in turn: chunk k's is refilled only once chunk k - RING has
+    # been collected (its program done), so it is free even where device_put aliased it.
+    ring = [_aligned_zeros(chunk_samples) for _ in range(min(_IN_FLIGHT + 2, -(-total // chunk)))]
+    for k, first in enumerate(range(0, total, chunk)):
         begin = first * hop  # this chunk's first stream sample
-        x = _aligned_zeros(chunk_samples)  # a fresh buffer per chunk: device_put may alias it
+        x = ring[k % len(ring)]
+        x[:] = 0.0
         table = []
         for i in _overlapping(order, firsts, first, first + chunk):
             offset = starts[i] * hop - begin  # the item's first sample in this chunk
