@@ -80,7 +80,7 @@ def power_spectrum(framed: jax.Array, window: np.ndarray, fft_size: int, power: 
     return jnp.where(positive, jnp.where(positive, energy, 1.0) ** (power / 2.0), 0.0)
 
 
-def _spectrogram_one(
+def spectrogram_one(
     config: SpectrogramConfig, x: jax.Array, key: jax.Array | None, length: jax.Array | None = None
 ) -> jax.Array:
     """One example ``x [shape=(L,)]``; ``length`` (traced) makes it a zero-padded row whose
@@ -186,7 +186,7 @@ def _map_examples(fn, config, x, key, lengths=None):
     return _xla.map_rows(lambda args: fn(config, *args), (x, keys, lengths), x.shape[0], samples_per_row)
 
 
-_spectrogram_compiled = _xla.compiled(partial(_map_examples, _spectrogram_one))
+_spectrogram_compiled = _xla.compiled(partial(_map_examples, spectrogram_one))
 _augment_compiled = _xla.compiled(partial(_map_examples, augment_one))
 
 

@@ -36,7 +36,7 @@ from jaxspec import (
 )
 from jaxspec.augmentation import STAGE_BY_NAME, draw_values, feature_ops, feature_stages
 from jaxspec.augmentation.feature_stages import FeatureGrid, random_index
-from jaxspec.augmentation.keys import _draw_values
+from jaxspec.augmentation.keys import traced_draw_values
 
 RATE = 16000
 LENGTH = 16000
@@ -254,7 +254,7 @@ def test_draws_of_a_padded_row_are_those_of_the_row_alone():
     key = jax.random.key(11)
     for valid in (37, 60, 99):
         alone = draw_values(FULL, key, LENGTH, RATE, FeatureGrid(valid, 40))
-        padded = jax.jit(lambda k, v: _draw_values(FULL, k, LENGTH, RATE, FeatureGrid(120, 40, v)))(key, valid)
+        padded = jax.jit(lambda k, v: traced_draw_values(FULL, k, LENGTH, RATE, FeatureGrid(120, 40, v)))(key, valid)
         for name, value in alone.items():
             np.testing.assert_array_equal(np.asarray(padded[name]), np.asarray(value), err_msg=name)
 

@@ -39,7 +39,7 @@ def stage_key(key: jax.Array, stage_id: int) -> jax.Array:
     return jax.random.fold_in(key, stage_id)
 
 
-def _draw_values(
+def traced_draw_values(
     augmentation: Augmentation,
     key: jax.Array,
     length: Any,
@@ -47,7 +47,8 @@ def _draw_values(
     grid: feature_stages.FeatureGrid | None = None,
 ) -> dict[str, jax.Array]:
     """The values ``augmentation`` draws with ``key`` for an input of ``length`` samples
-    (an int, or a traced int: the draws are the same).
+    (an int, or a traced int: the draws are the same), uncompiled: for use inside a
+    program being traced (``apply``, packed corpora); ``draw_values`` is its compiled twin.
 
     Waveform stages always; mel- and feature-level stages only with ``grid`` (the
     example's frames and features).
@@ -62,8 +63,8 @@ def _draw_values(
     return values
 
 
-draw_values = _xla.compiled(_draw_values, static_argnums=(2, 3, 4))
-_draw_values_at = _xla.compiled(_draw_values, static_argnums=(3,))  # a length given as an array
+draw_values = _xla.compiled(traced_draw_values, static_argnums=(2, 3, 4))
+_draw_values_at = _xla.compiled(traced_draw_values, static_argnums=(3,))  # a length given as an array
 draw_values.__doc__ = """``draw_values(augmentation, key, length, sample_rate, grid=None)``: the drawn values
 (resolved augmentation; feature-level values need ``grid``, a static ``FeatureGrid``)."""
 
@@ -80,7 +81,7 @@ def apply(
     if x.shape[0] == 0:
         return x
     valid = None if length is None else jnp.arange(x.shape[0]) < length
-    values = _draw_values(augmentation, key, x.shape[0] if length is None else length, sample_rate)
+    values = traced_draw_values(augmentation, key, x.shape[0] if length is None else length, sample_rate)
     for stage, setting in augmentation.active("waveform"):
         x = stage.apply(setting, x, values, stage_key(key, stage.stage_id), length)
         if valid is not None:
