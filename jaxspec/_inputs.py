@@ -59,14 +59,20 @@ def as_waveform(x: Any, config: Any = None) -> jax.Array:
             "jaxspec.encode(config, x, sample_rate=...), which averages [n, channels]"
         )
     x = pcm_to_float32(x, "x")
-    if is_concrete_array(x) and x.size:
-        peak = abs_max(x)  # one pass finds NaN / inf (they propagate) and the magnitude
-        if not math.isfinite(peak):
-            raise InputError("x has NaN or infinite samples")
-        if config is not None:  # before device_put: a NumPy input is checked on the host
-            check_peak(config, peak, x.shape[-1])
+    if is_concrete_array(x) and x.size:  # before device_put: a NumPy input is checked on the host
+        check_samples(config, x)
     # device_put, not jnp.asarray: in jax 0.10 the latter compiles a copy per new shape.
     return x if isinstance(x, jax.Array) else jax.device_put(x)
+
+
+def check_samples(config: Any, x: Any, name: str = "x") -> None:
+    """``InputError`` if concrete, non-empty samples ``x`` hold NaN or inf, or (with a
+    ``config``) are too large for its spectrum to stay finite (``check_peak``)."""
+    peak = abs_max(x)  # one pass finds NaN / inf (they propagate) and the magnitude
+    if not math.isfinite(peak):
+        raise InputError(f"{name} has NaN or infinite samples")
+    if config is not None:
+        check_peak(config, peak, x.shape[-1], name)
 
 
 _abs_max_compiled = jax.jit(lambda x: jnp.max(jnp.abs(x)))  # one program and one dispatch per shape

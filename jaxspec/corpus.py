@@ -133,8 +133,8 @@ def encode_waves(
     Returns:
       ``[shape=(config.num_frames(n_i), features)]`` per wave, in order; each equals
       ``spectrogram(config, waves[i], keys[i])`` (relative 1e-5, the same draws). A
-      ``packing.packable`` config (Threefry keys) is packed: one program, two with a
-      key. Otherwise each batch is ``bucket_batch_size(bucket)`` rows of ``bucket``
+      ``packing.packable`` config (Threefry keys) is packed: one program, with or without
+      a key. Otherwise each batch is ``bucket_batch_size(bucket)`` rows of ``bucket``
       samples (padding rows of length 0), so the programs compiled depend on the
       buckets met, not on the lengths.
     """

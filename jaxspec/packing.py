@@ -36,11 +36,10 @@ import numpy as np
 from jax import lax
 
 from . import _xla
-from ._inputs import abs_max, check_peak
+from ._inputs import check_samples
 from .augmentation.keys import stage_key, traced_draw_values
 from .augmentation.waveform_stages import Stream
 from .config import SpectrogramConfig
-from .errors import InputError
 from .framing import Dither
 from .planner import blockwise
 from .spectrum import spectrogram, spectrogram_one
@@ -108,7 +107,7 @@ def _layout(config: SpectrogramConfig, lengths: list[int], keyed: bool) -> tuple
     """
     hop, frame, chunk = config.offset_samples, config.frame_samples, pack_frames(config)
     chunk_samples = _chunk_samples(config)
-    align = _ALIGN_BYTES // math.gcd(_ALIGN_BYTES, 4 * config.num_features)
+    align = _align_rows(config)
     reach = _taps(config) - 1  # zeros an item's convolution reads before it
     counts = [int(config.num_frames(n)) for n in lengths]
 
@@ -209,7 +208,7 @@ def encode_packed(
             if keyed and first <= starts[i] < first + chunk:
                 table.append((offset, lengths[i], *key_data[i].view(np.int32)))
         if keyed:
-            _check_chunk(config, x)
+            check_samples(config, x, "a wave")  # as spectrogram checks its input
             in_flight.append((first, _augment(config, x, table)))
         else:
             in_flight.append((first, spectrogram(config, x)))  # checked there
@@ -218,14 +217,6 @@ def encode_packed(
     while in_flight:
         collect()
     return results
-
-
-def _check_chunk(config: SpectrogramConfig, x: np.ndarray) -> None:
-    """``spectrogram``'s checks of its input, for a chunk that goes to the augmenting program."""
-    peak = abs_max(x)
-    if not math.isfinite(peak):
-        raise InputError("a wave has NaN or infinite samples")
-    check_peak(config, peak, x.shape[0], "a wave")
 
 
 def _overlapping(order: list[int], firsts: list[int], low: int, high: int) -> list[int]:
@@ -253,9 +244,15 @@ def _augment(config: SpectrogramConfig, x: np.ndarray, table: list) -> jax.Array
     return _augmented_chunk(config, x, rows, owners)
 
 
+def _align_rows(config: SpectrogramConfig) -> int:
+    """Output rows between possible item starts: each item's rows begin ``_ALIGN_BYTES``-aligned
+    (16 rows of 201 float32 bins)."""
+    return _ALIGN_BYTES // math.gcd(_ALIGN_BYTES, 4 * config.num_features)
+
+
 def _granule(config: SpectrogramConfig) -> int:
-    """Samples between possible item starts of a packed stream: ``offset`` x the row alignment."""
-    return config.offset_samples * (_ALIGN_BYTES // math.gcd(_ALIGN_BYTES, 4 * config.num_features))
+    """Samples between possible item starts of a packed stream: ``offset`` x ``_align_rows``."""
+    return config.offset_samples * _align_rows(config)
 
 
 def _augment_stream_fn(config: SpectrogramConfig, x: jax.Array, table: jax.Array, owners: jax.Array) -> jax.Array:
@@ -269,7 +266,9 @@ def _augment_stream_fn(config: SpectrogramConfig, x: jax.Array, table: jax.Array
     x = x.reshape(rows, granule)  # whole granules (_chunk_samples): no pad, no slice, which cost vectorization
     item = owners[:, None]
     positions = lax.broadcasted_iota(jnp.int32, x.shape, 0) * granule + lax.broadcasted_iota(jnp.int32, x.shape, 1)
-    stream = Stream(item, positions - starts[item], lengths[item], owners[0])  # granule 0 is item 0's: a runtime 0
+    stream = Stream(
+        item, positions, positions - starts[item], lengths[item], owners[0]
+    )  # granule 0: item 0's, a runtime 0
     valid = (stream.index >= 0) & (stream.index < stream.length)
     x = jnp.where(valid, x, 0.0)
     values = jax.vmap(lambda k, n: traced_draw_values(augmentation, k, n, config.sample_rate))(words, lengths)

@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from .. import _xla, limits
 from .._pytree import pytree_dataclass
@@ -250,10 +249,11 @@ def draw_volume(setting: Volume, key: jax.Array, length: int, rate: int) -> dict
 class Stream(NamedTuple):
     """Items laid end to end in one signal (packed corpora), seen as ``[rows, granule]``:
     no item starts inside a row, so each row belongs to one item. ``item`` ``[rows, 1]``
-    (int32, an index into the items' drawn values), ``index`` ``[rows, granule]`` (each
-    sample's index in its item), ``length`` ``[rows, 1]`` (its item's length): samples
-    outside every item have ``index < 0`` or ``>= length``. ``zero``: a traced int32 0
-    that XLA cannot fold (``_xla.held``).
+    (int32, an index into the items' drawn values), ``position`` ``[rows, granule]`` (each
+    sample's index in the stream), ``index`` ``[rows, granule]`` (its index in its item),
+    ``length`` ``[rows, 1]`` (its item's length): samples outside every item have
+    ``index < 0`` or ``>= length``. ``zero``: a traced int32 0 that XLA cannot fold
+    (``_xla.held``).
 
     Per-item values reach the samples by broadcasting rows, not by a gather per
     sample: a gather fused into a stage makes XLA:CPU compile its loop unvectorized
@@ -261,6 +261,7 @@ class Stream(NamedTuple):
     """
 
     item: jax.Array
+    position: jax.Array
     index: jax.Array
     length: jax.Array
     zero: jax.Array
@@ -294,8 +295,7 @@ def packed_time_shift(setting: TimeShift, x: jax.Array, values: dict, keys: jax.
     source = s.index - shift  # inside the item, or a zero entering
     inside = (source >= 0) & (source < s.length)
     flat = x.reshape(-1)
-    positions = lax.broadcasted_iota(jnp.int32, x.shape, 0) * x.shape[1] + lax.broadcasted_iota(jnp.int32, x.shape, 1)
-    return jnp.where(inside, flat[jnp.clip(positions - shift, 0, flat.shape[0] - 1)], 0.0)
+    return jnp.where(inside, flat[jnp.clip(s.position - shift, 0, flat.shape[0] - 1)], 0.0)
 
 
 def packed_convolution(setting: Convolution, x: jax.Array, values: dict, keys: jax.Array, s: Stream) -> jax.Array:

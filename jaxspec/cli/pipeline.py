@@ -4,7 +4,7 @@ Files are decoded (and resampled) by worker threads a few files ahead; each wave
 waits in a buffer (``corpus.batch_group``: one per bucket of the fixed ladder of
 ``jaxspec.corpus``, or one for a packed config) until it is full (or the inputs end),
 and each full buffer is one ``encode_waves`` call: the programs compiled depend on the
-buckets met (or are the packed corpus's one or two), not on the lengths, and each
+buckets met (or are the packed corpus's one), not on the lengths, and each
 file's result equals encoding it alone.
 """
 
