@@ -27,7 +27,6 @@ For your own pipelines the three steps are DoFns over ``Item`` records: ``ReadAu
 from __future__ import annotations
 
 import argparse
-import collections
 import dataclasses
 import json
 import os
@@ -40,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from .config import SpectrogramConfig
-from .corpus import batch_group, encode_waves, file_keys, group_is_full
+from .corpus import Batches, encode_waves, file_keys
 from .encoding import prepare
 from .outputs import MANIFEST_NAME, Manifest, Source, key_rule, target_path, write_npy
 
@@ -92,7 +91,7 @@ class ReadAudio(beam.DoFn):
 class EncodeBatches(beam.DoFn):
     """Read ``Item`` s -> encoded ``Item`` s, in batches inside each worker bundle.
 
-    Items wait in a buffer (``corpus.batch_group``: per bucket of the ladder, or one for a
+    Items wait in a buffer (``corpus.Batches``: per bucket of the ladder, or one for a
     packed config) until it is full or the bundle ends; each batch is one
     ``corpus.encode_waves`` call. With ``seed``, a file's key is ``jaxspec.corpus.file_key(seed, name)``.
     """
@@ -106,30 +105,22 @@ class EncodeBatches(beam.DoFn):
         compile_cache.enable()  # each worker process keeps its compiled programs (JAXSPEC_COMPILE_CACHE=0: off)
 
     def start_bundle(self) -> None:
-        self.buffers: dict[int, list[Item]] = {}
-        self.samples: collections.Counter = collections.Counter()
+        self.batches = Batches(self.config, keyed=self.seed is not None)
 
     def process(self, item: Item) -> Iterator[Item]:
         if item.error is not None:
             yield item
             return
-        group = batch_group(self.config, self.seed is not None, item.wave.shape[0])
-        waiting = self.buffers.setdefault(group, [])
-        waiting.append(item)
-        self.samples[group] += item.wave.shape[0]
-        if group_is_full(group, len(waiting), self.samples[group]):
-            del self.samples[group]
-            yield from self._flush(group)
+        full = self.batches.add(item, item.wave.shape[0])
+        if full is not None:
+            yield from self._encode(full)
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
-        for group in list(self.buffers):
-            for item in self._flush(group):
+        for items in self.batches.rest():
+            for item in self._encode(items):
                 yield WindowedValue(item, 0, [GlobalWindow()])
 
-    def _flush(self, group: int) -> list[Item]:
-        items = self.buffers.pop(group, [])
-        if not items:
-            return []
+    def _encode(self, items: list[Item]) -> list[Item]:
         start = time.perf_counter()
         keys = None if self.seed is None else file_keys(self.seed, [item.name for item in items])
         try:

@@ -83,20 +83,44 @@ def bucket_batch_size(bucket: int) -> int:
 PACK_BATCH_SAMPLES = 1 << 22
 """Samples gathered before a packed corpus is encoded by a streaming caller (about 16
 chunks of 17 s: the last chunk's unused rest is a few % of the work)."""
-_PACKED = -1  # the one buffer of a packable config
 
 
-def batch_group(config: SpectrogramConfig, keyed: bool, length: int) -> int:
-    """Which buffer an item of ``length`` samples waits in before ``encode_waves``, for
-    callers that gather items as they come (the CLI, Beam): its bucket of the ladder, or
-    one buffer for every length when the config is packed (``packing.packable``)."""
-    return _PACKED if packable(config, keyed) else bucket_length(length)
+class Batches:
+    """Items gathered as they come (the CLI, Beam) and handed out in batches for
+    ``encode_waves``: one buffer per bucket of the ladder, full at the bucket's batch size,
+    or for a packed config (``packing.packable``) one buffer for every length, full at
+    ``PACK_BATCH_SAMPLES`` samples.
 
+    >>> import jaxspec
+    >>> batches = Batches(jaxspec.SpectrogramConfig(normalization=("max", 1.0)), keyed=False)
+    >>> batches.add("a", 16000), len(batches.rest())
+    (None, 1)
+    """
 
-def group_is_full(group: int, items: int, samples: int) -> bool:
-    """Whether a buffer of ``batch_group`` holding ``items`` items of ``samples`` samples
-    in all is ready: a bucket's batch size, or ``PACK_BATCH_SAMPLES`` when packed."""
-    return samples >= PACK_BATCH_SAMPLES if group == _PACKED else items >= bucket_batch_size(group)
+    def __init__(self, config: SpectrogramConfig, keyed: bool):
+        self._packed = packable(config, keyed)
+        self._buffers: dict[int, list] = {}  # by bucket; key 0 when packed
+        self._samples: collections.Counter = collections.Counter()
+
+    def add(self, item: Any, length: int) -> list | None:
+        """Adds ``item`` of ``length`` samples; returns its buffer's items once it is full."""
+        group = 0 if self._packed else bucket_length(length)
+        waiting = self._buffers.setdefault(group, [])
+        waiting.append(item)
+        self._samples[group] += length
+        if self._packed and self._samples[group] < PACK_BATCH_SAMPLES:
+            return None
+        if not self._packed and len(waiting) < bucket_batch_size(group):
+            return None
+        del self._samples[group]
+        return self._buffers.pop(group)
+
+    def rest(self) -> list[list]:
+        """The buffers not yet full (emptied): what is left when the inputs end."""
+        rest = list(self._buffers.values())
+        self._buffers.clear()
+        self._samples.clear()
+        return rest
 
 
 def plan_batches(lengths: Sequence[int]) -> list[tuple[int, list[int]]]:

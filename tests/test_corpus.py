@@ -308,3 +308,17 @@ def test_packed_corpora_refuse_nan_and_huge_samples(keyed):
         encode_waves(config, [np.zeros(900, np.float32), bad], keys)
     with pytest.raises(jaxspec.InputError, match="too large"):
         encode_waves(config, [np.zeros(900, np.float32), np.full(3000, 1e30, np.float32)], keys)
+
+
+def test_batches_fill_per_bucket_or_one_packed_buffer():
+    import jaxspec
+
+    ladder = corpus.Batches(jaxspec.presets.whisper(), keyed=False)  # not packable
+    size = corpus.bucket_batch_size(corpus.bucket_length(16000))
+    handed = [ladder.add(i, 16000) for i in range(size)] + [ladder.add("short", 3000)]
+    assert handed[:-2] == [None] * (size - 1) and handed[-2] == list(range(size)) and handed[-1] is None
+    assert ladder.rest() == [["short"]] and ladder.rest() == []
+    packed = corpus.Batches(jaxspec.SpectrogramConfig(), keyed=False)
+    n = corpus.PACK_BATCH_SAMPLES // 4
+    assert [packed.add(i, length) for i, length in enumerate((n, 3000, n, n))] == [None] * 4
+    assert packed.add("last", n) == [0, 1, 2, 3, "last"]  # every length in one buffer

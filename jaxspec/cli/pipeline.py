@@ -1,7 +1,7 @@
 """The encode pipeline of the command line: decoding threads, packed or bucketed batches, progress.
 
 Files are decoded (and resampled) by worker threads a few files ahead; each waveform
-waits in a buffer (``corpus.batch_group``: one per bucket of the fixed ladder of
+waits in a buffer (``corpus.Batches``: one per bucket of the fixed ladder of
 ``jaxspec.corpus``, or one for a packed config) until it is full (or the inputs end),
 and each full buffer is one ``encode_waves`` call: the programs compiled depend on the
 buckets met (or are the packed corpus's one), not on the lengths, and each
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..config import SpectrogramConfig
-from ..corpus import batch_group, encode_waves, group_is_full
+from ..corpus import Batches, encode_waves
 from ..encoding import prepare
 from ..planner import plan_file
 from .inputs import Input
@@ -96,10 +96,8 @@ def encode_files(config, inputs: Sequence[Input], keys: Any, workers: int, bar: 
 
 
 def _drain(config, inputs, keys, queue, refill) -> Iterator[tuple[Input, Any]]:
-    """The dispatch loop of ``encode_files``: decoded waveforms wait per bucket, full buckets run."""
-    buffers: dict[int, list[tuple[int, np.ndarray]]] = {}
-    samples: collections.Counter = collections.Counter()
-    keyed = keys is not None
+    """The dispatch loop of ``encode_files``: decoded waveforms wait in ``Batches``, full ones run."""
+    batches = Batches(config, keyed=keys is not None)
     while queue:
         i, future = queue.popleft()
         refill()
@@ -111,15 +109,11 @@ def _drain(config, inputs, keys, queue, refill) -> Iterator[tuple[Input, Any]]:
         if isinstance(loaded, Long):
             yield inputs[i], loaded
             continue
-        group = batch_group(config, keyed, loaded.shape[0])
-        waiting = buffers.setdefault(group, [])
-        waiting.append((i, loaded))
-        samples[group] += loaded.shape[0]
-        if group_is_full(group, len(waiting), samples[group]):
-            del samples[group]
-            yield from _encode_bucket(config, inputs, keys, buffers.pop(group))
-    for group in list(buffers):
-        yield from _encode_bucket(config, inputs, keys, buffers.pop(group))
+        full = batches.add((i, loaded), loaded.shape[0])
+        if full is not None:
+            yield from _encode_bucket(config, inputs, keys, full)
+    for entries in batches.rest():
+        yield from _encode_bucket(config, inputs, keys, entries)
 
 
 def _encode_bucket(config, inputs, keys, entries) -> Iterator[tuple[Input, Any]]:
