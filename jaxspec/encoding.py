@@ -16,13 +16,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._inputs import check_key, check_magnitude, row_keys
+from ._inputs import check_key, check_magnitude, check_peak, row_keys
 from .augmentation.noise import key_words
 from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
 from .corpus import encode_waves
 from .errors import AudioFileError, ConfigError, InputError, check_rate
-from .io import Audio, is_path, load_audio, to_float32, to_mono
+from .io import Audio, float32_and_peak, is_path, load_audio, to_mono
 from .planner import plan_file
 from .resampling import resample
 from .spectrum import spectrogram
@@ -61,16 +61,20 @@ def prepare(
         if sample_rate is None:
             raise InputError(f"{name} is an array without a rate; pass sample_rate=... (Hz) or an Audio")
         samples, rate = item, check_rate("sample_rate", sample_rate)
-    x = to_float32(samples, name, copy=not host)  # host: only read (copied into a batch)
+    x, peak = float32_and_peak(samples, name, copy=not host)  # host: only read (copied into a batch)
     if x.ndim == 2 and 1 <= x.shape[0] <= 8 and x.shape[1] >= 100 * x.shape[0]:
         raise InputError(
             f"{name} has shape {x.shape}: that looks like {x.shape[0]} channels first ([channels, n]), but encode "
             "reads [n, channels]; pass the transpose (x.T)"
         )
+    channels = x.ndim == 2
     x = to_mono(x)
     # Checked here, on the host (no device program per length), so that the error names the
     # file; resampling's overshoot (a few %) is far inside the cap's margin.
-    check_magnitude(config, x, name)
+    if channels:
+        check_magnitude(config, x, name)  # the channels' average has a peak of its own
+    elif x.size:
+        check_peak(config, peak, x.shape[0], name)
     if rate != config.sample_rate:
         try:
             return resample(x, rate, config.sample_rate)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from pathlib import Path
@@ -113,6 +114,14 @@ def to_float32(samples: Any, name: str = "audio", *, copy: bool = True) -> np.nd
     Returns:
       float32 array of the same shape.
     """
+    return float32_and_peak(samples, name, copy=copy)[0]
+
+
+def float32_and_peak(samples: Any, name: str = "audio", *, copy: bool = True) -> tuple[np.ndarray, float]:
+    """``to_float32(samples, name, copy=copy)`` and its ``max|x|`` (0 when empty), found by
+    the same pass over the samples that rejects NaN and inf (``encode``'s magnitude check
+    needs it: a second pass cost 10 of the 31 ms ``encode_batch`` spent preparing W6's
+    1000 clips)."""
     if isinstance(samples, (str, bytes, os.PathLike)):
         raise InputError(f"{name}={samples!r} is a path where samples were expected")
     if not isinstance(samples, (np.ndarray, jax.Array, list, tuple, np.generic, int, float)):
@@ -131,10 +140,11 @@ def to_float32(samples: Any, name: str = "audio", *, copy: bool = True) -> np.nd
         raise InputError(f"{name} has {x.shape[0]} samples; the cap is {limits.MAX_SIGNAL_SAMPLES}")
     x = x if not copy and x.dtype == np.float32 else pcm_to_float32(x, name)
     # max and min propagate NaN and hold any inf: no boolean temporary the size of x
-    if x.size and not (np.isfinite(x.max()) and np.isfinite(x.min())):
+    high, low = (float(x.max()), float(x.min())) if x.size else (0.0, 0.0)
+    if not (math.isfinite(high) and math.isfinite(low)):
         bad = int(np.flatnonzero(~np.isfinite(x.reshape(-1)))[0])
         raise InputError(f"{name} has NaN or infinite samples (first at flat index {bad})")
-    return x
+    return x, max(high, -low)
 
 
 def to_mono(samples: np.ndarray) -> np.ndarray:

@@ -187,17 +187,19 @@ def test_packed_items_equal_each_alone(name, chunk_frames, lengths):
     _assert_each_alone(config, waves, outs)
 
 
-def test_packed_corpus_compiles_one_program_and_its_results_stay_valid():
+_COMPILE = "/jax/core/compile/backend_compile_duration"
+
+
+def test_packed_corpus_compiles_one_program_and_its_results_stay_valid(trace_events):
     import jaxspec
-    from jaxspec import spectrum
 
     config = jaxspec.SpectrogramConfig(window_size=480, offset=160)  # a config no other test compiles
     rng = np.random.default_rng(7)
     lengths = np.unique(np.geomspace(8000, 128000, 60).astype(int))
     waves = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in lengths]
-    before = spectrum._spectrogram_compiled._cache_size()
+    trace_events.clear()
     outs = jaxspec.encode_batch(config, waves, sample_rate=16000)
-    assert spectrum._spectrogram_compiled._cache_size() - before == 1  # one chunk program for 60 lengths
+    assert trace_events.count(_COMPILE) == 1, trace_events  # one chunk program for 60 lengths
     assert all(isinstance(o, jax.Array) for o in outs)
     kept = [np.array(o) for o in outs]  # copies
     # more work reuses freed buffers: results that alias chunk outputs must not change
@@ -264,9 +266,9 @@ def test_keyed_packing_is_refused_where_an_item_is_not_alone():
     assert packing.packable(jaxspec.presets.kaldi_fbank(dither=1.0))  # ... and nothing without a key
 
 
-def test_keyed_packed_corpus_compiles_one_program_and_matches_the_ladder():
+def test_keyed_packed_corpus_compiles_one_program_and_matches_the_ladder(trace_events):
     import jaxspec
-    from jaxspec import Augmentation, spectrum
+    from jaxspec import Augmentation
 
     config = jaxspec.SpectrogramConfig(window_size=464, augmentation=Augmentation(volume=(0.5, 1.5), noise=0.01))
     rng = np.random.default_rng(8)
@@ -274,11 +276,9 @@ def test_keyed_packed_corpus_compiles_one_program_and_matches_the_ladder():
         (0.1 * rng.standard_normal(n)).astype(np.float32) for n in np.unique(np.geomspace(8000, 96000, 60).astype(int))
     ]
     key = jax.random.key(5)
-    from jaxspec import packing
-
-    before = spectrum._spectrogram_compiled._cache_size() + packing._augmented_chunk._cache_size()
+    trace_events.clear()
     packed = jaxspec.encode_batch(config, waves, sample_rate=16000, key=key)
-    assert spectrum._spectrogram_compiled._cache_size() + packing._augmented_chunk._cache_size() - before == 1
+    assert trace_events.count(_COMPILE) == 1, trace_events
     with pytest.MonkeyPatch.context() as patch:  # the same items on the bucket ladder: the same draws
         patch.setattr(corpus, "packable", lambda config, keyed=False: False)
         ladder = jaxspec.encode_batch(config, waves, sample_rate=16000, key=key)
