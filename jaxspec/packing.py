@@ -20,14 +20,21 @@ response of ``R`` samples. The chunk's program augments it (each item with its o
 key, its own draws for its own length, every stage's output cut at its end: what the
 item draws alone, SPEC section 8), then computes its frames. Items longer than a chunk
 go through the bucket ladder of ``corpus``.
+
+**Threads.** The chunk program is traced and compiled once in the caller's thread (under
+its JAX settings); worker threads (``_workers``) then fill chunks, run the compiled
+program and hand out the items' rows, several chunks at once: XLA:CPU runs the programs
+of one thread one after another, and a chunk's program keeps about one core busy.
 """
 
 from __future__ import annotations
 
 import bisect
 import collections
+import contextlib
 import math
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -52,7 +59,7 @@ MAX_PACK_ITEMS = 128
 """The most items of one chunk when augmenting (the size of its item table)."""
 _ALIGN_BYTES = 64  # XLA:CPU's buffer alignment: device_put aliases host arrays aligned to it
 _MAX_PACK_FRAMES = 4096  # beyond, spectrogram computes one input in a loop of blocks (slower per frame)
-_MAX_WORKERS = 4  # threads running chunk programs at once on CPU
+_MAX_WORKERS = 4  # threads filling and running chunks at once on CPU
 _OPEN_CHUNKS = 8  # chunks a keyed layout may still add items to
 
 
@@ -177,76 +184,104 @@ def encode_packed(
     packed = sorted((s, i) for i, s in enumerate(starts) if s is not None and counts[i] > 0)  # stream order
     order = [i for _, i in packed]
     firsts = [s for s, _ in packed]
-    pieces: dict[int, list] = {}
-    in_flight: collections.deque = collections.deque()
+    total = max((starts[i] + counts[i] for i in order), default=0)
+    if total == 0:
+        return results
+    inputs = [jax.ShapeDtypeStruct((chunk_samples,), jnp.float32)]
+    if keyed:
+        granules = chunk_samples // _granule(config)
+        inputs += [jax.ShapeDtypeStruct((MAX_PACK_ITEMS, 4), jnp.int32), jax.ShapeDtypeStruct((granules,), jnp.int32)]
+    # Traced and compiled here, under the caller's JAX settings (thread-local ones included);
+    # the workers run the compiled program.
+    program = (_augmented_chunk if keyed else _keyless_chunk).trace(config, *inputs).lower().compile()
+    device = jax.config.jax_default_device  # the caller's, for the results the workers hand out
+    local = threading.local()
 
-    def collect() -> None:
-        first, pending = in_flight.popleft()
-        out = pending.result()[:chunk]
-        done = []
-        for i in _overlapping(order, firsts, first, first + chunk):
+    def run(first: int) -> tuple[list, list]:
+        """Fills and computes the chunk of frames ``[first, first + chunk)`` (in a worker);
+        returns ``(i, result)`` for the items wholly inside it and ``(i, piece, last)`` for
+        the pieces of items that cross its edges (keyless only)."""
+        if not hasattr(local, "x"):
+            local.x = _aligned_zeros(chunk_samples)  # a buffer per worker, free once its chunk is done
+        x = local.x
+        x[:] = 0.0
+        begin = first * hop  # this chunk's first stream sample
+        items = _overlapping(order, firsts, first, first + chunk)
+        table = []
+        for i in items:
+            offset = starts[i] * hop - begin  # the item's first sample in this chunk
+            used = lengths[i] if keyed else min(lengths[i], (counts[i] - 1) * hop + frame)
+            a, b = max(0, -offset), min(used, chunk_samples - offset)
+            if a < b:
+                x[offset + a : offset + b] = np.asarray(waves[i])[a:b]
+            if keyed and first <= starts[i] < first + chunk:
+                table.append((offset, lengths[i], *key_data[i].view(np.int32)))
+        check_samples(config, x, "a wave")  # as spectrogram checks its input
+        args = (config, x, *_item_tables(config, x, table)) if keyed else (config, x)
+        out = np.asarray(program(*args))[:chunk]
+        whole, parts = [], []
+        for i in items:
             a, b = max(starts[i], first), min(starts[i] + counts[i], first + chunk)
             if a >= b:  # an item that ended before this chunk
                 continue
-            pieces.setdefault(i, []).append(out[a - first : b - first])
-            if b == starts[i] + counts[i]:
-                parts = pieces.pop(i)
-                done.append((i, parts[0] if len(parts) == 1 else np.concatenate(parts)))
-        arrays = [a for _, a in done]
-        arrays = arrays if host else jax.device_put(arrays, may_alias=True)  # one call for the chunk's items
-        for (i, _), array in zip(done, arrays, strict=True):
-            results[i] = array
+            last = b == starts[i] + counts[i]
+            if starts[i] >= first and last:
+                whole.append((i, out[a - first : b - first]))
+            else:
+                parts.append((i, out[a - first : b - first], last))
+        return _handed_out(whole, host, device), parts
 
-    total = max((starts[i] + counts[i] for i in order), default=0)
+    pieces: dict[int, list] = {}
+    straddling = []
+
+    def collect(future: Any) -> None:
+        whole, parts = future.result()
+        for i, array in whole:
+            results[i] = array
+        for i, piece, last in parts:  # in stream order: chunks are collected in order
+            pieces.setdefault(i, []).append(piece)
+            if last:
+                straddling.append((i, np.concatenate(pieces.pop(i))))
+
     workers = _workers()
-    ahead = workers + 1  # chunks handed to the workers beyond the one being collected
-    # A few host buffers, reused in turn: chunk k's is refilled only once chunk k - RING has
-    # been collected (its program done), so it is free even where device_put aliased it.
-    ring = [_aligned_zeros(chunk_samples) for _ in range(min(ahead + 2, -(-total // chunk)))]
-    program = None
+    in_flight: collections.deque = collections.deque()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jaxspec-pack") as pool:
-        for k, first in enumerate(range(0, total, chunk)):
-            begin = first * hop  # this chunk's first stream sample
-            x = ring[k % len(ring)]
-            x[:] = 0.0
-            table = []
-            for i in _overlapping(order, firsts, first, first + chunk):
-                offset = starts[i] * hop - begin  # the item's first sample in this chunk
-                used = lengths[i] if keyed else min(lengths[i], (counts[i] - 1) * hop + frame)
-                a, b = max(0, -offset), min(used, chunk_samples - offset)
-                if a < b:
-                    x[offset + a : offset + b] = np.asarray(waves[i])[a:b]
-                if keyed and first <= starts[i] < first + chunk:
-                    table.append((offset, lengths[i], *key_data[i].view(np.int32)))
-            check_samples(config, x, "a wave")  # as spectrogram checks its input
-            args = (config, x, *_item_tables(config, x, table)) if keyed else (config, x)
-            if program is None:  # traced and compiled here, under the caller's JAX settings
-                program = (_augmented_chunk if keyed else _keyless_chunk).trace(*args).lower().compile()
-            in_flight.append((first, pool.submit(_run, program, args)))
-            if len(in_flight) > ahead:
-                collect()
+        for first in range(0, total, chunk):
+            in_flight.append(pool.submit(run, first))
+            if len(in_flight) > workers + 1:  # a chunk ready for each worker, and a few MB at most
+                collect(in_flight.popleft())
         while in_flight:
-            collect()
+            collect(in_flight.popleft())
+    for i, array in _handed_out(straddling, host, device):
+        results[i] = array
     return results
 
 
+def _handed_out(items: list, host: bool, device: Any) -> list:
+    """``(i, rows)`` pairs with NumPy rows, or (``host=False``) JAX arrays that alias them,
+    uncommitted on ``device`` (``None``: the default one); one ``device_put`` for all."""
+    if host or not items:
+        return items
+    with jax.default_device(device) if device is not None else contextlib.nullcontext():
+        arrays = jax.device_put([rows for _, rows in items], may_alias=True)
+    return [(i, array) for (i, _), array in zip(items, arrays, strict=True)]
+
+
 def _workers() -> int:
-    """Threads that run chunk programs at once: on CPU one per core (at most ``_MAX_WORKERS``).
+    """Threads that fill and run chunks at once: on CPU one per core and one more (at most
+    ``_MAX_WORKERS``); 2 on accelerators (a chunk is filled and its results copied back
+    while the next one runs).
 
     XLA:CPU runs the programs one thread dispatches one after another, and a chunk's program
-    is mostly serial (an augmented chunk: 2.37 ms on 2 cores, 3.03 ms on one); dispatched
-    from two threads, two chunks run at once: 1.86-1.94 ms per chunk on 2 cores (W6).
-    Accelerators: 2 (a chunk's results are copied back while the next one runs).
+    is mostly serial (an augmented W6 chunk: 2.37 ms on 2 cores, 3.03 ms on one); from two
+    threads two chunks run at once (1.86-1.94 ms per chunk on 2 cores). The extra worker
+    fills its chunk while the others' programs run: W6 on 2 cores, augmented 0.51-0.53 s
+    against 0.53-0.54 s with the main thread filling for 2 workers, keyless alike (0.17-0.19 s).
     """
     if jax.default_backend() != "cpu":
         return 2
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(_MAX_WORKERS, cores))
-
-
-def _run(program: Any, args: tuple) -> np.ndarray:
-    """One chunk's program, waited for (in a worker thread)."""
-    return np.asarray(program(*args))
+    return max(1, min(_MAX_WORKERS, cores + 1))
 
 
 def _overlapping(order: list[int], firsts: list[int], low: int, high: int) -> list[int]:

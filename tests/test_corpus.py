@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import jax
 import numpy as np
 import pytest
@@ -208,6 +213,33 @@ def test_packed_corpus_compiles_one_program_and_its_results_stay_valid(trace_eve
     for out, copy in zip(outs, kept, strict=True):
         np.testing.assert_array_equal(np.asarray(out), copy)
     _assert_each_alone(config, waves[::7], outs[::7])
+
+
+_DEVICE_SCRIPT = textwrap.dedent(
+    """
+    import jax, numpy as np, jaxspec
+    rng = np.random.default_rng(3)
+    waves = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in (0, 5000, 40000, 300000)]
+    config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=(0.5, 1.5), noise=0.01))
+    second = jax.devices()[1]
+    for key in (None, jax.random.key(2)):
+        alone = jaxspec.encode_batch(config, waves, sample_rate=16000, key=key)
+        with jax.default_device(second):  # thread-local: the chunks run in worker threads
+            outs = jaxspec.encode_batch(config, waves, sample_rate=16000, key=key)
+        for out, ref in zip(outs, alone, strict=True):
+            assert out.devices() == {second} and not out.committed, (out.devices(), out.committed)
+            np.testing.assert_array_equal(np.asarray(out), np.asarray(ref))
+    print("DEVICE-OK")
+    """
+)
+
+
+def test_packed_results_land_on_the_callers_default_device():
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
+    command = [sys.executable, "-c", _DEVICE_SCRIPT]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "DEVICE-OK" in result.stdout
 
 
 def _keyed_configs():
