@@ -25,8 +25,11 @@ def is_concrete_array(x: Any) -> bool:
     return isinstance(x, (np.ndarray, jax.Array)) and not isinstance(x, jax.core.Tracer)
 
 
-def as_waveform(x: Any, config: Any = None) -> jax.Array:
+def as_waveform(x: Any, config: Any = None, host: bool = False) -> jax.Array:
     """float32 ``[L]`` or ``[B, L]`` from float or integer PCM; concrete input is checked for NaN / inf.
+
+    ``host=True``: NumPy input stays a NumPy array (float32 input itself, not copied: for a
+    caller that only reads it on the host).
 
     Raises:
       InputError: a path (``spectrogram`` takes samples; ``encode`` reads files), a
@@ -58,11 +61,12 @@ def as_waveform(x: Any, config: Any = None) -> jax.Array:
             "spectrogram reads [B, L] as B signals. Average the channels first (x.mean(axis=1)), or call "
             "jaxspec.encode(config, x, sample_rate=...), which averages [n, channels]"
         )
-    x = pcm_to_float32(x, "x")
+    read_only = host and isinstance(x, np.ndarray) and x.dtype == np.float32
+    x = x if read_only else pcm_to_float32(x, "x")
     if is_concrete_array(x) and x.size:  # before device_put: a NumPy input is checked on the host
         check_samples(config, x)
     # device_put, not jnp.asarray: in jax 0.10 the latter compiles a copy per new shape.
-    return x if isinstance(x, jax.Array) else jax.device_put(x)
+    return x if host or isinstance(x, jax.Array) else jax.device_put(x)
 
 
 def check_samples(config: Any, x: Any, name: str = "x") -> None:
@@ -142,10 +146,13 @@ def row_keys(key: jax.Array, batch: int) -> jax.Array:
     return key if is_key_batch(key, batch) else fold_in_rows(key, batch)
 
 
-def check_waveform_and_key(x: Any, key: Any, config: Any = None) -> tuple[jax.Array, jax.Array | None]:
+def check_waveform_and_key(
+    x: Any, key: Any, config: Any = None, host: bool = False
+) -> tuple[jax.Array, jax.Array | None]:
     """The waveform and key of ``spectrogram``, checked: one key, or one per row of a batch
-    (and the samples' magnitude against ``config``'s float32 worst case, when given)."""
-    x = as_waveform(x, config)
+    (and the samples' magnitude against ``config``'s float32 worst case, when given;
+    ``host``: as ``as_waveform``)."""
+    x = as_waveform(x, config, host)
     if key is None:
         return x, None
     key = check_key(key)

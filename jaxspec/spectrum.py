@@ -190,11 +190,12 @@ _spectrogram_compiled = _xla.compiled(partial(_map_examples, spectrogram_one))
 _augment_compiled = _xla.compiled(partial(_map_examples, augment_one))
 
 
-def _checked(config: Any, x: Any, key: Any, lengths: Any = None) -> tuple:
-    """Host-side checks before tracing; concrete inputs are scanned for NaN / inf."""
+def _checked(config: Any, x: Any, key: Any, lengths: Any = None, host: bool = False) -> tuple:
+    """Host-side checks before tracing; concrete inputs are scanned for NaN / inf (``host``:
+    a NumPy ``x`` stays on the host, see ``as_waveform``)."""
     if not isinstance(config, SpectrogramConfig):
         raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
-    x, key = check_waveform_and_key(x, key, config)
+    x, key = check_waveform_and_key(x, key, config, host)
     return x, key, check_lengths(lengths, x)
 
 
@@ -226,7 +227,9 @@ def spectrogram(
       ``[i*offset, i*offset + window)``, zeros past the end (no centering).
 
     Pure: works under ``jax.jit`` (the config's static fields are in its treedef),
-    ``jax.vmap`` and ``jax.grad`` with respect to ``x``.
+    ``jax.vmap`` and ``jax.grad`` with respect to ``x``. Called eagerly on CPU with one long
+    concrete signal (``packing.chunked``: 8192 frames or more at the defaults, no draws), it
+    computes the frames in chunks on worker threads, bit for bit the jitted result.
 
     >>> import jax.numpy as jnp
     >>> spectrogram(SpectrogramConfig(), jnp.zeros(16000)).shape
@@ -235,6 +238,11 @@ def spectrogram(
     >>> out.shape, int((out[1].sum(axis=-1) > 0).sum())  # row 1 has num_frames(401) = 4 frames
     ((2, 121, 201), 4)
     """
+    from . import packing  # packing computes its chunks with this module's spectrogram_one
+
+    if isinstance(config, SpectrogramConfig) and packing.chunked(config, x, key, lengths):
+        x, key, lengths = _checked(config, x, key, lengths, host=True)  # read on the host: no copy
+        return packing.encode_packed(config, [x], checked=True)[0]
     return _spectrogram_compiled(config, *_checked(config, x, key, lengths))
 
 

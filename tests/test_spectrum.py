@@ -402,3 +402,52 @@ def test_long_inputs_match_reference(length, window_size, hop, target_frames, re
     expected = reference_spectrogram(x, window_size, hop, target_frames=target_frames)
     assert out.shape == expected.shape
     assert relative_error(out, expected) < 1e-5
+
+
+@pytest.fixture
+def chunking(monkeypatch):
+    """Counts the eager calls that ``packing.chunked`` sends to worker threads (3 workers,
+    whatever this machine's cores)."""
+    from jaxspec import packing
+
+    calls = []
+    encode_packed = packing.encode_packed
+    monkeypatch.setattr(packing, "_workers", lambda: 3)
+    monkeypatch.setattr(packing, "encode_packed", lambda *a, **k: calls.append(1) or encode_packed(*a, **k))
+    return calls
+
+
+def test_a_long_signal_called_eagerly_is_computed_in_chunks_bit_for_bit(chunking, noise):
+    from jaxspec import packing
+
+    config = SpectrogramConfig(window_size=320, offset=160)
+    frames = packing.LONG_SIGNAL_CHUNKS * packing.pack_frames(config) + 777  # a last chunk in part
+    x = noise(frames * 160 - 5, seed=4)
+    jitted = np.asarray(jax.jit(jaxspec.spectrogram)(config, x))
+    for signal in (x, jnp.asarray(x), (x * 32767).astype(np.int16)):
+        out = jaxspec.spectrogram(config, signal)
+        assert isinstance(out, jax.Array) and out.shape == (frames, 161) and out.dtype == jnp.float32
+        expected = jitted if signal.dtype == np.float32 else np.asarray(jax.jit(jaxspec.spectrogram)(config, signal))
+        np.testing.assert_array_equal(np.asarray(out), expected)
+    assert len(chunking) == 3
+    np.testing.assert_array_equal(np.asarray(jaxspec.encode(config, x, sample_rate=16000)), jitted)
+    assert len(chunking) == 4
+
+
+def test_chunking_is_only_for_one_long_undrawn_signal_on_the_host(chunking, noise):
+    from jaxspec import packing
+
+    config = SpectrogramConfig(augmentation=Augmentation(volume=(0.5, 1.5)))
+    long = noise(packing.LONG_SIGNAL_CHUNKS * packing.pack_frames(config) * 133, seed=5)
+    assert packing.chunked(config, long) and not packing.chunked(config, long[:-200_000])
+    assert not packing.chunked(config, long, jax.random.key(0))  # draws: the jitted program
+    assert packing.chunked(SpectrogramConfig(), long, jax.random.key(0))  # a key, nothing to draw
+    assert not packing.chunked(SpectrogramConfig(normalization=("max", 1.0)), long)  # a whole-signal statistic
+    assert not packing.chunked(config, np.stack([long, long]))
+    assert not packing.chunked(config, list(long[:10]))
+    bad = long.copy()
+    bad[123_456] = np.nan
+    with pytest.raises(jaxspec.InputError, match="NaN"):
+        jaxspec.spectrogram(config, bad)
+    jax.jit(jaxspec.spectrogram)(config, long)  # traced: never chunked
+    assert chunking == []
