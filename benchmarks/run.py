@@ -504,7 +504,7 @@ def spectrogram_contenders(x: np.ndarray) -> tuple[list[Contender], list[str]]:
             Contender(
                 "jaxspec (eager call)",
                 lambda: jaxspec.spectrogram(config, xj).block_until_ready(),
-                note="not a peer: host-side NaN check + dispatch",
+                note="not a peer: host-side NaN check; a long signal in chunks on worker threads (packing.chunked)",
                 formulation="spectrogram(config, x)",
             ),
         ]
@@ -1151,13 +1151,14 @@ def speedup_target(rows: list[dict[str, Any]], factor: float, peers: Callable[[d
     others = [r for r in rows if is_peer(r) and peers(r) and valid(r)]
     if js is None or not others:
         return [[f"≥ {factor}× fastest peer", "n/a (no jaxspec or no peer)", "✗"]]
+    eager = next((r for r in rows if r["name"] == "jaxspec (eager call)" and valid(r)), None)
     lines = []
-    for label, pick in (("min", min), ("median", statistics.median)):
-        best = min(others, key=lambda r: pick(r["times"]))
-        ratio = pick(best["times"]) / pick(js["times"])
-        lines.append(
-            [f"≥ {factor}× fastest peer ({label})", f"{ratio:.2f}× vs {described(best)}", check(ratio >= factor)]
-        )
+    for row, form in ((js, ""), (eager, ", eager call")) if eager else ((js, ""),):
+        for label, pick in (("min", min), ("median", statistics.median)):
+            best = min(others, key=lambda r: pick(r["times"]))
+            ratio = pick(best["times"]) / pick(row["times"])
+            measured = f"{ratio:.2f}× vs {described(best)}"
+            lines.append([f"≥ {factor}× fastest peer ({label}{form})", measured, check(ratio >= factor)])
     return lines
 
 
