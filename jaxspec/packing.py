@@ -22,7 +22,7 @@ item draws alone, SPEC section 8), then computes its frames. Items longer than a
 go through the bucket ladder of ``corpus``.
 
 **Threads.** The chunk program is traced and compiled once in the caller's thread (under
-its JAX settings); worker threads (``_workers``) then fill chunks, run the compiled
+its JAX settings); worker threads (``workers``) then fill chunks, run the compiled
 program and hand out the items' rows, several chunks at once: XLA:CPU runs the programs
 of one thread one after another, and a chunk's program keeps about one core busy.
 """
@@ -103,7 +103,7 @@ def chunked(config: SpectrogramConfig, x: Any, key: Any = None, lengths: Any = N
         return False
     on_cpu = isinstance(x, np.ndarray) or all(d.platform == "cpu" for d in x.devices())
     long = int(config.num_frames(int(x.shape[0]))) >= LONG_SIGNAL_CHUNKS * pack_frames(config)
-    return long and on_cpu and packable(config) and jax.default_backend() == "cpu" and _workers() > 1
+    return long and on_cpu and packable(config) and jax.default_backend() == "cpu" and workers() > 1
 
 
 def pack_frames(config: SpectrogramConfig) -> int:
@@ -270,12 +270,12 @@ def encode_packed(
         for i in order
         if starts[i] // chunk != (starts[i] + counts[i] - 1) // chunk
     }
-    workers = _workers()
+    threads = workers()
     in_flight: collections.deque = collections.deque()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="jaxspec-pack") as pool:
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="jaxspec-pack") as pool:
         for first in range(0, total, chunk):
             in_flight.append(pool.submit(run, first))
-            if len(in_flight) > workers + 1:  # a chunk ready for each worker, and a few MB at most
+            if len(in_flight) > threads + 1:  # a chunk ready for each worker, and a few MB at most
                 for i, array in in_flight.popleft().result():
                     results[i] = array
         for future in in_flight:
@@ -296,7 +296,7 @@ def _handed_out(items: list, host: bool, device: Any) -> list:
     return [(i, array) for (i, _), array in zip(items, arrays, strict=True)]
 
 
-def _workers() -> int:
+def workers() -> int:
     """Threads that fill and run chunks at once: on CPU one per core and one more (at most
     ``_MAX_WORKERS``); 2 on accelerators (a chunk is filled and its results copied back
     while the next one runs).

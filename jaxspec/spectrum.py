@@ -246,6 +246,17 @@ def spectrogram(
     return _spectrogram_compiled(config, *_checked(config, x, key, lengths))
 
 
+def spectrogram_program(
+    config: SpectrogramConfig, x: Any, key: Any = None, *, lengths: Any = None
+) -> tuple[Any, tuple]:
+    """``spectrogram``'s compiled program for these inputs and its checked arguments:
+    ``program(*args)`` is ``spectrogram(config, x, key, lengths=lengths)`` (no chunking).
+    Traced and compiled here, under the caller's JAX settings (cached by JAX), so that the
+    call may run on another thread (``corpus`` runs batches on worker threads)."""
+    args = (config, *_checked(config, x, key, lengths))
+    return _spectrogram_compiled.trace(*args).lower().compile(), args
+
+
 def augment(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = None, *, lengths: Any = None) -> jax.Array:
     """The waveform the spectrogram sees: normalization, then augmentation with ``key``.
 

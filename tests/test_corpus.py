@@ -220,11 +220,13 @@ _DEVICE_SCRIPT = textwrap.dedent(
     import jax, numpy as np, jaxspec
     rng = np.random.default_rng(3)
     waves = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in (0, 5000, 40000, 300000)]
-    config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=(0.5, 1.5), noise=0.01))
+    augmentation = jaxspec.Augmentation(volume=(0.5, 1.5), noise=0.01)
+    packed = jaxspec.SpectrogramConfig(augmentation=augmentation)
+    ladder = jaxspec.SpectrogramConfig(normalization=("rms", 0.1), augmentation=augmentation)  # not packable
     second = jax.devices()[1]
-    for key in (None, jax.random.key(2)):
+    for config, key in [(c, k) for c in (packed, ladder) for k in (None, jax.random.key(2))]:
         alone = jaxspec.encode_batch(config, waves, sample_rate=16000, key=key)
-        with jax.default_device(second):  # thread-local: the chunks run in worker threads
+        with jax.default_device(second):  # thread-local: chunks and batches run in worker threads
             outs = jaxspec.encode_batch(config, waves, sample_rate=16000, key=key)
         for out, ref in zip(outs, alone, strict=True):
             assert out.devices() == {second} and not out.committed, (out.devices(), out.committed)
@@ -234,7 +236,7 @@ _DEVICE_SCRIPT = textwrap.dedent(
 )
 
 
-def test_packed_results_land_on_the_callers_default_device():
+def test_corpus_results_land_on_the_callers_default_device():
     env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu")
     command = [sys.executable, "-c", _DEVICE_SCRIPT]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)

@@ -412,7 +412,7 @@ def chunking(monkeypatch):
 
     calls = []
     encode_packed = packing.encode_packed
-    monkeypatch.setattr(packing, "_workers", lambda: 3)
+    monkeypatch.setattr(packing, "workers", lambda: 3)
     monkeypatch.setattr(packing, "encode_packed", lambda *a, **k: calls.append(1) or encode_packed(*a, **k))
     return calls
 
