@@ -18,6 +18,9 @@ needs no bucket: ``encode_waves`` lays the items end to end in one stream comput
 fixed chunks by one program, whatever the lengths (``jaxspec.packing``).
 Items too long for a chunk with a key, and other configs, use the ladder.
 
+**Threads.** Ladder batches, like packed chunks, are compiled in the caller's thread and run
+from worker threads (``packing.workers``), several at once on CPU.
+
 **File keys.** With a seed, a file's key derives only from the seed and its relative
 output name: ``fold_in(fold_in(key(seed), hi), lo)`` with ``hi, lo`` the two 32-bit
 halves of a 64-bit BLAKE2b hash of the UTF-8 name (its 8 bytes read little-endian). Adding a file or splitting the work
