@@ -124,7 +124,7 @@ class EncodeBatches(beam.DoFn):
         start = time.perf_counter()
         keys = None if self.seed is None else file_keys(self.seed, [item.name for item in items])
         try:
-            outputs = encode_waves(self.config, [item.wave for item in items], keys, host=True)
+            outputs = encode_waves(self.config, [item.wave for item in items], keys, host=True, checked=True)
         except (OSError, ValueError, RuntimeError) as error:
             for item in items:
                 item.error = str(error) or type(error).__name__

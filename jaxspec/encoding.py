@@ -176,5 +176,5 @@ def encode_batch(
         except (ValueError, OSError) as error:
             raise _with_index(error, i, item) from error
     keys = None if key is None else _item_keys(check_key(key), len(items))
-    results = encode_waves(config, waves, keys)
+    results = encode_waves(config, waves, keys, checked=True)  # prepared: checked
     return results

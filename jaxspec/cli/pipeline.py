@@ -119,7 +119,8 @@ def _drain(config, inputs, keys, queue, refill) -> Iterator[tuple[Input, Any]]:
 def _encode_bucket(config, inputs, keys, entries) -> Iterator[tuple[Input, Any]]:
     try:
         waves = [wave for _, wave in entries]
-        results = encode_waves(config, waves, None if keys is None else keys[[i for i, _ in entries]], host=True)
+        keys_now = None if keys is None else keys[[i for i, _ in entries]]
+        results = encode_waves(config, waves, keys_now, host=True, checked=True)  # prepared: checked
     except Exception as error:  # noqa: BLE001 - the batch's items fail, the run goes on
         results = [error] * len(entries)
     for (i, _), result in zip(entries, results, strict=True):
