@@ -195,6 +195,32 @@ def test_packed_items_equal_each_alone(name, chunk_frames, lengths):
 _COMPILE = "/jax/core/compile/backend_compile_duration"
 
 
+@pytest.mark.parametrize("keyed", [False, True])
+def test_packed_buffers_need_no_zeros_to_start_with(keyed):
+    """The workers' chunk buffers and the outputs of items that cross chunk edges start
+    uninitialized: every sample and row is written (here they start as NaN)."""
+    import jaxspec
+
+    config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=(0.5, 1.5), noise=0.01))
+    rng = np.random.default_rng(12)
+    waves = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in (0, 300, 5000, 20_000, 7000, 60_000, 401)]
+    keys = jax.random.split(jax.random.key(9), len(waves)) if keyed else None
+    empty = packing._aligned_empty
+
+    def nan_filled(shape):
+        out = empty(shape)
+        out.fill(np.nan)
+        return out
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(packing, "PACK_FRAME_SAMPLES", 64 * config.frame_samples)  # items cross chunk edges
+        patch.setattr(packing, "_aligned_empty", nan_filled)
+        outs = encode_waves(config, waves, keys, host=True, checked=True)  # NaN samples would reach the outputs
+    for i, (wave, out) in enumerate(zip(waves, outs, strict=True)):
+        alone = np.asarray(jaxspec.spectrogram(config, wave, None if keys is None else keys[i]))
+        np.testing.assert_allclose(out, alone, rtol=1e-5, atol=1e-5 * max(1e-30, float(np.abs(alone).max(initial=0))))
+
+
 def test_packed_corpus_compiles_one_program_and_its_results_stay_valid(trace_events):
     import jaxspec
 
