@@ -101,7 +101,9 @@ def chunked(config: SpectrogramConfig, x: Any, key: Any = None, lengths: Any = N
         return False
     if key is not None and config.augmentation is not None:
         return False
-    on_cpu = isinstance(x, np.ndarray) or all(d.platform == "cpu" for d in x.devices())
+    # a committed array (placed on a device by the user, or sharded) keeps the jitted call,
+    # which computes where it lies
+    on_cpu = isinstance(x, np.ndarray) or (not x.committed and all(d.platform == "cpu" for d in x.devices()))
     long = int(config.num_frames(int(x.shape[0]))) >= LONG_SIGNAL_CHUNKS * pack_frames(config)
     return long and on_cpu and packable(config) and jax.default_backend() == "cpu" and workers() > 1
 

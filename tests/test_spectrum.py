@@ -445,6 +445,8 @@ def test_chunking_is_only_for_one_long_undrawn_signal_on_the_host(chunking, nois
     assert not packing.chunked(SpectrogramConfig(normalization=("max", 1.0)), long)  # a whole-signal statistic
     assert not packing.chunked(config, np.stack([long, long]))
     assert not packing.chunked(config, list(long[:10]))
+    assert packing.chunked(config, jnp.asarray(long))
+    assert not packing.chunked(config, jax.device_put(long, jax.devices()[0]))  # committed: computed where it lies
     bad = long.copy()
     bad[123_456] = np.nan
     with pytest.raises(jaxspec.InputError, match="NaN"):
