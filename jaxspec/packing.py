@@ -83,17 +83,24 @@ def packable(config: SpectrogramConfig, keyed: bool = False) -> bool:
 
 
 LONG_SIGNAL_CHUNKS = 4
-"""An eager ``spectrogram`` of one signal of at least this many chunks' frames (8192 at the
-defaults, 68 s at 16 kHz) is computed in chunks by worker threads on CPU (``chunked``)."""
+"""The fewest chunks' frames of a signal that an eager ``spectrogram`` computes in chunks."""
+LONG_OUTPUT_BYTES = 32 << 20
+"""The smallest output (bytes) for which an eager ``spectrogram`` of one signal is computed in
+chunks by worker threads on CPU (``chunked``): glibc's largest mmap threshold, past which the
+one program's output is fresh pages on every call (about 6 minutes of 16 kHz audio at the defaults)."""
 
 
 def chunked(config: SpectrogramConfig, x: Any, key: Any = None, lengths: Any = None) -> bool:
     """Whether an eager ``spectrogram(config, x, key, lengths=lengths)`` computes ``x`` as one
-    item of a packed stream: one concrete signal ``[L]`` on CPU of at least
-    ``LONG_SIGNAL_CHUNKS`` chunks, a ``packable`` config, nothing drawn with a key, more
-    than one worker. Its frames are bit for bit those of the jitted call (tested), which on
-    2 CPU cores keeps about one core busy: a 10-minute clip (W2) measured 29-35 ms jitted,
-    24-27 ms in chunks.
+    item of a packed stream: one concrete, uncommitted signal ``[L]`` on CPU whose output
+    reaches ``LONG_OUTPUT_BYTES`` (and ``LONG_SIGNAL_CHUNKS`` chunks), a ``packable`` config,
+    nothing drawn with a key, more than one worker. Its frames are bit for bit those of the
+    jitted call (tested).
+
+    Measured on 2 CPU cores at the defaults (min ms, threaded / one program): 16 chunks of
+    2048 frames (25 MB out) 10.95 / 10.53, 24 (38 MB) 18.2 / 22.4, 36 (57 MB, W2's
+    10 minutes) 26.4 / 32.8, 64 (100 MB) 46.4 / 57.7, 128 (201 MB) 81.9 / 224; below 16
+    chunks one program wins (4 chunks: 4.1 / 2.5).
     """
     if lengths is not None or not isinstance(x, (np.ndarray, jax.Array)) or isinstance(x, jax.core.Tracer):
         return False
@@ -104,7 +111,8 @@ def chunked(config: SpectrogramConfig, x: Any, key: Any = None, lengths: Any = N
     # a committed array (placed on a device by the user, or sharded) keeps the jitted call,
     # which computes where it lies
     on_cpu = isinstance(x, np.ndarray) or (not x.committed and all(d.platform == "cpu" for d in x.devices()))
-    long = int(config.num_frames(int(x.shape[0]))) >= LONG_SIGNAL_CHUNKS * pack_frames(config)
+    frames = int(config.num_frames(int(x.shape[0])))
+    long = frames >= LONG_SIGNAL_CHUNKS * pack_frames(config) and frames * config.num_features * 4 >= LONG_OUTPUT_BYTES
     return long and on_cpu and packable(config) and jax.default_backend() == "cpu" and workers() > 1
 
 

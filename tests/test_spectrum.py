@@ -407,12 +407,13 @@ def test_long_inputs_match_reference(length, window_size, hop, target_frames, re
 @pytest.fixture
 def chunking(monkeypatch):
     """Counts the eager calls that ``packing.chunked`` sends to worker threads (3 workers,
-    whatever this machine's cores)."""
+    whatever this machine's cores; any output size)."""
     from jaxspec import packing
 
     calls = []
     encode_packed = packing.encode_packed
     monkeypatch.setattr(packing, "workers", lambda: 3)
+    monkeypatch.setattr(packing, "LONG_OUTPUT_BYTES", 0)  # small signals for the tests
     monkeypatch.setattr(packing, "encode_packed", lambda *a, **k: calls.append(1) or encode_packed(*a, **k))
     return calls
 
@@ -440,6 +441,9 @@ def test_chunking_is_only_for_one_long_undrawn_signal_on_the_host(chunking, nois
     config = SpectrogramConfig(augmentation=Augmentation(volume=(0.5, 1.5)))
     long = noise(packing.LONG_SIGNAL_CHUNKS * packing.pack_frames(config) * 133, seed=5)
     assert packing.chunked(config, long) and not packing.chunked(config, long[:-200_000])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(packing, "LONG_OUTPUT_BYTES", 32 << 20)
+        assert not packing.chunked(config, long)  # 6.6 MB of output: one program is faster
     assert not packing.chunked(config, long, jax.random.key(0))  # draws: the jitted program
     assert packing.chunked(SpectrogramConfig(), long, jax.random.key(0))  # a key, nothing to draw
     assert not packing.chunked(SpectrogramConfig(normalization=("max", 1.0)), long)  # a whole-signal statistic
