@@ -46,7 +46,7 @@ from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
 from .errors import InputError
 from .packing import encode_packed, packable
-from .spectrum import spectrogram, spectrogram_program
+from .spectrum import spectrogram_program
 
 LADDER_BASE = 1024
 """The shortest bucket, in samples."""
@@ -245,11 +245,11 @@ def _bucket_batch(
     impl: Any = None,
     pool: ThreadPoolExecutor | None = None,
 ) -> Callable[[], list]:
-    """Dispatches one ``spectrogram(..., lengths=)`` call on ``waves`` zero-padded into
+    """Prepares one ``spectrogram(..., lengths=)`` call on ``waves`` zero-padded into
     ``[rows, bucket]`` (padding rows of length 0; ``key_data``: the waves' key words, padded
-    with the first; ``pool``: run it on a worker thread) and returns a function that waits for
-    it and returns each wave's own frames as NumPy arrays, cut on the host (slicing on the
-    device would compile per length)."""
+    with the first), dispatched now on a worker thread of ``pool`` (without a pool, when the
+    result is asked for), and returns a function that waits for it and returns each wave's own
+    frames as NumPy arrays, cut on the host (slicing on the device would compile per length)."""
     lengths = [int(np.shape(w)[0]) for w in waves]
     x = np.zeros((rows, bucket), np.float32)
     row_lengths = np.zeros(rows, np.int32)
@@ -261,12 +261,9 @@ def _bucket_batch(
         row_keys = np.concatenate([key_data, np.repeat(key_data[:1], rows - len(key_data), axis=0)])
         if impl is not None:
             row_keys = jax.random.wrap_key_data(row_keys, impl=impl)
-    if pool is None:
-        pending = spectrogram(config, x, row_keys, lengths=row_lengths)
-        result = lambda: np.asarray(pending)  # noqa: E731
-    else:
-        program, args = spectrogram_program(config, x, row_keys, lengths=row_lengths)
-        result = pool.submit(lambda: np.asarray(program(*args))).result
+    program, args = spectrogram_program(config, x, row_keys, lengths=row_lengths)
+    run = lambda: np.asarray(program(*args))  # noqa: E731
+    result = run if pool is None else pool.submit(run).result
 
     def cut() -> list:
         out = result()

@@ -35,29 +35,30 @@ import contextlib
 import math
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
-from . import _xla
 from ._inputs import check_samples
-from .augmentation.keys import stage_key, traced_draw_values
-from .augmentation.waveform_stages import Stream
+from .chunk_programs import (
+    ALIGN_BYTES,
+    MAX_PACK_ITEMS,
+    align_rows,
+    augmented_chunk,
+    granule,
+    item_tables,
+    keyless_chunk,
+)
 from .config import SpectrogramConfig
 from .framing import Dither
 from .planner import blockwise
-from .spectrum import spectrogram_one
 
 PACK_FRAME_SAMPLES = 2048 * 400
 """Frame samples (frames x frame length) per chunk of a packed stream."""
-MAX_PACK_ITEMS = 128
-"""The most items of one chunk when augmenting (the size of its item table)."""
-_ALIGN_BYTES = 64  # XLA:CPU's buffer alignment: device_put aliases host arrays aligned to it
 _MAX_PACK_FRAMES = 4096  # beyond, spectrogram computes one input in a loop of blocks (slower per frame)
 _MAX_WORKERS = 4  # threads filling and running chunks at once on CPU
 _OPEN_CHUNKS = 8  # chunks a keyed layout may still add items to
@@ -104,16 +105,15 @@ def chunked(config: SpectrogramConfig, x: Any, key: Any = None, lengths: Any = N
     """
     if lengths is not None or not isinstance(x, (np.ndarray, jax.Array)) or isinstance(x, jax.core.Tracer):
         return False
-    if x.ndim != 1:
+    if x.ndim != 1 or (key is not None and config.augmentation is not None):
         return False
-    if key is not None and config.augmentation is not None:
+    frames = int(config.num_frames(int(x.shape[0])))  # first: most calls stop here
+    if frames < LONG_SIGNAL_CHUNKS * pack_frames(config) or frames * config.num_features * 4 < LONG_OUTPUT_BYTES:
         return False
     # a committed array (placed on a device by the user, or sharded) keeps the jitted call,
     # which computes where it lies
     on_cpu = isinstance(x, np.ndarray) or (not x.committed and all(d.platform == "cpu" for d in x.devices()))
-    frames = int(config.num_frames(int(x.shape[0])))
-    long = frames >= LONG_SIGNAL_CHUNKS * pack_frames(config) and frames * config.num_features * 4 >= LONG_OUTPUT_BYTES
-    return long and on_cpu and packable(config) and jax.default_backend() == "cpu" and workers() > 1
+    return on_cpu and packable(config) and jax.default_backend() == "cpu" and workers() > 1
 
 
 def pack_frames(config: SpectrogramConfig) -> int:
@@ -127,9 +127,9 @@ def pack_frames(config: SpectrogramConfig) -> int:
 
 
 def _chunk_samples(config: SpectrogramConfig) -> int:
-    """Samples of one chunk: its frames' span, rounded up to whole granules (``_granule``)."""
+    """Samples of one chunk: its frames' span, rounded up to whole granules (``chunk_programs.granule``)."""
     span = (pack_frames(config) - 1) * config.offset_samples + config.frame_samples
-    return -(-span // _granule(config)) * _granule(config)
+    return -(-span // granule(config)) * granule(config)
 
 
 def _taps(config: SpectrogramConfig) -> int:
@@ -150,7 +150,7 @@ def _layout(config: SpectrogramConfig, lengths: list[int], keyed: bool) -> tuple
     """
     hop, frame, chunk = config.offset_samples, config.frame_samples, pack_frames(config)
     chunk_samples = _chunk_samples(config)
-    align = _align_rows(config)
+    align = align_rows(config)
     reach = _taps(config) - 1  # zeros an item's convolution reads before it
     counts = [int(config.num_frames(n)) for n in lengths]
 
@@ -229,11 +229,11 @@ def encode_packed(
         return results
     inputs = [jax.ShapeDtypeStruct((chunk_samples,), jnp.float32)]
     if keyed:
-        granules = chunk_samples // _granule(config)
+        granules = chunk_samples // granule(config)
         inputs += [jax.ShapeDtypeStruct((MAX_PACK_ITEMS, 4), jnp.int32), jax.ShapeDtypeStruct((granules,), jnp.int32)]
     # Traced and compiled here, under the caller's JAX settings (thread-local ones included);
     # the workers run the compiled program.
-    program = (_augmented_chunk if keyed else _keyless_chunk).trace(config, *inputs).lower().compile()
+    program = (augmented_chunk if keyed else keyless_chunk).trace(config, *inputs).lower().compile()
     device = jax.config.jax_default_device  # the caller's, for the results the workers hand out
     local = threading.local()
 
@@ -260,7 +260,7 @@ def encode_packed(
         x[filled:] = 0.0
         if not checked:
             check_samples(config, x, "a wave")  # as spectrogram checks its input
-        args = (config, x, *_item_tables(config, x, table)) if keyed else (config, x)
+        args = (config, x, *item_tables(config, x, table)) if keyed else (config, x)
         out = np.asarray(program(*args))[:chunk]
         whole = []
         for i in items:
@@ -330,82 +330,11 @@ def _overlapping(order: list[int], firsts: list[int], low: int, high: int) -> li
     return order[lo : bisect.bisect_left(firsts, high)]
 
 
-def _item_tables(config: SpectrogramConfig, x: np.ndarray, table: list) -> tuple[np.ndarray, np.ndarray]:
-    """The item tables of a chunk ``x`` whose items are ``table`` rows ``(first sample,
-    length, key word 0, key word 1)`` (in stream order): int32 ``[MAX_PACK_ITEMS, 4]``
-    (padded with rows of length 0) and each granule's item (``_augment_stream_fn``)."""
-    rows = np.zeros((MAX_PACK_ITEMS, 4), np.int32)
-    rows[: len(table)] = table
-    # Items start on granules of `granule` samples, so each granule lies in one item's
-    # span (its samples, then the zeros before the next): the sample -> item map is a
-    # gather from this small table (a searchsorted over the chunk cost 1.1-1.5 ms of
-    # a 17 s chunk's ~3 ms on 2 cores).
-    granule = _granule(config)
-    owners = np.zeros(x.shape[0] // granule, np.int32)
-    for i, row in enumerate(table):
-        owners[row[0] // granule :] = i
-    return rows, owners
-
-
-def _align_rows(config: SpectrogramConfig) -> int:
-    """Output rows between possible item starts: each item's rows begin ``_ALIGN_BYTES``-aligned
-    (16 rows of 201 float32 bins)."""
-    return _ALIGN_BYTES // math.gcd(_ALIGN_BYTES, 4 * config.num_features)
-
-
-def _granule(config: SpectrogramConfig) -> int:
-    """Samples between possible item starts of a packed stream: ``offset`` x ``_align_rows``."""
-    return config.offset_samples * _align_rows(config)
-
-
-def _augment_stream_fn(config: SpectrogramConfig, x: jax.Array, table: jax.Array, owners: jax.Array) -> jax.Array:
-    """The waveform stages on every item of a chunk ``x [S]`` (traced): ``table [K, 4]``
-    int32 rows (first sample, length, key words bitcast), ``owners`` the item of each
-    granule of ``_granule(config)`` samples; samples outside items are 0."""
-    augmentation = config.augmentation
-    starts, lengths = table[:, 0], table[:, 1]
-    words = lax.bitcast_convert_type(table[:, 2:], jnp.uint32)  # raw Threefry keys [K, 2]
-    granule, rows = _granule(config), owners.shape[0]
-    x = x.reshape(rows, granule)  # whole granules (_chunk_samples): no pad, no slice, which cost vectorization
-    item = owners[:, None]
-    positions = lax.broadcasted_iota(jnp.int32, x.shape, 0) * granule + lax.broadcasted_iota(jnp.int32, x.shape, 1)
-    stream = Stream(
-        item, positions, positions - starts[item], lengths[item], owners[0]
-    )  # granule 0: item 0's, a runtime 0
-    valid = (stream.index >= 0) & (stream.index < stream.length)
-    x = jnp.where(valid, x, 0.0)
-    values = jax.vmap(lambda k, n: traced_draw_values(augmentation, k, n, config.sample_rate))(words, lengths)
-    for stage, setting in augmentation.active("waveform"):
-        keys = jax.vmap(lambda k, s=stage: stage_key(k, s.stage_id))(words)
-        x = jnp.where(valid, stage.packed(setting, x, values, keys, stream), 0.0)  # cut at each item's end
-        x = _xla.held(x, stream.zero)
-    x = x.reshape(-1)
-    return x
-
-
-def _augmented_chunk_fn(config: SpectrogramConfig, x: jax.Array, table: jax.Array, owners: jax.Array) -> jax.Array:
-    """The spectrogram ``[frames, features]`` of a chunk after ``_augment_stream_fn``: one
-    program (two, augmentation then the keyless chunk program, measured 3 % slower, and 25 %
-    with no chunk dispatched ahead)."""
-    return spectrogram_one(config, _augment_stream_fn(config, x, table, owners), None)
-
-
-_augmented_chunk: Callable[..., jax.Array] = _xla.compiled(_augmented_chunk_fn)
-
-
-def _keyless_chunk_fn(config: SpectrogramConfig, x: jax.Array) -> jax.Array:
-    """The spectrogram ``[frames, features]`` of a keyless chunk ``x [S]``: ``spectrogram(config, x)``."""
-    return spectrogram_one(config, x, None)
-
-
-_keyless_chunk: Callable[..., jax.Array] = _xla.compiled(_keyless_chunk_fn)
-
-
 def _aligned_empty(shape: tuple[int, ...]) -> np.ndarray:
-    """An uninitialized float32 array starting on a ``_ALIGN_BYTES`` boundary (so that
+    """An uninitialized float32 array starting on a ``ALIGN_BYTES`` boundary (so that
     ``device_put`` aliases it instead of copying it)."""
     size = math.prod(shape)
-    spare = _ALIGN_BYTES // 4
+    spare = ALIGN_BYTES // 4
     buffer = np.empty(size + spare, np.float32)
-    start = (-buffer.ctypes.data % _ALIGN_BYTES) // 4
+    start = (-buffer.ctypes.data % ALIGN_BYTES) // 4
     return buffer[start : start + size].reshape(shape)
