@@ -504,7 +504,7 @@ def spectrogram_contenders(x: np.ndarray) -> tuple[list[Contender], list[str]]:
             Contender(
                 "jaxspec (eager call)",
                 lambda: jaxspec.spectrogram(config, xj).block_until_ready(),
-                note="not a peer: host-side NaN check; a long signal in chunks on worker threads (packing.chunked)",
+                note="not a peer: a long signal in chunks on worker threads, which scan them (packing.chunked)",
                 formulation="spectrogram(config, x)",
             ),
         ]

@@ -25,11 +25,12 @@ def is_concrete_array(x: Any) -> bool:
     return isinstance(x, (np.ndarray, jax.Array)) and not isinstance(x, jax.core.Tracer)
 
 
-def as_waveform(x: Any, config: Any = None, host: bool = False) -> jax.Array:
+def as_waveform(x: Any, config: Any = None, host: bool = False, scan: bool = True) -> jax.Array:
     """float32 ``[L]`` or ``[B, L]`` from float or integer PCM; concrete input is checked for NaN / inf.
 
     ``host=True``: NumPy input stays a NumPy array (float32 input itself, not copied: for a
-    caller that only reads it on the host).
+    caller that only reads it on the host). ``scan=False``: the samples are not scanned
+    (``check_samples``); the caller checks them itself.
 
     Raises:
       InputError: a path (``spectrogram`` takes samples; ``encode`` reads files), a
@@ -63,20 +64,21 @@ def as_waveform(x: Any, config: Any = None, host: bool = False) -> jax.Array:
         )
     read_only = host and isinstance(x, np.ndarray) and x.dtype == np.float32
     x = x if read_only else pcm_to_float32(x, "x")
-    if is_concrete_array(x) and x.size:  # before device_put: a NumPy input is checked on the host
+    if scan and is_concrete_array(x) and x.size:  # before device_put: a NumPy input is checked on the host
         check_samples(config, x)
     # device_put, not jnp.asarray: in jax 0.10 the latter compiles a copy per new shape.
     return x if host or isinstance(x, jax.Array) else jax.device_put(x)
 
 
-def check_samples(config: Any, x: Any, name: str = "x") -> None:
+def check_samples(config: Any, x: Any, name: str = "x", length: int | None = None) -> None:
     """``InputError`` if concrete, non-empty samples ``x`` hold NaN or inf, or (with a
-    ``config``) are too large for its spectrum to stay finite (``check_peak``)."""
+    ``config``) are too large for its spectrum to stay finite (``check_peak``, for an input
+    of ``length`` samples: ``x``'s own by default; ``x`` may be a piece of it)."""
     peak = abs_max(x)  # one pass finds NaN / inf (they propagate) and the magnitude
     if not math.isfinite(peak):
         raise InputError(f"{name} has NaN or infinite samples")
     if config is not None:
-        check_peak(config, peak, x.shape[-1], name)
+        check_peak(config, peak, x.shape[-1] if length is None else length, name)
 
 
 _abs_max_compiled = jax.jit(lambda x: jnp.max(jnp.abs(x)))  # one program and one dispatch per shape
@@ -147,12 +149,12 @@ def row_keys(key: jax.Array, batch: int) -> jax.Array:
 
 
 def check_waveform_and_key(
-    x: Any, key: Any, config: Any = None, host: bool = False
+    x: Any, key: Any, config: Any = None, host: bool = False, scan: bool = True
 ) -> tuple[jax.Array, jax.Array | None]:
     """The waveform and key of ``spectrogram``, checked: one key, or one per row of a batch
     (and the samples' magnitude against ``config``'s float32 worst case, when given;
-    ``host``: as ``as_waveform``)."""
-    x = as_waveform(x, config, host)
+    ``host``, ``scan``: as ``as_waveform``)."""
+    x = as_waveform(x, config, host, scan)
     if key is None:
         return x, None
     key = check_key(key)

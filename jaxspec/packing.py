@@ -193,6 +193,7 @@ def encode_packed(
     key_data: np.ndarray | None = None,
     host: bool = False,
     checked: bool = False,
+    name: str = "a wave",
 ) -> list:
     """Spectrograms of ``waves`` packed into one stream (``packable(config, keyed)``).
 
@@ -202,7 +203,10 @@ def encode_packed(
       key_data: ``None``, or uint32 ``[shape=(len(waves), 2)]``: each wave's Threefry key words.
       host: NumPy results (else JAX arrays, which alias the chunks' outputs).
       checked: the waves were checked as ``spectrogram`` checks its input (finite, not too
-        large for the config): the chunks are not scanned again.
+        large for the config): the chunks are not scanned again. Else each chunk is
+        checked once filled, as the longest wave would be (``InputError`` naming ``name``;
+        the magnitude bound grows with the length).
+      name: what the error of an unchecked wave calls it.
 
     Returns:
       ``[shape=(config.num_frames(n_i), features)]`` per wave (``None`` for waves too long
@@ -213,6 +217,7 @@ def encode_packed(
     hop, frame, chunk = config.offset_samples, config.frame_samples, pack_frames(config)
     chunk_samples = _chunk_samples(config)
     lengths = [int(np.shape(w)[0]) for w in waves]
+    longest = max(lengths, default=0)
     starts, counts = _layout(config, lengths, keyed)
     results: list[Any] = [None] * len(waves)
     if any(s is not None and n == 0 for s, n in zip(starts, counts, strict=True)):
@@ -259,7 +264,7 @@ def encode_packed(
                 table.append((offset, lengths[i], *key_data[i].view(np.int32)))
         x[filled:] = 0.0
         if not checked:
-            check_samples(config, x, "a wave")  # as spectrogram checks its input
+            check_samples(config, x, name, longest)  # as spectrogram checks its input
         args = (config, x, *item_tables(config, x, table)) if keyed else (config, x)
         out = np.asarray(program(*args))[:chunk]
         whole = []

@@ -190,12 +190,12 @@ _spectrogram_compiled = _xla.compiled(partial(_map_examples, spectrogram_one))
 _augment_compiled = _xla.compiled(partial(_map_examples, augment_one))
 
 
-def _checked(config: Any, x: Any, key: Any, lengths: Any = None, host: bool = False) -> tuple:
+def _checked(config: Any, x: Any, key: Any, lengths: Any = None, host: bool = False, scan: bool = True) -> tuple:
     """Host-side checks before tracing; concrete inputs are scanned for NaN / inf (``host``:
-    a NumPy ``x`` stays on the host, see ``as_waveform``)."""
+    a NumPy ``x`` stays on the host; ``scan=False``: not scanned; see ``as_waveform``)."""
     if not isinstance(config, SpectrogramConfig):
         raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
-    x, key = check_waveform_and_key(x, key, config, host)
+    x, key = check_waveform_and_key(x, key, config, host, scan)
     return x, key, check_lengths(lengths, x)
 
 
@@ -242,8 +242,10 @@ def spectrogram(
     from . import packing  # packing computes its chunks with this module's spectrogram_one
 
     if isinstance(config, SpectrogramConfig) and packing.chunked(config, x, key, lengths):
-        x, key, lengths = _checked(config, x, key, lengths, host=True)  # read on the host: no copy
-        return packing.encode_packed(config, [x], checked=True)[0]
+        # Read on the host (no copy); each worker scans the chunk it has just filled, in
+        # parallel and from cache (W2, 10 min: 1.7 ms of the caller's time otherwise).
+        x, key, lengths = _checked(config, x, key, lengths, host=True, scan=False)
+        return packing.encode_packed(config, [x], name="x")[0]
     return _spectrogram_compiled(config, *_checked(config, x, key, lengths))
 
 

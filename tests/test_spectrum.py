@@ -451,9 +451,24 @@ def test_chunking_is_only_for_one_long_undrawn_signal_on_the_host(chunking, nois
     assert not packing.chunked(config, list(long[:10]))
     assert packing.chunked(config, jnp.asarray(long))
     assert not packing.chunked(config, jax.device_put(long, jax.devices()[0]))  # committed: computed where it lies
-    bad = long.copy()
-    bad[123_456] = np.nan
-    with pytest.raises(jaxspec.InputError, match="NaN"):
-        jaxspec.spectrogram(config, bad)
     jax.jit(jaxspec.spectrogram)(config, long)  # traced: never chunked
     assert chunking == []
+
+
+def test_a_chunked_signal_is_checked_as_the_jitted_call_checks_it(chunking, noise):
+    """The workers scan the chunks they fill: the same errors, naming ``x``."""
+    from jaxspec import packing
+
+    config = SpectrogramConfig()
+    long = noise(packing.LONG_SIGNAL_CHUNKS * packing.pack_frames(config) * 133, seed=6)
+    nan, loud = long.copy(), long * np.float32(1e17)  # 1e17: |X|**2 would pass float32's max
+    nan[-5] = np.nan  # in the last chunk
+    for bad, message in ((nan, r"^x has NaN or infinite samples$"), (loud, r"^x has samples up to .* too large")):
+        with pytest.raises(jaxspec.InputError, match=message):
+            jaxspec.spectrogram(config, bad)
+        with pytest.raises(jaxspec.InputError, match=message):
+            jaxspec.spectrogram(config, jnp.asarray(bad))
+        with pytest.MonkeyPatch.context() as patch, pytest.raises(jaxspec.InputError, match=message):
+            patch.setattr(packing, "LONG_OUTPUT_BYTES", 1 << 60)
+            jaxspec.spectrogram(config, bad)  # one program: checked before tracing
+    assert len(chunking) == 4
