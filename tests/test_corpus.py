@@ -370,6 +370,64 @@ def test_packed_corpora_refuse_nan_and_huge_samples(keyed):
         encode_waves(config, [np.zeros(900, np.float32), np.full(3000, 1e30, np.float32)], keys)
 
 
+@pytest.mark.parametrize("keyed", [False, True])
+def test_packed_corpora_check_the_samples_no_frame_reads_and_name_the_first_bad_wave(keyed):
+    """Kaldi's framing leaves a wave's last samples (and all of a wave shorter than a
+    window) out of every frame: they are checked all the same, and the error is the
+    first bad wave's, as ``spectrogram`` words it."""
+    import jaxspec
+
+    config = jaxspec.presets.kaldi_fbank(augmentation=jaxspec.Augmentation(volume=(0.5, 1.5)), dither=0.0)
+    keys = jax.random.split(jax.random.key(0), 4) if keyed else None
+    waves = [np.zeros(n, np.float32) for n in (900, 16000 + 7, 300, 2000)]
+    assert config.num_frames(16007) == config.num_frames(16000) and config.num_frames(300) == 0
+    tail, short, loud = (w.copy() for w in waves[1:])
+    tail[-1], short[5], loud[:] = np.inf, np.nan, 1e30
+    for bad, index in ((tail, 1), (short, 2)):
+        with pytest.raises(jaxspec.InputError, match=rf"^wave {index} has NaN or infinite samples$"):
+            encode_waves(config, [*waves[:index], bad, *waves[index + 1 :]], keys)
+    with pytest.raises(jaxspec.InputError, match=r"^wave 2 has samples up to 1e\+30"):
+        encode_waves(config, [waves[0], tail[:-1], np.full(300, 1e30, np.float32), loud], keys)
+
+
+def test_a_chunk_held_to_its_longest_waves_bound_does_not_fail_waves_that_pass_alone(monkeypatch):
+    """A chunk is checked as its corpus's longest wave would be (a stricter bound); when
+    every wave passes alone, the corpus is computed all the same."""
+    import jaxspec
+    from jaxspec import _inputs
+
+    check = _inputs.check_samples
+
+    def strict(config, x, name="x", length=None):
+        if name == "a chunk":
+            raise jaxspec.InputError("a chunk is too large for the longest wave's bound")
+        check(config, x, name, length)
+
+    monkeypatch.setattr(packing, "check_samples", strict)
+    config = jaxspec.SpectrogramConfig()
+    waves = [(0.1 * np.random.default_rng(i).standard_normal(n)).astype(np.float32) for i, n in enumerate((900, 5000))]
+    for wave, out in zip(waves, encode_waves(config, waves, host=True), strict=True):
+        np.testing.assert_array_equal(out, np.asarray(jaxspec.spectrogram(config, wave)))
+
+
+def test_packed_convolution_keeps_a_quiet_items_relative_error_beside_loud_ones():
+    """Items share a chunk's FFT convolution; its rounding (about 1e-7 of the loudest
+    samples) must not swamp a -80 dB neighbour: each item is scaled to a peak near 1 first."""
+    import jaxspec
+
+    rng = np.random.default_rng(1)
+    response = (rng.standard_normal(301) * np.exp(-np.arange(301) / 50) * 0.2).astype(np.float32)
+    config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(convolution=response))
+    key = jax.random.key(5)
+    waves = [(rng.standard_normal(16000) * level).astype(np.float32) for level in (0.5, 1e-4, 0.5, 0.0)]
+    outs = jaxspec.encode_batch(config, waves, sample_rate=16000, key=key)
+    for i, (wave, out) in enumerate(zip(waves, outs, strict=True)):
+        alone = np.asarray(jaxspec.spectrogram(config, wave, jax.random.fold_in(key, i)))
+        error = np.linalg.norm(np.asarray(out) - alone) / max(np.linalg.norm(alone), 1e-30)
+        assert error < 2e-6, (i, error)  # 1.6e-4 for the quiet item before the scaling
+    assert not np.asarray(outs[3]).any()
+
+
 def test_batches_fill_per_bucket_or_one_packed_buffer():
     import jaxspec
 

@@ -300,6 +300,19 @@ def packed_time_shift(setting: TimeShift, x: jax.Array, values: dict, keys: jax.
 
 def packed_convolution(setting: Convolution, x: jax.Array, values: dict, keys: jax.Array, s: Stream) -> jax.Array:
     """``apply_convolution`` on a stream whose items are each preceded by at least
-    ``R - 1`` zeros (the response's reach): no item hears another."""
+    ``R - 1`` zeros (the response's reach): no item hears another.
+
+    The FFT's rounding does reach across items (about 1e-7 of a segment's largest
+    samples): each item is first scaled by a power of two to a peak in [0.5, 1) and scaled
+    back after (exact), so that a quiet item next to a loud one keeps its own relative
+    error (a -60 dB item measured 1.5e-5 unscaled).
+    """
     mix = s.spread(values["convolution_mix"])
-    return (1.0 - mix) * x + mix * ops.convolve(x.reshape(-1), setting.signal).reshape(x.shape)
+    items = values["convolution_mix"].shape[0]
+    peaks = jax.ops.segment_max(jnp.max(jnp.abs(x), axis=1), s.item[:, 0], num_segments=items)
+    exponent = jnp.clip(jnp.frexp(jnp.maximum(peaks, 0.0))[1], -126, 126)  # powers of two float32 holds
+    one = jnp.ones_like(peaks)
+    # A silent item hears nothing, not its neighbours' rounding: its spectrogram stays exactly 0.
+    down, up = s.spread(jnp.ldexp(one, -exponent)), s.spread(jnp.where(peaks > 0, jnp.ldexp(one, exponent), 0.0))
+    wet = ops.convolve((x * down).reshape(-1), setting.signal).reshape(x.shape) * up
+    return (1.0 - mix) * x + mix * wet
