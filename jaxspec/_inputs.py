@@ -130,7 +130,10 @@ def is_key_batch(key: jax.Array, batch: int) -> bool:
 
 def check_key(key: Any) -> jax.Array:
     """``key`` as a JAX array if it is a PRNG key (typed, or raw uint32 ``[..., 2]``)."""
-    key = jnp.asarray(key) if not isinstance(key, jax.Array) else key
+    if isinstance(key, np.ndarray):
+        key = jax.device_put(key)  # jnp.asarray would compile a copy per shape (a corpus's batch sizes)
+    elif not isinstance(key, jax.Array):
+        key = jnp.asarray(key)
     if not is_typed_key(key) and (key.dtype != jnp.uint32 or key.shape[-1:] != (2,)):
         raise InputError(
             f"key of dtype {key.dtype} and shape {key.shape} is not a PRNG key; "

@@ -259,7 +259,9 @@ def _bucket_batch(
     row_keys = None
     if key_data is not None:  # gathered on the host: no program per batch size
         row_keys = np.concatenate([key_data, np.repeat(key_data[:1], rows - len(key_data), axis=0)])
-        if impl is not None:
+        if impl is not None and not str(impl) == "threefry2x32" == jax.config.jax_default_prng_impl:
+            # wrapping runs (and compiles) a program per batch size; raw words of the
+            # default implementation draw the same
             row_keys = jax.random.wrap_key_data(row_keys, impl=impl)
     program, args = spectrogram_program(config, x, row_keys, lengths=row_lengths)
     run = lambda: np.asarray(program(*args))  # noqa: E731

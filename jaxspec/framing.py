@@ -198,16 +198,25 @@ def analysis_window(framing: Any, window: np.ndarray, fft: int) -> np.ndarray:
 def pad_signal(framing: Any, x: jax.Array, n: int, window: int, hop: int, fft: int) -> jax.Array:
     """``x [shape=(L,)]`` padded so that frame ``i`` is ``out[i*hop : i*hop + frame_length]``
     (the caller zero-extends the end as needed)."""
+    length = x.shape[0]
     if isinstance(framing, Centered):
         pad = fft // 2
-        if framing.pad_mode == "reflect" and x.shape[0] > 0:  # (NumPy's rule: 1 sample repeats)
+        if framing.pad_mode != "reflect" or length == 0:
+            return jnp.pad(x, (pad, pad))
+        if pad < length:  # (NumPy's rule: 1 sample repeats)
             return jnp.pad(x, (pad, pad), mode="reflect")
-        return jnp.pad(x, (pad, pad))
+        # Mirrored more than once: jnp.pad builds it in many pieces, whose gradient took
+        # seconds to minutes for a few samples; one gather gives the same values.
+        return x[_reflect_index(jnp.arange(length + 2 * pad) - pad, length, symmetric=False)]
     if isinstance(framing, Kaldi) and not framing.snip_edges:
+        if length == 0:
+            return x  # nothing to mirror: the caller's zeros
         start = hop // 2 - window // 2  # first sample of frame 0, <= 0 when the window >= hop
-        right = max(0, (n - 1) * hop + window + start - x.shape[0])
-        x = jnp.pad(x, (max(0, -start), right), mode="symmetric")
-        return x[max(0, start) :]
+        right = max(0, (n - 1) * hop + window + start - length)
+        if max(-start, right) < length:
+            x = jnp.pad(x, (max(0, -start), right), mode="symmetric")
+            return x[max(0, start) :]
+        return x[_reflect_index(jnp.arange(start, (n - 1) * hop + window + start), length, symmetric=True)]
     return x
 
 
@@ -229,7 +238,8 @@ def pad_signal_ragged(framing: Any, x: jax.Array, length: jax.Array, n: int, win
     if isinstance(framing, Centered) and framing.pad_mode == "reflect":
         pad = fft // 2
         q = jnp.arange(x.shape[0] + 2 * pad, dtype=jnp.int32) - pad
-        return jnp.where(length > 0, x[_reflect_index(q, length, symmetric=False)], 0.0)
+        inside = (length > 0) & (q < length + pad)  # past the mirrored edge: zeros, as pad_signal's caller adds
+        return jnp.where(inside, x[_reflect_index(q, length, symmetric=False)], 0.0)
     if isinstance(framing, Kaldi) and not framing.snip_edges:
         start = hop // 2 - window // 2
         size = (n - 1) * hop + window

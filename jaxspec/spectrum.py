@@ -93,8 +93,10 @@ def spectrogram_one(
     if n == 0:
         return jnp.zeros((0, config.num_features), jnp.float32 if config.power is not None else jnp.complex64)
     ws, hop, fft = config.window_samples, config.offset_samples, config.fft_samples
+    # A frame-count target keeps every frame (as the row alone has them), but its edges
+    # still mirror at the row's own end.
     valid = None if length is None or config.target_frames is not None else config.num_frames(length)
-    if valid is None:
+    if length is None:
         x = _framing.pad_signal(config.framing, x, n, ws, hop, fft)
     else:
         x = _framing.pad_signal_ragged(config.framing, x, length, n, ws, hop, fft)

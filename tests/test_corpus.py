@@ -270,6 +270,41 @@ def test_corpus_results_land_on_the_callers_default_device():
     assert "DEVICE-OK" in result.stdout
 
 
+_COMPILES_SCRIPT = textwrap.dedent(
+    """
+    import jax, jax.monitoring, numpy as np, jaxspec
+    compiles = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda name, *a, **k: compiles.append(name) if name.endswith("backend_compile_duration") else None
+    )
+    lengths = np.unique(np.geomspace(8000, 128000, 60).astype(int))
+    waves = [np.random.default_rng(int(n)).standard_normal(n).astype(np.float32) * 0.1 for n in lengths]
+    config = jaxspec.SpectrogramConfig(normalization=("rms", 0.1))  # not packable: the bucket ladder
+    key = jax.random.key(0)
+    for keys in (key, None, key):
+        before = len(compiles)
+        jaxspec.encode_batch(config, waves, sample_rate=16000, key=keys)
+        print("COMPILES", len(compiles) - before)
+    typed = jax.random.split(jax.random.key(1), len(waves))  # typed keys, one per wave
+    before = len(compiles)
+    jaxspec.corpus.encode_waves(config, waves, typed)
+    print("COMPILES", len(compiles) - before)
+    """
+)
+
+
+def test_sixty_lengths_compile_at_most_a_dozen_programs_in_a_fresh_process():
+    """Every backend compile counts (not only the spectrogram's): the keys of a batch are
+    gathered on the host and passed as raw words, so no program per batch size copies them."""
+    command = [sys.executable, "-c", _COMPILES_SCRIPT]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=dict(os.environ))
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = [int(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("COMPILES")]
+    keyed, keyless, again, typed = counts
+    assert keyed <= 12 and keyless <= 12, counts
+    assert again == 0 and typed == 0, counts  # another corpus, or typed keys, reuse every program
+
+
 def _keyed_configs():
     import jaxspec
     from jaxspec import Augmentation, Convolution, Noise, Scaled, TimeShift, Uniform

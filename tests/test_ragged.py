@@ -67,6 +67,11 @@ CONFIGS = {
     "centered_constant_complex": SpectrogramConfig(framing=Centered("constant"), power=None),
     "kaldi_snip": SpectrogramConfig(framing=Kaldi(True), offset=160),
     "kaldi_no_snip": SpectrogramConfig(framing=Kaldi(False), offset=160),
+    # a frame-count target keeps every frame, mirrored at the row's own end
+    "centered_reflect_target_frames": SpectrogramConfig(
+        framing=Centered("reflect"), offset=160, target_length=30, augmentation=ALL_STAGES
+    ),
+    "kaldi_no_snip_target_frames": SpectrogramConfig(framing=Kaldi(False), offset=160, target_length=30),
 }
 
 
@@ -94,6 +99,14 @@ PRESETS = {
     "torchaudio_melspectrogram": (presets.torchaudio_melspectrogram(), [6000, 1600, 401, 5, 0]),
     "kaldi_fbank_energy": (presets.kaldi_fbank(use_energy=True), [6000, 1600, 400, 399, 0]),
     "kaldi_mfcc_no_snip_mean": (presets.kaldi_mfcc(snip_edges=False, subtract_mean=True), [6000, 1600, 401, 0]),
+    "torchaudio_melspectrogram_20_frames": (
+        dataclasses.replace(presets.torchaudio_melspectrogram(), target_length=20),
+        [3000, 600, 5, 0],
+    ),
+    "kaldi_fbank_no_snip_20_frames": (
+        dataclasses.replace(presets.kaldi_fbank(snip_edges=False), target_length=20),
+        [3000, 600, 0],
+    ),
 }
 
 

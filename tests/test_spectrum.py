@@ -496,3 +496,28 @@ def test_a_chunked_feature_config_is_the_jitted_result_within_rounding(chunking,
     expected = np.asarray(jax.jit(jaxspec.spectrogram)(config, x))
     assert len(chunking) == 1 and out.shape == expected.shape
     np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-6 * np.abs(expected).max())
+
+
+@settings(deadline=None, max_examples=30)
+@given(length=st.integers(1, 700), fft=st.sampled_from([400, 512, 1024]), frames=st.integers(1, 12))
+def test_mirrored_edges_are_numpys_for_any_length_and_their_gradient_counts_each_sample(length, fft, frames):
+    """Centred "reflect" and Kaldi's ``snip_edges=False`` pad as NumPy's ``reflect`` /
+    ``symmetric`` do, also when the edge is wider than the signal (mirrored again and
+    again); the gradient of the sum counts how often each sample appears."""
+    from jaxspec.framing import Centered, Kaldi, pad_signal
+
+    x = np.arange(1, length + 1, dtype=np.float32)
+    index = np.arange(length)
+    window, hop = 400, 160
+    start = hop // 2 - window // 2
+    size = (frames - 1) * hop + window
+    right = max(0, size + start - length)
+    cases = [
+        (Centered("reflect"), np.pad(index, fft // 2, mode="reflect")),
+        (Kaldi(snip_edges=False), np.pad(index, (-start, right), mode="symmetric")[:size]),
+    ]
+    for framing, expected in cases:
+        padded = np.asarray(pad_signal(framing, jnp.asarray(x), frames, window, hop, fft))[: expected.shape[0]]
+        np.testing.assert_array_equal(padded, x[expected])
+        grad = jax.grad(lambda s, f=framing, e=expected: pad_signal(f, s, frames, window, hop, fft)[: e.shape[0]].sum())
+        np.testing.assert_array_equal(np.asarray(grad(jnp.asarray(x))), np.bincount(expected, minlength=length))
