@@ -164,7 +164,8 @@ def encode_waves(
       host: return NumPy arrays (no copy back to the device: for writers).
       checked: every wave comes from ``encoding.prepare`` (finite, not too large for the
         config), so packed chunks are not scanned again (two max / min passes over W6's
-        208 MB of samples were about 11 % of its keyless CPU time).
+        208 MB of samples were about 11 % of its keyless CPU time). Else a bad wave raises
+        ``spectrogram``'s ``InputError`` for the first one, naming it ``wave i``.
 
     Returns:
       ``[shape=(config.num_frames(n_i), features)]`` per wave, in order; each equals
