@@ -42,6 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import packing
+from ._inputs import check_samples
 from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
 from .errors import InputError
@@ -164,7 +165,7 @@ def encode_waves(
       host: return NumPy arrays (no copy back to the device: for writers).
       checked: every wave comes from ``encoding.prepare`` (finite, not too large for the
         config), so packed chunks are not scanned again (two max / min passes over W6's
-        208 MB of samples were about 11 % of its keyless CPU time). Else a bad wave raises
+        208 MB of samples were about 11 % of its keyless CPU time). A bad wave raises
         ``spectrogram``'s ``InputError`` for the first one, naming it ``wave i``.
 
     Returns:
@@ -178,6 +179,18 @@ def encode_waves(
     key_data, impl = (None, None) if keys is None else _host_key_data(keys)
     if key_data is not None and key_data.shape[0] != len(waves):
         raise InputError(f"keys holds {key_data.shape[0]} keys for {len(waves)} waves; pass one key per wave")
+    try:
+        return _encode_packed_or_buckets(config, waves, key_data, impl, host, checked)
+    except InputError:  # a batch's or a chunk's check: name the first bad wave, as spectrogram would
+        for i, wave in enumerate(waves):
+            check_samples(config, np.asarray(wave), f"wave {i}")
+        raise
+
+
+def _encode_packed_or_buckets(
+    config: SpectrogramConfig, waves: Sequence[Any], key_data: np.ndarray | None, impl: Any, host: bool, checked: bool
+) -> list:
+    """``encode_waves`` once its keys are host words (``key_data``, ``impl``: their kind)."""
     keyed = key_data is not None
     threefry = impl is None or str(impl) == "threefry2x32"
     if not packable(config, keyed) or (keyed and not (threefry and key_data.shape[1:] == (2,))):

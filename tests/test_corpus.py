@@ -425,6 +425,19 @@ def test_packed_corpora_check_the_samples_no_frame_reads_and_name_the_first_bad_
         encode_waves(config, [waves[0], tail[:-1], np.full(300, 1e30, np.float32), loud], keys)
 
 
+def test_ladder_batches_name_the_first_bad_wave():
+    """A config that is not packed (an RMS normalization) checks whole batches; the error
+    still names the first bad wave, as ``spectrogram`` words it for that wave alone."""
+    import jaxspec
+
+    config = jaxspec.SpectrogramConfig(normalization=("rms", 0.1))
+    waves = [np.full(n, 0.1, np.float32) for n in (900, 5000, 3000, 20000)]
+    waves[2][7], waves[3][0] = np.nan, np.inf
+    for keys in (None, jax.random.split(jax.random.key(0), 4)):
+        with pytest.raises(jaxspec.InputError, match=r"^wave 2 has NaN or infinite samples$"):
+            encode_waves(config, waves, keys)
+
+
 def test_a_chunk_held_to_its_longest_waves_bound_does_not_fail_waves_that_pass_alone(monkeypatch):
     """A chunk is checked as its corpus's longest wave would be (a stricter bound); when
     every wave passes alone, the corpus is computed all the same."""
