@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _deltas, _fields, _melscale
+from . import _deltas, _fields, _melscale, limits
 from .errors import ConfigError
 
 _HIGHEST = jax.lax.Precision.HIGHEST
@@ -79,6 +79,8 @@ class MelFilterbank:
 
     def __post_init__(self):
         _set(self, n_mels=_fields.integer("MelFilterbank", "n_mels", self.n_mels, 1))
+        if self.n_mels > limits.MAX_MEL_BANDS:  # its filterbank is [bins, n_mels] float32
+            raise ConfigError(f"MelFilterbank(n_mels={self.n_mels}) is above the cap {limits.MAX_MEL_BANDS}")
         _set(self, fmin=_fields.number("MelFilterbank", "fmin", self.fmin, 0.0))
         if self.fmax is not None:
             _set(self, fmax=_fields.number("MelFilterbank", "fmax", self.fmax))

@@ -35,6 +35,7 @@ Magnitudes:
 ``MAX_WINDOW_VALUE``        10,000           a window's values
 ``MAX_SIGNAL_VALUE``        10,000           samples of a recording given as an array
 ``MAX_POWER``               8                ``power``
+``MAX_MEL_BANDS``           16,384           ``MelFilterbank(n_mels)``
 ``MAX_DISTRIBUTION_VALUE``  1e30             any parameter of ``Uniform``/``Normal``/``LogUniform``
 ==========================  ===============  =====================================================
 
@@ -68,6 +69,7 @@ MAX_SCALED_SHIFT = 1_000.0
 MAX_WINDOW_VALUE = 10_000.0
 MAX_SIGNAL_VALUE = 10_000.0
 MAX_POWER = 8.0
+MAX_MEL_BANDS = 1 << 14
 MAX_DISTRIBUTION_VALUE = 1e30
 
 FLOAT32_BUDGET = 1e36
@@ -100,7 +102,7 @@ def worst_case(config: Any, amplitude: float, length: int) -> tuple[float, str]:
 
     Follows the pipeline with bounds that hold for every key: the normalization's sum of
     squares and its output (``level * sqrt(L)`` for rms), the convolution's FFT
-    (``L * peak * sum|h|``) and output, the noise, the gain, the windowed DFT
+    (``L * peak * sum|h|``) and output, the noise, the gain, a dither, the windowed DFT
     (``sum|w| * peak``), its energy (``2 |X|**2``) and ``energy ** (power / 2)``.
 
     Returns:
@@ -129,6 +131,10 @@ def worst_case(config: Any, amplitude: float, length: int) -> tuple[float, str]:
         if volume is not None:
             peak *= min(param_reach(volume.gain), MAX_GAIN)
     steps["the augmented waveform"] = peak
+    for stage in getattr(config, "preprocess", ()):
+        if type(stage).__name__ == "Dither":  # amount * N(0, 1) added to each frame's samples
+            peak += float(stage.amount) * NORMAL_REACH
+            steps["the dithered frames"] = peak
     spectrum = _abs_sum(config.window) * peak
     steps["the DFT"] = spectrum
     energy = 2.0 * spectrum * spectrum

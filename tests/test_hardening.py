@@ -104,6 +104,44 @@ def test_sizes_above_their_caps_are_config_errors_at_build(tmp_path, field, valu
         SpectrogramConfig.load(file)
 
 
+def test_a_dither_or_a_mel_filterbank_too_large_is_a_config_error_at_build(tmp_path):
+    """A dither adds ``amount * N(0, 1)`` to every frame (1e18 gave inf, 1e38 NaN); a
+    filterbank is ``[bins, n_mels]`` (1e9 bands asked for 7 GiB and more)."""
+    from jaxspec.features import MelFilterbank
+    from jaxspec.framing import Dither
+
+    assert SpectrogramConfig(preprocess=(Dither(1.0),)).preprocess == (Dither(1.0),)
+    with raises(ConfigError, "overflow float32", "|X|**2"):
+        SpectrogramConfig(preprocess=(Dither(1e18),))
+    file = tmp_path / "c.json"
+    file.write_text(json.dumps({"preprocess": [{"dither": {"amount": 1e300}}]}))
+    with raises(ConfigError, "overflow float32"):
+        SpectrogramConfig.load(file)
+    assert MelFilterbank(limits.MAX_MEL_BANDS).n_mels == limits.MAX_MEL_BANDS
+    with raises(ConfigError, "n_mels=1000000000", str(limits.MAX_MEL_BANDS)):
+        MelFilterbank(10**9)
+    file.write_text(json.dumps({"features": [{"mel_filterbank": {"n_mels": 10**9}}]}))
+    with raises(ConfigError, "n_mels"):
+        SpectrogramConfig.load(file)
+
+
+def test_cli_seeds_and_config_files_of_the_wrong_kind_are_usage_errors(tmp_path, capsys):
+    clip = tmp_path / "a.wav"
+    soundfile.write(clip, np.zeros(1600, np.float32), 16000)
+    for seed in ("99999999999999999999999", str(1 << 63), "x"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["encode", str(clip), "-o", str(tmp_path / "o.npy"), "--volume", "0.5:1.5", "--key", seed])
+        assert exit_.value.code == EXIT_USAGE
+        assert "--key" in capsys.readouterr().err
+    for augmentation in ([1], 5, "volume"):
+        file = tmp_path / "c.json"
+        file.write_text(json.dumps({"augmentation": augmentation}))
+        code, _, err = _cli(capsys, "encode", clip, "-o", tmp_path / "o.npy", "--config", file, "--volume", "0.5:1.5")
+        assert code == EXIT_USAGE and "augmentation must be a JSON object" in err, err
+    code, _, _ = _cli(capsys, "encode", clip, "-o", tmp_path / "o.npy", "--key", str(-(1 << 63)), "--volume", "1")
+    assert code == EXIT_OK
+
+
 def test_the_largest_accepted_sizes_build_without_allocating():
     config = SpectrogramConfig(
         sample_rate=limits.MAX_SAMPLE_RATE, window_size=limits.MAX_WINDOW_SAMPLES, fft_size=limits.MAX_FFT_SIZE

@@ -28,7 +28,7 @@ from ..errors import JaxspecError, TruncatedAudioWarning
 from . import commands as _commands
 from . import compile_cache
 from .commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from .flags import add_config_flags, join_signed_values, positive_int
+from .flags import add_config_flags, join_signed_values, positive_int, seed
 from .inputs import AUDIO_EXTENSIONS, find_inputs
 
 __all__ = [
@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("paths", nargs="+", metavar="PATH", help="audio files, folders or globs (quote globs)")
     encode.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder (or .npz with --single)")
     encode.add_argument("--single", action="store_true", help="write one .npz file with every spectrogram")
-    encode.add_argument("--key", type=int, metavar="SEED", help="apply the configured augmentation with this seed")
+    encode.add_argument("--key", type=seed, metavar="SEED", help="apply the configured augmentation with this seed")
     encode.add_argument("--workers", type=positive_int, default=4, help="decoding threads (default 4)")
     encode.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     rerun = encode.add_mutually_exclusive_group()
@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", metavar="IMAGE", help="picture to write, .png/.svg/.pdf (default: PATH's name .png)"
     )
     plot.add_argument("--augment", type=positive_int, default=0, metavar="N", help="augmented versions to draw")
-    plot.add_argument("--key", type=int, default=0, metavar="SEED", help="seed of the augmentation keys (default 0)")
+    plot.add_argument("--key", type=seed, default=0, metavar="SEED", help="seed of the augmentation keys (default 0)")
     plot.add_argument("--dpi", type=int, default=110, help="resolution of a PNG (default 110)")
     plot.set_defaults(run=_commands.run_plot)
 

@@ -132,6 +132,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seed(text: str) -> int:
+    """A ``--key`` seed: an integer that ``jax.random.key`` takes (64-bit signed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer seed") from None
+    if not -(1 << 63) <= value < 1 << 63:
+        raise argparse.ArgumentTypeError(f"{text} is outside the 64-bit seed range [-2**63, 2**63)")
+    return value
+
+
 # Flags whose values may start with "-" (argparse would read "-0.1:0.1" as an option).
 SIGNED_FLAGS = tuple(p.flag for s in BY_FIELD for p in s.params if p.kind in ("number", "shift") and p.flag) + (
     "--key",
@@ -243,6 +254,8 @@ def config_dict_from_args(args: argparse.Namespace) -> dict[str, Any]:
     for field in _FIELD_FLAGS:
         if _given(args, field):
             d[field] = getattr(args, field)
+    if not isinstance(d.get("augmentation"), (dict, type(None))):
+        SpectrogramConfig.from_dict(d)  # the file's own error, naming the field (not a merge's TypeError)
     augmentation = None if _given(args, "no_augmentation") else dict(d.get("augmentation") or {})
     for stage in BY_FIELD:
         given = {}
