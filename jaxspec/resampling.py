@@ -38,7 +38,7 @@ _ATTENUATION_DB = 120.0
 _PASSBAND = 0.9  # fraction of the lower Nyquist frequency kept intact
 _MARGIN = 16  # input samples kept clear of the wrap-around beyond the filter's reach
 _SEGMENT = 6000  # input samples per FFT segment, at least (measured: 4000-8000 is fastest)
-_MAX_SEGMENT = 1 << 24  # segment points above which a rate pair is rejected
+_MAX_SEGMENT = 1 << 21  # segment points above which a rate pair is rejected (2**21: about 300 MB at the peak)
 _BLOCK_OUT = 1 << 18  # outputs per block for long inputs (and streaming)
 
 

@@ -159,3 +159,16 @@ def test_long_inputs_in_blocks_equal_the_whole_signal(orig, target):
     assert n_out > 2 * _BLOCK_OUT
     whole = jax.jit(lambda v: _core(v, orig, target, n_out))(x)
     np.testing.assert_array_equal(np.asarray(resample(x, orig, target)), np.asarray(whole))
+
+
+@pytest.mark.parametrize("rate", [3_999_983, 1_048_573])
+def test_rates_whose_ratio_needs_huge_segments_are_refused_before_allocating(rate):
+    """A rate sharing no factor with the target makes each segment 4 x the rate's own
+    points (3 999 983 Hz: 16 million, 2.5 GB resident for an 800 KB file): refused, naming
+    both rates, where a 2**19 - 1 Hz rate (2 million points) still resamples."""
+    from jaxspec.errors import ConfigError
+
+    x = np.zeros(1000, np.float32)
+    with pytest.raises(ConfigError, match=rf"resampling {rate} Hz -> 16000 Hz.*intermediate common rate"):
+        resample(x, rate, 16000)
+    assert resample(np.zeros(524_287, np.float32), 524_287, 16000).shape == (16000,)
