@@ -50,8 +50,8 @@ def as_waveform(x: Any, config: Any = None, host: bool = False, scan: bool = Tru
     elif not isinstance(x, jax.Array):
         try:
             x = jnp.asarray(x)
-        except TypeError as error:
-            raise InputError(f"x of type {type(x).__name__} is not an array of samples: {error}") from error
+        except (TypeError, ValueError) as error:  # None is a ValueError
+            raise InputError(f"x={x!r} of type {type(x).__name__} is not an array of samples") from error
     if x.ndim == 0:
         raise InputError(f"x is a 0-d array (a scalar, shape {x.shape}); expected [L] (one signal) or [B, L] (a batch)")
     if x.ndim > 2:
@@ -133,7 +133,12 @@ def check_key(key: Any) -> jax.Array:
     if isinstance(key, np.ndarray):
         key = jax.device_put(key)  # jnp.asarray would compile a copy per shape (a corpus's batch sizes)
     elif not isinstance(key, jax.Array):
-        key = jnp.asarray(key)
+        try:
+            key = jnp.asarray(key)
+        except (TypeError, ValueError) as error:
+            raise InputError(
+                f"key={key!r} is not a PRNG key; use jax.random.key(seed) or jax.random.PRNGKey(seed)"
+            ) from error
     if not is_typed_key(key) and (key.dtype != jnp.uint32 or key.shape[-1:] != (2,)):
         raise InputError(
             f"key of dtype {key.dtype} and shape {key.shape} is not a PRNG key; "

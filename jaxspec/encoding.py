@@ -55,6 +55,8 @@ def prepare(
         name = f"audio file {os.fspath(item)!r}"
     elif isinstance(item, Audio):
         samples, rate = item.samples, item.sample_rate
+    elif item is None:
+        raise InputError(f"{name} is None; pass a file path, an Audio or an array of samples")
     elif isinstance(item, jax.core.Tracer):
         raise InputError(f"{name} is a traced value; inside jax.jit call jaxspec.spectrogram on the waveform")
     else:
@@ -168,7 +170,10 @@ def encode_batch(
     """
     if isinstance(audios, (str, Audio, np.ndarray, jax.Array)):
         raise InputError("encode_batch takes a list of inputs; use encode for a single one")
-    items = list(audios)
+    try:
+        items = list(audios)
+    except TypeError as error:
+        raise InputError(f"audios={audios!r} is not a list of inputs (paths, Audio objects or arrays)") from error
     waves = []
     for i, item in enumerate(items):
         try:

@@ -276,3 +276,21 @@ def test_a_batch_of_keys_must_match_the_batch():
     assert jaxspec.spectrogram(config, x, jax.random.split(jax.random.key(0), 4)).shape == (4, 8, 201)
     raw = jax.random.split(jax.random.PRNGKey(0), 4)  # legacy uint32 keys [4, 2]
     assert jaxspec.spectrogram(config, x, raw).shape == (4, 8, 201)
+
+
+def test_none_and_wrong_kinds_name_the_argument():
+    """Wrong kinds get an InputError naming the argument and the value, not JAX's or
+    Python's own TypeError / ValueError."""
+    import jaxspec
+
+    config = jaxspec.SpectrogramConfig()
+    cases = [
+        (lambda: jaxspec.encode(config, None), r"^audio is None; pass a file path"),
+        (lambda: jaxspec.encode(config, np.zeros(100, np.float32), sample_rate=16000, key="0"), r"^key='0' is not"),
+        (lambda: jaxspec.encode_batch(config, None), r"^audios=None is not a list"),
+        (lambda: jaxspec.encode_batch(config, 5), r"^audios=5 is not a list"),
+        (lambda: jaxspec.spectrogram(config, None), r"^x=None of type NoneType is not an array"),
+    ]
+    for call, message in cases:
+        with pytest.raises(jaxspec.InputError, match=message):
+            call()
