@@ -42,11 +42,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import packing
-from ._inputs import check_samples
 from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
 from .errors import InputError
-from .packing import encode_packed, packable
+from .packing import check_each, encode_packed, packable
 from .spectrum import spectrogram_program
 
 LADDER_BASE = 1024
@@ -181,9 +180,8 @@ def encode_waves(
         raise InputError(f"keys holds {key_data.shape[0]} keys for {len(waves)} waves; pass one key per wave")
     try:
         return _encode_packed_or_buckets(config, waves, key_data, impl, host, checked)
-    except InputError:  # a batch's or a chunk's check: name the first bad wave, as spectrogram would
-        for i, wave in enumerate(waves):
-            check_samples(config, np.asarray(wave), f"wave {i}")
+    except InputError:  # a batch's check: name the first bad wave, as spectrogram would
+        check_each(config, waves)
         raise
 
 

@@ -205,10 +205,7 @@ def pad_signal(framing: Any, x: jax.Array, n: int, window: int, hop: int, fft: i
             return jnp.pad(x, (pad, pad))
         if pad < length:  # (NumPy's rule: 1 sample repeats)
             return jnp.pad(x, (pad, pad), mode="reflect")
-        # Mirrored more than once: jnp.pad builds it in many pieces, whose gradient took
-        # seconds to minutes for a few samples; one gather gives the same values.
-        return x[_reflect_index(jnp.arange(length + 2 * pad) - pad, length, symmetric=False)]
-    if isinstance(framing, Kaldi) and not framing.snip_edges:
+    elif isinstance(framing, Kaldi) and not framing.snip_edges:
         if length == 0:
             return x  # nothing to mirror: the caller's zeros
         start = hop // 2 - window // 2  # first sample of frame 0, <= 0 when the window >= hop
@@ -216,8 +213,11 @@ def pad_signal(framing: Any, x: jax.Array, n: int, window: int, hop: int, fft: i
         if max(-start, right) < length:
             x = jnp.pad(x, (max(0, -start), right), mode="symmetric")
             return x[max(0, start) :]
-        return x[_reflect_index(jnp.arange(start, (n - 1) * hop + window + start), length, symmetric=True)]
-    return x
+    else:
+        return x
+    # Mirrored more than once: jnp.pad builds it in many pieces, whose gradient took seconds
+    # to minutes for a few samples; the ragged rows' one gather gives the same values.
+    return pad_signal_ragged(framing, x, length, n, window, hop, fft)
 
 
 def _reflect_index(q: jax.Array, length: jax.Array, symmetric: bool) -> jax.Array:

@@ -131,8 +131,10 @@ def worst_case(config: Any, amplitude: float, length: int) -> tuple[float, str]:
         if volume is not None:
             peak *= min(param_reach(volume.gain), MAX_GAIN)
     steps["the augmented waveform"] = peak
+    from .framing import Dither  # (framing's fields are checked with this module's caps)
+
     for stage in getattr(config, "preprocess", ()):
-        if type(stage).__name__ == "Dither":  # amount * N(0, 1) added to each frame's samples
+        if isinstance(stage, Dither):  # amount * N(0, 1) added to each frame's samples
             peak += float(stage.amount) * NORMAL_REACH
             steps["the dithered frames"] = peak
     spectrum = _abs_sum(config.window) * peak

@@ -230,10 +230,16 @@ def encode_packed(
         _check_unframed(config, waves)
         return _encode_packed(config, waves, key_data, host, scan=True)
     except InputError:
-        for i, wave in enumerate(waves):  # the exact error of the first bad wave
-            check_samples(config, np.asarray(wave), name if len(waves) == 1 else f"{name} {i}")
+        check_each(config, waves, name, indexed=len(waves) > 1)
         # every wave passes alone: a chunk was held to its longest wave's bound
         return _encode_packed(config, waves, key_data, host, scan=False)
+
+
+def check_each(config: SpectrogramConfig, waves: Sequence[Any], name: str = "wave", indexed: bool = True) -> None:
+    """``check_samples`` on each wave alone, in order: the ``InputError`` ``spectrogram``
+    raises for the first bad one, calling it ``"{name} {i}"`` (``name`` if not ``indexed``)."""
+    for i, wave in enumerate(waves):
+        check_samples(config, np.asarray(wave), f"{name} {i}" if indexed else name)
 
 
 def _check_unframed(config: SpectrogramConfig, waves: Sequence[Any]) -> None:
