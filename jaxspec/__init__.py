@@ -20,7 +20,15 @@ from .augmentation import (
 )
 from .config import SpectrogramConfig
 from .encoding import encode, encode_batch
-from .errors import AudioFileError, ConfigError, InputError, JaxspecError, PcmScaleWarning, TruncatedAudioWarning
+from .errors import (
+    AudioFileError,
+    AudioSamplesError,
+    ConfigError,
+    InputError,
+    JaxspecError,
+    PcmScaleWarning,
+    TruncatedAudioWarning,
+)
 from .features import DCT, Decibels, Deltas, Log, MelFilterbank, SubtractMean, UseEnergy, WhisperLog
 from .framing import Centered, Dither, Kaldi, LogEnergy, PreEmphasis, RemoveDC
 from .io import Audio, example_path, load_audio
@@ -35,6 +43,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Audio",
     "AudioFileError",
+    "AudioSamplesError",
     "Augmentation",
     "Centered",
     "ConfigError",

@@ -62,12 +62,28 @@ def as_waveform(x: Any, config: Any = None, host: bool = False, scan: bool = Tru
             "spectrogram reads [B, L] as B signals. Average the channels first (x.mean(axis=1)), or call "
             "jaxspec.encode(config, x, sample_rate=...), which averages [n, channels]"
         )
+    if config is not None:
+        check_result_size(config, x.shape[-1], "x")
     read_only = host and isinstance(x, np.ndarray) and x.dtype == np.float32
     x = x if read_only else pcm_to_float32(x, "x")
     if scan and is_concrete_array(x) and x.size:  # before device_put: a NumPy input is checked on the host
         check_samples(config, x)
     # device_put, not jnp.asarray: in jax 0.10 the latter compiles a copy per new shape.
     return x if host or isinstance(x, jax.Array) else jax.device_put(x)
+
+
+def check_result_size(config: Any, length: int, name: str = "x") -> None:
+    """``InputError`` if the output of one input of ``length`` samples (``config.num_frames``
+    x ``config.num_features``) exceeds ``limits.MAX_RESULT_VALUES``, before anything is
+    allocated (a window of 2**20 samples at a hop of 1 on 100 000 samples asked for 195 GiB)."""
+    frames = int(config.num_frames(length))
+    values = frames * config.num_features
+    if values > limits.MAX_RESULT_VALUES:
+        raise InputError(
+            f"{name} of {length} samples gives {frames} frames x {config.num_features} features = {values} values, "
+            f"above the cap {limits.MAX_RESULT_VALUES} for one output in memory; use a larger offset, "
+            "or stream long audio to a file with jaxspec.encode_to_file"
+        )
 
 
 def check_samples(config: Any, x: Any, name: str = "x", length: int | None = None) -> None:
@@ -110,6 +126,8 @@ def check_magnitude(config: Any, x: Any, name: str = "x") -> None:
 
 def check_peak(config: Any, peak: float, length: int, name: str = "x") -> None:
     """``check_magnitude`` for an input whose ``max|x|`` is ``peak``."""
+    if not math.isfinite(peak):  # e.g. channels whose average overflowed
+        raise InputError(f"{name} has NaN or infinite samples")
     bound, step = limits.worst_case(config, peak, length)
     if not bound <= limits.FLOAT32_BUDGET:
         raise InputError(

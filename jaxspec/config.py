@@ -58,12 +58,21 @@ def to_samples(value: Any, sample_rate: int, name: str, cap: int | None = None) 
 
 def _check_window_function(window: Any) -> Any:
     """The ``window_function`` setting in its stored form, or a ``ConfigError``."""
-    if isinstance(window, np.ndarray) or (isinstance(window, (list, tuple)) and not isinstance(window, str)):
-        values = list(np.asarray(window, dtype=object).reshape(-1)) if isinstance(window, np.ndarray) else window
-        if not values or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):
+    if isinstance(window, (np.ndarray, jax.Array)):
+        if isinstance(window, jax.core.Tracer) or window.ndim != 1:
             raise ConfigError(
-                f"window_function={window!r}: a window given as values must be a non-empty sequence of "
-                "window_size real numbers"
+                f"window_function of shape {window.shape}: a window given as an array must be concrete and 1-D, "
+                "[window_size]"
+            )
+        window = list(np.asarray(window, dtype=object))
+    if isinstance(window, (list, tuple)):
+        values = window
+        bad = [v for v in values if not isinstance(v, numbers.Real) or isinstance(v, (bool, np.bool_))][:1]
+        if not values or bad:
+            what = f"holds {bad[0]!r} (of type {type(bad[0]).__name__})" if bad else "is empty"
+            raise ConfigError(
+                f"window_function (a sequence of {len(values)} values) {what}: a window given as values must be "
+                "a non-empty sequence of window_size real numbers"
             )
         return tuple(float(w) for w in values)
     if isinstance(window, str) and window.lower() in ("rectangular", "none"):

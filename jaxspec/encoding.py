@@ -16,15 +16,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._inputs import check_key, check_magnitude, check_peak, row_keys
+from . import limits
+from ._inputs import check_key, check_magnitude, check_peak, check_result_size, row_keys
 from .augmentation.noise import key_words
 from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
 from .corpus import encode_waves
-from .errors import AudioFileError, ConfigError, InputError, check_rate
+from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, check_rate
 from .io import Audio, float32_and_peak, is_path, load_audio, to_mono
 from .planner import plan_file
-from .resampling import resample
+from .resampling import fft_gain, output_length, resample
 from .spectrum import spectrogram
 from .stream import stream_to_array
 
@@ -49,20 +50,33 @@ def prepare(
     """
     if not isinstance(config, SpectrogramConfig):
         raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
-    if is_path(item):
-        audio = load_audio(item)
-        samples, rate = audio.samples, audio.sample_rate
-        name = f"audio file {os.fspath(item)!r}"
-    elif isinstance(item, Audio):
-        samples, rate = item.samples, item.sample_rate
-    elif item is None:
+    if not is_path(item):
+        samples, rate = _samples_and_rate(item, sample_rate, name)
+        return _at_target_rate(config, samples, rate, name, host)
+    audio = load_audio(item)
+    try:
+        return _at_target_rate(config, audio.samples, audio.sample_rate, f"audio file {os.fspath(item)!r}", host)
+    except ConfigError as error:  # the file's rate: a file error, naming the path
+        raise AudioFileError(f"cannot encode {os.fspath(item)!r}: {error}") from error
+    except InputError as error:  # its samples (NaN, too large): a file error too, naming the path
+        raise AudioSamplesError(str(error)) from error
+
+
+def _samples_and_rate(item: Any, sample_rate: int | None, name: str) -> tuple[Any, int]:
+    """The samples and rate of an ``Audio`` or an array item (``InputError`` for anything else)."""
+    if isinstance(item, Audio):
+        return item.samples, item.sample_rate
+    if item is None:
         raise InputError(f"{name} is None; pass a file path, an Audio or an array of samples")
-    elif isinstance(item, jax.core.Tracer):
+    if isinstance(item, jax.core.Tracer):
         raise InputError(f"{name} is a traced value; inside jax.jit call jaxspec.spectrogram on the waveform")
-    else:
-        if sample_rate is None:
-            raise InputError(f"{name} is an array without a rate; pass sample_rate=... (Hz) or an Audio")
-        samples, rate = item, check_rate("sample_rate", sample_rate)
+    if sample_rate is None:
+        raise InputError(f"{name} is an array without a rate; pass sample_rate=... (Hz) or an Audio")
+    return item, check_rate("sample_rate", sample_rate)
+
+
+def _at_target_rate(config: SpectrogramConfig, samples: Any, rate: int, name: str, host: bool) -> Any:
+    """``prepare``'s steps on samples at ``rate``: float32, checked, mono, resampled."""
     x, peak = float32_and_peak(samples, name, copy=not host)  # host: only read (copied into a batch)
     if x.ndim == 2 and 1 <= x.shape[0] <= 8 and x.shape[1] >= 100 * x.shape[0]:
         raise InputError(
@@ -70,6 +84,7 @@ def prepare(
             "reads [n, channels]; pass the transpose (x.T)"
         )
     channels = x.ndim == 2
+    check_result_size(config, output_length(x.shape[0], rate, config.sample_rate), name)
     x = to_mono(x)
     # Checked here, on the host (no device program per length), so that the error names the
     # file; resampling's overshoot (a few %) is far inside the cap's margin.
@@ -78,12 +93,13 @@ def prepare(
     elif x.size:
         check_peak(config, peak, x.shape[0], name)
     if rate != config.sample_rate:
-        try:
-            return resample(x, rate, config.sample_rate)
-        except ConfigError as error:
-            if is_path(item):  # the file's rate: a file error, naming the path
-                raise AudioFileError(f"cannot encode {os.fspath(item)!r}: {error}") from error
-            raise
+        gain = fft_gain(rate, config.sample_rate)
+        if peak * gain > limits.FLOAT32_BUDGET:  # a normalization would have hidden it above
+            raise InputError(
+                f"{name} has samples up to {peak:.6g} in magnitude: too large to resample from {rate} Hz (its "
+                f"FFT could reach {peak * gain:.3g}, above the cap {limits.FLOAT32_BUDGET:g}); scale it to [-1, 1]"
+            )
+        return resample(x, rate, config.sample_rate)
     if host:  # for the bucket batches, padded on the host: no round trip through the device
         return x
     return jax.device_put(x)  # jnp.asarray would compile a copy per new length (jax 0.10)
@@ -104,7 +120,8 @@ def encode(
       audio: a file path, an ``Audio``, or an array ``[shape=(n,)]`` /
         ``[shape=(n, channels)]`` (channels are averaged). Integer PCM is scaled to
         [-1, 1).
-      sample_rate: the rate of an array input in Hz (required for arrays).
+      sample_rate: the rate of an array input in Hz (required for arrays; for an ``Audio``
+        it must equal its rate or be ``None``; a file carries its own).
       key: a PRNG key to apply ``config.augmentation``; ``None`` = no augmentation.
       stream: for a path: ``None`` = stream files above
         ``jaxspec.planner.STREAM_THRESHOLD_SAMPLES`` (frames x channels) when no
@@ -119,6 +136,11 @@ def encode(
     >>> encode(jaxspec.SpectrogramConfig(), jaxspec.example_path()).shape[1]
     201
     """
+    if isinstance(audio, Audio) and sample_rate is not None and sample_rate != audio.sample_rate:
+        raise InputError(
+            f"sample_rate={sample_rate!r} contradicts the Audio's own rate {audio.sample_rate}; "
+            "sample_rate is for array inputs (pass Audio(samples, rate) or the array with its rate)"
+        )
     if stream is not False and is_path(audio):
         if plan_file(config, audio, augmented=key is not None, stream=stream).stream:
             return jnp.asarray(stream_to_array(config, audio))

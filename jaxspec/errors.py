@@ -26,6 +26,11 @@ class AudioFileError(JaxspecError, ValueError, RuntimeError):
     """A file exists but cannot be decoded; the message names the path and the reason."""
 
 
+class AudioSamplesError(AudioFileError, InputError):
+    """A file decodes, but to samples no spectrum can be made of (NaN, inf, or too large):
+    both a file error (it names the path) and an input error."""
+
+
 class TruncatedAudioWarning(UserWarning):
     """A file decoded to fewer frames than its header declares (cut mid-data, or a lying header)."""
 

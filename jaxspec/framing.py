@@ -43,6 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _fields
+from .augmentation.noise import white_noise
 from .errors import ConfigError
 
 DITHER_STAGE = 8  # fold_in id of dither (SPEC section 7), never renumbered
@@ -249,15 +250,15 @@ def pad_signal_ragged(framing: Any, x: jax.Array, length: jax.Array, n: int, win
 
 
 def dither(framed: jax.Array, amount: float, key: jax.Array | None, first_frame: Any = 0) -> jax.Array:
-    """``framed [shape=(n, frame_length)]`` plus ``amount * N(0, 1)``, row ``i`` drawn from
-    ``fold_in(fold_in(key, 8), first_frame + i)``; unchanged without a key."""
+    """``framed [shape=(n, frame_length)]`` plus ``amount * N(0, 1)``, row ``i`` the white
+    noise (``augmentation.noise.white_noise``: the library's own Threefry hash, so no JAX
+    flag changes it) of ``fold_in(fold_in(key, 8), first_frame + i)``; unchanged without a key."""
     if key is None or amount == 0.0:
         return framed
     k = jax.random.fold_in(key, DITHER_STAGE)
-    index = first_frame + jnp.arange(framed.shape[0], dtype=jnp.int32)
-    shape, dtype = framed.shape[1:], framed.dtype
-    noise = jax.vmap(lambda i: jax.random.normal(jax.random.fold_in(k, i), shape, dtype))(index)
-    return framed + amount * noise
+    index = (first_frame + jnp.arange(framed.shape[0], dtype=jnp.int32)).astype(jnp.uint32)
+    noise = jax.vmap(lambda i: white_noise(jax.random.fold_in(k, i), framed.shape[1]))(index)
+    return framed + amount * noise.astype(framed.dtype)
 
 
 def preprocess(

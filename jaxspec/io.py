@@ -14,7 +14,7 @@ import soundfile
 
 from . import _files, limits
 from ._pytree import pytree_dataclass
-from .errors import AudioFileError, InputError, PcmScaleWarning, check_rate
+from .errors import AudioFileError, AudioSamplesError, InputError, PcmScaleWarning, check_rate
 
 PathLike = str | os.PathLike
 
@@ -190,7 +190,8 @@ def load_audio(path: PathLike) -> Audio:
     Raises:
       FileNotFoundError: ``path`` does not exist.
       AudioFileError: the file exists but cannot be decoded, or is not a regular file
-        (the message names the path and the reason).
+        (the message names the path and the reason); ``AudioSamplesError`` (also an
+        ``InputError``) when it decodes to NaN or infinite samples.
 
     Warns:
       TruncatedAudioWarning: the file decoded to fewer frames than its header declares.
@@ -217,7 +218,10 @@ def load_audio(path: PathLike) -> Audio:
         raise AudioFileError(f"cannot read {shown}: {error}") from error
     declared = max(frames, _files.declared_frames(path) or 0)
     _files.warn_if_truncated(path, samples.shape[0], declared)
-    return Audio(to_float32(samples, f"audio file {shown}"), int(rate))
+    try:
+        return Audio(to_float32(samples, f"audio file {shown}"), int(rate))
+    except InputError as error:  # NaN / inf samples: a file error too, naming the path
+        raise AudioSamplesError(str(error)) from error
 
 
 def example_path() -> str:

@@ -17,6 +17,9 @@ cap                         value            what it bounds
 ``MAX_TARGET_SAMPLES``      1,073,741,824    ``target_length`` as a duration (2**30)
 ``MAX_OUTPUT_VALUES``       268,435,456      ``target_length`` frames x bins (2**28: 1 GiB float32)
 ``MAX_SIGNAL_SAMPLES``      2,147,483,647    an input held in memory, and frames x offset (int32)
+``MAX_RESULT_VALUES``       2,147,483,647    frames x features of one input's output in memory (an
+                                             ``InputError``: 8 GiB of float32; longer audio streams
+                                             to a file with ``encode_to_file``)
 ``MAX_RECORDING_SAMPLES``   67,108,864       a noise recording or impulse response (2**26)
 ``MAX_CONFIG_BYTES``        16,777,216       a JSON config file (16 MiB)
 ``MAX_JSON_DEPTH``          32               nesting of a JSON config
@@ -58,6 +61,7 @@ MAX_OFFSET_SAMPLES = 1 << 20
 MAX_TARGET_SAMPLES = 1 << 30
 MAX_OUTPUT_VALUES = 1 << 28
 MAX_SIGNAL_SAMPLES = (1 << 31) - 1
+MAX_RESULT_VALUES = (1 << 31) - 1
 MAX_RECORDING_SAMPLES = 1 << 26
 MAX_CONFIG_BYTES = 16 << 20
 MAX_JSON_DEPTH = 32
@@ -100,9 +104,11 @@ def param_reach(param: Any) -> float:
 def worst_case(config: Any, amplitude: float, length: int) -> tuple[float, str]:
     """The largest value a float32 step can reach for ``length`` samples of ``|x| <= amplitude``.
 
-    Follows the pipeline with bounds that hold for every key: the normalization's sum of
-    squares and its output (``level * sqrt(L)`` for rms), the convolution's FFT
-    (``L * peak * sum|h|``) and output, the noise, the gain, a dither, the windowed DFT
+    Follows the pipeline with bounds that hold for every key: the normalization's output
+    (``level * sqrt(L)`` for rms; it divides by the peak first, so the input's own
+    magnitude no longer matters past it), the convolution's FFT
+    (``L * peak * sum|h|``) and output, the noise, the gain, the frame preprocessing (a
+    dither, DC removal, pre-emphasis, the frame energy), the windowed DFT
     (``sum|w| * peak``), its energy (``2 |X|**2``) and ``energy ** (power / 2)``.
 
     Returns:
@@ -113,7 +119,6 @@ def worst_case(config: Any, amplitude: float, length: int) -> tuple[float, str]:
     peak = float(amplitude)
     if config.normalization is not None:
         kind, level = config.normalization
-        steps["the normalization's sum of squares"] = peak * peak * length
         peak = level if kind == "max" else level * math.sqrt(length)
     augmentation = config.augmentation
     if augmentation is not None:
@@ -131,12 +136,19 @@ def worst_case(config: Any, amplitude: float, length: int) -> tuple[float, str]:
         if volume is not None:
             peak *= min(param_reach(volume.gain), MAX_GAIN)
     steps["the augmented waveform"] = peak
-    from .framing import Dither  # (framing's fields are checked with this module's caps)
+    from .framing import Dither, LogEnergy, PreEmphasis, RemoveDC  # (framing's fields are checked with these caps)
 
     for stage in getattr(config, "preprocess", ()):
         if isinstance(stage, Dither):  # amount * N(0, 1) added to each frame's samples
             peak += float(stage.amount) * NORMAL_REACH
             steps["the dithered frames"] = peak
+        elif isinstance(stage, RemoveDC):  # x - mean(x)
+            peak *= 2.0
+        elif isinstance(stage, PreEmphasis):  # x[k] - c * x[k - 1]
+            peak *= 1.0 + abs(float(stage.coefficient))
+            steps["the pre-emphasized frames"] = peak
+        elif isinstance(stage, LogEnergy):  # sum(frame ** 2)
+            steps["the frame energy"] = config.frame_samples * peak * peak
     spectrum = _abs_sum(config.window) * peak
     steps["the DFT"] = spectrum
     energy = 2.0 * spectrum * spectrum

@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ._atomic import atomic_file
+from .errors import InputError
 
 MANIFEST_NAME = ".jaxspec-manifest.jsonl"
 KEY_RULE_NONE = "no key (no augmentation)"
@@ -57,9 +59,11 @@ def target_path(out: Path, name: str, suffix: str = ".npy") -> Path:
     if escapes(name):
         raise ValueError(f"its output name {name!r} would be written outside {str(out)!r}; it is skipped")
     target = out / (name + suffix)
-    root = os.path.abspath(out)
-    if os.path.commonpath([root, os.path.abspath(target)]) != root:
-        raise ValueError(f"its output {str(target)!r} would be outside {str(out)!r}; it is skipped")
+    # Links resolved (a folder already inside -o may be a link to elsewhere); the final name
+    # itself is not followed (the rename replaces a link there).
+    root = os.path.realpath(out)
+    if os.path.commonpath([root, os.path.realpath(target.parent)]) != root:
+        raise ValueError(f"its output {str(target)!r} would be outside {str(out)!r} (through a link); it is skipped")
     return target
 
 
@@ -106,6 +110,21 @@ class Source:
         return cls(os.path.abspath(path), info.st_size, info.st_mtime_ns)
 
 
+def _check_manifest_path(path: Path) -> None:
+    """``InputError`` unless ``path`` is absent or a regular file (not followed if a link):
+    a FIFO there would block the read, a folder would fail every item's record, and a
+    link would make the appended records land outside ``-o``."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise InputError(f"the manifest {str(path)!r} cannot be read: {error.strerror or error}") from error
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a link" if stat.S_ISLNK(mode) else "not a regular file"
+        raise InputError(f"the manifest {str(path)!r} is {kind}; remove it, or write to another -o")
+
+
 class Manifest:
     """The record of what an output folder (or archive) holds and how it was made.
 
@@ -122,6 +141,7 @@ class Manifest:
         self.header = {"setting": self.setting, "config": config_json, "key_rule": rule}
         self.records: dict[str, dict[str, Any]] = {}
         self.settings: dict[str, dict[str, Any]] = {}
+        _check_manifest_path(path)
         self._read()
         self._header_written = False
 

@@ -15,11 +15,11 @@ import soundfile
 
 from ._files import soundfile_path
 from .config import SpectrogramConfig
-from .errors import InputError
+from .errors import AudioFileError, ConfigError, InputError
 from .features import is_framewise
 from .framing import Kaldi
 from .io import audio_info, check_file
-from .resampling import output_length
+from .resampling import check_rates, output_length
 
 STREAM_THRESHOLD_SAMPLES = 1 << 25
 """Files whose frames x channels exceed this (32 Mi samples) are streamed when no augmentation applies."""
@@ -103,6 +103,10 @@ def plan_file(
         raise InputError("stream=True cannot apply augmentation (it needs the whole signal); pass key=None")
     info = audio_info(path)
     rate = info.samplerate
+    try:
+        check_rates(rate, config.sample_rate)
+    except ConfigError as error:  # the file's rate: a file error, naming the path (as encode says)
+        raise AudioFileError(f"cannot encode {os.fspath(path)!r}: {error}") from error
     frames = decoded_frames(path) if exact and info.format in ESTIMATED_HEADERS else info.frames
     length = frames if rate == config.sample_rate else output_length(frames, rate, config.sample_rate)
     if stream is None:

@@ -136,6 +136,19 @@ def _core(x: jax.Array, orig_rate: int, target_rate: int, n_out: int) -> jax.Arr
     return y.reshape(x.shape[0], segments * p.v * p.up)[:, :n_out]
 
 
+def check_rates(orig_rate: int, target_rate: int) -> None:
+    """``ConfigError`` (naming both rates) if ``resample`` refuses this rate pair: its
+    reduced ratio needs FFT segments above the cap."""
+    if orig_rate != target_rate:
+        _plan(orig_rate, target_rate)
+
+
+def fft_gain(orig_rate: int, target_rate: int) -> int:
+    """The most ``resample`` can grow ``max|x|`` in a float32 intermediate (a segment's FFT
+    sums ``N_in`` samples): inputs up to ``FLOAT32_BUDGET / fft_gain`` stay finite."""
+    return _plan(orig_rate, target_rate).n_in
+
+
 @lru_cache(maxsize=32)
 def alignment(orig_rate: int, target_rate: int) -> tuple[int, int, int]:
     """``(unit_in, unit_out, reach)`` of the pair's segments, in samples.
@@ -228,5 +241,5 @@ def resample(x: jax.Array, orig_rate: int, target_rate: int) -> jax.Array:
     x = np.asarray(x, np.float32) if not isinstance(x, jax.Array) else x.astype(jnp.float32)
     if orig_rate == target_rate:
         return jnp.asarray(x)
-    _plan(orig_rate, target_rate)  # a pair too fine to plan is refused here, before tracing
+    check_rates(orig_rate, target_rate)  # a pair too fine to plan is refused here, before tracing
     return _resample(x, orig_rate, target_rate)

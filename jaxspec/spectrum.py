@@ -39,18 +39,21 @@ def normalize(config: SpectrogramConfig, x: jax.Array, length: jax.Array | None 
     if config.normalization is None or x.shape[-1] == 0:
         return x
     kind, level = config.normalization
+    peak = jnp.max(jnp.abs(x), axis=-1, keepdims=True)
+    positive = peak > 0
+    # Divided by the peak first: the RMS of ``x / peak`` (samples in [-1, 1], one of them
+    # +-1) neither underflows nor overflows in float32, where ``mean(x**2)`` gave 0 for a
+    # signal at 1e-19 (normalized to silence) and inf above 1e19.
+    unit = x / jnp.where(positive, peak, 1.0)
     if kind == "max":
-        size = jnp.max(jnp.abs(x), axis=-1, keepdims=True)
-    elif length is None:
-        size = jnp.mean(jnp.square(x), axis=-1, keepdims=True)
+        return unit * level
+    if length is None:
+        power = jnp.mean(jnp.square(unit), axis=-1, keepdims=True)
     else:
-        size = jnp.sum(jnp.square(x), axis=-1, keepdims=True) / jnp.maximum(length, 1).astype(jnp.float32)
-    positive = size > 0
-    safe = jnp.where(positive, size, 1.0)
-    # sqrt only after the guard: its infinite slope at 0 would make the gradient of
+        power = jnp.sum(jnp.square(unit), axis=-1, keepdims=True) / jnp.maximum(length, 1).astype(jnp.float32)
+    # sqrt only of a positive value: its infinite slope at 0 would make the gradient of
     # silence NaN (0 * inf) even though the output is 0.
-    scale = level / (safe if kind == "max" else jnp.sqrt(safe))
-    return jnp.where(positive, x * scale, 0.0)
+    return unit * (level / jnp.sqrt(jnp.where(positive, power, 1.0)))
 
 
 def frames(x: jax.Array, window_size: int, offset: int, num_frames: int) -> jax.Array:

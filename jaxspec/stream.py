@@ -18,10 +18,10 @@ import jax
 import numpy as np
 import soundfile
 
-from . import _files
+from . import _files, limits
 from ._atomic import atomic_file
 from .config import SpectrogramConfig
-from .errors import AudioFileError, ConfigError, InputError
+from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError
 from .io import check_file
 from .planner import blockwise, plan_file
 from .resampling import alignment, block_plan, output_length, resample_block
@@ -65,7 +65,7 @@ class _FileReader:
                 raise AudioFileError(f"cannot read {_files.display(self.path)}: {error}") from error
             mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
             if not np.all(np.isfinite(mono)):
-                raise InputError(f"audio file {_files.display(self.path)} has NaN or infinite samples")
+                raise AudioSamplesError(f"audio file {_files.display(self.path)} has NaN or infinite samples")
             if mono.shape[0] < hi - lo and not self.warned:
                 self.warned = True
                 _files.warn_if_truncated(Path(self.path), lo + mono.shape[0], self.declared)
@@ -187,7 +187,7 @@ def stream_spectrogram(
             try:
                 block = spectrogram(plain, x)
             except InputError as error:  # samples too large: name the file
-                raise InputError(f"audio file {_files.display(path)}: {error}") from error
+                raise AudioSamplesError(f"audio file {_files.display(path)}: {error}") from error
             yield np.asarray(block)[:count]
             if progress is not None:
                 progress(first + count, total)
@@ -232,7 +232,13 @@ def encode_to_file(
 
 def stream_to_array(config: SpectrogramConfig, path: str | os.PathLike, **kwargs) -> np.ndarray:
     """The streamed spectrogram gathered into one array (input never fully decoded)."""
-    out = np.empty((num_output_frames(config, path), config.num_features), np.float32)
+    frames = num_output_frames(config, path)
+    if frames * config.num_features > limits.MAX_RESULT_VALUES:
+        raise AudioFileError(
+            f"cannot encode {os.fspath(path)!r} in memory: {frames} frames x {config.num_features} features is above "
+            f"the cap {limits.MAX_RESULT_VALUES} values; stream it to a file with jaxspec.encode_to_file"
+        )
+    out = np.empty((frames, config.num_features), np.float32)
     done = 0
     for block in stream_spectrogram(config, path, **kwargs):
         out[done : done + block.shape[0]] = block

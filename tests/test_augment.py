@@ -344,7 +344,7 @@ def test_white_noise_with_an_rbg_key():
 
 
 def test_rbg_keys_in_ragged_batches_draw_what_each_row_draws_alone():
-    # An rbg key's noise hashes the XOR-folded words of its data (noise.noise_words), so
+    # An rbg key's noise hashes its first word pair hashed with its second (noise.noise_words), so
     # a padded row of a ragged batch (traced length) draws exactly what the row alone does.
     config = jaxspec.SpectrogramConfig(
         augmentation=Augmentation(volume=(0.5, 1.5), noise=0.05, time_shift=(-0.01, 0.01))
@@ -357,7 +357,46 @@ def test_rbg_keys_in_ragged_batches_draw_what_each_row_draws_alone():
         np.testing.assert_allclose(np.asarray(batch[i]), alone, rtol=1e-5, atol=1e-6 * np.abs(alone).max())
     data = np.asarray(jax.random.key_data(key))
     words = np.asarray(noise.noise_words(key))
-    np.testing.assert_array_equal(words, [data[0] ^ data[2], data[1] ^ data[3]])
+    np.testing.assert_array_equal(words, _threefry_2x32(data[:2], data[2:]))
+    # rbg keys hold a Threefry key twice: the words (and so the noise) differ from key to key
+    assert len({tuple(np.asarray(noise.noise_words(jax.random.key(s, impl="rbg")))) for s in range(20)}) == 20
+
+
+def test_rbg_key_batches_and_vmap_draw_what_each_row_draws_alone():
+    # Scalar draws (gain, shift, mix) hash the key's words like the white noise does: with
+    # jax.random.bits an rbg key drew other values under vmap than alone (rows differed by 3x).
+    config = _config(volume=(0.5, 1.5), time_shift=(-0.05, 0.05), convolution=Convolution(_signal(64), mix=(0.2, 0.9)))
+    key = jax.random.key(3, impl="rbg")
+    x = np.stack([_signal(5000, seed) for seed in range(3)])
+    batch = np.asarray(jaxspec.spectrogram(config, x, key))
+    keys = [jax.random.fold_in(key, i) for i in range(3)]
+    mapped = jax.vmap(lambda k: jaxspec.draw(config, k, 5000))(
+        jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(3))
+    )
+    for i, k in enumerate(keys):
+        np.testing.assert_array_equal(batch[i], np.asarray(jaxspec.spectrogram(config, x[i], k)))
+        for name, value in jaxspec.draw(config, k, 5000).items():
+            assert np.asarray(mapped[name])[i] == np.asarray(value), name
+    gains = [float(jaxspec.draw(config, jax.random.key(s, impl="rbg"), 100)["volume_gain"]) for s in range(200)]
+    assert 0.5 <= min(gains) < 0.6 and 1.4 < max(gains) <= 1.5  # still spread over the range
+
+
+def test_dither_is_white_noise_whatever_the_threefry_partitionable_flag():
+    config, key = jaxspec.presets.kaldi_fbank(dither=1.0), jax.random.key(4)
+    frames = jaxspec.SpectrogramConfig(
+        window_size=400, offset=160, window_function=None, framing=jaxspec.Kaldi(), preprocess=(jaxspec.Dither(1.0),)
+    )
+    out = {}
+    for flag in (False, True):
+        with _partitionable(flag):
+            out[flag] = np.asarray(jaxspec.spectrogram(config, np.zeros(4000, np.float32), key))
+    np.testing.assert_array_equal(out[False], out[True])
+    # frame i's dither is white noise (the documented rule) drawn with fold_in(fold_in(key, 8), i):
+    # with no window, power 2, the frame's DFT at bin 0 is the sum of its dither samples
+    spec = np.asarray(jaxspec.spectrogram(frames, np.zeros(4000, np.float32), key))
+    for i in (0, 5):
+        white, _ = _reference_white_noise(jax.random.fold_in(jax.random.fold_in(key, 8), i), 400)
+        np.testing.assert_allclose(spec[i, 0], white.sum() ** 2, rtol=1e-4)
 
 
 def _threefry_2x32(key: np.ndarray, count: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from fractions import Fraction
 
 import jax
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 import jaxspec
-from jaxspec import Augmentation, Noise, SpectrogramConfig
+from jaxspec import Augmentation, ConfigError, Noise, SpectrogramConfig
 
 
 def _half_up(seconds: float, sample_rate: int) -> int:
@@ -111,6 +112,21 @@ def test_window_function_forms():
     np.testing.assert_array_equal(SpectrogramConfig(window_function=list(values)).window, values)
     np.testing.assert_array_equal(SpectrogramConfig(window_function=values).window, values)
     np.testing.assert_allclose(SpectrogramConfig(window_function=lambda m: np.arange(m) / m).window, np.arange(n) / n)
+    np.testing.assert_allclose(SpectrogramConfig(window_function=jnp.asarray(values)).window, values.astype(np.float32))
+
+
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        (np.ones((20, 20)), "shape (20, 20)"),  # 400 values, but not a window: not flattened
+        (np.ones(400, complex), "holds (1+0j) (of type complex)"),
+        (np.ones(400, bool), "holds True"),
+        ([], "is empty"),
+    ],
+)
+def test_window_values_must_be_one_dimensional_real_numbers(window, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        SpectrogramConfig(window_function=window)
 
 
 def test_normalization_forms():

@@ -125,6 +125,20 @@ def test_a_dither_or_a_mel_filterbank_too_large_is_a_config_error_at_build(tmp_p
         SpectrogramConfig.load(file)
 
 
+def test_a_pre_emphasis_too_large_is_a_config_error_at_build(tmp_path):
+    """``x[k] - c * x[k-1]`` with c = 1e30 made every output inf (found by the CLI audit)."""
+    from jaxspec.framing import PreEmphasis
+
+    file = tmp_path / "c.json"
+    file.write_text(json.dumps({"preprocess": [{"pre_emphasis": {"coefficient": 1e30}}]}))
+    with raises(ConfigError, "overflow float32"):
+        SpectrogramConfig.load(file)
+    with raises(ConfigError, "overflow float32"):
+        jaxspec.presets.kaldi_fbank(preemphasis_coefficient=-1e30)
+    accepted = SpectrogramConfig(preprocess=(PreEmphasis(1e10),))  # the largest that stay finite pass
+    assert np.isfinite(np.asarray(jaxspec.spectrogram(accepted, _tone()))).all()
+
+
 def test_cli_seeds_and_config_files_of_the_wrong_kind_are_usage_errors(tmp_path, capsys):
     clip = tmp_path / "a.wav"
     soundfile.write(clip, np.zeros(1600, np.float32), 16000)
@@ -468,12 +482,66 @@ def test_samples_too_large_for_a_finite_spectrum_are_input_errors(key):
     assert np.isfinite(np.asarray(jaxspec.spectrogram(SpectrogramConfig(), loud))).all()
 
 
+def test_a_normalization_takes_any_finite_input_but_resampling_and_channels_are_bounded():
+    # normalize divides by the peak first: nothing before it can overflow for a finite input
+    for normalization in ("max", ("rms", 0.1)):
+        config = SpectrogramConfig(normalization=normalization)
+        out = np.asarray(jaxspec.spectrogram(config, 1e30 * _tone()))
+        np.testing.assert_allclose(
+            out, np.asarray(jaxspec.spectrogram(config, _tone())), rtol=1e-5, atol=1e-6 * out.max()
+        )
+    config = SpectrogramConfig(normalization=("rms", 0.1))
+    with raises(InputError, "too large to resample from 44100 Hz"):  # the resampler's FFT sums ~7000 samples
+        jaxspec.encode(config, np.full(1000, 1e34, np.float32), sample_rate=44100)
+    assert np.isfinite(np.asarray(jaxspec.encode(config, 1e28 * _tone(), sample_rate=44100))).all()
+    with raises(InputError, "NaN or infinite"), np.errstate(over="ignore"):  # 3e38 + 3e38 is inf in float32
+        jaxspec.encode(config, np.full((1000, 2), 3e38, np.float32), sample_rate=RATE)
+
+
+def test_an_output_too_large_for_memory_is_an_input_error_before_allocating():
+    config = SpectrogramConfig(window_size=2**20, offset=1)  # 524 289 bins a frame, a frame a sample
+    x = np.zeros(100_000, np.float32)  # 52 billion values (195 GiB)
+    for call in (
+        lambda: jaxspec.spectrogram(config, x),
+        lambda: jax.jit(jaxspec.spectrogram)(config, x),
+        lambda: jaxspec.encode(config, x, sample_rate=RATE),
+    ):
+        with raises(InputError, "100000 samples", "52428900000 values", "encode_to_file"):
+            call()
+    with raises(InputError, "item 1", "52428900000 values"):
+        jaxspec.encode_batch(config, [x[:10], x], sample_rate=RATE)
+    assert jaxspec.spectrogram(config, x[:4]).shape == (4, 2**19 + 1)  # small inputs still work
+
+
+def test_an_audio_with_a_contradicting_sample_rate_is_an_input_error():
+    audio = Audio(_tone()[:800], 8000)
+    assert jaxspec.encode(SpectrogramConfig(), audio, sample_rate=8000).shape == (13, 201)
+    with raises(InputError, "sample_rate=16000", "rate 8000"):
+        jaxspec.encode(SpectrogramConfig(), audio, sample_rate=16000)
+
+
 def test_a_file_with_samples_too_large_names_the_file(tmp_path):
-    loud = tmp_path / "loud.wav"
+    loud, bad = tmp_path / "loud.wav", tmp_path / "nan.wav"
     soundfile.write(loud, np.full(1000, 1e30, np.float32), RATE, subtype="FLOAT")
-    for stream in (False, True):
-        with raises(InputError, str(loud), "too large"):
-            jaxspec.encode(SpectrogramConfig(), str(loud), stream=stream)
+    soundfile.write(bad, np.full(1000, np.nan, np.float32), RATE, subtype="FLOAT")
+    # a file error (SPEC section 5: every file error is an AudioFileError) and an input error
+    for error in (AudioFileError, InputError, jaxspec.AudioSamplesError):
+        for stream in (False, True):
+            with raises(error, str(loud), "too large"):
+                jaxspec.encode(SpectrogramConfig(), str(loud), stream=stream)
+            with raises(error, str(bad), "NaN"):
+                jaxspec.encode(SpectrogramConfig(), str(bad), stream=stream)
+        with raises(error, str(bad), "NaN"):
+            jaxspec.load_audio(bad)
+
+
+def test_info_refuses_a_rate_that_encode_refuses(tmp_path, capsys):
+    slow = tmp_path / "one_hz.wav"
+    soundfile.write(slow, np.zeros(100, np.float32), 1)
+    with raises(AudioFileError, str(slow), "1 Hz -> 16000 Hz"):
+        jaxspec.encode(SpectrogramConfig(), str(slow))
+    code, _, stderr = _cli(capsys, "info", slow)
+    assert code == 1 and "1 Hz -> 16000 Hz" in stderr  # was: a predicted output shape
 
 
 @pytest.mark.parametrize("shape", [(10, 0), (0, 0)])
@@ -715,6 +783,37 @@ def test_non_utf8_file_names_are_read(tmp_path, capsys):
     assert code == EXIT_OK and (tmp_path / "out" / (Path(name).stem + ".npy")).exists()
     code, out, _ = _cli(capsys, "info", path)
     assert code == EXIT_OK and "(31, 201)" in out  # the name prints (escaped), nothing raises
+
+
+def test_a_linked_folder_inside_the_output_is_not_followed_outside(tmp_path, capsys):
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    _wav(tmp_path / "in" / "sub" / "a.wav")
+    _wav(tmp_path / "in" / "b.wav")
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "sub").symlink_to(elsewhere)
+    code, _, stderr = _cli(capsys, "encode", tmp_path / "in", "-o", out, "--no-progress")
+    assert code == EXIT_FAILED and "would be outside" in stderr and "through a link" in stderr
+    assert list(elsewhere.iterdir()) == [] and (out / "b.npy").is_file()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder", "link"])
+def test_a_manifest_that_is_not_a_regular_file_is_a_usage_error(tmp_path, capsys, kind):
+    _wav(tmp_path / "a.wav")
+    out = tmp_path / "out"
+    assert _cli(capsys, "encode", tmp_path / "a.wav", "-o", out, "--no-progress")[0] == EXIT_OK
+    manifest = out / ".jaxspec-manifest.jsonl"
+    manifest.unlink()
+    if kind == "fifo":
+        os.mkfifo(manifest)  # reading it blocked the rerun for ever
+    elif kind == "folder":
+        manifest.mkdir()  # every item failed, and the outputs were deleted
+    else:
+        manifest.symlink_to(tmp_path / "elsewhere.jsonl")  # records appended outside -o
+    code, _, stderr = _cli(capsys, "encode", tmp_path / "a.wav", "-o", out, "--no-progress")
+    assert code == EXIT_USAGE and "the manifest" in stderr and str(manifest) in stderr
+    assert (out / "a.npy").is_file() and not (tmp_path / "elsewhere.jsonl").exists()
 
 
 def test_paths_with_a_nul_are_input_errors(tmp_path):  # found by the fuzz profile

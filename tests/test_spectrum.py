@@ -194,6 +194,18 @@ def test_normalization(normalization, noise, relative_error):
     check(config, x, relative_error, window_size=400, offset=133, normalization=normalization)
 
 
+@pytest.mark.parametrize("scale", [1e-30, 1e-19, 1e-5, 1e17, 1e30])
+@pytest.mark.parametrize("normalization", [("max", 1.0), ("rms", 0.1)])
+def test_normalization_of_very_quiet_and_very_loud_signals(scale, normalization, noise, relative_error):
+    # The RMS is that of x / max|x|: mean(x**2) in float32 underflowed to 0 below about 1e-19
+    # (the signal came out silent) and overflowed above about 1e19 (refused as too large).
+    x = (noise(3000, scale=1.0) * np.float32(scale)).astype(np.float32)
+    assert np.abs(x).max() > 0 and np.isfinite(x).all()
+    config = SpectrogramConfig(normalization=normalization)
+    out = check(config, x, relative_error, window_size=400, offset=133, normalization=normalization)
+    np.testing.assert_array_equal(out, np.asarray(jax.jit(spectrogram)(config, x)))
+
+
 def test_max_shorthand_is_max_one(noise):
     x = noise(2000, scale=0.05)
     a = spectrogram(SpectrogramConfig(normalization="max"), x)

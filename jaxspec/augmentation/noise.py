@@ -65,15 +65,20 @@ def white_bits(key: jax.Array, length: int) -> jax.Array:
 
 
 def noise_words(key: jax.Array) -> jax.Array:
-    """The two uint32 words white noise hashes with: a Threefry key's own words; for a key
-    of another implementation (``rbg``: 4 words) the XOR of its even and of its odd words,
-    so that its noise follows the same rule (a ragged row draws what the row alone draws;
-    ``jax.random.bits`` could not, for a traced length)."""
+    """The two uint32 words every draw hashes with: a Threefry key's own words; for a key of
+    another implementation (``rbg``: 4 words) its first pair, hashed with each further pair
+    as the key (``threefry_2x32(w, pair)``), so that its noise and draws follow the same
+    rule (a batch or ragged row draws what the row alone draws; ``jax.random.bits`` on
+    ``rbg`` keys changes under ``vmap``). ``rbg`` keys hold a Threefry key twice, so an
+    XOR of the halves would be 0 for every key."""
     words = key_words(key)
     if words is not None:
         return words
-    data = jax.random.key_data(key).reshape(-1, 2).astype(jnp.uint32)
-    return lax.reduce(data, np.uint32(0), lax.bitwise_xor, (0,))
+    data = jax.random.key_data(key).reshape(-1).astype(jnp.uint32)
+    words = data[:2]
+    for start in range(2, data.shape[0] - 1, 2):
+        words = threefry_2x32(words, data[start : start + 2])
+    return words
 
 
 def key_words(key: jax.Array) -> jax.Array | None:

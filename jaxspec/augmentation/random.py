@@ -17,7 +17,9 @@ this module are unchanged, but no flag can change them:
 - ``fold_in(key, i)``: ``threefry_2x32(key, (0, i))`` (``jax.random.fold_in``, which no
   flag changes; it is also ``jax.random.split(key, n)[i]`` under the default flag).
 
-Keys of other implementations (``rbg``) fall back to ``jax.random``.
+Keys of other implementations (``rbg``: four words) are first reduced to two words
+(``noise.noise_words``) and then hashed the same way, so that their draws too are the
+same under ``vmap`` as in a loop (``jax.random.bits`` on ``rbg`` keys is not).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .noise import key_words, threefry_2x32, threefry_pairs
+from .noise import noise_words, threefry_2x32, threefry_pairs
 
 _LOW = np.nextafter(np.float32(-1.0), np.float32(0.0))
 _SQRT2 = np.float32(np.sqrt(2.0))
@@ -42,10 +44,7 @@ def _hash_pair(words: jax.Array, high: int | jax.Array, low: int | jax.Array) ->
 
 def bits(key: jax.Array) -> jax.Array:
     """One uint32 word drawn with ``key``."""
-    words = key_words(key)
-    if words is None:
-        return jax.random.bits(key, (), jnp.uint32)
-    y = _hash_pair(words, 0, 0)
+    y = _hash_pair(noise_words(key), 0, 0)
     return y[0] ^ y[1]
 
 
@@ -78,8 +77,6 @@ def fold_in(key: jax.Array, data: int | jax.Array) -> jax.Array:
 
 def randint(key: jax.Array, high: Any) -> jax.Array:
     """An int32 scalar in ``[0, high)`` (``high >= 1``: an int, or a traced int of ragged batches)."""
-    if key_words(key) is None:
-        return jax.random.randint(key, (), 0, high, jnp.int32)
     k1, k2 = split_pair(key)
     higher, lower = bits(k1), bits(k2)
     if isinstance(high, (int, np.integer)):

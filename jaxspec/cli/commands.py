@@ -16,6 +16,7 @@ from .. import outputs
 from .._atomic import atomic_path
 from ..corpus import file_keys
 from ..encoding import encode
+from ..errors import InputError
 from ..io import audio_info, example_path
 from ..planner import plan_file
 from ..stream import encode_to_file, stream_to_array
@@ -75,10 +76,11 @@ def run_encode(args: argparse.Namespace) -> int:
         out = out.with_name(out.name + ".npz")
     kept = []
     for item in inputs:
-        if outputs.escapes(item.name):
-            problems.append((item.path, f"its output name {item.name!r} would be written outside {str(out)!r}"))
-        else:
+        try:
+            outputs.target_path(out, item.name)  # its name, and the links of folders already in -o
             kept.append(item)
+        except ValueError as error:
+            problems.append((item.path, str(error)))
     inputs = kept
     for pattern, reason in problems:
         print(f"error: {pattern}: {reason}", file=sys.stderr)
@@ -92,7 +94,11 @@ def run_encode(args: argparse.Namespace) -> int:
     seed = None if config.augmentation is None else args.key
     if manifest_path is None:
         manifest_path = out.with_name(out.name + ".manifest.jsonl") if args.single else out / outputs.MANIFEST_NAME
-    manifest = outputs.Manifest(manifest_path, config.to_dict(), outputs.key_rule(seed))
+    try:
+        manifest = outputs.Manifest(manifest_path, config.to_dict(), outputs.key_rule(seed))
+    except InputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     sources = {item.name: outputs.Source.of(item.path) for item in inputs}
     if args.single:
         return _encode_single(args, config, inputs, problems, out, seed, manifest, sources)
