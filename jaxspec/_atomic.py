@@ -9,6 +9,7 @@ file or the new one, never a mix).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -37,18 +38,33 @@ def atomic_path(path: str | os.PathLike, *, extension: bool = True) -> Iterator[
     is removed.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name", str(path))
     suffix = PART_SUFFIX + path.suffix if extension else PART_SUFFIX  # writers that pick a format by extension
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    with _naming(path):  # the OS's errors name the output, not the temporary file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
         yield Path(temporary)
-        os.chmod(temporary, _MODE)
-        os.replace(temporary, path)
+        with _naming(path):
+            os.chmod(temporary, _MODE)
+            os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Re-raises an ``OSError`` as the same error about ``path``."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno is None:
+            raise
+        raise type(error)(error.errno, error.strerror, str(path)) from error
 
 
 @contextlib.contextmanager

@@ -202,7 +202,10 @@ def _param_from_json(value: Any, name: str, allow_scaled: bool = False) -> Any:
             return Scaled(_param_from_json(args, f"{name}.scaled"))
         if not isinstance(args, (list, tuple)) or len(args) != 2:
             raise ConfigError(f"{name}={value!r}: {kind} takes a list of two numbers, e.g. {{{kind!r}: [0.5, 1.5]}}")
-        return _DISTRIBUTIONS[kind](*args)
+        try:
+            return _DISTRIBUTIONS[kind](*args)
+        except ConfigError as error:  # name where it stands in the file
+            raise ConfigError(f"{name}: {error}") from None
     if isinstance(value, (list, tuple)):
         return tuple(value)  # [lo, hi]: uniform, checked by the augmentation class
     return value
@@ -257,7 +260,10 @@ def _augmentation_from_dict(d: Any, base: Path | None) -> tuple[Augmentation | N
         ]
         if required:
             raise ConfigError(f"{where}={entry!r} needs {' and '.join(map(repr, required))}, e.g. {stage.example}")
-        stages[name] = cls(**kwargs)
+        try:
+            stages[name] = cls(**kwargs)
+        except ConfigError as error:
+            raise ConfigError(f"{where}: {error}") from None
     return Augmentation(**stages), paths
 
 

@@ -105,3 +105,30 @@ def test_plot_titles_name_the_file_rate_and_empty_files_draw_quietly(tmp_path, c
         warnings.simplefilter("error")
         plot.plot_file(SpectrogramConfig(), tmp_path / "empty.wav", tmp_path / "e.png")
     assert (tmp_path / "e.png").is_file()
+
+
+def test_cli_errors_name_the_flag_the_config_file_and_the_output(clips, tmp_path, capsys):
+    # a range error names the flag it came from (was the bare "Uniform(low=2.0, high=1.0): ...")
+    assert main(["config", "--volume", "2:1"]) == 2
+    assert "--volume: augmentation.volume.gain: Uniform(low=2.0, high=1.0)" in capsys.readouterr().err
+    assert main(["config", "--noise=-0.1"]) == 2
+    assert "--noise: augmentation.noise: Noise amplitude=-0.1" in capsys.readouterr().err
+    # an error of the --config file names the file, as SpectrogramConfig.load does
+    file = tmp_path / "bad.json"
+    file.write_text('{"augmentation": {"volume": {"gain": [2, 1]}}}')
+    assert main(["config", "--config", str(file)]) == 2
+    assert f"config file {str(file)!r}: augmentation.volume" in capsys.readouterr().err
+    # an output that is a folder, or that cannot be created, is named (not the temporary file)
+    assert main(["config", "-o", str(tmp_path)]) == 2
+    assert f"is a folder; give a file name: {str(tmp_path)!r}" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:  # argparse's usage error (was minutes of drawing)
+        main(["plot", str(clips / "sub" / "a.wav"), "--augment", "100000", "--volume", "0.5:1.5"])
+    assert usage.value.code == 2 and "at most 64" in capsys.readouterr().err
+
+
+def test_a_clash_of_three_names_them_all(tmp_path, capsys):
+    for name in ("a.wav", "a.flac", "a.ogg"):
+        soundfile.write(tmp_path / name, np.zeros(1600, np.float32), 16000)
+    assert main(["encode", str(tmp_path), "-o", str(tmp_path / "out"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "would all be written as 'a'" in err and err.count("a.") >= 3

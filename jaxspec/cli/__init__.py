@@ -28,7 +28,7 @@ from ..errors import JaxspecError, TruncatedAudioWarning
 from . import commands as _commands
 from . import compile_cache
 from .commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from .flags import add_config_flags, join_signed_values, positive_int, seed
+from .flags import add_config_flags, join_signed_values, plot_versions, positive_int, seed
 from .inputs import AUDIO_EXTENSIONS, find_inputs
 
 __all__ = [
@@ -135,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument(
         "-o", "--output", metavar="IMAGE", help="picture to write, .png/.svg/.pdf (default: PATH's name .png)"
     )
-    plot.add_argument("--augment", type=positive_int, default=0, metavar="N", help="augmented versions to draw")
+    plot.add_argument(
+        "--augment", type=plot_versions, default=0, metavar="N", help="augmented versions to draw (at most 64)"
+    )
     plot.add_argument("--key", type=seed, default=0, metavar="SEED", help="seed of the augmentation keys (default 0)")
     plot.add_argument("--dpi", type=int, default=110, help="resolution of a PNG (default 110)")
     plot.set_defaults(run=_commands.run_plot)

@@ -125,6 +125,18 @@ def _stage_value(parse: Any) -> Any:
     return value
 
 
+MAX_PLOT_VERSIONS = 64
+"""The most augmented versions ``jaxspec plot --augment`` draws (a grid of panels)."""
+
+
+def plot_versions(text: str) -> int:
+    """``--augment N``: 0 to ``MAX_PLOT_VERSIONS``."""
+    value = positive_int(text)
+    if value > MAX_PLOT_VERSIONS:
+        raise argparse.ArgumentTypeError(f"{text!r}: draw at most {MAX_PLOT_VERSIONS} versions in one picture")
+    return value
+
+
 def positive_int(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -251,11 +263,13 @@ def config_dict_from_args(args: argparse.Namespace) -> dict[str, Any]:
     d = getattr(presets, args.preset)().to_dict() if _given(args, "preset") else {}
     if _given(args, "config"):
         d.update(_serialize.read_dict(args.config))
+        try:  # the file's own errors name the file (the flags come on top of it below)
+            SpectrogramConfig.from_dict(d)
+        except ConfigError as error:
+            raise ConfigError(f"config file {str(args.config)!r}: {error}") from None
     for field in _FIELD_FLAGS:
         if _given(args, field):
             d[field] = getattr(args, field)
-    if not isinstance(d.get("augmentation"), (dict, type(None))):
-        SpectrogramConfig.from_dict(d)  # the file's own error, naming the field (not a merge's TypeError)
     augmentation = None if _given(args, "no_augmentation") else dict(d.get("augmentation") or {})
     for stage in BY_FIELD:
         given = {}
@@ -273,5 +287,22 @@ def config_dict_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def config_from_args(args: argparse.Namespace):
-    """The ``SpectrogramConfig`` in effect for parsed arguments."""
-    return SpectrogramConfig.from_dict(config_dict_from_args(args))
+    """The ``SpectrogramConfig`` in effect for parsed arguments; a ``ConfigError`` about an
+    augmentation stage names the flags given for it (``--volume: ...``)."""
+    try:
+        return SpectrogramConfig.from_dict(config_dict_from_args(args))
+    except ConfigError as error:
+        flags = _stage_flags_named(str(error), args)
+        if flags:
+            raise ConfigError(f"{', '.join(flags)}: {error}") from None
+        raise
+
+
+def _stage_flags_named(message: str, args: argparse.Namespace) -> list[str]:
+    """The flags given for the augmentation stage an error message names (``augmentation.NAME``)."""
+    for stage in BY_FIELD:
+        if message.startswith(f"augmentation.{stage.name}"):
+            flags = [stage.flag.flag] if stage.flag is not None else []
+            flags += [param.flag for param in stage.params if param.flag is not None]
+            return [flag for flag in flags if _given(args, _dest(flag))]
+    return []

@@ -109,7 +109,9 @@ def collisions(inputs: Sequence[Input]) -> list[str]:
     for item in inputs:
         by_name[item.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")].append(item.path)
     return [
-        f"{' and '.join(map(repr, paths))} would both be written as {name!r}"
+        f"{', '.join(map(repr, paths[:-1]))} and {paths[-1]!r} would all be written as {name!r}"
+        if len(paths) > 2
+        else f"{paths[0]!r} and {paths[1]!r} would both be written as {name!r}"
         for name, paths in by_name.items()
         if len(paths) > 1
     ]
