@@ -30,6 +30,16 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict; a key given twice is an error (``json`` keeps the last silently)."""
+    d = dict(pairs)
+    if len(d) < len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise ValueError(f"the key {twice!r} is given twice in one object")
+    return d
+
+
 def parse_json(path: Path) -> Any:
     """The JSON value of a config file, read within ``jaxspec.limits``'s caps (``ConfigError`` else)."""
     shown = repr(os.fspath(path))
@@ -48,14 +58,19 @@ def parse_json(path: Path) -> Any:
             f"config file {shown} has {info.st_size} bytes; the cap is {limits.MAX_CONFIG_BYTES} (jaxspec.limits)"
         )
     try:
-        with open(path, "rb") as file:
+        # O_NONBLOCK and fstat of what was opened: a FIFO swapped in after the stat above
+        # is refused, not waited on
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise ConfigError(f"config file {shown} is not a regular file (a folder, FIFO or device)")
             data = file.read(limits.MAX_CONFIG_BYTES + 1)
     except OSError as error:
         raise ConfigError(f"cannot read config file {shown}: {error.strerror or error}") from None
     if len(data) > limits.MAX_CONFIG_BYTES:
         raise ConfigError(f"config file {shown} is larger than the cap {limits.MAX_CONFIG_BYTES} bytes")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark (some Windows editors write one) is skipped
     except UnicodeDecodeError as error:
         raise ConfigError(f"config file {shown} is not UTF-8 text: {error}") from None
     # Python's own limits (nesting: RecursionError; huge integers: ValueError) become ConfigErrors.
@@ -63,7 +78,7 @@ def parse_json(path: Path) -> Any:
     if nesting > limits.MAX_JSON_DEPTH and _bracket_depth(text) > limits.MAX_JSON_DEPTH:
         raise ConfigError(f"config file {shown} nests deeper than the cap {limits.MAX_JSON_DEPTH} (jaxspec.limits)")
     try:
-        value = json.loads(text)
+        value = json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as error:
         raise ConfigError(f"config file {shown} is not valid JSON: {error}") from error
     except (RecursionError, ValueError) as error:

@@ -680,6 +680,15 @@ def test_hostile_json_config_files(tmp_path):
         SpectrogramConfig.load(ragged)
 
 
+def test_json_config_keys_given_twice_are_errors_and_a_byte_order_mark_is_read(tmp_path):
+    file = tmp_path / "c.json"
+    file.write_text('{"window_size": 512, "augmentation": {"volume": {"gain": 1, "gain": 2}}}')
+    with raises(ConfigError, "'gain' is given twice"):  # json.loads kept the last one silently
+        SpectrogramConfig.load(file)
+    file.write_bytes(b'\xef\xbb\xbf{"window_size": 512}')  # as some Windows editors save UTF-8
+    assert SpectrogramConfig.load(file).window_samples == 512
+
+
 def test_cli_bad_config_file_is_a_clear_error_without_traceback(tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_bytes(b"\xff\xfe{")
