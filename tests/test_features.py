@@ -220,6 +220,17 @@ def test_matches_the_float64_reference(name, noise, relative_error):
         assert relative_error(out, ref) < 1e-5, name
 
 
+@pytest.mark.parametrize(
+    "make", [lambda: Decibels(amin=1e-40), lambda: Log(floor=1e-40), lambda: Log(floor=0.0, offset=1e-45)]
+)
+def test_floors_below_the_smallest_normal_float32_are_config_errors(make):
+    # CPUs and GPUs flush such values to 0: silence gave -inf (and a NaN gradient)
+    with pytest.raises(ConfigError, match="smallest normal"):
+        make()
+    config = SpectrogramConfig(features=(MelFilterbank(40), Decibels(amin=2e-38)))  # the smallest normal pass
+    assert np.isfinite(np.asarray(spectrogram(config, np.zeros(4000, np.float32)))).all()
+
+
 def test_deltas_on_fewer_frames_than_the_width_fit_them_all(noise):
     config = SpectrogramConfig(**BASE, framing=Kaldi(), features=(MelFilterbank(8), Log(), Deltas(1, 9)))
     x = noise(400 + 4 * 160)  # 5 frames < width 9: one least-squares line through all of them

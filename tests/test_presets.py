@@ -150,6 +150,15 @@ def test_kaldi_dither_comes_from_the_key(clips, key):
     assert np.abs(dithered - plain)[loud].mean() < 0.05
 
 
+@pytest.mark.parametrize("level", [16000.0, 12345.0, -32767.0, 0.25])
+def test_kaldi_fbank_of_a_constant_signal_is_the_log_floor(level):
+    # Kaldi (and torchaudio, kaldi-native-fbank) remove each frame's mean first: a constant
+    # frame becomes exact zeros, so every band is log(float32 eps). XLA's mean (times the
+    # reciprocal of 400) left 1e-3 of int16-scale DC: bands at -7.9 instead of -15.9.
+    out = np.asarray(jaxspec.spectrogram(presets.kaldi_fbank(), np.full(4000, level, np.float32)))
+    np.testing.assert_array_equal(out, np.full(out.shape, np.log(np.float32(np.finfo(np.float32).eps))))
+
+
 def test_kaldi_durations_truncate():
     config = presets.kaldi_fbank(sample_frequency=22050, frame_shift=10.0, frame_length=25.0)
     assert (config.offset_samples, config.window_samples, config.fft_samples) == (220, 551, 1024)

@@ -55,6 +55,10 @@ def test_encode_to_file_writes_npy_and_reports_progress(tmp_path):
     assert _relative_error(written, np.asarray(jaxspec.encode(config, path))) < 1e-6
     assert calls[-1] == (shape[0], shape[0]) and len(calls) == -(-shape[0] // 50)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    empty, calls = str(tmp_path / "empty.wav"), []  # no frames: progress still says it is done
+    soundfile.write(empty, np.zeros(0, np.float32), 16000)
+    assert encode_to_file(config, empty, tmp_path / "e.npy", progress=lambda d, t: calls.append((d, t))) == (0, 201)
+    assert calls == [(0, 0)]
 
 
 def test_encode_streams_on_request_and_matches(tmp_path):
