@@ -13,16 +13,29 @@ import math
 import numbers
 from typing import Any
 
+import numpy as np
+
 from .errors import ConfigError
 
 
-def number(owner: str, name: str, value: Any, low: float = -math.inf, strict: bool = False) -> float:
-    """``value`` as a float: a finite real ``>= low`` (``> low`` with ``strict``), not a bool."""
+def number(
+    owner: str, name: str, value: Any, low: float = -math.inf, strict: bool = False, high: float = math.inf
+) -> float:
+    """``value`` as a float: a finite real ``>= low`` (``> low`` with ``strict``) and ``<= high``, not a bool."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < low or (strict and value == low):
-        rule = f"> {low}" if strict else f">= {low}"
-        raise ConfigError(f"{owner}({name}={value!r}) must be a finite number {rule}")
+    if not ok or value < low or (strict and value == low) or value > high:
+        rules = [f"> {low:g}" if strict else f">= {low:g}"] if low > -math.inf else []
+        rules += [f"<= {high:g} (jaxspec.limits)"] if high < math.inf else []
+        rule = " and ".join(rules)
+        raise ConfigError(f"{owner}({name}={value!r}) must be a finite number{' ' + rule if rule else ''}")
     return float(value)
+
+
+def flag(owner: str, name: str, value: Any) -> bool:
+    """``value`` if it is a bool (``True`` / ``False``): ``bool("no")`` would be ``True``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{owner}({name}={value!r}) must be True or False")
+    return bool(value)
 
 
 def integer(owner: str, name: str, value: Any, low: int) -> int:

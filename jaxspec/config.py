@@ -77,7 +77,9 @@ def _check_window_function(window: Any) -> Any:
         return tuple(float(w) for w in values)
     if isinstance(window, str) and window.lower() in ("rectangular", "none"):
         return None
-    if window is None or isinstance(window, (str, Window)) or callable(window):
+    if isinstance(window, str):
+        return window.lower()  # "HANN" is "hann": one config, one compiled program
+    if window is None or isinstance(window, Window) or callable(window):
         return window
     raise ConfigError(
         f"window_function={window!r} is not valid; use a name like 'hann', Window('hann', symmetric=True), None, "

@@ -129,8 +129,10 @@ def encode(
         the decoded file in memory and gives the same result.
 
     Returns:
-      float32 ``[shape=(n_frames, fft_size // 2 + 1)]``, ``n_frames = ceil(L / offset)``
-      for ``L`` samples after resampling (or ``target_length``).
+      float32 ``[shape=(n_frames, config.num_features)]`` (``fft_size // 2 + 1`` bins for
+      a plain spectrogram; complex64 for ``power=None``), ``n_frames =
+      config.num_frames(L)`` for ``L`` samples after resampling (``ceil(L / offset)`` with
+      the seed's framing; ``target_length`` frames when one is set).
 
     >>> import jaxspec
     >>> encode(jaxspec.SpectrogramConfig(), jaxspec.example_path()).shape[1]
@@ -185,7 +187,8 @@ def encode_batch(
       key: a PRNG key, or ``None`` for no augmentation.
 
     Returns:
-      a list of float32 arrays ``[shape=(n_frames_i, bins)]``, in input order.
+      a list of float32 arrays ``[shape=(config.num_frames(L_i), config.num_features)]``
+      (complex64 for ``power=None``), in input order.
 
     Raises:
       The error of the first bad item, its message naming the index (and path).

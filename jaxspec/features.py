@@ -81,9 +81,10 @@ class MelFilterbank:
         _set(self, n_mels=_fields.integer("MelFilterbank", "n_mels", self.n_mels, 1))
         if self.n_mels > limits.MAX_MEL_BANDS:  # its filterbank is [bins, n_mels] float32
             raise ConfigError(f"MelFilterbank(n_mels={self.n_mels}) is above the cap {limits.MAX_MEL_BANDS}")
-        _set(self, fmin=_fields.number("MelFilterbank", "fmin", self.fmin, 0.0))
+        _set(self, fmin=_fields.number("MelFilterbank", "fmin", self.fmin, 0.0, high=limits.MAX_FREQUENCY))
         if self.fmax is not None:
-            _set(self, fmax=_fields.number("MelFilterbank", "fmax", self.fmax))
+            fmax = _fields.number("MelFilterbank", "fmax", self.fmax, -limits.MAX_FREQUENCY, high=limits.MAX_FREQUENCY)
+            _set(self, fmax=fmax)
         _fields.choice("MelFilterbank", "scale", self.scale, _melscale.SCALES)
         _fields.choice("MelFilterbank", "norm", self.norm, ("slaney", None))
         _fields.choice("MelFilterbank", "frequencies", self.frequencies, ("rfft", "linspace"))
@@ -140,8 +141,8 @@ class Log:
     def __post_init__(self):
         _set(
             self,
-            floor=_fields.number("Log", "floor", self.floor, 0.0),
-            offset=_fields.number("Log", "offset", self.offset, 0.0),
+            floor=_fields.number("Log", "floor", self.floor, 0.0, high=limits.MAX_FEATURE_CONSTANT),
+            offset=_fields.number("Log", "offset", self.offset, 0.0, high=limits.MAX_FEATURE_CONSTANT),
         )
         if self.floor == 0.0 and self.offset == 0.0:
             raise ConfigError("Log(floor=0.0, offset=0.0) would give -inf for silence; make floor or offset positive")
@@ -173,7 +174,12 @@ class Decibels:
         _set(self, ref=_fields.number("Decibels", "ref", self.ref, 0.0, strict=True))
         _set(self, amin=_fields.number("Decibels", "amin", self.amin, 0.0, strict=True))
         _check_normal("Decibels", "amin", self.amin, zero=False)
-        _set(self, multiplier=_fields.number("Decibels", "multiplier", self.multiplier, 0.0, strict=True))
+        _set(
+            self,
+            multiplier=_fields.number(
+                "Decibels", "multiplier", self.multiplier, 0.0, strict=True, high=limits.MAX_FEATURE_CONSTANT
+            ),
+        )
         if self.top_db is not None:
             _set(self, top_db=_fields.number("Decibels", "top_db", self.top_db, 0.0))
 
@@ -222,7 +228,11 @@ class DCT:
     lifter_kind: str = "librosa"
 
     def __post_init__(self):
-        _set(self, n=_fields.integer("DCT", "n", self.n, 1), lifter=_fields.number("DCT", "lifter", self.lifter, 0.0))
+        _set(
+            self,
+            n=_fields.integer("DCT", "n", self.n, 1),
+            lifter=_fields.number("DCT", "lifter", self.lifter, 0.0, high=limits.MAX_FEATURE_CONSTANT),
+        )
         _fields.choice("DCT", "norm", self.norm, ("ortho", None))
         _fields.choice("DCT", "lifter_kind", self.lifter_kind, ("librosa", "kaldi"))
 
@@ -266,7 +276,7 @@ class Deltas:
             raise ConfigError(f"Deltas(order={self.order}) must be 1 or 2")
         if self.mode == "interp" and self.width % 2 == 0:
             raise ConfigError(f"Deltas(width={self.width}) must be odd in mode='interp' (librosa's rule)")
-        _set(self, stack=bool(self.stack))
+        _set(self, stack=_fields.flag("Deltas", "stack", self.stack))
 
     def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
         return n_in * (1 + self.order) if self.stack else n_in

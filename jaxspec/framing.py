@@ -119,7 +119,7 @@ class LogEnergy:
 
     def __post_init__(self):
         object.__setattr__(self, "floor", _fields.number("LogEnergy", "floor", self.floor))
-        object.__setattr__(self, "windowed", bool(self.windowed))
+        object.__setattr__(self, "windowed", _fields.flag("LogEnergy", "windowed", self.windowed))
 
     def measure(self, framed: jax.Array) -> jax.Array:
         """``[shape=(n,)]`` log energies of ``framed [shape=(n, frame_length)]``."""

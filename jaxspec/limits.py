@@ -40,6 +40,9 @@ Magnitudes:
 ``MAX_POWER``               8                ``power``
 ``MAX_MEL_BANDS``           16,384           ``MelFilterbank(n_mels)``
 ``MAX_DISTRIBUTION_VALUE``  1e30             any parameter of ``Uniform``/``Normal``/``LogUniform``
+``MAX_FEATURE_CONSTANT``    1e30             a feature stage's constants: ``Log`` floor and offset,
+                                             ``Decibels`` multiplier, ``DCT`` lifter, a mask's fill
+``MAX_FREQUENCY``           4,000,000 Hz     ``MelFilterbank`` fmin / fmax, ``VTLP`` f_hi
 ==========================  ===============  =====================================================
 
 And one rule over all of them, ``worst_case``: the largest value any float32 step of
@@ -75,6 +78,8 @@ MAX_SIGNAL_VALUE = 10_000.0
 MAX_POWER = 8.0
 MAX_MEL_BANDS = 1 << 14
 MAX_DISTRIBUTION_VALUE = 1e30
+MAX_FEATURE_CONSTANT = 1e30
+MAX_FREQUENCY = 4_000_000.0
 
 FLOAT32_BUDGET = 1e36
 """The largest intermediate value the pipeline may reach (float32's max is 3.4e38)."""

@@ -115,6 +115,12 @@ def test_window_function_forms():
     np.testing.assert_allclose(SpectrogramConfig(window_function=jnp.asarray(values)).window, values.astype(np.float32))
 
 
+def test_window_names_are_not_case_sensitive():
+    # one config (one compiled program) for "HANN" and "hann", as Window("HANN") already was
+    assert SpectrogramConfig(window_function="HANN") == SpectrogramConfig()
+    assert hash(SpectrogramConfig(window_function="Hamming")) == hash(SpectrogramConfig(window_function="hamming"))
+
+
 @pytest.mark.parametrize(
     ("window", "message"),
     [

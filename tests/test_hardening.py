@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import soundfile
@@ -431,6 +432,33 @@ def test_explicit_draws_equal_jax_default_path():
 
 
 # ------------------------------------------------------------------ 6. no silent NaN / inf
+def test_feature_constants_above_their_caps_are_config_errors():
+    """Each of these built, then gave inf (the first three) or absurd filterbanks."""
+    from jaxspec import DCT, VTLP, Decibels, Deltas, FrequencyMask, Log, LogEnergy, MelFilterbank, TimeMask
+
+    for build, fragments in (
+        (lambda: Decibels(multiplier=1e300), ("Decibels(multiplier=1e+300)", "1e+30")),
+        (lambda: Log(offset=1e300), ("Log(offset=1e+300)",)),
+        (lambda: FrequencyMask(1, 5, 1e300), ("FrequencyMask fill=1e+300", "1e+30")),
+        (lambda: TimeMask(1, 5, fill=-1e300), ("TimeMask fill",)),
+        (lambda: DCT(13, lifter=1e300), ("DCT(lifter=1e+300)",)),
+        (lambda: MelFilterbank(40, fmax=1e300), ("MelFilterbank(fmax=1e+300)", "4e+06")),
+        (lambda: VTLP(f_hi=1e300), ("VTLP f_hi=1e+300",)),
+        (lambda: Deltas(stack="no"), ("Deltas(stack='no')", "True or False")),  # bool("no") is True
+        (lambda: LogEnergy(windowed="no"), ("LogEnergy(windowed='no')",)),
+    ):
+        with raises(ConfigError, *fragments):
+            build()
+    largest = SpectrogramConfig(features=(MelFilterbank(40), Decibels(multiplier=limits.MAX_FEATURE_CONSTANT)))
+    assert np.isfinite(np.asarray(jaxspec.spectrogram(largest, _tone()))).all()
+
+
+def test_a_callable_drawing_a_non_scalar_names_its_parameter(key):
+    config = SpectrogramConfig(augmentation=Augmentation(volume=Volume(lambda k: jnp.ones(3))))
+    with raises(ConfigError, "Volume gain=", "shape (3,)", "scalar"):  # only the trace can see it
+        jaxspec.spectrogram(config, _tone(), key)
+
+
 @pytest.mark.parametrize(
     "build, fragments",
     [

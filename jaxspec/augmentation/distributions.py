@@ -143,18 +143,20 @@ def as_param(value: Any, name: str, bounds: tuple[float, float] | None = None, c
     return value
 
 
-def sample_param(param: Any, key: jax.Array, cap: float | None = None) -> jax.Array:
+def sample_param(param: Any, key: jax.Array, cap: float | None = None, name: str = "a parameter") -> jax.Array:
     """Draws a float32 scalar from a normalized parameter (a fixed float uses no key).
 
     Draws of distributions other than the built-in ones (and of callables) are clipped
-    to ``[-cap, cap]`` when a cap is given (NaN becomes 0).
+    to ``[-cap, cap]`` when a cap is given (NaN becomes 0). ``name`` (e.g. ``"Volume
+    gain"``) names the parameter in the error for a draw that is not a scalar, which a
+    callable can only show when it is traced.
     """
     if isinstance(param, float):
         return jnp.float32(param)
     value = param.sample(key) if hasattr(param, "sample") else param(key)
     value = jnp.asarray(value, jnp.float32)
     if value.shape != ():
-        raise ConfigError(f"the parameter {param!r} drew a value of shape {value.shape}; it must draw a scalar")
+        raise ConfigError(f"{name}={param!r} drew a value of shape {value.shape}; it must draw a scalar")
     if cap is not None and not math.isfinite(limits.param_reach(param)):
         value = jnp.nan_to_num(value, nan=0.0, posinf=cap, neginf=-cap)
         value = jnp.clip(value, jnp.float32(-cap), jnp.float32(cap))

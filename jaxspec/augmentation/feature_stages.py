@@ -36,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import features as _features
+from .. import limits
 from .._pytree import pytree_dataclass
 from ..errors import ConfigError
 from . import feature_ops
@@ -56,6 +57,10 @@ def _fill(value: Any, name: str) -> float | str:
         return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise ConfigError(f"{name}={value!r} must be a finite number (0.0 by default) or 'mean'")
+    if abs(value) > limits.MAX_FEATURE_CONSTANT:
+        raise ConfigError(
+            f"{name}={value!r} is above the cap {limits.MAX_FEATURE_CONSTANT:g} in magnitude (jaxspec.limits)"
+        )
     return float(value)
 
 
@@ -147,8 +152,10 @@ class VTLP:
     def __post_init__(self):
         object.__setattr__(self, "alpha", as_param(self.alpha, "VTLP alpha", bounds=VTLP_BOUNDS))
         f_hi = self.f_hi
-        if isinstance(f_hi, bool) or not isinstance(f_hi, numbers.Real) or not 0 < f_hi < math.inf:
-            raise ConfigError(f"VTLP f_hi={f_hi!r} must be a positive frequency in Hz")
+        if isinstance(f_hi, bool) or not isinstance(f_hi, numbers.Real) or not 0 < f_hi <= limits.MAX_FREQUENCY:
+            raise ConfigError(
+                f"VTLP f_hi={f_hi!r} must be a positive frequency in Hz, at most {limits.MAX_FREQUENCY:g}"
+            )
         object.__setattr__(self, "f_hi", float(f_hi))
 
 
@@ -317,7 +324,7 @@ def draw_time_warp(setting: TimeWarp, key: jax.Array, grid: FeatureGrid) -> dict
 
 
 def draw_vtlp(setting: VTLP, key: jax.Array, grid: FeatureGrid) -> dict[str, jax.Array]:
-    factor = jnp.clip(sample_param(setting.alpha, jax.random.fold_in(key, 0)), *VTLP_BOUNDS)
+    factor = jnp.clip(sample_param(setting.alpha, jax.random.fold_in(key, 0), name="VTLP alpha"), *VTLP_BOUNDS)
     return {"vtlp_factor": factor}
 
 

@@ -199,7 +199,7 @@ def param_key(stage_key: jax.Array, param_id: int) -> jax.Array:
 
 
 def draw_convolution(setting: Convolution, key: jax.Array, length: int, rate: int) -> dict[str, jax.Array]:
-    return {"convolution_mix": jnp.clip(sample_param(setting.mix, param_key(key, 0)), 0.0, 1.0)}
+    return {"convolution_mix": jnp.clip(sample_param(setting.mix, param_key(key, 0), name="Convolution mix"), 0.0, 1.0)}
 
 
 def apply_convolution(setting: Convolution, x: jax.Array, values: dict, key: jax.Array, valid: Any = None) -> jax.Array:
@@ -208,7 +208,7 @@ def apply_convolution(setting: Convolution, x: jax.Array, values: dict, key: jax
 
 
 def draw_noise(setting: Noise, key: jax.Array, length: Any, rate: int) -> dict[str, jax.Array]:
-    amplitude = sample_param(setting.amplitude, param_key(key, 0), limits.MAX_GAIN)
+    amplitude = sample_param(setting.amplitude, param_key(key, 0), limits.MAX_GAIN, "Noise amplitude")
     values = {"noise_amplitude": jnp.maximum(amplitude, 0.0)}  # unbounded distributions: no negative level
     if setting.signal is not None:
         size = setting.signal.shape[0]
@@ -234,15 +234,15 @@ def draw_time_shift(setting: TimeShift, key: jax.Array, length: Any, rate: int) 
     # The length in float32: a constant when static, converted in the graph when traced (ragged rows).
     span = np.float32(length) if isinstance(length, int) else jnp.asarray(length).astype(jnp.float32)
     if isinstance(t, Scaled):
-        samples = sample_param(t.s, param_key(key, 0), limits.MAX_SCALED_SHIFT) * span
+        samples = sample_param(t.s, param_key(key, 0), limits.MAX_SCALED_SHIFT, "Scaled s") * span
     else:
-        samples = sample_param(t, param_key(key, 0), limits.MAX_SHIFT_SECONDS) * np.float32(rate)
+        samples = sample_param(t, param_key(key, 0), limits.MAX_SHIFT_SECONDS, "TimeShift t") * np.float32(rate)
     samples = jnp.floor(samples + np.float32(0.5))
     return {"time_shift_samples": jnp.clip(samples, -span, span).astype(jnp.int32)}
 
 
 def draw_volume(setting: Volume, key: jax.Array, length: int, rate: int) -> dict[str, jax.Array]:
-    return {"volume_gain": sample_param(setting.gain, param_key(key, 0), limits.MAX_GAIN)}
+    return {"volume_gain": sample_param(setting.gain, param_key(key, 0), limits.MAX_GAIN, "Volume gain")}
 
 
 # ------------------------------------------------------------------- packed streams
