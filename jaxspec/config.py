@@ -25,7 +25,7 @@ from .augmentation import Augmentation, resolve
 from .augmentation.feature_stages import check_config as check_feature_augmentation
 from .durations import parse_duration, seconds_to_samples
 from .errors import ConfigError, check_rate
-from .windows import Window, window_values
+from .windows import check_window_function, window_values
 
 _NORMALIZATIONS = ("max", "rms")
 
@@ -54,38 +54,6 @@ def to_samples(value: Any, sample_rate: int, name: str, cap: int | None = None) 
     if cap is not None and samples > cap:
         raise ConfigError(f"{name}={value!r} is {samples} samples; the cap is {cap} samples (jaxspec.limits)")
     return samples
-
-
-def _check_window_function(window: Any) -> Any:
-    """The ``window_function`` setting in its stored form, or a ``ConfigError``."""
-    if isinstance(window, (np.ndarray, jax.Array)):
-        if isinstance(window, jax.core.Tracer) or window.ndim != 1:
-            raise ConfigError(
-                f"window_function of shape {window.shape}: a window given as an array must be concrete and 1-D, "
-                "[window_size]"
-            )
-        window = list(np.asarray(window, dtype=object))
-    if isinstance(window, (list, tuple)):
-        values = window
-        bad = [v for v in values if not isinstance(v, numbers.Real) or isinstance(v, (bool, np.bool_))][:1]
-        if not values or bad:
-            what = f"holds {bad[0]!r} (of type {type(bad[0]).__name__})" if bad else "is empty"
-            raise ConfigError(
-                f"window_function (a sequence of {len(values)} values) {what}: a window given as values must be "
-                "a non-empty sequence of window_size real numbers"
-            )
-        return tuple(float(w) for w in values)
-    if isinstance(window, str) and window.lower() in ("rectangular", "none"):
-        return None
-    if isinstance(window, str):
-        return window.lower()  # "HANN" is "hann": one config, one compiled program
-    if window is None or isinstance(window, Window) or callable(window):
-        return window
-    raise ConfigError(
-        f"window_function={window!r} is not valid; use a name like 'hann', Window('hann', symmetric=True), None, "
-        "a callable n -> array[n], "
-        "or a sequence of window_size numbers"
-    )
 
 
 def _normalization(value: Any) -> tuple[str, float] | None:
@@ -166,7 +134,7 @@ class SpectrogramConfig:
         set_("sample_rate", check_rate("sample_rate", self.sample_rate))
         if self.sample_rate > limits.MAX_SAMPLE_RATE:
             raise ConfigError(f"sample_rate={self.sample_rate!r} is above the cap {limits.MAX_SAMPLE_RATE} Hz")
-        set_("window_function", _check_window_function(self.window_function))
+        set_("window_function", check_window_function(self.window_function))
         set_("normalization", _normalization(self.normalization))
         if isinstance(self.target_length, str) and self.target_length.lower() == "all":
             set_("target_length", None)

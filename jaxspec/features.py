@@ -116,17 +116,6 @@ class MelFilterbank:
         return _banded_matmul(y, self.matrix(sample_rate, fft_size))
 
 
-def _check_normal(owner: str, name: str, value: float, zero: bool = True) -> None:
-    """``ConfigError`` for a positive floor below float32's smallest normal number: CPUs and
-    GPUs flush such values to 0, so silence would give -inf (librosa, in float64, does not)."""
-    tiny = float(np.finfo(np.float32).tiny)
-    if 0.0 < value < tiny:
-        raise ConfigError(
-            f"{owner}({name}={value!r}) is below float32's smallest normal number {tiny:.6g}, which "
-            f"computations flush to 0 (silence would give -inf); use {'0 or ' if zero else ''}a value >= {tiny:.6g}"
-        )
-
-
 @dataclasses.dataclass(frozen=True)
 class Log:
     """Natural log ``log(max(x, floor) + offset)``.
@@ -146,8 +135,8 @@ class Log:
         )
         if self.floor == 0.0 and self.offset == 0.0:
             raise ConfigError("Log(floor=0.0, offset=0.0) would give -inf for silence; make floor or offset positive")
-        _check_normal("Log", "floor", self.floor)
-        _check_normal("Log", "offset", self.offset)
+        _fields.normal_floor("Log", "floor", self.floor)
+        _fields.normal_floor("Log", "offset", self.offset)
 
     def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
         return n_in
@@ -173,13 +162,9 @@ class Decibels:
     def __post_init__(self):
         _set(self, ref=_fields.number("Decibels", "ref", self.ref, 0.0, strict=True))
         _set(self, amin=_fields.number("Decibels", "amin", self.amin, 0.0, strict=True))
-        _check_normal("Decibels", "amin", self.amin, zero=False)
-        _set(
-            self,
-            multiplier=_fields.number(
-                "Decibels", "multiplier", self.multiplier, 0.0, strict=True, high=limits.MAX_FEATURE_CONSTANT
-            ),
-        )
+        _fields.normal_floor("Decibels", "amin", self.amin, zero=False)
+        cap = limits.MAX_FEATURE_CONSTANT
+        _set(self, multiplier=_fields.number("Decibels", "multiplier", self.multiplier, 0.0, True, cap))
         if self.top_db is not None:
             _set(self, top_db=_fields.number("Decibels", "top_db", self.top_db, 0.0))
 

@@ -11,9 +11,11 @@ any name, as Kaldi and ``scipy.signal.get_window(name, n, fftbins=False)`` build
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import jax
 import numpy as np
 
 from .errors import ConfigError
@@ -62,6 +64,38 @@ class Window:
 
 
 WindowSpec = str | Window | Callable[[int], Any] | Sequence[float] | None
+
+
+def check_window_function(window: Any) -> Any:
+    """The ``window_function`` setting in its stored form, or a ``ConfigError``."""
+    if isinstance(window, (np.ndarray, jax.Array)):
+        if isinstance(window, jax.core.Tracer) or window.ndim != 1:
+            raise ConfigError(
+                f"window_function of shape {window.shape}: a window given as an array must be concrete and 1-D, "
+                "[window_size]"
+            )
+        window = list(np.asarray(window, dtype=object))
+    if isinstance(window, (list, tuple)):
+        values = window
+        bad = [v for v in values if not isinstance(v, numbers.Real) or isinstance(v, (bool, np.bool_))][:1]
+        if not values or bad:
+            what = f"holds {bad[0]!r} (of type {type(bad[0]).__name__})" if bad else "is empty"
+            raise ConfigError(
+                f"window_function (a sequence of {len(values)} values) {what}: a window given as values must be "
+                "a non-empty sequence of window_size real numbers"
+            )
+        return tuple(float(w) for w in values)
+    if isinstance(window, str) and window.lower() in ("rectangular", "none"):
+        return None
+    if isinstance(window, str):
+        return window.lower()  # "HANN" is "hann": one config, one compiled program
+    if window is None or isinstance(window, Window) or callable(window):
+        return window
+    raise ConfigError(
+        f"window_function={window!r} is not valid; use a name like 'hann', Window('hann', symmetric=True), None, "
+        "a callable n -> array[n], "
+        "or a sequence of window_size numbers"
+    )
 
 
 def _cosine_window(coefficients: tuple[float, ...], n: int, period: int | None = None) -> np.ndarray:
