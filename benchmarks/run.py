@@ -286,6 +286,30 @@ def bins_last(out: Any) -> np.ndarray:
 BLOCKS = (512, 2048)  # frames per block of the blocked formulations of one long signal (W2)
 
 
+def cores() -> int:
+    """CPU cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+_POOLS: dict[int, Any] = {}
+
+
+def thread_map(fn: Callable[[Any], Any], items: list, threads: int | None = None) -> list:
+    """``[fn(item) for item in items]`` on ``threads`` threads (default: one per core), each
+    taking a contiguous share of the items, from a pool kept across calls: the threaded form
+    of a peer's loop (NumPy, SciPy and torch release the GIL in their kernels), as jaxspec's
+    own calls run on worker threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads = threads or cores()
+    pool = _POOLS.get(threads) or _POOLS.setdefault(threads, ThreadPoolExecutor(threads, thread_name_prefix="peer"))
+    share = -(-len(items) // threads) if items else 1
+    parts = pool.map(
+        lambda part: [fn(item) for item in part], [items[i : i + share] for i in range(0, len(items), share)]
+    )
+    return [out for part in parts for out in part]
+
+
 def numpy_blocked(x: np.ndarray, block: int, workers: int = 1) -> np.ndarray:
     """One long signal in blocks of ``block`` frames (strided view, ``scipy.fft.rfft(workers=workers)``,
     |X|^2 into a preallocated output): the frames of a block stay in cache, as jaxspec's loop does."""
@@ -300,6 +324,25 @@ def numpy_blocked(x: np.ndarray, block: int, workers: int = 1) -> np.ndarray:
         part = out[start : start + block]
         np.square(spectrum.real, out=part)
         part += np.square(spectrum.imag)
+    return out
+
+
+def numpy_blocked_threads(x: np.ndarray, block: int) -> np.ndarray:
+    """``numpy_blocked`` with its blocks shared among one thread per core (``thread_map``)."""
+    import scipy.fft
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    framed = sliding_window_view(pad_end(x, padded_length(x.shape[-1])), WINDOW)[::HOP]
+    window = hann(WINDOW).astype(np.float32)
+    out = np.empty((framed.shape[0], WINDOW // 2 + 1), np.float32)
+
+    def one(start: int) -> None:
+        spectrum = scipy.fft.rfft(framed[start : start + block] * window, workers=1)
+        part = out[start : start + block]
+        np.square(spectrum.real, out=part)
+        part += np.square(spectrum.imag)
+
+    thread_map(one, list(range(0, framed.shape[0], block)))
     return out
 
 
@@ -324,6 +367,14 @@ def numpy_contenders(x: np.ndarray) -> list[Contender]:
                 formulation=f"blocks of {BLOCKS[-1]} frames, scipy.fft.rfft(workers=-1), f32",
             )
         )
+        blocked += [
+            Contender(
+                peer,
+                lambda b=b: numpy_blocked_threads(x, b),
+                formulation=f"blocks of {b} frames on {cores()} threads, scipy.fft.rfft(workers=1), f32",
+            )
+            for b in BLOCKS
+        ]
     return blocked + [
         Contender(
             peer, lambda: numpy_spectrogram(x, -1), formulation="strided frames, scipy.fft.rfft(workers=-1), f32"
@@ -752,21 +803,32 @@ def augment_contenders(x: np.ndarray, ir: np.ndarray) -> tuple[list[Contender], 
         import scipy.signal
 
         gains_db = (20.0 * math.log10(0.5), 20.0 * math.log10(1.5))
-        chain = [
-            am.AddGaussianNoise(min_amplitude=0.01, max_amplitude=0.01, p=1.0),
-            am.Shift(min_shift=-0.1, max_shift=0.1, shift_unit="seconds", rollover=False, fade_duration=0.0, p=1.0),
-            am.Gain(min_gain_db=gains_db[0], max_gain_db=gains_db[1], p=1.0),
-        ]
+        ir_file = Path(tempfile.mkdtemp()) / "ir.wav"
         if with_ir_transform:
-            ir_file = Path(tempfile.mkdtemp()) / "ir.wav"
             import soundfile
 
             soundfile.write(ir_file, ir, SAMPLE_RATE, subtype="FLOAT")
-            chain.insert(0, am.ApplyImpulseResponse(ir_path=str(ir_file), p=1.0, leave_length_unchanged=True))
             convolve = lambda clip: clip  # the chain convolves
         else:
             convolve = lambda clip: scipy.signal.fftconvolve(clip, ir)[: clip.shape[0]].astype(np.float32)
+
+        def make_chain() -> list:
+            """The transforms (new objects: each keeps its last parameters on itself)."""
+            ir_stage = am.ApplyImpulseResponse(ir_path=str(ir_file), p=1.0, leave_length_unchanged=True)
+            return [ir_stage] * with_ir_transform + [
+                am.AddGaussianNoise(min_amplitude=0.01, max_amplitude=0.01, p=1.0),
+                am.Shift(min_shift=-0.1, max_shift=0.1, shift_unit="seconds", rollover=False, fade_duration=0.0, p=1.0),
+                am.Gain(min_gain_db=gains_db[0], max_gain_db=gains_db[1], p=1.0),
+            ]
+
+        chain = make_chain()
         compose = am.Compose(chain, p=1.0)
+        local = threading.local()  # a Compose per thread for the threaded loop
+
+        def augment_one(clip: np.ndarray) -> np.ndarray:
+            if not hasattr(local, "compose"):
+                local.compose = am.Compose(make_chain(), p=1.0)
+            return local.compose(convolve(clip), sample_rate=SAMPLE_RATE)
 
         spectrograms = {"numpy + scipy.fft spectrogram": numpy_spectrogram}
         try:
@@ -788,7 +850,8 @@ def augment_contenders(x: np.ndarray, ir: np.ndarray) -> tuple[list[Contender], 
         except ImportError:
             pass
 
-        def instrumented(_: Any) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        def instrumented(spectrogram: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, list[dict[str, Any]]]:
+            """One pass with the draws recorded, its spectrogram by this contender's own backend."""
             clips, values = [], []
             for clip in x:
                 y, d = convolve(clip), {"mix": 1.0}
@@ -806,16 +869,24 @@ def augment_contenders(x: np.ndarray, ir: np.ndarray) -> tuple[list[Contender], 
                         d["ir_scale_of"] = lambda full: 0.5 / np.max(np.abs(full))  # its peak normalization
                 clips.append(y)
                 values.append(d)
-            return numpy_spectrogram(np.stack(clips)), values
+            return spectrogram(np.stack(clips)), values
 
         name = "audiomentations loop" if with_ir_transform else "audiomentations + fftconvolve loop"
         note = "ApplyImpulseResponse (peak-normalizes)" if with_ir_transform else "IR by scipy fftconvolve"
         augmented = lambda: np.stack([compose(convolve(clip), sample_rate=SAMPLE_RATE) for clip in x])
-        # Each spectrogram backend is a formulation; the error check replays the draws with
-        # NumPy's spectrogram (the backends agree to ~1e-7 on W1).
+        threaded = lambda: np.stack(thread_map(augment_one, list(x)))
+        # Each spectrogram backend, with the clips augmented in a loop or on a thread per core,
+        # is a formulation; the error check replays the draws through the same backend.
         return [
-            Contender(name, lambda spec=spec: spec(augmented()), instrumented, note, formulation=label)
+            Contender(
+                name,
+                lambda spec=spec, loop=loop: spec(loop()),
+                lambda _, spec=spec: instrumented(spec),
+                note,
+                formulation=label + suffix,
+            )
             for label, spec in spectrograms.items()
+            for loop, suffix in ((augmented, ""), (threaded, f", clips on {cores()} threads"))
         ]
 
     return available(
@@ -1151,6 +1222,8 @@ def speedup_target(rows: list[dict[str, Any]], factor: float, peers: Callable[[d
     others = [r for r in rows if is_peer(r) and peers(r) and valid(r)]
     if js is None or not others:
         return [[f"≥ {factor}× fastest peer", "n/a (no jaxspec or no peer)", "✗"]]
+    if not valid(js):  # a fast but wrong jaxspec wins nothing
+        return [[f"≥ {factor}× fastest peer", f"jaxspec's output is off the reference ({error_cell(js)})", "✗"]]
     eager = next((r for r in rows if r["name"] == "jaxspec (eager call)" and valid(r)), None)
     lines = []
     for row, form in ((js, ""), (eager, ", eager call")) if eager else ((js, ""),):
