@@ -69,6 +69,18 @@ def test_info_says_samples_and_the_shape_encode_writes(clips, capsys):
     assert f"({SpectrogramConfig().num_frames(8000)}, 201)" in stdout
 
 
+@pytest.mark.skipif("MP3" not in soundfile.available_formats(), reason="this libsndfile writes no MP3")
+def test_info_of_a_cut_mp3_gives_the_shape_encode_writes(tmp_path, capsys):
+    whole, cut = tmp_path / "whole.mp3", tmp_path / "cut.mp3"
+    soundfile.write(whole, (0.3 * np.sin(np.arange(94241) / 10)).astype(np.float32), 44100, format="MP3")
+    data = whole.read_bytes()
+    cut.write_bytes(data[: int(len(data) * 0.7)])  # its header still declares 94241 frames
+    with pytest.warns(jaxspec.errors.TruncatedAudioWarning):
+        shape = np.asarray(jaxspec.encode(SpectrogramConfig(), str(cut))).shape
+    assert main(["info", str(cut)]) == 0
+    assert f"{shape}" in capsys.readouterr().out  # was the header's (258, 201)
+
+
 def test_channel_layouts_that_are_evidently_wrong_are_errors():
     with pytest.raises(jaxspec.InputError, match="channels last"):
         jaxspec.spectrogram(SpectrogramConfig(), np.zeros((16000, 2), np.float32))
