@@ -10,6 +10,7 @@ result equals the single-device one.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -78,18 +79,20 @@ def sharded_spectrogram(
     shards = 1 if axis is None else int(np.prod([sharding.mesh.shape[a] for a in np.atleast_1d(axis)]))
     if x.shape[0] % shards:
         raise InputError(f"batch size B={x.shape[0]} must be a multiple of the {shards} devices of the batch axis")
-    batch = PartitionSpec(axis)
     if key is not None:
         key = row_keys(check_key(key), x.shape[0])
     lengths = check_lengths(lengths, x)
+    return _mapped(sharding.mesh, axis, key is not None, lengths is not None)(config, x, key, lengths)
 
-    def local(config, rows, keys, lengths):
-        return spectrogram(config, rows, keys, lengths=lengths)
 
-    mapped = jax.shard_map(
-        local,
-        mesh=sharding.mesh,
-        in_specs=(PartitionSpec(), batch, None if key is None else batch, None if lengths is None else batch),
-        out_specs=batch,
-    )
-    return mapped(config, x, key, lengths)
+def _local(config: SpectrogramConfig, rows: jax.Array, keys: jax.Array | None, lengths: jax.Array | None) -> jax.Array:
+    return spectrogram(config, rows, keys, lengths=lengths)
+
+
+@functools.lru_cache(maxsize=64)
+def _mapped(mesh: Any, axis: Any, keyed: bool, ragged: bool) -> Any:
+    """The jitted ``shard_map`` for a mesh and batch axis, built once: a new closure per call
+    compiled 3-8 programs on every eager call."""
+    batch = PartitionSpec(axis)
+    specs = (PartitionSpec(), batch, batch if keyed else None, batch if ragged else None)
+    return jax.jit(jax.shard_map(_local, mesh=mesh, in_specs=specs, out_specs=batch))

@@ -41,6 +41,18 @@ _SCRIPT = textwrap.dedent(
     single = jaxspec.spectrogram(noisy, long, key)
     assert out.shape == (4, 4813, 201)
     np.testing.assert_allclose(np.asarray(out), np.asarray(single), rtol=1e-5, atol=1e-6 * float(single.max()))
+    # eager calls reuse one compiled program (a new shard_map closure per call compiled 3-8)
+    compiles = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda event, duration, **kw: compiles.append(event) if "backend_compile" in event else None
+    )
+    jaxspec.sharded_spectrogram(config, x, key, lengths=np.full(8, 3000))
+    before = len(compiles)
+    for n in (2000, 1000):
+        again = jaxspec.sharded_spectrogram(config, x, key, lengths=np.full(8, n))
+    assert len(compiles) == before, compiles[before:]
+    alone = jaxspec.spectrogram(config, x, key, lengths=np.full(8, 1000))
+    np.testing.assert_allclose(np.asarray(again), np.asarray(alone), rtol=1e-5, atol=1e-6 * float(alone.max()))
     print("SHARDING-OK")
     """
 )
