@@ -381,6 +381,24 @@ def test_rbg_key_batches_and_vmap_draw_what_each_row_draws_alone():
     assert 0.5 <= min(gains) < 0.6 and 1.4 < max(gains) <= 1.5  # still spread over the range
 
 
+def test_draw_for_new_lengths_compiles_nothing_and_equals_the_traced_draw():
+    recording = _signal(20000)
+    config = _config(volume=(0.5, 1.5), noise=Noise((0.0, 0.1), recording), time_shift=Scaled((-0.3, 0.3)))
+    jaxspec.draw(config, jax.random.key(0), 1000)
+    compiles = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda event, duration, **kw: compiles.append(event) if "backend_compile" in event else None
+    )
+    traced = jax.jit(lambda k, n: jaxspec.draw(config, k, n))
+    for length in (3000, 3001, 19999, 20000, 20001):  # a recording longer, as long, shorter
+        key = jax.random.key(length)
+        before = len(compiles)
+        values = jaxspec.draw(config, key, length)
+        assert len(compiles) == before  # was one program per new length (logging a corpus compiled per clip)
+        for name, value in traced(key, jnp.int32(length)).items():
+            np.testing.assert_array_equal(np.asarray(values[name]), np.asarray(value), err_msg=name)
+
+
 def test_dither_is_white_noise_whatever_the_threefry_partitionable_flag():
     config, key = jaxspec.presets.kaldi_fbank(dither=1.0), jax.random.key(4)
     frames = jaxspec.SpectrogramConfig(

@@ -24,6 +24,9 @@ def clips(tmp_path):
 def test_augmentation_flags_without_a_key_warn(clips, tmp_path, capsys):
     assert main(["encode", str(clips), "-o", str(tmp_path / "o"), "--volume", "0.5:1.5", "--no-progress"]) == 0
     assert "not applied without --key" in capsys.readouterr().err
+    picture = tmp_path / "p.png"
+    assert main(["plot", str(clips / "sub" / "a.wav"), "-o", str(picture), "--volume", "0.5:1.5"]) == 0
+    assert "only with --augment N" in capsys.readouterr().err and picture.is_file()
 
 
 def test_one_input_with_an_npy_output_writes_that_file(clips, tmp_path, capsys):

@@ -185,4 +185,6 @@ def draw(setting: Any, key: jax.Array, length: int, *, sample_rate: int | None =
         grid = feature_grid(setting.features, frames, rate, setting.fft_samples)
     if isinstance(length, jax.Array):
         return _draw_values_at(augmentation, key, length.astype(jnp.int32), int(rate), grid)
+    if grid is None:  # waveform stages: the length as data, so a new length compiles nothing
+        return _draw_values_at(augmentation, key, jnp.int32(length), int(rate), None)
     return draw_values(augmentation, key, int(length), int(rate), grid)

@@ -244,6 +244,8 @@ def run_plot(args: argparse.Namespace) -> int:
     from ..plot import plot_file
 
     config = config_from_args(args)
+    if config.augmentation is not None and not args.augment:
+        print("warning: the augmentation is drawn only with --augment N (N augmented versions)", file=sys.stderr)
     output = args.output or Path(args.path).stem + ".png"
     with atomic_path(output) as temporary:
         plot_file(config, args.path, temporary, augment_count=args.augment, seed=args.key, dpi=args.dpi)
