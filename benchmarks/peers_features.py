@@ -147,6 +147,55 @@ def make_openai_whisper_loop(clips: np.ndarray) -> Callable[[], Any]:
     return run
 
 
+def _whisper_transcribed(clips: np.ndarray, power: str) -> tuple[Any, Callable[[Any], Any]]:
+    """openai-whisper's ``log_mel_spectrogram`` code (whisper/audio.py) transcribed with the max
+    taken per clip (jaxspec's work for a batch); ``power``: ``"abs"`` (whisper's
+    ``abs() ** 2``) or ``"re_im"`` (``.real**2 + .imag**2``, faster on CPU in W1)."""
+    torch = import_torch()
+    import whisper.audio as wa
+
+    x = torch.from_numpy(np.ascontiguousarray(wa.pad_or_trim(clips, axis=-1), np.float32))
+    filters = wa.mel_filters(x.device, WHISPER_MELS)
+    window = torch.hann_window(400)
+
+    def log_mel(audio: Any) -> Any:
+        stft = torch.stft(audio, 400, 160, window=window, return_complex=True)[..., :-1]
+        magnitudes = stft.abs() ** 2 if power == "abs" else stft.real**2 + stft.imag**2
+        log_spec = torch.clamp(filters @ magnitudes, min=1e-10).log10()
+        log_spec = torch.maximum(log_spec, log_spec.amax(dim=(-2, -1), keepdim=True) - 8.0)
+        return (log_spec + 4.0) / 4.0
+
+    return x, log_mel
+
+
+def make_whisper_transcribed_batched(clips: np.ndarray, power: str = "abs") -> Callable[[], Any]:
+    """``_whisper_transcribed`` on one tensor ``[B, 480000]``."""
+    torch = import_torch()
+    x, log_mel = _whisper_transcribed(clips, power)
+
+    def run() -> Any:
+        with torch.inference_mode():
+            return log_mel(x)
+
+    return run
+
+
+def make_whisper_transcribed_batched_re_im(clips: np.ndarray) -> Callable[[], Any]:
+    return make_whisper_transcribed_batched(clips, "re_im")
+
+
+def make_whisper_transcribed_loop_re_im(clips: np.ndarray) -> Callable[[], Any]:
+    """``_whisper_transcribed`` (``.real**2 + .imag**2``) clip by clip."""
+    torch = import_torch()
+    x, log_mel = _whisper_transcribed(clips, "re_im")
+
+    def run() -> Any:
+        with torch.inference_mode():
+            return [log_mel(row) for row in x]
+
+    return run
+
+
 def _whisper_extractor() -> Any:
     try:
         import_torchaudio()  # transformers imports torchaudio when installed
@@ -239,6 +288,24 @@ def make_librosa_melspectrogram_batched(clips: np.ndarray) -> Callable[[], Any]:
 
     def run() -> Any:
         return librosa.feature.melspectrogram(y=clips, sr=SAMPLE_RATE)
+
+    return run
+
+
+def make_torchaudio_melspectrogram_librosa(clips: np.ndarray) -> Callable[[], Any]:
+    """``torchaudio.transforms.MelSpectrogram`` set to librosa's defaults (n_fft 2048, hop 512,
+    128 Slaney mels with Slaney norm, centred with zero padding), on the batch ``[B, L]``."""
+    torch = import_torch()
+    torchaudio = import_torchaudio()
+    mel = torchaudio.transforms.MelSpectrogram(
+        sample_rate=SAMPLE_RATE, n_fft=2048, hop_length=512, n_mels=128, norm="slaney", mel_scale="slaney",
+        center=True, pad_mode="constant", power=2.0,
+    )  # fmt: skip
+    x = torch.from_numpy(np.ascontiguousarray(clips, np.float32))
+
+    def run() -> Any:
+        with torch.inference_mode():
+            return mel(x)
 
     return run
 

@@ -948,6 +948,24 @@ W5_PEERS: dict[str, list[tuple[str, str, str, str]]] = {
         ("transformers WhisperFeatureExtractor", "batched, list of clips", "make_transformers_whisper_list", ""),
         ("transformers WhisperFeatureExtractor", "batched, ndarray [8, 480000]", "make_transformers_whisper_array", ""),
         ("transformers WhisperFeatureExtractor", "per clip", "make_transformers_whisper_loop", ""),
+        (
+            "openai-whisper (code transcribed)",
+            "batched tensor, max per clip, abs() ** 2, inference_mode",
+            "make_whisper_transcribed_batched",
+            "",
+        ),
+        (
+            "openai-whisper (code transcribed)",
+            "batched tensor, max per clip, .real**2 + .imag**2, inference_mode",
+            "make_whisper_transcribed_batched_re_im",
+            "",
+        ),
+        (
+            "openai-whisper (code transcribed)",
+            "per clip, .real**2 + .imag**2, inference_mode",
+            "make_whisper_transcribed_loop_re_im",
+            "",
+        ),
     ],
     "W5b": [
         ("kaldi-native-fbank", "OnlineFbank per clip", "make_kaldi_native_fbank", "no batch API"),
@@ -961,6 +979,12 @@ W5_PEERS: dict[str, list[tuple[str, str, str, str]]] = {
     "W5c": [
         ("librosa.feature.melspectrogram", "batched y=[64, L]", "make_librosa_melspectrogram_batched", ""),
         ("librosa.feature.melspectrogram", "per clip", "make_librosa_melspectrogram_loop", ""),
+        (
+            "torchaudio MelSpectrogram (librosa's defaults)",
+            "batched [64, L], inference_mode",
+            "make_torchaudio_melspectrogram_librosa",
+            "2 threads",
+        ),
     ],
 }
 W5_FEATURES_LAST = {"W5a": False, "W5b": True, "W5c": False}  # the peers' native layout
