@@ -3,9 +3,13 @@
 For jaxspec (``jax.jit(jaxspec.spectrogram)``, default config) and the fastest fair peers of
 W1 and W2 (``run.py``): ``torch.stft`` under ``inference_mode``, |X|^2 from ``view_as_real``
 by ``square`` + ``addcmul_``, 2 threads; and numpy + scipy.fft (a batch: strided frames,
-``scipy.fft.rfft(workers=-1)``; one signal: blocks of 2048 frames, ``workers=1``). Each
+``scipy.fft.rfft(workers=-1)``); both blocked as jaxspec is (``form``): one signal above
+2 x 2048 frames in blocks of 2048 frames (torch: ``unfold`` + ``rfft`` per block; numpy: the
+blocks on a thread per core; W2's kept forms),
+a batch above 64 clips in blocks of 64 clips, into a preallocated output. Each
 point runs in a fresh process: the input is
-made (and jaxspec's program compiled ahead of time), then the first execution's peak RSS
+made (and jaxspec's program compiled ahead of time), each contender called once on a 0.1 s
+input (lazy imports and start-up off the baseline), then the first execution's peak RSS
 growth over the RSS just before it is sampled every millisecond by a thread (later calls
 reuse what the allocators kept, so this is the memory the work needs), then calls are
 timed (min and median over rounds sized to about a second of work).
@@ -52,7 +56,7 @@ from run import (  # noqa: E402
     WINDOW,
     RssSampler,
     current_rss,
-    numpy_blocked,
+    numpy_blocked_threads,
     numpy_spectrogram,
     padded_length,
     table,
@@ -73,6 +77,21 @@ CONTENDERS = ("jaxspec", "torch", "numpy")
 
 
 # ------------------------------------------------------------------ worker (fresh process per point)
+ROW_BLOCK = 64  # clips per block of a peer's batch above it (as jaxspec's rows are blocked)
+
+
+def form(contender: str, x: np.ndarray) -> str:
+    """The formulation a point uses: the peers' fastest in W1 / W2 for its shape, plus the
+    blocking jaxspec itself does (frames of one long signal, rows of a large batch)."""
+    if contender == "jaxspec":
+        return "jax.jit(spectrogram)"
+    if x.ndim == 1 and padded_length(x.shape[0]) // HOP > 2 * BLOCKS[-1]:
+        return f"blocks of {BLOCKS[-1]} frames"
+    if x.ndim == 2 and x.shape[0] > ROW_BLOCK:
+        return f"blocks of {ROW_BLOCK} clips"
+    return "whole"
+
+
 def make(contender: str, x: np.ndarray):
     if contender == "jaxspec":
         import jax
@@ -82,9 +101,19 @@ def make(contender: str, x: np.ndarray):
         config, xj = jaxspec.SpectrogramConfig(), jax.device_put(x)
         compiled = jax.jit(jaxspec.spectrogram).lower(config, xj).compile()  # compiled before the memory baseline
         return lambda: compiled(config, xj).block_until_ready()
+    shape = form(contender, x)
     if contender == "numpy":
-        if x.ndim == 1:
-            return lambda: numpy_blocked(x, BLOCKS[-1])
+        if shape.endswith("frames"):  # W2's kept form: the blocks on a thread per core
+            return lambda: numpy_blocked_threads(x, BLOCKS[-1])
+        if shape.endswith("clips"):
+            out = np.empty((x.shape[0], -(-x.shape[1] // HOP), WINDOW // 2 + 1), np.float32)
+
+            def rows() -> np.ndarray:
+                for i in range(0, x.shape[0], ROW_BLOCK):
+                    out[i : i + ROW_BLOCK] = numpy_spectrogram(x[i : i + ROW_BLOCK])
+                return out
+
+            return rows
         return lambda: numpy_spectrogram(x)
     import torch
 
@@ -93,13 +122,43 @@ def make(contender: str, x: np.ndarray):
     xt = torch.from_numpy(x)
     extra = padded_length(x.shape[-1]) - x.shape[-1]
 
+    def power(s: Any, out: Any = None) -> Any:
+        r = torch.view_as_real(s)
+        if out is None:
+            return r[..., 0].square().addcmul_(r[..., 1], r[..., 1])
+        torch.mul(r[..., 0], r[..., 0], out=out)
+        return out.addcmul_(r[..., 1], r[..., 1])
+
+    def whole(rows: Any) -> Any:
+        padded = torch.nn.functional.pad(rows, (0, extra))
+        return power(torch.stft(padded, WINDOW, HOP, WINDOW, window, center=False, return_complex=True))
+
+    if shape.endswith("frames"):  # run.py's W2 form: unfold + rfft per block, |X|^2 into the output
+        framed = torch.nn.functional.pad(xt, (0, extra)).unfold(-1, WINDOW, HOP)
+        result = torch.empty((framed.shape[0], WINDOW // 2 + 1))
+
+        def blocked() -> Any:
+            with torch.inference_mode():
+                for i in range(0, framed.shape[0], BLOCKS[-1]):
+                    power(torch.fft.rfft(framed[i : i + BLOCKS[-1]] * window), result[i : i + BLOCKS[-1]])
+            return result
+
+        return blocked
+    if shape.endswith("clips"):
+        frames = -(-x.shape[1] // HOP)
+        result = torch.empty((x.shape[0], WINDOW // 2 + 1, frames))
+
+        def rows() -> Any:
+            with torch.inference_mode():
+                for i in range(0, x.shape[0], ROW_BLOCK):
+                    result[i : i + ROW_BLOCK] = whole(xt[i : i + ROW_BLOCK])
+            return result
+
+        return rows
+
     def run() -> Any:
         with torch.inference_mode():
-            s = torch.stft(
-                torch.nn.functional.pad(xt, (0, extra)), WINDOW, HOP, WINDOW, window, center=False, return_complex=True
-            )
-            r = torch.view_as_real(s)
-            return r[..., 0].square().addcmul_(r[..., 1], r[..., 1])
+            return whole(xt)
 
     return run
 
@@ -108,6 +167,7 @@ def worker(contender: str, batch: int, seconds: float, budget: float, max_rounds
     shape = (batch, int(seconds * SAMPLE_RATE)) if batch > 1 else (int(seconds * SAMPLE_RATE),)
     x = test_signal(shape)
     run = make(contender, x)
+    make(contender, test_signal(shape[:-1] + (SAMPLE_RATE // 10,)))()  # lazy imports and start-up off the baseline
     gc.collect()
     base = current_rss()
     with RssSampler() as first:
@@ -127,6 +187,7 @@ def worker(contender: str, batch: int, seconds: float, budget: float, max_rounds
         gc.enable()
     return {
         "contender": contender,
+        "form": form(contender, x),
         "batch": batch,
         "seconds": seconds,
         "rounds": rounds,
@@ -170,12 +231,18 @@ def audio_seconds(r: dict[str, Any]) -> float:
     return r["batch"] * r["seconds"]
 
 
+def labelled(r: dict[str, Any]) -> str:
+    """The contender, with its blocked formulation where the point used one."""
+    blocked = r.get("form", "whole") not in ("whole", "jax.jit(spectrogram)")
+    return r["contender"] + (f" ({r['form']})" if blocked else "")
+
+
 def render(name: str, rows: list[dict[str, Any]]) -> str:
     ok = [r for r in rows if "failed" not in r]
     mib = lambda b: f"{b / 2**20:.1f}"
     body = [
         [
-            r["contender"],
+            labelled(r),
             str(r["batch"]),
             f"{r['seconds']:g}",
             f"{1e3 * r['min']:.4g}",
