@@ -167,7 +167,10 @@ def librosa_mfcc(
     """
     _require("librosa_mfcc", "dct_type", dct_type, dct_type == 2, "jaxspec implements the DCT-II only")
     _require("librosa_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
-    base = librosa_melspectrogram(sr=sr, norm=mel_norm, augmentation=augmentation, **melspectrogram_kwargs)
+    try:
+        base = librosa_melspectrogram(sr=sr, norm=mel_norm, augmentation=augmentation, **melspectrogram_kwargs)
+    except ConfigError as error:  # named after the preset the user called
+        raise ConfigError(str(error).replace("librosa_melspectrogram:", "librosa_mfcc:", 1)) from None
     stages = base.features + (Decibels(ref=1.0, amin=1e-10, top_db=80.0), DCT(n_mfcc, norm, lifter, "librosa"))
     return _with_features(base, stages)
 

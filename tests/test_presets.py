@@ -188,6 +188,7 @@ def test_whisper_is_3000_frames_whatever_the_length(clips):
         (lambda: presets.kaldi_mfcc(num_ceps=30), ["num_ceps=30"]),
         (lambda: presets.kaldi_fbank(min_duration=1.0), ["min_duration=1.0"]),
         (lambda: presets.whisper(n_mels=64), ["n_mels=64"]),
+        (lambda: presets.librosa_mfcc(foo=1), ["librosa_mfcc: foo=1"]),  # not librosa_melspectrogram
     ],
 )
 def test_unsupported_keywords_name_themselves(make, words):
