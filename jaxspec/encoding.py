@@ -54,8 +54,11 @@ def prepare(
         samples, rate = _samples_and_rate(item, sample_rate, name)
         return _at_target_rate(config, samples, rate, name, host)
     audio = load_audio(item)
+    name = f"audio file {os.fspath(item)!r}"
+    length = output_length(audio.samples.shape[0], audio.sample_rate, config.sample_rate)
+    check_result_size(config, length, name)  # the output's size: an InputError, not the samples'
     try:
-        return _at_target_rate(config, audio.samples, audio.sample_rate, f"audio file {os.fspath(item)!r}", host)
+        return _at_target_rate(config, audio.samples, audio.sample_rate, name, host)
     except ConfigError as error:  # the file's rate: a file error, naming the path
         raise AudioFileError(f"cannot encode {os.fspath(item)!r}: {error}") from error
     except InputError as error:  # its samples (NaN, too large): a file error too, naming the path

@@ -135,8 +135,10 @@ class Log:
         )
         if self.floor == 0.0 and self.offset == 0.0:
             raise ConfigError("Log(floor=0.0, offset=0.0) would give -inf for silence; make floor or offset positive")
-        _fields.normal_floor("Log", "floor", self.floor)
-        _fields.normal_floor("Log", "offset", self.offset)
+        if self.offset < np.finfo(np.float32).tiny:  # a positive offset alone keeps silence finite
+            _fields.normal_floor("Log", "floor", self.floor)
+        if self.floor < np.finfo(np.float32).tiny:
+            _fields.normal_floor("Log", "offset", self.offset)
 
     def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
         return n_in

@@ -39,6 +39,11 @@ def normalize(config: SpectrogramConfig, x: jax.Array, length: jax.Array | None 
     if config.normalization is None or x.shape[-1] == 0:
         return x
     kind, level = config.normalization
+    # Scaled by a power of two first, which brings the peak into [0.5, 1) without rounding
+    # (outside the gradient: a constant scale changes no normalized value): the backward pass
+    # of ``x / peak`` squares the peak, which underflowed to 0 (a NaN gradient) below 1e-19.
+    _, exponent = jnp.frexp(lax.stop_gradient(jnp.max(jnp.abs(x), axis=-1, keepdims=True)))
+    x = x * jnp.ldexp(jnp.float32(1.0), -exponent)
     peak = jnp.max(jnp.abs(x), axis=-1, keepdims=True)
     positive = peak > 0
     # Divided by the peak first: the RMS of ``x / peak`` (samples in [-1, 1], one of them

@@ -399,6 +399,12 @@ def test_draw_for_new_lengths_compiles_nothing_and_equals_the_traced_draw():
             np.testing.assert_array_equal(np.asarray(values[name]), np.asarray(value), err_msg=name)
 
 
+@pytest.mark.parametrize("length", [2**31, -1, True, 40.0])
+def test_draw_refuses_a_length_that_is_not_a_sample_count(length):
+    with pytest.raises(jaxspec.InputError, match="length="):
+        jaxspec.draw(_config(volume=(0.5, 1.5)), jax.random.key(0), length)
+
+
 def test_dither_is_white_noise_whatever_the_threefry_partitionable_flag():
     config, key = jaxspec.presets.kaldi_fbank(dither=1.0), jax.random.key(4)
     frames = jaxspec.SpectrogramConfig(

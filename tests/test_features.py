@@ -227,6 +227,7 @@ def test_floors_below_the_smallest_normal_float32_are_config_errors(make):
     # CPUs and GPUs flush such values to 0: silence gave -inf (and a NaN gradient)
     with pytest.raises(ConfigError, match="smallest normal"):
         make()
+    assert Log(floor=1e-40, offset=1e-6).offset == 1e-6  # a positive offset keeps silence finite
     config = SpectrogramConfig(features=(MelFilterbank(40), Decibels(amin=2e-38)))  # the smallest normal pass
     assert np.isfinite(np.asarray(spectrogram(config, np.zeros(4000, np.float32)))).all()
 

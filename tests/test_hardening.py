@@ -526,7 +526,7 @@ def test_a_normalization_takes_any_finite_input_but_resampling_and_channels_are_
         jaxspec.encode(config, np.full((1000, 2), 3e38, np.float32), sample_rate=RATE)
 
 
-def test_an_output_too_large_for_memory_is_an_input_error_before_allocating():
+def test_an_output_too_large_for_memory_is_an_input_error_before_allocating(tmp_path):
     config = SpectrogramConfig(window_size=2**20, offset=1)  # 524 289 bins a frame, a frame a sample
     x = np.zeros(100_000, np.float32)  # 52 billion values (195 GiB)
     for call in (
@@ -538,6 +538,10 @@ def test_an_output_too_large_for_memory_is_an_input_error_before_allocating():
             call()
     with raises(InputError, "item 1", "52428900000 values"):
         jaxspec.encode_batch(config, [x[:10], x], sample_rate=RATE)
+    soundfile.write(tmp_path / "a.wav", x, RATE)
+    with pytest.raises(InputError, match="values, above the cap") as error:  # the output's size, not the file's samples
+        jaxspec.encode(config, str(tmp_path / "a.wav"))
+    assert not isinstance(error.value, jaxspec.AudioSamplesError)
     assert jaxspec.spectrogram(config, x[:4]).shape == (4, 2**19 + 1)  # small inputs still work
 
 

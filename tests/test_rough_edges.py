@@ -133,6 +133,12 @@ def test_cli_errors_name_the_flag_the_config_file_and_the_output(clips, tmp_path
     file.write_text('{"augmentation": {"volume": {"gain": [2, 1]}}}')
     assert main(["config", "--config", str(file)]) == 2
     assert f"config file {str(file)!r}: augmentation.volume" in capsys.readouterr().err
+    # a partial file that the flags complete is fine: the merged config is what counts
+    file.write_text('{"fft_size": 256}')
+    assert main(["config", "--config", str(file), "--window-size", "256"]) == 0
+    assert '"fft_size": 256' in capsys.readouterr().out
+    assert main(["config", "--config", str(file)]) == 2  # alone (window 400) it is not
+    assert f"config file {str(file)!r}: fft_size=256" in capsys.readouterr().err
     # an output that is a folder, or that cannot be created, is named (not the temporary file)
     assert main(["config", "-o", str(tmp_path)]) == 2
     assert f"is a folder; give a file name: {str(tmp_path)!r}" in capsys.readouterr().err

@@ -340,9 +340,17 @@ def test_gradient_is_finite(power, signal, noise):
 @pytest.mark.parametrize("normalization", ["max", ("rms", 1.0)])
 def test_gradient_with_normalization_is_finite_even_for_silence(normalization, noise):
     config = SpectrogramConfig(normalization=normalization)
-    for x in (noise(1200), np.zeros(1200, np.float32)):
-        grad = np.asarray(jax.jit(jax.grad(lambda s: jaxspec.spectrogram(config, s).sum()))(jnp.asarray(x)))
+    loud = noise(1200)
+    # a quiet clip (1e-20, 1e-35): x / peak's backward pass squared the peak, which underflowed (NaN)
+    for x in (loud, np.zeros(1200, np.float32), loud * np.float32(1e-20), loud * np.float32(1e-35)):
+        grad = np.asarray(jax.jit(jax.grad(lambda s: jaxspec.spectrogram(config, s)[:, 3:9].sum()))(jnp.asarray(x)))
         assert np.isfinite(grad).all(), f"{normalization}: non-finite gradient"
+    # normalization is scale-free: the gradient scales as 1 / amplitude
+    quiet = np.asarray(
+        jax.grad(lambda s: jaxspec.spectrogram(config, s)[:, 3:9].sum())(jnp.asarray(loud * np.float32(2.0**-70)))
+    )
+    ordinary = np.asarray(jax.grad(lambda s: jaxspec.spectrogram(config, s)[:, 3:9].sum())(jnp.asarray(loud)))
+    np.testing.assert_allclose(quiet, ordinary * 2.0**70, rtol=1e-4, atol=1e-6 * np.abs(ordinary).max() * 2.0**70)
 
 
 def test_gradient_matches_finite_differences(noise):

@@ -21,6 +21,7 @@ uint32 words (``augmentation.random``), so neither ``jax_enable_x64`` nor
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import jax
@@ -28,7 +29,8 @@ import jax.numpy as jnp
 
 from .. import _xla
 from .. import features as _features
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
+from ..limits import MAX_SIGNAL_SAMPLES
 from . import feature_stages
 from .recordings import resolve
 from .stages import Augmentation
@@ -166,6 +168,10 @@ def draw(setting: Any, key: jax.Array, length: int, *, sample_rate: int | None =
     >>> draw(Augmentation(volume=2.0), jax.random.key(0), 16000)
     {'volume_gain': Array(2., dtype=float32)}
     """
+    if not isinstance(length, jax.Array) and (
+        isinstance(length, bool) or not isinstance(length, numbers.Integral) or not 0 <= length <= MAX_SIGNAL_SAMPLES
+    ):
+        raise InputError(f"length={length!r} must be a number of samples, an int in [0, {MAX_SIGNAL_SAMPLES}]")
     augmentation = getattr(setting, "augmentation", setting)
     rate = getattr(setting, "sample_rate", None) or sample_rate or 16000
     if augmentation is None:

@@ -263,10 +263,8 @@ def config_dict_from_args(args: argparse.Namespace) -> dict[str, Any]:
     d = getattr(presets, args.preset)().to_dict() if _given(args, "preset") else {}
     if _given(args, "config"):
         d.update(_serialize.read_dict(args.config))
-        try:  # the file's own errors name the file (the flags come on top of it below)
-            SpectrogramConfig.from_dict(d)
-        except ConfigError as error:
-            raise ConfigError(f"config file {str(args.config)!r}: {error}") from None
+        if not isinstance(d.get("augmentation"), (dict, type(None))):
+            _file_config(args)  # the file's own error, naming it (not a merge's TypeError)
     for field in _FIELD_FLAGS:
         if _given(args, field):
             d[field] = getattr(args, field)
@@ -295,7 +293,19 @@ def config_from_args(args: argparse.Namespace):
         flags = _stage_flags_named(str(error), args)
         if flags:
             raise ConfigError(f"{', '.join(flags)}: {error}") from None
+        if _given(args, "config") and not str(error).startswith("config file"):
+            _file_config(args)  # a file the flags did not complete: its own error, naming it
         raise
+
+
+def _file_config(args: argparse.Namespace) -> None:
+    """Builds ``--preset`` + the ``--config`` file alone; its ``ConfigError`` names the file."""
+    d = getattr(presets, args.preset)().to_dict() if _given(args, "preset") else {}
+    d.update(_serialize.read_dict(args.config))
+    try:
+        SpectrogramConfig.from_dict(d)
+    except ConfigError as error:
+        raise ConfigError(f"config file {str(args.config)!r}: {error}") from None
 
 
 def _stage_flags_named(message: str, args: argparse.Namespace) -> list[str]:
