@@ -44,7 +44,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np
 
 SAMPLE_RATE = 16000
-TORCH_THREADS = 2
+TORCH_THREADS = int(os.environ.get("BENCH_TORCH_THREADS", 0)) or (
+    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+)  # one per usable core (run.py's rule)
 WHISPER_CLIPS, WHISPER_SECONDS, WHISPER_MELS = 8, 30, 80
 KALDI_CLIPS, KALDI_SECONDS = 64, 3
 LIBROSA_CLIPS, LIBROSA_SECONDS = 64, 1

@@ -50,7 +50,9 @@ WINDOW, HOP = 400, 133  # the default config at 16 kHz
 BATCH = 64
 LONG_SECONDS = 600
 IR_SECONDS = 0.3
-TORCH_THREADS = 2
+TORCH_THREADS = int(os.environ.get("BENCH_TORCH_THREADS", 0)) or (
+    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+)  # one per usable core, as XLA and scipy.fft(workers=-1) use them; $BENCH_TORCH_THREADS overrides
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5a", "W5b", "W5c", "W6", "first")
 ALIASES = {"W5": ("W5a", "W5b", "W5c")}
 ROUNDS = {"W1": 30, "W2": 7, "W3": 20, "W4": 15, "W5a": 7, "W5b": 9, "W5c": 15, "W6": 3, "first": 5}

@@ -37,7 +37,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 CLIPS, SECONDS, RATE = 64, 1.0, 16000
 N_FFT, HOP, N_MELS, TOP_DB = 400, 160, 80, 80.0
 FREQ_WIDTH, TIME_WIDTH = 27, 100
-TORCH_THREADS = 2
+TORCH_THREADS = int(os.environ.get("BENCH_TORCH_THREADS", 0)) or (
+    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+)  # one per usable core (run.py's rule)
 
 WORKER = textwrap.dedent(
     """
