@@ -163,8 +163,12 @@ def make(contender: str, x: np.ndarray):
     return run
 
 
-def worker(contender: str, batch: int, seconds: float, budget: float, max_rounds: int) -> dict[str, Any]:
-    shape = (batch, int(seconds * SAMPLE_RATE)) if batch > 1 else (int(seconds * SAMPLE_RATE),)
+def worker(
+    contender: str, batch: int, seconds: float, budget: float, max_rounds: int, sweep: str = "length"
+) -> dict[str, Any]:
+    # a batch sweep's 1-clip point is a batch [1, L], as its other points are; the length sweep's one signal [L]
+    rows = batch > 1 or sweep != "length"
+    shape = (batch, int(seconds * SAMPLE_RATE)) if rows else (int(seconds * SAMPLE_RATE),)
     x = test_signal(shape)
     run = make(contender, x)
     make(contender, test_signal(shape[:-1] + (SAMPLE_RATE // 10,)))()  # lazy imports and start-up off the baseline
@@ -200,7 +204,9 @@ def worker(contender: str, batch: int, seconds: float, budget: float, max_rounds
     }
 
 
-def run_point(contender: str, batch: int, seconds: float, budget: float, max_rounds: int) -> dict[str, Any]:
+def run_point(
+    contender: str, batch: int, seconds: float, budget: float, max_rounds: int, sweep: str = "length"
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "r.json"
         env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
@@ -209,7 +215,7 @@ def run_point(contender: str, batch: int, seconds: float, budget: float, max_rou
             sys.executable,
             __file__,
             "--worker",
-            f"{contender},{batch},{seconds},{budget},{max_rounds}",
+            f"{contender},{batch},{seconds},{budget},{max_rounds},{sweep}",
             "--result",
             str(out),
         ]
@@ -345,8 +351,8 @@ def main() -> int:
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        c, b, s, budget, rounds = args.worker.split(",")
-        args.result.write_text(json.dumps(worker(c, int(b), float(s), float(budget), int(rounds))))
+        c, b, s, budget, rounds, sweep = args.worker.split(",")
+        args.result.write_text(json.dumps(worker(c, int(b), float(s), float(budget), int(rounds), sweep)))
         return 0
     results = {}
     saved = json.loads(args.replot.read_text()) if args.replot else {}
@@ -361,7 +367,8 @@ def main() -> int:
         rows = []
         for batch, seconds in points:
             for c in CONTENDERS:
-                rows.append(run_point(c, batch, seconds, 0.2 if args.quick else args.budget, 3 if args.quick else 30))
+                budget, rounds = (0.2, 3) if args.quick else (args.budget, 30)
+                rows.append(run_point(c, batch, seconds, budget, rounds, name))
         results[name] = rows
         print(f"## scaling vs {name} ({label})\n\n{render(name, rows)}\n", flush=True)
         if not args.no_plot:
