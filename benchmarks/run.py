@@ -312,25 +312,10 @@ def thread_map(fn: Callable[[Any], Any], items: list, threads: int | None = None
     return [out for part in parts for out in part]
 
 
-def numpy_blocked(x: np.ndarray, block: int, workers: int = 1) -> np.ndarray:
+def numpy_blocked(x: np.ndarray, block: int, workers: int = 1, threaded: bool = False) -> np.ndarray:
     """One long signal in blocks of ``block`` frames (strided view, ``scipy.fft.rfft(workers=workers)``,
-    |X|^2 into a preallocated output): the frames of a block stay in cache, as jaxspec's loop does."""
-    import scipy.fft
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    framed = sliding_window_view(pad_end(x, padded_length(x.shape[-1])), WINDOW)[::HOP]
-    window = hann(WINDOW).astype(np.float32)
-    out = np.empty((framed.shape[0], WINDOW // 2 + 1), np.float32)
-    for start in range(0, framed.shape[0], block):
-        spectrum = scipy.fft.rfft(framed[start : start + block] * window, workers=workers)
-        part = out[start : start + block]
-        np.square(spectrum.real, out=part)
-        part += np.square(spectrum.imag)
-    return out
-
-
-def numpy_blocked_threads(x: np.ndarray, block: int) -> np.ndarray:
-    """``numpy_blocked`` with its blocks shared among one thread per core (``thread_map``)."""
+    |X|^2 into a preallocated output): the frames of a block stay in cache, as jaxspec's loop does.
+    ``threaded``: the blocks shared among one thread per core (``thread_map``)."""
     import scipy.fft
     from numpy.lib.stride_tricks import sliding_window_view
 
@@ -339,12 +324,17 @@ def numpy_blocked_threads(x: np.ndarray, block: int) -> np.ndarray:
     out = np.empty((framed.shape[0], WINDOW // 2 + 1), np.float32)
 
     def one(start: int) -> None:
-        spectrum = scipy.fft.rfft(framed[start : start + block] * window, workers=1)
+        spectrum = scipy.fft.rfft(framed[start : start + block] * window, workers=workers)
         part = out[start : start + block]
         np.square(spectrum.real, out=part)
         part += np.square(spectrum.imag)
 
-    thread_map(one, list(range(0, framed.shape[0], block)))
+    starts = list(range(0, framed.shape[0], block))
+    if threaded:
+        thread_map(one, starts)
+    else:
+        for start in starts:
+            one(start)
     return out
 
 
@@ -372,7 +362,7 @@ def numpy_contenders(x: np.ndarray) -> list[Contender]:
         blocked += [
             Contender(
                 peer,
-                lambda b=b: numpy_blocked_threads(x, b),
+                lambda b=b: numpy_blocked(x, b, threaded=True),
                 formulation=f"blocks of {b} frames on {cores()} threads, scipy.fft.rfft(workers=1), f32",
             )
             for b in BLOCKS

@@ -56,7 +56,7 @@ from run import (  # noqa: E402
     WINDOW,
     RssSampler,
     current_rss,
-    numpy_blocked_threads,
+    numpy_blocked,
     numpy_spectrogram,
     padded_length,
     table,
@@ -104,7 +104,7 @@ def make(contender: str, x: np.ndarray):
     shape = form(contender, x)
     if contender == "numpy":
         if shape.endswith("frames"):  # W2's kept form: the blocks on a thread per core
-            return lambda: numpy_blocked_threads(x, BLOCKS[-1])
+            return lambda: numpy_blocked(x, BLOCKS[-1], threaded=True)
         if shape.endswith("clips"):
             out = np.empty((x.shape[0], -(-x.shape[1] // HOP), WINDOW // 2 + 1), np.float32)
 

@@ -52,12 +52,12 @@ def choice(owner: str, name: str, value: Any, valid: tuple) -> Any:
     return value
 
 
-def normal_floor(owner: str, name: str, value: float, zero: bool = True) -> None:
+def normal_floor(owner: str, name: str, value: float) -> None:
     """``ConfigError`` for a positive floor below float32's smallest normal number: CPUs and
     GPUs flush such values to 0, so silence would give -inf (librosa, in float64, does not)."""
     tiny = float(np.finfo(np.float32).tiny)
     if 0.0 < value < tiny:
         raise ConfigError(
             f"{owner}({name}={value!r}) is below float32's smallest normal number {tiny:.6g}, which "
-            f"computations flush to 0 (silence would give -inf); use {'0 or ' if zero else ''}a value >= {tiny:.6g}"
+            f"computations flush to 0 (silence would give -inf); use a value >= {tiny:.6g}"
         )

@@ -32,11 +32,11 @@ def _depth(value: Any) -> int:
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object as a dict; a key given twice is an error (``json`` keeps the last silently)."""
-    d = dict(pairs)
-    if len(d) < len(pairs):
-        seen: set[str] = set()
-        twice = next(key for key, _ in pairs if key in seen or seen.add(key))
-        raise ValueError(f"the key {twice!r} is given twice in one object")
+    d: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in d:
+            raise ValueError(f"the key {key!r} is given twice in one object")
+        d[key] = value
     return d
 
 

@@ -25,7 +25,7 @@ from .corpus import encode_waves
 from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, check_rate
 from .io import Audio, float32_and_peak, is_path, load_audio, to_mono
 from .planner import plan_file
-from .resampling import fft_gain, output_length, resample
+from .resampling import fft_gain, resample
 from .spectrum import spectrogram
 from .stream import stream_to_array
 
@@ -52,17 +52,18 @@ def prepare(
         raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
     if not is_path(item):
         samples, rate = _samples_and_rate(item, sample_rate, name)
-        return _at_target_rate(config, samples, rate, name, host)
-    audio = load_audio(item)
-    name = f"audio file {os.fspath(item)!r}"
-    length = output_length(audio.samples.shape[0], audio.sample_rate, config.sample_rate)
-    check_result_size(config, length, name)  # the output's size: an InputError, not the samples'
-    try:
-        return _at_target_rate(config, audio.samples, audio.sample_rate, name, host)
-    except ConfigError as error:  # the file's rate: a file error, naming the path
-        raise AudioFileError(f"cannot encode {os.fspath(item)!r}: {error}") from error
-    except InputError as error:  # its samples (NaN, too large): a file error too, naming the path
-        raise AudioSamplesError(str(error)) from error
+        wave = _at_target_rate(config, samples, rate, name, host)
+    else:
+        audio = load_audio(item)
+        name = f"audio file {os.fspath(item)!r}"
+        try:
+            wave = _at_target_rate(config, audio.samples, audio.sample_rate, name, host)
+        except ConfigError as error:  # the file's rate: a file error, naming the path
+            raise AudioFileError(f"cannot encode {os.fspath(item)!r}: {error}") from error
+        except InputError as error:  # its samples (NaN, too large): a file error too, naming the path
+            raise AudioSamplesError(str(error)) from error
+    check_result_size(config, wave.shape[0], name)  # the output's size: an InputError, not a file's
+    return wave
 
 
 def _samples_and_rate(item: Any, sample_rate: int | None, name: str) -> tuple[Any, int]:
@@ -87,7 +88,6 @@ def _at_target_rate(config: SpectrogramConfig, samples: Any, rate: int, name: st
             "reads [n, channels]; pass the transpose (x.T)"
         )
     channels = x.ndim == 2
-    check_result_size(config, output_length(x.shape[0], rate, config.sample_rate), name)
     x = to_mono(x)
     # Checked here, on the host (no device program per length), so that the error names the
     # file; resampling's overshoot (a few %) is far inside the cap's margin.

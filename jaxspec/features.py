@@ -133,12 +133,12 @@ class Log:
             floor=_fields.number("Log", "floor", self.floor, 0.0, high=limits.MAX_FEATURE_CONSTANT),
             offset=_fields.number("Log", "offset", self.offset, 0.0, high=limits.MAX_FEATURE_CONSTANT),
         )
-        if self.floor == 0.0 and self.offset == 0.0:
-            raise ConfigError("Log(floor=0.0, offset=0.0) would give -inf for silence; make floor or offset positive")
-        if self.offset < np.finfo(np.float32).tiny:  # a positive offset alone keeps silence finite
-            _fields.normal_floor("Log", "floor", self.floor)
-        if self.floor < np.finfo(np.float32).tiny:
-            _fields.normal_floor("Log", "offset", self.offset)
+        tiny = float(np.finfo(np.float32).tiny)
+        if max(self.floor, self.offset) < tiny:  # silence is log(max(0, floor) + offset)
+            raise ConfigError(
+                f"Log(floor={self.floor!r}, offset={self.offset!r}) would give -inf for silence: make floor or offset "
+                f"at least float32's smallest normal number {tiny:.6g} (smaller values are flushed to 0)"
+            )
 
     def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
         return n_in
@@ -164,7 +164,7 @@ class Decibels:
     def __post_init__(self):
         _set(self, ref=_fields.number("Decibels", "ref", self.ref, 0.0, strict=True))
         _set(self, amin=_fields.number("Decibels", "amin", self.amin, 0.0, strict=True))
-        _fields.normal_floor("Decibels", "amin", self.amin, zero=False)
+        _fields.normal_floor("Decibels", "amin", self.amin)
         cap = limits.MAX_FEATURE_CONSTANT
         _set(self, multiplier=_fields.number("Decibels", "multiplier", self.multiplier, 0.0, True, cap))
         if self.top_db is not None:
@@ -215,11 +215,8 @@ class DCT:
     lifter_kind: str = "librosa"
 
     def __post_init__(self):
-        _set(
-            self,
-            n=_fields.integer("DCT", "n", self.n, 1),
-            lifter=_fields.number("DCT", "lifter", self.lifter, 0.0, high=limits.MAX_FEATURE_CONSTANT),
-        )
+        lifter = _fields.number("DCT", "lifter", self.lifter, 0.0, high=limits.MAX_FEATURE_CONSTANT)
+        _set(self, n=_fields.integer("DCT", "n", self.n, 1), lifter=lifter)
         _fields.choice("DCT", "norm", self.norm, ("ortho", None))
         _fields.choice("DCT", "lifter_kind", self.lifter_kind, ("librosa", "kaldi"))
 

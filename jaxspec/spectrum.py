@@ -42,9 +42,10 @@ def normalize(config: SpectrogramConfig, x: jax.Array, length: jax.Array | None 
     # Scaled by a power of two first, which brings the peak into [0.5, 1) without rounding
     # (outside the gradient: a constant scale changes no normalized value): the backward pass
     # of ``x / peak`` squares the peak, which underflowed to 0 (a NaN gradient) below 1e-19.
-    _, exponent = jnp.frexp(lax.stop_gradient(jnp.max(jnp.abs(x), axis=-1, keepdims=True)))
-    x = x * jnp.ldexp(jnp.float32(1.0), -exponent)
     peak = jnp.max(jnp.abs(x), axis=-1, keepdims=True)
+    _, exponent = jnp.frexp(lax.stop_gradient(peak))
+    scale = jnp.ldexp(jnp.float32(1.0), -exponent)
+    x, peak = x * scale, peak * scale  # exact: max|x * scale| without a second pass
     positive = peak > 0
     # Divided by the peak first: the RMS of ``x / peak`` (samples in [-1, 1], one of them
     # +-1) neither underflows nor overflows in float32, where ``mean(x**2)`` gave 0 for a

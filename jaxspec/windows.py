@@ -76,19 +76,17 @@ def check_window_function(window: Any) -> Any:
             )
         window = list(np.asarray(window, dtype=object))
     if isinstance(window, (list, tuple)):
-        values = window
-        bad = [v for v in values if not isinstance(v, numbers.Real) or isinstance(v, (bool, np.bool_))][:1]
-        if not values or bad:
+        bad = [v for v in window if not isinstance(v, numbers.Real) or isinstance(v, (bool, np.bool_))][:1]
+        if not window or bad:
             what = f"holds {bad[0]!r} (of type {type(bad[0]).__name__})" if bad else "is empty"
             raise ConfigError(
-                f"window_function (a sequence of {len(values)} values) {what}: a window given as values must be "
+                f"window_function (a sequence of {len(window)} values) {what}: a window given as values must be "
                 "a non-empty sequence of window_size real numbers"
             )
-        return tuple(float(w) for w in values)
-    if isinstance(window, str) and window.lower() in ("rectangular", "none"):
-        return None
+        return tuple(float(w) for w in window)
     if isinstance(window, str):
-        return window.lower()  # "HANN" is "hann": one config, one compiled program
+        name = window.lower()  # "HANN" is "hann": one config, one compiled program
+        return None if name in ("rectangular", "none") else name
     if window is None or isinstance(window, Window) or callable(window):
         return window
     raise ConfigError(

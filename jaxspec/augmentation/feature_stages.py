@@ -26,7 +26,6 @@ from the floor of a float. A drawn value depends only on the example's valid fra
 from __future__ import annotations
 
 import dataclasses
-import math
 import numbers
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -55,12 +54,9 @@ FILLS = ("mean",)
 def _fill(value: Any, name: str) -> float | str:
     if isinstance(value, str) and value in FILLS:
         return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ConfigError(f"{name}={value!r} must be a finite number (0.0 by default) or 'mean'")
-    if abs(value) > limits.MAX_FEATURE_CONSTANT:
-        raise ConfigError(
-            f"{name}={value!r} is above the cap {limits.MAX_FEATURE_CONSTANT:g} in magnitude (jaxspec.limits)"
-        )
+    cap = limits.MAX_FEATURE_CONSTANT
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not abs(value) <= cap:  # NaN too
+        raise ConfigError(f"{name}={value!r} must be a number in [-{cap:g}, {cap:g}] (0.0 by default) or 'mean'")
     return float(value)
 
 

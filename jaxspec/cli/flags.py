@@ -260,11 +260,9 @@ def _given(args: argparse.Namespace, name: str) -> bool:
 def config_dict_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The config dict (``jaxspec._serialize`` form): ``--preset``, then the ``--config`` file,
     then the flags on top."""
-    d = getattr(presets, args.preset)().to_dict() if _given(args, "preset") else {}
-    if _given(args, "config"):
-        d.update(_serialize.read_dict(args.config))
-        if not isinstance(d.get("augmentation"), (dict, type(None))):
-            _file_config(args)  # the file's own error, naming it (not a merge's TypeError)
+    d = _preset_and_file(args)
+    if not isinstance(d.get("augmentation"), (dict, type(None))):
+        _check_file_config(args, d)  # the file's own error, naming it (not a merge's TypeError)
     for field in _FIELD_FLAGS:
         if _given(args, field):
             d[field] = getattr(args, field)
@@ -294,14 +292,20 @@ def config_from_args(args: argparse.Namespace):
         if flags:
             raise ConfigError(f"{', '.join(flags)}: {error}") from None
         if _given(args, "config") and not str(error).startswith("config file"):
-            _file_config(args)  # a file the flags did not complete: its own error, naming it
+            _check_file_config(args, _preset_and_file(args))  # a file the flags did not complete: its own error
         raise
 
 
-def _file_config(args: argparse.Namespace) -> None:
-    """Builds ``--preset`` + the ``--config`` file alone; its ``ConfigError`` names the file."""
+def _preset_and_file(args: argparse.Namespace) -> dict[str, Any]:
+    """The config dict of ``--preset`` with the ``--config`` file on top (no flags)."""
     d = getattr(presets, args.preset)().to_dict() if _given(args, "preset") else {}
-    d.update(_serialize.read_dict(args.config))
+    if _given(args, "config"):
+        d.update(_serialize.read_dict(args.config))
+    return d
+
+
+def _check_file_config(args: argparse.Namespace, d: dict[str, Any]) -> None:
+    """Builds ``d`` (``_preset_and_file``); its ``ConfigError`` names the ``--config`` file."""
     try:
         SpectrogramConfig.from_dict(d)
     except ConfigError as error:
