@@ -620,6 +620,15 @@ def test_lying_headers(tmp_path, capsys):
     assert code == EXIT_OK and "warning:" in err and "lie.wav" in err
 
 
+def test_info_warns_on_a_cut_wav_as_encode_does(tmp_path, capsys):
+    cut = _cut(_wav(tmp_path / "cut.wav", 16000, subtype="PCM_16"), 0.5)
+    code, out, err = _cli(capsys, "info", cut)
+    assert code == EXIT_OK and "(61, 201)" in out  # the frames it holds, as encode makes
+    assert "warning:" in err and "cut.wav" in err and "declares 16000" in err
+    code, _, err = _cli(capsys, "info", _wav(tmp_path / "whole.wav", 16000, subtype="PCM_16"))
+    assert code == EXIT_OK and "warning" not in err
+
+
 def test_cut_flac_is_an_audio_file_error_streamed_or_not(tmp_path):
     flac = tmp_path / "cut.flac"
     soundfile.write(flac, np.random.default_rng(0).standard_normal(40000).astype(np.float32) * 0.1, RATE)

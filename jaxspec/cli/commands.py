@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import outputs
 from .._atomic import atomic_path
+from .._files import declared_frames, warn_if_truncated
 from ..corpus import file_keys
 from ..encoding import encode
 from ..errors import InputError
@@ -256,6 +257,8 @@ def run_plot(args: argparse.Namespace) -> int:
 def _info_lines(config, path: str) -> list[str]:
     plan = plan_file(config, path, exact=True)  # MP3 headers only estimate: count what encode decodes
     info, length = plan.info, plan.length
+    # SPEC 5: a cut file warns here as encode warns when it reads it
+    warn_if_truncated(Path(path), plan.frames, declared_frames(Path(path)), what="holds")
     frames, bins = plan.shape
     resampled = (
         ""
