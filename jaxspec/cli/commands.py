@@ -75,10 +75,10 @@ def run_encode(args: argparse.Namespace) -> int:
         out = out.parent  # the summary still names the file
     if args.single and out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")
-    kept = []
+    kept, targets = [], {}
     for item in inputs:
-        try:
-            outputs.target_path(out, item.name)  # its name, and the links of folders already in -o
+        try:  # its name, and the links of folders already in -o
+            targets[item.name] = outputs.target_path(out, item.name)
             kept.append(item)
         except ValueError as error:
             problems.append((item.path, str(error)))
@@ -106,7 +106,7 @@ def run_encode(args: argparse.Namespace) -> int:
 
     todo, skipped, replacing = [], 0, 0
     for item in inputs:
-        target = out / (item.name + ".npy")
+        target = targets[item.name]
         if args.overwrite:
             todo.append(item)
         elif args.skip_existing and target.is_file():
@@ -128,7 +128,7 @@ def run_encode(args: argparse.Namespace) -> int:
     written, failed, interrupted = 0, len(problems), False
     try:
         for item, result in encode_files(config, todo, keys, args.workers, bar):
-            target = out / (item.name + ".npy")
+            target = targets[item.name]
             manifest.forget(item.name)
             if isinstance(result, Long):
                 result = _stream_file(config, result.path, target)
