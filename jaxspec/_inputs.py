@@ -92,9 +92,16 @@ def check_samples(config: Any, x: Any, name: str = "x", length: int | None = Non
     of ``length`` samples: ``x``'s own by default; ``x`` may be a piece of it)."""
     peak = abs_max(x)  # one pass finds NaN / inf (they propagate) and the magnitude
     if not math.isfinite(peak):
-        raise InputError(f"{name} has NaN or infinite samples")
+        raise InputError(f"{name} has NaN or infinite samples ({_first_bad(x)})")
     if config is not None:
         check_peak(config, peak, x.shape[-1] if length is None else length, name)
+
+
+def _first_bad(x: Any) -> str:
+    """Where the first NaN / inf sample of ``x`` (``[L]`` or a batch ``[B, L]``) is (an error path only)."""
+    with jax.ensure_compile_time_eval():
+        bad = np.argwhere(~np.isfinite(np.asarray(x)))[0]
+    return f"row {bad[0]}, first at sample {bad[1]}" if len(bad) == 2 else f"first at sample {bad[0]}"
 
 
 _abs_max_compiled = jax.jit(lambda x: jnp.max(jnp.abs(x)))  # one program and one dispatch per shape

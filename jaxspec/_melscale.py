@@ -62,6 +62,67 @@ def bin_frequencies(sample_rate: int, fft_size: int, kind: str) -> np.ndarray:
     return np.arange(fft_size // 2 + 1) * sample_rate / fft_size
 
 
+def _linspace32(start: float, stop: float, count: int) -> np.ndarray:
+    """``torch.linspace(start, stop, count)`` in float32: a float32 step, the first half
+    counted up from ``start`` and the rest down from ``stop``, each point one fused
+    multiply-add (the float64 product of two float32 values is exact, so one rounding)."""
+    start32, stop32 = np.float32(start), np.float32(stop)
+    if count == 1:
+        return np.array([start32])
+    step = np.float64((stop32 - start32) / np.float32(count - 1))
+    i = np.arange(count)
+    up = np.float64(start32) + step * i
+    down = np.float64(stop32) - step * (count - 1 - i)
+    return np.where(i < count // 2, up, down).astype(np.float32)
+
+
+def _mel_to_hz32(mel: np.ndarray, scale: str) -> np.ndarray:
+    """``mel_to_hz`` as torchaudio's ``_mel_to_hz`` computes it on a float32 tensor (the
+    powers and exponentials rounded once; torch's own may differ by an ulp)."""
+    f32 = np.float32
+    if scale == "htk":
+        return f32(700.0) * ((10.0 ** (mel / f32(2595.0)).astype(np.float64)).astype(f32) - f32(1.0))
+    linear = f32(_F_SP) * mel
+    step = (f32(_LOGSTEP) * (mel - f32(_MIN_LOG_MEL))).astype(np.float64)
+    log = f32(_MIN_LOG_HZ) * np.exp(step).astype(f32)
+    return np.where(mel >= f32(_MIN_LOG_MEL), log, linear)
+
+
+def filter_points(
+    n_mels: int, fmin: float, fmax: float, scale: str, sample_rate: int, fft_size: int, frequencies: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(bins_hz [bins], edges_mel [n_mels + 2], edges_hz [n_mels + 2])``: the bin frequencies
+    and the filters' edges, ``n_mels + 2`` evenly spaced in mel from ``fmin`` to ``fmax``.
+    ``frequencies="linspace"`` on torchaudio's scales (HTK, Slaney): as its ``melscale_fbanks``
+    makes them, in float32."""
+    if frequencies == "linspace" and scale != "kaldi":
+        freqs = _linspace32(0.0, sample_rate // 2, fft_size // 2 + 1)
+        edges_mel = _linspace32(float(hz_to_mel(fmin, scale)), float(hz_to_mel(fmax, scale)), n_mels + 2)
+        return freqs, edges_mel, _mel_to_hz32(edges_mel, scale)
+    edges_mel = np.linspace(hz_to_mel(fmin, scale), hz_to_mel(fmax, scale), n_mels + 2)
+    return bin_frequencies(sample_rate, fft_size, frequencies), edges_mel, mel_to_hz(edges_mel, scale)
+
+
+def torchaudio_filterbank(
+    n_mels: int, fmin: float, fmax: float, scale: str, norm: str | None, sample_rate: int, fft_size: int
+) -> np.ndarray:
+    """torchaudio's ``melscale_fbanks(fft_size // 2 + 1, fmin, fmax, n_mels, sample_rate,
+    norm, scale)``: float32 ``[shape=(fft_size // 2 + 1, n_mels)]``, built in float32 as
+    torchaudio builds it. Its float32 rounding (the slopes ``f - edge`` cancel) moves the
+    weights by up to ~5e-5 of the exact ones, which would alone put a spectrogram 1e-5 off
+    torchaudio's (1 s of noise at the defaults); this construction is within ~1e-6."""
+    f32 = np.float32
+    freqs, _, edges = filter_points(n_mels, fmin, fmax, scale, sample_rate, fft_size, "linspace")
+    widths = edges[1:] - edges[:-1]
+    ramps = edges[None, :] - freqs[:, None]  # [bins, n_mels + 2]
+    down = (f32(-1.0) * ramps[:, :-2]) / widths[:-1]
+    up = ramps[:, 2:] / widths[1:]
+    weights = np.maximum(f32(0.0), np.minimum(down, up))
+    if norm == "slaney":
+        weights = weights * (f32(2.0) / (edges[2:] - edges[:-2]))[None, :]
+    return weights
+
+
 @functools.cache
 def mel_filterbank(
     n_mels: int,
@@ -77,8 +138,9 @@ def mel_filterbank(
 
     ``scale="slaney"`` / ``"htk"``: librosa's ``filters.mel`` (``n_mels + 2`` edges evenly
     spaced in mel between ``fmin`` and ``fmax`` Hz, triangles in Hz; ``norm="slaney"``
-    scales filter i by ``2 / (f[i+2] - f[i])``), which torchaudio's ``melscale_fbanks``
-    also computes (with ``frequencies="linspace"``). ``scale="kaldi"``: Kaldi's
+    scales filter i by ``2 / (f[i+2] - f[i])``). With ``frequencies="linspace"``, torchaudio's
+    ``melscale_fbanks``, the same filters on ``linspace(0, sr // 2, bins)``, built in float32
+    as torchaudio does (``torchaudio_filterbank``). ``scale="kaldi"``: Kaldi's
     ``MelBanks`` (triangles in mel space over the first ``fft_size // 2`` bins; the
     Nyquist bin gets weight 0).
 
@@ -86,8 +148,9 @@ def mel_filterbank(
     >>> fb.shape
     (257, 40)
     """
-    freqs = bin_frequencies(sample_rate, fft_size, frequencies)
-    edges_mel = np.linspace(hz_to_mel(fmin, scale), hz_to_mel(fmax, scale), n_mels + 2)
+    if frequencies == "linspace" and scale != "kaldi":
+        return torchaudio_filterbank(n_mels, fmin, fmax, scale, norm, sample_rate, fft_size).astype(np.float64)
+    freqs, edges_mel, edges_hz = filter_points(n_mels, fmin, fmax, scale, sample_rate, fft_size, frequencies)
     if scale == "kaldi":
         mel = hz_to_mel(freqs, scale)[:, None]
         left, center, right = edges_mel[:-2], edges_mel[1:-1], edges_mel[2:]
@@ -96,14 +159,12 @@ def mel_filterbank(
         weights = np.maximum(0.0, np.minimum(up, down))
         weights[fft_size // 2 :] = 0.0  # Kaldi uses the first fft/2 bins only
     else:
-        edges = mel_to_hz(edges_mel, scale)
-        widths = np.diff(edges)
-        ramps = edges[:, None] - freqs[None, :]  # [n_mels + 2, bins]
+        widths = np.diff(edges_hz)
+        ramps = edges_hz[:, None] - freqs[None, :]  # [n_mels + 2, bins]
         lower = -ramps[:-2] / widths[:-1, None]
         upper = ramps[2:] / widths[1:, None]
         weights = np.maximum(0.0, np.minimum(lower, upper)).T
     if norm == "slaney":
-        edges_hz = mel_to_hz(edges_mel, scale)
         weights = weights * (2.0 / (edges_hz[2:] - edges_hz[:-2]))[None, :]
     return weights
 

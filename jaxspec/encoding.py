@@ -23,7 +23,7 @@ from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
 from .corpus import encode_waves
 from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, check_rate
-from .io import Audio, float32_and_peak, is_path, load_audio, to_mono
+from .io import Audio, audio_info, float32_and_peak, is_path, load_audio, to_mono
 from .planner import plan_file
 from .resampling import fft_gain, resample
 from .spectrum import spectrogram
@@ -124,7 +124,7 @@ def encode(
         ``[shape=(n, channels)]`` (channels are averaged). Integer PCM is scaled to
         [-1, 1).
       sample_rate: the rate of an array input in Hz (required for arrays; for an ``Audio``
-        it must equal its rate or be ``None``; a file carries its own).
+        or a file it must equal its rate or be ``None``).
       key: a PRNG key to apply ``config.augmentation``; ``None`` = no augmentation.
       stream: for a path: ``None`` = stream files above
         ``jaxspec.planner.STREAM_THRESHOLD_SAMPLES`` (frames x channels) when no
@@ -146,6 +146,13 @@ def encode(
             f"sample_rate={sample_rate!r} contradicts the Audio's own rate {audio.sample_rate}; "
             "sample_rate is for array inputs (pass Audio(samples, rate) or the array with its rate)"
         )
+    if is_path(audio) and sample_rate is not None:
+        rate = audio_info(audio).samplerate
+        if sample_rate != rate:
+            raise InputError(
+                f"sample_rate={sample_rate!r} contradicts the rate of {os.fspath(audio)!r} ({rate} Hz); "
+                "sample_rate is for array inputs (a file carries its own rate)"
+            )
     if stream is not False and is_path(audio):
         if plan_file(config, audio, augmented=key is not None, stream=stream).stream:
             return jnp.asarray(stream_to_array(config, audio))

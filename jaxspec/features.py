@@ -66,8 +66,9 @@ class MelFilterbank:
       scale: ``"slaney"`` (librosa default), ``"htk"`` (torchaudio default, librosa
         ``htk=True``) or ``"kaldi"`` (Kaldi's triangles in mel space).
       norm: ``"slaney"`` (area normalization, librosa) or ``None``.
-      frequencies: bin frequencies: ``"rfft"`` (librosa) or ``"linspace"`` (torchaudio's
-        ``linspace(0, sr // 2, bins)``).
+      frequencies: ``"rfft"`` (librosa: bin k at ``k * sr / fft_size``) or ``"linspace"``
+        (torchaudio's ``melscale_fbanks``: bins at ``linspace(0, sr // 2, bins)``, the
+        filters built in float32 as torchaudio builds them, its rounding included).
     """
 
     n_mels: int = 40

@@ -81,11 +81,23 @@ def pcm_to_float32(x: Any, name: str = "audio") -> Any:
             _warn_if_16_bit(x, name)
         return (x / _INT_SCALE[dtype]).astype(np.float32) if xp is np else x.astype(np.float32) / _INT_SCALE[dtype]
     if dtype.kind == "f":
+        if xp is np and dtype.itemsize > 4 and x.size:
+            _check_float32_range(x, name)
         return x.astype(np.float32)
     raise InputError(
         f"{name} has dtype {dtype}; expected float or signed integer PCM samples "
         "(int8/16/32/64, or uint8 offset binary)"
     )
+
+
+def _check_float32_range(x: np.ndarray, name: str) -> None:
+    """``InputError`` for finite samples beyond float32's range (the cast would make them inf)."""
+    peak = float(np.max(np.abs(x)))  # NaN propagates: left to the NaN check after the cast
+    if math.isfinite(peak) and peak > float(np.finfo(np.float32).max):
+        raise InputError(
+            f"{name} has samples up to {peak:.6g} in magnitude, beyond float32's range "
+            f"({float(np.finfo(np.float32).max):.4g}); scale it to [-1, 1]"
+        )
 
 
 def _warn_if_16_bit(x: np.ndarray, name: str) -> None:

@@ -128,6 +128,10 @@ def test_time_shift_scaled_is_a_fraction_of_the_input(s):
         (8192, Scaled(0.25), 1002, 251),  # 250.5 -> 251
         (8192, Scaled(-0.25), 1002, -250),  # -250.5 -> -250
         (16_000, 0.0123, 1000, 197),  # 196.8 -> 197
+        # a fixed t at a half sample in float64 but not in float32 (0.00784375 * 16000 = 125.5): exact
+        (16_000, 0.00784375, 1000, 126),
+        (16_000, -0.00784375, 1000, -125),
+        (16_000, "7.84375ms", 1000, 126),
         (16_000, Scaled(2.0), 1000, 1000),  # more than the input: everything shifted out
         (16_000, Scaled(-2.0), 1000, -1000),
     ],

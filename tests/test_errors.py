@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -16,6 +17,7 @@ from jaxspec import (
     Audio,
     Augmentation,
     Convolution,
+    InputError,
     LogUniform,
     Noise,
     SpectrogramConfig,
@@ -294,3 +296,31 @@ def test_none_and_wrong_kinds_name_the_argument():
     for call, message in cases:
         with pytest.raises(jaxspec.InputError, match=message):
             call()
+
+
+# ------------------------------------------------------------------ where and why a sample is bad
+def test_a_nan_in_a_batch_names_its_row_and_sample():
+    x = np.zeros((4, 1000), np.float32)
+    x[2, 17] = np.nan
+    with raises(InputError, "NaN", "row 2", "sample 17"):
+        jaxspec.spectrogram(SpectrogramConfig(), x)
+    with raises(InputError, "NaN", "sample 17"):
+        jaxspec.spectrogram(SpectrogramConfig(), jnp.asarray(x[2]))
+
+
+def test_float64_beyond_float32_range_is_too_large_not_nan():
+    # the cast to float32 made 1e300 inf (with NumPy's overflow warning), reported as "NaN or infinite"
+    x = np.full(1000, 1e300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with raises(InputError, "1e+300", "float32"):
+            jaxspec.spectrogram(SpectrogramConfig(), x)
+        with raises(InputError, "1e+300", "float32"):
+            jaxspec.encode(SpectrogramConfig(), x, sample_rate=16000)
+
+
+def test_a_sample_rate_contradicting_a_file_is_an_input_error():
+    path = jaxspec.example_path()  # 16 kHz
+    assert jaxspec.encode(SpectrogramConfig(), path, sample_rate=16000).shape == (328, 201)
+    with raises(InputError, "sample_rate=8000", "16000 Hz", "speech.flac"):
+        jaxspec.encode(SpectrogramConfig(), path, sample_rate=8000)

@@ -112,18 +112,17 @@ def _ramps(stage: Any, sample_rate: int, fft_size: int) -> tuple[np.ndarray, ...
     each ``[bins, n_mels]`` with the normalization folded in, and the bin frequencies."""
     fmin, fmax = stage.edges(sample_rate)
     scale = stage.scale
-    edges_mel = np.linspace(_melscale.hz_to_mel(fmin, scale), _melscale.hz_to_mel(fmax, scale), stage.n_mels + 2)
-    freqs = _melscale.bin_frequencies(sample_rate, fft_size, stage.frequencies)
+    points = _melscale.filter_points(stage.n_mels, fmin, fmax, scale, sample_rate, fft_size, stage.frequencies)
+    freqs, edges_mel, edges_hz = (np.asarray(p, np.float64) for p in points)
     norm = np.ones(stage.n_mels)
     if stage.norm == "slaney":
-        edges_hz = _melscale.mel_to_hz(edges_mel, scale)
         norm = 2.0 / (edges_hz[2:] - edges_hz[:-2])
     if scale == "kaldi":
         position = _melscale.hz_to_mel(freqs, scale)[:, None]
         edges = edges_mel
     else:
         position = freqs[:, None]
-        edges = _melscale.mel_to_hz(edges_mel, scale)
+        edges = edges_hz
     rise, fall = edges[1:-1] - edges[:-2], edges[2:] - edges[1:-1]
     rising = (position - edges[:-2]) / rise * norm
     falling = (edges[2:] - position) / fall * norm

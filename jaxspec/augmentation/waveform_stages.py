@@ -233,11 +233,14 @@ def draw_time_shift(setting: TimeShift, key: jax.Array, length: Any, rate: int) 
     t = setting.t
     # The length in float32: a constant when static, converted in the graph when traced (ragged rows).
     span = np.float32(length) if isinstance(length, int) else jnp.asarray(length).astype(jnp.float32)
-    if isinstance(t, Scaled):
-        samples = sample_param(t.s, param_key(key, 0), limits.MAX_SCALED_SHIFT, "Scaled s") * span
-    else:
-        samples = sample_param(t, param_key(key, 0), limits.MAX_SHIFT_SECONDS, "TimeShift t") * np.float32(rate)
-    samples = jnp.floor(samples + np.float32(0.5))
+    if isinstance(t, float):  # fixed: rounded exactly (float64, on the host), as window sizes are
+        samples = np.float32(math.floor(t * rate + 0.5))
+    else:  # drawn (or a fraction of a traced length): rounded in float32 in the graph
+        if isinstance(t, Scaled):
+            samples = sample_param(t.s, param_key(key, 0), limits.MAX_SCALED_SHIFT, "Scaled s") * span
+        else:
+            samples = sample_param(t, param_key(key, 0), limits.MAX_SHIFT_SECONDS, "TimeShift t") * np.float32(rate)
+        samples = jnp.floor(samples + np.float32(0.5))
     return {"time_shift_samples": jnp.clip(samples, -span, span).astype(jnp.int32)}
 
 
