@@ -9,7 +9,7 @@ keeps 0.99 and Whisper's loader uses ffmpeg); to match those numbers exactly, re
 with the source's tool and pass the samples at the preset's rate.
 
 Keywords the source has but jaxspec does not implement (e.g. librosa's ``dtype``,
-``vtln_warp != 1``, Kaldi's ``htk_compat`` except for ``kaldi_fbank`` with ``use_energy``)
+``vtln_warp != 1``, Kaldi's ``htk_compat`` in ``kaldi_mfcc``)
 raise ``ConfigError`` naming them.
 
 >>> config = librosa_melspectrogram(sr=16000, n_mels=40)
@@ -52,6 +52,21 @@ def _refuse(preset: str, unsupported: dict[str, Any]) -> None:
 def _require(preset: str, name: str, value: Any, ok: bool, rule: str) -> None:
     if not ok:
         raise ConfigError(f"{preset}({name}={value!r}): {rule}")
+
+
+_TORCH_WINDOWS = {"hann_window": "hann", "hamming_window": "hamming", "blackman_window": "blackman"}  # periodic
+
+
+def _torch_window(preset: str, window_fn: Any) -> str:
+    """jaxspec's window name for torchaudio's ``window_fn`` (``None``: its default, ``torch.hann_window``),
+    recognized by name, without importing torch."""
+    if window_fn is None:
+        return "hann"
+    name = getattr(window_fn, "__name__", None)
+    known = getattr(window_fn, "__module__", None) == "torch" and name in _TORCH_WINDOWS
+    rule = "must be None or " + ", ".join(f"torch.{w}" for w in _TORCH_WINDOWS) + " (periodic, wkwargs=None)"
+    _require(preset, "window_fn", window_fn, known, rule)
+    return _TORCH_WINDOWS[name]
 
 
 def _rate(preset: str, name: str, value: Any) -> int:
@@ -201,7 +216,8 @@ def torchaudio_melspectrogram(
     augmentation=None,
     **unsupported,
 ) -> SpectrogramConfig:
-    """``torchaudio.transforms.MelSpectrogram(**kw)(x).T``: periodic Hann, bin frequencies
+    """``torchaudio.transforms.MelSpectrogram(**kw)(x).T``: periodic Hann (``window_fn``: torch's
+    Hann, Hamming or Blackman), bin frequencies
     ``linspace(0, sample_rate // 2, n_fft // 2 + 1)``, ``f_max = sample_rate // 2``.
 
     >>> torchaudio_melspectrogram().output_shape(16000)
@@ -209,14 +225,14 @@ def torchaudio_melspectrogram(
     """
     name = "torchaudio_melspectrogram"
     _refuse(name, unsupported)
-    _require(name, "window_fn", window_fn, window_fn is None, "jaxspec uses torch.hann_window's values; pass None")
+    window = _torch_window(name, window_fn)
     _require(name, "wkwargs", wkwargs, wkwargs is None, "must be None")
     _require(name, "pad", pad, pad == 0, "jaxspec does not pad before the STFT; pad the waveform yourself")
     _require(name, "onesided", onesided, onesided in (None, True), "only the one-sided spectrum is supported")
     _require(name, "power", power, power is not None, "a mel spectrogram needs a real power (1.0 or 2.0)")
     _require(name, "norm", norm, norm in ("slaney", None), "must be 'slaney' or None")
     _require(name, "mel_scale", mel_scale, mel_scale in ("htk", "slaney"), "must be 'htk' or 'slaney'")
-    fields = _stft(name, n_fft, win_length, hop_length, "hann", center, pad_mode, 2)
+    fields = _stft(name, n_fft, win_length, hop_length, window, center, pad_mode, 2)
     if normalized is not False:  # the spectrum divided by a constant: scale the window instead
         ok = normalized in (True, "window", "frame_length")
         _require(name, "normalized", normalized, ok, "must be False, True, 'window' or 'frame_length'")
@@ -293,8 +309,10 @@ def _kaldi(
     """The shared fields of ``kaldi_fbank`` and ``kaldi_mfcc``."""
     _refuse(name, unsupported)
     _require(name, "vtln_warp", vtln_warp, vtln_warp == 1.0, "VTLN warping is not implemented; use 1.0")
-    htk_ok = not htk_compat or (use_energy and name == "kaldi_fbank")
-    _require(name, "htk_compat", htk_compat, htk_ok, "is implemented for kaldi_fbank with use_energy=True only")
+    # kaldi_fbank: htk_compat only moves the energy (none without use_energy, as in torchaudio)
+    _require(name, "htk_compat", htk_compat, not htk_compat or name == "kaldi_fbank", "is implemented for kaldi_fbank")
+    ok = 0.0 <= preemphasis_coefficient <= 1.0
+    _require(name, "preemphasis_coefficient", preemphasis_coefficient, ok, "must be in [0, 1] (as torchaudio's)")
     _require(name, "min_duration", min_duration, min_duration == 0.0, "must be 0.0")
     _require(name, "channel", channel, channel in (-1, 0), "jaxspec takes one mono signal (-1 or 0)")
     _require(name, "use_log_fbank", use_log_fbank, use_log_fbank in (True, False), "must be True or False")

@@ -198,6 +198,10 @@ def test_whisper_is_3000_frames_whatever_the_length(clips):
         (lambda: presets.kaldi_fbank(frame_shift=0.01), ["frame_shift=0.01"]),
         (lambda: presets.kaldi_fbank(low_freq=9000.0), ["low_freq=9000.0"]),
         (lambda: presets.kaldi_mfcc(htk_compat=True), ["htk_compat=True"]),
+        (lambda: presets.kaldi_fbank(preemphasis_coefficient=1.5), ["preemphasis_coefficient=1.5", "[0, 1]"]),
+        (lambda: presets.kaldi_mfcc(preemphasis_coefficient=-0.1), ["preemphasis_coefficient=-0.1"]),
+        (lambda: presets.torchaudio_melspectrogram(window_fn=_torch_like("kaiser_window")), ["window_fn", "hann"]),
+        (lambda: presets.torchaudio_melspectrogram(window_fn=np.hanning), ["window_fn"]),
         (lambda: presets.kaldi_mfcc(num_ceps=30), ["num_ceps=30"]),
         (lambda: presets.kaldi_fbank(min_duration=1.0), ["min_duration=1.0"]),
         (lambda: presets.whisper(n_mels=64), ["n_mels=64"]),
@@ -267,3 +271,36 @@ def test_cli_preset_flag_encodes_and_plots_with_a_mel_axis(tmp_path, capsys):
     centres = plot.mel_centres(presets.kaldi_fbank())
     assert centres.shape == (23,) and np.all(np.diff(centres) >= 0) and 20 < centres[0] < centres[-1] < 8000
     assert plot.mel_centres(presets.kaldi_mfcc()) is None  # cepstra are not bands
+
+
+def _torch_like(name: str):
+    """A stand-in for ``torch.<name>`` (the presets recognize torch's windows by name and module)."""
+
+    def window(n):
+        raise AssertionError("the preset must not call it")
+
+    window.__name__, window.__module__ = name, "torch"
+    return window
+
+
+@pytest.mark.parametrize("name, scipy_name", [("hann_window", "hann"), ("hamming_window", "hamming")])
+def test_torchaudio_window_fn_takes_torchs_own_windows(name, scipy_name):
+    # torchaudio's default, window_fn=torch.hann_window, was refused ("pass None")
+    scipy_signal = pytest.importorskip("scipy.signal")
+    for config in (
+        presets.torchaudio_melspectrogram(window_fn=_torch_like(name)),
+        presets.torchaudio_mfcc(melkwargs={"window_fn": _torch_like(name)}),
+    ):
+        np.testing.assert_allclose(config.window, scipy_signal.get_window(scipy_name, 400), atol=1e-7)
+        assert SpectrogramConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    default = presets.torchaudio_melspectrogram()
+    assert presets.torchaudio_melspectrogram(window_fn=_torch_like("hann_window")) == default
+
+
+def test_kaldi_fbank_htk_compat_without_energy_changes_nothing():
+    # AST's call (torchaudio.compliance.kaldi.fbank(htk_compat=True, use_energy=False, ...)) was refused;
+    # without the energy column htk_compat moves nothing, in torchaudio as in Kaldi
+    kw = {"use_energy": False, "window_type": "hanning", "num_mel_bins": 128, "frame_shift": 10}
+    assert presets.kaldi_fbank(htk_compat=True, **kw) == presets.kaldi_fbank(**kw)
+    with_energy = presets.kaldi_fbank(htk_compat=True, use_energy=True)
+    assert with_energy != presets.kaldi_fbank(use_energy=True)  # there it moves the energy last
