@@ -40,6 +40,8 @@ def atomic_path(path: str | os.PathLike, *, extension: bool = True) -> Iterator[
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name", str(path))
+    if path.exists() and not path.is_file():  # the rename would replace a device node or FIFO
+        raise OSError(errno.EINVAL, "is not a regular file (a device, FIFO or socket); give a file name", str(path))
     suffix = PART_SUFFIX + path.suffix if extension else PART_SUFFIX  # writers that pick a format by extension
     with _naming(path):  # the OS's errors name the output, not the temporary file
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -213,7 +213,7 @@ def check_lengths(lengths: Any, x: jax.Array) -> jax.Array | None:
         )
     if is_concrete_array(lengths):
         with jax.ensure_compile_time_eval():
-            low, high = int(np.min(lengths, initial=0)), int(np.max(lengths, initial=0))
+            low, high = (int(np.min(lengths)), int(np.max(lengths))) if lengths.size else (0, 0)
         if low < 0 or high > x.shape[1]:
             raise InputError(f"lengths must lie in [0, {x.shape[1]}] (the padded length of x); got [{low}, {high}]")
         return jax.device_put(np.clip(np.asarray(lengths), 0, x.shape[1]).astype(np.int32))  # no program per shape

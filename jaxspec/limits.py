@@ -39,10 +39,14 @@ Magnitudes:
 ``MAX_SIGNAL_VALUE``        10,000           samples of a recording given as an array
 ``MAX_POWER``               8                ``power``
 ``MAX_MEL_BANDS``           16,384           ``MelFilterbank(n_mels)``
+``MAX_MATRIX_VALUES``       33,554,432       a feature stage's matrix, inputs x outputs: a mel
+                                             filterbank's bins x ``n_mels``, a ``DCT``'s (2**25:
+                                             256 MiB as built in float64)
 ``MAX_DISTRIBUTION_VALUE``  1e30             any parameter of ``Uniform``/``Normal``/``LogUniform``
 ``MAX_FEATURE_CONSTANT``    1e30             a feature stage's constants: ``Log`` floor and offset,
                                              ``Decibels`` multiplier, ``DCT`` lifter, a mask's fill
 ``MAX_FREQUENCY``           4,000,000 Hz     ``MelFilterbank`` fmin / fmax, ``VTLP`` f_hi
+``MAX_DPI``                 600              ``plot_file``'s ``dpi`` (a 4-panel PNG at 2000 dpi took 3.4 GB)
 ==========================  ===============  =====================================================
 
 And one rule over all of them, ``worst_case``: the largest value any float32 step of
@@ -77,9 +81,11 @@ MAX_WINDOW_VALUE = 10_000.0
 MAX_SIGNAL_VALUE = 10_000.0
 MAX_POWER = 8.0
 MAX_MEL_BANDS = 1 << 14
+MAX_MATRIX_VALUES = 1 << 25
 MAX_DISTRIBUTION_VALUE = 1e30
 MAX_FEATURE_CONSTANT = 1e30
 MAX_FREQUENCY = 4_000_000.0
+MAX_DPI = 600
 
 FLOAT32_BUDGET = 1e36
 """The largest intermediate value the pipeline may reach (float32's max is 3.4e38)."""

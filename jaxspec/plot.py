@@ -24,6 +24,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from . import limits
 from ._atomic import atomic_path
 from .augmentation import draw
 from .augmentation.random import row_keys as fold_in_rows
@@ -227,10 +228,11 @@ def plot_file(
     Args:
       config: the settings.
       path: an audio file.
-      output: the picture to write; the format follows its extension (PNG, SVG, PDF).
+      output: the picture to write (atomically); the format follows its extension (PNG, SVG,
+        PDF; PNG without one).
       augment_count: augmented versions drawn next to the original.
       seed: the seed of their keys (see ``panels_for``).
-      dpi: resolution of raster formats.
+      dpi: resolution of raster formats, 10 to ``limits.MAX_DPI``.
 
     Returns:
       ``Path(output)``.
@@ -240,6 +242,8 @@ def plot_file(
     >>> out.stat().st_size > 10_000
     True
     """
+    if isinstance(dpi, bool) or not isinstance(dpi, int) or not 10 <= dpi <= limits.MAX_DPI:
+        raise ConfigError(f"dpi={dpi!r} must be an int from 10 to {limits.MAX_DPI} (limits.MAX_DPI)")
     _figure_class()  # fail before decoding when matplotlib is missing
     info = audio_info(path)
     channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")
@@ -260,5 +264,5 @@ def plot_file(
         fig = figure(panels, config)
         output = Path(output)
         with atomic_path(output) as temporary:
-            fig.savefig(temporary, dpi=dpi, format=output.suffix.lstrip(".") or None)
+            fig.savefig(temporary, dpi=dpi, format=output.suffix.lstrip(".").lower() or "png")
     return output

@@ -69,6 +69,13 @@ def _torch_window(preset: str, window_fn: Any) -> str:
     return _TORCH_WINDOWS[name]
 
 
+def _numbers(preset: str, **values: Any) -> None:
+    """``ConfigError`` for a keyword that is not a finite real number (``'25'``, ``None``)."""
+    for name, value in values.items():
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+        _require(preset, name, value, ok, "must be a finite number")
+
+
 def _rate(preset: str, name: str, value: Any) -> int:
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer() and value > 0
     _require(preset, name, value, ok, "must be a positive whole number of Hz")
@@ -268,7 +275,11 @@ def torchaudio_mfcc(
     _refuse("torchaudio_mfcc", unsupported)
     _require("torchaudio_mfcc", "dct_type", dct_type, dct_type == 2, "torchaudio supports the DCT-II only")
     _require("torchaudio_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
-    base = torchaudio_melspectrogram(sample_rate=sample_rate, augmentation=augmentation, **dict(melkwargs or {}))
+    melkwargs = dict(melkwargs or {})
+    twice = sorted({"sample_rate", "augmentation"} & set(melkwargs))
+    rule = f"must not hold {twice}: pass them to torchaudio_mfcc"
+    _require("torchaudio_mfcc", "melkwargs", melkwargs, not twice, rule)
+    base = torchaudio_melspectrogram(sample_rate=sample_rate, augmentation=augmentation, **melkwargs)
     log = Log(floor=0.0, offset=1e-6) if log_mels else Decibels(ref=1.0, amin=1e-10, top_db=80.0)
     return _with_features(base, base.features + (log, DCT(n_mfcc, norm)))
 
@@ -308,6 +319,18 @@ def _kaldi(
 ) -> tuple[dict[str, Any], MelFilterbank, tuple, tuple]:
     """The shared fields of ``kaldi_fbank`` and ``kaldi_mfcc``."""
     _refuse(name, unsupported)
+    _numbers(
+        name,
+        blackman_coeff=blackman_coeff,
+        dither=dither,
+        energy_floor=energy_floor,
+        frame_length=frame_length,
+        frame_shift=frame_shift,
+        high_freq=high_freq,
+        low_freq=low_freq,
+        preemphasis_coefficient=preemphasis_coefficient,
+        sample_frequency=sample_frequency,
+    )
     _require(name, "vtln_warp", vtln_warp, vtln_warp == 1.0, "VTLN warping is not implemented; use 1.0")
     # kaldi_fbank: htk_compat only moves the energy (none without use_energy, as in torchaudio)
     _require(name, "htk_compat", htk_compat, not htk_compat or name == "kaldi_fbank", "is implemented for kaldi_fbank")
@@ -386,12 +409,14 @@ def kaldi_mfcc(*, num_ceps=13, cepstral_lifter=22.0, **kwargs: Any) -> Spectrogr
     for forced in ("use_log_fbank", "use_power"):
         _require("kaldi_mfcc", forced, kwargs.get(forced, True), kwargs.get(forced, True) is True, "mfcc fixes it")
     fields, mel, log, tail = _kaldi("kaldi_mfcc", **kwargs)
-    _require("kaldi_mfcc", "num_ceps", num_ceps, num_ceps <= mel.n_mels, f"must be <= num_mel_bins={mel.n_mels}")
-    dct = DCT(num_ceps, "ortho", cepstral_lifter, "kaldi")
+    ok = isinstance(num_ceps, numbers.Integral) and not isinstance(num_ceps, bool) and num_ceps >= 1
+    _require("kaldi_mfcc", "num_ceps", num_ceps, ok, "must be an int >= 1")
+    dct = DCT(num_ceps, "ortho", cepstral_lifter, "kaldi")  # checks the lifter
+    _require("kaldi_mfcc", "num_ceps", num_ceps, dct.n <= mel.n_mels, f"must be <= num_mel_bins={mel.n_mels}")
     return SpectrogramConfig(**fields, features=(mel,) + log + (dct,) + tail)
 
 
-def whisper(n_mels: int = 80, *, augmentation: Any = None) -> SpectrogramConfig:
+def whisper(n_mels: int = 80, *, augmentation: Any = None, **unsupported) -> SpectrogramConfig:
     """Whisper's log-mel input ``[3000, n_mels]`` (openai-whisper ``log_mel_spectrogram(
     pad_or_trim(x), n_mels)`` and ``WhisperFeatureExtractor``, transposed): 16 kHz, zero-pad
     or trim to 30 s, 400-point periodic-Hann STFT every 160 samples, centred with reflect
@@ -400,6 +425,7 @@ def whisper(n_mels: int = 80, *, augmentation: Any = None) -> SpectrogramConfig:
     >>> whisper().output_shape(16000)
     (3000, 80)
     """
+    _refuse("whisper", unsupported)
     _require("whisper", "n_mels", n_mels, n_mels in (80, 128), "Whisper models use 80 or 128 mel bins")
     return SpectrogramConfig(
         sample_rate=16000,

@@ -126,6 +126,53 @@ def test_a_dither_or_a_mel_filterbank_too_large_is_a_config_error_at_build(tmp_p
         SpectrogramConfig.load(file)
 
 
+def test_a_feature_matrix_is_capped_before_it_is_built():
+    # 16384 mels on a 2**20-point FFT passed every cap and then asked for a 64 GiB filterbank
+    from jaxspec import presets
+    from jaxspec.features import DCT
+
+    config = {"features": [{"mel_filterbank": {"n_mels": 16384}}], "fft_size": 1 << 20}
+    with raises(ConfigError, "MelFilterbank", "524289 x 16384", str(limits.MAX_MATRIX_VALUES)):
+        SpectrogramConfig.from_dict(config)
+    with raises(ConfigError, "DCT", str(limits.MAX_MATRIX_VALUES)):
+        SpectrogramConfig(fft_size=1 << 20, features=(DCT(n=100),))
+    assert presets.librosa_melspectrogram(sr=48000, n_fft=65536, n_mels=256).num_features == 256
+
+
+def test_plot_caps_dpi_and_writes_png_without_an_extension(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="pictures need the [cli] extra (matplotlib)")
+    clip = _wav(tmp_path / "a.wav", 4000)
+    code, _, err = _cli(capsys, "plot", clip, "-o", tmp_path / "big.png", "--dpi", "5000")
+    assert code == EXIT_USAGE and "dpi=5000" in err and str(limits.MAX_DPI) in err  # 5000 dpi took 19 GB
+    code, _, err = _cli(capsys, "plot", clip, "-o", tmp_path / "picture")  # was "Format 'part' is not supported"
+    assert code == EXIT_OK, err
+    assert (tmp_path / "picture").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "picture"]  # no temporary left
+    code, _, err = _cli(capsys, "plot", clip, "-o", tmp_path)
+    assert code == EXIT_USAGE and f"{str(tmp_path)!r}: is a folder" in err  # not "[Errno 21] ..."
+
+
+def test_demo_of_an_empty_file_prints_its_empty_output(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="pictures need the [cli] extra (matplotlib)")
+    empty = _wav(tmp_path / "empty.wav", 0)  # min() of its empty output raised NumPy's error
+    code, out, err = _cli(capsys, "demo", empty, "-o", tmp_path / "e.png")
+    assert code == EXIT_OK, err
+    assert "(0, 201)" in out and "empty" in out and (tmp_path / "e.png").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_an_output_on_a_fifo_or_device_is_refused_not_replaced(tmp_path):
+    # the rename replaced whatever stood there: `demo -o /dev/null` as root would replace the device
+    from jaxspec._atomic import atomic_file
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with raises(OSError, "not a regular file", "pipe"):
+        with atomic_file(fifo) as file:
+            file.write(b"x")
+    assert not fifo.is_file() and fifo.exists()
+
+
 def test_a_pre_emphasis_too_large_is_a_config_error_at_build(tmp_path):
     """``x[k] - c * x[k-1]`` with c = 1e30 made every output inf (found by the CLI audit)."""
     from jaxspec.framing import PreEmphasis
@@ -134,7 +181,7 @@ def test_a_pre_emphasis_too_large_is_a_config_error_at_build(tmp_path):
     file.write_text(json.dumps({"preprocess": [{"pre_emphasis": {"coefficient": 1e30}}]}))
     with raises(ConfigError, "overflow float32"):
         SpectrogramConfig.load(file)
-    with raises(ConfigError, "overflow float32"):
+    with raises(ConfigError, "preemphasis_coefficient=-1e+30", "[0, 1]"):  # the preset keeps torchaudio's range
         jaxspec.presets.kaldi_fbank(preemphasis_coefficient=-1e30)
     accepted = SpectrogramConfig(preprocess=(PreEmphasis(1e10),))  # the largest that stay finite pass
     assert np.isfinite(np.asarray(jaxspec.spectrogram(accepted, _tone()))).all()
@@ -792,7 +839,9 @@ sys.exit(main(sys.argv[1:]))
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
-def test_cli_real_sigint_prints_a_summary_and_no_traceback(tmp_path):
+@pytest.mark.parametrize("name, code", [("SIGINT", EXIT_INTERRUPTED), ("SIGTERM", 143)])
+def test_cli_real_sigint_prints_a_summary_and_no_traceback(tmp_path, name, code):
+    # SIGTERM (timeout, docker stop, SLURM) killed the run on the spot: no summary, a .part file left
     import signal
 
     folder = tmp_path / "in"
@@ -808,9 +857,9 @@ def test_cli_real_sigint_prints_a_summary_and_no_traceback(tmp_path):
         env=env,
     )
     assert process.stdout.readline().strip() == "item"  # encoding is under way
-    process.send_signal(signal.SIGINT)
+    process.send_signal(getattr(signal, name))
     out, err = process.communicate(timeout=120)
-    assert process.returncode == EXIT_INTERRUPTED, err
+    assert process.returncode == code, err
     assert "Traceback" not in out + err
     summary = [line for line in out.splitlines() if line.startswith("interrupted:")]
     assert summary and "not done" in summary[0]

@@ -304,3 +304,22 @@ def test_kaldi_fbank_htk_compat_without_energy_changes_nothing():
     assert presets.kaldi_fbank(htk_compat=True, **kw) == presets.kaldi_fbank(**kw)
     with_energy = presets.kaldi_fbank(htk_compat=True, use_energy=True)
     assert with_energy != presets.kaldi_fbank(use_energy=True)  # there it moves the energy last
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: presets.kaldi_fbank(frame_length="25"), ["frame_length='25'", "number"]),
+        (lambda: presets.kaldi_fbank(frame_length=None), ["frame_length=None"]),
+        (lambda: presets.kaldi_fbank(preemphasis_coefficient="x"), ["preemphasis_coefficient='x'"]),
+        (lambda: presets.kaldi_fbank(low_freq=None), ["low_freq=None"]),
+        (lambda: presets.kaldi_mfcc(num_ceps="13"), ["num_ceps='13'"]),
+        (lambda: presets.torchaudio_mfcc(melkwargs={"sample_rate": 8000}), ["melkwargs", "sample_rate"]),
+        (lambda: presets.whisper(80, bogus=1), ["bogus=1"]),
+    ],
+)
+def test_preset_keywords_of_the_wrong_type_are_config_errors(make, words):
+    # these raised Python's raw TypeError (multiplying a str, comparing None, a repeated keyword)
+    with pytest.raises(ConfigError) as error:
+        make()
+    assert all(word in str(error.value) for word in words), str(error.value)

@@ -200,3 +200,10 @@ def test_encode_batch_compiles_per_bucket_not_per_length():
             alone = jaxspec.encode(config, waves[i], sample_rate=16000, key=row_key)
             assert outs[i].shape == alone.shape
             np.testing.assert_allclose(outs[i], alone, rtol=1e-5, atol=1e-6 * float(jnp.max(alone)))
+
+
+def test_lengths_out_of_range_report_their_own_range():
+    # the message said "got [0, 150]" for lengths [150, 120]: its minimum started at 0
+    x = np.zeros((2, 100), np.float32)
+    with pytest.raises(jaxspec.InputError, match=r"got \[120, 150\]"):
+        jaxspec.spectrogram(jaxspec.SpectrogramConfig(), x, lengths=np.array([150, 120]))

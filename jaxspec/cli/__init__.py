@@ -19,8 +19,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import textwrap
+import threading
 import warnings
 from collections.abc import Sequence
 
@@ -35,6 +37,7 @@ __all__ = [
     "AUDIO_EXTENSIONS",
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
+    "EXIT_TERMINATED",
     "EXIT_OK",
     "EXIT_USAGE",
     "build_parser",
@@ -175,6 +178,37 @@ def build_parser() -> argparse.ArgumentParser:
 _COMPILING = ("encode", "plot", "demo")  # the subcommands that compile programs (compile_cache)
 
 
+EXIT_TERMINATED = 143
+"""The exit code after SIGTERM (128 + 15), which stops a run as Ctrl-C does."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt(terminated: list[int]):
+    """SIGTERM (``timeout``, ``docker stop``, SLURM) raises ``KeyboardInterrupt`` as Ctrl-C does,
+    so the run stops with its summary and no temporary file (it was killed on the spot);
+    ``terminated`` gets the signal. Only the main thread can handle signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _reason(error: BaseException) -> str:
+    """An error as one line: an ``OSError`` as ``'path': reason`` (not ``[Errno N] reason: 'path'``)."""
+    if isinstance(error, OSError) and error.strerror and error.filename is not None:
+        return f"{str(error.filename)!r}: {error.strerror}"
+    return str(error)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jaxspec`` command; returns the exit code.
 
@@ -193,18 +227,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in _COMPILING and getattr(args, "compile_cache", True):
         compile_cache.enable()
+    terminated: list[int] = []
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _terminate_as_interrupt(terminated):
             warnings.simplefilter("always", TruncatedAudioWarning)
             warnings.showwarning = _show_warning
-            return args.run(args)
+            code = args.run(args)
+        return EXIT_TERMINATED if terminated and code == EXIT_INTERRUPTED else code
     except KeyboardInterrupt:
-        print(f"jaxspec {args.command}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        print(f"jaxspec {args.command}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except (JaxspecError, ValueError, OSError, ImportError) as error:
         if os.environ.get("JAXSPEC_TRACEBACK"):
             raise
-        print(f"jaxspec {args.command}: error: {error}", file=sys.stderr)
+        print(f"jaxspec {args.command}: error: {_reason(error)}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as error:  # noqa: BLE001 - no tracebacks from the command line
         if os.environ.get("JAXSPEC_TRACEBACK"):

@@ -13,7 +13,6 @@ import jax
 import numpy as np
 
 from .. import outputs
-from .._atomic import atomic_path
 from .._files import declared_frames, warn_if_truncated
 from ..corpus import file_keys
 from ..encoding import encode
@@ -226,14 +225,14 @@ def run_demo(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     out = np.asarray(jax.block_until_ready(encode(config, path)))
     again = time.perf_counter() - start
-    print(f"output  float32 {out.shape} = (frames, bins); min {out.min():.3g}, max {out.max():.3g}")
+    values = f"min {out.min():.3g}, max {out.max():.3g}" if out.size else "no values (an empty input)"
+    print(f"output  float32 {out.shape} = (frames, bins); {values}")
     print(
         f"time    first call {first * 1e3:.0f} ms (trace + compile), then {again * 1e3:.1f} ms on "
         f"{jax.default_backend()}"
     )
     try:
-        with atomic_path(args.out) as temporary:
-            plot_file(config, path, temporary)
+        plot_file(config, path, args.out)  # written atomically
     except ImportError as error:
         print(f"picture skipped: {error}", file=sys.stderr)
     else:
@@ -248,8 +247,7 @@ def run_plot(args: argparse.Namespace) -> int:
     if config.augmentation is not None and not args.augment:
         print("warning: the augmentation is drawn only with --augment N (N augmented versions)", file=sys.stderr)
     output = args.output or Path(args.path).stem + ".png"
-    with atomic_path(output) as temporary:
-        plot_file(config, args.path, temporary, augment_count=args.augment, seed=args.key, dpi=args.dpi)
+    plot_file(config, args.path, output, augment_count=args.augment, seed=args.key, dpi=args.dpi)  # atomically
     print(f"picture {output}")
     return EXIT_OK
 
