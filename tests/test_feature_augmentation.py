@@ -369,6 +369,31 @@ def test_sharded_spectrogram_masks_equal_one_device():
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
 
 
+def test_a_warped_batch_compiles_as_fast_as_one_example():
+    """3 rows with TimeWarp then a DCT compiled for over 15 minutes (XLA fused the warp's two
+    Threefry draws into the gather, recomputing them per value, and LLVM stalled on that
+    kernel); one example took 1 s. Run in a subprocess so that a stall fails, not hangs."""
+    script = textwrap.dedent(
+        """
+        import numpy as np, jax, jaxspec
+        from jaxspec import Augmentation, SpectrogramConfig, TimeWarp
+        from jaxspec.features import DCT, Log, MelFilterbank
+        config = SpectrogramConfig(
+            sample_rate=8000, window_size=64, offset=64, features=(MelFilterbank(10, 0.0, 4000.0), Log(), DCT(8)),
+            augmentation=Augmentation(time_warp=TimeWarp(5)),
+        )
+        x = np.random.default_rng(0).standard_normal((6, 1280)).astype(np.float32)
+        out = jaxspec.spectrogram(config, x, jax.random.key(5))
+        alone = jaxspec.spectrogram(config, x[4], jax.random.fold_in(jax.random.key(5), 4))
+        np.testing.assert_allclose(np.asarray(out[4]), np.asarray(alone), rtol=1e-5, atol=1e-5)
+        print("ok")
+        """
+    )
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
+
+
 # ------------------------------------------------------------------ identities, gradients, no key
 @pytest.mark.parametrize(
     "augmentation",

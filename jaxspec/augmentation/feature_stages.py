@@ -34,8 +34,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _xla, limits
 from .. import features as _features
-from .. import limits
 from .._pytree import pytree_dataclass
 from ..errors import ConfigError
 from . import feature_ops
@@ -316,7 +316,11 @@ def draw_time_warp(setting: TimeWarp, key: jax.Array, grid: FeatureGrid) -> dict
     centre = w + random_index(jax.random.fold_in(key, 0), valid - 2 * w)
     shift = random_index(jax.random.fold_in(key, 1), 2 * w + 1) - w
     on = valid > 2 * w
-    return {"time_warp_centre": jnp.where(on, centre, 0), "time_warp_shift": jnp.where(on, shift, 0)}
+    # Held in a buffer: fused into the warp's gather, XLA recomputed both hashes for every
+    # value of the batch, and LLVM took minutes on that kernel (3 rows, then DCT: > 15 min).
+    zero = (jax.random.key_data(key).reshape(-1)[0] & 0).astype(jnp.int32)
+    drawn = _xla.held(jnp.stack([jnp.where(on, centre, 0), jnp.where(on, shift, 0)]), zero)
+    return {"time_warp_centre": drawn[0], "time_warp_shift": drawn[1]}
 
 
 def draw_vtlp(setting: VTLP, key: jax.Array, grid: FeatureGrid) -> dict[str, jax.Array]:
