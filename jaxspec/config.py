@@ -39,7 +39,7 @@ def to_samples(value: Any, sample_rate: int, name: str, cap: int | None = None) 
     if _is_int(value):
         samples = int(value)
     else:
-        seconds = parse_duration(value, name)
+        seconds = parse_duration(value, name, "frames" if name == "target_length" else "samples")
         if cap is not None and seconds * sample_rate > cap:  # before floor: 1e300 s would overflow int()
             raise ConfigError(
                 f"{name}={value!r} is {seconds * sample_rate:.6g} samples at {sample_rate} Hz; the cap is {cap} "

@@ -35,8 +35,11 @@ def is_duration_string(value: Any) -> bool:
     return bool(match) and match.group(2) in UNITS
 
 
-def parse_duration(value: Any, name: str) -> float:
+def parse_duration(value: Any, name: str, ints: str = "samples") -> float:
     """Seconds from a float (seconds) or a string like ``"25ms"``, ``"-100ms"``, ``"0.5s"``, ``"1min"``.
+
+    ``ints``: what an int means where ``value`` comes from (samples; frames for a target length),
+    for the messages.
 
     >>> parse_duration("25ms", "window_size"), parse_duration("-0.1s", "time_shift")
     (0.025, -0.1)
@@ -45,10 +48,12 @@ def parse_duration(value: Any, name: str) -> float:
         if not is_duration_string(value):
             raise ConfigError(
                 f"{name}={value!r} is not a duration; write it like '25ms', '0.5s' or '1min' "
-                "(or pass an int number of samples, or a float number of seconds)"
+                f"(or pass an int number of {ints}, or a float number of seconds)"
             )
         match = _DURATION.match(value.lower())
         return float(match.group(1)) * UNITS[match.group(2)]
-    if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    raise ConfigError(f"{name}={value!r} must be an int (samples), a float (seconds) or a string like '25ms'")
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if math.isfinite(value):
+            return float(value)
+        raise ConfigError(f"{name}={value!r} is not a finite number of seconds")
+    raise ConfigError(f"{name}={value!r} must be an int ({ints}), a float (seconds) or a string like '25ms'")

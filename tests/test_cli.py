@@ -340,3 +340,32 @@ def test_encode_streams_long_files_straight_to_npy(tmp_path, monkeypatch, capsys
         assert out.shape == expected.shape
         np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6 * float(expected.max()))
     assert "2 written, 0 failed" in capsys.readouterr().out
+
+
+def test_cli_lines_are_written_in_one_piece(monkeypatch):
+    # an error (main thread) and a warning (a worker thread) once ran together on one line:
+    # print writes the text and the newline apart
+    from jaxspec.cli.pipeline import say
+
+    writes = []
+
+    class Recorder:
+        def write(self, text):
+            writes.append(text)
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr(sys, "stderr", Recorder())
+    say("error: a.wav: no such file")
+    assert [w for w in writes if w] == ["error: a.wav: no such file\n"]
+
+
+def test_encode_into_an_existing_file_is_a_usage_error(tmp_path, capsys):
+    # it said "the manifest 'afile/.jaxspec-manifest.jsonl' cannot be read: Not a directory"
+    clip = tmp_path / "a.wav"
+    soundfile.write(clip, np.zeros(1600, np.float32), 16000)
+    (tmp_path / "afile").write_text("keep me")
+    code = main(["encode", str(clip), str(clip), "-o", str(tmp_path / "afile"), "--no-progress"])
+    assert code == 2 and "is a file, not a folder" in capsys.readouterr().err
+    assert (tmp_path / "afile").read_text() == "keep me"

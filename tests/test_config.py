@@ -241,3 +241,15 @@ def test_changing_an_array_leaf_does_not_retrace(noise, key):
     # A static hyperparameter is part of the treedef: changing it does retrace.
     encode(dataclasses.replace(first, power=1.0), x, key)
     assert len(traces) == 2
+
+
+def test_duration_messages_say_what_an_int_means_and_refuse_non_finite():
+    # the target length's hint said "an int number of samples" (an int is frames there);
+    # offset=nan was told it "must be an int, a float or a string"
+    with pytest.raises(ConfigError, match="int number of frames"):
+        SpectrogramConfig(target_length="98 frames")
+    with pytest.raises(ConfigError, match="int number of samples"):
+        SpectrogramConfig(window_size="25 xs")
+    for value in (float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="not a finite number of seconds"):
+            SpectrogramConfig(offset=value)

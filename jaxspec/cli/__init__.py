@@ -32,6 +32,7 @@ from . import compile_cache
 from .commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .flags import add_config_flags, join_signed_values, plot_versions, positive_int, seed
 from .inputs import AUDIO_EXTENSIONS, find_inputs
+from .pipeline import say
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -52,7 +53,7 @@ examples:
   jaxspec info clips/
   jaxspec encode clips/ 'more/**/*.flac' -o features/ --window-size 25ms --offset 10ms
   jaxspec encode clips/ -o train.npz --single --volume 0.5:1.5 --noise 0.01 --key 0
-  jaxspec plot jaxspec/data/speech.flac -o speech.png --time-shift -0.1:0.1 --augment 3 --key 0
+  jaxspec plot clip.wav -o clip.png --time-shift -0.1:0.1 --augment 3 --key 0
   jaxspec config --sample-rate 8000 --normalization rms:0.1 -o cfg.json
   jaxspec encode clips/ -o out/ --config cfg.json
 """
@@ -254,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning: {message}", file=file or sys.stderr)
+    say(f"warning: {message}")
 
 
 if __name__ == "__main__":

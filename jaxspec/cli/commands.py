@@ -22,7 +22,7 @@ from ..planner import plan_file
 from ..stream import encode_to_file, stream_to_array
 from .flags import config_from_args
 from .inputs import Input, collisions, find_inputs
-from .pipeline import FILE_ERRORS, Long, encode_files, failure_reason, progress_bar
+from .pipeline import FILE_ERRORS, Long, encode_files, failure_reason, progress_bar, say
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
@@ -74,6 +74,9 @@ def run_encode(args: argparse.Namespace) -> int:
         out = out.parent  # the summary still names the file
     if args.single and out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")
+    if manifest_path is None and not args.single and out.exists() and not out.is_dir():
+        print(f"error: -o {str(out)!r} is a file, not a folder; give a folder for the outputs", file=sys.stderr)
+        return EXIT_USAGE
     kept, targets = [], {}
     for item in inputs:
         try:  # its name, and the links of folders already in -o
@@ -136,7 +139,7 @@ def run_encode(args: argparse.Namespace) -> int:
             if isinstance(result, BaseException):
                 failed += 1
                 _remove_stale(target)
-                bar.write(f"error: {item.path}: {failure_reason(result, item.path)}", file=sys.stderr)
+                say(f"error: {item.path}: {failure_reason(result, item.path)}")
             else:
                 try:
                     size = target.stat().st_size if result is None else outputs.write_npy(target, result)
@@ -145,7 +148,7 @@ def run_encode(args: argparse.Namespace) -> int:
                 except (OSError, ValueError) as error:
                     failed += 1
                     _remove_stale(target)
-                    bar.write(f"error: {item.path}: {_output_error(error, target)}", file=sys.stderr)
+                    say(f"error: {item.path}: {_output_error(error, target)}")
             bar.update(1)
     except KeyboardInterrupt:
         interrupted = True
@@ -181,7 +184,7 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
                 result = _stream_file(config, result.path, None)
             if isinstance(result, BaseException):
                 failed += 1
-                bar.write(f"error: {item.path}: {failure_reason(result, item.path)}", file=sys.stderr)
+                say(f"error: {item.path}: {failure_reason(result, item.path)}")
             else:
                 arrays[item.name] = result
             bar.update(1)

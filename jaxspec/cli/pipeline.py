@@ -36,9 +36,17 @@ class _NoBar:
     def close(self) -> None:
         pass
 
-    @staticmethod
-    def write(message: str, file: Any = None) -> None:
-        print(message, file=file or sys.stderr)
+
+def say(line: str) -> None:
+    """Writes one line to stderr in one piece: errors (the main thread) and warnings (worker
+    threads) once ran together on one line (print writes the text and the newline apart).
+    Through tqdm when it is installed: it holds its lock and clears the progress bars."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        sys.stderr.write(line + "\n")
+    else:
+        tqdm.write(line + "\n", file=sys.stderr, end="")
 
 
 def progress_bar(total: int, enabled: bool, description: str) -> Any:
