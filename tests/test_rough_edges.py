@@ -141,7 +141,7 @@ def test_cli_errors_name_the_flag_the_config_file_and_the_output(clips, tmp_path
     assert f"config file {str(file)!r}: fft_size=256" in capsys.readouterr().err
     # an output that is a folder, or that cannot be created, is named (not the temporary file)
     assert main(["config", "-o", str(tmp_path)]) == 2
-    assert f"is a folder; give a file name: {str(tmp_path)!r}" in capsys.readouterr().err
+    assert f"{str(tmp_path)!r}: is a folder; give a file name" in capsys.readouterr().err
     with pytest.raises(SystemExit) as usage:  # argparse's usage error (was minutes of drawing)
         main(["plot", str(clips / "sub" / "a.wav"), "--augment", "100000", "--volume", "0.5:1.5"])
     assert usage.value.code == 2 and "at most 64" in capsys.readouterr().err
