@@ -547,7 +547,7 @@ def spectrogram_contenders(x: np.ndarray) -> tuple[list[Contender], list[str]]:
             Contender(
                 "jaxspec (eager call)",
                 lambda: jaxspec.spectrogram(config, xj).block_until_ready(),
-                note="not a peer: a long signal in chunks on worker threads, which scan them (packing.chunked)",
+                note="not a peer: the public call (host checks and dispatch included)",
                 formulation="spectrogram(config, x)",
             ),
         ]

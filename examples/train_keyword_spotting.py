@@ -25,7 +25,7 @@ Reproducibility: every random choice (initialization, shuffling, augmentation) c
 
 Usage::
 
-    python examples/train_keyword_spotting.py                 # full run (~15 s on 2 CPU cores, most of it compiling)
+    python examples/train_keyword_spotting.py                 # full run (4-9 s on 2 CPU cores, most of it compiling)
     python examples/train_keyword_spotting.py --steps 3       # a quick smoke run (CI)
     python examples/train_keyword_spotting.py --holdout-voice en+f3 --vtlp 0.8:1.25 --specaugment
 

@@ -31,9 +31,9 @@ def attach(
     """Returns ``fn(params, audio, key=None, **kwargs) = apply_fn(params, features, **kwargs)``.
 
     ``features = transform(spectrogram(config, audio, key))`` (``transform`` defaults to
-    the identity: the plain power spectrogram). Use ``transform`` for log compression,
-    e.g. ``jnp.log1p`` or ``lambda s: 10 * jnp.log10(s + 1e-10)``, or for per-example
-    normalization; it sees the whole ``[..., n_frames, bins]`` array.
+    the identity: the config's own output, a power spectrogram or its feature stages).
+    Use ``transform`` for log compression, e.g. ``jnp.log1p`` or ``lambda s: 10 * jnp.log10(s + 1e-10)``, or for per-example
+    normalization; it sees the whole ``[..., n_frames, features]`` array.
 
     Args:
       config: the spectrogram settings; ``audio`` must already be at
@@ -50,10 +50,11 @@ def attach(
       * ``key``: ``None`` (evaluation: no augmentation), one PRNG key (a batch uses
         ``jax.random.fold_in(key, i)`` for example ``i``, as ``spectrogram`` does) or
         a batch of ``B`` keys; it drives ``config.augmentation``;
-      * ``apply_fn`` receives float32 features ``[shape=(n_frames, bins)]`` or
-        ``[shape=(B, n_frames, bins)]``, ``n_frames = ceil(L / offset)`` (or
-        ``target_length``), ``bins = fft_size // 2 + 1``, and ``kwargs``
-        unchanged (e.g. ``train=True``, ``rngs=...``).
+      * ``apply_fn`` receives float32 features ``[shape=(n_frames, features)]`` or
+        ``[shape=(B, n_frames, features)]``, ``n_frames = config.num_frames(L)``
+        (``ceil(L / offset)`` with the seed's framing, or ``target_length``),
+        ``features = config.num_features`` (``fft_size // 2 + 1`` bins for a plain
+        spectrogram), and ``kwargs`` unchanged (e.g. ``train=True``, ``rngs=...``).
 
       It works under ``jax.jit``, ``jax.vmap`` (e.g. ``in_axes=(None, 0, 0)`` over
       examples and keys) and ``jax.grad`` with respect to ``params`` and ``audio``.

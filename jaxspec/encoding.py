@@ -128,8 +128,10 @@ def encode(
       key: a PRNG key to apply ``config.augmentation``; ``None`` = no augmentation.
       stream: for a path: ``None`` = stream files above
         ``jaxspec.planner.STREAM_THRESHOLD_SAMPLES`` (frames x channels) when no
-        augmentation is applied; ``True`` / ``False`` force it. Streaming never holds
-        the decoded file in memory and gives the same result.
+        augmentation is applied; ``True`` / ``False`` force it (``True`` is a
+        ``ConfigError`` for a config that cannot be computed block by block: centred
+        framing, ``Deltas``). Streaming never holds the decoded file in memory and gives
+        the same result.
 
     Returns:
       float32 ``[shape=(n_frames, config.num_features)]`` (``fft_size // 2 + 1`` bins for

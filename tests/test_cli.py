@@ -369,3 +369,19 @@ def test_encode_into_an_existing_file_is_a_usage_error(tmp_path, capsys):
     code = main(["encode", str(clip), str(clip), "-o", str(tmp_path / "afile"), "--no-progress"])
     assert code == 2 and "is a file, not a folder" in capsys.readouterr().err
     assert (tmp_path / "afile").read_text() == "keep me"
+
+
+def test_demo_and_info_warn_that_they_draw_no_augmentation(tmp_path, capsys):
+    # their --help lists the augmentation flags, which they took silently
+    clip = tmp_path / "a.wav"
+    soundfile.write(clip, np.zeros(1600, np.float32), 16000)
+    assert main(["info", str(clip), "--volume", "0.5"]) == 0
+    assert "info draws no augmentation" in capsys.readouterr().err
+    assert main(["info", str(clip)]) == 0
+    assert "warning" not in capsys.readouterr().err
+
+
+def test_jaxspec_traceback_zero_is_off(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("JAXSPEC_TRACEBACK", "0")  # "1" shows a traceback; "0" printed one too
+    assert main(["info", str(tmp_path / "none.wav"), "--window-size", "0"]) == 2
+    assert "window_size=0" in capsys.readouterr().err

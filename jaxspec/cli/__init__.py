@@ -203,6 +203,11 @@ def _terminate_as_interrupt(terminated: list[int]):
         signal.signal(signal.SIGTERM, previous)
 
 
+def _tracebacks() -> bool:
+    """``JAXSPEC_TRACEBACK`` set to anything but ``""`` or ``"0"`` (as ``JAXSPEC_COMPILE_CACHE=0`` is off)."""
+    return os.environ.get("JAXSPEC_TRACEBACK", "") not in ("", "0")
+
+
 def _reason(error: BaseException) -> str:
     """An error as one line: an ``OSError`` as ``'path': reason`` (not ``[Errno N] reason: 'path'``)."""
     if isinstance(error, OSError) and error.strerror and error.filename is not None:
@@ -239,12 +244,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"jaxspec {args.command}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except (JaxspecError, ValueError, OSError, ImportError) as error:
-        if os.environ.get("JAXSPEC_TRACEBACK"):
+        if _tracebacks():
             raise
         print(f"jaxspec {args.command}: error: {_reason(error)}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as error:  # noqa: BLE001 - no tracebacks from the command line
-        if os.environ.get("JAXSPEC_TRACEBACK"):
+        if _tracebacks():
             raise
         print(
             f"jaxspec {args.command}: unexpected error: {type(error).__name__}: {error} "

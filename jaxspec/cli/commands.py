@@ -211,10 +211,16 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
     return _summary(written, failed, 0, len(inputs), seconds, out, False)
 
 
+def _warn_unused_augmentation(config, command: str) -> None:
+    if config.augmentation is not None:  # demo and info take no --key
+        print(f"warning: {command} draws no augmentation (encode --key and plot --augment do)", file=sys.stderr)
+
+
 def run_demo(args: argparse.Namespace) -> int:
     from ..plot import plot_file  # matplotlib: imported only to draw
 
     config = config_from_args(args)
+    _warn_unused_augmentation(config, "demo")
     path = args.path or example_path()
     info = audio_info(path)
     print(
@@ -277,6 +283,7 @@ def _info_lines(config, path: str) -> list[str]:
 
 def run_info(args: argparse.Namespace) -> int:
     config = config_from_args(args)
+    _warn_unused_augmentation(config, "info")
     inputs, problems = find_inputs(args.paths)
     for pattern, reason in problems:
         print(f"error: {pattern}: {reason}", file=sys.stderr)
