@@ -32,8 +32,9 @@ def attach(
 
     ``features = transform(spectrogram(config, audio, key))`` (``transform`` defaults to
     the identity: the config's own output, a power spectrogram or its feature stages).
-    Use ``transform`` for log compression, e.g. ``jnp.log1p`` or ``lambda s: 10 * jnp.log10(s + 1e-10)``, or for per-example
-    normalization; it sees the whole ``[..., n_frames, features]`` array.
+    Use ``transform`` for log compression, e.g. ``jnp.log1p`` or
+    ``lambda s: 10 * jnp.log10(s + 1e-10)``, or for per-example normalization; it sees
+    the whole ``[..., n_frames, features]`` array.
 
     Args:
       config: the spectrogram settings; ``audio`` must already be at
