@@ -21,11 +21,11 @@ from ._inputs import check_key, check_magnitude, check_peak, check_result_size, 
 from .augmentation.noise import key_words
 from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
-from .corpus import encode_waves
+from .corpus import bucket_length, encode_waves
 from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, check_rate
 from .io import Audio, audio_info, float32_and_peak, is_path, load_audio, to_mono
 from .planner import plan_file
-from .resampling import fft_gain, resample
+from .resampling import fft_gain, output_length, resample
 from .spectrum import spectrogram
 from .stream import stream_to_array
 
@@ -79,6 +79,25 @@ def _samples_and_rate(item: Any, sample_rate: int | None, name: str) -> tuple[An
     return item, check_rate("sample_rate", sample_rate)
 
 
+_LADDER_RESAMPLE_SAMPLES = 1 << 24
+"""Inputs up to this many samples are resampled at a ladder length (longer: their own length)."""
+
+
+def _resampled(x: np.ndarray, rate: int, target: int) -> jax.Array:
+    """``resample(x, rate, target)`` of a host wave, computed at the next length of the bucket
+    ladder (``corpus.bucket_length``) and cut: one resampling program per bucket, not per
+    length (a corpus at 44.1 kHz compiled one per file, and a second CLI run over new files
+    compiled again). Bit-identical: the resampler's segments are aligned to the start and
+    read zeros past the end either way."""
+    n = x.shape[0]
+    if n == 0 or n > _LADDER_RESAMPLE_SAMPLES:
+        return resample(x, rate, target)
+    padded = np.zeros(bucket_length(n), np.float32)
+    padded[:n] = x
+    # cut on the host: slicing the device array would compile a program per length again
+    return np.asarray(resample(padded, rate, target))[: output_length(n, rate, target)]
+
+
 def _at_target_rate(config: SpectrogramConfig, samples: Any, rate: int, name: str, host: bool) -> Any:
     """``prepare``'s steps on samples at ``rate``: float32, checked, mono, resampled."""
     x, peak = float32_and_peak(samples, name, copy=not host)  # host: only read (copied into a batch)
@@ -102,7 +121,7 @@ def _at_target_rate(config: SpectrogramConfig, samples: Any, rate: int, name: st
                 f"{name} has samples up to {peak:.6g} in magnitude: too large to resample from {rate} Hz (its "
                 f"FFT could reach {peak * gain:.3g}, above the cap {limits.FLOAT32_BUDGET:g}); scale it to [-1, 1]"
             )
-        return resample(x, rate, config.sample_rate)
+        return _resampled(x, rate, config.sample_rate)
     if host:  # for the bucket batches, padded on the host: no round trip through the device
         return x
     return jax.device_put(x)  # jnp.asarray would compile a copy per new length (jax 0.10)

@@ -27,11 +27,11 @@ print("COMPILES", compiles, "CODE", code)
 """
 
 
-def _clips(folder, lengths, seed):
+def _clips(folder, lengths, seed, rate=16000):
     folder.mkdir(parents=True)
     rng = np.random.default_rng(seed)
     for i, n in enumerate(lengths):
-        soundfile.write(folder / f"clip{i}.wav", (rng.standard_normal(n) * 0.1).astype(np.float32), 16000)
+        soundfile.write(folder / f"clip{i}.wav", (rng.standard_normal(n) * 0.1).astype(np.float32), rate)
 
 
 def _run(args, cache_home):
@@ -78,3 +78,25 @@ def test_compiled_programs_grow_with_buckets_not_lengths(tmp_path):
     expected = jaxspec.spectrogram(jaxspec.SpectrogramConfig(), x)
     np.testing.assert_allclose(np.load(tmp_path / "out" / "clip7.npy"), np.asarray(expected), rtol=1e-5, atol=1e-7)
     assert jax.random.key_data(file_key(0, "a")).shape == (2,)
+
+
+def test_second_run_over_new_files_at_another_rate_compiles_nothing(tmp_path):
+    # resampling compiled one program per input length (12 new 44.1 kHz files: 12 programs);
+    # it runs at the ladder's lengths now (these all fall in the rung of 32768 samples)
+    _clips(tmp_path / "first", [24000, 26000, 30000], seed=0, rate=44100)
+    _clips(tmp_path / "second", [25000, 27500, 31000], seed=1, rate=44100)
+    compiles, code, stderr = _run(
+        ["encode", tmp_path / "first", "-o", tmp_path / "out1", "--no-progress"], tmp_path / "c"
+    )
+    assert code == 0 and compiles > 0, stderr
+    compiles, code, stderr = _run(
+        ["encode", tmp_path / "second", "-o", tmp_path / "out2", "--no-progress"], tmp_path / "c"
+    )
+    assert code == 0 and compiles == 0, stderr
+    config = jaxspec.SpectrogramConfig()
+    for i in range(3):
+        path = tmp_path / "second" / f"clip{i}.wav"
+        x, _ = soundfile.read(path, dtype="float32")
+        alone = jaxspec.spectrogram(config, jaxspec.resample(x, 44100, 16000))  # at its own length
+        out = np.load(tmp_path / "out2" / f"clip{i}.npy")
+        np.testing.assert_allclose(out, np.asarray(alone), rtol=1e-5, atol=1e-6 * float(np.max(alone)))
