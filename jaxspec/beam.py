@@ -41,7 +41,10 @@ import numpy as np
 from .config import SpectrogramConfig
 from .corpus import Batches, encode_waves, file_keys
 from .encoding import prepare
+from .errors import InputError
 from .outputs import MANIFEST_NAME, Manifest, Source, key_rule, target_path, write_npy
+from .planner import plan_file
+from .stream import encode_to_file
 
 try:
     import apache_beam as beam
@@ -59,6 +62,8 @@ class Item:
       name: the relative output name (no extension, ``/`` separators).
       path: the input file.
       wave: float32 ``[shape=(n,)]`` at the config's rate, once read.
+      long: the file is too long to decode whole: it is streamed into its output when written
+        (``jaxspec.planner.plan_file``, as ``jaxspec encode`` does).
       features: the encoded array, once encoded.
       error: why the item failed (the later steps pass it through).
       seconds: time spent on it (read + its share of the batch + write).
@@ -67,21 +72,26 @@ class Item:
     name: str
     path: str
     wave: np.ndarray | None = None
+    long: bool = False
     features: np.ndarray | None = None
     error: str | None = None
     seconds: float = 0.0
 
 
 class ReadAudio(beam.DoFn):
-    """``Item`` with ``path`` -> ``Item`` with ``wave`` (decoded, mono, resampled), or failed."""
+    """``Item`` with ``path`` -> ``Item`` with ``wave`` (decoded, mono, resampled), marked
+    ``long`` (left to be streamed when written), or failed."""
 
-    def __init__(self, config: SpectrogramConfig):
-        self.config = config
+    def __init__(self, config: SpectrogramConfig, augmented: bool = False):
+        self.config, self.augmented = config, augmented
 
     def process(self, item: Item) -> Iterator[Item]:
         start = time.perf_counter()
         try:
-            item.wave = np.asarray(prepare(self.config, item.path), np.float32)
+            if plan_file(self.config, item.path, augmented=self.augmented).stream:
+                item.long = True  # a 10-minute 44.1 kHz stereo file took 600 MB decoded whole
+            else:
+                item.wave = np.asarray(prepare(self.config, item.path), np.float32)
         except (OSError, ValueError, RuntimeError) as error:
             item.error = str(error) or type(error).__name__
         item.seconds += time.perf_counter() - start
@@ -108,7 +118,7 @@ class EncodeBatches(beam.DoFn):
         self.batches = Batches(self.config, keyed=self.seed is not None)
 
     def process(self, item: Item) -> Iterator[Item]:
-        if item.error is not None:
+        if item.error is not None or item.long:
             yield item
             return
         full = self.batches.add(item, item.wave.shape[0])
@@ -139,8 +149,8 @@ class EncodeBatches(beam.DoFn):
 class WriteFeatures(beam.DoFn):
     """Encoded ``Item`` -> its manifest row (a dict), the ``.npy`` written atomically under ``output``."""
 
-    def __init__(self, output: str, setting: str):
-        self.output, self.setting = output, setting
+    def __init__(self, output: str, setting: str, config: SpectrogramConfig | None = None):
+        self.output, self.setting, self.config = output, setting, config
 
     def process(self, item: Item) -> Iterator[dict[str, Any]]:
         row = {"path": item.path, "name": item.name, "output": None, "shape": None, "seconds": None}
@@ -148,11 +158,15 @@ class WriteFeatures(beam.DoFn):
         if item.error is None:
             try:
                 target = target_path(Path(self.output), item.name)
-                size = write_npy(target, item.features)
+                if item.long:  # streamed block by block into the output (bounded memory)
+                    shape = encode_to_file(self.config, item.path, target)
+                    size = target.stat().st_size
+                else:
+                    shape, size = item.features.shape, write_npy(target, item.features)
                 source = Source.of(item.path)
                 row.update(
                     output=str(target),
-                    shape=list(item.features.shape),
+                    shape=list(shape),
                     setting=self.setting,
                     input=None if source is None else source.path,
                     size=None if source is None else source.size,
@@ -193,7 +207,15 @@ def encode_corpus(
     """Adds the corpus job to ``pipeline``: ``inputs`` ``(path, name)`` -> ``output/name.npy``.
 
     Returns the PCollection of manifest rows, after writing the manifest (one file).
+
+    Raises:
+      InputError: two inputs with the same ``name`` (one output would replace the other).
     """
+    from .cli.inputs import Input, collisions
+
+    clashes = collisions([Input(path, name) for path, name in inputs])
+    if clashes:  # one output would silently replace the other
+        raise InputError("; ".join(clashes) + "; encode them into separate folders")
     out = Path(output)
     manifest = Manifest(out / MANIFEST_NAME, config.to_dict(), key_rule(seed))
     items, kept = [], []
@@ -204,9 +226,9 @@ def encode_corpus(
     rows = (
         pipeline
         | "Inputs" >> beam.Create(items, reshuffle=True)
-        | "Read" >> beam.ParDo(ReadAudio(config))
+        | "Read" >> beam.ParDo(ReadAudio(config, augmented=seed is not None))
         | "Encode" >> beam.ParDo(EncodeBatches(config, seed))
-        | "Write" >> beam.ParDo(WriteFeatures(str(out), manifest.setting))
+        | "Write" >> beam.ParDo(WriteFeatures(str(out), manifest.setting, config))
     )
     if kept:
         rows = (rows, pipeline | "Kept" >> beam.Create(kept)) | "All" >> beam.Flatten()
@@ -226,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from .cli.flags import add_config_flags, config_from_args, join_signed_values
-    from .cli.inputs import find_inputs
+    from .cli.inputs import collisions, find_inputs
 
     parser = argparse.ArgumentParser(
         prog="python -m jaxspec.beam",
@@ -240,6 +262,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, beam_args = parser.parse_known_args(join_signed_values(sys.argv[1:] if argv is None else argv))
     config = config_from_args(args)
     inputs, problems = find_inputs(args.input)
+    clashes = collisions(inputs)
+    if clashes:  # as jaxspec encode: a usage error, nothing encoded
+        for clash in clashes:
+            print(f"error: {clash}; encode them into separate folders", file=sys.stderr)
+        return 2
     for pattern, reason in problems:
         print(f"error: {pattern}: {reason}", file=sys.stderr)
     os.makedirs(args.output, exist_ok=True)

@@ -66,9 +66,11 @@ def shard_for_process(dataset: Any, *, process_index: int | None = None, process
     and so its augmentation, does not depend on how many hosts share the work (the
     union over processes equals the single-process dataset). A ``MapDataset`` is lazy:
     each process only encodes its own records. With ``grain.DataLoader``, pass
-    ``shard_options=grain.sharding.ShardByJaxProcess()`` to its sampler instead; its
-    per-record generators are seeded from the global index, so ``random_map`` keys are
-    global too.
+    ``shard_options=grain.sharding.ShardByJaxProcess()`` to its sampler instead, and
+    records that carry their global index (``EncodeAudio(..., index_field="index")``):
+    the DataLoader seeds its per-record generators from the sampler's step, which depends
+    on the split, so without ``index_field`` the ``random_map`` keys (and augmentations)
+    change with the number of hosts.
 
     >>> list(shard_for_process(list(range(10)), process_index=1, process_count=3))
     [1, 4, 7]

@@ -88,3 +88,34 @@ def test_beam_module_runs_with_worker_processes(corpus, tmp_path):
     beam_module.main(["--input", str(corpus / "*.wav"), "--output", str(in_process), "--key", "1", *FLAGS])
     for name in ("c0", "c2", "c4"):
         np.testing.assert_array_equal(np.load(out / f"{name}.npy"), np.load(in_process / f"{name}.npy"))
+
+
+def test_beam_refuses_a_name_clash_as_the_cli_does(tmp_path, capsys):
+    # a.wav and a.flac are both "a": the job wrote one, reported "2 written" and exited 0
+    folder = tmp_path / "x"
+    folder.mkdir()
+    soundfile.write(folder / "a.wav", np.zeros(1600, np.float32), 16000)
+    soundfile.write(folder / "a.flac", np.zeros(3200, np.float32), 16000)
+    assert beam_module.main(["--input", str(folder), "--output", str(tmp_path / "out")]) == 2
+    assert "would both be written as 'a'" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "a.npy").exists()
+    with pytest.raises(jaxspec.InputError, match="would both be written as 'a'"):
+        beam_module.encode_corpus(None, jaxspec.SpectrogramConfig(), [("p/a.wav", "a"), ("q/a.wav", "a")], "o")
+
+
+def test_beam_streams_long_files_as_the_cli_does(corpus, tmp_path, monkeypatch):
+    # the job decoded every file whole (a 10-minute 44.1 kHz stereo file: 600 MB); files the
+    # planner streams are now streamed into their outputs, which equal the CLI's
+    from jaxspec import planner
+
+    streamed = []
+    real = beam_module.encode_to_file
+    monkeypatch.setattr(planner, "STREAM_THRESHOLD_SAMPLES", 10_000)  # c2 (12000) .. c4 (30000) are "long"
+    monkeypatch.setattr(beam_module, "encode_to_file", lambda *a, **k: streamed.append(a[1]) or real(*a, **k))
+    assert beam_module.main(["--input", str(corpus), "--output", str(tmp_path / "beam")]) == 1  # broken.wav
+    assert sorted(p.rsplit("/", 1)[-1] for p in streamed) == ["c2.wav", "c3.wav", "c4.wav"]
+    assert cli_main(["encode", str(corpus), "-o", str(tmp_path / "cli"), "--no-progress"]) == 1
+    for npy in (tmp_path / "cli").rglob("*.npy"):
+        np.testing.assert_array_equal(np.load(tmp_path / "beam" / npy.relative_to(tmp_path / "cli")), np.load(npy))
+    _, rows = _rows(tmp_path / "beam")
+    assert rows["c4"]["shape"] == list(np.load(tmp_path / "beam" / "c4.npy").shape)
