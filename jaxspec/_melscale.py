@@ -103,6 +103,27 @@ def filter_points(
     return bin_frequencies(sample_rate, fft_size, frequencies), edges_mel, mel_to_hz(edges_mel, scale)
 
 
+def torchaudio_ramps(
+    n_mels: int, fmin: float, fmax: float, scale: str, norm: str | None, sample_rate: int, fft_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The two sides of torchaudio's triangles, float32 ``[shape=(fft_size // 2 + 1, n_mels)]``
+    each: ``(f - left) / (centre - left)`` and ``(right - f) / (right - centre)`` in float32 as
+    its ``melscale_fbanks`` computes them, times its Slaney norm (a positive factor: it
+    commutes with the min and max that make the filters). 0 where coinciding float32 edges
+    give 0 / 0 or two infinite sides (a filter narrower than float32 resolves; torchaudio
+    gives NaN or inf there), so every weight is finite."""
+    f32 = np.float32
+    freqs, _, edges = filter_points(n_mels, fmin, fmax, scale, sample_rate, fft_size, "linspace")
+    widths = edges[1:] - edges[:-1]
+    ramps = edges[None, :] - freqs[:, None]  # [bins, n_mels + 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale_by = f32(2.0) / (edges[2:] - edges[:-2]) if norm == "slaney" else np.ones(n_mels, f32)
+        rising = (f32(-1.0) * ramps[:, :-2]) / widths[:-1] * scale_by
+        falling = ramps[:, 2:] / widths[1:] * scale_by
+    empty = np.isnan(rising) | np.isnan(falling) | (np.isinf(rising) & np.isinf(falling))
+    return np.where(empty, f32(0.0), rising), np.where(empty, f32(0.0), falling)
+
+
 def torchaudio_filterbank(
     n_mels: int, fmin: float, fmax: float, scale: str, norm: str | None, sample_rate: int, fft_size: int
 ) -> np.ndarray:
@@ -111,16 +132,8 @@ def torchaudio_filterbank(
     torchaudio builds it. Its float32 rounding (the slopes ``f - edge`` cancel) moves the
     weights by up to ~5e-5 of the exact ones, which would alone put a spectrogram 1e-5 off
     torchaudio's (1 s of noise at the defaults); this construction is within ~1e-6."""
-    f32 = np.float32
-    freqs, _, edges = filter_points(n_mels, fmin, fmax, scale, sample_rate, fft_size, "linspace")
-    widths = edges[1:] - edges[:-1]
-    ramps = edges[None, :] - freqs[:, None]  # [bins, n_mels + 2]
-    down = (f32(-1.0) * ramps[:, :-2]) / widths[:-1]
-    up = ramps[:, 2:] / widths[1:]
-    weights = np.maximum(f32(0.0), np.minimum(down, up))
-    if norm == "slaney":
-        weights = weights * (f32(2.0) / (edges[2:] - edges[:-2]))[None, :]
-    return weights
+    rising, falling = torchaudio_ramps(n_mels, fmin, fmax, scale, norm, sample_rate, fft_size)
+    return np.maximum(np.float32(0.0), np.minimum(rising, falling))
 
 
 @functools.cache

@@ -35,20 +35,20 @@ def is_duration_string(value: Any) -> bool:
     return bool(match) and match.group(2) in UNITS
 
 
-def parse_duration(value: Any, name: str, ints: str = "samples") -> float:
+def parse_duration(value: Any, name: str, ints: str | None = "samples") -> float:
     """Seconds from a float (seconds) or a string like ``"25ms"``, ``"-100ms"``, ``"0.5s"``, ``"1min"``.
 
-    ``ints``: what an int means where ``value`` comes from (samples; frames for a target length),
-    for the messages.
+    ``ints``: what an int means where ``value`` comes from (samples; frames for a target length;
+    ``None``: seconds, as for a time shift), for the messages.
 
     >>> parse_duration("25ms", "window_size"), parse_duration("-0.1s", "time_shift")
     (0.025, -0.1)
     """
     if isinstance(value, str):
         if not is_duration_string(value):
+            numbers_too = f"an int number of {ints}, or a float number of seconds" if ints else "a number of seconds"
             raise ConfigError(
-                f"{name}={value!r} is not a duration; write it like '25ms', '0.5s' or '1min' "
-                f"(or pass an int number of {ints}, or a float number of seconds)"
+                f"{name}={value!r} is not a duration; write it like '25ms', '0.5s' or '1min' (or pass {numbers_too})"
             )
         match = _DURATION.match(value.lower())
         return float(match.group(1)) * UNITS[match.group(2)]
@@ -56,4 +56,5 @@ def parse_duration(value: Any, name: str, ints: str = "samples") -> float:
         if math.isfinite(value):
             return float(value)
         raise ConfigError(f"{name}={value!r} is not a finite number of seconds")
-    raise ConfigError(f"{name}={value!r} must be an int ({ints}), a float (seconds) or a string like '25ms'")
+    kinds = f"an int ({ints}), a float (seconds)" if ints else "a number of seconds"
+    raise ConfigError(f"{name}={value!r} must be {kinds} or a string like '25ms'")

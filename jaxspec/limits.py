@@ -39,9 +39,9 @@ Magnitudes:
 ``MAX_SIGNAL_VALUE``        10,000           samples of a recording given as an array
 ``MAX_POWER``               8                ``power``
 ``MAX_MEL_BANDS``           16,384           ``MelFilterbank(n_mels)``
-``MAX_MATRIX_VALUES``       33,554,432       a feature stage's matrix, inputs x outputs: a mel
-                                             filterbank's bins x ``n_mels``, a ``DCT``'s (2**25:
-                                             256 MiB as built in float64)
+``MAX_MATRIX_VALUES``       67,108,864       a feature stage's matrix, inputs x outputs: a mel
+                                             filterbank's bins x ``n_mels``, a ``DCT``'s (2**26:
+                                             512 MiB as built in float64)
 ``MAX_DISTRIBUTION_VALUE``  1e30             any parameter of ``Uniform``/``Normal``/``LogUniform``
 ``MAX_FEATURE_CONSTANT``    1e30             a feature stage's constants: ``Log`` floor and offset,
                                              ``Decibels`` multiplier, ``DCT`` lifter, a mask's fill
@@ -81,7 +81,7 @@ MAX_WINDOW_VALUE = 10_000.0
 MAX_SIGNAL_VALUE = 10_000.0
 MAX_POWER = 8.0
 MAX_MEL_BANDS = 1 << 14
-MAX_MATRIX_VALUES = 1 << 25
+MAX_MATRIX_VALUES = 1 << 26
 MAX_DISTRIBUTION_VALUE = 1e30
 MAX_FEATURE_CONSTANT = 1e30
 MAX_FREQUENCY = 4_000_000.0

@@ -14,6 +14,7 @@ and each augmented version's title lists what its key drew (the stage table's ``
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import textwrap
 import warnings
@@ -232,7 +233,7 @@ def plot_file(
         PDF; PNG without one).
       augment_count: augmented versions drawn next to the original.
       seed: the seed of their keys (see ``panels_for``).
-      dpi: resolution of raster formats, 10 to ``limits.MAX_DPI``.
+      dpi: resolution of raster formats, at most ``limits.MAX_DPI``.
 
     Returns:
       ``Path(output)``.
@@ -242,8 +243,8 @@ def plot_file(
     >>> out.stat().st_size > 10_000
     True
     """
-    if isinstance(dpi, bool) or not isinstance(dpi, int) or not 10 <= dpi <= limits.MAX_DPI:
-        raise ConfigError(f"dpi={dpi!r} must be an int from 10 to {limits.MAX_DPI} (limits.MAX_DPI)")
+    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real) or not 0 < dpi <= limits.MAX_DPI:
+        raise ConfigError(f"dpi={dpi!r} must be a number above 0 and at most {limits.MAX_DPI} (limits.MAX_DPI)")
     _figure_class()  # fail before decoding when matplotlib is missing
     info = audio_info(path)
     channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")

@@ -135,8 +135,8 @@ def test_a_feature_matrix_is_capped_before_it_is_built():
     with raises(ConfigError, "MelFilterbank", "524289 x 16384", str(limits.MAX_MATRIX_VALUES)):
         SpectrogramConfig.from_dict(config)
     with raises(ConfigError, "DCT", str(limits.MAX_MATRIX_VALUES)):
-        SpectrogramConfig(fft_size=1 << 20, features=(DCT(n=100),))
-    assert presets.librosa_melspectrogram(sr=48000, n_fft=65536, n_mels=256).num_features == 256
+        SpectrogramConfig(fft_size=1 << 20, features=(DCT(n=200),))
+    assert presets.librosa_melspectrogram(sr=48000, n_fft=65536, n_mels=1024).num_features == 1024
 
 
 def test_plot_caps_dpi_and_writes_png_without_an_extension(tmp_path, capsys):
@@ -150,6 +150,10 @@ def test_plot_caps_dpi_and_writes_png_without_an_extension(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "picture"]  # no temporary left
     code, _, err = _cli(capsys, "plot", clip, "-o", tmp_path)
     assert code == EXIT_USAGE and f"{str(tmp_path)!r}: is a folder" in err  # not "[Errno 21] ..."
+    from jaxspec.plot import plot_file
+
+    for dpi in (50.0, np.int64(50)):  # numbers of any type, as before the cap
+        assert plot_file(SpectrogramConfig(), clip, tmp_path / "p.png", dpi=dpi).exists()
 
 
 def test_demo_of_an_empty_file_prints_its_empty_output(tmp_path, capsys):

@@ -116,7 +116,8 @@ def _ramps(stage: Any, sample_rate: int, fft_size: int) -> tuple[np.ndarray, ...
     freqs, edges_mel, edges_hz = (np.asarray(p, np.float64) for p in points)
     norm = np.ones(stage.n_mels)
     if stage.norm == "slaney":
-        norm = 2.0 / (edges_hz[2:] - edges_hz[:-2])
+        with np.errstate(divide="ignore"):  # coinciding edges: an empty filter (its sides are 0 below)
+            norm = 2.0 / (edges_hz[2:] - edges_hz[:-2])
     if scale == "kaldi":
         position = _melscale.hz_to_mel(freqs, scale)[:, None]
         edges = edges_mel
@@ -124,9 +125,15 @@ def _ramps(stage: Any, sample_rate: int, fft_size: int) -> tuple[np.ndarray, ...
         position = freqs[:, None]
         edges = edges_hz
     rise, fall = edges[1:-1] - edges[:-2], edges[2:] - edges[1:-1]
-    rising = (position - edges[:-2]) / rise * norm
-    falling = (edges[2:] - position) / fall * norm
-    return rising, falling, norm / rise, norm / fall, freqs
+    with np.errstate(divide="ignore", invalid="ignore"):  # coinciding edges: a side that does not move
+        rising, falling = (position - edges[:-2]) / rise * norm, (edges[2:] - position) / fall * norm
+        empty = np.isnan(rising) | np.isnan(falling) | (np.isinf(rising) & np.isinf(falling))
+        rising, falling = np.where(empty, 0.0, rising), np.where(empty, 0.0, falling)
+        up, down = (np.where(np.isfinite(v), v, 0.0) for v in (norm / rise, norm / fall))
+    if stage.frequencies == "linspace" and scale != "kaldi":  # torchaudio's own float32 sides: factor 1 is its matrix
+        args = (stage.n_mels, fmin, fmax, scale, stage.norm, sample_rate, fft_size)
+        rising, falling = _melscale.torchaudio_ramps(*args)
+    return rising, falling, up, down, freqs
 
 
 def warped_mel_filterbank(stage: Any, factor: jax.Array, f_hi: float, sample_rate: int, fft_size: int) -> jax.Array:

@@ -111,9 +111,9 @@ class TimeShift:
 def shift_seconds(t: Any) -> Any:
     """Duration strings (``"100ms"``, a range ``("-100ms", "100ms")``) as seconds; other values as given."""
     if is_duration_string(t):
-        return parse_duration(t, "TimeShift t")
+        return parse_duration(t, "TimeShift t", None)
     if isinstance(t, (tuple, list)) and len(t) == 2 and any(map(is_duration_string, t)):
-        return tuple(parse_duration(v, "TimeShift t") for v in t)
+        return tuple(parse_duration(v, "TimeShift t", None) for v in t)
     return t
 
 

@@ -88,7 +88,7 @@ def _shift_value(text: str) -> Any:
     parts = text.split(":")
     if len(parts) <= 2 and all(map(is_duration_string, parts)):
         try:
-            seconds = [parse_duration(part, "--time-shift") for part in parts]
+            seconds = [parse_duration(part, "--time-shift", None) for part in parts]
         except ConfigError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
         return seconds[0] if len(seconds) == 1 else {"uniform": seconds}
