@@ -26,7 +26,7 @@ from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, 
 from .io import Audio, audio_info, float32_and_peak, is_path, load_audio, to_mono
 from .planner import plan_file
 from .resampling import fft_gain, output_length, resample
-from .spectrum import spectrogram
+from .spectrum import checked_spectrogram
 from .stream import stream_to_array
 
 
@@ -177,7 +177,7 @@ def encode(
     if stream is not False and is_path(audio):
         if plan_file(config, audio, augmented=key is not None, stream=stream).stream:
             return jnp.asarray(stream_to_array(config, audio))
-    return spectrogram(config, prepare(config, audio, sample_rate), key)
+    return checked_spectrogram(config, prepare(config, audio, sample_rate), key, scan=False)  # prepare checked it
 
 
 def _with_index(error: Exception, index: int, item: Any) -> Exception:

@@ -250,14 +250,21 @@ def spectrogram(
     >>> out.shape, int((out[1].sum(axis=-1) > 0).sum())  # row 1 has num_frames(401) = 4 frames
     ((2, 121, 201), 4)
     """
+    return checked_spectrogram(config, x, key, lengths)
+
+
+def checked_spectrogram(config: Any, x: Any, key: Any = None, lengths: Any = None, *, scan: bool = True) -> jax.Array:
+    """``spectrogram``; ``scan=False`` for a wave already checked (``encoding.prepare``: finite,
+    within the config's bound), whose samples are not scanned again (``encode`` scanned a
+    device array, which compiled a program per new length)."""
     from . import packing  # packing computes its chunks with this module's spectrogram_one
 
     if isinstance(config, SpectrogramConfig) and packing.chunked(config, x, key, lengths):
         # Read on the host (no copy); each worker scans the chunk it has just filled, in
         # parallel and from cache (W2, 10 min: 1.7 ms of the caller's time otherwise).
         x, key, lengths = _checked(config, x, key, lengths, host=True, scan=False)
-        return packing.encode_packed(config, [x], name="x")[0]
-    return _spectrogram_compiled(config, *_checked(config, x, key, lengths))
+        return packing.encode_packed(config, [x], name="x", checked=not scan)[0]
+    return _spectrogram_compiled(config, *_checked(config, x, key, lengths, scan=scan))
 
 
 def spectrogram_program(

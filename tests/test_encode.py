@@ -146,3 +146,16 @@ def test_encode_batch_wants_a_list(noise, tmp_path):
         encode_batch(SpectrogramConfig(), noise(100), sample_rate=RATE)
     with pytest.raises(ValueError):
         encode_batch(SpectrogramConfig(), str(tmp_path / "a.wav"))
+
+
+def test_encode_of_a_new_length_compiles_one_program(trace_events):
+    # encode scanned the device array prepare had already checked: a max-abs program per
+    # new length, on top of the spectrogram's
+    config = jaxspec.SpectrogramConfig(window_size=320, offset=160)  # a config no other test compiles
+    jaxspec.encode(config, np.zeros(20000, np.float32), sample_rate=16000)
+    trace_events.clear()
+    out = jaxspec.encode(config, np.full(23456, 0.1, np.float32), sample_rate=16000)
+    assert trace_events.count("/jax/core/compile/backend_compile_duration") == 1, trace_events
+    assert out.shape == config.output_shape(23456)
+    with pytest.raises(jaxspec.InputError, match="NaN"):  # the checks stay: prepare makes them
+        jaxspec.encode(config, np.full(23456, np.nan, np.float32), sample_rate=16000)
