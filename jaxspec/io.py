@@ -81,7 +81,7 @@ def pcm_to_float32(x: Any, name: str = "audio") -> Any:
             _warn_if_16_bit(x, name)
         return (x / _INT_SCALE[dtype]).astype(np.float32) if xp is np else x.astype(np.float32) / _INT_SCALE[dtype]
     if dtype.kind == "f":
-        if xp is np and dtype.itemsize > 4 and x.size:
+        if dtype.itemsize > 4 and x.size and not isinstance(x, jax.core.Tracer):  # float64 (x64 on, for JAX)
             _check_float32_range(x, name)
         return x.astype(np.float32)
     raise InputError(
@@ -92,7 +92,8 @@ def pcm_to_float32(x: Any, name: str = "audio") -> Any:
 
 def _check_float32_range(x: np.ndarray, name: str) -> None:
     """``InputError`` for finite samples beyond float32's range (the cast would make them inf)."""
-    peak = float(np.max(np.abs(x)))  # NaN propagates: left to the NaN check after the cast
+    with jax.ensure_compile_time_eval():  # a concrete JAX array inside a user's jit
+        peak = float(np.max(np.abs(np.asarray(x))))  # NaN propagates: left to the NaN check after the cast
     if math.isfinite(peak) and peak > float(np.finfo(np.float32).max):
         raise InputError(
             f"{name} has samples up to {peak:.6g} in magnitude, beyond float32's range "

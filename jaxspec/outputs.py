@@ -22,9 +22,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import shutil
 import stat
 import zipfile
 from collections.abc import Iterable
@@ -69,8 +71,19 @@ def target_path(out: Path, name: str, suffix: str = ".npy") -> Path:
 
 def write_npy(path: Path, array: np.ndarray) -> int:
     """Writes ``array`` to ``path`` atomically; returns the file's size in bytes."""
-    with atomic_file(path) as file:
-        np.lib.format.write_array(file, np.ascontiguousarray(array), allow_pickle=False)
+    array = np.ascontiguousarray(array)
+    try:
+        with atomic_file(path) as file:
+            np.lib.format.write_array(file, array, allow_pickle=False)
+    except OSError as error:
+        if error.errno is not None:
+            raise
+        # NumPy reports a short write as "N requested and M written", with no errno: say why
+        free = shutil.disk_usage(path.parent).free
+        if free >= array.nbytes:
+            raise
+        reason = f"No space left on device ({free} bytes free, {array.nbytes} needed)"
+        raise OSError(errno.ENOSPC, reason, str(path)) from error
     return path.stat().st_size
 
 

@@ -324,3 +324,24 @@ def test_a_sample_rate_contradicting_a_file_is_an_input_error():
     assert jaxspec.encode(SpectrogramConfig(), path, sample_rate=16000).shape == (328, 201)
     with raises(InputError, "sample_rate=8000", "16000 Hz", "speech.flac"):
         jaxspec.encode(SpectrogramConfig(), path, sample_rate=8000)
+
+
+def test_float64_jax_array_beyond_float32_range_is_too_large_under_x64():
+    # with jax_enable_x64 a float64 jax.Array of 1e300 was cast to inf and called "NaN or infinite"
+    import subprocess
+    import sys
+
+    script = (
+        "import jax; jax.config.update('jax_enable_x64', True)\n"
+        "import jax.numpy as jnp, jaxspec\n"
+        "try:\n"
+        "    jaxspec.spectrogram(jaxspec.SpectrogramConfig(), jnp.full(1000, 1e300))\n"
+        "except jaxspec.InputError as error:\n"
+        "    print(error)\n"
+    )
+    import os
+    from pathlib import Path
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), JAX_PLATFORMS="cpu")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert "beyond float32's range" in done.stdout, done.stdout + done.stderr

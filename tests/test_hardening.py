@@ -405,6 +405,29 @@ def test_an_output_error_fails_that_item_only(tmp_path, capsys, monkeypatch):
     assert _leftovers(out) == []
 
 
+def test_a_short_write_on_a_full_disk_says_no_space(tmp_path, monkeypatch):
+    # NumPy reports a short write as "14673 requested and 13280 written", with no errno
+    from jaxspec import outputs
+
+    def short(file, array, **kwargs):
+        raise OSError("14673 requested and 13280 written")
+
+    monkeypatch.setattr(outputs.np.lib.format, "write_array", short)
+    monkeypatch.setattr(outputs.shutil, "disk_usage", lambda path: shutil_usage(0))
+    with raises(OSError, "No space left on device", "0 bytes free"):
+        outputs.write_npy(tmp_path / "a.npy", np.zeros(1000, np.float32))
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
+    monkeypatch.setattr(outputs.shutil, "disk_usage", lambda path: shutil_usage(10**12))
+    with raises(OSError, "requested and"):  # space left: NumPy's own error, unchanged
+        outputs.write_npy(tmp_path / "a.npy", np.zeros(1000, np.float32))
+
+
+def shutil_usage(free):
+    import shutil
+
+    return shutil._ntuple_diskusage(10**12, 10**12 - free, free)
+
+
 # ------------------------------------------------------------------ 5. draws independent of the flags
 _DRAWS_SCRIPT = """
 import json, sys
