@@ -88,6 +88,21 @@ def _mel_to_hz32(mel: np.ndarray, scale: str) -> np.ndarray:
     return np.where(mel >= f32(_MIN_LOG_MEL), log, linear)
 
 
+def torchaudio_built(frequencies: str, scale: str) -> bool:
+    """True for torchaudio's filterbanks (``linspace`` bins on its HTK or Slaney scale), built in
+    float32 as it builds them."""
+    return frequencies == "linspace" and scale != "kaldi"
+
+
+def empty_sides(rising: np.ndarray, falling: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A filterbank's two triangle sides with 0 where coinciding edges gave 0 / 0 or two
+    infinite sides (a filter narrower than the arithmetic resolves: empty), so that every
+    ``max(0, min(rising, falling))`` is finite; one infinite side leaves the other to decide."""
+    empty = np.isnan(rising) | np.isnan(falling) | (np.isinf(rising) & np.isinf(falling))
+    zero = rising.dtype.type(0.0)
+    return np.where(empty, zero, rising), np.where(empty, zero, falling)
+
+
 def filter_points(
     n_mels: int, fmin: float, fmax: float, scale: str, sample_rate: int, fft_size: int, frequencies: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -95,7 +110,7 @@ def filter_points(
     and the filters' edges, ``n_mels + 2`` evenly spaced in mel from ``fmin`` to ``fmax``.
     ``frequencies="linspace"`` on torchaudio's scales (HTK, Slaney): as its ``melscale_fbanks``
     makes them, in float32."""
-    if frequencies == "linspace" and scale != "kaldi":
+    if torchaudio_built(frequencies, scale):
         freqs = _linspace32(0.0, sample_rate // 2, fft_size // 2 + 1)
         edges_mel = _linspace32(float(hz_to_mel(fmin, scale)), float(hz_to_mel(fmax, scale)), n_mels + 2)
         return freqs, edges_mel, _mel_to_hz32(edges_mel, scale)
@@ -120,8 +135,7 @@ def torchaudio_ramps(
         scale_by = f32(2.0) / (edges[2:] - edges[:-2]) if norm == "slaney" else np.ones(n_mels, f32)
         rising = (f32(-1.0) * ramps[:, :-2]) / widths[:-1] * scale_by
         falling = ramps[:, 2:] / widths[1:] * scale_by
-    empty = np.isnan(rising) | np.isnan(falling) | (np.isinf(rising) & np.isinf(falling))
-    return np.where(empty, f32(0.0), rising), np.where(empty, f32(0.0), falling)
+    return empty_sides(rising, falling)
 
 
 def torchaudio_filterbank(
@@ -161,7 +175,7 @@ def mel_filterbank(
     >>> fb.shape
     (257, 40)
     """
-    if frequencies == "linspace" and scale != "kaldi":
+    if torchaudio_built(frequencies, scale):
         return torchaudio_filterbank(n_mels, fmin, fmax, scale, norm, sample_rate, fft_size).astype(np.float64)
     freqs, edges_mel, edges_hz = filter_points(n_mels, fmin, fmax, scale, sample_rate, fft_size, frequencies)
     if scale == "kaldi":

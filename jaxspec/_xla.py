@@ -50,8 +50,13 @@ def materialize(x: jax.Array, length: int, key: jax.Array) -> jax.Array:
     ``tests/test_xla.py`` records.
     """
     x = x[:length]
-    zero = (jax.random.key_data(key).reshape(-1)[0] & 0).astype(jnp.int32)
-    return lax.dynamic_update_slice(jnp.zeros((length,), x.dtype), x, (zero,))
+    return lax.dynamic_update_slice(jnp.zeros((length,), x.dtype), x, (runtime_zero(key),))
+
+
+def runtime_zero(key: jax.Array) -> jax.Array:
+    """An int32 0 that XLA cannot fold (under ``vmap``): the first word of ``key`` and 0, for
+    ``materialize``'s index and ``held``'s trip count."""
+    return (jax.random.key_data(key).reshape(-1)[0] & 0).astype(jnp.int32)
 
 
 def held(x: jax.Array, zero: jax.Array) -> jax.Array:

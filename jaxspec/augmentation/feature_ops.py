@@ -126,14 +126,12 @@ def _ramps(stage: Any, sample_rate: int, fft_size: int) -> tuple[np.ndarray, ...
         edges = edges_hz
     rise, fall = edges[1:-1] - edges[:-2], edges[2:] - edges[1:-1]
     with np.errstate(divide="ignore", invalid="ignore"):  # coinciding edges: a side that does not move
-        rising, falling = (position - edges[:-2]) / rise * norm, (edges[2:] - position) / fall * norm
-        empty = np.isnan(rising) | np.isnan(falling) | (np.isinf(rising) & np.isinf(falling))
-        rising, falling = np.where(empty, 0.0, rising), np.where(empty, 0.0, falling)
         up, down = (np.where(np.isfinite(v), v, 0.0) for v in (norm / rise, norm / fall))
-    if stage.frequencies == "linspace" and scale != "kaldi":  # torchaudio's own float32 sides: factor 1 is its matrix
-        args = (stage.n_mels, fmin, fmax, scale, stage.norm, sample_rate, fft_size)
-        rising, falling = _melscale.torchaudio_ramps(*args)
-    return rising, falling, up, down, freqs
+        if _melscale.torchaudio_built(stage.frequencies, scale):  # its own float32 sides: factor 1 is its matrix
+            args = (stage.n_mels, fmin, fmax, scale, stage.norm, sample_rate, fft_size)
+            return (*_melscale.torchaudio_ramps(*args), up, down, freqs)
+        sides = (position - edges[:-2]) / rise * norm, (edges[2:] - position) / fall * norm
+    return (*_melscale.empty_sides(*sides), up, down, freqs)
 
 
 def warped_mel_filterbank(stage: Any, factor: jax.Array, f_hi: float, sample_rate: int, fft_size: int) -> jax.Array:

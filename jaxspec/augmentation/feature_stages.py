@@ -318,8 +318,7 @@ def draw_time_warp(setting: TimeWarp, key: jax.Array, grid: FeatureGrid) -> dict
     on = valid > 2 * w
     # Held in a buffer: fused into the warp's gather, XLA recomputed both hashes for every
     # value of the batch, and LLVM took minutes on that kernel (3 rows, then DCT: > 15 min).
-    zero = (jax.random.key_data(key).reshape(-1)[0] & 0).astype(jnp.int32)
-    drawn = _xla.held(jnp.stack([jnp.where(on, centre, 0), jnp.where(on, shift, 0)]), zero)
+    drawn = _xla.held(jnp.stack([jnp.where(on, centre, 0), jnp.where(on, shift, 0)]), _xla.runtime_zero(key))
     return {"time_warp_centre": drawn[0], "time_warp_shift": drawn[1]}
 
 
