@@ -38,12 +38,11 @@ from typing import Any
 
 import numpy as np
 
+from .cli.pipeline import Long, read_or_stream
 from .config import SpectrogramConfig
 from .corpus import Batches, encode_waves, file_keys
-from .encoding import prepare
 from .errors import InputError
 from .outputs import MANIFEST_NAME, Manifest, Source, key_rule, target_path, write_npy
-from .planner import plan_file
 from .stream import encode_to_file
 
 try:
@@ -88,10 +87,11 @@ class ReadAudio(beam.DoFn):
     def process(self, item: Item) -> Iterator[Item]:
         start = time.perf_counter()
         try:
-            if plan_file(self.config, item.path, augmented=self.augmented).stream:
-                item.long = True  # a 10-minute 44.1 kHz stereo file took 600 MB decoded whole
+            wave = read_or_stream(self.config, item.path, self.augmented)  # as jaxspec encode reads it
+            if isinstance(wave, Long):  # a 10-minute 44.1 kHz stereo file took 600 MB decoded whole
+                item.long = True
             else:
-                item.wave = np.asarray(prepare(self.config, item.path), np.float32)
+                item.wave = wave
         except (OSError, ValueError, RuntimeError) as error:
             item.error = str(error) or type(error).__name__
         item.seconds += time.perf_counter() - start
@@ -215,7 +215,7 @@ def encode_corpus(
 
     clashes = collisions([Input(path, name) for path, name in inputs])
     if clashes:  # one output would silently replace the other
-        raise InputError("; ".join(clashes) + "; encode them into separate folders")
+        raise InputError("; ".join(clashes))
     out = Path(output)
     manifest = Manifest(out / MANIFEST_NAME, config.to_dict(), key_rule(seed))
     items, kept = [], []
@@ -248,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from .cli.flags import add_config_flags, config_from_args, join_signed_values
-    from .cli.inputs import collisions, find_inputs
+    from .cli.inputs import find_inputs, refuse_collisions
 
     parser = argparse.ArgumentParser(
         prog="python -m jaxspec.beam",
@@ -262,10 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, beam_args = parser.parse_known_args(join_signed_values(sys.argv[1:] if argv is None else argv))
     config = config_from_args(args)
     inputs, problems = find_inputs(args.input)
-    clashes = collisions(inputs)
-    if clashes:  # as jaxspec encode: a usage error, nothing encoded
-        for clash in clashes:
-            print(f"error: {clash}; encode them into separate folders", file=sys.stderr)
+    if refuse_collisions(inputs):  # as jaxspec encode: a usage error, nothing encoded
         return 2
     for pattern, reason in problems:
         print(f"error: {pattern}: {reason}", file=sys.stderr)

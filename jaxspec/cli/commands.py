@@ -21,7 +21,7 @@ from ..io import audio_info, example_path
 from ..planner import plan_file
 from ..stream import encode_to_file, stream_to_array
 from .flags import config_from_args
-from .inputs import Input, collisions, find_inputs
+from .inputs import Input, find_inputs, refuse_collisions
 from .pipeline import FILE_ERRORS, Long, encode_files, failure_reason, progress_bar, say
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -54,10 +54,7 @@ def _output_error(error: BaseException, target: Path) -> str:
 def run_encode(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     inputs, problems = find_inputs(args.paths)
-    clashes = collisions(inputs)
-    if clashes:
-        for clash in clashes:
-            print(f"error: {clash}; encode them into separate folders", file=sys.stderr)
+    if refuse_collisions(inputs):
         return EXIT_USAGE
     out = Path(args.output)
     manifest_path, shown = None, out

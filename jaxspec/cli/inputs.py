@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import glob
 import os
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,9 +110,21 @@ def collisions(inputs: Sequence[Input]) -> list[str]:
     for item in inputs:
         by_name[item.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")].append(item.path)
     return [
-        f"{', '.join(map(repr, paths[:-1]))} and {paths[-1]!r} would all be written as {name!r}"
+        f"{', '.join(map(repr, paths[:-1]))} and {paths[-1]!r} would all be written as {name!r}{_ADVICE}"
         if len(paths) > 2
-        else f"{paths[0]!r} and {paths[1]!r} would both be written as {name!r}"
+        else f"{paths[0]!r} and {paths[1]!r} would both be written as {name!r}{_ADVICE}"
         for name, paths in by_name.items()
         if len(paths) > 1
     ]
+
+
+_ADVICE = "; encode them into separate folders"
+
+
+def refuse_collisions(inputs: Sequence[Input]) -> bool:
+    """Prints each of ``collisions(inputs)`` as an error (a usage error: nothing is encoded,
+    ``jaxspec encode`` and the Beam job alike); True if there was any."""
+    clashes = collisions(inputs)
+    for clash in clashes:
+        print(f"error: {clash}", file=sys.stderr)
+    return bool(clashes)

@@ -70,7 +70,7 @@ class Long:
     path: str
 
 
-def _load(config: SpectrogramConfig, path: str, augmented: bool) -> Any:
+def read_or_stream(config: SpectrogramConfig, path: str, augmented: bool) -> Any:
     """A file's waveform at the config's rate (float32 NumPy), or ``Long`` when it is streamed."""
     if plan_file(config, path, augmented=augmented).stream:
         return Long(path)
@@ -92,7 +92,7 @@ def encode_files(config, inputs: Sequence[Input], keys: Any, workers: int, bar: 
         def refill() -> None:
             nonlocal submitted
             while submitted < len(inputs) and len(queue) < ahead:
-                queue.append((submitted, pool.submit(_load, config, inputs[submitted].path, augmented)))
+                queue.append((submitted, pool.submit(read_or_stream, config, inputs[submitted].path, augmented)))
                 submitted += 1
 
         refill()
