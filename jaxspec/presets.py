@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ._preset_args import finite_numbers, positive_int, refuse, require, torch_window, whole_rate
 from .config import SpectrogramConfig
 from .errors import ConfigError
 from .features import DCT, Decibels, Log, MelFilterbank, SubtractMean, UseEnergy, WhisperLog
@@ -43,51 +44,6 @@ __all__ = [
 ]
 
 
-def _refuse(preset: str, unsupported: dict[str, Any]) -> None:
-    if unsupported:
-        names = ", ".join(f"{k}={v!r}" for k, v in unsupported.items())
-        raise ConfigError(f"{preset}: {names} not supported by jaxspec (the other keywords of the source are)")
-
-
-def _require(preset: str, name: str, value: Any, ok: bool, rule: str) -> None:
-    if not ok:
-        raise ConfigError(f"{preset}({name}={value!r}): {rule}")
-
-
-_TORCH_WINDOWS = {"hann_window": "hann", "hamming_window": "hamming", "blackman_window": "blackman"}  # periodic
-
-
-def _torch_window(preset: str, window_fn: Any) -> str:
-    """jaxspec's window name for torchaudio's ``window_fn`` (``None``: its default, ``torch.hann_window``),
-    recognized by name, without importing torch."""
-    if window_fn is None:
-        return "hann"
-    name = getattr(window_fn, "__name__", None)
-    known = getattr(window_fn, "__module__", None) == "torch" and name in _TORCH_WINDOWS
-    rule = "must be None or " + ", ".join(f"torch.{w}" for w in _TORCH_WINDOWS) + " (periodic, wkwargs=None)"
-    _require(preset, "window_fn", window_fn, known, rule)
-    return _TORCH_WINDOWS[name]
-
-
-def _numbers(preset: str, **values: Any) -> None:
-    """``ConfigError`` for a keyword that is not a finite real number (``'25'``, ``None``)."""
-    for name, value in values.items():
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-        _require(preset, name, value, ok, "must be a finite number")
-
-
-def _rate(preset: str, name: str, value: Any) -> int:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer() and value > 0
-    _require(preset, name, value, ok, "must be a positive whole number of Hz")
-    return int(value)
-
-
-def _int(preset: str, name: str, value: Any, default: int) -> int:
-    value = default if value is None else value
-    _require(preset, name, value, isinstance(value, numbers.Integral) and value > 0, "must be a positive integer")
-    return int(value)
-
-
 def _stft(
     preset: str,
     n_fft: int,
@@ -99,12 +55,12 @@ def _stft(
     hop_divisor: int,
 ) -> dict[str, Any]:
     """The config fields of a librosa / torch ``stft`` call (window centred in ``n_fft``)."""
-    n_fft = _int(preset, "n_fft", n_fft, 0)
-    win = _int(preset, "win_length", win_length, n_fft)
-    _require(preset, "win_length", win, win <= n_fft, f"must be <= n_fft={n_fft}")
-    hop = _int(preset, "hop_length", hop_length, max(1, win // hop_divisor))
+    n_fft = positive_int(preset, "n_fft", n_fft, 0)
+    win = positive_int(preset, "win_length", win_length, n_fft)
+    require(preset, "win_length", win, win <= n_fft, f"must be <= n_fft={n_fft}")
+    hop = positive_int(preset, "hop_length", hop_length, max(1, win // hop_divisor))
     window = _window(preset, window, win)
-    _require(preset, "pad_mode", pad_mode, pad_mode in ("constant", "reflect"), "must be 'constant' or 'reflect'")
+    require(preset, "pad_mode", pad_mode, pad_mode in ("constant", "reflect"), "must be 'constant' or 'reflect'")
     if center:
         return dict(window_size=win, offset=hop, fft_size=n_fft, window_function=window, framing=Centered(pad_mode))
     # Not centred: whole frames of n_fft samples, the window centred in them.
@@ -156,12 +112,12 @@ def librosa_melspectrogram(
     >>> librosa_melspectrogram().output_shape(22050)
     (44, 128)
     """
-    _refuse("librosa_melspectrogram", unsupported)
-    _require("librosa_melspectrogram", "norm", norm, norm in ("slaney", None), "jaxspec supports 'slaney' or None")
+    refuse("librosa_melspectrogram", unsupported)
+    require("librosa_melspectrogram", "norm", norm, norm in ("slaney", None), "jaxspec supports 'slaney' or None")
     fields = _stft("librosa_melspectrogram", n_fft, win_length, hop_length, window, center, pad_mode, 4)
     mel = MelFilterbank(n_mels, fmin, fmax, "htk" if htk else "slaney", norm)
     return SpectrogramConfig(
-        sample_rate=_rate("librosa_melspectrogram", "sr", sr),
+        sample_rate=whole_rate("librosa_melspectrogram", "sr", sr),
         power=power,
         features=(mel,),
         augmentation=augmentation,
@@ -187,8 +143,8 @@ def librosa_mfcc(
     >>> librosa_mfcc(sr=16000).num_features
     20
     """
-    _require("librosa_mfcc", "dct_type", dct_type, dct_type == 2, "jaxspec implements the DCT-II only")
-    _require("librosa_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
+    require("librosa_mfcc", "dct_type", dct_type, dct_type == 2, "jaxspec implements the DCT-II only")
+    require("librosa_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
     try:
         base = librosa_melspectrogram(sr=sr, norm=mel_norm, augmentation=augmentation, **melspectrogram_kwargs)
     except ConfigError as error:  # named after the preset the user called
@@ -231,18 +187,18 @@ def torchaudio_melspectrogram(
     (81, 128)
     """
     name = "torchaudio_melspectrogram"
-    _refuse(name, unsupported)
-    window = _torch_window(name, window_fn)
-    _require(name, "wkwargs", wkwargs, wkwargs is None, "must be None")
-    _require(name, "pad", pad, pad == 0, "jaxspec does not pad before the STFT; pad the waveform yourself")
-    _require(name, "onesided", onesided, onesided in (None, True), "only the one-sided spectrum is supported")
-    _require(name, "power", power, power is not None, "a mel spectrogram needs a real power (1.0 or 2.0)")
-    _require(name, "norm", norm, norm in ("slaney", None), "must be 'slaney' or None")
-    _require(name, "mel_scale", mel_scale, mel_scale in ("htk", "slaney"), "must be 'htk' or 'slaney'")
+    refuse(name, unsupported)
+    window = torch_window(name, window_fn)
+    require(name, "wkwargs", wkwargs, wkwargs is None, "must be None")
+    require(name, "pad", pad, pad == 0, "jaxspec does not pad before the STFT; pad the waveform yourself")
+    require(name, "onesided", onesided, onesided in (None, True), "only the one-sided spectrum is supported")
+    require(name, "power", power, power is not None, "a mel spectrogram needs a real power (1.0 or 2.0)")
+    require(name, "norm", norm, norm in ("slaney", None), "must be 'slaney' or None")
+    require(name, "mel_scale", mel_scale, mel_scale in ("htk", "slaney"), "must be 'htk' or 'slaney'")
     fields = _stft(name, n_fft, win_length, hop_length, window, center, pad_mode, 2)
     if normalized is not False:  # the spectrum divided by a constant: scale the window instead
         ok = normalized in (True, "window", "frame_length")
-        _require(name, "normalized", normalized, ok, "must be False, True, 'window' or 'frame_length'")
+        require(name, "normalized", normalized, ok, "must be False, True, 'window' or 'frame_length'")
         window = fields["window_function"]
         values = window_values(window, fields["window_size"])
         if normalized == "frame_length":
@@ -251,7 +207,7 @@ def torchaudio_melspectrogram(
             fields["window_function"] = tuple(values / np.sqrt(np.sum(values**2)))
     fmax = float(sample_rate // 2) if f_max is None else f_max
     mel = MelFilterbank(n_mels, f_min, fmax, mel_scale, norm, frequencies="linspace")
-    rate = _rate(name, "sample_rate", sample_rate)
+    rate = whole_rate(name, "sample_rate", sample_rate)
     return SpectrogramConfig(sample_rate=rate, power=power, features=(mel,), augmentation=augmentation, **fields)
 
 
@@ -272,13 +228,13 @@ def torchaudio_mfcc(
     >>> torchaudio_mfcc(melkwargs={"n_mels": 64}).num_features
     40
     """
-    _refuse("torchaudio_mfcc", unsupported)
-    _require("torchaudio_mfcc", "dct_type", dct_type, dct_type == 2, "torchaudio supports the DCT-II only")
-    _require("torchaudio_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
+    refuse("torchaudio_mfcc", unsupported)
+    require("torchaudio_mfcc", "dct_type", dct_type, dct_type == 2, "torchaudio supports the DCT-II only")
+    require("torchaudio_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
     melkwargs = dict(melkwargs or {})
     twice = sorted({"sample_rate", "augmentation"} & set(melkwargs))
     rule = f"must not hold {twice}: pass them to torchaudio_mfcc"
-    _require("torchaudio_mfcc", "melkwargs", melkwargs, not twice, rule)
+    require("torchaudio_mfcc", "melkwargs", melkwargs, not twice, rule)
     base = torchaudio_melspectrogram(sample_rate=sample_rate, augmentation=augmentation, **melkwargs)
     log = Log(floor=0.0, offset=1e-6) if log_mels else Decibels(ref=1.0, amin=1e-10, top_db=80.0)
     return _with_features(base, base.features + (log, DCT(n_mfcc, norm)))
@@ -318,8 +274,8 @@ def _kaldi(
     **unsupported,
 ) -> tuple[dict[str, Any], MelFilterbank, tuple, tuple]:
     """The shared fields of ``kaldi_fbank`` and ``kaldi_mfcc``."""
-    _refuse(name, unsupported)
-    _numbers(
+    refuse(name, unsupported)
+    finite_numbers(
         name,
         blackman_coeff=blackman_coeff,
         dither=dither,
@@ -331,19 +287,19 @@ def _kaldi(
         preemphasis_coefficient=preemphasis_coefficient,
         sample_frequency=sample_frequency,
     )
-    _require(name, "vtln_warp", vtln_warp, vtln_warp == 1.0, "VTLN warping is not implemented; use 1.0")
+    require(name, "vtln_warp", vtln_warp, vtln_warp == 1.0, "VTLN warping is not implemented; use 1.0")
     # kaldi_fbank: htk_compat only moves the energy (none without use_energy, as in torchaudio)
-    _require(name, "htk_compat", htk_compat, not htk_compat or name == "kaldi_fbank", "is implemented for kaldi_fbank")
+    require(name, "htk_compat", htk_compat, not htk_compat or name == "kaldi_fbank", "is implemented for kaldi_fbank")
     ok = 0.0 <= preemphasis_coefficient <= 1.0
-    _require(name, "preemphasis_coefficient", preemphasis_coefficient, ok, "must be in [0, 1] (as torchaudio's)")
-    _require(name, "min_duration", min_duration, min_duration == 0.0, "must be 0.0")
-    _require(name, "channel", channel, channel in (-1, 0), "jaxspec takes one mono signal (-1 or 0)")
-    _require(name, "use_log_fbank", use_log_fbank, use_log_fbank in (True, False), "must be True or False")
-    rate = _rate(name, "sample_frequency", sample_frequency)
+    require(name, "preemphasis_coefficient", preemphasis_coefficient, ok, "must be in [0, 1] (as torchaudio's)")
+    require(name, "min_duration", min_duration, min_duration == 0.0, "must be 0.0")
+    require(name, "channel", channel, channel in (-1, 0), "jaxspec takes one mono signal (-1 or 0)")
+    require(name, "use_log_fbank", use_log_fbank, use_log_fbank in (True, False), "must be True or False")
+    rate = whole_rate(name, "sample_frequency", sample_frequency)
     window = int(rate * frame_length * 0.001)  # Kaldi truncates
     shift = int(rate * frame_shift * 0.001)
-    _require(name, "frame_length", frame_length, window >= 1, f"is {window} samples at {rate} Hz")
-    _require(name, "frame_shift", frame_shift, shift >= 1, f"is {shift} samples at {rate} Hz")
+    require(name, "frame_length", frame_length, window >= 1, f"is {window} samples at {rate} Hz")
+    require(name, "frame_shift", frame_shift, shift >= 1, f"is {shift} samples at {rate} Hz")
     fft = 1 << (window - 1).bit_length() if round_to_power_of_two else window
     kind = _KALDI_WINDOWS.get(window_type)
     if window_type == "rectangular":
@@ -363,8 +319,8 @@ def _kaldi(
     preprocess += (PreEmphasis(preemphasis_coefficient),) if preemphasis_coefficient else ()
     nyquist = rate / 2.0
     high = high_freq if high_freq > 0 else nyquist + high_freq
-    _require(name, "low_freq", low_freq, 0.0 <= low_freq < nyquist, f"must be in [0, {nyquist:g})")
-    _require(
+    require(name, "low_freq", low_freq, 0.0 <= low_freq < nyquist, f"must be in [0, {nyquist:g})")
+    require(
         name, "high_freq", high_freq, low_freq < high <= nyquist, f"must give a band edge in ({low_freq}, {nyquist:g}]"
     )
     fields = dict(
@@ -407,12 +363,12 @@ def kaldi_mfcc(*, num_ceps=13, cepstral_lifter=22.0, **kwargs: Any) -> Spectrogr
     (98, 13)
     """
     for forced in ("use_log_fbank", "use_power"):
-        _require("kaldi_mfcc", forced, kwargs.get(forced, True), kwargs.get(forced, True) is True, "mfcc fixes it")
+        require("kaldi_mfcc", forced, kwargs.get(forced, True), kwargs.get(forced, True) is True, "mfcc fixes it")
     fields, mel, log, tail = _kaldi("kaldi_mfcc", **kwargs)
     ok = isinstance(num_ceps, numbers.Integral) and not isinstance(num_ceps, bool) and num_ceps >= 1
-    _require("kaldi_mfcc", "num_ceps", num_ceps, ok, "must be an int >= 1")
+    require("kaldi_mfcc", "num_ceps", num_ceps, ok, "must be an int >= 1")
     dct = DCT(num_ceps, "ortho", cepstral_lifter, "kaldi")  # checks the lifter
-    _require("kaldi_mfcc", "num_ceps", num_ceps, dct.n <= mel.n_mels, f"must be <= num_mel_bins={mel.n_mels}")
+    require("kaldi_mfcc", "num_ceps", num_ceps, dct.n <= mel.n_mels, f"must be <= num_mel_bins={mel.n_mels}")
     return SpectrogramConfig(**fields, features=(mel,) + log + (dct,) + tail)
 
 
@@ -425,8 +381,8 @@ def whisper(n_mels: int = 80, *, augmentation: Any = None, **unsupported) -> Spe
     >>> whisper().output_shape(16000)
     (3000, 80)
     """
-    _refuse("whisper", unsupported)
-    _require("whisper", "n_mels", n_mels, n_mels in (80, 128), "Whisper models use 80 or 128 mel bins")
+    refuse("whisper", unsupported)
+    require("whisper", "n_mels", n_mels, n_mels in (80, 128), "Whisper models use 80 or 128 mel bins")
     return SpectrogramConfig(
         sample_rate=16000,
         window_size=400,

@@ -316,8 +316,7 @@ def draw_time_warp(setting: TimeWarp, key: jax.Array, grid: FeatureGrid) -> dict
     centre = w + random_index(jax.random.fold_in(key, 0), valid - 2 * w)
     shift = random_index(jax.random.fold_in(key, 1), 2 * w + 1) - w
     on = valid > 2 * w
-    # Held in a buffer: fused into the warp's gather, XLA recomputed both hashes for every
-    # value of the batch, and LLVM took minutes on that kernel (3 rows, then DCT: > 15 min).
+    # Held in a buffer: fused into the warp's gather, both hashes ran per value (3 rows + DCT: a 15-min compile)
     drawn = _xla.held(jnp.stack([jnp.where(on, centre, 0), jnp.where(on, shift, 0)]), _xla.runtime_zero(key))
     return {"time_warp_centre": drawn[0], "time_warp_shift": drawn[1]}
 
