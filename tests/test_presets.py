@@ -286,7 +286,7 @@ def _torch_like(name: str):
 @pytest.mark.parametrize("name, scipy_name", [("hann_window", "hann"), ("hamming_window", "hamming")])
 def test_torchaudio_window_fn_takes_torchs_own_windows(name, scipy_name):
     # torchaudio's default, window_fn=torch.hann_window, was refused ("pass None")
-    scipy_signal = pytest.importorskip("scipy.signal")
+    scipy_signal = pytest.importorskip("scipy.signal", reason="scipy (the [test] extra) is the window reference")
     for config in (
         presets.torchaudio_melspectrogram(window_fn=_torch_like(name)),
         presets.torchaudio_mfcc(melkwargs={"window_fn": _torch_like(name)}),
