@@ -47,7 +47,7 @@ from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
 from .errors import InputError
 from .packing import check_each, encode_packed, packable
-from .spectrum import spectrogram_program
+from .spectrum import checked_batch_spectrogram, spectrogram_program
 
 LADDER_BASE = 1024
 """The shortest bucket, in samples."""
@@ -249,6 +249,19 @@ def _host_key_data(keys: Any) -> tuple[np.ndarray, Any]:
     return data, (jax.random.key_impl(keys[0]) if typed and typed[0] else None)
 
 
+def _padded_keys(key_data: np.ndarray | None, impl: Any, rows: int) -> Any:
+    """The key of each of ``rows`` rows: ``key_data``'s words, padded with its first (``None``
+    without keys). Gathered on the host: no program per batch size."""
+    if key_data is None:
+        return None
+    row_keys = np.concatenate([key_data, np.repeat(key_data[:1], rows - len(key_data), axis=0)])
+    if impl is not None and not str(impl) == "threefry2x32" == jax.config.jax_default_prng_impl:
+        # wrapping runs (and compiles) a program per batch size; raw words of the
+        # default implementation draw the same
+        row_keys = jax.random.wrap_key_data(row_keys, impl=impl)
+    return row_keys
+
+
 def _bucket_batch(
     config: SpectrogramConfig,
     bucket: int,
@@ -260,25 +273,23 @@ def _bucket_batch(
 ) -> Callable[[], list]:
     """Prepares one ``spectrogram(..., lengths=)`` call on ``waves`` zero-padded into
     ``[rows, bucket]`` (padding rows of length 0; ``key_data``: the waves' key words, padded
-    with the first), dispatched now on a worker thread of ``pool`` (without a pool, when the
-    result is asked for), and returns a function that waits for it and returns each wave's own
-    frames as NumPy arrays, cut on the host (slicing on the device would compile per length)."""
+    with the first), dispatched now on a worker thread of ``pool`` (without a pool, computed
+    now in this thread: the waves come from ``encoding.prepare``, checked), and returns a
+    function that waits for it and returns each wave's own frames as NumPy arrays, cut on the
+    host (slicing on the device would compile per length)."""
     lengths = [int(np.shape(w)[0]) for w in waves]
     x = np.zeros((rows, bucket), np.float32)
     row_lengths = np.zeros(rows, np.int32)
     for row, (wave, n) in enumerate(zip(waves, lengths, strict=True)):
         x[row, :n] = np.asarray(wave, np.float32)
         row_lengths[row] = n
-    row_keys = None
-    if key_data is not None:  # gathered on the host: no program per batch size
-        row_keys = np.concatenate([key_data, np.repeat(key_data[:1], rows - len(key_data), axis=0)])
-        if impl is not None and not str(impl) == "threefry2x32" == jax.config.jax_default_prng_impl:
-            # wrapping runs (and compiles) a program per batch size; raw words of the
-            # default implementation draw the same
-            row_keys = jax.random.wrap_key_data(row_keys, impl=impl)
-    program, args = spectrogram_program(config, x, row_keys, lengths=row_lengths)
-    run = lambda: np.asarray(program(*args))  # noqa: E731
-    result = run if pool is None else pool.submit(run).result
+    row_keys = _padded_keys(key_data, impl, rows)
+    if pool is None:  # computed now, in this thread: jit's own dispatch (the waves are checked)
+        out = np.asarray(checked_batch_spectrogram(config, x, row_keys, row_lengths))
+        result = lambda: out  # noqa: E731
+    else:
+        program, args = spectrogram_program(config, x, row_keys, lengths=row_lengths)
+        result = pool.submit(lambda: np.asarray(program(*args))).result
 
     def cut() -> list:
         out = result()

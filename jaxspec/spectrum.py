@@ -278,6 +278,14 @@ def spectrogram_program(
     return _spectrogram_compiled.trace(*args).lower().compile(), args
 
 
+def checked_batch_spectrogram(config: SpectrogramConfig, x: np.ndarray, keys: Any, lengths: np.ndarray) -> jax.Array:
+    """``spectrogram(config, x, keys, lengths=lengths)`` on host inputs built from checked
+    waves (``x`` float32 ``[B, Lmax]`` of ``encoding.prepare``'s waves, ``keys`` one per row
+    or ``None``, ``lengths`` int32 ``[B]`` within ``[0, Lmax]``): jit's own dispatch, without
+    the checks' device copies (``encode`` of 1 s: 0.5 of its 0.9 ms)."""
+    return _spectrogram_compiled(config, x, keys, lengths)
+
+
 def augment(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = None, *, lengths: Any = None) -> jax.Array:
     """The waveform the spectrogram sees: normalization, then augmentation with ``key``.
 

@@ -202,6 +202,25 @@ def test_encode_batch_compiles_per_bucket_not_per_length():
             np.testing.assert_allclose(outs[i], alone, rtol=1e-5, atol=1e-6 * float(jnp.max(alone)))
 
 
+def test_encode_in_a_loop_compiles_per_rung_not_per_length():
+    """A loop of ``encode`` over new lengths (the new user's first try) reuses its rung's program;
+    each item still equals the pure core on its own (40 lengths compiled 40 programs)."""
+    from jaxspec import spectrum
+
+    config = SpectrogramConfig(augmentation=Augmentation(volume=(0.5, 1.5), noise=0.01, time_shift=(-0.1, 0.1)))
+    lengths = np.unique(np.geomspace(8000, 128000, 60).astype(int))
+    waves = [RNG.standard_normal(n).astype(np.float32) * 0.1 for n in lengths]
+    for key in (None, jax.random.key(3), jax.random.PRNGKey(3)):
+        before = spectrum._spectrogram_compiled._cache_size()
+        outs = [jaxspec.encode(config, wave, sample_rate=16000, key=key) for wave in waves]
+        assert spectrum._spectrogram_compiled._cache_size() - before <= 12
+        for i in (0, 17, 59):
+            alone = jax.jit(jaxspec.spectrogram)(config, waves[i], key)
+            assert outs[i].shape == alone.shape == (config.num_frames(lengths[i]), 201)
+            assert outs[i].dtype == jnp.float32
+            np.testing.assert_allclose(outs[i], alone, rtol=1e-5, atol=1e-6 * float(jnp.max(alone)))
+
+
 def test_lengths_out_of_range_report_their_own_range():
     # the message said "got [0, 150]" for lengths [150, 120]: its minimum started at 0
     x = np.zeros((2, 100), np.float32)
