@@ -35,30 +35,35 @@ def compiled(fn: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
 
 
 def materialize(x: jax.Array, length: int, key: jax.Array) -> jax.Array:
-    """``x`` zero-padded or trimmed to ``length``, computed once into its own buffer.
+    """``x`` zero-padded or trimmed to ``length``, computed once into its own buffer (a row
+    under ``vmap``).
 
     XLA fuses elementwise producers into the frame gather, which reads every sample
     ``window / offset`` times: the augmentation (noise's inverse erf, the shift's
-    gather) would be recomputed per read (measured 3-10x slower for W4). A
-    dynamic-update-slice at a runtime index is never fused into its consumer;
-    ``optimization_barrier`` is dropped by XLA:CPU before fusion. The index is 0,
-    derived from the key so that XLA cannot fold it to a constant and turn the update
-    back into a fusible pad.
+    gather, the hashes of a drawn gain) would be recomputed per read (measured 3-10x
+    slower for W4). A dynamic-update-slice at a runtime index is never fused into its
+    consumer; ``optimization_barrier`` is dropped by XLA:CPU before fusion. The index is
+    0, derived from the key (``runtime_zero``), per row under ``vmap``.
 
-    It works where jaxspec computes batches (under ``vmap``, the index is per row); on
-    one unbatched signal XLA (jax 0.10) folds ``word & 0`` and fuses anyway, which
-    ``tests/test_xla.py`` records.
+    For one signal XLA simplifies that full-size update away and fuses anyway (a drawn
+    gain on one signal of 3.25 s measured 1.13 ms against 0.20 ms for a fixed one), so
+    ``spectrum`` holds one signal with ``held`` instead, before the framing's padding
+    (0.50 ms; held after a reflect padding, XLA:CPU's compile ran for minutes). In a batch
+    ``held`` measured 3-4x slower than this update (8 signals 1.4 -> 4.5 ms).
     """
     x = x[:length]
     return lax.dynamic_update_slice(jnp.zeros((length,), x.dtype), x, (runtime_zero(key),))
 
 
 def runtime_zero(key: jax.Array) -> jax.Array:
-    """An int32 0 that XLA cannot fold (under ``vmap``): the first word of ``key`` and 0, for
-    ``materialize``'s index and ``held``'s trip count."""
-    return (jax.random.key_data(key).reshape(-1)[0] & 0).astype(jnp.int32)
+    """An int32 0 that XLA cannot fold, batched or not: bit 1 of ``w * w`` for the first word
+    ``w`` of ``key`` (a square is 0 or 1 modulo 4, also modulo 2**32), for ``materialize``'s
+    index and ``held``'s trip count. (``w & 0``, the earlier form, is folded outside ``vmap``.)"""
+    word = jax.random.key_data(key).reshape(-1)[0]
+    return ((word * word) & 2).astype(jnp.int32)
 
 
+@jax.custom_jvp
 def held(x: jax.Array, zero: jax.Array) -> jax.Array:
     """``x`` computed into its own buffer, never fused into a consumer.
 
@@ -66,12 +71,20 @@ def held(x: jax.Array, zero: jax.Array) -> jax.Array:
     from a few Threefry hashes each) are read per sample through a gather; fused there,
     XLA recomputes each item's hashes for every sample: a volume stage on a 17 s chunk
     measured 1.3-1.4 ms instead of ~0.3. ``x`` becomes the result of a loop whose trip
-    count is ``1 + zero``, with ``zero`` a runtime 0 (an input value XLA cannot fold;
-    ``materialize``'s ``word & 0`` is folded outside ``vmap``): XLA cannot unroll the loop,
-    and a loop's result is a buffer of its own. (``materialize``'s dynamic-update-slice does
-    not serve here: XLA simplifies a full-size update away and fuses one into a spare row.)
+    count is ``1 + zero``, with ``zero`` a runtime 0 (an input value, or ``runtime_zero``,
+    which XLA cannot fold): XLA cannot unroll the loop, and a loop's result is a buffer of
+    its own. (A dynamic-update-slice at a runtime index does not serve: XLA simplifies a
+    full-size update away and fuses one into a spare row.) Differentiable: its JVP is the
+    identity's (reverse mode cannot go through a loop of runtime length).
     """
     return lax.fori_loop(0, 1 + zero, lambda i, carry: x, jnp.zeros_like(x))
+
+
+@held.defjvp
+def _held_jvp(primals: tuple, tangents: tuple) -> tuple:
+    # the identity's derivative: reverse mode cannot go through a loop of runtime length
+    x, zero = primals
+    return held(x, zero), tangents[0]
 
 
 def unfused(transform: Callable[[jax.Array], jax.Array], x: jax.Array, dtype: Any, pieces: int = 2) -> jax.Array:

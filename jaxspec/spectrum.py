@@ -90,11 +90,20 @@ def power_spectrum(framed: jax.Array, window: np.ndarray, fft_size: int, power: 
 
 
 def spectrogram_one(
-    config: SpectrogramConfig, x: jax.Array, key: jax.Array | None, length: jax.Array | None = None
+    config: SpectrogramConfig,
+    x: jax.Array,
+    key: jax.Array | None,
+    length: jax.Array | None = None,
+    zero: jax.Array | None = None,
 ) -> jax.Array:
     """One example ``x [shape=(L,)]``; ``length`` (traced) makes it a zero-padded row whose
-    first ``length`` samples are the signal (ragged batches, SPEC section 8)."""
+    first ``length`` samples are the signal (ragged batches, SPEC section 8); ``zero``: an
+    ``_xla.runtime_zero`` when ``x`` is not a row under ``vmap``, to hold the augmented
+    signal in its own buffer (see ``_xla.materialize``)."""
     x = augment_one(config, x, key, length)
+    drawn = key is not None and config.augmentation is not None
+    if drawn and zero is not None:  # one signal: held before the framing's padding (see _xla.materialize)
+        x = _xla.held(x, zero)
     if config.target_samples is not None:
         x = fit_length(x, config.target_samples)
         length = None  # every row now has the target's length
@@ -109,7 +118,7 @@ def spectrogram_one(
         x = _framing.pad_signal(config.framing, x, n, ws, hop, fft)
     else:
         x = _framing.pad_signal_ragged(config.framing, x, length, n, ws, hop, fft)
-    if key is not None and config.augmentation is not None:
+    if drawn and zero is None:
         x = _xla.materialize(x, (n - 1) * hop + config.frame_samples, key)
     # With a key, the feature-level augmentation (VTLP, time warp, masks) joins the chain.
     features = feature_chain(config.augmentation, config.features, key, n, config.sample_rate, fft, valid)
@@ -176,7 +185,11 @@ def _frames_to_spectrum(
 
 
 def augment_one(
-    config: SpectrogramConfig, x: jax.Array, key: jax.Array | None, length: jax.Array | None = None
+    config: SpectrogramConfig,
+    x: jax.Array,
+    key: jax.Array | None,
+    length: jax.Array | None = None,
+    zero: jax.Array | None = None,
 ) -> jax.Array:
     """Steps 3-4 for one waveform ``[shape=(L,)]``: normalize, then augment with ``key``
     (``length``: a padded row's own length, traced; the samples past it stay zero)."""
@@ -189,10 +202,17 @@ def augment_one(
 
 
 def _map_examples(fn, config, x, key, lengths=None):
-    """Applies ``fn(config, x_i, key_i, length_i)`` to ``[L]`` or to each row of ``[B, L]`` (traced)."""
+    """Applies ``fn(config, x_i, key_i, length_i)`` to ``[L]`` or to each row of ``[B, L]`` (traced).
+
+    One signal, or a batch of one (``encode``'s ladder row), is computed unbatched with a
+    ``zero`` for ``_xla.held`` (see ``_xla.materialize``), which vmap's rows do not need."""
     if x.ndim == 1:
-        return fn(config, x, key, lengths)
+        return fn(config, x, key, lengths, None if key is None else _xla.runtime_zero(key))
     keys = None if key is None else row_keys(key, x.shape[0])
+    if x.shape[0] == 1:
+        key = None if keys is None else keys[0]
+        length = None if lengths is None else lengths[0]
+        return fn(config, x[0], key, length, None if key is None else _xla.runtime_zero(key))[None]
     samples_per_row = -(-x.shape[1] // config.offset_samples) * config.frame_samples
     return _xla.map_rows(lambda args: fn(config, *args), (x, keys, lengths), x.shape[0], samples_per_row)
 
