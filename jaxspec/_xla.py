@@ -47,7 +47,7 @@ def materialize(x: jax.Array, length: int, key: jax.Array) -> jax.Array:
 
     For one signal XLA simplifies that full-size update away and fuses anyway (a drawn
     gain on one signal of 3.25 s measured 1.13 ms against 0.20 ms for a fixed one), so
-    ``spectrum`` holds one signal with ``held`` instead, before the framing's padding
+    ``spectrum`` holds one signal with ``held_on_cpu`` instead, before the framing's padding
     (0.50 ms; held after a reflect padding, XLA:CPU's compile ran for minutes). In a batch
     ``held`` measured 3-4x slower than this update (8 signals 1.4 -> 4.5 ms).
     """
@@ -85,6 +85,12 @@ def _held_jvp(primals: tuple, tangents: tuple) -> tuple:
     # the identity's derivative: reverse mode cannot go through a loop of runtime length
     x, zero = primals
     return held(x, zero), tangents[0]
+
+
+def held_on_cpu(x: jax.Array, zero: jax.Array) -> jax.Array:
+    """``held(x, zero)`` on CPU, ``x`` itself elsewhere: the recomputation it avoids was
+    measured on XLA:CPU only, and a loop on an accelerator waits for its predicate on the host."""
+    return lax.platform_dependent(x, zero, cpu=held, default=lambda x, zero: x)
 
 
 def unfused(transform: Callable[[jax.Array], jax.Array], x: jax.Array, dtype: Any, pieces: int = 2) -> jax.Array:

@@ -103,7 +103,7 @@ def spectrogram_one(
     x = augment_one(config, x, key, length)
     drawn = key is not None and config.augmentation is not None
     if drawn and zero is not None:  # one signal: held before the framing's padding (see _xla.materialize)
-        x = _xla.held(x, zero)
+        x = _xla.held_on_cpu(x, zero)
     if config.target_samples is not None:
         x = fit_length(x, config.target_samples)
         length = None  # every row now has the target's length
@@ -205,7 +205,7 @@ def _map_examples(fn, config, x, key, lengths=None):
     """Applies ``fn(config, x_i, key_i, length_i)`` to ``[L]`` or to each row of ``[B, L]`` (traced).
 
     One signal, or a batch of one (``encode``'s ladder row), is computed unbatched with a
-    ``zero`` for ``_xla.held`` (see ``_xla.materialize``), which vmap's rows do not need."""
+    ``zero`` for ``_xla.held_on_cpu`` (see ``_xla.materialize``), which vmap's rows do not need."""
     if x.ndim == 1:
         return fn(config, x, key, lengths, None if key is None else _xla.runtime_zero(key))
     keys = None if key is None else row_keys(key, x.shape[0])
