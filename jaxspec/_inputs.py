@@ -148,6 +148,11 @@ def is_typed_key(key: jax.Array) -> bool:
     return jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
 
 
+def is_single_key(key: jax.Array) -> bool:
+    """Whether a checked ``key`` (``check_key``) is one key: typed ``[]`` or raw uint32 ``[2]``."""
+    return key.ndim == (0 if is_typed_key(key) else 1)
+
+
 def is_key_batch(key: jax.Array, batch: int) -> bool:
     """True if ``key`` holds ``batch`` keys (one per row), typed or raw."""
     return key.ndim == (1 if is_typed_key(key) else 2) and key.shape[0] == batch
@@ -191,8 +196,7 @@ def check_waveform_and_key(
     if key is None:
         return x, None
     key = check_key(key)
-    single = key.ndim == (0 if is_typed_key(key) else 1)
-    if not single and not (x.ndim == 2 and is_key_batch(key, x.shape[0])):
+    if not is_single_key(key) and not (x.ndim == 2 and is_key_batch(key, x.shape[0])):
         rows = f"{x.shape[0]} keys (one per row)" if x.ndim == 2 else "nothing else for one signal"
         raise InputError(f"key of shape {key.shape} does not fit x of shape {x.shape}: pass one key or {rows}")
     return x, key

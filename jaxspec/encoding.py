@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import limits, packing
-from ._inputs import check_key, check_magnitude, check_peak, check_result_size, row_keys
+from ._inputs import check_key, check_magnitude, check_peak, check_result_size, is_single_key, row_keys
 from .augmentation.noise import key_words
 from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
@@ -185,7 +185,7 @@ def encode(
     if key is not None:
         key = check_key(key)
     ladder = wave.shape[0] <= LADDER_ENCODE_SAMPLES and not packing.chunked(config, wave, key)
-    if ladder and (key is None or _single_key(key)):
+    if ladder and (key is None or is_single_key(key)):
         return jax.device_put(encode_one(config, wave, key))  # prepare checked it
     return checked_spectrogram(config, wave, key, scan=False)
 
@@ -196,10 +196,6 @@ bucket ladder (``corpus.bucket_length``) and computes them with ``lengths=``: on
 rung, not per length (40 distinct lengths of 0.5-8 s compiled 40 programs, 13.7 s with a key
 on 2 cores, against 10 now). Longer inputs compute at their own length, where a compile is
 small beside the work and the ladder's padding (up to 50 %) is not."""
-
-
-def _single_key(key: jax.Array) -> bool:
-    return key.shape == (() if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else (2,))
 
 
 def _with_index(error: Exception, index: int, item: Any) -> Exception:

@@ -192,7 +192,8 @@ def augment_one(
     zero: jax.Array | None = None,
 ) -> jax.Array:
     """Steps 3-4 for one waveform ``[shape=(L,)]``: normalize, then augment with ``key``
-    (``length``: a padded row's own length, traced; the samples past it stay zero)."""
+    (``length``: a padded row's own length, traced; the samples past it stay zero; ``zero``:
+    unused, ``_map_examples`` passes it to ``spectrogram_one`` and to this alike)."""
     if length is not None:
         x = jnp.where(jnp.arange(x.shape[0]) < length, x, 0.0)
     x = normalize(config, x, length)
@@ -210,9 +211,8 @@ def _map_examples(fn, config, x, key, lengths=None):
         return fn(config, x, key, lengths, None if key is None else _xla.runtime_zero(key))
     keys = None if key is None else row_keys(key, x.shape[0])
     if x.shape[0] == 1:
-        key = None if keys is None else keys[0]
-        length = None if lengths is None else lengths[0]
-        return fn(config, x[0], key, length, None if key is None else _xla.runtime_zero(key))[None]
+        first_key = None if keys is None else keys[0]
+        return _map_examples(fn, config, x[0], first_key, None if lengths is None else lengths[0])[None]
     samples_per_row = -(-x.shape[1] // config.offset_samples) * config.frame_samples
     return _xla.map_rows(lambda args: fn(config, *args), (x, keys, lengths), x.shape[0], samples_per_row)
 
