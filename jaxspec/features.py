@@ -43,17 +43,6 @@ def _matmul(y: jax.Array, matrix: np.ndarray) -> jax.Array:
     return jnp.matmul(y, jnp.asarray(matrix, jnp.float32), precision=_HIGHEST)
 
 
-def _matrix_size(stage: Any, n_in: int, n_out: int) -> int:
-    """``n_out``, once the stage's ``[n_in, n_out]`` matrix is within ``limits.MAX_MATRIX_VALUES``
-    (checked before it is built: 16384 mels on a 2**20-point FFT asked for 64 GiB)."""
-    if n_in * n_out > limits.MAX_MATRIX_VALUES:
-        raise ConfigError(
-            f"{stage!r} on {n_in} input features needs a {n_in} x {n_out} matrix, above the cap "
-            f"{limits.MAX_MATRIX_VALUES} values; use a smaller fft_size or fewer outputs"
-        )
-    return n_out
-
-
 def _banded_matmul(y: jax.Array, matrix: np.ndarray) -> jax.Array:
     """``y @ matrix`` for a filterbank whose columns are nonzero on a band of rows: each
     group of adjacent filters multiplies only its band of bins. librosa's 128 mels on
@@ -122,7 +111,7 @@ class MelFilterbank:
         if n_in != fft_size // 2 + 1:
             raise ConfigError(f"{self!r} needs the {fft_size // 2 + 1} spectrum bins as input, got {n_in} features")
         self.edges(sample_rate)
-        return _matrix_size(self, n_in, self.n_mels)
+        return limits.matrix_size(self, n_in, self.n_mels)
 
     def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
         return _banded_matmul(y, self.matrix(sample_rate, fft_size))
@@ -235,7 +224,7 @@ class DCT:
     def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
         if self.n > n_in:
             raise ConfigError(f"DCT(n={self.n}) keeps more coefficients than its {n_in} input features")
-        return _matrix_size(self, n_in, self.n)
+        return limits.matrix_size(self, n_in, self.n)
 
     def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
         weights = _melscale.lifter(self.n, self.lifter, self.lifter_kind)

@@ -1,6 +1,6 @@
 """Caps on sizes and magnitudes: untrusted configs and inputs stay within work they describe.
 
-Every cap lives here, once; ``config``, ``_serialize``, ``augmentation`` and ``io`` read
+Every cap lives here, once; ``config``, ``_serialize``, ``augmentation``, ``features`` and ``io`` read
 them. A value above a size cap, or a magnitude above a magnitude cap, is a
 ``ConfigError`` when the config is built (naming the field, the value and the cap);
 concrete samples too large for the spectrum to stay finite are an ``InputError``.
@@ -61,6 +61,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .errors import ConfigError
+
 MAX_SAMPLE_RATE = 4_000_000
 MAX_WINDOW_SAMPLES = 1 << 20
 MAX_FFT_SIZE = 1 << 20
@@ -92,6 +94,17 @@ FLOAT32_BUDGET = 1e36
 
 NORMAL_REACH = 6.0
 """``|z|`` of a drawn standard normal never exceeds 5.42 (float32 uniform bits; see ``random``)."""
+
+
+def matrix_size(stage: Any, n_in: int, n_out: int) -> int:
+    """``n_out``, once the stage's ``[n_in, n_out]`` matrix is within ``MAX_MATRIX_VALUES``
+    (checked before it is built: 16384 mels on a 2**20-point FFT asked for 64 GiB)."""
+    if n_in * n_out > MAX_MATRIX_VALUES:
+        raise ConfigError(
+            f"{stage!r} on {n_in} input features needs a {n_in} x {n_out} matrix, above the cap "
+            f"{MAX_MATRIX_VALUES} values; use a smaller fft_size or fewer outputs"
+        )
+    return n_out
 
 
 def param_reach(param: Any) -> float:
