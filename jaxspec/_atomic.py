@@ -1,23 +1,95 @@
 """Atomic output files: written under a temporary name in the same folder, then renamed.
 
 An interrupted run (a kill, a full disk, an exception) leaves no half-written file
-under a final name: the temporary file (``.NAME.XXXX.part``) is removed on an error,
-and ``os.replace`` puts the finished file in place in one step (a reader sees the old
-file or the new one, never a mix).
+under a final name: the temporary file (``.NAME.PID-HOST-XXXXXXXX.part``) is removed on
+an error, and ``os.replace`` puts the finished file in place in one step (a reader sees
+the old file or the new one, never a mix).
+
+A process killed outright (SIGKILL, the OOM killer, a power cut) cannot remove its
+temporary file. ``sweep_stale`` removes those from a folder before a run writes there:
+the name records the writer's process id and a hash of its host name, so a file whose
+writer is gone is told from one that a concurrent run is still writing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
+import hashlib
 import os
+import re
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 PART_SUFFIX = ".part"
 """Suffix of temporary files; a killed process may leave them behind (never under a final name)."""
+
+STALE_AGE_S = 24 * 3600
+"""A temporary file untouched this long is stale whoever wrote it (another host, an older
+jaxspec whose names carry no process id): a writer touches its file as it writes."""
+
+# .NAME.PID-HOST-RANDOM.part[.ext], or an older jaxspec's .NAME.RANDOM.part[.ext] (mkstemp's 8
+# characters); RANDOM never holds a dot, so NAME is everything before the last dotted field.
+_TEMPORARY = re.compile(r"^\..+\.(?:(\d+)-([0-9a-f]{8})-)?[a-z0-9_]{8}\.part(?:\.[^.]*)?$")
+
+
+@functools.cache
+def _host() -> str:
+    """8 hex digits of the host name: which machine's processes a temporary file's id refers to."""
+    return hashlib.blake2b(socket.gethostname().encode("utf-8", "surrogateescape"), digest_size=4).hexdigest()
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` of this host may still be running (True when unsure)."""
+    if os.name != "posix" or pid <= 0:  # Windows' os.kill(pid, 0) would end the process
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process, or no permission to ask
+        return True
+    return True
+
+
+def _stale(name: str, mtime: float, now: float) -> bool:
+    """Whether ``name`` is a temporary file of ``atomic_path`` whose writer is gone."""
+    match = _TEMPORARY.match(name)
+    if match is None:
+        return False
+    if now - mtime >= STALE_AGE_S:
+        return True
+    pid, host = match.groups()
+    return pid is not None and host == _host() and int(pid) != os.getpid() and not _running(int(pid))
+
+
+def sweep_stale(folder: str | os.PathLike) -> int:
+    """Removes the temporary files that killed writers left in ``folder`` (not its subfolders).
+
+    A file is removed when its name is one ``atomic_path`` gives, and either its writer,
+    a process of this host, no longer runs, or it has not been modified for
+    ``STALE_AGE_S``. Files that concurrent runs are writing stay. Returns how many were
+    removed (0 for a folder that does not exist or cannot be read).
+    """
+    now, removed = time.time(), 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.endswith(PART_SUFFIX) and PART_SUFFIX + "." not in entry.name:
+            continue
+        with contextlib.suppress(OSError):
+            regular = entry.is_file(follow_symlinks=False)
+            if regular and _stale(entry.name, entry.stat(follow_symlinks=False).st_mtime, now):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
 
 
 def _umask() -> int:
@@ -45,7 +117,8 @@ def atomic_path(path: str | os.PathLike, *, extension: bool = True) -> Iterator[
     suffix = PART_SUFFIX + path.suffix if extension else PART_SUFFIX  # writers that pick a format by extension
     with _naming(path):  # the OS's errors name the output, not the temporary file
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+        prefix = f".{path.name}.{os.getpid()}-{_host()}-"  # the writer, for sweep_stale
+        fd, temporary = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
         yield Path(temporary)

@@ -13,6 +13,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -891,6 +892,80 @@ def test_cli_real_sigint_prints_a_summary_and_no_traceback(tmp_path, name, code)
     summary = [line for line in out.splitlines() if line.startswith("interrupted:")]
     assert summary and "not done" in summary[0]
     assert not list((tmp_path / "out").glob("*.part*"))
+
+
+_SIGKILL_SCRIPT = """
+import os, signal, sys
+import numpy as np
+from jaxspec.cli import main
+real = np.lib.format.write_array
+count = [0]
+def write_array(file, array, **kwargs):
+    count[0] += 1
+    if count[0] == 3:  # the third output: killed outright halfway through its write
+        file.write(b"\\x93NUMPY partial")
+        file.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(file, array, **kwargs)
+np.lib.format.write_array = write_array
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+def test_a_rerun_removes_what_a_sigkilled_run_left(tmp_path, capsys):
+    # SIGKILL (the OOM killer, kill -9) cannot be caught: the run left its temporary file
+    # behind, which every rerun kept (a hidden .part file per kill, forever)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(5):
+        _wav(folder / f"{i}.wav", 2000)
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    argv = ["encode", str(folder), "-o", str(out), "--no-progress", "--workers", "1"]
+    killed = subprocess.run([sys.executable, "-c", _SIGKILL_SCRIPT, *argv], capture_output=True, env=env, timeout=300)
+    assert killed.returncode == -9
+    left = _leftovers(out)
+    assert len(left) == 1 and len(list(out.glob("*.npy"))) == 2
+    code, printed, err = _cli(capsys, *argv)
+    assert code == EXIT_OK and printed.startswith("3 written, 0 failed, 2 up to date")
+    assert "removed 1 temporary file" in err
+    assert _leftovers(tmp_path) == [] and sorted(p.name for p in out.glob("*.npy")) == [f"{i}.npy" for i in range(5)]
+    for i in range(5):
+        expected = jaxspec.encode(SpectrogramConfig(), folder / f"{i}.wav")
+        np.testing.assert_array_equal(np.load(out / f"{i}.npy"), expected)
+
+
+def test_only_temporary_files_whose_writer_is_gone_are_swept(tmp_path):
+    from jaxspec import _atomic
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(gone.stdout)  # a process of this host that has exited
+    host = _atomic._host()
+    old = 2 * _atomic.STALE_AGE_S
+    files = {
+        f".a.npy.{dead_pid}-{host}-abcd_123.part": (0, True),  # its writer is gone
+        f".b.png.{dead_pid}-{host}-abcd_123.part.png": (0, True),  # a picture's (extension kept)
+        f".c.npy.{os.getppid()}-{host}-abcd_123.part": (0, False),  # its writer runs: a concurrent run
+        f".d.npy.{os.getpid()}-{host}-abcd_123.part": (0, False),  # this process's own
+        f".e.npy.{dead_pid}-0badc0de-abcd_123.part": (0, False),  # another host's, recent
+        f".f.npy.{dead_pid}-0badc0de-abcd_123.part": (old, True),  # another host's, untouched for 2 days
+        ".g.npy.abcd_123.part": (0, False),  # an older jaxspec's (no process id), recent
+        ".h.npy.abcd_123.part": (old, True),  # the same, untouched for 2 days
+        ".notes.part": (old, False),  # not a name jaxspec gives
+        "i.npy.part": (old, False),
+        f"j.npy.{dead_pid}-{host}-abcd_123.part": (0, False),  # not hidden
+    }
+    now = time.time()
+    for name, (age, _) in files.items():
+        (tmp_path / name).write_bytes(b"x")
+        os.utime(tmp_path / name, (now - age, now - age))
+    (tmp_path / f".k.npy.{dead_pid}-{host}-abcd_123.part").mkdir()  # a folder is never removed
+    assert _atomic.sweep_stale(tmp_path) == sum(stale for _, stale in files.values())
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [name for name, (_, stale) in files.items() if not stale] + [f".k.npy.{dead_pid}-{host}-abcd_123.part"]
+    )
+    assert _atomic.sweep_stale(tmp_path / "missing") == 0
 
 
 # ------------------------------------------------------------------ 9. paths

@@ -13,6 +13,7 @@ import jax
 import numpy as np
 
 from .. import outputs
+from .._atomic import sweep_stale
 from .._files import declared_frames, warn_if_truncated
 from ..corpus import file_keys
 from ..encoding import encode
@@ -44,6 +45,16 @@ def _remove_stale(target: Path) -> None:
     """Removes an output from an earlier run whose input now fails (it would be stale)."""
     with contextlib.suppress(OSError):
         target.unlink()
+
+
+def _sweep(folders: list[Path]) -> None:
+    """Removes what killed runs left in the folders about to be written (``sweep_stale``), and says so."""
+    removed = sum(sweep_stale(folder) for folder in dict.fromkeys(folders))
+    if removed:
+        print(
+            f"note: removed {removed} temporary file(s) (.*.part) that an interrupted run left behind",
+            file=sys.stderr,
+        )
 
 
 def _output_error(error: BaseException, target: Path) -> str:
@@ -101,6 +112,7 @@ def run_encode(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     sources = {item.name: outputs.Source.of(item.path) for item in inputs}
     if args.single:
+        _sweep([manifest_path.parent, out.parent])
         return _encode_single(args, config, inputs, problems, out, seed, manifest, sources)
 
     todo, skipped, replacing = [], 0, 0
@@ -115,6 +127,7 @@ def run_encode(args: argparse.Namespace) -> int:
         else:
             todo.append(item)
             replacing += target.exists()
+    _sweep([manifest_path.parent, *(targets[item.name].parent for item in todo)])
     if replacing:
         print(
             f"note: {replacing} existing output(s) in {str(out)!r} were made from another input, config or key "
