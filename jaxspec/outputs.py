@@ -155,6 +155,7 @@ class Manifest:
         self.records: dict[str, dict[str, Any]] = {}
         self.settings: dict[str, dict[str, Any]] = {}
         _check_manifest_path(path)
+        self._cut = False  # the file ends in a line a kill cut short (no newline)
         self._read()
         self._header_written = False
 
@@ -164,6 +165,7 @@ class Manifest:
                 lines = file.readlines()
         except OSError:
             return
+        self._cut = bool(lines) and not lines[-1].endswith("\n")
         for line in lines:
             try:
                 entry = json.loads(line)
@@ -210,7 +212,9 @@ class Manifest:
         lines.append(record)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8", errors="surrogateescape") as file:
-            file.write("".join(json.dumps(line) + "\n" for line in lines))
+            # after a cut line, a newline first: else the first record would be glued to it and lost
+            file.write("\n" * self._cut + "".join(json.dumps(line) + "\n" for line in lines))
+        self._cut = False
 
     def forget(self, name: str) -> None:
         """Drops the record of an output that is being replaced or failed."""

@@ -355,6 +355,20 @@ def test_rerun_skips_only_up_to_date_outputs(tmp_path, capsys):
     assert lines[1]["input"] == os.path.abspath(folder / lines[1]["name"]) + ".wav"
 
 
+def test_records_appended_after_a_cut_line_are_kept(tmp_path):
+    # a run killed mid-append leaves a cut last line; the next run's first line was glued
+    # to it (its setting line lost until the end-of-run rewrite, which a second kill skips)
+    from jaxspec import outputs
+
+    path = tmp_path / "manifest.jsonl"
+    path.write_text('{"name": "a", "sett')
+    manifest = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    manifest.add("b", None, 10)
+    manifest.add("c", None, 20)
+    again = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    assert sorted(again.records) == ["b", "c"] and manifest.setting in again.settings
+
+
 def test_a_file_that_now_fails_leaves_no_stale_output(tmp_path, capsys):
     folder = tmp_path / "in"
     folder.mkdir()
