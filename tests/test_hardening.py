@@ -1000,6 +1000,23 @@ def test_non_utf8_file_names_are_read(tmp_path, capsys):
     assert code == EXIT_OK and "(31, 201)" in out  # the name prints (escaped), nothing raises
 
 
+def test_non_utf8_file_names_print_their_bytes_as_hex(tmp_path):
+    # the CLI's messages showed such a name as 'bad\\udcff.wav' (Python's surrogate escape)
+    try:
+        (tmp_path / os.fsdecode(b"bad\xff.wav")).write_bytes(b"garbage" * 10)
+        _wav(tmp_path / "plain.wav").rename(tmp_path / os.fsdecode(b"caf\xe9.wav"))
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system does not take non-UTF-8 names")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", PYTHONIOENCODING="utf-8")
+    run = [sys.executable, "-m", "jaxspec"]
+    argv = [*run, "encode", str(tmp_path), "-o", str(tmp_path / "out"), "--no-progress"]
+    done = subprocess.run(argv, env=env, capture_output=True, timeout=300)
+    assert done.returncode == EXIT_FAILED and b"bad\\xff.wav: " in done.stderr and b"udc" not in done.stderr
+    done = subprocess.run([*run, "info", str(tmp_path)], env=env, capture_output=True, timeout=300)
+    assert b"caf\\xe9.wav\n" in done.stdout and b"udc" not in done.stdout + done.stderr
+    assert (tmp_path / "out" / os.fsdecode(b"caf\xe9.npy")).is_file()
+
+
 def test_a_linked_folder_inside_the_output_is_not_followed_outside(tmp_path, capsys):
     (tmp_path / "in" / "sub").mkdir(parents=True)
     _wav(tmp_path / "in" / "sub" / "a.wav")

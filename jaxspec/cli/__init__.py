@@ -17,6 +17,7 @@ subcommand); this module builds the parser and runs it.
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import os
 import signal
@@ -215,6 +216,23 @@ def _reason(error: BaseException) -> str:
     return str(error)
 
 
+def _show_bytes(error: UnicodeError) -> tuple[str, int]:
+    """An output error handler: the bytes of a file name that are not UTF-8 (held as the
+    surrogates U+DC80..U+DCFF, Python's ``surrogateescape``) print as ``\\xNN``, as
+    ``ls -b`` shows them (``backslashreplace`` printed ``\\udcNN``); anything else the
+    stream cannot encode is backslash-escaped."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    text = error.object[error.start : error.end]
+    return "".join(
+        f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else ascii(c)[1:-1] for c in text
+    ), error.end
+
+
+_BYTES_SHOWN = "jaxspec.bytes_shown"
+codecs.register_error(_BYTES_SHOWN, _show_bytes)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jaxspec`` command; returns the exit code.
 
@@ -227,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for stream in (sys.stdout, sys.stderr):  # file names that are not UTF-8 print as \xNN, never raise
         with contextlib.suppress(AttributeError, ValueError):
-            stream.reconfigure(errors="backslashreplace")
+            stream.reconfigure(errors=_BYTES_SHOWN)
     parser = build_parser()
     argv = join_signed_values(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
