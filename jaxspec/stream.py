@@ -164,7 +164,8 @@ def stream_spectrogram(
     if not blockwise(config):
         raise ConfigError(
             f"framing={config.framing!r}, power={config.power!r}, features={config.features!r} cannot be "
-            "streamed block by block (centred frames, complex output or per-example statistics); use encode"
+            "streamed block by block (centred frames, complex output or per-example statistics); "
+            "use encode without stream=True, which decodes the file whole"
         )
     path = str(check_file(path))
     hop, window = config.offset_samples, config.window_samples
