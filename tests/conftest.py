@@ -128,4 +128,9 @@ def trace_events() -> list[str]:
 
     jax.monitoring.register_event_duration_secs_listener(listen)
     yield events
-    jax.monitoring.unregister_event_duration_listener(listen)
+    unregister = getattr(jax.monitoring, "unregister_event_duration_listener", None)
+    if unregister is None:  # jax 0.7 has only the private form
+        from jax._src import monitoring
+
+        unregister = monitoring._unregister_event_duration_listener_by_callback
+    unregister(listen)

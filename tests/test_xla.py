@@ -53,7 +53,16 @@ def test_materialize_is_needed_and_works_in_batches(batch):
     barrier = _framed(lambda y, key: _xla.materialize(y, LENGTH, key))
     assert _gather_fusion_has_tanh(plain, *batch), "XLA no longer fuses into the frame gather: drop materialize"
     assert not _gather_fusion_has_tanh(barrier, *batch), "materialize no longer stops the fusion"
-    np.testing.assert_array_equal(np.asarray(jax.jit(plain)(*batch)), np.asarray(jax.jit(barrier)(*batch)))
+    _assert_same(np.asarray(jax.jit(plain)(*batch)), np.asarray(jax.jit(barrier)(*batch)))
+
+
+def _assert_same(actual: np.ndarray, expected: np.ndarray) -> None:
+    """Bit for bit (jax 0.10 and later, tested); within float32 rounding before (jax 0.7's XLA
+    rounded the fused tanh apart in the last bit)."""
+    if tuple(int(p) for p in jax.__version__.split(".")[:2]) >= (0, 10):
+        np.testing.assert_array_equal(actual, expected)
+    else:
+        np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-6)
 
 
 def test_one_signal_is_held_as_materialize_is_folded_there():
