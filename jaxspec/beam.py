@@ -7,7 +7,9 @@ manifest ``OUT/.jaxspec-manifest.jsonl``: one JSON line per input with ``path``,
 ``output``, ``shape``, ``seconds``, ``status`` (``written``, ``skipped`` or ``failed``) and
 ``error``, beside the fields the command line's reruns read. A rerun skips a file only
 when its output is complete and was made from the same input with the same config and
-key rule; otherwise the output is replaced atomically (``--overwrite`` forces).
+key rule; otherwise the output is replaced atomically (``--overwrite`` forces). Before the
+job runs, the temporary files that killed runs left in the folders it writes are removed
+(``jaxspec._atomic.sweep_stale``: those whose writer is gone from this host, or a day old).
 
 Locally, the DirectRunner with several processes::
 
@@ -38,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from ._atomic import sweep_stale
 from .cli.pipeline import Long, read_or_stream
 from .config import SpectrogramConfig
 from .corpus import Batches, encode_waves, file_keys
@@ -181,6 +184,14 @@ class WriteFeatures(beam.DoFn):
         yield row
 
 
+def _folder(out: Path, name: str) -> Path | None:
+    """The folder of ``name``'s output, ``None`` when the name leaves ``out`` (that item fails)."""
+    try:
+        return target_path(out, name).parent
+    except ValueError:
+        return None
+
+
 def _previous_row(manifest: Manifest, item: Item, out: Path) -> dict[str, Any] | None:
     """The manifest row of an output that a rerun keeps (``None`` if it must be made)."""
     try:
@@ -223,6 +234,9 @@ def encode_corpus(
         item = Item(name, path)
         previous = None if overwrite else _previous_row(manifest, item, out)
         (kept if previous is not None else items).append(previous if previous is not None else item)
+    for folder in dict.fromkeys([out, *(_folder(out, item.name) for item in items)]):
+        if folder is not None:
+            sweep_stale(folder)
     rows = (
         pipeline
         | "Inputs" >> beam.Create(items, reshuffle=True)

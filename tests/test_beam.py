@@ -74,6 +74,21 @@ def test_beam_rerun_skips_up_to_date_outputs_and_remakes_the_rest(corpus, tmp_pa
     assert not list(out.glob("**/*.part"))
 
 
+def test_beam_removes_what_a_killed_run_left(corpus, tmp_path):
+    import subprocess
+    import sys
+
+    from jaxspec import _atomic
+
+    out = tmp_path / "out"
+    out.mkdir()
+    gone = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout)
+    stale = out / f".c0.npy.{gone}-{_atomic._host()}-abcd_123.part"  # a worker killed mid-write
+    stale.write_bytes(b"\x93NUMPY partial")
+    beam_module.main(["--input", str(corpus / "*.wav"), "--output", str(out)])
+    assert not stale.exists() and not list(out.glob("**/*.part")) and (out / "c0.npy").is_file()
+
+
 def test_beam_module_runs_with_worker_processes(corpus, tmp_path):
     import subprocess
     import sys
