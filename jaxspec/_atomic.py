@@ -7,8 +7,9 @@ the old file or the new one, never a mix).
 
 A process killed outright (SIGKILL, the OOM killer, a power cut) cannot remove its
 temporary file. ``sweep_stale`` removes those from a folder before a run writes there:
-the name records the writer's process id and a hash of its host name, so a file whose
-writer is gone is told from one that a concurrent run is still writing.
+the name records the writer's process id and a hash of the process-id space it belongs
+to (host name, boot, PID namespace), so a file whose writer is gone is told from one that
+a concurrent run (this host's, or another machine's writing to a shared folder) still writes.
 """
 
 from __future__ import annotations
@@ -40,12 +41,20 @@ _TEMPORARY = re.compile(r"^\..+\.(?:(\d+)-([0-9a-f]{8})-)?[a-z0-9_]{8}\.part(?:\
 
 @functools.cache
 def _host() -> str:
-    """8 hex digits of the host name: which machine's processes a temporary file's id refers to."""
-    return hashlib.blake2b(socket.gethostname().encode("utf-8", "surrogateescape"), digest_size=4).hexdigest()
+    """8 hex digits naming this process-id space: the processes whose ids ``os.kill`` can
+    check. The host name alone is not enough: containers on one machine (or on several
+    machines sharing a folder) may share a host name but not their process ids."""
+    parts = [socket.gethostname()]
+    with contextlib.suppress(OSError):  # Linux: this boot, and this PID namespace
+        with open("/proc/sys/kernel/random/boot_id") as file:
+            parts.append(file.read().strip())
+        parts.append(str(os.stat("/proc/self/ns/pid").st_ino))
+    text = "\0".join(parts).encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(text, digest_size=4).hexdigest()
 
 
 def _running(pid: int) -> bool:
-    """Whether process ``pid`` of this host may still be running (True when unsure)."""
+    """Whether process ``pid`` of this process-id space may still be running (True when unsure)."""
     if os.name != "posix" or pid <= 0:  # Windows' os.kill(pid, 0) would end the process
         return True
     try:
@@ -72,7 +81,7 @@ def sweep_stale(folder: str | os.PathLike) -> int:
     """Removes the temporary files that killed writers left in ``folder`` (not its subfolders).
 
     A file is removed when its name is one ``atomic_path`` gives, and either its writer,
-    a process of this host, no longer runs, or it has not been modified for
+    a process of this host (of its process-id space: ``_host``), no longer runs, or it has not been modified for
     ``STALE_AGE_S``. Files that concurrent runs are writing stay. Returns how many were
     removed (0 for a folder that does not exist or cannot be read).
     """
