@@ -61,7 +61,7 @@ def _running(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except OSError:  # another user's process, or no permission to ask
+    except (OSError, OverflowError):  # another user's process, no permission to ask, an id past pid_t
         return True
     return True
 
@@ -81,9 +81,9 @@ def sweep_stale(folder: str | os.PathLike) -> int:
     """Removes the temporary files that killed writers left in ``folder`` (not its subfolders).
 
     A file is removed when its name is one ``atomic_path`` gives, and either its writer,
-    a process of this host (of its process-id space: ``_host``), no longer runs, or it has not been modified for
-    ``STALE_AGE_S``. Files that concurrent runs are writing stay. Returns how many were
-    removed (0 for a folder that does not exist or cannot be read).
+    a process of this process-id space (``_host``), no longer runs, or it has not been
+    modified for ``STALE_AGE_S``. Files that concurrent runs are writing stay. Returns how
+    many were removed (0 for a folder that does not exist or cannot be read).
     """
     now, removed = time.time(), 0
     try:

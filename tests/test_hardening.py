@@ -966,6 +966,7 @@ def test_only_temporary_files_whose_writer_is_gone_are_swept(tmp_path):
         f".f.npy.{dead_pid}-0badc0de-abcd_123.part": (old, True),  # another host's, untouched for 2 days
         ".g.npy.abcd_123.part": (0, False),  # an older jaxspec's (no process id), recent
         ".h.npy.abcd_123.part": (old, True),  # the same, untouched for 2 days
+        f".l.npy.{2**70}-{host}-abcd_123.part": (0, False),  # a process id past pid_t: kept, never a crash
         ".notes.part": (old, False),  # not a name jaxspec gives
         "i.npy.part": (old, False),
         f"j.npy.{dead_pid}-{host}-abcd_123.part": (0, False),  # not hidden
