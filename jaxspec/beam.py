@@ -45,7 +45,7 @@ from .cli.pipeline import Long, read_or_stream
 from .config import SpectrogramConfig
 from .corpus import Batches, encode_waves, file_keys
 from .errors import InputError
-from .outputs import MANIFEST_NAME, Manifest, Source, key_rule, target_path, write_npy
+from .outputs import MANIFEST_NAME, Manifest, Source, key_rule, stamp, target_path, write_npy
 from .stream import encode_to_file
 
 try:
@@ -163,9 +163,10 @@ class WriteFeatures(beam.DoFn):
                 target = target_path(Path(self.output), item.name)
                 if item.long:  # streamed block by block into the output (bounded memory)
                     shape = encode_to_file(self.config, item.path, target)
-                    size = target.stat().st_size
                 else:
-                    shape, size = item.features.shape, write_npy(target, item.features)
+                    shape = item.features.shape
+                    write_npy(target, item.features)
+                size, written = stamp(target)
                 source = Source.of(item.path)
                 row.update(
                     output=str(target),
@@ -175,6 +176,7 @@ class WriteFeatures(beam.DoFn):
                     size=None if source is None else source.size,
                     mtime_ns=None if source is None else source.mtime_ns,
                     output_bytes=size,
+                    output_mtime_ns=written,
                 )
             except (OSError, ValueError) as error:
                 item.error = str(error) or type(error).__name__

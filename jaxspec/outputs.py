@@ -16,7 +16,9 @@
   modification time, the output's size and the setting (a hash of the config's JSON
   and the key rule; the config itself is recorded once per setting). A rerun skips an
   item only when that record matches: same input, same config and key rule, output
-  present with the recorded size.
+  present with the recorded size and modification time (ns). The time is what tells an
+  output replaced after its record was written (a run with another config killed
+  between its rename and its record, or running at the same time) from the recorded one.
 """
 
 from __future__ import annotations
@@ -85,6 +87,12 @@ def write_npy(path: Path, array: np.ndarray) -> int:
         reason = f"No space left on device ({free} bytes free, {array.nbytes} needed)"
         raise OSError(errno.ENOSPC, reason, str(path)) from error
     return path.stat().st_size
+
+
+def stamp(path: Path) -> tuple[int, int]:
+    """``(size in bytes, modification time in ns)`` of an output just written, for its record."""
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns
 
 
 def archive_name(name: str) -> str:
@@ -190,19 +198,22 @@ class Manifest:
         ):
             return False
         try:
-            return target.stat().st_size == record.get("output_bytes")
+            info = target.stat()
         except OSError:
             return False
+        recorded = record.get("output_mtime_ns")  # absent from records of jaxspec before 2026-12
+        return info.st_size == record.get("output_bytes") and recorded in (None, info.st_mtime_ns)
 
-    def add(self, name: str, source: Source | None, output_bytes: int) -> None:
-        """Records an output just renamed into place (appended at once)."""
+    def add(self, name: str, source: Source | None, output: tuple[int, int]) -> None:
+        """Records an output just renamed into place (appended at once); ``output`` is its ``stamp``."""
         record = {
             "name": name,
             "setting": self.setting,
             "input": None if source is None else source.path,
             "size": None if source is None else source.size,
             "mtime_ns": None if source is None else source.mtime_ns,
-            "output_bytes": output_bytes,
+            "output_bytes": output[0],
+            "output_mtime_ns": output[1],
         }
         self.records[name] = record
         lines = []

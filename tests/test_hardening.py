@@ -363,10 +363,33 @@ def test_records_appended_after_a_cut_line_are_kept(tmp_path):
     path = tmp_path / "manifest.jsonl"
     path.write_text('{"name": "a", "sett')
     manifest = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
-    manifest.add("b", None, 10)
-    manifest.add("c", None, 20)
+    manifest.add("b", None, (10, 1))
+    manifest.add("c", None, (20, 2))
     again = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
     assert sorted(again.records) == ["b", "c"] and manifest.setting in again.settings
+
+
+def test_an_output_replaced_after_its_record_is_not_up_to_date(tmp_path, capsys):
+    # another run (another config) killed between its rename and its record, or running at
+    # the same time, left other values of the same size under the name: a rerun called them
+    # up to date and kept them
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in "ab":
+        _wav(folder / f"{name}.wav")
+    out = tmp_path / "out"
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress")[1].startswith("2 written")
+    plain = np.load(out / "a.npy")
+    os.replace(out / "a.npy", tmp_path / "kept.npy")
+    np.save(out / "a.npy", 2 * plain)  # same size, other values, its record untouched
+    code, printed, _ = _cli(capsys, "encode", folder, "-o", out, "--no-progress")
+    assert code == EXIT_OK and printed.startswith("1 written, 0 failed, 1 up to date")
+    np.testing.assert_array_equal(np.load(out / "a.npy"), plain)
+    # a folder copied with its times (cp -a, rsync -a) stays up to date
+    import shutil
+
+    shutil.copytree(out, tmp_path / "copy")
+    assert _cli(capsys, "encode", folder, "-o", tmp_path / "copy", "--no-progress")[1].startswith("0 written")
 
 
 def test_a_file_that_now_fails_leaves_no_stale_output(tmp_path, capsys):

@@ -152,8 +152,9 @@ def run_encode(args: argparse.Namespace) -> int:
                 say(f"error: {item.path}: {failure_reason(result, item.path)}")
             else:
                 try:
-                    size = target.stat().st_size if result is None else outputs.write_npy(target, result)
-                    manifest.add(item.name, sources[item.name], size)
+                    if result is not None:  # else streamed into the target already
+                        outputs.write_npy(target, result)
+                    manifest.add(item.name, sources[item.name], outputs.stamp(target))
                     written += 1
                 except (OSError, ValueError) as error:
                     failed += 1
@@ -208,7 +209,8 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
     written = 0
     if arrays:
         try:
-            size = outputs.write_npz(out, arrays.items())
+            outputs.write_npz(out, arrays.items())
+            written_stamp = outputs.stamp(out)
         except (OSError, ValueError) as error:
             print(f"error: {_output_error(error, out)}", file=sys.stderr)
             failed += len(arrays)
@@ -216,7 +218,7 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
             written = len(arrays)
             manifest.records.clear()
             for name in arrays:
-                manifest.add(name, sources[name], size)
+                manifest.add(name, sources[name], written_stamp)
             manifest.compact()
     return _summary(written, failed, 0, len(inputs), seconds, out, False)
 
