@@ -20,8 +20,8 @@ import functools
 import hashlib
 import os
 import re
+import secrets
 import socket
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,6 +107,9 @@ def _umask() -> int:
     return mask
 
 
+_CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+"""How a temporary file is created: new, never through a link (as ``tempfile.mkstemp``)."""
+
 _MODE = 0o666 & ~_umask()
 """The mode a plain ``open(path, "w")`` gives (mkstemp's temporary files are 0600)."""
 
@@ -124,19 +127,29 @@ def atomic_path(path: str | os.PathLike, *, extension: bool = True) -> Iterator[
     if path.exists() and not path.is_file():  # the rename would replace a device node or FIFO
         raise OSError(errno.EINVAL, "is not a regular file (a device, FIFO or socket); give a file name", str(path))
     suffix = PART_SUFFIX + path.suffix if extension else PART_SUFFIX  # writers that pick a format by extension
-    with _naming(path):  # the OS's errors name the output, not the temporary file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        prefix = f".{path.name}.{os.getpid()}-{_host()}-"  # the writer, for sweep_stale
-        fd, temporary = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
-    os.close(fd)
+    prefix = f".{path.name}.{os.getpid()}-{_host()}-"  # the writer, for sweep_stale
+    temporary = None
     try:
+        with _naming(path):  # the OS's errors name the output, not the temporary file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            while True:
+                # Named before it is created: a Ctrl-C / SIGTERM raised as the file comes into
+                # being still finds and removes it (inside mkstemp it was left behind).
+                temporary = os.path.join(path.parent, prefix + secrets.token_hex(4) + suffix)
+                try:
+                    os.close(os.open(temporary, _CREATE, 0o600))
+                except FileExistsError:  # another file of this process by that name: not ours to remove
+                    temporary = None
+                    continue
+                break
         yield Path(temporary)
         with _naming(path):
             os.chmod(temporary, _MODE)
             os.replace(temporary, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
         raise
 
 

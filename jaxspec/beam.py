@@ -236,7 +236,7 @@ def encode_corpus(
         item = Item(name, path)
         previous = None if overwrite else _previous_row(manifest, item, out)
         (kept if previous is not None else items).append(previous if previous is not None else item)
-    for folder in dict.fromkeys([out, *(_folder(out, item.name) for item in items)]):
+    for folder in dict.fromkeys([out, *(_folder(out, name) for _, name in inputs)]):
         if folder is not None:
             sweep_stale(folder)
     rows = (

@@ -305,6 +305,24 @@ def test_a_killed_write_leaves_no_partial_npy(tmp_path, monkeypatch, capsys):
     assert code == EXIT_OK and out.startswith("3 written, 0 failed, 0 up to date")
 
 
+def test_an_interrupt_as_the_temporary_file_is_created_leaves_nothing(tmp_path, monkeypatch):
+    # Ctrl-C / SIGTERM (raised as KeyboardInterrupt) landing just as the temporary file came
+    # into being, inside tempfile.mkstemp, left it behind (a zero-byte .part file)
+    from jaxspec import _atomic
+
+    real_open = os.open
+
+    def created_then_interrupted(*args, **kwargs):
+        os.close(real_open(*args, **kwargs))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "open", created_then_interrupted)
+    with pytest.raises(KeyboardInterrupt), _atomic.atomic_file(tmp_path / "a.npy") as file:
+        file.write(b"never")
+    monkeypatch.setattr(os, "open", real_open)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_atomic_outputs_get_the_usual_permissions(tmp_path, capsys):
     _wav(tmp_path / "a.wav")
     assert _cli(capsys, "encode", tmp_path / "a.wav", "-o", tmp_path / "out", "--no-progress")[0] == EXIT_OK
@@ -971,14 +989,31 @@ def test_a_rerun_removes_what_a_sigkilled_run_left(tmp_path, capsys):
     for i in range(5):
         expected = jaxspec.encode(SpectrogramConfig(), folder / f"{i}.wav")
         np.testing.assert_array_equal(np.load(out / f"{i}.npy"), expected)
+    # what a kill left in a folder whose outputs are all up to date (--overwrite killed there)
+    (folder / "sub").mkdir()
+    _wav(folder / "sub" / "s.wav", 2000)
+    assert _cli(capsys, *argv)[1].startswith("1 written, 0 failed, 5 up to date")
+    stale = out / "sub" / f".s.npy.{_dead_pid()}-{_atomic_host()}-abcd_123.part"
+    stale.write_bytes(b"")
+    code, printed, err = _cli(capsys, *argv)
+    assert printed.startswith("0 written, 0 failed, 6 up to date") and not stale.exists() and "removed 1" in err
+
+
+def _dead_pid() -> int:
+    """The id of a process of this host that has exited."""
+    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout)
+
+
+def _atomic_host() -> str:
+    from jaxspec import _atomic
+
+    return _atomic._host()
 
 
 def test_only_temporary_files_whose_writer_is_gone_are_swept(tmp_path):
     from jaxspec import _atomic
 
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead_pid = int(gone.stdout)  # a process of this host that has exited
-    host = _atomic._host()
+    dead_pid, host = _dead_pid(), _atomic._host()
     old = 2 * _atomic.STALE_AGE_S
     files = {
         f".a.npy.{dead_pid}-{host}-abcd_123.part": (0, True),  # its writer is gone

@@ -127,7 +127,7 @@ def run_encode(args: argparse.Namespace) -> int:
         else:
             todo.append(item)
             replacing += target.exists()
-    _sweep([manifest_path.parent, *(targets[item.name].parent for item in todo)])
+    _sweep([manifest_path.parent, *(target.parent for target in targets.values())])
     if replacing:
         print(
             f"note: {replacing} existing output(s) in {str(out)!r} were made from another input, config or key "
