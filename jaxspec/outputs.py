@@ -31,7 +31,7 @@ import os
 import shutil
 import stat
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,13 +146,56 @@ def _check_manifest_path(path: Path) -> None:
         raise InputError(f"the manifest {str(path)!r} is {kind}; remove it, or write to another -o")
 
 
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Holds an exclusive ``flock`` on ``folder`` (POSIX; nothing where it is not available):
+    the manifest's appends and rewrites of concurrent runs into one folder take turns."""
+    try:
+        import fcntl
+
+        fd = os.open(folder, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):  # a file system without flock: unlocked, as before
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _parse(path: Path) -> tuple[dict[str, dict], dict[str, dict], bool]:
+    """A manifest's settings and latest record per name, and whether its last line is cut."""
+    settings: dict[str, dict[str, Any]] = {}
+    records: dict[str, dict[str, Any]] = {}
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as file:
+            lines = file.readlines()
+    except OSError:
+        return settings, records, False
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # a line cut by a kill
+        if not isinstance(entry, dict):
+            continue
+        if "config" in entry and "setting" in entry:
+            settings[entry["setting"]] = entry
+        elif isinstance(entry.get("name"), str):
+            records[entry["name"]] = entry
+    return settings, records, bool(lines) and not lines[-1].endswith("\n")
+
+
 class Manifest:
     """The record of what an output folder (or archive) holds and how it was made.
 
     An append-only JSON-lines file: a ``{"setting": H, "config": ..., "key_rule": ...}``
     line per setting, then a line per output written (appended after its rename). The
     last line of a killed run may be cut; it is ignored. ``compact`` rewrites it
-    atomically with the latest record per name.
+    atomically with the latest record per name, merged with what concurrent runs into the
+    same folder appended meanwhile (appends and rewrites hold a lock on the folder).
     """
 
     def __init__(self, path: Path, config_json: dict[str, Any], rule: str):
@@ -160,31 +203,11 @@ class Manifest:
         text = json.dumps({"config": config_json, "key_rule": rule}, sort_keys=True)
         self.setting = hashlib.sha256(text.encode()).hexdigest()[:32]
         self.header = {"setting": self.setting, "config": config_json, "key_rule": rule}
-        self.records: dict[str, dict[str, Any]] = {}
-        self.settings: dict[str, dict[str, Any]] = {}
         _check_manifest_path(path)
-        self._cut = False  # the file ends in a line a kill cut short (no newline)
-        self._read()
+        # _cut: the file ends in a line a kill cut short (no newline)
+        self.settings, self.records, self._cut = _parse(path)
+        self._touched: set[str] = set()  # names this run recorded or forgot: its word wins in compact
         self._header_written = False
-
-    def _read(self) -> None:
-        try:
-            with open(self.path, encoding="utf-8", errors="surrogateescape") as file:
-                lines = file.readlines()
-        except OSError:
-            return
-        self._cut = bool(lines) and not lines[-1].endswith("\n")
-        for line in lines:
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue  # a line cut by a kill
-            if not isinstance(entry, dict):
-                continue
-            if "config" in entry and "setting" in entry:
-                self.settings[entry["setting"]] = entry
-            elif isinstance(entry.get("name"), str):
-                self.records[entry["name"]] = entry
 
     def up_to_date(self, name: str, target: Path, source: Source | None) -> bool:
         """True if ``target`` was made from this same input with this setting and is complete."""
@@ -216,13 +239,14 @@ class Manifest:
             "output_mtime_ns": output[1],
         }
         self.records[name] = record
+        self._touched.add(name)
         lines = []
         if not self._header_written:
             lines.append(self.header)
             self._header_written = True
         lines.append(record)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8", errors="surrogateescape") as file:
+        with _locked(self.path.parent), open(self.path, "a", encoding="utf-8", errors="surrogateescape") as file:
             # after a cut line, a newline first: else the first record would be glued to it and lost
             file.write("\n" * self._cut + "".join(json.dumps(line) + "\n" for line in lines))
         self._cut = False
@@ -230,13 +254,30 @@ class Manifest:
     def forget(self, name: str) -> None:
         """Drops the record of an output that is being replaced or failed."""
         self.records.pop(name, None)
+        self._touched.add(name)
+
+    def forget_all(self) -> None:
+        """Drops every record (an archive written anew holds only what is added next)."""
+        for name in list(self.records):
+            self.forget(name)
 
     def compact(self) -> None:
-        """Rewrites the manifest atomically: the settings in use, then one record per name."""
-        used = {record.get("setting") for record in self.records.values()}
-        settings = {**self.settings, self.setting: self.header}
-        with contextlib.suppress(OSError), atomic_file(self.path, "w") as file:
-            for setting in sorted(s for s in used if s in settings):
-                file.write(json.dumps(settings[setting]) + "\n")
-            for record in self.records.values():
-                file.write(json.dumps(record) + "\n")
+        """Rewrites the manifest atomically: the settings in use, then one record per name.
+
+        Records of names this run did not touch are taken from the file as it is now, so
+        that the rows a concurrent run appended meanwhile are kept (its rewrite, if later,
+        keeps this run's rows alike)."""
+        with contextlib.suppress(OSError), _locked(self.path.parent):
+            settings, records, _ = _parse(self.path)
+            for name in self._touched:
+                records.pop(name, None)
+                if name in self.records:
+                    records[name] = self.records[name]
+            settings = {**settings, **self.settings, self.setting: self.header}
+            used = {record.get("setting") for record in records.values()}
+            with atomic_file(self.path, "w") as file:
+                for setting in sorted(s for s in used if s in settings):
+                    file.write(json.dumps(settings[setting]) + "\n")
+                for record in records.values():
+                    file.write(json.dumps(record) + "\n")
+            self.settings, self.records = settings, records

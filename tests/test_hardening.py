@@ -387,6 +387,32 @@ def test_records_appended_after_a_cut_line_are_kept(tmp_path):
     assert sorted(again.records) == ["b", "c"] and manifest.setting in again.settings
 
 
+def test_concurrent_runs_into_one_folder_keep_each_others_records(tmp_path):
+    # two runs into one -o (xargs -P, two shells): the one that rewrote the manifest last
+    # dropped the other's rows, and the next run encoded those outputs again
+    from jaxspec import outputs
+
+    path = tmp_path / outputs.MANIFEST_NAME
+    path.write_text("")
+    old = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    old.add("gone", None, (1, 1))
+    old.compact()
+    first = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    second = outputs.Manifest(path, {"x": 2}, outputs.KEY_RULE_NONE)  # another config
+    first.add("a", None, (10, 1))
+    second.add("b", None, (20, 2))
+    first.forget("gone")  # replaced or failed in the first run
+    first.compact()
+    second.add("c", None, (30, 3))
+    second.compact()
+    final = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    assert sorted(final.records) == ["a", "b", "c"]
+    assert final.records["a"]["setting"] == first.setting and final.records["b"]["setting"] == second.setting
+    assert {first.setting, second.setting} <= set(final.settings)
+    lines = path.read_text().splitlines()
+    assert len(lines) == 5  # two settings, three records: nothing twice
+
+
 def test_an_output_replaced_after_its_record_is_not_up_to_date(tmp_path, capsys):
     # another run (another config) killed between its rename and its record, or running at
     # the same time, left other values of the same size under the name: a rerun called them

@@ -216,7 +216,7 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
             failed += len(arrays)
         else:
             written = len(arrays)
-            manifest.records.clear()
+            manifest.forget_all()
             for name in arrays:
                 manifest.add(name, sources[name], written_stamp)
             manifest.compact()
