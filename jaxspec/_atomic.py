@@ -36,7 +36,7 @@ jaxspec whose names carry no process id): a writer touches its file as it writes
 
 # .NAME.PID-HOST-RANDOM.part[.ext], or an older jaxspec's .NAME.RANDOM.part[.ext] (mkstemp's 8
 # characters); RANDOM never holds a dot, so NAME is everything before the last dotted field.
-_TEMPORARY = re.compile(r"^\..+\.(?:(\d+)-([0-9a-f]{8})-)?[a-z0-9_]{8}\.part(?:\.[^.]*)?$")
+_TEMPORARY = re.compile(r"\..+\.(?:(\d+)-([0-9a-f]{8})-)?[a-z0-9_]{8}\.part(?:\.[^.]*)?", re.DOTALL)
 
 
 @functools.cache
@@ -68,7 +68,7 @@ def _running(pid: int) -> bool:
 
 def _stale(name: str, mtime: float, now: float) -> bool:
     """Whether ``name`` is a temporary file of ``atomic_path`` whose writer is gone."""
-    match = _TEMPORARY.match(name)
+    match = _TEMPORARY.fullmatch(name)
     if match is None:
         return False
     if now - mtime >= STALE_AGE_S:
@@ -115,11 +115,13 @@ _MODE = 0o666 & ~_umask()
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, *, extension: bool = True) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, extension: bool = True, stamps: list | None = None) -> Iterator[Path]:
     """A temporary path beside ``path`` (same extension) for writers that take a file name.
 
     On success the file written there replaces ``path`` atomically; on an exception it
-    is removed.
+    is removed. ``stamps``: gets the finished file's ``(size, modification time in ns)``,
+    taken before the rename (which keeps both), so that another process replacing
+    ``path`` right after it cannot lend its file's stamp to this one.
     """
     path = Path(path)
     if path.is_dir():
@@ -145,6 +147,9 @@ def atomic_path(path: str | os.PathLike, *, extension: bool = True) -> Iterator[
         yield Path(temporary)
         with _naming(path):
             os.chmod(temporary, _MODE)
+            if stamps is not None:
+                info = os.stat(temporary)
+                stamps.append((info.st_size, info.st_mtime_ns))
             os.replace(temporary, path)
     except BaseException:
         if temporary is not None:
@@ -165,7 +170,7 @@ def _naming(path: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+def atomic_file(path: str | os.PathLike, mode: str = "wb", stamps: list | None = None) -> Iterator[IO]:
     """Opens a temporary file beside ``path``; on success it replaces ``path`` atomically.
 
     The folder is created. On any exception the temporary file is removed and
@@ -178,5 +183,6 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     >>> open(target).read()
     'done'
     """
-    with atomic_path(path, extension=False) as temporary, open(temporary, mode) as file:
-        yield file
+    with atomic_path(path, extension=False, stamps=stamps) as temporary:
+        with open(temporary, mode) as file:  # closed (flushed) before the stamp and the rename
+            yield file

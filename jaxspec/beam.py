@@ -163,10 +163,9 @@ class WriteFeatures(beam.DoFn):
                 target = target_path(Path(self.output), item.name)
                 if item.long:  # streamed block by block into the output (bounded memory)
                     shape = encode_to_file(self.config, item.path, target)
+                    size, written = stamp(target)
                 else:
-                    shape = item.features.shape
-                    write_npy(target, item.features)
-                size, written = stamp(target)
+                    shape, (size, written) = item.features.shape, write_npy(target, item.features)
                 source = Source.of(item.path)
                 row.update(
                     output=str(target),

@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import stat
+import time
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -71,11 +72,12 @@ def target_path(out: Path, name: str, suffix: str = ".npy") -> Path:
     return target
 
 
-def write_npy(path: Path, array: np.ndarray) -> int:
-    """Writes ``array`` to ``path`` atomically; returns the file's size in bytes."""
+def write_npy(path: Path, array: np.ndarray) -> tuple[int, int]:
+    """Writes ``array`` to ``path`` atomically; returns the file's ``stamp``."""
     array = np.ascontiguousarray(array)
+    stamps: list = []
     try:
-        with atomic_file(path) as file:
+        with atomic_file(path, stamps=stamps) as file:
             np.lib.format.write_array(file, array, allow_pickle=False)
     except OSError as error:
         if error.errno is not None:
@@ -86,11 +88,12 @@ def write_npy(path: Path, array: np.ndarray) -> int:
             raise
         reason = f"No space left on device ({free} bytes free, {array.nbytes} needed)"
         raise OSError(errno.ENOSPC, reason, str(path)) from error
-    return path.stat().st_size
+    return stamps[0]
 
 
 def stamp(path: Path) -> tuple[int, int]:
-    """``(size in bytes, modification time in ns)`` of an output just written, for its record."""
+    """``(size in bytes, modification time in ns)`` of an output, for its record (``write_npy``
+    and ``write_npz`` return the one of the file they wrote, taken before its rename)."""
     info = path.stat()
     return info.st_size, info.st_mtime_ns
 
@@ -100,18 +103,22 @@ def archive_name(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def write_npz(path: Path, arrays: Iterable[tuple[str, np.ndarray]]) -> int:
-    """Writes one ``.npz`` archive (entry ``NAME.npy`` per array) atomically; returns its size.
+def write_npz(path: Path, arrays: Iterable[tuple[str, np.ndarray]]) -> tuple[int, int]:
+    """Writes one ``.npz`` archive (entry ``NAME.npy`` per array) atomically; returns its ``stamp``.
 
     The archive is built with ``zipfile`` directly: names are never passed as keyword
     arguments (``np.savez(file, **arrays)`` loses arrays named ``file`` or ``allow_pickle``).
     Names are stored as ``archive_name`` gives them (zip entries are UTF-8).
     """
-    with atomic_file(path) as file, zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+    stamps: list = []
+    with (
+        atomic_file(path, stamps=stamps) as file,
+        zipfile.ZipFile(file, "w", zipfile.ZIP_STORED, allowZip64=True) as archive,
+    ):
         for name, array in arrays:
             with archive.open(archive_name(name) + ".npy", "w", force_zip64=True) as entry:
                 np.lib.format.write_array(entry, np.ascontiguousarray(array), allow_pickle=False)
-    return path.stat().st_size
+    return stamps[0]
 
 
 @dataclass(frozen=True)
@@ -146,34 +153,69 @@ def _check_manifest_path(path: Path) -> None:
         raise InputError(f"the manifest {str(path)!r} is {kind}; remove it, or write to another -o")
 
 
+LOCK_WAIT_S = 30.0
+"""How long a run waits for the manifest's lock before it goes on without it."""
+
+_LOCK_OPEN = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+
+
 @contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """Holds an exclusive ``flock`` on ``folder`` (POSIX; nothing where it is not available):
-    the manifest's appends and rewrites of concurrent runs into one folder take turns."""
+def _locked(manifest: Path) -> Iterator[None]:
+    """Holds an exclusive ``flock`` on the manifest file (POSIX), so that the appends and
+    rewrites of concurrent runs into one folder take turns.
+
+    The file itself, opened for writing (NFS takes exclusive locks only on files open for
+    writing), not the output folder: a lock there met the ``flock OUT jaxspec encode ...``
+    idiom (a parent holding that lock: the run waited for ever). A rewrite replaces the
+    file, so a lock won on a file no longer under the name is let go and taken again on
+    the new one. Polled, at most ``LOCK_WAIT_S``: a lock that is not to be had (or a file
+    system without one, or a manifest that cannot be opened for writing) leaves the run
+    going unlocked, as before, rather than hanging."""
     try:
         import fcntl
-
-        fd = os.open(folder, os.O_RDONLY)
-    except (ImportError, OSError):
+    except ImportError:
         yield
         return
+    deadline, fd = time.monotonic() + LOCK_WAIT_S, None
+    while True:
+        try:
+            fd = os.open(manifest, _LOCK_OPEN, 0o666)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            fd = None
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+            continue
+        except OSError:  # cannot open it for writing, or no flock here: unlocked
+            break
+        with contextlib.suppress(OSError):
+            if os.fstat(fd).st_ino == os.stat(manifest).st_ino:
+                break  # the file under the name is the one locked
+        os.close(fd)  # rewritten meanwhile: lock the new file
+        fd = None
     try:
-        with contextlib.suppress(OSError):  # a file system without flock: unlocked, as before
-            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
-        os.close(fd)  # releases the lock
+        if fd is not None:
+            os.close(fd)  # releases the lock
 
 
-def _parse(path: Path) -> tuple[dict[str, dict], dict[str, dict], bool]:
-    """A manifest's settings and latest record per name, and whether its last line is cut."""
+def _parse(path: Path, strict: bool = False) -> tuple[dict[str, dict], dict[str, dict]]:
+    """A manifest's settings and latest record per name (none for a file that is not
+    there; ``strict``: an ``OSError`` for one that cannot be read, else none either)."""
     settings: dict[str, dict[str, Any]] = {}
     records: dict[str, dict[str, Any]] = {}
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as file:
             lines = file.readlines()
+    except FileNotFoundError:
+        return settings, records
     except OSError:
-        return settings, records, False
+        if strict:
+            raise
+        return settings, records
     for line in lines:
         try:
             entry = json.loads(line)
@@ -185,7 +227,7 @@ def _parse(path: Path) -> tuple[dict[str, dict], dict[str, dict], bool]:
             settings[entry["setting"]] = entry
         elif isinstance(entry.get("name"), str):
             records[entry["name"]] = entry
-    return settings, records, bool(lines) and not lines[-1].endswith("\n")
+    return settings, records
 
 
 class Manifest:
@@ -204,10 +246,9 @@ class Manifest:
         self.setting = hashlib.sha256(text.encode()).hexdigest()[:32]
         self.header = {"setting": self.setting, "config": config_json, "key_rule": rule}
         _check_manifest_path(path)
-        # _cut: the file ends in a line a kill cut short (no newline)
-        self.settings, self.records, self._cut = _parse(path)
+        self.settings, self.records = _parse(path)
         self._touched: set[str] = set()  # names this run recorded or forgot: its word wins in compact
-        self._header_written = False
+        self._inode: int | None = None  # the file this run's setting line went to
 
     def up_to_date(self, name: str, target: Path, source: Source | None) -> bool:
         """True if ``target`` was made from this same input with this setting and is complete."""
@@ -238,18 +279,20 @@ class Manifest:
             "output_bytes": output[0],
             "output_mtime_ns": output[1],
         }
-        self.records[name] = record
-        self._touched.add(name)
-        lines = []
-        if not self._header_written:
-            lines.append(self.header)
-            self._header_written = True
-        lines.append(record)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(self.path.parent), open(self.path, "a", encoding="utf-8", errors="surrogateescape") as file:
-            # after a cut line, a newline first: else the first record would be glued to it and lost
-            file.write("\n" * self._cut + "".join(json.dumps(line) + "\n" for line in lines))
-        self._cut = False
+        with _locked(self.path), open(self.path, "a+b") as file:
+            end = file.seek(0, os.SEEK_END)
+            cut = end > 0 and file.seek(end - 1) >= 0 and file.read(1) != b"\n"  # a line a kill cut short
+            inode = os.fstat(file.fileno()).st_ino
+            # this setting's line again when the file is not the one it went to: another run
+            # rewrote the manifest since (without it, were this run killed before its own rewrite)
+            lines = ([] if inode == self._inode else [self.header]) + [record]
+            # after a cut line, a newline first: else the first line would be glued to it and lost
+            text = "\n" * cut + "".join(json.dumps(line) + "\n" for line in lines)
+            file.write(text.encode("utf-8", "surrogateescape"))
+        self._inode = inode
+        self.records[name] = record  # once it is in the file
+        self._touched.add(name)
 
     def forget(self, name: str) -> None:
         """Drops the record of an output that is being replaced or failed."""
@@ -267,8 +310,8 @@ class Manifest:
         Records of names this run did not touch are taken from the file as it is now, so
         that the rows a concurrent run appended meanwhile are kept (its rewrite, if later,
         keeps this run's rows alike)."""
-        with contextlib.suppress(OSError), _locked(self.path.parent):
-            settings, records, _ = _parse(self.path)
+        with contextlib.suppress(OSError), _locked(self.path):
+            settings, records = _parse(self.path, strict=True)  # unreadable: left as it is
             for name in self._touched:
                 records.pop(name, None)
                 if name in self.records:
@@ -281,3 +324,4 @@ class Manifest:
                 for record in records.values():
                     file.write(json.dumps(record) + "\n")
             self.settings, self.records = settings, records
+            self._inode = os.stat(self.path).st_ino if self.setting in used else None

@@ -413,6 +413,63 @@ def test_concurrent_runs_into_one_folder_keep_each_others_records(tmp_path):
     assert len(lines) == 5  # two settings, three records: nothing twice
 
 
+def test_a_run_whose_setting_line_was_rewritten_away_writes_it_again(tmp_path):
+    # another config's run rewrote the manifest, dropping this run's setting line (its
+    # records for the same names replaced); this run's later records then had no config
+    # line, lost for good were it killed before its own rewrite
+    from jaxspec import outputs
+
+    path = tmp_path / outputs.MANIFEST_NAME
+    first = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    first.add("n1", None, (10, 1))
+    second = outputs.Manifest(path, {"x": 2}, outputs.KEY_RULE_NONE)
+    second.add("n1", None, (10, 2))
+    second.compact()
+    first.add("n2", None, (20, 3))  # no compact: killed
+    again = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    assert again.records["n2"]["setting"] == first.setting and first.setting in again.settings
+
+
+@pytest.mark.skipif(os.name != "posix", reason="flock")
+def test_a_run_under_flock_of_its_output_folder_finishes(tmp_path, capsys):
+    # `flock OUT jaxspec encode ... -o OUT` (util-linux's idiom for one job at a time): the
+    # manifest's lock was taken on the folder, which the parent held: the run waited for ever
+    import fcntl
+
+    _wav(tmp_path / "a.wav")
+    out = tmp_path / "out"
+    out.mkdir()
+    fd = os.open(out, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        box = _in_thread(lambda: main(["encode", str(tmp_path / "a.wav"), "-o", str(out), "--no-progress"]))
+    finally:
+        os.close(fd)
+    assert box.get("value") == EXIT_OK and (out / "a.npy").is_file()
+
+
+def test_the_record_stamps_the_file_this_run_wrote(tmp_path, monkeypatch):
+    # the stamp was taken from the final name after the rename: another run's file renamed
+    # there in between (same size: another config, same shape) lent it its stamp
+    from jaxspec import outputs
+
+    other = tmp_path / "other.npy"
+    np.save(other, np.ones(1000, np.float32))
+    os.utime(other, ns=(10**9, 10**9))
+    real = os.replace
+
+    def then_another_run(source, target):
+        real(source, target)
+        if str(target).endswith("a.npy"):
+            real(other, target)
+
+    monkeypatch.setattr(os, "replace", then_another_run)
+    made = outputs.write_npy(tmp_path / "a.npy", np.zeros(1000, np.float32))
+    monkeypatch.setattr(os, "replace", real)
+    final = outputs.stamp(tmp_path / "a.npy")
+    assert final[1] == 10**9 and made[0] == final[0] and made != final
+
+
 def test_an_output_replaced_after_its_record_is_not_up_to_date(tmp_path, capsys):
     # another run (another config) killed between its rename and its record, or running at
     # the same time, left other values of the same size under the name: a rerun called them
@@ -1051,6 +1108,7 @@ def test_only_temporary_files_whose_writer_is_gone_are_swept(tmp_path):
         ".g.npy.abcd_123.part": (0, False),  # an older jaxspec's (no process id), recent
         ".h.npy.abcd_123.part": (old, True),  # the same, untouched for 2 days
         f".l.npy.{2**70}-{host}-abcd_123.part": (0, False),  # a process id past pid_t: kept, never a crash
+        f".m\nn.npy.{dead_pid}-{host}-abcd_123.part": (0, True),  # a name with a newline
         ".notes.part": (old, False),  # not a name jaxspec gives
         "i.npy.part": (old, False),
         f"j.npy.{dead_pid}-{host}-abcd_123.part": (0, False),  # not hidden

@@ -131,7 +131,8 @@ def run_encode(args: argparse.Namespace) -> int:
     if replacing:
         print(
             f"note: {replacing} existing output(s) in {str(out)!r} were made from another input, config or key "
-            "rule (or are not in its manifest) and will be replaced; --skip-existing keeps them",
+            "rule, are not in its manifest, or were changed or copied since (times not kept) and will be replaced; "
+            "--skip-existing keeps them",
             file=sys.stderr,
         )
     keys = None if seed is None else file_keys(seed, [item.name for item in todo])
@@ -152,9 +153,9 @@ def run_encode(args: argparse.Namespace) -> int:
                 say(f"error: {item.path}: {failure_reason(result, item.path)}")
             else:
                 try:
-                    if result is not None:  # else streamed into the target already
-                        outputs.write_npy(target, result)
-                    manifest.add(item.name, sources[item.name], outputs.stamp(target))
+                    # streamed results are in the target already
+                    made = outputs.stamp(target) if result is None else outputs.write_npy(target, result)
+                    manifest.add(item.name, sources[item.name], made)
                     written += 1
                 except (OSError, ValueError) as error:
                     failed += 1
@@ -209,8 +210,7 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
     written = 0
     if arrays:
         try:
-            outputs.write_npz(out, arrays.items())
-            written_stamp = outputs.stamp(out)
+            written_stamp = outputs.write_npz(out, arrays.items())
         except (OSError, ValueError) as error:
             print(f"error: {_output_error(error, out)}", file=sys.stderr)
             failed += len(arrays)
