@@ -45,7 +45,7 @@ from .cli.pipeline import Long, read_or_stream
 from .config import SpectrogramConfig
 from .corpus import Batches, encode_waves, file_keys
 from .errors import InputError
-from .outputs import MANIFEST_NAME, Manifest, Source, key_rule, stamp, target_path, write_npy
+from .outputs import MANIFEST_NAME, Manifest, Source, key_rule, target_path, write_npy
 from .stream import encode_to_file
 
 try:
@@ -162,8 +162,9 @@ class WriteFeatures(beam.DoFn):
             try:
                 target = target_path(Path(self.output), item.name)
                 if item.long:  # streamed block by block into the output (bounded memory)
-                    shape = encode_to_file(self.config, item.path, target)
-                    size, written = stamp(target)
+                    stamps: list = []
+                    shape = encode_to_file(self.config, item.path, target, stamps=stamps)
+                    size, written = stamps[0]
                 else:
                     shape, (size, written) = item.features.shape, write_npy(target, item.features)
                 source = Source.of(item.path)

@@ -154,37 +154,39 @@ def _check_manifest_path(path: Path) -> None:
 
 
 LOCK_WAIT_S = 30.0
-"""How long a run waits for the manifest's lock before it goes on without it."""
+"""How long a run waits for the manifest's lock, in all, before it goes on without it."""
 
 _LOCK_OPEN = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
 
 
 @contextlib.contextmanager
-def _locked(manifest: Path) -> Iterator[None]:
+def _locked(manifest: Path, wait: float) -> Iterator[float]:
     """Holds an exclusive ``flock`` on the manifest file (POSIX), so that the appends and
-    rewrites of concurrent runs into one folder take turns.
+    rewrites of concurrent runs into one folder take turns; yields the seconds it waited.
 
     The file itself, opened for writing (NFS takes exclusive locks only on files open for
     writing), not the output folder: a lock there met the ``flock OUT jaxspec encode ...``
     idiom (a parent holding that lock: the run waited for ever). A rewrite replaces the
     file, so a lock won on a file no longer under the name is let go and taken again on
-    the new one. Polled, at most ``LOCK_WAIT_S``: a lock that is not to be had (or a file
-    system without one, or a manifest that cannot be opened for writing) leaves the run
-    going unlocked, as before, rather than hanging."""
+    the new one. Polled for at most ``wait`` seconds: a lock that is not to be had (or a
+    file system without one, a lease being broken, a manifest that cannot be opened for
+    writing) leaves the call going unlocked, as before, rather than hanging."""
+    start = time.monotonic()
     try:
         import fcntl
     except ImportError:
-        yield
+        yield 0.0
         return
-    deadline, fd = time.monotonic() + LOCK_WAIT_S, None
+    fd = None
     while True:
         try:
             fd = os.open(manifest, _LOCK_OPEN, 0o666)
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            fd = None
-            if time.monotonic() > deadline:
+        except BlockingIOError:  # held elsewhere (from flock), or a lease being broken (from open)
+            if fd is not None:
+                os.close(fd)
+                fd = None
+            if time.monotonic() - start >= wait:
                 break
             time.sleep(0.01)
             continue
@@ -196,10 +198,20 @@ def _locked(manifest: Path) -> Iterator[None]:
         os.close(fd)  # rewritten meanwhile: lock the new file
         fd = None
     try:
-        yield
+        yield time.monotonic() - start
     finally:
         if fd is not None:
             os.close(fd)  # releases the lock
+
+
+def _regular(path: Path, flags: int) -> Any:
+    """``path`` opened (binary, never blocking: a FIFO swapped in during a run hung the
+    rewrite's read), or ``OSError`` when it is not a regular file."""
+    fd = os.open(path, flags | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "the manifest is not a regular file", str(path))
+    return os.fdopen(fd, "a+b" if flags & os.O_APPEND else "rb")
 
 
 def _parse(path: Path, strict: bool = False) -> tuple[dict[str, dict], dict[str, dict]]:
@@ -208,8 +220,8 @@ def _parse(path: Path, strict: bool = False) -> tuple[dict[str, dict], dict[str,
     settings: dict[str, dict[str, Any]] = {}
     records: dict[str, dict[str, Any]] = {}
     try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as file:
-            lines = file.readlines()
+        with _regular(path, os.O_RDONLY) as file:
+            lines = file.read().decode("utf-8", "surrogateescape").splitlines(keepends=True)
     except FileNotFoundError:
         return settings, records
     except OSError:
@@ -249,6 +261,7 @@ class Manifest:
         self.settings, self.records = _parse(path)
         self._touched: set[str] = set()  # names this run recorded or forgot: its word wins in compact
         self._inode: int | None = None  # the file this run's setting line went to
+        self._lock_wait = LOCK_WAIT_S  # seconds this run may still wait for the lock
 
     def up_to_date(self, name: str, target: Path, source: Source | None) -> bool:
         """True if ``target`` was made from this same input with this setting and is complete."""
@@ -280,7 +293,7 @@ class Manifest:
             "output_mtime_ns": output[1],
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(self.path), open(self.path, "a+b") as file:
+        with self._turn(), _regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT) as file:
             end = file.seek(0, os.SEEK_END)
             cut = end > 0 and file.seek(end - 1) >= 0 and file.read(1) != b"\n"  # a line a kill cut short
             inode = os.fstat(file.fileno()).st_ino
@@ -293,6 +306,14 @@ class Manifest:
         self._inode = inode
         self.records[name] = record  # once it is in the file
         self._touched.add(name)
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """``_locked`` within what is left of this run's ``LOCK_WAIT_S`` (a lock held elsewhere
+        for long cost 30 s per output, and again after a Ctrl-C)."""
+        with _locked(self.path, self._lock_wait) as waited:
+            self._lock_wait = max(0.0, self._lock_wait - waited)
+            yield
 
     def forget(self, name: str) -> None:
         """Drops the record of an output that is being replaced or failed."""
@@ -310,7 +331,7 @@ class Manifest:
         Records of names this run did not touch are taken from the file as it is now, so
         that the rows a concurrent run appended meanwhile are kept (its rewrite, if later,
         keeps this run's rows alike)."""
-        with contextlib.suppress(OSError), _locked(self.path):
+        with contextlib.suppress(OSError), self._turn():
             settings, records = _parse(self.path, strict=True)  # unreadable: left as it is
             for name in self._touched:
                 records.pop(name, None)

@@ -213,6 +213,7 @@ def encode_to_file(
     *,
     block_frames: int = _BLOCK_FRAMES,
     progress: Callable[[int, int], None] | None = None,
+    stamps: list | None = None,
 ) -> tuple[int, int]:
     """Streams the spectrogram of ``path`` into a ``.npy`` file, block by block.
 
@@ -222,11 +223,12 @@ def encode_to_file(
     complete: an interrupted or failed run leaves no partial ``out_path``.
 
     Returns:
-      The shape written, ``(frames, bins)``.
+      The shape written, ``(frames, bins)``; ``stamps`` (a list) gets the file's ``(size,
+      modification time in ns)``, taken before its rename (``jaxspec._atomic.atomic_path``).
     """
     shape = (num_output_frames(config, path), config.num_features)
     done = 0
-    with atomic_file(out_path) as out:
+    with atomic_file(out_path, stamps=stamps) as out:
         np.lib.format.write_array_header_1_0(out, {"descr": "<f4", "fortran_order": False, "shape": shape})
         for block in stream_spectrogram(config, path, block_frames=block_frames, progress=progress):
             out.write(np.ascontiguousarray(block, "<f4").tobytes())

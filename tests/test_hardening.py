@@ -470,6 +470,81 @@ def test_the_record_stamps_the_file_this_run_wrote(tmp_path, monkeypatch):
     assert final[1] == 10**9 and made[0] == final[0] and made != final
 
 
+@pytest.mark.skipif(os.name != "posix", reason="flock")
+def test_a_manifest_lock_held_elsewhere_costs_one_wait_per_run(tmp_path, capsys, monkeypatch):
+    # `flock OUT/.jaxspec-manifest.jsonl ...` held for long: every output waited the full
+    # LOCK_WAIT_S again (30 s a file), and the rewrite after a Ctrl-C once more
+    import fcntl
+
+    from jaxspec import outputs
+
+    monkeypatch.setattr(outputs, "LOCK_WAIT_S", 0.5)
+    for i in range(12):
+        _wav(tmp_path / f"{i:02d}.wav", 2000)
+    out = tmp_path / "out"
+    out.mkdir()
+    fd = os.open(out / outputs.MANIFEST_NAME, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        start = time.monotonic()
+        box = _in_thread(lambda: main(["encode", str(tmp_path), "-o", str(out), "--no-progress"]))
+        assert time.monotonic() - start < 4.0  # 12 outputs and the rewrite: 6.5 s of waits before
+    finally:
+        os.close(fd)
+    assert box.get("value") == EXIT_OK and len(list(out.glob("*.npy"))) == 12
+
+
+def test_the_manifest_lock_survives_an_open_that_would_block_and_a_fifo(tmp_path, monkeypatch):
+    # open() of a file under a lease being broken raises BlockingIOError (a TypeError then
+    # stopped the run); a FIFO swapped in for the manifest during a run hung the rewrite
+    from jaxspec import outputs
+
+    path = tmp_path / outputs.MANIFEST_NAME
+    manifest = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    real_open, refused = os.open, []
+
+    def leased(name, *args, **kwargs):
+        if str(name) == str(path) and len(refused) < 3:
+            refused.append(name)
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        return real_open(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", leased)
+    manifest.add("a", None, (1, 1))
+    monkeypatch.setattr(os, "open", real_open)
+    assert len(refused) == 3 and "a" in outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE).records
+    if os.name == "posix":
+        path.unlink()
+        os.mkfifo(path)
+        with pytest.raises(OSError, match="not a regular file"):
+            manifest.add("b", None, (2, 2))
+        assert "error" not in _in_thread(manifest.compact, timeout=10.0)  # returns, leaves the FIFO
+        assert stat_is_fifo(path)
+
+
+def stat_is_fifo(path):
+    import stat
+
+    return stat.S_ISFIFO(os.lstat(path).st_mode)
+
+
+def test_a_streamed_output_is_stamped_before_its_rename(tmp_path, monkeypatch):
+    from jaxspec import stream
+
+    wav = _wav(tmp_path / "a.wav", 20000)
+    real = os.replace
+
+    def then_another_run(source, target):
+        real(source, target)
+        os.utime(target, ns=(10**9, 10**9))  # another run's file, renamed there right after
+
+    stamps: list = []
+    monkeypatch.setattr(os, "replace", then_another_run)
+    stream.encode_to_file(SpectrogramConfig(), wav, tmp_path / "a.npy", stamps=stamps)
+    monkeypatch.setattr(os, "replace", real)
+    assert stamps[0][0] == (tmp_path / "a.npy").stat().st_size and stamps[0][1] != 10**9
+
+
 def test_an_output_replaced_after_its_record_is_not_up_to_date(tmp_path, capsys):
     # another run (another config) killed between its rename and its record, or running at
     # the same time, left other values of the same size under the name: a rerun called them

@@ -31,12 +31,14 @@ EXIT_INTERRUPTED = 130
 
 
 def _stream_file(config, path: str, target: Path | None) -> Any:
-    """Streams a long file into ``target`` (atomically; returns None) or into an array (``target`` None)."""
+    """Streams a long file into ``target`` (atomically; returns its ``outputs.stamp``) or into
+    an array (``target`` None); a failure is returned, not raised."""
     try:
         if target is None:
             return stream_to_array(config, path)
-        encode_to_file(config, path, target)
-        return None
+        stamps: list = []
+        encode_to_file(config, path, target, stamps=stamps)
+        return stamps[0]
     except Exception as error:  # noqa: BLE001 - one item fails, the run goes on
         return error
 
@@ -153,8 +155,8 @@ def run_encode(args: argparse.Namespace) -> int:
                 say(f"error: {item.path}: {failure_reason(result, item.path)}")
             else:
                 try:
-                    # streamed results are in the target already
-                    made = outputs.stamp(target) if result is None else outputs.write_npy(target, result)
+                    # a streamed result is in the target already: its stamp
+                    made = result if isinstance(result, tuple) else outputs.write_npy(target, result)
                     manifest.add(item.name, sources[item.name], made)
                     written += 1
                 except (OSError, ValueError) as error:
