@@ -160,9 +160,10 @@ _LOCK_OPEN = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os,
 
 
 @contextlib.contextmanager
-def _locked(manifest: Path, wait: float) -> Iterator[float]:
+def _locked(manifest: Path, wait: float) -> Iterator[float | None]:
     """Holds an exclusive ``flock`` on the manifest file (POSIX), so that the appends and
-    rewrites of concurrent runs into one folder take turns; yields the seconds it waited.
+    rewrites of concurrent runs into one folder take turns; yields ``None`` when it holds
+    the lock, else the seconds it waited for it in vain.
 
     The file itself, opened for writing (NFS takes exclusive locks only on files open for
     writing), not the output folder: a lock there met the ``flock OUT jaxspec encode ...``
@@ -198,16 +199,36 @@ def _locked(manifest: Path, wait: float) -> Iterator[float]:
         os.close(fd)  # rewritten meanwhile: lock the new file
         fd = None
     try:
-        yield time.monotonic() - start
+        yield None if fd is not None else time.monotonic() - start
     finally:
         if fd is not None:
             os.close(fd)  # releases the lock
 
 
 def _regular(path: Path, flags: int) -> Any:
-    """``path`` opened (binary, never blocking: a FIFO swapped in during a run hung the
-    rewrite's read), or ``OSError`` when it is not a regular file."""
-    fd = os.open(path, flags | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    """``path`` opened (binary), or ``OSError`` when it is not a regular file; never blocks
+    on a special file (a FIFO swapped in during a run hung the rewrite's read).
+
+    On Linux the name is first opened with ``O_PATH`` (which opens nothing: no FIFO, no
+    lease break), checked, then opened for real through ``/proc/self/fd``, blocking as a
+    plain open does: an open with ``O_NONBLOCK`` of a file under a lease (Samba, NFS
+    servers, backup tools) failed at once, and the records of a whole run were lost."""
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    handle = None
+    with contextlib.suppress(FileNotFoundError, AttributeError):
+        handle = os.open(path, os.O_PATH | os.O_CLOEXEC | nofollow)
+    if handle is not None:
+        try:
+            if not stat.S_ISREG(os.fstat(handle).st_mode):
+                raise OSError(errno.EINVAL, "the manifest is not a regular file", str(path))
+            try:
+                fd = os.open(f"/proc/self/fd/{handle}", (flags & ~os.O_CREAT) | os.O_CLOEXEC)
+            except FileNotFoundError:  # no /proc: the name itself, checked just above
+                fd = os.open(path, flags | os.O_CLOEXEC | nofollow, 0o666)
+        finally:
+            os.close(handle)
+    else:  # not there yet (created here), or no O_PATH
+        fd = os.open(path, flags | os.O_CLOEXEC | nofollow | (0 if flags & os.O_CREAT else os.O_NONBLOCK), 0o666)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise OSError(errno.EINVAL, "the manifest is not a regular file", str(path))
@@ -312,7 +333,8 @@ class Manifest:
         """``_locked`` within what is left of this run's ``LOCK_WAIT_S`` (a lock held elsewhere
         for long cost 30 s per output, and again after a Ctrl-C)."""
         with _locked(self.path, self._lock_wait) as waited:
-            self._lock_wait = max(0.0, self._lock_wait - waited)
+            if waited is not None:  # went on unlocked: the waits that failed use up the budget
+                self._lock_wait = max(0.0, self._lock_wait - waited)
             yield
 
     def forget(self, name: str) -> None:

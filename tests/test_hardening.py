@@ -522,6 +522,38 @@ def test_the_manifest_lock_survives_an_open_that_would_block_and_a_fifo(tmp_path
         assert stat_is_fifo(path)
 
 
+_LEASE_SCRIPT = """
+import fcntl, os, signal, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+def give_up(*args):  # what Samba or an NFS server does when the lease is broken
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+signal.signal(signal.SIGIO, give_up)
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_SETLEASE"), reason="Linux leases")
+def test_a_rerun_waits_for_a_lease_on_the_manifest_to_break(tmp_path, capsys):
+    # a non-blocking open of a leased file fails at once (EAGAIN): the rerun saw no records,
+    # encoded everything again and, its records failing too, deleted every good output
+    for i in range(4):
+        _wav(tmp_path / f"{i}.wav", 2000)
+    out = tmp_path / "out"
+    assert _cli(capsys, "encode", tmp_path, "-o", out, "--no-progress")[1].startswith("4 written")
+    argv = [sys.executable, "-c", _LEASE_SCRIPT, str(out / ".jaxspec-manifest.jsonl")]
+    holder = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        code, printed, _ = _cli(capsys, "encode", tmp_path, "-o", out, "--no-progress")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert code == EXIT_OK and printed.startswith("0 written, 0 failed, 4 up to date"), printed
+    assert len(list(out.glob("*.npy"))) == 4
+
+
 def stat_is_fifo(path):
     import stat
 

@@ -157,12 +157,18 @@ def run_encode(args: argparse.Namespace) -> int:
                 try:
                     # a streamed result is in the target already: its stamp
                     made = result if isinstance(result, tuple) else outputs.write_npy(target, result)
-                    manifest.add(item.name, sources[item.name], made)
-                    written += 1
                 except (OSError, ValueError) as error:
                     failed += 1
                     _remove_stale(target)
                     say(f"error: {item.path}: {_output_error(error, target)}")
+                else:
+                    try:
+                        manifest.add(item.name, sources[item.name], made)
+                        written += 1
+                    except OSError as error:  # the output is complete: kept, and made again next run
+                        failed += 1
+                        reason = error.strerror or str(error)
+                        say(f"error: {item.path}: its record in {str(manifest.path)!r} cannot be written: {reason}")
             bar.update(1)
     except KeyboardInterrupt:
         interrupted = True
