@@ -23,7 +23,7 @@ import re
 import secrets
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -75,6 +75,17 @@ def _stale(name: str, mtime: float, now: float) -> bool:
         return True
     pid, host = match.groups()
     return pid is not None and host == _host() and int(pid) != os.getpid() and not _running(int(pid))
+
+
+def stamp(path: str | os.PathLike) -> tuple[int, int]:
+    """``(size in bytes, modification time in ns)`` of a file: what a manifest records of an output."""
+    info = os.stat(path)
+    return info.st_size, info.st_mtime_ns
+
+
+def sweep_folders(folders: Iterable[str | os.PathLike]) -> int:
+    """``sweep_stale`` on each of ``folders`` once (duplicates skipped); returns how many files it removed."""
+    return sum(sweep_stale(folder) for folder in dict.fromkeys(folders))
 
 
 def sweep_stale(folder: str | os.PathLike) -> int:
@@ -148,8 +159,7 @@ def atomic_path(path: str | os.PathLike, *, extension: bool = True, stamps: list
         with _naming(path):
             os.chmod(temporary, _MODE)
             if stamps is not None:
-                info = os.stat(temporary)
-                stamps.append((info.st_size, info.st_mtime_ns))
+                stamps.append(stamp(temporary))
             os.replace(temporary, path)
     except BaseException:
         if temporary is not None:

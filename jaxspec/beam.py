@@ -9,7 +9,7 @@ manifest ``OUT/.jaxspec-manifest.jsonl``: one JSON line per input with ``path``,
 when its output is complete and was made from the same input with the same config and
 key rule; otherwise the output is replaced atomically (``--overwrite`` forces). Before the
 job runs, the temporary files that killed runs left in the folders it writes are removed
-(``jaxspec._atomic.sweep_stale``: those whose writer is gone from this host, or a day old).
+(``jaxspec._atomic.sweep_folders``: those whose writer is gone from this host, or a day old).
 
 Locally, the DirectRunner with several processes::
 
@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from ._atomic import sweep_stale
+from ._atomic import sweep_folders
 from .cli.pipeline import Long, read_or_stream
 from .config import SpectrogramConfig
 from .corpus import Batches, encode_waves, file_keys
@@ -236,9 +236,7 @@ def encode_corpus(
         item = Item(name, path)
         previous = None if overwrite else _previous_row(manifest, item, out)
         (kept if previous is not None else items).append(previous if previous is not None else item)
-    for folder in dict.fromkeys([out, *(_folder(out, name) for _, name in inputs)]):
-        if folder is not None:
-            sweep_stale(folder)
+    sweep_folders(folder for folder in [out, *(_folder(out, name) for _, name in inputs)] if folder is not None)
     rows = (
         pipeline
         | "Inputs" >> beam.Create(items, reshuffle=True)

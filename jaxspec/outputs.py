@@ -73,7 +73,7 @@ def target_path(out: Path, name: str, suffix: str = ".npy") -> Path:
 
 
 def write_npy(path: Path, array: np.ndarray) -> tuple[int, int]:
-    """Writes ``array`` to ``path`` atomically; returns the file's ``stamp``."""
+    """Writes ``array`` to ``path`` atomically; returns the file's ``_atomic.stamp``."""
     array = np.ascontiguousarray(array)
     stamps: list = []
     try:
@@ -91,20 +91,13 @@ def write_npy(path: Path, array: np.ndarray) -> tuple[int, int]:
     return stamps[0]
 
 
-def stamp(path: Path) -> tuple[int, int]:
-    """``(size in bytes, modification time in ns)`` of an output, for its record (``write_npy``
-    and ``write_npz`` return the one of the file they wrote, taken before its rename)."""
-    info = path.stat()
-    return info.st_size, info.st_mtime_ns
-
-
 def archive_name(name: str) -> str:
     """The key of ``name`` in a ``--single`` archive: itself, with bytes that are not UTF-8 as ``\\xNN``."""
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def write_npz(path: Path, arrays: Iterable[tuple[str, np.ndarray]]) -> tuple[int, int]:
-    """Writes one ``.npz`` archive (entry ``NAME.npy`` per array) atomically; returns its ``stamp``.
+    """Writes one ``.npz`` archive (entry ``NAME.npy`` per array) atomically; returns its ``_atomic.stamp``.
 
     The archive is built with ``zipfile`` directly: names are never passed as keyword
     arguments (``np.savez(file, **arrays)`` loses arrays named ``file`` or ``allow_pickle``).
@@ -270,7 +263,9 @@ class Manifest:
     line per setting, then a line per output written (appended after its rename). The
     last line of a killed run may be cut; it is ignored. ``compact`` rewrites it
     atomically with the latest record per name, merged with what concurrent runs into the
-    same folder appended meanwhile (appends and rewrites hold a lock on the folder).
+    same folder appended meanwhile (appends and rewrites hold a lock on the manifest file:
+    ``_locked``). Records hold each output's ``_atomic.stamp``: ``write_npy`` and ``write_npz``
+    return the one of the file they wrote, taken before its rename.
     """
 
     def __init__(self, path: Path, config_json: dict[str, Any], rule: str):
@@ -303,7 +298,7 @@ class Manifest:
         return info.st_size == record.get("output_bytes") and recorded in (None, info.st_mtime_ns)
 
     def add(self, name: str, source: Source | None, output: tuple[int, int]) -> None:
-        """Records an output just renamed into place (appended at once); ``output`` is its ``stamp``."""
+        """Records an output just renamed into place (appended at once); ``output`` is its ``_atomic.stamp``."""
         record = {
             "name": name,
             "setting": self.setting,

@@ -430,7 +430,7 @@ def test_a_run_whose_setting_line_was_rewritten_away_writes_it_again(tmp_path):
     assert again.records["n2"]["setting"] == first.setting and first.setting in again.settings
 
 
-@pytest.mark.skipif(os.name != "posix", reason="flock")
+@pytest.mark.skipif(os.name != "posix", reason="flock(2) exists on POSIX systems only")
 def test_a_run_under_flock_of_its_output_folder_finishes(tmp_path, capsys):
     # `flock OUT jaxspec encode ... -o OUT` (util-linux's idiom for one job at a time): the
     # manifest's lock was taken on the folder, which the parent held: the run waited for ever
@@ -451,7 +451,7 @@ def test_a_run_under_flock_of_its_output_folder_finishes(tmp_path, capsys):
 def test_the_record_stamps_the_file_this_run_wrote(tmp_path, monkeypatch):
     # the stamp was taken from the final name after the rename: another run's file renamed
     # there in between (same size: another config, same shape) lent it its stamp
-    from jaxspec import outputs
+    from jaxspec import _atomic, outputs
 
     other = tmp_path / "other.npy"
     np.save(other, np.ones(1000, np.float32))
@@ -466,11 +466,11 @@ def test_the_record_stamps_the_file_this_run_wrote(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "replace", then_another_run)
     made = outputs.write_npy(tmp_path / "a.npy", np.zeros(1000, np.float32))
     monkeypatch.setattr(os, "replace", real)
-    final = outputs.stamp(tmp_path / "a.npy")
+    final = _atomic.stamp(tmp_path / "a.npy")
     assert final[1] == 10**9 and made[0] == final[0] and made != final
 
 
-@pytest.mark.skipif(os.name != "posix", reason="flock")
+@pytest.mark.skipif(os.name != "posix", reason="flock(2) exists on POSIX systems only")
 def test_a_manifest_lock_held_elsewhere_costs_one_wait_per_run(tmp_path, capsys, monkeypatch):
     # `flock OUT/.jaxspec-manifest.jsonl ...` held for long: every output waited the full
     # LOCK_WAIT_S again (30 s a file), and the rewrite after a Ctrl-C once more
@@ -534,7 +534,7 @@ time.sleep(60)
 """
 
 
-@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_SETLEASE"), reason="Linux leases")
+@pytest.mark.skipif(sys.platform != "linux", reason="file leases (fcntl F_SETLEASE) exist on Linux only")
 def test_a_rerun_waits_for_a_lease_on_the_manifest_to_break(tmp_path, capsys):
     # a non-blocking open of a leased file fails at once (EAGAIN): the rerun saw no records,
     # encoded everything again and, its records failing too, deleted every good output

@@ -13,7 +13,7 @@ import jax
 import numpy as np
 
 from .. import outputs
-from .._atomic import sweep_stale
+from .._atomic import sweep_folders
 from .._files import declared_frames, warn_if_truncated
 from ..corpus import file_keys
 from ..encoding import encode
@@ -31,7 +31,7 @@ EXIT_INTERRUPTED = 130
 
 
 def _stream_file(config, path: str, target: Path | None) -> Any:
-    """Streams a long file into ``target`` (atomically; returns its ``outputs.stamp``) or into
+    """Streams a long file into ``target`` (atomically; returns its ``_atomic.stamp``) or into
     an array (``target`` None); a failure is returned, not raised."""
     try:
         if target is None:
@@ -51,7 +51,7 @@ def _remove_stale(target: Path) -> None:
 
 def _sweep(folders: list[Path]) -> None:
     """Removes what killed runs left in the folders about to be written (``sweep_stale``), and says so."""
-    removed = sum(sweep_stale(folder) for folder in dict.fromkeys(folders))
+    removed = sweep_folders(folders)
     if removed:
         print(
             f"note: removed {removed} temporary file(s) (.*.part) that an interrupted run left behind",
@@ -114,7 +114,7 @@ def run_encode(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     sources = {item.name: outputs.Source.of(item.path) for item in inputs}
     if args.single:
-        _sweep([manifest_path.parent, out.parent])
+        _sweep([out.parent])  # the archive's folder, where its manifest lies too
         return _encode_single(args, config, inputs, problems, out, seed, manifest, sources)
 
     todo, skipped, replacing = [], 0, 0
