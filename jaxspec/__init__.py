@@ -27,6 +27,7 @@ from .errors import (
     InputError,
     JaxspecError,
     PcmScaleWarning,
+    RecordingFileError,
     TruncatedAudioWarning,
 )
 from .features import DCT, Decibels, Deltas, Log, MelFilterbank, SubtractMean, UseEnergy, WhisperLog
@@ -56,6 +57,7 @@ __all__ = [
     "InputError",
     "JaxspecError",
     "PcmScaleWarning",
+    "RecordingFileError",
     "TruncatedAudioWarning",
     "Kaldi",
     "Log",

@@ -376,12 +376,14 @@ def load(cls: type, path: str | os.PathLike) -> Any:
     Relative recording paths are read relative to the JSON file's folder.
 
     Raises:
-      FileNotFoundError: ``path`` does not exist.
+      FileNotFoundError: ``path``, or a recording it names, does not exist.
       ConfigError: the file is not valid JSON (line and column named), or a key or
-        value is invalid.
+        value is invalid (``RecordingFileError`` for a recording that cannot be read).
     """
     d = read_dict(path)
     try:
         return from_dict(cls, d)
-    except ConfigError as error:
-        raise ConfigError(f"config file {str(path)!r}: {error}") from error
+    except ConfigError as error:  # its class kept: a RecordingFileError is a file error too
+        raise type(error)(f"config file {str(path)!r}: {error}") from error
+    except FileNotFoundError as error:  # a recording it names
+        raise FileNotFoundError(f"config file {str(path)!r}: {error}") from None

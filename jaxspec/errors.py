@@ -31,6 +31,11 @@ class AudioSamplesError(AudioFileError, InputError):
     both a file error (it names the path) and an input error."""
 
 
+class RecordingFileError(AudioFileError, ConfigError):
+    """A noise recording or impulse response file that cannot be read: both a file error
+    (it names the path) and a config error (a recording is part of the config)."""
+
+
 class TruncatedAudioWarning(UserWarning):
     """A file decoded to fewer frames than its header declares (cut mid-data, or a lying header)."""
 

@@ -39,10 +39,12 @@ from typing import Any
 
 import numpy as np
 
+from . import limits
 from ._atomic import atomic_file
 from .errors import InputError
 
 MANIFEST_NAME = ".jaxspec-manifest.jsonl"
+MAX_LINE_BYTES = 2 * limits.MAX_CONFIG_BYTES  # a setting line holds a config (inline recordings too)
 KEY_RULE_NONE = "no key (no augmentation)"
 
 
@@ -230,30 +232,42 @@ def _regular(path: Path, flags: int) -> Any:
 
 def _parse(path: Path, strict: bool = False) -> tuple[dict[str, dict], dict[str, dict]]:
     """A manifest's settings and latest record per name (none for a file that is not
-    there; ``strict``: an ``OSError`` for one that cannot be read, else none either)."""
+    there; ``strict``: an ``OSError`` for one that cannot be read, else none either).
+    Lines that are not a setting or a record are skipped (a line cut by a kill, garbage,
+    JSON nested too deep, lines longer than ``MAX_LINE_BYTES``, never held whole)."""
     settings: dict[str, dict[str, Any]] = {}
     records: dict[str, dict[str, Any]] = {}
     try:
         with _regular(path, os.O_RDONLY) as file:
-            lines = file.read().decode("utf-8", "surrogateescape").splitlines(keepends=True)
+            for line in _lines(file, MAX_LINE_BYTES):
+                try:
+                    entry = json.loads(line.decode("utf-8", "surrogateescape"))
+                except (ValueError, RecursionError):
+                    continue
+                if not isinstance(entry, dict):
+                    continue
+                if "config" in entry and isinstance(entry.get("setting"), str):
+                    settings[entry["setting"]] = entry
+                elif isinstance(entry.get("name"), str) and "config" not in entry:
+                    records[entry["name"]] = entry
     except FileNotFoundError:
-        return settings, records
+        pass
     except OSError:
         if strict:
             raise
-        return settings, records
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue  # a line cut by a kill
-        if not isinstance(entry, dict):
-            continue
-        if "config" in entry and "setting" in entry:
-            settings[entry["setting"]] = entry
-        elif isinstance(entry.get("name"), str):
-            records[entry["name"]] = entry
+        return {}, {}
     return settings, records
+
+
+def _lines(file: Any, cap: int) -> Iterator[bytes]:
+    """The lines of a binary ``file`` of at most ``cap`` bytes; longer ones are read past in
+    pieces and skipped."""
+    while line := file.readline(cap + 1):
+        if len(line) > cap and not line.endswith(b"\n"):
+            while (rest := file.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass
+            continue
+        yield line
 
 
 class Manifest:
@@ -296,6 +310,22 @@ class Manifest:
             return False
         recorded = record.get("output_mtime_ns")  # absent from records of jaxspec before 2026-12
         return info.st_size == record.get("output_bytes") and recorded in (None, info.st_mtime_ns)
+
+    def wrote(self, name: str, target: Path) -> bool:
+        """True if ``target`` is the regular file recorded as ``name``'s output, as written
+        (size and time; any setting): an output of jaxspec's, not a file of the user's."""
+        record = self.records.get(name)
+        try:
+            info = target.lstat()
+        except OSError:
+            return False
+        recorded = None if record is None else record.get("output_mtime_ns")
+        return (
+            record is not None
+            and stat.S_ISREG(info.st_mode)
+            and info.st_size == record.get("output_bytes")
+            and recorded in (None, info.st_mtime_ns)
+        )
 
     def add(self, name: str, source: Source | None, output: tuple[int, int]) -> None:
         """Records an output just renamed into place (appended at once); ``output`` is its ``_atomic.stamp``."""

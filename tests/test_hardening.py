@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import struct
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from jaxspec import (
     AudioFileError,
     Augmentation,
     ConfigError,
+    Convolution,
     InputError,
     Noise,
     SpectrogramConfig,
@@ -609,6 +611,88 @@ def test_a_file_that_now_fails_leaves_no_stale_output(tmp_path, capsys):
     a.write_bytes(b"garbage" * 100)
     code, stdout, stderr = _cli(capsys, "encode", folder, "-o", out, "--no-progress", "--offset", 100)
     assert code == EXIT_FAILED and not (out / "a.npy").exists() and str(a) in stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo (POSIX)")
+def test_a_failing_item_never_removes_what_jaxspec_did_not_write(tmp_path, capsys):
+    """A stale output is removed only when the manifest records it as jaxspec's: a file of
+    the user's with that name, one changed since, or a FIFO stay."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    for name in "abcd":
+        _wav(folder / f"{name}.wav")
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress")[0] == EXIT_OK
+    (out / "a.npy").unlink()
+    (out / "a.npy").write_text("the user's own file")  # no record of jaxspec's matches it
+    (out / "b.npy").unlink()
+    os.mkfifo(out / "b.npy")
+    np.save(out / "c.npy", np.zeros(3))  # changed since it was written
+    for name in "abcd":
+        (folder / f"{name}.wav").write_bytes(b"not audio")
+    code, _, stderr = _cli(capsys, "encode", folder, "-o", out, "--no-progress", "--offset", 90)
+    assert code == EXIT_FAILED and stderr.count("error:") == 4
+    assert (out / "a.npy").read_text() == "the user's own file"
+    assert stat.S_ISFIFO(os.lstat(out / "b.npy").st_mode)
+    np.testing.assert_array_equal(np.load(out / "c.npy"), np.zeros(3))
+    assert not (out / "d.npy").exists()  # jaxspec's own stale output goes
+    # one input to a FIFO named as its output: refused, and the FIFO stays
+    single = tmp_path / "one.npy"
+    os.mkfifo(single)
+    code, _, stderr = _cli(capsys, "encode", _wav(tmp_path / "e.wav"), "-o", single, "--no-progress")
+    assert code == EXIT_FAILED and "not a regular file" in stderr and stat.S_ISFIFO(os.lstat(single).st_mode)
+
+
+def test_a_manifest_with_hostile_lines_is_read_past(tmp_path, capsys):
+    """Deeply nested JSON, a setting that is not a string and a line longer than the cap
+    are skipped (no RecursionError / TypeError; the long line is never held whole)."""
+    from jaxspec import outputs
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    _wav(folder / "a.wav")
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress")[0] == EXIT_OK
+    manifest = out / outputs.MANIFEST_NAME
+    with open(manifest, "a") as file:
+        file.write("[" * 100_000 + "]" * 100_000 + "\n")
+        file.write(json.dumps({"setting": {"a": 1}, "config": 1, "key_rule": 2}) + "\n")
+        file.write('{"name": "a", "x": "' + "y" * (outputs.MAX_LINE_BYTES + 10) + '"}\n')
+    code, printed, _ = _cli(capsys, "encode", folder, "-o", out, "--no-progress")
+    assert code == EXIT_OK and printed.startswith("0 written, 0 failed, 1 up to date")
+    assert manifest.stat().st_size < 10_000  # rewritten without them
+
+
+def test_a_recording_is_capped_at_the_configs_rate_before_it_is_decoded(tmp_path, monkeypatch):
+    from jaxspec import io, limits
+
+    path = tmp_path / "rec8k.wav"
+    soundfile.write(path, 0.1 * _tone(4000), 8000)
+    monkeypatch.setattr(limits, "MAX_RECORDING_SAMPLES", 10_000)
+    decoded = []
+    monkeypatch.setattr(io, "load_audio", lambda p: decoded.append(p))  # must not be reached
+    with raises(ConfigError, "Noise signal", "rec8k.wav", "4000 samples", "(16000 at the config's 32000 Hz)", "10000"):
+        jaxspec.SpectrogramConfig(sample_rate=32000, augmentation=Augmentation(noise=Noise(0.1, str(path))))
+    assert decoded == []
+
+
+def test_a_recording_that_cannot_be_used_is_named_with_its_path(tmp_path):
+    from jaxspec import RecordingFileError
+
+    text = tmp_path / "text.wav"
+    text.write_text("hello")
+    slow = tmp_path / "rate1.wav"
+    soundfile.write(slow, np.zeros(50, np.float32), 1)
+    with raises(RecordingFileError, "Convolution signal", "text.wav", "cannot read") as caught:
+        jaxspec.SpectrogramConfig(augmentation=Augmentation(convolution=Convolution(str(text))))
+    assert isinstance(caught.value, ConfigError) and isinstance(caught.value, jaxspec.AudioFileError)
+    with raises(ConfigError, "Noise signal", "rate1.wav", "1 Hz"):
+        jaxspec.SpectrogramConfig(augmentation=Augmentation(noise=Noise(0.1, str(slow))))
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"augmentation": {"noise": {"amplitude": 0.1, "signal": "missing.wav"}}}))
+    with raises(FileNotFoundError, "c.json", "Noise signal", "missing.wav"):
+        jaxspec.SpectrogramConfig.load(config)
+    config.write_text(json.dumps({"augmentation": {"convolution": {"signal": "text.wav"}}}))
+    with raises(RecordingFileError, "c.json", "Convolution signal", "text.wav"):
+        jaxspec.SpectrogramConfig.load(config)
 
 
 def test_single_rerun_and_interrupted_single_writes_nothing(tmp_path, capsys, monkeypatch):
@@ -1248,6 +1332,41 @@ def test_non_utf8_file_names_are_read(tmp_path, capsys):
     assert code == EXIT_OK and (tmp_path / "out" / (Path(name).stem + ".npy")).exists()
     code, out, _ = _cli(capsys, "info", path)
     assert code == EXIT_OK and "(31, 201)" in out  # the name prints (escaped), nothing raises
+
+
+def test_control_characters_in_file_names_are_escaped(tmp_path, capsys):
+    """A name cannot split a message line or drive the terminal: \\n, \\t and ESC print
+    escaped (as ls -b shows them), in encode's errors and info's lines."""
+    name = "evil\n5 written, 0 failed\x1b[31m\t.wav"
+    try:
+        (tmp_path / name).write_bytes(b"garbage" * 10)
+        _wav(tmp_path / "ok\x1b.wav")
+    except OSError:
+        pytest.skip("this file system does not take control characters in names")
+    code, _, err = _cli(capsys, "encode", tmp_path, "-o", tmp_path / "out", "--no-progress")
+    assert code == EXIT_FAILED and "evil\\n5 written, 0 failed\\x1b[31m\\t.wav: " in err
+    assert "\x1b" not in err and err.count("\n") == 1
+    code, out, err = _cli(capsys, "info", tmp_path / "ok\x1b.wav")
+    assert code == EXIT_OK and "ok\\x1b.wav" in out and "\x1b" not in out + err
+
+
+def test_a_closed_stdout_ends_the_command_quietly(tmp_path):
+    """info | head: the reader going away is exit 141 with nothing on stderr (each later
+    file was reported as failing with 'Broken pipe')."""
+    for i in range(40):
+        _wav(tmp_path / f"c{i:02d}.wav")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    reader = subprocess.Popen(["head", "-c", "1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    done = subprocess.run(
+        [sys.executable, "-m", "jaxspec", "info", str(tmp_path)],
+        env=env,
+        stdout=reader.stdin,
+        stderr=subprocess.PIPE,
+        timeout=300,
+    )
+    reader.stdin.close()
+    reader.wait(timeout=60)
+    assert done.returncode == 141 and done.stderr == b""
 
 
 def test_non_utf8_file_names_print_their_bytes_as_hex(tmp_path):

@@ -16,9 +16,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import limits
-from ..errors import ConfigError, InputError
-from ..io import as_signal, is_path
-from ..resampling import resample
+from .._files import display
+from ..errors import AudioFileError, ConfigError, InputError, RecordingFileError
+from ..io import as_signal, audio_info, is_path
+from ..resampling import output_length, resample
 from .stages import Augmentation
 
 
@@ -26,26 +27,51 @@ def load_recording(signal: Any, sample_rate: int, name: str) -> jax.Array:
     """A recording (path, ``Audio``, array) as float32 ``[shape=(n,)]`` at ``sample_rate``.
 
     Arrays are taken to be at ``sample_rate`` already; a traced array (a config built
-    inside ``jax.jit``) is used as it is.
+    inside ``jax.jit``) is used as it is. ``name`` (e.g. ``"Noise signal"``) starts every
+    message, with the path for a file. A file is checked against
+    ``limits.MAX_RECORDING_SAMPLES`` from its header, at its rate and at ``sample_rate``,
+    before it is decoded; one that cannot be read is a ``RecordingFileError``.
     """
     if isinstance(signal, jax.core.Tracer):
         return signal
+    if is_path(signal):
+        name = f"{name} {display(signal)}"
+        try:
+            info = audio_info(signal)
+        except AudioFileError as error:
+            raise RecordingFileError(f"{name}: {error}") from error
+        except InputError as error:  # a path no file can have (a NUL)
+            raise ConfigError(f"{name}: {error}") from error
+        except FileNotFoundError as error:
+            raise FileNotFoundError(f"{name}: {error}") from None
+        _check_length(name, info.frames, info.samplerate, sample_rate)
     try:
         samples, rate = as_signal(signal, name)
+    except AudioFileError as error:
+        raise RecordingFileError(f"{name}: {error}") from error
     except InputError as error:  # a recording is part of the config
-        raise ConfigError(str(error)) from error
+        raise ConfigError(f"{name}: {error}") from error
     if samples.shape[0] == 0:
         raise ConfigError(f"{name} is an empty signal; it needs at least one sample")
-    if samples.shape[0] > limits.MAX_RECORDING_SAMPLES:
-        raise ConfigError(
-            f"{name} has {samples.shape[0]} samples; the cap is {limits.MAX_RECORDING_SAMPLES} (jaxspec.limits)"
-        )
+    _check_length(name, samples.shape[0], rate, sample_rate)
     peak = float(np.max(np.abs(samples)))
     if peak > limits.MAX_SIGNAL_VALUE:
         raise ConfigError(f"{name} has samples up to {peak:.6g} in magnitude; the cap is {limits.MAX_SIGNAL_VALUE:g}")
     if rate is not None and rate != sample_rate:
-        return resample(samples, rate, sample_rate)
+        try:
+            return resample(samples, rate, sample_rate)
+        except ConfigError as error:
+            raise ConfigError(f"{name}: {error}") from None
     return jnp.asarray(samples)
+
+
+def _check_length(name: str, n: int, rate: int | None, sample_rate: int) -> None:
+    """``ConfigError`` if a recording of ``n`` samples at ``rate`` exceeds the cap, at its
+    rate or resampled to ``sample_rate`` (a short file at a low rate would grow past it)."""
+    at_config = n if rate is None or rate == sample_rate else output_length(n, rate, sample_rate)
+    if max(n, at_config) > limits.MAX_RECORDING_SAMPLES:
+        also = "" if at_config == n else f" ({at_config} at the config's {sample_rate} Hz)"
+        raise ConfigError(f"{name} has {n} samples{also}; the cap is {limits.MAX_RECORDING_SAMPLES} (jaxspec.limits)")
 
 
 def resolve(augmentation: Augmentation | None, sample_rate: int) -> Augmentation | None:

@@ -182,6 +182,8 @@ _COMPILING = ("encode", "plot", "demo")  # the subcommands that compile programs
 
 EXIT_TERMINATED = 143
 """The exit code after SIGTERM (128 + 15), which stops a run as Ctrl-C does."""
+EXIT_BROKEN_PIPE = 141
+"""The exit code when stdout's reader closed it (128 + SIGPIPE, as a shell reports ``cat | head``)."""
 
 
 @contextlib.contextmanager
@@ -261,6 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"jaxspec {args.command}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
         return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of stdout went away (| head): quiet, as cat and ls are
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        return EXIT_BROKEN_PIPE
     except (JaxspecError, ValueError, OSError, ImportError) as error:
         if _tracebacks():
             raise

@@ -23,7 +23,7 @@ from ..planner import plan_file
 from ..stream import encode_to_file, stream_to_array
 from .flags import config_from_args
 from .inputs import Input, find_inputs, refuse_collisions
-from .pipeline import FILE_ERRORS, Long, encode_files, failure_reason, progress_bar, say
+from .pipeline import FILE_ERRORS, Long, encode_files, escaped, failure_reason, progress_bar, say
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
@@ -43,10 +43,13 @@ def _stream_file(config, path: str, target: Path | None) -> Any:
         return error
 
 
-def _remove_stale(target: Path) -> None:
-    """Removes an output from an earlier run whose input now fails (it would be stale)."""
-    with contextlib.suppress(OSError):
-        target.unlink()
+def _remove_stale(target: Path, ours: bool) -> None:
+    """Removes an output from an earlier run whose input now fails (it would be stale):
+    only one that the manifest records as written by jaxspec (``Manifest.wrote``), never a
+    file of the user's, a FIFO or a device that happens to have its name."""
+    if ours:
+        with contextlib.suppress(OSError):
+            target.unlink()
 
 
 def _sweep(folders: list[Path]) -> None:
@@ -96,7 +99,7 @@ def run_encode(args: argparse.Namespace) -> int:
             problems.append((item.path, str(error)))
     inputs = kept
     for pattern, reason in problems:
-        print(f"error: {pattern}: {reason}", file=sys.stderr)
+        print(f"error: {escaped(pattern)}: {reason}", file=sys.stderr)
     if args.key is not None and config.augmentation is None:
         print("warning: --key has no effect: the config has no augmentation", file=sys.stderr)
     if args.key is None and config.augmentation is not None:
@@ -144,6 +147,7 @@ def run_encode(args: argparse.Namespace) -> int:
     try:
         for item, result in encode_files(config, todo, keys, args.workers, bar):
             target = targets[item.name]
+            ours = manifest.wrote(item.name, target)
             manifest.forget(item.name)
             if isinstance(result, Long):
                 result = _stream_file(config, result.path, target)
@@ -151,16 +155,16 @@ def run_encode(args: argparse.Namespace) -> int:
                     result = OSError(_output_error(result, target))
             if isinstance(result, BaseException):
                 failed += 1
-                _remove_stale(target)
-                say(f"error: {item.path}: {failure_reason(result, item.path)}")
+                _remove_stale(target, ours)
+                say(f"error: {escaped(item.path)}: {failure_reason(result, item.path)}")
             else:
                 try:
                     # a streamed result is in the target already: its stamp
                     made = result if isinstance(result, tuple) else outputs.write_npy(target, result)
                 except (OSError, ValueError) as error:
                     failed += 1
-                    _remove_stale(target)
-                    say(f"error: {item.path}: {_output_error(error, target)}")
+                    _remove_stale(target, ours)
+                    say(f"error: {escaped(item.path)}: {_output_error(error, target)}")
                 else:
                     try:
                         manifest.add(item.name, sources[item.name], made)
@@ -168,7 +172,8 @@ def run_encode(args: argparse.Namespace) -> int:
                     except OSError as error:  # the output is complete: kept, and made again next run
                         failed += 1
                         reason = error.strerror or str(error)
-                        say(f"error: {item.path}: its record in {str(manifest.path)!r} cannot be written: {reason}")
+                        record = f"its record in {str(manifest.path)!r} cannot be written"
+                        say(f"error: {escaped(item.path)}: {record}: {reason}")
             bar.update(1)
     except KeyboardInterrupt:
         interrupted = True
@@ -204,7 +209,7 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
                 result = _stream_file(config, result.path, None)
             if isinstance(result, BaseException):
                 failed += 1
-                say(f"error: {item.path}: {failure_reason(result, item.path)}")
+                say(f"error: {escaped(item.path)}: {failure_reason(result, item.path)}")
             else:
                 arrays[item.name] = result
             bar.update(1)
@@ -244,7 +249,7 @@ def run_demo(args: argparse.Namespace) -> int:
     path = args.path or example_path()
     info = audio_info(path)
     print(
-        f"input   {path}\n        {info.duration:.3f} s, {info.samplerate} Hz, {info.channels} channel(s), "
+        f"input   {escaped(path)}\n        {info.duration:.3f} s, {info.samplerate} Hz, {info.channels} channel(s), "
         f"{info.format} {info.subtype}"
     )
     print("config\n  " + config.describe().replace("\n", "\n  "))
@@ -293,7 +298,7 @@ def _info_lines(config, path: str) -> list[str]:
         else f" after resampling to {length} samples at {config.sample_rate} Hz"
     )
     return [
-        path,
+        escaped(path),
         f"  duration  {plan.frames / info.samplerate:.3f} s = {plan.frames} samples at {info.samplerate} Hz",
         f"  channels  {info.channels}",
         f"  format    {info.format} ({info.format_info}), {info.subtype} ({info.subtype_info})",
@@ -306,14 +311,16 @@ def run_info(args: argparse.Namespace) -> int:
     _warn_unused_augmentation(config, "info")
     inputs, problems = find_inputs(args.paths)
     for pattern, reason in problems:
-        print(f"error: {pattern}: {reason}", file=sys.stderr)
+        print(f"error: {escaped(pattern)}: {reason}", file=sys.stderr)
     failed = len(problems)
     for item in inputs:
         try:
-            print("\n".join(_info_lines(config, item.path)))
+            lines = _info_lines(config, item.path)
         except FILE_ERRORS as error:
             failed += 1
-            print(f"error: {item.path}: {failure_reason(error, item.path)}", file=sys.stderr)
+            print(f"error: {escaped(item.path)}: {failure_reason(error, item.path)}", file=sys.stderr)
+        else:  # a closed stdout (| head) is not this file's error
+            print("\n".join(lines))
     return EXIT_FAILED if failed else EXIT_OK
 
 

@@ -11,6 +11,7 @@ file's result equals encoding it alone.
 from __future__ import annotations
 
 import collections
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,6 +36,16 @@ class _NoBar:
 
     def close(self) -> None:
         pass
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def escaped(path: Any) -> str:
+    """A path for a message line, its control characters escaped as ``ls -b`` shows them
+    (``\\n``, ``\\t``, ``\\x1b``): a name cannot break a line or drive the terminal.
+    (Bytes that are not UTF-8 are escaped by the stream's error handler.)"""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(path))
 
 
 def say(line: str) -> None:
