@@ -170,10 +170,24 @@ def check_key(key: Any) -> jax.Array:
                 f"key={key!r} is not a PRNG key; use jax.random.key(seed) or jax.random.PRNGKey(seed)"
             ) from error
     if not is_typed_key(key) and (key.dtype != jnp.uint32 or key.shape[-1:] != (2,)):
+        other = key.dtype == jnp.uint32 and key.ndim > 0  # raw words of another implementation (rbg: [4])
         raise InputError(
-            f"key of dtype {key.dtype} and shape {key.shape} is not a PRNG key; "
-            "use jax.random.key(seed) or jax.random.PRNGKey(seed)"
+            f"key of dtype {key.dtype} and shape {key.shape} is not a PRNG key; use jax.random.key(seed)"
+            + (
+                " (raw uint32 keys are read as Threefry's [2] words; with jax_default_prng_impl set to "
+                "another implementation, pass its typed key, jax.random.key(seed))"
+                if other
+                else " or jax.random.PRNGKey(seed)"
+            )
         )
+    return key
+
+
+def check_item_keys(key: Any, count: int, what: str) -> jax.Array:
+    """``check_key``, then one key, or ``count`` of them (one per item of ``what``)."""
+    key = check_key(key)
+    if not is_single_key(key) and not is_key_batch(key, count):
+        raise InputError(f"key of shape {key.shape} does not fit {count} {what}: pass one key or {count} keys")
     return key
 
 
@@ -204,11 +218,16 @@ def check_waveform_and_key(
 
 def check_lengths(lengths: Any, x: jax.Array) -> jax.Array | None:
     """``lengths`` as int32 ``[B]`` for a batch ``x [B, Lmax]``: concrete values must lie in
-    ``[0, Lmax]``; traced ones are clipped to it in the graph."""
+    ``[0, Lmax]``; traced ones (no value to check) are clipped to it in the graph, in their
+    own integer type (an int64 length past 2**31 is ``Lmax``, not wrapped first)."""
     if lengths is None:
         return None
     if x.ndim != 2:
         raise InputError(f"lengths= needs a batch x [B, Lmax]; x has shape {x.shape}")
+    if isinstance(lengths, (list, tuple)) and any(isinstance(n, jax.core.Tracer) for n in lengths):
+        lengths = jnp.stack([jnp.asarray(n) for n in lengths])  # a list under jit: traced scalars
+    elif isinstance(lengths, (list, tuple)) and not lengths:
+        lengths = np.zeros((0,), np.int32)  # np.asarray([]) is float64
     lengths = lengths if isinstance(lengths, jax.Array) else np.asarray(lengths)
     if lengths.shape != (x.shape[0],) or not jnp.issubdtype(lengths.dtype, jnp.integer):
         raise InputError(
@@ -221,4 +240,6 @@ def check_lengths(lengths: Any, x: jax.Array) -> jax.Array | None:
         if low < 0 or high > x.shape[1]:
             raise InputError(f"lengths must lie in [0, {x.shape[1]}] (the padded length of x); got [{low}, {high}]")
         return jax.device_put(np.clip(np.asarray(lengths), 0, x.shape[1]).astype(np.int32))  # no program per shape
-    return jnp.clip(jnp.asarray(lengths, jnp.int32), 0, x.shape[1])
+    if jnp.issubdtype(lengths.dtype, jnp.unsignedinteger):
+        return jnp.minimum(lengths, x.shape[1]).astype(jnp.int32)
+    return jnp.clip(lengths, 0, x.shape[1]).astype(jnp.int32)

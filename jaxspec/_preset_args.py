@@ -21,6 +21,13 @@ def require(preset: str, name: str, value: Any, ok: bool, rule: str) -> None:
         raise ConfigError(f"{preset}({name}={value!r}): {rule}")
 
 
+def positive_fmax(preset: str, name: str, fmax: Any, why: str) -> None:
+    """A mel top edge ``<= 0`` is refused: ``MelFilterbank`` reads it as Nyquist + fmax
+    (Kaldi's ``high_freq``), which neither librosa nor torchaudio means."""
+    ok = fmax is None or not isinstance(fmax, numbers.Real) or fmax > 0
+    require(preset, name, fmax, ok, f"must be positive, or None for sr / 2 ({why})")
+
+
 TORCH_WINDOWS = {"hann_window": "hann", "hamming_window": "hamming", "blackman_window": "blackman"}  # periodic
 
 

@@ -24,7 +24,7 @@ from ._pytree import pytree_dataclass
 from .augmentation import Augmentation, resolve
 from .augmentation.feature_stages import check_config as check_feature_augmentation
 from .durations import parse_duration, seconds_to_samples
-from .errors import ConfigError, check_rate
+from .errors import ConfigError, InputError, check_rate
 from .windows import check_window_function, window_values
 
 _NORMALIZATIONS = ("max", "rms")
@@ -277,6 +277,7 @@ class SpectrogramConfig:
         (``jaxspec.framing``).
         """
         traced = isinstance(length, jax.Array)  # a JAX array, e.g. a traced row length
+        _check_num_frames_length(length)
         full = (
             (lambda v: jnp.full(jnp.shape(length), v, jnp.int32))
             if traced
@@ -376,3 +377,18 @@ class SpectrogramConfig:
                 text = repr(value)
             fields.append(f"{f.name}={text}")
         return f"SpectrogramConfig({', '.join(fields)})"
+
+
+def _check_num_frames_length(length: Any) -> None:
+    """``InputError`` for a ``num_frames`` length that is not a count of samples (a float,
+    a string, a bool, a negative value); traced values cannot be checked."""
+    dtype = getattr(length, "dtype", None)
+    integral = (
+        jnp.issubdtype(dtype, jnp.integer)
+        if dtype is not None
+        else isinstance(length, numbers.Integral) and not isinstance(length, bool)
+    )
+    if not integral:
+        raise InputError(f"length={length!r} must be a number of samples: an int or an integer array")
+    if not isinstance(length, jax.core.Tracer) and np.size(length) and np.min(np.asarray(length)) < 0:
+        raise InputError(f"length={length!r} must be a number of samples, not negative")

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import limits, packing
-from ._inputs import check_key, check_magnitude, check_peak, check_result_size, is_single_key, row_keys
+from ._inputs import check_item_keys, check_key, check_magnitude, check_peak, check_result_size, is_single_key, row_keys
 from .augmentation.noise import key_words
 from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
@@ -254,6 +254,6 @@ def encode_batch(
             waves.append(prepare(config, item, sample_rate, name=f"audio {i}", host=True))
         except (ValueError, OSError) as error:
             raise _with_index(error, i, item) from error
-    keys = None if key is None else _item_keys(check_key(key), len(items))
+    keys = None if key is None else _item_keys(check_item_keys(key, len(items), "inputs"), len(items))
     results = encode_waves(config, waves, keys, checked=True)  # prepared: checked
     return results

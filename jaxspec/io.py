@@ -80,7 +80,7 @@ def pcm_to_float32(x: Any, name: str = "audio") -> Any:
         if xp is np and dtype.itemsize >= 4 and x.size:
             _warn_if_16_bit(x, name)
         return (x / _INT_SCALE[dtype]).astype(np.float32) if xp is np else x.astype(np.float32) / _INT_SCALE[dtype]
-    if dtype.kind == "f":
+    if dtype.kind == "f" or jax.numpy.issubdtype(dtype, jax.numpy.floating):  # bfloat16 is kind "V"
         if dtype.itemsize > 4 and x.size and not isinstance(x, jax.core.Tracer):  # float64 (x64 on, for JAX)
             _check_float32_range(x, name)
         return x.astype(np.float32)

@@ -20,7 +20,7 @@ cap                         value            what it bounds
 ``MAX_RESULT_VALUES``       2,147,483,647    frames x features of one input's output in memory (an
                                              ``InputError``: 8 GiB of float32; longer audio streams
                                              to a file with ``encode_to_file``)
-``MAX_RECORDING_SAMPLES``   67,108,864       a noise recording or impulse response (2**26)
+``MAX_RECORDING_SAMPLES``   67,108,864       a recording (noise, impulse response), at its rate and the config's (2**26)
 ``MAX_CONFIG_BYTES``        16,777,216       a JSON config file (16 MiB)
 ``MAX_JSON_DEPTH``          32               nesting of a JSON config
 ==========================  ===============  =====================================================

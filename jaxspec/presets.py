@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ._preset_args import finite_numbers, positive_int, refuse, require, torch_window, whole_rate
+from ._preset_args import finite_numbers, positive_fmax, positive_int, refuse, require, torch_window, whole_rate
 from .config import SpectrogramConfig
 from .errors import ConfigError
 from .features import DCT, Decibels, Log, MelFilterbank, SubtractMean, UseEnergy, WhisperLog
@@ -114,6 +114,7 @@ def librosa_melspectrogram(
     """
     refuse("librosa_melspectrogram", unsupported)
     require("librosa_melspectrogram", "norm", norm, norm in ("slaney", None), "jaxspec supports 'slaney' or None")
+    positive_fmax("librosa_melspectrogram", "fmax", fmax, "librosa takes it as it is: every filter would be empty")
     fields = _stft("librosa_melspectrogram", n_fft, win_length, hop_length, window, center, pad_mode, 4)
     mel = MelFilterbank(n_mels, fmin, fmax, "htk" if htk else "slaney", norm)
     return SpectrogramConfig(
@@ -205,6 +206,7 @@ def torchaudio_melspectrogram(
             fields["window_function"] = tuple(values / math.sqrt(fields["fft_size"]))
         else:
             fields["window_function"] = tuple(values / np.sqrt(np.sum(values**2)))
+    positive_fmax(name, "f_max", f_max, "torchaudio refuses a negative one, and 0 gives NaN")
     fmax = float(sample_rate // 2) if f_max is None else f_max
     mel = MelFilterbank(n_mels, f_min, fmax, mel_scale, norm, frequencies="linspace")
     rate = whole_rate(name, "sample_rate", sample_rate)
@@ -298,7 +300,9 @@ def _kaldi(
     rate = whole_rate(name, "sample_frequency", sample_frequency)
     window = int(rate * frame_length * 0.001)  # Kaldi truncates
     shift = int(rate * frame_shift * 0.001)
-    require(name, "frame_length", frame_length, window >= 1, f"is {window} samples at {rate} Hz")
+    require(name, "frame_length", frame_length, window >= 2, f"is {window} samples at {rate} Hz (Kaldi needs 2)")
+    ok = isinstance(num_mel_bins, numbers.Integral) and num_mel_bins >= 3
+    require(name, "num_mel_bins", num_mel_bins, ok, "must be at least 3 (as Kaldi's, torchaudio's and knf's)")
     require(name, "frame_shift", frame_shift, shift >= 1, f"is {shift} samples at {rate} Hz")
     fft = 1 << (window - 1).bit_length() if round_to_power_of_two else window
     kind = _KALDI_WINDOWS.get(window_type)

@@ -247,7 +247,9 @@ def spectrogram(
         ``x[i, :lengths[i]]`` alone would be (its normalization, its augmentation with
         its true duration, its own framing edges and per-example statistics) on its
         ``config.num_frames(lengths[i])`` frames, and the frames past those are zeros. A
-        new set of lengths never recompiles.
+        new set of lengths never recompiles. Concrete lengths outside ``[0, Lmax]`` are an
+        ``InputError``; traced ones (inside ``jit``, where a NumPy array or list passed to
+        the jitted function is traced too) cannot be checked and are clipped to it.
 
     Returns:
       float32 ``[shape=(n_frames, features)]`` or ``[shape=(B, n_frames, features)]``

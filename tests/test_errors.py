@@ -345,3 +345,42 @@ def test_float64_jax_array_beyond_float32_range_is_too_large_under_x64():
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), JAX_PLATFORMS="cpu")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
     assert "beyond float32's range" in done.stdout, done.stdout + done.stderr
+
+
+# ------------------------------------------------------------------ found by the audit of 2026-12-02
+def test_keys_that_do_not_fit_are_named():
+    key = jax.random.key(0)
+    config = SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=(0.5, 1.5)))
+    items = [np.ones(1000, np.float32)] * 2
+    with raises(InputError, "key of shape (3,)", "2 inputs"):  # was JAX's fold_in ValueError
+        jaxspec.encode_batch(config, items, sample_rate=16000, key=jax.random.split(key, 3))
+    with raises(InputError, "not a PRNG key"):  # was JAX's 'invalid PRNG key data' TypeError
+        jaxspec.draw(config, 3, 100)
+    with raises(InputError, "batch of keys", "jax.vmap"):
+        jaxspec.draw(config, jax.random.split(key, 2), 100)
+    with raises(InputError, "dtype float32", "one integer"):
+        jax.jit(lambda n: jaxspec.draw(config, key, n))(jnp.float32(5))
+    # a traced length cannot be checked: clipped at 0, as spectrogram clips traced lengths
+    drawn = jax.jit(
+        lambda n: jaxspec.draw(SpectrogramConfig(augmentation=jaxspec.Augmentation(time_shift=(-1, 1))), key, n)
+    )
+    assert int(drawn(jnp.int32(-5))["time_shift_samples"]) == 0
+
+
+def test_raw_keys_of_another_prng_say_what_to_pass():
+    raw = jnp.zeros(4, jnp.uint32)  # jax.random.PRNGKey(0) under jax_default_prng_impl="rbg"
+    with raises(InputError, "shape (4,)", "typed key", "jax.random.key(seed)"):
+        jaxspec.spectrogram(SpectrogramConfig(), np.ones(1000, np.float32), raw)
+
+
+@pytest.mark.parametrize("length", [2.5, "3", -5, np.array([-1, 3]), True, np.array([1.0])])
+def test_num_frames_takes_counts_of_samples_only(length):
+    with raises(InputError, "length="):  # num_frames(2.5) was 1, num_frames(-5) 0
+        SpectrogramConfig().num_frames(length)
+
+
+def test_bfloat16_samples_are_floats():
+    x = jnp.asarray(np.random.default_rng(0).standard_normal((2, 1000)) * 0.1, jnp.bfloat16)
+    expected = jaxspec.spectrogram(SpectrogramConfig(), x.astype(jnp.float32))
+    np.testing.assert_array_equal(jaxspec.spectrogram(SpectrogramConfig(), x), expected)
+    np.testing.assert_array_equal(jax.jit(jaxspec.spectrogram)(SpectrogramConfig(), x), expected)

@@ -323,3 +323,24 @@ def test_preset_keywords_of_the_wrong_type_are_config_errors(make, words):
     with pytest.raises(ConfigError) as error:
         make()
     assert all(word in str(error.value) for word in words), str(error.value)
+
+
+# ------------------------------------------------------------------ found by the audit of 2026-12-02
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: presets.librosa_melspectrogram(fmax=-1000), "fmax=-1000"),  # librosa: every filter empty
+        (lambda: presets.librosa_melspectrogram(fmax=0), "fmax=0"),  # librosa: NaN
+        (lambda: presets.librosa_mfcc(fmax=-5.0), "fmax=-5.0"),
+        (lambda: presets.torchaudio_melspectrogram(f_max=0.0), "f_max=0.0"),  # torchaudio: NaN
+        (lambda: presets.torchaudio_melspectrogram(f_max=-1000.0), "f_max=-1000.0"),  # torchaudio refuses
+        (lambda: presets.kaldi_fbank(num_mel_bins=2), "num_mel_bins=2"),  # Kaldi, torchaudio, knf refuse
+        (lambda: presets.kaldi_mfcc(num_mel_bins=1, num_ceps=1), "num_mel_bins=1"),
+        (lambda: presets.kaldi_fbank(frame_length=0.0625, frame_shift=0.0625), "frame_length=0.0625"),  # 1 sample
+    ],
+)
+def test_presets_refuse_what_their_reference_means_otherwise(build, field):
+    """A mel top edge <= 0 was read as Nyquist + fmax (Kaldi's high_freq rule) by the librosa
+    and torchaudio presets, which their libraries never mean; Kaldi needs 3 bins, 2 samples."""
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        build()

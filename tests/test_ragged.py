@@ -226,3 +226,34 @@ def test_lengths_out_of_range_report_their_own_range():
     x = np.zeros((2, 100), np.float32)
     with pytest.raises(jaxspec.InputError, match=r"got \[120, 150\]"):
         jaxspec.spectrogram(jaxspec.SpectrogramConfig(), x, lengths=np.array([150, 120]))
+
+
+# ------------------------------------------------------------------ found by the audit of 2026-12-02
+def test_lengths_as_a_list_under_jit_and_an_empty_batch():
+    config = SpectrogramConfig()
+    rng = np.random.default_rng(4)
+    x = (0.1 * rng.standard_normal((2, 1000))).astype(np.float32)
+    key = jax.random.key(1)
+    expected = jaxspec.spectrogram(config, x, key, lengths=np.array([400, 1000]))
+    for lengths in ([400, 1000], (400, 1000)):  # traced scalars under jit: a TracerArrayConversionError
+        np.testing.assert_array_equal(jax.jit(jaxspec.spectrogram)(config, x, key, lengths=lengths), expected)
+    empty = jaxspec.spectrogram(config, np.zeros((0, 100), np.float32), lengths=[])  # [] is float64 for NumPy
+    assert empty.shape == (0, config.num_frames(100), config.num_features)
+
+
+def test_traced_lengths_are_clipped_in_their_own_type():
+    """Traced lengths cannot be checked: clipped to [0, Lmax] before the cast to int32 (an
+    int64 2**32 + 100 was wrapped to 100 first)."""
+    config = SpectrogramConfig()
+    x = np.ones((2, 1000), np.float32)
+    f = jax.jit(jaxspec.spectrogram)
+    full = f(config, x, lengths=jnp.array([1000, 0]))
+    np.testing.assert_array_equal(f(config, x, lengths=jnp.array([5000, -5])), full)
+    jax.config.update("jax_enable_x64", True)  # (jax.enable_x64 is not in jax 0.7)
+    try:
+        wide = f(config, x, lengths=jnp.array([2**32 + 100, -(2**40)], jnp.int64))
+        unsigned = f(config, x, lengths=jnp.array([2**40, 0], jnp.uint64))
+    finally:
+        jax.config.update("jax_enable_x64", False)
+    np.testing.assert_array_equal(wide, full)
+    np.testing.assert_array_equal(unsigned, full)

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 
 from .. import _xla
 from .. import features as _features
+from .._inputs import check_key, is_concrete_array, is_single_key
 from ..errors import ConfigError, InputError
 from ..limits import MAX_SIGNAL_SAMPLES
 from . import feature_stages
@@ -168,10 +169,23 @@ def draw(setting: Any, key: jax.Array, length: int, *, sample_rate: int | None =
     >>> draw(Augmentation(volume=2.0), jax.random.key(0), 16000)
     {'volume_gain': Array(2., dtype=float32)}
     """
+    if isinstance(length, jax.Array):
+        if length.ndim != 0 or not jnp.issubdtype(length.dtype, jnp.integer):
+            raise InputError(f"length of shape {length.shape} and dtype {length.dtype} must be one integer")
+        if is_concrete_array(length):
+            length = int(length)
+        else:  # traced: no value to check; clipped, as spectrogram clips traced lengths
+            length = jnp.clip(length, 0, MAX_SIGNAL_SAMPLES).astype(jnp.int32)
     if not isinstance(length, jax.Array) and (
         isinstance(length, bool) or not isinstance(length, numbers.Integral) or not 0 <= length <= MAX_SIGNAL_SAMPLES
     ):
         raise InputError(f"length={length!r} must be a number of samples, an int in [0, {MAX_SIGNAL_SAMPLES}]")
+    key = check_key(key)
+    if not is_single_key(key):
+        raise InputError(
+            f"key of shape {key.shape} is a batch of keys; draw takes one: "
+            "jax.vmap(lambda k: draw(config, k, length))(keys) for several"
+        )
     augmentation = getattr(setting, "augmentation", setting)
     rate = getattr(setting, "sample_rate", None) or sample_rate or 16000
     if augmentation is None:
