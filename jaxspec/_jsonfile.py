@@ -82,7 +82,10 @@ def parse_json(path: Path) -> Any:
     except json.JSONDecodeError as error:
         raise ConfigError(f"config file {shown} is not valid JSON: {error}") from error
     except (RecursionError, ValueError) as error:
-        raise ConfigError(f"config file {shown} cannot be read as JSON: {error}") from None
+        reason = str(error)
+        if "integer string conversion" in reason:  # Python's advice (sys.set_int_max_str_digits) is a programmer's
+            reason = "it holds an integer of more digits than Python reads (4300); no field needs one"
+        raise ConfigError(f"config file {shown} cannot be read as JSON: {reason}") from None
     if _depth(value) > limits.MAX_JSON_DEPTH:
         raise ConfigError(f"config file {shown} nests deeper than the cap {limits.MAX_JSON_DEPTH} (jaxspec.limits)")
     return value

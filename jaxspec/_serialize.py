@@ -220,8 +220,11 @@ def _signal_from_json(value: Any, name: str, base: Path | None) -> tuple[Any, st
         if len(value) != 1:
             raise ConfigError(f"{name}={value!r} must have exactly one of the keys ['path', 'samples']")
         if "samples" in value:
+            listed = value["samples"]
+            if isinstance(listed, list) and any(isinstance(v, bool) for v in listed):
+                raise ConfigError(f"{name}.samples must be a list of numbers, not true / false")
             try:
-                samples = np.asarray(value["samples"], np.float32)
+                samples = np.asarray(listed, np.float32)
             except (ValueError, TypeError) as error:
                 raise ConfigError(f"{name}.samples must be a list of numbers: {error}") from None
             return samples, None

@@ -225,6 +225,7 @@ def load_audio(path: PathLike) -> Audio:
                     "encode(config, path) streams long files (without augmentation)"
                 )
             samples = file.read(dtype="float32", always_2d=False)
+            double = file.subtype == "DOUBLE"  # finite values past float32's range read as inf
     except AudioFileError:
         raise
     except Exception as error:
@@ -234,7 +235,8 @@ def load_audio(path: PathLike) -> Audio:
     try:
         return Audio(to_float32(samples, f"audio file {shown}"), int(rate))
     except InputError as error:  # NaN / inf samples: a file error too, naming the path
-        raise AudioSamplesError(str(error)) from error
+        why = " (or float64 samples beyond float32's range, 3.4e38)" if double else ""
+        raise AudioSamplesError(f"{error}{why}") from error
 
 
 def example_path() -> str:

@@ -1494,3 +1494,25 @@ def test_unreadable_files_say_why_for_real(tmp_path):
     path.chmod(0)
     with raises(AudioFileError, str(path), "Permission denied"):
         jaxspec.load_audio(path)
+
+
+# ------------------------------------------------------------------ minor points of the audit of 2026-12-02
+def test_small_points_of_the_file_audit(tmp_path, capsys, monkeypatch):
+    # config -o - prints (it wrote a file named '-')
+    monkeypatch.chdir(tmp_path)
+    code, printed, _ = _cli(capsys, "config", "-o", "-")
+    assert code == EXIT_OK and json.loads(printed)["sample_rate"] == 16000 and not (tmp_path / "-").exists()
+    # inline samples of true / false (read as 1.0 / 0.0)
+    config = tmp_path / "c.json"
+    config.write_text('{"augmentation": {"noise": {"amplitude": 0.1, "signal": {"samples": [true, 0.5]}}}}')
+    with raises(ConfigError, "augmentation.noise.signal.samples", "true / false"):
+        SpectrogramConfig.load(config)
+    # a 5000-digit integer: no advice to call sys.set_int_max_str_digits
+    config.write_text('{"sample_rate": ' + "1" * 5000 + "}")
+    with pytest.raises(ConfigError, match="more digits") as caught:
+        SpectrogramConfig.load(config)
+    assert "sys." not in str(caught.value)
+    # float64 samples past float32's range are not just "NaN or infinite"
+    soundfile.write(tmp_path / "d.wav", np.array([0.0, 5e299, 0.1]), RATE, subtype="DOUBLE")
+    with raises(jaxspec.AudioSamplesError, "d.wav", "beyond float32's range"):
+        jaxspec.load_audio(tmp_path / "d.wav")

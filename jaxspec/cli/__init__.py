@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Prints the config that the flags (and --config) give, as JSON; -o writes it to a file that "
         "--config reads back. Recordings are written by path (relative to the JSON file's folder).",
     )
-    config.add_argument("-o", "--output", metavar="JSON", help="write to this file instead of printing")
+    config.add_argument("-o", "--output", metavar="JSON", help="write to this file instead of printing (- prints)")
     config.set_defaults(run=_commands.run_config)
 
     for sub in (demo, encode, plot, info, config):

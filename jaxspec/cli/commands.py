@@ -326,7 +326,7 @@ def run_info(args: argparse.Namespace) -> int:
 
 def run_config(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    if args.output:
+    if args.output and args.output != "-":  # "-": stdout, as the other tools take it
         config.save(args.output)
         print(f"wrote {args.output}")
     else:
