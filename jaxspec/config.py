@@ -276,8 +276,12 @@ class SpectrogramConfig:
         ``fft_size``), Kaldi ``1 + (L - window) // offset`` or ``(L + offset // 2) // offset``
         (``jaxspec.framing``).
         """
+        if isinstance(length, (list, tuple)):  # as lengths= takes them
+            length = np.asarray(length, np.int64) if len(length) == 0 else np.asarray(length)
         traced = isinstance(length, jax.Array)  # a JAX array, e.g. a traced row length
         _check_num_frames_length(length)
+        if isinstance(length, jax.core.Tracer):  # no value to check: clipped at 0, as spectrogram's lengths
+            length = jnp.maximum(length, 0)
         full = (
             (lambda v: jnp.full(jnp.shape(length), v, jnp.int32))
             if traced
@@ -392,3 +396,5 @@ def _check_num_frames_length(length: Any) -> None:
         raise InputError(f"length={length!r} must be a number of samples: an int or an integer array")
     if not isinstance(length, jax.core.Tracer) and np.size(length) and np.min(np.asarray(length)) < 0:
         raise InputError(f"length={length!r} must be a number of samples, not negative")
+    if isinstance(length, int) and length > limits.MAX_TARGET_SAMPLES << 32:  # past int64 (an OverflowError)
+        raise InputError(f"length={length} samples is too large")

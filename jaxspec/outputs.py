@@ -248,7 +248,7 @@ def _parse(path: Path, strict: bool = False) -> tuple[dict[str, dict], dict[str,
                     continue
                 if "config" in entry and isinstance(entry.get("setting"), str):
                     settings[entry["setting"]] = entry
-                elif isinstance(entry.get("name"), str) and "config" not in entry:
+                elif isinstance(entry.get("name"), str) and isinstance(entry.get("setting"), str):
                     records[entry["name"]] = entry
     except FileNotFoundError:
         pass
@@ -313,18 +313,17 @@ class Manifest:
 
     def wrote(self, name: str, target: Path) -> bool:
         """True if ``target`` is the regular file recorded as ``name``'s output, as written
-        (size and time; any setting): an output of jaxspec's, not a file of the user's."""
+        (size and time in ns; any setting): an output of jaxspec's, not a file of the user's."""
         record = self.records.get(name)
         try:
             info = target.lstat()
         except OSError:
             return False
-        recorded = None if record is None else record.get("output_mtime_ns")
-        return (
+        return (  # a record of before 2026-12, with no time, is not enough: .npy files of one shape have one size
             record is not None
             and stat.S_ISREG(info.st_mode)
             and info.st_size == record.get("output_bytes")
-            and recorded in (None, info.st_mtime_ns)
+            and record.get("output_mtime_ns") == info.st_mtime_ns
         )
 
     def add(self, name: str, source: Source | None, output: tuple[int, int]) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from . import limits
+from . import _files, limits
 from ._atomic import atomic_path
 from .augmentation import draw
 from .augmentation.random import row_keys as fold_in_rows
@@ -233,7 +233,7 @@ def plot_file(
         PDF; PNG without one).
       augment_count: augmented versions drawn next to the original.
       seed: the seed of their keys (see ``panels_for``).
-      dpi: resolution of raster formats, at most ``limits.MAX_DPI``.
+      dpi: resolution of raster formats, from 10 to ``limits.MAX_DPI``.
 
     Returns:
       ``Path(output)``.
@@ -243,21 +243,23 @@ def plot_file(
     >>> out.stat().st_size > 10_000
     True
     """
-    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real) or not 0 < dpi <= limits.MAX_DPI:
-        raise ConfigError(f"dpi={dpi!r} must be a number above 0 and at most {limits.MAX_DPI} (limits.MAX_DPI)")
+    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real) or not 10 <= dpi <= limits.MAX_DPI:
+        raise ConfigError(f"dpi={dpi!r} must be a number from 10 to {limits.MAX_DPI} (limits.MAX_DPI)")
+    if config.power is None:  # checked before decoding (a TypeError in the dB scale came after it)
+        raise ConfigError("power=None (a complex spectrogram) cannot be drawn in dB; plot a config with a power")
     _figure_class()  # fail before decoding when matplotlib is missing
     info = audio_info(path)
     channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")
     x = prepare(config, path)
     with warnings.catch_warnings():
-        if x.shape[0] == 0:  # an empty file: empty axes, not matplotlib's warnings about them
+        if config.num_frames(x.shape[0]) == 0:  # no frames: empty axes, not matplotlib's warnings about them
             warnings.simplefilter("ignore", UserWarning)
         panels = panels_for(
             config,
             x,
             augment_count=augment_count,
             seed=seed,
-            name=Path(path).name,
+            name=_files.printable(Path(path).name),  # a byte that is not UTF-8 broke the title
             source=f"at {info.samplerate} Hz, {channels}"
             if info.samplerate == config.sample_rate
             else f"at {info.samplerate} Hz {channels} -> {config.sample_rate} Hz",

@@ -301,8 +301,8 @@ def _kaldi(
     window = int(rate * frame_length * 0.001)  # Kaldi truncates
     shift = int(rate * frame_shift * 0.001)
     require(name, "frame_length", frame_length, window >= 2, f"is {window} samples at {rate} Hz (Kaldi needs 2)")
-    ok = isinstance(num_mel_bins, numbers.Integral) and num_mel_bins >= 3
-    require(name, "num_mel_bins", num_mel_bins, ok, "must be at least 3 (as Kaldi's, torchaudio's and knf's)")
+    ok = isinstance(num_mel_bins, numbers.Integral) and not isinstance(num_mel_bins, bool) and num_mel_bins >= 3
+    require(name, "num_mel_bins", num_mel_bins, ok, "must be an integer of at least 3 (as Kaldi's)")
     require(name, "frame_shift", frame_shift, shift >= 1, f"is {shift} samples at {rate} Hz")
     fft = 1 << (window - 1).bit_length() if round_to_power_of_two else window
     kind = _KALDI_WINDOWS.get(window_type)

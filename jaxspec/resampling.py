@@ -33,6 +33,7 @@ import numpy as np
 from jax import lax
 
 from .errors import ConfigError, check_rate
+from .io import pcm_to_float32
 
 _ATTENUATION_DB = 120.0
 _PASSBAND = 0.9  # fraction of the lower Nyquist frequency kept intact
@@ -219,7 +220,8 @@ def resample(x: jax.Array, orig_rate: int, target_rate: int) -> jax.Array:
     """Band-limited resampling along the last axis.
 
     Args:
-      x: float array ``[shape=(..., n)]``, samples at ``orig_rate``.
+      x: float array ``[shape=(..., n)]``, samples at ``orig_rate`` (integer PCM is scaled to
+        [-1, 1) as ``spectrogram`` scales it: int16 by 2**15, uint8 offset binary).
       orig_rate: input rate in Hz (a Python int: static under ``jax.jit``).
       target_rate: output rate in Hz (a Python int).
 
@@ -238,7 +240,9 @@ def resample(x: jax.Array, orig_rate: int, target_rate: int) -> jax.Array:
     orig_rate = check_rate("orig_rate", orig_rate)
     target_rate = check_rate("target_rate", target_rate)
     # NumPy input goes straight to the compiled function (one transfer, no extra dispatches).
-    x = np.asarray(x, np.float32) if not isinstance(x, jax.Array) else x.astype(jnp.float32)
+    # Integer PCM is scaled as everywhere else (SPEC 3: int16 by 2**15; bool refused).
+    x = x if isinstance(x, jax.Array) else np.asarray(x)
+    x = x.astype(np.float32) if x.dtype == np.float32 else pcm_to_float32(x, "x")
     if orig_rate == target_rate:
         return jnp.asarray(x)
     check_rates(orig_rate, target_rate)  # a pair too fine to plan is refused here, before tracing

@@ -23,7 +23,7 @@ from ._atomic import atomic_file
 from .config import SpectrogramConfig
 from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError
 from .io import check_file
-from .planner import blockwise, plan_file
+from .planner import ESTIMATED_HEADERS, blockwise, decoded_frames, plan_file
 from .resampling import alignment, block_plan, output_length, resample_block
 from .spectrum import spectrogram
 
@@ -34,7 +34,16 @@ _block = jax.jit(resample_block, static_argnums=(1, 2, 3))
 
 
 class _FileReader:
-    """Mono float32 samples ``[start, stop)`` of a file, zeros outside it."""
+    """Mono float32 samples ``[start, stop)`` of a file, zeros outside it.
+
+    The file is decoded front to back and never seeks: libsndfile's MP3 seeks are not exact
+    in every file (mpg123's "fuzzy seeking": a 2 min tone streamed 8 % off the decoded
+    file, with no warning), and ``SoundFile.read`` seeks after each read (``_files.read_on``
+    does not). The samples of the last read are kept, for the overlap of the next one; a
+    read before them reopens the file (the second pass of a normalization). For formats
+    whose header only estimates its length (``planner.ESTIMATED_HEADERS``) the length is
+    counted by decoding, as ``encode`` sees it.
+    """
 
     def __init__(self, path: str):
         self.path = path
@@ -46,31 +55,65 @@ class _FileReader:
         self.length, self.rate = self.file.frames, self.file.samplerate
         try:
             _files.check_header(checked, self.rate, self.file.channels, self.length)
+            if self.file.format in ESTIMATED_HEADERS:  # a cut MP3 streamed to its header's length
+                self.length = decoded_frames(path)
         except AudioFileError:
             self.file.close()
             raise
-        self.declared = max(self.length, _files.declared_frames(checked) or 0)
+        self.declared = max(self.file.frames, _files.declared_frames(checked) or 0)  # an MP3's: its header's
         if self.declared > self.length:
             _files.warn_if_truncated(checked, self.length, self.declared, "holds")
         self.warned = self.declared > self.length
+        self.position = 0  # the next sample the decoder gives
+        self.kept, self.kept_at = np.zeros(0, np.float32), 0  # the last read's samples, and where they start
 
     def read(self, start: int, stop: int) -> np.ndarray:
         out = np.zeros(stop - start, np.float32)
         lo, hi = max(start, 0), min(stop, self.length)
         if hi > lo:
-            try:
-                self.file.seek(lo)
-                data = self.file.read(hi - lo, dtype="float32", always_2d=True)
-            except Exception as error:  # libsndfile's errors name no file
-                raise AudioFileError(f"cannot read {_files.display(self.path)}: {error}") from error
-            mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
-            if not np.all(np.isfinite(mono)):
-                raise AudioSamplesError(f"audio file {_files.display(self.path)} has NaN or infinite samples")
+            mono = self._decoded(lo, hi)
             if mono.shape[0] < hi - lo and not self.warned:
                 self.warned = True
                 _files.warn_if_truncated(Path(self.path), lo + mono.shape[0], self.declared)
             out[lo - start : lo - start + mono.shape[0]] = mono
         return out
+
+    def _decoded(self, lo: int, hi: int) -> np.ndarray:
+        """Samples ``[lo, hi)`` (fewer where the file ends early), from those kept and then
+        the decoder, read on from where it is. ``kept`` holds ``[kept_at, position)``."""
+        if lo < self.kept_at:  # before what is kept: from the top again
+            self._seek_start()
+        while self.position < lo:  # ahead of the decoder: decode and drop, in pieces
+            if self._decode(min(lo - self.position, 1 << 16)).size == 0:
+                break  # the file ends before lo
+        if lo >= self.position:
+            self.kept, self.kept_at = np.zeros(0, np.float32), self.position
+            if lo > self.position:
+                return self.kept
+        self.kept, self.kept_at = self.kept[lo - self.kept_at :], lo
+        if hi > self.position:
+            self.kept = np.concatenate([self.kept, self._decode(hi - self.position)])
+        return self.kept[: hi - lo]
+
+    def _decode(self, count: int) -> np.ndarray:
+        try:
+            data = _files.read_on(self.file, count)
+        except Exception as error:  # libsndfile's errors name no file
+            raise AudioFileError(f"cannot read {_files.display(self.path)}: {error}") from error
+        self.position += data.shape[0]
+        mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+        if not np.all(np.isfinite(mono)):
+            raise AudioSamplesError(f"audio file {_files.display(self.path)} has NaN or infinite samples")
+        return mono
+
+    def _seek_start(self) -> None:
+        """Decodes from the top again: the file reopened, not sought (an MP3 seek is fuzzy)."""
+        self.file.close()
+        try:
+            self.file = soundfile.SoundFile(_files.soundfile_path(Path(self.path)))
+        except Exception as error:
+            raise AudioFileError(f"cannot read {_files.display(self.path)}: {error}") from error
+        self.position, self.kept, self.kept_at = 0, np.zeros(0, np.float32), 0
 
     def close(self) -> None:
         self.file.close()
@@ -202,8 +245,9 @@ def stream_spectrogram(
 
 
 def num_output_frames(config: SpectrogramConfig, path: str | os.PathLike) -> int:
-    """Frames ``encode(config, path)`` gives, from the file header alone (see ``jaxspec.planner``)."""
-    return plan_file(config, path).shape[0]
+    """Frames ``encode(config, path)`` gives, from the file header (an MP3's, an estimate, is
+    counted by decoding: ``planner.ESTIMATED_HEADERS``)."""
+    return plan_file(config, path, exact=True).shape[0]
 
 
 def encode_to_file(

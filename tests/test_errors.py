@@ -384,3 +384,12 @@ def test_bfloat16_samples_are_floats():
     expected = jaxspec.spectrogram(SpectrogramConfig(), x.astype(jnp.float32))
     np.testing.assert_array_equal(jaxspec.spectrogram(SpectrogramConfig(), x), expected)
     np.testing.assert_array_equal(jax.jit(jaxspec.spectrogram)(SpectrogramConfig(), x), expected)
+
+
+def test_num_frames_takes_lists_and_clips_traced_lengths():
+    config = SpectrogramConfig()
+    np.testing.assert_array_equal(config.num_frames([16000, 400]), [121, 4])  # as lengths= takes them
+    np.testing.assert_array_equal(config.num_frames(()), np.zeros(0))
+    assert int(jax.jit(config.num_frames)(jnp.int32(-100))) == 0  # -1 before: traced lengths are clipped
+    with raises(InputError, "too large"):  # an OverflowError
+        config.num_frames(2**70)

@@ -1516,3 +1516,67 @@ def test_small_points_of_the_file_audit(tmp_path, capsys, monkeypatch):
     soundfile.write(tmp_path / "d.wav", np.array([0.0, 5e299, 0.1]), RATE, subtype="DOUBLE")
     with raises(jaxspec.AudioSamplesError, "d.wav", "beyond float32's range"):
         jaxspec.load_audio(tmp_path / "d.wav")
+
+
+def test_reaudit_of_the_manifest_and_messages(tmp_path, capsys):
+    """A record whose setting is not a string crashed every rerun (compact); an old record
+    without an output time never lets a same-size file of the user's be deleted; the
+    summary line and the plot / config lines escape their paths."""
+    from jaxspec import outputs
+
+    folder, out = tmp_path / "in", tmp_path / "o\nut"
+    folder.mkdir()
+    for name in "ab":
+        _wav(folder / f"{name}.wav")
+    code, printed, _ = _cli(capsys, "encode", folder, "-o", out, "--no-progress")
+    assert code == EXIT_OK and printed.rstrip().endswith("-> " + str(out).replace("\n", "\\n"))
+    manifest = out / outputs.MANIFEST_NAME
+    lines = [json.loads(line) for line in manifest.read_text().splitlines()]
+    for line in lines:
+        line.pop("output_mtime_ns", None)  # records as jaxspec wrote them before 2026-12
+    lines.append({"name": "zz", "setting": ["x"]})
+    manifest.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    np.save(out / "a.npy", np.load(out / "b.npy"))  # the user's file, the same size as a's output
+    (folder / "a.wav").write_bytes(b"not audio")
+    code, _, err = _cli(capsys, "encode", folder, "-o", out, "--no-progress", "--offset", 90)
+    assert code == EXIT_FAILED and "a.wav" in err and (out / "a.npy").is_file()
+    code, printed, _ = _cli(capsys, "config", "-o", tmp_path / "c\x1b.json")
+    assert code == EXIT_OK and "\\x1b" in printed and "\x1b" not in printed
+
+
+def test_a_missing_recording_of_a_config_file_names_it_on_the_command_line(tmp_path, capsys):
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"augmentation": {"noise": {"amplitude": 0.1, "signal": "missing.wav"}}}))
+    code, _, err = _cli(capsys, "config", "--config", config)
+    assert code == EXIT_USAGE and "c.json" in err and "missing.wav" in err
+
+
+def test_a_picture_of_a_file_whose_name_is_not_utf8(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    try:
+        path = _wav(tmp_path / "plain.wav").rename(tmp_path / os.fsdecode(b"x\xff\x1b.wav"))
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system does not take such names")
+    code, printed, err = _cli(capsys, "plot", path, "-o", tmp_path / "p.png")  # matplotlib's TypeError before
+    assert code == EXIT_OK and (tmp_path / "p.png").stat().st_size > 1000 and "\x1b" not in printed + err
+
+
+def test_plot_refuses_before_decoding_what_it_cannot_draw(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from jaxspec import plot
+
+    clip = _wav(tmp_path / "c.wav")
+    monkeypatch.setattr(plot, "prepare", lambda *a: pytest.fail("decoded"))
+    with raises(ConfigError, "power=None"):  # a TypeError after decoding before
+        plot.plot_file(SpectrogramConfig(power=None), clip, tmp_path / "x.png")
+    with raises(ConfigError, "dpi=0.001"):  # matplotlib's 'cannot write empty image' before
+        plot.plot_file(SpectrogramConfig(), clip, tmp_path / "x.png", dpi=0.001)
+
+
+def test_resample_scales_integer_pcm_as_spectrogram_does():
+    pcm = np.full(1000, 16384, np.int16)
+    np.testing.assert_array_equal(jaxspec.resample(pcm, RATE, RATE), np.full(1000, 0.5, np.float32))
+    np.testing.assert_allclose(jaxspec.resample(pcm, RATE, 8000)[100:400], 0.5, rtol=1e-5)
+    assert abs(float(jaxspec.resample(np.full(1000, 128, np.uint8), RATE, 8000)[200])) < 1e-6
+    with raises(InputError, "dtype bool"):
+        jaxspec.resample(np.ones(1000, bool), RATE, 8000)

@@ -344,3 +344,8 @@ def test_presets_refuse_what_their_reference_means_otherwise(build, field):
     and torchaudio presets, which their libraries never mean; Kaldi needs 3 bins, 2 samples."""
     with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
         build()
+
+
+def test_kaldi_mel_bins_must_be_an_integer():
+    with pytest.raises(ConfigError, match=r"num_mel_bins=23\.0.*integer"):
+        presets.kaldi_fbank(num_mel_bins=23.0)

@@ -185,7 +185,8 @@ def run_encode(args: argparse.Namespace) -> int:
 
 def _summary(written: int, failed: int, skipped: int, todo: int, seconds: float, out: Path, interrupted: bool) -> int:
     rate = (written + failed) / seconds if seconds > 0 else 0.0
-    line = f"{written} written, {failed} failed, {skipped} up to date in {seconds:.1f} s ({rate:.1f} files/s) -> {out}"
+    line = f"{written} written, {failed} failed, {skipped} up to date in {seconds:.1f} s ({rate:.1f} files/s) -> "
+    line += escaped(out)
     if interrupted:
         left = max(todo - written - failed, 0)
         print(f"interrupted: {line}; {left} not done (rerun the same command to resume)")
@@ -270,7 +271,7 @@ def run_demo(args: argparse.Namespace) -> int:
     except ImportError as error:
         print(f"picture skipped: {error}", file=sys.stderr)
     else:
-        print(f"picture {args.out}")
+        print(f"picture {escaped(args.out)}")
     return EXIT_OK
 
 
@@ -282,7 +283,7 @@ def run_plot(args: argparse.Namespace) -> int:
         print("warning: the augmentation is drawn only with --augment N (N augmented versions)", file=sys.stderr)
     output = args.output or Path(args.path).stem + ".png"
     plot_file(config, args.path, output, augment_count=args.augment, seed=args.key, dpi=args.dpi)  # atomically
-    print(f"picture {output}")
+    print(f"picture {escaped(output)}")
     return EXIT_OK
 
 
@@ -328,7 +329,7 @@ def run_config(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.output and args.output != "-":  # "-": stdout, as the other tools take it
         config.save(args.output)
-        print(f"wrote {args.output}")
+        print(f"wrote {escaped(args.output)}")
     else:
         sys.stdout.write(config.to_json())
     return EXIT_OK

@@ -287,6 +287,10 @@ def config_from_args(args: argparse.Namespace):
     augmentation stage names the flags given for it (``--volume: ...``)."""
     try:
         return SpectrogramConfig.from_dict(config_dict_from_args(args))
+    except FileNotFoundError as error:  # a recording the --config file names
+        if _given(args, "config") and not str(error).startswith("config file"):
+            raise FileNotFoundError(f"config file {str(args.config)!r}: {error}") from None
+        raise
     except ConfigError as error:
         flags = _stage_flags_named(str(error), args)
         if flags:
@@ -308,8 +312,8 @@ def _check_file_config(args: argparse.Namespace, d: dict[str, Any]) -> None:
     """Builds ``d`` (``_preset_and_file``); its ``ConfigError`` names the ``--config`` file."""
     try:
         SpectrogramConfig.from_dict(d)
-    except ConfigError as error:
-        raise ConfigError(f"config file {str(args.config)!r}: {error}") from None
+    except ConfigError as error:  # its class kept (a RecordingFileError is a file error too)
+        raise type(error)(f"config file {str(args.config)!r}: {error}") from None
 
 
 def _stage_flags_named(message: str, args: argparse.Namespace) -> list[str]:

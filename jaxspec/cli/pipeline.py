@@ -11,7 +11,6 @@ file's result equals encoding it alone.
 from __future__ import annotations
 
 import collections
-import re
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .._files import printable
 from ..config import SpectrogramConfig
 from ..corpus import Batches, encode_waves
 from ..encoding import prepare
@@ -38,14 +38,9 @@ class _NoBar:
         pass
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def escaped(path: Any) -> str:
-    """A path for a message line, its control characters escaped as ``ls -b`` shows them
-    (``\\n``, ``\\t``, ``\\x1b``): a name cannot break a line or drive the terminal.
-    (Bytes that are not UTF-8 are escaped by the stream's error handler.)"""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(path))
+    """A path for a message line (``_files.printable``)."""
+    return printable(path)
 
 
 def say(line: str) -> None:
