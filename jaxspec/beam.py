@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from ._atomic import sweep_folders
+from ._files import printable
 from .cli.pipeline import Long, read_or_stream
 from .config import SpectrogramConfig
 from .corpus import Batches, encode_waves, file_keys
@@ -279,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if refuse_collisions(inputs):  # as jaxspec encode: a usage error, nothing encoded
         return 2
     for pattern, reason in problems:
-        print(f"error: {pattern}: {reason}", file=sys.stderr)
+        print(f"error: {printable(pattern)}: {reason}", file=sys.stderr)
     os.makedirs(args.output, exist_ok=True)
     start = time.perf_counter()
     with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
@@ -297,11 +298,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts = {status: sum(row.get("status") == status for row in rows) for status in ("written", "skipped", "failed")}
     for row in rows:
         if row.get("status") == "failed":
-            print(f"error: {row['path']}: {row['error']}", file=sys.stderr)
+            print(f"error: {printable(row['path'])}: {row['error']}", file=sys.stderr)
     seconds = time.perf_counter() - start
     print(
         f"{counts['written']} written, {counts['skipped']} skipped, {counts['failed']} failed in {seconds:.1f} s "
-        f"-> {args.output}"
+        f"-> {printable(args.output)}"
     )
     return 1 if counts["failed"] or problems else 0
 

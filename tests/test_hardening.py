@@ -1580,3 +1580,19 @@ def test_resample_scales_integer_pcm_as_spectrogram_does():
     assert abs(float(jaxspec.resample(np.full(1000, 128, np.uint8), RATE, 8000)[200])) < 1e-6
     with raises(InputError, "dtype bool"):
         jaxspec.resample(np.ones(1000, bool), RATE, 8000)
+
+
+def test_single_archive_whose_inputs_all_fail_now_is_removed(tmp_path, capsys):
+    """As a folder's stale outputs are: the archive held only outputs of inputs that now fail."""
+    folder, archive = tmp_path / "in", tmp_path / "all.npz"
+    folder.mkdir()
+    for name in "ab":
+        _wav(folder / f"{name}.wav")
+    assert _cli(capsys, "encode", folder, "-o", archive, "--single", "--no-progress")[0] == EXIT_OK
+    for name in "ab":
+        (folder / f"{name}.wav").write_bytes(b"not audio")
+    assert _cli(capsys, "encode", folder, "-o", archive, "--single", "--no-progress")[0] == EXIT_FAILED
+    assert not archive.exists()
+    archive.write_bytes(b"the user's own file")  # no record of jaxspec's matches it: kept
+    assert _cli(capsys, "encode", folder, "-o", archive, "--single", "--no-progress")[0] == EXIT_FAILED
+    assert archive.read_bytes() == b"the user's own file"

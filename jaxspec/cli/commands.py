@@ -234,6 +234,11 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
             for name in arrays:
                 manifest.add(name, sources[name], written_stamp)
             manifest.compact()
+    elif inputs and any(manifest.wrote(name, out) for name in list(manifest.records)):
+        # every input failed: the archive an earlier run wrote holds only stale outputs (as in a folder)
+        _remove_stale(out, True)
+        manifest.forget_all()
+        manifest.compact()
     return _summary(written, failed, 0, len(inputs), seconds, out, False)
 
 
