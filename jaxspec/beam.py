@@ -42,6 +42,7 @@ import numpy as np
 
 from ._atomic import sweep_folders
 from ._files import printable
+from .augmentation.recordings import file_stamps
 from .cli.pipeline import Long, read_or_stream
 from .config import SpectrogramConfig
 from .corpus import Batches, encode_waves, file_keys
@@ -231,7 +232,7 @@ def encode_corpus(
     if clashes:  # one output would silently replace the other
         raise InputError("; ".join(clashes))
     out = Path(output)
-    manifest = Manifest(out / MANIFEST_NAME, config.to_dict(), key_rule(seed))
+    manifest = Manifest(out / MANIFEST_NAME, config.to_dict(), key_rule(seed), file_stamps(config))
     items, kept = [], []
     for path, name in inputs:
         item = Item(name, path)
@@ -275,7 +276,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--overwrite", action="store_true", help="remake every output, even up-to-date ones")
     add_config_flags(parser)
     args, beam_args = parser.parse_known_args(join_signed_values(sys.argv[1:] if argv is None else argv))
-    config = config_from_args(args)
+    try:
+        config = config_from_args(args)
+    except (ValueError, OSError) as error:  # a bad flag or --config file: a usage error, as jaxspec encode says
+        print(f"python -m jaxspec.beam: error: {error}", file=sys.stderr)
+        return 2
     inputs, problems = find_inputs(args.input)
     if refuse_collisions(inputs):  # as jaxspec encode: a usage error, nothing encoded
         return 2
@@ -296,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with open(Path(args.output) / MANIFEST_NAME, encoding="utf-8", errors="surrogateescape") as file:
         rows = [json.loads(line) for line in file if line.strip()][1:]
     counts = {status: sum(row.get("status") == status for row in rows) for status in ("written", "skipped", "failed")}
+    counts["failed"] += len(problems)  # inputs that named nothing, as jaxspec encode counts them
     for row in rows:
         if row.get("status") == "failed":
             print(f"error: {printable(row['path'])}: {row['error']}", file=sys.stderr)

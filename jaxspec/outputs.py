@@ -282,11 +282,12 @@ class Manifest:
     return the one of the file they wrote, taken before its rename.
     """
 
-    def __init__(self, path: Path, config_json: dict[str, Any], rule: str):
+    def __init__(self, path: Path, config_json: dict[str, Any], rule: str, recordings: dict | None = None):
         self.path = path
-        text = json.dumps({"config": config_json, "key_rule": rule}, sort_keys=True)
+        made = {"config": config_json, "key_rule": rule} | ({"recordings": recordings} if recordings else {})
+        text = json.dumps(made, sort_keys=True)
         self.setting = hashlib.sha256(text.encode()).hexdigest()[:32]
-        self.header = {"setting": self.setting, "config": config_json, "key_rule": rule}
+        self.header = {"setting": self.setting, **made}
         _check_manifest_path(path)
         self.settings, self.records = _parse(path)
         self._touched: set[str] = set()  # names this run recorded or forgot: its word wins in compact

@@ -134,3 +134,12 @@ def test_beam_streams_long_files_as_the_cli_does(corpus, tmp_path, monkeypatch):
         np.testing.assert_array_equal(np.load(tmp_path / "beam" / npy.relative_to(tmp_path / "cli")), np.load(npy))
     _, rows = _rows(tmp_path / "beam")
     assert rows["c4"]["shape"] == list(np.load(tmp_path / "beam" / "c4.npy").shape)
+
+
+def test_beam_usage_errors_are_messages_as_in_the_cli(corpus, tmp_path, capsys):
+    """A bad flag was a traceback and exit 1; an input that names nothing counts as failed."""
+    assert beam_module.main(["--input", str(corpus), "--output", str(tmp_path / "o"), "--volume", "2:1"]) == 2
+    err = capsys.readouterr().err
+    assert "--volume" in err and "Traceback" not in err
+    code = beam_module.main(["--input", str(tmp_path / "nothing"), "--output", str(tmp_path / "o2")])
+    assert code == 1 and "1 failed" in capsys.readouterr().out

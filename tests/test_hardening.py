@@ -1596,3 +1596,28 @@ def test_single_archive_whose_inputs_all_fail_now_is_removed(tmp_path, capsys):
     archive.write_bytes(b"the user's own file")  # no record of jaxspec's matches it: kept
     assert _cli(capsys, "encode", folder, "-o", archive, "--single", "--no-progress")[0] == EXIT_FAILED
     assert archive.read_bytes() == b"the user's own file"
+
+
+def test_a_recording_changed_under_its_path_is_another_setting(tmp_path, capsys):
+    """The manifest's setting records each recording file's size and time: outputs made with
+    the old noise were kept as up to date."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _wav(folder / "a.wav")
+    noise = tmp_path / "n.wav"
+    soundfile.write(noise, 0.1 * np.random.default_rng(0).standard_normal(8000).astype(np.float32), RATE)
+    argv = ["encode", folder, "-o", tmp_path / "out", "--no-progress", "--key", 1, "--noise-file", noise]
+    argv += ["--noise", 0.5]
+    assert _cli(capsys, *argv)[1].startswith("1 written")
+    assert _cli(capsys, *argv)[1].startswith("0 written, 0 failed, 1 up to date")
+    soundfile.write(noise, 0.1 * np.random.default_rng(1).standard_normal(8001).astype(np.float32), RATE)
+    assert _cli(capsys, *argv)[1].startswith("1 written")
+
+
+def test_a_preset_with_a_sample_rate_is_built_at_that_rate(capsys):
+    code, printed, _ = _cli(capsys, "config", "--preset", "kaldi_fbank", "--sample-rate", 8000)
+    assert code == EXIT_OK
+    built = SpectrogramConfig.from_dict(json.loads(printed))  # the rate on top of the 16 kHz preset kept 400 / 512
+    assert built == jaxspec.presets.kaldi_fbank(sample_frequency=8000)
+    code, _, err = _cli(capsys, "config", "--preset", "whisper", "--sample-rate", 8000)
+    assert code == EXIT_USAGE and "16000 Hz only" in err

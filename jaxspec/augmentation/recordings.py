@@ -92,3 +92,20 @@ def resolve(augmentation: Augmentation | None, sample_rate: int) -> Augmentation
         source = os.path.abspath(os.fspath(signal)) if is_path(signal) else setting.source
         changes[stage.name] = dataclasses.replace(setting, **{param.name: loaded, "source": source})
     return dataclasses.replace(augmentation, **changes) if changes else augmentation
+
+
+def file_stamps(config: Any) -> dict[str, list[int] | None]:
+    """``{path: [size, mtime_ns]}`` of each recording file ``config`` read (a stage's
+    ``source``), for an output ``Manifest``'s setting: a recording changed under the same path is
+    another setting (outputs made with the old one were kept as up to date)."""
+    stamps: dict[str, list[int] | None] = {}
+    for _, setting in () if config.augmentation is None else config.augmentation.active():
+        source = getattr(setting, "source", None)
+        if source:
+            try:
+                info = os.stat(source)
+            except OSError:
+                stamps[source] = None
+            else:
+                stamps[source] = [info.st_size, info.st_mtime_ns]
+    return stamps

@@ -15,6 +15,7 @@ import numpy as np
 from .. import outputs
 from .._atomic import sweep_folders
 from .._files import declared_frames, warn_if_truncated
+from ..augmentation.recordings import file_stamps
 from ..corpus import file_keys
 from ..encoding import encode
 from ..errors import InputError
@@ -111,7 +112,8 @@ def run_encode(args: argparse.Namespace) -> int:
     if manifest_path is None:
         manifest_path = out.with_name(out.name + ".manifest.jsonl") if args.single else out / outputs.MANIFEST_NAME
     try:
-        manifest = outputs.Manifest(manifest_path, config.to_dict(), outputs.key_rule(seed))
+        rule, recordings = outputs.key_rule(seed), file_stamps(config)
+        manifest = outputs.Manifest(manifest_path, config.to_dict(), rule, recordings)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -302,10 +302,26 @@ def config_from_args(args: argparse.Namespace):
 
 def _preset_and_file(args: argparse.Namespace) -> dict[str, Any]:
     """The config dict of ``--preset`` with the ``--config`` file on top (no flags)."""
-    d = getattr(presets, args.preset)().to_dict() if _given(args, "preset") else {}
+    d = _preset(args).to_dict() if _given(args, "preset") else {}
     if _given(args, "config"):
         d.update(_serialize.read_dict(args.config))
     return d
+
+
+_PRESET_RATES = {"kaldi": "sample_frequency", "librosa": "sr", "torchaudio": "sample_rate"}
+
+
+def _preset(args: argparse.Namespace) -> SpectrogramConfig:
+    """``--preset``, built at ``--sample-rate`` when it is given: its window, hop, FFT size
+    and mel edges are set from the rate (a rate put on top of the 16 kHz preset kept 400
+    samples, 50 ms at 8 kHz, and mel bands above the Nyquist frequency)."""
+    build = getattr(presets, args.preset)
+    if not _given(args, "sample_rate"):
+        return build()
+    keyword = _PRESET_RATES.get(args.preset.split("_")[0])
+    if keyword is None:
+        raise ConfigError(f"--preset {args.preset} is at 16000 Hz only (drop --sample-rate: files are resampled)")
+    return build(**{keyword: args.sample_rate})
 
 
 def _check_file_config(args: argparse.Namespace, d: dict[str, Any]) -> None:
