@@ -1621,3 +1621,9 @@ def test_a_preset_with_a_sample_rate_is_built_at_that_rate(capsys):
     assert built == jaxspec.presets.kaldi_fbank(sample_frequency=8000)
     code, _, err = _cli(capsys, "config", "--preset", "whisper", "--sample-rate", 8000)
     assert code == EXIT_USAGE and "16000 Hz only" in err
+
+
+def test_a_window_list_starting_with_a_negative_value(capsys):
+    code, printed, err = _cli(capsys, "config", "--window-size", 3, "--window-function", "-0.5,0.5,1")
+    assert code == EXIT_OK, err  # argparse's "expected one argument" before
+    assert json.loads(printed)["window_function"] == [-0.5, 0.5, 1.0]

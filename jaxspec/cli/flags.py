@@ -162,6 +162,7 @@ SIGNED_FLAGS = tuple(p.flag for s in BY_FIELD for p in s.params if p.kind in ("n
     "--window-size",
     "--target-length",
     "--fft-size",
+    "--window-function",  # a list of values whose first is negative (a flat-top window's)
 )
 
 
