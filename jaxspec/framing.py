@@ -287,6 +287,10 @@ def preprocess(
             # own float32 mean cancels exactly.
             framed = framed - framed[..., :1]
             framed = framed - jnp.mean(framed, axis=-1, keepdims=True)
+            # Again, for the rounding of that mean: where the first sample dominates a frame
+            # (0.3 then zeros) the offsets are ~0.3 and the result ~1e-3, whose float32 mean
+            # left 3e-4 relative error in the spectrum; the second pass is within 1e-7.
+            framed = framed - jnp.mean(framed, axis=-1, keepdims=True)
         else:
             previous = jnp.concatenate([framed[..., :1], framed[..., :-1]], axis=-1)
             framed = framed - stage.coefficient * previous
