@@ -210,7 +210,7 @@ def pad_signal(framing: Any, x: jax.Array, n: int, window: int, hop: int, fft: i
         if length == 0:
             return x  # nothing to mirror: the caller's zeros
         start = hop // 2 - window // 2  # first sample of frame 0, <= 0 when the window >= hop
-        right = max(0, (n - 1) * hop + window + start - length)
+        right = max(0, _kaldi_reach(min(n, (length + hop // 2) // hop), length, window, hop) - length)
         if max(-start, right) < length:
             x = jnp.pad(x, (max(0, -start), right), mode="symmetric")
             return x[max(0, start) :]
@@ -219,6 +219,17 @@ def pad_signal(framing: Any, x: jax.Array, n: int, window: int, hop: int, fft: i
     # Mirrored more than once: jnp.pad builds it in many pieces, whose gradient took seconds
     # to minutes for a few samples; the ragged rows' one gather gives the same values.
     return pad_signal_ragged(framing, x, length, n, window, hop, fft)
+
+
+def _kaldi_reach(frames: Any, length: Any, window: int, hop: int) -> Any:
+    """Where the mirrored right edge of Kaldi's ``snip_edges=False`` framing ends: as far as
+    the signal's own ``frames`` read (at least its ``length``). Frames past those, of a
+    frame-count target, read zeros there, not the signal mirrored again and again (which
+    gave them time-reversed copies of it: SPEC 3.5's zero-extended signal)."""
+    reach = (frames - 1) * hop + window + hop // 2 - window // 2
+    if isinstance(frames, jax.Array):
+        return jnp.where(frames > 0, jnp.maximum(reach, length), length)
+    return max(reach, length) if frames > 0 else length
 
 
 def _reflect_index(q: jax.Array, length: jax.Array, symmetric: bool) -> jax.Array:
@@ -245,7 +256,8 @@ def pad_signal_ragged(framing: Any, x: jax.Array, length: jax.Array, n: int, win
         start = hop // 2 - window // 2
         size = (n - 1) * hop + window
         q = jnp.arange(size, dtype=jnp.int32) + start
-        return jnp.where(length > 0, x[_reflect_index(q, length, symmetric=True)], 0.0)
+        inside = (length > 0) & (q < _kaldi_reach((length + hop // 2) // hop, length, window, hop))
+        return jnp.where(inside, x[_reflect_index(q, length, symmetric=True)], 0.0)
     return pad_signal(framing, x, n, window, hop, fft)
 
 

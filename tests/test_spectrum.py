@@ -532,15 +532,20 @@ def test_mirrored_edges_are_numpys_for_any_length_and_their_gradient_counts_each
     start = hop // 2 - window // 2
     size = (frames - 1) * hop + window
     right = max(0, size + start - length)
-    cases = [
-        (Centered("reflect"), np.pad(index, fft // 2, mode="reflect")),
-        (Kaldi(snip_edges=False), np.pad(index, (-start, right), mode="symmetric")[:size]),
-    ]
+    # Kaldi mirrors its right edge as far as the signal's own frames read; frames past those
+    # (a frame-count target) read zeros there (-1: no sample)
+    own = (length + hop // 2) // hop
+    reach = max((own - 1) * hop + window + start, length) if own else length
+    kaldi = np.pad(index, (-start, right), mode="symmetric")[:size]
+    kaldi = np.where(np.arange(size) + start < reach, kaldi, -1)
+    cases = [(Centered("reflect"), np.pad(index, fft // 2, mode="reflect")), (Kaldi(snip_edges=False), kaldi)]
     for framing, expected in cases:
         padded = np.asarray(pad_signal(framing, jnp.asarray(x), frames, window, hop, fft))[: expected.shape[0]]
-        np.testing.assert_array_equal(padded, x[expected])
+        padded = np.pad(padded, (0, expected.shape[0] - padded.shape[0]))  # the caller's zeros
+        np.testing.assert_array_equal(padded, np.where(expected >= 0, x[expected], 0.0))
         grad = jax.grad(lambda s, f=framing, e=expected: pad_signal(f, s, frames, window, hop, fft)[: e.shape[0]].sum())
-        np.testing.assert_array_equal(np.asarray(grad(jnp.asarray(x))), np.bincount(expected, minlength=length))
+        counts = np.bincount(expected[expected >= 0], minlength=length)
+        np.testing.assert_array_equal(np.asarray(grad(jnp.asarray(x))), counts)
 
 
 def test_remove_dc_keeps_precision_where_a_first_sample_dominates_the_frame():
@@ -557,3 +562,24 @@ def test_remove_dc_keeps_precision_where_a_first_sample_dominates_the_frame():
         expected = np.abs(np.fft.rfft(frame * window)) ** 2
         out = np.asarray(jaxspec.spectrogram(SpectrogramConfig(preprocess=(RemoveDC(),)), np.float32([value])))[0]
         assert np.linalg.norm(out - expected) / np.linalg.norm(expected) < 1e-5
+
+
+def test_kaldi_unsnipped_frames_past_the_signals_own_are_of_zeros(noise):
+    """A frame-count target past a Kaldi snip_edges=False signal's own frames: its own frames
+    as without the target, then frames of the zero-extended signal (they were the signal
+    mirrored again and again, time-reversed copies of it at full energy)."""
+    import jaxspec
+    from jaxspec import SpectrogramConfig
+    from jaxspec.framing import Kaldi
+
+    x = noise(3000, seed=3)
+    own = np.asarray(jaxspec.spectrogram(SpectrogramConfig(offset=100, framing=Kaldi(False)), x))
+    config = SpectrogramConfig(offset=100, framing=Kaldi(False), target_length=40)
+    out = np.asarray(jaxspec.spectrogram(config, x))
+    assert own.shape[0] == 30 and out.shape[0] == 40
+    np.testing.assert_array_equal(out[:30], own)
+    np.testing.assert_array_equal(out[34:], 0.0)  # past the mirrored edge: zeros only
+    rows = np.zeros((2, 4000), np.float32)
+    rows[0, :3000], rows[1] = x, noise(4000, seed=4)
+    ragged = np.asarray(jaxspec.spectrogram(config, rows, lengths=[3000, 4000]))
+    np.testing.assert_allclose(ragged[0], out, rtol=1e-5, atol=1e-6 * np.abs(out).max())
