@@ -2,11 +2,10 @@
 
 ``SpectrogramConfig(features=(...))`` is a chain, applied in order to one example's
 spectrum ``[shape=(frames, bins)]`` (like optax's ``chain``: a preset is just a config).
-Each stage is a frozen dataclass of static settings; matrices (filterbanks, DCT) are
-built once per (stage, sizes) on the host in float64 (``jaxspec._melscale``) and applied
-with ``precision=HIGHEST`` (TF32 / bfloat16 passes would break the reference tolerances).
-Statistics (``Decibels``' ``top_db``, ``WhisperLog``'s floor, ``SubtractMean``) are taken
-per example: over the frames and features of that example only.
+Each stage is a frozen dataclass of static settings; matrices (filterbanks, DCT) are built
+once per (stage, sizes) on the host in float64 (``jaxspec._melscale``), applied with
+``precision=HIGHEST`` (TF32 / bfloat16 passes would break the tolerances). Statistics
+(``Decibels``' ``top_db``, ``WhisperLog``'s floor, ``SubtractMean``) are per example.
 
 >>> import jax.numpy as jnp
 >>> stages = (MelFilterbank(n_mels=4), Log())
@@ -20,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from functools import partial
 from typing import Any
 
@@ -61,10 +61,10 @@ class MelFilterbank:
     Args:
       n_mels: number of filters (the seed's "NumberOfFilters", 40).
       fmin: lowest edge in Hz ("MinimumFrequency").
-      fmax: highest edge in Hz ("MaximumFrequency"); ``None`` = Nyquist; ``<= 0`` =
-        Nyquist + fmax (Kaldi's ``high_freq``).
-      scale: ``"slaney"`` (librosa default), ``"htk"`` (torchaudio default, librosa
-        ``htk=True``) or ``"kaldi"`` (Kaldi's triangles in mel space).
+      fmax: highest edge in Hz ("MaximumFrequency"); ``None`` = Nyquist; ``<= 0`` = Nyquist
+        + fmax (Kaldi's ``high_freq``); above Nyquist warns (its bands are empty).
+      scale: ``"slaney"`` (librosa), ``"htk"`` (torchaudio, librosa ``htk=True``) or
+        ``"kaldi"`` (Kaldi's triangles in mel space).
       norm: ``"slaney"`` (area normalization, librosa) or ``None``.
       frequencies: ``"rfft"`` (librosa: bin k at ``k * sr / fft_size``) or ``"linspace"``
         (torchaudio's ``melscale_fbanks``: bins at ``linspace(0, sr // 2, bins)``, the
@@ -92,8 +92,7 @@ class MelFilterbank:
 
     def edges(self, sample_rate: int) -> tuple[float, float]:
         """``(fmin, fmax)`` in Hz at ``sample_rate``, checked: ``0 <= fmin < fmax``."""
-        nyquist = sample_rate / 2.0
-        fmax = nyquist if self.fmax is None else (self.fmax if self.fmax > 0 else nyquist + self.fmax)
+        fmax = sample_rate / 2.0 if self.fmax is None else self.fmax if self.fmax > 0 else sample_rate / 2.0 + self.fmax
         if not self.fmin < fmax:
             raise ConfigError(
                 f"MelFilterbank(fmin={self.fmin!r}, fmax={self.fmax!r}) needs fmin < fmax (= {fmax:g} Hz at "
@@ -110,7 +109,9 @@ class MelFilterbank:
     def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
         if n_in != fft_size // 2 + 1:
             raise ConfigError(f"{self!r} needs the {fft_size // 2 + 1} spectrum bins as input, got {n_in} features")
-        self.edges(sample_rate)
+        if self.edges(sample_rate)[1] > sample_rate / 2.0:  # as librosa warns ("Empty filters detected")
+            above = f"above the Nyquist frequency of sample_rate={sample_rate}: the bands past it hold nothing"
+            warnings.warn(f"MelFilterbank fmax={self.fmax:g} Hz is {above}", UserWarning, stacklevel=2)
         return limits.matrix_size(self, n_in, self.n_mels)
 
     def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:

@@ -4,6 +4,7 @@ independent float64 NumPy reference written here (SPEC section 7)."""
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -415,3 +416,16 @@ def test_filterbank_product_in_bands_equals_the_dense_product(bank, rate, fft):
     for first, end, cols in groups:
         covered[first:end, cols] = True
     assert not groups or not (matrix[~covered] != 0).any()  # every nonzero is inside its group's band
+
+
+def test_a_mel_top_edge_above_nyquist_warns():
+    """As librosa warns of empty filters: --preset kaldi_fbank --sample-rate 8000 once kept
+    fmax 8000 at 8 kHz silently, 4 of 23 bands at the floor."""
+    import jaxspec
+    from jaxspec import Log, MelFilterbank
+
+    with pytest.warns(UserWarning, match="fmax=8000 Hz is above the Nyquist frequency of sample_rate=8000"):
+        jaxspec.SpectrogramConfig(sample_rate=8000, features=(MelFilterbank(40, fmax=8000.0), Log()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jaxspec.SpectrogramConfig(sample_rate=8000, features=(MelFilterbank(40, fmax=4000.0), Log()))
