@@ -232,7 +232,8 @@ def encode_corpus(
     if clashes:  # one output would silently replace the other
         raise InputError("; ".join(clashes))
     out = Path(output)
-    manifest = Manifest(out / MANIFEST_NAME, config.to_dict(), key_rule(seed), file_stamps(config))
+    recordings = None if seed is None else file_stamps(config)  # read only when a key augments
+    manifest = Manifest(out / MANIFEST_NAME, config.to_dict(), key_rule(seed), recordings)
     items, kept = [], []
     for path, name in inputs:
         item = Item(name, path)

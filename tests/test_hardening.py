@@ -1627,3 +1627,26 @@ def test_a_window_list_starting_with_a_negative_value(capsys):
     code, printed, err = _cli(capsys, "config", "--window-size", 3, "--window-function", "-0.5,0.5,1")
     assert code == EXIT_OK, err  # argparse's "expected one argument" before
     assert json.loads(printed)["window_function"] == [-0.5, 0.5, 1.0]
+
+
+def test_a_preset_takes_the_rate_of_a_config_file_too(tmp_path, capsys):
+    rate = tmp_path / "sr.json"
+    rate.write_text('{"sample_rate": 8000}')
+    code, printed, _ = _cli(capsys, "config", "--preset", "kaldi_fbank", "--config", rate)
+    assert code == EXIT_OK  # the file's rate on top of the 16 kHz preset kept 400 / 160 / 512 and fmax 8000
+    assert SpectrogramConfig.from_dict(json.loads(printed)) == jaxspec.presets.kaldi_fbank(sample_frequency=8000)
+    code, printed, _ = _cli(capsys, "config", "--preset", "whisper", "--sample-rate", 16000)  # its own rate
+    assert code == EXIT_OK and SpectrogramConfig.from_dict(json.loads(printed)) == jaxspec.presets.whisper()
+
+
+def test_without_a_key_a_recording_file_is_not_part_of_the_setting(tmp_path, capsys):
+    """No key, no augmentation: a touched noise file changes nothing the outputs hold."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _wav(folder / "a.wav")
+    noise = tmp_path / "n.wav"
+    soundfile.write(noise, 0.1 * np.random.default_rng(0).standard_normal(8000).astype(np.float32), RATE)
+    argv = ["encode", folder, "-o", tmp_path / "out", "--no-progress", "--noise-file", noise, "--noise", 0.5]
+    assert _cli(capsys, *argv)[1].startswith("1 written")
+    os.utime(noise, ns=(time.time_ns(), time.time_ns() + 10**9))
+    assert _cli(capsys, *argv)[1].startswith("0 written, 0 failed, 1 up to date")

@@ -112,7 +112,7 @@ def run_encode(args: argparse.Namespace) -> int:
     if manifest_path is None:
         manifest_path = out.with_name(out.name + ".manifest.jsonl") if args.single else out / outputs.MANIFEST_NAME
     try:
-        rule, recordings = outputs.key_rule(seed), file_stamps(config)
+        rule, recordings = outputs.key_rule(seed), None if seed is None else file_stamps(config)  # read only with a key
         manifest = outputs.Manifest(manifest_path, config.to_dict(), rule, recordings)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -303,26 +303,27 @@ def config_from_args(args: argparse.Namespace):
 
 def _preset_and_file(args: argparse.Namespace) -> dict[str, Any]:
     """The config dict of ``--preset`` with the ``--config`` file on top (no flags)."""
-    d = _preset(args).to_dict() if _given(args, "preset") else {}
-    if _given(args, "config"):
-        d.update(_serialize.read_dict(args.config))
+    file = _serialize.read_dict(args.config) if _given(args, "config") else {}
+    rate = args.sample_rate if _given(args, "sample_rate") else file.get("sample_rate")
+    d = _preset(args.preset, rate).to_dict() if _given(args, "preset") else {}
+    d.update(file)
     return d
 
 
 _PRESET_RATES = {"kaldi": "sample_frequency", "librosa": "sr", "torchaudio": "sample_rate"}
 
 
-def _preset(args: argparse.Namespace) -> SpectrogramConfig:
-    """``--preset``, built at ``--sample-rate`` when it is given: its window, hop, FFT size
-    and mel edges are set from the rate (a rate put on top of the 16 kHz preset kept 400
-    samples, 50 ms at 8 kHz, and mel bands above the Nyquist frequency)."""
-    build = getattr(presets, args.preset)
-    if not _given(args, "sample_rate"):
+def _preset(name: str, rate: Any) -> SpectrogramConfig:
+    """``--preset NAME``, built at ``rate`` (``--sample-rate``, or the ``--config`` file's) when
+    one is given: its window, hop, FFT size and mel edges are set from the rate (a rate put on
+    top of the 16 kHz preset kept 400 samples, 50 ms at 8 kHz, and mel bands above Nyquist)."""
+    build = getattr(presets, name)
+    if rate is None:
         return build()
-    keyword = _PRESET_RATES.get(args.preset.split("_")[0])
-    if keyword is None:
-        raise ConfigError(f"--preset {args.preset} is at 16000 Hz only (drop --sample-rate: files are resampled)")
-    return build(**{keyword: args.sample_rate})
+    keyword = _PRESET_RATES.get(name.split("_")[0])
+    if keyword is None and rate != 16000:
+        raise ConfigError(f"--preset {name} is at 16000 Hz only (no other sample_rate: files are resampled)")
+    return build() if keyword is None else build(**{keyword: rate})
 
 
 def _check_file_config(args: argparse.Namespace, d: dict[str, Any]) -> None:
