@@ -311,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{counts['written']} written, {counts['skipped']} skipped, {counts['failed']} failed in {seconds:.1f} s "
         f"-> {printable(args.output)}"
     )
-    return 1 if counts["failed"] or problems else 0
+    return 1 if counts["failed"] else 0
 
 
 if __name__ == "__main__":

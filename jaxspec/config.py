@@ -386,15 +386,14 @@ class SpectrogramConfig:
 def _check_num_frames_length(length: Any) -> None:
     """``InputError`` for a ``num_frames`` length that is not a count of samples (a float,
     a string, a bool, a negative value); traced values cannot be checked."""
+    if isinstance(length, numbers.Integral) and not isinstance(length, bool):  # one count: no NumPy pass
+        if length < 0:
+            raise InputError(f"length={length!r} must be a number of samples, not negative")
+        if length > 1 << 62:  # past int64 arithmetic (an OverflowError)
+            raise InputError(f"length={length} samples is too large")
+        return
     dtype = getattr(length, "dtype", None)
-    integral = (
-        jnp.issubdtype(dtype, jnp.integer)
-        if dtype is not None
-        else isinstance(length, numbers.Integral) and not isinstance(length, bool)
-    )
-    if not integral:
+    if dtype is None or not jnp.issubdtype(dtype, jnp.integer):
         raise InputError(f"length={length!r} must be a number of samples: an int or an integer array")
     if not isinstance(length, jax.core.Tracer) and np.size(length) and np.min(np.asarray(length)) < 0:
         raise InputError(f"length={length!r} must be a number of samples, not negative")
-    if isinstance(length, int) and length > limits.MAX_TARGET_SAMPLES << 32:  # past int64 (an OverflowError)
-        raise InputError(f"length={length} samples is too large")

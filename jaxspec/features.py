@@ -92,7 +92,8 @@ class MelFilterbank:
 
     def edges(self, sample_rate: int) -> tuple[float, float]:
         """``(fmin, fmax)`` in Hz at ``sample_rate``, checked: ``0 <= fmin < fmax``."""
-        fmax = sample_rate / 2.0 if self.fmax is None else self.fmax if self.fmax > 0 else sample_rate / 2.0 + self.fmax
+        nyquist = sample_rate / 2.0
+        fmax = nyquist if self.fmax is None else (self.fmax if self.fmax > 0 else nyquist + self.fmax)
         if not self.fmin < fmax:
             raise ConfigError(
                 f"MelFilterbank(fmin={self.fmin!r}, fmax={self.fmax!r}) needs fmin < fmax (= {fmax:g} Hz at "

@@ -241,8 +241,7 @@ def resample(x: jax.Array, orig_rate: int, target_rate: int) -> jax.Array:
     target_rate = check_rate("target_rate", target_rate)
     # NumPy input goes straight to the compiled function (one transfer, no extra dispatches).
     # Integer PCM is scaled as everywhere else (SPEC 3: int16 by 2**15; bool refused).
-    x = x if isinstance(x, jax.Array) else np.asarray(x)
-    x = x.astype(np.float32) if x.dtype == np.float32 else pcm_to_float32(x, "x")
+    x = pcm_to_float32(x if isinstance(x, jax.Array) else np.asarray(x), "x")
     if orig_rate == target_rate:
         return jnp.asarray(x)
     check_rates(orig_rate, target_rate)  # a pair too fine to plan is refused here, before tracing

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import outputs
 from .._atomic import sweep_folders
-from .._files import declared_frames, warn_if_truncated
+from .._files import declared_frames, printable, warn_if_truncated
 from ..augmentation.recordings import file_stamps
 from ..corpus import file_keys
 from ..encoding import encode
@@ -24,7 +24,7 @@ from ..planner import plan_file
 from ..stream import encode_to_file, stream_to_array
 from .flags import config_from_args
 from .inputs import Input, find_inputs, refuse_collisions
-from .pipeline import FILE_ERRORS, Long, encode_files, escaped, failure_reason, progress_bar, say
+from .pipeline import FILE_ERRORS, Long, encode_files, failure_reason, progress_bar, say
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
@@ -44,13 +44,12 @@ def _stream_file(config, path: str, target: Path | None) -> Any:
         return error
 
 
-def _remove_stale(target: Path, ours: bool) -> None:
-    """Removes an output from an earlier run whose input now fails (it would be stale):
-    only one that the manifest records as written by jaxspec (``Manifest.wrote``), never a
-    file of the user's, a FIFO or a device that happens to have its name."""
-    if ours:
-        with contextlib.suppress(OSError):
-            target.unlink()
+def _remove_stale(target: Path) -> None:
+    """Removes an output from an earlier run whose input now fails (it would be stale); the
+    caller has checked that the manifest records it as jaxspec's (``Manifest.wrote``), never
+    a file of the user's, a FIFO or a device that happens to have its name."""
+    with contextlib.suppress(OSError):
+        target.unlink()
 
 
 def _sweep(folders: list[Path]) -> None:
@@ -100,7 +99,7 @@ def run_encode(args: argparse.Namespace) -> int:
             problems.append((item.path, str(error)))
     inputs = kept
     for pattern, reason in problems:
-        print(f"error: {escaped(pattern)}: {reason}", file=sys.stderr)
+        print(f"error: {printable(pattern)}: {reason}", file=sys.stderr)
     if args.key is not None and config.augmentation is None:
         print("warning: --key has no effect: the config has no augmentation", file=sys.stderr)
     if args.key is None and config.augmentation is not None:
@@ -157,16 +156,18 @@ def run_encode(args: argparse.Namespace) -> int:
                     result = OSError(_output_error(result, target))
             if isinstance(result, BaseException):
                 failed += 1
-                _remove_stale(target, ours)
-                say(f"error: {escaped(item.path)}: {failure_reason(result, item.path)}")
+                if ours:
+                    _remove_stale(target)
+                say(f"error: {printable(item.path)}: {failure_reason(result, item.path)}")
             else:
                 try:
                     # a streamed result is in the target already: its stamp
                     made = result if isinstance(result, tuple) else outputs.write_npy(target, result)
                 except (OSError, ValueError) as error:
                     failed += 1
-                    _remove_stale(target, ours)
-                    say(f"error: {escaped(item.path)}: {_output_error(error, target)}")
+                    if ours:
+                        _remove_stale(target)
+                    say(f"error: {printable(item.path)}: {_output_error(error, target)}")
                 else:
                     try:
                         manifest.add(item.name, sources[item.name], made)
@@ -175,7 +176,7 @@ def run_encode(args: argparse.Namespace) -> int:
                         failed += 1
                         reason = error.strerror or str(error)
                         record = f"its record in {str(manifest.path)!r} cannot be written"
-                        say(f"error: {escaped(item.path)}: {record}: {reason}")
+                        say(f"error: {printable(item.path)}: {record}: {reason}")
             bar.update(1)
     except KeyboardInterrupt:
         interrupted = True
@@ -188,7 +189,7 @@ def run_encode(args: argparse.Namespace) -> int:
 def _summary(written: int, failed: int, skipped: int, todo: int, seconds: float, out: Path, interrupted: bool) -> int:
     rate = (written + failed) / seconds if seconds > 0 else 0.0
     line = f"{written} written, {failed} failed, {skipped} up to date in {seconds:.1f} s ({rate:.1f} files/s) -> "
-    line += escaped(out)
+    line += printable(out)
     if interrupted:
         left = max(todo - written - failed, 0)
         print(f"interrupted: {line}; {left} not done (rerun the same command to resume)")
@@ -212,7 +213,7 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
                 result = _stream_file(config, result.path, None)
             if isinstance(result, BaseException):
                 failed += 1
-                say(f"error: {escaped(item.path)}: {failure_reason(result, item.path)}")
+                say(f"error: {printable(item.path)}: {failure_reason(result, item.path)}")
             else:
                 arrays[item.name] = result
             bar.update(1)
@@ -238,7 +239,7 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
             manifest.compact()
     elif inputs and any(manifest.wrote(name, out) for name in list(manifest.records)):
         # every input failed: the archive an earlier run wrote holds only stale outputs (as in a folder)
-        _remove_stale(out, True)
+        _remove_stale(out)
         manifest.forget_all()
         manifest.compact()
     return _summary(written, failed, 0, len(inputs), seconds, out, False)
@@ -257,7 +258,7 @@ def run_demo(args: argparse.Namespace) -> int:
     path = args.path or example_path()
     info = audio_info(path)
     print(
-        f"input   {escaped(path)}\n        {info.duration:.3f} s, {info.samplerate} Hz, {info.channels} channel(s), "
+        f"input   {printable(path)}\n        {info.duration:.3f} s, {info.samplerate} Hz, {info.channels} channel(s), "
         f"{info.format} {info.subtype}"
     )
     print("config\n  " + config.describe().replace("\n", "\n  "))
@@ -278,7 +279,7 @@ def run_demo(args: argparse.Namespace) -> int:
     except ImportError as error:
         print(f"picture skipped: {error}", file=sys.stderr)
     else:
-        print(f"picture {escaped(args.out)}")
+        print(f"picture {printable(args.out)}")
     return EXIT_OK
 
 
@@ -290,7 +291,7 @@ def run_plot(args: argparse.Namespace) -> int:
         print("warning: the augmentation is drawn only with --augment N (N augmented versions)", file=sys.stderr)
     output = args.output or Path(args.path).stem + ".png"
     plot_file(config, args.path, output, augment_count=args.augment, seed=args.key, dpi=args.dpi)  # atomically
-    print(f"picture {escaped(output)}")
+    print(f"picture {printable(output)}")
     return EXIT_OK
 
 
@@ -306,7 +307,7 @@ def _info_lines(config, path: str) -> list[str]:
         else f" after resampling to {length} samples at {config.sample_rate} Hz"
     )
     return [
-        escaped(path),
+        printable(path),
         f"  duration  {plan.frames / info.samplerate:.3f} s = {plan.frames} samples at {info.samplerate} Hz",
         f"  channels  {info.channels}",
         f"  format    {info.format} ({info.format_info}), {info.subtype} ({info.subtype_info})",
@@ -319,14 +320,14 @@ def run_info(args: argparse.Namespace) -> int:
     _warn_unused_augmentation(config, "info")
     inputs, problems = find_inputs(args.paths)
     for pattern, reason in problems:
-        print(f"error: {escaped(pattern)}: {reason}", file=sys.stderr)
+        print(f"error: {printable(pattern)}: {reason}", file=sys.stderr)
     failed = len(problems)
     for item in inputs:
         try:
             lines = _info_lines(config, item.path)
         except FILE_ERRORS as error:
             failed += 1
-            print(f"error: {escaped(item.path)}: {failure_reason(error, item.path)}", file=sys.stderr)
+            print(f"error: {printable(item.path)}: {failure_reason(error, item.path)}", file=sys.stderr)
         else:  # a closed stdout (| head) is not this file's error
             print("\n".join(lines))
     return EXIT_FAILED if failed else EXIT_OK
@@ -336,7 +337,7 @@ def run_config(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.output and args.output != "-":  # "-": stdout, as the other tools take it
         config.save(args.output)
-        print(f"wrote {escaped(args.output)}")
+        print(f"wrote {printable(args.output)}")
     else:
         sys.stdout.write(config.to_json())
     return EXIT_OK

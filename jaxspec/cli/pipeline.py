@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from .._files import printable
 from ..config import SpectrogramConfig
 from ..corpus import Batches, encode_waves
 from ..encoding import prepare
@@ -36,11 +35,6 @@ class _NoBar:
 
     def close(self) -> None:
         pass
-
-
-def escaped(path: Any) -> str:
-    """A path for a message line (``_files.printable``)."""
-    return printable(path)
 
 
 def say(line: str) -> None:
