@@ -221,7 +221,8 @@ def encode_corpus(
 ) -> Any:
     """Adds the corpus job to ``pipeline``: ``inputs`` ``(path, name)`` -> ``output/name.npy``.
 
-    Returns the PCollection of manifest rows, after writing the manifest (one file).
+    Returns the PCollection of manifest rows, after writing the manifest (one file; the
+    records of outputs of other inputs, from earlier runs into ``output``, are kept).
 
     Raises:
       InputError: two inputs with the same ``name`` (one output would replace the other).
@@ -254,10 +255,26 @@ def encode_corpus(
         | "Json" >> beam.Map(json.dumps)
         | "Manifest"
         >> beam.io.WriteToText(
-            str(out / MANIFEST_NAME), shard_name_template="", header=json.dumps(manifest.header), num_shards=1
+            str(out / MANIFEST_NAME), shard_name_template="", header=_carried_lines(manifest, inputs), num_shards=1
         )
     )
     return rows
+
+
+def _carried_lines(manifest: Manifest, inputs: Sequence[tuple[str, str]]) -> str:
+    """The manifest's first lines: this run's setting, then the records of outputs this run
+    does not touch (an earlier run's, on other inputs) with their settings, so that rewriting
+    the manifest keeps them (their outputs stay up to date and removable as stale)."""
+    names = {name for _, name in inputs}
+    run_fields = ("status", "seconds", "error")  # of the run that wrote a row, not of the output
+    carried = [
+        {field: value for field, value in record.items() if field not in run_fields}
+        for name, record in manifest.records.items()
+        if name not in names
+    ]
+    used = {record["setting"] for record in carried} - {manifest.setting}
+    settings = [manifest.settings[setting] for setting in sorted(used) if setting in manifest.settings]
+    return "\n".join(json.dumps(line) for line in [manifest.header, *settings, *carried])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -300,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     rows = []
     with open(Path(args.output) / MANIFEST_NAME, encoding="utf-8", errors="surrogateescape") as file:
-        rows = [json.loads(line) for line in file if line.strip()][1:]
+        rows = [row for row in map(json.loads, filter(str.strip, file)) if "status" in row]  # not carried lines
     counts = {status: sum(row.get("status") == status for row in rows) for status in ("written", "skipped", "failed")}
     counts["failed"] += len(problems)  # inputs that named nothing, as jaxspec encode counts them
     for row in rows:

@@ -31,9 +31,17 @@ def corpus(tmp_path):
 
 
 def _rows(out):
-    lines = (out / MANIFEST).read_text().splitlines()
-    header, rows = json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
-    return header, {row["name"]: row for row in rows}
+    lines = [json.loads(line) for line in (out / MANIFEST).read_text().splitlines()]
+    return lines[0], {row["name"]: row for row in lines if "status" in row}  # this run's rows
+
+
+def _records(out):
+    """The manifest as ``jaxspec encode`` reads it: the latest record per name."""
+    lines = [json.loads(line) for line in (out / MANIFEST).read_text().splitlines()]
+    settings = {line["setting"] for line in lines if "config" in line}
+    records = {line["name"]: line for line in lines if "name" in line and "setting" in line}
+    assert all(record["setting"] in settings for record in records.values())
+    return records
 
 
 def test_beam_job_writes_what_the_cli_writes(corpus, tmp_path, capsys):
@@ -72,6 +80,22 @@ def test_beam_rerun_skips_up_to_date_outputs_and_remakes_the_rest(corpus, tmp_pa
     _, rows = _rows(out)
     assert all(row["status"] in ("written", "failed") for row in rows.values())
     assert not list(out.glob("**/*.part"))
+
+
+def test_beam_keeps_the_records_of_outputs_of_other_inputs(corpus, tmp_path):
+    out = tmp_path / "out"
+    beam_module.main(["--input", str(corpus / "*.wav"), "--output", str(out)])
+    assert set(_records(out)) == {"c0", "c2", "c4"}  # broken.wav failed: no record
+    beam_module.main(["--input", str(corpus / "sub"), "--output", str(out), "--offset", "160"])  # c1, c3, c5
+    records = _records(out)
+    assert set(records) == {"c0", "c2", "c4", "c1", "c3", "c5"}
+    assert records["c0"]["setting"] != records["c1"]["setting"]  # both settings kept
+    beam_module.main(["--input", str(corpus / "*.wav"), "--output", str(out)])
+    _, rows = _rows(out)
+    assert {name: row["status"] for name, row in rows.items() if name != "broken"} == dict.fromkeys(
+        ("c0", "c2", "c4"), "skipped"
+    )
+    assert set(_records(out)) == {"c0", "c2", "c4", "c1", "c3", "c5"}
 
 
 def test_beam_removes_what_a_killed_run_left(corpus, tmp_path):
