@@ -284,6 +284,7 @@ def test_config_file_then_flags_override_it(tree, tmp_path, capsys, monkeypatch)
         (["config", "--offset", "-3"], "offset=-3"),
         (["config", "--mix", "0.5"], "augmentation.convolution={'mix': 0.5} needs 'signal'"),
         (["config", "--config", "/nonexistent/cfg.json"], "cfg.json"),
+        (["encode", "x.wav", "-o", "out", "--workers", "10000"], "at most 64 decoding threads"),
     ],
 )
 def test_bad_flags_are_clear_errors(argv, message, capsys):

@@ -31,7 +31,7 @@ from ..errors import JaxspecError, TruncatedAudioWarning
 from . import commands as _commands
 from . import compile_cache
 from .commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from .flags import add_config_flags, join_signed_values, plot_versions, positive_int, seed
+from .flags import add_config_flags, decoding_threads, join_signed_values, plot_versions, seed
 from .inputs import AUDIO_EXTENSIONS, find_inputs
 from .pipeline import say
 
@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder (or .npz with --single)")
     encode.add_argument("--single", action="store_true", help="write one .npz file with every spectrogram")
     encode.add_argument("--key", type=seed, metavar="SEED", help="apply the configured augmentation with this seed")
-    encode.add_argument("--workers", type=positive_int, default=4, help="decoding threads (default 4)")
+    encode.add_argument("--workers", type=decoding_threads, default=4, help="decoding threads (default 4, at most 64)")
     encode.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     rerun = encode.add_mutually_exclusive_group()
     rerun.add_argument("--overwrite", action="store_true", help="re-encode every file, even up-to-date outputs")

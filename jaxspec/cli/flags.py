@@ -137,6 +137,19 @@ def plot_versions(text: str) -> int:
     return value
 
 
+MAX_WORKERS = 64
+"""The most decoding threads ``jaxspec encode --workers`` starts (each keeps up to two
+decoded files ahead: 10 000 threads held 20 000 files in memory at once)."""
+
+
+def decoding_threads(text: str) -> int:
+    """``--workers N``: 0 (the same as 1) to ``MAX_WORKERS``."""
+    value = positive_int(text)
+    if value > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"{text!r}: at most {MAX_WORKERS} decoding threads")
+    return value
+
+
 def positive_int(text: str) -> int:
     value = int(text)
     if value < 0:
