@@ -56,7 +56,7 @@ def as_waveform(x: Any, config: Any = None, host: bool = False, scan: bool = Tru
         raise InputError(f"x is a 0-d array (a scalar, shape {x.shape}); expected [L] (one signal) or [B, L] (a batch)")
     if x.ndim > 2:
         raise InputError(f"x has shape {x.shape}; expected [L] (one signal) or [B, L] (a batch)")
-    if x.ndim == 2 and 1 <= x.shape[1] <= 8 and x.shape[0] >= 100 * x.shape[1]:
+    if _channels_last(x.shape, config):
         raise InputError(
             f"x has shape {x.shape}: that looks like one signal with {x.shape[1]} channels (channels last), but "
             "spectrogram reads [B, L] as B signals. Average the channels first (x.mean(axis=1)), or call "
@@ -70,6 +70,15 @@ def as_waveform(x: Any, config: Any = None, host: bool = False, scan: bool = Tru
         check_samples(config, x)
     # device_put, not jnp.asarray: in jax 0.10 the latter compiles a copy per new shape.
     return x if host or isinstance(x, jax.Array) else jax.device_put(x)
+
+
+def _channels_last(shape: tuple[int, ...], config: Any) -> bool:
+    """True for a ``[B, L]`` that is evidently one signal ``[n, channels]``: at most 8
+    "samples" per row, at least 100 times as many rows, and rows shorter than one window
+    (a batch of 800 rows of 8 samples under a 4-sample window is read as a batch)."""
+    if len(shape) != 2 or not 1 <= shape[1] <= 8 or shape[0] < 100 * shape[1]:
+        return False
+    return config is None or shape[1] < config.window_samples
 
 
 def check_result_size(config: Any, length: int, name: str = "x") -> None:

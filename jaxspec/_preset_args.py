@@ -3,17 +3,34 @@ a ``ConfigError`` naming the preset, the keyword and the value (``jaxspec.preset
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 from .errors import ConfigError
 
 
-def refuse(preset: str, unsupported: dict[str, Any]) -> None:
+def keywords(fn: Callable[..., Any], *extra: str) -> list[str]:
+    """The keyword names a preset function takes (not its ``**unsupported``), and ``extra``."""
+    kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    named = [p.name for p in inspect.signature(fn).parameters.values() if p.kind in kinds and p.name != "name"]
+    return named + list(extra)
+
+
+def refuse(preset: str, unsupported: dict[str, Any], accepted: list[str]) -> None:
+    """A ``ConfigError`` for keywords outside ``accepted`` (a typo gets the closest name)."""
     if unsupported:
-        names = ", ".join(f"{k}={v!r}" for k, v in unsupported.items())
-        raise ConfigError(f"{preset}: {names} not supported by jaxspec (the other keywords of the source are)")
+        parts = []
+        for name, value in unsupported.items():
+            close = difflib.get_close_matches(name, accepted, n=1)
+            parts.append(f"{name}={value!r}" + (f" (did you mean {close[0]}?)" if close else ""))
+        raise ConfigError(
+            f"{preset}: {', '.join(parts)}: not a keyword jaxspec takes for it (a typo, or a keyword of the "
+            f"source that jaxspec does not reproduce); it takes {', '.join(sorted(accepted))}"
+        )
 
 
 def require(preset: str, name: str, value: Any, ok: bool, rule: str) -> None:

@@ -26,7 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from ._preset_args import finite_numbers, positive_fmax, positive_int, refuse, require, torch_window, whole_rate
+from ._preset_args import (
+    finite_numbers,
+    keywords,
+    positive_fmax,
+    positive_int,
+    refuse,
+    require,
+    torch_window,
+    whole_rate,
+)
 from .config import SpectrogramConfig
 from .errors import ConfigError
 from .features import DCT, Decibels, Log, MelFilterbank, SubtractMean, UseEnergy, WhisperLog
@@ -112,7 +121,7 @@ def librosa_melspectrogram(
     >>> librosa_melspectrogram().output_shape(22050)
     (44, 128)
     """
-    refuse("librosa_melspectrogram", unsupported)
+    refuse("librosa_melspectrogram", unsupported, keywords(librosa_melspectrogram))
     require("librosa_melspectrogram", "norm", norm, norm in ("slaney", None), "jaxspec supports 'slaney' or None")
     positive_fmax("librosa_melspectrogram", "fmax", fmax, "librosa takes it as it is: every filter would be empty")
     fields = _stft("librosa_melspectrogram", n_fft, win_length, hop_length, window, center, pad_mode, 4)
@@ -144,6 +153,9 @@ def librosa_mfcc(
     >>> librosa_mfcc(sr=16000).num_features
     20
     """
+    mel_keywords = keywords(librosa_melspectrogram)
+    unknown = {name: value for name, value in melspectrogram_kwargs.items() if name not in mel_keywords}
+    refuse("librosa_mfcc", unknown, sorted(set(keywords(librosa_mfcc) + mel_keywords)))
     require("librosa_mfcc", "dct_type", dct_type, dct_type == 2, "jaxspec implements the DCT-II only")
     require("librosa_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
     try:
@@ -188,7 +200,7 @@ def torchaudio_melspectrogram(
     (81, 128)
     """
     name = "torchaudio_melspectrogram"
-    refuse(name, unsupported)
+    refuse(name, unsupported, keywords(torchaudio_melspectrogram))
     window = torch_window(name, window_fn)
     require(name, "wkwargs", wkwargs, wkwargs is None, "must be None")
     require(name, "pad", pad, pad == 0, "jaxspec does not pad before the STFT; pad the waveform yourself")
@@ -230,7 +242,7 @@ def torchaudio_mfcc(
     >>> torchaudio_mfcc(melkwargs={"n_mels": 64}).num_features
     40
     """
-    refuse("torchaudio_mfcc", unsupported)
+    refuse("torchaudio_mfcc", unsupported, keywords(torchaudio_mfcc))
     require("torchaudio_mfcc", "dct_type", dct_type, dct_type == 2, "torchaudio supports the DCT-II only")
     require("torchaudio_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
     melkwargs = dict(melkwargs or {})
@@ -276,7 +288,8 @@ def _kaldi(
     **unsupported,
 ) -> tuple[dict[str, Any], MelFilterbank, tuple, tuple]:
     """The shared fields of ``kaldi_fbank`` and ``kaldi_mfcc``."""
-    refuse(name, unsupported)
+    extra = ("num_ceps", "cepstral_lifter") if name == "kaldi_mfcc" else ()
+    refuse(name, unsupported, keywords(_kaldi, *extra))
     finite_numbers(
         name,
         blackman_coeff=blackman_coeff,
@@ -385,7 +398,7 @@ def whisper(n_mels: int = 80, *, augmentation: Any = None, **unsupported) -> Spe
     >>> whisper().output_shape(16000)
     (3000, 80)
     """
-    refuse("whisper", unsupported)
+    refuse("whisper", unsupported, keywords(whisper))
     require("whisper", "n_mels", n_mels, n_mels in (80, 128), "Whisper models use 80 or 128 mel bins")
     return SpectrogramConfig(
         sample_rate=16000,

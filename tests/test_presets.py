@@ -206,6 +206,11 @@ def test_whisper_is_3000_frames_whatever_the_length(clips):
         (lambda: presets.kaldi_fbank(min_duration=1.0), ["min_duration=1.0"]),
         (lambda: presets.whisper(n_mels=64), ["n_mels=64"]),
         (lambda: presets.librosa_mfcc(foo=1), ["librosa_mfcc: foo=1"]),  # not librosa_melspectrogram
+        (lambda: presets.librosa_melspectrogram(n_ffts=1024), ["n_ffts=1024", "did you mean n_fft?"]),
+        (lambda: presets.librosa_mfcc(n_mfc=3), ["n_mfc=3", "did you mean n_mfcc?"]),
+        (lambda: presets.torchaudio_melspectrogram(nfft=3), ["nfft=3", "did you mean n_fft?"]),
+        (lambda: presets.kaldi_mfcc(num_cep=3), ["num_cep=3", "did you mean num_ceps?"]),
+        (lambda: presets.whisper(nmels=80), ["nmels=80", "did you mean n_mels?", "takes augmentation, n_mels"]),
     ],
 )
 def test_unsupported_keywords_name_themselves(make, words):

@@ -90,6 +90,11 @@ def test_channel_layouts_that_are_evidently_wrong_are_errors():
     with pytest.raises(jaxspec.InputError, match=r"x\.T"):
         jaxspec.encode(SpectrogramConfig(), np.zeros((2, 16000), np.float32), sample_rate=16000)
     assert jaxspec.spectrogram(SpectrogramConfig(), np.zeros((3, 4000), np.float32)).shape[0] == 3  # a batch
+    # rows of a few samples that hold whole windows are a batch of short signals, as SPEC 3.1 reads [B, L]
+    short = SpectrogramConfig(window_size=4, offset=2)
+    assert jaxspec.spectrogram(short, np.ones((800, 8), np.float32)).shape == (800, 4, 3)
+    with pytest.raises(jaxspec.InputError, match="channels last"):
+        jaxspec.spectrogram(short, np.ones((800, 3), np.float32))  # shorter than a window: one signal's channels
 
 
 def test_wide_integers_holding_16_bit_values_warn():
