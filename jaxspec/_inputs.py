@@ -249,6 +249,9 @@ def check_lengths(lengths: Any, x: jax.Array) -> jax.Array | None:
         if low < 0 or high > x.shape[1]:
             raise InputError(f"lengths must lie in [0, {x.shape[1]}] (the padded length of x); got [{low}, {high}]")
         return jax.device_put(np.clip(np.asarray(lengths), 0, x.shape[1]).astype(np.int32))  # no program per shape
+    # Lmax as the lengths' type holds it: an int16 length is at most 32767 whatever Lmax (40000
+    # as an int16 wrapped to a negative bound and clipped every row to it)
+    high = min(x.shape[1], int(jnp.iinfo(lengths.dtype).max))
     if jnp.issubdtype(lengths.dtype, jnp.unsignedinteger):
-        return jnp.minimum(lengths, x.shape[1]).astype(jnp.int32)
-    return jnp.clip(lengths, 0, x.shape[1]).astype(jnp.int32)
+        return jnp.minimum(lengths, high).astype(jnp.int32)
+    return jnp.clip(lengths, 0, high).astype(jnp.int32)

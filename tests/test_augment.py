@@ -653,6 +653,22 @@ def test_each_form_is_accepted_by_each_parameter():
         assert 0.0 <= values["convolution_mix"] <= 1.0  # a mix drawn outside [0, 1] is clipped
 
 
+def test_a_nan_drawn_for_a_bounded_parameter_leaves_the_signal_as_it_is():
+    """A callable's NaN for a mix or a VTLP factor: the dry signal, no warp (jnp.clip let
+    NaN through to every output value; gains and shifts already drew NaN as 0)."""
+    x = np.random.default_rng(0).standard_normal(1600).astype(np.float32)
+    nan = lambda key: jnp.nan  # noqa: E731
+    key = jax.random.key(0)
+    convolved = _config(convolution=Convolution(np.array([1.0, 0.5], np.float32), mix=nan))
+    assert _draws(convolved, key, 1600)["convolution_mix"] == 0.0
+    np.testing.assert_array_equal(_augmented(convolved, x, key), x.astype(np.float64))
+    mel = (jaxspec.MelFilterbank(40),)
+    warped = jaxspec.SpectrogramConfig(features=mel, augmentation=Augmentation(vtlp=jaxspec.VTLP(nan)))
+    assert _draws(warped, key, 1600)["vtlp_factor"] == 1.0
+    plain = jaxspec.spectrogram(jaxspec.SpectrogramConfig(features=mel), x)
+    np.testing.assert_allclose(np.asarray(jaxspec.spectrogram(warped, x, key)), np.asarray(plain), rtol=1e-5)
+
+
 def test_a_fresh_value_per_key():
     for param in ((0.5, 1.5), Uniform(-1, 1), Normal(0, 1), LogUniform(1e-3, 1)):
         drawn = _many_draws(Augmentation(volume=Volume(param)), "volume_gain")

@@ -257,3 +257,17 @@ def test_traced_lengths_are_clipped_in_their_own_type():
         jax.config.update("jax_enable_x64", False)
     np.testing.assert_array_equal(wide, full)
     np.testing.assert_array_equal(unsigned, full)
+
+
+@pytest.mark.parametrize("dtype, lmax", [(np.int8, 1000), (np.uint8, 300), (np.int16, 40000)])
+def test_narrow_traced_lengths_below_a_longer_lmax_are_kept(dtype, lmax):
+    """A length type narrower than Lmax holds valid lengths: Lmax is not cast into it (1000
+    as an int8 wrapped to -24 and every row became zeros under jit)."""
+    config = SpectrogramConfig(window_size=40, offset=20)
+    x = np.random.default_rng(0).standard_normal((3, lmax)).astype(np.float32)
+    lengths = np.array([100, 127, 31], dtype)
+    jitted = np.asarray(jax.jit(jaxspec.spectrogram)(config, x, lengths=lengths))
+    for i, n in enumerate(lengths.astype(int)):
+        alone = np.asarray(jaxspec.spectrogram(config, x[i, :n]))
+        np.testing.assert_allclose(jitted[i, : len(alone)], alone, rtol=1e-5, atol=1e-6 * alone.max())
+        assert not jitted[i, len(alone) :].any()

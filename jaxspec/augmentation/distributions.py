@@ -143,13 +143,21 @@ def as_param(value: Any, name: str, bounds: tuple[float, float] | None = None, c
     return value
 
 
-def sample_param(param: Any, key: jax.Array, cap: float | None = None, name: str = "a parameter") -> jax.Array:
+def sample_param(
+    param: Any,
+    key: jax.Array,
+    cap: float | None = None,
+    name: str = "a parameter",
+    bounds: tuple[float, float, float] | None = None,
+) -> jax.Array:
     """Draws a float32 scalar from a normalized parameter (a fixed float uses no key).
 
     Draws of distributions other than the built-in ones (and of callables) are clipped
-    to ``[-cap, cap]`` when a cap is given (NaN becomes 0). ``name`` (e.g. ``"Volume
-    gain"``) names the parameter in the error for a draw that is not a scalar, which a
-    callable can only show when it is traced.
+    to ``[-cap, cap]`` when a cap is given (NaN becomes 0). ``bounds`` ``(low, high,
+    neutral)``: every draw is clipped to ``[low, high]``, NaN becomes ``neutral`` (the
+    value that leaves the signal as it is). ``name`` (e.g. ``"Volume gain"``) names the
+    parameter in the error for a draw that is not a scalar, which a callable can only
+    show when it is traced.
     """
     if isinstance(param, float):
         return jnp.float32(param)
@@ -160,6 +168,9 @@ def sample_param(param: Any, key: jax.Array, cap: float | None = None, name: str
     if cap is not None and not math.isfinite(limits.param_reach(param)):
         value = jnp.nan_to_num(value, nan=0.0, posinf=cap, neginf=-cap)
         value = jnp.clip(value, jnp.float32(-cap), jnp.float32(cap))
+    if bounds is not None:
+        low, high, neutral = bounds
+        value = jnp.clip(jnp.where(jnp.isnan(value), jnp.float32(neutral), value), jnp.float32(low), jnp.float32(high))
     return value
 
 

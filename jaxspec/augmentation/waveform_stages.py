@@ -199,7 +199,8 @@ def param_key(stage_key: jax.Array, param_id: int) -> jax.Array:
 
 
 def draw_convolution(setting: Convolution, key: jax.Array, length: int, rate: int) -> dict[str, jax.Array]:
-    return {"convolution_mix": jnp.clip(sample_param(setting.mix, param_key(key, 0), name="Convolution mix"), 0.0, 1.0)}
+    # a NaN drawn by a callable is 0: the dry signal (jnp.clip passes NaN on to every sample)
+    return {"convolution_mix": sample_param(setting.mix, param_key(key, 0), name="Convolution mix", bounds=(0, 1, 0))}
 
 
 def apply_convolution(setting: Convolution, x: jax.Array, values: dict, key: jax.Array, valid: Any = None) -> jax.Array:
