@@ -13,23 +13,24 @@ from typing import Any
 from .errors import ConfigError
 
 
-def keywords(fn: Callable[..., Any], *extra: str) -> list[str]:
-    """The keyword names a preset function takes (not its ``**unsupported``), and ``extra``."""
+def keywords(fn: Callable[..., Any]) -> list[str]:
+    """The keyword names a preset function takes (not its ``**unsupported``)."""
     kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    named = [p.name for p in inspect.signature(fn).parameters.values() if p.kind in kinds and p.name != "name"]
-    return named + list(extra)
+    return [p.name for p in inspect.signature(fn).parameters.values() if p.kind in kinds and p.name != "name"]
 
 
-def refuse(preset: str, unsupported: dict[str, Any], accepted: list[str]) -> None:
-    """A ``ConfigError`` for keywords outside ``accepted`` (a typo gets the closest name)."""
+def refuse(preset: str, unsupported: dict[str, Any], *takes: Callable[..., Any], extra: tuple[str, ...] = ()) -> None:
+    """A ``ConfigError`` for keywords that none of the functions ``takes`` (nor ``extra``)
+    takes; a typo gets the closest name."""
     if unsupported:
+        accepted = sorted({name for fn in takes for name in keywords(fn)} | set(extra))
         parts = []
         for name, value in unsupported.items():
             close = difflib.get_close_matches(name, accepted, n=1)
             parts.append(f"{name}={value!r}" + (f" (did you mean {close[0]}?)" if close else ""))
         raise ConfigError(
             f"{preset}: {', '.join(parts)}: not a keyword jaxspec takes for it (a typo, or a keyword of the "
-            f"source that jaxspec does not reproduce); it takes {', '.join(sorted(accepted))}"
+            f"source that jaxspec does not reproduce); it takes {', '.join(accepted)}"
         )
 
 

@@ -121,7 +121,7 @@ def librosa_melspectrogram(
     >>> librosa_melspectrogram().output_shape(22050)
     (44, 128)
     """
-    refuse("librosa_melspectrogram", unsupported, keywords(librosa_melspectrogram))
+    refuse("librosa_melspectrogram", unsupported, librosa_melspectrogram)
     require("librosa_melspectrogram", "norm", norm, norm in ("slaney", None), "jaxspec supports 'slaney' or None")
     positive_fmax("librosa_melspectrogram", "fmax", fmax, "librosa takes it as it is: every filter would be empty")
     fields = _stft("librosa_melspectrogram", n_fft, win_length, hop_length, window, center, pad_mode, 4)
@@ -155,7 +155,7 @@ def librosa_mfcc(
     """
     mel_keywords = keywords(librosa_melspectrogram)
     unknown = {name: value for name, value in melspectrogram_kwargs.items() if name not in mel_keywords}
-    refuse("librosa_mfcc", unknown, sorted(set(keywords(librosa_mfcc) + mel_keywords)))
+    refuse("librosa_mfcc", unknown, librosa_mfcc, librosa_melspectrogram)
     require("librosa_mfcc", "dct_type", dct_type, dct_type == 2, "jaxspec implements the DCT-II only")
     require("librosa_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
     try:
@@ -200,7 +200,7 @@ def torchaudio_melspectrogram(
     (81, 128)
     """
     name = "torchaudio_melspectrogram"
-    refuse(name, unsupported, keywords(torchaudio_melspectrogram))
+    refuse(name, unsupported, torchaudio_melspectrogram)
     window = torch_window(name, window_fn)
     require(name, "wkwargs", wkwargs, wkwargs is None, "must be None")
     require(name, "pad", pad, pad == 0, "jaxspec does not pad before the STFT; pad the waveform yourself")
@@ -242,7 +242,7 @@ def torchaudio_mfcc(
     >>> torchaudio_mfcc(melkwargs={"n_mels": 64}).num_features
     40
     """
-    refuse("torchaudio_mfcc", unsupported, keywords(torchaudio_mfcc))
+    refuse("torchaudio_mfcc", unsupported, torchaudio_mfcc)
     require("torchaudio_mfcc", "dct_type", dct_type, dct_type == 2, "torchaudio supports the DCT-II only")
     require("torchaudio_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
     melkwargs = dict(melkwargs or {})
@@ -288,8 +288,7 @@ def _kaldi(
     **unsupported,
 ) -> tuple[dict[str, Any], MelFilterbank, tuple, tuple]:
     """The shared fields of ``kaldi_fbank`` and ``kaldi_mfcc``."""
-    extra = ("num_ceps", "cepstral_lifter") if name == "kaldi_mfcc" else ()
-    refuse(name, unsupported, keywords(_kaldi, *extra))
+    refuse(name, unsupported, _kaldi, extra=("num_ceps", "cepstral_lifter") if name == "kaldi_mfcc" else ())
     finite_numbers(
         name,
         blackman_coeff=blackman_coeff,
@@ -398,7 +397,7 @@ def whisper(n_mels: int = 80, *, augmentation: Any = None, **unsupported) -> Spe
     >>> whisper().output_shape(16000)
     (3000, 80)
     """
-    refuse("whisper", unsupported, keywords(whisper))
+    refuse("whisper", unsupported, whisper)
     require("whisper", "n_mels", n_mels, n_mels in (80, 128), "Whisper models use 80 or 128 mel bins")
     return SpectrogramConfig(
         sample_rate=16000,
