@@ -35,6 +35,15 @@ def test_one_input_with_an_npy_output_writes_that_file(clips, tmp_path, capsys):
     assert target.is_file()
     np.testing.assert_allclose(np.load(target), jaxspec.encode(SpectrogramConfig(), str(clips / "sub" / "a.wav")))
     assert main(["encode", str(clips), "-o", str(tmp_path / "two.npy"), "--no-progress"]) == 2  # two inputs
+    # with a key: the draws of the input's name ("a"), as in a folder, whatever the file is called
+    flags = ["--key", "0", "--volume", "0.5:1.5", "--no-progress"]
+    assert main(["encode", str(clips / "sub" / "a.wav"), "-o", str(tmp_path / "other.npy"), *flags]) == 0
+    assert main(["encode", str(clips / "sub" / "a.wav"), "-o", str(tmp_path / "folder"), *flags]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "other.npy"), np.load(tmp_path / "folder" / "a.npy"))
+    assert main(["encode", str(clips), "-o", str(tmp_path / "all.npz"), "--no-progress"]) == 0  # an archive
+    assert (tmp_path / "all.npz").is_file() and "as --single" in capsys.readouterr().err
+    with np.load(tmp_path / "all.npz") as archive:
+        np.testing.assert_array_equal(archive["sub/a"], np.load(target))  # keyless, as one.npy
 
 
 def test_overlapping_inputs_encode_each_file_once(clips, tmp_path, capsys):

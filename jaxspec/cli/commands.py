@@ -74,6 +74,7 @@ def run_encode(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     out = Path(args.output)
     manifest_path, shown = None, out
+    key_names: dict[str, str] = {}  # an output name -> the input's name, which its key is made from
     if out.suffix == ".npy" and not args.single:  # one input -> that very file
         if len(inputs) != 1:
             print(
@@ -82,9 +83,13 @@ def run_encode(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
+        key_names[out.stem] = inputs[0].name  # the same draws as in a folder: not the output's name
         inputs = [Input(inputs[0].path, out.stem)]
         manifest_path = out.with_name(out.name + ".manifest.jsonl")
         out = out.parent  # the summary still names the file
+    if out.suffix == ".npz" and not args.single and not out.is_dir():  # a folder of that name stays one
+        print(f"note: -o {printable(str(out))} names an .npz archive: writing one (as --single)", file=sys.stderr)
+        args.single = True
     if args.single and out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")
     if manifest_path is None and not args.single and out.exists() and not out.is_dir():
@@ -141,7 +146,7 @@ def run_encode(args: argparse.Namespace) -> int:
             "--skip-existing keeps them",
             file=sys.stderr,
         )
-    keys = None if seed is None else file_keys(seed, [item.name for item in todo])
+    keys = None if seed is None else file_keys(seed, [key_names.get(item.name, item.name) for item in todo])
     start = time.perf_counter()
     bar = progress_bar(len(todo), args.progress, "encode")
     written, failed, interrupted = 0, len(problems), False
