@@ -140,7 +140,8 @@ def atomic_path(path: str | os.PathLike, *, extension: bool = True, stamps: list
     if path.exists() and not path.is_file():  # the rename would replace a device node or FIFO
         raise OSError(errno.EINVAL, "is not a regular file (a device, FIFO or socket); give a file name", str(path))
     suffix = PART_SUFFIX + path.suffix if extension else PART_SUFFIX  # writers that pick a format by extension
-    prefix = f".{path.name}.{os.getpid()}-{_host()}-"  # the writer, for sweep_stale
+    writer = f".{os.getpid()}-{_host()}-"  # the writer, for sweep_stale
+    prefix = "." + _shortened(path.name, len(os.fsencode(writer + suffix)) + 9) + writer
     temporary = None
     try:
         with _naming(path):  # the OS's errors name the output, not the temporary file
@@ -166,6 +167,25 @@ def atomic_path(path: str | os.PathLike, *, extension: bool = True, stamps: list
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
         raise
+
+
+NAME_MAX = 255
+"""Bytes in a file name on Linux, macOS and Windows file systems."""
+
+
+def _shortened(name: str, room: int) -> str:
+    """``name`` as the temporary name can hold it beside ``room`` other bytes: a legal final
+    name of 225-255 bytes made a temporary name past ``NAME_MAX`` (the write failed with
+    "File name too long"). Cut to fit, with 8 hex digits of its hash: two long names
+    that share a beginning get two temporary names."""
+    budget = NAME_MAX - room
+    if len(os.fsencode(name)) <= budget:
+        return name
+    digest = hashlib.blake2b(os.fsencode(name), digest_size=4).hexdigest()
+    cut = name
+    while len(os.fsencode(cut)) > budget - 9:
+        cut = cut[:-1]
+    return f"{cut}~{digest}"
 
 
 @contextlib.contextmanager

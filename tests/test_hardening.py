@@ -1650,3 +1650,17 @@ def test_without_a_key_a_recording_file_is_not_part_of_the_setting(tmp_path, cap
     assert _cli(capsys, *argv)[1].startswith("1 written")
     os.utime(noise, ns=(time.time_ns(), time.time_ns() + 10**9))
     assert _cli(capsys, *argv)[1].startswith("0 written, 0 failed, 1 up to date")
+
+
+@pytest.mark.parametrize("length", [240, 255])
+def test_outputs_with_long_legal_names_are_written(tmp_path, length):
+    """A final name of 225-255 bytes is legal; its temporary name (~30 bytes longer) was not,
+    and the output failed with "File name too long" on every run."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    stem = "é" * ((length - 4) // 2) + "L" * ((length - 4) % 2)  # two bytes a character
+    soundfile.write(folder / f"{stem}.wav", np.zeros(800, np.float32), RATE)
+    assert main(["encode", str(folder), "-o", str(tmp_path / "out"), "--no-progress"]) == EXIT_OK
+    written = np.load(tmp_path / "out" / f"{stem}.npy")
+    assert written.shape == SpectrogramConfig().output_shape(800)
+    assert len(os.fsencode(f"{stem}.npy")) == length and not list((tmp_path / "out").glob(".*.part*"))
