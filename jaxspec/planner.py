@@ -63,7 +63,12 @@ class FilePlan:
 
 
 ESTIMATED_HEADERS = ("MP3",)
-"""Formats whose header frame count is an estimate (libsndfile's MP3): ``exact=True`` decodes them."""
+"""Formats whose header frame count is an estimate (libsndfile's MP3): streams count them by decoding."""
+
+COUNTED_WHEN_EXACT = (*ESTIMATED_HEADERS, "FLAC", "OGG")
+"""Formats that ``exact=True`` counts by decoding: an MP3's header estimates, and a cut or
+damaged FLAC or Ogg file decodes fewer frames than its header declares (``jaxspec info``
+predicts what ``encode`` writes; a WAV's count comes from its size)."""
 
 
 def decoded_frames(path: str | os.PathLike) -> int:
@@ -112,7 +117,7 @@ def plan_file(
         check_rates(rate, config.sample_rate)
     except ConfigError as error:  # the file's rate: a file error, naming the path (as encode says)
         raise AudioFileError(f"cannot encode {os.fspath(path)!r}: {error}") from error
-    frames = decoded_frames(path) if exact and info.format in ESTIMATED_HEADERS else info.frames
+    frames = decoded_frames(path) if exact and info.format in COUNTED_WHEN_EXACT else info.frames
     length = frames if rate == config.sample_rate else output_length(frames, rate, config.sample_rate)
     if stream is None:
         stream = not augmented and blockwise(config) and frames * info.channels > STREAM_THRESHOLD_SAMPLES

@@ -304,7 +304,8 @@ def _info_lines(config, path: str) -> list[str]:
     plan = plan_file(config, path, exact=True)  # MP3 headers only estimate: count what encode decodes
     info, length = plan.info, plan.length
     # SPEC 5: a cut file warns here as encode warns when it reads it
-    warn_if_truncated(Path(path), plan.frames, declared_frames(Path(path)), what="holds")
+    declared = max(info.frames, declared_frames(Path(path)) or 0)  # the header's count, as encode compares
+    warn_if_truncated(Path(path), plan.frames, declared, what="holds")
     frames, bins = plan.shape
     resampled = (
         ""
