@@ -145,7 +145,7 @@ def atomic_path(path: str | os.PathLike, *, extension: bool = True, stamps: list
     temporary = None
     try:
         with _naming(path):  # the OS's errors name the output, not the temporary file
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _make_folder(path.parent)
             while True:
                 # Named before it is created: a Ctrl-C / SIGTERM raised as the file comes into
                 # being still finds and removes it (inside mkstemp it was left behind).
@@ -167,6 +167,15 @@ def atomic_path(path: str | os.PathLike, *, extension: bool = True, stamps: list
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
         raise
+
+
+def _make_folder(folder: Path) -> None:
+    """``folder`` and its parents; one of them that is a file is ``NotADirectoryError`` (mkdir
+    says "File exists", which reads as if the output itself were in the way)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as error:
+        raise NotADirectoryError(errno.ENOTDIR, "a part of the folder path is a file", error.filename) from None
 
 
 NAME_MAX = 255

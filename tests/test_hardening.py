@@ -1664,3 +1664,17 @@ def test_outputs_with_long_legal_names_are_written(tmp_path, length):
     written = np.load(tmp_path / "out" / f"{stem}.npy")
     assert written.shape == SpectrogramConfig().output_shape(800)
     assert len(os.fsencode(f"{stem}.npy")) == length and not list((tmp_path / "out").glob(".*.part*"))
+
+
+def test_an_output_under_a_file_says_so_and_no_folder_counts_as_replaced(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    assert main(["config", "-o", str(tmp_path / "afile" / "x.json")]) == EXIT_USAGE
+    assert "a part of the folder path is a file" in capsys.readouterr().err  # was "File exists"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    soundfile.write(folder / "a.wav", np.zeros(800, np.float32), RATE)
+    out = tmp_path / "out"
+    (out / "a.npy").mkdir(parents=True)  # a folder where the output goes: left alone, not "replaced"
+    assert main(["encode", str(folder), "-o", str(out), "--no-progress"]) == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "will be replaced" not in err and "were made from another" not in err

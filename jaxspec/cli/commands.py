@@ -137,7 +137,7 @@ def run_encode(args: argparse.Namespace) -> int:
             skipped += 1
         else:
             todo.append(item)
-            replacing += target.exists()
+            replacing += target.is_file()  # a folder or FIFO in its place is left alone (it fails)
     _sweep([manifest_path.parent, *(target.parent for target in targets.values())])
     if replacing:
         print(
