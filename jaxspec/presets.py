@@ -67,7 +67,11 @@ def _stft(
     n_fft = positive_int(preset, "n_fft", n_fft, 0)
     win = positive_int(preset, "win_length", win_length, n_fft)
     require(preset, "win_length", win, win <= n_fft, f"must be <= n_fft={n_fft}")
-    hop = positive_int(preset, "hop_length", hop_length, max(1, win // hop_divisor))
+    if hop_length is None:  # the source's default, win_length // divisor: 0 for a tiny window, which it refuses
+        ok = win // hop_divisor >= 1
+        rule = f"takes win_length // {hop_divisor} = 0 samples for win_length={win}; give hop_length"
+        require(preset, "hop_length", hop_length, ok, rule)
+    hop = positive_int(preset, "hop_length", hop_length, win // hop_divisor)
     window = _window(preset, window, win)
     require(preset, "pad_mode", pad_mode, pad_mode in ("constant", "reflect"), "must be 'constant' or 'reflect'")
     if center:
@@ -317,6 +321,9 @@ def _kaldi(
     require(name, "num_mel_bins", num_mel_bins, ok, "must be an integer of at least 3 (as Kaldi's)")
     require(name, "frame_shift", frame_shift, shift >= 1, f"is {shift} samples at {rate} Hz")
     fft = 1 << (window - 1).bit_length() if round_to_power_of_two else window
+    even = fft % 2 == 0
+    rule = f"with a window of {window} samples (odd): torchaudio and kaldi-native-fbank need an even FFT size"
+    require(name, "round_to_power_of_two", round_to_power_of_two, even, rule)
     kind = _KALDI_WINDOWS.get(window_type)
     if window_type == "rectangular":
         window_function = None

@@ -211,6 +211,11 @@ def test_whisper_is_3000_frames_whatever_the_length(clips):
         (lambda: presets.torchaudio_melspectrogram(nfft=3), ["nfft=3", "did you mean n_fft?"]),
         (lambda: presets.kaldi_mfcc(num_cep=3), ["num_cep=3", "did you mean num_ceps?"]),
         (lambda: presets.whisper(nmels=80), ["nmels=80", "did you mean n_mels?", "takes augmentation, n_mels"]),
+        # what the sources refuse: an odd FFT size (Kaldi), a default hop of 0 samples
+        (lambda: presets.kaldi_fbank(sample_frequency=22050, round_to_power_of_two=False), ["551 samples", "even"]),
+        (lambda: presets.kaldi_mfcc(sample_frequency=11025, round_to_power_of_two=False), ["275 samples"]),
+        (lambda: presets.librosa_melspectrogram(n_fft=8, win_length=3, hop_length=None, n_mels=2), ["= 0 samples"]),
+        (lambda: presets.torchaudio_melspectrogram(n_fft=8, win_length=1, n_mels=2), ["win_length // 2 = 0"]),
     ],
 )
 def test_unsupported_keywords_name_themselves(make, words):
