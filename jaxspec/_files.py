@@ -169,16 +169,12 @@ def read_on(file: Any, count: int) -> np.ndarray:
     (a 2 min tone: 0.32 off after 55 000 samples, where one whole read is exact). libsndfile's
     own ``sf_readf_float`` reads on; soundfile's ``read`` is the fallback where its
     low-level handles are missing.
-
-    A decoder error after some frames (a FLAC cut or damaged midway: "flac decoder lost
-    sync") ends the file there: those frames are returned, the next read gets none, and
-    the caller's count falls short of the header (``warn_if_truncated``), as for a cut WAV.
     """
     snd, ffi, handle = getattr(soundfile, "_snd", None), getattr(soundfile, "_ffi", None), getattr(file, "_file", None)
     if snd is None or ffi is None or handle is None or not hasattr(snd, "sf_readf_float"):
         return file.read(count, dtype="float32", always_2d=True)
     out = np.empty((count, file.channels), np.float32)
     got = snd.sf_readf_float(handle, ffi.cast("float *", out.ctypes.data), count)
-    if got <= 0 and snd.sf_error(handle):
+    if got < 0 or snd.sf_error(handle):
         raise RuntimeError(ffi.string(snd.sf_strerror(handle)).decode("utf-8", "replace"))
-    return out[: max(got, 0)]
+    return out[:got]

@@ -248,7 +248,7 @@ def derivative_row(width: int, order: int, deriv: int, position: int) -> np.ndar
     ``position`` of the degree-``order`` least-squares polynomial through ``width``
     samples (``scipy.signal.savgol_coeffs``'s fit, in sample order).
 
-    >>> derivative_row(5, 1, 1, 2).round(6)
+    >>> derivative_row(5, 1, 1, 2).round(6) + 0.0  # (+ 0.0: a -1e-17 from pinv's BLAS rounds to -0.)
     array([-0.2, -0.1,  0. ,  0.1,  0.2])
     """
     if deriv > order:

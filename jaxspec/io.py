@@ -224,8 +224,7 @@ def load_audio(path: PathLike) -> Audio:
                     f"cannot read {shown} whole: {frames} frames is above the cap {limits.MAX_SIGNAL_SAMPLES}; "
                     "encode(config, path) streams long files (without augmentation)"
                 )
-            samples = _files.read_on(file, frames)  # the frames before a decoder error too
-            samples = samples[:, 0] if file.channels == 1 else samples
+            samples = file.read(dtype="float32", always_2d=False)
             double = file.subtype == "DOUBLE"  # finite values past float32's range read as inf
     except AudioFileError:
         raise

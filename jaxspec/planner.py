@@ -13,7 +13,7 @@ from typing import Any
 
 import soundfile
 
-from ._files import read_on, soundfile_path
+from ._files import display, read_on, soundfile_path
 from .config import SpectrogramConfig
 from .errors import AudioFileError, ConfigError, InputError
 from .features import is_framewise
@@ -66,19 +66,22 @@ ESTIMATED_HEADERS = ("MP3",)
 """Formats whose header frame count is an estimate (libsndfile's MP3): streams count them by decoding."""
 
 COUNTED_WHEN_EXACT = (*ESTIMATED_HEADERS, "FLAC", "OGG")
-"""Formats that ``exact=True`` counts by decoding: an MP3's header estimates, and a cut or
-damaged FLAC or Ogg file decodes fewer frames than its header declares (``jaxspec info``
-predicts what ``encode`` writes; a WAV's count comes from its size)."""
+"""Formats ``jaxspec info`` counts by decoding: an MP3's header estimates, and a cut or
+damaged FLAC or Ogg file fails to decode as ``encode`` fails (a WAV's count comes from its
+size). Streaming counts only MP3s (a long FLAC decoded twice would cost a second pass)."""
 
 
 def decoded_frames(path: str | os.PathLike) -> int:
     """Samples per channel of ``path``, counted by decoding it in blocks (bounded memory)."""
     # read() returns what was decoded; blocks() pads its sizes to the header's count on a
     # short read (a cut MP3 counted 94241 frames where 64559 decode, as encode gets)
-    total = 0
-    with soundfile.SoundFile(soundfile_path(check_file(path))) as file:
-        while (got := read_on(file, 1 << 16).shape[0]) > 0:  # no seek between blocks: MP3's are fuzzy
-            total += got
+    total, checked = 0, check_file(path)
+    try:
+        with soundfile.SoundFile(soundfile_path(checked)) as file:
+            while (got := read_on(file, 1 << 16).shape[0]) > 0:  # no seek between blocks: MP3's are fuzzy
+                total += got
+    except Exception as error:  # a decoder's error (a cut FLAC's "lost sync"): a file error, naming it
+        raise AudioFileError(f"cannot read {display(checked)}: {error}") from error
     return total
 
 
@@ -88,7 +91,7 @@ def plan_file(
     *,
     augmented: bool = False,
     stream: bool | None = None,
-    exact: bool = False,
+    exact: bool | tuple[str, ...] = False,
 ) -> FilePlan:
     """Plans the encoding of ``path`` from its header alone.
 
@@ -100,9 +103,12 @@ def plan_file(
       stream: ``None`` = stream when frames x channels exceed
         ``STREAM_THRESHOLD_SAMPLES``, nothing is augmented and the config is
         ``blockwise``; ``True`` / ``False`` force it.
+      exact: ``True``: an MP3's frames are counted by decoding (``ESTIMATED_HEADERS``);
+        a tuple of formats: those (``COUNTED_WHEN_EXACT``, for ``jaxspec info``).
 
     Raises:
       InputError: ``stream=True`` with augmentation.
+      AudioFileError: a file counted by decoding that does not decode (a cut FLAC).
 
     >>> import jaxspec
     >>> plan_file(jaxspec.SpectrogramConfig(), jaxspec.example_path()).stream
@@ -117,7 +123,8 @@ def plan_file(
         check_rates(rate, config.sample_rate)
     except ConfigError as error:  # the file's rate: a file error, naming the path (as encode says)
         raise AudioFileError(f"cannot encode {os.fspath(path)!r}: {error}") from error
-    frames = decoded_frames(path) if exact and info.format in COUNTED_WHEN_EXACT else info.frames
+    counted = ESTIMATED_HEADERS if exact is True else exact or ()
+    frames = decoded_frames(path) if info.format in counted else info.frames
     length = frames if rate == config.sample_rate else output_length(frames, rate, config.sample_rate)
     if stream is None:
         stream = not augmented and blockwise(config) and frames * info.channels > STREAM_THRESHOLD_SAMPLES

@@ -20,7 +20,7 @@ from ..corpus import file_keys
 from ..encoding import encode
 from ..errors import InputError
 from ..io import audio_info, example_path
-from ..planner import plan_file
+from ..planner import COUNTED_WHEN_EXACT, plan_file
 from ..stream import encode_to_file, stream_to_array
 from .flags import config_from_args
 from .inputs import Input, find_inputs, refuse_collisions
@@ -301,7 +301,7 @@ def run_plot(args: argparse.Namespace) -> int:
 
 
 def _info_lines(config, path: str) -> list[str]:
-    plan = plan_file(config, path, exact=True)  # MP3 headers only estimate: count what encode decodes
+    plan = plan_file(config, path, exact=COUNTED_WHEN_EXACT)  # MP3 headers estimate; a cut FLAC fails
     info, length = plan.info, plan.length
     # SPEC 5: a cut file warns here as encode warns when it reads it
     declared = max(info.frames, declared_frames(Path(path)) or 0)  # the header's count, as encode compares
