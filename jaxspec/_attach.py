@@ -15,7 +15,7 @@ from typing import Any
 import jax
 
 from .config import SpectrogramConfig
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, config_type_error
 from .io import Audio, is_path
 from .spectrum import spectrogram
 
@@ -77,7 +77,7 @@ def attach(
     (4, 8)
     """
     if not isinstance(config, SpectrogramConfig):
-        raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
+        raise config_type_error(config)
     if not callable(apply_fn):
         raise ConfigError(f"apply_fn={apply_fn!r} must be callable as apply_fn(params, features, **kwargs)")
     if transform is not None and not callable(transform):

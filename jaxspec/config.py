@@ -41,9 +41,10 @@ def to_samples(value: Any, sample_rate: int, name: str, cap: int | None = None) 
     else:
         seconds = parse_duration(value, name, "frames" if name == "target_length" else "samples")
         if cap is not None and seconds * sample_rate > cap:  # before floor: 1e300 s would overflow int()
+            seconds_hint = f" (a float is seconds: {value!r} s; an int is samples)" if isinstance(value, float) else ""
             raise ConfigError(
-                f"{name}={value!r} is {seconds * sample_rate:.6g} samples at {sample_rate} Hz; the cap is {cap} "
-                "samples (jaxspec.limits)"
+                f"{name}={value!r} is {seconds * sample_rate:.6g} samples at {sample_rate} Hz{seconds_hint}; the cap "
+                f"is {cap} samples (jaxspec.limits)"
             )
         samples = seconds_to_samples(seconds, sample_rate)
     if samples <= 0:

@@ -22,8 +22,8 @@ from .augmentation.noise import key_words
 from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
 from .corpus import bucket_length, encode_one, encode_waves
-from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, check_rate
-from .io import Audio, audio_info, float32_and_peak, is_path, load_audio, to_mono
+from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, check_rate, config_type_error
+from .io import Audio, audio_info, channels_first, float32_and_peak, is_path, load_audio, to_mono
 from .planner import plan_file
 from .resampling import fft_gain, output_length, resample
 from .spectrum import checked_spectrogram
@@ -49,7 +49,7 @@ def prepare(
       ``n' = ceil(n * config.sample_rate / rate)``.
     """
     if not isinstance(config, SpectrogramConfig):
-        raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
+        raise config_type_error(config)
     if not is_path(item):
         samples, rate = _samples_and_rate(item, sample_rate, name)
         wave = _at_target_rate(config, samples, rate, name, host)
@@ -101,7 +101,7 @@ def _resampled(x: np.ndarray, rate: int, target: int) -> jax.Array:
 def _at_target_rate(config: SpectrogramConfig, samples: Any, rate: int, name: str, host: bool) -> Any:
     """``prepare``'s steps on samples at ``rate``: float32, checked, mono, resampled."""
     x, peak = float32_and_peak(samples, name, copy=not host)  # host: only read (copied into a batch)
-    if x.ndim == 2 and 1 <= x.shape[0] <= 8 and x.shape[1] >= 100 * x.shape[0]:
+    if channels_first(x.shape):
         raise InputError(
             f"{name} has shape {x.shape}: that looks like {x.shape[0]} channels first ([channels, n]), but encode "
             "reads [n, channels]; pass the transpose (x.T)"

@@ -18,6 +18,20 @@ class ConfigError(JaxspecError, ValueError):
     """A configuration value (a field of a config or augmentation) is invalid."""
 
 
+def config_type_error(config: object) -> ConfigError:
+    """The error for a ``config`` argument that is not a ``SpectrogramConfig``, saying what to pass."""
+    kind = type(config).__name__
+    if isinstance(config, dict):
+        fix = "build one with jaxspec.SpectrogramConfig.from_dict(d) (or SpectrogramConfig(**d))"
+    elif isinstance(config, (int, float)):
+        fix = f"a number is not a config: SpectrogramConfig(sample_rate={config!r}) sets the rate"
+    elif hasattr(config, "shape"):
+        fix = "the arguments are (config, x): the config comes first"
+    else:
+        fix = "build one with jaxspec.SpectrogramConfig(...) or a preset (jaxspec.presets)"
+    return ConfigError(f"config must be a SpectrogramConfig, got {kind}; {fix}")
+
+
 class InputError(JaxspecError, ValueError):
     """An input signal is invalid: wrong rank, dtype, NaN/inf samples, missing rate."""
 

@@ -42,7 +42,7 @@ import numpy as np
 from .config import SpectrogramConfig, to_samples
 from .corpus import encode_one
 from .encoding import prepare
-from .errors import ConfigError
+from .errors import ConfigError, config_type_error
 
 
 def record_key(seed: int, index: int) -> jax.Array:
@@ -100,7 +100,7 @@ def _register(cls: type, *grain_bases: str) -> None:
 
 def _check_config(config: Any) -> None:
     if not isinstance(config, SpectrogramConfig):
-        raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
+        raise config_type_error(config)
 
 
 def _split_record(element: Any, field: str) -> tuple[Any, Mapping | None]:

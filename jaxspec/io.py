@@ -22,6 +22,12 @@ PathLike = str | os.PathLike
 _INT_SCALE = {np.dtype(t): float(2 ** (np.dtype(t).itemsize * 8 - 1)) for t in (np.int8, np.int16, np.int32, np.int64)}
 
 
+def channels_first(shape: tuple[int, ...]) -> bool:
+    """True for a ``[n, channels]`` array that is evidently ``[channels, n]``: at most 8
+    rows and at least 100 times as many columns (``encode`` and ``Audio`` refuse it)."""
+    return len(shape) == 2 and 1 <= shape[0] <= 8 and shape[1] >= 100 * shape[0]
+
+
 @pytree_dataclass(data_fields=("samples",))
 class Audio:
     """A waveform and its sample rate.
@@ -45,6 +51,11 @@ class Audio:
         shape = getattr(self.samples, "shape", None)
         if isinstance(shape, tuple) and (len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] == 0)):
             raise InputError(f"Audio samples of shape {shape}: expected [n] or [n, channels] with at least one channel")
+        if isinstance(shape, tuple) and channels_first(shape):
+            raise InputError(
+                f"Audio samples of shape {shape}: that looks like {shape[0]} channels first ([channels, n]), but "
+                "Audio holds [n, channels]; pass the transpose (samples.T)"
+            )
 
     @property
     def num_samples(self) -> int:

@@ -24,7 +24,7 @@ from ._inputs import check_lengths, check_waveform_and_key, row_keys
 from .augmentation import apply as apply_augmentation
 from .augmentation.keys import feature_chain
 from .config import SpectrogramConfig
-from .errors import ConfigError
+from .errors import config_type_error
 from .resampling import fit_length
 
 _CHUNK_FRAMES = 2048  # frames per block of the loop used for long inputs
@@ -225,7 +225,7 @@ def _checked(config: Any, x: Any, key: Any, lengths: Any = None, host: bool = Fa
     """Host-side checks before tracing; concrete inputs are scanned for NaN / inf (``host``:
     a NumPy ``x`` stays on the host; ``scan=False``: not scanned; see ``as_waveform``)."""
     if not isinstance(config, SpectrogramConfig):
-        raise ConfigError(f"config must be a SpectrogramConfig, got {type(config).__name__}")
+        raise config_type_error(config)
     x, key = check_waveform_and_key(x, key, config, host, scan)
     return x, key, check_lengths(lengths, x)
 

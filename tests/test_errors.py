@@ -393,3 +393,20 @@ def test_num_frames_takes_lists_and_clips_traced_lengths():
     assert int(jax.jit(config.num_frames)(jnp.int32(-100))) == 0  # -1 before: traced lengths are clipped
     with raises(InputError, "too large"):  # an OverflowError
         config.num_frames(2**70)
+
+
+@pytest.mark.parametrize(
+    "config, fix",
+    [(np.zeros(1600, np.float32), "(config, x)"), (16000, "sample_rate=16000"), ({"window_size": 400}, "from_dict")],
+)
+def test_a_config_of_the_wrong_type_says_what_to_pass(config, fix):
+    with pytest.raises(jaxspec.ConfigError, match="must be a SpectrogramConfig") as error:
+        jaxspec.spectrogram(config, np.zeros(1600, np.float32))
+    assert fix in str(error.value)
+    with pytest.raises(jaxspec.ConfigError, match=re.escape(fix)):
+        jaxspec.encode(config, np.zeros(1600, np.float32), sample_rate=16000)
+
+
+def test_a_float_size_past_the_cap_says_floats_are_seconds():
+    with pytest.raises(jaxspec.ConfigError, match="a float is seconds"):
+        jaxspec.SpectrogramConfig(window_size=400.0)

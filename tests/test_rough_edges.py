@@ -115,6 +115,8 @@ def test_channel_layouts_that_are_evidently_wrong_are_errors():
         jaxspec.spectrogram(SpectrogramConfig(), np.zeros((16000, 2), np.float32))
     with pytest.raises(jaxspec.InputError, match=r"x\.T"):
         jaxspec.encode(SpectrogramConfig(), np.zeros((2, 16000), np.float32), sample_rate=16000)
+    with pytest.raises(jaxspec.InputError, match=r"samples\.T"):
+        jaxspec.Audio(np.zeros((2, 16000), np.float32), 16000)  # at once, as the README says (not at encode)
     assert jaxspec.spectrogram(SpectrogramConfig(), np.zeros((3, 4000), np.float32)).shape[0] == 3  # a batch
     # rows of a few samples that hold whole windows are a batch of short signals, as SPEC 3.1 reads [B, L]
     short = SpectrogramConfig(window_size=4, offset=2)
