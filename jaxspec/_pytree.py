@@ -10,6 +10,8 @@ object, and never on a tree of tracers or placeholders.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import functools
 from typing import Any
 
 import jax
@@ -82,6 +84,38 @@ def pytree_dataclass(*, data_fields: tuple[str, ...] = ()):
         _register(cls, tuple(data_fields), tuple(n for n in names if n not in data_fields))
         cls.__eq__ = _eq
         cls.__hash__ = _hash
+        cls.__init__ = _naming_keywords(cls.__init__, cls.__name__, names)
         return cls
 
     return wrap
+
+
+# librosa's and torchaudio's names for the fields of SpectrogramConfig
+_SYNONYMS = {
+    "sr": "sample_rate",
+    "n_fft": "fft_size",
+    "win_length": "window_size",
+    "hop_length": "offset",
+    "window": "window_function",
+    "window_fn": "window_function",
+}
+
+
+def _naming_keywords(init: Any, name: str, fields: tuple[str, ...]) -> Any:
+    """``init`` that refuses a keyword it does not take with the closest field's name (a
+    librosa name with jaxspec's: ``hop_length`` -> ``offset``), before the dataclass's bare
+    "unexpected keyword argument"."""
+
+    @functools.wraps(init)
+    def checked(self: Any, *args: Any, **kwargs: Any) -> None:
+        for given in kwargs:
+            if given not in fields:
+                synonym = _SYNONYMS.get(given)
+                close = [synonym] if synonym in fields else difflib.get_close_matches(given, fields, 1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise TypeError(
+                    f"{name}() got an unexpected keyword argument {given!r}{hint}; it takes {', '.join(fields)}"
+                )
+        init(self, *args, **kwargs)
+
+    return checked

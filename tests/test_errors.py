@@ -410,3 +410,16 @@ def test_a_config_of_the_wrong_type_says_what_to_pass(config, fix):
 def test_a_float_size_past_the_cap_says_floats_are_seconds():
     with pytest.raises(jaxspec.ConfigError, match="a float is seconds"):
         jaxspec.SpectrogramConfig(window_size=400.0)
+
+
+@pytest.mark.parametrize(
+    "make, hint",
+    [
+        (lambda: jaxspec.SpectrogramConfig(windowsize=400), "did you mean window_size?"),
+        (lambda: jaxspec.SpectrogramConfig(hop_length=160), "did you mean offset?"),  # librosa's name
+        (lambda: jaxspec.Augmentation(volumee=0.5), "did you mean volume?"),
+    ],
+)
+def test_keyword_typos_name_the_closest_field(make, hint):
+    with pytest.raises(TypeError, match=re.escape(hint)):
+        make()
