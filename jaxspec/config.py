@@ -88,8 +88,8 @@ class SpectrogramConfig:
       window_function: ``"hann"`` (periodic), another name from
         ``jaxspec.windows.WINDOW_NAMES``, ``None`` / ``"rectangular"`` (no window), a
         callable ``n -> array[n]``, or ``window_size`` numbers ("WindowFunction").
-      normalization: ``None``, ``"max"``, ``("max", v)`` or ``("rms", v)``
-        ("Normalization").
+      normalization: ``None``, ``"max"`` (level 1), ``"rms"`` (level 1), ``("max", v)`` or
+        ``("rms", v)``; names in any case ("Normalization").
       target_length: ``None`` (all), int = exactly that many frames, float / str =
         a duration: the signal is zero-padded or trimmed at the end ("TargetLength").
       augmentation: ``None`` or ``Augmentation(...)``; applied only when a key is
@@ -100,11 +100,12 @@ class SpectrogramConfig:
       framing: ``None`` (the seed's: ``ceil(L / offset)`` frames), ``Centered(pad_mode)``
         (librosa / torch.stft) or ``Kaldi(snip_edges)``; see ``jaxspec.framing``.
       preprocess: frame preprocessing before the window, in order: ``Dither(amount)``,
-        ``RemoveDC()``, ``PreEmphasis(coefficient)`` (``jaxspec.framing``).
+        ``RemoveDC()``, ``LogEnergy(floor)`` (Kaldi's frame energy, with ``UseEnergy``),
+        ``PreEmphasis(coefficient)`` (``jaxspec.framing``).
       features: stages after the spectrum, in order: ``MelFilterbank``, ``Log``,
-        ``Decibels``, ``WhisperLog``, ``DCT``, ``Deltas``, ``SubtractMean``
-        (``jaxspec.features``). With ``power=None`` the output is the complex STFT
-        (complex64) and no stage may follow.
+        ``Decibels``, ``WhisperLog``, ``DCT``, ``Deltas``, ``SubtractMean``, ``UseEnergy``
+        (puts ``LogEnergy``'s value in a column) (``jaxspec.features``). With
+        ``power=None`` the output is the complex STFT (complex64) and no stage may follow.
 
     Output of ``spectrogram``: float32 ``[n_frames, num_features]`` (``num_features =
     fft_size // 2 + 1`` without feature stages) with ``n_frames = num_frames(L)`` for

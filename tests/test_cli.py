@@ -285,6 +285,8 @@ def test_config_file_then_flags_override_it(tree, tmp_path, capsys, monkeypatch)
         (["config", "--mix", "0.5"], "augmentation.convolution={'mix': 0.5} needs 'signal'"),
         (["config", "--config", "/nonexistent/cfg.json"], "cfg.json"),
         (["encode", "x.wav", "-o", "out", "--workers", "10000"], "at most 64 decoding threads"),
+        (["encode", "x.wav", "-o", "out", "--windowsize", "10"], "did you mean --window-size?"),
+        (["info", "x.wav", "--ofset=3"], "jaxspec info: error: unrecognized arguments: --ofset=3"),
     ],
 )
 def test_bad_flags_are_clear_errors(argv, message, capsys):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import contextlib
+import difflib
 import os
 import signal
 import sys
@@ -235,6 +236,18 @@ _BYTES_SHOWN = "jaxspec.bytes_shown"
 codecs.register_error(_BYTES_SHOWN, _show_bytes)
 
 
+def _refuse_unknown(parser: argparse.ArgumentParser, command: str, unknown: list[str]) -> None:
+    """Exits 2 with the subcommand's usage (not the top level's) and the closest flag."""
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    sub = commands.choices[command]
+    flags = [flag for action in sub._actions for flag in action.option_strings]
+    hints = []
+    for given in (word for word in unknown if word.startswith("-")):
+        close = difflib.get_close_matches(given.split("=")[0], flags, 1)
+        hints += [f"{given.split('=')[0]} (did you mean {close[0]}?)"] if close else []
+    sub.error(f"unrecognized arguments: {' '.join(unknown)}" + (f"; {', '.join(hints)}" if hints else ""))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jaxspec`` command; returns the exit code.
 
@@ -250,7 +263,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream.reconfigure(errors=_BYTES_SHOWN)
     parser = build_parser()
     argv = join_signed_values(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        _refuse_unknown(parser, args.command, unknown)
     if args.command in _COMPILING and getattr(args, "compile_cache", True):
         compile_cache.enable()
     terminated: list[int] = []
