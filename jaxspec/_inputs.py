@@ -169,6 +169,11 @@ def is_key_batch(key: jax.Array, batch: int) -> bool:
 
 def check_key(key: Any) -> jax.Array:
     """``key`` as a JAX array if it is a PRNG key (typed, or raw uint32 ``[..., 2]``)."""
+    if isinstance(key, (int, float)) and not isinstance(key, bool):  # a sample rate where the key goes
+        raise InputError(
+            f"key={key!r} is not a PRNG key; use jax.random.key(seed). If it is a sample rate: spectrogram "
+            "takes samples at config.sample_rate; jaxspec.encode(config, x, sample_rate=...) resamples"
+        )
     if isinstance(key, np.ndarray):
         key = jax.device_put(key)  # jnp.asarray would compile a copy per shape (a corpus's batch sizes)
     elif not isinstance(key, jax.Array):

@@ -423,3 +423,8 @@ def test_a_float_size_past_the_cap_says_floats_are_seconds():
 def test_keyword_typos_name_the_closest_field(make, hint):
     with pytest.raises(TypeError, match=re.escape(hint)):
         make()
+
+
+def test_a_number_passed_as_the_key_says_where_a_sample_rate_goes():
+    with pytest.raises(jaxspec.InputError, match=r"sample_rate=\.\.\.\) resamples"):
+        jaxspec.spectrogram(jaxspec.SpectrogramConfig(), np.zeros(1600, np.float32), 16000)
