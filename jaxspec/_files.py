@@ -148,6 +148,12 @@ def declared_frames(path: Path) -> int | None:
     return None
 
 
+def header_frames(path: Path, frames: int) -> int:
+    """The frames a file's header declares: libsndfile's count ``frames``, or a WAV ``data``
+    chunk's if larger (libsndfile counts a cut WAV by its size)."""
+    return max(frames, declared_frames(path) or 0)
+
+
 def warn_if_truncated(path: Path, decoded: int, declared: int | None, what: str = "decoded to") -> None:
     """Warns (``TruncatedAudioWarning``) when fewer frames were decoded than the header declares."""
     if declared is not None and decoded < declared:

@@ -17,7 +17,7 @@ import numpy as np
 from . import limits
 from .augmentation.random import row_keys as fold_in_rows
 from .errors import InputError
-from .io import pcm_to_float32
+from .io import channels_first, pcm_to_float32
 
 
 def is_concrete_array(x: Any) -> bool:
@@ -76,9 +76,7 @@ def _channels_last(shape: tuple[int, ...], config: Any) -> bool:
     """True for a ``[B, L]`` that is evidently one signal ``[n, channels]``: at most 8
     "samples" per row, at least 100 times as many rows, and rows shorter than one window
     (a batch of 800 rows of 8 samples under a 4-sample window is read as a batch)."""
-    if len(shape) != 2 or not 1 <= shape[1] <= 8 or shape[0] < 100 * shape[1]:
-        return False
-    return config is None or shape[1] < config.window_samples
+    return channels_first(shape[::-1]) and (config is None or shape[1] < config.window_samples)
 
 
 def check_result_size(config: Any, length: int, name: str = "x") -> None:

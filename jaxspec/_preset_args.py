@@ -1,22 +1,29 @@
-"""Checks of the presets' keyword arguments, in the source libraries' names: each bad value is
-a ``ConfigError`` naming the preset, the keyword and the value (``jaxspec.presets``)."""
+"""Checks of the presets' keyword arguments, in the source libraries' names, and their
+translation into config fields (``stft_fields``): each bad value is a ``ConfigError``
+naming the preset, the keyword and the value (``jaxspec.presets``)."""
 
 from __future__ import annotations
 
-import difflib
+import functools
 import inspect
 import math
 import numbers
 from collections.abc import Callable
 from typing import Any
 
-from .errors import ConfigError
+import numpy as np
+
+from .errors import ConfigError, did_you_mean
+from .framing import Centered, Kaldi
+from .windows import WINDOW_NAMES, window_values
 
 
-def keywords(fn: Callable[..., Any]) -> list[str]:
-    """The keyword names a preset function takes (not its ``**unsupported``)."""
+@functools.cache
+def keywords(fn: Callable[..., Any]) -> tuple[str, ...]:
+    """The keyword names a preset function takes (not its ``**unsupported``); read once
+    (``librosa_mfcc`` asks on every call)."""
     kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return [p.name for p in inspect.signature(fn).parameters.values() if p.kind in kinds and p.name != "name"]
+    return tuple(p.name for p in inspect.signature(fn).parameters.values() if p.kind in kinds and p.name != "name")
 
 
 def refuse(preset: str, unsupported: dict[str, Any], *takes: Callable[..., Any], extra: tuple[str, ...] = ()) -> None:
@@ -26,8 +33,7 @@ def refuse(preset: str, unsupported: dict[str, Any], *takes: Callable[..., Any],
         accepted = sorted({name for fn in takes for name in keywords(fn)} | set(extra))
         parts = []
         for name, value in unsupported.items():
-            close = difflib.get_close_matches(name, accepted, n=1)
-            parts.append(f"{name}={value!r}" + (f" (did you mean {close[0]}?)" if close else ""))
+            parts.append(f"{name}={value!r}{did_you_mean(name, accepted)}")
         raise ConfigError(
             f"{preset}: {', '.join(parts)}: not a keyword jaxspec takes for it (a typo, or a keyword of the "
             f"source that jaxspec does not reproduce); it takes {', '.join(accepted)}"
@@ -78,3 +84,51 @@ def positive_int(preset: str, name: str, value: Any, default: int) -> int:
     value = default if value is None else value
     require(preset, name, value, isinstance(value, numbers.Integral) and value > 0, "must be a positive integer")
     return int(value)
+
+
+def stft_fields(
+    preset: str,
+    n_fft: int,
+    win_length: Any,
+    hop_length: Any,
+    window: Any,
+    center: bool,
+    pad_mode: str,
+    hop_divisor: int,
+) -> dict[str, Any]:
+    """The config fields of a librosa / torch ``stft`` call (window centred in ``n_fft``)."""
+    n_fft = positive_int(preset, "n_fft", n_fft, 0)
+    win = positive_int(preset, "win_length", win_length, n_fft)
+    require(preset, "win_length", win, win <= n_fft, f"must be <= n_fft={n_fft}")
+    if hop_length is None:  # the source's default, win_length // divisor: 0 for a tiny window, which it refuses
+        ok = win // hop_divisor >= 1
+        rule = f"takes win_length // {hop_divisor} = 0 samples for win_length={win}; give hop_length"
+        require(preset, "hop_length", hop_length, ok, rule)
+    hop = positive_int(preset, "hop_length", hop_length, win // hop_divisor)
+    window = _window(preset, window, win)
+    require(preset, "pad_mode", pad_mode, pad_mode in ("constant", "reflect"), "must be 'constant' or 'reflect'")
+    if center:
+        return dict(window_size=win, offset=hop, fft_size=n_fft, window_function=window, framing=Centered(pad_mode))
+    # Not centred: whole frames of n_fft samples, the window centred in them.
+    values = window_values(window, win)
+    left = (n_fft - win) // 2
+    padded = np.pad(values, (left, n_fft - win - left))
+    window = window if win == n_fft else tuple(padded)
+    return dict(window_size=n_fft, offset=hop, fft_size=n_fft, window_function=window, framing=Kaldi(snip_edges=True))
+
+
+def _window(preset: str, window: Any, size: int) -> Any:
+    """A window jaxspec names itself, or its values from ``scipy.signal.get_window`` (as
+    librosa's ``filters.get_window`` does for e.g. ``("kaiser", 8.0)``)."""
+    if callable(window) or (isinstance(window, str) and window.lower() in WINDOW_NAMES and window != "povey"):
+        return window
+    if isinstance(window, (list, np.ndarray)):
+        return tuple(np.asarray(window, np.float64).reshape(-1))
+    try:
+        import scipy.signal
+    except ImportError as error:
+        raise ConfigError(f"{preset}(window={window!r}) needs scipy (pip install scipy) or a jaxspec name") from error
+    try:
+        return tuple(scipy.signal.get_window(window, size, fftbins=True))
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"{preset}(window={window!r}): {error}") from error

@@ -10,12 +10,13 @@ object, and never on a tree of tracers or placeholders.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 from typing import Any
 
 import jax
 import numpy as np
+
+from .errors import did_you_mean
 
 
 def _leaf_key(leaf: Any) -> Any:
@@ -110,9 +111,7 @@ def _naming_keywords(init: Any, name: str, fields: tuple[str, ...]) -> Any:
     def checked(self: Any, *args: Any, **kwargs: Any) -> None:
         for given in kwargs:
             if given not in fields:
-                synonym = _SYNONYMS.get(given)
-                close = [synonym] if synonym in fields else difflib.get_close_matches(given, fields, 1)
-                hint = f" (did you mean {close[0]}?)" if close else ""
+                hint = did_you_mean(given, fields, _SYNONYMS)
                 raise TypeError(
                     f"{name}() got an unexpected keyword argument {given!r}{hint}; it takes {', '.join(fields)}"
                 )

@@ -315,7 +315,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.key,
             overwrite=args.overwrite,
         )
-    rows = []
     with open(Path(args.output) / MANIFEST_NAME, encoding="utf-8", errors="surrogateescape") as file:
         rows = [row for row in map(json.loads, filter(str.strip, file)) if "status" in row]  # not carried lines
     counts = {status: sum(row.get("status") == status for row in rows) for status in ("written", "skipped", "failed")}

@@ -102,10 +102,9 @@ class SpectrogramConfig:
       preprocess: frame preprocessing before the window, in order: ``Dither(amount)``,
         ``RemoveDC()``, ``LogEnergy(floor)`` (Kaldi's frame energy, with ``UseEnergy``),
         ``PreEmphasis(coefficient)`` (``jaxspec.framing``).
-      features: stages after the spectrum, in order: ``MelFilterbank``, ``Log``,
-        ``Decibels``, ``WhisperLog``, ``DCT``, ``Deltas``, ``SubtractMean``, ``UseEnergy``
-        (puts ``LogEnergy``'s value in a column) (``jaxspec.features``). With
-        ``power=None`` the output is the complex STFT (complex64) and no stage may follow.
+      features: stages after the spectrum, in order: ``MelFilterbank``, ``Log``, ``Decibels``,
+        ``WhisperLog``, ``DCT``, ``Deltas``, ``SubtractMean``, ``UseEnergy`` (``jaxspec.features``).
+        With ``power=None`` the output is the complex STFT (complex64) and no stage may follow.
 
     Output of ``spectrogram``: float32 ``[n_frames, num_features]`` (``num_features =
     fft_size // 2 + 1`` without feature stages) with ``n_frames = num_frames(L)`` for

@@ -7,7 +7,9 @@ the value and the rule.
 
 from __future__ import annotations
 
+import difflib
 import numbers
+from collections.abc import Mapping, Sequence
 
 
 class JaxspecError(Exception):
@@ -16,6 +18,20 @@ class JaxspecError(Exception):
 
 class ConfigError(JaxspecError, ValueError):
     """A configuration value (a field of a config or augmentation) is invalid."""
+
+
+def did_you_mean(given: str, choices: Sequence[str], synonyms: Mapping[str, str] | None = None) -> str:
+    """`` (did you mean X?)`` for the choice closest to a mistyped ``given`` (a known
+    synonym's first: librosa's ``hop_length`` is ``offset``), or ``""`` when none is close.
+
+    >>> did_you_mean("n_ffts", ["n_fft", "n_mels"])
+    ' (did you mean n_fft?)'
+    """
+    guess = (synonyms or {}).get(given)
+    if guess not in choices:
+        close = difflib.get_close_matches(given, choices, 1)
+        guess = close[0] if close else None
+    return f" (did you mean {guess}?)" if guess else ""
 
 
 def config_type_error(config: object) -> ConfigError:

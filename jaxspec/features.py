@@ -47,11 +47,9 @@ def _banded_matmul(y: jax.Array, matrix: np.ndarray) -> jax.Array:
     """``y @ matrix`` for a filterbank whose columns are nonzero on a band of rows: each
     group of adjacent filters multiplies only its band of bins. librosa's 128 mels on
     1025 bins: 17 % of the dense products, 2048 frames 1.17 -> 0.49 ms."""
-    groups = _melscale.column_bands(matrix)
-    if not groups:
+    if not (groups := _melscale.column_bands(matrix)):
         return _matmul(y, matrix)
-    parts = [_matmul(y[..., first:end], matrix[first:end, cols]) for first, end, cols in groups]
-    return jnp.concatenate(parts, axis=-1)
+    return jnp.concatenate([_matmul(y[..., a:b], matrix[a:b, cols]) for a, b, cols in groups], axis=-1)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -241,7 +241,7 @@ def load_audio(path: PathLike) -> Audio:
         raise
     except Exception as error:
         raise AudioFileError(f"cannot read {shown}: {error}") from error
-    declared = max(frames, _files.declared_frames(path) or 0)
+    declared = _files.header_frames(path, frames)
     _files.warn_if_truncated(path, samples.shape[0], declared)
     try:
         return Audio(to_float32(samples, f"audio file {shown}"), int(rate))

@@ -30,9 +30,9 @@ from ._preset_args import (
     finite_numbers,
     keywords,
     positive_fmax,
-    positive_int,
     refuse,
     require,
+    stft_fields,
     torch_window,
     whole_rate,
 )
@@ -40,7 +40,7 @@ from .config import SpectrogramConfig
 from .errors import ConfigError
 from .features import DCT, Decibels, Log, MelFilterbank, SubtractMean, UseEnergy, WhisperLog
 from .framing import Centered, Dither, Kaldi, LogEnergy, PreEmphasis, RemoveDC
-from .windows import WINDOW_NAMES, Window, window_values
+from .windows import Window, window_values
 
 __all__ = [
     "kaldi_fbank",
@@ -51,54 +51,6 @@ __all__ = [
     "torchaudio_mfcc",
     "whisper",
 ]
-
-
-def _stft(
-    preset: str,
-    n_fft: int,
-    win_length: Any,
-    hop_length: Any,
-    window: Any,
-    center: bool,
-    pad_mode: str,
-    hop_divisor: int,
-) -> dict[str, Any]:
-    """The config fields of a librosa / torch ``stft`` call (window centred in ``n_fft``)."""
-    n_fft = positive_int(preset, "n_fft", n_fft, 0)
-    win = positive_int(preset, "win_length", win_length, n_fft)
-    require(preset, "win_length", win, win <= n_fft, f"must be <= n_fft={n_fft}")
-    if hop_length is None:  # the source's default, win_length // divisor: 0 for a tiny window, which it refuses
-        ok = win // hop_divisor >= 1
-        rule = f"takes win_length // {hop_divisor} = 0 samples for win_length={win}; give hop_length"
-        require(preset, "hop_length", hop_length, ok, rule)
-    hop = positive_int(preset, "hop_length", hop_length, win // hop_divisor)
-    window = _window(preset, window, win)
-    require(preset, "pad_mode", pad_mode, pad_mode in ("constant", "reflect"), "must be 'constant' or 'reflect'")
-    if center:
-        return dict(window_size=win, offset=hop, fft_size=n_fft, window_function=window, framing=Centered(pad_mode))
-    # Not centred: whole frames of n_fft samples, the window centred in them.
-    values = window_values(window, win)
-    left = (n_fft - win) // 2
-    padded = np.pad(values, (left, n_fft - win - left))
-    window = window if win == n_fft else tuple(padded)
-    return dict(window_size=n_fft, offset=hop, fft_size=n_fft, window_function=window, framing=Kaldi(snip_edges=True))
-
-
-def _window(preset: str, window: Any, size: int) -> Any:
-    """A window jaxspec names itself, or its values from ``scipy.signal.get_window`` (as
-    librosa's ``filters.get_window`` does for e.g. ``("kaiser", 8.0)``)."""
-    if callable(window) or (isinstance(window, str) and window.lower() in WINDOW_NAMES and window != "povey"):
-        return window
-    if isinstance(window, (list, np.ndarray)):
-        return tuple(np.asarray(window, np.float64).reshape(-1))
-    try:
-        import scipy.signal
-    except ImportError as error:
-        raise ConfigError(f"{preset}(window={window!r}) needs scipy (pip install scipy) or a jaxspec name") from error
-    try:
-        return tuple(scipy.signal.get_window(window, size, fftbins=True))
-    except (ValueError, TypeError) as error:
-        raise ConfigError(f"{preset}(window={window!r}): {error}") from error
 
 
 def librosa_melspectrogram(
@@ -128,7 +80,7 @@ def librosa_melspectrogram(
     refuse("librosa_melspectrogram", unsupported, librosa_melspectrogram)
     require("librosa_melspectrogram", "norm", norm, norm in ("slaney", None), "jaxspec supports 'slaney' or None")
     positive_fmax("librosa_melspectrogram", "fmax", fmax, "librosa takes it as it is: every filter would be empty")
-    fields = _stft("librosa_melspectrogram", n_fft, win_length, hop_length, window, center, pad_mode, 4)
+    fields = stft_fields("librosa_melspectrogram", n_fft, win_length, hop_length, window, center, pad_mode, 4)
     mel = MelFilterbank(n_mels, fmin, fmax, "htk" if htk else "slaney", norm)
     return SpectrogramConfig(
         sample_rate=whole_rate("librosa_melspectrogram", "sr", sr),
@@ -212,7 +164,7 @@ def torchaudio_melspectrogram(
     require(name, "power", power, power is not None, "a mel spectrogram needs a real power (1.0 or 2.0)")
     require(name, "norm", norm, norm in ("slaney", None), "must be 'slaney' or None")
     require(name, "mel_scale", mel_scale, mel_scale in ("htk", "slaney"), "must be 'htk' or 'slaney'")
-    fields = _stft(name, n_fft, win_length, hop_length, window, center, pad_mode, 2)
+    fields = stft_fields(name, n_fft, win_length, hop_length, window, center, pad_mode, 2)
     if normalized is not False:  # the spectrum divided by a constant: scale the window instead
         ok = normalized in (True, "window", "frame_length")
         require(name, "normalized", normalized, ok, "must be False, True, 'window' or 'frame_length'")

@@ -60,7 +60,7 @@ class _FileReader:
         except AudioFileError:
             self.file.close()
             raise
-        self.declared = max(self.file.frames, _files.declared_frames(checked) or 0)  # an MP3's: its header's
+        self.declared = _files.header_frames(checked, self.file.frames)  # an MP3's: its header's
         if self.declared > self.length:
             _files.warn_if_truncated(checked, self.length, self.declared, "holds")
         self.warned = self.declared > self.length

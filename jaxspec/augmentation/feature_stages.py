@@ -322,7 +322,6 @@ def draw_time_warp(setting: TimeWarp, key: jax.Array, grid: FeatureGrid) -> dict
 
 
 def draw_vtlp(setting: VTLP, key: jax.Array, grid: FeatureGrid) -> dict[str, jax.Array]:
-    # a NaN drawn by a callable is 1: no warp (jnp.clip passes NaN on to every band)
     factor = sample_param(setting.alpha, jax.random.fold_in(key, 0), name="VTLP alpha", bounds=(*VTLP_BOUNDS, 1.0))
     return {"vtlp_factor": factor}
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import codecs
 import contextlib
-import difflib
 import os
 import signal
 import sys
@@ -28,7 +27,7 @@ import threading
 import warnings
 from collections.abc import Sequence
 
-from ..errors import JaxspecError, TruncatedAudioWarning
+from ..errors import JaxspecError, TruncatedAudioWarning, did_you_mean
 from . import commands as _commands
 from . import compile_cache
 from .commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
@@ -242,9 +241,8 @@ def _refuse_unknown(parser: argparse.ArgumentParser, command: str, unknown: list
     sub = commands.choices[command]
     flags = [flag for action in sub._actions for flag in action.option_strings]
     hints = []
-    for given in (word for word in unknown if word.startswith("-")):
-        close = difflib.get_close_matches(given.split("=")[0], flags, 1)
-        hints += [f"{given.split('=')[0]} (did you mean {close[0]}?)"] if close else []
+    for flag in (word.split("=")[0] for word in unknown if word.startswith("-")):
+        hints += [flag + hint] if (hint := did_you_mean(flag, flags)) else []
     sub.error(f"unrecognized arguments: {' '.join(unknown)}" + (f"; {', '.join(hints)}" if hints else ""))
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import outputs
 from .._atomic import sweep_folders
-from .._files import declared_frames, printable, warn_if_truncated
+from .._files import header_frames, printable, warn_if_truncated
 from ..augmentation.recordings import file_stamps
 from ..corpus import file_keys
 from ..encoding import encode
@@ -304,8 +304,7 @@ def _info_lines(config, path: str) -> list[str]:
     plan = plan_file(config, path, exact=COUNTED_WHEN_EXACT)  # MP3 headers estimate; a cut FLAC fails
     info, length = plan.info, plan.length
     # SPEC 5: a cut file warns here as encode warns when it reads it
-    declared = max(info.frames, declared_frames(Path(path)) or 0)  # the header's count, as encode compares
-    warn_if_truncated(Path(path), plan.frames, declared, what="holds")
+    warn_if_truncated(Path(path), plan.frames, header_frames(Path(path), info.frames), what="holds")  # as encode
     frames, bins = plan.shape
     resampled = (
         ""
