@@ -106,8 +106,8 @@ def stft_fields(
         require(preset, "hop_length", hop_length, ok, rule)
     hop = positive_int(preset, "hop_length", hop_length, win // hop_divisor)
     window = _window(preset, window, win)
-    require(preset, "pad_mode", pad_mode, pad_mode in ("constant", "reflect"), "must be 'constant' or 'reflect'")
-    if center:
+    if center:  # the sources read pad_mode only when they centre
+        require(preset, "pad_mode", pad_mode, pad_mode in ("constant", "reflect"), "must be 'constant' or 'reflect'")
         return dict(window_size=win, offset=hop, fft_size=n_fft, window_function=window, framing=Centered(pad_mode))
     # Not centred: whole frames of n_fft samples, the window centred in them.
     values = window_values(window, win)

@@ -205,7 +205,8 @@ class DCT:
     Args:
       n: coefficients kept.
       norm: ``"ortho"`` or ``None`` (``scipy.fft.dct``'s conventions).
-      lifter: lifter length ``L``; 0 = none.
+      lifter: lifter length ``L``; 0 = none; negative only for ``"kaldi"`` (Kaldi and
+        torchaudio compute the formula for any ``L != 0``; librosa refuses ``L < 0``).
       lifter_kind: ``"librosa"`` (``1 + (L/2) sin(pi (i+1) / L)``) or ``"kaldi"``
         (``1 + (L/2) sin(pi i / L)``).
     """
@@ -216,10 +217,11 @@ class DCT:
     lifter_kind: str = "librosa"
 
     def __post_init__(self):
-        lifter = _fields.number("DCT", "lifter", self.lifter, 0.0, high=limits.MAX_FEATURE_CONSTANT)
+        _fields.choice("DCT", "lifter_kind", self.lifter_kind, ("librosa", "kaldi"))
+        cap = limits.MAX_FEATURE_CONSTANT
+        lifter = _fields.number("DCT", "lifter", self.lifter, -cap if self.lifter_kind == "kaldi" else 0.0, high=cap)
         _set(self, n=_fields.integer("DCT", "n", self.n, 1), lifter=lifter)
         _fields.choice("DCT", "norm", self.norm, ("ortho", None))
-        _fields.choice("DCT", "lifter_kind", self.lifter_kind, ("librosa", "kaldi"))
 
     def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
         if self.n > n_in:

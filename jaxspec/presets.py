@@ -9,7 +9,7 @@ keeps 0.99 and Whisper's loader uses ffmpeg); to match those numbers exactly, re
 with the source's tool and pass the samples at the preset's rate.
 
 Keywords the source has but jaxspec does not implement (e.g. librosa's ``dtype``,
-``vtln_warp != 1``, Kaldi's ``htk_compat`` in ``kaldi_mfcc``)
+``vtln_warp != 1``, Kaldi's ``htk_compat`` in ``kaldi_mfcc``, ``min_duration > 0``)
 raise ``ConfigError`` naming them.
 
 >>> config = librosa_melspectrogram(sr=16000, n_mels=40)
@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from . import limits
 from ._preset_args import (
     finite_numbers,
     keywords,
@@ -118,8 +119,24 @@ def librosa_mfcc(
         base = librosa_melspectrogram(sr=sr, norm=mel_norm, augmentation=augmentation, **melspectrogram_kwargs)
     except ConfigError as error:  # named after the preset the user called
         raise ConfigError(str(error).replace("librosa_melspectrogram:", "librosa_mfcc:", 1)) from None
-    stages = base.features + (Decibels(ref=1.0, amin=1e-10, top_db=80.0), DCT(n_mfcc, norm, lifter, "librosa"))
-    return _with_features(base, stages)
+    n_mels = base.num_features
+    require("librosa_mfcc", "n_mfcc", n_mfcc, _whole(n_mfcc, 1), "must be an int >= 1")
+    rule = "must be a finite number >= 0 (librosa refuses a negative lifter)"
+    require("librosa_mfcc", "lifter", lifter, _real(lifter) and 0 <= lifter <= limits.MAX_FEATURE_CONSTANT, rule)
+    # librosa keeps the DCT's first n_mfcc rows: all n_mels of them when n_mfcc is larger,
+    # and then fails to broadcast an n_mfcc-long lifter
+    rule = f"must be <= n_mels={n_mels} with a lifter (librosa fails to broadcast it)"
+    require("librosa_mfcc", "n_mfcc", n_mfcc, n_mfcc <= n_mels or lifter == 0, rule)
+    stages = (Decibels(ref=1.0, amin=1e-10, top_db=80.0), DCT(min(n_mfcc, n_mels), norm, lifter, "librosa"))
+    return _with_features(base, base.features + stages)
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _whole(value: Any, low: int) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
 
 
 def _with_features(config: SpectrogramConfig, stages: tuple) -> SpectrogramConfig:
@@ -207,6 +224,9 @@ def torchaudio_mfcc(
     require("torchaudio_mfcc", "melkwargs", melkwargs, not twice, rule)
     base = torchaudio_melspectrogram(sample_rate=sample_rate, augmentation=augmentation, **melkwargs)
     log = Log(floor=0.0, offset=1e-6) if log_mels else Decibels(ref=1.0, amin=1e-10, top_db=80.0)
+    require("torchaudio_mfcc", "n_mfcc", n_mfcc, _whole(n_mfcc, 1), "must be an int >= 1")
+    rule = f"must be <= n_mels={base.num_features} (torchaudio refuses more coefficients than mel bins)"
+    require("torchaudio_mfcc", "n_mfcc", n_mfcc, n_mfcc <= base.num_features, rule)
     return _with_features(base, base.features + (log, DCT(n_mfcc, norm)))
 
 
@@ -262,7 +282,8 @@ def _kaldi(
     require(name, "htk_compat", htk_compat, not htk_compat or name == "kaldi_fbank", "is implemented for kaldi_fbank")
     ok = 0.0 <= preemphasis_coefficient <= 1.0
     require(name, "preemphasis_coefficient", preemphasis_coefficient, ok, "must be in [0, 1] (as torchaudio's)")
-    require(name, "min_duration", min_duration, min_duration == 0.0, "must be 0.0")
+    rule = "must be 0.0: jaxspec does not return torchaudio's empty output for shorter clips"
+    require(name, "min_duration", min_duration, min_duration == 0.0, rule)
     require(name, "channel", channel, channel in (-1, 0), "jaxspec takes one mono signal (-1 or 0)")
     require(name, "use_log_fbank", use_log_fbank, use_log_fbank in (True, False), "must be True or False")
     rate = whole_rate(name, "sample_frequency", sample_frequency)
@@ -340,9 +361,11 @@ def kaldi_mfcc(*, num_ceps=13, cepstral_lifter=22.0, **kwargs: Any) -> Spectrogr
     for forced in ("use_log_fbank", "use_power"):
         require("kaldi_mfcc", forced, kwargs.get(forced, True), kwargs.get(forced, True) is True, "mfcc fixes it")
     fields, mel, log, tail = _kaldi("kaldi_mfcc", **kwargs)
-    ok = isinstance(num_ceps, numbers.Integral) and not isinstance(num_ceps, bool) and num_ceps >= 1
-    require("kaldi_mfcc", "num_ceps", num_ceps, ok, "must be an int >= 1")
-    dct = DCT(num_ceps, "ortho", cepstral_lifter, "kaldi")  # checks the lifter
+    require("kaldi_mfcc", "num_ceps", num_ceps, _whole(num_ceps, 1), "must be an int >= 1")
+    # Kaldi and torchaudio lifter with any L != 0, negative ones included
+    ok = _real(cepstral_lifter) and abs(cepstral_lifter) <= limits.MAX_FEATURE_CONSTANT
+    require("kaldi_mfcc", "cepstral_lifter", cepstral_lifter, ok, "must be a finite number")
+    dct = DCT(num_ceps, "ortho", cepstral_lifter, "kaldi")
     require("kaldi_mfcc", "num_ceps", num_ceps, dct.n <= mel.n_mels, f"must be <= num_mel_bins={mel.n_mels}")
     return SpectrogramConfig(**fields, features=(mel,) + log + (dct,) + tail)
 

@@ -58,6 +58,7 @@ MEL_SETTINGS = [
     {"sr": 22050, "n_fft": 1023, "hop_length": 200},
     {"sr": 16000, "n_fft": 512, "window": ("kaiser", 8.0)},
     {"sr": 16000, "n_fft": 512, "hop_length": None, "fmax": 5000.0},
+    {"sr": 16000, "n_fft": 512, "center": False, "pad_mode": "edge"},  # librosa reads pad_mode only centred
 ]
 
 
@@ -77,6 +78,7 @@ MFCC_SETTINGS = [
     {"sr": 16000, "n_mfcc": 40, "norm": None, "n_mels": 40},
     {"sr": 16000, "n_fft": 512, "hop_length": 160, "win_length": 400, "mel_norm": None, "htk": True},
     {"sr": 8000, "n_fft": 256, "center": False, "fmin": 50.0, "lifter": 10},
+    {"sr": 16000, "n_mfcc": 40, "n_mels": 20},  # librosa keeps all n_mels coefficients
 ]
 
 
@@ -359,3 +361,38 @@ def test_presets_refuse_what_their_reference_means_otherwise(build, field):
 def test_kaldi_mel_bins_must_be_an_integer():
     with pytest.raises(ConfigError, match=r"num_mel_bins=23\.0.*integer"):
         presets.kaldi_fbank(num_mel_bins=23.0)
+
+
+# ------------------------------------------------------------------ found by the parameter sweep of 2026-12-02
+def test_kaldi_mfcc_takes_a_negative_lifter_as_kaldi_does(clips):
+    """Kaldi and torchaudio scale coefficient i by 1 + (L/2) sin(pi i / L) for any L != 0."""
+    x = clips["speech"] * 32768.0
+    plain = np.asarray(spectrogram(presets.kaldi_mfcc(cepstral_lifter=0.0), x), np.float64)
+    lifted = np.asarray(spectrogram(presets.kaldi_mfcc(cepstral_lifter=-5.0), x), np.float64)
+    i = np.arange(13)
+    np.testing.assert_allclose(lifted, plain * (1.0 - 2.5 * np.sin(np.pi * i / -5.0)), rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: presets.librosa_mfcc(n_mfcc=40, n_mels=20, lifter=22), r"librosa_mfcc\(n_mfcc=40\).*n_mels=20"),
+        (lambda: presets.librosa_mfcc(lifter=-1), r"librosa_mfcc\(lifter=-1\)"),
+        (lambda: presets.librosa_mfcc(n_mfcc=0), r"librosa_mfcc\(n_mfcc=0\)"),
+        (lambda: presets.torchaudio_mfcc(n_mfcc=41, melkwargs={"n_mels": 40}), r"torchaudio_mfcc\(n_mfcc=41\)"),
+        (lambda: presets.kaldi_mfcc(cepstral_lifter=float("inf")), r"kaldi_mfcc\(cepstral_lifter=inf\)"),
+        (lambda: presets.kaldi_fbank(min_duration=0.5), r"kaldi_fbank\(min_duration=0\.5\)"),
+    ],
+)
+def test_mfcc_refusals_name_the_preset_keyword(build, message):
+    """These errors named the DCT stage (``DCT(n=40) keeps more coefficients...``), not the keyword."""
+    with pytest.raises(ConfigError, match=message):
+        build()
+
+
+@pytest.mark.parametrize("make", [presets.librosa_melspectrogram, presets.torchaudio_melspectrogram])
+def test_pad_mode_is_free_when_not_centred(make):
+    """The sources ignore pad_mode without centring; jaxspec refused 'edge' there."""
+    assert make(center=False, pad_mode="edge") == make(center=False)
+    with pytest.raises(ConfigError, match="pad_mode='edge'"):
+        make(center=True, pad_mode="edge")
