@@ -388,3 +388,56 @@ def test_jaxspec_traceback_zero_is_off(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("JAXSPEC_TRACEBACK", "0")  # "1" shows a traceback; "0" printed one too
     assert main(["info", str(tmp_path / "none.wav"), "--window-size", "0"]) == 2
     assert "window_size=0" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ found by the audit of 2026-12-02 (hostile inputs)
+GLOB_PATTERNS = [
+    "**/*.wav",
+    "*/*.wav",
+    "**",
+    "x/**",
+    "x/**/",
+    "*",
+    "x/*/b.*",
+    "**/y/*.flac",
+    "[cx]*",
+    "x/.*",
+    "./*.wav",
+]
+
+
+@pytest.mark.parametrize("pattern", GLOB_PATTERNS)
+def test_globs_match_the_standard_glob_on_a_tree_without_links(tree, pattern, tmp_path, monkeypatch):
+    """The CLI expands globs itself (so that ``**`` skips links to folders); without links it
+    matches ``glob.glob(recursive=True)`` path for path."""
+    import glob
+    import shutil
+
+    from jaxspec.cli.inputs import _glob
+
+    root = tmp_path / "in"
+    shutil.copytree(tree, root)
+    (root / "x" / ".hidden.wav").touch()  # wildcards skip hidden names, as glob's do
+    monkeypatch.chdir(root)
+    expected = sorted({os.path.normpath(path) for path in glob.glob(pattern, recursive=True)})
+    assert sorted(os.path.normpath(path) for path in _glob(pattern)) == expected
+
+
+def test_a_recursive_glob_does_not_follow_folder_links_that_loop(tmp_path):
+    """Two links back into the tree made ``glob.glob('in/**/*.wav', recursive=True)`` list about
+    2**40 paths: ``encode``, ``info`` and Beam hung there. ``**`` now skips links to folders, as
+    a folder given as a folder does."""
+    root = tmp_path / "in"
+    (root / "sub").mkdir(parents=True)
+    soundfile.write(root / "sub" / "ok.wav", _tone(0.1, RATE, 440), RATE)
+    (root / "sub" / "loop").symlink_to(root)
+    (root / "sub" / "up").symlink_to("..")
+    script = (
+        "import sys; from jaxspec.cli.inputs import find_inputs; "
+        "inputs, problems = find_inputs([sys.argv[1]]); print([i.name for i in inputs], problems)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, f"{root}/**/*.wav"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['sub/ok'] []"

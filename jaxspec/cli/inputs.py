@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import fnmatch
 import glob
 import os
 import sys
@@ -54,6 +55,62 @@ def _glob_base(pattern: str) -> str:
     return os.path.join(*base) if base else "."
 
 
+def _glob(pattern: str) -> list[str]:
+    """``glob.glob(pattern, recursive=True)``, sorted, except that ``**`` does not descend
+    into links to folders: the standard glob follows them, so two links looping back into
+    the tree made ``a/**/*.wav`` list about 2**40 paths (a hang). Folders given as folders
+    are walked without following links too."""
+    parts = Path(pattern).parts
+    base = _glob_base(pattern)
+    found: set[str] = set()
+
+    def visit(folder: str, rest: tuple[str, ...]) -> None:
+        if not rest:
+            if folder:
+                found.add(folder)
+            return
+        part, tail = rest[0], rest[1:]
+        if not glob.has_magic(part):
+            path = os.path.join(folder, part) if folder else part
+            if not tail and os.path.lexists(path):
+                found.add(path)
+            elif tail and os.path.isdir(path):
+                visit(path, tail)
+            return
+        try:
+            entries = sorted(os.scandir(folder or "."), key=lambda entry: entry.name)
+        except OSError:  # unreadable or vanished: skipped, as glob skips it
+            return
+        if part == "**":
+            visit(folder, tail)  # zero folders
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                path = os.path.join(folder, entry.name)
+                if not tail:  # a last ``**`` matches every file and folder below
+                    found.add(path)
+                if entry.is_dir(follow_symlinks=False):
+                    visit(path, rest)
+            return
+        for entry in entries:
+            if entry.name.startswith(".") and not part.startswith("."):
+                continue  # glob's rule: wildcards do not match hidden names
+            if fnmatch.fnmatchcase(entry.name, part):
+                path = os.path.join(folder, entry.name)
+                if not tail:
+                    found.add(path)
+                elif entry.is_dir():  # one level per part: a link cannot make this loop
+                    visit(path, tail)
+
+    if base == ".":  # no folder before the first wildcard: paths relative, as glob's
+        visit("", parts)
+    else:
+        visit(base, parts[len(Path(base).parts) :])
+    if pattern.endswith(("/", os.sep)):  # glob's rule: a trailing separator matches folders only
+        return sorted(path for path in found if os.path.isdir(path))
+    return sorted(found)
+
+
 def find_inputs(patterns: Iterable[str]) -> tuple[list[Input], list[tuple[str, str]]]:
     """Expands files, folders (recursive, by audio extension) and globs, in order.
 
@@ -91,7 +148,7 @@ def find_inputs(patterns: Iterable[str]) -> tuple[list[Input], list[tuple[str, s
         elif glob.has_magic(pattern):
             base = _glob_base(pattern)
             found = []
-            for match in sorted(glob.glob(pattern, recursive=True)):
+            for match in _glob(pattern):
                 relative = os.path.relpath(match, base)
                 if os.path.isdir(match):
                     found.extend(_folder_inputs(match, relative))
