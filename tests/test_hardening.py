@@ -1179,6 +1179,38 @@ def test_cli_sigint_ends_with_a_summary_line(tmp_path, capsys, monkeypatch):
     assert code == EXIT_OK and out.startswith("2 written, 0 failed, 2 up to date")
 
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+def test_a_signal_between_an_outputs_rename_and_its_record_waits_for_the_record(tmp_path, capsys, monkeypatch, name):
+    """A signal landing just after ``write_npy`` renamed the output left it complete but not
+    recorded or counted ("interrupted: 19 written" with 20 files); the rerun made it again."""
+    import signal
+
+    from jaxspec import outputs
+    from jaxspec.cli import commands
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for letter in "abc":
+        _wav(folder / f"{letter}.wav")
+    real = outputs.write_npy
+
+    def write_then_signal(target, array):
+        made = real(target, array)
+        os.kill(os.getpid(), getattr(signal, name))  # the output is in place, its record not yet
+        return made
+
+    monkeypatch.setattr(commands.outputs, "write_npy", write_then_signal)
+    code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "out", "--no-progress")
+    assert code == (EXIT_INTERRUPTED if name == "SIGINT" else 143)
+    assert out.startswith("interrupted: 1 written, 0 failed"), out
+    records = (tmp_path / "out" / ".jaxspec-manifest.jsonl").read_text().count('"name"')
+    assert [p.name for p in (tmp_path / "out").glob("*.npy")] == ["a.npy"] and records == 1
+    monkeypatch.setattr(commands.outputs, "write_npy", real)
+    code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "out", "--no-progress")
+    assert code == EXIT_OK and out.startswith("2 written, 0 failed, 1 up to date"), out
+
+
 _SIGINT_SCRIPT = """
 import signal, sys, time
 # A shell starts background jobs with SIGINT ignored, and children inherit that: restore Python's own
