@@ -9,7 +9,9 @@ manifest ``OUT/.jaxspec-manifest.jsonl``: one JSON line per input with ``path``,
 when its output is complete and was made from the same input with the same config and
 key rule; otherwise the output is replaced atomically (``--overwrite`` forces). Before the
 job runs, the temporary files that killed runs left in the folders it writes are removed
-(``jaxspec._atomic.sweep_folders``: those whose writer is gone from this host, or a day old).
+(``jaxspec._atomic.sweep_folders``: those whose writer is gone from this host, or a day old),
+and so are the empty ``beam-temp-*`` folders of the manifest. Each output is recorded in the
+manifest as it is written, so the rerun of a killed job skips what that job finished.
 
 Locally, the DirectRunner with several processes::
 
@@ -29,6 +31,7 @@ For your own pipelines the three steps are DoFns over ``Item`` records: ``ReadAu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -152,10 +155,21 @@ class EncodeBatches(beam.DoFn):
 
 
 class WriteFeatures(beam.DoFn):
-    """Encoded ``Item`` -> its manifest row (a dict), the ``.npy`` written atomically under ``output``."""
+    """Encoded ``Item`` -> its manifest row (a dict), the ``.npy`` written atomically under ``output``.
 
-    def __init__(self, output: str, setting: str, config: SpectrogramConfig | None = None):
-        self.output, self.setting, self.config = output, setting, config
+    With ``header`` (a ``Manifest``'s header line), each output is also recorded in
+    ``output``'s manifest as soon as it is renamed into place, as ``jaxspec encode`` records
+    it: a killed job's rerun then skips what it finished (the job's last step rewrites the
+    manifest whole, with these rows)."""
+
+    def __init__(self, output: str, setting: str, config: SpectrogramConfig | None = None, header: dict | None = None):
+        self.output, self.setting, self.config, self.header = output, setting, config, header
+        self._manifest: Manifest | None = None
+
+    def setup(self) -> None:
+        if self.header is not None:  # on the worker: the file is parsed there, once
+            header, path = self.header, Path(self.output) / MANIFEST_NAME
+            self._manifest = Manifest(path, header["config"], header["key_rule"], header.get("recordings"))
 
     def process(self, item: Item) -> Iterator[dict[str, Any]]:
         row = {"path": item.path, "name": item.name, "output": None, "shape": None, "seconds": None}
@@ -170,6 +184,9 @@ class WriteFeatures(beam.DoFn):
                 else:
                     shape, (size, written) = item.features.shape, write_npy(target, item.features)
                 source = Source.of(item.path)
+                if self._manifest is not None:
+                    with contextlib.suppress(OSError):  # the final manifest has the row anyway
+                        self._manifest.add(item.name, source, (size, written))
                 row.update(
                     output=str(target),
                     shape=list(shape),
@@ -241,12 +258,13 @@ def encode_corpus(
         previous = None if overwrite else _previous_row(manifest, item, out)
         (kept if previous is not None else items).append(previous if previous is not None else item)
     sweep_folders(folder for folder in [out, *(_folder(out, name) for _, name in inputs)] if folder is not None)
+    _remove_empty_beam_temp(out)
     rows = (
         pipeline
         | "Inputs" >> beam.Create(items, reshuffle=True)
         | "Read" >> beam.ParDo(ReadAudio(config, augmented=seed is not None))
         | "Encode" >> beam.ParDo(EncodeBatches(config, seed))
-        | "Write" >> beam.ParDo(WriteFeatures(str(out), manifest.setting, config))
+        | "Write" >> beam.ParDo(WriteFeatures(str(out), manifest.setting, config, manifest.header))
     )
     if kept:
         rows = (rows, pipeline | "Kept" >> beam.Create(kept)) | "All" >> beam.Flatten()
@@ -259,6 +277,17 @@ def encode_corpus(
         )
     )
     return rows
+
+
+def _remove_empty_beam_temp(out: Path) -> None:
+    """Removes the empty ``beam-temp-<manifest>-<uuid>`` folders that killed jobs left in ``out``
+    (``WriteToText`` makes one when the job starts and fills it at the end). ``rmdir`` only
+    removes an empty folder; a running job's empty one is made again when its manifest is written."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(out):
+            if entry.name.startswith(f"beam-temp-{MANIFEST_NAME}-") and entry.is_dir(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    os.rmdir(entry.path)
 
 
 def _carried_lines(manifest: Manifest, inputs: Sequence[tuple[str, str]]) -> str:

@@ -167,3 +167,40 @@ def test_beam_usage_errors_are_messages_as_in_the_cli(corpus, tmp_path, capsys):
     assert "--volume" in err and "Traceback" not in err
     code = beam_module.main(["--input", str(tmp_path / "nothing"), "--output", str(tmp_path / "o2")])
     assert code == 1 and "1 failed" in capsys.readouterr().out
+
+
+_KILLED_JOB = """
+import os, signal, sys
+from jaxspec import beam
+real, count = beam.write_npy, [0]
+def write_npy(target, array):
+    count[0] += 1
+    if count[0] == 4:  # the fourth output: the job is killed outright before writing it
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(target, array)
+beam.write_npy = write_npy
+sys.exit(beam.main(sys.argv[1:]))
+"""
+
+
+def test_a_killed_jobs_rerun_skips_what_it_finished_and_removes_its_temp_folder(corpus, tmp_path):
+    """The manifest was written only at the job's end: after a kill, every output was made
+    again, and WriteToText's empty beam-temp folder stayed in the output folder for good."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    args = ["--input", str(corpus), "--output", str(out), "--key", "3", *FLAGS]
+    killed = subprocess.run([sys.executable, "-c", _KILLED_JOB, *args], capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    finished = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.npy"))
+    assert len(finished) == 3 and set(_records(out)) == {name[: -len(".npy")] for name in finished}
+    (out / f"beam-temp-{MANIFEST}-0123456789abcdef0123456789abcdef").mkdir(exist_ok=True)  # as a kill leaves it
+    done = subprocess.run([sys.executable, "-m", "jaxspec.beam", *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]  # the broken file
+    assert "3 written, 3 skipped, 1 failed" in done.stdout
+    assert not list(out.glob("beam-temp-*"))
+    _, rows = _rows(out)
+    assert {name for name, row in rows.items() if row["status"] == "skipped"} == set(_records(out)) - {
+        name for name, row in rows.items() if row["status"] == "written"
+    }
