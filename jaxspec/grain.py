@@ -15,7 +15,8 @@ themselves Grain transforms when Grain is installed:
 
 Key rule. With ``ds.map_with_index(EncodeAudio(config, seed=s))`` record ``i`` (the
 index Grain passes: the element's position in the dataset the transform is applied to)
-is encoded with ``record_key(s, i) = jax.random.fold_in(jax.random.key(s), i)``. Put
+is encoded with ``record_key(s, i) = jax.random.fold_in(jax.random.key(s), i)`` (past
+``2**32``, the high word of ``i`` first). Put
 ``shuffle`` and ``repeat`` before the transform: every epoch then has new indices and
 so new draws, and the same seed gives the same spectrograms bit for bit.
 With ``random_map`` (``ds.random_map(...)`` or ``grain.DataLoader``, whose operations
@@ -42,7 +43,7 @@ import numpy as np
 from .config import SpectrogramConfig, to_samples
 from .corpus import encode_one
 from .encoding import prepare
-from .errors import ConfigError, config_type_error
+from .errors import ConfigError, InputError, config_type_error
 
 
 def record_key(seed: int, index: int) -> jax.Array:
@@ -50,11 +51,20 @@ def record_key(seed: int, index: int) -> jax.Array:
 
     ``jax.random.fold_in(jax.random.key(seed), index)``: one key per record, the same
     for the same (seed, index) on any machine, and independent of the other records.
+    ``fold_in`` takes 32 bits: an index of ``2**32`` or more (a long ``repeat``) folds in
+    its high word, then its low word.
 
     >>> bool((jax.random.key_data(record_key(0, 3)) == jax.random.key_data(record_key(0, 3))).all())
     True
     """
-    return jax.random.fold_in(jax.random.key(seed), index)
+    integral = isinstance(index, (int, np.integer)) and not isinstance(index, bool)
+    if not integral or not 0 <= int(index) < 2**64:
+        raise InputError(f"record index {index!r} must be an int in [0, 2**64) (Grain's record index)")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not -(2**63) <= int(seed) < 2**63:
+        raise ConfigError(f"seed={seed!r} must be an int in [-2**63, 2**63)")
+    key = jax.random.key(int(seed))
+    high, low = divmod(int(index), 2**32)
+    return jax.random.fold_in(key if high == 0 else jax.random.fold_in(key, high), low)
 
 
 def shard_for_process(dataset: Any, *, process_index: int | None = None, process_count: int | None = None) -> Any:
@@ -206,8 +216,9 @@ class EncodeAudio:
 
     def __post_init__(self):
         _check_config(self.config)
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer))):
-            raise ConfigError(f"seed={self.seed!r} must be an int or None (no augmentation)")
+        integral = isinstance(self.seed, (int, np.integer)) and not isinstance(self.seed, bool)
+        if self.seed is not None and not (integral and -(2**63) <= int(self.seed) < 2**63):
+            raise ConfigError(f"seed={self.seed!r} must be an int in [-2**63, 2**63) or None (no augmentation)")
         _register(type(self), "MapWithIndex", "RandomMap")
 
     def __setstate__(self, state: dict) -> None:

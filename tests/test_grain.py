@@ -193,3 +193,16 @@ def test_encode_audio_compiles_per_rung_not_per_length(tmp_path):
     for i, x in enumerate(clips[::7]):
         alone = jaxspec.encode(CONFIG, x, sample_rate=16000, key=record_key(3, 7 * i))
         np.testing.assert_allclose(outs[7 * i], np.asarray(alone), rtol=1e-5, atol=1e-6 * float(np.max(alone)))
+
+
+def test_record_indices_past_32_bits_fold_in_both_words():
+    """An index of 2**32 or more (a long repeat) failed inside fold_in with numpy's OverflowError."""
+    base = jax.random.key(5)
+    expected = jax.random.fold_in(jax.random.fold_in(base, 1), 7)
+    np.testing.assert_array_equal(jax.random.key_data(record_key(5, 2**32 + 7)), jax.random.key_data(expected))
+    assert not np.array_equal(jax.random.key_data(record_key(5, 2**32 + 7)), jax.random.key_data(record_key(5, 7)))
+    for index in (-1, 2**64, 1.5):
+        with pytest.raises(jaxspec.InputError, match="record index"):
+            record_key(5, index)
+    with pytest.raises(jaxspec.ConfigError, match="seed=18446744073709551616"):
+        EncodeAudio(CONFIG, seed=2**64)
