@@ -761,3 +761,25 @@ def test_errors_are_config_errors():
         LogUniform(0.0, 1.0)
     with pytest.raises(jaxspec.ConfigError):
         Convolution(np.ones(3), mix=2.0)
+
+
+# ------------------------------------------------------------------ found by the statistical audit of 2026-12-02
+@pytest.mark.parametrize("value", [0.001, 0.3, 7.0, 123.456])
+def test_a_degenerate_log_uniform_draws_its_value(value):
+    """exp(log(v)) is not v in float32: LogUniform(7, 7) drew 6.9999995."""
+    drawn = _many_draws(Augmentation(volume=Volume(LogUniform(value, value))), "volume_gain")
+    assert np.all(drawn == np.float32(value))
+
+
+@pytest.mark.parametrize("u", [0.0, float(np.nextafter(np.float32(1.0), np.float32(0.0)))])
+def test_the_extreme_draws_stay_inside_the_range(u, monkeypatch):
+    """The lowest and highest unit variates fell an ulp outside [float32(low), float32(high)] for
+    about one range in ten (``low + (high - low) * u`` and ``exp`` round)."""
+    from jaxspec.augmentation import distributions
+
+    monkeypatch.setattr(distributions.random, "uniform", lambda key: jnp.float32(u))
+    rng = np.random.default_rng(3)
+    for low, high in np.sort(rng.uniform(1e-3, 50.0, size=(300, 2)), axis=1):
+        for distribution in (Uniform(float(low), float(high)), LogUniform(float(low), float(high))):
+            drawn = np.float32(distribution.sample(jax.random.key(0)))
+            assert np.float32(low) <= drawn <= np.float32(high), (distribution, drawn)

@@ -251,6 +251,19 @@ def test_warp_is_the_identity_when_the_example_is_too_short():
     assert np.all(np.asarray(v["time_warp_shift"]) == 0)
 
 
+def test_a_warp_by_zero_frames_is_exactly_the_identity():
+    """t * c / c is not t in float32: a shift of 0 (every draw of a too-short example) moved
+    frames by up to 3.8e-6 of a frame (centres 0 and 60 of 98 frames)."""
+    for centre in range(98):
+        np.testing.assert_array_equal(feature_ops.warp_sources(98, centre, 0), np.arange(98, dtype=np.float32))
+    base = presets.kaldi_fbank(num_mel_bins=40)
+    warped = dataclasses.replace(base, augmentation=Augmentation(time_warp=TimeWarp(49)))  # 98 frames <= 2 * 49
+    x = np.random.default_rng(0).standard_normal(16000).astype(np.float32)
+    for seed in range(4):
+        out = jaxspec.spectrogram(warped, x, jax.random.key(seed))
+        np.testing.assert_array_equal(np.asarray(out), np.asarray(jaxspec.spectrogram(base, x)))
+
+
 def test_draws_of_a_padded_row_are_those_of_the_row_alone():
     key = jax.random.key(11)
     for valid in (37, 60, 99):

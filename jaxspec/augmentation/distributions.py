@@ -45,6 +45,10 @@ def _affine(offset: float, scale: float, u: jax.Array) -> jax.Array:
     return jnp.float32(offset) + jnp.float32(scale) * u
 
 
+def _within(value: jax.Array, low: float, high: float) -> jax.Array:
+    return jnp.clip(value, jnp.float32(low), jnp.float32(high))
+
+
 @dataclasses.dataclass(frozen=True)
 class Uniform:
     """Uniform distribution on ``[low, high]`` (``low <= high``).
@@ -60,8 +64,9 @@ class Uniform:
         _check_pair(self, lambda low, high: low <= high, "low must be <= high")
 
     def sample(self, key: jax.Array) -> jax.Array:
-        """A float32 scalar drawn with ``key``."""
-        return _affine(self.low, self.high - self.low, random.uniform(key))
+        """A float32 scalar drawn with ``key``, within ``[float32(low), float32(high)]``
+        (``low + (high - low) * u`` can round an ulp past ``high``)."""
+        return _within(_affine(self.low, self.high - self.low, random.uniform(key)), self.low, self.high)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,8 +94,12 @@ class LogUniform:
         _check_pair(self, lambda low, high: 0 < low <= high, "need 0 < low <= high")
 
     def sample(self, key: jax.Array) -> jax.Array:
+        """Within ``[float32(low), float32(high)]``: ``exp(log(v))`` is not always ``v`` in
+        float32 (``LogUniform(7, 7)`` drew 6.9999995)."""
+        if self.low == self.high:
+            return jnp.float32(self.low)
         log_low, log_high = math.log(self.low), math.log(self.high)
-        return jnp.exp(_affine(log_low, log_high - log_low, random.uniform(key)))
+        return _within(jnp.exp(_affine(log_low, log_high - log_low, random.uniform(key))), self.low, self.high)
 
 
 Distribution = Uniform | Normal | LogUniform

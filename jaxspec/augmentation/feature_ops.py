@@ -65,7 +65,8 @@ def warp_sources(frames: int, centre: jax.Array, shift: jax.Array, valid_frames:
     last = v - 1.0
     left = t * c / jnp.maximum(d, 1.0)
     right = c + (t - d) * (last - c) / jnp.maximum(last - d, 1.0)
-    return jnp.where(t >= last, t, jnp.where(t <= d, left, right))
+    # shift 0 reads each frame itself: t * c / c is not always t in float32 (an audit saw 0.99999994)
+    return jnp.where((t >= last) | (d == c), t, jnp.where(t <= d, left, right))
 
 
 def time_warp(y: jax.Array, centre: jax.Array, shift: jax.Array, valid_frames: Any = None) -> jax.Array:
