@@ -52,12 +52,12 @@ def prepare(
         raise config_type_error(config)
     if not is_path(item):
         samples, rate = _samples_and_rate(item, sample_rate, name)
-        wave = _at_target_rate(config, samples, rate, name, host)
+        wave = _at_target_rate(config, samples, rate, name, host, known_layout=isinstance(item, Audio))
     else:
         audio = load_audio(item)
         name = f"audio file {os.fspath(item)!r}"
         try:
-            wave = _at_target_rate(config, audio.samples, audio.sample_rate, name, host)
+            wave = _at_target_rate(config, audio.samples, audio.sample_rate, name, host, known_layout=True)
         except ConfigError as error:  # the file's rate: a file error, naming the path
             raise AudioFileError(f"cannot encode {os.fspath(item)!r}: {error}") from error
         except InputError as error:  # its samples (NaN, too large): a file error too, naming the path
@@ -76,7 +76,10 @@ def _samples_and_rate(item: Any, sample_rate: int | None, name: str) -> tuple[An
         raise InputError(f"{name} is a traced value; inside jax.jit call jaxspec.spectrogram on the waveform")
     if sample_rate is None:
         raise InputError(f"{name} is an array without a rate; pass sample_rate=... (Hz) or an Audio")
-    return item, check_rate("sample_rate", sample_rate)
+    rate = check_rate("sample_rate", sample_rate)
+    if rate > limits.MAX_SAMPLE_RATE:  # as Audio's and a file header's rate
+        raise InputError(f"sample_rate={rate} is above the cap {limits.MAX_SAMPLE_RATE} Hz (jaxspec.limits)")
+    return item, rate
 
 
 _LADDER_RESAMPLE_SAMPLES = 1 << 24
@@ -98,10 +101,13 @@ def _resampled(x: np.ndarray, rate: int, target: int) -> jax.Array:
     return np.asarray(resample(padded, rate, target))[: output_length(n, rate, target)]
 
 
-def _at_target_rate(config: SpectrogramConfig, samples: Any, rate: int, name: str, host: bool) -> Any:
-    """``prepare``'s steps on samples at ``rate``: float32, checked, mono, resampled."""
+def _at_target_rate(
+    config: SpectrogramConfig, samples: Any, rate: int, name: str, host: bool, known_layout: bool = False
+) -> Any:
+    """``prepare``'s steps on samples at ``rate``: float32, checked, mono, resampled.
+    ``known_layout``: ``[n, channels]`` for sure (a file's, an ``Audio``'s): no channels-first guess."""
     x, peak = float32_and_peak(samples, name, copy=not host)  # host: only read (copied into a batch)
-    if channels_first(x.shape):
+    if not known_layout and channels_first(x.shape):
         raise InputError(
             f"{name} has shape {x.shape}: that looks like {x.shape[0]} channels first ([channels, n]), but encode "
             "reads [n, channels]; pass the transpose (x.T)"

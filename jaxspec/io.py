@@ -77,6 +77,16 @@ class Audio:
         return f"Audio({dtype}[{shape}], sample_rate={self.sample_rate}, duration={self.duration:.3f}s)"
 
 
+def _decoded(samples: np.ndarray, rate: int) -> Audio:
+    """``Audio`` of a decoded file, whose layout is known (``[frames, channels]``, rate checked
+    against the header caps): ``Audio``'s channels-first guess is for arrays, and it refused
+    a valid file of 3 frames x 300 channels (which encodes when streamed)."""
+    audio = object.__new__(Audio)
+    object.__setattr__(audio, "samples", samples)
+    object.__setattr__(audio, "sample_rate", rate)
+    return audio
+
+
 def pcm_to_float32(x: Any, name: str = "audio") -> Any:
     """Scales PCM samples to float32 in [-1, 1]; NumPy stays NumPy, JAX stays JAX (traceable).
 
@@ -244,7 +254,7 @@ def load_audio(path: PathLike) -> Audio:
     declared = _files.header_frames(path, frames)
     _files.warn_if_truncated(path, samples.shape[0], declared)
     try:
-        return Audio(to_float32(samples, f"audio file {shown}"), int(rate))
+        return _decoded(to_float32(samples, f"audio file {shown}"), int(rate))
     except InputError as error:  # NaN / inf samples: a file error too, naming the path
         why = " (or float64 samples beyond float32's range, 3.4e38)" if double else ""
         raise AudioSamplesError(f"{error}{why}") from error

@@ -167,3 +167,18 @@ def test_bundled_speech_clip():
     audio = load_audio(path)
     assert audio.sample_rate == 16000 and audio.samples.ndim == 1 and audio.duration > 1.0
     assert np.abs(audio.samples).max() > 0.05
+
+
+def test_a_file_of_few_frames_and_many_channels_encodes_as_when_streamed(tmp_path):
+    """Audio's channels-first guess (for arrays) refused a valid 3-frame, 300-channel file in
+    memory, which encodes when streamed; a file's layout is known."""
+    path = tmp_path / "wide.wav"
+    rng = np.random.default_rng(0)
+    soundfile.write(path, rng.uniform(-0.5, 0.5, (300, 300)).astype(np.float32)[:3], 44100, subtype="FLOAT")
+    config = SpectrogramConfig(window_size=16, offset=8)
+    whole, streamed = encode(config, path), encode(config, path, stream=True)
+    np.testing.assert_array_equal(np.asarray(whole), np.asarray(streamed))
+    assert whole.shape == (1, 9)
+    assert encode(config, load_audio(path)).shape == (1, 9)
+    with pytest.raises(jaxspec.InputError, match="channels first"):  # an array of that shape is still guessed
+        Audio(np.zeros((3, 300), np.float32), 44100)

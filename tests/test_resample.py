@@ -188,3 +188,23 @@ def test_encode_resamples_at_ladder_lengths_bit_identically():
             x = (0.1 * rng.standard_normal(n)).astype(np.float32)
             got = np.asarray(prepare(config, x, rate, host=True))
             np.testing.assert_array_equal(got, np.asarray(jaxspec.resample(x, rate, 16000)))
+
+
+# ------------------------------------------------------------------ found by the resampling audit of 2026-12-02
+def test_resample_refuses_nan_and_0d_input_by_name():
+    """A NaN spread over a whole FFT segment (2240 of 36282 outputs NaN) and a 0-d array gave a
+    bare IndexError; spectrogram and encode refused both (SPEC 5)."""
+    x = np.zeros(100000, np.float32)
+    x[50000] = np.nan
+    with pytest.raises(jaxspec.InputError, match="resample x has NaN or infinite samples.*50000"):
+        resample(x, 44100, 16000)
+    with pytest.raises(jaxspec.InputError, match="resample x is 0-d"):
+        resample(np.float32(0.5), 44100, 16000)
+    with pytest.raises(jaxspec.InputError, match="NaN or infinite"):
+        resample(np.full((2, 3, 50), np.inf, np.float32), 16000, 16000)  # equal rates too
+    assert resample(np.ones((2, 3, 50), np.float32), 16000, 8000).shape == (2, 3, 25)  # batches of any rank
+
+
+def test_encode_caps_an_arrays_sample_rate_as_audio_does():
+    with pytest.raises(jaxspec.InputError, match="sample_rate=5000000 is above the cap"):
+        jaxspec.encode(jaxspec.SpectrogramConfig(), np.zeros(1000, np.float32), sample_rate=5_000_000)
