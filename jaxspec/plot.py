@@ -74,19 +74,49 @@ class Panel:
     spectrogram: np.ndarray  # [n_frames, bins]
 
 
+MAX_COLUMNS = 4096
+"""Columns (frames, or waveform points) drawn at most per panel: a longer input is pooled to
+this many (a picture is a few thousand pixels wide). A 10-minute file took 10 s and 1.7 GB
+drawn point by point."""
+
+
+def pooled(a: np.ndarray, columns: int | None = None, reduce: str = "mean") -> np.ndarray:
+    """``a [shape=(n, ...)]`` reduced over consecutive groups of rows to at most ``columns``
+    rows: ``"mean"`` (a spectrogram's frames: the average power of each group, as a long
+    view shows it), ``"max"`` or ``"min"`` (a waveform's envelope); ``a`` itself when it is
+    short enough.
+
+    >>> pooled(np.arange(10.0), 4), pooled(np.arange(10.0), 4, "max")
+    (array([1., 4., 7., 9.]), array([2., 5., 8., 9.]))
+    """
+    n, columns = a.shape[0], MAX_COLUMNS if columns is None else columns
+    if n <= columns:
+        return a
+    starts = np.arange(0, n, -(-n // columns))
+    if reduce == "mean":
+        counts = np.diff(np.append(starts, n)).reshape(-1, *([1] * (a.ndim - 1)))
+        return np.add.reduceat(a, starts, axis=0, dtype=np.float64) / counts
+    return {"max": np.maximum, "min": np.minimum}[reduce].reduceat(a, starts, axis=0)
+
+
 def _draw_waveform(ax: Any, x: np.ndarray, sample_rate: int) -> None:
-    t = np.arange(x.shape[0]) / sample_rate
-    ax.plot(t, x, linewidth=0.4, color="#1f4e79")
+    if x.shape[0] > 2 * MAX_COLUMNS:  # its envelope: the min and max of each group of samples
+        group = -(-x.shape[0] // MAX_COLUMNS)
+        t = np.arange(0, x.shape[0], group) / sample_rate
+        ax.fill_between(t, pooled(x, reduce="min"), pooled(x, reduce="max"), linewidth=0.4, color="#1f4e79")
+    else:
+        t = np.arange(x.shape[0]) / sample_rate
+        ax.plot(t, x, linewidth=0.4, color="#1f4e79")
     peak = float(np.max(np.abs(x))) if x.size else 1.0
     ax.set_ylim(-1.05 * (peak or 1.0), 1.05 * (peak or 1.0))
     ax.set_ylabel("amplitude")
     ax.tick_params(labelbottom=False)
 
 
-def _draw_spectrogram(ax: Any, db: np.ndarray, config: SpectrogramConfig, vmin: float, vmax: float) -> Any:
+def _draw_spectrogram(ax: Any, db: np.ndarray, config: SpectrogramConfig, vmin: float, vmax: float, frames: int) -> Any:
     # Frame i starts at i * offset; bin k is centred on k * rate / fft_size; with feature
-    # stages, feature j is row j.
-    seconds = db.shape[0] * config.offset_samples / config.sample_rate
+    # stages, feature j is row j. ``db`` may be pooled: ``frames`` is the count it stands for.
+    seconds = frames * config.offset_samples / config.sample_rate
     half_bin = config.sample_rate / config.fft_samples / 2
     rows = (-half_bin, config.sample_rate / 2 + half_bin) if not config.features else (-0.5, db.shape[1] - 0.5)
     image = ax.imshow(
@@ -137,11 +167,11 @@ def figure(panels: list[Panel], config: SpectrogramConfig) -> Any:
     fig = Figure(figsize=(7.0 * cols + 1.0, 4.2 * rows), layout="constrained")
     grid = fig.add_gridspec(2 * rows, cols, height_ratios=[1, 3] * rows)
     if _shown_as_is(config):
-        dbs = [np.asarray(p.spectrogram, np.float64) for p in panels]
+        dbs = [np.asarray(pooled(np.asarray(p.spectrogram)), np.float64) for p in panels]
         vmax = max((float(db.max()) for db in dbs if db.size), default=0.0)
         vmin = min((float(db.min()) for db in dbs if db.size), default=vmax - 1.0)
-    else:
-        dbs = [to_db(p.spectrogram, config.power) for p in panels]
+    else:  # the mean power of each group of frames, in dB
+        dbs = [to_db(pooled(np.asarray(p.spectrogram)), config.power) for p in panels]
         vmax = max((float(db.max()) for db in dbs if db.size), default=0.0)
         vmin = vmax - DYNAMIC_RANGE_DB
     spec_axes = []
@@ -151,10 +181,9 @@ def figure(panels: list[Panel], config: SpectrogramConfig) -> Any:
         wave_ax = fig.add_subplot(grid[2 * row, col])
         spec_ax = fig.add_subplot(grid[2 * row + 1, col], sharex=wave_ax)
         _draw_waveform(wave_ax, panel.waveform, config.sample_rate)
-        image = _draw_spectrogram(spec_ax, db, config, vmin, vmax)
-        end = max(
-            panel.waveform.shape[0] / config.sample_rate, db.shape[0] * config.offset_samples / config.sample_rate
-        )
+        frames = panel.spectrogram.shape[0]
+        image = _draw_spectrogram(spec_ax, db, config, vmin, vmax, frames)
+        end = max(panel.waveform.shape[0] / config.sample_rate, frames * config.offset_samples / config.sample_rate)
         wave_ax.set_xlim(0.0, end)
         wave_ax.set_title(textwrap.fill(panel.title, 100), fontsize=10, loc="left")
         spec_axes.append(spec_ax)
