@@ -396,3 +396,31 @@ def test_pad_mode_is_free_when_not_centred(make):
     assert make(center=False, pad_mode="edge") == make(center=False)
     with pytest.raises(ConfigError, match="pad_mode='edge'"):
         make(center=True, pad_mode="edge")
+
+
+def test_cli_window_size_over_a_presets_fft_size_says_to_give_fft_size(capsys):
+    """--preset kaldi_fbank --sample-rate 8000 --window-size 512 kept the preset's 256-point FFT
+    and said only that fft_size must be >= window_size."""
+    from jaxspec.cli import main
+
+    clip = str(jaxspec.example_path())
+    code = main(["info", "--preset", "kaldi_fbank", "--sample-rate", "8000", "--window-size", "512", clip])
+    err = capsys.readouterr().err
+    assert code == 2 and "fft_size=256" in err and "give --fft-size too" in err and "--preset" in err
+    assert (
+        main(
+            [
+                "info",
+                "--preset",
+                "kaldi_fbank",
+                "--sample-rate",
+                "8000",
+                "--window-size",
+                "512",
+                "--fft-size",
+                "512",
+                clip,
+            ]
+        )
+        == 0
+    )

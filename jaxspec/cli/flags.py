@@ -309,6 +309,10 @@ def config_from_args(args: argparse.Namespace):
         flags = _stage_flags_named(str(error), args)
         if flags:
             raise ConfigError(f"{', '.join(flags)}: {error}") from None
+        sources = " and ".join(f"--{name}" for name in ("preset", "config") if _given(args, name))
+        window_only = _given(args, "window_size") and not _given(args, "fft_size")
+        if sources and window_only and str(error).startswith("fft_size="):
+            raise ConfigError(f"{error}; --window-size keeps the fft_size of {sources}: give --fft-size too") from None
         if _given(args, "config") and not str(error).startswith("config file"):
             _check_file_config(args, _preset_and_file(args))  # a file the flags did not complete: its own error
         raise
