@@ -1,5 +1,5 @@
 """``python -m jaxspec.cli``: the command line tool."""
 
-from . import main
+from . import run
 
-raise SystemExit(main())
+run()
