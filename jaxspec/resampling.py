@@ -135,7 +135,8 @@ def _core(x: jax.Array, orig_rate: int, target_rate: int, n_out: int) -> jax.Arr
     xpad = fit_length(xpad, (segments - 1) * hop + p.n_in)
     starts = lax.iota(jnp.int32, segments) * hop
     windows = jax.vmap(lambda start: lax.dynamic_slice_in_dim(xpad, start, p.n_in, axis=1), out_axes=1)(starts)
-    spectrum = jnp.fft.rfft(windows, axis=-1)[..., : p.keep] * p.response
+    with jax.numpy_dtype_promotion("standard"):  # complex64 x the real response, under a caller's "strict" too
+        spectrum = jnp.fft.rfft(windows, axis=-1)[..., : p.keep] * p.response
     y = jnp.fft.irfft(spectrum, n=p.n_out, axis=-1)[..., p.c * p.up : (p.c + p.v) * p.up]
     return y.reshape(x.shape[0], segments * p.v * p.up)[:, :n_out]
 

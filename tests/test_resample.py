@@ -208,3 +208,11 @@ def test_resample_refuses_nan_and_0d_input_by_name():
 def test_encode_caps_an_arrays_sample_rate_as_audio_does():
     with pytest.raises(jaxspec.InputError, match="sample_rate=5000000 is above the cap"):
         jaxspec.encode(jaxspec.SpectrogramConfig(), np.zeros(1000, np.float32), sample_rate=5_000_000)
+
+
+def test_resample_under_strict_dtype_promotion():
+    """complex64 x float32 raised TypePromotionError under jax.numpy_dtype_promotion("strict")."""
+    x = np.random.default_rng(0).standard_normal(4410).astype(np.float32)
+    with jax.numpy_dtype_promotion("strict"):
+        strict = np.asarray(resample(x, 44100, 16000))
+    np.testing.assert_array_equal(strict, np.asarray(resample(x, 44100, 16000)))
