@@ -205,8 +205,7 @@ class DCT:
     Args:
       n: coefficients kept.
       norm: ``"ortho"`` or ``None`` (``scipy.fft.dct``'s conventions).
-      lifter: lifter length ``L``; 0 = none; negative only for ``"kaldi"`` (Kaldi and
-        torchaudio compute the formula for any ``L != 0``; librosa refuses ``L < 0``).
+      lifter: lifter length ``L``; 0 = none; negative only for ``"kaldi"`` (as Kaldi; librosa refuses it).
       lifter_kind: ``"librosa"`` (``1 + (L/2) sin(pi (i+1) / L)``) or ``"kaldi"``
         (``1 + (L/2) sin(pi i / L)``).
     """
@@ -218,8 +217,8 @@ class DCT:
 
     def __post_init__(self):
         _fields.choice("DCT", "lifter_kind", self.lifter_kind, ("librosa", "kaldi"))
-        cap = limits.MAX_FEATURE_CONSTANT
-        lifter = _fields.number("DCT", "lifter", self.lifter, -cap if self.lifter_kind == "kaldi" else 0.0, high=cap)
+        low = -limits.MAX_FEATURE_CONSTANT if self.lifter_kind == "kaldi" else 0.0
+        lifter = _fields.number("DCT", "lifter", self.lifter, low, high=limits.MAX_FEATURE_CONSTANT)
         _set(self, n=_fields.integer("DCT", "n", self.n, 1), lifter=lifter)
         _fields.choice("DCT", "norm", self.norm, ("ortho", None))
 
