@@ -22,10 +22,10 @@ from .augmentation.noise import key_words
 from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
 from .corpus import bucket_length, encode_one, encode_waves
-from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, check_rate, config_type_error
-from .io import Audio, audio_info, channels_first, float32_and_peak, is_path, load_audio, to_mono
+from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, config_type_error
+from .io import Audio, audio_info, capped_rate, channels_first, float32_and_peak, is_path, load_audio, to_mono
 from .planner import plan_file
-from .resampling import fft_gain, output_length, resample
+from .resampling import fft_gain, output_length, resample_checked
 from .spectrum import checked_spectrogram
 from .stream import stream_to_array
 
@@ -76,10 +76,7 @@ def _samples_and_rate(item: Any, sample_rate: int | None, name: str) -> tuple[An
         raise InputError(f"{name} is a traced value; inside jax.jit call jaxspec.spectrogram on the waveform")
     if sample_rate is None:
         raise InputError(f"{name} is an array without a rate; pass sample_rate=... (Hz) or an Audio")
-    rate = check_rate("sample_rate", sample_rate)
-    if rate > limits.MAX_SAMPLE_RATE:  # as Audio's and a file header's rate
-        raise InputError(f"sample_rate={rate} is above the cap {limits.MAX_SAMPLE_RATE} Hz (jaxspec.limits)")
-    return item, rate
+    return item, capped_rate("sample_rate", sample_rate)  # as Audio's and a file header's rate
 
 
 _LADDER_RESAMPLE_SAMPLES = 1 << 24
@@ -92,13 +89,13 @@ def _resampled(x: np.ndarray, rate: int, target: int) -> jax.Array:
     length (a corpus at 44.1 kHz compiled one per file, and a second CLI run over new files
     compiled again). Bit-identical: the resampler's segments are aligned to the start and
     read zeros past the end either way."""
-    n = x.shape[0]
+    n = x.shape[0]  # x was scanned for NaN / inf by float32_and_peak: not scanned again
     if n == 0 or n > _LADDER_RESAMPLE_SAMPLES:
-        return resample(x, rate, target)
+        return resample_checked(x, rate, target)
     padded = np.zeros(bucket_length(n), np.float32)
     padded[:n] = x
     # cut on the host: slicing the device array would compile a program per length again
-    return np.asarray(resample(padded, rate, target))[: output_length(n, rate, target)]
+    return np.asarray(resample_checked(padded, rate, target))[: output_length(n, rate, target)]
 
 
 def _at_target_rate(

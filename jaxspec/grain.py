@@ -57,14 +57,19 @@ def record_key(seed: int, index: int) -> jax.Array:
     >>> bool((jax.random.key_data(record_key(0, 3)) == jax.random.key_data(record_key(0, 3))).all())
     True
     """
-    integral = isinstance(index, (int, np.integer)) and not isinstance(index, bool)
-    if not integral or not 0 <= int(index) < 2**64:
+    if not _int_in(index, 0, 2**64):
         raise InputError(f"record index {index!r} must be an int in [0, 2**64) (Grain's record index)")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not -(2**63) <= int(seed) < 2**63:
+    if not _int_in(seed, -(2**63), 2**63):
         raise ConfigError(f"seed={seed!r} must be an int in [-2**63, 2**63)")
     key = jax.random.key(int(seed))
     high, low = divmod(int(index), 2**32)
     return jax.random.fold_in(key if high == 0 else jax.random.fold_in(key, high), low)
+
+
+def _int_in(value: Any, low: int, end: int) -> bool:
+    """Whether ``value`` is an int (Python or NumPy, not a bool) in ``[low, end)``."""
+    integral = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    return integral and low <= int(value) < end
 
 
 def shard_for_process(dataset: Any, *, process_index: int | None = None, process_count: int | None = None) -> Any:
@@ -216,8 +221,7 @@ class EncodeAudio:
 
     def __post_init__(self):
         _check_config(self.config)
-        integral = isinstance(self.seed, (int, np.integer)) and not isinstance(self.seed, bool)
-        if self.seed is not None and not (integral and -(2**63) <= int(self.seed) < 2**63):
+        if self.seed is not None and not _int_in(self.seed, -(2**63), 2**63):
             raise ConfigError(f"seed={self.seed!r} must be an int in [-2**63, 2**63) or None (no augmentation)")
         _register(type(self), "MapWithIndex", "RandomMap")
 

@@ -28,6 +28,15 @@ def channels_first(shape: tuple[int, ...]) -> bool:
     return len(shape) == 2 and 1 <= shape[0] <= 8 and shape[1] >= 100 * shape[0]
 
 
+def capped_rate(name: str, rate: Any) -> int:
+    """``check_rate``, then the cap ``limits.MAX_SAMPLE_RATE`` (an ``InputError``) for the rate
+    of samples (``Audio``, ``encode(x, sample_rate=)``)."""
+    rate = check_rate(name, rate)
+    if rate > limits.MAX_SAMPLE_RATE:
+        raise InputError(f"{name}={rate} is above the cap {limits.MAX_SAMPLE_RATE} Hz (jaxspec.limits)")
+    return rate
+
+
 @pytree_dataclass(data_fields=("samples",))
 class Audio:
     """A waveform and its sample rate.
@@ -45,9 +54,7 @@ class Audio:
     sample_rate: int
 
     def __post_init__(self):
-        object.__setattr__(self, "sample_rate", check_rate("Audio sample_rate", self.sample_rate))
-        if self.sample_rate > limits.MAX_SAMPLE_RATE:
-            raise InputError(f"Audio sample_rate={self.sample_rate} is above the cap {limits.MAX_SAMPLE_RATE} Hz")
+        object.__setattr__(self, "sample_rate", capped_rate("Audio sample_rate", self.sample_rate))
         shape = getattr(self.samples, "shape", None)
         if isinstance(shape, tuple) and (len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] == 0)):
             raise InputError(f"Audio samples of shape {shape}: expected [n] or [n, channels] with at least one channel")

@@ -80,6 +80,11 @@ this many (a picture is a few thousand pixels wide). A 10-minute file took 10 s 
 drawn point by point."""
 
 
+def _group_starts(n: int, columns: int) -> np.ndarray:
+    """The first row of each of the (at most ``columns``) equal groups ``pooled`` makes of ``n`` rows."""
+    return np.arange(0, n, -(-n // columns))
+
+
 def pooled(a: np.ndarray, columns: int | None = None, reduce: str = "mean") -> np.ndarray:
     """``a [shape=(n, ...)]`` reduced over consecutive groups of rows to at most ``columns``
     rows: ``"mean"`` (a spectrogram's frames: the average power of each group, as a long
@@ -92,7 +97,7 @@ def pooled(a: np.ndarray, columns: int | None = None, reduce: str = "mean") -> n
     n, columns = a.shape[0], MAX_COLUMNS if columns is None else columns
     if n <= columns:
         return a
-    starts = np.arange(0, n, -(-n // columns))
+    starts = _group_starts(n, columns)
     if reduce == "mean":
         counts = np.diff(np.append(starts, n)).reshape(-1, *([1] * (a.ndim - 1)))
         return np.add.reduceat(a, starts, axis=0, dtype=np.float64) / counts
@@ -101,8 +106,7 @@ def pooled(a: np.ndarray, columns: int | None = None, reduce: str = "mean") -> n
 
 def _draw_waveform(ax: Any, x: np.ndarray, sample_rate: int) -> None:
     if x.shape[0] > 2 * MAX_COLUMNS:  # its envelope: the min and max of each group of samples
-        group = -(-x.shape[0] // MAX_COLUMNS)
-        t = np.arange(0, x.shape[0], group) / sample_rate
+        t = _group_starts(x.shape[0], MAX_COLUMNS) / sample_rate
         ax.fill_between(t, pooled(x, reduce="min"), pooled(x, reduce="max"), linewidth=0.4, color="#1f4e79")
     else:
         t = np.arange(x.shape[0]) / sample_rate

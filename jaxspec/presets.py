@@ -121,18 +121,15 @@ def librosa_mfcc(
         raise ConfigError(str(error).replace("librosa_melspectrogram:", "librosa_mfcc:", 1)) from None
     n_mels = base.num_features
     require("librosa_mfcc", "n_mfcc", n_mfcc, _whole(n_mfcc, 1), "must be an int >= 1")
-    rule = "must be a finite number >= 0 (librosa refuses a negative lifter)"
-    require("librosa_mfcc", "lifter", lifter, _real(lifter) and 0 <= lifter <= limits.MAX_FEATURE_CONSTANT, rule)
+    finite_numbers("librosa_mfcc", lifter=lifter)
+    rule = f"must be in [0, {limits.MAX_FEATURE_CONSTANT:g}] (librosa refuses a negative lifter)"
+    require("librosa_mfcc", "lifter", lifter, 0 <= lifter <= limits.MAX_FEATURE_CONSTANT, rule)
     # librosa keeps the DCT's first n_mfcc rows: all n_mels of them when n_mfcc is larger,
     # and then fails to broadcast an n_mfcc-long lifter
     rule = f"must be <= n_mels={n_mels} with a lifter (librosa fails to broadcast it)"
     require("librosa_mfcc", "n_mfcc", n_mfcc, n_mfcc <= n_mels or lifter == 0, rule)
     stages = (Decibels(ref=1.0, amin=1e-10, top_db=80.0), DCT(min(n_mfcc, n_mels), norm, lifter, "librosa"))
     return _with_features(base, base.features + stages)
-
-
-def _real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _whole(value: Any, low: int) -> bool:
@@ -363,8 +360,9 @@ def kaldi_mfcc(*, num_ceps=13, cepstral_lifter=22.0, **kwargs: Any) -> Spectrogr
     fields, mel, log, tail = _kaldi("kaldi_mfcc", **kwargs)
     require("kaldi_mfcc", "num_ceps", num_ceps, _whole(num_ceps, 1), "must be an int >= 1")
     # Kaldi and torchaudio lifter with any L != 0, negative ones included
-    ok = _real(cepstral_lifter) and abs(cepstral_lifter) <= limits.MAX_FEATURE_CONSTANT
-    require("kaldi_mfcc", "cepstral_lifter", cepstral_lifter, ok, "must be a finite number")
+    finite_numbers("kaldi_mfcc", cepstral_lifter=cepstral_lifter)
+    ok = abs(cepstral_lifter) <= limits.MAX_FEATURE_CONSTANT
+    require("kaldi_mfcc", "cepstral_lifter", cepstral_lifter, ok, f"must be within ±{limits.MAX_FEATURE_CONSTANT:g}")
     dct = DCT(num_ceps, "ortho", cepstral_lifter, "kaldi")
     require("kaldi_mfcc", "num_ceps", num_ceps, dct.n <= mel.n_mels, f"must be <= num_mel_bins={mel.n_mels}")
     return SpectrogramConfig(**fields, features=(mel,) + log + (dct,) + tail)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache, partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -250,6 +251,12 @@ def resample(x: jax.Array, orig_rate: int, target_rate: int) -> jax.Array:
         raise InputError(f"resample x is 0-d (shape {np.shape(x)}); it takes samples on its last axis [..., n]")
     if is_concrete_array(x) and x.size:  # SPEC 5: one NaN spread over a whole FFT segment (2240 outputs)
         check_samples(None, x if x.ndim <= 2 else x.reshape(-1, x.shape[-1]), "resample x")
+    return resample_checked(x, orig_rate, target_rate)
+
+
+def resample_checked(x: Any, orig_rate: int, target_rate: int) -> jax.Array:
+    """``resample`` of float32 samples ``x [shape=(..., n)]`` already checked (finite, not 0-d)
+    at checked rates: ``encode`` scans its wave once, before resampling it."""
     if orig_rate == target_rate:
         return jnp.asarray(x)
     check_rates(orig_rate, target_rate)  # a pair too fine to plan is refused here, before tracing

@@ -445,8 +445,7 @@ def test_a_recursive_glob_does_not_follow_folder_links_that_loop(tmp_path):
 
 def test_long_inputs_are_drawn_pooled_to_the_pictures_width(monkeypatch):
     """A 10-minute file was drawn point by point: 10 s and 1.7 GB (now 4 s, 0.5 GB)."""
-    pytest.importorskip("matplotlib")
-    from jaxspec import plot
+    from jaxspec import plot  # matplotlib is in the [test] extra, as for the other plot tests
 
     a = np.random.default_rng(0).uniform(0.0, 1.0, (10001, 7))
     group = math.ceil(10001 / 4096)
