@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from typing import Any
 
 import jax
@@ -49,19 +50,72 @@ def _hash(self: Any) -> int:
     return hash((tree, tuple(_leaf_key(leaf) for leaf in leaves)))
 
 
+def _typed(value: Any) -> Any:
+    """``value`` as a key that also holds its kind (int or float: samples or seconds) and a
+    float's sign, recursively; a NumPy scalar is of its Python kind (``np.int64(320)`` is
+    320 samples, as ``320`` is)."""
+    if isinstance(value, (tuple, list)):
+        return type(value), tuple(map(_typed, value))
+    if isinstance(value, (bool, np.bool_)):
+        return bool, bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int, int(value)
+    if isinstance(value, (float, np.floating)):
+        return float, float(value), math.copysign(1.0, value)
+    return type(value), value
+
+
+class _Static:
+    """The static fields of one object, as its treedef holds them: equal only when equal in
+    type as well as value. Python's ``1 == 1.0`` is ``True``, but ``window_size=1`` is one
+    sample and ``1.0`` one second: with the bare values in the treedef, ``jit`` reused the
+    program of one for the other (and ``-0.0`` for ``0.0``: the same values, other sign bits)."""
+
+    __slots__ = ("values", "_key", "_hash")
+
+    def __init__(self, values: tuple[Any, ...]) -> None:
+        self.values = values
+        self._key = _typed(values)
+        self._hash = hash(self._key)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, _Static) and (self is other or self._key == other._key)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> Any:  # the hash is per process (str hashes): recomputed, never pickled
+        return _Static, (self.values,)
+
+    def __repr__(self) -> str:
+        return repr(self.values)
+
+
+_STATIC = "_jaxspec_static"  # where an object keeps its _Static once built (the object is frozen)
+
+
 def _register(cls: type, data: tuple[str, ...], meta: tuple[str, ...]) -> None:
     keys = tuple(jax.tree_util.GetAttrKey(name) for name in data)
 
-    def flatten_with_keys(obj: Any) -> tuple[list[tuple[Any, Any]], tuple[Any, ...]]:
-        return [(k, getattr(obj, n)) for k, n in zip(keys, data, strict=True)], tuple(getattr(obj, n) for n in meta)
+    def static(obj: Any) -> _Static:
+        # built once per object: a jit call flattens its config on every call
+        aux = obj.__dict__.get(_STATIC)
+        if aux is None:
+            aux = _Static(tuple(getattr(obj, n) for n in meta))
+            object.__setattr__(obj, _STATIC, aux)
+        return aux
 
-    def flatten(obj: Any) -> tuple[list[Any], tuple[Any, ...]]:
-        return [getattr(obj, n) for n in data], tuple(getattr(obj, n) for n in meta)
+    def flatten_with_keys(obj: Any) -> tuple[list[tuple[Any, Any]], _Static]:
+        return [(k, getattr(obj, n)) for k, n in zip(keys, data, strict=True)], static(obj)
 
-    def unflatten(aux: tuple[Any, ...], children: Any) -> Any:
+    def flatten(obj: Any) -> tuple[list[Any], _Static]:
+        return [getattr(obj, n) for n in data], static(obj)
+
+    def unflatten(aux: _Static, children: Any) -> Any:
         obj = object.__new__(cls)  # no __init__, no __post_init__: nothing runs twice
-        for name, value in zip(meta, aux, strict=True):
+        for name, value in zip(meta, aux.values, strict=True):
             object.__setattr__(obj, name, value)
+        object.__setattr__(obj, _STATIC, aux)
         for name, value in zip(data, children, strict=True):
             object.__setattr__(obj, name, value)
         return obj

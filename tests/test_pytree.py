@@ -46,3 +46,52 @@ def test_user_construction_still_validates():
         SpectrogramConfig(offset=0)
     with pytest.raises(jaxspec.ConfigError, match="empty"):
         Noise(0.1, np.zeros(0, np.float32))
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        (dict(window_size=1), dict(window_size=1.0)),  # 1 sample vs 1 second
+        (dict(window_size=np.int64(4)), dict(window_size=np.float32(4.0))),
+        (dict(target_length=2), dict(target_length=2.0)),  # 2 frames vs 2 seconds
+    ],
+)
+def test_an_int_size_and_a_float_size_are_different_configs_under_jit(first, second):
+    # 1 == 1.0 in Python: with the bare values in the treedef, jit reused the program of the
+    # first config for the second and returned the first's shape
+    a, b = (SpectrogramConfig(sample_rate=100, offset=50, **kw) for kw in (first, second))
+    x = np.zeros(1000, np.float32)
+    step = jax.jit(jaxspec.spectrogram)
+    assert a != b
+    assert step(a, x).shape == a.output_shape(1000)
+    assert step(b, x).shape == b.output_shape(1000) != a.output_shape(1000)
+
+
+def test_numpy_scalars_and_python_numbers_of_one_kind_stay_equal():
+    assert SpectrogramConfig(window_size=np.int64(400)) == SpectrogramConfig(window_size=400)
+    assert hash(SpectrogramConfig(offset=np.float64(0.01))) == hash(SpectrogramConfig(offset=0.01))
+
+
+def test_a_negative_zero_fill_is_another_config():
+    # the same values, other sign bits: bit-for-bit reproducibility needs its own program
+    masks = [jaxspec.FrequencyMask(2, (20, 40), fill=fill) for fill in (-0.0, 0.0)]
+    a, b = (SpectrogramConfig(8000, 256, 128, augmentation=Augmentation(frequency_mask=m)) for m in masks)
+    assert a != b
+    x, key = np.random.default_rng(1).standard_normal(4000).astype(np.float32) * 0.1, jax.random.key(3)
+    jaxspec.spectrogram(a, x, key)
+    assert not np.signbit(np.asarray(jaxspec.spectrogram(b, x, key))).any()
+
+
+def test_a_list_recording_is_frozen():
+    noise = Noise(0.1, [0.1, 0.2])
+    before = hash(noise)
+    with pytest.raises(ValueError, match="read-only"):
+        noise.signal[0] = 0.3
+    assert hash(noise) == before and noise == Noise(0.1, [0.1, 0.2])
+
+
+def test_a_recording_made_non_finite_by_tree_map_is_named():
+    config = SpectrogramConfig(augmentation=Augmentation(noise=Noise(0.1, np.full(100, 0.3, np.float32))))
+    broken = jax.tree.map(lambda leaf: leaf * np.nan, config)
+    with pytest.raises(jaxspec.InputError, match="recording holds NaN"):
+        jaxspec.spectrogram(broken, np.zeros(1600, np.float32), jax.random.key(0))

@@ -49,15 +49,24 @@ def _signal_repr(self: Any) -> str:
     return f"{type(self).__name__}({', '.join(fields)})"
 
 
-def _check_signal_leaf(signal: Any, name: str) -> None:
+def _checked_signal(signal: Any, name: str) -> Any:
+    """``signal`` checked; a list or tuple of samples as a read-only array (a list kept as
+    given could change under a frozen, hashed setting)."""
     if signal is None:
-        return
-    if not (is_signal(signal) or isinstance(signal, (list, tuple))):
+        return None
+    if isinstance(signal, (list, tuple)):
+        try:
+            signal = np.asarray(signal)
+        except ValueError as error:  # ragged lists
+            raise ConfigError(f"{name} cannot be read as an array of samples: {error}") from None
+        signal.setflags(write=False)
+    if not is_signal(signal):
         raise ConfigError(
             f"{name}={signal!r} is not a recording; give a path, an Audio, or a NumPy / JAX array of samples"
         )
     if hasattr(signal, "shape") and math.prod(signal.shape) == 0:
         raise ConfigError(f"{name} is an empty signal; it needs at least one sample")
+    return signal
 
 
 @pytree_dataclass(data_fields=("signal",))
@@ -87,7 +96,7 @@ class Noise:
             amplitude = 1.0
         amplitude = as_param(amplitude, "Noise amplitude", bounds=(0.0, math.inf), cap=limits.MAX_GAIN)
         object.__setattr__(self, "amplitude", amplitude)  # a negative magnitude is an error
-        _check_signal_leaf(self.signal, "Noise signal")
+        object.__setattr__(self, "signal", _checked_signal(self.signal, "Noise signal"))
 
     __repr__ = _signal_repr
 
@@ -137,7 +146,7 @@ class Convolution:
         if self.signal is None:
             raise ConfigError("Convolution needs a signal (the impulse response)")
         object.__setattr__(self, "mix", as_param(self.mix, "Convolution mix", bounds=(0.0, 1.0)))
-        _check_signal_leaf(self.signal, "Convolution signal")
+        object.__setattr__(self, "signal", _checked_signal(self.signal, "Convolution signal"))
 
     __repr__ = _signal_repr
 
