@@ -107,11 +107,24 @@ def check_samples(config: Any, x: Any, name: str = "x", length: int | None = Non
 def _first_bad(x: Any) -> str:
     """Where the first NaN / inf sample of ``x`` (``[L]`` or a batch ``[B, L]``) is (an error path only)."""
     with jax.ensure_compile_time_eval():
-        bad = np.argwhere(~np.isfinite(np.asarray(x)))[0]
+        if isinstance(x, jax.Array) and not x.is_fully_addressable:  # only this process's rows can be read
+            found = [
+                np.argwhere(~np.isfinite(np.asarray(shard.data)))[0] + [s.start or 0 for s in shard.index]
+                for shard in x.addressable_shards
+                if not np.isfinite(np.asarray(shard.data)).all()
+            ]
+            if not found:
+                return "in rows of another process"
+            bad = min(map(tuple, found))
+        else:
+            bad = np.argwhere(~np.isfinite(np.asarray(x)))[0]
     return f"row {bad[0]}, first at sample {bad[1]}" if len(bad) == 2 else f"first at sample {bad[0]}"
 
 
 _abs_max_compiled = jax.jit(lambda x: jnp.max(jnp.abs(x)))  # one program and one dispatch per shape
+# an array over several processes: their max goes through a collective that drops NaN (gloo's),
+# so a NaN is made +inf first
+_abs_max_global = jax.jit(lambda x: jnp.max(jnp.where(jnp.isnan(x), jnp.inf, jnp.abs(x))))
 
 
 def abs_max(x: Any) -> float:
@@ -125,7 +138,7 @@ def abs_max(x: Any) -> float:
             # 16 kHz audio: 21 vs 34 us, and no fresh pages on a first call); np.maximum
             # keeps a NaN of either.
             return float(np.maximum(x.max(), -x.min()))
-        return float(_abs_max_compiled(x))
+        return float((_abs_max_compiled if x.is_fully_addressable else _abs_max_global)(x))
 
 
 def check_magnitude(config: Any, x: Any, name: str = "x") -> None:
@@ -143,6 +156,11 @@ def check_peak(config: Any, peak: float, length: int, name: str = "x") -> None:
     if not math.isfinite(peak):  # e.g. channels whose average overflowed
         raise InputError(f"{name} has NaN or infinite samples")
     bound, step = limits.worst_case(config, peak, length)
+    if math.isnan(bound) or math.isinf(bound):  # x is finite: a recording is not
+        raise InputError(
+            f"{step} would be {bound}: the config's noise or convolution recording holds NaN or infinite "
+            "samples (recordings are checked when the config is built, not after jax.tree.map changes them)"
+        )
     if not bound <= limits.FLOAT32_BUDGET:
         raise InputError(
             f"{name} has samples up to {peak:.6g} in magnitude: too large for the spectrum to stay finite "
@@ -228,6 +246,9 @@ def check_waveform_and_key(
     return x, key
 
 
+_min_max = jax.jit(lambda a: (jnp.min(a), jnp.max(a)))
+
+
 def check_lengths(lengths: Any, x: jax.Array) -> jax.Array | None:
     """``lengths`` as int32 ``[B]`` for a batch ``x [B, Lmax]``: concrete values must lie in
     ``[0, Lmax]``; traced ones (no value to check) are clipped to it in the graph, in their
@@ -247,11 +268,17 @@ def check_lengths(lengths: Any, x: jax.Array) -> jax.Array | None:
             "one length per row of x"
         )
     if is_concrete_array(lengths):
+        several = isinstance(lengths, jax.Array) and not lengths.is_fully_addressable  # rows of several processes
         with jax.ensure_compile_time_eval():
-            low, high = (int(np.min(lengths)), int(np.max(lengths))) if lengths.size else (0, 0)
+            if several:  # a reduction's result is on every process; the rows are not
+                low, high = (int(v) for v in _min_max(lengths))
+            else:
+                low, high = (int(np.min(lengths)), int(np.max(lengths))) if lengths.size else (0, 0)
         if low < 0 or high > x.shape[1]:
             raise InputError(f"lengths must lie in [0, {x.shape[1]}] (the padded length of x); got [{low}, {high}]")
-        return jax.device_put(np.clip(np.asarray(lengths), 0, x.shape[1]).astype(np.int32))  # no program per shape
+        if several:
+            return lengths.astype(jnp.int32)
+        return jax.device_put(np.asarray(lengths).astype(np.int32))  # no program per shape
     # Lmax as the lengths' type holds it: an int16 length is at most 32767 whatever Lmax (40000
     # as an int16 wrapped to a negative bound and clipped every row to it)
     high = min(x.shape[1], int(jnp.iinfo(lengths.dtype).max))

@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ._inputs import as_waveform, check_key, check_lengths, row_keys
+from ._inputs import as_waveform, check_key, check_lengths, is_key_batch, row_keys
 from .config import SpectrogramConfig
 from .errors import InputError
 from .spectrum import spectrogram
@@ -79,20 +80,62 @@ def sharded_spectrogram(
     shards = 1 if axis is None else int(np.prod([sharding.mesh.shape[a] for a in np.atleast_1d(axis)]))
     if x.shape[0] % shards:
         raise InputError(f"batch size B={x.shape[0]} must be a multiple of the {shards} devices of the batch axis")
+    rows = NamedSharding(sharding.mesh, PartitionSpec(axis))  # [B] arrays laid out as x's rows
+    one_key = False
     if key is not None:
-        key = row_keys(check_key(key), x.shape[0])
-    lengths = check_lengths(lengths, x)
-    return _mapped(sharding.mesh, axis, key is not None, lengths is not None)(config, x, key, lengths)
+        key = check_key(key)
+        one_key = not is_key_batch(key, x.shape[0])
+        # one key is replicated and each device folds in its own rows' global indices: nothing
+        # of size B is built on one device and moved (an explicit mesh refuses that move)
+        everywhere = NamedSharding(sharding.mesh, PartitionSpec())
+        key = _placed(key, everywhere) if one_key else _placed(row_keys(key, x.shape[0]), rows)
+    lengths = _placed(check_lengths(lengths, x), rows)
+    mapped = _mapped(sharding.mesh, axis, key is not None, one_key, lengths is not None)
+    return mapped(config, _placed(x, NamedSharding(sharding.mesh, PartitionSpec(axis, None))), key, lengths)
 
 
-def _local(config: SpectrogramConfig, rows: jax.Array, keys: jax.Array | None, lengths: jax.Array | None) -> jax.Array:
+def _placed(a: jax.Array | None, sharding: NamedSharding) -> jax.Array | None:
+    """``a`` laid out with ``sharding``: a committed array elsewhere (one device, another mesh)
+    or a row array of a mesh with explicit axes is not moved by ``jit`` itself. An array of
+    several processes is left to ``jit``; so is one no process could place alone."""
+    if a is None:
+        return None
+    if isinstance(a, jax.core.Tracer):
+        return jax.sharding.reshard(a, sharding) if _explicit(sharding.mesh) else a
+    if isinstance(a, jax.Array) and a.sharding.is_equivalent_to(sharding, a.ndim):
+        return a
+    if sharding.is_fully_addressable and (not isinstance(a, jax.Array) or a.is_fully_addressable):
+        return jax.device_put(a, sharding)
+    return a
+
+
+def _explicit(mesh: Any) -> bool:
+    types = getattr(mesh, "axis_types", ())
+    return any(str(t).endswith("Explicit") for t in types)
+
+
+def _local(
+    config: SpectrogramConfig,
+    rows: jax.Array,
+    keys: jax.Array | None,
+    lengths: jax.Array | None,
+    *,
+    axis: Any = None,
+    one_key: bool = False,
+) -> jax.Array:
+    if one_key:  # this device's rows are rows start .. start + n - 1 of the batch
+        start = 0 if axis is None else jax.lax.axis_index(axis) * rows.shape[0]
+        index = (start + jnp.arange(rows.shape[0])).astype(jnp.uint32)
+        keys = jax.vmap(lambda i: jax.random.fold_in(keys, i))(index)
     return spectrogram(config, rows, keys, lengths=lengths)
 
 
 @functools.lru_cache(maxsize=64)
-def _mapped(mesh: Any, axis: Any, keyed: bool, ragged: bool) -> Any:
+def _mapped(mesh: Any, axis: Any, keyed: bool, one_key: bool, ragged: bool) -> Any:
     """The jitted ``shard_map`` for a mesh and batch axis, built once: a new closure per call
     compiled 3-8 programs on every eager call."""
     batch = PartitionSpec(axis)
-    specs = (PartitionSpec(), batch, batch if keyed else None, batch if ragged else None)
-    return jax.jit(jax.shard_map(_local, mesh=mesh, in_specs=specs, out_specs=batch))
+    keys = (PartitionSpec() if one_key else batch) if keyed else None
+    specs = (PartitionSpec(), batch, keys, batch if ragged else None)
+    local = functools.partial(_local, axis=axis, one_key=one_key)
+    return jax.jit(jax.shard_map(local, mesh=mesh, in_specs=specs, out_specs=batch))

@@ -1,6 +1,6 @@
 """One process of the two-process test in ``test_multihost.py`` (run as a script).
 
-``python tests/multihost_worker.py PROCESS_ID PORT OUT.npy``: joins a 2-process
+``python tests/multihost_worker.py PROCESS_ID PORT OUT.npz``: joins a 2-process
 ``jax.distributed`` job on localhost with 2 CPU devices per process (gloo collectives),
 loads only its own half of a global batch, computes ``sharded_spectrogram`` of the
 global batch and (process 0) saves the gathered result.
@@ -14,6 +14,7 @@ import sys
 import numpy as np
 
 BATCH, LENGTH = 8, 4000
+LENGTHS = np.array([4000, 10, 0, 3999, 1500, 400, 401, 2000])
 
 
 def global_batch() -> np.ndarray:
@@ -42,8 +43,19 @@ def main(process_id: int, port: str, out: str) -> None:
     x = jax.make_array_from_process_local_data(sharding, local, (BATCH, LENGTH))
     y = jaxspec.sharded_spectrogram(config(), x, jax.random.key(0), sharding=sharding)
     full = multihost_utils.process_allgather(y, tiled=True)
+    # eager, with lengths sharded like the rows (checked without fetching other processes' rows)
+    lengths = jax.make_array_from_process_local_data(sharding, LENGTHS[process_id * rows : (process_id + 1) * rows])
+    y = jaxspec.sharded_spectrogram(config(), x, jax.random.key(0), lengths=lengths, sharding=sharding)
+    ragged = multihost_utils.process_allgather(y, tiled=True)
+    # a NaN in process 1's rows is refused on both (a gloo max drops NaN)
+    bad = local.copy()
+    bad[0, 1500] = np.nan if process_id == 1 else bad[0, 1500]
+    try:
+        jaxspec.sharded_spectrogram(config(), jax.make_array_from_process_local_data(sharding, bad), jax.random.key(0))
+    except jaxspec.InputError as error:
+        print("NaN refused:", error, flush=True)
     if process_id == 0:
-        np.save(out, np.asarray(full))
+        np.savez(out, full=np.asarray(full), ragged=np.asarray(ragged))
     jax.distributed.shutdown()
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import jax
 import numpy as np
-from multihost_worker import config, global_batch
+from multihost_worker import LENGTHS, config, global_batch
 
 import jaxspec
 
@@ -24,7 +24,7 @@ def _free_port() -> int:
 
 
 def test_two_processes_equal_one(tmp_path):
-    out, port = tmp_path / "out.npy", str(_free_port())
+    out, port = tmp_path / "out.npz", str(_free_port())
     env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "JAX_PLATFORMS")}
     procs = [
         subprocess.Popen(
@@ -45,4 +45,9 @@ def test_two_processes_equal_one(tmp_path):
             p.kill()
     assert all(p.returncode == 0 for p in procs), "\n".join(logs)[-3000:]
     expected = np.asarray(jaxspec.spectrogram(config(), global_batch(), jax.random.key(0)))
-    np.testing.assert_array_equal(np.load(out), expected)
+    ragged = np.asarray(jaxspec.spectrogram(config(), global_batch(), jax.random.key(0), lengths=LENGTHS))
+    with np.load(out) as saved:
+        np.testing.assert_array_equal(saved["full"], expected)
+        np.testing.assert_array_equal(saved["ragged"], ragged)
+    assert "NaN refused: x has NaN or infinite samples (row 4, first at sample 1500)" in logs[1], logs[1][-2000:]
+    assert "NaN refused: x has NaN or infinite samples (in rows of another process)" in logs[0], logs[0][-2000:]

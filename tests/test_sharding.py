@@ -53,6 +53,28 @@ _SCRIPT = textwrap.dedent(
     assert len(compiles) == before, compiles[before:]
     alone = jaxspec.spectrogram(config, x, key, lengths=np.full(8, 1000))
     np.testing.assert_allclose(np.asarray(again), np.asarray(alone), rtol=1e-5, atol=1e-6 * float(alone.max()))
+    # a mesh of jax.make_mesh (explicit axes by default in recent jax: shard_map moves nothing
+    # itself), and inputs committed to one device: placed by sharded_spectrogram
+    from jax.sharding import NamedSharding, PartitionSpec as P
+
+    lengths = np.array([4000, 10, 0, 3999, 1500, 400, 401, 2000])
+    ragged = np.asarray(jaxspec.spectrogram(config, x, key, lengths=lengths))
+    keys = jax.random.split(key, 8)
+    per_row = np.asarray(jaxspec.spectrogram(config, x, keys, lengths=lengths))
+    made = NamedSharding(jax.make_mesh((4,), ("batch",)), P("batch"))
+    xs, ls = jax.device_put(x, made), jax.device_put(lengths, made)
+    step = jax.jit(jaxspec.sharded_spectrogram, static_argnames="sharding")
+    for out, expected in (
+        (jaxspec.sharded_spectrogram(config, xs, key, lengths=ls, sharding=made), ragged),
+        (step(config, xs, key, lengths=ls, sharding=made), ragged),
+        (step(config, x, key, lengths=lengths, sharding=made), ragged),
+        (jaxspec.sharded_spectrogram(config, x, keys, lengths=lengths, sharding=made), per_row),
+    ):
+        np.testing.assert_array_equal(np.asarray(out), expected)
+    one = jax.devices()[0]
+    plain = np.asarray(jaxspec.spectrogram(config, x, key))
+    out = jaxspec.sharded_spectrogram(config, jax.device_put(x, one), jax.device_put(key, one))
+    np.testing.assert_array_equal(np.asarray(out), plain)
     print("SHARDING-OK")
     """
 )
