@@ -67,7 +67,7 @@ def _normalization(value: Any) -> tuple[str, float] | None:
     else:
         kind, level = None, None
     if not isinstance(kind, str) or kind.lower() not in _NORMALIZATIONS:
-        raise ConfigError(f"normalization={value!r} is not valid; use None, 'max', ('max', v) or ('rms', v)")
+        raise ConfigError(f"normalization={value!r} is not valid; use None, 'max', 'rms', ('max', v) or ('rms', v)")
     if isinstance(level, bool) or not isinstance(level, numbers.Real) or not (0 < level < math.inf):
         raise ConfigError(f"normalization={value!r}: the level must be a positive number")
     if level > limits.MAX_LEVEL:

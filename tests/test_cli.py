@@ -276,10 +276,22 @@ def test_config_file_then_flags_override_it(tree, tmp_path, capsys, monkeypatch)
     np.testing.assert_array_equal(np.load("out/c.npy"), np.asarray(jaxspec.encode(config, str(tree / "c.wav"))))
 
 
+def test_bare_rms_and_power_none_are_the_config_s_values(tmp_path, capsys):
+    # the config takes normalization="rms" (level 1) and power=None (the complex STFT)
+    assert main(["config", "--normalization", "rms", "--power", "none", "-o", str(tmp_path / "c.json")]) == 0
+    assert SpectrogramConfig.load(tmp_path / "c.json") == SpectrogramConfig(normalization="rms", power=None)
+
+
+def test_info_names_the_complex_dtype_of_power_none(capsys):
+    assert main(["info", jaxspec.example_path(), "--power", "none"]) == 0
+    assert "output    complex64 (" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["config", "--normalization", "rms"], "rms needs a level"),
+        (["config", "--normalization", "rms:loud"], "write max, max:LEVEL"),
+        (["config", "--power", "nothing"], "--power"),
         (["config", "--volume", "loud"], "is not a parameter"),
         (["config", "--offset", "-3"], "offset=-3"),
         (["config", "--mix", "0.5"], "augmentation.convolution={'mix': 0.5} needs 'signal'"),

@@ -298,8 +298,13 @@ def run_demo(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     out = np.asarray(jax.block_until_ready(encode(config, path)))
     again = time.perf_counter() - start
-    values = f"min {out.min():.3g}, max {out.max():.3g}" if out.size else "no values (an empty input)"
-    print(f"output  float32 {out.shape} = (frames, bins); {values}")
+    if not out.size:
+        values = "no values (an empty input)"
+    elif np.iscomplexobj(out):  # power=None: complex bins have no order
+        values = f"max |value| {np.abs(out).max():.3g}"
+    else:
+        values = f"min {out.min():.3g}, max {out.max():.3g}"
+    print(f"output  {out.dtype} {out.shape} = (frames, bins); {values}")
     print(
         f"time    first call {first * 1e3:.0f} ms (trace + compile), then {again * 1e3:.1f} ms on "
         f"{jax.default_backend()}"
@@ -341,7 +346,8 @@ def _info_lines(config, path: str) -> list[str]:
         f"  duration  {plan.frames / info.samplerate:.3f} s = {plan.frames} samples at {info.samplerate} Hz",
         f"  channels  {info.channels}",
         f"  format    {info.format} ({info.format_info}), {info.subtype} ({info.subtype_info})",
-        f"  output    float32 ({frames}, {bins}) = (frames, features){resampled}",
+        f"  output    {'float32' if config.power is not None else 'complex64'} ({frames}, {bins}) = "
+        f"(frames, features){resampled}",
     ]
 
 

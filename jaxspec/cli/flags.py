@@ -50,18 +50,26 @@ def _window_value(text: str) -> str | list[float] | None:
 
 
 def _normalization_value(text: str) -> list[Any] | None:
-    """``none``, ``max``, ``max:V`` or ``rms:V``."""
+    """``none``, ``max``, ``max:V``, ``rms`` or ``rms:V`` (a bare kind is level 1, as in the config)."""
     if text.lower() == "none":
         return None
     kind, _, level = text.partition(":")
     if not level:
-        if kind.lower() == "rms":
-            raise argparse.ArgumentTypeError(f"{text!r}: rms needs a level, e.g. rms:0.1")
         return [kind, 1.0]
     try:
         return [kind, float(level)]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: write max, max:LEVEL or rms:LEVEL (e.g. rms:0.1)") from None
+
+
+def _power_value(text: str) -> float | None:
+    """A number, or ``none`` (``power=None``: the complex STFT)."""
+    if text.lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: write a number (2 = power, 1 = magnitude) or none") from None
 
 
 def _param_value(text: str, allow_scaled: bool = False) -> Any:
@@ -225,14 +233,14 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="hann (default), hamming, blackman, ..., none, or comma-separated values",
     )
-    add("--normalization", type=_normalization_value, metavar="KIND", help="none, max, max:LEVEL or rms:LEVEL")
+    add("--normalization", type=_normalization_value, metavar="KIND", help="none, max, max:LEVEL, rms, rms:LEVEL")
     add(
         "--target-length",
         type=_target_value,
         metavar="LEN",
         help="all, an int number of frames (98), or a duration (1.0, '1s')",
     )
-    add("--power", type=float, help="exponent of |X|: 2 = power spectrum (default), 1 = magnitude")
+    add("--power", type=_power_value, help="exponent of |X|: 2 = power (default), 1 = magnitude, none = complex STFT")
     add("--fft-size", type=_duration_value, metavar="N", help="FFT length >= the window size; 'auto' = window size")
     aug = parser.add_argument_group(f"augmentation (applied with --key; PARAM is {_PARAM_HELP})")
     add = _suppressed(aug)
