@@ -6,6 +6,7 @@ program is compiled. Each states the measurement that justifies it, and
 that it can be removed the day it is dead weight.
 
 - ``compiled``: run a function compiled even when it is called eagerly.
+- ``numpy_defaults``: trace a function under JAX's default NumPy promotion rules.
 - ``materialize``: a fusion barrier before a gather that reads each sample many times.
 - ``held``: a fusion barrier for small per-item values spread over many samples.
 - ``unfused``: an elementwise transform computed into its own buffer.
@@ -15,6 +16,7 @@ that it can be removed the day it is dead weight.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -30,8 +32,23 @@ def compiled(fn: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
     when jax runs op by op, so an eager call would draw (and compute) values that
     differ in the last bit from the same call inside a user's ``jax.jit``. Running the
     function compiled in both cases keeps drawn values bit-identical (SPEC section 4).
+    It is traced under JAX's default NumPy rules (``numpy_defaults``).
     """
-    return jax.jit(fn, **jit_kwargs)
+    return jax.jit(numpy_defaults(fn), **jit_kwargs)
+
+
+def numpy_defaults(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` traced under JAX's default rank and dtype promotion, whatever the caller set:
+    jaxspec's own broadcasts (a window ``[n]`` on frames ``[F, n]``) and mixed integer widths
+    (``arange`` is int64 under x64, lengths int32) raised under a user's
+    ``jax.numpy_rank_promotion("raise")`` or ``jax.numpy_dtype_promotion("strict")``."""
+
+    @functools.wraps(fn)
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        with jax.numpy_rank_promotion("allow"), jax.numpy_dtype_promotion("standard"):
+            return fn(*args, **kwargs)
+
+    return traced
 
 
 def materialize(x: jax.Array, length: int, key: jax.Array) -> jax.Array:

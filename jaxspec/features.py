@@ -285,11 +285,11 @@ class Deltas:
 
 
 def valid_max(y: jax.Array, valid: Any) -> jax.Array:
-    """``max(y)`` over the first ``valid`` rows (all rows when ``valid`` is ``None``)."""
+    """``max(y)`` over the first ``valid`` rows (all if None; the rest count as finfo.min: -inf trips debug_infs)."""
     if valid is None:
         return jnp.max(y)
     rows = jnp.arange(y.shape[0]).reshape((-1,) + (1,) * (y.ndim - 1))
-    return jnp.max(jnp.where(rows < valid, y, -jnp.inf))
+    return jnp.max(jnp.where(rows < valid, y, jnp.finfo(y.dtype).min))
 
 
 @dataclasses.dataclass(frozen=True)

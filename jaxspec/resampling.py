@@ -36,6 +36,7 @@ import numpy as np
 from jax import lax
 
 from ._inputs import check_samples, is_concrete_array
+from ._xla import numpy_defaults
 from .errors import ConfigError, InputError, check_rate
 from .io import pcm_to_float32
 
@@ -123,6 +124,7 @@ def fit_length(x: jax.Array, length: int) -> jax.Array:
     return jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, length - n)])
 
 
+@numpy_defaults  # complex64 x the real response, [B, n] x [n]: under a caller's "strict" / "raise" too
 def _core(x: jax.Array, orig_rate: int, target_rate: int, n_out: int) -> jax.Array:
     """``x [B, n]`` -> the first ``n_out`` outputs, zeros before and after ``x`` (see ``_Plan``).
 
@@ -136,8 +138,7 @@ def _core(x: jax.Array, orig_rate: int, target_rate: int, n_out: int) -> jax.Arr
     xpad = fit_length(xpad, (segments - 1) * hop + p.n_in)
     starts = lax.iota(jnp.int32, segments) * hop
     windows = jax.vmap(lambda start: lax.dynamic_slice_in_dim(xpad, start, p.n_in, axis=1), out_axes=1)(starts)
-    with jax.numpy_dtype_promotion("standard"):  # complex64 x the real response, under a caller's "strict" too
-        spectrum = jnp.fft.rfft(windows, axis=-1)[..., : p.keep] * p.response
+    spectrum = jnp.fft.rfft(windows, axis=-1)[..., : p.keep] * p.response
     y = jnp.fft.irfft(spectrum, n=p.n_out, axis=-1)[..., p.c * p.up : (p.c + p.v) * p.up]
     return y.reshape(x.shape[0], segments * p.v * p.up)[:, :n_out]
 

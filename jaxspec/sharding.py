@@ -20,6 +20,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ._inputs import as_waveform, check_key, check_lengths, is_key_batch, row_keys
+from ._xla import numpy_defaults
 from .config import SpectrogramConfig
 from .errors import InputError
 from .spectrum import spectrogram
@@ -114,6 +115,7 @@ def _explicit(mesh: Any) -> bool:
     return any(str(t).endswith("Explicit") for t in types)
 
 
+@numpy_defaults  # the row indices: int32 axis index + arange, int64 under x64
 def _local(
     config: SpectrogramConfig,
     rows: jax.Array,

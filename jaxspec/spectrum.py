@@ -42,9 +42,13 @@ def normalize(config: SpectrogramConfig, x: jax.Array, length: jax.Array | None 
     # Scaled by a power of two first, which brings the peak into [0.5, 1) without rounding
     # (outside the gradient: a constant scale changes no normalized value): the backward pass
     # of ``x / peak`` squares the peak, which underflowed to 0 (a NaN gradient) below 1e-19.
+    # frexp's exponent and ldexp's scale, read and written as bits: jnp.frexp and jnp.ldexp
+    # raise under jax.debug_infs run eagerly (inner steps hold inf). A zero or subnormal peak
+    # (biased exponent 0: silence where XLA flushes subnormals) keeps scale 1, as frexp's 0 did.
     peak = jnp.max(jnp.abs(x), axis=-1, keepdims=True)
-    _, exponent = jnp.frexp(lax.stop_gradient(peak))
-    scale = jnp.ldexp(jnp.float32(1.0), -exponent)
+    biased = lax.shift_right_logical(lax.bitcast_convert_type(lax.stop_gradient(peak), jnp.int32), jnp.int32(23))
+    exponent = jnp.where(biased == 0, 0, jnp.minimum(biased, 252) - 126)  # 252: the scale stays normal
+    scale = lax.bitcast_convert_type(lax.shift_left(127 - exponent, jnp.int32(23)), jnp.float32)
     x, peak = x * scale, peak * scale  # exact: max|x * scale| without a second pass
     positive = peak > 0
     # Divided by the peak first: the RMS of ``x / peak`` (samples in [-1, 1], one of them

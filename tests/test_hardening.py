@@ -1736,3 +1736,48 @@ def test_an_output_under_a_file_says_so_and_no_folder_counts_as_replaced(tmp_pat
     assert main(["encode", str(folder), "-o", str(out), "--no-progress"]) == EXIT_FAILED
     err = capsys.readouterr().err
     assert "is a folder" in err and "will be replaced" not in err and "were made from another" not in err
+
+
+def _mode_workload() -> list:
+    """Calls whose traced code broadcasts (windows on frames) and mixes integer widths (lengths)."""
+    x = (np.random.default_rng(0).standard_normal(1600) * 0.1).astype(np.float32)
+    batch, key = np.stack([x, x[::-1].copy()]), jax.random.key(0)
+    augmented = SpectrogramConfig(augmentation=Augmentation(volume=(0.5, 2.0), noise=0.01, time_shift=(-0.1, 0.1)))
+    mfcc = jax.jit(lambda b: jaxspec.spectrogram(jaxspec.presets.librosa_mfcc(), b, lengths=np.array([1600, 0])))
+    return [
+        jaxspec.spectrogram(SpectrogramConfig(), x),
+        jaxspec.resample(x, 16000, 8000),
+        jaxspec.spectrogram(jaxspec.presets.whisper(), x),
+        jaxspec.spectrogram(augmented, batch, key, lengths=[1600, 10]),
+        jaxspec.encode(SpectrogramConfig(), x, sample_rate=44100),
+        mfcc(batch),
+        *jaxspec.encode_batch(SpectrogramConfig(), [x, x[:900]], sample_rate=16000),
+    ]
+
+
+@pytest.mark.parametrize("mode", ["rank raise", "strict", "x64 strict"])
+def test_a_user_s_numpy_promotion_rules_change_nothing(mode):
+    # jaxspec's own broadcasts raised under rank promotion "raise"; under x64 + "strict",
+    # arange (int64) met the int32 lengths: every lengths= call and encode raised
+    expected = _mode_workload()
+    context = jax.numpy_rank_promotion("raise") if mode == "rank raise" else jax.numpy_dtype_promotion("strict")
+    jax.config.update("jax_enable_x64", mode.startswith("x64"))  # (jax.enable_x64 is not in jax 0.7)
+    try:
+        with context:
+            got = _mode_workload()
+    finally:
+        jax.config.update("jax_enable_x64", False)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_debug_infs_run_op_by_op_meets_no_inf_inside_jaxspec():
+    # frexp/ldexp in the normalization and a -inf placeholder in top_db's max held inf in
+    # inner steps (never in outputs), which stopped the standard NaN hunt on every input
+    x = (np.random.default_rng(0).standard_normal(1600) * 0.1).astype(np.float32)
+    expected = [jaxspec.spectrogram(SpectrogramConfig(normalization=kind), x) for kind in ("rms", "max")]
+    with jax.debug_infs(True), jax.debug_nans(True), jax.disable_jit():
+        got = [jaxspec.spectrogram(SpectrogramConfig(normalization=kind), x) for kind in ("rms", "max")]
+        jaxspec.spectrogram(jaxspec.presets.librosa_mfcc(), np.stack([x, x]), lengths=[1600, 0])
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5)
