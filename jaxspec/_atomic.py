@@ -134,7 +134,7 @@ def atomic_path(path: str | os.PathLike, *, extension: bool = True, stamps: list
     taken before the rename (which keeps both), so that another process replacing
     ``path`` right after it cannot lend its file's stamp to this one.
     """
-    path = Path(path)
+    path = _through_links(Path(path))
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name", str(path))
     if path.exists() and not path.is_file():  # the rename would replace a device node or FIFO
@@ -167,6 +167,17 @@ def atomic_path(path: str | os.PathLike, *, extension: bool = True, stamps: list
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
         raise
+
+
+def _through_links(path: Path) -> Path:
+    """The file ``path`` names, through links, as ``open(path, "w")`` writes: the rename replaced
+    a link itself (as root, ``-o /dev/stdout`` turned the system's link into a plain file). A
+    path in ``/dev`` or ``/proc`` (a process's open files) is refused: no file can be renamed there."""
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    for place in {Path(os.path.abspath(path)), target}:
+        if place.parts[1:2] in (("dev",), ("proc",)):
+            raise OSError(errno.EINVAL, "is a device or a process's file; give a file name (- for stdout)", str(path))
+    return target
 
 
 def _make_folder(folder: Path) -> None:

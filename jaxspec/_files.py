@@ -35,15 +35,15 @@ MAX_CHANNELS = 1024
 
 
 def display(path: Any) -> str:
-    """``path`` for messages: ``repr`` of the str (surrogate escapes shown as ``\\udcxx``)."""
-    return repr(os.fspath(path))
+    """``path`` for messages: ``quoted`` (a byte that is not UTF-8 as ``\\xNN``, as ``ls -b``)."""
+    return quoted(os.fspath(path))
 
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
+_UNPRINTABLE = re.compile(r"[\\\x00-\x1f\x7f-\x9f\udc80-\udcff]")
 
 
 def printable(text: Any) -> str:
-    """``text`` (a path) for a message or a title: control characters escaped as ``ls -b``
+    """``text`` (a path) for a message or a title: backslashes and control characters escaped as ``ls -b``
     shows them (``\\n``, ``\\t``, ``\\x1b``: a name cannot break a line or drive the
     terminal), and the bytes of a name that are not UTF-8 (``surrogateescape``) as ``\\xNN``."""
 
@@ -52,6 +52,11 @@ def printable(text: Any) -> str:
         return f"\\x{code - 0xDC00:02x}" if code >= 0xDC80 else repr(match.group())[1:-1]
 
     return _UNPRINTABLE.sub(one, str(text))
+
+
+def quoted(path: Any) -> str:
+    """``printable(path)`` in quotes, for a message (``repr`` shows a byte that is not UTF-8 as ``\\udcNN``)."""
+    return f"'{printable(path)}'"
 
 
 def checked_path(path: Any) -> Path:

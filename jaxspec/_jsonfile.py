@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import limits
+from ._files import display
 from .errors import ConfigError
 
 
@@ -42,7 +43,7 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def parse_json(path: Path) -> Any:
     """The JSON value of a config file, read within ``jaxspec.limits``'s caps (``ConfigError`` else)."""
-    shown = repr(os.fspath(path))
+    shown = display(path)
     if "\0" in os.fspath(path):
         raise ConfigError(f"config file {shown}: a path cannot contain a NUL character")
     try:

@@ -232,7 +232,8 @@ def _signal_from_json(value: Any, name: str, base: Path | None) -> tuple[Any, st
     if not isinstance(value, str):
         raise ConfigError(f"{name}={value!r} must be a path (string), {{'path': ...}} or {{'samples': [...]}}")
     relative = base is not None and str(base) not in ("", ".") and not os.path.isabs(os.path.expanduser(value))
-    path = os.path.normpath(os.path.join(base, value)) if relative else value
+    # resolved as the kernel resolves it: a lexical ".." after a linked folder named another file
+    path = os.path.realpath(os.path.join(base, value)) if relative else value
     return path, path
 
 
@@ -305,7 +306,7 @@ def from_dict(cls: type, d: Mapping[str, Any], *, base: str | os.PathLike | None
 # ------------------------------------------------------------------ JSON files
 def _relative_to(path: str, folder: Path) -> str:
     try:
-        return os.path.relpath(os.path.abspath(path), os.path.abspath(folder))
+        return os.path.relpath(os.path.realpath(path), os.path.realpath(folder))  # through links, as read back
     except ValueError:  # another drive on Windows
         return os.path.abspath(path)
 

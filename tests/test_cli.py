@@ -477,3 +477,67 @@ def test_long_inputs_are_drawn_pooled_to_the_pictures_width(monkeypatch):
     assert not wave_ax.get_lines() and wave_ax.collections  # an envelope, not 133000 points
     expected = 10 * np.log10(plot.pooled(spec, 64))
     np.testing.assert_allclose(np.asarray(image.get_array()).T, expected, rtol=1e-6)
+
+
+def test_an_output_link_is_written_through_and_device_paths_are_refused(tmp_path, capsys):
+    # the rename replaced the link itself; as root, -o /dev/stdout turned the system's link into a file
+    (tmp_path / "real").mkdir()
+    link = tmp_path / "link.json"
+    link.symlink_to(tmp_path / "real" / "cfg.json")
+    assert _run(capsys, "config", "--offset", "10ms", "-o", link)[0] == 0
+    assert link.is_symlink() and SpectrogramConfig.load(tmp_path / "real" / "cfg.json").offset == "10ms"
+    code, _, err = _run(capsys, "config", "-o", "/proc/self/fd/1")
+    assert code == 2 and "is a device or a process's file" in err
+
+
+def test_an_output_never_replaces_an_input(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    wave = _tone(0.25, RATE, 440)
+    for name in ("rec.wav", "rec.png", "r2.npy"):
+        soundfile.write(tmp_path / name, wave, RATE, format="WAV")
+    before = {name: (tmp_path / name).read_bytes() for name in ("rec.wav", "rec.png", "r2.npy")}
+    code, _, err = _run(capsys, "config", "--noise-file", "rec.wav", "-o", "rec.wav")
+    assert code == 2 and "is the recording '" in err and "rec.wav' itself" in err
+    code, _, err = _run(capsys, "plot", "rec.png")  # a WAV named .png: the picture's default name
+    assert code == 2 and "is the input 'rec.png' itself" in err
+    code, _, err = _run(capsys, "encode", "r2.npy", "-o", "r2.npy", "--no-progress")
+    assert code == 1 and "its output is the input 'r2.npy' itself" in err
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+
+
+def test_a_config_s_relative_recording_is_found_through_a_linked_folder(tmp_path, capsys):
+    # written relative to the link's lexical parent, read back through the real folder: another file
+    (tmp_path / "deep" / "a" / "b").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(tmp_path / "deep" / "a" / "b")
+    soundfile.write(tmp_path / "noise.wav", _tone(0.5, RATE, 300), RATE)
+    soundfile.write(tmp_path / "deep" / "a" / "noise.wav", np.zeros(RATE), RATE)  # the wrong one
+    assert _run(capsys, "config", "--noise-file", tmp_path / "noise.wav", "-o", tmp_path / "link" / "c.json")[0] == 0
+    for path in (tmp_path / "link" / "c.json", tmp_path / "deep" / "a" / "b" / "c.json"):
+        source = SpectrogramConfig.load(path).augmentation.noise.source
+        assert os.path.samefile(source, tmp_path / "noise.wav"), source
+
+
+def test_names_print_as_ls_b_shows_them(tmp_path, capsys):
+    # a backslash is escaped (a file named 'a\xff' printed as the byte 0xff), and an OS error's
+    # path shows a byte that is not UTF-8 as \xNN, not repr's \udcNN
+    from jaxspec._files import printable
+
+    assert printable("a\\xff") == "a\\\\xff" and printable("a\udcff") == "a\\xff"
+    code, _, err = _run(capsys, "plot", str(tmp_path / "nope\udcff.wav"))
+    assert code == 2 and "nope\\xff.wav" in err and "udcff" not in err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["config", "-o", ""], "an empty path"),
+        (["encode", "x.wav", "-o", ""], "an empty path"),
+        (["info", ""], "an empty path"),
+        (["encode", "x.wav", "-o", "out", "--workers", "many"], "'many' is not a whole number"),
+        (["config", "--time-warp", "x"], "must be an integer"),
+    ],
+)
+def test_empty_paths_and_words_for_numbers_are_usage_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(argv)
+    assert exit.value.code == 2 and message in capsys.readouterr().err

@@ -27,11 +27,12 @@ import threading
 import warnings
 from collections.abc import Sequence
 
+from .._files import quoted
 from ..errors import JaxspecError, TruncatedAudioWarning, did_you_mean
 from . import commands as _commands
 from . import compile_cache
 from .commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from .flags import add_config_flags, decoding_threads, join_signed_values, plot_versions, seed
+from .flags import add_config_flags, decoding_threads, join_signed_values, path_text, plot_versions, seed
 from .inputs import AUDIO_EXTENSIONS, find_inputs
 from .pipeline import say
 
@@ -87,12 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
         "config in effect (window and offset in samples and ms), the output shape and the time taken, "
         "and draws the spectrogram.",
     )
-    demo.add_argument("path", nargs="?", help="an audio file (default: the bundled clip)")
+    demo.add_argument("path", nargs="?", type=path_text, help="an audio file (default: the bundled clip)")
     demo.add_argument(
         "-o",
         "--output",
         "--out",
         dest="out",
+        type=path_text,
         default="spectrogram.png",
         help="the picture to write (default: spectrogram.png)",
     )
@@ -115,8 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
         "fold_in(fold_in(key(SEED), h >> 32), h & 0xFFFFFFFF), h = the 64-bit blake2b hash of NAME, "
         "so adding a file or splitting the work changes no other file's output.",
     )
-    encode.add_argument("paths", nargs="+", metavar="PATH", help="audio files, folders or globs (quote globs)")
-    encode.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder (or .npz with --single)")
+    encode.add_argument(
+        "paths", nargs="+", type=path_text, metavar="PATH", help="audio files, folders or globs (quote globs)"
+    )
+    encode.add_argument(
+        "-o", "--output", required=True, type=path_text, metavar="OUT", help="output folder (or .npz with --single)"
+    )
     encode.add_argument("--single", action="store_true", help="write one .npz file with every spectrogram")
     encode.add_argument("--key", type=seed, metavar="SEED", help="apply the configured augmentation with this seed")
     encode.add_argument("--workers", type=decoding_threads, default=4, help="decoding threads (default 4, at most 64)")
@@ -137,9 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
         "a colour bar). --augment N adds N augmented versions in a grid; version i uses "
         "jax.random.fold_in(jax.random.key(SEED), i) and its title shows the drawn values.",
     )
-    plot.add_argument("path", metavar="PATH", help="an audio file")
+    plot.add_argument("path", type=path_text, metavar="PATH", help="an audio file")
     plot.add_argument(
-        "-o", "--output", metavar="IMAGE", help="picture to write, .png/.svg/.pdf (default: PATH's name .png)"
+        "-o",
+        "--output",
+        type=path_text,
+        metavar="IMAGE",
+        help="picture to write, .png/.svg/.pdf (default: PATH's name .png)",
     )
     plot.add_argument(
         "--augment", type=plot_versions, default=0, metavar="N", help="augmented versions to draw (at most 64)"
@@ -154,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Prints each file's duration, frames, rate, channels, format and subtype, and the output shape "
         "the config in effect gives. PATH may be files, folders or globs.",
     )
-    info.add_argument("paths", nargs="+", metavar="PATH", help="audio files, folders or globs")
+    info.add_argument("paths", nargs="+", type=path_text, metavar="PATH", help="audio files, folders or globs")
     info.set_defaults(run=_commands.run_info)
 
     config = command(
@@ -163,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Prints the config that the flags (and --config) give, as JSON; -o writes it to a file that "
         "--config reads back. Recordings are written by path (relative to the JSON file's folder).",
     )
-    config.add_argument("-o", "--output", metavar="JSON", help="write to this file instead of printing (- prints)")
+    config.add_argument(
+        "-o", "--output", type=path_text, metavar="JSON", help="write to this file instead of printing (- prints)"
+    )
     config.set_defaults(run=_commands.run_config)
 
     for sub in (demo, encode, plot, info, config):
@@ -215,7 +227,7 @@ def _tracebacks() -> bool:
 def _reason(error: BaseException) -> str:
     """An error as one line: an ``OSError`` as ``'path': reason`` (not ``[Errno N] reason: 'path'``)."""
     if isinstance(error, OSError) and error.strerror and error.filename is not None:
-        return f"{str(error.filename)!r}: {error.strerror}"
+        return f"{quoted(error.filename)}: {error.strerror}"
     return str(error)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import outputs
 from .._atomic import sweep_folders
-from .._files import header_frames, printable, warn_if_truncated
+from .._files import header_frames, printable, quoted, warn_if_truncated
 from ..augmentation.recordings import file_stamps
 from ..corpus import file_keys
 from ..encoding import encode
@@ -25,7 +25,7 @@ from ..io import audio_info, example_path
 from ..planner import COUNTED_WHEN_EXACT, plan_file
 from ..stream import encode_to_file, stream_to_array
 from .flags import config_from_args
-from .inputs import Input, find_inputs, refuse_collisions
+from .inputs import Input, file_id, find_inputs, refuse_collisions, refuse_overwriting
 from .pipeline import FILE_ERRORS, Long, encode_files, failure_reason, progress_bar, say
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -97,10 +97,15 @@ def run_encode(args: argparse.Namespace) -> int:
     if manifest_path is None and not args.single and out.exists() and not out.is_dir():
         print(f"error: -o {str(out)!r} is a file, not a folder; give a folder for the outputs", file=sys.stderr)
         return EXIT_USAGE
-    kept, targets = [], {}
+    if args.single:
+        refuse_overwriting(out, [item.path for item in inputs])
+    kept, targets, ids = [], {}, {file_id(item.path): item.path for item in inputs}
     for item in inputs:
         try:  # its name, and the links of folders already in -o
             targets[item.name] = outputs.target_path(out, item.name)
+            same = ids.get(file_id(targets[item.name])) if targets[item.name].exists() else None
+            if same is not None:  # an audio file named .npy in -o
+                raise ValueError(f"its output is the input {quoted(same)} itself; give another output folder")
             kept.append(item)
         except ValueError as error:
             problems.append((item.path, str(error)))
@@ -286,6 +291,7 @@ def run_demo(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     _warn_unused_augmentation(config, "demo")
     path = args.path or example_path()
+    refuse_overwriting(args.out, [path])
     info = audio_info(path)
     print(
         f"input   {printable(path)}\n        {info.duration:.3f} s, {info.samplerate} Hz, {info.channels} channel(s), "
@@ -325,6 +331,7 @@ def run_plot(args: argparse.Namespace) -> int:
     if config.augmentation is not None and not args.augment:
         print("warning: the augmentation is drawn only with --augment N (N augmented versions)", file=sys.stderr)
     output = args.output or Path(args.path).stem + ".png"
+    refuse_overwriting(output, [args.path])
     plot_file(config, args.path, output, augment_count=args.augment, seed=args.key, dpi=args.dpi)  # atomically
     print(f"picture {printable(output)}")
     return EXIT_OK
@@ -372,6 +379,7 @@ def run_info(args: argparse.Namespace) -> int:
 def run_config(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.output and args.output != "-":  # "-": stdout, as the other tools take it
+        refuse_overwriting(args.output, file_stamps(config), what="recording")
         config.save(args.output)
         print(f"wrote {printable(args.output)}")
     else:

@@ -109,7 +109,7 @@ def _int_value(text: str) -> int | list[int]:
     try:
         return [int(lo), int(hi)] if sep else int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} must be an integer or an inclusive range LO:HI") from None
+        raise argparse.ArgumentTypeError(f"{text!r} must be an integer (or LO:HI where a range is taken)") from None
 
 
 def _plain_value(text: str) -> float | str:
@@ -131,6 +131,13 @@ def _stage_value(parse: Any) -> Any:
             raise argparse.ArgumentTypeError(str(error)) from None
 
     return value
+
+
+def path_text(text: str) -> str:
+    """A path argument: an empty one is refused (``-o ''`` wrote into the current folder)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path; give a file or folder name")
+    return text
 
 
 MAX_PLOT_VERSIONS = 64
@@ -159,7 +166,10 @@ def decoding_threads(text: str) -> int:
 
 
 def positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:  # argparse would name this function ("invalid positive_int value")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
     return value

@@ -11,6 +11,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._files import quoted
+from ..errors import InputError
+
 _EXTENSION_LIST = (
     ".wav .wave .flac .ogg .oga .opus .mp3 .aif .aiff .aifc .au .snd .caf .w64 .rf64 .voc .sd2 .ircam .sf "
     ".nist .sph .htk .paf .pvf .xi .wve .avr .mpc .mat"
@@ -167,15 +170,34 @@ def collisions(inputs: Sequence[Input]) -> list[str]:
     for item in inputs:
         by_name[item.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")].append(item.path)
     return [
-        f"{', '.join(map(repr, paths[:-1]))} and {paths[-1]!r} would all be written as {name!r}{_ADVICE}"
+        f"{', '.join(map(quoted, paths[:-1]))} and {quoted(paths[-1])} would all be written as {quoted(name)}{_ADVICE}"
         if len(paths) > 2
-        else f"{paths[0]!r} and {paths[1]!r} would both be written as {name!r}{_ADVICE}"
+        else f"{quoted(paths[0])} and {quoted(paths[1])} would both be written as {quoted(name)}{_ADVICE}"
         for name, paths in by_name.items()
         if len(paths) > 1
     ]
 
 
 _ADVICE = "; encode them into separate folders"
+
+
+def file_id(path: str | os.PathLike) -> tuple[int, int] | None:
+    """``(device, inode)`` of the file ``path`` names (through links), or ``None`` if there is none."""
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return found.st_dev, found.st_ino
+
+
+def refuse_overwriting(output: str | os.PathLike, inputs: Iterable[str | os.PathLike], what: str = "input") -> None:
+    """``InputError`` if writing ``output`` would replace one of ``inputs`` (the same file, a
+    link to it included): ``plot rec.png`` drew over a WAV named so, ``config --noise-file rec.wav
+    -o rec.wav`` put JSON in the recording."""
+    out = file_id(output)
+    same = next((path for path in inputs if out is not None and file_id(path) == out), None)
+    if same is not None:
+        raise InputError(f"-o {quoted(output)} is the {what} {quoted(same)} itself: writing it would destroy it")
 
 
 def refuse_collisions(inputs: Sequence[Input]) -> bool:
