@@ -541,3 +541,16 @@ def test_empty_paths_and_words_for_numbers_are_usage_errors(argv, message, capsy
     with pytest.raises(SystemExit) as exit:
         main(argv)
     assert exit.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_closed_stdout_is_a_named_error(tmp_path):
+    # sys.stdout is None when the shell closed it (>&-): config printed an AttributeError
+    # 'please report it', and print() dropped what it wrote without a word
+    done = subprocess.run(
+        [sys.executable, "-m", "jaxspec", "config", "--offset", "10ms"],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: os.close(1),  # the child starts with no stdout
+        timeout=120,
+    )
+    assert done.returncode == 2 and "standard output is closed; give -o FILE" in done.stderr, done.stderr

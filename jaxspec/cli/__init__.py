@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import codecs
 import contextlib
+import errno
+import io
 import os
 import signal
 import sys
@@ -259,6 +261,17 @@ def _refuse_unknown(parser: argparse.ArgumentParser, command: str, unknown: list
     sub.error(f"unrecognized arguments: {' '.join(unknown)}" + (f"; {', '.join(hints)}" if hints else ""))
 
 
+class _Closed(io.TextIOBase):
+    """A standard stream the shell closed: a write fails as ``cat > &-`` does ("Bad file
+    descriptor"), where Python's ``None`` made ``config`` an AttributeError and ``print`` a no-op."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, f"standard {self.name[3:]}put is closed; give -o FILE", f"<{self.name}>")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jaxspec`` command; returns the exit code.
 
@@ -269,6 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
 
+    for name in ("stdout", "stderr"):  # a stream the shell closed (>&-) is None: writing to it is an error
+        if getattr(sys, name) is None:
+            setattr(sys, name, _Closed(name))
     for stream in (sys.stdout, sys.stderr):  # file names that are not UTF-8 print as \xNN, never raise
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors=_BYTES_SHOWN)
