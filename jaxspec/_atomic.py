@@ -126,15 +126,20 @@ _MODE = 0o666 & ~_umask()
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, *, extension: bool = True, stamps: list | None = None) -> Iterator[Path]:
+def atomic_path(
+    path: str | os.PathLike, *, extension: bool = True, stamps: list | None = None, through_links: bool = False
+) -> Iterator[Path]:
     """A temporary path beside ``path`` (same extension) for writers that take a file name.
 
     On success the file written there replaces ``path`` atomically; on an exception it
     is removed. ``stamps``: gets the finished file's ``(size, modification time in ns)``,
     taken before the rename (which keeps both), so that another process replacing
-    ``path`` right after it cannot lend its file's stamp to this one.
+    ``path`` right after it cannot lend its file's stamp to this one. ``through_links``: a
+    link at ``path`` is written through, as ``open(path, "w")`` writes, for a file the user
+    named (``config -o``, a picture); else the rename replaces the link (an output inside a
+    folder never lands outside it, ``outputs.target_path``).
     """
-    path = _through_links(Path(path))
+    path = _writable(Path(path), through_links)
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a folder; give a file name", str(path))
     if path.exists() and not path.is_file():  # the rename would replace a device node or FIFO
@@ -169,11 +174,11 @@ def atomic_path(path: str | os.PathLike, *, extension: bool = True, stamps: list
         raise
 
 
-def _through_links(path: Path) -> Path:
-    """The file ``path`` names, through links, as ``open(path, "w")`` writes: the rename replaced
-    a link itself (as root, ``-o /dev/stdout`` turned the system's link into a plain file). A
-    path in ``/dev`` or ``/proc`` (a process's open files) is refused: no file can be renamed there."""
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+def _writable(path: Path, through_links: bool) -> Path:
+    """``path``, or with ``through_links`` the file a link there names. A path in ``/dev`` or
+    ``/proc`` (a process's open files) is refused: as root, ``-o /dev/stdout`` turned the
+    system's link into a plain file."""
+    target = Path(os.path.realpath(path)) if through_links and path.is_symlink() else path
     for place in {Path(os.path.abspath(path)), target}:
         if place.parts[1:2] in (("dev",), ("proc",)):
             raise OSError(errno.EINVAL, "is a device or a process's file; give a file name (- for stdout)", str(path))
@@ -220,7 +225,9 @@ def _naming(path: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def atomic_file(path: str | os.PathLike, mode: str = "wb", stamps: list | None = None) -> Iterator[IO]:
+def atomic_file(
+    path: str | os.PathLike, mode: str = "wb", stamps: list | None = None, through_links: bool = False
+) -> Iterator[IO]:
     """Opens a temporary file beside ``path``; on success it replaces ``path`` atomically.
 
     The folder is created. On any exception the temporary file is removed and
@@ -233,6 +240,6 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb", stamps: list | None =
     >>> open(target).read()
     'done'
     """
-    with atomic_path(path, extension=False, stamps=stamps) as temporary:
+    with atomic_path(path, extension=False, stamps=stamps, through_links=through_links) as temporary:
         with open(temporary, mode) as file:  # closed (flushed) before the stamp and the rename
             yield file

@@ -338,7 +338,7 @@ def save(config: Any, path: str | os.PathLike, *, signals: Mapping[str, str | os
     for entry in (d["augmentation"] or {}).values():
         if isinstance(entry.get("signal"), str):
             entry["signal"] = _relative_to(entry["signal"], path.parent)
-    with atomic_file(path, "w") as file:
+    with atomic_file(path, "w", through_links=True) as file:  # a file the user named
         file.write(_json_text(d) + "\n")
     return path
 

@@ -299,6 +299,6 @@ def plot_file(
         )
         fig = figure(panels, config)
         output = Path(output)
-        with atomic_path(output) as temporary:
+        with atomic_path(output, through_links=True) as temporary:  # a file the user named
             fig.savefig(temporary, dpi=dpi, format=output.suffix.lstrip(".").lower() or "png")
     return output

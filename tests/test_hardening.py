@@ -1455,6 +1455,12 @@ def test_a_linked_folder_inside_the_output_is_not_followed_outside(tmp_path, cap
     code, _, stderr = _cli(capsys, "encode", tmp_path / "in", "-o", out, "--no-progress")
     assert code == EXIT_FAILED and "would be outside" in stderr and "through a link" in stderr
     assert list(elsewhere.iterdir()) == [] and (out / "b.npy").is_file()
+    # an output's own name that is a link is replaced, not written through (a config -o or a
+    # picture the user names is written through: tests/test_cli.py)
+    (out / "b.npy").unlink()
+    (out / "b.npy").symlink_to(elsewhere / "b.npy")
+    code, _, stderr = _cli(capsys, "encode", tmp_path / "in" / "b.wav", "-o", out, "--no-progress")
+    assert code == EXIT_OK and list(elsewhere.iterdir()) == [] and not (out / "b.npy").is_symlink()
 
 
 @pytest.mark.parametrize("kind", ["fifo", "folder", "link"])
