@@ -58,7 +58,9 @@ try:
     from apache_beam.transforms.window import GlobalWindow
     from apache_beam.utils.windowed_value import WindowedValue
 except ImportError as error:  # the [beam] extra
-    raise ImportError("jaxspec.beam needs Apache Beam: pip install 'jaxspec[beam]'") from error
+    # ModuleNotFoundError: pytest.importorskip skips only that (a plain ImportError is an error)
+    message = "jaxspec.beam needs Apache Beam: pip install 'jaxspec[beam]'"
+    raise ModuleNotFoundError(message, name="apache_beam") from error
 
 
 @dataclasses.dataclass
