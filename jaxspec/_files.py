@@ -76,6 +76,8 @@ def checked_path(path: Any) -> Path:
         raise InputError(f"{path!r} is not a path (str or os.PathLike)")
     if "\0" in os.fspath(path):
         raise InputError(f"path {os.fspath(path)!r} contains a NUL character; no file can have that name")
+    if not os.fspath(path):  # Path("") is ".": the message named a folder nobody gave
+        raise InputError("path '' is empty; give an audio file's name")
     path = Path(os.fspath(path)).expanduser()
     shown = display(path)
     try:

@@ -74,6 +74,12 @@ def finite_numbers(preset: str, **values: Any) -> None:
         require(preset, name, value, ok, "must be a finite number")
 
 
+def booleans(preset: str, **values: Any) -> None:
+    """``ConfigError`` for a flag that is not a bool (``use_energy="False"`` turned energy on)."""
+    for name, value in values.items():
+        require(preset, name, value, isinstance(value, (bool, np.bool_)), "must be True or False")
+
+
 def whole_rate(preset: str, name: str, value: Any) -> int:
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer() and value > 0
     require(preset, name, value, ok, "must be a positive whole number of Hz")
@@ -106,6 +112,7 @@ def stft_fields(
         require(preset, "hop_length", hop_length, ok, rule)
     hop = positive_int(preset, "hop_length", hop_length, win // hop_divisor)
     window = _window(preset, window, win)
+    booleans(preset, center=center)
     if center:  # the sources read pad_mode only when they centre
         require(preset, "pad_mode", pad_mode, pad_mode in ("constant", "reflect"), "must be 'constant' or 'reflect'")
         return dict(window_size=win, offset=hop, fft_size=n_fft, window_function=window, framing=Centered(pad_mode))

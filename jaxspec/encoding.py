@@ -169,6 +169,8 @@ def encode(
     >>> encode(jaxspec.SpectrogramConfig(), jaxspec.example_path()).shape[1]
     201
     """
+    if stream is not None and not isinstance(stream, (bool, np.bool_)):  # "no" forced streaming
+        raise InputError(f"stream={stream!r} must be None (automatic), True or False")
     if isinstance(audio, Audio) and sample_rate is not None and sample_rate != audio.sample_rate:
         raise InputError(
             f"sample_rate={sample_rate!r} contradicts the Audio's own rate {audio.sample_rate}; "

@@ -40,10 +40,12 @@ from typing import Any
 import jax
 import numpy as np
 
+from . import limits
 from .config import SpectrogramConfig, to_samples
 from .corpus import encode_one
 from .encoding import prepare
 from .errors import ConfigError, InputError, config_type_error
+from .io import capped_rate
 
 
 def record_key(seed: int, index: int) -> jax.Array:
@@ -90,10 +92,12 @@ def shard_for_process(dataset: Any, *, process_index: int | None = None, process
     >>> list(shard_for_process(list(range(10)), process_index=1, process_count=3))
     [1, 4, 7]
     """
-    index = jax.process_index() if process_index is None else int(process_index)
-    count = jax.process_count() if process_count is None else int(process_count)
-    if not 0 <= index < count:
-        raise ConfigError(f"process_index={index} must be in [0, process_count={count})")
+    count = jax.process_count() if process_count is None else process_count
+    if not _int_in(count, 1, 2**63):  # 1.9 was int()'ed to 1: every host took the whole dataset
+        raise ConfigError(f"process_count={count!r} must be a positive int")
+    index = jax.process_index() if process_index is None else process_index
+    if not _int_in(index, 0, count):
+        raise ConfigError(f"process_index={index!r} must be an int in [0, process_count={count})")
     return dataset[index::count]
 
 
@@ -113,9 +117,17 @@ def _register(cls: type, *grain_bases: str) -> None:
             base.register(cls)
 
 
-def _check_config(config: Any) -> None:
-    if not isinstance(config, SpectrogramConfig):
-        raise config_type_error(config)
+def _check_settings(transform: Any) -> None:
+    """The config, the array records' rate and the field names, checked at construction (a bad
+    rate failed on every record; a list field was an unhashable TypeError)."""
+    if not isinstance(transform.config, SpectrogramConfig):
+        raise config_type_error(transform.config)
+    if transform.sample_rate is not None:
+        object.__setattr__(transform, "sample_rate", capped_rate("sample_rate", transform.sample_rate))
+    for name in ("field", "index_field"):
+        value = getattr(transform, name, "")
+        if not isinstance(value, str) and not (name == "index_field" and value is None):
+            raise ConfigError(f"{name}={value!r} must be a string (the key of dict records)")
 
 
 def _split_record(element: Any, field: str) -> tuple[Any, Mapping | None]:
@@ -163,9 +175,10 @@ class LoadAudio:
     field: str = "audio"
 
     def __post_init__(self):
-        _check_config(self.config)
-        if self.length is not None:
-            object.__setattr__(self, "length", to_samples(self.length, self.config.sample_rate, "length"))
+        _check_settings(self)
+        if self.length is not None:  # capped as target_length (2**31 samples failed per record: 8 GiB)
+            length = to_samples(self.length, self.config.sample_rate, "length", limits.MAX_TARGET_SAMPLES)
+            object.__setattr__(self, "length", length)
         _register(type(self), "Map")
 
     def __setstate__(self, state: dict) -> None:
@@ -220,7 +233,7 @@ class EncodeAudio:
     index_field: str | None = None
 
     def __post_init__(self):
-        _check_config(self.config)
+        _check_settings(self)
         if self.seed is not None and not _int_in(self.seed, -(2**63), 2**63):
             raise ConfigError(f"seed={self.seed!r} must be an int in [-2**63, 2**63) or None (no augmentation)")
         _register(type(self), "MapWithIndex", "RandomMap")
@@ -237,7 +250,7 @@ class EncodeAudio:
 
     def map_with_index(self, index: int, element: Any) -> Any:
         """Encodes ``element`` with ``record_key(seed, index)`` (no key when ``seed`` is None)."""
-        key = None if self.seed is None else record_key(int(self.seed), int(index))
+        key = None if self.seed is None else record_key(int(self.seed), index)  # checked there: 1.7 is not 1
         return self._encode(element, key)
 
     def random_map(self, element: Any, rng: np.random.Generator) -> Any:
@@ -251,5 +264,5 @@ class EncodeAudio:
         if self.index_field is not None:
             if not isinstance(element, Mapping) or self.index_field not in element:
                 raise ConfigError(f"index_field={self.index_field!r}: the record has no such key")
-            return self._encode(element, record_key(int(self.seed), int(element[self.index_field])))
+            return self._encode(element, record_key(int(self.seed), element[self.index_field]))
         return self._encode(element, record_key(int(self.seed), int(rng.integers(2**32))))

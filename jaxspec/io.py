@@ -55,7 +55,17 @@ class Audio:
 
     def __post_init__(self):
         object.__setattr__(self, "sample_rate", capped_rate("Audio sample_rate", self.sample_rate))
+        if isinstance(self.samples, (list, tuple)):  # as an array: its layout is checked as an array's
+            try:
+                object.__setattr__(self, "samples", np.asarray(self.samples))
+            except ValueError as error:  # ragged lists
+                raise InputError(f"Audio samples cannot be read as an array: {error}") from None
         shape = getattr(self.samples, "shape", None)
+        if not isinstance(shape, tuple) or not hasattr(self.samples, "dtype"):
+            raise InputError(
+                f"Audio samples={self.samples!r:.80} of type {type(self.samples).__name__} is not an array of "
+                "samples; use jaxspec.load_audio(path) for a file"
+            )
         if isinstance(shape, tuple) and (len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] == 0)):
             raise InputError(f"Audio samples of shape {shape}: expected [n] or [n, channels] with at least one channel")
         if isinstance(shape, tuple) and channels_first(shape):

@@ -28,6 +28,7 @@ import numpy as np
 
 from . import limits
 from ._preset_args import (
+    booleans,
     finite_numbers,
     keywords,
     positive_fmax,
@@ -79,6 +80,7 @@ def librosa_melspectrogram(
     (44, 128)
     """
     refuse("librosa_melspectrogram", unsupported, librosa_melspectrogram)
+    booleans("librosa_melspectrogram", htk=htk)
     require("librosa_melspectrogram", "norm", norm, norm in ("slaney", None), "jaxspec supports 'slaney' or None")
     positive_fmax("librosa_melspectrogram", "fmax", fmax, "librosa takes it as it is: every filter would be empty")
     fields = stft_fields("librosa_melspectrogram", n_fft, win_length, hop_length, window, center, pad_mode, 4)
@@ -215,6 +217,9 @@ def torchaudio_mfcc(
     refuse("torchaudio_mfcc", unsupported, torchaudio_mfcc)
     require("torchaudio_mfcc", "dct_type", dct_type, dct_type == 2, "torchaudio supports the DCT-II only")
     require("torchaudio_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
+    booleans("torchaudio_mfcc", log_mels=log_mels)
+    ok = melkwargs is None or isinstance(melkwargs, dict)
+    require("torchaudio_mfcc", "melkwargs", melkwargs, ok, "must be None or a dict of MelSpectrogram's keywords")
     melkwargs = dict(melkwargs or {})
     twice = sorted({"sample_rate", "augmentation"} & set(melkwargs))
     rule = f"must not hold {twice}: pass them to torchaudio_mfcc"
@@ -227,6 +232,8 @@ def torchaudio_mfcc(
     return _with_features(base, base.features + (log, DCT(n_mfcc, norm)))
 
 
+_KALDI_FLAGS = "htk_compat raw_energy remove_dc_offset round_to_power_of_two snip_edges subtract_mean use_energy "
+_KALDI_FLAGS = (_KALDI_FLAGS + "use_log_fbank use_power").split()
 _KALDI_WINDOWS = {"povey": "povey", "hanning": "hann", "hamming": "hamming", "blackman": "blackman"}
 
 
@@ -262,6 +269,7 @@ def _kaldi(
 ) -> tuple[dict[str, Any], MelFilterbank, tuple, tuple]:
     """The shared fields of ``kaldi_fbank`` and ``kaldi_mfcc``."""
     refuse(name, unsupported, _kaldi, extra=("num_ceps", "cepstral_lifter") if name == "kaldi_mfcc" else ())
+    booleans(name, **{k: v for k, v in locals().items() if k in _KALDI_FLAGS})
     finite_numbers(
         name,
         blackman_coeff=blackman_coeff,

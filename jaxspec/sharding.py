@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ._inputs import as_waveform, check_key, check_lengths, is_key_batch, row_keys
+from ._inputs import as_waveform, check_key, check_lengths, is_key_batch, is_single_key, row_keys
 from ._xla import numpy_defaults
 from .config import SpectrogramConfig
 from .errors import InputError
@@ -44,9 +44,24 @@ def batch_sharding(devices: Sequence[jax.Device] | None = None, axis_name: str =
     >>> sharded_spectrogram(jaxspec.SpectrogramConfig(), x, sharding=sharding).shape[1:]
     (121, 201)
     """
-    devices = list(jax.devices() if devices is None else devices)
+    devices = list(jax.devices() if devices is None else _device_list(devices))
+    if not isinstance(axis_name, str) or not axis_name:
+        raise InputError(f"axis_name={axis_name!r} must be a non-empty string")
     mesh = Mesh(np.asarray(devices), (axis_name,))
     return NamedSharding(mesh, PartitionSpec(axis_name))
+
+
+def _device_list(devices: Any) -> list:
+    """``devices`` as a non-empty list of ``jax.Device`` ("cpu" was read as 3 devices, one per letter)."""
+    if isinstance(devices, jax.Device):
+        raise InputError(f"devices={devices!r} is one device; pass a list, e.g. [device]")
+    if isinstance(devices, np.ndarray):  # a mesh's device array
+        devices = list(devices.flat)
+    if isinstance(devices, (str, bytes)) or not isinstance(devices, Sequence):
+        raise InputError(f"devices={devices!r} must be a list of jax.Device (e.g. jax.devices())")
+    if not devices or not all(isinstance(d, jax.Device) for d in devices):
+        raise InputError(f"devices={devices!r} must be a non-empty list of jax.Device (e.g. jax.devices())")
+    return list(devices)
 
 
 def sharded_spectrogram(
@@ -73,6 +88,8 @@ def sharded_spectrogram(
       ``spectrogram(config, x, key)``. Works inside ``jax.jit``.
     """
     sharding = batch_sharding() if sharding is None else sharding
+    if not isinstance(sharding, NamedSharding):
+        raise InputError(f"sharding={sharding!r} must be a NamedSharding (e.g. jaxspec.batch_sharding())")
     spec = sharding.spec
     axis = spec[0] if len(spec) else None
     x = as_waveform(x, config)
@@ -85,7 +102,9 @@ def sharded_spectrogram(
     one_key = False
     if key is not None:
         key = check_key(key)
-        one_key = not is_key_batch(key, x.shape[0])
+        one_key = is_single_key(key)
+        if not one_key and not is_key_batch(key, x.shape[0]):
+            raise InputError(f"key of shape {key.shape} does not fit x of shape {x.shape}: one key or {x.shape[0]}")
         # one key is replicated and each device folds in its own rows' global indices: nothing
         # of size B is built on one device and moved (an explicit mesh refuses that move)
         everywhere = NamedSharding(sharding.mesh, PartitionSpec())

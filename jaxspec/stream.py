@@ -21,7 +21,7 @@ import soundfile
 from . import _files, limits
 from ._atomic import atomic_file
 from .config import SpectrogramConfig
-from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError
+from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, config_type_error
 from .io import check_file
 from .planner import ESTIMATED_HEADERS, blockwise, decoded_frames, plan_file
 from .resampling import alignment, block_plan, output_length, resample_block
@@ -187,7 +187,8 @@ def stream_spectrogram(
     Args:
       config: the settings (``normalization`` costs one extra pass over the file).
       path: an audio file (any rate and channel count; channels are averaged).
-      block_frames: frames per block; memory grows with ``block_frames * window``.
+      block_frames: frames per block (at most the file's); memory grows with
+        ``block_frames * window``.
       progress: called as ``progress(frames_done, frames_total)`` after each block.
 
     Yields:
@@ -202,8 +203,7 @@ def stream_spectrogram(
     >>> np.concatenate(list(blocks)).shape
     (328, 201)
     """
-    if isinstance(block_frames, bool) or not isinstance(block_frames, int) or block_frames <= 0:
-        raise InputError(f"block_frames={block_frames!r} must be a positive integer")
+    _check_stream_args(config, block_frames, progress)
     if not blockwise(config):
         raise ConfigError(
             f"framing={config.framing!r}, power={config.power!r}, features={config.features!r} cannot be "
@@ -221,6 +221,10 @@ def stream_spectrogram(
             raise AudioFileError(f"cannot encode {_files.display(path)}: {error}") from error
         length = source.length if config.target_samples is None else config.target_samples
         total = config.num_frames(source.length)
+        # no block longer than the file: a block is allocated and computed whole (2**20 frames
+        # for a 2.7 s file took 11 s and 1.6 GB)
+        block_frames = max(1, min(block_frames, total))
+        segment = (block_frames - 1) * hop + window
         scale = _scale(config, source)
         plain = dataclasses.replace(config, normalization=None, target_length=None, augmentation=None)
         for first in range(0, total, block_frames):
@@ -242,6 +246,16 @@ def stream_spectrogram(
             progress(0, 0)
     finally:
         reader.close()
+
+
+def _check_stream_args(config: object, block_frames: object, progress: object) -> None:
+    """``stream_spectrogram``'s arguments, checked before the file is opened."""
+    if not isinstance(config, SpectrogramConfig):
+        raise config_type_error(config)
+    if isinstance(block_frames, bool) or not isinstance(block_frames, int) or block_frames <= 0:
+        raise InputError(f"block_frames={block_frames!r} must be a positive integer")
+    if progress is not None and not callable(progress):
+        raise InputError(f"progress={progress!r} must be None or a function progress(done, total)")
 
 
 def num_output_frames(config: SpectrogramConfig, path: str | os.PathLike) -> int:
@@ -270,6 +284,11 @@ def encode_to_file(
       The shape written, ``(frames, bins)``; ``stamps`` (a list) gets the file's ``(size,
       modification time in ns)``, taken before its rename (``jaxspec._atomic.atomic_path``).
     """
+    _check_stream_args(config, block_frames, progress)
+    if not isinstance(out_path, (str, os.PathLike)) or not os.fspath(out_path):
+        raise InputError(f"out_path={out_path!r} must be a file name (str or os.PathLike)")
+    if stamps is not None and not isinstance(stamps, list):
+        raise InputError(f"stamps={stamps!r} must be None or a list (it gets the file's size and time)")
     shape = (num_output_frames(config, path), config.num_features)
     done = 0
     with atomic_file(out_path, stamps=stamps) as out:

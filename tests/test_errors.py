@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import jaxspec
+import jaxspec.grain
 from jaxspec import (
     Audio,
     Augmentation,
@@ -428,3 +429,101 @@ def test_keyword_typos_name_the_closest_field(make, hint):
 def test_a_number_passed_as_the_key_says_where_a_sample_rate_goes():
     with pytest.raises(jaxspec.InputError, match=r"sample_rate=\.\.\.\) resamples"):
         jaxspec.spectrogram(jaxspec.SpectrogramConfig(), np.zeros(1600, np.float32), 16000)
+
+
+# ------------------------------------------------------------------ the other public callables
+_TWO_CHANNELS_FIRST = (np.random.default_rng(0).standard_normal((2, RATE)) * 0.1).tolist()
+
+
+@pytest.mark.parametrize(
+    "call, error, fragments",
+    [
+        # nested lists skipped Audio's channels-first check: encode read 2 frames of 16000 channels
+        (lambda: Audio(_TWO_CHANNELS_FIRST, RATE), InputError, ("channels first",)),
+        (lambda: Audio(None, RATE), InputError, ("Audio samples=None", "not an array")),
+        (lambda: Audio("clip.wav", RATE), InputError, ("load_audio",)),
+        # draw's sample_rate was used unchecked (0 fell back to 16000, -5 drew shift 0)
+        (
+            lambda: jaxspec.draw(Augmentation(time_shift=0.01), jax.random.key(0), RATE, sample_rate=0),
+            jaxspec.ConfigError,
+            ("sample_rate=0",),
+        ),
+        (
+            lambda: jaxspec.draw(
+                SpectrogramConfig(augmentation=Augmentation(volume=2.0)), jax.random.key(0), RATE, sample_rate=8000
+            ),
+            jaxspec.ConfigError,
+            ("sample_rate=8000", "is for an Augmentation"),
+        ),
+        (lambda: jaxspec.draw(None, jax.random.key(0), RATE), jaxspec.ConfigError, ("NoneType",)),
+        (
+            lambda: list(jaxspec.stream_spectrogram(SpectrogramConfig(), jaxspec.example_path(), progress=3)),
+            InputError,
+            ("progress=3",),
+        ),
+        (
+            lambda: jaxspec.encode_to_file(SpectrogramConfig(), jaxspec.example_path(), None),
+            InputError,
+            ("out_path=None",),
+        ),
+        (
+            lambda: jaxspec.grain.LoadAudio(SpectrogramConfig(), length=2**31),
+            jaxspec.ConfigError,
+            ("length=2147483648", "cap"),
+        ),
+        (
+            lambda: jaxspec.grain.LoadAudio(SpectrogramConfig(), sample_rate="16000"),
+            jaxspec.ConfigError,
+            ("sample_rate='16000'",),
+        ),
+        (
+            lambda: jaxspec.grain.EncodeAudio(SpectrogramConfig(), seed=0).map_with_index(1.7, jaxspec.example_path()),
+            InputError,
+            ("1.7",),
+        ),
+        (
+            lambda: jaxspec.grain.shard_for_process([1, 2], process_index=0, process_count=1.9),
+            jaxspec.ConfigError,
+            ("process_count=1.9",),
+        ),
+        (
+            lambda: jaxspec.sharded_spectrogram(
+                SpectrogramConfig(), np.zeros((2, 800), np.float32), jax.random.split(jax.random.key(0), 3)
+            ),
+            InputError,
+            ("key of shape (3,)",),
+        ),
+        (
+            lambda: jaxspec.sharded_spectrogram(
+                SpectrogramConfig(), np.zeros((2, 800), np.float32), sharding=jax.sharding.PartitionSpec("batch")
+            ),
+            InputError,
+            ("must be a NamedSharding",),
+        ),
+        (lambda: jaxspec.batch_sharding("cpu"), InputError, ("devices='cpu'",)),
+        (
+            lambda: jaxspec.presets.kaldi_fbank(use_energy="False"),
+            jaxspec.ConfigError,
+            ("use_energy='False'", "True or False"),
+        ),
+        (lambda: jaxspec.presets.librosa_melspectrogram(center="no"), jaxspec.ConfigError, ("center='no'",)),
+        (lambda: jaxspec.presets.torchaudio_mfcc(melkwargs="x"), jaxspec.ConfigError, ("melkwargs='x'",)),
+        (lambda: jaxspec.Volume(Uniform), jaxspec.ConfigError, ("pass an instance",)),
+        (lambda: encode(SpectrogramConfig(), jaxspec.example_path(), stream="no"), InputError, ("stream='no'",)),
+        (lambda: load_audio(""), InputError, ("path ''",)),
+    ],
+)
+def test_the_other_public_callables_name_bad_arguments(call, error, fragments):
+    with raises(error, *fragments):
+        call()
+
+
+def test_a_stream_block_longer_than_the_file_is_not_allocated():
+    # a block is allocated and computed whole: 2**20 frames for a 2.7 s file took 11 s and 1.6 GB
+    # (2**40: a raw MemoryError); blocks are cut to the file
+    config, path = SpectrogramConfig(), jaxspec.example_path()
+    whole = np.concatenate(list(jaxspec.stream_spectrogram(config, path)))
+    for block_frames in (7, 2**40):
+        blocks = list(jaxspec.stream_spectrogram(config, path, block_frames=block_frames))
+        np.testing.assert_array_equal(np.concatenate(blocks), whole)
+    assert len(blocks) == 1

@@ -127,6 +127,8 @@ def as_param(value: Any, name: str, bounds: tuple[float, float] | None = None, c
         value = Uniform(lo, hi)
     elif isinstance(value, numbers.Real) and not isinstance(value, bool):
         value = check_number(value, name, cap or limits.MAX_DISTRIBUTION_VALUE)
+    elif isinstance(value, type):  # Uniform itself has .sample and is callable; it failed inside jit
+        raise ConfigError(f"{name}={value.__name__}: pass an instance, e.g. {value.__name__}(...) with its bounds")
     elif not (hasattr(value, "sample") or callable(value)):
         raise ConfigError(
             f"{name}={value!r} must be a number, a (lo, hi) range, Uniform/Normal/LogUniform, "

@@ -31,6 +31,7 @@ from .. import _xla
 from .. import features as _features
 from .._inputs import check_key, is_concrete_array, is_single_key
 from ..errors import ConfigError, InputError
+from ..io import capped_rate
 from ..limits import MAX_SIGNAL_SAMPLES
 from . import feature_stages
 from .recordings import resolve
@@ -155,7 +156,8 @@ def draw(setting: Any, key: jax.Array, length: int, *, sample_rate: int | None =
       key: a PRNG key for one example.
       length: the input length in samples: an int, or a traced int (inside ``jit``, for
         rows of a ragged batch).
-      sample_rate: only with an ``Augmentation``.
+      sample_rate: only with an ``Augmentation`` (default 16000); with a config, ``None``
+        or the config's own rate.
 
     Returns:
       A dict of float32 / int32 scalars, with the keys of the configured stages:
@@ -187,11 +189,18 @@ def draw(setting: Any, key: jax.Array, length: int, *, sample_rate: int | None =
             "jax.vmap(lambda k: draw(config, k, length))(keys) for several"
         )
     augmentation = getattr(setting, "augmentation", setting)
-    rate = getattr(setting, "sample_rate", None) or sample_rate or 16000
+    if setting is None or not isinstance(augmentation, (Augmentation, type(None))):
+        raise ConfigError(f"draw needs a SpectrogramConfig or an Augmentation, got {type(setting).__name__}")
+    if augmentation is setting:  # the rate that converts seconds (a config has its own)
+        rate = 16000 if sample_rate is None else capped_rate("sample_rate", sample_rate)
+    elif sample_rate is not None and sample_rate != setting.sample_rate:
+        raise ConfigError(
+            f"sample_rate={sample_rate!r} is for an Augmentation; the config's sample_rate is {setting.sample_rate}"
+        )
+    else:
+        rate = setting.sample_rate
     if augmentation is None:
         return {}
-    if not isinstance(augmentation, Augmentation):
-        raise ConfigError(f"draw needs a SpectrogramConfig or an Augmentation, got {type(setting).__name__}")
     grid = None
     if augmentation is setting:
         augmentation = resolve(augmentation, rate)  # recordings' lengths are needed
