@@ -204,3 +204,17 @@ def test_a_killed_jobs_rerun_skips_what_it_finished_and_removes_its_temp_folder(
     assert {name for name, row in rows.items() if row["status"] == "skipped"} == set(_records(out)) - {
         name for name, row in rows.items() if row["status"] == "written"
     }
+
+
+@pytest.mark.parametrize(
+    "config, seed, fragment",
+    [
+        (None, None, "NoneType"),
+        (jaxspec.SpectrogramConfig(), 1.7, "seed=1.7"),
+        (jaxspec.SpectrogramConfig(), 2**64, "seed="),
+    ],
+)
+def test_the_job_checks_its_config_and_seed_before_it_runs(tmp_path, config, seed, fragment):
+    # 2**64 killed the whole job at run time; 1.7 was recorded as key(1.7) and used as key(1)
+    with pytest.raises(jaxspec.ConfigError, match=fragment):
+        beam_module.encode_corpus(None, config, [], str(tmp_path), seed=seed)
