@@ -175,12 +175,12 @@ def atomic_path(
 
 
 def _writable(path: Path, through_links: bool) -> Path:
-    """``path``, or with ``through_links`` the file a link there names. A path in ``/dev`` or
-    ``/proc`` (a process's open files) is refused: as root, ``-o /dev/stdout`` turned the
-    system's link into a plain file."""
+    """``path``, or with ``through_links`` the file a link there names. A name in ``/dev`` itself
+    or anywhere in ``/proc`` (a process's open files) is refused: as root, ``-o /dev/stdout``
+    turned the system's link into a plain file (``/dev/shm/x/a.npy``, a tmpfs, is a file)."""
     target = Path(os.path.realpath(path)) if through_links and path.is_symlink() else path
     for place in {Path(os.path.abspath(path)), target}:
-        if place.parts[1:2] in (("dev",), ("proc",)):
+        if place.parent == Path("/dev") or place.parts[1:2] == ("proc",):
             raise OSError(errno.EINVAL, "is a device or a process's file; give a file name (- for stdout)", str(path))
     return target
 

@@ -232,8 +232,9 @@ def _signal_from_json(value: Any, name: str, base: Path | None) -> tuple[Any, st
     if not isinstance(value, str):
         raise ConfigError(f"{name}={value!r} must be a path (string), {{'path': ...}} or {{'samples': [...]}}")
     relative = base is not None and str(base) not in ("", ".") and not os.path.isabs(os.path.expanduser(value))
-    # resolved as the kernel resolves it: a lexical ".." after a linked folder named another file
-    path = os.path.realpath(os.path.join(base, value)) if relative else value
+    # its folder resolved as the kernel resolves it (a lexical ".." after a linked folder named
+    # another file); its own name kept (a recording that is a link, git-annex's, stays that link)
+    path = _real_folder(os.path.join(base, value)) if relative else value
     return path, path
 
 
@@ -304,9 +305,15 @@ def from_dict(cls: type, d: Mapping[str, Any], *, base: str | os.PathLike | None
 
 
 # ------------------------------------------------------------------ JSON files
+def _real_folder(path: str) -> str:
+    """``path`` with its folder resolved through links, as the kernel does (not abspath's lexical
+    ``..``), and its own name kept."""
+    return os.path.join(os.path.realpath(os.path.dirname(path) or "."), os.path.basename(path))
+
+
 def _relative_to(path: str, folder: Path) -> str:
     try:
-        return os.path.relpath(os.path.realpath(path), os.path.realpath(folder))  # through links, as read back
+        return os.path.relpath(_real_folder(path), os.path.realpath(folder))  # folders through links, as read back
     except ValueError:  # another drive on Windows
         return os.path.abspath(path)
 
@@ -335,9 +342,10 @@ def save(config: Any, path: str | os.PathLike, *, signals: Mapping[str, str | os
     """
     path = Path(path)
     d = to_dict(config, signals=signals)
+    folder = Path(os.path.realpath(path)).parent  # where the file lands: a link at path is written through
     for entry in (d["augmentation"] or {}).values():
         if isinstance(entry.get("signal"), str):
-            entry["signal"] = _relative_to(entry["signal"], path.parent)
+            entry["signal"] = _relative_to(entry["signal"], folder)
     with atomic_file(path, "w", through_links=True) as file:  # a file the user named
         file.write(_json_text(d) + "\n")
     return path

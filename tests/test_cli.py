@@ -543,14 +543,53 @@ def test_empty_paths_and_words_for_numbers_are_usage_errors(argv, message, capsy
     assert exit.value.code == 2 and message in capsys.readouterr().err
 
 
-def test_a_closed_stdout_is_a_named_error(tmp_path):
+def _closing(stream: int, *argv: str) -> subprocess.CompletedProcess:
+    """``python -m jaxspec ARGV`` with standard stream 1 or 2 closed by the shell (``>&-``): no
+    preexec_fn, whose fork in a JAX process may deadlock."""
+    script = f'exec "$0" -m jaxspec "$@" {stream}>&-'
+    return subprocess.run(["sh", "-c", script, sys.executable, *argv], capture_output=True, text=True, timeout=120)
+
+
+def test_a_closed_stdout_is_a_named_error():
     # sys.stdout is None when the shell closed it (>&-): config printed an AttributeError
-    # 'please report it', and print() dropped what it wrote without a word
-    done = subprocess.run(
-        [sys.executable, "-m", "jaxspec", "config", "--offset", "10ms"],
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: os.close(1),  # the child starts with no stdout
-        timeout=120,
-    )
+    # 'please report it'; its output is stdout, so it refuses
+    done = _closing(1, "config", "--offset", "10ms")
     assert done.returncode == 2 and "standard output is closed; give -o FILE" in done.stderr, done.stderr
+
+
+def test_dev_shm_is_a_place_for_files(capsys):
+    # only names in /dev itself and in /proc are refused, not the tmpfs under /dev/shm
+    if not os.path.isdir("/dev/shm") or not os.access("/dev/shm", os.W_OK):
+        pytest.skip("no writable /dev/shm here")
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as folder:
+        assert _run(capsys, "config", "-o", os.path.join(folder, "c.json"))[0] == 0
+
+
+def test_a_recording_link_keeps_its_name_and_a_linked_config_its_real_folder(tmp_path, capsys):
+    # git-annex-like: data/noise.wav -> ../.annex/x.wav was saved as the object's path; and a
+    # config written through a link into another folder had its paths relative to the link's
+    (tmp_path / ".annex").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "real").mkdir()
+    soundfile.write(tmp_path / ".annex" / "x.wav", _tone(0.5, RATE, 300), RATE)
+    (tmp_path / "data" / "noise.wav").symlink_to("../.annex/x.wav")
+    code = _run(capsys, "config", "--noise-file", tmp_path / "data" / "noise.wav", "-o", tmp_path / "data" / "c.json")
+    assert (
+        code[0] == 0
+        and json.loads((tmp_path / "data" / "c.json").read_text())["augmentation"]["noise"]["signal"] == "noise.wav"
+    )
+    (tmp_path / "link.json").symlink_to(tmp_path / "real" / "c.json")
+    assert _run(capsys, "config", "--noise-file", tmp_path / "data" / "noise.wav", "-o", tmp_path / "link.json")[0] == 0
+    loaded = SpectrogramConfig.load(tmp_path / "real" / "c.json")  # read from its real folder
+    assert loaded.augmentation.noise.source == str(tmp_path / "data" / "noise.wav")
+
+
+@pytest.mark.parametrize(
+    "argv, closed, code", [(["config", "-o", "{tmp}/c.json"], 1, 0), (["plot", "{tmp}/nope.wav"], 2, 2)]
+)
+def test_a_closed_stream_drops_reports_but_not_the_exit_code(tmp_path, argv, closed, code):
+    # reports to a closed stream are dropped: the command's own result and exit code stand
+    done = _closing(closed, *(a.format(tmp=tmp_path) for a in argv))
+    assert done.returncode == code, done

@@ -95,3 +95,9 @@ def test_a_recording_made_non_finite_by_tree_map_is_named():
     broken = jax.tree.map(lambda leaf: leaf * np.nan, config)
     with pytest.raises(jaxspec.InputError, match="recording holds NaN"):
         jaxspec.spectrogram(broken, np.zeros(1600, np.float32), jax.random.key(0))
+
+
+def test_an_overflowing_input_still_blames_the_input():
+    # a finite x whose bound overflows is too large; only a non-finite recording is named
+    with pytest.raises(jaxspec.InputError, match="x has samples up to 1e"):
+        jaxspec.spectrogram(SpectrogramConfig(power=8.0), np.full(1600, 1e37, np.float32))

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import codecs
 import contextlib
-import errno
 import io
 import os
 import signal
@@ -262,14 +261,13 @@ def _refuse_unknown(parser: argparse.ArgumentParser, command: str, unknown: list
 
 
 class _Closed(io.TextIOBase):
-    """A standard stream the shell closed: a write fails as ``cat > &-`` does ("Bad file
-    descriptor"), where Python's ``None`` made ``config`` an AttributeError and ``print`` a no-op."""
+    """A standard stream the shell closed (``>&-``; Python's ``None``, where ``config`` printed an
+    AttributeError): reports are dropped, and ``config``, whose output is stdout, refuses."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    closed_by_shell = True
 
     def write(self, text: str) -> int:
-        raise OSError(errno.EBADF, f"standard {self.name[3:]}put is closed; give -o FILE", f"<{self.name}>")
+        return len(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -284,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for name in ("stdout", "stderr"):  # a stream the shell closed (>&-) is None: writing to it is an error
         if getattr(sys, name) is None:
-            setattr(sys, name, _Closed(name))
+            setattr(sys, name, _Closed())
     for stream in (sys.stdout, sys.stderr):  # file names that are not UTF-8 print as \xNN, never raise
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors=_BYTES_SHOWN)

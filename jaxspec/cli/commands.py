@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import signal
 import sys
 import threading
@@ -382,6 +383,8 @@ def run_config(args: argparse.Namespace) -> int:
         refuse_overwriting(args.output, file_stamps(config), what="recording")
         config.save(args.output)
         print(f"wrote {printable(args.output)}")
+    elif getattr(sys.stdout, "closed_by_shell", False):  # the config itself would be lost
+        raise OSError(errno.EBADF, "standard output is closed; give -o FILE", "<stdout>")
     else:
         sys.stdout.write(config.to_json())
     return EXIT_OK
