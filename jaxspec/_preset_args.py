@@ -137,5 +137,5 @@ def _window(preset: str, window: Any, size: int) -> Any:
         raise ConfigError(f"{preset}(window={window!r}) needs scipy (pip install scipy) or a jaxspec name") from error
     try:
         return tuple(scipy.signal.get_window(window, size, fftbins=True))
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, IndexError) as error:  # window=(): an IndexError
         raise ConfigError(f"{preset}(window={window!r}): {error}") from error

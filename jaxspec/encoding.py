@@ -9,7 +9,7 @@ that new lengths reuse the program of their rung instead of compiling their own.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
@@ -69,7 +69,7 @@ def prepare(
 def _samples_and_rate(item: Any, sample_rate: int | None, name: str) -> tuple[Any, int]:
     """The samples and rate of an ``Audio`` or an array item (``InputError`` for anything else)."""
     if isinstance(item, Audio):
-        return item.samples, item.sample_rate
+        item, sample_rate = item.samples, item.sample_rate  # its samples are checked as an array's
     if item is None:
         raise InputError(f"{name} is None; pass a file path, an Audio or an array of samples")
     if isinstance(item, jax.core.Tracer):
@@ -186,6 +186,8 @@ def encode(
     if stream is not False and is_path(audio):
         if plan_file(config, audio, augmented=key is not None, stream=stream).stream:
             return jnp.asarray(stream_to_array(config, audio))
+    if isinstance(key, jax.core.Tracer):  # encode computes on the host (the ladder, NumPy)
+        raise InputError("key is a traced value; inside jax.jit call jaxspec.spectrogram on the waveform")
     wave = prepare(config, audio, sample_rate, host=True)
     if key is not None:
         key = check_key(key)
@@ -247,8 +249,12 @@ def encode_batch(
     Raises:
       The error of the first bad item, its message naming the index (and path).
     """
-    if isinstance(audios, (str, Audio, np.ndarray, jax.Array)):
+    if not isinstance(config, SpectrogramConfig):
+        raise config_type_error(config)
+    if isinstance(audios, (str, bytes, os.PathLike, Audio, np.ndarray, jax.Array)):
         raise InputError("encode_batch takes a list of inputs; use encode for a single one")
+    if isinstance(audios, Mapping):  # its keys would be read as the inputs
+        raise InputError("encode_batch takes a list of inputs, not a dict; pass list(d.values())")
     try:
         items = list(audios)
     except TypeError as error:

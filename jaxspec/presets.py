@@ -191,9 +191,9 @@ def torchaudio_melspectrogram(
         else:
             fields["window_function"] = tuple(values / np.sqrt(np.sum(values**2)))
     positive_fmax(name, "f_max", f_max, "torchaudio refuses a negative one, and 0 gives NaN")
-    fmax = float(sample_rate // 2) if f_max is None else f_max
+    rate = whole_rate(name, "sample_rate", sample_rate)  # before rate // 2 (None was a TypeError)
+    fmax = float(rate // 2) if f_max is None else f_max
     mel = MelFilterbank(n_mels, f_min, fmax, mel_scale, norm, frequencies="linspace")
-    rate = whole_rate(name, "sample_rate", sample_rate)
     return SpectrogramConfig(sample_rate=rate, power=power, features=(mel,), augmentation=augmentation, **fields)
 
 
@@ -302,7 +302,7 @@ def _kaldi(
     even = fft % 2 == 0
     rule = f"with a window of {window} samples (odd): torchaudio and kaldi-native-fbank need an even FFT size"
     require(name, "round_to_power_of_two", round_to_power_of_two, even, rule)
-    kind = _KALDI_WINDOWS.get(window_type)
+    kind = _KALDI_WINDOWS.get(window_type) if isinstance(window_type, str) else None  # a list: unhashable
     if window_type == "rectangular":
         window_function = None
     elif kind == "blackman" and blackman_coeff != 0.42:

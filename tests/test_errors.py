@@ -511,6 +511,28 @@ _TWO_CHANNELS_FIRST = (np.random.default_rng(0).standard_normal((2, RATE)) * 0.1
         (lambda: jaxspec.Volume(Uniform), jaxspec.ConfigError, ("pass an instance",)),
         (lambda: encode(SpectrogramConfig(), jaxspec.example_path(), stream="no"), InputError, ("stream='no'",)),
         (lambda: load_audio(""), InputError, ("path ''",)),
+        (
+            lambda: jax.jit(lambda k: encode(SpectrogramConfig(), np.zeros(800), sample_rate=RATE, key=k))(
+                jax.random.key(0)
+            ),
+            InputError,
+            ("key is a traced value",),
+        ),
+        (
+            lambda: jax.jit(lambda y: encode(SpectrogramConfig(), Audio(y, RATE)))(np.zeros(800)),
+            InputError,
+            ("traced value",),
+        ),
+        (
+            lambda: jaxspec.presets.torchaudio_melspectrogram(sample_rate=None),
+            jaxspec.ConfigError,
+            ("sample_rate=None",),
+        ),
+        (lambda: jaxspec.presets.kaldi_fbank(window_type=["povey"]), jaxspec.ConfigError, ("window_type=['povey']",)),
+        (lambda: jaxspec.presets.librosa_melspectrogram(window=()), jaxspec.ConfigError, ("window=()",)),
+        (lambda: encode_batch(None, []), jaxspec.ConfigError, ("NoneType",)),
+        (lambda: encode_batch(SpectrogramConfig(), {"a": "x.wav"}), InputError, ("not a dict",)),
+        (lambda: encode_batch(SpectrogramConfig(), b"x.wav"), InputError, ("a list of inputs",)),
     ],
 )
 def test_the_other_public_callables_name_bad_arguments(call, error, fragments):
