@@ -75,9 +75,18 @@ def finite_numbers(preset: str, **values: Any) -> None:
 
 
 def booleans(preset: str, **values: Any) -> None:
-    """``ConfigError`` for a flag that is not a bool (``use_energy="False"`` turned energy on)."""
+    """``ConfigError`` for a flag that is not a bool, 0 or 1 (``use_energy="False"`` turned energy on)."""
     for name, value in values.items():
-        require(preset, name, value, isinstance(value, (bool, np.bool_)), "must be True or False")
+        ok = isinstance(value, (bool, np.bool_)) or (isinstance(value, numbers.Integral) and value in (0, 1))
+        require(preset, name, value, ok, "must be True or False")
+
+
+def keyword_dict(preset: str, name: str, value: Any) -> dict[str, Any]:
+    """``value`` (``None``, a Mapping such as omegaconf's DictConfig, or pairs) as a dict of keywords."""
+    try:
+        return dict(value or {})
+    except (TypeError, ValueError):
+        raise ConfigError(f"{preset}({name}={value!r}): must be None or a dict of keywords") from None
 
 
 def whole_rate(preset: str, name: str, value: Any) -> int:

@@ -232,9 +232,7 @@ def _signal_from_json(value: Any, name: str, base: Path | None) -> tuple[Any, st
     if not isinstance(value, str):
         raise ConfigError(f"{name}={value!r} must be a path (string), {{'path': ...}} or {{'samples': [...]}}")
     relative = base is not None and str(base) not in ("", ".") and not os.path.isabs(os.path.expanduser(value))
-    # its folder resolved as the kernel resolves it (a lexical ".." after a linked folder named
-    # another file); its own name kept (a recording that is a link, git-annex's, stays that link)
-    path = _real_folder(os.path.join(base, value)) if relative else value
+    path = os.path.normpath(os.path.join(base, value)) if relative else value
     return path, path
 
 
@@ -305,15 +303,16 @@ def from_dict(cls: type, d: Mapping[str, Any], *, base: str | os.PathLike | None
 
 
 # ------------------------------------------------------------------ JSON files
-def _real_folder(path: str) -> str:
-    """``path`` with its folder resolved through links, as the kernel does (not abspath's lexical
-    ``..``), and its own name kept."""
-    return os.path.join(os.path.realpath(os.path.dirname(path) or "."), os.path.basename(path))
+def _config_folder(path: Path) -> Path:
+    """The folder a config file's relative recording paths start from: its own, as written (a
+    linked folder's lexical ``..`` included, as configs have always been read), or where the file
+    really is when ``path`` itself is a link (``save`` writes through it)."""
+    return Path(os.path.realpath(path)).parent if path.is_symlink() else path.parent
 
 
 def _relative_to(path: str, folder: Path) -> str:
     try:
-        return os.path.relpath(_real_folder(path), os.path.realpath(folder))  # folders through links, as read back
+        return os.path.relpath(os.path.abspath(path), os.path.abspath(folder))
     except ValueError:  # another drive on Windows
         return os.path.abspath(path)
 
@@ -342,7 +341,7 @@ def save(config: Any, path: str | os.PathLike, *, signals: Mapping[str, str | os
     """
     path = Path(path)
     d = to_dict(config, signals=signals)
-    folder = Path(os.path.realpath(path)).parent  # where the file lands: a link at path is written through
+    folder = _config_folder(path)
     for entry in (d["augmentation"] or {}).values():
         if isinstance(entry.get("signal"), str):
             entry["signal"] = _relative_to(entry["signal"], folder)
@@ -378,7 +377,7 @@ def read_dict(path: str | os.PathLike) -> dict[str, Any]:
                 if isinstance(signal, dict) and set(signal) == {"path"} and isinstance(signal["path"], str):
                     signal = signal["path"]
                 if isinstance(signal, str):
-                    entry[param.name] = _signal_from_json(signal, where, path.parent)[1]
+                    entry[param.name] = _signal_from_json(signal, where, _config_folder(path))[1]
     return d
 
 

@@ -169,7 +169,7 @@ def encode(
     >>> encode(jaxspec.SpectrogramConfig(), jaxspec.example_path()).shape[1]
     201
     """
-    if stream is not None and not isinstance(stream, (bool, np.bool_)):  # "no" forced streaming
+    if stream is not None and not (isinstance(stream, (bool, np.bool_, int)) and stream in (0, 1)):  # "no" streamed
         raise InputError(f"stream={stream!r} must be None (automatic), True or False")
     if isinstance(audio, Audio) and sample_rate is not None and sample_rate != audio.sample_rate:
         raise InputError(

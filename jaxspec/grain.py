@@ -34,6 +34,7 @@ new dict with ``field`` replaced by the result and the other entries (labels) ke
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -68,6 +69,17 @@ def record_key(seed: int, index: int) -> jax.Array:
     return jax.random.fold_in(key if high == 0 else jax.random.fold_in(key, high), low)
 
 
+def _index(value: Any) -> Any:
+    """An integer-like value (a 0-d integer array, a JAX scalar: Grain and ``jax.tree.map`` pass
+    those) as an int; anything else as given, for the checks to refuse (1.7 is not index 1)."""
+    if isinstance(value, bool):
+        return value
+    try:
+        return operator.index(value)
+    except TypeError:
+        return value
+
+
 def _int_in(value: Any, low: int, end: int) -> bool:
     """Whether ``value`` is an int (Python or NumPy, not a bool) in ``[low, end)``."""
     integral = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
@@ -92,10 +104,10 @@ def shard_for_process(dataset: Any, *, process_index: int | None = None, process
     >>> list(shard_for_process(list(range(10)), process_index=1, process_count=3))
     [1, 4, 7]
     """
-    count = jax.process_count() if process_count is None else process_count
+    count = jax.process_count() if process_count is None else _index(process_count)
     if not _int_in(count, 1, 2**63):  # 1.9 was int()'ed to 1: every host took the whole dataset
         raise ConfigError(f"process_count={count!r} must be a positive int")
-    index = jax.process_index() if process_index is None else process_index
+    index = jax.process_index() if process_index is None else _index(process_index)
     if not _int_in(index, 0, count):
         raise ConfigError(f"process_index={index!r} must be an int in [0, process_count={count})")
     return dataset[index::count]
@@ -126,8 +138,10 @@ def _check_settings(transform: Any) -> None:
         object.__setattr__(transform, "sample_rate", capped_rate("sample_rate", transform.sample_rate))
     for name in ("field", "index_field"):
         value = getattr(transform, name, "")
-        if not isinstance(value, str) and not (name == "index_field" and value is None):
-            raise ConfigError(f"{name}={value!r} must be a string (the key of dict records)")
+        try:
+            hash(value)
+        except TypeError:
+            raise ConfigError(f"{name}={value!r} must be a key of dict records (hashable: a string)") from None
 
 
 def _split_record(element: Any, field: str) -> tuple[Any, Mapping | None]:
@@ -250,7 +264,7 @@ class EncodeAudio:
 
     def map_with_index(self, index: int, element: Any) -> Any:
         """Encodes ``element`` with ``record_key(seed, index)`` (no key when ``seed`` is None)."""
-        key = None if self.seed is None else record_key(int(self.seed), index)  # checked there: 1.7 is not 1
+        key = None if self.seed is None else record_key(int(self.seed), _index(index))  # checked there: 1.7 is not 1
         return self._encode(element, key)
 
     def random_map(self, element: Any, rng: np.random.Generator) -> Any:
@@ -264,5 +278,5 @@ class EncodeAudio:
         if self.index_field is not None:
             if not isinstance(element, Mapping) or self.index_field not in element:
                 raise ConfigError(f"index_field={self.index_field!r}: the record has no such key")
-            return self._encode(element, record_key(int(self.seed), element[self.index_field]))
+            return self._encode(element, record_key(int(self.seed), _index(element[self.index_field])))
         return self._encode(element, record_key(int(self.seed), int(rng.integers(2**32))))

@@ -30,6 +30,7 @@ from . import limits
 from ._preset_args import (
     booleans,
     finite_numbers,
+    keyword_dict,
     keywords,
     positive_fmax,
     refuse,
@@ -218,9 +219,7 @@ def torchaudio_mfcc(
     require("torchaudio_mfcc", "dct_type", dct_type, dct_type == 2, "torchaudio supports the DCT-II only")
     require("torchaudio_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
     booleans("torchaudio_mfcc", log_mels=log_mels)
-    ok = melkwargs is None or isinstance(melkwargs, dict)
-    require("torchaudio_mfcc", "melkwargs", melkwargs, ok, "must be None or a dict of MelSpectrogram's keywords")
-    melkwargs = dict(melkwargs or {})
+    melkwargs = keyword_dict("torchaudio_mfcc", "melkwargs", melkwargs)
     twice = sorted({"sample_rate", "augmentation"} & set(melkwargs))
     rule = f"must not hold {twice}: pass them to torchaudio_mfcc"
     require("torchaudio_mfcc", "melkwargs", melkwargs, not twice, rule)

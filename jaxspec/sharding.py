@@ -11,7 +11,7 @@ result equals the single-device one.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import jax
@@ -57,8 +57,9 @@ def _device_list(devices: Any) -> list:
         raise InputError(f"devices={devices!r} is one device; pass a list, e.g. [device]")
     if isinstance(devices, np.ndarray):  # a mesh's device array
         devices = list(devices.flat)
-    if isinstance(devices, (str, bytes)) or not isinstance(devices, Sequence):
+    if isinstance(devices, (str, bytes)) or not isinstance(devices, Iterable):
         raise InputError(f"devices={devices!r} must be a list of jax.Device (e.g. jax.devices())")
+    devices = list(devices)  # a generator of devices too
     if not devices or not all(isinstance(d, jax.Device) for d in devices):
         raise InputError(f"devices={devices!r} must be a non-empty list of jax.Device (e.g. jax.devices())")
     return list(devices)

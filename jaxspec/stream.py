@@ -287,7 +287,7 @@ def encode_to_file(
     _check_stream_args(config, block_frames, progress)
     if not isinstance(out_path, (str, os.PathLike)) or not os.fspath(out_path):
         raise InputError(f"out_path={out_path!r} must be a file name (str or os.PathLike)")
-    if stamps is not None and not isinstance(stamps, list):
+    if stamps is not None and not callable(getattr(stamps, "append", None)):
         raise InputError(f"stamps={stamps!r} must be None or a list (it gets the file's size and time)")
     shape = (num_output_frames(config, path), config.num_features)
     done = 0

@@ -505,16 +505,24 @@ def test_an_output_never_replaces_an_input(tmp_path, capsys, monkeypatch):
     assert {name: (tmp_path / name).read_bytes() for name in before} == before
 
 
-def test_a_config_s_relative_recording_is_found_through_a_linked_folder(tmp_path, capsys):
-    # written relative to the link's lexical parent, read back through the real folder: another file
-    (tmp_path / "deep" / "a" / "b").mkdir(parents=True)
-    (tmp_path / "link").symlink_to(tmp_path / "deep" / "a" / "b")
-    soundfile.write(tmp_path / "noise.wav", _tone(0.5, RATE, 300), RATE)
-    soundfile.write(tmp_path / "deep" / "a" / "noise.wav", np.zeros(RATE), RATE)  # the wrong one
-    assert _run(capsys, "config", "--noise-file", tmp_path / "noise.wav", "-o", tmp_path / "link" / "c.json")[0] == 0
-    for path in (tmp_path / "link" / "c.json", tmp_path / "deep" / "a" / "b" / "c.json"):
-        source = SpectrogramConfig.load(path).augmentation.noise.source
-        assert os.path.samefile(source, tmp_path / "noise.wav"), source
+def test_config_paths_stay_lexical_through_linked_folders(tmp_path):
+    # a linked data folder stays in the path (it may point elsewhere on another machine), and a
+    # config written into a linked folder loads by the path it was written to (configs written
+    # by earlier versions too); resolving the links broke both (an audit's regression check)
+    proj, data = tmp_path / "proj", tmp_path / "mnt" / "data"
+    data.mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    proj.mkdir()
+    (proj / "data").symlink_to(data)
+    (proj / "out").symlink_to(tmp_path / "elsewhere")
+    soundfile.write(data / "noise.wav", _tone(0.5, RATE, 300), RATE)
+    config = SpectrogramConfig(augmentation=Augmentation(noise=jaxspec.Noise(0.1, str(proj / "data" / "noise.wav"))))
+    config.save(proj / "c.json")
+    assert json.loads((proj / "c.json").read_text())["augmentation"]["noise"]["signal"] == "data/noise.wav"
+    config.save(proj / "out" / "c.json")
+    assert os.path.samefile(
+        SpectrogramConfig.load(proj / "out" / "c.json").augmentation.noise.source, data / "noise.wav"
+    )
 
 
 def test_names_print_as_ls_b_shows_them(tmp_path, capsys):
@@ -582,8 +590,8 @@ def test_a_recording_link_keeps_its_name_and_a_linked_config_its_real_folder(tmp
     )
     (tmp_path / "link.json").symlink_to(tmp_path / "real" / "c.json")
     assert _run(capsys, "config", "--noise-file", tmp_path / "data" / "noise.wav", "-o", tmp_path / "link.json")[0] == 0
-    loaded = SpectrogramConfig.load(tmp_path / "real" / "c.json")  # read from its real folder
-    assert loaded.augmentation.noise.source == str(tmp_path / "data" / "noise.wav")
+    for path in (tmp_path / "real" / "c.json", tmp_path / "link.json"):  # the real file, and through its link
+        assert os.path.samefile(SpectrogramConfig.load(path).augmentation.noise.source, tmp_path / "data" / "noise.wav")
 
 
 @pytest.mark.parametrize(

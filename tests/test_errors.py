@@ -455,7 +455,6 @@ _TWO_CHANNELS_FIRST = (np.random.default_rng(0).standard_normal((2, RATE)) * 0.1
             jaxspec.ConfigError,
             ("sample_rate=8000", "is for an Augmentation"),
         ),
-        (lambda: jaxspec.draw(None, jax.random.key(0), RATE), jaxspec.ConfigError, ("NoneType",)),
         (
             lambda: list(jaxspec.stream_spectrogram(SpectrogramConfig(), jaxspec.example_path(), progress=3)),
             InputError,
@@ -549,3 +548,35 @@ def test_a_stream_block_longer_than_the_file_is_not_allocated():
         blocks = list(jaxspec.stream_spectrogram(config, path, block_frames=block_frames))
         np.testing.assert_array_equal(np.concatenate(blocks), whole)
     assert len(blocks) == 1
+
+
+def test_valid_uses_of_the_checked_arguments_stay_accepted(tmp_path):
+    # an audit of the checks above for uses that worked before them (Grain's 0-d array indices,
+    # 0/1 flags as torchaudio takes them, a Mapping of keywords, a generator of devices, ...)
+    import collections
+    import types
+
+    config, x = SpectrogramConfig(), np.zeros(1600, np.float32)
+    encoder = jaxspec.grain.EncodeAudio(config, seed=1, sample_rate=RATE)
+    expected = encoder.map_with_index(2, x)
+    for index in (np.array(2), jnp.asarray(2), np.uint64(2)):
+        np.testing.assert_array_equal(encoder.map_with_index(index, x), expected)
+    by_field = jaxspec.grain.EncodeAudio(config, seed=1, sample_rate=RATE, index_field="i", field=0)
+    np.testing.assert_array_equal(by_field.random_map({0: x, "i": np.array(2)}, None)[0], expected)
+    assert list(jaxspec.grain.shard_for_process(list(range(10)), process_index=np.array(1), process_count=3)) == [
+        1,
+        4,
+        7,
+    ]
+    assert jaxspec.batch_sharding(d for d in jax.devices()).spec == jax.sharding.PartitionSpec("batch")
+    assert jaxspec.draw(SpectrogramConfig().augmentation, jax.random.key(0), RATE) == {}
+    shift = Augmentation(time_shift=0.01)
+    assert int(jaxspec.draw(shift, jax.random.key(0), RATE, sample_rate=np.array(8000))["time_shift_samples"]) == 80
+    mel64 = jaxspec.presets.torchaudio_mfcc(melkwargs={"n_mels": 64})
+    assert jaxspec.presets.torchaudio_mfcc(melkwargs=types.MappingProxyType({"n_mels": 64})) == mel64
+    assert jaxspec.presets.kaldi_fbank(use_energy=1) == jaxspec.presets.kaldi_fbank(use_energy=True)
+    assert jaxspec.presets.librosa_melspectrogram(center=0) == jaxspec.presets.librosa_melspectrogram(center=False)
+    assert encode(config, jaxspec.example_path(), stream=0).shape == (328, 201)
+    stamps = collections.deque()
+    jaxspec.encode_to_file(config, jaxspec.example_path(), tmp_path / "a.npy", stamps=stamps)
+    assert len(stamps) == 1
