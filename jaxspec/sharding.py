@@ -62,7 +62,7 @@ def _device_list(devices: Any) -> list:
     devices = list(devices)  # a generator of devices too
     if not devices or not all(isinstance(d, jax.Device) for d in devices):
         raise InputError(f"devices={devices!r} must be a non-empty list of jax.Device (e.g. jax.devices())")
-    return list(devices)
+    return devices
 
 
 def sharded_spectrogram(
@@ -82,7 +82,8 @@ def sharded_spectrogram(
       key: ``None``, one key (row i uses ``jax.random.fold_in(key, i)``) or ``B`` keys.
       lengths: ``None`` or int ``[shape=(B,)]``: a ragged batch, as for ``spectrogram``.
       sharding: a ``NamedSharding`` whose spec shards the first axis (default:
-        ``batch_sharding()``).
+        ``batch_sharding()``; a ``jax.make_mesh`` mesh with explicit axes too). ``x``, a key
+        batch and ``lengths`` committed elsewhere (one device) are placed with it.
 
     Returns:
       float32 ``[shape=(B, n_frames, bins)]`` sharded like ``x``; equal to
