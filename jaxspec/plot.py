@@ -280,7 +280,10 @@ def plot_file(
         raise ConfigError(f"dpi={dpi!r} must be a number from 10 to {limits.MAX_DPI} (limits.MAX_DPI)")
     if config.power is None:  # checked before decoding (a TypeError in the dB scale came after it)
         raise ConfigError("power=None (a complex spectrogram) cannot be drawn in dB; plot a config with a power")
-    _figure_class()  # fail before decoding when matplotlib is missing
+    kind = Path(output).suffix.lstrip(".").lower() or "png"
+    known = _figure_class()().canvas.get_supported_filetypes()  # fails before decoding without matplotlib
+    if kind not in known:  # before decoding, and naming the file (matplotlib's error named neither)
+        raise ConfigError(f"output {_files.quoted(output)}: .{kind} is not a picture format; one of {sorted(known)}")
     info = audio_info(path)
     channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")
     x = prepare(config, path)
@@ -300,5 +303,5 @@ def plot_file(
         fig = figure(panels, config)
         output = Path(output)
         with atomic_path(output, through_links=True) as temporary:  # a file the user named
-            fig.savefig(temporary, dpi=dpi, format=output.suffix.lstrip(".").lower() or "png")
+            fig.savefig(temporary, dpi=dpi, format=kind)
     return output

@@ -293,6 +293,7 @@ def test_info_names_the_complex_dtype_of_power_none(capsys):
         (["config", "--normalization", "rms:loud"], "write max, max:LEVEL"),
         (["config", "--power", "nothing"], "--power"),
         (["config", "--volume", "loud"], "is not a parameter"),
+        (["plot", jaxspec.example_path(), "-o", "x.unknownext"], "'x.unknownext': .unknownext is not a picture format"),
         (["config", "--offset", "-3"], "offset=-3"),
         (["config", "--mix", "0.5"], "augmentation.convolution={'mix': 0.5} needs 'signal'"),
         (["config", "--config", "/nonexistent/cfg.json"], "cfg.json"),
