@@ -334,7 +334,7 @@ def to_json(config: Any, *, signals: Mapping[str, str | os.PathLike] | None = No
 
 
 def save(config: Any, path: str | os.PathLike, *, signals: Mapping[str, str | os.PathLike] | None = None) -> Path:
-    """Writes ``config`` as JSON to ``path``; recording paths become relative to its folder.
+    """Writes ``config`` as JSON to ``path`` (through a link); recording paths relative to its ``_config_folder``.
 
     Returns:
       The path written (its folder is created).
@@ -384,7 +384,7 @@ def read_dict(path: str | os.PathLike) -> dict[str, Any]:
 def load(cls: type, path: str | os.PathLike) -> Any:
     """Reads a JSON config written by ``save`` (or by hand) into a ``cls``.
 
-    Relative recording paths are read relative to the JSON file's folder.
+    Relative recording paths are read relative to the JSON file's folder (``_config_folder``).
 
     Raises:
       FileNotFoundError: ``path``, or a recording it names, does not exist.

@@ -358,7 +358,7 @@ class SpectrogramConfig:
         return _serialize.to_json(self, signals=signals)
 
     def save(self, path: str, *, signals: dict[str, str] | None = None) -> Any:
-        """Writes the config as JSON (recording paths relative to the file's folder); returns the path.
+        """Writes the config as JSON (recording paths relative to the file's real folder); returns the path.
 
         >>> import tempfile, os
         >>> file = SpectrogramConfig(offset=160).save(os.path.join(tempfile.mkdtemp(), "cfg.json"))

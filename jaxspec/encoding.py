@@ -247,7 +247,9 @@ def encode_batch(
       (complex64 for ``power=None``), in input order.
 
     Raises:
-      The error of the first bad item, its message naming the index (and path).
+      ConfigError: ``config`` is not a ``SpectrogramConfig``.
+      InputError: ``audios`` is one input (a path, bytes, an ``Audio``, an array) or a dict.
+      Otherwise the error of the first bad item, its message naming the index (and path).
     """
     if not isinstance(config, SpectrogramConfig):
         raise config_type_error(config)

@@ -216,7 +216,8 @@ class EncodeAudio:
         ``record_key(seed, i)`` (module docstring).
       sample_rate: the rate of array records in Hz.
       field: the key of the audio in dict records.
-      index_field: ``None``, or the key of a dict record's global index (an int). When
+      index_field: ``None``, or the key of a dict record's global index (an int, a 0-d
+        integer array or a JAX scalar; 1.7 is refused). When
         set, ``random_map`` keys the record with ``record_key(seed, record[index_field])``
         instead of a draw from Grain's generator, whose seed is the sampler's step, not
         the record: so a ``grain.DataLoader`` sharded over processes

@@ -262,8 +262,9 @@ def plot_file(
     Args:
       config: the settings.
       path: an audio file.
-      output: the picture to write (atomically); the format follows its extension (PNG, SVG,
-        PDF; PNG without one).
+      output: the picture to write (atomically; a link there is written through); the format
+        follows its extension (any matplotlib format: PNG, SVG, PDF, ...; PNG without one),
+        another extension is a ``ConfigError`` raised before decoding.
       augment_count: augmented versions drawn next to the original.
       seed: the seed of their keys (see ``panels_for``).
       dpi: resolution of raster formats, from 10 to ``limits.MAX_DPI``.

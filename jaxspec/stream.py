@@ -281,7 +281,7 @@ def encode_to_file(
     complete: an interrupted or failed run leaves no partial ``out_path``.
 
     Returns:
-      The shape written, ``(frames, bins)``; ``stamps`` (a list) gets the file's ``(size,
+      The shape written, ``(frames, bins)``; ``stamps`` (a list, or anything with ``append``) gets the file's ``(size,
       modification time in ns)``, taken before its rename (``jaxspec._atomic.atomic_path``).
     """
     _check_stream_args(config, block_frames, progress)

@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         "config",
         "print or write the JSON config in effect",
         "Prints the config that the flags (and --config) give, as JSON; -o writes it to a file that "
-        "--config reads back. Recordings are written by path (relative to the JSON file's folder).",
+        "--config reads back. Recordings are written by path (relative to the JSON file's real folder).",
     )
     config.add_argument(
         "-o", "--output", type=path_text, metavar="JSON", help="write to this file instead of printing (- prints)"
