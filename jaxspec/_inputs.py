@@ -7,6 +7,7 @@ passes tracers through unchecked) and raises ``InputError`` naming the value.
 from __future__ import annotations
 
 import math
+import operator
 import os
 from typing import Any
 
@@ -18,6 +19,24 @@ from . import limits
 from .augmentation.random import row_keys as fold_in_rows
 from .errors import InputError
 from .io import channels_first, pcm_to_float32
+
+
+def as_index(value: Any) -> Any:
+    """An integer-like value (a NumPy integer, a 0-d integer array, a concrete JAX scalar: what
+    Grain and ``jax.tree.map`` pass) as an int; anything else (a bool, 1.7, a tracer) as given,
+    for the caller's check to refuse."""
+    if isinstance(value, bool):
+        return value
+    try:
+        return operator.index(value)
+    except TypeError:  # a tracer's TracerIntegerConversionError too
+        return value
+
+
+def int_in(value: Any, low: int, end: int) -> bool:
+    """Whether ``value`` is an int (Python or NumPy, not a bool) in ``[low, end)``."""
+    integral = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    return integral and low <= int(value) < end
 
 
 def is_concrete_array(x: Any) -> bool:

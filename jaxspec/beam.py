@@ -48,8 +48,8 @@ from ._files import printable
 from .augmentation.recordings import file_stamps
 from .cli.pipeline import Long, read_or_stream
 from .config import SpectrogramConfig
-from .corpus import Batches, encode_waves, file_keys
-from .errors import ConfigError, InputError, config_type_error
+from .corpus import Batches, check_seed, encode_waves, file_keys
+from .errors import InputError, config_type_error
 from .outputs import MANIFEST_NAME, Manifest, Source, key_rule, target_path, write_npy
 from .stream import encode_to_file
 
@@ -252,9 +252,7 @@ def encode_corpus(
 
     if not isinstance(config, SpectrogramConfig):
         raise config_type_error(config)
-    seed_ok = isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and -(2**63) <= seed < 2**63
-    if seed is not None and not seed_ok:  # 2**64 killed the job at run time; 1.7 recorded key(1.7), used key(1)
-        raise ConfigError(f"seed={seed!r} must be an int in [-2**63, 2**63) or None (no augmentation)")
+    check_seed(seed)  # 2**64 killed the job at run time; 1.7 recorded key(1.7), used key(1)
     clashes = collisions([Input(path, name) for path, name in inputs])
     if clashes:  # one output would silently replace the other
         raise InputError("; ".join(clashes))

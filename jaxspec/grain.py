@@ -34,7 +34,6 @@ new dict with ``field`` replaced by the result and the other entries (labels) ke
 from __future__ import annotations
 
 import dataclasses
-import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,8 +41,9 @@ import jax
 import numpy as np
 
 from . import limits
+from ._inputs import as_index, int_in
 from .config import SpectrogramConfig, to_samples
-from .corpus import encode_one
+from .corpus import check_seed, encode_one
 from .encoding import prepare
 from .errors import ConfigError, InputError, config_type_error
 from .io import capped_rate
@@ -60,30 +60,13 @@ def record_key(seed: int, index: int) -> jax.Array:
     >>> bool((jax.random.key_data(record_key(0, 3)) == jax.random.key_data(record_key(0, 3))).all())
     True
     """
-    if not _int_in(index, 0, 2**64):
+    if not int_in(index, 0, 2**64):
         raise InputError(f"record index {index!r} must be an int in [0, 2**64) (Grain's record index)")
-    if not _int_in(seed, -(2**63), 2**63):
+    if not int_in(seed, -(2**63), 2**63):
         raise ConfigError(f"seed={seed!r} must be an int in [-2**63, 2**63)")
     key = jax.random.key(int(seed))
     high, low = divmod(int(index), 2**32)
     return jax.random.fold_in(key if high == 0 else jax.random.fold_in(key, high), low)
-
-
-def _index(value: Any) -> Any:
-    """An integer-like value (a 0-d integer array, a JAX scalar: Grain and ``jax.tree.map`` pass
-    those) as an int; anything else as given, for the checks to refuse (1.7 is not index 1)."""
-    if isinstance(value, bool):
-        return value
-    try:
-        return operator.index(value)
-    except TypeError:
-        return value
-
-
-def _int_in(value: Any, low: int, end: int) -> bool:
-    """Whether ``value`` is an int (Python or NumPy, not a bool) in ``[low, end)``."""
-    integral = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    return integral and low <= int(value) < end
 
 
 def shard_for_process(dataset: Any, *, process_index: int | None = None, process_count: int | None = None) -> Any:
@@ -104,11 +87,11 @@ def shard_for_process(dataset: Any, *, process_index: int | None = None, process
     >>> list(shard_for_process(list(range(10)), process_index=1, process_count=3))
     [1, 4, 7]
     """
-    count = jax.process_count() if process_count is None else _index(process_count)
-    if not _int_in(count, 1, 2**63):  # 1.9 was int()'ed to 1: every host took the whole dataset
+    count = jax.process_count() if process_count is None else as_index(process_count)
+    if not int_in(count, 1, 2**63):  # 1.9 was int()'ed to 1: every host took the whole dataset
         raise ConfigError(f"process_count={count!r} must be a positive int")
-    index = jax.process_index() if process_index is None else _index(process_index)
-    if not _int_in(index, 0, count):
+    index = jax.process_index() if process_index is None else as_index(process_index)
+    if not int_in(index, 0, count):
         raise ConfigError(f"process_index={index!r} must be an int in [0, process_count={count})")
     return dataset[index::count]
 
@@ -249,8 +232,7 @@ class EncodeAudio:
 
     def __post_init__(self):
         _check_settings(self)
-        if self.seed is not None and not _int_in(self.seed, -(2**63), 2**63):
-            raise ConfigError(f"seed={self.seed!r} must be an int in [-2**63, 2**63) or None (no augmentation)")
+        check_seed(self.seed)
         _register(type(self), "MapWithIndex", "RandomMap")
 
     def __setstate__(self, state: dict) -> None:
@@ -265,7 +247,7 @@ class EncodeAudio:
 
     def map_with_index(self, index: int, element: Any) -> Any:
         """Encodes ``element`` with ``record_key(seed, index)`` (no key when ``seed`` is None)."""
-        key = None if self.seed is None else record_key(int(self.seed), _index(index))  # checked there: 1.7 is not 1
+        key = None if self.seed is None else record_key(int(self.seed), as_index(index))  # checked there: 1.7 is not 1
         return self._encode(element, key)
 
     def random_map(self, element: Any, rng: np.random.Generator) -> Any:
@@ -279,5 +261,5 @@ class EncodeAudio:
         if self.index_field is not None:
             if not isinstance(element, Mapping) or self.index_field not in element:
                 raise ConfigError(f"index_field={self.index_field!r}: the record has no such key")
-            return self._encode(element, record_key(int(self.seed), _index(element[self.index_field])))
+            return self._encode(element, record_key(int(self.seed), as_index(element[self.index_field])))
         return self._encode(element, record_key(int(self.seed), int(rng.integers(2**32))))

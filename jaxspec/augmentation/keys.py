@@ -26,11 +26,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .. import _xla
 from .. import features as _features
-from .._inputs import check_key, is_concrete_array, is_single_key
+from .._inputs import as_index, check_key, is_concrete_array, is_single_key
 from ..errors import ConfigError, InputError
 from ..io import capped_rate
 from ..limits import MAX_SIGNAL_SAMPLES
@@ -144,13 +143,6 @@ def feature_chain(
     return chain[:k] + (feature_stages.AugmentFeatures(block, values, valid_frames),) + chain[k:]
 
 
-def _concrete_int(value: Any) -> Any:
-    """A concrete 0-d integer array (NumPy or JAX) as an int; anything else as given."""
-    if is_concrete_array(value) and value.shape == () and np.dtype(value.dtype).kind in "iu":
-        return int(value)
-    return value
-
-
 def draw(setting: Any, key: jax.Array, length: int, *, sample_rate: int | None = None) -> dict[str, jax.Array]:
     """The values an augmentation draws with ``key`` for an input of ``length`` samples.
 
@@ -200,8 +192,8 @@ def draw(setting: Any, key: jax.Array, length: int, *, sample_rate: int | None =
     if not isinstance(augmentation, (Augmentation, type(None))):  # None: no augmentation, no draws
         raise ConfigError(f"draw needs a SpectrogramConfig or an Augmentation, got {type(setting).__name__}")
     if augmentation is setting:  # the rate that converts seconds (a config has its own)
-        rate = 16000 if sample_rate is None else capped_rate("sample_rate", _concrete_int(sample_rate))
-    elif sample_rate is not None and _concrete_int(sample_rate) != setting.sample_rate:
+        rate = 16000 if sample_rate is None else capped_rate("sample_rate", as_index(sample_rate))
+    elif sample_rate is not None and as_index(sample_rate) != setting.sample_rate:
         raise ConfigError(
             f"sample_rate={sample_rate!r} is for an Augmentation; the config's sample_rate is {setting.sample_rate}"
         )

@@ -280,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
 
-    for name in ("stdout", "stderr"):  # a stream the shell closed (>&-) is None: writing to it is an error
+    for name in ("stdout", "stderr"):  # a stream the shell closed (>&-) is None: what it gets is dropped (_Closed)
         if getattr(sys, name) is None:
             setattr(sys, name, _Closed())
     for stream in (sys.stdout, sys.stderr):  # file names that are not UTF-8 print as \xNN, never raise
