@@ -295,7 +295,7 @@ def test_info_names_the_complex_dtype_of_power_none(capsys):
         (["config", "--volume", "loud"], "is not a parameter"),
         (["plot", jaxspec.example_path(), "-o", "x.unknownext"], "'x.unknownext': .unknownext is not a picture format"),
         (["config", "--offset", "-3"], "offset=-3"),
-        (["config", "--mix", "0.5"], "augmentation.convolution={'mix': 0.5} needs 'signal'"),
+        (["config", "--mix", "0.5"], '"mix": 0.5}; give --convolution-file'),
         (["config", "--config", "/nonexistent/cfg.json"], "cfg.json"),
         (["encode", "x.wav", "-o", "out", "--workers", "10000"], "at most 64 decoding threads"),
         (["encode", "x.wav", "-o", "out", "--windowsize", "10"], "did you mean --window-size?"),

@@ -326,7 +326,7 @@ def config_from_args(args: argparse.Namespace):
     except ConfigError as error:
         flags = _stage_flags_named(str(error), args)
         if flags:
-            raise ConfigError(f"{', '.join(flags)}: {error}") from None
+            raise ConfigError(f"{', '.join(flags)}: {error}{_missing_flags_hint(str(error))}") from None
         sources = " and ".join(f"--{name}" for name in ("preset", "config") if _given(args, name))
         window_only = _given(args, "window_size") and not _given(args, "fft_size")
         if sources and window_only and str(error).startswith("fft_size="):
@@ -377,3 +377,14 @@ def _stage_flags_named(message: str, args: argparse.Namespace) -> list[str]:
             flags += [param.flag for param in stage.params if param.flag is not None]
             return [flag for flag in flags if _given(args, _dest(flag))]
     return []
+
+
+def _missing_flags_hint(message: str) -> str:
+    """``; give --convolution-file`` when the message says a stage ``needs 'signal'``: the
+    flag that sets it (the JSON example alone sent a CLI user to write a config file)."""
+    needs = message.partition(" needs ")[2].partition(", e.g.")[0]
+    stage = next((s for s in BY_FIELD if message.startswith(f"augmentation.{s.name}")), None)
+    if stage is None or not needs:
+        return ""
+    flags = [p.flag for p in stage.params if p.flag is not None and repr(p.name) in needs]
+    return f"; give {' and '.join(flags)}" if flags else ""
