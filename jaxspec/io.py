@@ -112,6 +112,9 @@ def pcm_to_float32(x: Any, name: str = "audio") -> Any:
     """
     xp = np if isinstance(x, np.ndarray) else jax.numpy
     dtype = np.dtype(x.dtype)
+    if not dtype.isnative:  # '>i2' (big-endian PCM, e.g. from AIFF bytes) is int16 too
+        dtype = dtype.newbyteorder("=")
+        x = x.astype(dtype)
     if dtype == np.uint8:
         return (x.astype(np.float32) - 128.0) / 128.0
     if dtype in _INT_SCALE:

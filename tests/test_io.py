@@ -124,6 +124,16 @@ def test_uint8_is_offset_binary(relative_error):
     assert relative_error(encode(CONFIG, ints, sample_rate=RATE), encode(CONFIG, scaled, sample_rate=RATE)) < 1e-5
 
 
+@pytest.mark.parametrize("dtype", [">i2", ">i4", ">f4", ">f8"])
+def test_big_endian_samples_scale_as_native_ones(dtype, pcm16, relative_error):
+    # '>i2' was refused as "not signed integer PCM" (the dtype lookup compared byte order too)
+    native = (pcm16[:, 0].astype(np.float64) * {">i2": 1, ">i4": 65536}.get(dtype, 1 / 32768)).astype(dtype[1:])
+    swapped = native.astype(dtype)
+    assert np.array_equal(encode(CONFIG, swapped, sample_rate=RATE), encode(CONFIG, native, sample_rate=RATE))
+    assert np.array_equal(jaxspec.spectrogram(CONFIG, swapped), jaxspec.spectrogram(CONFIG, native))
+    assert np.array_equal(jaxspec.resample(swapped, RATE, 8000), jaxspec.resample(native, RATE, 8000))
+
+
 def test_integer_stereo_arrays_are_scaled_then_averaged(pcm16, relative_error):
     mean = (pcm16.astype(np.float64) / 32768).mean(axis=1).astype(np.float32)
     assert relative_error(encode(CONFIG, pcm16, sample_rate=RATE), encode(CONFIG, mean, sample_rate=RATE)) < 1e-5
