@@ -44,17 +44,19 @@ def is_concrete_array(x: Any) -> bool:
     return isinstance(x, (np.ndarray, jax.Array)) and not isinstance(x, jax.core.Tracer)
 
 
-def as_waveform(x: Any, config: Any = None, host: bool = False, scan: bool = True) -> jax.Array:
+def as_waveform(x: Any, config: Any = None, host: bool = False, scan: bool = True, devices: int = 1) -> jax.Array:
     """float32 ``[L]`` or ``[B, L]`` from float or integer PCM; concrete input is checked for NaN / inf.
 
     ``host=True``: NumPy input stays a NumPy array (float32 input itself, not copied: for a
     caller that only reads it on the host). ``scan=False``: the samples are not scanned
-    (``check_samples``); the caller checks them itself.
+    (``check_samples``); the caller checks them itself. ``devices``: the devices a batch's
+    rows are split among (``sharded_spectrogram``), for the output-size cap.
 
     Raises:
       InputError: a path (``spectrogram`` takes samples; ``encode`` reads files), a
         0-d array, more than 2 dimensions, a dtype that is not PCM, NaN / inf samples,
-        or something that is not an array at all.
+        an output above ``limits.MAX_RESULT_VALUES`` (per device), or something that is
+        not an array at all.
     """
     if isinstance(x, (str, bytes, os.PathLike)):
         raise InputError(
@@ -82,7 +84,8 @@ def as_waveform(x: Any, config: Any = None, host: bool = False, scan: bool = Tru
             "jaxspec.encode(config, x, sample_rate=...), which averages [n, channels]"
         )
     if config is not None:
-        check_result_size(config, x.shape[-1], "x")
+        # a batch's output is one array (on each of ``devices``: its rows split among them)
+        check_result_size(config, x.shape[-1], "x", rows=-(-x.shape[0] // devices) if x.ndim == 2 else 1)
     read_only = host and isinstance(x, np.ndarray) and x.dtype == np.float32
     x = x if read_only else pcm_to_float32(x, "x")
     if scan and is_concrete_array(x) and x.size:  # before device_put: a NumPy input is checked on the host
@@ -98,17 +101,20 @@ def _channels_last(shape: tuple[int, ...], config: Any) -> bool:
     return channels_first(shape[::-1]) and (config is None or shape[1] < config.window_samples)
 
 
-def check_result_size(config: Any, length: int, name: str = "x") -> None:
-    """``InputError`` if the output of one input of ``length`` samples (``config.num_frames``
-    x ``config.num_features``) exceeds ``limits.MAX_RESULT_VALUES``, before anything is
-    allocated (a window of 2**20 samples at a hop of 1 on 100 000 samples asked for 195 GiB)."""
+def check_result_size(config: Any, length: int, name: str = "x", rows: int = 1) -> None:
+    """``InputError`` if the output of ``rows`` inputs of ``length`` samples (``rows`` x
+    ``config.num_frames`` x ``config.num_features``) exceeds ``limits.MAX_RESULT_VALUES``,
+    before anything is allocated (a window of 2**20 samples at a hop of 1 on 100 000 samples
+    asked for 195 GiB; 64 rows of 100 000 samples at a hop of 1 under the cap each, 52 GB
+    together, aborted the process)."""
     frames = int(config.num_frames(length))
-    values = frames * config.num_features
+    values = rows * frames * config.num_features
     if values > limits.MAX_RESULT_VALUES:
+        what = f"{name} of {length} samples" if rows == 1 else f"{name} of {rows} rows x {length} samples"
         raise InputError(
-            f"{name} of {length} samples gives {frames} frames x {config.num_features} features = {values} values, "
+            f"{what} gives {values // config.num_features} frames x {config.num_features} features = {values} values, "
             f"above the cap {limits.MAX_RESULT_VALUES} for one output in memory; use a larger offset, "
-            "or stream long audio to a file with jaxspec.encode_to_file"
+            + ("or fewer rows per call" if rows > 1 else "or stream long audio to a file with jaxspec.encode_to_file")
         )
 
 

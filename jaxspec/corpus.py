@@ -10,7 +10,9 @@ than the items in it (41 % between rungs, plus the rounding to 256 samples: 1025
 44 % from 0.5 to 8 s at 16 kHz; about 20 % on average for lengths spread evenly on a log
 scale), and lengths from 0.5 s to 8 s at 16 kHz fall in 9 buckets. The batch size of a
 bucket is ``max(1, BATCH_SAMPLES // bucket)`` rows, capped at ``MAX_BATCH``: a batch
-holds at most about ``BATCH_SAMPLES`` samples whatever the bucket.
+holds at most about ``BATCH_SAMPLES`` samples whatever the bucket; with a config, also at
+most ``BATCH_VALUES // (frames x FFT size)`` rows (a small hop: an item's frames, not its
+samples, set the memory).
 
 **Packing.** A config whose frames depend on nothing but their own samples
 (``packing.packable``: the seed's or Kaldi's ``snip_edges`` framing, no normalization,
@@ -58,6 +60,11 @@ BATCH_SAMPLES = 1 << 20
 """Samples per batch (rows x bucket length), about 65 s of 16 kHz audio."""
 MAX_BATCH = 64
 """The most rows of one batch (short buckets)."""
+BATCH_VALUES = 1 << 26
+"""Frames x FFT size per batch, at most (256 MiB of float32 frames): the default config's
+batches hold at most 3.2 M and ``presets.whisper()``'s (3000 frames a row) 53 rows, so only a
+small hop makes batches smaller: a bucket of 60 000 samples at a hop of 1 and a 1024-point
+window held 16 rows of 66 M values, 2.4 GB for one item (now 1 row)."""
 
 
 def bucket_length(length: int) -> int:
@@ -77,13 +84,21 @@ def bucket_length(length: int) -> int:
         k += 1
 
 
-def bucket_batch_size(bucket: int) -> int:
-    """Rows per batch for a bucket: ``min(MAX_BATCH, max(1, BATCH_SAMPLES // bucket))``.
+def bucket_batch_size(bucket: int, config: SpectrogramConfig | None = None) -> int:
+    """Rows per batch for a bucket: ``min(MAX_BATCH, max(1, BATCH_SAMPLES // bucket))``,
+    and with a ``config`` at most ``BATCH_VALUES // (frames x fft_samples)`` (at least 1).
 
     >>> bucket_batch_size(16384), bucket_batch_size(1 << 22)
     (64, 1)
+    >>> import jaxspec
+    >>> bucket_batch_size(16384, jaxspec.SpectrogramConfig(offset=1))  # 16384 frames a row
+    10
     """
-    return min(MAX_BATCH, max(1, BATCH_SAMPLES // int(bucket)))
+    rows = min(MAX_BATCH, max(1, BATCH_SAMPLES // int(bucket)))
+    if config is None:
+        return rows
+    per_row = max(1, int(config.num_frames(int(bucket)))) * config.fft_samples
+    return max(1, min(rows, BATCH_VALUES // per_row))
 
 
 PACK_BATCH_SAMPLES = 1 << 22
@@ -105,6 +120,7 @@ class Batches:
 
     def __init__(self, config: SpectrogramConfig, keyed: bool):
         self._packed = packable(config, keyed)
+        self._config = config
         self._buffers: dict[int, list] = {}  # by bucket; key 0 when packed
         self._samples: collections.Counter = collections.Counter()
 
@@ -116,7 +132,7 @@ class Batches:
         self._samples[group] += length
         if self._packed and self._samples[group] < PACK_BATCH_SAMPLES:
             return None
-        if not self._packed and len(waiting) < bucket_batch_size(group):
+        if not self._packed and len(waiting) < bucket_batch_size(group, self._config):
             return None
         del self._samples[group]
         return self._buffers.pop(group)
@@ -129,8 +145,9 @@ class Batches:
         return rest
 
 
-def plan_batches(lengths: Sequence[int]) -> list[tuple[int, list[int]]]:
-    """Groups item indices into ``(bucket, indices)`` batches, each of at most ``bucket_batch_size(bucket)``.
+def plan_batches(lengths: Sequence[int], config: SpectrogramConfig | None = None) -> list[tuple[int, list[int]]]:
+    """Groups item indices into ``(bucket, indices)`` batches, each of at most
+    ``bucket_batch_size(bucket, config)``.
 
     Items keep their input order inside a bucket; buckets come in order of their first item.
 
@@ -142,7 +159,7 @@ def plan_batches(lengths: Sequence[int]) -> list[tuple[int, list[int]]]:
         groups.setdefault(bucket_length(n), []).append(i)
     batches = []
     for bucket, indices in groups.items():
-        size = bucket_batch_size(bucket)
+        size = bucket_batch_size(bucket, config)
         batches.extend((bucket, indices[i : i + size]) for i in range(0, len(indices), size))
     return batches
 
@@ -173,7 +190,7 @@ def encode_waves(
       ``[shape=(config.num_frames(n_i), features)]`` per wave, in order; each equals
       ``spectrogram(config, waves[i], keys[i])`` (relative 1e-5, the same draws). A
       ``packing.packable`` config (Threefry keys) is packed: one program, with or without
-      a key. Otherwise each batch is ``bucket_batch_size(bucket)`` rows of ``bucket``
+      a key. Otherwise each batch is ``bucket_batch_size(bucket, config)`` rows of ``bucket``
       samples (padding rows of length 0), so the programs compiled depend on the
       buckets met, not on the lengths.
     """
@@ -223,10 +240,10 @@ def _encode_buckets(
     # Batches run on worker threads, several at once (XLA:CPU runs one thread's programs
     # one after another; W6's corpus with presets.whisper(): 4.9 s dispatched from one thread).
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="jaxspec-bucket") as pool:
-        for bucket, indices in plan_batches(lengths):
+        for bucket, indices in plan_batches(lengths, config):
             chosen = [waves[i] for i in indices]
             rows_data = None if key_data is None else key_data[indices]
-            batch = _bucket_batch(config, bucket, bucket_batch_size(bucket), chosen, rows_data, impl, pool)
+            batch = _bucket_batch(config, bucket, bucket_batch_size(bucket, config), chosen, rows_data, impl, pool)
             in_flight.append((indices, batch))
             # While the workers run these batches, the host pads the next one (or compiles its
             # program, on a first run). A short window bounds the memory.

@@ -17,9 +17,10 @@ cap                         value            what it bounds
 ``MAX_TARGET_SAMPLES``      1,073,741,824    ``target_length`` as a duration (2**30)
 ``MAX_OUTPUT_VALUES``       268,435,456      ``target_length`` frames x bins (2**28: 1 GiB float32)
 ``MAX_SIGNAL_SAMPLES``      2,147,483,647    an input held in memory, and frames x offset (int32)
-``MAX_RESULT_VALUES``       2,147,483,647    frames x features of one input's output in memory (an
-                                             ``InputError``: 8 GiB of float32; longer audio streams
-                                             to a file with ``encode_to_file``)
+``MAX_RESULT_VALUES``       2,147,483,647    frames x features of one input's output in memory, a
+                                             batch's rows together (an ``InputError``: 8 GiB of
+                                             float32; longer audio streams to a file with
+                                             ``encode_to_file``)
 ``MAX_RECORDING_SAMPLES``   67,108,864       a recording (noise, impulse response), at its rate and the config's (2**26)
 ``MAX_CONFIG_BYTES``        16,777,216       a JSON config file (16 MiB)
 ``MAX_JSON_DEPTH``          32               nesting of a JSON config

@@ -94,10 +94,10 @@ def sharded_spectrogram(
         raise InputError(f"sharding={sharding!r} must be a NamedSharding (e.g. jaxspec.batch_sharding())")
     spec = sharding.spec
     axis = spec[0] if len(spec) else None
-    x = as_waveform(x, config)
+    shards = 1 if axis is None else int(np.prod([sharding.mesh.shape[a] for a in np.atleast_1d(axis)]))
+    x = as_waveform(x, config, devices=shards)
     if x.ndim != 2:
         raise InputError(f"sharded_spectrogram needs a batch x [B, L], got shape {x.shape}")
-    shards = 1 if axis is None else int(np.prod([sharding.mesh.shape[a] for a in np.atleast_1d(axis)]))
     if x.shape[0] % shards:
         raise InputError(f"batch size B={x.shape[0]} must be a multiple of the {shards} devices of the batch axis")
     rows = NamedSharding(sharding.mesh, PartitionSpec(axis))  # [B] arrays laid out as x's rows

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxspec import corpus, packing
+from jaxspec import SpectrogramConfig, corpus, packing
 from jaxspec.augmentation.random import fold_in_words
 from jaxspec.corpus import (
     LADDER_GRANULE,
@@ -39,6 +39,22 @@ def test_sixty_lengths_from_half_a_second_to_eight_fall_in_few_buckets():
     lengths = np.unique(np.geomspace(8000, 128000, 60).astype(int))
     assert len(lengths) == 60
     assert len({bucket_length(n) for n in lengths}) <= 12
+
+
+def test_batch_rows_are_sized_by_frames_not_only_samples():
+    # a hop of 1 sample: a 60 000-sample item's bucket held 16 rows of 61 M frame values (2.4 GB)
+    small_hop = SpectrogramConfig(window_size=1024, offset=1)
+    bucket = bucket_length(60000)
+    rows = bucket_batch_size(bucket, small_hop)
+    assert rows == 1 and bucket_batch_size(bucket) == 16
+    assert all(len(idx) == 1 for _, idx in plan_batches([60000] * 3, small_hop))
+    # the default config's batches are those of the samples rule on every rung to 8 s
+    rungs = sorted({bucket_length(n) for n in range(1000, 128001, 500)})
+    assert all(bucket_batch_size(b, SpectrogramConfig()) == bucket_batch_size(b) for b in rungs)
+    for b in rungs:  # within the budget, or one row (an item is never split)
+        rows = bucket_batch_size(b, small_hop)
+        assert rows == 1 or rows * small_hop.num_frames(b) * 1024 <= corpus.BATCH_VALUES
+    assert [bucket_batch_size(b, small_hop) for b in rungs[:3]] == [64, 42, 32]
 
 
 @given(st.lists(st.integers(0, 400_000), max_size=80))
@@ -482,7 +498,8 @@ def test_batches_fill_per_bucket_or_one_packed_buffer():
     import jaxspec
 
     ladder = corpus.Batches(jaxspec.presets.whisper(), keyed=False)  # not packable
-    size = corpus.bucket_batch_size(corpus.bucket_length(16000))
+    size = corpus.bucket_batch_size(corpus.bucket_length(16000), jaxspec.presets.whisper())
+    assert size == corpus.BATCH_VALUES // (3000 * 400)  # 30 s of output a row
     handed = [ladder.add(i, 16000) for i in range(size)] + [ladder.add("short", 3000)]
     assert handed[:-2] == [None] * (size - 1) and handed[-2] == list(range(size)) and handed[-1] is None
     assert ladder.rest() == [["short"]] and ladder.rest() == []

@@ -949,6 +949,18 @@ def test_an_output_too_large_for_memory_is_an_input_error_before_allocating(tmp_
     assert jaxspec.spectrogram(config, x[:4]).shape == (4, 2**19 + 1)  # small inputs still work
 
 
+def test_a_batch_too_large_for_memory_together_is_an_input_error_before_allocating():
+    # each row's output is under the cap (2.0e8 values); the batch's 1.3e10 (52 GB) aborted the process
+    config = SpectrogramConfig(window_size=4096, offset=1)
+    x = np.zeros((64, 100_000), np.float32)
+    for call in (lambda: jaxspec.spectrogram(config, x), lambda: jax.jit(jaxspec.spectrogram)(config, x)):
+        with raises(InputError, "64 rows x 100000 samples", "13113600000 values", "fewer rows"):
+            call()
+    with raises(InputError, "64 rows", "fewer rows"):
+        jaxspec.spectrogram(config, x, lengths=np.full(64, 10))
+    assert jaxspec.spectrogram(config, x[:2, :1000]).shape == (2, 1000, 2049)
+
+
 def test_an_audio_with_a_contradicting_sample_rate_is_an_input_error():
     audio = Audio(_tone()[:800], 8000)
     assert jaxspec.encode(SpectrogramConfig(), audio, sample_rate=8000).shape == (13, 201)
