@@ -302,4 +302,10 @@ def as_signal(value: Any, name: str) -> tuple[np.ndarray, int | None]:
         return to_mono(to_float32(value.samples, name)), value.sample_rate
     if isinstance(value, jax.core.Tracer):
         raise InputError(f"{name} must be a concrete array, a path or Audio, not a traced value")
+    shape = np.shape(value)
+    if channels_first(shape):  # torchaudio's and librosa's layout: averaged, a 1- or 2-sample recording
+        raise InputError(
+            f"{name} of shape {shape}: that looks like {shape[0]} channels first ([channels, n]), but a "
+            "recording is [n] or [n, channels]; pass the transpose (.T)"
+        )
     return to_mono(to_float32(value, name)), None

@@ -19,7 +19,19 @@ import scipy.stats
 import soundfile
 
 import jaxspec
-from jaxspec import Audio, Augmentation, Convolution, LogUniform, Noise, Normal, Scaled, TimeShift, Uniform, Volume
+from jaxspec import (
+    Audio,
+    Augmentation,
+    ConfigError,
+    Convolution,
+    LogUniform,
+    Noise,
+    Normal,
+    Scaled,
+    TimeShift,
+    Uniform,
+    Volume,
+)
 from jaxspec.augmentation import noise, ops
 
 SR = 16_000
@@ -576,6 +588,42 @@ def test_stereo_recording_is_averaged_to_mono():
     left, right = _signal(500, 1), _signal(500, 2)
     config = _config(noise=Noise(1.0, Audio(np.stack([left, right], axis=1), SR)))
     np.testing.assert_allclose(np.asarray(config.augmentation.noise.signal), (left + right) / 2, atol=1e-7)
+
+
+def test_a_recording_follows_the_config_to_another_rate(tmp_path):
+    # dataclasses.replace(config, sample_rate=8000) kept the 16 kHz samples (noise at half speed)
+    rate = 8000
+    samples = (0.5 * _sine(SR, 0.2, 300.0)).astype(np.float32)
+    path = tmp_path / "noise.wav"
+    soundfile.write(path, samples, SR, subtype="FLOAT")
+    at16 = _config(noise=Noise(0.3, path), convolution=Convolution(samples[:400]))
+    at8 = dataclasses.replace(at16, sample_rate=rate)
+    fresh = _config(rate, noise=Noise(0.3, path))
+    # the file is read again at 8 kHz: the fresh config's samples, and a save / load round trip is equal
+    np.testing.assert_array_equal(np.asarray(at8.augmentation.noise.signal), fresh.augmentation.noise.signal)
+    assert at8.augmentation.noise.signal_rate == rate and at16.augmentation.noise.signal_rate == SR
+    assert jaxspec.SpectrogramConfig.from_dict(at8.to_dict()) == at8  # the response inline, the noise by path
+    # an array is resampled from the rate it was held at (the config's: 16 kHz)
+    expected = np.asarray(jaxspec.resample(samples[:400], SR, rate))
+    np.testing.assert_array_equal(np.asarray(at8.augmentation.convolution.signal), expected)
+    reused = jaxspec.SpectrogramConfig(sample_rate=rate, augmentation=at16.augmentation)
+    assert reused.augmentation.convolution == at8.augmentation.convolution
+    # an array at its own rate, and a rate that does not belong to a path
+    given = _config(convolution=Convolution(samples[:400], signal_rate=rate))
+    np.testing.assert_array_equal(
+        np.asarray(given.augmentation.convolution.signal), np.asarray(jaxspec.resample(samples[:400], rate, SR))
+    )
+    with pytest.raises(ConfigError, match="signal_rate=8000 is for an array signal"):
+        Noise(0.3, path, signal_rate=rate)
+
+
+@pytest.mark.parametrize("shape", [(2, 16000), (1, 4000)])
+def test_a_channels_first_recording_is_refused(shape):
+    # it was averaged over its 16000 "channels": a 1- or 2-sample recording
+    with pytest.raises(ConfigError, match=r"channels first \(\[channels, n\]\).*pass the transpose"):
+        _config(noise=Noise(1.0, np.zeros(shape, np.float32)))
+    with pytest.raises(ConfigError, match="channels first"):
+        _config(convolution=np.zeros(shape, np.float32))
 
 
 def test_recording_given_as_a_path(tmp_path):

@@ -18,7 +18,7 @@ import numpy as np
 from .. import limits
 from .._files import display
 from ..errors import AudioFileError, ConfigError, InputError, RecordingFileError
-from ..io import as_signal, audio_info, is_path
+from ..io import Audio, as_signal, audio_info, is_path
 from ..resampling import output_length, resample
 from .stages import Augmentation
 
@@ -49,8 +49,8 @@ def load_recording(signal: Any, sample_rate: int, name: str) -> jax.Array:
         samples, rate = as_signal(signal, name)
     except AudioFileError as error:
         raise RecordingFileError(f"{name}: {error}") from error
-    except InputError as error:  # a recording is part of the config
-        raise ConfigError(f"{name}: {error}") from error
+    except InputError as error:  # a recording is part of the config (named once)
+        raise ConfigError(str(error) if str(error).startswith(name) else f"{name}: {error}") from error
     if samples.shape[0] == 0:
         raise ConfigError(f"{name} is an empty signal; it needs at least one sample")
     _check_length(name, samples.shape[0], rate, sample_rate)
@@ -78,7 +78,9 @@ def resolve(augmentation: Augmentation | None, sample_rate: int) -> Augmentation
     """``augmentation`` with its recordings loaded and resampled to ``sample_rate``.
 
     A stage given its recording by path keeps the absolute path in ``source`` (config
-    files write it instead of the samples).
+    files write it instead of the samples), and every loaded recording its rate in
+    ``signal_rate``: a recording at another rate (a config's setting put in a config of
+    another ``sample_rate``) is read again from ``source``, or resampled from its rate.
     """
     if augmentation is None:
         return None
@@ -86,12 +88,31 @@ def resolve(augmentation: Augmentation | None, sample_rate: int) -> Augmentation
     for stage, setting in augmentation.active():
         param = stage.signal_param
         signal = None if param is None else getattr(setting, param.name)
-        if signal is None:
+        if signal is None or isinstance(signal, jax.core.Tracer):
             continue
-        loaded = load_recording(signal, sample_rate, f"{type(setting).__name__} {param.name}")
+        name = f"{type(setting).__name__} {param.name}"
+        rate = setting.signal_rate
+        if rate is not None and rate != sample_rate and not is_path(signal) and not isinstance(signal, Audio):
+            # the same samples as a config built at this rate: the file again, or the array resampled
+            signal = _at_rate(setting, signal, rate, sample_rate, name)
+        loaded = load_recording(signal, sample_rate, name)
         source = os.path.abspath(os.fspath(signal)) if is_path(signal) else setting.source
-        changes[stage.name] = dataclasses.replace(setting, **{param.name: loaded, "source": source})
+        changes[stage.name] = dataclasses.replace(
+            setting, **{param.name: loaded, "source": source, "signal_rate": sample_rate}
+        )
     return dataclasses.replace(augmentation, **changes) if changes else augmentation
+
+
+def _at_rate(setting: Any, signal: Any, rate: int, sample_rate: int, name: str) -> Any:
+    """What to load for a recording held at ``rate`` in a config of ``sample_rate``: its
+    ``source`` file while it can be read (a fresh config's samples, ``from_dict`` equal),
+    else the samples as ``Audio`` at their rate."""
+    if setting.source is not None:
+        try:
+            return load_recording(setting.source, sample_rate, name)
+        except (OSError, RecordingFileError):  # moved or deleted since: the samples held
+            pass
+    return Audio(np.asarray(signal), rate)
 
 
 def file_stamps(config: Any) -> dict[str, list[int] | None]:

@@ -19,8 +19,8 @@ import numpy as np
 from .. import _xla, limits
 from .._pytree import pytree_dataclass
 from ..durations import is_duration_string, parse_duration
-from ..errors import ConfigError
-from ..io import Audio, is_path
+from ..errors import ConfigError, InputError
+from ..io import Audio, capped_rate, is_path
 from . import ops, random
 from .distributions import LogUniform, Normal, Scaled, Uniform, as_param, sample_param
 from .noise import bits_to_normal, noise_words, white_bits_at, white_noise
@@ -47,6 +47,22 @@ def _signal_repr(self: Any) -> str:
             text = repr(value)
         fields.append(f"{f.name}={text}")
     return f"{type(self).__name__}({', '.join(fields)})"
+
+
+def _signal_rate(setting: Any, name: str) -> int | None:
+    """``setting.signal_rate`` checked: a positive int rate, for an array signal only (a
+    path or an ``Audio`` has its own rate)."""
+    rate = setting.signal_rate
+    if rate is None:
+        return None
+    if is_path(setting.signal) or isinstance(setting.signal, Audio):
+        raise ConfigError(
+            f"{name} signal_rate={rate!r} is for an array signal; a path or an Audio has its own rate (leave it None)"
+        )
+    try:
+        return capped_rate(f"{name} signal_rate", rate)
+    except InputError as error:  # the cap: a config's error
+        raise ConfigError(str(error)) from None
 
 
 def _checked_signal(signal: Any, name: str) -> Any:
@@ -76,17 +92,22 @@ class Noise:
     Args:
       amplitude: numeric parameter. Without ``signal``: the standard deviation of
         white noise. With ``signal``: the factor on the recording (default 1).
-      signal: ``None``, or a recording (array at the config's rate, ``Audio`` or a
+      signal: ``None``, or a recording (an array at ``signal_rate``, ``Audio`` or a
         path), resampled to the config's rate when the config is built. A segment of
         the input's length starts at a uniformly random sample (in ``[0, R - L]``; in
         ``[0, R)`` with the recording repeated when it is shorter than the input).
       source: the file the recording was read from (set when ``signal`` is a path;
         config files write it instead of the samples).
+      signal_rate: the rate of an array ``signal`` in Hz (``None``: the config's). A
+        config sets it to its own rate when it loads the recording, so the setting in a
+        config of another rate (``dataclasses.replace(config, sample_rate=8000)``) is
+        resampled again (from ``source`` when it came from a file).
     """
 
     amplitude: Any = None
     signal: Any = None
     source: str | None = None
+    signal_rate: int | None = None
 
     def __post_init__(self):
         amplitude = self.amplitude
@@ -97,6 +118,7 @@ class Noise:
         amplitude = as_param(amplitude, "Noise amplitude", bounds=(0.0, math.inf), cap=limits.MAX_GAIN)
         object.__setattr__(self, "amplitude", amplitude)  # a negative magnitude is an error
         object.__setattr__(self, "signal", _checked_signal(self.signal, "Noise signal"))
+        object.__setattr__(self, "signal_rate", _signal_rate(self, "Noise"))
 
     __repr__ = _signal_repr
 
@@ -131,22 +153,26 @@ class Convolution:
     """Convolve with an impulse response: ``y = (1 - mix) x + mix (x * h)[:L]``.
 
     Args:
-      signal: the impulse response ``h`` (array at the config's rate, ``Audio`` or a
+      signal: the impulse response ``h`` (an array at ``signal_rate``, ``Audio`` or a
         path), resampled to the config's rate when the config is built.
       mix: numeric parameter in ``[0, 1]`` (default 1: fully convolved).
       source: the file the impulse response was read from (set when ``signal`` is a
         path; config files write it instead of the samples).
+      signal_rate: the rate of an array ``signal`` in Hz (``None``: the config's); see
+        ``Noise``.
     """
 
     signal: Any
     mix: Any = 1.0
     source: str | None = None
+    signal_rate: int | None = None
 
     def __post_init__(self):
         if self.signal is None:
             raise ConfigError("Convolution needs a signal (the impulse response)")
         object.__setattr__(self, "mix", as_param(self.mix, "Convolution mix", bounds=(0.0, 1.0)))
         object.__setattr__(self, "signal", _checked_signal(self.signal, "Convolution signal"))
+        object.__setattr__(self, "signal_rate", _signal_rate(self, "Convolution"))
 
     __repr__ = _signal_repr
 
