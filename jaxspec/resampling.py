@@ -38,7 +38,7 @@ from jax import lax
 from ._inputs import check_samples, is_concrete_array
 from ._xla import numpy_defaults
 from .errors import ConfigError, InputError, check_rate
-from .io import pcm_to_float32
+from .io import Audio, channels_first, pcm_to_float32
 
 _ATTENUATION_DB = 120.0
 _PASSBAND = 0.9  # fraction of the lower Nyquist frequency kept intact
@@ -222,12 +222,16 @@ def _resample(x: jax.Array, orig_rate: int, target_rate: int) -> jax.Array:
     return y.reshape(*batch, n_out)
 
 
-def resample(x: jax.Array, orig_rate: int, target_rate: int) -> jax.Array:
+def resample(x: Any, orig_rate: int, target_rate: int) -> Any:
     """Band-limited resampling along the last axis.
 
     Args:
       x: float array ``[shape=(..., n)]``, samples at ``orig_rate`` (integer PCM is scaled to
-        [-1, 1) as ``spectrogram`` scales it: int16 by 2**15, uint8 offset binary).
+        [-1, 1) as ``spectrogram`` scales it: int16 by 2**15, uint8 offset binary); or an
+        ``Audio`` at ``orig_rate``, resampled along its time axis (``[n, channels]`` kept)
+        and returned as an ``Audio`` at ``target_rate``. A 2-D array that is evidently one
+        signal with its channels last (``[n, channels]``, at most 8 channels) is refused:
+        its channels are not a time axis.
       orig_rate: input rate in Hz (a Python int: static under ``jax.jit``).
       target_rate: output rate in Hz (a Python int).
 
@@ -245,6 +249,14 @@ def resample(x: jax.Array, orig_rate: int, target_rate: int) -> jax.Array:
     """
     orig_rate = check_rate("orig_rate", orig_rate)
     target_rate = check_rate("target_rate", target_rate)
+    if isinstance(x, Audio):
+        return _resample_audio(x, orig_rate, target_rate)
+    if channels_first(np.shape(x)[::-1]):
+        raise InputError(
+            f"resample x has shape {np.shape(x)}: that looks like one signal with {np.shape(x)[1]} channels last "
+            "([n, channels]), but resample works on the last axis; pass x.T (and transpose the result), "
+            "or an Audio (its time axis is resampled)"
+        )
     # NumPy input goes straight to the compiled function (one transfer, no extra dispatches).
     # Integer PCM is scaled as everywhere else (SPEC 3: int16 by 2**15; bool refused).
     x = pcm_to_float32(x if isinstance(x, jax.Array) else np.asarray(x), "x")
@@ -253,6 +265,20 @@ def resample(x: jax.Array, orig_rate: int, target_rate: int) -> jax.Array:
     if is_concrete_array(x) and x.size:  # SPEC 5: one NaN spread over a whole FFT segment (2240 outputs)
         check_samples(None, x if x.ndim <= 2 else x.reshape(-1, x.shape[-1]), "resample x")
     return resample_checked(x, orig_rate, target_rate)
+
+
+def _resample_audio(audio: Audio, orig_rate: int, target_rate: int) -> Audio:
+    """``resample`` of an ``Audio``'s time axis; ``orig_rate`` must be its rate."""
+    if orig_rate != audio.sample_rate:
+        raise InputError(
+            f"resample orig_rate={orig_rate} but the Audio is at {audio.sample_rate} Hz; pass audio.sample_rate"
+        )
+    samples = audio.samples
+    if np.ndim(samples) == 1:
+        return Audio(resample(samples, orig_rate, target_rate), target_rate)
+    return Audio(
+        jnp.swapaxes(resample(jnp.swapaxes(jnp.asarray(samples), 0, 1), orig_rate, target_rate), 0, 1), target_rate
+    )
 
 
 def resample_checked(x: Any, orig_rate: int, target_rate: int) -> jax.Array:

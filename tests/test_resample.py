@@ -205,6 +205,23 @@ def test_resample_refuses_nan_and_0d_input_by_name():
     assert resample(np.ones((2, 3, 50), np.float32), 16000, 8000).shape == (2, 3, 25)  # batches of any rank
 
 
+def test_resample_takes_an_audio_along_its_time_axis_and_refuses_channels_last_arrays():
+    # [n, channels] was resampled along its 2 channels: (132300, 2) -> (132300, 1), silently
+    rng = np.random.default_rng(3)
+    stereo = rng.standard_normal((4410, 2)).astype(np.float32)
+    with pytest.raises(jaxspec.InputError, match=r"2 channels last \(\[n, channels\]\).*pass x.T"):
+        resample(stereo, 44100, 16000)
+    out = resample(jaxspec.Audio(stereo, 44100), 44100, 16000)
+    assert isinstance(out, jaxspec.Audio) and out.sample_rate == 16000 and out.samples.shape == (1600, 2)
+    for channel in range(2):
+        np.testing.assert_array_equal(np.asarray(out.samples[:, channel]), resample(stereo[:, channel], 44100, 16000))
+    mono = jax.jit(resample, static_argnums=(1, 2))(jaxspec.Audio(stereo[:, 0], 44100), 44100, 16000)
+    np.testing.assert_allclose(np.asarray(mono.samples), np.asarray(out.samples[:, 0]), rtol=1e-5, atol=1e-6)
+    with pytest.raises(jaxspec.InputError, match="orig_rate=16000 but the Audio is at 44100 Hz"):
+        resample(jaxspec.Audio(stereo, 44100), 16000, 8000)
+    assert resample(stereo.T, 44100, 16000).shape == (2, 1600)  # [channels, n]: a batch of rows, as documented
+
+
 def test_encode_caps_an_arrays_sample_rate_as_audio_does():
     with pytest.raises(jaxspec.InputError, match="sample_rate=5000000 is above the cap"):
         jaxspec.encode(jaxspec.SpectrogramConfig(), np.zeros(1000, np.float32), sample_rate=5_000_000)
