@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, is_finite
 
 
 def number(
     owner: str, name: str, value: Any, low: float = -math.inf, strict: bool = False, high: float = math.inf
 ) -> float:
     """``value`` as a float: a finite real ``>= low`` (``> low`` with ``strict``) and ``<= high``, not a bool."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and is_finite(value)
     if not ok or value < low or (strict and value == low) or value > high:
         rules = [f"> {low:g}" if strict else f">= {low:g}"] if low > -math.inf else []
         rules += [f"<= {high:g} (jaxspec.limits)"] if high < math.inf else []

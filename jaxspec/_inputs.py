@@ -118,15 +118,16 @@ def check_result_size(config: Any, length: int, name: str = "x", rows: int = 1) 
         )
 
 
-def check_samples(config: Any, x: Any, name: str = "x", length: int | None = None) -> None:
+def check_samples(config: Any, x: Any, name: str = "x", length: int | None = None) -> float:
     """``InputError`` if concrete, non-empty samples ``x`` hold NaN or inf, or (with a
     ``config``) are too large for its spectrum to stay finite (``check_peak``, for an input
-    of ``length`` samples: ``x``'s own by default; ``x`` may be a piece of it)."""
+    of ``length`` samples: ``x``'s own by default; ``x`` may be a piece of it). Returns ``max|x|``."""
     peak = abs_max(x)  # one pass finds NaN / inf (they propagate) and the magnitude
     if not math.isfinite(peak):
         raise InputError(f"{name} has NaN or infinite samples ({_first_bad(x)})")
     if config is not None:
         check_peak(config, peak, x.shape[-1] if length is None else length, name)
+    return peak
 
 
 def _first_bad(x: Any) -> str:
@@ -220,7 +221,8 @@ def is_key_batch(key: jax.Array, batch: int) -> bool:
 
 
 def check_key(key: Any) -> jax.Array:
-    """``key`` as a JAX array if it is a PRNG key (typed, or raw uint32 ``[..., 2]``)."""
+    """``key`` as a JAX array if it is a PRNG key (typed, or raw uint32 ``[..., 2]``: Threefry's
+    words, wrapped as Threefry keys when ``jax_default_prng_impl`` is another implementation)."""
     if isinstance(key, (int, float)) and not isinstance(key, bool):  # a sample rate where the key goes
         raise InputError(
             f"key={key!r} is not a PRNG key; use jax.random.key(seed). If it is a sample rate: spectrogram "
@@ -246,6 +248,8 @@ def check_key(key: Any) -> jax.Array:
                 else " or jax.random.PRNGKey(seed)"
             )
         )
+    if not is_typed_key(key) and jax.config.jax_default_prng_impl != "threefry2x32":
+        key = jax.random.wrap_key_data(key, impl="threefry2x32")  # JAX would read the words as its default's
     return key
 
 

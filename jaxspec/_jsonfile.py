@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,38 @@ def _depth(value: Any) -> int:
         children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
         stack.extend((child, depth + 1) for child in children)
     return deepest
+
+
+_MAX_INT_BITS = 1000
+"""An integer of more bits (about 1e301) is beyond every field's cap and float's range."""
+
+
+def check_plain(value: Any, where: str = "") -> None:
+    """``ConfigError`` for a dict / list value (``from_dict``'s, a parsed file's) nested
+    deeper than ``limits.MAX_JSON_DEPTH`` or holding an integer beyond float's range, naming
+    the place (``augmentation.volume.gain``), without recursion: Python raised
+    ``RecursionError``, ``OverflowError`` or a ``ValueError`` of its own while the fields
+    were read or a message formatted."""
+    stack: list[tuple[Any, tuple]] = [(value, ())]  # the keys / indices down to the item
+    while stack:
+        item, keys = stack.pop()
+        if len(keys) > limits.MAX_JSON_DEPTH:
+            cap = limits.MAX_JSON_DEPTH
+            raise ConfigError(f"{_place(where, keys)} nests deeper than the cap {cap} (jaxspec.limits)")
+        if isinstance(item, int) and not isinstance(item, bool) and item.bit_length() > _MAX_INT_BITS:
+            raise ConfigError(
+                f"{_place(where, keys)}=<an integer of about {int(item.bit_length() * 0.30103)} digits> is beyond "
+                "every cap and float's range"
+            )
+        if isinstance(item, Mapping):
+            stack.extend((child, (*keys, key)) for key, child in item.items())
+        elif isinstance(item, (list, tuple)) and any(isinstance(c, (int, Mapping, list, tuple)) for c in item):
+            stack.extend((child, (*keys, i)) for i, child in enumerate(item))
+
+
+def _place(where: str, keys: tuple) -> str:
+    place = (where + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys)).lstrip(".")
+    return place or "config"
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -58,7 +58,7 @@ import numpy as np
 
 from . import _stage_json
 from ._atomic import atomic_file
-from ._jsonfile import parse_json
+from ._jsonfile import check_plain, parse_json
 from .augmentation import BY_FIELD, STAGE_BY_NAME, Augmentation, LogUniform, Normal, Scaled, Uniform
 from .errors import ConfigError
 
@@ -286,6 +286,7 @@ def from_dict(cls: type, d: Mapping[str, Any], *, base: str | os.PathLike | None
       ConfigError: an unknown key (the message lists the valid ones) or a bad value.
       FileNotFoundError: a recording's file does not exist.
     """
+    check_plain(d)  # before any field is read (nesting, huge integers)
     _check_keys(d, tuple(f.name for f in dataclasses.fields(cls)), "config")
     base_path = None if base is None else Path(base)
     kwargs = {k: v for k, v in d.items() if k not in ("augmentation", "window_function", "normalization")}

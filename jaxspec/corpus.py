@@ -273,9 +273,10 @@ def _padded_keys(key_data: np.ndarray | None, impl: Any, rows: int) -> Any:
     if key_data is None:
         return None
     row_keys = np.concatenate([key_data, np.repeat(key_data[:1], rows - len(key_data), axis=0)])
-    if impl is not None and not str(impl) == "threefry2x32" == jax.config.jax_default_prng_impl:
-        # wrapping runs (and compiles) a program per batch size; raw words of the
-        # default implementation draw the same
+    impl = "threefry2x32" if impl is None else str(impl)  # raw words are Threefry's
+    if impl != jax.config.jax_default_prng_impl:
+        # wrapping runs (and compiles) a program per batch size; raw words of the default
+        # implementation draw the same (under another default, JAX would read them as its own)
         row_keys = jax.random.wrap_key_data(row_keys, impl=impl)
     return row_keys
 

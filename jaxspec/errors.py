@@ -8,6 +8,7 @@ the value and the rule.
 from __future__ import annotations
 
 import difflib
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 
@@ -68,6 +69,14 @@ class RecordingFileError(AudioFileError, ConfigError):
 
 class TruncatedAudioWarning(UserWarning):
     """A file decoded to fewer frames than its header declares (cut mid-data, or a lying header)."""
+
+
+def is_finite(value: numbers.Real) -> bool:
+    """``math.isfinite`` that is ``False`` for an int beyond float's range (not an ``OverflowError``)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def check_rate(name: str, rate: object) -> int:

@@ -358,10 +358,12 @@ def check_features(value: Any) -> tuple:
 
 
 def chain_size(stages: tuple, num_bins: int, sample_rate: int, fft_size: int) -> int:
-    """Features per frame after ``stages``, from ``num_bins`` spectrum bins (checks each stage)."""
-    size = num_bins
-    for stage in stages:
-        size = stage.size(size, sample_rate, fft_size)
+    """Features per frame after ``stages`` from ``num_bins`` bins (each stage and ``limits.check_chain``)."""
+    size, matrices = num_bins, 0
+    for count, stage in enumerate(stages, 1):  # each stage checks its own size
+        out = stage.size(size, sample_rate, fft_size)
+        matrices += size * out if isinstance(stage, (MelFilterbank, DCT)) else 0
+        size = limits.check_chain(stage, count, matrices, out)
     return size
 
 

@@ -47,6 +47,19 @@ from .augmentation.noise import white_noise
 from .errors import ConfigError
 
 DITHER_STAGE = 8  # fold_in id of dither (SPEC section 7), never renumbered
+
+
+def dithers(preprocess: tuple) -> bool:
+    """Whether a key adds dither (Kaldi's ``dither > 0``) to the frames of ``preprocess``."""
+    return any(isinstance(stage, Dither) and stage.amount != 0 for stage in preprocess)
+
+
+def uses_key(config: Any) -> bool:
+    """Whether a key changes ``config``'s output: an augmentation, or a dither drawn per
+    frame. What streams, packs, or takes ``--key`` asks this."""
+    return config.augmentation is not None or dithers(config.preprocess)
+
+
 PAD_MODES = ("constant", "reflect")
 EPSILON = 1.1920929e-07  # float32 epsilon, Kaldi's floor of energies
 

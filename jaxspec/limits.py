@@ -42,7 +42,11 @@ Magnitudes:
 ``MAX_MEL_BANDS``           16,384           ``MelFilterbank(n_mels)``
 ``MAX_MATRIX_VALUES``       67,108,864       a feature stage's matrix, inputs x outputs: a mel
                                              filterbank's bins x ``n_mels``, a ``DCT``'s (2**26:
-                                             512 MiB as built in float64)
+                                             512 MiB as built in float64), and a chain's
+                                             matrices together
+``MAX_FEATURE_STAGES``      64               stages in ``features``
+``MAX_FEATURES``            2,097,152        features a frame after any stage (2**21: a
+                                             2**20-point FFT's bins with stacked deltas)
 ``MAX_DISTRIBUTION_VALUE``  1e30             any parameter of ``Uniform``/``Normal``/``LogUniform``
 ``MAX_FEATURE_CONSTANT``    1e30             a feature stage's constants: ``Log`` floor and offset,
                                              ``Decibels`` multiplier, ``DCT`` lifter, a mask's fill
@@ -85,6 +89,8 @@ MAX_SIGNAL_VALUE = 10_000.0
 MAX_POWER = 8.0
 MAX_MEL_BANDS = 1 << 14
 MAX_MATRIX_VALUES = 1 << 26
+MAX_FEATURE_STAGES = 64
+MAX_FEATURES = 1 << 21
 MAX_DISTRIBUTION_VALUE = 1e30
 MAX_FEATURE_CONSTANT = 1e30
 MAX_FREQUENCY = 4_000_000.0
@@ -106,6 +112,23 @@ def matrix_size(stage: Any, n_in: int, n_out: int) -> int:
             f"{MAX_MATRIX_VALUES} values; use a smaller fft_size or fewer outputs"
         )
     return n_out
+
+
+def check_chain(stage: Any, count: int, matrices: int, features: int) -> int:
+    """``features``, once the feature chain up to ``stage`` (its ``count``-th) is within
+    ``MAX_FEATURE_STAGES``, its matrices together within ``MAX_MATRIX_VALUES`` and its
+    output within ``MAX_FEATURES`` (20 stacked ``Deltas`` asked for 7e11 features a frame
+    and aborted the process; 30 DCTs of 8192 built 30 x 256 MB)."""
+    if count > MAX_FEATURE_STAGES:
+        raise ConfigError(f"features has more than {MAX_FEATURE_STAGES} stages, the cap (jaxspec.limits)")
+    if matrices > MAX_MATRIX_VALUES:
+        raise ConfigError(
+            f"features: the matrices up to {stage!r} hold {matrices} values together, above the cap "
+            f"{MAX_MATRIX_VALUES} (jaxspec.limits); use fewer or smaller stages"
+        )
+    if features > MAX_FEATURES:
+        raise ConfigError(f"features: {stage!r} gives {features} features a frame, above the cap {MAX_FEATURES}")
+    return features
 
 
 def param_reach(param: Any) -> float:

@@ -55,7 +55,7 @@ from .chunk_programs import (
 )
 from .config import SpectrogramConfig
 from .errors import InputError
-from .framing import Dither
+from .framing import dithers, uses_key
 from .planner import blockwise
 
 PACK_FRAME_SAMPLES = 2048 * 400
@@ -79,14 +79,9 @@ def packable(config: SpectrogramConfig, keyed: bool = False) -> bool:
         return False
     if not keyed:
         return True
-    if _dithers(config):
+    if dithers(config.preprocess):
         return False  # a keyed dither draws per frame index of its example
     return config.augmentation is None or all(stage.packed is not None for stage, _ in config.augmentation.active())
-
-
-def _dithers(config: SpectrogramConfig) -> bool:
-    """Whether a key adds dither to ``config``'s frames."""
-    return any(isinstance(stage, Dither) and stage.amount != 0 for stage in config.preprocess)
 
 
 LONG_SIGNAL_CHUNKS = 4
@@ -114,7 +109,7 @@ def chunked(config: SpectrogramConfig, x: Any, key: Any = None, lengths: Any = N
     """
     if lengths is not None or not isinstance(x, (np.ndarray, jax.Array)) or isinstance(x, jax.core.Tracer):
         return False
-    if x.ndim != 1 or (key is not None and (config.augmentation is not None or _dithers(config))):
+    if x.ndim != 1 or (key is not None and uses_key(config)):
         return False  # something to draw: the chunks take no key
     frames = int(config.num_frames(int(x.shape[0])))  # first: most calls stop here
     if frames < LONG_SIGNAL_CHUNKS * pack_frames(config) or frames * config.num_features * 4 < LONG_OUTPUT_BYTES:

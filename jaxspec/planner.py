@@ -17,7 +17,7 @@ from ._files import display, read_on, soundfile_path
 from .config import SpectrogramConfig
 from .errors import AudioFileError, ConfigError, InputError
 from .features import is_framewise
-from .framing import Kaldi
+from .framing import Kaldi, uses_key
 from .io import audio_info, check_file
 from .resampling import check_rates, output_length
 
@@ -98,8 +98,8 @@ def plan_file(
     Args:
       config: the settings.
       path: an audio file.
-      augmented: True when a key applies ``config.augmentation`` (it needs the whole
-        signal, so the file is not streamed).
+      augmented: True when a key applies ``config.augmentation`` or a dither
+        (``framing.uses_key``: it needs the whole signal, so the file is not streamed).
       stream: ``None`` = stream when frames x channels exceed
         ``STREAM_THRESHOLD_SAMPLES``, nothing is augmented and the config is
         ``blockwise``; ``True`` / ``False`` force it.
@@ -107,16 +107,18 @@ def plan_file(
         a tuple of formats: those (``COUNTED_WHEN_EXACT``, for ``jaxspec info``).
 
     Raises:
-      InputError: ``stream=True`` with augmentation.
+      InputError: ``stream=True`` with a key that augments or dithers.
       AudioFileError: a file counted by decoding that does not decode (a cut FLAC).
 
     >>> import jaxspec
     >>> plan_file(jaxspec.SpectrogramConfig(), jaxspec.example_path()).stream
     False
     """
-    augmented = augmented and config.augmentation is not None
+    augmented = augmented and uses_key(config)
     if stream and augmented:
-        raise InputError("stream=True cannot apply augmentation (it needs the whole signal); pass key=None")
+        raise InputError(
+            "stream=True cannot apply augmentation or dither (a key draws over the whole signal); pass key=None"
+        )
     info = audio_info(path)
     rate = info.samplerate
     try:

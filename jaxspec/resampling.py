@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from . import limits
 from ._inputs import check_samples, is_concrete_array
 from ._xla import numpy_defaults
 from .errors import ConfigError, InputError, check_rate
@@ -263,7 +264,13 @@ def resample(x: Any, orig_rate: int, target_rate: int) -> Any:
     if np.ndim(x) == 0:
         raise InputError(f"resample x is 0-d (shape {np.shape(x)}); it takes samples on its last axis [..., n]")
     if is_concrete_array(x) and x.size:  # SPEC 5: one NaN spread over a whole FFT segment (2240 outputs)
-        check_samples(None, x if x.ndim <= 2 else x.reshape(-1, x.shape[-1]), "resample x")
+        peak = check_samples(None, x if x.ndim <= 2 else x.reshape(-1, x.shape[-1]), "resample x")
+        if orig_rate != target_rate and peak * fft_gain(orig_rate, target_rate) > limits.FLOAT32_BUDGET:
+            raise InputError(  # finite samples whose segment FFT overflows float32: NaN out (1e35 -> all NaN)
+                f"resample x has samples up to {peak:.6g} in magnitude: too large to resample from {orig_rate} Hz "
+                f"(its FFT could reach {peak * fft_gain(orig_rate, target_rate):.3g}, above the cap "
+                f"{limits.FLOAT32_BUDGET:g}); scale it to [-1, 1]"
+            )
     return resample_checked(x, orig_rate, target_rate)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 
 import jax
 import jax.numpy as jnp
@@ -705,7 +706,7 @@ def test_a_nan_drawn_for_a_bounded_parameter_leaves_the_signal_as_it_is():
     """A callable's NaN for a mix or a VTLP factor: the dry signal, no warp (jnp.clip let
     NaN through to every output value; gains and shifts already drew NaN as 0)."""
     x = np.random.default_rng(0).standard_normal(1600).astype(np.float32)
-    nan = lambda key: jnp.nan  # noqa: E731
+    nan = lambda key: jax.random.uniform(key) * jnp.nan  # noqa: E731  (drawn from the key)
     key = jax.random.key(0)
     convolved = _config(convolution=Convolution(np.array([1.0, 0.5], np.float32), mix=nan))
     assert _draws(convolved, key, 1600)["convolution_mix"] == 0.0
@@ -831,3 +832,52 @@ def test_the_extreme_draws_stay_inside_the_range(u, monkeypatch):
         for distribution in (Uniform(float(low), float(high)), LogUniform(float(low), float(high))):
             drawn = np.float32(distribution.sample(jax.random.key(0)))
             assert np.float32(low) <= drawn <= np.float32(high), (distribution, drawn)
+
+
+def test_a_callable_that_ignores_its_key_or_draws_no_number_is_a_config_error():
+    # NumPy's own random state was read once, when the program was traced: every example and call
+    # got that value (and which program traced first decided it); bad draws gave raw errors
+    x = np.zeros(1000, np.float32)
+    key = jax.random.key(0)
+    cases = [
+        (lambda key: np.random.uniform(0.5, 1.5), "without using its key"),
+        (lambda key: 1.0, "without using its key"),
+        (lambda key: np.asarray(key).sum(), "cannot read its key with NumPy"),
+        (lambda key: jax.random.uniform(key, (2,)), "drew a value of shape (2,)"),
+    ]
+    for volume, message in cases:
+        config = _config(volume=volume)
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            jaxspec.draw(config, key, 1000)
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            jaxspec.spectrogram(config, x, key)
+    good = _config(volume=lambda key: jax.random.uniform(key, minval=0.5, maxval=1.5))
+    gains = [float(jaxspec.draw(good, jax.random.key(i), 1000)["volume_gain"]) for i in range(4)]
+    assert len(set(gains)) == 4 and all(0.5 <= g <= 1.5 for g in gains)
+
+
+@pytest.mark.parametrize("default", ["rbg", "unsafe_rbg"])
+def test_threefry_and_raw_keys_draw_the_same_under_another_default_implementation(default):
+    # under jax_default_prng_impl="rbg", encode_batch with a Threefry key and every call with raw
+    # uint32[2] words failed inside the trace: JAX read the raw words as the default's [4]
+    config = _config(volume=(0.5, 1.5), noise=0.01)
+    x = np.random.default_rng(0).standard_normal(3000).astype(np.float32)
+    key = jax.random.key(0, impl="threefry2x32")
+    expected = np.asarray(jaxspec.spectrogram(config, x, key))
+    items = [
+        np.asarray(jaxspec.encode(config, x[:n], sample_rate=SR, key=jax.random.fold_in(key, i)))
+        for i, n in enumerate((3000, 2000))
+    ]
+    previous = jax.config.jax_default_prng_impl
+    jax.config.update("jax_default_prng_impl", default)
+    try:
+        np.testing.assert_array_equal(np.asarray(jaxspec.spectrogram(config, x, key)), expected)
+        np.testing.assert_array_equal(np.asarray(jaxspec.spectrogram(config, x, jax.random.key_data(key))), expected)
+        batch = jaxspec.encode_batch(config, [x, x[:2000]], sample_rate=SR, key=key)
+        for got, want in zip(batch, items, strict=True):
+            np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-6 * float(want.max()))
+        assert float(jaxspec.draw(config, jax.random.key_data(key), 3000)["volume_gain"]) == float(
+            jaxspec.draw(config, key, 3000)["volume_gain"]
+        )
+    finally:
+        jax.config.update("jax_default_prng_impl", previous)

@@ -605,3 +605,34 @@ def test_a_closed_stream_drops_reports_but_not_the_exit_code(tmp_path, argv, clo
     # reports to a closed stream are dropped: the command's own result and exit code stand
     done = _closing(closed, *(a.format(tmp=tmp_path) for a in argv))
     assert done.returncode == code, done
+
+
+def test_a_kaldi_dither_is_drawn_with_a_key_by_the_cli_and_is_never_streamed(tmp_path, monkeypatch, capsys):
+    # --key with a dither config warned "no effect" and wrote the keyless output; streaming (a long
+    # file, or stream=True) dropped the dither of a keyed encode
+    import importlib
+
+    from jaxspec.corpus import file_key
+
+    config = jaxspec.presets.kaldi_fbank(dither=1.0)
+    config.save(tmp_path / "dither.json")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    wave = _tone(0.5, RATE, 440).astype(np.float32)
+    soundfile.write(folder / "a.wav", wave, RATE, subtype="FLOAT")
+    args = ["encode", str(folder), "--config", str(tmp_path / "dither.json"), "--no-progress"]
+    assert main([*args, "-o", str(tmp_path / "keyed"), "--key", "7"]) == 0
+    assert "has no effect" not in capsys.readouterr().err
+    assert main([*args, "-o", str(tmp_path / "plain")]) == 0
+    assert "the dither is not applied without --key" in capsys.readouterr().err
+    keyed, plain = np.load(tmp_path / "keyed" / "a.npy"), np.load(tmp_path / "plain" / "a.npy")
+    expected = jaxspec.encode(config, str(folder / "a.wav"), key=file_key(7, "a"))
+    np.testing.assert_allclose(keyed, expected, rtol=1e-5, atol=1e-4)
+    assert np.abs(keyed - plain).max() > 1e-3  # the dither is there
+    with pytest.raises(jaxspec.InputError, match="stream=True cannot apply augmentation or dither"):
+        jaxspec.encode(config, str(folder / "a.wav"), key=jax.random.key(0), stream=True)
+    planner = importlib.import_module("jaxspec.planner")
+    monkeypatch.setattr(planner, "STREAM_THRESHOLD_SAMPLES", 1000)  # the file counts as long: not streamed with a key
+    key = jax.random.key(3)
+    auto = jaxspec.encode(config, str(folder / "a.wav"), key=key)
+    np.testing.assert_array_equal(auto, jaxspec.encode(config, wave, sample_rate=RATE, key=key))

@@ -142,6 +142,66 @@ def test_a_feature_matrix_is_capped_before_it_is_built():
     assert presets.librosa_melspectrogram(sr=48000, n_fft=65536, n_mels=1024).num_features == 1024
 
 
+def test_a_long_duration_string_is_refused_at_once_without_echoing_it():
+    # the old pattern backtracked quadratically: 98 s for a 40 000-digit window_size in a 40 KB config
+    from jaxspec.durations import is_duration_string
+
+    start = time.perf_counter()
+    with raises(ConfigError, "window_size=<a string of 40000 characters> is not a duration"):
+        SpectrogramConfig(window_size="1" * 40000)
+    assert time.perf_counter() - start < 30  # a hang guard: about 1 ms now, 98 s with the old pattern
+    assert not is_duration_string("1" * 63 + "ms") and is_duration_string("1" * 62 + "ms")
+    for text, seconds in (("25ms", 0.025), (" -0.1 s ", -0.1), (".5s", 0.5), ("1.5e-3s", 0.0015), ("+2min", 120.0)):
+        assert jaxspec.durations.parse_duration(text, "t", None) == pytest.approx(seconds)
+    assert not is_duration_string("1.ms") and not is_duration_string("ms")
+
+
+def test_integers_beyond_float_range_and_deep_dicts_are_config_errors_naming_the_place(tmp_path):
+    # OverflowError ("int too large to convert to float", exit 1), RecursionError, or Python's
+    # own ValueError while a message was formatted (10**100000)
+    big = 10**400
+    deep: list = [0.5]
+    for _ in range(100_000):
+        deep = [deep]
+    cases = [
+        ({"augmentation": {"volume": {"gain": big}}}, "augmentation.volume.gain=<an integer of about 400 digits>"),
+        ({"augmentation": {"convolution": {"signal": {"samples": [0.1, big]}}}}, "signal.samples[1]=<an integer"),
+        ({"window_size": 4, "window_function": [0.5, 0.5, 0.5, big]}, "window_function[3]=<an integer"),
+        ({"features": [{"log": {"floor": big}}]}, "features[0].log.floor=<an integer"),
+        ({"sample_rate": 10**100000}, "sample_rate=<an integer of about 100000 digits>"),
+        ({"window_function": deep}, f"nests deeper than the cap {limits.MAX_JSON_DEPTH}"),
+        ({"augmentation": {"volume": {"gain": {"uniform": deep}}}}, "augmentation.volume.gain.uniform[0]"),
+    ]
+    for d, message in cases:
+        with raises(ConfigError, message):
+            SpectrogramConfig.from_dict(d)
+    (tmp_path / "g.json").write_text('{"augmentation": {"volume": {"gain": 1' + "0" * 400 + "}}}")
+    assert main(["config", "--config", str(tmp_path / "g.json")]) == EXIT_USAGE
+    for build in (lambda: jaxspec.Volume(big), lambda: jaxspec.Uniform(0, big), lambda: jaxspec.Log(floor=big)):
+        with raises(ConfigError, "1000000"):
+            build()
+    with raises(ConfigError, "not numbers of samples"):
+        jaxspec.Convolution([0.1, big])
+
+
+def test_a_feature_chain_is_capped_in_stages_width_and_matrices(tmp_path):
+    # 20 stacked Deltas: 7e11 features a frame, and XLA aborted the process (f32[1,-1410836989])
+    deltas = {"deltas": {"order": 2, "stack": True, "width": 3}}
+    with raises(ConfigError, "Deltas", "features a frame", str(limits.MAX_FEATURES)):
+        SpectrogramConfig.from_dict({"features": [deltas] * 20})
+    (tmp_path / "d.json").write_text(json.dumps({"features": [deltas] * 20}))
+    code = main(["config", "--config", str(tmp_path / "d.json")])
+    assert code == EXIT_USAGE
+    # 30 DCTs of 8192, each at the cap alone: 30 x 256 MB built
+    many = [{"mel_filterbank": {"n_mels": 8192}}] + [{"dct": {"n": 8192}}] * 30
+    with raises(ConfigError, "matrices up to DCT", "together", str(limits.MAX_MATRIX_VALUES)):
+        SpectrogramConfig.from_dict({"features": many})
+    with raises(ConfigError, f"features has more than {limits.MAX_FEATURE_STAGES} stages"):
+        SpectrogramConfig.from_dict({"features": [{"log": {}}] * 2000})
+    stacked = SpectrogramConfig.from_dict({"features": [deltas] * 3})
+    assert stacked.num_features == 201 * 27  # below the caps: as before
+
+
 def test_plot_caps_dpi_and_writes_png_without_an_extension(tmp_path, capsys):
     pytest.importorskip("matplotlib", reason="pictures need the [cli] extra (matplotlib)")
     clip = _wav(tmp_path / "a.wav", 4000)

@@ -233,3 +233,13 @@ def test_resample_under_strict_dtype_promotion():
     with jax.numpy_dtype_promotion("strict"):
         strict = np.asarray(resample(x, 44100, 16000))
     np.testing.assert_array_equal(strict, np.asarray(resample(x, 44100, 16000)))
+
+
+def test_resample_refuses_finite_samples_whose_fft_would_overflow():
+    # a constant 1e35 at 44.1 kHz came back all NaN, silently (encode refused the same samples)
+    with pytest.raises(jaxspec.InputError, match="up to 1e\\+35 in magnitude: too large to resample from 44100 Hz"):
+        resample(np.full(4410, 1e35, np.float32), 44100, 16000)
+    gain = jaxspec.resampling.fft_gain(44100, 16000)
+    loud = np.random.default_rng(0).uniform(-1, 1, 4410).astype(np.float32) * np.float32(0.5e36 / gain)
+    assert np.isfinite(np.asarray(resample(loud, 44100, 16000))).all()  # just under the cap: finite
+    assert resample(np.full(100, 1e35, np.float32), 16000, 16000).shape == (100,)  # equal rates: no FFT

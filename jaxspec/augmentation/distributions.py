@@ -17,13 +17,13 @@ import jax
 import jax.numpy as jnp
 
 from .. import limits
-from ..errors import ConfigError
+from ..errors import ConfigError, is_finite
 from . import random
 
 
 def check_number(value: Any, name: str, cap: float = limits.MAX_DISTRIBUTION_VALUE) -> float:
     """``value`` as a float if it is a finite real number (not a bool) with ``|value| <= cap``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not is_finite(value):
         raise ConfigError(f"{name}={value!r} must be a finite real number")
     if abs(value) > cap:
         raise ConfigError(f"{name}={value!r} is above the cap {cap:g} in magnitude (jaxspec.limits)")
@@ -172,8 +172,18 @@ def sample_param(
     """
     if isinstance(param, float):
         return jnp.float32(param)
-    value = param.sample(key) if hasattr(param, "sample") else param(key)
-    value = jnp.asarray(value, jnp.float32)
+    value = _drawn(param, key, name)
+    if isinstance(key, jax.core.Tracer) and not isinstance(value, jax.core.Tracer):
+        # a constant, or NumPy's own random state, read once when the program is traced: every
+        # example and call would get that one value (and which program traced first decided it)
+        raise ConfigError(
+            f"{name}={param!r} drew {value!r} without using its key; draw with jax.random from the key it is "
+            "given (e.g. lambda key: jax.random.uniform(key, minval=0.5, maxval=1.5)), or give the number itself"
+        )
+    try:
+        value = jnp.asarray(value, jnp.float32)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{name}={param!r} drew {value!r}, which is not a real number: {error}") from None
     if value.shape != ():
         raise ConfigError(f"{name}={param!r} drew a value of shape {value.shape}; it must draw a scalar")
     if cap is not None and not math.isfinite(limits.param_reach(param)):
@@ -183,6 +193,18 @@ def sample_param(
         low, high, neutral = bounds
         value = jnp.clip(jnp.where(jnp.isnan(value), jnp.float32(neutral), value), jnp.float32(low), jnp.float32(high))
     return value
+
+
+def _drawn(param: Any, key: jax.Array, name: str) -> Any:
+    """``param``'s draw from ``key``: its ``sample(key)`` or its call; a draw that reads the
+    traced key with NumPy is a ``ConfigError`` naming the parameter (not JAX's traceback)."""
+    try:
+        return param.sample(key) if hasattr(param, "sample") else param(key)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError) as error:
+        raise ConfigError(
+            f"{name}={param!r} cannot read its key with NumPy or Python (the key is traced: "
+            f"{type(error).__name__}); draw with jax.random from the key"
+        ) from None
 
 
 @dataclasses.dataclass(frozen=True)

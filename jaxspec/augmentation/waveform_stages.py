@@ -75,6 +75,8 @@ def _checked_signal(signal: Any, name: str) -> Any:
             signal = np.asarray(signal)
         except ValueError as error:  # ragged lists
             raise ConfigError(f"{name} cannot be read as an array of samples: {error}") from None
+        if signal.dtype == object:  # strings, None, or integers beyond float's range
+            raise ConfigError(f"{name} holds values that are not numbers of samples (or are beyond float's range)")
         signal.setflags(write=False)
     if not is_signal(signal):
         raise ConfigError(

@@ -22,6 +22,7 @@ from ..augmentation.recordings import file_stamps
 from ..corpus import file_keys
 from ..encoding import encode
 from ..errors import InputError
+from ..framing import uses_key
 from ..io import audio_info, example_path
 from ..planner import COUNTED_WHEN_EXACT, plan_file
 from ..stream import encode_to_file, stream_to_array
@@ -113,14 +114,15 @@ def run_encode(args: argparse.Namespace) -> int:
     inputs = kept
     for pattern, reason in problems:
         print(f"error: {printable(pattern)}: {reason}", file=sys.stderr)
-    if args.key is not None and config.augmentation is None:
-        print("warning: --key has no effect: the config has no augmentation", file=sys.stderr)
-    if args.key is None and config.augmentation is not None:
+    if args.key is not None and not uses_key(config):
+        print("warning: --key has no effect: the config has no augmentation and no dither", file=sys.stderr)
+    if args.key is None and uses_key(config):
+        what = "augmentation" if config.augmentation is not None else "dither"
         print(
-            "warning: the augmentation is not applied without --key SEED (no key = evaluation: no augmentation)",
+            f"warning: the {what} is not applied without --key SEED (no key = evaluation: no {what})",
             file=sys.stderr,
         )
-    seed = None if config.augmentation is None else args.key
+    seed = args.key if uses_key(config) else None
     if manifest_path is None:
         manifest_path = out.with_name(out.name + ".manifest.jsonl") if args.single else out / outputs.MANIFEST_NAME
     try:
