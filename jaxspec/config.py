@@ -189,7 +189,7 @@ class SpectrogramConfig:
         largest = float(np.max(np.abs(self.window), initial=0.0))
         if largest > limits.MAX_WINDOW_VALUE:
             raise ConfigError(
-                f"window_function={self.window_function!r} has a value of magnitude {largest:.6g}; the cap is "
+                f"window_function={_shown(self.window_function)} has a value of magnitude {largest:.6g}; the cap is "
                 f"{limits.MAX_WINDOW_VALUE:g}"
             )
         augmentation = self.augmentation
@@ -376,11 +376,7 @@ class SpectrogramConfig:
         fields = []
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name == "window_function" and isinstance(value, tuple):
-                text = f"<{len(value)} values>"
-            else:
-                text = repr(value)
-            fields.append(f"{f.name}={text}")
+            fields.append(f"{f.name}={_shown(value) if f.name == 'window_function' else repr(value)}")
         return f"SpectrogramConfig({', '.join(fields)})"
 
 
@@ -398,3 +394,8 @@ def _check_num_frames_length(length: Any) -> None:
         raise InputError(f"length={length!r} must be a number of samples: an int or an integer array")
     if not isinstance(length, jax.core.Tracer) and np.size(length) and np.min(np.asarray(length)) < 0:
         raise InputError(f"length={length!r} must be a number of samples, not negative")
+
+
+def _shown(window: Any) -> str:
+    """A window for messages: values as their count (a 2**20-value window was a 10 MB message)."""
+    return f"<{len(window)} values>" if isinstance(window, tuple) else repr(window)

@@ -88,6 +88,10 @@ class Audio:
         """Length in seconds."""
         return self.num_samples / self.sample_rate
 
+    def __iter__(self):
+        """``samples, rate = audio``, as librosa's and soundfile's ``(y, sr)`` tuples unpack."""
+        return iter((self.samples, self.sample_rate))
+
     def __repr__(self) -> str:
         shape = "x".join(map(str, np.shape(self.samples)))
         dtype = getattr(self.samples, "dtype", "?")
@@ -226,8 +230,29 @@ def audio_info(path: PathLike) -> soundfile._SoundFileInfo:
         info = soundfile.info(_files.soundfile_path(path))
     except Exception as error:
         raise AudioFileError(f"cannot read {_files.display(path)}: {error}") from error
+    if info.frames >= UNKNOWN_FRAMES:  # a FLAC whose total is 0 ("unknown", piped encoders): count it
+        _files.check_header(path, info.samplerate, info.channels, 0)
+        info.frames = decoded_frames(path)
     _files.check_header(path, info.samplerate, info.channels, info.frames)
     return info
+
+
+UNKNOWN_FRAMES = 1 << 62
+"""A header count from here up is libsndfile's "unknown" (``SF_COUNT_MAX``), not a length."""
+
+
+def decoded_frames(path: PathLike) -> int:
+    """Samples per channel of ``path``, counted by decoding it in blocks (bounded memory)."""
+    # read_on returns what was decoded; blocks() pads its sizes to the header's count on a
+    # short read (a cut MP3 counted 94241 frames where 64559 decode, as encode gets)
+    total, checked = 0, check_file(path)
+    try:
+        with soundfile.SoundFile(_files.soundfile_path(checked)) as file:
+            while (got := _files.read_on(file, 1 << 16).shape[0]) > 0:  # no seek between blocks: MP3's are fuzzy
+                total += got
+    except Exception as error:  # a decoder's error (a cut FLAC's "lost sync"): a file error, naming it
+        raise AudioFileError(f"cannot read {_files.display(checked)}: {error}") from error
+    return total
 
 
 def load_audio(path: PathLike) -> Audio:
@@ -259,13 +284,15 @@ def load_audio(path: PathLike) -> Audio:
     try:
         with soundfile.SoundFile(_files.soundfile_path(path)) as file:
             frames, rate = file.frames, file.samplerate
+            unknown = frames >= UNKNOWN_FRAMES
+            frames = decoded_frames(path) if unknown else frames  # counted, then read whole
             _files.check_header(path, rate, file.channels, frames)
             if frames > limits.MAX_SIGNAL_SAMPLES:
                 raise AudioFileError(
                     f"cannot read {shown} whole: {frames} frames is above the cap {limits.MAX_SIGNAL_SAMPLES}; "
                     "encode(config, path) streams long files (without augmentation)"
                 )
-            samples = file.read(dtype="float32", always_2d=False)
+            samples = _read_counted(file, frames) if unknown else file.read(dtype="float32", always_2d=False)
             double = file.subtype == "DOUBLE"  # finite values past float32's range read as inf
     except AudioFileError:
         raise
@@ -278,6 +305,13 @@ def load_audio(path: PathLike) -> Audio:
     except InputError as error:  # NaN / inf samples: a file error too, naming the path
         why = " (or float64 samples beyond float32's range, 3.4e38)" if double else ""
         raise AudioSamplesError(f"{error}{why}") from error
+
+
+def _read_counted(file: Any, frames: int) -> np.ndarray:
+    """The ``frames`` samples of a file whose header has no count (``SoundFile.read`` would
+    size its array from the header's 2**63 - 1), shaped as ``read`` shapes them."""
+    data = _files.read_on(file, frames)
+    return data[:, 0] if data.shape[1] == 1 else data
 
 
 def example_path() -> str:

@@ -11,14 +11,11 @@ import dataclasses
 import os
 from typing import Any
 
-import soundfile
-
-from ._files import display, read_on, soundfile_path
 from .config import SpectrogramConfig
 from .errors import AudioFileError, ConfigError, InputError
 from .features import is_framewise
 from .framing import Kaldi, uses_key
-from .io import audio_info, check_file
+from .io import audio_info, decoded_frames
 from .resampling import check_rates, output_length
 
 STREAM_THRESHOLD_SAMPLES = 1 << 25
@@ -69,20 +66,6 @@ COUNTED_WHEN_EXACT = (*ESTIMATED_HEADERS, "FLAC", "OGG")
 """Formats ``jaxspec info`` counts by decoding: an MP3's header estimates, and a cut or
 damaged FLAC or Ogg file fails to decode as ``encode`` fails (a WAV's count comes from its
 size). Streaming counts only MP3s (a long FLAC decoded twice would cost a second pass)."""
-
-
-def decoded_frames(path: str | os.PathLike) -> int:
-    """Samples per channel of ``path``, counted by decoding it in blocks (bounded memory)."""
-    # read() returns what was decoded; blocks() pads its sizes to the header's count on a
-    # short read (a cut MP3 counted 94241 frames where 64559 decode, as encode gets)
-    total, checked = 0, check_file(path)
-    try:
-        with soundfile.SoundFile(soundfile_path(checked)) as file:
-            while (got := read_on(file, 1 << 16).shape[0]) > 0:  # no seek between blocks: MP3's are fuzzy
-                total += got
-    except Exception as error:  # a decoder's error (a cut FLAC's "lost sync"): a file error, naming it
-        raise AudioFileError(f"cannot read {display(checked)}: {error}") from error
-    return total
 
 
 def plan_file(

@@ -22,8 +22,8 @@ from . import _files, limits
 from ._atomic import atomic_file
 from .config import SpectrogramConfig
 from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, config_type_error
-from .io import check_file
-from .planner import ESTIMATED_HEADERS, blockwise, decoded_frames, plan_file
+from .io import UNKNOWN_FRAMES, check_file, decoded_frames
+from .planner import ESTIMATED_HEADERS, blockwise, plan_file
 from .resampling import alignment, block_plan, output_length, resample_block
 from .spectrum import spectrogram
 
@@ -55,12 +55,13 @@ class _FileReader:
         self.length, self.rate = self.file.frames, self.file.samplerate
         try:
             _files.check_header(checked, self.rate, self.file.channels, self.length)
-            if self.file.format in ESTIMATED_HEADERS:  # a cut MP3 streamed to its header's length
-                self.length = decoded_frames(path)
+            if self.file.format in ESTIMATED_HEADERS or self.length >= UNKNOWN_FRAMES:  # a cut MP3; a FLAC
+                self.length = decoded_frames(path)  # without a count: both streamed to their decoded length
         except AudioFileError:
             self.file.close()
             raise
-        self.declared = _files.header_frames(checked, self.file.frames)  # an MP3's: its header's
+        declared = self.file.frames if self.file.frames < UNKNOWN_FRAMES else self.length
+        self.declared = _files.header_frames(checked, declared)  # an MP3's: its header's
         if self.declared > self.length:
             _files.warn_if_truncated(checked, self.length, self.declared, "holds")
         self.warned = self.declared > self.length

@@ -792,6 +792,7 @@ def test_kolmogorov_smirnov_rejects_a_wrong_distribution():
         (lambda: Noise(), ["Noise", "amplitude", "signal"]),
         (lambda: LogUniform(0.0, 1.0), ["LogUniform", "low=0.0"]),
         (lambda: LogUniform(-1.0, 1.0), ["LogUniform", "low=-1.0"]),
+        (lambda: LogUniform(1e-45, 1e-44), ["LogUniform", "low=1e-45", "1.18e-38 <= low"]),  # it drew 0
         (lambda: Normal(0.0, -1.0), ["Normal", "std=-1.0"]),
         (lambda: Volume("loud"), ["Volume gain", "loud"]),
         (lambda: Volume((0.5, float("nan"))), ["Volume gain", "nan"]),

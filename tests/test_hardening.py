@@ -1283,6 +1283,35 @@ def test_a_signal_between_an_outputs_rename_and_its_record_waits_for_the_record(
     assert code == EXIT_OK and out.startswith("2 written, 0 failed, 1 up to date"), out
 
 
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+def test_a_signal_while_the_single_archive_is_written_says_it_is_complete(tmp_path, capsys, monkeypatch, name):
+    # the archive was written and recorded, but the held signal skipped the summary line
+    import signal
+
+    from jaxspec.cli import commands
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for letter in "ab":
+        _wav(folder / f"{letter}.wav")
+    real = commands.outputs.write_npz
+
+    def write_then_signal(target, arrays):
+        made = real(target, arrays)
+        os.kill(os.getpid(), getattr(signal, name))
+        return made
+
+    monkeypatch.setattr(commands.outputs, "write_npz", write_then_signal)
+    archive = tmp_path / "all.npz"
+    code, out, _ = _cli(capsys, "encode", folder, "-o", archive, "--single", "--no-progress")
+    assert code == (EXIT_INTERRUPTED if name == "SIGINT" else 143)
+    assert out.startswith("interrupted: 2 written, 0 failed") and "0 not done" in out, out
+    assert sorted(np.load(archive)) == ["a", "b"]
+    monkeypatch.setattr(commands.outputs, "write_npz", real)
+    code, out, _ = _cli(capsys, "encode", folder, "-o", archive, "--single", "--no-progress")
+    assert code == EXIT_OK and "2 up to date" in out, out
+
+
 _SIGINT_SCRIPT = """
 import signal, sys, time
 # A shell starts background jobs with SIGINT ignored, and children inherit that: restore Python's own
@@ -1859,3 +1888,12 @@ def test_debug_infs_run_op_by_op_meets_no_inf_inside_jaxspec():
         jaxspec.spectrogram(jaxspec.presets.librosa_mfcc(), np.stack([x, x]), lengths=[1600, 0])
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5)
+
+
+def test_a_window_above_the_value_cap_is_named_by_its_length_not_its_values():
+    # the message held the whole window: 4 KB for 400 values, 10 MB at 2**20
+    with pytest.raises(ConfigError) as error:
+        SpectrogramConfig(window_function=[1e5] * 400)
+    message = str(error.value)
+    assert message.startswith("window_function=<400 values> has a value of magnitude 100000")
+    assert message.endswith(f"the cap is {limits.MAX_WINDOW_VALUE:g}") and len(message) < 200

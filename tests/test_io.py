@@ -192,3 +192,40 @@ def test_a_file_of_few_frames_and_many_channels_encodes_as_when_streamed(tmp_pat
     assert encode(config, load_audio(path)).shape == (1, 9)
     with pytest.raises(jaxspec.InputError, match="channels first"):  # an array of that shape is still guessed
         Audio(np.zeros((3, 300), np.float32), 44100)
+
+
+def test_audio_unpacks_as_samples_and_rate_and_a_list_of_inputs_points_to_encode_batch():
+    # `y, sr = load_audio(p)` was a TypeError; encode([Audio, Audio]) said "dtype object"
+    samples, rate = load_audio(jaxspec.example_path())
+    assert rate == RATE and samples.shape == (43589,)
+    audio = Audio(np.zeros(1000, np.float32), RATE)
+    with pytest.raises(jaxspec.InputError, match="is a list of inputs .*jaxspec.encode_batch"):
+        encode(CONFIG, [audio, audio])
+    with pytest.raises(jaxspec.InputError, match="is a tuple of inputs"):
+        encode(CONFIG, (jaxspec.example_path(),), sample_rate=RATE)
+    assert encode(CONFIG, [0.1] * 1000, sample_rate=RATE).shape == (8, 201)  # a list of samples is still samples
+
+
+def test_a_flac_without_a_total_sample_count_is_counted_by_decoding(tmp_path, capsys, relative_error):
+    # STREAMINFO's 36-bit total of 0 means "unknown" (piped encoders write it); libsndfile then
+    # reports 2**63 - 1 frames: encode said "length=9223372036854775807 samples is too large"
+    x = (np.random.default_rng(4).standard_normal(48000) * 0.1).astype(np.float32)
+    soundfile.write(tmp_path / "a.flac", x, RATE)
+    data = bytearray((tmp_path / "a.flac").read_bytes())
+    assert data[:4] == b"fLaC" and data[4] & 0x7F == 0  # STREAMINFO first: its total at bytes 21-25
+    data[21] &= 0xF0
+    data[22:26] = bytes(4)
+    (tmp_path / "u.flac").write_bytes(bytes(data))
+    assert soundfile.info(str(tmp_path / "u.flac")).frames >= 2**62
+    expected = encode(CONFIG, str(tmp_path / "a.flac"))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "header declares 9223372036854775807" truncation warning
+        assert load_audio(tmp_path / "u.flac").samples.shape == (48000,)
+        np.testing.assert_array_equal(encode(CONFIG, str(tmp_path / "u.flac")), expected)
+        np.testing.assert_array_equal(encode(CONFIG, str(tmp_path / "u.flac"), stream=True), expected)
+    from jaxspec.cli import main
+
+    assert main(["info", str(tmp_path / "u.flac")]) == 0
+    assert "48000 samples" in capsys.readouterr().out

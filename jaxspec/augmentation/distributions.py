@@ -15,6 +15,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .. import limits
 from ..errors import ConfigError, is_finite
@@ -85,13 +86,15 @@ class Normal:
 
 @dataclasses.dataclass(frozen=True)
 class LogUniform:
-    """``exp(Uniform(log low, log high))``, for scale-like values; ``0 < low <= high``."""
+    """``exp(Uniform(log low, log high))``, for scale-like values; ``0 < low <= high``, and
+    ``low`` at least float32's smallest normal number (1.2e-38: below it draws are 0)."""
 
     low: float
     high: float
 
     def __post_init__(self):
-        _check_pair(self, lambda low, high: 0 < low <= high, "need 0 < low <= high")
+        tiny = float(np.finfo(np.float32).tiny)
+        _check_pair(self, lambda low, high: tiny <= low <= high, f"need {tiny:.3g} <= low <= high (float32)")
 
     def sample(self, key: jax.Array) -> jax.Array:
         """Within ``[float32(low), float32(high)]``: ``exp(log(v))`` is not always ``v`` in

@@ -263,24 +263,27 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
         return _summary(0, failed, 0, len(inputs), seconds, out, True)
     written = 0
     if arrays:
-        with _signals_held():  # the archive in place is recorded
-            try:
-                written_stamp = outputs.write_npz(out, arrays.items())
-            except (OSError, ValueError) as error:
-                print(f"error: {_output_error(error, out)}", file=sys.stderr)
-                failed += len(arrays)
-            else:
-                written = len(arrays)
-                manifest.forget_all()
-                for name in arrays:
-                    manifest.add(name, sources[name], written_stamp)
-                manifest.compact()
+        try:
+            with _signals_held():  # the archive in place is recorded
+                try:
+                    written_stamp = outputs.write_npz(out, arrays.items())
+                except (OSError, ValueError) as error:
+                    print(f"error: {_output_error(error, out)}", file=sys.stderr)
+                    failed += len(arrays)
+                else:
+                    written = len(arrays)
+                    manifest.forget_all()
+                    for name in arrays:
+                        manifest.add(name, sources[name], written_stamp)
+                    manifest.compact()
+        except KeyboardInterrupt:  # held until the archive was recorded: it is complete, and said so
+            interrupted = True
     elif inputs and any(manifest.wrote(name, out) for name in list(manifest.records)):
         # every input failed: the archive an earlier run wrote holds only stale outputs (as in a folder)
         _remove_stale(out)
         manifest.forget_all()
         manifest.compact()
-    return _summary(written, failed, 0, len(inputs), seconds, out, False)
+    return _summary(written, failed, 0, len(inputs), seconds, out, interrupted)
 
 
 def _warn_unused_augmentation(config, command: str) -> None:
