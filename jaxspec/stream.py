@@ -110,8 +110,9 @@ class _FileReader:
     def _seek_start(self) -> None:
         """Decodes from the top again: the file reopened, not sought (an MP3 seek is fuzzy)."""
         self.file.close()
+        checked = check_file(self.path)  # gone or replaced since: the OS's reason, not libsndfile's "System error."
         try:
-            self.file = soundfile.SoundFile(_files.soundfile_path(Path(self.path)))
+            self.file = soundfile.SoundFile(_files.soundfile_path(checked))
         except Exception as error:
             raise AudioFileError(f"cannot read {_files.display(self.path)}: {error}") from error
         self.position, self.kept, self.kept_at = 0, np.zeros(0, np.float32), 0
