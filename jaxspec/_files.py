@@ -126,10 +126,13 @@ def check_header(path: Path, rate: int, channels: int, frames: int) -> None:
 
 
 def declared_frames(path: Path) -> int | None:
-    """Frames a RIFF/WAVE file's ``data`` chunk declares (``None`` for other formats or no header)."""
+    """Frames a RIFF/WAVE file's ``data`` chunk or an AIFF file's ``COMM`` chunk declares
+    (``None`` for other formats or no header: libsndfile counts a cut file by its size)."""
     try:
         with open(path, "rb") as file:
             head = file.read(12)
+            if len(head) == 12 and head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+                return _aiff_frames(file)
             if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
                 return None
             order = "<" if head[:4] == b"RIFF" else ">"
@@ -155,9 +158,24 @@ def declared_frames(path: Path) -> int | None:
     return None
 
 
+def _aiff_frames(file: Any) -> int | None:
+    """``numSampleFrames`` of the ``COMM`` chunk of an AIFF / AIFF-C file read past its
+    12-byte ``FORM`` header (big-endian chunks, padded to even sizes)."""
+    for _ in range(64):
+        chunk = file.read(8)
+        if len(chunk) < 8:
+            return None
+        name, size = chunk[:4], struct.unpack(">I", chunk[4:])[0]
+        if name == b"COMM":
+            comm = file.read(6)
+            return struct.unpack(">I", comm[2:6])[0] if len(comm) == 6 else None
+        file.seek(size + (size & 1), os.SEEK_CUR)
+    return None
+
+
 def header_frames(path: Path, frames: int) -> int:
     """The frames a file's header declares: libsndfile's count ``frames``, or a WAV ``data``
-    chunk's if larger (libsndfile counts a cut WAV by its size)."""
+    or AIFF ``COMM`` chunk's if larger (libsndfile counts a cut WAV or AIFF by its size)."""
     return max(frames, declared_frames(path) or 0)
 
 

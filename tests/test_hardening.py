@@ -1079,6 +1079,18 @@ def test_a_wav_cut_mid_data_warns_naming_the_path(tmp_path):
         jaxspec.load_audio(_wav(tmp_path / "whole.wav", 16000))  # a whole file: no warning
 
 
+@pytest.mark.parametrize("subtype", ["PCM_16", "FLOAT"])
+def test_an_aiff_cut_mid_data_warns_as_a_wav_does(tmp_path, subtype):
+    # its COMM chunk declares 16000 frames; 11993 decoded, silently (only RIFF/WAVE was read)
+    cut = _cut(_wav(tmp_path / "cut.aiff", 16000, format="AIFF", subtype=subtype), 0.75)
+    with pytest.warns(TruncatedAudioWarning, match="but its header declares 16000"):
+        audio = jaxspec.load_audio(cut)
+    assert 11900 < audio.num_samples < 12100
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jaxspec.load_audio(_wav(tmp_path / "whole.aiff", 16000, format="AIFF", subtype=subtype))
+
+
 def test_lying_headers(tmp_path, capsys):
     data = bytearray(_wav(tmp_path / "src.wav", 4000, subtype="PCM_16").read_bytes())
     at = data.find(b"data")
