@@ -20,19 +20,7 @@ import scipy.stats
 import soundfile
 
 import jaxspec
-from jaxspec import (
-    Audio,
-    Augmentation,
-    ConfigError,
-    Convolution,
-    LogUniform,
-    Noise,
-    Normal,
-    Scaled,
-    TimeShift,
-    Uniform,
-    Volume,
-)
+from jaxspec import Audio, Augmentation, Convolution, LogUniform, Noise, Normal, Scaled, TimeShift, Uniform, Volume
 from jaxspec.augmentation import noise, ops
 
 SR = 16_000
@@ -614,16 +602,16 @@ def test_a_recording_follows_the_config_to_another_rate(tmp_path):
     np.testing.assert_array_equal(
         np.asarray(given.augmentation.convolution.signal), np.asarray(jaxspec.resample(samples[:400], rate, SR))
     )
-    with pytest.raises(ConfigError, match="signal_rate=8000 is for an array signal"):
+    with pytest.raises(jaxspec.ConfigError, match="signal_rate=8000 is for an array signal"):
         Noise(0.3, path, signal_rate=rate)
 
 
 @pytest.mark.parametrize("shape", [(2, 16000), (1, 4000)])
 def test_a_channels_first_recording_is_refused(shape):
     # it was averaged over its 16000 "channels": a 1- or 2-sample recording
-    with pytest.raises(ConfigError, match=r"channels first \(\[channels, n\]\).*pass the transpose"):
+    with pytest.raises(jaxspec.ConfigError, match=r"channels first \(\[channels, n\]\).*pass the transpose"):
         _config(noise=Noise(1.0, np.zeros(shape, np.float32)))
-    with pytest.raises(ConfigError, match="channels first"):
+    with pytest.raises(jaxspec.ConfigError, match="channels first"):
         _config(convolution=np.zeros(shape, np.float32))
 
 
@@ -848,9 +836,9 @@ def test_a_callable_that_ignores_its_key_or_draws_no_number_is_a_config_error():
     ]
     for volume, message in cases:
         config = _config(volume=volume)
-        with pytest.raises(ConfigError, match=re.escape(message)):
+        with pytest.raises(jaxspec.ConfigError, match=re.escape(message)):
             jaxspec.draw(config, key, 1000)
-        with pytest.raises(ConfigError, match=re.escape(message)):
+        with pytest.raises(jaxspec.ConfigError, match=re.escape(message)):
             jaxspec.spectrogram(config, x, key)
     good = _config(volume=lambda key: jax.random.uniform(key, minval=0.5, maxval=1.5))
     gains = [float(jaxspec.draw(good, jax.random.key(i), 1000)["volume_gain"]) for i in range(4)]
