@@ -605,7 +605,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.cli_timeout:
         os.environ["BENCH_CLI_TIMEOUT"] = str(args.cli_timeout)
     result = worker_w6(rounds, args.quick)
-    print(f"## {bench.TITLES['W6']}\n")
+    title = bench.TITLES["W6"].replace(f"{CLIPS} clips", f"{result['clips']} clips")  # --quick: 200
+    print(f"## {title}\n")
     text, targets = render(result)
     print(text)
     print("\n" + bench.table(["target", "measured", ""], targets))

@@ -102,7 +102,7 @@ def import_torchaudio() -> Any:
         from importlib.util import find_spec
 
         if find_spec("torchaudio") is None:
-            raise ImportError("torchaudio is not installed") from err
+            raise ImportError("torchaudio is not installed", name="torchaudio") from err
         for name in [m for m in sys.modules if m == "torchaudio" or m.startswith("torchaudio.")]:
             del sys.modules[name]
         stub = types.ModuleType("torchaudio._extension")

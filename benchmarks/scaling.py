@@ -20,7 +20,8 @@ Sweeps:
   clip     64 clips of 1, 2, 4, 8 s: the cost per second of audio as clips grow
 
 Prints a Markdown table per sweep with the log-log slope of time and memory over its
-upper half (1.0 = linear), writes ``scaling_<sweep>.png`` next to this file (matplotlib)
+upper half (1.0 = linear), writes ``scaling_<sweep>.png`` next to this file (matplotlib; ``--quick``: to the
+temporary folder, the committed pictures are full runs)
 and, with ``--json``, the raw numbers.
 
     python benchmarks/scaling.py                 # a few minutes on 2 cores
@@ -372,10 +373,11 @@ def main() -> int:
         results[name] = rows
         print(f"## scaling vs {name} ({label})\n\n{render(name, rows)}\n", flush=True)
         if not args.no_plot:
-            try:
-                path = HERE / f"scaling_{name}.png"
+            try:  # a smoke run's picture goes to the temporary folder: the committed ones are full runs
+                folder = Path(tempfile.gettempdir()) if args.quick else HERE
+                path = folder / f"scaling_{name}{'_quick' if args.quick else ''}.png"
                 plot(name, label, rows, path)
-                print(f"picture: {path.relative_to(REPO)}\n")
+                print(f"picture: {path if args.quick else path.relative_to(REPO)}\n")
             except ImportError:
                 print("(matplotlib not installed: no picture)\n")
     if args.json:

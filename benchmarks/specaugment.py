@@ -129,8 +129,20 @@ def main(argv: list[str] | None = None) -> None:
             stdout=subprocess.PIPE,
             text=True,
             env=env,
+            stderr=(errors := tempfile.TemporaryFile("w+")),  # a file: a pipe could fill and stall the worker
         )
-        info = json.loads(worker.stdout.readline())
+        first = worker.stdout.readline()
+        if not first:  # the worker could not start (no torch or torchaudio there): say so, once
+            worker.wait()
+            errors.seek(0)
+            reason = (errors.read().strip().splitlines() or ["no output"])[-1]
+            print(
+                f"the torch worker ({args.torch_python}) stopped: {reason}; pass --torch-python with a python "
+                "that has torch and torchaudio",
+                file=sys.stderr,
+            )
+            return 1
+        info = json.loads(first)
 
         def torch_form(name):
             def call():

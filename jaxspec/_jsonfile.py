@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import limits
 from ._files import display
 from .errors import ConfigError
@@ -55,8 +57,17 @@ def check_plain(value: Any, where: str = "") -> None:
             )
         if isinstance(item, Mapping):
             stack.extend((child, (*keys, key)) for key, child in item.items())
-        elif isinstance(item, (list, tuple)) and any(isinstance(c, (int, Mapping, list, tuple)) for c in item):
+        elif isinstance(item, (list, tuple)) and not _flat_numbers(item):
             stack.extend((child, (*keys, i)) for i, child in enumerate(item))
+
+
+def _flat_numbers(items: list | tuple) -> bool:
+    """Whether ``items`` are numbers NumPy holds natively (no container, no integer beyond
+    int64): nothing inside to walk (a 1M-value window in ~30 ms, not a Python loop)."""
+    try:
+        return np.asarray(items).dtype.kind in "biuf"
+    except (ValueError, TypeError, OverflowError):  # ragged or mixed
+        return False
 
 
 def _place(where: str, keys: tuple) -> str:

@@ -274,9 +274,9 @@ def _padded_keys(key_data: np.ndarray | None, impl: Any, rows: int) -> Any:
         return None
     row_keys = np.concatenate([key_data, np.repeat(key_data[:1], rows - len(key_data), axis=0)])
     impl = "threefry2x32" if impl is None else str(impl)  # raw words are Threefry's
-    if impl != jax.config.jax_default_prng_impl:
-        # wrapping runs (and compiles) a program per batch size; raw words of the default
-        # implementation draw the same (under another default, JAX would read them as its own)
+    if not impl == "threefry2x32" == jax.config.jax_default_prng_impl:
+        # wrapping runs (and compiles) a program per batch size; raw Threefry words under the
+        # Threefry default draw the same (check_key takes raw words as Threefry's only)
         row_keys = jax.random.wrap_key_data(row_keys, impl=impl)
     return row_keys
 

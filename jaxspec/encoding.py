@@ -72,7 +72,7 @@ def _samples_and_rate(item: Any, sample_rate: int | None, name: str) -> tuple[An
         item, sample_rate = item.samples, item.sample_rate  # its samples are checked as an array's
     if item is None:
         raise InputError(f"{name} is None; pass a file path, an Audio or an array of samples")
-    if isinstance(item, (list, tuple)) and any(isinstance(i, Audio) or is_path(i) for i in item):
+    if isinstance(item, (list, tuple)) and item and (isinstance(item[0], Audio) or is_path(item[0])):
         raise InputError(
             f"{name} is a {type(item).__name__} of inputs (Audio or paths), not samples; pass one input, "
             "or the list to jaxspec.encode_batch"

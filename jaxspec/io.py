@@ -233,6 +233,7 @@ def audio_info(path: PathLike) -> soundfile._SoundFileInfo:
     if info.frames >= UNKNOWN_FRAMES:  # a FLAC whose total is 0 ("unknown", piped encoders): count it
         _files.check_header(path, info.samplerate, info.channels, 0)
         info.frames = decoded_frames(path)
+        info.duration = info.frames / info.samplerate
     _files.check_header(path, info.samplerate, info.channels, info.frames)
     return info
 

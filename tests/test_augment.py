@@ -590,7 +590,7 @@ def test_a_recording_follows_the_config_to_another_rate(tmp_path):
     fresh = _config(rate, noise=Noise(0.3, path))
     # the file is read again at 8 kHz: the fresh config's samples, and a save / load round trip is equal
     np.testing.assert_array_equal(np.asarray(at8.augmentation.noise.signal), fresh.augmentation.noise.signal)
-    assert at8.augmentation.noise.signal_rate == rate and at16.augmentation.noise.signal_rate == SR
+    assert at8.augmentation.noise.signal_rate is None  # loaded: the config's rate
     assert jaxspec.SpectrogramConfig.from_dict(at8.to_dict()) == at8  # the response inline, the noise by path
     # an array is resampled from the rate it was held at (the config's: 16 kHz)
     expected = np.asarray(jaxspec.resample(samples[:400], SR, rate))
@@ -604,6 +604,17 @@ def test_a_recording_follows_the_config_to_another_rate(tmp_path):
     )
     with pytest.raises(jaxspec.ConfigError, match="signal_rate=8000 is for an array signal"):
         Noise(0.3, path, signal_rate=rate)
+    # a recording put in a loaded setting is the user's: a path loads, an array is at the config's rate
+    loaded = at16.augmentation.noise
+    other = tmp_path / "other.wav"
+    soundfile.write(other, np.full(800, 0.25, np.float32), rate, subtype="FLOAT")
+    swapped = _config(noise=dataclasses.replace(loaded, signal=other, source=None))
+    assert swapped.augmentation.noise.signal.shape == (1600,)  # 800 at 8 kHz, resampled
+    new = np.full(2000, 0.25, np.float32)
+    replaced = _config(rate, noise=dataclasses.replace(loaded, signal=new))
+    np.testing.assert_array_equal(np.asarray(replaced.augmentation.noise.signal), new)  # not the old file again
+    plain = Augmentation(convolution=Convolution(samples[:400]))
+    assert jaxspec.SpectrogramConfig(augmentation=plain).augmentation == plain  # as built
 
 
 @pytest.mark.parametrize("shape", [(2, 16000), (1, 4000)])
@@ -829,8 +840,8 @@ def test_a_callable_that_ignores_its_key_or_draws_no_number_is_a_config_error():
     x = np.zeros(1000, np.float32)
     key = jax.random.key(0)
     cases = [
-        (lambda key: np.random.uniform(0.5, 1.5), "without using its key"),
-        (lambda key: 1.0, "without using its key"),
+        (lambda key: np.random.uniform(0.5, 1.5), "without using its key, and another value when called again"),
+        (lambda key: "loud", "drew 'loud', which is not a real number"),
         (lambda key: np.asarray(key).sum(), "cannot read its key with NumPy"),
         (lambda key: jax.random.uniform(key, (2,)), "drew a value of shape (2,)"),
     ]
@@ -840,6 +851,8 @@ def test_a_callable_that_ignores_its_key_or_draws_no_number_is_a_config_error():
             jaxspec.draw(config, key, 1000)
         with pytest.raises(jaxspec.ConfigError, match=re.escape(message)):
             jaxspec.spectrogram(config, x, key)
+    constant = _config(volume=lambda key: 0.8)  # a constant is a fixed value, as the number is
+    assert float(jaxspec.draw(constant, key, 1000)["volume_gain"]) == np.float32(0.8)
     good = _config(volume=lambda key: jax.random.uniform(key, minval=0.5, maxval=1.5))
     gains = [float(jaxspec.draw(good, jax.random.key(i), 1000)["volume_gain"]) for i in range(4)]
     assert len(set(gains)) == 4 and all(0.5 <= g <= 1.5 for g in gains)
@@ -868,5 +881,10 @@ def test_threefry_and_raw_keys_draw_the_same_under_another_default_implementatio
         assert float(jaxspec.draw(config, jax.random.key_data(key), 3000)["volume_gain"]) == float(
             jaxspec.draw(config, key, 3000)["volume_gain"]
         )
+        own = jax.random.key(5)  # the default's own keys, in a batch too (unsafe_rbg: not the loop's, README)
+        batch = jaxspec.encode_batch(config, [x, x[:2000]], sample_rate=SR, key=own)
+        if default == "rbg":
+            alone = np.asarray(jaxspec.encode(config, x[:2000], sample_rate=SR, key=jax.random.fold_in(own, 1)))
+            np.testing.assert_allclose(np.asarray(batch[1]), alone, rtol=1e-5, atol=1e-6 * float(alone.max()))
     finally:
         jax.config.update("jax_default_prng_impl", previous)

@@ -176,12 +176,13 @@ def sample_param(
     if isinstance(param, float):
         return jnp.float32(param)
     value = _drawn(param, key, name)
-    if isinstance(key, jax.core.Tracer) and not isinstance(value, jax.core.Tracer):
-        # a constant, or NumPy's own random state, read once when the program is traced: every
+    if isinstance(key, jax.core.Tracer) and not isinstance(value, jax.core.Tracer) and _varies(param, key, value):
+        # NumPy's own random state (or the clock), read once when the program is traced: every
         # example and call would get that one value (and which program traced first decided it)
         raise ConfigError(
-            f"{name}={param!r} drew {value!r} without using its key; draw with jax.random from the key it is "
-            "given (e.g. lambda key: jax.random.uniform(key, minval=0.5, maxval=1.5)), or give the number itself"
+            f"{name}={param!r} drew {value!r} without using its key, and another value when called again; draw "
+            "with jax.random from the key it is given (e.g. lambda key: jax.random.uniform(key, minval=0.5, "
+            "maxval=1.5))"
         )
     try:
         value = jnp.asarray(value, jnp.float32)
@@ -196,6 +197,16 @@ def sample_param(
         low, high, neutral = bounds
         value = jnp.clip(jnp.where(jnp.isnan(value), jnp.float32(neutral), value), jnp.float32(low), jnp.float32(high))
     return value
+
+
+def _varies(param: Any, key: jax.Array, value: Any) -> bool:
+    """Whether a draw that did not use its key gives another value from the same key (a
+    constant does not: it is a fixed value, as a number is)."""
+    again = param.sample(key) if hasattr(param, "sample") else param(key)
+    try:
+        return not np.array_equal(np.asarray(value), np.asarray(again), equal_nan=True)
+    except TypeError:  # not numbers (a string): the conversion below says so
+        return False
 
 
 def _drawn(param: Any, key: jax.Array, name: str) -> Any:

@@ -8,7 +8,9 @@ runs on unflatten or under tracing.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+import weakref
 from typing import Any
 
 import jax
@@ -78,9 +80,11 @@ def resolve(augmentation: Augmentation | None, sample_rate: int) -> Augmentation
     """``augmentation`` with its recordings loaded and resampled to ``sample_rate``.
 
     A stage given its recording by path keeps the absolute path in ``source`` (config
-    files write it instead of the samples), and every loaded recording its rate in
-    ``signal_rate``: a recording at another rate (a config's setting put in a config of
-    another ``sample_rate``) is read again from ``source``, or resampled from its rate.
+    files write it instead of the samples). An array is at its ``signal_rate`` (``None``:
+    the config's), except one that a config loaded (``_LOADED``): it is at that config's
+    rate, so the setting put in a config of another ``sample_rate``
+    (``dataclasses.replace(config, sample_rate=8000)``, a built ``Augmentation`` reused) is
+    read again from ``source``, or resampled. A loaded setting's ``signal_rate`` is ``None``.
     """
     if augmentation is None:
         return None
@@ -91,22 +95,39 @@ def resolve(augmentation: Augmentation | None, sample_rate: int) -> Augmentation
         if signal is None or isinstance(signal, jax.core.Tracer):
             continue
         name = f"{type(setting).__name__} {param.name}"
-        rate = setting.signal_rate
-        if rate is not None and rate != sample_rate and not is_path(signal) and not isinstance(signal, Audio):
-            # the same samples as a config built at this rate: the file again, or the array resampled
+        if setting.signal_rate is not None:  # an array at its own rate (the user's)
+            signal = Audio(np.asarray(signal), setting.signal_rate)
+        elif (rate := _loaded_rate(signal)) not in (None, sample_rate):  # this very array, loaded at rate
             signal = _at_rate(setting, signal, rate, sample_rate, name)
         loaded = load_recording(signal, sample_rate, name)
+        _LOADED[id(loaded)] = (weakref.ref(loaded, functools.partial(_forget, id(loaded))), sample_rate)
         source = os.path.abspath(os.fspath(signal)) if is_path(signal) else setting.source
-        changes[stage.name] = dataclasses.replace(
-            setting, **{param.name: loaded, "source": source, "signal_rate": sample_rate}
-        )
+        loaded_setting = {param.name: loaded, "source": source, "signal_rate": None}
+        changes[stage.name] = dataclasses.replace(setting, **loaded_setting)
     return dataclasses.replace(augmentation, **changes) if changes else augmentation
 
 
+# The recordings configs loaded, by id, and the rate each is at. By identity, not by value:
+# an array a user puts in a setting (dataclasses.replace(setting, signal=...)) is at its
+# signal_rate or the config's, whatever the setting held before; an unpickled or copied
+# config's arrays are at its own rate (what they were resolved to).
+_LOADED: dict[int, tuple[weakref.ref, int]] = {}
+
+
+def _forget(key: int, ref: weakref.ref) -> None:
+    if _LOADED.get(key, (None,))[0] is ref:
+        del _LOADED[key]
+
+
+def _loaded_rate(signal: Any) -> int | None:
+    entry = _LOADED.get(id(signal))
+    return entry[1] if entry is not None and entry[0]() is signal else None
+
+
 def _at_rate(setting: Any, signal: Any, rate: int, sample_rate: int, name: str) -> Any:
-    """What to load for a recording held at ``rate`` in a config of ``sample_rate``: its
-    ``source`` file while it can be read (a fresh config's samples, ``from_dict`` equal),
-    else the samples as ``Audio`` at their rate."""
+    """What to load for a recording a config loaded at ``rate``, in a config of
+    ``sample_rate``: its ``source`` file while it can be read (a fresh config's samples,
+    ``from_dict`` equal), else the samples as ``Audio`` at their rate."""
     if setting.source is not None:
         try:
             return load_recording(setting.source, sample_rate, name)

@@ -100,10 +100,11 @@ class Noise:
         ``[0, R)`` with the recording repeated when it is shorter than the input).
       source: the file the recording was read from (set when ``signal`` is a path;
         config files write it instead of the samples).
-      signal_rate: the rate of an array ``signal`` in Hz (``None``: the config's). A
-        config sets it to its own rate when it loads the recording, so the setting in a
-        config of another rate (``dataclasses.replace(config, sample_rate=8000)``) is
-        resampled again (from ``source`` when it came from a file).
+      signal_rate: the rate of an array ``signal`` in Hz (``None``: the config's; a path
+        or an ``Audio`` has its own). The config's loaded recording has ``None``; the
+        config remembers the rate it loaded it at, so the setting in a config of another
+        rate (``dataclasses.replace(config, sample_rate=8000)``) is resampled again (from
+        ``source`` when it came from a file).
     """
 
     amplitude: Any = None
