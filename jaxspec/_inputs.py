@@ -17,6 +17,7 @@ import numpy as np
 
 from . import limits
 from .augmentation.random import row_keys as fold_in_rows
+from .augmentation.random import threefry_words
 from .errors import InputError
 from .io import channels_first, pcm_to_float32
 
@@ -248,9 +249,7 @@ def check_key(key: Any) -> jax.Array:
                 else " or jax.random.PRNGKey(seed)"
             )
         )
-    if not is_typed_key(key) and jax.config.jax_default_prng_impl != "threefry2x32":
-        key = jax.random.wrap_key_data(key, impl="threefry2x32")  # JAX would read the words as its default's
-    return key
+    return key if is_typed_key(key) else threefry_words(key)
 
 
 def check_item_keys(key: Any, count: int, what: str) -> jax.Array:

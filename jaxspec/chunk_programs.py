@@ -19,6 +19,7 @@ from jax import lax
 
 from . import _xla
 from .augmentation.keys import stage_key, traced_draw_values
+from .augmentation.random import threefry_words
 from .augmentation.waveform_stages import Stream
 from .config import SpectrogramConfig
 from .spectrum import spectrogram_one
@@ -63,9 +64,7 @@ def _augment_stream_fn(config: SpectrogramConfig, x: jax.Array, table: jax.Array
     granule of ``granule(config)`` samples; samples outside items are 0."""
     augmentation = config.augmentation
     starts, lengths = table[:, 0], table[:, 1]
-    words = lax.bitcast_convert_type(table[:, 2:], jnp.uint32)  # raw Threefry keys [K, 2]
-    if jax.config.jax_default_prng_impl != "threefry2x32":  # JAX would read raw words as its default's
-        words = jax.random.wrap_key_data(words, impl="threefry2x32")
+    words = threefry_words(lax.bitcast_convert_type(table[:, 2:], jnp.uint32))  # raw Threefry keys [K, 2]
     size, rows = granule(config), owners.shape[0]
     x = x.reshape(rows, size)  # whole granules (packing._chunk_samples): no pad, no slice, which cost vectorization
     item = owners[:, None]

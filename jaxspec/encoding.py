@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import limits, packing
+from . import packing
 from ._inputs import check_item_keys, check_key, check_magnitude, check_peak, check_result_size, is_single_key, row_keys
 from .augmentation.noise import key_words
 from .augmentation.random import fold_in_words
@@ -25,7 +25,7 @@ from .corpus import bucket_length, encode_one, encode_waves
 from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, config_type_error
 from .io import Audio, audio_info, capped_rate, channels_first, float32_and_peak, is_path, load_audio, to_mono
 from .planner import plan_file
-from .resampling import fft_gain, output_length, resample_checked
+from .resampling import check_resample_peak, output_length, resample_checked
 from .spectrum import checked_spectrogram
 from .stream import stream_to_array
 
@@ -123,12 +123,7 @@ def _at_target_rate(
     elif x.size:
         check_peak(config, peak, x.shape[0], name)
     if rate != config.sample_rate:
-        gain = fft_gain(rate, config.sample_rate)
-        if peak * gain > limits.FLOAT32_BUDGET:  # a normalization would have hidden it above
-            raise InputError(
-                f"{name} has samples up to {peak:.6g} in magnitude: too large to resample from {rate} Hz (its "
-                f"FFT could reach {peak * gain:.3g}, above the cap {limits.FLOAT32_BUDGET:g}); scale it to [-1, 1]"
-            )
+        check_resample_peak(peak, rate, config.sample_rate, name)  # a normalization would have hidden it above
         return _resampled(x, rate, config.sample_rate)
     if host:  # for the bucket batches, padded on the host: no round trip through the device
         return x

@@ -157,6 +157,19 @@ def fft_gain(orig_rate: int, target_rate: int) -> int:
     return _plan(orig_rate, target_rate).n_in
 
 
+def check_resample_peak(peak: float, orig_rate: int, target_rate: int, name: str) -> None:
+    """``InputError`` if samples up to ``peak`` would overflow ``resample``'s float32 FFT from
+    ``orig_rate`` (``fft_gain``; finite samples came back NaN: 1e35 at 44.1 kHz, all of them)."""
+    if orig_rate == target_rate:  # no FFT
+        return
+    gain = fft_gain(orig_rate, target_rate)
+    if peak * gain > limits.FLOAT32_BUDGET:
+        raise InputError(
+            f"{name} has samples up to {peak:.6g} in magnitude: too large to resample from {orig_rate} Hz (its "
+            f"FFT could reach {peak * gain:.3g}, above the cap {limits.FLOAT32_BUDGET:g}); scale it to [-1, 1]"
+        )
+
+
 @lru_cache(maxsize=32)
 def alignment(orig_rate: int, target_rate: int) -> tuple[int, int, int]:
     """``(unit_in, unit_out, reach)`` of the pair's segments, in samples.
@@ -265,12 +278,7 @@ def resample(x: Any, orig_rate: int, target_rate: int) -> Any:
         raise InputError(f"resample x is 0-d (shape {np.shape(x)}); it takes samples on its last axis [..., n]")
     if is_concrete_array(x) and x.size:  # SPEC 5: one NaN spread over a whole FFT segment (2240 outputs)
         peak = check_samples(None, x if x.ndim <= 2 else x.reshape(-1, x.shape[-1]), "resample x")
-        if orig_rate != target_rate and peak * fft_gain(orig_rate, target_rate) > limits.FLOAT32_BUDGET:
-            raise InputError(  # finite samples whose segment FFT overflows float32: NaN out (1e35 -> all NaN)
-                f"resample x has samples up to {peak:.6g} in magnitude: too large to resample from {orig_rate} Hz "
-                f"(its FFT could reach {peak * fft_gain(orig_rate, target_rate):.3g}, above the cap "
-                f"{limits.FLOAT32_BUDGET:g}); scale it to [-1, 1]"
-            )
+        check_resample_peak(peak, orig_rate, target_rate, "resample x")
     return resample_checked(x, orig_rate, target_rate)
 
 

@@ -70,6 +70,15 @@ def split_pair(key: jax.Array) -> tuple[jax.Array, jax.Array]:
     return fold_in(key, 0), fold_in(key, 1)
 
 
+def threefry_words(words: Any) -> Any:
+    """Raw uint32 ``[..., 2]`` key words as Threefry's, whatever ``jax_default_prng_impl``:
+    the words themselves under the Threefry default (no wrap, no program), else wrapped as
+    Threefry keys (JAX reads raw words as its default's: rbg's ``[4]`` refused them)."""
+    if jax.config.jax_default_prng_impl == "threefry2x32":
+        return words
+    return jax.random.wrap_key_data(words, impl="threefry2x32")
+
+
 def fold_in(key: jax.Array, data: int | jax.Array) -> jax.Array:
     """``jax.random.fold_in(key, data)`` (uint32 ``data``); keeps the key's kind."""
     return jax.random.fold_in(key, jnp.asarray(data, jnp.uint32))
