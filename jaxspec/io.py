@@ -285,15 +285,12 @@ def load_audio(path: PathLike) -> Audio:
     try:
         with soundfile.SoundFile(_files.soundfile_path(path)) as file:
             frames, rate = file.frames, file.samplerate
-            unknown = frames >= UNKNOWN_FRAMES
-            frames = decoded_frames(path) if unknown else frames  # counted, then read whole
-            _files.check_header(path, rate, file.channels, frames)
-            if frames > limits.MAX_SIGNAL_SAMPLES:
-                raise AudioFileError(
-                    f"cannot read {shown} whole: {frames} frames is above the cap {limits.MAX_SIGNAL_SAMPLES}; "
-                    "encode(config, path) streams long files (without augmentation)"
-                )
-            samples = _read_counted(file, frames) if unknown else file.read(dtype="float32", always_2d=False)
+            unknown = frames >= UNKNOWN_FRAMES  # read to its end once, not counted first
+            _files.check_header(path, rate, file.channels, 0 if unknown else frames)
+            if not unknown:
+                _check_whole(shown, frames)
+            samples = _read_to_end(file, shown) if unknown else file.read(dtype="float32", always_2d=False)
+            frames = samples.shape[0] if unknown else frames
             double = file.subtype == "DOUBLE"  # finite values past float32's range read as inf
     except AudioFileError:
         raise
@@ -308,10 +305,24 @@ def load_audio(path: PathLike) -> Audio:
         raise AudioSamplesError(f"{error}{why}") from error
 
 
-def _read_counted(file: Any, frames: int) -> np.ndarray:
-    """The ``frames`` samples of a file whose header has no count (``SoundFile.read`` would
-    size its array from the header's 2**63 - 1), shaped as ``read`` shapes them."""
-    data = _files.read_on(file, frames)
+def _check_whole(shown: str, frames: int) -> None:
+    """``AudioFileError`` if a file of ``frames`` frames is too long to be read whole."""
+    if frames > limits.MAX_SIGNAL_SAMPLES:
+        raise AudioFileError(
+            f"cannot read {shown} whole: {frames} frames is above the cap {limits.MAX_SIGNAL_SAMPLES}; "
+            "encode(config, path) streams long files (without augmentation)"
+        )
+
+
+def _read_to_end(file: Any, shown: str) -> np.ndarray:
+    """The samples of a file whose header has no count (``SoundFile.read`` would size its
+    array from the header's 2**63 - 1), in blocks up to the cap, shaped as ``read`` shapes them."""
+    blocks, total = [], 0
+    while (block := _files.read_on(file, 1 << 20)).shape[0]:
+        total += block.shape[0]
+        _check_whole(shown, total)
+        blocks.append(block)
+    data = np.concatenate(blocks) if blocks else np.zeros((0, file.channels), np.float32)
     return data[:, 0] if data.shape[1] == 1 else data
 
 
