@@ -25,7 +25,7 @@ from .augmentation import Augmentation, resolve
 from .augmentation.feature_stages import check_config as check_feature_augmentation
 from .durations import parse_duration, seconds_to_samples
 from .errors import ConfigError, InputError, check_rate
-from .windows import check_window_function, window_values
+from .windows import check_window_function, shown_window, window_values
 
 _NORMALIZATIONS = ("max", "rms")
 
@@ -189,8 +189,8 @@ class SpectrogramConfig:
         largest = float(np.max(np.abs(self.window), initial=0.0))
         if largest > limits.MAX_WINDOW_VALUE:
             raise ConfigError(
-                f"window_function={_shown(self.window_function)} has a value of magnitude {largest:.6g}; the cap is "
-                f"{limits.MAX_WINDOW_VALUE:g}"
+                f"window_function={shown_window(self.window_function)} has a value of magnitude {largest:.6g}; "
+                f"the cap is {limits.MAX_WINDOW_VALUE:g}"
             )
         augmentation = self.augmentation
         if augmentation is not None and not isinstance(augmentation, Augmentation):
@@ -376,7 +376,7 @@ class SpectrogramConfig:
         fields = []
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            fields.append(f"{f.name}={_shown(value) if f.name == 'window_function' else repr(value)}")
+            fields.append(f"{f.name}={shown_window(value) if f.name == 'window_function' else repr(value)}")
         return f"SpectrogramConfig({', '.join(fields)})"
 
 
@@ -394,8 +394,3 @@ def _check_num_frames_length(length: Any) -> None:
         raise InputError(f"length={length!r} must be a number of samples: an int or an integer array")
     if not isinstance(length, jax.core.Tracer) and np.size(length) and np.min(np.asarray(length)) < 0:
         raise InputError(f"length={length!r} must be a number of samples, not negative")
-
-
-def _shown(window: Any) -> str:
-    """A window for messages: values as their count (a 2**20-value window was a 10 MB message)."""
-    return f"<{len(window)} values>" if isinstance(window, tuple) else repr(window)

@@ -175,6 +175,12 @@ def window_values(spec: WindowSpec, n: int) -> np.ndarray:
     if values.shape != (n,):
         raise ConfigError(f"{what} an array of shape {values.shape}; it must have exactly window_size={n} values")
     if not np.all(np.isfinite(values)):
-        shown = repr(spec) if callable(spec) else f"<{values.size} values>"
-        raise ConfigError(f"window_function={shown} gives non-finite values; every window value must be finite")
+        raise ConfigError(
+            f"window_function={shown_window(spec)} gives non-finite values; every window value must be finite"
+        )
     return values
+
+
+def shown_window(window: Any) -> str:
+    """A window for messages: values as their count (a 2**20-value window was a 10 MB message)."""
+    return f"<{len(window)} values>" if isinstance(window, (tuple, list, np.ndarray)) else repr(window)
