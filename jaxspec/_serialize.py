@@ -373,8 +373,7 @@ def read_dict(path: str | os.PathLike) -> dict[str, Any]:
             stage = STAGE_BY_NAME.get(name)
             param = None if stage is None else stage.signal_param
             if param is not None and isinstance(entry, dict) and param.name in entry:
-                signal = entry[param.name]
-                where = f"augmentation.{name}.{param.name}"
+                signal, where = entry[param.name], f"augmentation.{name}.{param.name}"
                 if isinstance(signal, dict) and set(signal) == {"path"} and isinstance(signal["path"], str):
                     signal = signal["path"]
                 if isinstance(signal, str):

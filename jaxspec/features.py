@@ -111,7 +111,7 @@ class MelFilterbank:
         if self.edges(sample_rate)[1] > sample_rate / 2.0:  # as librosa warns ("Empty filters detected")
             above = f"above the Nyquist frequency of sample_rate={sample_rate}: the bands past it hold nothing"
             warnings.warn(f"MelFilterbank fmax={self.fmax:g} Hz is {above}", UserWarning, stacklevel=2)
-        return limits.matrix_size(self, n_in, self.n_mels)
+        return self.n_mels
 
     def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
         return _banded_matmul(y, self.matrix(sample_rate, fft_size))
@@ -225,7 +225,7 @@ class DCT:
     def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
         if self.n > n_in:
             raise ConfigError(f"DCT(n={self.n}) keeps more coefficients than its {n_in} input features")
-        return limits.matrix_size(self, n_in, self.n)
+        return self.n
 
     def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
         weights = _melscale.lifter(self.n, self.lifter, self.lifter_kind)
@@ -333,6 +333,7 @@ class UseEnergy:
 
 
 _PER_EXAMPLE = (Decibels, WhisperLog, Deltas, SubtractMean)  # stages whose rows depend on the example's frames
+_MATRIX = (MelFilterbank, DCT)  # stages that build an [inputs, outputs] matrix on the host
 
 FEATURES: dict[str, type] = {
     "mel_filterbank": MelFilterbank,
@@ -360,10 +361,10 @@ def check_features(value: Any) -> tuple:
 def chain_size(stages: tuple, num_bins: int, sample_rate: int, fft_size: int) -> int:
     """Features per frame after ``stages`` from ``num_bins`` bins (each stage and ``limits.check_chain``)."""
     size, matrices = num_bins, 0
-    for count, stage in enumerate(stages, 1):  # each stage checks its own size
+    for count, stage in enumerate(stages, 1):  # each stage checks its own settings against its input
         out = stage.size(size, sample_rate, fft_size)
-        matrices += size * out if isinstance(stage, (MelFilterbank, DCT)) else 0
-        size = limits.check_chain(stage, count, matrices, out)
+        matrices += math.prod(matrix := (size, out) if isinstance(stage, _MATRIX) else (0, 0))
+        size = limits.check_chain(stage, count, matrix, matrices, out)
     return size
 
 
@@ -374,10 +375,7 @@ def is_framewise(stage: Any) -> bool:
 
 def framewise_prefix(stages: tuple) -> int:
     """How many leading stages are framewise (they may run block by block on long inputs)."""
-    count = 0
-    while count < len(stages) and is_framewise(stages[count]):
-        count += 1
-    return count
+    return next((i for i, stage in enumerate(stages) if not is_framewise(stage)), len(stages))
 
 
 def apply_chain(

@@ -103,28 +103,20 @@ NORMAL_REACH = 6.0
 """``|z|`` of a drawn standard normal never exceeds 5.42 (float32 uniform bits; see ``random``)."""
 
 
-def matrix_size(stage: Any, n_in: int, n_out: int) -> int:
-    """``n_out``, once the stage's ``[n_in, n_out]`` matrix is within ``MAX_MATRIX_VALUES``
-    (checked before it is built: 16384 mels on a 2**20-point FFT asked for 64 GiB)."""
-    if n_in * n_out > MAX_MATRIX_VALUES:
-        raise ConfigError(
-            f"{stage!r} on {n_in} input features needs a {n_in} x {n_out} matrix, above the cap "
-            f"{MAX_MATRIX_VALUES} values; use a smaller fft_size or fewer outputs"
-        )
-    return n_out
-
-
-def check_chain(stage: Any, count: int, matrices: int, features: int) -> int:
-    """``features``, once the feature chain up to ``stage`` (its ``count``-th) is within
-    ``MAX_FEATURE_STAGES``, its matrices together within ``MAX_MATRIX_VALUES`` and its
-    output within ``MAX_FEATURES`` (20 stacked ``Deltas`` asked for 7e11 features a frame
-    and aborted the process; 30 DCTs of 8192 built 30 x 256 MB)."""
+def check_chain(stage: Any, count: int, matrix: tuple[int, int], matrices: int, features: int) -> int:
+    """``features``, once the feature chain up to ``stage`` (its ``count``-th, with a
+    ``matrix`` of ``(inputs, outputs)``; ``(0, 0)`` for none) is within ``MAX_FEATURE_STAGES``,
+    its matrices together within ``MAX_MATRIX_VALUES`` and its output within ``MAX_FEATURES``.
+    Checked before any matrix is built: 16384 mels on a 2**20-point FFT asked for 64 GiB,
+    30 DCTs of 8192 built 30 x 256 MB, 20 stacked ``Deltas`` asked for 7e11 features a frame
+    and aborted the process."""
     if count > MAX_FEATURE_STAGES:
         raise ConfigError(f"features has more than {MAX_FEATURE_STAGES} stages, the cap (jaxspec.limits)")
     if matrices > MAX_MATRIX_VALUES:
+        own = f"{stage!r} on {matrix[0]} input features needs a {matrix[0]} x {matrix[1]} matrix; "
         raise ConfigError(
-            f"features: the matrices up to {stage!r} hold {matrices} values together, above the cap "
-            f"{MAX_MATRIX_VALUES} (jaxspec.limits); use fewer or smaller stages"
+            f"features: {own}the matrices up to {stage!r} hold {matrices} values together, above the cap "
+            f"{MAX_MATRIX_VALUES} (jaxspec.limits); use a smaller fft_size, fewer outputs or fewer stages"
         )
     if features > MAX_FEATURES:
         raise ConfigError(f"features: {stage!r} gives {features} features a frame, above the cap {MAX_FEATURES}")
