@@ -21,7 +21,7 @@ from . import _serialize, limits
 from . import features as _features
 from . import framing as _framing
 from ._pytree import pytree_dataclass
-from .augmentation import Augmentation, resolve
+from .augmentation import Augmentation, remember, resolve
 from .augmentation.feature_stages import check_config as check_feature_augmentation
 from .durations import parse_duration, seconds_to_samples
 from .errors import ConfigError, InputError, check_rate
@@ -204,6 +204,10 @@ class SpectrogramConfig:
                 f"(the cap is {limits.FLOAT32_BUDGET:g}; see jaxspec.limits); lower the gains, levels, "
                 "normalization or power"
             )
+
+    def __setstate__(self, state: dict) -> None:  # pickle, copy.deepcopy: no constructor runs
+        self.__dict__.update(state)
+        remember(self)  # its recordings are at its rate, from their files, as they were
 
     # ----------------------------------------------------------- resolved numbers
     @property

@@ -7,8 +7,10 @@ Distributions are checked with Kolmogorov-Smirnov tests over 2000 keys.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
+import pickle
 import re
 
 import jax
@@ -615,6 +617,32 @@ def test_a_recording_follows_the_config_to_another_rate(tmp_path):
     np.testing.assert_array_equal(np.asarray(replaced.augmentation.noise.signal), new)  # not the old file again
     plain = Augmentation(convolution=Convolution(samples[:400]))
     assert jaxspec.SpectrogramConfig(augmentation=plain).augmentation == plain  # as built
+
+
+def test_a_new_array_in_a_loaded_setting_is_not_saved_as_the_old_file(tmp_path):
+    # dataclasses.replace(setting, signal=x) kept source: the config convolved with x and
+    # wrote the old file's path, so the config loaded back was another one
+    path = tmp_path / "ir.wav"
+    soundfile.write(path, np.array([1.0, 0.5, 0.25], np.float32), SR, subtype="FLOAT")
+    config = _config(convolution=Convolution(path))
+    loaded = config.augmentation.convolution
+    assert loaded.source == str(path)
+    new = np.array([1.0, -1.0], np.float32)
+    replaced = _config(convolution=dataclasses.replace(loaded, signal=new))
+    assert replaced.augmentation.convolution.source is None
+    assert replaced.to_dict()["augmentation"]["convolution"]["signal"] == {"samples": [1.0, -1.0]}
+    assert jaxspec.SpectrogramConfig.from_dict(replaced.to_dict()) == replaced
+    # the loaded array itself keeps its file, in a config rebuilt or unpickled and then rebuilt
+    for kept in (config, pickle.loads(pickle.dumps(config)), copy.deepcopy(config)):
+        assert kept == config
+        for other in (dataclasses.replace(kept, window_size=256), dataclasses.replace(kept, sample_rate=8000)):
+            assert other.augmentation.convolution.source == str(path)
+            assert other.to_dict()["augmentation"]["convolution"]["signal"] == str(path)
+    # an unpickled config's arrays are at its rate: at 8 kHz the file is read again, not taken as 8 kHz
+    at8 = dataclasses.replace(pickle.loads(pickle.dumps(config)), sample_rate=8000)
+    fresh = _config(8000, convolution=Convolution(path))
+    expected = fresh.augmentation.convolution.signal
+    np.testing.assert_array_equal(np.asarray(at8.augmentation.convolution.signal), expected)
 
 
 @pytest.mark.parametrize("shape", [(2, 16000), (1, 4000)])

@@ -81,10 +81,12 @@ def resolve(augmentation: Augmentation | None, sample_rate: int) -> Augmentation
 
     A stage given its recording by path keeps the absolute path in ``source`` (config
     files write it instead of the samples). An array is at its ``signal_rate`` (``None``:
-    the config's), except one that a config loaded (``_LOADED``): it is at that config's
-    rate, so the setting put in a config of another ``sample_rate``
-    (``dataclasses.replace(config, sample_rate=8000)``, a built ``Augmentation`` reused) is
-    read again from ``source``, or resampled. A loaded setting's ``signal_rate`` is ``None``.
+    the config's) and has no ``source``, except the one a config loaded (``_LOADED``): it is
+    at that config's rate and keeps its setting's ``source``, so the setting put in a config
+    of another ``sample_rate`` (``dataclasses.replace(config, sample_rate=8000)``, a built
+    ``Augmentation`` reused) is read again from its file, or resampled, and a new array put
+    in a loaded setting (``dataclasses.replace(setting, signal=x)``) is not written to a
+    config file as the old file. A loaded setting's ``signal_rate`` is ``None``.
     """
     if augmentation is None:
         return None
@@ -95,23 +97,39 @@ def resolve(augmentation: Augmentation | None, sample_rate: int) -> Augmentation
         if signal is None or isinstance(signal, jax.core.Tracer):
             continue
         name = f"{type(setting).__name__} {param.name}"
+        rate = None if setting.signal_rate is not None else _loaded_rate(signal)
+        source = None if rate is None else setting.source  # a new array is not the old file
         if setting.signal_rate is not None:  # an array at its own rate (the user's)
             signal = Audio(np.asarray(signal), setting.signal_rate)
-        elif (rate := _loaded_rate(signal)) not in (None, sample_rate):  # this very array, loaded at rate
-            signal = _at_rate(setting, signal, rate, sample_rate, name)
+        elif rate not in (None, sample_rate):  # this very array, loaded at rate
+            signal = _at_rate(source, signal, rate, sample_rate, name)
         loaded = load_recording(signal, sample_rate, name)
-        _LOADED[id(loaded)] = (weakref.ref(loaded, functools.partial(_forget, id(loaded))), sample_rate)
-        source = os.path.abspath(os.fspath(signal)) if is_path(signal) else setting.source
+        source = os.path.abspath(os.fspath(signal)) if is_path(signal) else source
+        _remember(loaded, sample_rate)
         loaded_setting = {param.name: loaded, "source": source, "signal_rate": None}
         changes[stage.name] = dataclasses.replace(setting, **loaded_setting)
     return dataclasses.replace(augmentation, **changes) if changes else augmentation
 
 
+def remember(config: Any) -> None:
+    """Records the recordings of a ``config`` rebuilt without its constructor (unpickled,
+    deep-copied) as loaded at its rate, with their ``source``: as the config they were
+    pickled from had them."""
+    for _, setting in () if config.augmentation is None else config.augmentation.active():
+        signal = getattr(setting, "signal", None)
+        if signal is not None and not isinstance(signal, jax.core.Tracer) and hasattr(signal, "shape"):
+            _remember(signal, config.sample_rate)
+
+
 # The recordings configs loaded, by id, and the rate each is at. By identity, not by value:
 # an array a user puts in a setting (dataclasses.replace(setting, signal=...)) is at its
-# signal_rate or the config's, whatever the setting held before; an unpickled or copied
-# config's arrays are at its own rate (what they were resolved to).
+# signal_rate or the config's, from no file, whatever the setting held before; an unpickled
+# or copied config's arrays are remembered again (``remember``).
 _LOADED: dict[int, tuple[weakref.ref, int]] = {}
+
+
+def _remember(signal: Any, rate: int) -> None:
+    _LOADED[id(signal)] = (weakref.ref(signal, functools.partial(_forget, id(signal))), rate)
 
 
 def _forget(key: int, ref: weakref.ref) -> None:
@@ -124,13 +142,13 @@ def _loaded_rate(signal: Any) -> int | None:
     return entry[1] if entry is not None and entry[0]() is signal else None
 
 
-def _at_rate(setting: Any, signal: Any, rate: int, sample_rate: int, name: str) -> Any:
-    """What to load for a recording a config loaded at ``rate``, in a config of
-    ``sample_rate``: its ``source`` file while it can be read (a fresh config's samples,
-    ``from_dict`` equal), else the samples as ``Audio`` at their rate."""
-    if setting.source is not None:
+def _at_rate(source: str | None, signal: Any, rate: int, sample_rate: int, name: str) -> Any:
+    """What to load for a recording a config loaded at ``rate`` from ``source``, in a config
+    of ``sample_rate``: its file while it can be read (a fresh config's samples, ``from_dict``
+    equal), else the samples as ``Audio`` at their rate."""
+    if source is not None:
         try:
-            return load_recording(setting.source, sample_rate, name)
+            return load_recording(source, sample_rate, name)
         except (OSError, RecordingFileError):  # moved or deleted since: the samples held
             pass
     return Audio(np.asarray(signal), rate)

@@ -98,8 +98,9 @@ class Noise:
         path), resampled to the config's rate when the config is built. A segment of
         the input's length starts at a uniformly random sample (in ``[0, R - L]``; in
         ``[0, R)`` with the recording repeated when it is shorter than the input).
-      source: the file the recording was read from (set when ``signal`` is a path;
-        config files write it instead of the samples).
+      source: the file the recording was read from (set when ``signal`` is a path, kept
+        while the config holds the samples read from it; config files write it instead of
+        the samples).
       signal_rate: the rate of an array ``signal`` in Hz (``None``: the config's; a path
         or an ``Audio`` has its own). The config's loaded recording has ``None``; the
         config remembers the rate it loaded it at, so the setting in a config of another
@@ -159,8 +160,7 @@ class Convolution:
       signal: the impulse response ``h`` (an array at ``signal_rate``, ``Audio`` or a
         path), resampled to the config's rate when the config is built.
       mix: numeric parameter in ``[0, 1]`` (default 1: fully convolved).
-      source: the file the impulse response was read from (set when ``signal`` is a
-        path; config files write it instead of the samples).
+      source: the file the impulse response was read from (as ``Noise``'s).
       signal_rate: the rate of an array ``signal`` in Hz (``None``: the config's); see
         ``Noise``.
     """
