@@ -6,6 +6,7 @@ passes tracers through unchecked) and raises ``InputError`` naming the value.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import os
@@ -221,9 +222,21 @@ def is_key_batch(key: jax.Array, batch: int) -> bool:
     return key.ndim == (1 if is_typed_key(key) else 2) and key.shape[0] == batch
 
 
+@functools.cache
+def _key_words_of(impl: str) -> int:
+    """The number of uint32 words of one raw key of the PRNG implementation ``impl``."""
+    return jax.eval_shape(lambda: jax.random.key_data(jax.random.key(0, impl=impl))).shape[-1]
+
+
+def _default_key_words() -> int:
+    """``_key_words_of`` the current ``jax_default_prng_impl`` (2 for Threefry, 4 for rbg)."""
+    return _key_words_of(str(jax.config.jax_default_prng_impl))
+
+
 def check_key(key: Any) -> jax.Array:
     """``key`` as a JAX array if it is a PRNG key (typed, or raw uint32 ``[..., 2]``: Threefry's
-    words, wrapped as Threefry keys when ``jax_default_prng_impl`` is another implementation)."""
+    words, wrapped as Threefry keys when ``jax_default_prng_impl`` is another implementation;
+    or raw words of that other implementation, ``jax.random.PRNGKey(seed)``'s, wrapped as its keys)."""
     if isinstance(key, (int, float)) and not isinstance(key, bool):  # a sample rate where the key goes
         raise InputError(
             f"key={key!r} is not a PRNG key; use jax.random.key(seed). If it is a sample rate: spectrogram "
@@ -238,13 +251,18 @@ def check_key(key: Any) -> jax.Array:
             raise InputError(
                 f"key={key!r} is not a PRNG key; use jax.random.key(seed) or jax.random.PRNGKey(seed)"
             ) from error
+    if not is_typed_key(key) and key.dtype == jnp.uint32 and key.shape[-1:] == (_default_key_words(),) != (2,):
+        # jax.random.PRNGKey(seed) under jax_default_prng_impl="rbg" (or "unsafe_rbg"): [4] words,
+        # which JAX itself reads as that implementation's; they draw what jax.random.key(seed) draws
+        return jax.random.wrap_key_data(key)
     if not is_typed_key(key) and (key.dtype != jnp.uint32 or key.shape[-1:] != (2,)):
         other = key.dtype == jnp.uint32 and key.ndim > 0  # raw words of another implementation (rbg: [4])
         raise InputError(
             f"key of dtype {key.dtype} and shape {key.shape} is not a PRNG key; use jax.random.key(seed)"
             + (
-                " (raw uint32 keys are read as Threefry's [2] words; with jax_default_prng_impl set to "
-                "another implementation, pass its typed key, jax.random.key(seed))"
+                f" (raw uint32 keys are read as Threefry's [2] words or as the [{_default_key_words()}] words of "
+                f"jax_default_prng_impl={jax.config.jax_default_prng_impl!r}; for another implementation's words "
+                "pass its typed key, jax.random.wrap_key_data(key, impl=...))"
                 if other
                 else " or jax.random.PRNGKey(seed)"
             )

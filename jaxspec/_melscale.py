@@ -150,7 +150,22 @@ def torchaudio_filterbank(
     return np.maximum(np.float32(0.0), np.minimum(rising, falling))
 
 
-@functools.cache
+def _shared(fn):
+    """``functools.cache`` of ``fn`` whose arrays are read-only: one array is handed to every
+    caller in the process (``MelFilterbank.matrix`` is public), and a caller that scaled it in
+    place (``fb /= fb.sum(0)``) changed the features of every config traced after it."""
+
+    @functools.wraps(fn)
+    def built(*args, **kwargs):
+        value = fn(*args, **kwargs)
+        for array in value if isinstance(value, tuple) else (value,):
+            array.setflags(write=False)
+        return value
+
+    return functools.cache(built)
+
+
+@_shared
 def mel_filterbank(
     n_mels: int,
     fmin: float,
@@ -213,7 +228,7 @@ def column_bands(matrix: np.ndarray) -> list[tuple[int, int, slice]]:
     return groups if banded <= matrix.size // 2 else []
 
 
-@functools.cache
+@_shared
 def dct_matrix(n_in: int, n_out: int, norm: str | None) -> np.ndarray:
     """DCT-II as a matrix, float64 ``[shape=(n_in, n_out)]``: ``y = x @ D`` keeps the
     first ``n_out`` coefficients of ``scipy.fft.dct(x, type=2, norm=norm)``.
@@ -258,7 +273,7 @@ def derivative_row(width: int, order: int, deriv: int, position: int) -> np.ndar
     return math.factorial(deriv) * np.linalg.pinv(vandermonde)[deriv]
 
 
-@functools.cache
+@_shared
 def savgol_edges(n: int, width: int, order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """librosa ``feature.delta(mode="interp")`` = ``savgol_filter(deriv=order, polyorder=order)``:
     the interior kernel ``[width]`` and the edge maps ``[half, width]`` (first and last

@@ -21,7 +21,7 @@ from . import _serialize, limits
 from . import features as _features
 from . import framing as _framing
 from ._pytree import pytree_dataclass
-from .augmentation import Augmentation, remember, resolve
+from .augmentation import Augmentation, resolve
 from .augmentation.feature_stages import check_config as check_feature_augmentation
 from .durations import parse_duration, seconds_to_samples
 from .errors import ConfigError, InputError, check_rate
@@ -205,10 +205,6 @@ class SpectrogramConfig:
                 "normalization or power"
             )
 
-    def __setstate__(self, state: dict) -> None:  # pickle, copy.deepcopy: no constructor runs
-        self.__dict__.update(state)
-        remember(self)  # its recordings are at its rate, from their files, as they were
-
     # ----------------------------------------------------------- resolved numbers
     @property
     def window_samples(self) -> int:
@@ -263,8 +259,10 @@ class SpectrogramConfig:
 
     @cached_property
     def window(self) -> np.ndarray:
-        """The window values, float64 ``[shape=(window_samples,)]``."""
-        return window_values(self.window_function, self.window_samples)
+        """The window values, float64 ``[shape=(window_samples,)]``, read-only (the config is frozen)."""
+        values = np.array(window_values(self.window_function, self.window_samples))  # not a callable's own array
+        values.setflags(write=False)  # changed in place, it changed the output under an equal config
+        return values
 
     def frequencies(self) -> np.ndarray:
         """Centre frequency of each spectrum bin in Hz, ``[shape=(num_bins,)]`` (the output's

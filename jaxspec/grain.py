@@ -16,7 +16,7 @@ themselves Grain transforms when Grain is installed:
 Key rule. With ``ds.map_with_index(EncodeAudio(config, seed=s))`` record ``i`` (the
 index Grain passes: the element's position in the dataset the transform is applied to)
 is encoded with ``record_key(s, i) = jax.random.fold_in(jax.random.key(s), i)`` (past
-``2**32``, the high word of ``i`` first). Put
+``2**32``, the high word of ``i`` first; a Threefry key whatever ``jax_default_prng_impl``). Put
 ``shuffle`` and ``repeat`` before the transform: every epoch then has new indices and
 so new draws, and the same seed gives the same spectrograms bit for bit.
 With ``random_map`` (``ds.random_map(...)`` or ``grain.DataLoader``, whose operations
@@ -54,6 +54,10 @@ def record_key(seed: int, index: int) -> jax.Array:
 
     ``jax.random.fold_in(jax.random.key(seed), index)``: one key per record, the same
     for the same (seed, index) on any machine, and independent of the other records.
+    The key is Threefry's whatever ``jax_default_prng_impl``, as the command line's
+    ``corpus.file_key``: a worker process need not share a ``jax.config.update`` made in
+    the main process, and a key of the default implementation augmented records
+    differently with and without workers (and from the command line).
     ``fold_in`` takes 32 bits: an index of ``2**32`` or more (a long ``repeat``) folds in
     its high word, then its low word.
 
@@ -64,7 +68,7 @@ def record_key(seed: int, index: int) -> jax.Array:
         raise InputError(f"record index {index!r} must be an int in [0, 2**64) (Grain's record index)")
     if not int_in(seed, -(2**63), 2**63):
         raise ConfigError(f"seed={seed!r} must be an int in [-2**63, 2**63)")
-    key = jax.random.key(int(seed))
+    key = jax.random.key(int(seed), impl="threefry2x32")
     high, low = divmod(int(index), 2**32)
     return jax.random.fold_in(key if high == 0 else jax.random.fold_in(key, high), low)
 

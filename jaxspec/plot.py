@@ -221,7 +221,8 @@ def panels_for(
       x: float32 ``[shape=(L,)]`` at ``config.sample_rate``.
       augment_count: augmented versions to add; version i uses the key
         ``jax.random.fold_in(jax.random.key(seed), i)`` (``split(key(seed), N)[i]`` under
-        JAX's default flags).
+        JAX's default flags), a Threefry key whatever ``jax_default_prng_impl`` (as ``encode``'s
+        ``--key``).
       seed: the integer seed.
       name: shown in the first title.
       source: how the input was read, shown in the first title (e.g. ``"44100 Hz stereo ->
@@ -238,7 +239,7 @@ def panels_for(
     title = f"{name + ': ' if name else ''}original ({seconds:.2f} s {shown})"
     panels = [Panel(title, np.asarray(augment(config, x)), np.asarray(spectrogram(config, x)))]
     if augment_count:
-        keys = fold_in_rows(jax.random.key(seed), augment_count)
+        keys = fold_in_rows(jax.random.key(seed, impl="threefry2x32"), augment_count)
         for i in range(augment_count):
             values = draw(config, keys[i], length)  # waveform and feature-level values
             drawn = _describe_draws(config, values)

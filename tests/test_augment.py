@@ -645,6 +645,23 @@ def test_a_new_array_in_a_loaded_setting_is_not_saved_as_the_old_file(tmp_path):
     np.testing.assert_array_equal(np.asarray(at8.augmentation.convolution.signal), expected)
 
 
+@pytest.mark.parametrize("copy_of", [copy.deepcopy, lambda value: pickle.loads(pickle.dumps(value))])
+def test_a_copied_augmentation_follows_a_config_to_another_rate(tmp_path, copy_of):
+    # only a whole config remembered its recordings' rate: an Augmentation (or a setting)
+    # copied or sent to a worker on its own and put in an 8 kHz config was taken as the
+    # user's 8 kHz arrays (not resampled, its file dropped from the config)
+    samples = (0.5 * _sine(SR, 0.2, 300.0)).astype(np.float32)
+    path = tmp_path / "noise.wav"
+    soundfile.write(path, samples, SR, subtype="FLOAT")
+    at16 = _config(noise=Noise(0.3, path), convolution=Convolution(samples[:400]))
+    expected = dataclasses.replace(at16, sample_rate=8000)
+    assert copy_of(at16.augmentation) == at16.augmentation
+    assert jaxspec.SpectrogramConfig(sample_rate=8000, augmentation=copy_of(at16.augmentation)) == expected
+    noise = copy_of(at16.augmentation.noise)
+    assert _config(8000, noise=noise).augmentation.noise == expected.augmentation.noise
+    assert _config(8000, noise=noise).augmentation.noise.source == str(path)
+
+
 @pytest.mark.parametrize("shape", [(2, 16000), (1, 4000)])
 def test_a_channels_first_recording_is_refused(shape):
     # it was averaged over its 16000 "channels": a 1- or 2-sample recording
@@ -914,5 +931,31 @@ def test_threefry_and_raw_keys_draw_the_same_under_another_default_implementatio
         if default == "rbg":
             alone = np.asarray(jaxspec.encode(config, x[:2000], sample_rate=SR, key=jax.random.fold_in(own, 1)))
             np.testing.assert_allclose(np.asarray(batch[1]), alone, rtol=1e-5, atol=1e-6 * float(alone.max()))
+    finally:
+        jax.config.update("jax_default_prng_impl", previous)
+
+
+@pytest.mark.parametrize("default", ["rbg", "unsafe_rbg"])
+def test_legacy_keys_of_another_default_implementation_draw_what_its_typed_keys_draw(default):
+    # jax.random.PRNGKey(seed) under jax_default_prng_impl="rbg" is raw uint32[4]: it was refused
+    # ("not a PRNG key") though JAX reads it as an rbg key and jax.random.key(seed) worked
+    config = _config(volume=(0.5, 1.5), noise=0.01)
+    x = np.random.default_rng(0).standard_normal((2, 3000)).astype(np.float32)
+    previous = jax.config.jax_default_prng_impl
+    jax.config.update("jax_default_prng_impl", default)
+    try:
+        typed, legacy = jax.random.key(3), jax.random.PRNGKey(3)
+        assert legacy.dtype == jnp.uint32 and legacy.shape == (4,)
+        np.testing.assert_array_equal(jaxspec.spectrogram(config, x, legacy), jaxspec.spectrogram(config, x, typed))
+        assert jaxspec.draw(config, legacy, 3000) == jaxspec.draw(config, typed, 3000)
+        legacy_rows = jax.random.split(legacy, 2)  # a batch of raw keys, one per row
+        np.testing.assert_array_equal(
+            jaxspec.spectrogram(config, x, legacy_rows), jaxspec.spectrogram(config, x, jax.random.split(typed, 2))
+        )
+        got = jaxspec.encode_batch(config, list(x), sample_rate=SR, key=legacy)
+        for a, b in zip(got, jaxspec.encode_batch(config, list(x), sample_rate=SR, key=typed), strict=True):
+            np.testing.assert_array_equal(a, b)
+        with pytest.raises(jaxspec.InputError, match=r"shape \(3,\).*\[4\] words.*wrap_key_data"):
+            jaxspec.spectrogram(config, x[0], jnp.zeros(3, jnp.uint32))
     finally:
         jax.config.update("jax_default_prng_impl", previous)

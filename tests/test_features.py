@@ -32,6 +32,7 @@ from jaxspec import (
     SubtractMean,
     WhisperLog,
     Window,
+    _melscale,
 )
 
 spectrogram = jax.jit(jaxspec.spectrogram)
@@ -429,3 +430,24 @@ def test_a_mel_top_edge_above_nyquist_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         jaxspec.SpectrogramConfig(sample_rate=8000, features=(MelFilterbank(40, fmax=4000.0), Log()))
+
+
+def test_a_cached_filterbank_handed_out_cannot_be_changed_in_place():
+    # MelFilterbank.matrix hands out the process's cached array: scaling it in place
+    # (fb /= fb.sum(0), for a plot) turned every Kaldi config traced after it into the log floor
+    config = jaxspec.presets.kaldi_fbank()
+    x = np.random.default_rng(0).standard_normal(4000).astype(np.float32) * 0.2
+    before = np.asarray(jaxspec.spectrogram(config, x))
+    stage = next(s for s in config.features if isinstance(s, MelFilterbank))
+    matrix = stage.matrix(config.sample_rate, config.fft_samples)
+    with pytest.raises(ValueError, match="read-only"):
+        matrix *= 0.0
+    with pytest.raises(ValueError, match="read-only"):
+        _melscale.dct_matrix(23, 13, "ortho")[:] = 0.0
+    with pytest.raises(ValueError, match="read-only"):  # the config's own window, which its programs use
+        config.window[:] = 0.0
+    mine = np.hanning(400)
+    assert jaxspec.SpectrogramConfig(window_function=lambda n: mine).window.flags.writeable is False
+    assert mine.flags.writeable  # a callable's array is copied, not frozen under its owner
+    after = np.asarray(jaxspec.spectrogram(jaxspec.presets.kaldi_fbank(), x[:3000]))  # traced anew
+    np.testing.assert_allclose(after, before[: len(after)], rtol=1e-5, atol=1e-5)

@@ -206,3 +206,20 @@ def test_record_indices_past_32_bits_fold_in_both_words():
             record_key(5, index)
     with pytest.raises(jaxspec.ConfigError, match="seed=18446744073709551616"):
         EncodeAudio(CONFIG, seed=2**64)
+
+
+@pytest.mark.parametrize("default", ["rbg", "unsafe_rbg"])
+def test_record_keys_do_not_depend_on_the_default_prng_implementation(default):
+    # record_key made a key of jax_default_prng_impl: under rbg the records were augmented
+    # differently from a Grain worker process (which need not share jax.config) and from the CLI
+    expected = jax.random.key_data(jax.random.fold_in(jax.random.key(5, impl="threefry2x32"), 3))
+    x = np.random.default_rng(0).normal(0, 0.1, 400).astype(np.float32)
+    transform = EncodeAudio(CONFIG, seed=5, sample_rate=16000)
+    want = transform.map_with_index(3, x)
+    previous = jax.config.jax_default_prng_impl
+    jax.config.update("jax_default_prng_impl", default)
+    try:
+        np.testing.assert_array_equal(jax.random.key_data(record_key(5, 3)), expected)
+        np.testing.assert_array_equal(transform.map_with_index(3, x), want)
+    finally:
+        jax.config.update("jax_default_prng_impl", previous)

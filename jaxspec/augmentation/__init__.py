@@ -23,7 +23,7 @@ from .feature_stages import VTLP, FrequencyMask, TimeMask, TimeWarp
 from .keys import apply, draw, draw_values, feature_chain, stage_key
 from .noise import threefry_2x32, white_noise
 from .ops import convolve, noise_segment, shift
-from .recordings import remember, resolve
+from .recordings import resolve
 from .stages import BY_FIELD, STAGE_BY_NAME, STAGES, Augmentation, Convolution, Noise, Stage, TimeShift, Volume
 
 CONVOLUTION, NOISE, TIME_SHIFT, VOLUME = (
@@ -68,7 +68,6 @@ __all__ = [
     "feature_chain",
     "mask",
     "noise_segment",
-    "remember",
     "resolve",
     "sample_param",
     "shift",

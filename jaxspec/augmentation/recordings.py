@@ -111,20 +111,34 @@ def resolve(augmentation: Augmentation | None, sample_rate: int) -> Augmentation
     return dataclasses.replace(augmentation, **changes) if changes else augmentation
 
 
-def remember(config: Any) -> None:
-    """Records the recordings of a ``config`` rebuilt without its constructor (unpickled,
-    deep-copied) as loaded at its rate, with their ``source``: as the config they were
-    pickled from had them."""
-    for _, setting in () if config.augmentation is None else config.augmentation.active():
-        signal = getattr(setting, "signal", None)
-        if signal is not None and not isinstance(signal, jax.core.Tracer) and hasattr(signal, "shape"):
-            _remember(signal, config.sample_rate)
+def setting_state(setting: Any) -> dict:
+    """A recording setting's ``__dict__`` for ``pickle`` / ``copy``, with the rate a config
+    loaded its signal at (kept by the array's identity, which a copy does not have): an
+    ``Augmentation`` or setting pickled or deep-copied on its own, then put in a config of
+    another rate, was taken as the user's array at that rate (not resampled, its file dropped)."""
+    state = dict(setting.__dict__)
+    rate = _loaded_rate(state.get("signal"))
+    if rate is not None:
+        state[_LOADED_RATE] = rate
+    return state
+
+
+def restore_setting(setting: Any, state: dict) -> None:
+    """``setting_state``'s inverse: the fields, and the copied signal remembered at its rate."""
+    state = dict(state)
+    rate = state.pop(_LOADED_RATE, None)
+    setting.__dict__.update(state)
+    if rate is not None:
+        _remember(setting.signal, rate)
+
+
+_LOADED_RATE = "_jaxspec_loaded_rate"  # setting_state's entry; no field has this name
 
 
 # The recordings configs loaded, by id, and the rate each is at. By identity, not by value:
 # an array a user puts in a setting (dataclasses.replace(setting, signal=...)) is at its
-# signal_rate or the config's, from no file, whatever the setting held before; an unpickled
-# or copied config's arrays are remembered again (``remember``).
+# signal_rate or the config's, from no file, whatever the setting held before; a pickled or
+# copied setting carries the rate in its state (``setting_state``).
 _LOADED: dict[int, tuple[weakref.ref, int]] = {}
 
 

@@ -49,6 +49,18 @@ def _signal_repr(self: Any) -> str:
     return f"{type(self).__name__}({', '.join(fields)})"
 
 
+def _signal_getstate(self: Any) -> dict:
+    from .recordings import setting_state  # recordings imports the stages
+
+    return setting_state(self)
+
+
+def _signal_setstate(self: Any, state: dict) -> None:
+    from .recordings import restore_setting
+
+    restore_setting(self, state)
+
+
 def _signal_rate(setting: Any, name: str) -> int | None:
     """``setting.signal_rate`` checked: a positive int rate, for an array signal only (a
     path or an ``Audio`` has its own rate)."""
@@ -125,6 +137,8 @@ class Noise:
         object.__setattr__(self, "signal_rate", _signal_rate(self, "Noise"))
 
     __repr__ = _signal_repr
+    __getstate__ = _signal_getstate  # pickle, copy: the rate a config loaded the signal at goes along
+    __setstate__ = _signal_setstate
 
 
 @pytree_dataclass()
@@ -178,6 +192,8 @@ class Convolution:
         object.__setattr__(self, "signal_rate", _signal_rate(self, "Convolution"))
 
     __repr__ = _signal_repr
+    __getstate__ = _signal_getstate  # pickle, copy: the rate a config loaded the signal at goes along
+    __setstate__ = _signal_setstate
 
 
 # ------------------------------------------------------------------- shorthands
