@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -101,3 +103,29 @@ def test_an_overflowing_input_still_blames_the_input():
     # a finite x whose bound overflows is too large; only a non-finite recording is named
     with pytest.raises(jaxspec.InputError, match="x has samples up to 1e"):
         jaxspec.spectrogram(SpectrogramConfig(power=8.0), np.full(1600, 1e37, np.float32))
+
+
+def _encode_in_child(config: SpectrogramConfig, x: np.ndarray) -> tuple[SpectrogramConfig, np.ndarray, np.ndarray]:
+    at8 = dataclasses.replace(config, sample_rate=8000)  # its recordings resampled from their own rate
+    out = np.asarray(jaxspec.spectrogram(config, x, jax.random.key(1)))
+    return config, out, np.asarray(at8.augmentation.noise.signal)
+
+
+def test_a_config_sent_to_a_spawned_process_encodes_the_same_bits(tmp_path):
+    # the README's promise for data-loader workers: a config pickled to another process is
+    # equal, keeps its recordings' rates and files, and gives the same output bits
+    import multiprocessing
+
+    import soundfile
+
+    path = tmp_path / "noise.wav"
+    soundfile.write(path, np.random.default_rng(0).normal(0, 0.1, 4000).astype(np.float32), 16000, subtype="FLOAT")
+    config = SpectrogramConfig(augmentation=Augmentation(volume=(0.5, 1.5), noise=Noise(0.3, path)))
+    x = np.random.default_rng(1).normal(0, 0.1, 3000).astype(np.float32)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        received, out, noise_at8 = pool.apply_async(_encode_in_child, (config, x)).get(timeout=300)
+    assert received == config
+    np.testing.assert_array_equal(out, np.asarray(jaxspec.spectrogram(config, x, jax.random.key(1))))
+    expected = dataclasses.replace(config, sample_rate=8000).augmentation.noise.signal
+    np.testing.assert_array_equal(noise_at8, np.asarray(expected))
+    assert noise_at8.shape == (2000,)
