@@ -112,17 +112,11 @@ def sweep_stale(folder: str | os.PathLike) -> int:
     return removed
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 _CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-"""How a temporary file is created: new, never through a link (as ``tempfile.mkstemp``)."""
-
-_MODE = 0o666 & ~_umask()
-"""The mode a plain ``open(path, "w")`` gives (mkstemp's temporary files are 0600)."""
+"""How a temporary file is created: new, never through a link (as ``tempfile.mkstemp``), with
+mode 0666 less the umask of the moment, as a plain ``open(path, "w")`` (mkstemp's are 0600).
+Asked of the kernel: reading the umask takes ``os.umask(0)`` and a restore, during which
+another thread's files were created world-writable, and a umask set after import was ignored."""
 
 
 @contextlib.contextmanager
@@ -156,14 +150,16 @@ def atomic_path(
                 # being still finds and removes it (inside mkstemp it was left behind).
                 temporary = os.path.join(path.parent, prefix + secrets.token_hex(4) + suffix)
                 try:
-                    os.close(os.open(temporary, _CREATE, 0o600))
+                    descriptor = os.open(temporary, _CREATE, 0o666)
                 except FileExistsError:  # another file of this process by that name: not ours to remove
                     temporary = None
                     continue
+                mode = os.fstat(descriptor).st_mode & 0o7777
+                os.close(descriptor)
                 break
         yield Path(temporary)
         with _naming(path):
-            os.chmod(temporary, _MODE)
+            os.chmod(temporary, mode)  # a writer that made the file anew (its own mode) included
             if stamps is not None:
                 stamps.append(stamp(temporary))
             os.replace(temporary, path)

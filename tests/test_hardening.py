@@ -391,6 +391,15 @@ def test_atomic_outputs_get_the_usual_permissions(tmp_path, capsys):
     mask = os.umask(0)
     os.umask(mask)
     assert (tmp_path / "out" / "a.npy").stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's 0600
+    # the umask of the moment, not the one at import (read there by setting it to 0 and back,
+    # which raced with other threads' files)
+    previous = os.umask(0o077)
+    try:
+        with jaxspec._atomic.atomic_file(tmp_path / "private.txt", "w") as file:
+            file.write("x")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "private.txt").stat().st_mode & 0o777 == 0o600
 
 
 def test_rerun_skips_only_up_to_date_outputs(tmp_path, capsys):
