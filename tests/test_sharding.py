@@ -34,6 +34,12 @@ _SCRIPT = textwrap.dedent(
         assert "B=6" in str(error), error
     else:
         raise AssertionError("a batch not divisible by the devices must be rejected")
+    try:
+        jaxspec.sharded_spectrogram(config, x, jax.random.split(key, 3))
+    except ValueError as error:  # the words of spectrogram's own message
+        assert "pass one key or 8 keys (one per row)" in str(error), error
+    else:
+        raise AssertionError("3 keys for 8 rows must be rejected")
     # long inputs (the blockwise loop) and white noise (a loop too) under shard_map
     long = np.random.default_rng(1).standard_normal((4, 16000 * 40)).astype(np.float32)
     noisy = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(noise=0.01))
