@@ -257,12 +257,13 @@ def check_key(key: Any) -> jax.Array:
         return jax.random.wrap_key_data(key)
     if not is_typed_key(key) and (key.dtype != jnp.uint32 or key.shape[-1:] != (2,)):
         other = key.dtype == jnp.uint32 and key.ndim > 0  # raw words of another implementation (rbg: [4])
+        words = _default_key_words()  # under the Threefry default, its words are Threefry's: said once
+        default = f" or as the [{words}] words of jax_default_prng_impl={jax.config.jax_default_prng_impl!r}"
         raise InputError(
             f"key of dtype {key.dtype} and shape {key.shape} is not a PRNG key; use jax.random.key(seed)"
             + (
-                f" (raw uint32 keys are read as Threefry's [2] words or as the [{_default_key_words()}] words of "
-                f"jax_default_prng_impl={jax.config.jax_default_prng_impl!r}; for another implementation's words "
-                "pass its typed key, jax.random.wrap_key_data(key, impl=...))"
+                f" (raw uint32 keys are read as Threefry's [2] words{default if words != 2 else ''}; for another "
+                "implementation's words pass its typed key, jax.random.wrap_key_data(key, impl=...))"
                 if other
                 else " or jax.random.PRNGKey(seed)"
             )

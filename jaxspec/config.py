@@ -261,7 +261,7 @@ class SpectrogramConfig:
     def window(self) -> np.ndarray:
         """The window values, float64 ``[shape=(window_samples,)]``, read-only (the config is frozen)."""
         values = np.array(window_values(self.window_function, self.window_samples))  # not a callable's own array
-        values.setflags(write=False)  # changed in place, it changed the output under an equal config
+        values.setflags(write=False)  # written into, it changed nothing (each program computes its own)
         return values
 
     def frequencies(self) -> np.ndarray:

@@ -638,6 +638,13 @@ def test_a_new_array_in_a_loaded_setting_is_not_saved_as_the_old_file(tmp_path):
         for other in (dataclasses.replace(kept, window_size=256), dataclasses.replace(kept, sample_rate=8000)):
             assert other.augmentation.convolution.source == str(path)
             assert other.to_dict()["augmentation"]["convolution"]["signal"] == str(path)
+    # a config JAX rebuilt (new arrays, no constructor: a jit output) keeps its file, and its
+    # samples, whose rate nothing remembers, are read again from it at another rate
+    moved = jax.jit(lambda c: c)(config)
+    assert dataclasses.replace(moved, window_size=256).augmentation.convolution.source == str(path)
+    fresh = _config(8000, convolution=Convolution(path))
+    at8 = dataclasses.replace(moved, sample_rate=8000).augmentation.convolution
+    np.testing.assert_array_equal(np.asarray(at8.signal), np.asarray(fresh.augmentation.convolution.signal))
     # an unpickled config's arrays are at its rate: at 8 kHz the file is read again, not taken as 8 kHz
     at8 = dataclasses.replace(pickle.loads(pickle.dumps(config)), sample_rate=8000)
     fresh = _config(8000, convolution=Convolution(path))

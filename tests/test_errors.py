@@ -357,6 +357,11 @@ def test_keys_that_do_not_fit_are_named():
         jaxspec.encode_batch(config, items, sample_rate=16000, key=jax.random.split(key, 3))
     with raises(InputError, "not a PRNG key"):  # was JAX's 'invalid PRNG key data' TypeError
         jaxspec.draw(config, 3, 100)
+    # rbg's [4] words under the Threefry default: the message named Threefry's words twice, the
+    # second time as "the [2] words of jax_default_prng_impl='threefry2x32'"
+    with pytest.raises(InputError, match=r"read as Threefry's \[2\] words; for another") as error:
+        jaxspec.draw(config, jnp.zeros(4, jnp.uint32), 100)
+    assert "jax_default_prng_impl" not in str(error.value)
     with raises(InputError, "batch of keys", "jax.vmap"):
         jaxspec.draw(config, jax.random.split(key, 2), 100)
     with raises(InputError, "dtype float32", "one integer"):

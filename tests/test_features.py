@@ -444,7 +444,7 @@ def test_a_cached_filterbank_handed_out_cannot_be_changed_in_place():
         matrix *= 0.0
     with pytest.raises(ValueError, match="read-only"):
         _melscale.dct_matrix(23, 13, "ortho")[:] = 0.0
-    with pytest.raises(ValueError, match="read-only"):  # the config's own window, which its programs use
+    with pytest.raises(ValueError, match="read-only"):  # the config's window: writing into it did nothing, silently
         config.window[:] = 0.0
     mine = np.hanning(400)
     assert jaxspec.SpectrogramConfig(window_function=lambda n: mine).window.flags.writeable is False

@@ -8,9 +8,7 @@ runs on unflatten or under tracing.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
-import weakref
 from typing import Any
 
 import jax
@@ -22,6 +20,7 @@ from .._files import display
 from ..errors import AudioFileError, ConfigError, InputError, RecordingFileError
 from ..io import Audio, as_signal, audio_info, is_path
 from ..resampling import output_length, resample
+from .loaded import loaded_rate, remember
 from .stages import Augmentation
 
 
@@ -81,12 +80,10 @@ def resolve(augmentation: Augmentation | None, sample_rate: int) -> Augmentation
 
     A stage given its recording by path keeps the absolute path in ``source`` (config
     files write it instead of the samples). An array is at its ``signal_rate`` (``None``:
-    the config's) and has no ``source``, except the one a config loaded (``_LOADED``): it is
-    at that config's rate and keeps its setting's ``source``, so the setting put in a config
-    of another ``sample_rate`` (``dataclasses.replace(config, sample_rate=8000)``, a built
-    ``Augmentation`` reused) is read again from its file, or resampled, and a new array put
-    in a loaded setting (``dataclasses.replace(setting, signal=x)``) is not written to a
-    config file as the old file. A loaded setting's ``signal_rate`` is ``None``.
+    the config's), except one a config loaded (``jaxspec.augmentation.loaded``): it is at
+    that config's rate, so the setting put in a config of another ``sample_rate``
+    (``dataclasses.replace(config, sample_rate=8000)``, a built ``Augmentation`` reused) is
+    read again from its file, or resampled. A loaded setting's ``signal_rate`` is ``None``.
     """
     if augmentation is None:
         return None
@@ -97,75 +94,30 @@ def resolve(augmentation: Augmentation | None, sample_rate: int) -> Augmentation
         if signal is None or isinstance(signal, jax.core.Tracer):
             continue
         name = f"{type(setting).__name__} {param.name}"
-        rate = None if setting.signal_rate is not None else _loaded_rate(signal)
-        source = None if rate is None else setting.source  # a new array is not the old file
+        rate, source = loaded_rate(signal), setting.source  # a source comes with its samples (kept_source)
         if setting.signal_rate is not None:  # an array at its own rate (the user's)
             signal = Audio(np.asarray(signal), setting.signal_rate)
+        elif rate != sample_rate and source is not None and not is_path(signal):
+            signal = _at_rate(source, signal, rate, sample_rate, name)  # a rate unknown: a config JAX rebuilt
         elif rate not in (None, sample_rate):  # this very array, loaded at rate
-            signal = _at_rate(source, signal, rate, sample_rate, name)
+            signal = Audio(np.asarray(signal), rate)
         loaded = load_recording(signal, sample_rate, name)
         source = os.path.abspath(os.fspath(signal)) if is_path(signal) else source
-        _remember(loaded, sample_rate)
+        remember(loaded, sample_rate)
         loaded_setting = {param.name: loaded, "source": source, "signal_rate": None}
         changes[stage.name] = dataclasses.replace(setting, **loaded_setting)
     return dataclasses.replace(augmentation, **changes) if changes else augmentation
 
 
-def setting_state(setting: Any) -> dict:
-    """A recording setting's ``__dict__`` for ``pickle`` / ``copy``, with the rate a config
-    loaded its signal at (kept by the array's identity, which a copy does not have): an
-    ``Augmentation`` or setting pickled or deep-copied on its own, then put in a config of
-    another rate, was taken as the user's array at that rate (not resampled, its file dropped)."""
-    state = dict(setting.__dict__)
-    rate = _loaded_rate(state.get("signal"))
-    if rate is not None:
-        state[_LOADED_RATE] = rate
-    return state
-
-
-def restore_setting(setting: Any, state: dict) -> None:
-    """``setting_state``'s inverse: the fields, and the copied signal remembered at its rate."""
-    state = dict(state)
-    rate = state.pop(_LOADED_RATE, None)
-    setting.__dict__.update(state)
-    if rate is not None:
-        _remember(setting.signal, rate)
-
-
-_LOADED_RATE = "_jaxspec_loaded_rate"  # setting_state's entry; no field has this name
-
-
-# The recordings configs loaded, by id, and the rate each is at. By identity, not by value:
-# an array a user puts in a setting (dataclasses.replace(setting, signal=...)) is at its
-# signal_rate or the config's, from no file, whatever the setting held before; a pickled or
-# copied setting carries the rate in its state (``setting_state``).
-_LOADED: dict[int, tuple[weakref.ref, int]] = {}
-
-
-def _remember(signal: Any, rate: int) -> None:
-    _LOADED[id(signal)] = (weakref.ref(signal, functools.partial(_forget, id(signal))), rate)
-
-
-def _forget(key: int, ref: weakref.ref) -> None:
-    if _LOADED.get(key, (None,))[0] is ref:
-        del _LOADED[key]
-
-
-def _loaded_rate(signal: Any) -> int | None:
-    entry = _LOADED.get(id(signal))
-    return entry[1] if entry is not None and entry[0]() is signal else None
-
-
-def _at_rate(source: str | None, signal: Any, rate: int, sample_rate: int, name: str) -> Any:
-    """What to load for a recording a config loaded at ``rate`` from ``source``, in a config
-    of ``sample_rate``: its file while it can be read (a fresh config's samples, ``from_dict``
-    equal), else the samples as ``Audio`` at their rate."""
-    if source is not None:
-        try:
-            return load_recording(source, sample_rate, name)
-        except (OSError, RecordingFileError):  # moved or deleted since: the samples held
-            pass
-    return Audio(np.asarray(signal), rate)
+def _at_rate(source: str, signal: Any, rate: int | None, sample_rate: int, name: str) -> Any:
+    """What to load for a recording a config loaded from ``source`` at ``rate`` (``None``: not
+    known, its config rebuilt without a constructor), in a config of ``sample_rate``: its file
+    while it can be read (a fresh config's samples, ``from_dict`` equal), else the samples
+    held, at their rate (unknown: the config's)."""
+    try:
+        return load_recording(source, sample_rate, name)
+    except (OSError, RecordingFileError):  # moved or deleted since: the samples held
+        return signal if rate is None else Audio(np.asarray(signal), rate)
 
 
 def file_stamps(config: Any) -> dict[str, list[int] | None]:

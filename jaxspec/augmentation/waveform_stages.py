@@ -21,7 +21,7 @@ from .._pytree import pytree_dataclass
 from ..durations import is_duration_string, parse_duration
 from ..errors import ConfigError, InputError
 from ..io import Audio, capped_rate, is_path
-from . import ops, random
+from . import loaded, ops, random
 from .distributions import LogUniform, Normal, Scaled, Uniform, as_param, sample_param
 from .noise import bits_to_normal, noise_words, white_bits_at, white_noise
 
@@ -47,18 +47,6 @@ def _signal_repr(self: Any) -> str:
             text = repr(value)
         fields.append(f"{f.name}={text}")
     return f"{type(self).__name__}({', '.join(fields)})"
-
-
-def _signal_getstate(self: Any) -> dict:
-    from .recordings import setting_state  # recordings imports the stages
-
-    return setting_state(self)
-
-
-def _signal_setstate(self: Any, state: dict) -> None:
-    from .recordings import restore_setting
-
-    restore_setting(self, state)
 
 
 def _signal_rate(setting: Any, name: str) -> int | None:
@@ -135,10 +123,11 @@ class Noise:
         object.__setattr__(self, "amplitude", amplitude)  # a negative magnitude is an error
         object.__setattr__(self, "signal", _checked_signal(self.signal, "Noise signal"))
         object.__setattr__(self, "signal_rate", _signal_rate(self, "Noise"))
+        object.__setattr__(self, "source", loaded.kept_source(self))  # with the samples read from it only
 
     __repr__ = _signal_repr
-    __getstate__ = _signal_getstate  # pickle, copy: the rate a config loaded the signal at goes along
-    __setstate__ = _signal_setstate
+    __getstate__ = loaded.state  # pickle, copy: the rate a config loaded the signal at goes along
+    __setstate__ = loaded.restore
 
 
 @pytree_dataclass()
@@ -190,10 +179,11 @@ class Convolution:
         object.__setattr__(self, "mix", as_param(self.mix, "Convolution mix", bounds=(0.0, 1.0)))
         object.__setattr__(self, "signal", _checked_signal(self.signal, "Convolution signal"))
         object.__setattr__(self, "signal_rate", _signal_rate(self, "Convolution"))
+        object.__setattr__(self, "source", loaded.kept_source(self))  # with the samples read from it only
 
     __repr__ = _signal_repr
-    __getstate__ = _signal_getstate  # pickle, copy: the rate a config loaded the signal at goes along
-    __setstate__ = _signal_setstate
+    __getstate__ = loaded.state  # pickle, copy: the rate a config loaded the signal at goes along
+    __setstate__ = loaded.restore
 
 
 # ------------------------------------------------------------------- shorthands
