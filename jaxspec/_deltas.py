@@ -23,6 +23,16 @@ def regression_delta(y: jax.Array, width: int) -> jax.Array:
     return total / denominator
 
 
+def repeated_regression(y: jax.Array, width: int, order: int, edge: jax.Array | None = None) -> jax.Array:
+    """torchaudio ``ComputeDeltas`` ``order`` times (its delta-delta is two passes), each pass
+    padding its own input with that input's edge frames. ``edge [shape=(n,)]``: a padded row's
+    index map (frames past the row's end repeat its last one), applied before every pass: the
+    second pass read the first pass's values past the row's end (relative errors 0.05-2.5)."""
+    for _ in range(order):
+        y = regression_delta(y if edge is None else y[edge], width)
+    return y
+
+
 def savgol(y: jax.Array, width: int, order: int) -> jax.Array:
     """librosa ``feature.delta(width, order, mode="interp")`` along axis 0 of ``y [n, F]``."""
     n = y.shape[0]

@@ -270,17 +270,15 @@ class Deltas:
     def apply(self, y: jax.Array, sample_rate: int, fft_size: int, valid: Any = None) -> jax.Array:
         orders = range(1, self.order + 1) if self.stack else (self.order,)
         out = [y] if self.stack else []
-        if valid is not None and y.shape[0]:  # a padded row: its own last frame is the edge
-            y = y[jnp.minimum(jnp.arange(y.shape[0]), jnp.maximum(valid, 1) - 1)]
+        ragged = valid is not None and y.shape[0]  # a padded row: its own last frame is the edge
+        edge = jnp.minimum(jnp.arange(y.shape[0]), jnp.maximum(valid, 1) - 1) if ragged else None
+        y = y if edge is None else y[edge]
         for order in orders:
             if self.mode == "interp":
                 smooth = _deltas.savgol if valid is None else partial(_deltas.savgol_ragged, valid=valid)
                 out.append(smooth(y, self.width, order))
             else:
-                d = y
-                for _ in range(order):
-                    d = _deltas.regression_delta(d, self.width)
-                out.append(d)
+                out.append(_deltas.repeated_regression(y, self.width, order, edge))
         return jnp.concatenate(out, axis=-1) if len(out) > 1 else out[0]
 
 

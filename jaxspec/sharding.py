@@ -113,6 +113,14 @@ def sharded_spectrogram(
         everywhere = NamedSharding(sharding.mesh, PartitionSpec())
         key = _placed(key, everywhere) if one_key else _placed(row_keys(key, x.shape[0]), rows)
     lengths = _placed(check_lengths(lengths, x), rows)
+    frames = config.num_frames(x.shape[1])
+    if x.shape[0] == 0 or frames == 0:
+        # Nothing to compute, and a jitted program's zero-size sharded output holds the whole
+        # batch's shape on every device in jax 0.10 (np.asarray of it then fails to broadcast
+        # (2, 0, F) into (1, 0, F)): the empty result is placed with the rows' layout instead.
+        dtype = np.complex64 if config.power is None else np.float32
+        empty = np.zeros((x.shape[0], frames, config.num_features), dtype)
+        return _placed(jnp.asarray(empty) if isinstance(x, jax.core.Tracer) else empty, rows)
     mapped = _mapped(sharding.mesh, axis, key is not None, one_key, lengths is not None)
     return mapped(config, _placed(x, NamedSharding(sharding.mesh, PartitionSpec(axis, None))), key, lengths)
 

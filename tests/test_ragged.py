@@ -271,3 +271,13 @@ def test_narrow_traced_lengths_below_a_longer_lmax_are_kept(dtype, lmax):
         alone = np.asarray(jaxspec.spectrogram(config, x[i, :n]))
         np.testing.assert_allclose(jitted[i, : len(alone)], alone, rtol=1e-5, atol=1e-6 * alone.max())
         assert not jitted[i, len(alone) :].any()
+
+
+# ------------------------------------------------------------------ found by the ragged fuzz audit
+@pytest.mark.parametrize("stack", [False, True])
+def test_second_order_replicate_deltas_pad_each_pass_at_the_rows_end(stack):
+    """torchaudio's delta-delta pads the first pass with that pass's own last frame: a padded
+    row's first pass was read past the row's end instead (relative errors of 0.05-2.5)."""
+    deltas = F.Deltas(order=2, width=5, mode="replicate", stack=stack)
+    config = SpectrogramConfig(offset=133, features=(F.Log(), deltas))
+    assert_rows_equal_alone(config, [2999, 1000, 401, 133, 1, 0], atol=1e-4)

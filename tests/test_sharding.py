@@ -91,3 +91,35 @@ def test_sharded_batch_is_computed_in_place_and_equals_single_device():
     result = subprocess.run([sys.executable, "-c", _SCRIPT], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "SHARDING-OK" in result.stdout
+
+
+_EMPTY_SCRIPT = textwrap.dedent(
+    """
+    import jax, numpy as np
+    import jaxspec
+
+    mesh = jax.make_mesh((2,), ("batch",), devices=jax.devices()[:2])
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("batch"))
+    kaldi = jaxspec.SpectrogramConfig(framing=jaxspec.Kaldi(True))  # no frame below a window
+    cases = [
+        (kaldi, np.zeros((2, 100), np.float32), np.array([100, 7])),
+        (jaxspec.SpectrogramConfig(), np.zeros((2, 0), np.float32), None),
+        (jaxspec.SpectrogramConfig(power=None), np.zeros((0, 500), np.float32), None),
+    ]
+    for config, x, lengths in cases:
+        out = jaxspec.sharded_spectrogram(config, x, jax.random.key(0), lengths=lengths, sharding=sharding)
+        expected = np.asarray(jaxspec.spectrogram(config, x, jax.random.key(0), lengths=lengths))
+        assert np.asarray(out).shape == expected.shape and out.dtype == expected.dtype, (out.shape, expected.shape)
+        assert out.sharding.is_equivalent_to(sharding, 3)
+    print("EMPTY-OK")
+    """
+)
+
+
+def test_an_empty_sharded_result_reads_back():
+    """A batch with no frames (rows under Kaldi's window, or no samples): jit's zero-size sharded
+    output held the whole batch's shape on each device, and np.asarray of it failed to broadcast."""
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
+    result = subprocess.run([sys.executable, "-c", _EMPTY_SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "EMPTY-OK" in result.stdout
