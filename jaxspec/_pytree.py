@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from typing import Any
+from typing import Any, dataclass_transform
 
 import jax
 import numpy as np
@@ -123,6 +123,9 @@ def _register(cls: type, data: tuple[str, ...], meta: tuple[str, ...]) -> None:
     jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
 
 
+# type checkers and IDEs see the generated __init__ (mypy and pyright flagged every
+# SpectrogramConfig(window_size=...) as an unexpected keyword and completed no field)
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
 def pytree_dataclass(*, data_fields: tuple[str, ...] = ()):
     """Makes ``cls`` a frozen dataclass registered as a pure pytree.
 

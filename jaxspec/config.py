@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import os
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -94,7 +96,7 @@ class SpectrogramConfig:
         a duration: the signal is zero-padded or trimmed at the end ("TargetLength").
       augmentation: ``None`` or ``Augmentation(...)``; applied only when a key is
         passed ("Augmentation").
-      power: exponent of ``|X|``: 2 = power spectrum, 1 = magnitude.
+      power: exponent of ``|X|``: 2 = power spectrum, 1 = magnitude; ``None`` = the complex STFT.
       fft_size: FFT length ``>= window_size`` (frames are zero-padded); ``None`` =
         ``window_size``.
       framing: ``None`` (the seed's: ``ceil(L / offset)`` frames), ``Centered(pad_mode)``
@@ -124,7 +126,7 @@ class SpectrogramConfig:
     normalization: Any = None
     target_length: int | float | str | None = None
     augmentation: Augmentation | None = None
-    power: float = 2.0
+    power: float | None = 2.0
     fft_size: int | None = None
     framing: Any = None
     preprocess: tuple = ()
@@ -359,7 +361,7 @@ class SpectrogramConfig:
         """``to_dict`` as indented JSON text."""
         return _serialize.to_json(self, signals=signals)
 
-    def save(self, path: str, *, signals: dict[str, str] | None = None) -> Any:
+    def save(self, path: str | os.PathLike, *, signals: dict[str, str] | None = None) -> Path:
         """Writes the config as JSON (recording paths relative to the file's real folder); returns the path.
 
         >>> import tempfile, os
@@ -370,7 +372,7 @@ class SpectrogramConfig:
         return _serialize.save(self, path, signals=signals)
 
     @classmethod
-    def load(cls, path: str) -> SpectrogramConfig:
+    def load(cls, path: str | os.PathLike) -> SpectrogramConfig:
         """Reads a JSON config written by ``save`` (or by ``jaxspec config -o``, or by hand)."""
         return _serialize.load(cls, path)
 

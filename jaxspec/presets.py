@@ -36,6 +36,7 @@ from ._preset_args import (
     refuse,
     require,
     stft_fields,
+    takes_keywords_of,
     torch_window,
     whole_rate,
 )
@@ -233,6 +234,8 @@ def torchaudio_mfcc(
 
 _KALDI_FLAGS = "htk_compat raw_energy remove_dc_offset round_to_power_of_two snip_edges subtract_mean use_energy "
 _KALDI_FLAGS = (_KALDI_FLAGS + "use_log_fbank use_power").split()
+_KALDI_NUMBERS = "blackman_coeff dither energy_floor frame_length frame_shift high_freq low_freq "
+_KALDI_NUMBERS = (_KALDI_NUMBERS + "preemphasis_coefficient sample_frequency").split()
 _KALDI_WINDOWS = {"povey": "povey", "hanning": "hann", "hamming": "hamming", "blackman": "blackman"}
 
 
@@ -269,18 +272,7 @@ def _kaldi(
     """The shared fields of ``kaldi_fbank`` and ``kaldi_mfcc``."""
     refuse(name, unsupported, _kaldi, extra=("num_ceps", "cepstral_lifter") if name == "kaldi_mfcc" else ())
     booleans(name, **{k: v for k, v in locals().items() if k in _KALDI_FLAGS})
-    finite_numbers(
-        name,
-        blackman_coeff=blackman_coeff,
-        dither=dither,
-        energy_floor=energy_floor,
-        frame_length=frame_length,
-        frame_shift=frame_shift,
-        high_freq=high_freq,
-        low_freq=low_freq,
-        preemphasis_coefficient=preemphasis_coefficient,
-        sample_frequency=sample_frequency,
-    )
+    finite_numbers(name, **{k: v for k, v in locals().items() if k in _KALDI_NUMBERS})
     require(name, "vtln_warp", vtln_warp, vtln_warp == 1.0, "VTLN warping is not implemented; use 1.0")
     # kaldi_fbank: htk_compat only moves the energy (none without use_energy, as in torchaudio)
     require(name, "htk_compat", htk_compat, not htk_compat or name == "kaldi_fbank", "is implemented for kaldi_fbank")
@@ -340,6 +332,7 @@ def _kaldi(
     return fields, mel, (Log(),) if use_log_fbank else (), ((energy,) if use_energy else ()) + tail
 
 
+@takes_keywords_of(_kaldi)
 def kaldi_fbank(**kwargs: Any) -> SpectrogramConfig:
     """``torchaudio.compliance.kaldi.fbank(x[None], **kw)`` (and kaldi-native-fbank with the
     same options): log mel energies ``[frames, num_mel_bins]``, torchaudio's names and
@@ -355,6 +348,7 @@ def kaldi_fbank(**kwargs: Any) -> SpectrogramConfig:
     return SpectrogramConfig(**fields, features=(mel,) + log + tail)
 
 
+@takes_keywords_of(_kaldi)
 def kaldi_mfcc(*, num_ceps=13, cepstral_lifter=22.0, **kwargs: Any) -> SpectrogramConfig:
     """``torchaudio.compliance.kaldi.mfcc(x[None], **kw)``: orthonormal DCT-II of the log mel
     energies, the first ``num_ceps``, Kaldi's lifter ``1 + (L/2) sin(pi i / L)``.

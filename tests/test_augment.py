@@ -581,6 +581,15 @@ def test_stereo_recording_is_averaged_to_mono():
     np.testing.assert_allclose(np.asarray(config.augmentation.noise.signal), (left + right) / 2, atol=1e-7)
 
 
+def test_signal_rate_is_the_third_positional_argument():
+    # README: Noise(amplitude, signal=None, signal_rate=None), Convolution(signal, mix=1.0, signal_rate=None);
+    # the config's own source field sat third and silently swallowed a positional rate
+    h = _signal(400, 1)
+    assert Convolution(h, 0.5, 8000).signal_rate == 8000
+    assert Noise(0.1, h, 8000).signal_rate == 8000
+    assert Convolution(h, 0.5, 8000) == Convolution(h, 0.5, signal_rate=8000)
+
+
 def test_a_recording_follows_the_config_to_another_rate(tmp_path):
     # dataclasses.replace(config, sample_rate=8000) kept the 16 kHz samples (noise at half speed)
     rate = 8000

@@ -424,3 +424,16 @@ def test_cli_window_size_over_a_presets_fft_size_says_to_give_fft_size(capsys):
         )
         == 0
     )
+
+
+def test_kaldi_presets_show_torchaudios_keywords_in_their_signature():
+    # both were (**kwargs): help() and IDEs listed none of the keywords they take
+    import inspect
+
+    fbank, mfcc = inspect.signature(presets.kaldi_fbank), inspect.signature(presets.kaldi_mfcc)
+    for name, default in (("num_mel_bins", 23), ("frame_shift", 10.0), ("snip_edges", True), ("dither", 0.0)):
+        assert fbank.parameters[name].default == default and mfcc.parameters[name].default == default
+        assert fbank.parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
+    assert list(mfcc.parameters)[:2] == ["num_ceps", "cepstral_lifter"] and "name" not in fbank.parameters
+    assert "kwargs" not in fbank.parameters and "num_ceps" not in fbank.parameters
+    assert fbank.bind(num_mel_bins=40) and presets.kaldi_fbank(**fbank.bind(num_mel_bins=40).kwargs).num_features == 40

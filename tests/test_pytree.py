@@ -129,3 +129,14 @@ def test_a_config_sent_to_a_spawned_process_encodes_the_same_bits(tmp_path):
     expected = dataclasses.replace(config, sample_rate=8000).augmentation.noise.signal
     np.testing.assert_array_equal(noise_at8, np.asarray(expected))
     assert noise_at8.shape == (2000,)
+
+
+def test_type_checkers_see_the_generated_init():
+    # PEP 681: without dataclass_transform on the decorator, mypy and pyright saw no __init__
+    # parameters (SpectrogramConfig(window_size=...) an "unexpected keyword", no completion)
+    from jaxspec._pytree import pytree_dataclass
+
+    spec = getattr(pytree_dataclass, "__dataclass_transform__", None)
+    assert spec is not None  # frozen_default: a key of its own from Python 3.12, in "kwargs" before
+    assert spec.get("frozen_default", spec.get("kwargs", {}).get("frozen_default")) is True
+    assert dataclasses.field in spec["field_specifiers"]

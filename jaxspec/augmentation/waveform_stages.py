@@ -98,19 +98,19 @@ class Noise:
         path), resampled to the config's rate when the config is built. A segment of
         the input's length starts at a uniformly random sample (in ``[0, R - L]``; in
         ``[0, R)`` with the recording repeated when it is shorter than the input).
-      source: the file the recording was read from (set when ``signal`` is a path, kept
-        while the config holds the samples read from it; config files write it instead of
-        the samples).
       signal_rate: the rate of an array ``signal`` in Hz (``None``: the config's; a path
         or an ``Audio`` has its own). The config's loaded recording has ``None``; the
         config remembers the rate it loaded it at, so the setting in a config of another
         rate (``dataclasses.replace(config, sample_rate=8000)``) is resampled again (from
         ``source`` when it came from a file).
+      source: keyword-only, set by the config: the file the recording was read from
+        (when ``signal`` is a path; kept while the config holds the samples read from it;
+        config files write it instead of the samples).
     """
 
     amplitude: Any = None
     signal: Any = None
-    source: str | None = None
+    source: str | None = dataclasses.field(default=None, kw_only=True)  # the config's: not the 3rd argument
     signal_rate: int | None = None
 
     def __post_init__(self):
@@ -134,7 +134,13 @@ class Noise:
 class TimeShift:
     """Shift the waveform by ``t`` seconds (positive = later), or by ``Scaled(s)``.
 
+    ``t`` is a numeric parameter in seconds, an int too (``TimeShift(160)`` is 160 s, where
+    ``window_size=160`` is 160 samples), or a duration (``"10ms"``, ``("-100ms", "100ms")``).
     Zeros enter on the side the signal leaves; the length is unchanged.
+
+    >>> import jaxspec
+    >>> jaxspec.draw(jaxspec.Augmentation(time_shift=TimeShift(0.01)), jax.random.key(0), 16000)
+    {'time_shift_samples': Array(160, dtype=int32)}
     """
 
     t: Any
@@ -163,14 +169,15 @@ class Convolution:
       signal: the impulse response ``h`` (an array at ``signal_rate``, ``Audio`` or a
         path), resampled to the config's rate when the config is built.
       mix: numeric parameter in ``[0, 1]`` (default 1: fully convolved).
-      source: the file the impulse response was read from (as ``Noise``'s).
       signal_rate: the rate of an array ``signal`` in Hz (``None``: the config's); see
         ``Noise``.
+      source: keyword-only, set by the config: the file the impulse response was read
+        from (as ``Noise``'s).
     """
 
     signal: Any
     mix: Any = 1.0
-    source: str | None = None
+    source: str | None = dataclasses.field(default=None, kw_only=True)  # the config's: not the 3rd argument
     signal_rate: int | None = None
 
     def __post_init__(self):
