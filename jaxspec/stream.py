@@ -64,7 +64,6 @@ class _FileReader:
         self.declared = _files.header_frames(checked, declared)  # an MP3's: its header's
         if self.declared > self.length:
             _files.warn_if_truncated(checked, self.length, self.declared, "holds")
-        self.warned = self.declared > self.length
         self.position = 0  # the next sample the decoder gives
         self.kept, self.kept_at = np.zeros(0, np.float32), 0  # the last read's samples, and where they start
 
@@ -73,9 +72,13 @@ class _FileReader:
         lo, hi = max(start, 0), min(stop, self.length)
         if hi > lo:
             mono = self._decoded(lo, hi)
-            if mono.shape[0] < hi - lo and not self.warned:
-                self.warned = True
-                _files.warn_if_truncated(Path(self.path), lo + mono.shape[0], self.declared)
+            if mono.shape[0] < hi - lo:  # the output's length came from the header: zeros past the
+                # decoder's end would be made up (a 60 kB FLAC whose header claims 2**36 frames
+                # streamed zeros for hours towards a 415 GB .npy); decoded whole it fails too
+                raise AudioFileError(
+                    f"cannot read {_files.display(self.path)}: it decoded to {lo + mono.shape[0]} frames but "
+                    f"its header declares {self.length} (the file is cut or its header is wrong)"
+                )
             out[lo - start : lo - start + mono.shape[0]] = mono
         return out
 

@@ -126,3 +126,22 @@ def test_a_streamed_mp3_equals_it_decoded_whole(tmp_path):
     with pytest.warns(jaxspec.TruncatedAudioWarning):
         encode_to_file(config, cut, tmp_path / "cut.npy", block_frames=300)
     np.testing.assert_array_equal(np.load(tmp_path / "cut.npy"), whole)
+
+
+def test_a_flac_whose_header_claims_more_frames_fails_instead_of_streaming_zeros(tmp_path):
+    # STREAMINFO's 36-bit total set above what the file holds (a whole file decodes without an
+    # error): the stream padded zeros up to the header's count, so a 60 kB FLAC claiming 2**36
+    # frames wrote 13.7 GB of a 415 GB .npy in two minutes; decoded whole it is an AudioFileError
+    path = tmp_path / "lie.flac"
+    soundfile.write(path, np.zeros(32000, np.float32), 16000, subtype="PCM_16")
+    data = bytearray(path.read_bytes())
+    fields = int.from_bytes(data[18:26], "big")  # STREAMINFO: rate, channels, bits, 36-bit total
+    data[18:26] = (fields & ~((1 << 36) - 1) | (1 << 24)).to_bytes(8, "big")
+    path.write_bytes(bytes(data))
+    assert soundfile.info(path).frames == 1 << 24
+    config = jaxspec.SpectrogramConfig()
+    with pytest.raises(jaxspec.AudioFileError, match="decoded to 32000 frames but its header declares 16777216"):
+        jaxspec.encode(config, str(path), stream=True)
+    with pytest.raises(jaxspec.AudioFileError, match="lie.flac"):
+        encode_to_file(config, path, tmp_path / "out" / "lie.npy")
+    assert list((tmp_path / "out").iterdir()) == []  # no output, no temporary file
