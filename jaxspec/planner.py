@@ -19,7 +19,8 @@ from .io import audio_info, decoded_frames
 from .resampling import check_rates, output_length
 
 STREAM_THRESHOLD_SAMPLES = 1 << 25
-"""Files whose frames x channels exceed this (32 Mi samples) are streamed when no augmentation applies."""
+"""Files whose frames x channels, or whose length at the config's rate, exceed this (32 Mi
+samples) are streamed when no augmentation applies."""
 
 
 def blockwise(config: SpectrogramConfig) -> bool:
@@ -83,8 +84,8 @@ def plan_file(
       path: an audio file.
       augmented: True when a key applies ``config.augmentation`` or a dither
         (``framing.uses_key``: it needs the whole signal, so the file is not streamed).
-      stream: ``None`` = stream when frames x channels exceed
-        ``STREAM_THRESHOLD_SAMPLES``, nothing is augmented and the config is
+      stream: ``None`` = stream when frames x channels or the length at the config's rate
+        exceed ``STREAM_THRESHOLD_SAMPLES``, nothing is augmented and the config is
         ``blockwise``; ``True`` / ``False`` force it.
       exact: ``True``: an MP3's frames are counted by decoding (``ESTIMATED_HEADERS``);
         a tuple of formats: those (``COUNTED_WHEN_EXACT``, for ``jaxspec info``).
@@ -112,5 +113,7 @@ def plan_file(
     frames = decoded_frames(path) if info.format in counted else info.frames
     length = frames if rate == config.sample_rate else output_length(frames, rate, config.sample_rate)
     if stream is None:
-        stream = not augmented and blockwise(config) and frames * info.channels > STREAM_THRESHOLD_SAMPLES
+        # the decoded file, or the signal at the config's rate (1 h at 8 kHz: 28.8 M, 57.6 M at 16 kHz)
+        held = max(frames * info.channels, length)
+        stream = not augmented and blockwise(config) and held > STREAM_THRESHOLD_SAMPLES
     return FilePlan(os.fspath(path), info, frames, length, config.output_shape(length), bool(stream))

@@ -82,6 +82,19 @@ def test_encode_streams_automatically_above_the_threshold(tmp_path, monkeypatch)
     assert used == [1]
 
 
+def test_a_file_long_once_resampled_is_streamed(tmp_path, monkeypatch):
+    # the threshold counted the file's own frames: a 1-hour 8 kHz file (28.8 M) for a 16 kHz
+    # config (57.6 M) was decoded and resampled whole, 684 MB more than streamed
+    from jaxspec import planner
+
+    monkeypatch.setattr(planner, "STREAM_THRESHOLD_SAMPLES", 20000)
+    low = _write(str(tmp_path / "low.wav"), 8000, 1, seconds=1.875)  # 15000 frames, 30000 at 16 kHz
+    same = _write(str(tmp_path / "same.wav"), 16000, 1, seconds=1.0)
+    config = jaxspec.SpectrogramConfig()
+    assert planner.plan_file(config, low).stream and not planner.plan_file(config, same).stream
+    assert not planner.plan_file(jaxspec.SpectrogramConfig(sample_rate=8000), low).stream
+
+
 def test_streaming_refuses_augmentation_with_a_key(tmp_path):
     import jax
 
