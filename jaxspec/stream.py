@@ -285,9 +285,28 @@ def encode_to_file(
     file is written under a temporary name in the same folder and renamed when it is
     complete: an interrupted or failed run leaves no partial ``out_path``.
 
+    Args:
+      config, path, block_frames, progress: as ``stream_spectrogram``'s.
+      out_path: the ``.npy`` file to write (its folder is created), float32
+        ``[shape=(frames, features)]``, equal to ``encode(config, path)``.
+      stamps: ``None``, or a list that gets the written file's ``(size in bytes,
+        modification time in ns)``, taken before its rename (the command line's manifest
+        records them, so another process replacing the file right after is noticed).
+
     Returns:
-      The shape written, ``(frames, bins)``; ``stamps`` (a list, or anything with ``append``) gets the file's ``(size,
-      modification time in ns)``, taken before its rename (``jaxspec._atomic.atomic_path``).
+      The shape written, ``(frames, features)``.
+
+    Raises:
+      AudioFileError: ``path`` cannot be read, or decodes to fewer frames than its header declares.
+      ConfigError: ``config`` cannot be computed block by block (centred frames, ``Deltas``...).
+      OSError: ``out_path`` cannot be written (a folder, a FIFO, no permission).
+
+    >>> import jaxspec, numpy as np, tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "speech.npy")
+    >>> encode_to_file(jaxspec.SpectrogramConfig(), jaxspec.example_path(), out)
+    (328, 201)
+    >>> np.load(out).dtype
+    dtype('float32')
     """
     _check_stream_args(config, block_frames, progress)
     if not isinstance(out_path, (str, os.PathLike)) or not os.fspath(out_path):
