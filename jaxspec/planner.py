@@ -13,7 +13,7 @@ from typing import Any
 
 from .config import SpectrogramConfig
 from .errors import AudioFileError, ConfigError, InputError
-from .features import is_framewise
+from .features import UseEnergy, is_framewise
 from .framing import Kaldi, uses_key
 from .io import audio_info, decoded_frames
 from .resampling import check_rates, output_length
@@ -28,14 +28,16 @@ def blockwise(config: SpectrogramConfig) -> bool:
 
     True for the seed's or Kaldi's ``snip_edges`` framing, a real spectrum, and
     framewise feature stages only (no per-example statistic such as ``top_db``, no
-    deltas). Other configs are computed in memory.
+    deltas; ``UseEnergy`` places each frame's own energy). Other configs are computed in memory.
 
     >>> import jaxspec
     >>> blockwise(jaxspec.SpectrogramConfig()), blockwise(jaxspec.presets.whisper())
     (True, False)
     """
     framing_ok = config.framing is None or (isinstance(config.framing, Kaldi) and config.framing.snip_edges)
-    return framing_ok and config.power is not None and all(map(is_framewise, config.features))
+    # UseEnergy places each frame's own log energy: per frame too (Kaldi's use_energy)
+    framewise = all(is_framewise(stage) or isinstance(stage, UseEnergy) for stage in config.features)
+    return framing_ok and config.power is not None and framewise
 
 
 @dataclasses.dataclass(frozen=True)

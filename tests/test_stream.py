@@ -158,3 +158,16 @@ def test_a_flac_whose_header_claims_more_frames_fails_instead_of_streaming_zeros
     with pytest.raises(jaxspec.AudioFileError, match="lie.flac"):
         encode_to_file(config, path, tmp_path / "out" / "lie.npy")
     assert list((tmp_path / "out").iterdir()) == []  # no output, no temporary file
+
+
+@pytest.mark.parametrize("preset", ["kaldi_fbank", "kaldi_mfcc"])
+def test_kaldi_energy_streams_and_equals_the_whole(tmp_path, preset):
+    # UseEnergy places each frame's own log energy, but the planner counted it as a per-example
+    # stage: kaldi_fbank(use_energy=True) was never streamed (stream=True a ConfigError)
+    config = getattr(jaxspec.presets, preset)(use_energy=True)
+    path = _write(str(tmp_path / "x.wav"), 16000, 2, seconds=3.1)
+    whole = np.asarray(jaxspec.encode(config, path, stream=False))
+    streamed = np.concatenate(list(jaxspec.stream_spectrogram(config, path, block_frames=37)))
+    assert streamed.shape == whole.shape
+    np.testing.assert_allclose(streamed, whole, rtol=1e-5, atol=1e-5 * float(np.abs(whole).max()))
+    np.testing.assert_allclose(np.asarray(jaxspec.encode(config, path, stream=True)), whole, rtol=1e-5, atol=1e-4)
