@@ -243,3 +243,14 @@ def test_resample_refuses_finite_samples_whose_fft_would_overflow():
     loud = np.random.default_rng(0).uniform(-1, 1, 4410).astype(np.float32) * np.float32(0.5e36 / gain)
     assert np.isfinite(np.asarray(resample(loud, 44100, 16000))).all()  # just under the cap: finite
     assert resample(np.full(100, 1e35, np.float32), 16000, 16000).shape == (100,)  # equal rates: no FFT
+
+
+def test_the_overflow_check_counts_the_inverse_fft_of_a_large_upsampling():
+    """fft_gain counted only the input segment (6144 at 1 kHz -> 341 kHz): a constant 1.6e32,
+    accepted, came back inf / NaN from the inverse FFT of 2 million points."""
+    gain = jaxspec.resampling.fft_gain(1000, 341000)
+    assert gain >= 2_000_000
+    loud = np.full(6144, 0.999e36 / gain, np.float32)
+    assert np.isfinite(np.asarray(resample(loud, 1000, 341000))).all()  # just under the cap: finite
+    with pytest.raises(jaxspec.InputError, match="too large to resample from 1000 Hz"):
+        resample(np.full(6144, 1.6e32, np.float32), 1000, 341000)
