@@ -218,3 +218,12 @@ def test_the_job_checks_its_config_and_seed_before_it_runs(tmp_path, config, see
     # 2**64 killed the whole job at run time; 1.7 was recorded as key(1.7) and used as key(1)
     with pytest.raises(jaxspec.ConfigError, match=fragment):
         beam_module.encode_corpus(None, config, [], str(tmp_path), seed=seed)
+
+
+@pytest.mark.parametrize("flag", [["--window-sise", "25ms"], ["--normalisation=rms"]])
+def test_beam_refuses_flags_that_neither_it_nor_beam_knows(corpus, tmp_path, capsys, flag):
+    """Beam dropped them with a warning: a mistyped flag ran the job with the default config, exit 0."""
+    with pytest.raises(SystemExit) as stopped:
+        beam_module.main(["--input", str(corpus), "--output", str(tmp_path / "o"), *flag])
+    assert stopped.value.code == 2 and flag[0].split("=")[0] in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
