@@ -345,17 +345,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     for pattern, reason in problems:
         print(f"error: {printable(pattern)}: {reason}", file=sys.stderr)
-    os.makedirs(args.output, exist_ok=True)
-    start = time.perf_counter()
-    with beam.Pipeline(options=options) as pipeline:
-        encode_corpus(
-            pipeline,
-            config,
-            [(item.path, item.name) for item in inputs],
-            args.output,
-            seed=args.key,
-            overwrite=args.overwrite,
-        )
+    start, pipeline = time.perf_counter(), beam.Pipeline(options=options)
+    try:  # --output a file, a folder or FIFO as the manifest: a usage error (they were tracebacks, exit 1)
+        os.makedirs(args.output, exist_ok=True)
+        names = [(item.path, item.name) for item in inputs]
+        encode_corpus(pipeline, config, names, args.output, seed=args.key, overwrite=args.overwrite)
+    except (OSError, ValueError) as error:
+        print(f"python -m jaxspec.beam: error: {printable(str(error))}", file=sys.stderr)
+        return 2
+    pipeline.run().wait_until_finish()
     with open(Path(args.output) / MANIFEST_NAME, encoding="utf-8", errors="surrogateescape") as file:
         rows = [row for row in map(json.loads, filter(str.strip, file)) if "status" in row]  # not carried lines
     counts = {status: sum(row.get("status") == status for row in rows) for status in ("written", "skipped", "failed")}

@@ -227,3 +227,14 @@ def test_beam_refuses_flags_that_neither_it_nor_beam_knows(corpus, tmp_path, cap
         beam_module.main(["--input", str(corpus), "--output", str(tmp_path / "o"), *flag])
     assert stopped.value.code == 2 and flag[0].split("=")[0] in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_beam_output_problems_are_usage_errors(corpus, tmp_path, capsys):
+    """An --output that is a file, or a folder in the manifest's place, were tracebacks and exit 1."""
+    (tmp_path / "file").write_text("")
+    (tmp_path / "o" / MANIFEST).mkdir(parents=True)
+    for out in (tmp_path / "file", tmp_path / "o"):
+        assert beam_module.main(["--input", str(corpus), "--output", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "error:" in err and str(out) in err and "Traceback" not in err
+    assert not any((tmp_path / "o").glob("*.npy"))
