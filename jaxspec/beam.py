@@ -50,6 +50,7 @@ from .cli.pipeline import Long, read_or_stream
 from .config import SpectrogramConfig
 from .corpus import Batches, check_seed, encode_waves, file_keys
 from .errors import InputError, config_type_error
+from .framing import uses_key
 from .outputs import MANIFEST_NAME, Manifest, Source, key_rule, target_path, write_npy
 from .stream import encode_to_file
 
@@ -253,6 +254,7 @@ def encode_corpus(
     if not isinstance(config, SpectrogramConfig):
         raise config_type_error(config)
     check_seed(seed)  # 2**64 killed the job at run time; 1.7 recorded key(1.7), used key(1)
+    seed = seed if uses_key(config) else None  # as jaxspec encode: a key that changes nothing is no key
     clashes = collisions([Input(path, name) for path, name in inputs])
     if clashes:  # one output would silently replace the other
         raise InputError("; ".join(clashes))
@@ -340,6 +342,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as error:  # a bad flag or --config file: a usage error, as jaxspec encode says
         print(f"python -m jaxspec.beam: error: {error}", file=sys.stderr)
         return 2
+    if (args.key is not None) != uses_key(config):  # as jaxspec encode warns
+        what = "has no effect: the config has no augmentation and no dither" if args.key is not None else "is not given"
+        print(f"warning: --key {what} (no key = evaluation: nothing is augmented or dithered)", file=sys.stderr)
     inputs, problems = find_inputs(args.input)
     if refuse_collisions(inputs):  # as jaxspec encode: a usage error, nothing encoded
         return 2

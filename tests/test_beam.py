@@ -238,3 +238,13 @@ def test_beam_output_problems_are_usage_errors(corpus, tmp_path, capsys):
         err = capsys.readouterr().err
         assert "error:" in err and str(out) in err and "Traceback" not in err
     assert not any((tmp_path / "o").glob("*.npy"))
+
+
+def test_a_key_without_augmentation_is_no_key_as_in_the_cli(corpus, tmp_path, capsys):
+    """Beam recorded the seed's key rule and did not stream: the CLI's rerun remade every output."""
+    out = tmp_path / "o"
+    assert beam_module.main(["--input", str(corpus / "*.wav"), "--output", str(out), "--key", "3"]) == 1
+    assert "--key has no effect" in capsys.readouterr().err
+    assert _rows(out)[0]["key_rule"] == jaxspec.outputs.key_rule(None)
+    assert cli_main(["encode", str(corpus / "*.wav"), "-o", str(out), "--key", "3", "--no-progress"]) == 1
+    assert "0 written, 1 failed, 3 up to date" in capsys.readouterr().out
