@@ -248,3 +248,14 @@ def test_a_key_without_augmentation_is_no_key_as_in_the_cli(corpus, tmp_path, ca
     assert _rows(out)[0]["key_rule"] == jaxspec.outputs.key_rule(None)
     assert cli_main(["encode", str(corpus / "*.wav"), "-o", str(out), "--key", "3", "--no-progress"]) == 1
     assert "0 written, 1 failed, 3 up to date" in capsys.readouterr().out
+
+
+def test_beam_removes_the_stale_output_of_an_input_that_now_fails(corpus, tmp_path):
+    """The CLI removes it; the job kept it, unrecorded, beside the fresh outputs, run after run."""
+    out = tmp_path / "o"
+    args = ["--input", str(corpus / "*.wav"), "--output", str(out)]
+    assert beam_module.main(args) == 1
+    (corpus / "c2.wav").write_bytes(b"RIFF....not audio any more")
+    (out / "mine.npy").write_bytes(b"a file of the user's")
+    assert beam_module.main(args) == 1
+    assert not (out / "c2.npy").exists() and (out / "c0.npy").exists() and (out / "mine.npy").exists()
