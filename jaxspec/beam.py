@@ -363,7 +363,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as error:
         print(f"python -m jaxspec.beam: error: {printable(str(error))}", file=sys.stderr)
         return 2
-    pipeline.run().wait_until_finish()
+    try:
+        pipeline.run().wait_until_finish()
+    except (KeyboardInterrupt, RuntimeError) as error:  # the DirectRunner wraps a worker's Ctrl-C
+        if not isinstance(error, KeyboardInterrupt) and "KeyboardInterrupt" not in str(error):
+            raise
+        print("python -m jaxspec.beam: interrupted (the outputs written are whole; rerun to resume)", file=sys.stderr)
+        return 130  # as jaxspec encode: a script tells it from a run with failures (1)
     with open(Path(args.output) / MANIFEST_NAME, encoding="utf-8", errors="surrogateescape") as file:
         rows = [row for row in map(json.loads, filter(str.strip, file)) if "status" in row]  # not carried lines
     counts = {status: sum(row.get("status") == status for row in rows) for status in ("written", "skipped", "failed")}

@@ -259,3 +259,19 @@ def test_beam_removes_the_stale_output_of_an_input_that_now_fails(corpus, tmp_pa
     (out / "mine.npy").write_bytes(b"a file of the user's")
     assert beam_module.main(args) == 1
     assert not (out / "c2.npy").exists() and (out / "c0.npy").exists() and (out / "mine.npy").exists()
+
+
+@pytest.mark.parametrize("raised", [KeyboardInterrupt(), RuntimeError("KeyboardInterrupt [while running 'Write']")])
+def test_an_interrupted_job_exits_130_without_a_traceback(corpus, tmp_path, capsys, monkeypatch, raised):
+    """Ctrl-C printed Beam's traceback and exited 1, which also means "some items failed"."""
+    import apache_beam
+
+    def interrupted(self):
+        raise raised
+
+    monkeypatch.setattr(apache_beam.Pipeline, "run", interrupted)
+    assert beam_module.main(["--input", str(corpus), "--output", str(tmp_path / "o")]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    monkeypatch.setattr(apache_beam.Pipeline, "run", lambda self: (_ for _ in ()).throw(RuntimeError("other")))
+    with pytest.raises(RuntimeError, match="other"):  # another failure is not taken for an interrupt
+        beam_module.main(["--input", str(corpus), "--output", str(tmp_path / "o")])
