@@ -337,11 +337,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--overwrite", action="store_true", help="remake every output, even up-to-date ones")
     add_config_flags(parser)
     args, beam_args = parser.parse_known_args(join_signed_values(sys.argv[1:] if argv is None else argv))
-    options = PipelineOptions(beam_args)  # Beam drops options it does not know with a warning only:
-    dropped = set(options.get_all_options(retain_unknown_options=True)) - set(options.get_all_options())
-    if dropped:  # a mistyped flag (--window-sise 25ms) ran the job with the default config, exit 0
-        unknown = [arg for arg in beam_args if arg.lstrip("-").split("=")[0].replace("-", "_") in dropped]
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    options = PipelineOptions(beam_args)  # Beam drops arguments it does not know with a warning only:
+    parsers: list = []  # Beam's parser of all its options, to find what none of them takes
+    options.get_all_options(add_extra_args_fn=parsers.append)
+    unknown = parsers[0].parse_known_args(beam_args)[1]
+    if unknown:  # a mistyped flag (--window-sise 25ms) ran the job with the default config, exit 0,
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")  # and a path after --output was not read
     try:
         config = config_from_args(args)
     except (ValueError, OSError) as error:  # a bad flag or --config file: a usage error, as jaxspec encode says

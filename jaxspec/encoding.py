@@ -149,8 +149,8 @@ def encode(
         or a file it must equal its rate or be ``None``).
       key: a PRNG key to apply ``config.augmentation``; ``None`` = no augmentation.
       stream: for a path: ``None`` = stream files above
-        ``jaxspec.planner.STREAM_THRESHOLD_SAMPLES`` (frames x channels) when no
-        augmentation is applied; ``True`` / ``False`` force it (``True`` is a
+        ``jaxspec.planner.STREAM_THRESHOLD_SAMPLES`` (frames x channels, or samples at the
+        config's rate) when no augmentation is applied; ``True`` / ``False`` force it (``True`` is a
         ``ConfigError`` for a config that cannot be computed block by block: centred
         framing, ``Deltas``). Streaming never holds the decoded file in memory and gives
         the same result.
