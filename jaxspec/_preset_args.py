@@ -26,15 +26,19 @@ def keywords(fn: Callable[..., Any]) -> tuple[str, ...]:
     return tuple(p.name for p in inspect.signature(fn).parameters.values() if p.kind in kinds and p.name != "name")
 
 
-def takes_keywords_of(source: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def takes_keywords_of(
+    source: Callable[..., Any], hidden: tuple[str, ...] = ()
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A decorator giving a ``**kwargs`` preset the signature of the keywords it passes on to
-    ``source`` (after its own): ``help(kaldi_fbank)`` and IDEs listed none of Kaldi's 24."""
+    ``source`` (after its own, less ``hidden``: those the preset fixes): ``help(kaldi_fbank)``
+    and IDEs listed none of Kaldi's 24."""
 
     def decorate(preset: Callable[..., Any]) -> Callable[..., Any]:
         kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
         own = [p for p in inspect.signature(preset).parameters.values() if p.kind in kinds]
         passed = [p for p in inspect.signature(source).parameters.values() if p.kind in kinds and p.name != "name"]
-        shown = own + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in passed if p.name not in keywords(preset)]
+        taken = [p for p in passed if p.name not in keywords(preset) and p.name not in hidden]
+        shown = own + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in taken]
         preset.__signature__ = inspect.signature(preset).replace(parameters=shown)
         return preset
 

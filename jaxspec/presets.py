@@ -348,7 +348,7 @@ def kaldi_fbank(**kwargs: Any) -> SpectrogramConfig:
     return SpectrogramConfig(**fields, features=(mel,) + log + tail)
 
 
-@takes_keywords_of(_kaldi)
+@takes_keywords_of(_kaldi, hidden=("use_log_fbank", "use_power"))  # torchaudio's mfcc fixes them
 def kaldi_mfcc(*, num_ceps=13, cepstral_lifter=22.0, **kwargs: Any) -> SpectrogramConfig:
     """``torchaudio.compliance.kaldi.mfcc(x[None], **kw)``: orthonormal DCT-II of the log mel
     energies, the first ``num_ceps``, Kaldi's lifter ``1 + (L/2) sin(pi i / L)``.
