@@ -34,12 +34,11 @@ def takes_keywords_of(
     and IDEs listed none of Kaldi's 24."""
 
     def decorate(preset: Callable[..., Any]) -> Callable[..., Any]:
-        kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        own = [p for p in inspect.signature(preset).parameters.values() if p.kind in kinds]
-        passed = [p for p in inspect.signature(source).parameters.values() if p.kind in kinds and p.name != "name"]
-        taken = [p for p in passed if p.name not in keywords(preset) and p.name not in hidden]
-        shown = own + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in taken]
-        preset.__signature__ = inspect.signature(preset).replace(parameters=shown)
+        signature, passed = inspect.signature(preset), inspect.signature(source).parameters
+        own = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        names = [n for n in keywords(source) if n not in signature.parameters and n not in hidden]
+        shown = own + [passed[n].replace(kind=inspect.Parameter.KEYWORD_ONLY) for n in names]
+        preset.__signature__ = signature.replace(parameters=shown)
         return preset
 
     return decorate
