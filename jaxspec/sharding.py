@@ -106,8 +106,8 @@ def sharded_spectrogram(
         key = check_key(key)
         one_key = is_single_key(key)
         if not one_key and not is_key_batch(key, x.shape[0]):
-            rows = f"pass one key or {x.shape[0]} keys (one per row)"
-            raise InputError(f"key of shape {key.shape} does not fit x of shape {x.shape}: {rows}")
+            fix = f"pass one key or {x.shape[0]} keys (one per row)"  # not `rows`: the rows' sharding
+            raise InputError(f"key of shape {key.shape} does not fit x of shape {x.shape}: {fix}")
         # one key is replicated and each device folds in its own rows' global indices: nothing
         # of size B is built on one device and moved (an explicit mesh refuses that move)
         everywhere = NamedSharding(sharding.mesh, PartitionSpec())
