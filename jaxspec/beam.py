@@ -203,10 +203,8 @@ class WriteFeatures(beam.DoFn):
             except (OSError, ValueError) as error:
                 item.error = str(error) or type(error).__name__
         if item.error is not None and self._manifest is not None:  # as jaxspec encode: an earlier run's
-            with contextlib.suppress(OSError, ValueError):  # output of an input that now fails is stale
-                target = target_path(Path(self.output), item.name)
-                if self._manifest.wrote(item.name, target):  # recorded as jaxspec's: never a file of the user's
-                    target.unlink()
+            with contextlib.suppress(ValueError):  # output of an input that now fails is stale
+                self._manifest.discard(item.name, target_path(Path(self.output), item.name))
         row["seconds"] = round(item.seconds + time.perf_counter() - start, 6)
         row["status"] = "failed" if item.error is not None else "written"
         row["error"] = item.error

@@ -362,6 +362,15 @@ class Manifest:
                 self._lock_wait = max(0.0, self._lock_wait - waited)
             yield
 
+    def discard(self, name: str, target: Path) -> None:
+        """Drops ``name``'s record after its input failed, and removes ``target`` if the record
+        says jaxspec wrote it (``wrote``): an earlier run's output of that input is stale now.
+        A file of the user's, a FIFO or a device that happens to have its name is left alone."""
+        if self.wrote(name, target):
+            with contextlib.suppress(OSError):
+                target.unlink()
+        self.forget(name)
+
     def forget(self, name: str) -> None:
         """Drops the record of an output that is being replaced or failed."""
         self.records.pop(name, None)

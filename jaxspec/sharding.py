@@ -23,7 +23,7 @@ from ._inputs import as_waveform, check_key, check_lengths, is_key_batch, is_sin
 from ._xla import numpy_defaults
 from .config import SpectrogramConfig
 from .errors import InputError
-from .spectrum import spectrogram
+from .spectrum import output_dtype, spectrogram
 
 
 def batch_sharding(devices: Sequence[jax.Device] | None = None, axis_name: str = "batch") -> NamedSharding:
@@ -118,8 +118,7 @@ def sharded_spectrogram(
         # Nothing to compute, and a jitted program's zero-size sharded output holds the whole
         # batch's shape on every device in jax 0.10 (np.asarray of it then fails to broadcast
         # (2, 0, F) into (1, 0, F)): the empty result is placed with the rows' layout instead.
-        dtype = np.complex64 if config.power is None else np.float32
-        empty = np.zeros((x.shape[0], frames, config.num_features), dtype)
+        empty = np.zeros((x.shape[0], frames, config.num_features), output_dtype(config))
         return _placed(jnp.asarray(empty) if isinstance(x, jax.core.Tracer) else empty, rows)
     mapped = _mapped(sharding.mesh, axis, key is not None, one_key, lengths is not None)
     return mapped(config, _placed(x, NamedSharding(sharding.mesh, PartitionSpec(axis, None))), key, lengths)

@@ -30,6 +30,11 @@ from .resampling import fit_length
 _CHUNK_FRAMES = 2048  # frames per block of the loop used for long inputs
 
 
+def output_dtype(config: SpectrogramConfig) -> np.dtype:
+    """The dtype of ``spectrogram``'s result: complex64 bins when ``power`` is ``None``, else float32."""
+    return np.dtype(np.complex64 if config.power is None else np.float32)
+
+
 def normalize(config: SpectrogramConfig, x: jax.Array, length: jax.Array | None = None) -> jax.Array:
     """Step 3: scales ``x [shape=(L,)]`` to the configured max or RMS level.
 
@@ -113,7 +118,7 @@ def spectrogram_one(
         length = None  # every row now has the target's length
     n = config.num_frames(x.shape[0])
     if n == 0:
-        return jnp.zeros((0, config.num_features), jnp.float32 if config.power is not None else jnp.complex64)
+        return jnp.zeros((0, config.num_features), output_dtype(config))
     ws, hop, fft = config.window_samples, config.offset_samples, config.fft_samples
     # A frame-count target keeps every frame (as the row alone has them), but its edges
     # still mirror at the row's own end.
@@ -180,8 +185,7 @@ def _frames_to_spectrum(
         return lax.dynamic_update_slice(out, spectrum(frames(piece, ws, hop, _CHUNK_FRAMES), first), (first, 0))
 
     steps = -(-inside // _CHUNK_FRAMES)
-    dtype = jnp.float32 if config.power is not None else jnp.complex64
-    out = lax.fori_loop(0, steps, block, _xla.varying_zeros(x, (n, width), dtype))
+    out = lax.fori_loop(0, steps, block, _xla.varying_zeros(x, (n, width), output_dtype(config)))
     if inside == n:
         return out
     tail = fit_length(x[inside * hop :], (n - inside - 1) * hop + ws)

@@ -25,6 +25,7 @@ from ..errors import InputError
 from ..framing import uses_key
 from ..io import audio_info, example_path
 from ..planner import COUNTED_WHEN_EXACT, plan_file
+from ..spectrum import output_dtype
 from ..stream import encode_to_file, stream_to_array
 from .flags import config_from_args
 from .inputs import Input, file_id, find_inputs, refuse_collisions, refuse_overwriting
@@ -46,14 +47,6 @@ def _stream_file(config, path: str, target: Path | None) -> Any:
         return stamps[0]
     except Exception as error:  # noqa: BLE001 - one item fails, the run goes on
         return error
-
-
-def _remove_stale(target: Path) -> None:
-    """Removes an output from an earlier run whose input now fails (it would be stale); the
-    caller has checked that the manifest records it as jaxspec's (``Manifest.wrote``), never
-    a file of the user's, a FIFO or a device that happens to have its name."""
-    with contextlib.suppress(OSError):
-        target.unlink()
 
 
 def _sweep(folders: list[Path]) -> None:
@@ -163,16 +156,13 @@ def run_encode(args: argparse.Namespace) -> int:
     try:
         for item, result in encode_files(config, todo, keys, args.workers, bar):
             target = targets[item.name]
-            ours = manifest.wrote(item.name, target)
-            manifest.forget(item.name)
             if isinstance(result, Long):
                 result = _stream_file(config, result.path, target)
                 if isinstance(result, OSError) and getattr(result, "filename", None) is not None:
                     result = OSError(_output_error(result, target))
             if isinstance(result, BaseException):
                 failed += 1
-                if ours:
-                    _remove_stale(target)
+                manifest.discard(item.name, target)
                 say(f"error: {printable(item.path)}: {failure_reason(result, item.path)}")
             else:
                 with _signals_held():  # an output renamed into place is recorded and counted
@@ -181,14 +171,14 @@ def run_encode(args: argparse.Namespace) -> int:
                         made = result if isinstance(result, tuple) else outputs.write_npy(target, result)
                     except (OSError, ValueError) as error:
                         failed += 1
-                        if ours:
-                            _remove_stale(target)
+                        manifest.discard(item.name, target)  # the write left the target as it was
                         say(f"error: {printable(item.path)}: {_output_error(error, target)}")
                     else:
                         try:
                             manifest.add(item.name, sources[item.name], made)
                             written += 1
                         except OSError as error:  # the output is complete: kept, and made again next run
+                            manifest.forget(item.name)  # the record is of the output this one replaced
                             failed += 1
                             reason = error.strerror or str(error)
                             record = f"its record in {str(manifest.path)!r} cannot be written"
@@ -280,7 +270,8 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
             interrupted = True
     elif inputs and any(manifest.wrote(name, out) for name in list(manifest.records)):
         # every input failed: the archive an earlier run wrote holds only stale outputs (as in a folder)
-        _remove_stale(out)
+        with contextlib.suppress(OSError):
+            out.unlink()
         manifest.forget_all()
         manifest.compact()
     return _summary(written, failed, 0, len(inputs), seconds, out, interrupted)
@@ -359,8 +350,7 @@ def _info_lines(config, path: str) -> list[str]:
         f"  duration  {plan.frames / info.samplerate:.3f} s = {plan.frames} samples at {info.samplerate} Hz",
         f"  channels  {info.channels}",
         f"  format    {info.format} ({info.format_info}), {info.subtype} ({info.subtype_info})",
-        f"  output    {'float32' if config.power is not None else 'complex64'} ({frames}, {bins}) = "
-        f"(frames, features){resampled}",
+        f"  output    {output_dtype(config)} ({frames}, {bins}) = (frames, features){resampled}",
     ]
 
 
