@@ -54,6 +54,8 @@ from .framing import uses_key
 from .outputs import MANIFEST_NAME, Manifest, Source, key_rule, target_path, write_npy
 from .stream import encode_to_file
 
+__all__ = ["EncodeBatches", "Item", "ReadAudio", "WriteFeatures", "encode_corpus", "main"]
+
 try:
     import apache_beam as beam
     from apache_beam.transforms.window import GlobalWindow

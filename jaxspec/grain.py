@@ -48,6 +48,8 @@ from .encoding import prepare
 from .errors import ConfigError, InputError, config_type_error
 from .io import capped_rate
 
+__all__ = ["EncodeAudio", "LoadAudio", "record_key", "shard_for_process"]
+
 
 def record_key(seed: int, index: int) -> jax.Array:
     """The key ``EncodeAudio(config, seed)`` uses for record ``index``.

@@ -36,6 +36,18 @@ from .features import DCT, Decibels, Log, MelFilterbank, WhisperLog
 from .io import audio_info
 from .spectrum import augment, spectrogram
 
+__all__ = [
+    "DYNAMIC_RANGE_DB",
+    "MAX_COLUMNS",
+    "Panel",
+    "figure",
+    "mel_centres",
+    "panels_for",
+    "plot_file",
+    "pooled",
+    "to_db",
+]
+
 DYNAMIC_RANGE_DB = 80.0
 """The colour scale spans this many dB below the loudest bin."""
 

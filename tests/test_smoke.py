@@ -10,3 +10,18 @@ def test_bundled_clip_encodes_to_documented_shape():
     assert out.dtype == np.float32
     assert out.shape == (-(-audio.num_samples // 133), 201)
     assert np.isfinite(out).all() and out.max() > 0
+
+
+def test_public_modules_list_documented_names():
+    """Each public module's ``__all__`` names what it defines, once, each documented."""
+    import importlib
+    import inspect
+
+    for name in ["jaxspec", "jaxspec.presets", "jaxspec.augmentation", "jaxspec.plot", "jaxspec.grain", "jaxspec.beam"]:
+        module = importlib.import_module(name)
+        names = module.__all__
+        assert len(names) == len(set(names)), name
+        for public in names:
+            value = getattr(module, public)  # an AttributeError names a listed name that is gone
+            if inspect.isclass(value) or inspect.isfunction(value):
+                assert inspect.getdoc(value), f"{name}.{public} has no docstring"
