@@ -7,8 +7,8 @@
 - Names that are not valid UTF-8 (bytes from another locale, kept by Python as
   surrogate escapes) are handed to soundfile as the original bytes.
 - Header values a decoder would act on are checked against ``jaxspec.limits``
-  (rate, channels); a RIFF/WAVE file whose ``data`` chunk declares more frames than the
-  file holds (cut mid-data, or a lying header) warns, naming the path.
+  (rate, channels); a file whose header declares more frames than the file holds (cut
+  mid-data, or a lying header: WAV, RF64, Wave64, AIFF, AU, CAF, NIST) warns, naming the path.
 
 Every failure is an ``AudioFileError`` naming the path (``FileNotFoundError`` for a
 missing file).
@@ -16,6 +16,7 @@ missing file).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -126,36 +127,122 @@ def check_header(path: Path, rate: int, channels: int, frames: int) -> None:
 
 
 def declared_frames(path: Path) -> int | None:
-    """Frames a RIFF/WAVE file's ``data`` chunk or an AIFF file's ``COMM`` chunk declares
-    (``None`` for other formats or no header: libsndfile counts a cut file by its size)."""
+    """Frames a file's header declares, for the formats whose header counts them: RIFF/WAVE
+    (RIFX, RF64 / BW64 by their ``ds64`` chunk), Wave64, AIFF / AIFF-C, Sun AU, CAF (PCM) and
+    NIST SPHERE. ``None`` for other formats, a header that says "unknown" (a streamed WAV or
+    AU), or no header: libsndfile counts a file cut mid-data by its size, silently."""
     try:
         with open(path, "rb") as file:
-            head = file.read(12)
-            if len(head) == 12 and head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
-                return _aiff_frames(file)
-            if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            head = file.read(16)
+            if len(head) < 16:
                 return None
-            order = "<" if head[:4] == b"RIFF" else ">"
-            block_align = None
-            for _ in range(64):  # chunks before "data"; a file with more is not worth a warning
-                chunk = file.read(8)
-                if len(chunk) < 8:
-                    return None
-                name, size = chunk[:4], struct.unpack(order + "I", chunk[4:])[0]
-                if name == b"fmt ":
-                    fmt = file.read(size + (size & 1))
-                    if len(fmt) < 14:
-                        return None
-                    block_align = struct.unpack(order + "H", fmt[12:14])[0]
-                elif name == b"data":
-                    if not block_align or size in (0, 0xFFFFFFFF):  # 0 / -1: streamed WAV, size unknown
-                        return None
-                    return size // block_align
-                else:
-                    file.seek(size + (size & 1), os.SEEK_CUR)
-    except OSError:
+            if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+                return _after(file, 12, _aiff_frames)
+            if head[:4] in (b"RIFF", b"RIFX", b"RF64", b"BW64") and head[8:12] == b"WAVE":
+                return _after(file, 12, functools.partial(_wav_frames, order=">" if head[:4] == b"RIFX" else "<"))
+            if head[:4] == b"riff" and head[4:16] == _W64_TAIL:
+                return _after(file, 40, _w64_frames)
+            if head[:4] in (b".snd", b"dns."):
+                return _au_frames(head + file.read(8))
+            if head[:8] == b"caff\x00\x01\x00\x00":
+                return _after(file, 8, _caf_frames)
+            if head[:8] == b"NIST_1A\n":
+                return _nist_frames(head + file.read(1024 - 16))
+    except (OSError, struct.error):
         return None
     return None
+
+
+_W64_TAIL = bytes.fromhex("2e91cf11a5d628db04c10000")  # the rest of Wave64's "riff" GUID
+_AU_BYTES = {1: 1, 2: 1, 3: 2, 4: 3, 5: 4, 6: 4, 7: 8, 27: 1}  # bytes per sample of AU's PCM / law encodings
+
+
+def _after(file: Any, offset: int, chunks: Any) -> int | None:
+    """``chunks(file)`` with ``file`` at ``offset`` (past the format's own header)."""
+    file.seek(offset)
+    return chunks(file)
+
+
+def _wav_frames(file: Any, order: str) -> int | None:
+    """A RIFF/WAVE ``data`` chunk's size over ``fmt``'s block align (RF64: the ``ds64``
+    chunk's 64-bit size stands for the ``data`` chunk's -1)."""
+    block_align, size64 = None, None
+    for _ in range(64):  # chunks before "data"; a file with more is not worth a warning
+        chunk = file.read(8)
+        if len(chunk) < 8:
+            return None
+        name, size = chunk[:4], struct.unpack(order + "I", chunk[4:])[0]
+        if name == b"data":
+            size = size64 if size == 0xFFFFFFFF and size64 is not None else size
+            if not block_align or size in (0, 0xFFFFFFFF):  # 0 / -1: streamed WAV, size unknown
+                return None
+            return size // block_align
+        body = file.read(size + (size & 1)) if name in (b"fmt ", b"ds64") else b""
+        if name == b"fmt " and len(body) >= 14:
+            block_align = struct.unpack(order + "H", body[12:14])[0]
+        elif name == b"ds64" and len(body) >= 16:
+            size64 = struct.unpack("<Q", body[8:16])[0]
+        elif name not in (b"fmt ", b"ds64"):
+            file.seek(size + (size & 1), os.SEEK_CUR)
+    return None
+
+
+def _w64_frames(file: Any) -> int | None:
+    """Wave64: 16-byte GUID chunk names (the first 4 bytes as RIFF's), 64-bit sizes that
+    count the 24-byte chunk header, chunks aligned to 8 bytes."""
+    block_align = None
+    for _ in range(64):
+        chunk = file.read(24)
+        if len(chunk) < 24:
+            return None
+        name, size = chunk[:4], struct.unpack("<Q", chunk[16:])[0]
+        if size < 24:
+            return None
+        if name == b"data":
+            return (size - 24) // block_align if block_align else None
+        if name == b"fmt ":
+            fmt = file.read(size - 24)
+            block_align = struct.unpack("<H", fmt[12:14])[0] if len(fmt) >= 14 else None
+            file.seek(-size % 8, os.SEEK_CUR)
+        else:
+            file.seek(size - 24 + -size % 8, os.SEEK_CUR)
+    return None
+
+
+def _au_frames(head: bytes) -> int | None:
+    """Sun AU: the data size (-1: unknown) over the encoding's bytes per sample x channels."""
+    order = ">" if head[:4] == b".snd" else "<"
+    _, size, encoding, _, channels = struct.unpack(order + "5I", head[4:24])
+    width = _AU_BYTES.get(encoding)
+    return None if size == 0xFFFFFFFF or not width or not channels else size // (width * channels)
+
+
+def _caf_frames(file: Any) -> int | None:
+    """CAF: the ``data`` chunk's size (less its 4-byte edit count; -1: unknown) over the
+    ``desc`` chunk's bytes per packet (0 for compressed formats: not counted here)."""
+    packet = None
+    for _ in range(64):
+        chunk = file.read(12)
+        if len(chunk) < 12:
+            return None
+        name, size = chunk[:4], struct.unpack(">q", chunk[4:])[0]
+        if name == b"data":
+            return None if size < 4 or packet is None else (size - 4) // packet[0] * packet[1]
+        if size < 0:
+            return None
+        if name == b"desc":
+            desc = file.read(size)
+            sizes = struct.unpack(">II", desc[16:24]) if len(desc) >= 24 else (0, 0)
+            packet = sizes if all(sizes) else None  # (bytes, frames) per packet
+        else:
+            file.seek(size, os.SEEK_CUR)
+    return None
+
+
+def _nist_frames(head: bytes) -> int | None:
+    """NIST SPHERE: the ``sample_count -i N`` line of the 1024-byte text header (per channel)."""
+    match = re.search(rb"^sample_count -i (\d{1,18})\s*$", head, re.MULTILINE)
+    return int(match.group(1)) if match else None
 
 
 def _aiff_frames(file: Any) -> int | None:
@@ -174,8 +261,8 @@ def _aiff_frames(file: Any) -> int | None:
 
 
 def header_frames(path: Path, frames: int) -> int:
-    """The frames a file's header declares: libsndfile's count ``frames``, or a WAV ``data``
-    or AIFF ``COMM`` chunk's if larger (libsndfile counts a cut WAV or AIFF by its size)."""
+    """The frames a file's header declares: libsndfile's count ``frames``, or
+    ``declared_frames``'s if larger (libsndfile counts a cut file by its size)."""
     return max(frames, declared_frames(path) or 0)
 
 

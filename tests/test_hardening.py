@@ -1100,6 +1100,27 @@ def test_an_aiff_cut_mid_data_warns_as_a_wav_does(tmp_path, subtype):
         jaxspec.load_audio(_wav(tmp_path / "whole.aiff", 16000, format="AIFF", subtype=subtype))
 
 
+@pytest.mark.parametrize(
+    "name, format, subtype, keep",
+    [
+        ("cut.rf64.wav", "RF64", "PCM_16", 0.75),
+        ("cut.w64", "W64", "PCM_24", 0.75),
+        ("cut.au", "AU", "ULAW", 0.75),
+        ("cut.caf", "CAF", "FLOAT", 0.99),  # libsndfile refuses a CAF cut by more as malformed
+        ("cut.nist", "NIST", "PCM_16", 0.75),
+    ],
+)
+def test_other_headers_that_count_frames_warn_when_cut(tmp_path, name, format, subtype, keep):
+    # each header declares 16000 frames; libsndfile decoded what was left, silently
+    cut = _cut(_wav(tmp_path / name, 16000, format=format, subtype=subtype), keep)
+    with pytest.warns(TruncatedAudioWarning, match="but its header declares 16000"):
+        audio = jaxspec.load_audio(cut)
+    assert 11500 < audio.num_samples < 16000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jaxspec.load_audio(_wav(tmp_path / f"whole-{name}", 16000, format=format, subtype=subtype))
+
+
 def test_lying_headers(tmp_path, capsys):
     data = bytearray(_wav(tmp_path / "src.wav", 4000, subtype="PCM_16").read_bytes())
     at = data.find(b"data")
