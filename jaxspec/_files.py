@@ -148,7 +148,7 @@ def declared_frames(path: Path) -> int | None:
                 return _after(file, 8, _caf_frames)
             if head[:8] == b"NIST_1A\n":
                 return _nist_frames(head + file.read(1024 - 16))
-    except (OSError, struct.error):
+    except (OSError, struct.error, ValueError, OverflowError):  # a seek past any offset: a lying size
         return None
     return None
 
@@ -161,6 +161,14 @@ def _after(file: Any, offset: int, chunks: Any) -> int | None:
     """``chunks(file)`` with ``file`` at ``offset`` (past the format's own header)."""
     file.seek(offset)
     return chunks(file)
+
+
+def _chunk_start(file: Any, size: int) -> bytes:
+    """The first bytes (at most 64) of a chunk's body of ``size`` bytes, the file left past
+    the chunk: a lying size costs a seek, never a read of that size."""
+    body = file.read(min(size, 64))
+    file.seek(size - len(body), os.SEEK_CUR)
+    return body
 
 
 def _wav_frames(file: Any, order: str) -> int | None:
@@ -177,13 +185,11 @@ def _wav_frames(file: Any, order: str) -> int | None:
             if not block_align or size in (0, 0xFFFFFFFF):  # 0 / -1: streamed WAV, size unknown
                 return None
             return size // block_align
-        body = file.read(size + (size & 1)) if name in (b"fmt ", b"ds64") else b""
+        body = _chunk_start(file, size + (size & 1))
         if name == b"fmt " and len(body) >= 14:
             block_align = struct.unpack(order + "H", body[12:14])[0]
         elif name == b"ds64" and len(body) >= 16:
             size64 = struct.unpack("<Q", body[8:16])[0]
-        elif name not in (b"fmt ", b"ds64"):
-            file.seek(size + (size & 1), os.SEEK_CUR)
     return None
 
 
@@ -200,12 +206,9 @@ def _w64_frames(file: Any) -> int | None:
             return None
         if name == b"data":
             return (size - 24) // block_align if block_align else None
-        if name == b"fmt ":
-            fmt = file.read(size - 24)
-            block_align = struct.unpack("<H", fmt[12:14])[0] if len(fmt) >= 14 else None
-            file.seek(-size % 8, os.SEEK_CUR)
-        else:
-            file.seek(size - 24 + -size % 8, os.SEEK_CUR)
+        body = _chunk_start(file, size - 24 + -size % 8)
+        if name == b"fmt " and len(body) >= 14:
+            block_align = struct.unpack("<H", body[12:14])[0]
     return None
 
 
@@ -230,12 +233,10 @@ def _caf_frames(file: Any) -> int | None:
             return None if size < 4 or packet is None else (size - 4) // packet[0] * packet[1]
         if size < 0:
             return None
-        if name == b"desc":
-            desc = file.read(size)
-            sizes = struct.unpack(">II", desc[16:24]) if len(desc) >= 24 else (0, 0)
+        body = _chunk_start(file, size)
+        if name == b"desc" and len(body) >= 24:
+            sizes = struct.unpack(">II", body[16:24])
             packet = sizes if all(sizes) else None  # (bytes, frames) per packet
-        else:
-            file.seek(size, os.SEEK_CUR)
     return None
 
 
