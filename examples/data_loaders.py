@@ -7,7 +7,7 @@ A. **On the device, in the train step** (fastest; what ``train_keyword_spotting.
    the loader only decodes files into fixed-length waveforms (``jaxspec.grain.LoadAudio``
    or ``jaxspec.encoding.prepare``), and the jitted step computes the augmented spectrograms
    with ``jaxspec.spectrogram(config, waves, key)`` (one key per step; row i of the batch
-   uses ``jax.random.split(key, B)[i]``).
+   uses ``jax.random.fold_in(key, i)``, equal to ``split(key, B)[i]`` under JAX's default).
 B. **In the loader** (the step receives spectrograms): ``jaxspec.grain.EncodeAudio(config,
    seed)`` encodes each record with the key ``fold_in(jax.random.key(seed), index)``.
 
@@ -64,7 +64,7 @@ def generator_batches(
 @jax.jit
 def features_in_step(waves: jax.Array, key: jax.Array) -> jax.Array:
     """What a train step does first (way A): augmented spectrograms of the batch, on the device."""
-    return jaxspec.spectrogram(CONFIG, waves, key)  # row i uses split(key, B)[i]
+    return jaxspec.spectrogram(CONFIG, waves, key)  # row i uses fold_in(key, i)
 
 
 def with_generator(records: list[dict]) -> None:

@@ -62,7 +62,7 @@ MAX_BATCH = 64
 """The most rows of one batch (short buckets)."""
 BATCH_VALUES = 1 << 26
 """Frames x FFT size per batch, at most (256 MiB of float32 frames): the default config's
-batches hold at most 3.2 M and ``presets.whisper()``'s (3000 frames a row) 53 rows, so only a
+batches hold at most 3.2 M and ``presets.whisper()``'s (3000 frames a row) 55 rows, so only a
 small hop makes batches smaller: a bucket of 60 000 samples at a hop of 1 and a 1024-point
 window held 16 rows of 66 M values, 2.4 GB for one item (now 1 row)."""
 

@@ -238,6 +238,7 @@ def test_beam_output_problems_are_usage_errors(corpus, tmp_path, capsys):
         assert beam_module.main(["--input", str(corpus), "--output", str(out)]) == 2
         err = capsys.readouterr().err
         assert "error:" in err and str(out) in err and "Traceback" not in err
+        assert "Errno" not in err  # the file case said only "[Errno 17] File exists"
     assert not any((tmp_path / "o").glob("*.npy"))
 
 
