@@ -59,7 +59,7 @@ import numpy as np
 from . import _stage_json
 from ._atomic import atomic_file
 from ._jsonfile import check_plain, parse_json
-from .augmentation import BY_FIELD, STAGE_BY_NAME, Augmentation, LogUniform, Normal, Scaled, Uniform
+from .augmentation import BY_FIELD, STAGE_BY_NAME, Augmentation, LogUniform, Normal, Scaled, Uniform, recording_samples
 from .errors import ConfigError
 
 INLINE_LIMIT = 100_000
@@ -97,10 +97,9 @@ def _signal_to_json(setting: Any, name: str, path: str | os.PathLike | None) -> 
         return os.fspath(path)
     if setting.source is not None:
         return setting.source
-    signal = setting.signal
-    if isinstance(signal, jax.core.Tracer):
+    if isinstance(setting.signal, jax.core.Tracer):
         raise ConfigError(f"{name} is a traced value; write the config outside jax.jit / jax.vmap")
-    samples = np.asarray(signal, np.float32).reshape(-1)
+    samples = np.asarray(recording_samples(setting)).reshape(-1)  # a tree-mapped int16 leaf: scaled
     if samples.size >= INLINE_LIMIT:
         stage = name.split(".")[1]
         raise ConfigError(

@@ -162,15 +162,17 @@ def worst_case(config: Any, amplitude: float, length: int) -> tuple[float, str]:
         peak = level if kind == "max" else level * math.sqrt(length)
     augmentation = config.augmentation
     if augmentation is not None:
+        from .augmentation import recording_samples  # (it reads these caps)
+
         conv = augmentation.convolution
         if conv is not None:
-            total = _abs_sum(conv.signal)
+            total = _abs_sum(recording_samples(conv))
             steps["the convolution's FFT"] = length * peak * max(total, 1.0)
             peak *= max(1.0, total)
         noise = augmentation.noise
         if noise is not None:
             reach = min(param_reach(noise.amplitude), MAX_GAIN)
-            source = NORMAL_REACH if noise.signal is None else _abs_max(noise.signal)
+            source = NORMAL_REACH if noise.signal is None else _abs_max(recording_samples(noise))
             peak += reach * source
         volume = augmentation.volume
         if volume is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 import jaxspec
-from jaxspec import Audio, Augmentation, Convolution, Noise, SpectrogramConfig
+from jaxspec import Audio, Augmentation, Convolution, Noise, SpectrogramConfig, limits
 
 
 @pytest.fixture
@@ -140,3 +141,91 @@ def test_type_checkers_see_the_generated_init():
     assert spec is not None  # frozen_default: a key of its own from Python 3.12, in "kwargs" before
     assert spec.get("frozen_default", spec.get("kwargs", {}).get("frozen_default")) is True
     assert dataclasses.field in spec["field_specifiers"]
+
+
+# A recording leaf replaced by jax.tree.map or a trace is read as the constructor reads an array.
+_SAMPLES = np.random.default_rng(5).uniform(-0.6, 0.6, 3000)  # float64; well inside [-1, 1)
+_LEAVES = {  # dtype: (the leaf put in, the float32 samples it stands for: a float64 NumPy reference)
+    "float16": (_SAMPLES.astype(np.float16), _SAMPLES.astype(np.float16).astype(np.float64)),
+    "int16": (np.round(_SAMPLES * 2**15).astype(np.int16), np.round(_SAMPLES * 2**15) / 2**15),
+    "int32": (np.round(_SAMPLES * 2**31).astype(np.int32), np.round(_SAMPLES * 2**31) / 2**31),
+}
+
+
+def _recording_config(stage: str, signal: np.ndarray, power: float | None = 2.0) -> SpectrogramConfig:
+    setting = Noise(0.5, signal) if stage == "noise" else Convolution(signal[:64], 0.7)
+    return SpectrogramConfig(power=power, augmentation=Augmentation(**{stage: setting}))
+
+
+def _with_leaf(config: SpectrogramConfig, leaf: Any) -> SpectrogramConfig:
+    """``config`` with its one recording leaf replaced by ``leaf``'s first samples (no constructor runs)."""
+    assert len(jax.tree.leaves(config)) == 1
+    return jax.tree.map(lambda old: jnp.asarray(leaf)[: old.shape[0]], config)
+
+
+def _assert_encodes_as(config: SpectrogramConfig, reference: SpectrogramConfig, relative_error: Any) -> None:
+    """``config`` gives ``reference``'s output (within SPEC section 4's 1e-5), eager and with the
+    config traced through jit, in ``output_dtype(config)``."""
+    x, key = np.random.default_rng(6).uniform(-0.5, 0.5, 4000).astype(np.float32), jax.random.key(7)
+    expected = np.asarray(jaxspec.spectrogram(reference, x, key))
+    for out in (jaxspec.spectrogram(config, x, key), jax.jit(jaxspec.spectrogram)(config, x, key)):
+        assert out.dtype == jaxspec.spectrum.output_dtype(config)
+        parts = np.asarray(out).view(np.float32)  # a complex output's real and imaginary parts
+        assert relative_error(parts, expected.view(np.float32)) <= 1e-5
+
+
+@pytest.mark.parametrize("stage", ["noise", "convolution"])
+@pytest.mark.parametrize("dtype", sorted(_LEAVES))
+def test_a_tree_mapped_recording_is_read_as_the_constructor_reads_it(stage, dtype, relative_error):
+    # float16 was a raw rfft error in Convolution; int16 / int32 PCM was used unscaled
+    leaf, samples = _LEAVES[dtype]
+    reference = _recording_config(stage, samples.astype(np.float32))
+    mapped = _with_leaf(_recording_config(stage, _SAMPLES.astype(np.float32)), leaf)
+    _assert_encodes_as(mapped, reference, relative_error)
+    _assert_encodes_as(_recording_config(stage, leaf), reference, relative_error)  # the constructor: the same numbers
+    assert limits.worst_case(mapped, 1.0, 4000) == limits.worst_case(reference, 1.0, 4000)  # the input's bound
+
+
+@pytest.mark.parametrize("stage", ["noise", "convolution"])
+@pytest.mark.parametrize("power", [2.0, None])
+def test_a_float64_recording_under_x64_keeps_the_output_dtype(stage, power, relative_error):
+    # Noise's float64 leaf made the spectrogram float64 (complex128 for power=None)
+    reference = _recording_config(stage, _SAMPLES.astype(np.float32), power)
+    jax.config.update("jax_enable_x64", True)  # (jax.enable_x64 is not in jax 0.7)
+    try:
+        _assert_encodes_as(_with_leaf(reference, jnp.asarray(_SAMPLES, jnp.float64)), reference, relative_error)
+    finally:
+        jax.config.update("jax_enable_x64", False)
+
+
+@pytest.mark.parametrize("stage", ["noise", "convolution"])
+@pytest.mark.parametrize("dtype", [np.bool_, np.complex64])
+def test_a_tree_mapped_bool_or_complex_recording_is_a_config_error(stage, dtype):
+    # bool was used as 0 / 1 silently, complex was a raw rfft error
+    mapped = _with_leaf(_recording_config(stage, _SAMPLES.astype(np.float32)), (_SAMPLES > 0).astype(dtype))
+    x, key = np.zeros(4000, np.float32), jax.random.key(0)
+    message = f"{stage.capitalize()} signal has dtype {np.dtype(dtype).name}"
+    for run in (jaxspec.spectrogram, jax.jit(jaxspec.spectrogram)):  # eager, and traced (a tracer has its dtype)
+        with pytest.raises(jaxspec.ConfigError, match=message):
+            run(mapped, x, key)
+    with pytest.raises(jaxspec.ConfigError, match=message):  # the constructor's error, word for word
+        _recording_config(stage, (_SAMPLES > 0).astype(dtype))
+
+
+def test_a_tree_mapped_int16_recording_in_a_packed_corpus_and_a_config_file(relative_error):
+    # both stages' packed forms, and the inline samples to_dict writes: scaled as well
+    leaf, samples = _LEAVES["int16"]
+    augmentation = Augmentation(noise=Noise(0.5, _SAMPLES), convolution=Convolution(np.ones(8)))
+    config = SpectrogramConfig(augmentation=augmentation)
+    mapped = jax.tree.map(lambda old: jnp.asarray(np.resize(leaf, old.shape)), config)
+    reference = jax.tree.map(lambda old: np.resize(samples, old.shape).astype(np.float32), config)
+    rng = np.random.default_rng(8)
+    waves, key = [rng.uniform(-0.5, 0.5, n).astype(np.float32) for n in (3000, 5000)], jax.random.key(1)
+    assert jaxspec.packing.packable(mapped, keyed=True)
+    for out, expected in zip(
+        jaxspec.encode_batch(mapped, waves, sample_rate=16000, key=key),
+        jaxspec.encode_batch(reference, waves, sample_rate=16000, key=key),
+        strict=True,
+    ):
+        assert relative_error(out, expected) <= 1e-5
+    assert SpectrogramConfig.from_dict(mapped.to_dict()) == SpectrogramConfig.from_dict(reference.to_dict())

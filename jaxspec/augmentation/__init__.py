@@ -25,6 +25,7 @@ from .noise import threefry_2x32, white_noise
 from .ops import convolve, noise_segment, shift
 from .recordings import resolve
 from .stages import BY_FIELD, STAGE_BY_NAME, STAGES, Augmentation, Convolution, Noise, Stage, TimeShift, Volume
+from .waveform_stages import recording_samples
 
 CONVOLUTION, NOISE, TIME_SHIFT, VOLUME = (
     STAGE_BY_NAME[name].stage_id for name in ("convolution", "noise", "time_shift", "volume")
@@ -68,6 +69,7 @@ __all__ = [
     "feature_chain",
     "mask",
     "noise_segment",
+    "recording_samples",
     "resolve",
     "sample_param",
     "shift",

@@ -20,7 +20,7 @@ from .. import _xla, limits
 from .._pytree import pytree_dataclass
 from ..durations import is_duration_string, parse_duration
 from ..errors import ConfigError, InputError
-from ..io import Audio, capped_rate, is_path
+from ..io import Audio, capped_rate, is_path, pcm_to_float32
 from . import loaded, ops, random
 from .distributions import LogUniform, Normal, Scaled, Uniform, as_param, sample_param
 from .noise import bits_to_normal, noise_words, white_bits_at, white_noise
@@ -85,6 +85,28 @@ def _checked_signal(signal: Any, name: str) -> Any:
     if hasattr(signal, "shape") and math.prod(signal.shape) == 0:
         raise ConfigError(f"{name} is an empty signal; it needs at least one sample")
     return signal
+
+
+def recording_samples(setting: Any) -> Any:
+    """A ``Noise`` or ``Convolution`` setting's ``signal`` as float32 samples ``[shape=(R,)]``
+    (``None`` when it has none): what every stage reads.
+
+    A built config holds float32 already. A leaf that ``jax.tree.map`` or a trace put in is
+    read as a constructor reads an array (``io.pcm_to_float32``): integer PCM scaled to
+    [-1, 1), other floats cast (int16 was used unscaled, float64 made the output float64).
+    bool, complex and unsigned types other than uint8 are a ``ConfigError`` naming the field
+    and the dtype, raised while tracing (a tracer has its dtype), as the constructor raises it.
+
+    >>> recording_samples(Noise(0.1, np.array([16384, -32768], np.int16)))
+    array([ 0.5, -1. ], dtype=float32)
+    """
+    signal = setting.signal
+    if signal is None or signal.dtype == np.float32:
+        return signal
+    try:
+        return pcm_to_float32(signal, f"{type(setting).__name__} signal")
+    except InputError as error:  # a recording is part of the config
+        raise ConfigError(str(error)) from None
 
 
 @pytree_dataclass(data_fields=("signal",))
@@ -256,14 +278,15 @@ def draw_convolution(setting: Convolution, key: jax.Array, length: int, rate: in
 
 def apply_convolution(setting: Convolution, x: jax.Array, values: dict, key: jax.Array, valid: Any = None) -> jax.Array:
     mix = values["convolution_mix"]
-    return (1.0 - mix) * x + mix * ops.convolve(x, setting.signal)
+    return (1.0 - mix) * x + mix * ops.convolve(x, recording_samples(setting))
 
 
 def draw_noise(setting: Noise, key: jax.Array, length: Any, rate: int) -> dict[str, jax.Array]:
     amplitude = sample_param(setting.amplitude, param_key(key, 0), limits.MAX_GAIN, "Noise amplitude")
     values = {"noise_amplitude": jnp.maximum(amplitude, 0.0)}  # unbounded distributions: no negative level
-    if setting.signal is not None:
-        size = setting.signal.shape[0]
+    signal = recording_samples(setting)  # its dtype checked here too (jaxspec.draw)
+    if signal is not None:
+        size = signal.shape[0]
         if isinstance(length, int):
             high = size - length + 1 if size >= length else size
         else:  # a traced length (ragged batches): the same integers, chosen in the graph
@@ -276,7 +299,7 @@ def apply_noise(setting: Noise, x: jax.Array, values: dict, key: jax.Array, vali
     size = x.shape[0]
     if setting.signal is None:
         return x + values["noise_amplitude"] * white_noise(param_key(key, 2), size, valid)
-    segment = ops.noise_segment(setting.signal, values["noise_start"], size, cyclic=valid is not None)
+    segment = ops.noise_segment(recording_samples(setting), values["noise_start"], size, cyclic=valid is not None)
     return x + values["noise_amplitude"] * segment
 
 
@@ -341,7 +364,8 @@ def packed_noise(setting: Noise, x: jax.Array, values: dict, keys: jax.Array, s:
         # the last bits differ (XLA contracts its multiply with the add).
         noise = _xla.held(bits_to_normal(bits), s.zero)
     else:
-        noise = setting.signal[(s.spread(values["noise_start"]) + index) % setting.signal.shape[0]]
+        signal = recording_samples(setting)
+        noise = signal[(s.spread(values["noise_start"]) + index) % signal.shape[0]]
     return x + s.spread(values["noise_amplitude"]) * noise
 
 
@@ -369,5 +393,5 @@ def packed_convolution(setting: Convolution, x: jax.Array, values: dict, keys: j
     one = jnp.ones_like(peaks)
     # A silent item hears nothing, not its neighbours' rounding: its spectrogram stays exactly 0.
     down, up = s.spread(jnp.ldexp(one, -exponent)), s.spread(jnp.where(peaks > 0, jnp.ldexp(one, exponent), 0.0))
-    wet = ops.convolve((x * down).reshape(-1), setting.signal).reshape(x.shape) * up
+    wet = ops.convolve((x * down).reshape(-1), recording_samples(setting)).reshape(x.shape) * up
     return (1.0 - mix) * x + mix * wet
