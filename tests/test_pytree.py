@@ -212,6 +212,17 @@ def test_a_tree_mapped_bool_or_complex_recording_is_a_config_error(stage, dtype)
         _recording_config(stage, (_SAMPLES > 0).astype(dtype))
 
 
+@pytest.mark.parametrize("stage", ["noise", "convolution"])
+def test_a_tree_mapped_multichannel_recording_is_a_config_error(stage):
+    # a [n, 2] leaf was used as is: a shape error deep in the stage, or 2 channels summed by broadcasting
+    config = _recording_config(stage, _SAMPLES.astype(np.float32))
+    mapped = jax.tree.map(lambda old: jnp.stack([old, old], axis=1), config)
+    x, key = np.zeros(4000, np.float32), jax.random.key(0)
+    for run in (jaxspec.spectrogram, jax.jit(jaxspec.spectrogram)):
+        with pytest.raises(jaxspec.ConfigError, match=rf"{stage.capitalize()} signal has shape \(\d+, 2\)"):
+            run(mapped, x, key)
+
+
 def test_a_tree_mapped_int16_recording_in_a_packed_corpus_and_a_config_file(relative_error):
     # both stages' packed forms, and the inline samples to_dict writes: scaled as well
     leaf, samples = _LEAVES["int16"]

@@ -101,6 +101,9 @@ def recording_samples(setting: Any) -> Any:
     array([ 0.5, -1. ], dtype=float32)
     """
     signal = setting.signal
+    if signal is not None and signal.ndim != 1:  # [n, channels] was used as is (the constructor averages it)
+        name, fix = type(setting).__name__, "build the stage from the array to average its channels"
+        raise ConfigError(f"{name} signal has shape {tuple(signal.shape)}; a leaf put in later must be [n]: {fix}")
     if signal is None or signal.dtype == np.float32:
         return signal
     try:
