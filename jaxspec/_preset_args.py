@@ -13,9 +13,16 @@ from typing import Any
 
 import numpy as np
 
+from . import _fields, limits
 from .errors import ConfigError, did_you_mean
 from .framing import Centered, Kaldi
 from .windows import WINDOW_NAMES, window_values
+
+
+@functools.cache
+def defaults(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The default of each keyword ``fn`` takes (``librosa_mfcc`` fills librosa's mel keywords)."""
+    return {name: inspect.signature(fn).parameters[name].default for name in keywords(fn)}
 
 
 @functools.cache
@@ -107,6 +114,11 @@ def keyword_dict(preset: str, name: str, value: Any) -> dict[str, Any]:
         raise ConfigError(f"{preset}({name}={value!r}): must be None or a dict of keywords") from None
 
 
+def whole(value: Any, low: int) -> bool:
+    """True for an integer ``>= low`` that is not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
+
+
 def whole_rate(preset: str, name: str, value: Any) -> int:
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer() and value > 0
     require(preset, name, value, ok, "must be a positive whole number of Hz")
@@ -114,9 +126,23 @@ def whole_rate(preset: str, name: str, value: Any) -> int:
 
 
 def positive_int(preset: str, name: str, value: Any, default: int) -> int:
-    value = default if value is None else value
-    require(preset, name, value, isinstance(value, numbers.Integral) and value > 0, "must be a positive integer")
-    return int(value)
+    """``value`` (``default`` for None) as an int ``> 0``; the error shows the value passed, not the default."""
+    number = default if value is None else value
+    hint = f" (None means {default})" if value is None and default else ""
+    require(preset, name, value, whole(number, 1), "must be a positive integer" + hint)
+    return int(number)
+
+
+def mel_band(preset: str, rate: int, n_mels: Any, fmin: Any, fmax: Any, names: tuple[str, str, str]) -> None:
+    """The mel keywords ``names = (n_mels, fmin, fmax)`` in the preset's own names, checked before
+    ``MelFilterbank`` (whose errors named its fields: ``MelFilterbank(fmin=...)`` for ``f_min``);
+    ``fmax=None`` is ``rate / 2``."""
+    count = _fields.integer(preset, names[0], n_mels, 1)
+    require(preset, names[0], n_mels, count <= limits.MAX_MEL_BANDS, f"is above the cap {limits.MAX_MEL_BANDS}")
+    low = _fields.number(preset, names[1], fmin, 0.0, high=limits.MAX_FREQUENCY)
+    high = rate / 2 if fmax is None else _fields.number(preset, names[2], fmax, 0.0, True, limits.MAX_FREQUENCY)
+    top = f"{names[2]}={high:g} Hz" + (f" (None: sample rate {rate} / 2)" if fmax is None else "")
+    require(preset, names[1], fmin, low < high, f"must be below {top}")
 
 
 def stft_fields(

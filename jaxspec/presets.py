@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 from typing import Any
 
 import numpy as np
@@ -29,15 +28,18 @@ import numpy as np
 from . import limits
 from ._preset_args import (
     booleans,
+    defaults,
     finite_numbers,
     keyword_dict,
     keywords,
+    mel_band,
     positive_fmax,
     refuse,
     require,
     stft_fields,
     takes_keywords_of,
     torch_window,
+    whole,
     whole_rate,
 )
 from .config import SpectrogramConfig
@@ -82,18 +84,21 @@ def librosa_melspectrogram(
     (44, 128)
     """
     refuse("librosa_melspectrogram", unsupported, librosa_melspectrogram)
-    booleans("librosa_melspectrogram", htk=htk)
-    require("librosa_melspectrogram", "norm", norm, norm in ("slaney", None), "jaxspec supports 'slaney' or None")
-    positive_fmax("librosa_melspectrogram", "fmax", fmax, "librosa takes it as it is: every filter would be empty")
-    fields = stft_fields("librosa_melspectrogram", n_fft, win_length, hop_length, window, center, pad_mode, 4)
+    kw = {name: value for name, value in locals().items() if name != "unsupported"}
+    return _librosa_mel("librosa_melspectrogram", "norm", **kw)
+
+
+def _librosa_mel(preset: str, norm_name: str, *, sr, n_fft, hop_length, win_length, window, center, pad_mode, power,
+                 n_mels, fmin, fmax, htk, norm, augmentation) -> SpectrogramConfig:  # fmt: skip
+    """``librosa_melspectrogram`` whose errors name ``preset`` and its keywords (``norm``: ``norm_name``)."""
+    booleans(preset, htk=htk)
+    require(preset, norm_name, norm, norm in ("slaney", None), "jaxspec supports 'slaney' or None")
+    positive_fmax(preset, "fmax", fmax, "librosa takes it as it is: every filter would be empty")
+    fields = stft_fields(preset, n_fft, win_length, hop_length, window, center, pad_mode, 4)
+    rate = whole_rate(preset, "sr", sr)
+    mel_band(preset, rate, n_mels, fmin, fmax, ("n_mels", "fmin", "fmax"))
     mel = MelFilterbank(n_mels, fmin, fmax, "htk" if htk else "slaney", norm)
-    return SpectrogramConfig(
-        sample_rate=whole_rate("librosa_melspectrogram", "sr", sr),
-        power=power,
-        features=(mel,),
-        augmentation=augmentation,
-        **fields,
-    )
+    return SpectrogramConfig(sample_rate=rate, power=power, features=(mel,), augmentation=augmentation, **fields)
 
 
 def librosa_mfcc(
@@ -119,12 +124,10 @@ def librosa_mfcc(
     refuse("librosa_mfcc", unknown, librosa_mfcc, librosa_melspectrogram)
     require("librosa_mfcc", "dct_type", dct_type, dct_type == 2, "jaxspec implements the DCT-II only")
     require("librosa_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
-    try:
-        base = librosa_melspectrogram(sr=sr, norm=mel_norm, augmentation=augmentation, **melspectrogram_kwargs)
-    except ConfigError as error:  # named after the preset the user called
-        raise ConfigError(str(error).replace("librosa_melspectrogram:", "librosa_mfcc:", 1)) from None
+    mel = {**defaults(librosa_melspectrogram), **melspectrogram_kwargs, "norm": mel_norm}
+    base = _librosa_mel("librosa_mfcc", "mel_norm", **{**mel, "sr": sr, "augmentation": augmentation})
     n_mels = base.num_features
-    require("librosa_mfcc", "n_mfcc", n_mfcc, _whole(n_mfcc, 1), "must be an int >= 1")
+    require("librosa_mfcc", "n_mfcc", n_mfcc, whole(n_mfcc, 1), "must be an int >= 1")
     finite_numbers("librosa_mfcc", lifter=lifter)
     rule = f"must be in [0, {limits.MAX_FEATURE_CONSTANT:g}] (librosa refuses a negative lifter)"
     require("librosa_mfcc", "lifter", lifter, 0 <= lifter <= limits.MAX_FEATURE_CONSTANT, rule)
@@ -134,10 +137,6 @@ def librosa_mfcc(
     require("librosa_mfcc", "n_mfcc", n_mfcc, n_mfcc <= n_mels or lifter == 0, rule)
     stages = (Decibels(ref=1.0, amin=1e-10, top_db=80.0), DCT(min(n_mfcc, n_mels), norm, lifter, "librosa"))
     return _with_features(base, base.features + stages)
-
-
-def _whole(value: Any, low: int) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
 
 
 def _with_features(config: SpectrogramConfig, stages: tuple) -> SpectrogramConfig:
@@ -195,6 +194,7 @@ def torchaudio_melspectrogram(
     positive_fmax(name, "f_max", f_max, "torchaudio refuses a negative one, and 0 gives NaN")
     rate = whole_rate(name, "sample_rate", sample_rate)  # before rate // 2 (None was a TypeError)
     fmax = float(rate // 2) if f_max is None else f_max
+    mel_band(name, rate, n_mels, f_min, fmax, ("n_mels", "f_min", "f_max"))
     mel = MelFilterbank(n_mels, f_min, fmax, mel_scale, norm, frequencies="linspace")
     return SpectrogramConfig(sample_rate=rate, power=power, features=(mel,), augmentation=augmentation, **fields)
 
@@ -224,9 +224,13 @@ def torchaudio_mfcc(
     twice = sorted({"sample_rate", "augmentation"} & set(melkwargs))
     rule = f"must not hold {twice}: pass them to torchaudio_mfcc"
     require("torchaudio_mfcc", "melkwargs", melkwargs, not twice, rule)
-    base = torchaudio_melspectrogram(sample_rate=sample_rate, augmentation=augmentation, **melkwargs)
+    rate = whole_rate("torchaudio_mfcc", "sample_rate", sample_rate)
+    try:  # MFCC passes melkwargs to MelSpectrogram: say which argument held the bad value
+        base = torchaudio_melspectrogram(sample_rate=rate, augmentation=augmentation, **melkwargs)
+    except ConfigError as error:
+        raise ConfigError(f"torchaudio_mfcc(melkwargs={melkwargs!r}): {error}") from None
     log = Log(floor=0.0, offset=1e-6) if log_mels else Decibels(ref=1.0, amin=1e-10, top_db=80.0)
-    require("torchaudio_mfcc", "n_mfcc", n_mfcc, _whole(n_mfcc, 1), "must be an int >= 1")
+    require("torchaudio_mfcc", "n_mfcc", n_mfcc, whole(n_mfcc, 1), "must be an int >= 1")
     rule = f"must be <= n_mels={base.num_features} (torchaudio refuses more coefficients than mel bins)"
     require("torchaudio_mfcc", "n_mfcc", n_mfcc, n_mfcc <= base.num_features, rule)
     return _with_features(base, base.features + (log, DCT(n_mfcc, norm)))
@@ -286,7 +290,7 @@ def _kaldi(
     window = int(rate * frame_length * 0.001)  # Kaldi truncates
     shift = int(rate * frame_shift * 0.001)
     require(name, "frame_length", frame_length, window >= 2, f"is {window} samples at {rate} Hz (Kaldi needs 2)")
-    ok = isinstance(num_mel_bins, numbers.Integral) and not isinstance(num_mel_bins, bool) and num_mel_bins >= 3
+    ok = whole(num_mel_bins, 3)
     require(name, "num_mel_bins", num_mel_bins, ok, "must be an integer of at least 3 (as Kaldi's)")
     require(name, "frame_shift", frame_shift, shift >= 1, f"is {shift} samples at {rate} Hz")
     fft = 1 << (window - 1).bit_length() if round_to_power_of_two else window
@@ -359,7 +363,7 @@ def kaldi_mfcc(*, num_ceps=13, cepstral_lifter=22.0, **kwargs: Any) -> Spectrogr
     for forced in ("use_log_fbank", "use_power"):
         require("kaldi_mfcc", forced, kwargs.get(forced, True), kwargs.get(forced, True) is True, "mfcc fixes it")
     fields, mel, log, tail = _kaldi("kaldi_mfcc", **kwargs)
-    require("kaldi_mfcc", "num_ceps", num_ceps, _whole(num_ceps, 1), "must be an int >= 1")
+    require("kaldi_mfcc", "num_ceps", num_ceps, whole(num_ceps, 1), "must be an int >= 1")
     # Kaldi and torchaudio lifter with any L != 0, negative ones included
     finite_numbers("kaldi_mfcc", cepstral_lifter=cepstral_lifter)
     ok = abs(cepstral_lifter) <= limits.MAX_FEATURE_CONSTANT
@@ -379,7 +383,8 @@ def whisper(n_mels: int = 80, *, augmentation: Any = None, **unsupported) -> Spe
     (3000, 80)
     """
     refuse("whisper", unsupported, whisper)
-    require("whisper", "n_mels", n_mels, n_mels in (80, 128), "Whisper models use 80 or 128 mel bins")
+    ok = whole(n_mels, 1) and n_mels in (80, 128)  # 80.0 passed, then MelFilterbank(n_mels=80.0) refused it
+    require("whisper", "n_mels", n_mels, ok, "Whisper models use 80 or 128 mel bins (an int)")
     return SpectrogramConfig(
         sample_rate=16000,
         window_size=400,
