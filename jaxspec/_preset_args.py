@@ -4,25 +4,50 @@ naming the preset, the keyword and the value (``jaxspec.presets``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
-import math
 import numbers
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from . import _fields, limits
-from .errors import ConfigError, did_you_mean
+from . import limits
+from .errors import ConfigError, did_you_mean, is_finite
 from .framing import Centered, Kaldi
 from .windows import WINDOW_NAMES, window_values
 
 
-@functools.cache
-def defaults(fn: Callable[..., Any]) -> dict[str, Any]:
-    """The default of each keyword ``fn`` takes (``librosa_mfcc`` fills librosa's mel keywords)."""
-    return {name: inspect.signature(fn).parameters[name].default for name in keywords(fn)}
+@dataclasses.dataclass(frozen=True)
+class Caller:
+    """The preset a user called, for the checks of the keywords it passes on to another's:
+    ``librosa_mfcc`` gives ``librosa_melspectrogram``'s ``norm`` as ``mel_norm``, and
+    ``torchaudio_mfcc`` its ``melkwargs``, so an error names what the user wrote."""
+
+    preset: str
+    renamed: tuple[tuple[str, str], ...] = ()  # (keyword of the inner preset, the user's name)
+    nested: str = ""  # the dict keyword the others came in (``melkwargs``)
+
+    def __str__(self) -> str:
+        return self.preset
+
+
+def label(preset: str | Caller, name: str) -> str:
+    """How the user wrote keyword ``name`` of ``preset``: ``mel_norm``, ``melkwargs['n_fft']``."""
+    if not isinstance(preset, Caller):
+        return name
+    renamed = dict(preset.renamed)
+    if name in renamed:
+        return renamed[name]
+    return f"{preset.nested}[{name!r}]" if preset.nested else name
+
+
+def at(preset: str | Caller, name: str, value: Any) -> str:
+    """``preset(keyword=value)`` as the user wrote it (a long array shown as its length)."""
+    long = isinstance(value, (list, np.ndarray)) and np.size(value) > 8
+    shown = f"<{np.size(value)} values>" if long else repr(value)
+    return f"{preset}({label(preset, name)}={shown})"
 
 
 @functools.cache
@@ -58,23 +83,59 @@ def refuse(preset: str, unsupported: dict[str, Any], *takes: Callable[..., Any],
         accepted = sorted({name for fn in takes for name in keywords(fn)} | set(extra))
         parts = []
         for name, value in unsupported.items():
-            parts.append(f"{name}={value!r}{did_you_mean(name, accepted)}")
+            parts.append(f"{label(preset, name)}={value!r}{did_you_mean(name, accepted)}")
         raise ConfigError(
             f"{preset}: {', '.join(parts)}: not a keyword jaxspec takes for it (a typo, or a keyword of the "
             f"source that jaxspec does not reproduce); it takes {', '.join(accepted)}"
         )
 
 
-def require(preset: str, name: str, value: Any, ok: bool, rule: str) -> None:
+def require(preset: str | Caller, name: str, value: Any, ok: bool, rule: str) -> None:
+    """``ConfigError`` ``preset(name=value): rule`` unless ``ok``."""
     if not ok:
-        raise ConfigError(f"{preset}({name}={value!r}): {rule}")
+        raise ConfigError(f"{at(preset, name, value)}: {rule}")
 
 
-def positive_fmax(preset: str, name: str, fmax: Any, why: str) -> None:
-    """A mel top edge ``<= 0`` is refused: ``MelFilterbank`` reads it as Nyquist + fmax
-    (Kaldi's ``high_freq``), which neither librosa nor torchaudio means."""
-    ok = fmax is None or not isinstance(fmax, numbers.Real) or fmax > 0
-    require(preset, name, fmax, ok, f"must be positive, or None for sr / 2 ({why})")
+def real(value: Any) -> bool:
+    """A finite real number, not a bool (``True`` is an int to Python)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and is_finite(value)
+
+
+def integer(preset: str | Caller, name: str, value: Any, low: int = 1, high: int | None = None, why: str = "") -> int:
+    """``value`` as an int in ``[low, high]`` (``high``: a cap of ``jaxspec.limits``): not a
+    bool, nor a float (the sources fail on ``n_fft=2048.0``)."""
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
+    require(preset, name, value, ok, f"must be an integer >= {low}{why}")
+    require(preset, name, value, high is None or value <= high, f"is above the cap {high} (jaxspec.limits)")
+    return int(value)
+
+
+def mel_power(preset: str | Caller, value: Any) -> float:
+    """The exponent of a mel spectrogram's spectrum: a real one (``None``, the complex STFT,
+    cannot feed the filters)."""
+    require(preset, "power", value, value is not None, "a mel spectrogram needs a real power (1.0 or 2.0)")
+    ok = real(value) and 0 < value <= limits.MAX_POWER
+    require(preset, "power", value, ok, f"must be a number in (0, {limits.MAX_POWER:g}]: 2.0 = power, 1.0 = magnitude")
+    return float(value)
+
+
+def mel_band(
+    preset: str | Caller, names: tuple[str, str, str], n_mels: Any, fmin: Any, fmax: Any, nyquist: float, why: str
+) -> tuple[int, float, float | None]:
+    """``(n_mels, fmin, fmax)`` of a librosa or torchaudio filterbank, checked under the preset's
+    ``names`` for them: ``fmin < fmax`` (``None``: ``nyquist``). A top edge ``<= 0`` is refused
+    (``why``): ``MelFilterbank`` reads it as Nyquist + fmax (Kaldi's ``high_freq``)."""
+    n_name, low_name, high_name = names
+    n_mels = integer(preset, n_name, n_mels, 1, limits.MAX_MEL_BANDS)
+    cap = f"<= {limits.MAX_FREQUENCY:g} (jaxspec.limits)"
+    ok = real(fmin) and 0 <= fmin <= limits.MAX_FREQUENCY
+    require(preset, low_name, fmin, ok, f"must be a number of Hz >= 0 and {cap}")
+    ok = fmax is None or (real(fmax) and 0 < fmax <= limits.MAX_FREQUENCY)
+    require(preset, high_name, fmax, ok, f"must be a number of Hz > 0 and {cap}, or None for {nyquist:g} ({why})")
+    top = nyquist if fmax is None else fmax
+    rule = f"must be below {label(preset, high_name)}={top:g} Hz" + (" (the Nyquist frequency)" if fmax is None else "")
+    require(preset, low_name, fmin, fmin < top, rule)
+    return n_mels, float(fmin), None if fmax is None else float(fmax)
 
 
 TORCH_WINDOWS = {"hann_window": "hann", "hamming_window": "hamming", "blackman_window": "blackman"}  # periodic
@@ -95,8 +156,7 @@ def torch_window(preset: str, window_fn: Any) -> str:
 def finite_numbers(preset: str, **values: Any) -> None:
     """``ConfigError`` for a keyword that is not a finite real number (``'25'``, ``None``)."""
     for name, value in values.items():
-        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-        require(preset, name, value, ok, "must be a finite number")
+        require(preset, name, value, real(value), "must be a finite number")
 
 
 def booleans(preset: str, **values: Any) -> None:
@@ -106,89 +166,94 @@ def booleans(preset: str, **values: Any) -> None:
         require(preset, name, value, ok, "must be True or False")
 
 
+def kaldi_samples(name: str, keyword: str, ms: float, rate: int, low: int, cap: int) -> int:
+    """``ms`` milliseconds at ``rate`` as Kaldi counts them (it truncates: 10 ms at 22.05 kHz
+    is 220 samples), at least ``low`` and at most jaxspec's ``cap``."""
+    samples = rate * ms * 0.001
+    ok = low <= samples < cap + 1  # before int(): 1e308 ms overflowed
+    shown = f"{samples:.6g}" if samples < cap + 1 else f"more than {cap}"
+    require(name, keyword, ms, ok, f"is {shown} samples at {rate} Hz (Kaldi needs {low}; the cap is {cap})")
+    return int(samples)
+
+
 def keyword_dict(preset: str, name: str, value: Any) -> dict[str, Any]:
     """``value`` (``None``, a Mapping such as omegaconf's DictConfig, or pairs) as a dict of keywords."""
     try:
-        return dict(value or {})
+        return {} if value is None else dict(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{preset}({name}={value!r}): must be None or a dict of keywords") from None
 
 
-def whole(value: Any, low: int) -> bool:
-    """True for an integer ``>= low`` that is not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
-
-
-def whole_rate(preset: str, name: str, value: Any) -> int:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer() and value > 0
-    require(preset, name, value, ok, "must be a positive whole number of Hz")
+def whole_rate(preset: str | Caller, name: str, value: Any) -> int:
+    ok = real(value) and float(value).is_integer() and 0 < value <= limits.MAX_SAMPLE_RATE
+    require(preset, name, value, ok, f"must be a whole number of Hz in [1, {limits.MAX_SAMPLE_RATE}]")
     return int(value)
 
 
-def positive_int(preset: str, name: str, value: Any, default: int) -> int:
-    """``value`` (``default`` for None) as an int ``> 0``; the error shows the value passed, not the default."""
-    number = default if value is None else value
-    hint = f" (None means {default})" if value is None and default else ""
-    require(preset, name, value, whole(number, 1), "must be a positive integer" + hint)
-    return int(number)
-
-
-def mel_band(preset: str, rate: int, n_mels: Any, fmin: Any, fmax: Any, names: tuple[str, str, str]) -> None:
-    """The mel keywords ``names = (n_mels, fmin, fmax)`` in the preset's own names, checked before
-    ``MelFilterbank`` (whose errors named its fields: ``MelFilterbank(fmin=...)`` for ``f_min``);
-    ``fmax=None`` is ``rate / 2``."""
-    count = _fields.integer(preset, names[0], n_mels, 1)
-    require(preset, names[0], n_mels, count <= limits.MAX_MEL_BANDS, f"is above the cap {limits.MAX_MEL_BANDS}")
-    low = _fields.number(preset, names[1], fmin, 0.0, high=limits.MAX_FREQUENCY)
-    high = rate / 2 if fmax is None else _fields.number(preset, names[2], fmax, 0.0, True, limits.MAX_FREQUENCY)
-    top = f"{names[2]}={high:g} Hz" + (f" (None: sample rate {rate} / 2)" if fmax is None else "")
-    require(preset, names[1], fmin, low < high, f"must be below {top}")
-
-
 def stft_fields(
-    preset: str,
-    n_fft: int,
+    preset: str | Caller,
+    n_fft: Any,
     win_length: Any,
     hop_length: Any,
     window: Any,
-    center: bool,
-    pad_mode: str,
+    center: Any,
+    pad_mode: Any,
     hop_divisor: int,
 ) -> dict[str, Any]:
     """The config fields of a librosa / torch ``stft`` call (window centred in ``n_fft``)."""
-    n_fft = positive_int(preset, "n_fft", n_fft, 0)
-    win = positive_int(preset, "win_length", win_length, n_fft)
-    require(preset, "win_length", win, win <= n_fft, f"must be <= n_fft={n_fft}")
+    n_fft = integer(preset, "n_fft", n_fft, 1, limits.MAX_FFT_SIZE)
+    win = n_fft if win_length is None else integer(preset, "win_length", win_length)
+    require(preset, "win_length", win_length, win <= n_fft, f"must be <= n_fft={n_fft}")
     if hop_length is None:  # the source's default, win_length // divisor: 0 for a tiny window, which it refuses
         ok = win // hop_divisor >= 1
         rule = f"takes win_length // {hop_divisor} = 0 samples for win_length={win}; give hop_length"
         require(preset, "hop_length", hop_length, ok, rule)
-    hop = positive_int(preset, "hop_length", hop_length, win // hop_divisor)
-    window = _window(preset, window, win)
+    hop = win // hop_divisor if hop_length is None else integer(preset, "hop_length", hop_length)
+    require(
+        preset,
+        "hop_length",
+        hop_length,
+        hop <= limits.MAX_OFFSET_SAMPLES,
+        f"is above the cap {limits.MAX_OFFSET_SAMPLES} (jaxspec.limits)",
+    )
+    window, values = _window(preset, window, win)
     booleans(preset, center=center)
     if center:  # the sources read pad_mode only when they centre
         require(preset, "pad_mode", pad_mode, pad_mode in ("constant", "reflect"), "must be 'constant' or 'reflect'")
         return dict(window_size=win, offset=hop, fft_size=n_fft, window_function=window, framing=Centered(pad_mode))
     # Not centred: whole frames of n_fft samples, the window centred in them.
-    values = window_values(window, win)
     left = (n_fft - win) // 2
     padded = np.pad(values, (left, n_fft - win - left))
     window = window if win == n_fft else tuple(padded)
     return dict(window_size=n_fft, offset=hop, fft_size=n_fft, window_function=window, framing=Kaldi(snip_edges=True))
 
 
-def _window(preset: str, window: Any, size: int) -> Any:
+def _window(preset: str | Caller, window: Any, size: int) -> tuple[Any, np.ndarray]:
     """A window jaxspec names itself, or its values from ``scipy.signal.get_window`` (as
-    librosa's ``filters.get_window`` does for e.g. ``("kaiser", 8.0)``)."""
+    librosa's ``filters.get_window`` does for e.g. ``("kaiser", 8.0)``), and its ``size``
+    values, checked."""
     if callable(window) or (isinstance(window, str) and window.lower() in WINDOW_NAMES and window != "povey"):
-        return window
-    if isinstance(window, (list, np.ndarray)):
-        return tuple(np.asarray(window, np.float64).reshape(-1))
-    try:
-        import scipy.signal
-    except ImportError as error:
-        raise ConfigError(f"{preset}(window={window!r}) needs scipy (pip install scipy) or a jaxspec name") from error
-    try:
-        return tuple(scipy.signal.get_window(window, size, fftbins=True))
-    except (ValueError, TypeError, IndexError) as error:  # window=(): an IndexError
-        raise ConfigError(f"{preset}(window={window!r}): {error}") from error
+        try:
+            values = window_values(window, size)
+        except ConfigError as error:  # a callable that fails or gives a wrong shape
+            raise ConfigError(f"{at(preset, 'window', window)}: {error}") from None
+    elif isinstance(window, (list, np.ndarray)):  # librosa: "Window size mismatch" unless win_length values
+        require(preset, "window", window, np.size(window) == size, f"must have win_length={size} values")
+        ok = np.asarray(window).dtype.kind in "biuf"
+        require(preset, "window", window, ok, "must be numbers")
+        values = np.asarray(window, np.float64).reshape(-1)
+    else:
+        try:
+            import scipy.signal
+        except ImportError as error:
+            raise ConfigError(
+                f"{at(preset, 'window', window)} needs scipy (pip install scipy) or a jaxspec name"
+            ) from error
+        try:
+            values = scipy.signal.get_window(window, size, fftbins=True)
+        except (ValueError, TypeError, IndexError) as error:  # window=(): an IndexError
+            raise ConfigError(f"{at(preset, 'window', window)}: {error}") from error
+    largest = np.max(np.abs(values))
+    rule = f"gives a value of {largest:.6g}: window values must be finite and <= {limits.MAX_WINDOW_VALUE:g}"
+    require(preset, "window", window, bool(largest <= limits.MAX_WINDOW_VALUE), rule)  # NaN is not <=
+    return (window if isinstance(window, str) or callable(window) else tuple(values)), values

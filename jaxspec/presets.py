@@ -21,29 +21,30 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from typing import Any
 
 import numpy as np
 
 from . import limits
 from ._preset_args import (
+    Caller,
     booleans,
-    defaults,
     finite_numbers,
+    integer,
+    kaldi_samples,
     keyword_dict,
     keywords,
     mel_band,
-    positive_fmax,
+    mel_power,
     refuse,
     require,
     stft_fields,
     takes_keywords_of,
     torch_window,
-    whole,
     whole_rate,
 )
 from .config import SpectrogramConfig
-from .errors import ConfigError
 from .features import DCT, Decibels, Log, MelFilterbank, SubtractMean, UseEnergy, WhisperLog
 from .framing import Centered, Dither, Kaldi, LogEnergy, PreEmphasis, RemoveDC
 from .windows import Window, window_values
@@ -59,7 +60,8 @@ __all__ = [
 ]
 
 
-def librosa_melspectrogram(
+def _librosa_mel(
+    name: str | Caller,
     *,
     sr=22050,
     n_fft=2048,
@@ -77,28 +79,27 @@ def librosa_melspectrogram(
     augmentation=None,
     **unsupported,
 ) -> SpectrogramConfig:
+    """``librosa_melspectrogram`` for the preset ``name`` the user called."""
+    refuse(name, unsupported, _librosa_mel)
+    booleans(name, htk=htk)
+    require(name, "norm", norm, norm in ("slaney", None), "jaxspec supports 'slaney' or None")
+    rate = whole_rate(name, "sr", sr)
+    fields = stft_fields(name, n_fft, win_length, hop_length, window, center, pad_mode, 4)
+    why = "librosa takes it as it is: every filter would be empty"
+    band = mel_band(name, ("n_mels", "fmin", "fmax"), n_mels, fmin, fmax, rate / 2.0, why)
+    mel, spectrum = MelFilterbank(*band, "htk" if htk else "slaney", norm), mel_power(name, power)
+    return SpectrogramConfig(sample_rate=rate, power=spectrum, features=(mel,), augmentation=augmentation, **fields)
+
+
+@takes_keywords_of(_librosa_mel)
+def librosa_melspectrogram(**kwargs: Any) -> SpectrogramConfig:
     """``librosa.feature.melspectrogram(y=x, **kw).T`` (librosa 0.10 / 0.11 defaults: note
     ``hop_length=512`` whatever ``n_fft``; ``hop_length=None`` = ``win_length // 4``).
 
     >>> librosa_melspectrogram().output_shape(22050)
     (44, 128)
     """
-    refuse("librosa_melspectrogram", unsupported, librosa_melspectrogram)
-    kw = {name: value for name, value in locals().items() if name != "unsupported"}
-    return _librosa_mel("librosa_melspectrogram", "norm", **kw)
-
-
-def _librosa_mel(preset: str, norm_name: str, *, sr, n_fft, hop_length, win_length, window, center, pad_mode, power,
-                 n_mels, fmin, fmax, htk, norm, augmentation) -> SpectrogramConfig:  # fmt: skip
-    """``librosa_melspectrogram`` whose errors name ``preset`` and its keywords (``norm``: ``norm_name``)."""
-    booleans(preset, htk=htk)
-    require(preset, norm_name, norm, norm in ("slaney", None), "jaxspec supports 'slaney' or None")
-    positive_fmax(preset, "fmax", fmax, "librosa takes it as it is: every filter would be empty")
-    fields = stft_fields(preset, n_fft, win_length, hop_length, window, center, pad_mode, 4)
-    rate = whole_rate(preset, "sr", sr)
-    mel_band(preset, rate, n_mels, fmin, fmax, ("n_mels", "fmin", "fmax"))
-    mel = MelFilterbank(n_mels, fmin, fmax, "htk" if htk else "slaney", norm)
-    return SpectrogramConfig(sample_rate=rate, power=power, features=(mel,), augmentation=augmentation, **fields)
+    return _librosa_mel("librosa_melspectrogram", **kwargs)
 
 
 def librosa_mfcc(
@@ -124,10 +125,10 @@ def librosa_mfcc(
     refuse("librosa_mfcc", unknown, librosa_mfcc, librosa_melspectrogram)
     require("librosa_mfcc", "dct_type", dct_type, dct_type == 2, "jaxspec implements the DCT-II only")
     require("librosa_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
-    mel = {**defaults(librosa_melspectrogram), **melspectrogram_kwargs, "norm": mel_norm}
-    base = _librosa_mel("librosa_mfcc", "mel_norm", **{**mel, "sr": sr, "augmentation": augmentation})
+    caller = Caller("librosa_mfcc", renamed=(("norm", "mel_norm"),))  # errors name librosa_mfcc's keywords
+    base = _librosa_mel(caller, sr=sr, norm=mel_norm, augmentation=augmentation, **melspectrogram_kwargs)
     n_mels = base.num_features
-    require("librosa_mfcc", "n_mfcc", n_mfcc, whole(n_mfcc, 1), "must be an int >= 1")
+    integer("librosa_mfcc", "n_mfcc", n_mfcc)
     finite_numbers("librosa_mfcc", lifter=lifter)
     rule = f"must be in [0, {limits.MAX_FEATURE_CONSTANT:g}] (librosa refuses a negative lifter)"
     require("librosa_mfcc", "lifter", lifter, 0 <= lifter <= limits.MAX_FEATURE_CONSTANT, rule)
@@ -143,7 +144,8 @@ def _with_features(config: SpectrogramConfig, stages: tuple) -> SpectrogramConfi
     return dataclasses.replace(config, features=stages)
 
 
-def torchaudio_melspectrogram(
+def _torchaudio_mel(
+    name: str | Caller,
     *,
     sample_rate=16000,
     n_fft=400,
@@ -165,20 +167,12 @@ def torchaudio_melspectrogram(
     augmentation=None,
     **unsupported,
 ) -> SpectrogramConfig:
-    """``torchaudio.transforms.MelSpectrogram(**kw)(x).T``: periodic Hann (``window_fn``: torch's
-    Hann, Hamming or Blackman), bin frequencies
-    ``linspace(0, sample_rate // 2, n_fft // 2 + 1)``, ``f_max = sample_rate // 2``.
-
-    >>> torchaudio_melspectrogram().output_shape(16000)
-    (81, 128)
-    """
-    name = "torchaudio_melspectrogram"
-    refuse(name, unsupported, torchaudio_melspectrogram)
+    """``torchaudio_melspectrogram`` for the preset ``name`` the user called."""
+    refuse(name, unsupported, _torchaudio_mel)
     window = torch_window(name, window_fn)
     require(name, "wkwargs", wkwargs, wkwargs is None, "must be None")
     require(name, "pad", pad, pad == 0, "jaxspec does not pad before the STFT; pad the waveform yourself")
     require(name, "onesided", onesided, onesided in (None, True), "only the one-sided spectrum is supported")
-    require(name, "power", power, power is not None, "a mel spectrogram needs a real power (1.0 or 2.0)")
     require(name, "norm", norm, norm in ("slaney", None), "must be 'slaney' or None")
     require(name, "mel_scale", mel_scale, mel_scale in ("htk", "slaney"), "must be 'htk' or 'slaney'")
     fields = stft_fields(name, n_fft, win_length, hop_length, window, center, pad_mode, 2)
@@ -191,12 +185,24 @@ def torchaudio_melspectrogram(
             fields["window_function"] = tuple(values / math.sqrt(fields["fft_size"]))
         else:
             fields["window_function"] = tuple(values / np.sqrt(np.sum(values**2)))
-    positive_fmax(name, "f_max", f_max, "torchaudio refuses a negative one, and 0 gives NaN")
     rate = whole_rate(name, "sample_rate", sample_rate)  # before rate // 2 (None was a TypeError)
-    fmax = float(rate // 2) if f_max is None else f_max
-    mel_band(name, rate, n_mels, f_min, fmax, ("n_mels", "f_min", "f_max"))
-    mel = MelFilterbank(n_mels, f_min, fmax, mel_scale, norm, frequencies="linspace")
-    return SpectrogramConfig(sample_rate=rate, power=power, features=(mel,), augmentation=augmentation, **fields)
+    why, top = "torchaudio refuses a negative one, and 0 gives NaN", float(rate // 2)
+    n, fmin, fmax = mel_band(name, ("n_mels", "f_min", "f_max"), n_mels, f_min, f_max, top, why)
+    mel = MelFilterbank(n, fmin, fmax or top, mel_scale, norm, frequencies="linspace")  # fmax: None or > 0
+    spectrum = mel_power(name, power)
+    return SpectrogramConfig(sample_rate=rate, power=spectrum, features=(mel,), augmentation=augmentation, **fields)
+
+
+@takes_keywords_of(_torchaudio_mel)
+def torchaudio_melspectrogram(**kwargs: Any) -> SpectrogramConfig:
+    """``torchaudio.transforms.MelSpectrogram(**kw)(x).T``: periodic Hann (``window_fn``: torch's
+    Hann, Hamming or Blackman), bin frequencies
+    ``linspace(0, sample_rate // 2, n_fft // 2 + 1)``, ``f_max = sample_rate // 2``.
+
+    >>> torchaudio_melspectrogram().output_shape(16000)
+    (81, 128)
+    """
+    return _torchaudio_mel("torchaudio_melspectrogram", **kwargs)
 
 
 def torchaudio_mfcc(
@@ -224,13 +230,11 @@ def torchaudio_mfcc(
     twice = sorted({"sample_rate", "augmentation"} & set(melkwargs))
     rule = f"must not hold {twice}: pass them to torchaudio_mfcc"
     require("torchaudio_mfcc", "melkwargs", melkwargs, not twice, rule)
-    rate = whole_rate("torchaudio_mfcc", "sample_rate", sample_rate)
-    try:  # MFCC passes melkwargs to MelSpectrogram: say which argument held the bad value
-        base = torchaudio_melspectrogram(sample_rate=rate, augmentation=augmentation, **melkwargs)
-    except ConfigError as error:
-        raise ConfigError(f"torchaudio_mfcc(melkwargs={melkwargs!r}): {error}") from None
+    own = (("sample_rate", "sample_rate"), ("augmentation", "augmentation"))  # the others: melkwargs['n_fft']
+    caller = Caller("torchaudio_mfcc", own, nested="melkwargs")
+    base = _torchaudio_mel(caller, sample_rate=sample_rate, augmentation=augmentation, **melkwargs)
     log = Log(floor=0.0, offset=1e-6) if log_mels else Decibels(ref=1.0, amin=1e-10, top_db=80.0)
-    require("torchaudio_mfcc", "n_mfcc", n_mfcc, whole(n_mfcc, 1), "must be an int >= 1")
+    integer("torchaudio_mfcc", "n_mfcc", n_mfcc)
     rule = f"must be <= n_mels={base.num_features} (torchaudio refuses more coefficients than mel bins)"
     require("torchaudio_mfcc", "n_mfcc", n_mfcc, n_mfcc <= base.num_features, rule)
     return _with_features(base, base.features + (log, DCT(n_mfcc, norm)))
@@ -286,13 +290,11 @@ def _kaldi(
     require(name, "min_duration", min_duration, min_duration == 0.0, rule)
     require(name, "channel", channel, channel in (-1, 0), "jaxspec takes one mono signal (-1 or 0)")
     require(name, "use_log_fbank", use_log_fbank, use_log_fbank in (True, False), "must be True or False")
+    require(name, "dither", dither, dither >= 0, "must be >= 0 (the noise's standard deviation)")
     rate = whole_rate(name, "sample_frequency", sample_frequency)
-    window = int(rate * frame_length * 0.001)  # Kaldi truncates
-    shift = int(rate * frame_shift * 0.001)
-    require(name, "frame_length", frame_length, window >= 2, f"is {window} samples at {rate} Hz (Kaldi needs 2)")
-    ok = whole(num_mel_bins, 3)
-    require(name, "num_mel_bins", num_mel_bins, ok, "must be an integer of at least 3 (as Kaldi's)")
-    require(name, "frame_shift", frame_shift, shift >= 1, f"is {shift} samples at {rate} Hz")
+    window = kaldi_samples(name, "frame_length", frame_length, rate, 2, limits.MAX_WINDOW_SAMPLES)
+    shift = kaldi_samples(name, "frame_shift", frame_shift, rate, 1, limits.MAX_OFFSET_SAMPLES)
+    num_mel_bins = integer(name, "num_mel_bins", num_mel_bins, 3, limits.MAX_MEL_BANDS, " (as Kaldi's)")
     fft = 1 << (window - 1).bit_length() if round_to_power_of_two else window
     even = fft % 2 == 0
     rule = f"with a window of {window} samples (odd): torchaudio and kaldi-native-fbank need an even FFT size"
@@ -303,12 +305,12 @@ def _kaldi(
     elif kind == "blackman" and blackman_coeff != 0.42:
         k = 2.0 * math.pi * np.arange(window) / (window - 1)
         window_function = tuple(blackman_coeff - 0.5 * np.cos(k) + (0.5 - blackman_coeff) * np.cos(2 * k))
+        ok, rule = np.max(np.abs(window_function)) <= limits.MAX_WINDOW_VALUE, "gives window values above the cap"
+        require(name, "blackman_coeff", blackman_coeff, ok, f"{rule} {limits.MAX_WINDOW_VALUE:g} (jaxspec.limits)")
     elif kind is not None:
         window_function = "povey" if kind == "povey" else Window(kind, symmetric=True)  # (povey is symmetric)
     else:
-        raise ConfigError(
-            f"{name}(window_type={window_type!r}) must be one of {list(_KALDI_WINDOWS) + ['rectangular']}"
-        )
+        require(name, "window_type", window_type, False, f"must be one of {list(_KALDI_WINDOWS) + ['rectangular']}")
     preprocess = (Dither(dither),) if dither else ()
     preprocess += (RemoveDC(),) if remove_dc_offset else ()
     preprocess += (LogEnergy(energy_floor, windowed=not raw_energy),) if use_energy else ()
@@ -325,7 +327,7 @@ def _kaldi(
         offset=shift,
         fft_size=fft,
         window_function=window_function,
-        framing=Kaldi(snip_edges),
+        framing=Kaldi(bool(snip_edges)),
         preprocess=preprocess,
         power=2.0 if use_power else 1.0,
         augmentation=augmentation,
@@ -363,7 +365,7 @@ def kaldi_mfcc(*, num_ceps=13, cepstral_lifter=22.0, **kwargs: Any) -> Spectrogr
     for forced in ("use_log_fbank", "use_power"):
         require("kaldi_mfcc", forced, kwargs.get(forced, True), kwargs.get(forced, True) is True, "mfcc fixes it")
     fields, mel, log, tail = _kaldi("kaldi_mfcc", **kwargs)
-    require("kaldi_mfcc", "num_ceps", num_ceps, whole(num_ceps, 1), "must be an int >= 1")
+    integer("kaldi_mfcc", "num_ceps", num_ceps)
     # Kaldi and torchaudio lifter with any L != 0, negative ones included
     finite_numbers("kaldi_mfcc", cepstral_lifter=cepstral_lifter)
     ok = abs(cepstral_lifter) <= limits.MAX_FEATURE_CONSTANT
@@ -383,8 +385,8 @@ def whisper(n_mels: int = 80, *, augmentation: Any = None, **unsupported) -> Spe
     (3000, 80)
     """
     refuse("whisper", unsupported, whisper)
-    ok = whole(n_mels, 1) and n_mels in (80, 128)  # 80.0 passed, then MelFilterbank(n_mels=80.0) refused it
-    require("whisper", "n_mels", n_mels, ok, "Whisper models use 80 or 128 mel bins (an int)")
+    ok = isinstance(n_mels, numbers.Integral) and n_mels in (80, 128)  # 80.0: both sources fail on a float
+    require("whisper", "n_mels", n_mels, ok, "must be the int 80 or 128: Whisper models use 80 or 128 mel bins")
     return SpectrogramConfig(
         sample_rate=16000,
         window_size=400,
