@@ -260,6 +260,8 @@ def pad_signal_ragged(framing: Any, x: jax.Array, length: jax.Array, n: int, win
     (traced) are the signal and the rest zeros: the mirrored edges of centred
     ``"reflect"`` and of Kaldi's ``snip_edges=False`` framing mirror at the row's own end.
     Other modes pad with zeros and need nothing more."""
+    if x.shape[0] == 0:  # an empty batch (Lmax = 0): nothing to mirror, no sample to gather
+        return pad_signal(framing, x, n, window, hop, fft)
     if isinstance(framing, Centered) and framing.pad_mode == "reflect":
         pad = fft // 2
         q = jnp.arange(x.shape[0] + 2 * pad, dtype=jnp.int32) - pad

@@ -308,3 +308,19 @@ def test_every_feature_stage_through_encode_equals_the_clip_alone(name):
         got = jaxspec.encode(config, x, sample_rate=16000)
         assert got.shape == alone.shape
         np.testing.assert_allclose(got, alone, rtol=1e-5, atol=1e-5 * float(np.abs(alone).max()))
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        SpectrogramConfig(framing=Centered("reflect")),
+        SpectrogramConfig(framing=Centered("reflect"), target_length=9),
+        SpectrogramConfig(framing=Kaldi(False), offset=160, target_length=9),
+    ],
+)
+def test_empty_padded_batch_with_mirrored_edges(config):
+    # Lmax = 0: the mirrored framings gathered from an empty row (a TypeError)
+    out = np.asarray(jaxspec.spectrogram(config, np.zeros((2, 0), np.float32), lengths=[0, 0]))
+    alone = np.asarray(jaxspec.spectrogram(config, np.zeros(0, np.float32)))
+    assert out.shape == (2, *alone.shape)
+    np.testing.assert_array_equal(out[0], alone)
