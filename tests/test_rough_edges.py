@@ -46,6 +46,17 @@ def test_one_input_with_an_npy_output_writes_that_file(clips, tmp_path, capsys):
         np.testing.assert_array_equal(archive["sub/a"], np.load(target))  # keyless, as one.npy
 
 
+@pytest.mark.parametrize("given", ["missing.wav", "nothing*.wav", "empty"])
+def test_an_npy_output_names_the_input_that_is_not_found(given, tmp_path, capsys, monkeypatch):
+    # was "names one .npy file but 0 inputs were given; give an output folder" (exit 2), the reason unsaid
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    assert main(["encode", given, "-o", "one.npy", "--no-progress"]) == 1
+    out = capsys.readouterr()
+    assert f"error: {given}: " in out.err and "0 inputs" not in out.err
+    assert out.out.startswith("0 written, 1 failed") and not (tmp_path / "one.npy").exists()
+
+
 def test_overlapping_inputs_encode_each_file_once(clips, tmp_path, capsys):
     code = main(
         ["encode", str(clips / "sub"), str(clips / "sub" / "deeper"), "-o", str(tmp_path / "o"), "--no-progress"]

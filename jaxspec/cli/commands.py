@@ -73,15 +73,16 @@ def run_encode(args: argparse.Namespace) -> int:
     manifest_path, shown = None, out
     key_names: dict[str, str] = {}  # an output name -> the input's name, which its key is made from
     if out.suffix == ".npy" and not args.single:  # one input -> that very file
-        if len(inputs) != 1:
+        if len(inputs) > 1 or not (inputs or problems):  # none found: each problem is reported below (exit 1)
             print(
                 f"error: -o {str(out)!r} names one .npy file but {len(inputs)} inputs were given; "
                 "give an output folder",
                 file=sys.stderr,
             )
             return EXIT_USAGE
-        key_names[out.stem] = inputs[0].name  # the same draws as in a folder: not the output's name
-        inputs = [Input(inputs[0].path, out.stem)]
+        if inputs:
+            key_names[out.stem] = inputs[0].name  # the same draws as in a folder: not the output's name
+            inputs = [Input(inputs[0].path, out.stem)]
         manifest_path = out.with_name(out.name + ".manifest.jsonl")
         out = out.parent  # the summary still names the file
     if out.suffix == ".npz" and not args.single and not out.is_dir():  # a folder of that name stays one
