@@ -70,10 +70,10 @@ _SIGNAL_STAGES = tuple(stage.name for stage in BY_FIELD if stage.signal_param is
 
 
 def _plain(value: Any) -> Any:
-    """NumPy scalars as Python numbers (JSON cannot write them)."""
-    if isinstance(value, np.integer):
+    """Other numbers (NumPy scalars, ``Fraction``: sizes accept any real) as Python ints and floats (for JSON)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return int(value)
-    if isinstance(value, np.floating):
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, float)):
         return float(value)
     return value
 

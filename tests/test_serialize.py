@@ -307,3 +307,14 @@ def test_random_configs_round_trip(
         augmentation=augmentation,
     )
     assert _roundtrip(config) == config
+
+
+def test_sizes_given_as_fractions_are_written(tmp_path):
+    # a Fraction is a real number the sizes accept; save raised a bare TypeError (not JSON serializable)
+    from fractions import Fraction
+
+    config = SpectrogramConfig(window_size=Fraction(1, 40), offset=Fraction(1, 100), target_length=Fraction(1, 2))
+    loaded = SpectrogramConfig.load(config.save(tmp_path / "cfg.json"))
+    assert (loaded.window_size, loaded.offset, loaded.target_length) == (0.025, 0.01, 0.5)
+    for name in ("window_samples", "offset_samples", "target_samples", "target_frames"):
+        assert getattr(loaded, name) == getattr(config, name)
