@@ -57,6 +57,17 @@ def test_an_npy_output_names_the_input_that_is_not_found(given, tmp_path, capsys
     assert out.out.startswith("0 written, 1 failed") and not (tmp_path / "one.npy").exists()
 
 
+def test_a_link_loop_given_as_input_is_named_as_one(tmp_path, capsys, monkeypatch):
+    # was "loop.wav: no such file or folder" (inside a folder: "Too many levels of symbolic links")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "loop.wav").symlink_to("loop2.wav")
+    (tmp_path / "loop2.wav").symlink_to("loop.wav")
+    for command in (["encode", "loop.wav", "-o", "out", "--no-progress"], ["info", "loop.wav"]):
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert "loop.wav: " in err and "symbolic links" in err and "no such file" not in err
+
+
 def test_overlapping_inputs_encode_each_file_once(clips, tmp_path, capsys):
     code = main(
         ["encode", str(clips / "sub"), str(clips / "sub" / "deeper"), "-o", str(tmp_path / "o"), "--no-progress"]

@@ -146,7 +146,7 @@ def find_inputs(patterns: Iterable[str]) -> tuple[list[Input], list[tuple[str, s
                 problems.append(
                     (pattern, f"folder has no audio files ({', '.join(sorted(AUDIO_EXTENSIONS)[:6])}, ...)")
                 )
-        elif os.path.exists(pattern):
+        elif os.path.lexists(pattern):  # a link that loops or dangles fails with the OS's reason, as in a folder
             add([Input(pattern, _strip_extension(os.path.basename(pattern)))])
         elif glob.has_magic(pattern):
             base = _glob_base(pattern)
