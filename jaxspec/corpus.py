@@ -84,6 +84,22 @@ def bucket_length(length: int) -> int:
         k += 1
 
 
+def item_bucket(config: SpectrogramConfig | None, length: int) -> int:
+    """The padded length of an item: ``bucket_length(length)``, or ``length`` itself where one
+    row of that rung would hold more than ``BATCH_VALUES`` frame values (a tiny hop under a huge
+    FFT: 1 sample padded to 1024 at a hop of 1 and a 2**20-point FFT asked for 8.6 GB, 217 MB
+    alone). Such configs compile a program per length.
+
+    >>> import jaxspec
+    >>> item_bucket(None, 1), item_bucket(jaxspec.SpectrogramConfig(window_size=2, offset=1, fft_size=1 << 17), 1)
+    (1024, 1)
+    """
+    rung = bucket_length(length)
+    if config is None or length < 1 or int(config.num_frames(rung)) * config.fft_samples <= BATCH_VALUES:
+        return rung
+    return int(length)
+
+
 def bucket_batch_size(bucket: int, config: SpectrogramConfig | None = None) -> int:
     """Rows per batch for a bucket: ``min(MAX_BATCH, max(1, BATCH_SAMPLES // bucket))``,
     and with a ``config`` at most ``BATCH_VALUES // (frames x fft_samples)`` (at least 1).
@@ -126,7 +142,7 @@ class Batches:
 
     def add(self, item: Any, length: int) -> list | None:
         """Adds ``item`` of ``length`` samples; returns its buffer's items once it is full."""
-        group = 0 if self._packed else bucket_length(length)
+        group = 0 if self._packed else item_bucket(self._config, length)
         waiting = self._buffers.setdefault(group, [])
         waiting.append(item)
         self._samples[group] += length
@@ -156,7 +172,7 @@ def plan_batches(lengths: Sequence[int], config: SpectrogramConfig | None = None
     """
     groups: dict[int, list[int]] = {}
     for i, n in enumerate(lengths):
-        groups.setdefault(bucket_length(n), []).append(i)
+        groups.setdefault(item_bucket(config, n), []).append(i)
     batches = []
     for bucket, indices in groups.items():
         size = bucket_batch_size(bucket, config)
@@ -326,7 +342,7 @@ def encode_one(config: SpectrogramConfig, wave: Any, key: jax.Array | None = Non
     """
     n = int(np.shape(wave)[0])
     key_data, impl = (None, None) if key is None else _host_key_data([key])
-    return _bucket_batch(config, bucket_length(n), 1, [wave], key_data, impl)()[0]
+    return _bucket_batch(config, item_bucket(config, n), 1, [wave], key_data, impl)()[0]
 
 
 def name_hash(name: str) -> int:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import jaxspec
 from jaxspec import SpectrogramConfig, corpus, packing
 from jaxspec.augmentation.random import fold_in_words
 from jaxspec.corpus import (
@@ -202,7 +203,7 @@ def test_packed_items_equal_each_alone(name, chunk_frames, lengths):
     rng = np.random.default_rng(len(lengths))
     waves = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in lengths]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(packing, "PACK_FRAME_SAMPLES", chunk_frames * config.frame_samples)
+        patch.setattr(packing, "PACK_FRAME_SAMPLES", chunk_frames * max(config.frame_samples, config.fft_samples))
         assert packing.pack_frames(config) == chunk_frames
         outs = encode_waves(config, waves, host=True)
     _assert_each_alone(config, waves, outs)
@@ -357,7 +358,7 @@ def test_keyed_packed_items_equal_each_alone(name, chunk_frames, lengths, seed):
     waves = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in lengths]
     keys = jax.random.split(jax.random.key(seed), len(waves))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(packing, "PACK_FRAME_SAMPLES", chunk_frames * config.frame_samples)
+        patch.setattr(packing, "PACK_FRAME_SAMPLES", chunk_frames * max(config.frame_samples, config.fft_samples))
         outs = encode_waves(config, waves, keys, host=True)
     for i, (wave, out) in enumerate(zip(waves, outs, strict=True)):
         alone = np.asarray(jaxspec.spectrogram(config, wave, keys[i]))
@@ -507,3 +508,18 @@ def test_batches_fill_per_bucket_or_one_packed_buffer():
     n = corpus.PACK_BATCH_SAMPLES // 4
     assert [packed.add(i, length) for i, length in enumerate((n, 3000, n, n))] == [None] * 4
     assert packed.add("last", n) == [0, 1, 2, 3, "last"]  # every length in one buffer
+
+
+def test_a_tiny_hop_under_a_huge_fft_is_not_padded_to_the_ladder():
+    """1 sample was padded to 1024 (1024 frames of a 2**20-point FFT at a hop of 1: 8.6 GB) and a
+    packed chunk held 4096 frames (the CLI was OOM-killed); the item is computed at its own
+    length, in chunks sized by the FFT input, as spectrogram computes it."""
+    config = SpectrogramConfig(window_size=2, offset=1, fft_size=1 << 17)
+    assert corpus.plan_batches([1, 3], config) == [(1, [0]), (3, [1])]
+    assert packing.pack_frames(config) == 64  # a packed chunk held 4096 frames of 2**17 samples (2 GB)
+    x = np.asarray([0.5, -0.25, 0.125], np.float32)
+    expected = np.asarray(jaxspec.spectrogram(config, x))
+    np.testing.assert_allclose(jaxspec.encode(config, x, sample_rate=16000), expected, rtol=1e-5, atol=1e-7)
+    batch = jaxspec.encode_batch(config, [x[:1], x], sample_rate=16000)
+    np.testing.assert_allclose(batch[1], expected, rtol=1e-5, atol=1e-7)
+    assert batch[0].shape == (1, (1 << 16) + 1)
