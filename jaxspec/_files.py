@@ -40,17 +40,18 @@ def display(path: Any) -> str:
     return quoted(os.fspath(path))
 
 
-_UNPRINTABLE = re.compile(r"[\\\x00-\x1f\x7f-\x9f\udc80-\udcff]")
+_UNPRINTABLE = re.compile(r"[\\\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def printable(text: Any) -> str:
     """``text`` (a path) for a message or a title: backslashes and control characters escaped as ``ls -b``
     shows them (``\\n``, ``\\t``, ``\\x1b``: a name cannot break a line or drive the
-    terminal), and the bytes of a name that are not UTF-8 (``surrogateescape``) as ``\\xNN``."""
+    terminal), the bytes of a name that are not UTF-8 (``surrogateescape``) as ``\\xNN``, and
+    other lone surrogates (``"\\ud800"`` from a JSON file, which no stream can print) as ``\\ud800``."""
 
     def one(match: re.Match) -> str:
         code = ord(match.group())
-        return f"\\x{code - 0xDC00:02x}" if code >= 0xDC80 else repr(match.group())[1:-1]
+        return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else repr(match.group())[1:-1]
 
     return _UNPRINTABLE.sub(one, str(text))
 
@@ -64,7 +65,8 @@ def checked_path(path: Any) -> Path:
     """``path`` as a ``Path`` if it names an existing regular file that can be opened.
 
     Raises:
-      InputError: ``path`` is bytes (pass ``os.fsdecode(path)``), not a path, or holds a NUL.
+      InputError: ``path`` is bytes (pass ``os.fsdecode(path)``), not a path, or holds a NUL
+        or a lone surrogate.
       FileNotFoundError: nothing is there.
       AudioFileError: a directory, a FIFO, a device or socket, or a file that cannot
         be opened (the OS's reason).
@@ -77,6 +79,8 @@ def checked_path(path: Any) -> Path:
         raise InputError(f"{path!r} is not a path (str or os.PathLike)")
     if "\0" in os.fspath(path):
         raise InputError(f"path {os.fspath(path)!r} contains a NUL character; no file can have that name")
+    if unencodable(path):  # os.stat raised UnicodeEncodeError, which named neither path nor file
+        raise InputError(f"path {display(path)} holds a lone surrogate; no file can have that name")
     if not os.fspath(path):  # Path("") is ".": the message named a folder nobody gave
         raise InputError("path '' is empty; give an audio file's name")
     path = Path(os.fspath(path)).expanduser()
@@ -98,6 +102,16 @@ def checked_path(path: Any) -> Path:
     except OSError as error:
         raise AudioFileError(f"cannot read {shown}: {error.strerror or error}") from error
     return path
+
+
+def unencodable(path: Any) -> bool:
+    """Whether ``path`` (a str) holds a character the file system encoding cannot take: a lone
+    surrogate outside ``surrogateescape``'s ``\\udc80-\\udcff`` (``"\\ud800"`` from a JSON file)."""
+    try:
+        os.fsencode(os.fspath(path))
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def soundfile_path(path: Path) -> str | bytes:

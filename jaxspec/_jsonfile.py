@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import limits
-from ._files import display
+from ._files import display, unencodable
 from .errors import ConfigError
 
 
@@ -90,6 +90,8 @@ def parse_json(path: Path) -> Any:
     shown = display(path)
     if "\0" in os.fspath(path):
         raise ConfigError(f"config file {shown}: a path cannot contain a NUL character")
+    if unencodable(path):
+        raise ConfigError(f"config file {shown}: a path cannot hold a lone surrogate")
     try:
         info = os.stat(path)
     except FileNotFoundError:

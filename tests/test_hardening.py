@@ -1664,6 +1664,22 @@ def test_paths_with_a_nul_are_input_errors(tmp_path):  # found by the fuzz profi
         SpectrogramConfig.load("c\0.json")
 
 
+def test_paths_with_a_lone_surrogate_are_input_errors(tmp_path, capsys):
+    # JSON's "\\ud800" gives a str no file system can encode: os.stat raised a bare
+    # UnicodeEncodeError that named neither the path nor the config file
+    with raises(InputError, "lone surrogate"):
+        jaxspec.load_audio("\ud800.wav")
+    with raises(ConfigError, "Noise signal '\\ud800.wav'"):
+        SpectrogramConfig(augmentation=Augmentation(noise=Noise(0.1, "\ud800.wav")))
+    with raises(ConfigError, "lone surrogate"):
+        SpectrogramConfig.load("\ud800.json")
+    config = tmp_path / "c.json"
+    config.write_text('{"augmentation": {"noise": {"amplitude": 0.1, "signal": "\\ud800.wav"}}}')
+    code, _, stderr = _cli(capsys, "info", _wav(tmp_path / "a.wav"), "--config", config)
+    assert code == EXIT_USAGE and "c.json" in stderr and "lone surrogate" in stderr
+    stderr.encode("utf-8")  # printable: the message holds no lone surrogate
+
+
 def test_single_archive_with_a_non_utf8_name(tmp_path, capsys):  # found by the fuzz suite
     folder = tmp_path / "in"
     folder.mkdir()
