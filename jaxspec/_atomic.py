@@ -170,6 +170,11 @@ def atomic_path(
         raise
 
 
+SPECIAL_NAME = "is a device or a process's file; give a file name"
+"""The reason a name in ``/dev`` or ``/proc`` is refused (``jaxspec config`` adds that ``-o -`` prints:
+only it takes ``-``; ``plot -o -`` and ``encode -o -`` write a file or folder named ``-``)."""
+
+
 def _writable(path: Path, through_links: bool) -> Path:
     """``path``, or with ``through_links`` the file a link there names. A name in ``/dev`` itself
     or anywhere in ``/proc`` (a process's open files) is refused: as root, ``-o /dev/stdout``
@@ -177,7 +182,7 @@ def _writable(path: Path, through_links: bool) -> Path:
     target = Path(os.path.realpath(path)) if through_links and path.is_symlink() else path
     for place in {Path(os.path.abspath(path)), target}:
         if place.parent == Path("/dev") or place.parts[1:2] == ("proc",):
-            raise OSError(errno.EINVAL, "is a device or a process's file; give a file name (- for stdout)", str(path))
+            raise OSError(errno.EINVAL, SPECIAL_NAME, str(path))
     return target
 
 

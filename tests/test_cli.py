@@ -491,6 +491,19 @@ def test_an_output_link_is_written_through_and_device_paths_are_refused(tmp_path
     assert code == 2 and "is a device or a process's file" in err
 
 
+def test_only_config_suggests_dash_for_stdout(tmp_path, capsys, monkeypatch):
+    # "(- for stdout)" was said by plot and encode too, where -o - writes a file or folder named '-'
+    monkeypatch.chdir(tmp_path)
+    wav = tmp_path / "a.wav"
+    soundfile.write(wav, np.zeros(800, np.float32), 16000)
+    code, _, err = _run(capsys, "plot", wav, "-o", "/dev/stdout")
+    assert code == 2 and "is a device or a process's file" in err and "- for stdout" not in err
+    code, _, err = _run(capsys, "encode", wav, "-o", "/dev/x.npy", "--no-progress")
+    assert code == 1 and "is a device or a process's file" in err and "- for" not in err
+    code, _, err = _run(capsys, "config", "-o", "/dev/stdout")
+    assert code == 2 and "(-o - prints it)" in err
+
+
 def test_an_output_never_replaces_an_input(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     wave = _tone(0.25, RATE, 440)

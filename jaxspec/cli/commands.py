@@ -16,7 +16,7 @@ import jax
 import numpy as np
 
 from .. import outputs
-from .._atomic import sweep_folders
+from .._atomic import SPECIAL_NAME, sweep_folders
 from .._files import header_frames, printable, quoted, warn_if_truncated
 from ..augmentation.recordings import file_stamps
 from ..corpus import file_keys
@@ -377,7 +377,12 @@ def run_config(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.output and args.output != "-":  # "-": stdout, as the other tools take it
         refuse_overwriting(args.output, file_stamps(config), what="recording")
-        config.save(args.output)
+        try:
+            config.save(args.output)
+        except OSError as error:
+            if error.strerror != SPECIAL_NAME:
+                raise
+            raise OSError(error.errno, f"{SPECIAL_NAME} (-o - prints it)", error.filename) from None
         print(f"wrote {printable(args.output)}")
     elif getattr(sys.stdout, "closed_by_shell", False):  # the config itself would be lost
         raise OSError(errno.EBADF, "standard output is closed; give -o FILE", "<stdout>")
