@@ -491,6 +491,21 @@ def test_an_output_link_is_written_through_and_device_paths_are_refused(tmp_path
     assert code == 2 and "is a device or a process's file" in err
 
 
+def test_two_links_to_one_file_are_two_inputs(tmp_path, capsys):
+    # inputs were deduplicated by the file a link names: b.wav -> a.wav (a Hugging Face snapshot
+    # links equal files to one blob) was never written, with "1 written" and exit 0
+    folder = tmp_path / "in"
+    folder.mkdir()
+    soundfile.write(folder / "a.wav", np.full(800, 0.1, np.float32), 16000)
+    (folder / "b.wav").symlink_to("a.wav")
+    out = tmp_path / "out"
+    code, stdout, _ = _run(capsys, "encode", folder, folder / "a.wav", folder / "b.wav", "-o", out, "--no-progress")
+    assert code == 0 and stdout.startswith("2 written")
+    assert sorted(p.name for p in out.glob("*.npy")) == ["a.npy", "b.npy"]
+    code, stdout, _ = _run(capsys, "info", folder)
+    assert code == 0 and "b.wav" in stdout
+
+
 def test_only_config_suggests_dash_for_stdout(tmp_path, capsys, monkeypatch):
     # "(- for stdout)" was said by plot and encode too, where -o - writes a file or folder named '-'
     monkeypatch.chdir(tmp_path)

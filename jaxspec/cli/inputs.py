@@ -114,12 +114,22 @@ def _glob(pattern: str) -> list[str]:
     return sorted(found)
 
 
+def _location(path: str) -> str:
+    """Where ``path`` is, its folders' links resolved but not a link at its own name: a file
+    given twice (``clips`` and ``clips/a.wav``, or through a linked folder) is one location,
+    while ``b.wav -> a.wav`` is another input with its own output (deduplicated by its target,
+    ``b`` was silently never written: a Hugging Face snapshot links equal files to one blob)."""
+    folder, name = os.path.split(os.path.abspath(path))
+    return os.path.join(os.path.realpath(folder), name)
+
+
 def find_inputs(patterns: Iterable[str]) -> tuple[list[Input], list[tuple[str, str]]]:
     """Expands files, folders (recursive, by audio extension) and globs, in order.
 
     Output names mirror the layout: a file ``a/b.wav`` given alone -> ``b``; inside a
     folder ``a`` given as ``a`` -> ``b`` relative to it; a glob ``a/**/*.wav`` ->
-    relative to ``a``, its part before the first wildcard. A file found twice is kept once.
+    relative to ``a``, its part before the first wildcard. A file found twice is kept once
+    (two links to one file are two inputs).
 
     Returns:
       ``(inputs, problems)``: problems are ``(pattern, reason)`` for paths that
@@ -134,7 +144,7 @@ def find_inputs(patterns: Iterable[str]) -> tuple[list[Input], list[tuple[str, s
         count = 0
         for item in items:
             count += 1  # a file already given by an overlapping path still counts as found
-            real = os.path.realpath(item.path)
+            real = _location(item.path)
             if real not in seen:
                 seen.add(real)
                 inputs.append(item)
