@@ -357,12 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for pattern, reason in problems:
         print(f"error: {printable(pattern)}: {reason}", file=sys.stderr)
     if os.path.lexists(args.output) and not os.path.isdir(args.output):  # makedirs said only "[Errno 17]"
-        print(
-            f"python -m jaxspec.beam: error: --output {printable(args.output)!r} is a file, not a folder; "
-            "give a folder for the outputs",
-            file=sys.stderr,
-        )
-        return 2
+        why = "is a file, not a folder; give a folder for the outputs"
+        return print(f"python -m jaxspec.beam: error: --output {printable(args.output)!r} {why}", file=sys.stderr) or 2
     start, pipeline = time.perf_counter(), beam.Pipeline(options=options)
     try:  # --output a file, a folder or FIFO as the manifest: a usage error (they were tracebacks, exit 1)
         os.makedirs(args.output, exist_ok=True)

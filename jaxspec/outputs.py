@@ -1,24 +1,20 @@
 """What ``jaxspec encode`` and ``python -m jaxspec.beam`` write: paths inside ``-o``, atomic files, keys, the manifest.
 
-- Every output is written under a temporary name in its folder and renamed when
-  complete (``jaxspec._atomic``): a killed run leaves no partial file under a final name.
-- Output names come from the inputs' relative names; a name that would leave ``-o``
-  (``..``, an absolute path) is refused for that item.
-- ``--single`` writes one ``.npz`` archive with ``zipfile`` and
-  ``np.lib.format.write_array`` (any name, ``file`` and ``allow_pickle`` included).
-- Key rule (SPEC section 4): a file's key is ``jaxspec.corpus.file_key(SEED, NAME)`` =
-  ``fold_in(fold_in(key(SEED), h >> 32), h & 0xFFFFFFFF)`` with ``h`` the first 8 bytes
-  (little-endian) of ``blake2b`` of its relative output name (UTF-8, surrogate
-  escapes kept), so adding a file or splitting the work changes no other file's output.
-  The command line and the Beam job (``jaxspec.beam``) share this module.
+- Every output is written under a temporary name in its folder and renamed when complete
+  (``jaxspec._atomic``): a killed run leaves no partial file under a final name. Output names come
+  from the inputs' relative names; a name that would leave ``-o`` (``..``, absolute) fails that item.
+- ``--single`` writes one ``.npz`` archive with ``zipfile`` and ``np.lib.format.write_array``
+  (any name, ``file`` and ``allow_pickle`` included).
+- Key rule (SPEC section 4): a file's key is ``jaxspec.corpus.file_key(SEED, NAME)``, made
+  from a hash of its relative output name only (see there), so adding a file or splitting
+  the work changes no other file's output. ``jaxspec encode`` and ``jaxspec.beam`` share this.
 - The manifest ``OUT/.jaxspec-manifest.jsonl`` (beside an archive: ``ARCHIVE.manifest.jsonl``)
   records, per output written, its name, the input's absolute path, size and
   modification time, the output's size and the setting (a hash of the config's JSON
   and the key rule; the config itself is recorded once per setting). A rerun skips an
-  item only when that record matches: same input, same config and key rule, output
-  present with the recorded size and modification time (ns). The time is what tells an
-  output replaced after its record was written (a run with another config killed
-  between its rename and its record, or running at the same time) from the recorded one.
+  item only when that record matches: same input, same config and key rule, output present
+  with the recorded size and modification time (ns), which tells an output replaced after its
+  record was written (by a run with another config, killed or concurrent) from the recorded one.
 """
 
 from __future__ import annotations
