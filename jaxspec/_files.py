@@ -77,10 +77,9 @@ def checked_path(path: Any) -> Path:
         )
     if not isinstance(path, (str, os.PathLike)):
         raise InputError(f"{path!r} is not a path (str or os.PathLike)")
-    if "\0" in os.fspath(path):
-        raise InputError(f"path {os.fspath(path)!r} contains a NUL character; no file can have that name")
-    if unencodable(path):  # os.stat raised UnicodeEncodeError, which named neither path nor file
-        raise InputError(f"path {display(path)} holds a lone surrogate; no file can have that name")
+    reason = unnameable(path)
+    if reason:
+        raise InputError(f"path {display(path)} {reason}; no file can have that name")
     if not os.fspath(path):  # Path("") is ".": the message named a folder nobody gave
         raise InputError("path '' is empty; give an audio file's name")
     path = Path(os.fspath(path)).expanduser()
@@ -104,14 +103,19 @@ def checked_path(path: Any) -> Path:
     return path
 
 
-def unencodable(path: Any) -> bool:
-    """Whether ``path`` (a str) holds a character the file system encoding cannot take: a lone
-    surrogate outside ``surrogateescape``'s ``\\udc80-\\udcff`` (``"\\ud800"`` from a JSON file)."""
+def unnameable(path: Any) -> str | None:
+    """Why no file can have the name ``path`` (a str), or ``None``: a NUL, or a lone surrogate
+    outside ``surrogateescape``'s ``\\udc80-\\udcff`` (``"\\ud800"`` from a JSON file), which the
+    file system encoding cannot take (``os.stat`` raised a ``UnicodeEncodeError`` naming neither
+    the path nor the file that held it)."""
+    text = os.fspath(path)
+    if "\0" in text:
+        return "contains a NUL character"
     try:
-        os.fsencode(os.fspath(path))
+        os.fsencode(text)
     except UnicodeEncodeError:
-        return True
-    return False
+        return "holds a lone surrogate"
+    return None
 
 
 def soundfile_path(path: Path) -> str | bytes:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import limits
-from ._files import display, unencodable
+from ._files import display, unnameable
 from .errors import ConfigError
 
 
@@ -88,10 +88,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def parse_json(path: Path) -> Any:
     """The JSON value of a config file, read within ``jaxspec.limits``'s caps (``ConfigError`` else)."""
     shown = display(path)
-    if "\0" in os.fspath(path):
-        raise ConfigError(f"config file {shown}: a path cannot contain a NUL character")
-    if unencodable(path):
-        raise ConfigError(f"config file {shown}: a path cannot hold a lone surrogate")
+    reason = unnameable(path)
+    if reason:
+        raise ConfigError(f"config file {shown}: the path {reason}; no file can have that name")
     try:
         info = os.stat(path)
     except FileNotFoundError:

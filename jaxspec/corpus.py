@@ -95,9 +95,12 @@ def item_bucket(config: SpectrogramConfig | None, length: int) -> int:
     (1024, 1)
     """
     rung = bucket_length(length)
-    if config is None or length < 1 or int(config.num_frames(rung)) * config.fft_samples <= BATCH_VALUES:
-        return rung
-    return int(length)
+    return rung if config is None or length < 1 or _row_values(config, rung) <= BATCH_VALUES else int(length)
+
+
+def _row_values(config: SpectrogramConfig, bucket: int) -> int:
+    """Frame values (frames x FFT size) of one row of ``bucket`` samples, at least one frame's."""
+    return max(1, int(config.num_frames(int(bucket)))) * config.fft_samples
 
 
 def bucket_batch_size(bucket: int, config: SpectrogramConfig | None = None) -> int:
@@ -113,8 +116,7 @@ def bucket_batch_size(bucket: int, config: SpectrogramConfig | None = None) -> i
     rows = min(MAX_BATCH, max(1, BATCH_SAMPLES // int(bucket)))
     if config is None:
         return rows
-    per_row = max(1, int(config.num_frames(int(bucket)))) * config.fft_samples
-    return max(1, min(rows, BATCH_VALUES // per_row))
+    return max(1, min(rows, BATCH_VALUES // _row_values(config, bucket)))
 
 
 PACK_BATCH_SAMPLES = 1 << 22

@@ -121,16 +121,15 @@ def chunked(config: SpectrogramConfig, x: Any, key: Any = None, lengths: Any = N
 
 
 def pack_frames(config: SpectrogramConfig) -> int:
-    """Frames per chunk: ``PACK_FRAME_SAMPLES`` over a frame's FFT input (``frame_samples``, or
-    ``fft_samples`` when larger: a 2-sample window in a 2**20-point FFT took 4096 frames, 17 GB,
-    and the CLI was OOM-killed on one sample), 64 to 4096, a multiple of 64.
+    """Frames per chunk: ``PACK_FRAME_SAMPLES // fft_samples`` (a frame's FFT input; by its
+    window, a 2-sample window in a 2**20-point FFT took 4096 frames, 17 GB, and the CLI was
+    OOM-killed on one sample), 64 to 4096, a multiple of 64.
 
     Measured on 2 CPU cores (default spectrogram): a chunk of 2048 frames (17 s) costs
     0.27 us per frame, 4096 frames 0.30, 8192 (which ``spectrogram`` computes in a loop
     of blocks) 0.35; rows of a batch 0.27-0.55.
     """
-    per_frame = max(config.frame_samples, config.fft_samples)
-    return int(min(_MAX_PACK_FRAMES, max(64, PACK_FRAME_SAMPLES // per_frame))) // 64 * 64
+    return int(min(_MAX_PACK_FRAMES, max(64, PACK_FRAME_SAMPLES // config.fft_samples))) // 64 * 64
 
 
 def _chunk_samples(config: SpectrogramConfig) -> int:

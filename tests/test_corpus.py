@@ -203,7 +203,7 @@ def test_packed_items_equal_each_alone(name, chunk_frames, lengths):
     rng = np.random.default_rng(len(lengths))
     waves = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in lengths]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(packing, "PACK_FRAME_SAMPLES", chunk_frames * max(config.frame_samples, config.fft_samples))
+        patch.setattr(packing, "PACK_FRAME_SAMPLES", chunk_frames * config.fft_samples)
         assert packing.pack_frames(config) == chunk_frames
         outs = encode_waves(config, waves, host=True)
     _assert_each_alone(config, waves, outs)
@@ -358,7 +358,7 @@ def test_keyed_packed_items_equal_each_alone(name, chunk_frames, lengths, seed):
     waves = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in lengths]
     keys = jax.random.split(jax.random.key(seed), len(waves))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(packing, "PACK_FRAME_SAMPLES", chunk_frames * max(config.frame_samples, config.fft_samples))
+        patch.setattr(packing, "PACK_FRAME_SAMPLES", chunk_frames * config.fft_samples)
         outs = encode_waves(config, waves, keys, host=True)
     for i, (wave, out) in enumerate(zip(waves, outs, strict=True)):
         alone = np.asarray(jaxspec.spectrogram(config, wave, keys[i]))
