@@ -9,12 +9,11 @@
   from a hash of its relative output name only (see there), so adding a file or splitting
   the work changes no other file's output. ``jaxspec encode`` and ``jaxspec.beam`` share this.
 - The manifest ``OUT/.jaxspec-manifest.jsonl`` (beside an archive: ``ARCHIVE.manifest.jsonl``)
-  records, per output written, its name, the input's absolute path, size and
-  modification time, the output's size and the setting (a hash of the config's JSON
-  and the key rule; the config itself is recorded once per setting). A rerun skips an
-  item only when that record matches: same input, same config and key rule, output present
-  with the recorded size and modification time (ns), which tells an output replaced after its
-  record was written (by a run with another config, killed or concurrent) from the recorded one.
+  records, per output written, its name, the input's absolute path, size and modification time,
+  the output's size and the setting (a hash of the config's JSON and the key rule; the config is
+  recorded once per setting); a run that wrote nothing leaves none. A rerun skips an item only
+  when its record matches: same input, config and key rule, output present with the recorded
+  size and modification time (ns) (an output replaced since, by a run with another config, is redone).
 """
 
 from __future__ import annotations
@@ -78,11 +77,9 @@ def write_npy(path: Path, array: np.ndarray) -> tuple[int, int]:
         with atomic_file(path, stamps=stamps) as file:
             np.lib.format.write_array(file, array, allow_pickle=False)
     except OSError as error:
-        if error.errno is not None:
-            raise
         # NumPy reports a short write as "N requested and M written", with no errno: say why
-        free = shutil.disk_usage(path.parent).free
-        if free >= array.nbytes:
+        free = None if error.errno is not None else shutil.disk_usage(path.parent).free
+        if free is None or free >= array.nbytes:
             raise
         reason = f"No space left on device ({free} bytes free, {array.nbytes} needed)"
         raise OSError(errno.ENOSPC, reason, str(path)) from error
@@ -391,10 +388,13 @@ class Manifest:
                     records[name] = self.records[name]
             settings = {**settings, **self.settings, self.setting: self.header}
             used = {record.get("setting") for record in records.values()}
-            with atomic_file(self.path, "w") as file:
-                for setting in sorted(s for s in used if s in settings):
-                    file.write(json.dumps(settings[setting]) + "\n")
-                for record in records.values():
-                    file.write(json.dumps(record) + "\n")
+            if not records:  # nothing written (every input failed): no empty manifest left behind
+                self.path.unlink(missing_ok=True)
+            else:
+                with atomic_file(self.path, "w") as file:
+                    for setting in sorted(s for s in used if s in settings):
+                        file.write(json.dumps(settings[setting]) + "\n")
+                    for record in records.values():
+                        file.write(json.dumps(record) + "\n")
             self.settings, self.records = settings, records
             self._inode = os.stat(self.path).st_ino if self.setting in used else None

@@ -712,6 +712,7 @@ def test_a_failing_item_never_removes_what_jaxspec_did_not_write(tmp_path, capsy
     os.mkfifo(single)
     code, _, stderr = _cli(capsys, "encode", _wav(tmp_path / "e.wav"), "-o", single, "--no-progress")
     assert code == EXIT_FAILED and "not a regular file" in stderr and stat.S_ISFIFO(os.lstat(single).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.wav", "in", "one.npy", "out"]  # no empty manifest
 
 
 def test_a_manifest_with_hostile_lines_is_read_past(tmp_path, capsys):
