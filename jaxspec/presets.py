@@ -120,11 +120,11 @@ def librosa_mfcc(
     >>> librosa_mfcc(sr=16000).num_features
     20
     """
-    mel_keywords = keywords(librosa_melspectrogram)
-    unknown = {name: value for name, value in melspectrogram_kwargs.items() if name not in mel_keywords}
+    unknown = {k: v for k, v in melspectrogram_kwargs.items() if k not in keywords(librosa_melspectrogram)}
     refuse("librosa_mfcc", unknown, librosa_mfcc, librosa_melspectrogram)
     require("librosa_mfcc", "dct_type", dct_type, dct_type == 2, "jaxspec implements the DCT-II only")
-    require("librosa_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
+    norm = None if norm == "backward" else norm  # scipy.fft.dct's name for None (librosa passes it on)
+    require("librosa_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho', None or 'backward'")
     caller = Caller("librosa_mfcc", renamed=(("norm", "mel_norm"),))  # errors name librosa_mfcc's keywords
     base = _librosa_mel(caller, sr=sr, norm=mel_norm, augmentation=augmentation, **melspectrogram_kwargs)
     n_mels = base.num_features
@@ -172,7 +172,7 @@ def _torchaudio_mel(
     window = torch_window(name, window_fn)
     require(name, "wkwargs", wkwargs, wkwargs is None, "must be None")
     require(name, "pad", pad, pad == 0, "jaxspec does not pad before the STFT; pad the waveform yourself")
-    require(name, "onesided", onesided, onesided in (None, True), "only the one-sided spectrum is supported")
+    require(name, "onesided", onesided, onesided is None or isinstance(onesided, bool), "must be a bool or None")
     require(name, "norm", norm, norm in ("slaney", None), "must be 'slaney' or None")
     require(name, "mel_scale", mel_scale, mel_scale in ("htk", "slaney"), "must be 'htk' or 'slaney'")
     fields = stft_fields(name, n_fft, win_length, hop_length, window, center, pad_mode, 2)

@@ -104,6 +104,18 @@ def test_accepted_edge_values():
     assert presets.torchaudio_mfcc(melkwargs={}) == presets.torchaudio_mfcc()
 
 
+def test_arguments_the_sources_ignore_or_alias():
+    """torchaudio ignores its deprecated ``onesided`` (any bool); scipy.fft.dct's ``norm="backward"``
+    is its ``None``: both give the config of the default, and a non-bool ``onesided`` is still refused."""
+    for onesided in (True, False):
+        assert presets.torchaudio_melspectrogram(onesided=onesided) == presets.torchaudio_melspectrogram()
+        assert presets.torchaudio_mfcc(melkwargs={"onesided": onesided}) == presets.torchaudio_mfcc()
+    _raises("torchaudio_melspectrogram", {"onesided": "no"}, r"^torchaudio_melspectrogram\(onesided='no'\): .*bool")
+    _raises("torchaudio_mfcc", {"melkwargs": {"onesided": 0}}, r"^torchaudio_mfcc\(melkwargs\['onesided'\]=0\)")
+    assert presets.librosa_mfcc(norm="backward") == presets.librosa_mfcc(norm=None) != presets.librosa_mfcc()
+    _raises("librosa_mfcc", {"norm": "forward"}, r"^librosa_mfcc\(norm='forward'\): .*'backward'")
+
+
 # ------------------------------------------------------------------ random bad values
 _NOT_NUMBERS = st.sampled_from(["x", "16000", [1], (), {}, object, b"1"])
 _NON_FINITE = st.sampled_from([NAN, INF, -INF, 10**400])  # an int beyond float: OverflowError
