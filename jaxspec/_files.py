@@ -21,14 +21,13 @@ import os
 import re
 import stat
 import struct
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import soundfile
 
-from . import limits
+from . import errors, limits
 from .errors import AudioFileError, InputError, TruncatedAudioWarning
 
 MAX_CHANNELS = 1024
@@ -288,11 +287,10 @@ def header_frames(path: Path, frames: int) -> int:
 def warn_if_truncated(path: Path, decoded: int, declared: int | None, what: str = "decoded to") -> None:
     """Warns (``TruncatedAudioWarning``) when fewer frames were decoded than the header declares."""
     if declared is not None and decoded < declared:
-        warnings.warn(
+        errors.warn(
             f"audio file {display(path)} {what} {decoded} frames but its header declares {declared}: "
             "the file is truncated (or its header is wrong); encoding the frames it holds",
             TruncatedAudioWarning,
-            stacklevel=3,
         )
 
 

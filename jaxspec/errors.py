@@ -10,7 +10,11 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import sys
+import warnings
 from collections.abc import Mapping, Sequence
+
+_PACKAGE = __name__.partition(".")[0]
 
 
 class JaxspecError(Exception):
@@ -65,6 +69,17 @@ class AudioSamplesError(AudioFileError, InputError):
 class RecordingFileError(AudioFileError, ConfigError):
     """A noise recording or impulse response file that cannot be read: both a file error
     (it names the path) and a config error (a recording is part of the config)."""
+
+
+def warn(message: str, category: type[Warning] = UserWarning) -> None:
+    """``warnings.warn`` attributed to the first caller outside jaxspec (pandas' ``find_stack_level``,
+    Python 3.12's ``skip_file_prefixes``): the warning shows the user's line, whichever path inside
+    the package led to it (a fixed ``stacklevel`` named a jaxspec line on some of them). Frames are
+    told by their module, not their file: a dataclass's generated ``__init__`` runs in "<string>"."""
+    frame, level = sys._getframe(1), 2  # level 2: warn's caller
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == _PACKAGE:
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level if frame is not None else 2)
 
 
 class TruncatedAudioWarning(UserWarning):

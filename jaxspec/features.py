@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from functools import partial
 from typing import Any
 
@@ -27,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _deltas, _fields, _melscale, limits
+from . import _deltas, _fields, _melscale, errors, limits
 from .errors import ConfigError
 
 _HIGHEST = jax.lax.Precision.HIGHEST
@@ -109,8 +108,8 @@ class MelFilterbank:
         if n_in != fft_size // 2 + 1:
             raise ConfigError(f"{self!r} needs the {fft_size // 2 + 1} spectrum bins as input, got {n_in} features")
         if self.edges(sample_rate)[1] > sample_rate / 2.0:  # as librosa warns ("Empty filters detected")
-            above = f"above the Nyquist frequency of sample_rate={sample_rate}: the bands past it hold nothing"
-            warnings.warn(f"MelFilterbank fmax={self.fmax:g} Hz is {above}", UserWarning, stacklevel=2)
+            above = f"above the Nyquist frequency ({sample_rate / 2:g} Hz at {sample_rate} Hz): its top bands are empty"
+            errors.warn(f"the mel filters' top edge fmax={self.fmax:g} Hz is {above}")
         return self.n_mels
 
     def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import jax
 import numpy as np
 import soundfile
 
-from . import _files, limits
+from . import _files, errors, limits
 from ._pytree import pytree_dataclass
 from .errors import AudioFileError, AudioSamplesError, InputError, PcmScaleWarning, check_rate
 
@@ -149,12 +148,11 @@ def _check_float32_range(x: np.ndarray, name: str) -> None:
 def _warn_if_16_bit(x: np.ndarray, name: str) -> None:
     peak = int(np.max(np.abs(x.astype(np.int64, copy=False))))
     if 0 < peak < 2**15:
-        warnings.warn(
+        errors.warn(
             f"{name} is {x.dtype} but every sample fits in 16 bits (peak {peak}): it is scaled by "
             f"2**{8 * x.dtype.itemsize - 1}, to about {peak / _INT_SCALE[np.dtype(x.dtype)]:.1e}; if it is 16-bit PCM, "
             "pass x.astype(np.int16)",
             PcmScaleWarning,
-            stacklevel=4,
         )
 
 

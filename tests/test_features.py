@@ -425,7 +425,7 @@ def test_a_mel_top_edge_above_nyquist_warns():
     import jaxspec
     from jaxspec import Log, MelFilterbank
 
-    with pytest.warns(UserWarning, match="fmax=8000 Hz is above the Nyquist frequency of sample_rate=8000"):
+    with pytest.warns(UserWarning, match=r"fmax=8000 Hz is above the Nyquist frequency \(4000 Hz at 8000 Hz\)"):
         jaxspec.SpectrogramConfig(sample_rate=8000, features=(MelFilterbank(40, fmax=8000.0), Log()))
     with warnings.catch_warnings():
         warnings.simplefilter("error")

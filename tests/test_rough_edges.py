@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -153,6 +154,36 @@ def test_wide_integers_holding_16_bit_values_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error", jaxspec.PcmScaleWarning)
         jaxspec.encode(SpectrogramConfig(), np.full(4000, 2**20, np.int32), sample_rate=16000)  # truly 32-bit
+
+
+def _cut_wav(path: Path) -> str:
+    soundfile.write(path, np.zeros(16000, np.float32), 16000, subtype="PCM_16")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda tmp: jaxspec.presets.librosa_melspectrogram(sr=8000, fmax=8000),
+        lambda tmp: jaxspec.SpectrogramConfig(sample_rate=8000, features=(jaxspec.MelFilterbank(40, fmax=8e3),)),
+        lambda tmp: jaxspec.encode(SpectrogramConfig(), np.full(4000, 1000, np.int32), sample_rate=16000),
+        lambda tmp: jaxspec.spectrogram(SpectrogramConfig(), np.full(4000, 1000, np.int32)),
+        lambda tmp: jaxspec.load_audio(_cut_wav(tmp / "cut.wav")),
+        lambda tmp: jaxspec.encode(SpectrogramConfig(), _cut_wav(tmp / "cut.wav")),
+        lambda tmp: jaxspec.encode(SpectrogramConfig(), _cut_wav(tmp / "cut.wav"), stream=True),
+    ],
+    ids=["preset-fmax", "config-fmax", "encode-int32", "spectrogram-int32", "load-cut", "encode-cut", "stream-cut"],
+)
+def test_warnings_point_at_the_users_line(tmp_path, call):
+    # a fixed stacklevel named a jaxspec line (presets.py, io.py, a dataclass's "<string>") on some
+    # paths, so `python -W error::...` and warning filters by module missed the user's code
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call(tmp_path)
+    ours = [w for w in caught if issubclass(w.category, UserWarning)]
+    assert ours and {w.filename for w in ours} == {__file__}, [(w.filename, str(w.message)) for w in ours]
 
 
 def test_demo_takes_dash_o_and_resample_takes_whole_float_rates(tmp_path, capsys):
