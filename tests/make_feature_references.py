@@ -18,7 +18,17 @@ Only its pure-Python parts are used (``torchaudio.transforms``, ``torchaudio.com
 
 Run from the repository root::
 
-    OMP_WAIT_POLICY=PASSIVE /work/refvenv/bin/python tests/make_feature_references.py
+    OMP_WAIT_POLICY=PASSIVE /work/refvenv/bin/python tests/make_feature_references.py            # all, anew
+    OMP_WAIT_POLICY=PASSIVE /work/refvenv/bin/python tests/make_feature_references.py --missing  # only new
+
+``--missing`` writes only the files not already there and leaves the committed ones byte-identical (a
+library upgrade would otherwise rewrite them: transformers 5.25 moves ``whisper__transformers__*`` by a
+few bytes). A case's file name is its index in its (preset, library) list, so new cases go at the END of
+their list; ``--missing`` checks that each existing file still holds its case's preset, options and audio.
+
+Every case is computed either way, and the Kaldi cases are cross-checked: torchaudio.compliance.kaldi and
+kaldi-native-fbank on the same audio and options must agree within the case's own tolerance (the one
+tests/test_presets.py applies to jaxspec), or nothing is written.
 
 Deterministic: seeded noise, closed-form chirps, the shipped speech clip, one torch thread, no dither.
 Nothing is downloaded (whisper's mel filters ship inside the package as ``assets/mel_filters.npz``;
@@ -29,13 +39,15 @@ Each case is one file ``{preset}__{lib}__{i}.npz`` with:
   sample_rate  int64 0-d
   kwargs       0-d str               JSON of the preset's keyword arguments, in the SOURCE library's names
   preset       0-d str               jaxspec.presets function name, e.g. "kaldi_fbank"
-  tolerance    0-d str               "mel", "mfcc", "kaldi" or "whisper" (SPEC section 7)
+  tolerance    0-d str               "mel", "mfcc", "kaldi", "kaldi_linear" (use_log_fbank=False) or "whisper"
   reference    float32 [frames, features], time-major
   source       0-d str               the library (and version) that made ``reference``
 """
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import json
 import os
 import sys
@@ -117,6 +129,18 @@ def speech_8k() -> np.ndarray:
     from scipy.signal import resample_poly
 
     return pcm(resample_poly(speech(1.5).astype(np.float64), 1, 2))
+
+
+def speech_at(sr: int, seconds: float, start: float = 0.4) -> np.ndarray:
+    """``seconds`` of the speech clip from ``start`` s, resampled 16 kHz -> ``sr`` (scipy's polyphase
+    filter, an exact rational ratio), on the int16 grid; short, to keep the fixtures small."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(sr, 16000)
+    x = speech()[int(start * 16000) :].astype(np.float64)
+    return pcm(resample_poly(x, ratio.numerator, ratio.denominator)[: int(seconds * sr)])
 
 
 def long_31s() -> np.ndarray:
@@ -275,6 +299,12 @@ def cases():
     sp, sp16 = speech(1.5), speech(1.5) * np.float32(I16)
     nz, ch = noise(1.0, seed=0), chirp(1.0)
     sp8k = speech_8k()
+    # Short clips at 22.05, 44.1 and 8 kHz (the 8 kHz speech ends in the clip's digital silence).
+    sp22, sp44, sp8 = (speech_at(sr, t) * np.float32(I16) for sr, t in ((22050, 0.15), (44100, 0.09), (8000, 0.3)))
+    nz22, nz44, nz8 = (
+        noise(t, sr, seed) * np.float32(I16) for t, sr, seed in ((0.15, 22050, 1), (0.09, 44100, 2), (0.3, 8000, 3))
+    )
+    ch22, ch44, ch8 = chirp(0.15, 22050, f0=100.0), chirp(0.09, 44100, f0=200.0), chirp(0.3, 8000, f0=60.0)
     out = []
 
     # torchaudio.transforms.MelSpectrogram
@@ -328,9 +358,51 @@ def cases():
         ("speech16", sp16, 16000, {"use_energy": True}),
         ("speech", sp, 16000, {"use_energy": True, "num_mel_bins": 40, "snip_edges": False}),
     ]
+    # Other sample rates and options, int16 scale but the chirps and one 8 kHz speech (in [-1, 1)).
+    # New cases go at the end (the index is the file name; see --missing). use_log_fbank=False is
+    # "kaldi_linear" (tests/test_presets.py); a linear fbank with use_energy would mix a log column
+    # into linear bands, so none here.
+    sf22, sf44, sf8 = {"sample_frequency": 22050.0}, {"sample_frequency": 44100.0}, {"sample_frequency": 8000.0}
+    fbank += [
+        ("noise", nz22, 22050, dict(sf22, window_type="hamming", num_mel_bins=40, high_freq=-1000.0)),
+        ("chirp", ch22, 22050, dict(sf22, window_type="blackman", snip_edges=False, low_freq=100.0, high_freq=8000.0)),
+        ("speech", sp22, 22050, dict(sf22, frame_length=40.0, frame_shift=5.0, round_to_power_of_two=False)),
+        ("speech", sp44, 44100, dict(sf44)),
+        (
+            "noise",
+            nz44,
+            44100,
+            dict(sf44, window_type="rectangular", use_energy=True, num_mel_bins=64, high_freq=-2000.0),
+        ),
+        ("chirp", ch44, 44100, dict(sf44, window_type="hanning", snip_edges=False, use_log_fbank=False)),
+        (
+            "speech",
+            sp44,
+            44100,
+            dict(
+                sf44,
+                frame_length=20.0,
+                frame_shift=5.0,
+                preemphasis_coefficient=0.5,
+                remove_dc_offset=False,
+                use_energy=True,
+                raw_energy=False,
+            ),
+        ),
+        ("noise", nz8, 8000, dict(sf8, use_log_fbank=False, use_power=False)),
+        (
+            "chirp",
+            ch8,
+            8000,
+            dict(sf8, window_type="blackman", blackman_coeff=0.5, num_mel_bins=15, low_freq=64.0, high_freq=-200.0),
+        ),
+        ("speech", sp8, 8000, dict(sf8, snip_edges=False, frame_shift=12.5, use_energy=True, raw_energy=False)),
+        ("speech", sp8 / np.float32(I16), 8000, dict(sf8, use_log_fbank=False, window_type="hamming")),
+    ]
     for lib, runner in (("torchaudio", run_ta_kaldi("fbank")), ("knf", run_knf("fbank"))):
         for name, x, sr, kw in fbank:
-            out.append(("kaldi_fbank", lib, runner, "kaldi", name, x, sr, kw))
+            tol = "kaldi_linear" if kw.get("use_log_fbank") is False else "kaldi"
+            out.append(("kaldi_fbank", lib, runner, tol, name, x, sr, kw))
 
     # Kaldi MFCC
     kmfcc = [
@@ -338,6 +410,38 @@ def cases():
         ("speech16", sp16, 16000, {"num_ceps": 20, "cepstral_lifter": 0.0, "num_mel_bins": 40}),
         ("speech16", sp16, 16000, {"use_energy": True}),
         ("chirp", ch, 16000, {"snip_edges": False, "window_type": "hamming"}),
+        ("speech", sp22, 22050, dict(sf22, num_ceps=20, num_mel_bins=30, cepstral_lifter=0.0)),
+        (
+            "chirp",
+            ch22,
+            22050,
+            dict(
+                sf22,
+                window_type="rectangular",
+                frame_length=50.0,
+                frame_shift=20.0,
+                round_to_power_of_two=False,
+                preemphasis_coefficient=0.0,
+                remove_dc_offset=False,
+            ),
+        ),
+        (
+            "speech",
+            sp44,
+            44100,
+            dict(sf44, window_type="hamming", num_mel_bins=40, high_freq=-1000.0, use_energy=True, raw_energy=False),
+        ),
+        # Left out: noise at 44.1 kHz with num_ceps=23, cepstral_lifter=30 (lifts c22 by 16x). torchaudio
+        # builds its DCT matrix in float32 (cos of up to 70 rad): 2.0e-4 mean |diff| from Kaldi's
+        # definition in float64 over all cepstra, against 1.8e-5 for kaldi-native-fbank and 1.3e-5 for
+        # jaxspec, so the two references disagree past the "noise" full-band bound (1e-4).
+        ("noise", nz44, 44100, dict(sf44, snip_edges=False)),
+        (
+            "speech",
+            sp8,
+            8000,
+            dict(sf8, num_ceps=10, num_mel_bins=15, cepstral_lifter=10.0, low_freq=0.0, snip_edges=False),
+        ),
     ]
     for lib, runner in (("torchaudio", run_ta_kaldi("mfcc")), ("knf", run_knf("mfcc"))):
         for name, x, sr, kw in kmfcc:
@@ -371,13 +475,58 @@ def save_npz(path: Path, **arrays) -> None:
             z.writestr(info, buf.getvalue(), compresslevel=9)
 
 
-def main() -> None:
+def disagreement(tol: str, ref: np.ndarray, other: np.ndarray, full_band: bool = False) -> float:
+    """How far ``other`` is from ``ref`` as a fraction of the tolerance ``tol`` (<= 1: within it),
+    measured as tests/test_presets.py's ``check`` measures jaxspec against a reference; ``full_band``:
+    a "noise" clip, whose every band or cepstrum must be within 1e-4 on average too (as there)."""
+    ref, other = np.asarray(ref, np.float64), np.asarray(other, np.float64)
+    if ref.shape != other.shape:
+        return float("inf")
+    diff = np.abs(other - ref)
+    if tol == "kaldi":
+        near = ref >= ref.max(axis=1, keepdims=True) - 12.0
+        parts = [(diff - 1e-4 * np.abs(ref))[near].max(initial=0.0) / 5e-3, diff[near].mean() / 1e-4]
+        return float(max(parts + ([diff.mean() / 1e-4] if full_band else [])))
+    if tol == "kaldi_linear":
+        frame_max = np.maximum(ref.max(axis=1, keepdims=True), np.finfo(np.float64).tiny)
+        return float((diff / frame_max).max(initial=0.0) / 1e-5)
+    return float(diff.max() / np.abs(ref).max() / {"mel": 1e-5, "mfcc": 2e-4}.get(tol, 1e-5))
+
+
+# Committed cases whose two references differ past the tolerance by a margin jaxspec still meets
+# (it passes against each): key (preset, audio name, kwargs JSON) -> why. New cases that disagree are
+# left out instead, with a comment where they would be.
+CROSS_CHECK_EXCEPTIONS = {
+    ("kaldi_mfcc", "speech16", '{"use_energy": true}'): (
+        "mean |diff| over the near cepstra 1.01e-4 (the tolerance 1e-4): c0 = log energy lowers each frame's max,"
+        " so the mean takes more mid cepstra, where torchaudio's float32 DCT matrix is 8.6e-5 (mean) off Kaldi's"
+        " definition in float64 (kaldi-native-fbank 3.8e-5, jaxspec 2.1e-5); jaxspec is within 1e-4 of both"
+    ),
+}
+
+
+def same_case(path: Path, preset: str, x: np.ndarray, sr: int, kw: dict) -> bool:
+    """Whether the committed ``path`` was made from this case (its preset, audio, rate and options)."""
+    with np.load(path) as data:
+        return (
+            str(data["preset"]) == preset
+            and int(data["sample_rate"]) == sr
+            and json.loads(str(data["kwargs"])) == json.loads(json.dumps(kw))
+            and np.array_equal(data["audio"], x)
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--missing",
+        action="store_true",
+        help="write only the fixtures not already present (leave the others as they are)",
+    )
+    args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.npz"):
-        old.unlink()
     counters: dict[tuple[str, str], int] = {}
-    rows = []
-    refs: dict[tuple, np.ndarray] = {}
+    made = []
     for preset, lib, runner, tol, name, x, sr, kw in cases():
         x = np.ascontiguousarray(x, np.float32)
         ref, source = runner(x, kw)
@@ -385,36 +534,64 @@ def main() -> None:
         assert ref.ndim == 2 and np.isfinite(ref).all(), (preset, lib, ref.shape)
         i = counters.get((preset, lib), 0)
         counters[(preset, lib)] = i + 1
-        path = OUT / f"{preset}__{lib}__{i}.npz"
-        save_npz(
-            path,
-            audio=x,
-            sample_rate=np.int64(sr),
-            kwargs=np.str_(json.dumps(kw, sort_keys=True)),
-            preset=np.str_(preset),
-            tolerance=np.str_(tol),
-            reference=ref,
-            source=np.str_(source),
-            audio_name=np.str_(name),
-        )
-        # Cross-check the two implementations of the same preset on the same input.
-        key = (preset, name, json.dumps(kw, sort_keys=True))
-        cross = ""
-        if key in refs and refs[key].shape == ref.shape:
-            cross = f"{np.abs(refs[key] - ref).max():.2e}"
-        elif key in refs:
-            cross = f"shape {refs[key].shape}"
-        refs.setdefault(key, ref)
+        made.append((OUT / f"{preset}__{lib}__{i}.npz", preset, lib, tol, name, x, sr, kw, ref, source))
+
+    # Cross-check the two implementations of the same preset on the same input: keyed by the audio's
+    # bytes (not its name: "speech" is cut and resampled several ways), rate and options.
+    refs: dict[tuple, tuple[str, np.ndarray]] = {}
+    cross: dict[Path, str] = {}
+    failed = []
+    for path, preset, lib, tol, name, x, sr, kw, ref, _source in made:
+        key = (preset, sr, hashlib.sha256(x.tobytes()).hexdigest(), json.dumps(kw, sort_keys=True))
+        if key in refs:
+            first, first_ref = refs[key]
+            error = disagreement(tol, first_ref, ref, full_band=name == "noise")
+            cross[path] = f"{error:.3f}" if np.isfinite(error) else "shape"
+            if error > 1.0 and (preset, name, json.dumps(kw, sort_keys=True)) not in CROSS_CHECK_EXCEPTIONS:
+                failed.append(f"{path.name} ({lib}) vs {first}: {error:.3g} x the {tol} tolerance, {kw}")
+        else:
+            refs[key] = (lib, ref)
+    if failed:
+        sys.exit("the two references disagree (leave such a case out, with a comment):\n  " + "\n  ".join(failed))
+
+    if not args.missing:
+        for old in OUT.glob("*.npz"):
+            old.unlink()
+    rows = []
+    for path, preset, _lib, tol, name, x, sr, kw, ref, source in made:
+        if args.missing and path.exists():
+            if not same_case(path, preset, x, sr, kw):
+                sys.exit(f"{path.name} holds another case than its index's: add new cases at the end of their list")
+            status = "kept"
+        else:
+            save_npz(
+                path,
+                audio=x,
+                sample_rate=np.int64(sr),
+                kwargs=np.str_(json.dumps(kw, sort_keys=True)),
+                preset=np.str_(preset),
+                tolerance=np.str_(tol),
+                reference=ref,
+                source=np.str_(source),
+                audio_name=np.str_(name),
+            )
+            status = "new" if args.missing else ""
         size = path.stat().st_size
-        rows.append((path.name, name, x.size, sr, ref.shape, size, cross, json.dumps(kw, sort_keys=True)))
+        rows.append(
+            (path.name, name, x.size, sr, ref.shape, size, cross.get(path, ""), status, json.dumps(kw, sort_keys=True))
+        )
 
     total = sum(r[5] for r in rows)
-    head = ("file", "audio", "samples", "sr", "reference", "bytes", "x-lib")
-    print("{:38s} {:9s} {:>7s} {:>5s} {:>11s} {:>8s} {:>8s}  kwargs".format(*head))
-    for f, name, n, sr, shape, size, cross, kw in rows:
-        print(f"{f:38s} {name:9s} {n:7d} {sr:5d} {str(shape):>11s} {size:8d} {cross:>8s}  {kw}")
+    head = ("file", "audio", "samples", "sr", "reference", "bytes", "x-lib", "")
+    print("{:38s} {:9s} {:>7s} {:>5s} {:>11s} {:>8s} {:>8s} {:4s}  kwargs".format(*head))
+    for f, name, n, sr, shape, size, error, status, kw in rows:
+        print(f"{f:38s} {name:9s} {n:7d} {sr:5d} {str(shape):>11s} {size:8d} {error:>8s} {status:4s}  {kw}")
     print(f"{len(rows)} cases, {total / 1e6:.2f} MB in {OUT.relative_to(ROOT)}")
-    print("x-lib: max |diff| against the first library's output for the same preset, audio and kwargs")
+    new = [r for r in rows if r[7] == "new"]
+    if args.missing:
+        print(f"{len(new)} new, {sum(r[5] for r in new) / 1e3:.1f} kB; the others kept as they were")
+    print("x-lib: the second library against the first on the same preset, audio and kwargs, as a fraction")
+    print("of the tolerance tests/test_presets.py holds jaxspec to (<= 1 but for CROSS_CHECK_EXCEPTIONS)")
 
 
 if __name__ == "__main__":
