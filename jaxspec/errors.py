@@ -105,5 +105,5 @@ def check_rate(name: str, rate: object) -> int:
 
 class PcmScaleWarning(UserWarning):
     """Wide integer samples (int32 / int64) whose values all fit in 16 bits: they are scaled
-    by ``2**31`` / ``2**63`` as SPEC section 3 says, which leaves them near 1e-9 if they are
-    really 16-bit PCM (``x.astype(np.int16)`` says so)."""
+    by ``2**31`` / ``2**63`` as SPEC section 3 says, which leaves them at about 1e-5 or less
+    (32767 / 2**31) if they are really 16-bit PCM (``x.astype(np.int16)`` says so)."""

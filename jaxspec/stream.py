@@ -297,9 +297,14 @@ def encode_to_file(
       The shape written, ``(frames, features)``.
 
     Raises:
-      AudioFileError: ``path`` cannot be read, or decodes to fewer frames than its header declares.
+      AudioFileError: ``path`` cannot be read, or is a FLAC or Ogg file that ends before its
+        header's frame count (the zeros past its decoder's end would be made up).
       ConfigError: ``config`` cannot be computed block by block (centred frames, ``Deltas``...).
       OSError: ``out_path`` cannot be written (a folder, a FIFO, no permission).
+
+    Warns:
+      TruncatedAudioWarning: a WAV, AIFF, MP3 or other file that libsndfile counts by its size
+        holds fewer frames than its header declares; the frames it holds are written.
 
     >>> import jaxspec, numpy as np, tempfile, os
     >>> out = os.path.join(tempfile.mkdtemp(), "speech.npy")
