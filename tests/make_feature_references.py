@@ -58,6 +58,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 import soundfile as sf
+from tolerances import excess  # the measure tests/test_presets.py holds jaxspec to (this folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "tests" / "fixtures" / "features"
@@ -475,24 +476,6 @@ def save_npz(path: Path, **arrays) -> None:
             z.writestr(info, buf.getvalue(), compresslevel=9)
 
 
-def disagreement(tol: str, ref: np.ndarray, other: np.ndarray, full_band: bool = False) -> float:
-    """How far ``other`` is from ``ref`` as a fraction of the tolerance ``tol`` (<= 1: within it),
-    measured as tests/test_presets.py's ``check`` measures jaxspec against a reference; ``full_band``:
-    a "noise" clip, whose every band or cepstrum must be within 1e-4 on average too (as there)."""
-    ref, other = np.asarray(ref, np.float64), np.asarray(other, np.float64)
-    if ref.shape != other.shape:
-        return float("inf")
-    diff = np.abs(other - ref)
-    if tol == "kaldi":
-        near = ref >= ref.max(axis=1, keepdims=True) - 12.0
-        parts = [(diff - 1e-4 * np.abs(ref))[near].max(initial=0.0) / 5e-3, diff[near].mean() / 1e-4]
-        return float(max(parts + ([diff.mean() / 1e-4] if full_band else [])))
-    if tol == "kaldi_linear":
-        frame_max = np.maximum(ref.max(axis=1, keepdims=True), np.finfo(np.float64).tiny)
-        return float((diff / frame_max).max(initial=0.0) / 1e-5)
-    return float(diff.max() / np.abs(ref).max() / {"mel": 1e-5, "mfcc": 2e-4}.get(tol, 1e-5))
-
-
 # Committed cases whose two references differ past the tolerance by a margin jaxspec still meets
 # (it passes against each): key (preset, audio name, kwargs JSON) -> why. New cases that disagree are
 # left out instead, with a comment where they would be.
@@ -545,7 +528,7 @@ def main(argv: list[str] | None = None) -> None:
         key = (preset, sr, hashlib.sha256(x.tobytes()).hexdigest(), json.dumps(kw, sort_keys=True))
         if key in refs:
             first, first_ref = refs[key]
-            error = disagreement(tol, first_ref, ref, full_band=name == "noise")
+            error = excess(tol, ref, first_ref, full_band=name == "noise")
             cross[path] = f"{error:.3f}" if np.isfinite(error) else "shape"
             if error > 1.0 and (preset, name, json.dumps(kw, sort_keys=True)) not in CROSS_CHECK_EXCEPTIONS:
                 failed.append(f"{path.name} ({lib}) vs {first}: {error:.3g} x the {tol} tolerance, {kw}")

@@ -1,0 +1,38 @@
+"""SPEC section 7's tolerances for the presets, as one measure: tests/test_presets.py holds jaxspec to
+them against each reference fixture, and tests/make_feature_references.py holds the two Kaldi
+libraries to them against each other before it writes a fixture."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def excess(kind: str, out: np.ndarray, ref: np.ndarray, full_band: bool = False) -> float:
+    """The error of ``out`` against ``ref`` (both ``[frames, features]``) as a fraction of the tolerance
+    ``kind`` ("mel", "mfcc", "whisper", "kaldi" or "kaldi_linear"): at most 1 is within it.
+
+    ``full_band``: full-band audio (noise) under "kaldi", whose every band must also be within 1e-4
+    on average, not only those near their frame's max. Shapes that differ are ``inf``.
+    """
+    out, ref = np.asarray(out, np.float64), np.asarray(ref, np.float64)
+    if out.shape != ref.shape:
+        return float("inf")
+    diff = np.abs(out - ref)
+    if kind == "mel":
+        return float(diff.max() / ref.max() / 1e-5)
+    if kind == "mfcc":
+        return float(diff.max() / np.abs(ref).max() / 2e-4)
+    if kind == "whisper":
+        return float(diff.max() / 5e-4)
+    if kind == "kaldi_linear":  # use_log_fbank=False: mel energies, relative to each frame's largest band
+        # Measured on the fixtures (22.05, 44.1, 8 kHz): jaxspec within 2.4e-6 of either library, the
+        # two within 2.2e-6 of each other; against Kaldi's definition in float64, jaxspec 7.7e-7 off,
+        # torchaudio 1.2e-6, kaldi-native-fbank 2.4e-6. So 1e-5 is float32 rounding with ~4x slack. A
+        # frame of digital silence is all zeros in both libraries and must come out so (no 0/0 here).
+        frame_max = np.maximum(ref.max(axis=1, keepdims=True), np.finfo(np.float64).tiny)
+        return float((diff / frame_max).max(initial=0.0) / 1e-5)
+    if kind != "kaldi":
+        raise ValueError(f"unknown tolerance kind={kind!r}")
+    near = ref >= ref.max(axis=1, keepdims=True) - 12.0  # bands within 12 nats of their frame's max
+    parts = [(diff - 1e-4 * np.abs(ref))[near].max(initial=0.0) / 5e-3, diff[near].mean() / 1e-4]
+    return float(max(parts + ([diff.mean() / 1e-4] if full_band else [])))
