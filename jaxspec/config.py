@@ -179,6 +179,7 @@ class SpectrogramConfig:
                 f"preprocess={self.preprocess!r} and features={self.features!r}: LogEnergy() (measures the "
                 "energy) and UseEnergy() (puts it in the output) go together"
             )
+        _features.check_bands(self.features, self.sample_rate)
         _ = self.num_features
         frames = self.target_frames
         too_many = frames is not None and frames * self.num_bins > limits.MAX_OUTPUT_VALUES
@@ -377,11 +378,9 @@ class SpectrogramConfig:
         return _serialize.load(cls, path)
 
     def __repr__(self) -> str:
-        fields = []
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            fields.append(f"{f.name}={shown_window(value) if f.name == 'window_function' else repr(value)}")
-        return f"SpectrogramConfig({', '.join(fields)})"
+        named = ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
+        shown = (f"{n}={shown_window(v) if n == 'window_function' else repr(v)}" for n, v in named)
+        return f"SpectrogramConfig({', '.join(shown)})"
 
 
 def _check_num_frames_length(length: Any) -> None:

@@ -59,7 +59,7 @@ class MelFilterbank:
       n_mels: number of filters (the seed's "NumberOfFilters", 40).
       fmin: lowest edge in Hz ("MinimumFrequency").
       fmax: highest edge in Hz ("MaximumFrequency"); ``None`` = Nyquist; ``<= 0`` = Nyquist
-        + fmax (Kaldi's ``high_freq``); above Nyquist warns (its bands are empty).
+        + fmax (Kaldi's ``high_freq``); above Nyquist: the config warns once, when made (its top bands are empty).
       scale: ``"slaney"`` (librosa), ``"htk"`` (torchaudio, librosa ``htk=True``) or
         ``"kaldi"`` (Kaldi's triangles in mel space).
       norm: ``"slaney"`` (area normalization, librosa) or ``None``.
@@ -92,10 +92,8 @@ class MelFilterbank:
         nyquist = sample_rate / 2.0
         fmax = nyquist if self.fmax is None else (self.fmax if self.fmax > 0 else nyquist + self.fmax)
         if not self.fmin < fmax:
-            raise ConfigError(
-                f"MelFilterbank(fmin={self.fmin!r}, fmax={self.fmax!r}) needs fmin < fmax (= {fmax:g} Hz at "
-                f"sample_rate={sample_rate})"
-            )
+            at = f"(= {fmax:g} Hz at sample_rate={sample_rate})"
+            raise ConfigError(f"MelFilterbank(fmin={self.fmin!r}, fmax={self.fmax!r}) needs fmin < fmax {at}")
         return self.fmin, fmax
 
     def matrix(self, sample_rate: int, fft_size: int) -> np.ndarray:
@@ -107,9 +105,6 @@ class MelFilterbank:
     def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
         if n_in != fft_size // 2 + 1:
             raise ConfigError(f"{self!r} needs the {fft_size // 2 + 1} spectrum bins as input, got {n_in} features")
-        if self.edges(sample_rate)[1] > sample_rate / 2.0:  # as librosa warns ("Empty filters detected")
-            above = f"above the Nyquist frequency ({sample_rate / 2:g} Hz at {sample_rate} Hz): its top bands are empty"
-            errors.warn(f"the mel filters' top edge fmax={self.fmax:g} Hz is {above}")
         return self.n_mels
 
     def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
@@ -363,6 +358,14 @@ def chain_size(stages: tuple, num_bins: int, sample_rate: int, fft_size: int) ->
         matrices += math.prod(matrix := (size, out) if isinstance(stage, _MATRIX) else (0, 0))
         size = limits.check_chain(stage, count, matrix, matrices, out)
     return size
+
+
+def check_bands(stages: tuple, rate: int) -> None:
+    """Checks the mel filters' edges at ``rate`` (``fmin < fmax``), and warns of a top edge above
+    Nyquist as librosa does ("Empty filters detected"): once per config, not on every call."""
+    for top in (s.fmax for s in stages if isinstance(s, MelFilterbank) and s.edges(rate)[1] > rate / 2):
+        above = f"above the Nyquist frequency ({rate / 2:g} Hz at {rate} Hz): its top bands are empty"
+        errors.warn(f"the mel filters' top edge fmax={top:g} Hz (a preset's fmax or f_max) is {above}")
 
 
 def is_framewise(stage: Any) -> bool:

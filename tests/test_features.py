@@ -425,11 +425,29 @@ def test_a_mel_top_edge_above_nyquist_warns():
     import jaxspec
     from jaxspec import Log, MelFilterbank
 
-    with pytest.warns(UserWarning, match=r"fmax=8000 Hz is above the Nyquist frequency \(4000 Hz at 8000 Hz\)"):
+    with pytest.warns(
+        UserWarning,
+        match=r"fmax=8000 Hz \(a preset.s fmax or f_max\) is above the Nyquist frequency \(4000 Hz at 8000 Hz\)",
+    ):
         jaxspec.SpectrogramConfig(sample_rate=8000, features=(MelFilterbank(40, fmax=8000.0), Log()))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         jaxspec.SpectrogramConfig(sample_rate=8000, features=(MelFilterbank(40, fmax=4000.0), Log()))
+
+
+def test_the_empty_band_warning_comes_once_per_config_not_per_call():
+    # it was raised by num_features, which every call and trace asks: three more at the first
+    # call, one of them attributed to jax's partial_eval.py; and a torchaudio user read "fmax"
+    with pytest.warns(UserWarning, match="a preset's fmax or f_max") as made:
+        config = jaxspec.presets.torchaudio_melspectrogram(sample_rate=16000, f_max=10000.0)
+    assert len(made) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jaxspec.spectrogram(config, np.zeros(4000, np.float32))
+        jaxspec.encode(config, np.zeros(4000, np.float32), sample_rate=16000)
+        jax.jit(jaxspec.spectrogram)(config, np.zeros(4100, np.float32))
+    with pytest.raises(jaxspec.ConfigError, match=r"needs fmin < fmax \(= 4000 Hz at sample_rate=8000\)"):
+        jaxspec.SpectrogramConfig(sample_rate=8000, features=(MelFilterbank(8, fmin=5000.0),))
 
 
 def test_a_cached_filterbank_handed_out_cannot_be_changed_in_place():
