@@ -232,7 +232,8 @@ def _window(preset: str | Caller, window: Any, size: int) -> tuple[Any, np.ndarr
     """A window jaxspec names itself, or its values from ``scipy.signal.get_window`` (as
     librosa's ``filters.get_window`` does for e.g. ``("kaiser", 8.0)``), and its ``size``
     values, checked."""
-    if callable(window) or (isinstance(window, str) and window.lower() in WINDOW_NAMES and window != "povey"):
+    named = callable(window) or (isinstance(window, str) and window.lower() in WINDOW_NAMES and window != "povey")
+    if named:
         try:
             values = window_values(window, size)
         except ConfigError as error:  # a callable that fails or gives a wrong shape
@@ -256,4 +257,4 @@ def _window(preset: str | Caller, window: Any, size: int) -> tuple[Any, np.ndarr
     largest = np.max(np.abs(values))
     rule = f"gives a value of {largest:.6g}: window values must be finite and <= {limits.MAX_WINDOW_VALUE:g}"
     require(preset, "window", window, bool(largest <= limits.MAX_WINDOW_VALUE), rule)  # NaN is not <=
-    return (window if isinstance(window, str) or callable(window) else tuple(values)), values
+    return (window if named else tuple(values)), values  # scipy's "triang" too: values, not a name jaxspec lacks

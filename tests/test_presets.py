@@ -46,6 +46,8 @@ MEL_SETTINGS = [
     {"sr": 16000, "n_fft": 512, "window": ("kaiser", 8.0)},
     {"sr": 16000, "n_fft": 512, "hop_length": None, "fmax": 5000.0},
     {"sr": 16000, "n_fft": 512, "center": False, "pad_mode": "edge"},  # librosa reads pad_mode only centred
+    {"sr": 16000, "n_fft": 512, "window": "triang"},  # a scipy name jaxspec lacks: was a ConfigError
+    {"sr": 16000, "n_fft": 512, "win_length": 400, "window": "parzen", "center": False},
 ]
 
 
