@@ -39,6 +39,16 @@ def display(path: Any) -> str:
     return quoted(os.fspath(path))
 
 
+def unreadable(path: Any, error: Exception) -> AudioFileError:
+    """The error for a regular file that libsndfile cannot open or decode, naming it. Its MP3
+    reader says "File does not exist or is not a regular file (possibly a pipe?)" of any file
+    it cannot decode (a PNG named .mp3): checked to be a regular file, it is the format."""
+    reason = str(error)
+    if "possibly a pipe" in reason:
+        reason = "libsndfile cannot decode it (the format is not recognised, or the file is damaged)"
+    return AudioFileError(f"cannot read {display(path)}: {reason}")
+
+
 _UNPRINTABLE = re.compile(r"[\\\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 

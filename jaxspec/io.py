@@ -227,7 +227,7 @@ def audio_info(path: PathLike) -> soundfile._SoundFileInfo:
     try:
         info = soundfile.info(_files.soundfile_path(path))
     except Exception as error:
-        raise AudioFileError(f"cannot read {_files.display(path)}: {error}") from error
+        raise _files.unreadable(path, error) from error
     if info.frames >= UNKNOWN_FRAMES:  # a FLAC whose total is 0 ("unknown", piped encoders): count it
         _files.check_header(path, info.samplerate, info.channels, 0)
         info.frames = decoded_frames(path)
@@ -250,7 +250,7 @@ def decoded_frames(path: PathLike) -> int:
             while (got := _files.read_on(file, 1 << 16).shape[0]) > 0:  # no seek between blocks: MP3's are fuzzy
                 total += got
     except Exception as error:  # a decoder's error (a cut FLAC's "lost sync"): a file error, naming it
-        raise AudioFileError(f"cannot read {_files.display(checked)}: {error}") from error
+        raise _files.unreadable(checked, error) from error
     return total
 
 
@@ -293,7 +293,7 @@ def load_audio(path: PathLike) -> Audio:
     except AudioFileError:
         raise
     except Exception as error:
-        raise AudioFileError(f"cannot read {shown}: {error}") from error
+        raise _files.unreadable(path, error) from error
     declared = _files.header_frames(path, frames)
     _files.warn_if_truncated(path, samples.shape[0], declared)
     try:

@@ -51,7 +51,7 @@ class _FileReader:
         try:
             self.file = soundfile.SoundFile(_files.soundfile_path(checked))
         except Exception as error:
-            raise AudioFileError(f"cannot read {_files.display(path)}: {error}") from error
+            raise _files.unreadable(path, error) from error
         self.length, self.rate = self.file.frames, self.file.samplerate
         try:
             _files.check_header(checked, self.rate, self.file.channels, self.length)
@@ -103,7 +103,7 @@ class _FileReader:
         try:
             data = _files.read_on(self.file, count)
         except Exception as error:  # libsndfile's errors name no file
-            raise AudioFileError(f"cannot read {_files.display(self.path)}: {error}") from error
+            raise _files.unreadable(self.path, error) from error
         self.position += data.shape[0]
         mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
         if not np.all(np.isfinite(mono)):
@@ -117,7 +117,7 @@ class _FileReader:
         try:
             self.file = soundfile.SoundFile(_files.soundfile_path(checked))
         except Exception as error:
-            raise AudioFileError(f"cannot read {_files.display(self.path)}: {error}") from error
+            raise _files.unreadable(self.path, error) from error
         self.position, self.kept, self.kept_at = 0, np.zeros(0, np.float32), 0
 
     def close(self) -> None:

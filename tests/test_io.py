@@ -75,6 +75,23 @@ def test_lossy_formats_load(tmp_path, fmt, subtype, sine):
     assert np.median(np.argmax(out, axis=1)) == round(440 * 400 / RATE)  # the tone survives the codec
 
 
+@pytest.mark.parametrize("read", ["load", "info", "stream", "count"])
+def test_a_file_that_is_not_mp3_is_not_called_a_pipe(tmp_path, read):
+    # libsndfile's MP3 reader said "File does not exist or is not a regular file (possibly a
+    # pipe?)" of a PNG named .mp3, which jaxspec had checked to be a regular file
+    path = tmp_path / "cover.mp3"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    calls = {
+        "load": lambda: load_audio(path),
+        "info": lambda: jaxspec.io.audio_info(path),
+        "stream": lambda: encode(CONFIG, path, stream=True),
+        "count": lambda: jaxspec.io.decoded_frames(path),
+    }
+    with pytest.raises(jaxspec.AudioFileError, match=r"cover\.mp3'?: .*not recognised") as caught:
+        calls[read]()
+    assert "pipe" not in str(caught.value)
+
+
 def test_stereo_file_encodes_as_the_channel_mean(tmp_path, noise, relative_error):
     data = noise((5000, 2))
     data[:, 1] *= 0.25
