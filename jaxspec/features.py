@@ -147,9 +147,8 @@ class Log:
 @dataclasses.dataclass(frozen=True)
 class Decibels:
     """``multiplier * log10(max(x, amin) / max(amin, ref))``, floored at the example's max
-    minus ``top_db`` (librosa ``power_to_db``, torchaudio ``AmplitudeToDB``; ``multiplier=20``
-    for magnitudes, with ``amin`` and ``ref`` in magnitude units).
-    """
+    minus ``top_db`` (``None``: no floor; librosa ``power_to_db``, torchaudio ``AmplitudeToDB``;
+    ``multiplier=20`` for magnitudes, with ``amin`` and ``ref`` in magnitude units)."""
 
     ref: float = 1.0
     amin: float = 1e-10
@@ -232,7 +231,7 @@ class Deltas:
 
     Args:
       order: 1 (delta) or 2 (delta-delta).
-      width: frames in the filter (odd, >= 3 for ``"interp"``; >= 3 for ``"replicate"``).
+      width: frames in the filter (>= 3; odd for ``"interp"``, any for ``"replicate"``).
       mode: ``"interp"`` = librosa ``feature.delta`` (Savitzky-Golay of degree ``order``,
         polynomial fits at the edges); ``"replicate"`` = torchaudio ``ComputeDeltas``
         (regression over ``width`` frames, edge frames repeated; order 2 = applied twice).

@@ -125,7 +125,8 @@ class PreEmphasis:
 
 @dataclasses.dataclass(frozen=True)
 class LogEnergy:
-    """Kaldi's log energy of each frame (module docstring); ``floor <= 0`` = no floor."""
+    """Kaldi's log energy of each frame (module docstring); ``floor <= 0`` = no floor;
+    ``windowed=True``: of the windowed frame (Kaldi's ``raw_energy=False``), else where it stands in ``preprocess``."""
 
     floor: float = 1.0
     windowed: bool = False

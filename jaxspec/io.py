@@ -45,6 +45,7 @@ class Audio:
         soundfile returns it). Float in [-1, 1] or an integer PCM type.
       sample_rate: samples per second (positive int; static in the pytree).
 
+    >>> import numpy as np
     >>> Audio(np.zeros(8000, np.float32), 16000).duration
     0.5
     """

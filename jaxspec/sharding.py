@@ -38,6 +38,7 @@ def batch_sharding(devices: Sequence[jax.Device] | None = None, axis_name: str =
       with ``jax.device_put(x, sharding)`` for ``x [shape=(B, L)]`` with ``B`` a multiple
       of the device count.
 
+    >>> import jax, numpy as np
     >>> sharding = batch_sharding()
     >>> x = jax.device_put(np.zeros((len(jax.devices()) * 2, 16000), np.float32), sharding)
     >>> import jaxspec

@@ -197,7 +197,7 @@ def stream_spectrogram(
       progress: called as ``progress(frames_done, frames_total)`` after each block.
 
     Yields:
-      float32 ``[shape=(<= block_frames, bins)]`` blocks; concatenated they equal
+      float32 ``[shape=(<= block_frames, config.num_features)]`` blocks; concatenated they equal
       ``encode(config, path)`` (the same frame count; a spectrogram bit for bit, feature
       stages within float32 rounding: relative 1e-6, but a log band that holds only rounding
       noise, such as Kaldi bands above the Nyquist frequency of an upsampled file, can

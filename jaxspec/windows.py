@@ -47,6 +47,7 @@ class Window:
       symmetric: ``True`` = denominator ``n - 1`` (Kaldi, ``np.hanning``,
         ``torch.hann_window(n, periodic=False)``); ``False`` = periodic (denominator ``n``).
 
+    >>> from jaxspec.windows import window_values
     >>> window_values(Window("hann", symmetric=True), 5)
     array([0. , 0.5, 1. , 0.5, 0. ])
     """

@@ -46,3 +46,23 @@ def test_a_readme_example_runs_and_prints_what_it_says(block, tmp_path, monkeypa
     assert len(printed) == len(promised), (printed, promised)
     for line, shown in zip(printed, promised, strict=True):
         assert shown is None or line == shown, (line, shown)
+
+
+def test_public_docstring_examples_run_with_only_the_public_names():
+    # pytest's doctests see the module's own globals (its jax, np, private helpers); a user
+    # copying an example has only `from jaxspec import *` and what the example imports
+    import doctest
+    import inspect
+
+    import jaxspec
+
+    public = {name: getattr(jaxspec, name) for name in jaxspec.__all__}
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    report, tests = [], []
+    for obj in public.values():  # a public module's examples (presets) may use its own public names
+        own = {n: getattr(obj, n) for n in getattr(obj, "__all__", ())} if inspect.ismodule(obj) else {}
+        for test in (t for t in doctest.DocTestFinder().find(obj) if t.examples):
+            test.globs = {"jaxspec": jaxspec, **public, **own}
+            runner.run(test, out=report.append)
+            tests.append(test)
+    assert len(tests) >= 20 and runner.failures == 0, "".join(report)

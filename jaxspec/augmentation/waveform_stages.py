@@ -163,7 +163,7 @@ class TimeShift:
     ``window_size=160`` is 160 samples), or a duration (``"10ms"``, ``("-100ms", "100ms")``).
     Zeros enter on the side the signal leaves; the length is unchanged.
 
-    >>> import jaxspec
+    >>> import jax, jaxspec
     >>> jaxspec.draw(jaxspec.Augmentation(time_shift=TimeShift(0.01)), jax.random.key(0), 16000)
     {'time_shift_samples': Array(160, dtype=int32)}
     """
