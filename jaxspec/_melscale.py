@@ -242,7 +242,7 @@ def dct_matrix(n_in: int, n_out: int, norm: str | None) -> np.ndarray:
     if norm == "ortho":
         d = d * np.sqrt(1.0 / (2 * n_in))
         d[:, 0] /= np.sqrt(2.0)
-    return d
+    return d / (2 * n_in) if norm == "forward" else d
 
 
 def lifter(n: int, lifter_length: float, kind: str) -> np.ndarray:

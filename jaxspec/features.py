@@ -197,7 +197,7 @@ class DCT:
 
     Args:
       n: coefficients kept.
-      norm: ``"ortho"`` or ``None`` (``scipy.fft.dct``'s conventions).
+      norm: ``"ortho"``, ``None`` or ``"forward"`` (``scipy.fft.dct``'s conventions).
       lifter: lifter length ``L``; 0 = none; negative only for ``"kaldi"`` (as Kaldi; librosa refuses it).
       lifter_kind: ``"librosa"`` (``1 + (L/2) sin(pi (i+1) / L)``) or ``"kaldi"``
         (``1 + (L/2) sin(pi i / L)``).
@@ -213,7 +213,7 @@ class DCT:
         low = -limits.MAX_FEATURE_CONSTANT if self.lifter_kind == "kaldi" else 0.0
         lifter = _fields.number("DCT", "lifter", self.lifter, low, high=limits.MAX_FEATURE_CONSTANT)
         _set(self, n=_fields.integer("DCT", "n", self.n, 1), lifter=lifter)
-        _fields.choice("DCT", "norm", self.norm, ("ortho", None))
+        _fields.choice("DCT", "norm", self.norm, ("ortho", None, "forward"))
 
     def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
         if self.n > n_in:

@@ -124,7 +124,7 @@ def librosa_mfcc(
     refuse("librosa_mfcc", unknown, librosa_mfcc, librosa_melspectrogram)
     require("librosa_mfcc", "dct_type", dct_type, dct_type == 2, "jaxspec implements the DCT-II only")
     norm = None if norm == "backward" else norm  # scipy.fft.dct's name for None (librosa passes it on)
-    require("librosa_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho', None or 'backward'")
+    require("librosa_mfcc", "norm", norm, norm in ("ortho", None, "forward"), "must be ortho, None, backward, forward")
     caller = Caller("librosa_mfcc", renamed=(("norm", "mel_norm"),))  # errors name librosa_mfcc's keywords
     base = _librosa_mel(caller, sr=sr, norm=mel_norm, augmentation=augmentation, **melspectrogram_kwargs)
     n_mels = base.num_features

@@ -113,7 +113,7 @@ def test_arguments_the_sources_ignore_or_alias():
     _raises("torchaudio_melspectrogram", {"onesided": "no"}, r"^torchaudio_melspectrogram\(onesided='no'\): .*bool")
     _raises("torchaudio_mfcc", {"melkwargs": {"onesided": 0}}, r"^torchaudio_mfcc\(melkwargs\['onesided'\]=0\)")
     assert presets.librosa_mfcc(norm="backward") == presets.librosa_mfcc(norm=None) != presets.librosa_mfcc()
-    _raises("librosa_mfcc", {"norm": "forward"}, r"^librosa_mfcc\(norm='forward'\): .*'backward'")
+    _raises("librosa_mfcc", {"norm": "inverse"}, r"^librosa_mfcc\(norm='inverse'\): .*backward, forward")
 
 
 # ------------------------------------------------------------------ random bad values

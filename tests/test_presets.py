@@ -68,6 +68,7 @@ MFCC_SETTINGS = [
     {"sr": 16000, "n_fft": 512, "hop_length": 160, "win_length": 400, "mel_norm": None, "htk": True},
     {"sr": 8000, "n_fft": 256, "center": False, "fmin": 50.0, "lifter": 10},
     {"sr": 16000, "n_mfcc": 40, "n_mels": 20},  # librosa keeps all n_mels coefficients
+    {"sr": 16000, "norm": "forward", "lifter": 22},  # scipy.fft.dct's 1 / (2 n_mels): was refused
 ]
 
 
