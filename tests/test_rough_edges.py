@@ -186,6 +186,18 @@ def test_warnings_point_at_the_users_line(tmp_path, call):
     assert ours and {w.filename for w in ours} == {__file__}, [(w.filename, str(w.message)) for w in ours]
 
 
+@pytest.mark.parametrize(("flag", "expected"), [("98 ", (98, 201)), (" 98", (98, 201)), ("9_8", None)])
+def test_a_count_flag_with_a_space_or_underscore_is_not_read_as_seconds(tmp_path, capsys, flag, expected):
+    # float() accepts "98 " and "9_8" where the int test did not: 98 s (11790 frames) instead of 98 frames
+    soundfile.write(tmp_path / "a.wav", np.zeros(16000, np.float32), 16000)
+    out = tmp_path / "a.npy"
+    code = main(["encode", str(tmp_path / "a.wav"), "-o", str(out), "--target-length", flag])
+    if expected is None:
+        assert code == 2 and "not a duration" in capsys.readouterr().err and not out.exists()
+    else:
+        assert code == 0 and np.load(out).shape == expected
+
+
 def test_demo_takes_dash_o_and_resample_takes_whole_float_rates(tmp_path, capsys):
     assert main(["demo", "-o", str(tmp_path / "d.png")]) == 0 and (tmp_path / "d.png").is_file()
     assert jaxspec.resample(np.zeros(441, np.float32), 44100.0, 16000).shape == (160,)

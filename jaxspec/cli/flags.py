@@ -25,12 +25,12 @@ def _duration_value(text: str) -> int | float | str | None:
     """``400`` -> 400 samples, ``0.025`` -> seconds, ``25ms`` kept, ``auto`` -> None."""
     if text.lower() in ("auto", "none", "default"):
         return None
+    text = text.strip()  # float() skips spaces and "_" where the int test did not: '98 ' was 98 s, not frames
     if re.fullmatch(r"[+-]?\d+", text):
         return int(text)
-    try:
+    if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", text, re.IGNORECASE):
         return float(text)
-    except ValueError:
-        return text  # a duration string; the config validates it
+    return text  # a duration string ('9_8' too); the config validates it
 
 
 def _target_value(text: str) -> int | float | str | None:
