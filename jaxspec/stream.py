@@ -301,6 +301,7 @@ def encode_to_file(
         header's frame count (the zeros past its decoder's end would be made up).
       ConfigError: ``config`` cannot be computed block by block (centred frames, ``Deltas``...).
       OSError: ``out_path`` cannot be written (a folder, a FIFO, no permission).
+      InputError: ``out_path`` is ``path`` itself (or a link to it).
 
     Warns:
       TruncatedAudioWarning: a WAV, AIFF, MP3 or other file that libsndfile counts by its size
@@ -319,6 +320,8 @@ def encode_to_file(
     if stamps is not None and not callable(getattr(stamps, "append", None)):
         raise InputError(f"stamps={stamps!r} must be None or a list (it gets the file's size and time)")
     shape = (num_output_frames(config, path), config.num_features)
+    if os.path.exists(out_path) and os.path.samefile(path, out_path):  # as the CLI refuses -o INPUT
+        raise InputError(f"out_path={os.fspath(out_path)!r} is the input itself: writing it would destroy it")
     done = 0
     with atomic_file(out_path, stamps=stamps) as out:
         np.lib.format.write_array_header_1_0(out, {"descr": "<f4", "fortran_order": False, "shape": shape})

@@ -198,6 +198,17 @@ def test_a_count_flag_with_a_space_or_underscore_is_not_read_as_seconds(tmp_path
         assert code == 0 and np.load(out).shape == expected
 
 
+def test_encode_to_file_refuses_to_write_over_its_input(tmp_path):
+    # the CLI refused -o INPUT; encode_to_file(c, "a.wav", "a.wav") replaced the WAV with the .npy
+    soundfile.write(tmp_path / "a.wav", np.zeros(1600, np.float32), 16000)
+    before = (tmp_path / "a.wav").read_bytes()
+    (tmp_path / "link.wav").symlink_to(tmp_path / "a.wav")
+    for out in (tmp_path / "a.wav", tmp_path / "link.wav"):
+        with pytest.raises(jaxspec.InputError, match="is the input itself"):
+            jaxspec.encode_to_file(SpectrogramConfig(), tmp_path / "a.wav", out)
+    assert (tmp_path / "a.wav").read_bytes() == before
+
+
 def test_demo_takes_dash_o_and_resample_takes_whole_float_rates(tmp_path, capsys):
     assert main(["demo", "-o", str(tmp_path / "d.png")]) == 0 and (tmp_path / "d.png").is_file()
     assert jaxspec.resample(np.zeros(441, np.float32), 44100.0, 16000).shape == (160,)
