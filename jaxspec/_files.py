@@ -39,6 +39,15 @@ def display(path: Any) -> str:
     return quoted(os.fspath(path))
 
 
+def file_id(path: Any) -> tuple[int, int] | None:
+    """``(device, inode)`` of the file ``path`` names (through links), or ``None`` if there is none."""
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return found.st_dev, found.st_ino
+
+
 def unreadable(path: Any, error: Exception) -> AudioFileError:
     """The error for a regular file that libsndfile cannot open or decode, naming it. Its MP3
     reader says "File does not exist or is not a regular file (possibly a pipe?)" of any file

@@ -320,7 +320,8 @@ def encode_to_file(
     if stamps is not None and not callable(getattr(stamps, "append", None)):
         raise InputError(f"stamps={stamps!r} must be None or a list (it gets the file's size and time)")
     shape = (num_output_frames(config, path), config.num_features)
-    if os.path.exists(out_path) and os.path.samefile(path, out_path):  # as the CLI refuses -o INPUT
+    target = _files.file_id(out_path)  # the same test as the CLI's -o INPUT refusal (a link to it too)
+    if target is not None and target == _files.file_id(path):
         raise InputError(f"out_path={os.fspath(out_path)!r} is the input itself: writing it would destroy it")
     done = 0
     with atomic_file(out_path, stamps=stamps) as out:

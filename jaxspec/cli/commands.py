@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import outputs
 from .._atomic import SPECIAL_NAME, sweep_folders
-from .._files import header_frames, printable, quoted, warn_if_truncated
+from .._files import file_id, header_frames, printable, quoted, warn_if_truncated
 from ..augmentation.recordings import file_stamps
 from ..corpus import file_keys
 from ..encoding import encode
@@ -28,7 +28,7 @@ from ..planner import COUNTED_WHEN_EXACT, plan_file
 from ..spectrum import output_dtype
 from ..stream import encode_to_file, stream_to_array
 from .flags import config_from_args
-from .inputs import Input, file_id, find_inputs, refuse_collisions, refuse_overwriting
+from .inputs import Input, find_inputs, refuse_collisions, refuse_overwriting
 from .pipeline import FILE_ERRORS, Long, encode_files, failure_reason, progress_bar, say
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

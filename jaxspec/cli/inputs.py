@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._files import quoted
+from .._files import file_id, quoted
 from ..errors import InputError
 
 _EXTENSION_LIST = (
@@ -189,15 +189,6 @@ def collisions(inputs: Sequence[Input]) -> list[str]:
 
 
 _ADVICE = "; encode them into separate folders"
-
-
-def file_id(path: str | os.PathLike) -> tuple[int, int] | None:
-    """``(device, inode)`` of the file ``path`` names (through links), or ``None`` if there is none."""
-    try:
-        found = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return found.st_dev, found.st_ino
 
 
 def refuse_overwriting(output: str | os.PathLike, inputs: Iterable[str | os.PathLike], what: str = "input") -> None:
