@@ -31,12 +31,13 @@ PART_SUFFIX = ".part"
 """Suffix of temporary files; a killed process may leave them behind (never under a final name)."""
 
 STALE_AGE_S = 24 * 3600
-"""A temporary file untouched this long is stale whoever wrote it (another host, an older
-jaxspec whose names carry no process id): a writer touches its file as it writes."""
+"""A temporary file untouched this long is stale whoever wrote it (another host's run, whose
+process cannot be asked): a writer touches its file as it writes."""
 
-# .NAME.PID-HOST-RANDOM.part[.ext], or an older jaxspec's .NAME.RANDOM.part[.ext] (mkstemp's 8
-# characters); RANDOM never holds a dot, so NAME is everything before the last dotted field.
-_TEMPORARY = re.compile(r"\..+\.(?:(\d+)-([0-9a-f]{8})-)?[a-z0-9_]{8}\.part(?:\.[^.]*)?", re.DOTALL)
+# .NAME.PID-HOST-RANDOM.part[.ext], HOST and RANDOM 8 hex digits each. An older jaxspec's
+# .NAME.RANDOM.part (mkstemp's 8 characters, no process id) is not matched: that form is also
+# a plain name a user may give (".thesis.20240101.part"), and a sweep must never remove one.
+_TEMPORARY = re.compile(r"\..+\.(\d+)-([0-9a-f]{8})-[0-9a-f]{8}\.part(?:\.[^.]*)?", re.DOTALL)
 
 
 @functools.cache
@@ -74,7 +75,7 @@ def _stale(name: str, mtime: float, now: float) -> bool:
     if now - mtime >= STALE_AGE_S:
         return True
     pid, host = match.groups()
-    return pid is not None and host == _host() and int(pid) != os.getpid() and not _running(int(pid))
+    return host == _host() and int(pid) != os.getpid() and not _running(int(pid))
 
 
 def stamp(path: str | os.PathLike) -> tuple[int, int]:

@@ -107,7 +107,7 @@ def test_beam_removes_what_a_killed_run_left(corpus, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     gone = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout)
-    stale = out / f".c0.npy.{gone}-{_atomic._host()}-abcd_123.part"  # a worker killed mid-write
+    stale = out / f".c0.npy.{gone}-{_atomic._host()}-abcd0123.part"  # a worker killed mid-write
     stale.write_bytes(b"\x93NUMPY partial")
     beam_module.main(["--input", str(corpus / "*.wav"), "--output", str(out)])
     assert not stale.exists() and not list(out.glob("**/*.part")) and (out / "c0.npy").is_file()

@@ -1500,7 +1500,7 @@ def test_a_rerun_removes_what_a_sigkilled_run_left(tmp_path, capsys):
     (folder / "sub").mkdir()
     _wav(folder / "sub" / "s.wav", 2000)
     assert _cli(capsys, *argv)[1].startswith("1 written, 0 failed, 5 up to date")
-    stale = out / "sub" / f".s.npy.{_dead_pid()}-{_atomic_host()}-abcd_123.part"
+    stale = out / "sub" / f".s.npy.{_dead_pid()}-{_atomic_host()}-abcd0123.part"
     stale.write_bytes(b"")
     code, printed, err = _cli(capsys, *argv)
     assert printed.startswith("0 written, 0 failed, 6 up to date") and not stale.exists() and "removed 1" in err
@@ -1523,28 +1523,29 @@ def test_only_temporary_files_whose_writer_is_gone_are_swept(tmp_path):
     dead_pid, host = _dead_pid(), _atomic._host()
     old = 2 * _atomic.STALE_AGE_S
     files = {
-        f".a.npy.{dead_pid}-{host}-abcd_123.part": (0, True),  # its writer is gone
-        f".b.png.{dead_pid}-{host}-abcd_123.part.png": (0, True),  # a picture's (extension kept)
-        f".c.npy.{os.getppid()}-{host}-abcd_123.part": (0, False),  # its writer runs: a concurrent run
-        f".d.npy.{os.getpid()}-{host}-abcd_123.part": (0, False),  # this process's own
-        f".e.npy.{dead_pid}-0badc0de-abcd_123.part": (0, False),  # another host's, recent
-        f".f.npy.{dead_pid}-0badc0de-abcd_123.part": (old, True),  # another host's, untouched for 2 days
-        ".g.npy.abcd_123.part": (0, False),  # an older jaxspec's (no process id), recent
-        ".h.npy.abcd_123.part": (old, True),  # the same, untouched for 2 days
-        f".l.npy.{2**70}-{host}-abcd_123.part": (0, False),  # a process id past pid_t: kept, never a crash
-        f".m\nn.npy.{dead_pid}-{host}-abcd_123.part": (0, True),  # a name with a newline
+        f".a.npy.{dead_pid}-{host}-abcd0123.part": (0, True),  # its writer is gone
+        f".b.png.{dead_pid}-{host}-abcd0123.part.png": (0, True),  # a picture's (extension kept)
+        f".c.npy.{os.getppid()}-{host}-abcd0123.part": (0, False),  # its writer runs: a concurrent run
+        f".d.npy.{os.getpid()}-{host}-abcd0123.part": (0, False),  # this process's own
+        f".e.npy.{dead_pid}-0badc0de-abcd0123.part": (0, False),  # another host's, recent
+        f".f.npy.{dead_pid}-0badc0de-abcd0123.part": (old, True),  # another host's, untouched for 2 days
+        ".g.npy.abcd0123.part": (old, False),  # an older jaxspec's form, or a user's own name: kept
+        ".thesis.20240101.part": (old, False),  # a user's file of that form, 2 days old
+        f".h.npy.{dead_pid}-{host}-abcd_123.part": (0, False),  # not hex: not a name jaxspec gives
+        f".l.npy.{2**70}-{host}-abcd0123.part": (0, False),  # a process id past pid_t: kept, never a crash
+        f".m\nn.npy.{dead_pid}-{host}-abcd0123.part": (0, True),  # a name with a newline
         ".notes.part": (old, False),  # not a name jaxspec gives
         "i.npy.part": (old, False),
-        f"j.npy.{dead_pid}-{host}-abcd_123.part": (0, False),  # not hidden
+        f"j.npy.{dead_pid}-{host}-abcd0123.part": (0, False),  # not hidden
     }
     now = time.time()
     for name, (age, _) in files.items():
         (tmp_path / name).write_bytes(b"x")
         os.utime(tmp_path / name, (now - age, now - age))
-    (tmp_path / f".k.npy.{dead_pid}-{host}-abcd_123.part").mkdir()  # a folder is never removed
+    (tmp_path / f".k.npy.{dead_pid}-{host}-abcd0123.part").mkdir()  # a folder is never removed
     assert _atomic.sweep_stale(tmp_path) == sum(stale for _, stale in files.values())
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [name for name, (_, stale) in files.items() if not stale] + [f".k.npy.{dead_pid}-{host}-abcd_123.part"]
+        [name for name, (_, stale) in files.items() if not stale] + [f".k.npy.{dead_pid}-{host}-abcd0123.part"]
     )
     assert _atomic.sweep_stale(tmp_path / "missing") == 0
 
