@@ -48,6 +48,17 @@ def file_id(path: Any) -> tuple[int, int] | None:
     return found.st_dev, found.st_ino
 
 
+def refuse_overwriting(output: Any, inputs: Any, *, name: str, what: str = "input") -> None:
+    """``InputError`` if writing ``output`` would replace one of ``inputs`` (the same file, a link
+    to it included), before anything is read or written: ``plot_file(c, "a.wav", "a.wav")`` and
+    ``plot a.wav -o a.wav`` drew over the audio, ``config.save("rec.wav")`` put JSON in a recording.
+    ``name``: the output's parameter (``"-o"``, ``"output"``) for the message."""
+    out = file_id(output)
+    same = next((path for path in inputs if out is not None and file_id(path) == out), None)
+    if same is not None:
+        raise InputError(f"{name} {display(output)} is the {what} {display(same)} itself: writing it would destroy it")
+
+
 def unreadable(path: Any, error: Exception) -> AudioFileError:
     """The error for a regular file that libsndfile cannot open or decode, naming it. Its MP3
     reader says "File does not exist or is not a regular file (possibly a pipe?)" of any file

@@ -24,14 +24,14 @@ number, ``{"uniform": [lo, hi]}`` (a bare ``[lo, hi]`` is read as uniform too),
 Recordings (noise, impulse responses) are written by path: a stage given its recording
 as a path keeps that path in its static ``source`` field (``Noise(0.1, "cafe.wav")``,
 ``SpectrogramConfig.from_dict`` and ``SpectrogramConfig.load`` all do). Otherwise pass
-``signals={"noise": path}``; a recording with no known path and
-fewer than ``INLINE_LIMIT`` samples is written inline as ``{"samples": [...]}`` (at the
-config's rate, exact), a longer one is an error. In a JSON file, relative paths are
-written relative to the file's folder (``config.save`` rewrites them; ``SpectrogramConfig.load``
+``signals={"noise": path}``; a recording with no known path and fewer than ``INLINE_LIMIT``
+samples is written inline as ``{"samples": [...]}`` (at the config's rate, exact), a longer
+one is an error. In a JSON file, relative paths are written relative to the file's folder
+(``config.save`` rewrites them, and refuses to write over one of them; ``SpectrogramConfig.load``
 reads them so), so a config folder can move together with its recordings.
 
-Things that cannot be written (a callable window, a callable or custom distribution,
-a traced config) raise ``ConfigError`` naming the field and the fix.
+Things that cannot be written (a callable window, a callable or custom distribution, a
+traced config) raise ``ConfigError`` naming the field and the fix.
 
 Stages come from ``jaxspec.augmentation.STAGES``: their names are the keys of
 ``"augmentation"`` and their parameters the keys of each stage's object. This module
@@ -58,8 +58,10 @@ import numpy as np
 
 from . import _stage_json
 from ._atomic import atomic_file
+from ._files import refuse_overwriting
 from ._jsonfile import check_plain, parse_json
 from .augmentation import BY_FIELD, STAGE_BY_NAME, Augmentation, LogUniform, Normal, Scaled, Uniform, recording_samples
+from .augmentation.recordings import file_stamps
 from .errors import ConfigError
 
 INLINE_LIMIT = 100_000
@@ -334,13 +336,12 @@ def to_json(config: Any, *, signals: Mapping[str, str | os.PathLike] | None = No
 
 
 def save(config: Any, path: str | os.PathLike, *, signals: Mapping[str, str | os.PathLike] | None = None) -> Path:
-    """Writes ``config`` as JSON to ``path`` (through a link); recording paths relative to its ``_config_folder``.
-
-    Returns:
-      The path written (its folder is created).
-    """
+    """Writes ``config`` as JSON to ``path`` (through a link); recording paths relative to its
+    ``_config_folder``. Returns the path written (its folder is created); ``InputError`` if ``path``
+    is one of the config's recordings (or a link to it), before anything is written."""
     path = Path(path)
     d = to_dict(config, signals=signals)
+    refuse_overwriting(path, [*file_stamps(config), *(signals or {}).values()], name="path", what="recording")
     folder = _config_folder(path)
     for entry in (d["augmentation"] or {}).values():
         if isinstance(entry.get("signal"), str):

@@ -298,6 +298,7 @@ def plot_file(
     known = _figure_class()().canvas.get_supported_filetypes()  # fails before decoding without matplotlib
     if kind not in known:  # before decoding, and naming the file (matplotlib's error named neither)
         raise ConfigError(f"output {_files.quoted(output)}: .{kind} is not a picture format; one of {sorted(known)}")
+    _files.refuse_overwriting(output, [path], name="output")  # before decoding, as plot -o INPUT
     info = audio_info(path)
     channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")
     x = prepare(config, path)

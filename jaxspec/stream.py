@@ -320,9 +320,7 @@ def encode_to_file(
     if stamps is not None and not callable(getattr(stamps, "append", None)):
         raise InputError(f"stamps={stamps!r} must be None or a list (it gets the file's size and time)")
     shape = (num_output_frames(config, path), config.num_features)
-    target = _files.file_id(out_path)  # the same test as the CLI's -o INPUT refusal (a link to it too)
-    if target is not None and target == _files.file_id(path):
-        raise InputError(f"out_path={os.fspath(out_path)!r} is the input itself: writing it would destroy it")
+    _files.refuse_overwriting(out_path, [path], name="out_path")  # the CLI's -o INPUT test (a link to it too)
     done = 0
     with atomic_file(out_path, stamps=stamps) as out:
         np.lib.format.write_array_header_1_0(out, {"descr": "<f4", "fortran_order": False, "shape": shape})

@@ -204,9 +204,29 @@ def test_encode_to_file_refuses_to_write_over_its_input(tmp_path):
     before = (tmp_path / "a.wav").read_bytes()
     (tmp_path / "link.wav").symlink_to(tmp_path / "a.wav")
     for out in (tmp_path / "a.wav", tmp_path / "link.wav"):
-        with pytest.raises(jaxspec.InputError, match="is the input itself"):
+        with pytest.raises(jaxspec.InputError, match="out_path '.*' is the input '.*a.wav' itself"):
             jaxspec.encode_to_file(SpectrogramConfig(), tmp_path / "a.wav", out)
     assert (tmp_path / "a.wav").read_bytes() == before
+
+
+def test_plot_file_and_save_refuse_to_write_over_their_inputs(tmp_path):
+    # the CLI refused plot -o INPUT and config --noise-file rec.wav -o rec.wav; plot_file(c,
+    # "a.wav", "a.wav") drew a PNG over the WAV, config.save("rec.wav") put JSON in the recording
+    plot_file = pytest.importorskip("jaxspec.plot").plot_file
+    wav, link = tmp_path / "a.png", tmp_path / "link.png"  # a WAV named .png: plot's own default name
+    soundfile.write(wav, 0.1 * np.ones(1600, np.float32), 16000, format="WAV")
+    link.symlink_to(wav)
+    before = wav.read_bytes()
+    noisy = SpectrogramConfig(augmentation=Augmentation(noise=jaxspec.Noise(0.1, str(wav))))
+    for out in (wav, link):
+        with pytest.raises(jaxspec.InputError, match="output '.*' is the input '.*a.png' itself"):
+            plot_file(SpectrogramConfig(), wav, out)
+        with pytest.raises(jaxspec.InputError, match="path '.*' is the recording '.*a.png' itself"):
+            noisy.save(out)
+        with pytest.raises(jaxspec.InputError, match="is the recording"):  # one given by signals=
+            SpectrogramConfig().save(out, signals={"noise": str(wav)})
+    assert wav.read_bytes() == before
+    assert noisy.save(tmp_path / "c.json").is_file()  # other names are written
 
 
 def test_demo_takes_dash_o_and_resample_takes_whole_float_rates(tmp_path, capsys):

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import outputs
 from .._atomic import SPECIAL_NAME, sweep_folders
-from .._files import file_id, header_frames, printable, quoted, warn_if_truncated
+from .._files import file_id, header_frames, printable, quoted, refuse_overwriting, warn_if_truncated
 from ..augmentation.recordings import file_stamps
 from ..corpus import file_keys
 from ..encoding import encode
@@ -28,7 +28,7 @@ from ..planner import COUNTED_WHEN_EXACT, plan_file
 from ..spectrum import output_dtype
 from ..stream import encode_to_file, stream_to_array
 from .flags import config_from_args
-from .inputs import Input, find_inputs, refuse_collisions, refuse_overwriting
+from .inputs import Input, find_inputs, refuse_collisions
 from .pipeline import FILE_ERRORS, Long, encode_files, failure_reason, progress_bar, say
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -94,7 +94,7 @@ def run_encode(args: argparse.Namespace) -> int:
         print(f"error: -o {str(out)!r} is a file, not a folder; give a folder for the outputs", file=sys.stderr)
         return EXIT_USAGE
     if args.single:
-        refuse_overwriting(out, [item.path for item in inputs])
+        refuse_overwriting(out, [item.path for item in inputs], name="-o")
     kept, targets, ids = [], {}, {file_id(item.path): item.path for item in inputs}
     for item in inputs:
         try:  # its name, and the links of folders already in -o
@@ -289,7 +289,7 @@ def run_demo(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     _warn_unused_augmentation(config, "demo")
     path = args.path or example_path()
-    refuse_overwriting(args.out, [path])
+    refuse_overwriting(args.out, [path], name="-o")
     info = audio_info(path)
     print(
         f"input   {printable(path)}\n        {info.duration:.3f} s, {info.samplerate} Hz, {info.channels} channel(s), "
@@ -329,7 +329,7 @@ def run_plot(args: argparse.Namespace) -> int:
     if config.augmentation is not None and not args.augment:
         print("warning: the augmentation is drawn only with --augment N (N augmented versions)", file=sys.stderr)
     output = args.output or Path(args.path).stem + ".png"
-    refuse_overwriting(output, [args.path])
+    refuse_overwriting(output, [args.path], name="-o")
     plot_file(config, args.path, output, augment_count=args.augment, seed=args.key, dpi=args.dpi)  # atomically
     print(f"picture {printable(output)}")
     return EXIT_OK
@@ -376,7 +376,7 @@ def run_info(args: argparse.Namespace) -> int:
 def run_config(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.output and args.output != "-":  # "-": stdout, as the other tools take it
-        refuse_overwriting(args.output, file_stamps(config), what="recording")
+        refuse_overwriting(args.output, file_stamps(config), name="-o", what="recording")
         try:
             config.save(args.output)
         except OSError as error:

@@ -11,8 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._files import file_id, quoted
-from ..errors import InputError
+from .._files import quoted
 
 _EXTENSION_LIST = (
     ".wav .wave .flac .ogg .oga .opus .mp3 .aif .aiff .aifc .au .snd .caf .w64 .rf64 .voc .sd2 .ircam .sf "
@@ -189,16 +188,6 @@ def collisions(inputs: Sequence[Input]) -> list[str]:
 
 
 _ADVICE = "; encode them into separate folders"
-
-
-def refuse_overwriting(output: str | os.PathLike, inputs: Iterable[str | os.PathLike], what: str = "input") -> None:
-    """``InputError`` if writing ``output`` would replace one of ``inputs`` (the same file, a
-    link to it included): ``plot rec.png`` drew over a WAV named so, ``config --noise-file rec.wav
-    -o rec.wav`` put JSON in the recording."""
-    out = file_id(output)
-    same = next((path for path in inputs if out is not None and file_id(path) == out), None)
-    if same is not None:
-        raise InputError(f"-o {quoted(output)} is the {what} {quoted(same)} itself: writing it would destroy it")
 
 
 def refuse_collisions(inputs: Sequence[Input]) -> bool:
