@@ -433,7 +433,7 @@ def test_globs_match_the_standard_glob_on_a_tree_without_links(tree, pattern, tm
     (root / "x" / ".hidden.wav").touch()  # wildcards skip hidden names, as glob's do
     monkeypatch.chdir(root)
     expected = sorted({os.path.normpath(path) for path in glob.glob(pattern, recursive=True)})
-    assert sorted(os.path.normpath(path) for path in _glob(pattern)) == expected
+    assert sorted(os.path.normpath(path) for path in _glob(pattern, [])) == expected
 
 
 def test_a_recursive_glob_does_not_follow_folder_links_that_loop(tmp_path):
@@ -454,6 +454,69 @@ def test_a_recursive_glob_does_not_follow_folder_links_that_loop(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['sub/ok'] []"
+
+
+def test_a_trailing_double_star_does_not_walk_links_to_folders(tmp_path):
+    """``'in/**'`` matched a link to a folder and then walked it (a link to ``/``: ``info``
+    walked the whole file system), though ``**`` does not follow links to folders."""
+    from jaxspec.cli.inputs import find_inputs
+
+    root, outside = tmp_path / "in", tmp_path / "outside"
+    (root / "sub").mkdir(parents=True)
+    outside.mkdir()
+    for path in (root / "a.wav", root / "sub" / "b.wav", outside / "c.wav"):
+        soundfile.write(path, _tone(0.1, RATE, 440), RATE)
+    (root / "linked").symlink_to(outside)
+    (root / "sub" / "c.wav").symlink_to(outside / "c.wav")  # a link to a file is an input, as in a folder
+    inputs, problems = find_inputs([f"{root}/**"])
+    assert sorted(item.name for item in inputs) == ["a", "sub/b", "sub/c"] and problems == []
+
+
+def _past_path_max(root: os.PathLike) -> None:
+    """A chain of folders below ``root`` whose path is longer than ``PATH_MAX`` (4096 bytes on
+    Linux), made through folder descriptors, with a file at the bottom."""
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        for _ in range(24):  # 24 * 201 bytes
+            os.mkdir("d" * 200, dir_fd=fd)
+            fd, old = os.open("d" * 200, os.O_RDONLY, dir_fd=fd), fd
+            os.close(old)
+        os.close(os.open("deep.wav", os.O_WRONLY | os.O_CREAT, dir_fd=fd))
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PATH_MAX is Linux's")
+def test_folders_that_cannot_be_read_are_reported(tmp_path, capsys):
+    """A folder below an input folder that cannot be listed (a path past PATH_MAX here; no
+    permission for a user) was skipped silently: its files were neither encoded nor failed,
+    and exit was 0. Each is now an error line naming it, and the run exits 1."""
+    from jaxspec.cli.inputs import find_inputs
+
+    root = tmp_path / "in"
+    root.mkdir()
+    soundfile.write(root / "a.wav", _tone(0.1, RATE, 440), RATE)
+    _past_path_max(root)
+    for pattern in (str(root), f"{root}/**/*.wav"):
+        inputs, problems = find_inputs([pattern])
+        assert [item.name for item in inputs] == ["a"]
+        assert len(problems) == 1 and "cannot read the folder: File name too long" in problems[0][1], problems
+        assert problems[0][0].startswith(f"{root}/ddd")  # the folder, not the pattern
+    code, _, err = _run(capsys, "encode", root, "-o", tmp_path / "out", "--no-progress")
+    assert code == 1 and "cannot read the folder" in err and (tmp_path / "out" / "a.npy").is_file()
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads any folder")
+def test_a_folder_without_permission_is_reported(tmp_path):
+    from jaxspec.cli.inputs import find_inputs
+
+    (tmp_path / "in" / "locked").mkdir(parents=True)
+    (tmp_path / "in" / "locked").chmod(0)
+    try:
+        inputs, problems = find_inputs([str(tmp_path / "in")])
+    finally:
+        (tmp_path / "in" / "locked").chmod(0o755)
+    assert inputs == [] and problems == [(str(tmp_path / "in" / "locked"), "cannot read the folder: Permission denied")]
 
 
 def test_long_inputs_are_drawn_pooled_to_the_pictures_width(monkeypatch):

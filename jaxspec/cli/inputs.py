@@ -38,8 +38,15 @@ def _strip_extension(relative: str) -> str:
     return (path.parent / path.stem).as_posix() if path.suffix else path.as_posix()
 
 
-def _folder_inputs(folder: str, prefix: str = "") -> Iterator[Input]:
-    for root, dirs, files in os.walk(folder):
+def _unreadable(problems: list[tuple[str, str]], folder: str, error: OSError) -> None:
+    """Records a folder that cannot be read (no permission, a path past ``PATH_MAX``): it was
+    skipped silently, and its files were neither encoded nor counted as failed."""
+    problems.append((error.filename or folder, f"cannot read the folder: {error.strerror or error}"))
+
+
+def _folder_inputs(folder: str, problems: list[tuple[str, str]], prefix: str = "") -> Iterator[Input]:
+    """The audio files below ``folder`` (links to folders not followed), sorted; ``_unreadable`` folders."""
+    for root, dirs, files in os.walk(folder, onerror=lambda error: _unreadable(problems, folder, error)):
         dirs.sort()
         for file in sorted(files):
             path = os.path.join(root, file)
@@ -57,11 +64,12 @@ def _glob_base(pattern: str) -> str:
     return os.path.join(*base) if base else "."
 
 
-def _glob(pattern: str) -> list[str]:
+def _glob(pattern: str, problems: list[tuple[str, str]]) -> list[str]:
     """``glob.glob(pattern, recursive=True)``, sorted, except that ``**`` does not descend
     into links to folders: the standard glob follows them, so two links looping back into
     the tree made ``a/**/*.wav`` list about 2**40 paths (a hang). Folders given as folders
-    are walked without following links too."""
+    are walked without following links too. Folders that cannot be read go to ``problems``
+    (glob skips them silently)."""
     parts = Path(pattern).parts
     base = _glob_base(pattern)
     found: set[str] = set()
@@ -81,7 +89,10 @@ def _glob(pattern: str) -> list[str]:
             return
         try:
             entries = sorted(os.scandir(folder or "."), key=lambda entry: entry.name)
-        except OSError:  # unreadable or vanished: skipped, as glob skips it
+        except FileNotFoundError:  # vanished since it was listed
+            return
+        except OSError as error:
+            _unreadable(problems, folder or ".", error)
             return
         if part == "**":
             visit(folder, tail)  # zero folders
@@ -89,8 +100,8 @@ def _glob(pattern: str) -> list[str]:
                 if entry.name.startswith("."):
                     continue
                 path = os.path.join(folder, entry.name)
-                if not tail:  # a last ``**`` matches every file and folder below
-                    found.add(path)
+                if not tail and not (entry.is_symlink() and entry.is_dir()):
+                    found.add(path)  # a last ``**``: every file and folder below, but no link to a folder (walked)
                 if entry.is_dir(follow_symlinks=False):
                     visit(path, rest)
             return
@@ -132,7 +143,7 @@ def find_inputs(patterns: Iterable[str]) -> tuple[list[Input], list[tuple[str, s
 
     Returns:
       ``(inputs, problems)``: problems are ``(pattern, reason)`` for paths that
-      match nothing.
+      match nothing, and ``(folder, reason)`` for folders that cannot be read.
     """
     inputs: list[Input] = []
     problems: list[tuple[str, str]] = []
@@ -151,22 +162,23 @@ def find_inputs(patterns: Iterable[str]) -> tuple[list[Input], list[tuple[str, s
 
     for pattern in patterns:
         if os.path.isdir(pattern):
-            if not add(_folder_inputs(pattern)):
+            before = len(problems)
+            if not add(_folder_inputs(pattern, problems)) and len(problems) == before:
                 problems.append(
                     (pattern, f"folder has no audio files ({', '.join(sorted(AUDIO_EXTENSIONS)[:6])}, ...)")
                 )
         elif os.path.lexists(pattern):  # a link that loops or dangles fails with the OS's reason, as in a folder
             add([Input(pattern, _strip_extension(os.path.basename(pattern)))])
         elif glob.has_magic(pattern):
-            base = _glob_base(pattern)
+            base, before = _glob_base(pattern), len(problems)
             found = []
-            for match in _glob(pattern):
+            for match in _glob(pattern, problems):
                 relative = os.path.relpath(match, base)
                 if os.path.isdir(match):
-                    found.extend(_folder_inputs(match, relative))
+                    found.extend(_folder_inputs(match, problems, relative))
                 elif _is_audio(match):
                     found.append(Input(match, _strip_extension(relative)))
-            if not add(found):
+            if not add(found) and len(problems) == before:
                 problems.append((pattern, "the pattern matches no audio file"))
         else:
             problems.append((pattern, "no such file or folder"))
