@@ -51,7 +51,8 @@ from .config import SpectrogramConfig
 from .corpus import Batches, check_seed, encode_waves, file_keys
 from .errors import InputError, config_type_error
 from .framing import uses_key
-from .outputs import MANIFEST_NAME, Manifest, Source, key_rule, target_path, write_npy
+from .manifest import MANIFEST_NAME, Manifest, Source
+from .outputs import key_rule, target_path, write_npy
 from .stream import encode_to_file
 
 __all__ = ["EncodeBatches", "Item", "ReadAudio", "WriteFeatures", "encode_corpus", "main"]

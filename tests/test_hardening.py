@@ -42,6 +42,7 @@ from jaxspec import (
     _files,
     limits,
 )
+from jaxspec import manifest as manifest_module
 from jaxspec.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, main
 from jaxspec.errors import TruncatedAudioWarning
 
@@ -454,10 +455,10 @@ def test_records_appended_after_a_cut_line_are_kept(tmp_path):
 
     path = tmp_path / "manifest.jsonl"
     path.write_text('{"name": "a", "sett')
-    manifest = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    manifest = manifest_module.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
     manifest.add("b", None, (10, 1))
     manifest.add("c", None, (20, 2))
-    again = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    again = manifest_module.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
     assert sorted(again.records) == ["b", "c"] and manifest.setting in again.settings
 
 
@@ -466,20 +467,20 @@ def test_concurrent_runs_into_one_folder_keep_each_others_records(tmp_path):
     # dropped the other's rows, and the next run encoded those outputs again
     from jaxspec import outputs
 
-    path = tmp_path / outputs.MANIFEST_NAME
+    path = tmp_path / manifest_module.MANIFEST_NAME
     path.write_text("")
-    old = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    old = manifest_module.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
     old.add("gone", None, (1, 1))
     old.compact()
-    first = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
-    second = outputs.Manifest(path, {"x": 2}, outputs.KEY_RULE_NONE)  # another config
+    first = manifest_module.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    second = manifest_module.Manifest(path, {"x": 2}, outputs.KEY_RULE_NONE)  # another config
     first.add("a", None, (10, 1))
     second.add("b", None, (20, 2))
     first.forget("gone")  # replaced or failed in the first run
     first.compact()
     second.add("c", None, (30, 3))
     second.compact()
-    final = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    final = manifest_module.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
     assert sorted(final.records) == ["a", "b", "c"]
     assert final.records["a"]["setting"] == first.setting and final.records["b"]["setting"] == second.setting
     assert {first.setting, second.setting} <= set(final.settings)
@@ -493,14 +494,14 @@ def test_a_run_whose_setting_line_was_rewritten_away_writes_it_again(tmp_path):
     # line, lost for good were it killed before its own rewrite
     from jaxspec import outputs
 
-    path = tmp_path / outputs.MANIFEST_NAME
-    first = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    path = tmp_path / manifest_module.MANIFEST_NAME
+    first = manifest_module.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
     first.add("n1", None, (10, 1))
-    second = outputs.Manifest(path, {"x": 2}, outputs.KEY_RULE_NONE)
+    second = manifest_module.Manifest(path, {"x": 2}, outputs.KEY_RULE_NONE)
     second.add("n1", None, (10, 2))
     second.compact()
     first.add("n2", None, (20, 3))  # no compact: killed
-    again = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    again = manifest_module.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
     assert again.records["n2"]["setting"] == first.setting and first.setting in again.settings
 
 
@@ -550,14 +551,12 @@ def test_a_manifest_lock_held_elsewhere_costs_one_wait_per_run(tmp_path, capsys,
     # LOCK_WAIT_S again (30 s a file), and the rewrite after a Ctrl-C once more
     import fcntl
 
-    from jaxspec import outputs
-
-    monkeypatch.setattr(outputs, "LOCK_WAIT_S", 0.5)
+    monkeypatch.setattr(manifest_module, "LOCK_WAIT_S", 0.5)
     for i in range(12):
         _wav(tmp_path / f"{i:02d}.wav", 2000)
     out = tmp_path / "out"
     out.mkdir()
-    fd = os.open(out / outputs.MANIFEST_NAME, os.O_RDWR | os.O_CREAT)
+    fd = os.open(out / manifest_module.MANIFEST_NAME, os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
         start = time.monotonic()
@@ -573,8 +572,8 @@ def test_the_manifest_lock_survives_an_open_that_would_block_and_a_fifo(tmp_path
     # stopped the run); a FIFO swapped in for the manifest during a run hung the rewrite
     from jaxspec import outputs
 
-    path = tmp_path / outputs.MANIFEST_NAME
-    manifest = outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    path = tmp_path / manifest_module.MANIFEST_NAME
+    manifest = manifest_module.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
     real_open, refused = os.open, []
 
     def leased(name, *args, **kwargs):
@@ -586,7 +585,7 @@ def test_the_manifest_lock_survives_an_open_that_would_block_and_a_fifo(tmp_path
     monkeypatch.setattr(os, "open", leased)
     manifest.add("a", None, (1, 1))
     monkeypatch.setattr(os, "open", real_open)
-    assert len(refused) == 3 and "a" in outputs.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE).records
+    assert len(refused) == 3 and "a" in manifest_module.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE).records
     if os.name == "posix":
         path.unlink()
         os.mkfifo(path)
@@ -718,17 +717,16 @@ def test_a_failing_item_never_removes_what_jaxspec_did_not_write(tmp_path, capsy
 def test_a_manifest_with_hostile_lines_is_read_past(tmp_path, capsys):
     """Deeply nested JSON, a setting that is not a string and a line longer than the cap
     are skipped (no RecursionError / TypeError; the long line is never held whole)."""
-    from jaxspec import outputs
 
     folder, out = tmp_path / "in", tmp_path / "out"
     folder.mkdir()
     _wav(folder / "a.wav")
     assert _cli(capsys, "encode", folder, "-o", out, "--no-progress")[0] == EXIT_OK
-    manifest = out / outputs.MANIFEST_NAME
+    manifest = out / manifest_module.MANIFEST_NAME
     with open(manifest, "a") as file:
         file.write("[" * 100_000 + "]" * 100_000 + "\n")
         file.write(json.dumps({"setting": {"a": 1}, "config": 1, "key_rule": 2}) + "\n")
-        file.write('{"name": "a", "x": "' + "y" * (outputs.MAX_LINE_BYTES + 10) + '"}\n')
+        file.write('{"name": "a", "x": "' + "y" * (manifest_module.MAX_LINE_BYTES + 10) + '"}\n')
     code, printed, _ = _cli(capsys, "encode", folder, "-o", out, "--no-progress")
     assert code == EXIT_OK and printed.startswith("0 written, 0 failed, 1 up to date")
     assert manifest.stat().st_size < 10_000  # rewritten without them
@@ -1776,7 +1774,6 @@ def test_reaudit_of_the_manifest_and_messages(tmp_path, capsys):
     """A record whose setting is not a string crashed every rerun (compact); an old record
     without an output time never lets a same-size file of the user's be deleted; the
     summary line and the plot / config lines escape their paths."""
-    from jaxspec import outputs
 
     folder, out = tmp_path / "in", tmp_path / "o\nut"
     folder.mkdir()
@@ -1784,7 +1781,7 @@ def test_reaudit_of_the_manifest_and_messages(tmp_path, capsys):
         _wav(folder / f"{name}.wav")
     code, printed, _ = _cli(capsys, "encode", folder, "-o", out, "--no-progress")
     assert code == EXIT_OK and printed.rstrip().endswith("-> " + str(out).replace("\n", "\\n"))
-    manifest = out / outputs.MANIFEST_NAME
+    manifest = out / manifest_module.MANIFEST_NAME
     lines = [json.loads(line) for line in manifest.read_text().splitlines()]
     for line in lines:
         line.pop("output_mtime_ns", None)  # records as jaxspec wrote them before 2026-12

@@ -15,6 +15,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from .. import manifest as manifests
 from .. import outputs
 from .._atomic import SPECIAL_NAME, sweep_folders
 from .._files import file_id, header_frames, printable, quoted, refuse_overwriting, warn_if_truncated
@@ -118,14 +119,14 @@ def run_encode(args: argparse.Namespace) -> int:
         )
     seed = args.key if uses_key(config) else None
     if manifest_path is None:
-        manifest_path = out.with_name(out.name + ".manifest.jsonl") if args.single else out / outputs.MANIFEST_NAME
+        manifest_path = out.with_name(out.name + ".manifest.jsonl") if args.single else out / manifests.MANIFEST_NAME
     try:
         rule, recordings = outputs.key_rule(seed), None if seed is None else file_stamps(config)  # read only with a key
-        manifest = outputs.Manifest(manifest_path, config.to_dict(), rule, recordings)
+        manifest = manifests.Manifest(manifest_path, config.to_dict(), rule, recordings)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    sources = {item.name: outputs.Source.of(item.path) for item in inputs}
+    sources = {item.name: manifests.Source.of(item.path) for item in inputs}
     if args.single:
         _sweep([out.parent])  # the archive's folder, where its manifest lies too
         return _encode_single(args, config, inputs, problems, out, seed, manifest, sources)

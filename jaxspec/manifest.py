@@ -1,0 +1,321 @@
+"""The manifest of an output folder or archive: what ``jaxspec encode`` and ``python -m jaxspec.beam`` wrote, and how.
+
+The manifest ``OUT/.jaxspec-manifest.jsonl`` (beside an archive: ``ARCHIVE.manifest.jsonl``)
+records, per output written, its name, the input's absolute path, size and modification time,
+the output's size and the setting (a hash of the config's JSON and the key rule; the config is
+recorded once per setting); a run that wrote nothing leaves none. A rerun skips an item only
+when its record matches: same input, config and key rule, output present with the recorded
+size and modification time (ns) (an output replaced since, by a run with another config, is redone).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import stat
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import limits
+from ._atomic import atomic_file
+from .errors import InputError
+
+MANIFEST_NAME = ".jaxspec-manifest.jsonl"
+MAX_LINE_BYTES = 2 * limits.MAX_CONFIG_BYTES  # a setting line holds a config (inline recordings too)
+
+
+@dataclass(frozen=True)
+class Source:
+    """What the manifest records about an input."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: str) -> Source | None:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return None
+        return cls(os.path.abspath(path), info.st_size, info.st_mtime_ns)
+
+
+def _check_manifest_path(path: Path) -> None:
+    """``InputError`` unless ``path`` is absent or a regular file (not followed if a link):
+    a FIFO there would block the read, a folder would fail every item's record, and a
+    link would make the appended records land outside ``-o``."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise InputError(f"the manifest {str(path)!r} cannot be read: {error.strerror or error}") from error
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a link" if stat.S_ISLNK(mode) else "not a regular file"
+        raise InputError(f"the manifest {str(path)!r} is {kind}; remove it, or write to another -o")
+
+
+LOCK_WAIT_S = 30.0
+"""How long a run waits for the manifest's lock, in all, before it goes on without it."""
+
+_LOCK_OPEN = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+
+
+@contextlib.contextmanager
+def _locked(manifest: Path, wait: float) -> Iterator[float | None]:
+    """Holds an exclusive ``flock`` on the manifest file (POSIX), so that the appends and
+    rewrites of concurrent runs into one folder take turns; yields ``None`` when it holds
+    the lock, else the seconds it waited for it in vain.
+
+    The file itself, opened for writing (NFS takes exclusive locks only on files open for
+    writing), not the output folder: a lock there met the ``flock OUT jaxspec encode ...``
+    idiom (a parent holding that lock: the run waited for ever). A rewrite replaces the
+    file, so a lock won on a file no longer under the name is let go and taken again on
+    the new one. Polled for at most ``wait`` seconds: a lock that is not to be had (or a
+    file system without one, a lease being broken, a manifest that cannot be opened for
+    writing) leaves the call going unlocked, as before, rather than hanging."""
+    start = time.monotonic()
+    try:
+        import fcntl
+    except ImportError:
+        yield 0.0
+        return
+    fd = None
+    while True:
+        try:
+            fd = os.open(manifest, _LOCK_OPEN, 0o666)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # held elsewhere (from flock), or a lease being broken (from open)
+            if fd is not None:
+                os.close(fd)
+                fd = None
+            if time.monotonic() - start >= wait:
+                break
+            time.sleep(0.01)
+            continue
+        except OSError:  # cannot open it for writing, or no flock here: unlocked
+            break
+        with contextlib.suppress(OSError):
+            if os.fstat(fd).st_ino == os.stat(manifest).st_ino:
+                break  # the file under the name is the one locked
+        os.close(fd)  # rewritten meanwhile: lock the new file
+        fd = None
+    try:
+        yield None if fd is not None else time.monotonic() - start
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the lock
+
+
+def _regular(path: Path, flags: int) -> Any:
+    """``path`` opened (binary), or ``OSError`` when it is not a regular file; never blocks
+    on a special file (a FIFO swapped in during a run hung the rewrite's read).
+
+    On Linux the name is first opened with ``O_PATH`` (which opens nothing: no FIFO, no
+    lease break), checked, then opened for real through ``/proc/self/fd``, blocking as a
+    plain open does: an open with ``O_NONBLOCK`` of a file under a lease (Samba, NFS
+    servers, backup tools) failed at once, and the records of a whole run were lost."""
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    handle = None
+    with contextlib.suppress(FileNotFoundError, AttributeError):
+        handle = os.open(path, os.O_PATH | os.O_CLOEXEC | nofollow)
+    if handle is not None:
+        try:
+            if not stat.S_ISREG(os.fstat(handle).st_mode):
+                raise OSError(errno.EINVAL, "the manifest is not a regular file", str(path))
+            try:
+                fd = os.open(f"/proc/self/fd/{handle}", (flags & ~os.O_CREAT) | os.O_CLOEXEC)
+            except FileNotFoundError:  # no /proc: the name itself, checked just above
+                fd = os.open(path, flags | os.O_CLOEXEC | nofollow, 0o666)
+        finally:
+            os.close(handle)
+    else:  # not there yet (created here), or no O_PATH
+        fd = os.open(path, flags | os.O_CLOEXEC | nofollow | (0 if flags & os.O_CREAT else os.O_NONBLOCK), 0o666)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "the manifest is not a regular file", str(path))
+    return os.fdopen(fd, "a+b" if flags & os.O_APPEND else "rb")
+
+
+def _parse(path: Path, strict: bool = False) -> tuple[dict[str, dict], dict[str, dict]]:
+    """A manifest's settings and latest record per name (none for a file that is not
+    there; ``strict``: an ``OSError`` for one that cannot be read, else none either).
+    Lines that are not a setting or a record are skipped (a line cut by a kill, garbage,
+    JSON nested too deep, lines longer than ``MAX_LINE_BYTES``, never held whole)."""
+    settings: dict[str, dict[str, Any]] = {}
+    records: dict[str, dict[str, Any]] = {}
+    try:
+        with _regular(path, os.O_RDONLY) as file:
+            for line in _lines(file, MAX_LINE_BYTES):
+                try:
+                    entry = json.loads(line.decode("utf-8", "surrogateescape"))
+                except (ValueError, RecursionError):
+                    continue
+                if not isinstance(entry, dict):
+                    continue
+                if "config" in entry and isinstance(entry.get("setting"), str):
+                    settings[entry["setting"]] = entry
+                elif isinstance(entry.get("name"), str) and isinstance(entry.get("setting"), str):
+                    records[entry["name"]] = entry
+    except FileNotFoundError:
+        pass
+    except OSError:
+        if strict:
+            raise
+        return {}, {}
+    return settings, records
+
+
+def _lines(file: Any, cap: int) -> Iterator[bytes]:
+    """The lines of a binary ``file`` of at most ``cap`` bytes; longer ones are read past in
+    pieces and skipped."""
+    while line := file.readline(cap + 1):
+        if len(line) > cap and not line.endswith(b"\n"):
+            while (rest := file.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass
+            continue
+        yield line
+
+
+class Manifest:
+    """The record of what an output folder (or archive) holds and how it was made.
+
+    An append-only JSON-lines file: a ``{"setting": H, "config": ..., "key_rule": ...}``
+    line per setting, then a line per output written (appended after its rename). The
+    last line of a killed run may be cut; it is ignored. ``compact`` rewrites it
+    atomically with the latest record per name, merged with what concurrent runs into the
+    same folder appended meanwhile (appends and rewrites hold a lock on the manifest file:
+    ``_locked``). Records hold each output's ``_atomic.stamp``: ``write_npy`` and ``write_npz``
+    return the one of the file they wrote, taken before its rename.
+    """
+
+    def __init__(self, path: Path, config_json: dict[str, Any], rule: str, recordings: dict | None = None):
+        self.path = path
+        made = {"config": config_json, "key_rule": rule} | ({"recordings": recordings} if recordings else {})
+        text = json.dumps(made, sort_keys=True)
+        self.setting = hashlib.sha256(text.encode()).hexdigest()[:32]
+        self.header = {"setting": self.setting, **made}
+        _check_manifest_path(path)
+        self.settings, self.records = _parse(path)
+        self._touched: set[str] = set()  # names this run recorded or forgot: its word wins in compact
+        self._inode: int | None = None  # the file this run's setting line went to
+        self._lock_wait = LOCK_WAIT_S  # seconds this run may still wait for the lock
+
+    def up_to_date(self, name: str, target: Path, source: Source | None) -> bool:
+        """True if ``target`` was made from this same input with this setting and is complete."""
+        record = self.records.get(name)
+        if record is None or source is None or record.get("setting") != self.setting:
+            return False
+        if (record.get("input"), record.get("size"), record.get("mtime_ns")) != (
+            source.path,
+            source.size,
+            source.mtime_ns,
+        ):
+            return False
+        try:
+            info = target.stat()
+        except OSError:
+            return False
+        recorded = record.get("output_mtime_ns")  # absent from records of jaxspec before 2026-12
+        return info.st_size == record.get("output_bytes") and recorded in (None, info.st_mtime_ns)
+
+    def wrote(self, name: str, target: Path) -> bool:
+        """True if ``target`` is the regular file recorded as ``name``'s output, as written
+        (size and time in ns; any setting): an output of jaxspec's, not a file of the user's."""
+        record = self.records.get(name)
+        try:
+            info = target.lstat()
+        except OSError:
+            return False
+        return (  # a record of before 2026-12, with no time, is not enough: .npy files of one shape have one size
+            record is not None
+            and stat.S_ISREG(info.st_mode)
+            and info.st_size == record.get("output_bytes")
+            and record.get("output_mtime_ns") == info.st_mtime_ns
+        )
+
+    def add(self, name: str, source: Source | None, output: tuple[int, int]) -> None:
+        """Records an output just renamed into place (appended at once); ``output`` is its ``_atomic.stamp``."""
+        record = {
+            "name": name,
+            "setting": self.setting,
+            "input": None if source is None else source.path,
+            "size": None if source is None else source.size,
+            "mtime_ns": None if source is None else source.mtime_ns,
+            "output_bytes": output[0],
+            "output_mtime_ns": output[1],
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._turn(), _regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT) as file:
+            end = file.seek(0, os.SEEK_END)
+            cut = end > 0 and file.seek(end - 1) >= 0 and file.read(1) != b"\n"  # a line a kill cut short
+            inode = os.fstat(file.fileno()).st_ino
+            # this setting's line again when the file is not the one it went to: another run
+            # rewrote the manifest since (without it, were this run killed before its own rewrite)
+            lines = ([] if inode == self._inode else [self.header]) + [record]
+            # after a cut line, a newline first: else the first line would be glued to it and lost
+            text = "\n" * cut + "".join(json.dumps(line) + "\n" for line in lines)
+            file.write(text.encode("utf-8", "surrogateescape"))
+        self._inode = inode
+        self.records[name] = record  # once it is in the file
+        self._touched.add(name)
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """``_locked`` within what is left of this run's ``LOCK_WAIT_S`` (a lock held elsewhere
+        for long cost 30 s per output, and again after a Ctrl-C)."""
+        with _locked(self.path, self._lock_wait) as waited:
+            if waited is not None:  # went on unlocked: the waits that failed use up the budget
+                self._lock_wait = max(0.0, self._lock_wait - waited)
+            yield
+
+    def discard(self, name: str, target: Path) -> None:
+        """Drops ``name``'s record after its input failed, and removes ``target`` if the record
+        says jaxspec wrote it (``wrote``): an earlier run's output of that input is stale now.
+        A file of the user's, a FIFO or a device that happens to have its name is left alone."""
+        if self.wrote(name, target):
+            with contextlib.suppress(OSError):
+                target.unlink()
+        self.forget(name)
+
+    def forget(self, name: str) -> None:
+        """Drops the record of an output that is being replaced or failed."""
+        self.records.pop(name, None)
+        self._touched.add(name)
+
+    def forget_all(self) -> None:
+        """Drops every record (an archive written anew holds only what is added next)."""
+        for name in list(self.records):
+            self.forget(name)
+
+    def compact(self) -> None:
+        """Rewrites the manifest atomically: the settings in use, then one record per name.
+
+        Records of names this run did not touch are taken from the file as it is now, so
+        that the rows a concurrent run appended meanwhile are kept (its rewrite, if later,
+        keeps this run's rows alike)."""
+        with contextlib.suppress(OSError), self._turn():
+            settings, records = _parse(self.path, strict=True)  # unreadable: left as it is
+            for name in self._touched:
+                records.pop(name, None)
+                if name in self.records:
+                    records[name] = self.records[name]
+            settings = {**settings, **self.settings, self.setting: self.header}
+            used = {record.get("setting") for record in records.values()}
+            if not records:  # nothing written (every input failed): no empty manifest left behind
+                self.path.unlink(missing_ok=True)
+            else:
+                with atomic_file(self.path, "w") as file:
+                    for setting in sorted(s for s in used if s in settings):
+                        file.write(json.dumps(settings[setting]) + "\n")
+                    for record in records.values():
+                        file.write(json.dumps(record) + "\n")
+            self.settings, self.records = settings, records
+            self._inode = os.stat(self.path).st_ino if self.setting in used else None
