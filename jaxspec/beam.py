@@ -192,7 +192,7 @@ class WriteFeatures(beam.DoFn):
                 source = Source.of(item.path)
                 if self._manifest is not None:
                     with contextlib.suppress(OSError):  # the final manifest has the row anyway
-                        self._manifest.add(item.name, source, (size, written))
+                        self._manifest.add(item.name, source, (size, written), target)
                 row.update(
                     output=str(target),
                     shape=list(shape),

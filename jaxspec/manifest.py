@@ -184,6 +184,20 @@ def _lines(file: Any, cap: int) -> Iterator[bytes]:
         yield line
 
 
+def _describes(record: dict | None, target: Path | None) -> bool:
+    """Whether ``record`` is of the regular file at ``target`` as it is now (size and time in ns)."""
+    try:
+        info = target.lstat() if record is not None and target is not None else None
+    except OSError:
+        return False
+    return (  # a record of before 2026-12, with no time, is not enough: .npy files of one shape have one size
+        info is not None
+        and stat.S_ISREG(info.st_mode)
+        and info.st_size == record.get("output_bytes")
+        and record.get("output_mtime_ns") == info.st_mtime_ns
+    )
+
+
 class Manifest:
     """The record of what an output folder (or archive) holds and how it was made.
 
@@ -205,6 +219,7 @@ class Manifest:
         _check_manifest_path(path)
         self.settings, self.records = _parse(path)
         self._touched: set[str] = set()  # names this run recorded or forgot: its word wins in compact
+        self._targets: dict[str, Path] = {}  # their output files, for compact's check of a concurrent run's record
         self._inode: int | None = None  # the file this run's setting line went to
         self._lock_wait = LOCK_WAIT_S  # seconds this run may still wait for the lock
 
@@ -229,20 +244,11 @@ class Manifest:
     def wrote(self, name: str, target: Path) -> bool:
         """True if ``target`` is the regular file recorded as ``name``'s output, as written
         (size and time in ns; any setting): an output of jaxspec's, not a file of the user's."""
-        record = self.records.get(name)
-        try:
-            info = target.lstat()
-        except OSError:
-            return False
-        return (  # a record of before 2026-12, with no time, is not enough: .npy files of one shape have one size
-            record is not None
-            and stat.S_ISREG(info.st_mode)
-            and info.st_size == record.get("output_bytes")
-            and record.get("output_mtime_ns") == info.st_mtime_ns
-        )
+        return _describes(self.records.get(name), target)
 
-    def add(self, name: str, source: Source | None, output: tuple[int, int]) -> None:
-        """Records an output just renamed into place (appended at once); ``output`` is its ``_atomic.stamp``."""
+    def add(self, name: str, source: Source | None, output: tuple[int, int], target: Path | None = None) -> None:
+        """Records an output just renamed into place (appended at once); ``output`` is its
+        ``_atomic.stamp``, ``target`` its path (for ``compact``; ``None`` in an archive)."""
         record = {
             "name": name,
             "setting": self.setting,
@@ -266,6 +272,8 @@ class Manifest:
         self._inode = inode
         self.records[name] = record  # once it is in the file
         self._touched.add(name)
+        if target is not None:
+            self._targets[name] = target
 
     @contextlib.contextmanager
     def _turn(self) -> Iterator[None]:
@@ -284,6 +292,7 @@ class Manifest:
             with contextlib.suppress(OSError):
                 target.unlink()
         self.forget(name)
+        self._targets[name] = target
 
     def forget(self, name: str) -> None:
         """Drops the record of an output that is being replaced or failed."""
@@ -300,13 +309,17 @@ class Manifest:
 
         Records of names this run did not touch are taken from the file as it is now, so
         that the rows a concurrent run appended meanwhile are kept (its rewrite, if later,
-        keeps this run's rows alike)."""
+        keeps this run's rows alike). For a name both wrote, the record that describes the
+        output now on disk wins: the other run's rename may have come last (two identical runs
+        into one folder left stale records, and the next run made 14-25 of 50 outputs again)."""
         with contextlib.suppress(OSError), self._turn():
             settings, records = _parse(self.path, strict=True)  # unreadable: left as it is
             for name in self._touched:
-                records.pop(name, None)
-                if name in self.records:
-                    records[name] = self.records[name]
+                theirs, ours = records.pop(name, None), self.records.get(name)
+                if theirs is not None and theirs != ours and _describes(theirs, self._targets.get(name)):
+                    ours = theirs
+                if ours is not None:
+                    records[name] = ours
             settings = {**settings, **self.settings, self.setting: self.header}
             used = {record.get("setting") for record in records.values()}
             if not records:  # nothing written (every input failed): no empty manifest left behind

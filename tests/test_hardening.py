@@ -488,6 +488,33 @@ def test_concurrent_runs_into_one_folder_keep_each_others_records(tmp_path):
     assert len(lines) == 5  # two settings, three records: nothing twice
 
 
+def test_two_runs_writing_one_output_keep_the_record_of_the_file_on_disk(tmp_path):
+    # two identical runs into one folder both wrote each output; the run that compacted last
+    # kept its own record even where the other's rename came last, and the next run made 14-25
+    # of 50 outputs again (wasted work: the record no longer matched the file)
+    from jaxspec import outputs
+
+    path, target = tmp_path / manifest_module.MANIFEST_NAME, tmp_path / "a.npy"
+    first = manifest_module.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    second = manifest_module.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    first.add("a", None, outputs.write_npy(target, np.zeros(3)), target)
+    time.sleep(0.01)  # the second rename comes later: its file is the one on disk
+    second.add("a", None, outputs.write_npy(target, np.ones(3)), target)
+    second.add("b", None, outputs.write_npy(tmp_path / "b.npy", np.ones(3)), tmp_path / "b.npy")
+    second.compact()
+    first.add("b", None, outputs.write_npy(tmp_path / "b.npy", np.zeros(3)), tmp_path / "b.npy")  # last
+    first.compact()
+    final = manifest_module.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    assert final.wrote("a", target) and final.wrote("b", tmp_path / "b.npy")
+    assert final.records["a"] == second.records["a"] and final.records["b"] == first.records["b"]
+    # a name this run failed (its record dropped) keeps a concurrent run's record of the file on disk
+    third = manifest_module.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE)
+    third.discard("c", tmp_path / "c.npy")
+    first.add("c", None, outputs.write_npy(tmp_path / "c.npy", np.ones(3)), tmp_path / "c.npy")
+    third.compact()
+    assert manifest_module.Manifest(path, {"x": 1}, outputs.KEY_RULE_NONE).wrote("c", tmp_path / "c.npy")
+
+
 def test_a_run_whose_setting_line_was_rewritten_away_writes_it_again(tmp_path):
     # another config's run rewrote the manifest, dropping this run's setting line (its
     # records for the same names replaced); this run's later records then had no config
