@@ -216,12 +216,13 @@ def _shortened(name: str, room: int) -> str:
 
 
 @contextlib.contextmanager
-def _naming(path: Path) -> Iterator[None]:
-    """Re-raises an ``OSError`` as the same error about ``path``."""
+def _naming(path: Path, unnamed: bool = False) -> Iterator[None]:
+    """Re-raises an ``OSError`` as the same error about ``path`` (``unnamed``: only one that
+    names no file, as a write or flush to an open file raises: "No space left on device")."""
     try:
         yield
     except OSError as error:
-        if error.errno is None:
+        if error.errno is None or (unnamed and error.filename is not None):
             raise
         raise type(error)(error.errno, error.strerror, str(path)) from error
 
@@ -243,5 +244,6 @@ def atomic_file(
     'done'
     """
     with atomic_path(path, extension=False, stamps=stamps, through_links=through_links) as temporary:
-        with open(temporary, mode) as file:  # closed (flushed) before the stamp and the rename
+        # closed (flushed) before the stamp and the rename; a full disk names the output, not nothing
+        with _naming(Path(path), unnamed=True), open(temporary, mode) as file:
             yield file

@@ -657,6 +657,24 @@ def test_a_closed_stdout_is_a_named_error():
     assert done.returncode == 2 and "standard output is closed; give -o FILE" in done.stderr, done.stderr
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="/dev/full: every write fails with ENOSPC")
+def test_a_full_stdout_fails_the_run_but_keeps_its_outputs(tmp_path):
+    # > /dev/full (or a full disk under > FILE): a usage error, exit 2, "[Errno 28] No space
+    # left on device", though every output had been written; now exit 1, naming stdout
+    soundfile.write(tmp_path / "a.wav", _tone(0.1, RATE, 440), RATE)
+    for argv in (["encode", "a.wav", "-o", "out", "--no-progress"], ["info", "a.wav"], ["config"]):
+        done = subprocess.run(
+            ["sh", "-c", '"$0" -m jaxspec "$@" > /dev/full', sys.executable, *argv],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 1, done
+        assert done.stderr == f"jaxspec {argv[0]}: error: cannot write to stdout: No space left on device\n"
+    assert np.load(tmp_path / "out" / "a.npy").shape == (13, 201)
+
+
 def test_dev_shm_is_a_place_for_files():
     # only names in /dev itself and in /proc are refused, not the tmpfs under /dev/shm (decided
     # on the path, so this holds on a machine without /dev/shm too)

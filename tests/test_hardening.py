@@ -850,6 +850,38 @@ def test_a_short_write_on_a_full_disk_says_no_space(tmp_path, monkeypatch):
         outputs.write_npy(tmp_path / "a.npy", np.zeros(1000, np.float32))
 
 
+_FULL_DISK_SCRIPT = """
+import errno, resource, signal, sys, types
+import jaxspec
+from jaxspec.cli import main, pipeline
+
+wav, out = sys.argv[1], sys.argv[2]
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+try:
+    jaxspec.encode_to_file(jaxspec.SpectrogramConfig(), wav, out + "/lib.npy")
+except OSError as error:
+    print(errno.errorcode[error.errno], error.filename)
+pipeline.plan_file = lambda *args, **kwargs: types.SimpleNamespace(stream=True)  # streamed, as a long file
+sys.exit(main(["encode", wav, "-o", out, "--no-progress"]))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_FSIZE and SIGXFSZ as Linux has them")
+def test_a_streamed_output_that_cannot_be_written_is_named(tmp_path):
+    # a write or flush to the open temporary file raised "No space left on device" with no
+    # file name: encode_to_file's error, and the CLI's line for a streamed file, named no output
+    wav, out = tmp_path / "long.wav", tmp_path / "out"
+    soundfile.write(wav, np.zeros(160_000, np.float32), 16000)  # its output: 800 kB
+    out.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK_SCRIPT, str(wav), str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.splitlines()[0] == f"EFBIG {out / 'lib.npy'}", done.stdout + done.stderr
+    assert done.returncode == EXIT_FAILED and f"cannot write {str(out / 'long.npy')!r}: File too large" in done.stderr
+    assert _leftovers(out) == []
+
+
 def shutil_usage(free):
     import shutil
 

@@ -26,7 +26,8 @@ import sys
 import textwrap
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from .._files import quoted
 from ..errors import JaxspecError, TruncatedAudioWarning, did_you_mean
@@ -260,6 +261,39 @@ def _refuse_unknown(parser: argparse.ArgumentParser, command: str, unknown: list
     sub.error(f"unrecognized arguments: {' '.join(unknown)}" + (f"; {', '.join(hints)}" if hints else ""))
 
 
+class _StdoutError(OSError):
+    """stdout could not be written (``> /dev/full``, a full disk): the report is lost, not the outputs."""
+
+
+class _Stdout:
+    """stdout whose write errors are ``_StdoutError``: a failed write was an ``OSError`` like any
+    other, a usage error (exit 2) saying only "[Errno 28] No space left on device", after
+    every output had been written. ``BrokenPipeError`` (``| head``) stays itself."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        with self._raising():
+            return self._stream.write(text)
+
+    def flush(self) -> None:
+        with self._raising():
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    @contextlib.contextmanager
+    def _raising(self) -> Iterator[None]:
+        try:
+            yield
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise _StdoutError(error.errno, f"cannot write to stdout: {error.strerror or error}") from error
+
+
 class _Closed(io.TextIOBase):
     """A standard stream the shell closed (``>&-``; Python's ``None``, where ``config`` printed an
     AttributeError): reports are dropped, and ``config``, whose output is stdout, refuses."""
@@ -294,6 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in _COMPILING and getattr(args, "compile_cache", True):
         compile_cache.enable()
     terminated: list[int] = []
+    stdout, sys.stdout = sys.stdout, _Stdout(sys.stdout)
     try:
         with warnings.catch_warnings(), _terminate_as_interrupt(terminated):
             warnings.simplefilter("always", TruncatedAudioWarning)
@@ -307,6 +342,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(AttributeError, ValueError, OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
         return EXIT_BROKEN_PIPE
+    except _StdoutError as error:  # the outputs are written (each run's summary says so on stdout)
+        with contextlib.suppress(AttributeError, ValueError, OSError):  # nothing more to flush at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
+        print(f"jaxspec {args.command}: error: {error.strerror}", file=sys.stderr)
+        return EXIT_FAILED
     except (JaxspecError, ValueError, OSError, ImportError) as error:
         if _tracebacks():
             raise
@@ -321,6 +361,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
+    finally:
+        if sys.stdout.__class__ is _Stdout:  # the caller's stream again (a test's capture too)
+            sys.stdout = stdout
 
 
 def run(argv: Sequence[str] | None = None) -> None:
