@@ -186,16 +186,24 @@ def test_warnings_point_at_the_users_line(tmp_path, call):
     assert ours and {w.filename for w in ours} == {__file__}, [(w.filename, str(w.message)) for w in ours]
 
 
-@pytest.mark.parametrize(("flag", "expected"), [("98 ", (98, 201)), (" 98", (98, 201)), ("9_8", None)])
+@pytest.mark.parametrize(
+    ("flag", "expected"),
+    [("98 ", (98, 201)), (" 98", (98, 201)), ("9_8", None), (" all", (121, 201)), ("None ", (121, 201))],
+)
 def test_a_count_flag_with_a_space_or_underscore_is_not_read_as_seconds(tmp_path, capsys, flag, expected):
-    # float() accepts "98 " and "9_8" where the int test did not: 98 s (11790 frames) instead of 98 frames
+    # float() accepts "98 " and "9_8" where the int test did not: 98 s (11790 frames) instead of 98
+    # frames; spaces around a word ("all", "none") were a duration error while "98 " was a count
     soundfile.write(tmp_path / "a.wav", np.zeros(16000, np.float32), 16000)
     out = tmp_path / "a.npy"
-    code = main(["encode", str(tmp_path / "a.wav"), "-o", str(out), "--target-length", flag])
+    code = main(["encode", str(tmp_path / "a.wav"), "-o", str(out), "--target-length", flag, "--no-progress"])
     if expected is None:
         assert code == 2 and "not a duration" in capsys.readouterr().err and not out.exists()
     else:
         assert code == 0 and np.load(out).shape == expected
+    code = main(
+        ["encode", str(tmp_path / "a.wav"), "-o", str(out), "--offset", " auto", "--overwrite", "--no-progress"]
+    )
+    assert code == 0 and np.load(out).shape == (121, 201)
 
 
 def test_encode_to_file_refuses_to_write_over_its_input(tmp_path):

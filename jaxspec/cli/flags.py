@@ -23,9 +23,9 @@ _PARAM_HELP = "a number, LO:HI (uniform), normal:MEAN,STD, uniform:LO,HI or logu
 # ------------------------------------------------------------------ flag values
 def _duration_value(text: str) -> int | float | str | None:
     """``400`` -> 400 samples, ``0.025`` -> seconds, ``25ms`` kept, ``auto`` -> None."""
+    text = text.strip()  # float() skips spaces and "_" where the int test did not: '98 ' was 98 s, not frames
     if text.lower() in ("auto", "none", "default"):
         return None
-    text = text.strip()  # float() skips spaces and "_" where the int test did not: '98 ' was 98 s, not frames
     if re.fullmatch(r"[+-]?\d+", text):
         return int(text)
     if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", text, re.IGNORECASE):
@@ -34,7 +34,7 @@ def _duration_value(text: str) -> int | float | str | None:
 
 
 def _target_value(text: str) -> int | float | str | None:
-    return None if text.lower() in ("all", "none") else _duration_value(text)
+    return None if text.strip().lower() in ("all", "none") else _duration_value(text)
 
 
 def _window_value(text: str) -> str | list[float] | None:
