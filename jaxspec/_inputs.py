@@ -19,7 +19,7 @@ import numpy as np
 from . import limits
 from .augmentation.random import row_keys as fold_in_rows
 from .augmentation.random import threefry_words
-from .errors import InputError
+from .errors import InputError, length_list
 from .io import channels_first, pcm_to_float32
 
 
@@ -317,8 +317,8 @@ def check_lengths(lengths: Any, x: jax.Array) -> jax.Array | None:
         raise InputError(f"lengths= needs a batch x [B, Lmax]; x has shape {x.shape}")
     if isinstance(lengths, (list, tuple)) and any(isinstance(n, jax.core.Tracer) for n in lengths):
         lengths = jnp.stack([jnp.asarray(n) for n in lengths])  # a list under jit: traced scalars
-    elif isinstance(lengths, (list, tuple)) and not lengths:
-        lengths = np.zeros((0,), np.int32)  # np.asarray([]) is float64
+    elif isinstance(lengths, (list, tuple)):
+        lengths = length_list("lengths", lengths)
     lengths = lengths if isinstance(lengths, jax.Array) else np.asarray(lengths)
     if lengths.shape != (x.shape[0],) or not jnp.issubdtype(lengths.dtype, jnp.integer):
         raise InputError(

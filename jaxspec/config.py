@@ -26,7 +26,7 @@ from ._pytree import pytree_dataclass
 from .augmentation import Augmentation, resolve
 from .augmentation.feature_stages import check_config as check_feature_augmentation
 from .durations import parse_duration, seconds_to_samples
-from .errors import ConfigError, InputError, check_rate
+from .errors import ConfigError, InputError, check_rate, length_list
 from .windows import check_window_function, shown_window, window_values
 
 _NORMALIZATIONS = ("max", "rms")
@@ -283,7 +283,7 @@ class SpectrogramConfig:
         (``jaxspec.framing``).
         """
         if isinstance(length, (list, tuple)):  # as lengths= takes them
-            length = np.asarray(length, np.int64) if len(length) == 0 else np.asarray(length)
+            length = length_list("length", length)
         traced = isinstance(length, jax.Array)  # a JAX array, e.g. a traced row length
         _check_num_frames_length(length)
         if isinstance(length, jax.core.Tracer):  # no value to check: clipped at 0, as spectrogram's lengths

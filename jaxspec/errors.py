@@ -14,6 +14,8 @@ import sys
 import warnings
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 _PACKAGE = __name__.partition(".")[0]
 
 
@@ -101,6 +103,14 @@ def check_rate(name: str, rate: object) -> int:
     if isinstance(rate, bool) or not isinstance(rate, numbers.Integral) or rate <= 0:
         raise ConfigError(f"{name}={rate!r} must be a positive integer number of samples per second (Hz)")
     return int(rate)
+
+
+def length_list(name: str, values: list | tuple) -> np.ndarray:
+    """A list of lengths in samples as an integer array (``[]`` as int64, where ``np.asarray([])``
+    is float64); a bool in it is an ``InputError`` (``np.asarray([True, 400])`` read it as 1)."""
+    if any(isinstance(n, (bool, np.bool_)) for n in values):
+        raise InputError(f"{name}={values!r} holds a bool; give integer numbers of samples")
+    return np.asarray(values, np.int64) if len(values) == 0 else np.asarray(values)
 
 
 class PcmScaleWarning(UserWarning):

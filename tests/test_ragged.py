@@ -178,11 +178,17 @@ def test_sharded_spectrogram_takes_lengths():
         ([1.0, 2.0, 3.0], "integers"),
         ([0, 5000, 3], r"\[0, 4000\]"),
         ([-1, 0, 0], "lie in"),
+        ([True, 400, 3], "holds a bool"),  # np.asarray read True as the length 1
+        ((np.True_, 400, 3), "holds a bool"),
     ],
 )
 def test_bad_lengths_are_input_errors(lengths, match):
-    with pytest.raises(jaxspec.InputError, match=match):
-        jaxspec.spectrogram(SpectrogramConfig(), np.zeros((3, 4000), np.float32), lengths=np.asarray(lengths))
+    for given in (lengths, np.asarray(lengths)) if "bool" not in match else (lengths,):
+        with pytest.raises(jaxspec.InputError, match=match):
+            jaxspec.spectrogram(SpectrogramConfig(), np.zeros((3, 4000), np.float32), lengths=given)
+    if "bool" in match:  # num_frames takes lists as lengths= does
+        with pytest.raises(jaxspec.InputError, match=r"length=.* holds a bool"):
+            SpectrogramConfig().num_frames(lengths)
 
 
 def test_encode_batch_compiles_per_bucket_not_per_length():
