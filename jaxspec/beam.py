@@ -35,6 +35,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -366,6 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         names = [(item.path, item.name) for item in inputs]
         encode_corpus(pipeline, config, names, args.output, seed=args.key, overwrite=args.overwrite)
     except (OSError, ValueError) as error:
+        shutil.rmtree(pipeline.local_tempdir, ignore_errors=True)  # Beam removes it in run() only: one per usage error
         print(f"python -m jaxspec.beam: error: {printable(str(error))}", file=sys.stderr)
         return 2
     try:

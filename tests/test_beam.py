@@ -186,12 +186,16 @@ sys.exit(beam.main(sys.argv[1:]))
 def test_a_killed_jobs_rerun_skips_what_it_finished_and_removes_its_temp_folder(corpus, tmp_path):
     """The manifest was written only at the job's end: after a kill, every output was made
     again, and WriteToText's empty beam-temp folder stayed in the output folder for good."""
+    import os
     import subprocess
     import sys
 
     out = tmp_path / "out"
     args = ["--input", str(corpus), "--output", str(out), "--key", "3", *FLAGS]
-    killed = subprocess.run([sys.executable, "-c", _KILLED_JOB, *args], capture_output=True, text=True, timeout=300)
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # a killed run leaves Beam's beam-pipeline-temp folder behind
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_JOB, *args], capture_output=True, text=True, timeout=300, env=env
+    )
     assert killed.returncode == -9, killed.stderr[-2000:]
     finished = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.npy"))
     assert len(finished) == 3 and set(_records(out)) == {name[: -len(".npy")] for name in finished}
@@ -230,8 +234,14 @@ def test_beam_refuses_flags_that_neither_it_nor_beam_knows(corpus, tmp_path, cap
     assert not (tmp_path / "o").exists()
 
 
-def test_beam_output_problems_are_usage_errors(corpus, tmp_path, capsys):
-    """An --output that is a file, or a folder in the manifest's place, were tracebacks and exit 1."""
+def test_beam_output_problems_are_usage_errors(corpus, tmp_path, capsys, monkeypatch):
+    """An --output that is a file, or a folder in the manifest's place, were tracebacks and exit 1.
+    Each also left an empty beam-pipeline-temp folder in /tmp: Beam makes it with the Pipeline and
+    removes it in run() only."""
+    import tempfile
+
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "file").write_text("")
     (tmp_path / "o" / MANIFEST).mkdir(parents=True)
     for out in (tmp_path / "file", tmp_path / "o"):
@@ -239,7 +249,7 @@ def test_beam_output_problems_are_usage_errors(corpus, tmp_path, capsys):
         err = capsys.readouterr().err
         assert "error:" in err and str(out) in err and "Traceback" not in err
         assert "Errno" not in err  # the file case said only "[Errno 17] File exists"
-    assert not any((tmp_path / "o").glob("*.npy"))
+    assert not any((tmp_path / "o").glob("*.npy")) and list((tmp_path / "tmp").iterdir()) == []
 
 
 def test_a_key_without_augmentation_is_no_key_as_in_the_cli(corpus, tmp_path, capsys):
@@ -266,10 +276,14 @@ def test_beam_removes_the_stale_output_of_an_input_that_now_fails(corpus, tmp_pa
 @pytest.mark.parametrize("raised", [KeyboardInterrupt(), RuntimeError("KeyboardInterrupt [while running 'Write']")])
 def test_an_interrupted_job_exits_130_without_a_traceback(corpus, tmp_path, capsys, monkeypatch, raised):
     """Ctrl-C printed Beam's traceback and exited 1, which also means "some items failed"."""
+    import tempfile
+
     import apache_beam
 
     def interrupted(self):
         raise raised
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # run() removes Beam's temp folder; not this one
 
     monkeypatch.setattr(apache_beam.Pipeline, "run", interrupted)
     try:  # one let through would stop the whole pytest session, not fail this test
