@@ -61,7 +61,7 @@ from ._atomic import atomic_file
 from ._files import refuse_overwriting
 from ._jsonfile import check_plain, parse_json
 from .augmentation import BY_FIELD, STAGE_BY_NAME, Augmentation, LogUniform, Normal, Scaled, Uniform, recording_samples
-from .augmentation.recordings import file_stamps
+from .augmentation.recordings import file_stamps, holds_its_file
 from .errors import ConfigError
 
 INLINE_LIMIT = 100_000
@@ -94,25 +94,25 @@ def _param_to_json(value: Any, name: str) -> Any:
     )
 
 
-def _signal_to_json(setting: Any, name: str, path: str | os.PathLike | None) -> Any:
+def _signal_to_json(setting: Any, name: str, path: str | os.PathLike | None, rate: int) -> Any:
     if path is not None:
         return os.fspath(path)
-    if setting.source is not None:
+    if setting.source is not None and holds_its_file(setting, rate, name):
         return setting.source
     if isinstance(setting.signal, jax.core.Tracer):
         raise ConfigError(f"{name} is a traced value; write the config outside jax.jit / jax.vmap")
     samples = np.asarray(recording_samples(setting)).reshape(-1)  # a tree-mapped int16 leaf: scaled
     if samples.size >= INLINE_LIMIT:
-        stage = name.split(".")[1]
+        stage, held = name.split(".")[1], "samples unlike its file (a tree map changed them)" if setting.source else ""
         raise ConfigError(
-            f"{name} has {samples.size} samples and no known file; pass signals={{{stage!r}: 'path.wav'}} "
-            "(the file it came from), or give the stage its recording by path (it is then kept in "
-            f"its `source` field). Recordings under {INLINE_LIMIT} samples are written inline"
+            f"{name} has {samples.size} {held or 'samples and no known file'}; pass signals={{{stage!r}: "
+            "'path.wav'}} (a file holding them), or give the stage its recording by path (it is then kept "
+            f"in its `source` field). Recordings under {INLINE_LIMIT} samples are written inline"
         )
     return {"samples": [float(v) for v in samples]}
 
 
-def _augmentation_to_dict(augmentation: Augmentation, signals: Mapping[str, Any]) -> dict[str, Any]:
+def _augmentation_to_dict(augmentation: Augmentation, signals: Mapping[str, Any], rate: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for stage in BY_FIELD:
         setting = getattr(augmentation, stage.name)
@@ -124,7 +124,7 @@ def _augmentation_to_dict(augmentation: Augmentation, signals: Mapping[str, Any]
             name = f"augmentation.{stage.name}.{param.name}"
             if param.kind == "signal":
                 if value is not None or signals.get(stage.name) is not None:
-                    entry[param.name] = _signal_to_json(setting, name, signals.get(stage.name))
+                    entry[param.name] = _signal_to_json(setting, name, signals.get(stage.name), rate)
             elif param.kind == "integer":  # an int or an inclusive [lo, hi] range
                 entry[param.name] = list(value) if isinstance(value, tuple) else int(value)
             elif param.kind == "value":  # a fixed number or name
@@ -176,7 +176,7 @@ def to_dict(config: Any, *, signals: Mapping[str, str | os.PathLike] | None = No
         elif field.name == "normalization":
             value = None if value is None else [value[0], float(value[1])]
         elif field.name == "augmentation":
-            value = None if value is None else _augmentation_to_dict(value, signals)
+            value = None if value is None else _augmentation_to_dict(value, signals, config.sample_rate)
         elif field.name in _stage_json.TABLES:
             value = _stage_json.field_to_json(field.name, value)
         out[field.name] = _plain(value)

@@ -661,6 +661,28 @@ def test_a_new_array_in_a_loaded_setting_is_not_saved_as_the_old_file(tmp_path):
     np.testing.assert_array_equal(np.asarray(at8.augmentation.convolution.signal), expected)
 
 
+def test_a_config_whose_recording_a_tree_map_changed_is_written_with_its_samples(tmp_path):
+    # a config JAX rebuilt keeps its recording's file (a jit output: the same samples); one whose
+    # samples a tree map changed kept it too, and save wrote the file's path: the config read
+    # back held the file's samples, not the ones it had computed with
+    path = tmp_path / "ir.wav"
+    soundfile.write(path, np.array([1.0, 0.5, -0.25], np.float32), SR, subtype="FLOAT")
+    config = _config(convolution=Convolution(path))
+    assert jax.jit(lambda c: c)(config).to_dict() == config.to_dict()  # equal samples: the path
+    assert jax.tree.map(lambda a: np.asarray(a, np.float64), config).to_dict() == config.to_dict()  # read alike
+    halved = jax.tree.map(lambda a: a * 0.5, config)
+    written = halved.to_dict()["augmentation"]["convolution"]["signal"]
+    assert written == {"samples": [0.5, 0.25, -0.125]}
+    back = jaxspec.SpectrogramConfig.from_dict(halved.to_dict())
+    np.testing.assert_array_equal(np.asarray(back.augmentation.convolution.signal), [0.5, 0.25, -0.125])
+    long = tmp_path / "long.wav"  # too long to be written inline: refused, naming what happened
+    soundfile.write(long, np.full(jaxspec._serialize.INLINE_LIMIT, 0.5, np.float32), SR, subtype="FLOAT")
+    with pytest.raises(jaxspec.ConfigError, match="samples unlike its file .a tree map changed them."):
+        jax.tree.map(lambda a: a * 0.5, _config(noise=Noise(0.1, long))).to_dict()
+    path.unlink()  # a file gone: its path is all there is, written as before
+    assert jax.jit(lambda c: c)(config).to_dict() == config.to_dict()
+
+
 @pytest.mark.parametrize("copy_of", [copy.deepcopy, lambda value: pickle.loads(pickle.dumps(value))])
 def test_a_copied_augmentation_follows_a_config_to_another_rate(tmp_path, copy_of):
     # only a whole config remembered its recordings' rate: an Augmentation (or a setting)

@@ -22,6 +22,7 @@ from ..io import Audio, as_signal, audio_info, is_path
 from ..resampling import output_length, resample
 from .loaded import loaded_rate, remember
 from .stages import Augmentation
+from .waveform_stages import recording_samples
 
 
 def load_recording(signal: Any, sample_rate: int, name: str) -> jax.Array:
@@ -118,6 +119,22 @@ def _at_rate(source: str, signal: Any, rate: int | None, sample_rate: int, name:
         return load_recording(source, sample_rate, name)
     except (OSError, RecordingFileError):  # moved or deleted since: the samples held
         return signal if rate is None else Audio(np.asarray(signal), rate)
+
+
+def holds_its_file(setting: Any, sample_rate: int, name: str) -> bool:
+    """Whether a setting with a ``source`` still holds that file's samples at ``sample_rate``, as
+    its stage reads them: the very array a config loaded, or equal values (a config JAX rebuilt,
+    a jit output). A tree map that changed them (``x * 0.5``) made them the user's: ``save``
+    wrote the file's path, and the config read back was another one. A file that can no longer
+    be read counts as held (its path is all there is); a traced signal is the caller's to refuse."""
+    signal = setting.signal
+    if loaded_rate(signal) is not None or is_path(signal) or isinstance(signal, jax.core.Tracer):
+        return True
+    try:
+        loaded = load_recording(setting.source, sample_rate, name)
+    except (OSError, RecordingFileError):
+        return True
+    return np.array_equal(np.asarray(recording_samples(setting)), np.asarray(loaded))
 
 
 def file_stamps(config: Any) -> dict[str, list[int] | None]:
