@@ -20,6 +20,12 @@ collect_ignore = ["make_feature_references.py"]
 # CLI in subprocesses with their own cache folder.
 os.environ["JAXSPEC_COMPILE_CACHE"] = "0"
 
+# Under pytest-xdist (the README's test command: -n auto) workers share the machine: on a GPU, JAX's
+# default preallocation of 75 % of its memory in each process would starve the others. Read when
+# the backend starts, after this import.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
 RTOL = 1e-5  # SPEC section 4: eager / jit / vmap agree within relative 1e-5
 
 
