@@ -90,12 +90,17 @@ def power_spectrum(framed: jax.Array, window: np.ndarray, fft_size: int, power: 
     spectrum = jnp.fft.rfft(framed * jnp.asarray(window, jnp.float32), n=fft_size)
     if power is None:
         return spectrum
-    energy = jnp.square(spectrum.real) + jnp.square(spectrum.imag)
     if power == 2.0:
-        return energy
-    # sqrt-like powers have an infinite slope at 0: keep gradients finite there.
-    positive = energy > 0
-    return jnp.where(positive, jnp.where(positive, energy, 1.0) ** (power / 2.0), 0.0)
+        return jnp.square(spectrum.real) + jnp.square(spectrum.imag)
+    # |X| ** p as m ** p * ((re/m)**2 + (im/m)**2) ** (p/2), m = max(|re|, |im|): the squares of a
+    # bin below 1.1e-19 underflow float32 (0 on XLA's CPU, which flushes subnormals), so a quiet
+    # signal's magnitude (power 1) was 0 where |X| itself is representable. Where m is 0 the value
+    # and the gradient are 0 (sqrt-like powers have an infinite slope there).
+    scale = jnp.maximum(jnp.abs(spectrum.real), jnp.abs(spectrum.imag))
+    positive = scale > 0
+    safe = jnp.where(positive, scale, 1.0)
+    ratio = jnp.square(spectrum.real / safe) + jnp.square(spectrum.imag / safe)  # in [1, 2] where positive
+    return jnp.where(positive, safe**power * jnp.where(positive, ratio, 1.0) ** (power / 2.0), 0.0)
 
 
 def spectrogram_one(

@@ -155,6 +155,18 @@ def test_power(power, noise, relative_error):
     check(config, noise(2500), relative_error, window_size=400, offset=133, power=power)
 
 
+@pytest.mark.parametrize(("power", "scale"), [(1.0, 1e-22), (1.0, 1e-30), (0.5, 1e-30), (1.5, 1e-22)])
+def test_a_quiet_signals_magnitude_does_not_underflow(power, scale, noise, relative_error):
+    # |X| ** p went through |X|**2, whose bins below 1.1e-19 underflow float32 (to 0 on CPU, which
+    # flushes subnormals): a signal at 1e-22 had an all-zero magnitude spectrogram (power 1)
+    # though every |X| (about 1e-21) is a normal float32 (as is |X| ** p in each case here)
+    x = noise(2500) * np.float32(scale)
+    config = SpectrogramConfig(power=power)
+    for out in (jaxspec.spectrogram(config, x), jax.jit(jaxspec.spectrogram)(config, x)):
+        reference = reference_spectrogram(x, 400, 133, power=power)
+        assert relative_error(out, reference) < 1e-5
+
+
 @pytest.mark.parametrize("name", ["hann", "hamming", "blackman"])
 @pytest.mark.parametrize("size", [1, 2, 7, 400, 401])
 def test_named_windows_are_scipy_periodic_windows(name, size):
