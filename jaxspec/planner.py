@@ -14,7 +14,7 @@ from typing import Any
 from .config import SpectrogramConfig
 from .errors import AudioFileError, ConfigError, InputError
 from .features import UseEnergy, is_framewise
-from .framing import Kaldi, uses_key
+from .framing import Centered, Kaldi, uses_key
 from .io import audio_info, decoded_frames
 from .resampling import check_rates, output_length
 
@@ -38,6 +38,20 @@ def blockwise(config: SpectrogramConfig) -> bool:
     # UseEnergy places each frame's own log energy: per frame too (Kaldi's use_energy)
     framewise = all(is_framewise(stage) or isinstance(stage, UseEnergy) for stage in config.features)
     return framing_ok and config.power is not None and framewise
+
+
+def streamable(config: SpectrogramConfig) -> bool:
+    """Whether ``stream_spectrogram`` computes the config block by block: ``blockwise``, or
+    centred frames (librosa's and torchaudio's) with a real spectrum and framewise stages, whose
+    padded edges the stream reads itself. Packing (``jaxspec.packing``) takes ``blockwise`` only.
+
+    >>> import jaxspec
+    >>> streamable(jaxspec.presets.librosa_melspectrogram(sr=16000)), streamable(jaxspec.presets.whisper())
+    (True, False)
+    """
+    if isinstance(config.framing, Centered):
+        config = dataclasses.replace(config, framing=None)
+    return blockwise(config)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,5 +131,5 @@ def plan_file(
     if stream is None:
         # the decoded file, or the signal at the config's rate (1 h at 8 kHz: 28.8 M, 57.6 M at 16 kHz)
         held = max(frames * info.channels, length)
-        stream = not augmented and blockwise(config) and held > STREAM_THRESHOLD_SAMPLES
+        stream = not augmented and streamable(config) and held > STREAM_THRESHOLD_SAMPLES
     return FilePlan(os.fspath(path), info, frames, length, config.output_shape(length), bool(stream))

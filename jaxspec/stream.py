@@ -22,8 +22,9 @@ from . import _files, limits
 from ._atomic import atomic_file
 from .config import SpectrogramConfig
 from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, config_type_error
+from .framing import Centered, analysis_window
 from .io import UNKNOWN_FRAMES, check_file, decoded_frames
-from .planner import ESTIMATED_HEADERS, blockwise, plan_file
+from .planner import ESTIMATED_HEADERS, plan_file, streamable
 from .resampling import alignment, block_plan, output_length, resample_block
 from .spectrum import spectrogram
 
@@ -166,6 +167,37 @@ class _ResampledReader:
         return out
 
 
+def _centred(source: _ResampledReader, reflect: bool, length: int, pad: int, q0: int, q1: int) -> np.ndarray:
+    """Samples ``[q0, q1)`` of the first ``length`` samples of ``source`` as centred framing pads
+    them: zeros, or (``reflect``) NumPy's ``reflect`` within ``pad`` of each end (``pad < length``),
+    and zeros past that. Reads at most ``q1 - q0 + pad`` samples, forwards but for the end's mirror."""
+    q = np.arange(q0, q1)
+    keep = (q >= -pad) & (q < length + pad) if reflect else (q >= 0) & (q < length)
+    if reflect:
+        q = np.abs(q)
+        q = np.where(q >= length, 2 * (length - 1) - q, q)
+    if not keep.any():
+        return np.zeros(q1 - q0, np.float32)
+    q = np.where(keep, q, q[keep][0])
+    lo = int(q.min())
+    values = source.read(lo, int(q.max()) + 1)
+    return np.where(keep, values[q - lo], np.float32(0.0)).astype(np.float32)
+
+
+def _frames_config(config: SpectrogramConfig, whole: bool = False) -> SpectrogramConfig:
+    """``config`` for blocks of frames already framed as ``config`` frames them: no
+    normalization or target (the stream applies them), and centred frames read as the seed's
+    (frames of ``fft_size`` samples with the window centred in them, as ``Centered`` has them).
+    ``whole``: for the whole signal, framed and cut to its target by ``spectrogram`` itself."""
+    target = {} if whole else {"target_length": None}
+    plain = dataclasses.replace(config, normalization=None, augmentation=None, **target)
+    if whole or not isinstance(config.framing, Centered):
+        return plain
+    window = analysis_window(config.framing, config.window, config.fft_samples)
+    size, hop = config.fft_samples, config.offset_samples  # the hop as it is (an automatic one follows the size)
+    return dataclasses.replace(plain, framing=None, window_size=size, offset=hop, window_function=[*map(float, window)])
+
+
 def _scale(config: SpectrogramConfig, source: _ResampledReader) -> np.float32 | None:
     """The normalization factor, from one pass over the resampled signal."""
     if config.normalization is None:
@@ -209,14 +241,14 @@ def stream_spectrogram(
     (328, 201)
     """
     _check_stream_args(config, block_frames, progress)
-    if not blockwise(config):
+    if not streamable(config):
         raise ConfigError(
             f"framing={config.framing!r}, power={config.power!r}, features={config.features!r} cannot be "
-            "streamed block by block (centred frames, complex output or per-example statistics); "
+            "streamed block by block (Kaldi's mirrored edges, complex output or per-example statistics); "
             "use encode without stream=True, which decodes the file whole"
         )
     path = str(check_file(path))
-    hop, window = config.offset_samples, config.window_samples
+    hop, window = config.offset_samples, config.frame_samples
     segment = (block_frames - 1) * hop + window
     reader = _FileReader(path)
     try:
@@ -231,26 +263,38 @@ def stream_spectrogram(
         block_frames = max(1, min(block_frames, total))
         segment = (block_frames - 1) * hop + window
         scale = _scale(config, source)
-        plain = dataclasses.replace(config, normalization=None, target_length=None, augmentation=None)
+        plain, centred = _frames_config(config), isinstance(config.framing, Centered)
+        pad, reflect = config.fft_samples // 2, centred and config.framing.pad_mode == "reflect"
+        # mirrored more than once (a signal no longer than fft_size // 2): computed whole, in memory
+        whole = None
+        if reflect and pad >= length:
+            whole = _computed(_frames_config(config, whole=True), source.read(0, source.length), scale, path)
         for first in range(0, total, block_frames):
             count = min(block_frames, total - first)
             a = first * hop
-            x = source.read(a, a + segment)
-            if a + segment > length:
-                x[max(length - a, 0) :] = 0.0
-            if scale is not None:
-                x = x * scale
-            try:
-                block = spectrogram(plain, x)
-            except InputError as error:  # samples too large: name the file
-                raise AudioSamplesError(f"audio file {_files.display(path)}: {error}") from error
-            yield np.asarray(block)[:count]
+            if whole is not None:
+                yield whole[first : first + count]
+            else:
+                if centred:
+                    x = _centred(source, reflect, length, pad, a - pad, a - pad + segment)
+                else:
+                    x = source.read(a, a + segment)
+                    x[max(length - a, 0) :] = 0.0  # past a shorter target length
+                yield _computed(plain, x, scale, path)[:count]
             if progress is not None:
                 progress(first + count, total)
         if total == 0 and progress is not None:  # nothing to compute: done all the same
             progress(0, 0)
     finally:
         reader.close()
+
+
+def _computed(config: SpectrogramConfig, x: np.ndarray, scale: np.float32 | None, path: str) -> np.ndarray:
+    """``spectrogram(config, x * scale)`` as NumPy; samples too large name the file."""
+    try:
+        return np.asarray(spectrogram(config, x if scale is None else x * scale))
+    except InputError as error:
+        raise AudioSamplesError(f"audio file {_files.display(path)}: {error}") from error
 
 
 def _check_stream_args(config: object, block_frames: object, progress: object) -> None:

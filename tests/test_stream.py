@@ -5,6 +5,7 @@ import pytest
 import soundfile
 
 import jaxspec
+from jaxspec.framing import Centered
 from jaxspec.stream import encode_to_file, num_output_frames, stream_spectrogram, stream_to_array
 
 
@@ -29,6 +30,13 @@ CONFIGS = [
     jaxspec.SpectrogramConfig(normalization="max", target_length=0.7),
     jaxspec.SpectrogramConfig(target_length=250),  # more frames than the signal has
     jaxspec.SpectrogramConfig(sample_rate=8000, offset=7),
+    # centred frames stream too, their padded edges read by the stream (they were refused)
+    jaxspec.presets.librosa_melspectrogram(sr=16000),
+    jaxspec.presets.librosa_melspectrogram(sr=16000, n_fft=1024, win_length=400, hop_length=160, pad_mode="reflect"),
+    jaxspec.presets.torchaudio_melspectrogram(),
+    jaxspec.SpectrogramConfig(framing=Centered("reflect"), fft_size=512, normalization="max", target_length=0.7),
+    jaxspec.SpectrogramConfig(framing=Centered("reflect"), fft_size=512, target_length=250),
+    jaxspec.SpectrogramConfig(framing=Centered("constant", drop_last=True), offset=160),
 ]
 
 
@@ -41,6 +49,18 @@ def test_streamed_equals_in_memory_for_any_block_size(tmp_path, rate, channels, 
         out = stream_to_array(config, path, block_frames=block_frames)
         assert out.shape == expected.shape
         assert _relative_error(out, expected) < 1e-6, block_frames
+
+
+@pytest.mark.parametrize("seconds", [0.01, 0.02, 0.05])
+def test_short_signals_stream_with_mirrored_centred_edges(tmp_path, seconds):
+    # 160 samples: the reflect edge (256) is wider than the signal, mirrored more than once
+    # (computed whole); 320 and 800: mirrored once, by the stream itself
+    config = jaxspec.SpectrogramConfig(framing=Centered("reflect"), fft_size=512, offset=100)
+    path = _write(str(tmp_path / "x.wav"), 16000, 1, seconds=seconds)
+    expected = np.asarray(jaxspec.encode(config, path, stream=False))
+    for block_frames in (1, 2, 100):
+        out = stream_to_array(config, path, block_frames=block_frames)
+        assert out.shape == expected.shape and _relative_error(out, expected) < 1e-6
 
 
 def test_encode_to_file_writes_npy_and_reports_progress(tmp_path):
