@@ -235,6 +235,33 @@ def pad_signal(framing: Any, x: jax.Array, n: int, window: int, hop: int, fft: i
     return pad_signal_ragged(framing, x, length, n, window, hop, fft)
 
 
+def frame_start(framing: Any, window: int, hop: int, fft: int) -> int:
+    """Where frame 0 starts, in samples of the signal (negative: before it); frame i starts
+    ``i * hop`` later: ``-(fft // 2)`` centred, ``hop // 2 - window // 2`` for Kaldi's mirrored edges."""
+    if isinstance(framing, Centered):
+        return -(fft // 2)
+    return hop // 2 - window // 2 if isinstance(framing, Kaldi) and not framing.snip_edges else 0
+
+
+def edge_sources(framing: Any, q: np.ndarray, length: int, n: int, window: int, hop: int, fft: int) -> Any:
+    """``pad_signal`` on the host, for a stream: the sample of a ``length``-sample signal that
+    position ``q`` holds (``-1``: a zero) in its ``n`` frames, or ``None`` where an edge is
+    wider than the signal (mirrored more than once: computed whole)."""
+    mirrored = isinstance(framing, Centered) and framing.pad_mode == "reflect"
+    if length == 0 or not (mirrored or isinstance(framing, Kaldi) and not framing.snip_edges):
+        return np.where((q >= 0) & (q < length), q, -1)
+    low = frame_start(framing, window, hop, fft)
+    if mirrored:  # NumPy's "reflect": [2, 1 | 0, 1, 2]
+        high, left, right = length + fft // 2, 0, 2 * length - 2
+    else:  # Kaldi's, NumPy's "symmetric": [1, 0 | 0, 1]
+        high = _kaldi_reach(min(n, (length + hop // 2) // hop), length, window, hop)
+        left, right = -1, 2 * length - 1
+    if max(-low, high - length) >= length:
+        return None
+    m = np.where(q < 0, left - q, np.where(q >= length, right - q, q))
+    return np.where((q >= low) & (q < high), m, -1)
+
+
 def _kaldi_reach(frames: Any, length: Any, window: int, hop: int) -> Any:
     """Where the mirrored right edge of Kaldi's ``snip_edges=False`` framing ends: as far as
     the signal's own ``frames`` read (at least its ``length``). Frames past those, of a

@@ -42,14 +42,15 @@ def blockwise(config: SpectrogramConfig) -> bool:
 
 def streamable(config: SpectrogramConfig) -> bool:
     """Whether ``stream_spectrogram`` computes the config block by block: ``blockwise``, or
-    centred frames (librosa's and torchaudio's) with a real spectrum and framewise stages, whose
-    padded edges the stream reads itself. Packing (``jaxspec.packing``) takes ``blockwise`` only.
+    centred frames (librosa's, torchaudio's) or Kaldi's mirrored ones (``snip_edges=False``, as
+    lhotse sets it) with a real spectrum and framewise stages, whose padded edges the stream
+    reads itself (``framing.edge_sources``). Packing (``jaxspec.packing``) takes ``blockwise`` only.
 
     >>> import jaxspec
     >>> streamable(jaxspec.presets.librosa_melspectrogram(sr=16000)), streamable(jaxspec.presets.whisper())
     (True, False)
     """
-    if isinstance(config.framing, Centered):
+    if isinstance(config.framing, (Centered, Kaldi)):
         config = dataclasses.replace(config, framing=None)
     return blockwise(config)
 

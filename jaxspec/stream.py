@@ -22,7 +22,7 @@ from . import _files, limits
 from ._atomic import atomic_file
 from .config import SpectrogramConfig
 from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, config_type_error
-from .framing import Centered, analysis_window
+from .framing import analysis_window, edge_sources, frame_start
 from .io import UNKNOWN_FRAMES, check_file, decoded_frames
 from .planner import ESTIMATED_HEADERS, plan_file, streamable
 from .resampling import alignment, block_plan, output_length, resample_block
@@ -167,34 +167,27 @@ class _ResampledReader:
         return out
 
 
-def _centred(source: _ResampledReader, reflect: bool, length: int, pad: int, q0: int, q1: int) -> np.ndarray:
-    """Samples ``[q0, q1)`` of the first ``length`` samples of ``source`` as centred framing pads
-    them: zeros, or (``reflect``) NumPy's ``reflect`` within ``pad`` of each end (``pad < length``),
-    and zeros past that. Reads at most ``q1 - q0 + pad`` samples, forwards but for the end's mirror."""
-    q = np.arange(q0, q1)
-    keep = (q >= -pad) & (q < length + pad) if reflect else (q >= 0) & (q < length)
-    if reflect:
-        q = np.abs(q)
-        q = np.where(q >= length, 2 * (length - 1) - q, q)
+def _at(source: _ResampledReader, index: np.ndarray) -> np.ndarray:
+    """``source``'s samples at ``index`` (``-1``: a zero; ``framing.edge_sources``), read as one span."""
+    keep = index >= 0
     if not keep.any():
-        return np.zeros(q1 - q0, np.float32)
-    q = np.where(keep, q, q[keep][0])
-    lo = int(q.min())
-    values = source.read(lo, int(q.max()) + 1)
-    return np.where(keep, values[q - lo], np.float32(0.0)).astype(np.float32)
+        return np.zeros(index.shape, np.float32)
+    lo = int(index[keep].min())
+    values = source.read(lo, int(index[keep].max()) + 1)
+    return np.where(keep, values[np.where(keep, index, lo) - lo], np.float32(0.0)).astype(np.float32)
 
 
 def _frames_config(config: SpectrogramConfig, whole: bool = False) -> SpectrogramConfig:
-    """``config`` for blocks of frames already framed as ``config`` frames them: no
-    normalization or target (the stream applies them), and centred frames read as the seed's
-    (frames of ``fft_size`` samples with the window centred in them, as ``Centered`` has them).
-    ``whole``: for the whole signal, framed and cut to its target by ``spectrogram`` itself."""
+    """``config`` for blocks of samples that the stream has read as ``config`` frames them
+    (``framing.edge_sources``): no normalization or target (the stream applies them), the seed's
+    framing over frames of ``frame_samples`` with the analysis window (centred in them when
+    ``Centered``). ``whole``: for the whole signal, framed and cut to its target by ``spectrogram``."""
     target = {} if whole else {"target_length": None}
     plain = dataclasses.replace(config, normalization=None, augmentation=None, **target)
-    if whole or not isinstance(config.framing, Centered):
+    if whole or config.framing is None:
         return plain
     window = analysis_window(config.framing, config.window, config.fft_samples)
-    size, hop = config.fft_samples, config.offset_samples  # the hop as it is (an automatic one follows the size)
+    size, hop = config.frame_samples, config.offset_samples  # the hop as it is (an automatic one follows the size)
     return dataclasses.replace(plain, framing=None, window_size=size, offset=hop, window_function=[*map(float, window)])
 
 
@@ -244,7 +237,7 @@ def stream_spectrogram(
     if not streamable(config):
         raise ConfigError(
             f"framing={config.framing!r}, power={config.power!r}, features={config.features!r} cannot be "
-            "streamed block by block (Kaldi's mirrored edges, complex output or per-example statistics); "
+            "streamed block by block (complex output, per-example statistics or deltas); "
             "use encode without stream=True, which decodes the file whole"
         )
     path = str(check_file(path))
@@ -263,24 +256,22 @@ def stream_spectrogram(
         block_frames = max(1, min(block_frames, total))
         segment = (block_frames - 1) * hop + window
         scale = _scale(config, source)
-        plain, centred = _frames_config(config), isinstance(config.framing, Centered)
-        pad, reflect = config.fft_samples // 2, centred and config.framing.pad_mode == "reflect"
-        # mirrored more than once (a signal no longer than fft_size // 2): computed whole, in memory
-        whole = None
-        if reflect and pad >= length:
+        plain, fft = _frames_config(config), config.fft_samples
+        start = frame_start(config.framing, config.window_samples, hop, fft)
+
+        def sources(q: np.ndarray) -> np.ndarray | None:
+            return edge_sources(config.framing, q, length, total, config.window_samples, hop, fft)
+
+        whole = None  # an edge wider than the signal, mirrored more than once: computed whole, in memory
+        if sources(np.zeros(0, np.int64)) is None:
             whole = _computed(_frames_config(config, whole=True), source.read(0, source.length), scale, path)
         for first in range(0, total, block_frames):
             count = min(block_frames, total - first)
-            a = first * hop
             if whole is not None:
                 yield whole[first : first + count]
             else:
-                if centred:
-                    x = _centred(source, reflect, length, pad, a - pad, a - pad + segment)
-                else:
-                    x = source.read(a, a + segment)
-                    x[max(length - a, 0) :] = 0.0  # past a shorter target length
-                yield _computed(plain, x, scale, path)[:count]
+                q = np.arange(first * hop + start, first * hop + start + segment)
+                yield _computed(plain, _at(source, sources(q)), scale, path)[:count]
             if progress is not None:
                 progress(first + count, total)
         if total == 0 and progress is not None:  # nothing to compute: done all the same

@@ -5,7 +5,7 @@ import pytest
 import soundfile
 
 import jaxspec
-from jaxspec.framing import Centered
+from jaxspec.framing import Centered, Kaldi
 from jaxspec.stream import encode_to_file, num_output_frames, stream_spectrogram, stream_to_array
 
 
@@ -37,6 +37,10 @@ CONFIGS = [
     jaxspec.SpectrogramConfig(framing=Centered("reflect"), fft_size=512, normalization="max", target_length=0.7),
     jaxspec.SpectrogramConfig(framing=Centered("reflect"), fft_size=512, target_length=250),
     jaxspec.SpectrogramConfig(framing=Centered("constant", drop_last=True), offset=160),
+    # Kaldi's mirrored edges (snip_edges=False, lhotse's setting) too
+    jaxspec.SpectrogramConfig(window_size=401, offset=160, fft_size=512, framing=Kaldi(snip_edges=False)),
+    jaxspec.SpectrogramConfig(framing=Kaldi(snip_edges=False), normalization="max", target_length=300),
+    jaxspec.presets.kaldi_fbank(snip_edges=False),
 ]
 
 
@@ -52,10 +56,11 @@ def test_streamed_equals_in_memory_for_any_block_size(tmp_path, rate, channels, 
 
 
 @pytest.mark.parametrize("seconds", [0.01, 0.02, 0.05])
-def test_short_signals_stream_with_mirrored_centred_edges(tmp_path, seconds):
-    # 160 samples: the reflect edge (256) is wider than the signal, mirrored more than once
-    # (computed whole); 320 and 800: mirrored once, by the stream itself
-    config = jaxspec.SpectrogramConfig(framing=Centered("reflect"), fft_size=512, offset=100)
+@pytest.mark.parametrize("framing", [Centered("reflect"), Kaldi(snip_edges=False)])
+def test_short_signals_stream_with_mirrored_edges(tmp_path, seconds, framing):
+    # 160 samples: the centred reflect edge (256) and Kaldi's right edge are wider than the signal,
+    # mirrored more than once (computed whole); 320 and 800: mirrored once, by the stream itself
+    config = jaxspec.SpectrogramConfig(window_size=400, framing=framing, fft_size=512, offset=100)
     path = _write(str(tmp_path / "x.wav"), 16000, 1, seconds=seconds)
     expected = np.asarray(jaxspec.encode(config, path, stream=False))
     for block_frames in (1, 2, 100):
