@@ -223,7 +223,7 @@ def pad_signal(framing: Any, x: jax.Array, n: int, window: int, hop: int, fft: i
     elif isinstance(framing, Kaldi) and not framing.snip_edges:
         if length == 0:
             return x  # nothing to mirror: the caller's zeros
-        start = hop // 2 - window // 2  # first sample of frame 0, <= 0 when the window >= hop
+        start = frame_start(framing, window, hop, fft)  # <= 0 when the window >= hop
         right = max(0, _kaldi_reach(min(n, (length + hop // 2) // hop), length, window, hop) - length)
         if max(-start, right) < length:
             x = jnp.pad(x, (max(0, -start), right), mode="symmetric")
@@ -251,15 +251,13 @@ def edge_sources(framing: Any, q: np.ndarray, length: int, n: int, window: int, 
     if length == 0 or not (mirrored or isinstance(framing, Kaldi) and not framing.snip_edges):
         return np.where((q >= 0) & (q < length), q, -1)
     low = frame_start(framing, window, hop, fft)
-    if mirrored:  # NumPy's "reflect": [2, 1 | 0, 1, 2]
-        high, left, right = length + fft // 2, 0, 2 * length - 2
-    else:  # Kaldi's, NumPy's "symmetric": [1, 0 | 0, 1]
+    if mirrored:
+        high = length + fft // 2
+    else:
         high = _kaldi_reach(min(n, (length + hop // 2) // hop), length, window, hop)
-        left, right = -1, 2 * length - 1
     if max(-low, high - length) >= length:
         return None
-    m = np.where(q < 0, left - q, np.where(q >= length, right - q, q))
-    return np.where((q >= low) & (q < high), m, -1)
+    return np.where((q >= low) & (q < high), _reflect_index(q, length, symmetric=not mirrored, xp=np), -1)
 
 
 def _kaldi_reach(frames: Any, length: Any, window: int, hop: int) -> Any:
@@ -273,14 +271,15 @@ def _kaldi_reach(frames: Any, length: Any, window: int, hop: int) -> Any:
     return max(reach, length) if frames > 0 else length
 
 
-def _reflect_index(q: jax.Array, length: jax.Array, symmetric: bool) -> jax.Array:
+def _reflect_index(q: Any, length: Any, symmetric: bool, xp: Any = jnp) -> Any:
     """Index into a signal of ``length`` samples for position ``q`` of its mirrored
-    extension: NumPy's ``"reflect"`` (period ``2 (L - 1)``) or ``"symmetric"`` (period ``2 L``)."""
+    extension: NumPy's ``"reflect"`` (period ``2 (L - 1)``) or ``"symmetric"`` (period ``2 L``).
+    ``xp``: ``jnp`` in the graph, ``np`` for the stream's reads on the host (``edge_sources``)."""
     period = 2 * length if symmetric else 2 * (length - 1)
-    safe = jnp.maximum(period, 1)
-    r = jnp.mod(q, safe)
-    r = jnp.where(r >= length, period - r - (1 if symmetric else 0), r)
-    return jnp.clip(jnp.where(period > 0, r, 0), 0, jnp.maximum(length - 1, 0))
+    safe = xp.maximum(period, 1)
+    r = xp.mod(q, safe)
+    r = xp.where(r >= length, period - r - (1 if symmetric else 0), r)
+    return xp.clip(xp.where(period > 0, r, 0), 0, xp.maximum(length - 1, 0))
 
 
 def pad_signal_ragged(framing: Any, x: jax.Array, length: jax.Array, n: int, window: int, hop: int, fft: int):
@@ -296,7 +295,7 @@ def pad_signal_ragged(framing: Any, x: jax.Array, length: jax.Array, n: int, win
         inside = (length > 0) & (q < length + pad)  # past the mirrored edge: zeros, as pad_signal's caller adds
         return jnp.where(inside, x[_reflect_index(q, length, symmetric=False)], 0.0)
     if isinstance(framing, Kaldi) and not framing.snip_edges:
-        start = hop // 2 - window // 2
+        start = frame_start(framing, window, hop, fft)
         size = (n - 1) * hop + window
         q = jnp.arange(size, dtype=jnp.int32) + start
         inside = (length > 0) & (q < _kaldi_reach((length + hop // 2) // hop, length, window, hop))

@@ -177,14 +177,13 @@ def _at(source: _ResampledReader, index: np.ndarray) -> np.ndarray:
     return np.where(keep, values[np.where(keep, index, lo) - lo], np.float32(0.0)).astype(np.float32)
 
 
-def _frames_config(config: SpectrogramConfig, whole: bool = False) -> SpectrogramConfig:
+def _frames_config(config: SpectrogramConfig) -> SpectrogramConfig:
     """``config`` for blocks of samples that the stream has read as ``config`` frames them
     (``framing.edge_sources``): no normalization or target (the stream applies them), the seed's
     framing over frames of ``frame_samples`` with the analysis window (centred in them when
-    ``Centered``). ``whole``: for the whole signal, framed and cut to its target by ``spectrogram``."""
-    target = {} if whole else {"target_length": None}
-    plain = dataclasses.replace(config, normalization=None, augmentation=None, **target)
-    if whole or config.framing is None:
+    ``Centered``)."""
+    plain = dataclasses.replace(config, normalization=None, target_length=None, augmentation=None)
+    if config.framing is None:
         return plain
     window = analysis_window(config.framing, config.window, config.fft_samples)
     size, hop = config.frame_samples, config.offset_samples  # the hop as it is (an automatic one follows the size)
@@ -263,8 +262,9 @@ def stream_spectrogram(
             return edge_sources(config.framing, q, length, total, config.window_samples, hop, fft)
 
         whole = None  # an edge wider than the signal, mirrored more than once: computed whole, in memory
-        if sources(np.zeros(0, np.int64)) is None:
-            whole = _computed(_frames_config(config, whole=True), source.read(0, source.length), scale, path)
+        if sources(np.zeros(0, np.int64)) is None:  # (the stream's scale stands for the normalization)
+            unscaled = dataclasses.replace(config, normalization=None, augmentation=None)
+            whole = _computed(unscaled, source.read(0, source.length), scale, path)
         for first in range(0, total, block_frames):
             count = min(block_frames, total - first)
             if whole is not None:
