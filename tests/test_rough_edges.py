@@ -220,7 +220,8 @@ def test_encode_to_file_refuses_to_write_over_its_input(tmp_path):
 def test_plot_file_and_save_refuse_to_write_over_their_inputs(tmp_path):
     # the CLI refused plot -o INPUT and config --noise-file rec.wav -o rec.wav; plot_file(c,
     # "a.wav", "a.wav") drew a PNG over the WAV, config.save("rec.wav") put JSON in the recording
-    plot_file = pytest.importorskip("jaxspec.plot").plot_file
+    from jaxspec.plot import plot_file  # matplotlib is in the [test] extra, as for the other plot tests
+
     wav, link = tmp_path / "a.png", tmp_path / "link.png"  # a WAV named .png: plot's own default name
     soundfile.write(wav, 0.1 * np.ones(1600, np.float32), 16000, format="WAV")
     link.symlink_to(wav)
