@@ -1647,16 +1647,20 @@ def test_a_closed_stdout_ends_the_command_quietly(tmp_path):
     for i in range(40):
         _wav(tmp_path / f"c{i:02d}.wav")
     env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
-    reader = subprocess.Popen(["head", "-c", "1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    done = subprocess.run(
-        [sys.executable, "-m", "jaxspec", "info", str(tmp_path)],
-        env=env,
-        stdout=reader.stdin,
-        stderr=subprocess.PIPE,
-        timeout=300,
-    )
-    reader.stdin.close()
-    reader.wait(timeout=60)
+    # The reader is gone before the command starts: a live `head` raced the command, which
+    # could write everything into the pipe's buffer before head exited (exit 0, a flaky test).
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "jaxspec", "info", str(tmp_path)],
+            env=env,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=300,
+        )
+    finally:
+        os.close(write_end)
     assert done.returncode == 141 and done.stderr == b""
 
 
