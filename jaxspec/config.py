@@ -39,21 +39,20 @@ def _is_int(value: Any) -> bool:
 def to_samples(value: Any, sample_rate: int, name: str, cap: int | None = None) -> int:
     """An int (samples), float (seconds) or duration string as a positive sample count (at most ``cap``)."""
     if _is_int(value):
-        samples = int(value)
+        count = samples = int(value)
     else:
         seconds = parse_duration(value, name, "frames" if name == "target_length" else "samples")
-        if cap is not None and seconds * sample_rate > cap:  # before floor: 1e300 s would overflow int()
+        count = seconds * sample_rate  # checked before int(): +-1e300 s would overflow it
+        if cap is not None and count > cap:
             seconds_hint = f" (a float is seconds: {value!r} s; an int is samples)" if isinstance(value, float) else ""
             raise ConfigError(
-                f"{name}={value!r} is {seconds * sample_rate:.6g} samples at {sample_rate} Hz{seconds_hint}; the cap "
+                f"{name}={value!r} is {count:.6g} samples at {sample_rate} Hz{seconds_hint}; the cap "
                 f"is {cap} samples (jaxspec.limits)"
             )
-        samples = seconds_to_samples(seconds, sample_rate)
+        samples = seconds_to_samples(seconds, sample_rate) if count >= 0.5 else 0
     if samples <= 0:
-        raise ConfigError(
-            f"{name}={value!r} is {samples} samples at {sample_rate} Hz; it must be a positive number "
-            "of samples or a duration like '10ms'"
-        )
+        rule = "a positive number of samples or a duration like '10ms'"
+        raise ConfigError(f"{name}={value!r} is {count:.6g} samples at {sample_rate} Hz; it must be {rule}")
     if cap is not None and samples > cap:
         raise ConfigError(f"{name}={value!r} is {samples} samples; the cap is {cap} samples (jaxspec.limits)")
     return samples

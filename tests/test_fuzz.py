@@ -120,10 +120,12 @@ _INTS = st.one_of(
 _FLOATS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.floats(1e-6, 10.0),
-    st.sampled_from([0.0, -0.0, 1e-300, 1e12, 1e300, 0.025, 0.5, float("nan"), float("inf")]),
+    st.sampled_from([0.0, -0.0, 1e-300, 1e12, 1e300, -1e300, 0.025, 0.5, float("nan"), float("inf")]),
 )
 _DURATIONS = st.one_of(
-    st.sampled_from(["25ms", "0.5s", "1min", "10 ms", "abc", "", "-10ms", "1e400s", "nan", "all", "0s", "3us"]),
+    st.sampled_from(
+        ["25ms", "0.5s", "1min", "10 ms", "abc", "", "-10ms", "1e400s", "-1e400s", "nan", "all", "0s", "3us"]
+    ),
     st.text(max_size=6),
 )
 _SIZE = st.one_of(_INTS, _FLOATS, _DURATIONS, _ODD)

@@ -112,6 +112,20 @@ def test_sizes_above_their_caps_are_config_errors_at_build(tmp_path, field, valu
         SpectrogramConfig.load(file)
 
 
+@pytest.mark.parametrize("field", ["window_size", "offset", "target_length"])
+@pytest.mark.parametrize("value", [-1e306, "-1e400s", "-1e308min"])
+def test_huge_negative_durations_are_config_errors(tmp_path, capsys, field, value):
+    # seconds * rate was -inf and reached int(): an OverflowError (the CLI: "unexpected error", exit 1)
+    with raises(ConfigError, field, "positive"):
+        SpectrogramConfig(**{field: value})
+    file = tmp_path / "c.json"
+    file.write_text(json.dumps({field: value}))
+    with raises(ConfigError, field):
+        SpectrogramConfig.load(file)
+    flag = "--" + field.replace("_", "-")
+    assert _cli(capsys, "encode", _wav(tmp_path / "a.wav"), "-o", tmp_path / "out", f"{flag}={value}")[0] == 2
+
+
 def test_a_dither_or_a_mel_filterbank_too_large_is_a_config_error_at_build(tmp_path):
     """A dither adds ``amount * N(0, 1)`` to every frame (1e18 gave inf, 1e38 NaN); a
     filterbank is ``[bins, n_mels]`` (1e9 bands asked for 7 GiB and more)."""
