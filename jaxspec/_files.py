@@ -201,6 +201,7 @@ def declared_frames(path: Path) -> int | None:
 
 
 _W64_TAIL = bytes.fromhex("2e91cf11a5d628db04c10000")  # the rest of Wave64's "riff" GUID
+_WAV_FRAME_TAGS = (1, 3, 6, 7)  # PCM, IEEE float, A-law, µ-law: one frame per block_align bytes
 _AU_BYTES = {1: 1, 2: 1, 3: 2, 4: 3, 5: 4, 6: 4, 7: 8, 27: 1}  # bytes per sample of AU's PCM / law encodings
 
 
@@ -220,21 +221,28 @@ def _chunk_start(file: Any, size: int) -> bytes:
 
 def _wav_frames(file: Any, order: str) -> int | None:
     """A RIFF/WAVE ``data`` chunk's size over ``fmt``'s block align (RF64: the ``ds64``
-    chunk's 64-bit size stands for the ``data`` chunk's -1)."""
-    block_align, size64 = None, None
+    chunk's 64-bit size stands for the ``data`` chunk's -1); for compressed formats (ADPCM,
+    GSM 6.10, G.72x: a block holds many frames) the ``fact`` chunk's count."""
+    block_align, size64, tag, fact = None, None, None, None
     for _ in range(64):  # chunks before "data"; a file with more is not worth a warning
         chunk = file.read(8)
         if len(chunk) < 8:
             return None
         name, size = chunk[:4], struct.unpack(order + "I", chunk[4:])[0]
         if name == b"data":
+            if tag not in _WAV_FRAME_TAGS:  # a cut ADPCM file decoded silently short (data / align: blocks)
+                return fact
             size = size64 if size == 0xFFFFFFFF and size64 is not None else size
             if not block_align or size in (0, 0xFFFFFFFF):  # 0 / -1: streamed WAV, size unknown
                 return None
             return size // block_align
         body = _chunk_start(file, size + (size & 1))
         if name == b"fmt " and len(body) >= 14:
-            block_align = struct.unpack(order + "H", body[12:14])[0]
+            tag, block_align = struct.unpack(order + "HxxxxxxxxxxH", body[:14])
+            if tag == 0xFFFE and len(body) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the subformat's tag
+                tag = struct.unpack(order + "H", body[24:26])[0]
+        elif name == b"fact" and len(body) >= 4:
+            fact = struct.unpack(order + "I", body[:4])[0]
         elif name == b"ds64" and len(body) >= 16:
             size64 = struct.unpack("<Q", body[8:16])[0]
     return None

@@ -288,7 +288,10 @@ def load_audio(path: PathLike) -> Audio:
             _files.check_header(path, rate, file.channels, 0 if unknown else frames)
             if not unknown:
                 _check_whole(shown, frames)
-            samples = _read_to_end(file, shown) if unknown else file.read(dtype="float32", always_2d=False)
+            # read on in blocks where soundfile's read() cannot size its array: an unknown count,
+            # or a file libsndfile cannot seek (GSM 6.10 WAV: "frames must be specified")
+            blocks = unknown or not file.seekable()
+            samples = _read_to_end(file, shown) if blocks else file.read(dtype="float32", always_2d=False)
             frames = samples.shape[0] if unknown else frames
             double = file.subtype == "DOUBLE"  # finite values past float32's range read as inf
     except AudioFileError:

@@ -1202,6 +1202,26 @@ def test_other_headers_that_count_frames_warn_when_cut(tmp_path, name, format, s
         jaxspec.load_audio(_wav(tmp_path / f"whole-{name}", 16000, format=format, subtype=subtype))
 
 
+@pytest.mark.parametrize("subtype", ["IMA_ADPCM", "MS_ADPCM", "GSM610"])
+def test_compressed_wavs_read_whole_and_warn_when_cut(tmp_path, subtype):
+    # a GSM 6.10 WAV (which libsndfile cannot seek) failed to load in memory ("frames must be
+    # specified for non-seekable files") but streamed; a cut ADPCM / GSM WAV decoded short
+    # silently (the data size over block_align counts blocks: its fact chunk counts frames)
+    whole = _wav(tmp_path / "whole.wav", 16000, subtype=subtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        audio = jaxspec.load_audio(whole)
+        in_memory = jaxspec.encode(SpectrogramConfig(), str(whole))
+    np.testing.assert_array_equal(audio.samples, soundfile.read(whole, dtype="float32")[0])
+    np.testing.assert_array_equal(in_memory, jaxspec.encode(SpectrogramConfig(), str(whole), stream=True))
+    cut = _cut(_wav(tmp_path / "cut.wav", 16000, subtype=subtype), 0.6)
+    declares = r"but its header declares 16(000|272)"  # libsndfile's IMA writer counts whole blocks
+    with pytest.warns(TruncatedAudioWarning, match=declares):
+        assert jaxspec.load_audio(cut).num_samples < 11000
+    with pytest.warns(TruncatedAudioWarning, match=declares):
+        jaxspec.encode(SpectrogramConfig(), str(cut), stream=True)
+
+
 @hypothesis.settings(max_examples=300, deadline=None)
 @hypothesis.given(
     magic=st.sampled_from(
