@@ -66,6 +66,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .errors import ConfigError
 
 MAX_SAMPLE_RATE = 4_000_000
@@ -149,7 +151,8 @@ def worst_case(config: Any, amplitude: float, length: int) -> tuple[float, str]:
     magnitude no longer matters past it), the convolution's FFT
     (``L * peak * sum|h|``) and output, the noise, the gain, the frame preprocessing (a
     dither, DC removal, pre-emphasis, the frame energy), the windowed DFT
-    (``sum|w| * peak``), its energy (``2 |X|**2``) and ``energy ** (power / 2)``.
+    (``sum|w| * peak``), its energy (``2 |X|**2``), ``energy ** (power / 2)`` and each
+    feature stage (a mel filter sums up to every bin, a DCT every band, a log compresses).
 
     Returns:
       ``(bound, step)``: the largest bound and the step that reaches it.
@@ -200,8 +203,43 @@ def worst_case(config: Any, amplitude: float, length: int) -> tuple[float, str]:
             steps[f"|X|**{config.power:g}"] = energy ** (config.power / 2.0) if energy > 0 else 0.0
         except OverflowError:
             steps[f"|X|**{config.power:g}"] = math.inf
+    value, size = steps.get(f"|X|**{config.power:g}", 0.0) if config.power is not None else 0.0, config.num_bins
+    for stage in getattr(config, "features", ()):
+        value = _feature_reach(stage, value, size, config.sample_rate, config.fft_samples)
+        size = stage.size(size, config.sample_rate, config.fft_samples)
+        steps[repr(stage)] = value
     step = max(steps, key=steps.get)
     return steps[step], step
+
+
+def _feature_reach(stage: Any, value: float, size: int, rate: int, fft_size: int) -> float:
+    """The largest ``|output|`` of a feature stage whose ``size`` inputs are within ``value``
+    (an unnormalized mel filter sums up to every bin: 1e4-valued windows on a 2**20-point FFT
+    passed |X|**8's bound and gave inf)."""
+    from . import _melscale, features  # (both read these caps)
+
+    log = math.log
+    if isinstance(stage, features.MelFilterbank):
+        top = 1.0  # the triangles' peak; Slaney's area norm scales filter i by 2 / its width in Hz
+        if stage.norm == "slaney":
+            fmin, fmax = stage.edges(rate)
+            hz = _melscale.filter_points(stage.n_mels, fmin, fmax, stage.scale, rate, fft_size, stage.frequencies)[2]
+            top = float(np.max(2.0 / np.maximum(hz[2:] - hz[:-2], 1e-300)))
+        return value * size * top
+    if isinstance(stage, features.Log):  # log(max(x, floor) + offset), floor + offset >= float32's tiny
+        return max(abs(log(stage.floor + stage.offset)), abs(log(max(value, stage.floor) + stage.offset)))
+    if isinstance(stage, features.Decibels):
+        shift = abs(math.log10(max(stage.amin, stage.ref)))
+        return stage.multiplier * (max(abs(math.log10(stage.amin)), abs(math.log10(max(value, stage.amin)))) + shift)
+    if isinstance(stage, features.WhisperLog):
+        return (max(10.0, abs(math.log10(max(value, 1e-10)))) + 4.0) / 4.0
+    if isinstance(stage, features.DCT):  # |entries| <= 2 (norm None), <= 1 otherwise; the lifter's <= 1 + |L| / 2
+        return value * size * (2.0 if stage.norm is None else 1.0) * (1.0 + abs(stage.lifter) / 2.0)
+    if isinstance(stage, features.Deltas):  # sum |weights| of a derivative fit: at most 2 (order 1), 4 (order 2)
+        return value * 2.0**stage.order
+    if isinstance(stage, features.SubtractMean):
+        return 2.0 * value
+    return max(value, 200.0)  # UseEnergy: a log energy (|log| of float32 values is under 104)
 
 
 def _abs_sum(values: Any) -> float:

@@ -147,6 +147,32 @@ def test_a_dither_or_a_mel_filterbank_too_large_is_a_config_error_at_build(tmp_p
         SpectrogramConfig.load(file)
 
 
+def test_feature_stages_count_in_the_float32_bound():
+    # the bound stopped at |X|**power for one bin: an unnormalized mel filter sums up to every
+    # bin, so these accepted configs and inputs gave inf
+    from jaxspec.features import DCT, Deltas, Log, MelFilterbank
+
+    mel = MelFilterbank(n_mels=1, norm=None)
+    with raises(ConfigError, "overflow float32", "MelFilterbank"):
+        SpectrogramConfig(
+            window_size=2, offset=1, window_function=[1e4, 1e4], fft_size=2**20, power=8.0, features=(mel,)
+        )
+    config = SpectrogramConfig(window_size=2, offset=1, fft_size=65536, features=(mel,))
+    with raises(InputError, "3e+17", "MelFilterbank"):
+        jaxspec.spectrogram(config, np.full(8, 3e17, np.float32))
+    # the bound is a bound: full-scale inputs stay under it on every stage, for both norms
+    rng = np.random.default_rng(0)
+    for norm, stages in [(None, (DCT(20, None, 22.0),)), ("slaney", (Deltas(2, stack=True),)), (None, (Log(),))]:
+        config = SpectrogramConfig(fft_size=1024, features=(MelFilterbank(64, norm=norm, fmin=30.0), *stages))
+        bound = limits.worst_case(config, 1.0, 16000)[0]
+        x = np.sign(rng.standard_normal(16000)).astype(np.float32)
+        worst = max(
+            float(np.abs(jaxspec.spectrogram(config, x)).max()),
+            float(np.abs(jaxspec.spectrogram(config, np.ones_like(x))).max()),
+        )
+        assert 0 < worst <= bound
+
+
 def test_a_feature_matrix_is_capped_before_it_is_built():
     # 16384 mels on a 2**20-point FFT passed every cap and then asked for a 64 GiB filterbank
     from jaxspec import presets
