@@ -85,8 +85,11 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return d
 
 
-def parse_json(path: Path) -> Any:
+def parse_json(path: str | os.PathLike) -> Any:
     """The JSON value of a config file, read within ``jaxspec.limits``'s caps (``ConfigError`` else)."""
+    if not os.fspath(path):  # Path('') is '.', a folder
+        raise ConfigError("config file '' is empty: give a JSON file's name")
+    path = Path(path)
     shown = display(path)
     reason = unnameable(path)
     if reason:

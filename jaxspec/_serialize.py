@@ -363,8 +363,8 @@ def read_dict(path: str | os.PathLike) -> dict[str, Any]:
         object, larger than ``limits.MAX_CONFIG_BYTES`` or nested deeper than
         ``limits.MAX_JSON_DEPTH``, or not a regular file (a FIFO is refused unopened).
     """
-    path = Path(path)
     d = parse_json(path)
+    path = Path(path)
     if not isinstance(d, dict):
         raise ConfigError(f"config file {str(path)!r} must hold a JSON object {{field: value}}, got {type(d).__name__}")
     augmentation = d.get("augmentation")

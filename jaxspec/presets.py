@@ -243,7 +243,7 @@ def torchaudio_mfcc(
 _KALDI_FLAGS = "htk_compat raw_energy remove_dc_offset round_to_power_of_two snip_edges subtract_mean use_energy "
 _KALDI_FLAGS = (_KALDI_FLAGS + "use_log_fbank use_power").split()
 _KALDI_NUMBERS = "blackman_coeff dither energy_floor frame_length frame_shift high_freq low_freq "
-_KALDI_NUMBERS = (_KALDI_NUMBERS + "preemphasis_coefficient sample_frequency").split()
+_KALDI_NUMBERS = (_KALDI_NUMBERS + "preemphasis_coefficient sample_frequency vtln_high vtln_low vtln_warp").split()
 _KALDI_WINDOWS = {"povey": "povey", "hanning": "hann", "hamming": "hamming", "blackman": "blackman"}
 
 

@@ -1799,6 +1799,14 @@ def test_paths_no_file_can_have_are_input_errors(bad, reason):
         SpectrogramConfig.load(f"c{bad}.json")
 
 
+def test_an_empty_config_file_name_is_a_config_error_naming_it(tmp_path, capsys):
+    # Path('') is '.': "config file '.' is not a regular file"
+    with raises(ConfigError, "config file ''", "empty"):
+        SpectrogramConfig.load("")
+    code, _, stderr = _cli(capsys, "info", _wav(tmp_path / "a.wav"), "--config", "")
+    assert code == EXIT_USAGE and "config file ''" in stderr
+
+
 def test_a_config_naming_a_lone_surrogate_path_is_a_usage_error(tmp_path, capsys):
     config = tmp_path / "c.json"
     config.write_text('{"augmentation": {"noise": {"amplitude": 0.1, "signal": "\\ud800.wav"}}}')

@@ -185,6 +185,9 @@ def test_whisper_is_3000_frames_whatever_the_length(clips):
         (lambda: presets.torchaudio_melspectrogram(pad=10), ["pad=10"]),
         (lambda: presets.torchaudio_mfcc(melkwargs={"n_mel": 3}), ["melkwargs['n_mel']=3"]),
         (lambda: presets.kaldi_fbank(vtln_warp=0.9), ["vtln_warp=0.9"]),
+        (lambda: presets.kaldi_fbank(vtln_warp=True), ["vtln_warp=True", "finite number"]),  # was accepted
+        (lambda: presets.kaldi_mfcc(vtln_low="x"), ["vtln_low='x'"]),  # was accepted: unused at warp 1
+        (lambda: presets.kaldi_fbank(vtln_high=float("nan")), ["vtln_high=nan"]),
         (lambda: presets.kaldi_fbank(window_type="sine"), ["window_type='sine'"]),
         (lambda: presets.kaldi_fbank(frame_shift=0.01), ["frame_shift=0.01"]),
         (lambda: presets.kaldi_fbank(low_freq=9000.0), ["low_freq=9000.0"]),
