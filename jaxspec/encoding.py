@@ -8,6 +8,7 @@ that new lengths reuse the program of their rung instead of compiling their own.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -23,15 +24,21 @@ from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
 from .corpus import bucket_length, encode_one, encode_waves
 from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, config_type_error
-from .io import Audio, audio_info, capped_rate, channels_first, float32_and_peak, is_path, load_audio, to_mono
-from .planner import plan_file
+from .io import Audio, audio_info, capped_rate, channels_first, float32_and_peak, is_path, read_start, to_mono
+from .planner import plan_file, start_frames
 from .resampling import check_resample_peak, output_length, resample_checked
 from .spectrum import checked_spectrogram
 from .stream import stream_to_array
 
 
 def prepare(
-    config: SpectrogramConfig, item: Any, sample_rate: int | None = None, name: str = "audio", *, host: bool = False
+    config: SpectrogramConfig,
+    item: Any,
+    sample_rate: int | None = None,
+    name: str = "audio",
+    *,
+    host: bool = False,
+    whole: bool = False,
 ) -> Any:
     """Steps 1-2 on the host: load, check, average to mono, resample.
 
@@ -43,6 +50,8 @@ def prepare(
       name: how errors refer to an array item.
       host: return a NumPy array when no resampling was needed (the item stays on the
         host, for callers that pad it into a batch there).
+      whole: decode a whole file even when the config's output reads only its start
+        (``planner.start_frames``; a plot shows the whole waveform).
 
     Returns:
       float32 ``[shape=(n',)]`` at ``config.sample_rate``,
@@ -54,7 +63,7 @@ def prepare(
         samples, rate = _samples_and_rate(item, sample_rate, name)
         wave = _at_target_rate(config, samples, rate, name, host, known_layout=isinstance(item, Audio))
     else:
-        audio = load_audio(item)
+        audio = read_start(item, None if whole else functools.partial(start_frames, config))  # whisper's 30 s
         name = f"audio file {os.fspath(item)!r}"
         try:
             wave = _at_target_rate(config, audio.samples, audio.sample_rate, name, host, known_layout=True)

@@ -279,6 +279,13 @@ def load_audio(path: PathLike) -> Audio:
     >>> load_audio(jaxspec.example_path()).sample_rate
     16000
     """
+    return read_start(path, None)
+
+
+def read_start(path: PathLike, first: Any) -> Audio:
+    """``load_audio``, reading only the first ``first(rate, frames)`` frames when that callable
+    gives a count (``None``: the whole file): the rest of the file is not decoded, checked
+    or counted (a truncation past them does not warn)."""
     path = check_file(path)
     shown = _files.display(path)
     try:
@@ -286,20 +293,21 @@ def load_audio(path: PathLike) -> Audio:
             frames, rate = file.frames, file.samplerate
             unknown = frames >= UNKNOWN_FRAMES  # read to its end once, not counted first
             _files.check_header(path, rate, file.channels, 0 if unknown else frames)
+            cut = None if unknown or first is None else first(rate, frames)
             if not unknown:
-                _check_whole(shown, frames)
+                _check_whole(shown, frames if cut is None else cut)
             # read on in blocks where soundfile's read() cannot size its array: an unknown count,
-            # or a file libsndfile cannot seek (GSM 6.10 WAV: "frames must be specified")
-            blocks = unknown or not file.seekable()
-            samples = _read_to_end(file, shown) if blocks else file.read(dtype="float32", always_2d=False)
+            # a file libsndfile cannot seek (GSM 6.10 WAV: "frames must be specified"), a start
+            blocks = unknown or not file.seekable() or cut is not None
+            samples = _read_to_end(file, shown, cut) if blocks else file.read(dtype="float32", always_2d=False)
             frames = samples.shape[0] if unknown else frames
             double = file.subtype == "DOUBLE"  # finite values past float32's range read as inf
     except AudioFileError:
         raise
     except Exception as error:
         raise _files.unreadable(path, error) from error
-    declared = _files.header_frames(path, frames)
-    _files.warn_if_truncated(path, samples.shape[0], declared)
+    if cut is None or samples.shape[0] < cut:  # a cut past the frames read goes unnoticed
+        _files.warn_if_truncated(path, samples.shape[0], _files.header_frames(path, frames))
     try:
         return _decoded(to_float32(samples, f"audio file {shown}"), int(rate))
     except InputError as error:  # NaN / inf samples: a file error too, naming the path
@@ -316,11 +324,12 @@ def _check_whole(shown: str, frames: int) -> None:
         )
 
 
-def _read_to_end(file: Any, shown: str) -> np.ndarray:
+def _read_to_end(file: Any, shown: str, end: int | None = None) -> np.ndarray:
     """The samples of a file whose header has no count (``SoundFile.read`` would size its
-    array from the header's 2**63 - 1), in blocks up to the cap, shaped as ``read`` shapes them."""
+    array from the header's 2**63 - 1), in blocks up to the cap (or its first ``end`` frames),
+    shaped as ``read`` shapes them."""
     blocks, total = [], 0
-    while (block := _files.read_on(file, 1 << 20)).shape[0]:
+    while (block := _files.read_on(file, 1 << 20 if end is None else min(1 << 20, end - total))).shape[0]:
         total += block.shape[0]
         _check_whole(shown, total)
         blocks.append(block)

@@ -301,7 +301,7 @@ def plot_file(
     _files.refuse_overwriting(output, [path], name="output")  # before decoding, as plot -o INPUT
     info = audio_info(path)
     channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")
-    x = prepare(config, path)
+    x = prepare(config, path, whole=True)  # the waveform panel shows all of it
     with warnings.catch_warnings():
         if config.num_frames(x.shape[0]) == 0:  # no frames: empty axes, not matplotlib's warnings about them
             warnings.simplefilter("ignore", UserWarning)

@@ -1,11 +1,14 @@
 """Streaming long files: same result as the in-memory path, for any block size."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import soundfile
 
 import jaxspec
 from jaxspec.framing import Centered, Kaldi
+from jaxspec.resampling import output_length
 from jaxspec.stream import encode_to_file, num_output_frames, stream_spectrogram, stream_to_array
 
 
@@ -196,3 +199,81 @@ def test_kaldi_energy_streams_and_equals_the_whole(tmp_path, preset):
     assert streamed.shape == whole.shape
     np.testing.assert_allclose(streamed, whole, rtol=1e-5, atol=1e-5 * float(np.abs(whole).max()))
     np.testing.assert_allclose(np.asarray(jaxspec.encode(config, path, stream=True)), whole, rtol=1e-5, atol=1e-4)
+
+
+# ------------------------------------------------------------ a target length reads the start only
+def _with_nan_after(path, rate, channels, seconds, good):
+    """A float WAV whose samples after the first ``good`` are NaN: decoding them is an error."""
+    rng = np.random.default_rng(7)
+    x = (0.1 * rng.standard_normal((int(seconds * rate), channels))).astype(np.float32)
+    x[good:] = np.nan
+    soundfile.write(path, x, rate, subtype="FLOAT")
+    return str(path), x[:good]
+
+
+@pytest.mark.parametrize("rate, channels", [(16000, 1), (44100, 2), (8000, 1)])
+@pytest.mark.parametrize(
+    "config",
+    [
+        jaxspec.presets.whisper(),
+        jaxspec.SpectrogramConfig(target_length=37),
+        jaxspec.SpectrogramConfig(target_length="0.7s", window_size=512, offset=100, fft_size=1024),
+        dataclasses.replace(jaxspec.presets.librosa_melspectrogram(sr=16000), target_length=9),
+        dataclasses.replace(jaxspec.presets.kaldi_fbank(snip_edges=False), target_length=0.9),
+        dataclasses.replace(jaxspec.presets.kaldi_mfcc(), target_length=41),
+    ],
+    ids=["whisper", "frames", "seconds", "centred", "kaldi-mirrored", "kaldi-mfcc"],
+)
+def test_a_target_length_decodes_only_the_start_of_a_file(tmp_path, config, rate, channels):
+    # whisper's 30 s of a 20 min 44.1 kHz stereo file decoded all of it: 798 MB peak RSS growth
+    # and 3.2 s, 39 MB and 0.7 s now. The samples past what the output reads are NaN here: a
+    # whole decode is an AudioSamplesError; the start equals the whole file's result
+    seconds = 34.0 if config.target_length == 30.0 else 3.0
+    good = int(32.5 * rate) if config.target_length == 30.0 else int(2.2 * rate)
+    path, start = _with_nan_after(tmp_path / "x.wav", rate, channels, seconds, good)
+    with pytest.raises(jaxspec.AudioSamplesError):
+        jaxspec.load_audio(path)
+    reference = jaxspec.encode(
+        config, np.concatenate([start, np.zeros((rate, channels), np.float32)]), sample_rate=rate
+    )
+    out = jaxspec.encode(config, path)
+    assert (
+        out.shape
+        == reference.shape
+        == config.output_shape(output_length(int(seconds * rate), rate, config.sample_rate))
+    )
+    out, reference = np.asarray(out), np.asarray(reference)
+    np.testing.assert_allclose(out, reference, rtol=1e-5, atol=1e-5 * float(np.abs(reference).max()))
+
+
+def test_what_needs_the_whole_file_still_reads_it(tmp_path):
+    from jaxspec.planner import start_frames
+
+    path, _ = _with_nan_after(tmp_path / "x.wav", 16000, 1, 3.0, 16000)
+    whole_needed = [
+        jaxspec.SpectrogramConfig(),  # every frame
+        jaxspec.SpectrogramConfig(target_length=20, normalization="max"),  # the whole signal's peak
+        jaxspec.SpectrogramConfig(target_length=20, augmentation=jaxspec.Augmentation(volume=0.5)),
+    ]
+    for config in whole_needed:
+        assert start_frames(config, 16000, 48000) is None
+        with pytest.raises(jaxspec.AudioSamplesError, match="x.wav"):
+            jaxspec.encode(config, path)
+    assert start_frames(jaxspec.SpectrogramConfig(target_length=20), 16000, 48000) == 21 * 133 + 2 * 400
+    assert start_frames(jaxspec.SpectrogramConfig(target_length=400), 16000, 48000) is None  # the whole is less
+
+
+def test_a_file_cut_before_the_start_read_still_warns(tmp_path):
+    import warnings
+
+    config = jaxspec.SpectrogramConfig(target_length=50)  # 50 frames: 0.42 s at 16 kHz
+    path = tmp_path / "cut.wav"
+    soundfile.write(path, np.full(16000, 0.1, np.float32), 16000, subtype="PCM_16")  # 1 s declared
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 8])  # 0.125 s left: inside the start the output reads
+    with pytest.warns(jaxspec.TruncatedAudioWarning, match="declares 16000"):
+        assert jaxspec.encode(config, str(path)).shape == (50, 201)
+    path.write_bytes(data[: len(data) * 7 // 8])  # cut past the start read: not decoded, not noticed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert jaxspec.encode(config, str(path)).shape == (50, 201)
