@@ -867,6 +867,9 @@ def test_kolmogorov_smirnov_rejects_a_wrong_distribution():
         (lambda: Convolution(np.ones(3), mix=(0.5, 1.2)), ["Convolution mix", "1.2"]),
         (lambda: Convolution(np.ones(3), mix=(-0.5, 0.5)), ["Convolution mix", "-0.5"]),
         (lambda: Convolution(np.ones(3), mix=(0.9, 0.1)), ["Convolution mix", "0.9", "0.1"]),
+        # a Normal centred outside the range drew (almost) only the clipped bound, silently
+        (lambda: Convolution(np.ones(3), mix=Normal(5.0, 0.0)), ["Convolution mix", "mean=5.0", "[0.0, 1.0]"]),
+        (lambda: Noise(Normal(-5.0, 0.1)), ["Noise amplitude", "mean=-5.0"]),
         (lambda: Noise(0.1, np.zeros(0, np.float32)), ["Noise signal", "empty"]),
         (lambda: Convolution(np.zeros(0, np.float32)), ["Convolution signal", "empty"]),
         (lambda: _config(noise=Noise(0.1, Audio(np.zeros(0, np.float32), 8000))), ["Noise signal", "empty"]),

@@ -149,6 +149,8 @@ def as_param(value: Any, name: str, bounds: tuple[float, float] | None = None, c
         )
         if not (lo <= low and high <= hi):
             raise ConfigError(f"{name}={given!r} must lie in [{lo}, {hi}]")
+        if isinstance(value, Normal) and not lo <= value.mean <= hi:  # most draws clipped to one bound
+            raise ConfigError(f"{name}={given!r}: its mean must lie in [{lo}, {hi}] (draws are clipped to it)")
     if cap is not None:
         reach = limits.param_reach(value)
         if math.isfinite(reach) and reach > cap:
