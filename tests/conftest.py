@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import hypothesis
 import jax
 import jax.monitoring
 import jax.numpy as jnp
@@ -25,6 +26,12 @@ os.environ["JAXSPEC_COMPILE_CACHE"] = "0"
 # the backend starts, after this import.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
+# No per-example deadline by default (tests that set their own settings say deadline=None too):
+# on 2 shared cores under xdist, a fast example can pass hypothesis' 200 ms through a GC pause or a
+# neighbour's compile, and fail as DeadlineExceeded / Flaky (a timed test in disguise).
+hypothesis.settings.register_profile("jaxspec", deadline=None)
+hypothesis.settings.load_profile("jaxspec")
 
 RTOL = 1e-5  # SPEC section 4: eager / jit / vmap agree within relative 1e-5
 
