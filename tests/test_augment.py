@@ -1000,3 +1000,41 @@ def test_legacy_keys_of_another_default_implementation_draw_what_its_typed_keys_
             jaxspec.spectrogram(config, x[0], jnp.zeros(3, jnp.uint32))
     finally:
         jax.config.update("jax_default_prng_impl", previous)
+
+
+# ------------------------------------------------------------------ rounding products as float64 does
+@pytest.mark.parametrize("s", [0.65, -0.3, 0.35, -0.07, 0.1, 1 / 3, -0.999, 0.0625, 0.123])
+def test_a_fixed_scaled_shift_rounds_as_float64_does(s):
+    # s * L was rounded in float32: Scaled(0.65) of 90 samples shifted 58, where SPEC 2's
+    # floor(s * L + 0.5) (float64) is 59, at 51 of the lengths 1-3000 (-0.3: 129)
+    lengths = np.arange(3001)
+    config = jaxspec.SpectrogramConfig(augmentation=Augmentation(time_shift=Scaled(s)))
+    drawn = jax.jit(jax.vmap(lambda n: jaxspec.draw(config, jax.random.key(0), n)["time_shift_samples"]))(lengths)
+    np.testing.assert_array_equal(np.asarray(drawn), np.floor(s * lengths + 0.5).astype(np.int64))
+    for n in (90, 25, 10):  # a static length gives the same as a traced one
+        assert int(jaxspec.draw(config, jax.random.key(0), n)["time_shift_samples"]) == math.floor(s * n + 0.5)
+
+
+def test_drawn_shifts_round_the_drawn_value_as_float64_does():
+    from jaxspec.augmentation.rounding import floor_product
+
+    rng = np.random.default_rng(0)
+    s = rng.uniform(-1, 1, 20000).astype(np.float32)
+    s[:2000] = (rng.integers(-1024, 1024, 2000) / 2048).astype(np.float32)  # products on exact halves
+    n = rng.integers(0, 2**31 - 1, 20000)
+    n = np.minimum(n, (2**31 - 2) / np.maximum(np.abs(s.astype(np.float64)), 1e-12)).astype(np.int32)
+    n[:2000] = rng.integers(0, 10**6, 2000)
+    got = jax.jit(jax.vmap(lambda a, m: floor_product(a, m, 0.5)))(s, n)
+    np.testing.assert_array_equal(np.asarray(got), np.floor(s.astype(np.float64) * n + 0.5).astype(np.int64))
+    down = jax.jit(jax.vmap(lambda m: floor_product(0.0015, m, 0.0)))(n[:2000])
+    np.testing.assert_array_equal(np.asarray(down), np.floor(0.0015 * n[:2000].astype(np.float64)).astype(np.int64))
+
+
+@pytest.mark.parametrize("fraction, frames", [(0.0001, 20000), (0.0015, 2000), (0.3, 10), (0.05, 999)])
+def test_time_mask_widths_clip_to_floor_of_max_fraction_times_frames(fraction, frames):
+    # max_fraction was replaced by its nearest fraction of denominator <= 1000: 0.0001 gave a cap
+    # of 0 (the mask disabled), 0.0015 of 2 frames where floor(0.0015 * 2000) = 3
+    config = jaxspec.SpectrogramConfig(
+        window_size=2, offset=1, augmentation=Augmentation(time_mask=jaxspec.TimeMask(1, 10**5, max_fraction=fraction))
+    )
+    assert int(jaxspec.draw(config, jax.random.key(0), frames)["time_mask_widths"][0]) == math.floor(fraction * frames)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-from fractions import Fraction
 from typing import Any, NamedTuple
 
 import jax
@@ -41,6 +40,7 @@ from ..errors import ConfigError
 from . import feature_ops
 from .distributions import as_param, sample_param
 from .integers import check_int, int_bounds, int_param, random_index, random_int, random_word  # noqa: F401
+from .rounding import floor_product
 
 MAX_MASKS = 64
 """Most masks of one kind per example (the static loop bound of a count range)."""
@@ -93,8 +93,7 @@ class TimeMask:
       count: masks per example: an int or ``(lo, hi)`` (at most ``MAX_MASKS``).
       width: frames per band: an int or ``(lo, hi)`` (LB policy: ``TimeMask(1, (0, 100))``).
       max_fraction: widths are clipped to ``floor(max_fraction * frames)`` of the example's
-        valid frames (Park et al. 2020's adaptive masks; ``max_fraction`` is used as the
-        nearest fraction with a denominator up to 1000, so the bound is exact in integers).
+        valid frames (Park et al. 2020's adaptive masks; the product as float64 gives it).
       fill: a number (0 by default) or ``"mean"``.
 
     Each band starts at an integer uniform over ``[0, frames - width]``.
@@ -300,14 +299,9 @@ def draw_frequency_mask(setting: FrequencyMask, key: jax.Array, grid: FeatureGri
     return _draw_masks("frequency_mask", setting, key, grid.features, grid.features)
 
 
-def _fraction_of(p: float, n: Any) -> Any:
-    fraction = Fraction(p).limit_denominator(1000)
-    return (n * fraction.numerator) // fraction.denominator
-
-
 def draw_time_mask(setting: TimeMask, key: jax.Array, grid: FeatureGrid) -> dict[str, jax.Array]:
-    valid = grid.valid()
-    return _draw_masks("time_mask", setting, key, valid, _fraction_of(setting.max_fraction, valid))
+    valid = grid.valid()  # floor(max_fraction * frames) as float64 gives it (1/1000ths before: 0.0001 gave 0)
+    return _draw_masks("time_mask", setting, key, valid, floor_product(setting.max_fraction, valid, 0.0))
 
 
 def draw_time_warp(setting: TimeWarp, key: jax.Array, grid: FeatureGrid) -> dict[str, jax.Array]:

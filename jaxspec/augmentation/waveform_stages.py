@@ -24,6 +24,7 @@ from ..io import Audio, capped_rate, is_path, pcm_to_float32
 from . import loaded, ops, random
 from .distributions import LogUniform, Normal, Scaled, Uniform, as_param, sample_param
 from .noise import bits_to_normal, noise_words, white_bits_at, white_noise
+from .rounding import floor_product
 
 
 # ------------------------------------------------------------------- settings
@@ -307,19 +308,18 @@ def apply_noise(setting: Noise, x: jax.Array, values: dict, key: jax.Array, vali
 
 
 def draw_time_shift(setting: TimeShift, key: jax.Array, length: Any, rate: int) -> dict[str, jax.Array]:
-    # floor(seconds * rate + 0.5); for Scaled(s), seconds * rate = s * L exactly.
+    # floor(seconds * rate + 0.5) as float64 gives it (float32 made Scaled(0.65) of 90 samples 58)
     t = setting.t
-    # The length in float32: a constant when static, converted in the graph when traced (ragged rows).
-    span = np.float32(length) if isinstance(length, int) else jnp.asarray(length).astype(jnp.float32)
+    span, most = jnp.asarray(length, jnp.int32), limits.MAX_SIGNAL_SAMPLES  # static, or traced (ragged rows)
     if isinstance(t, float):  # fixed: rounded exactly (float64, on the host), as window sizes are
-        samples = np.float32(math.floor(t * rate + 0.5))
-    else:  # drawn (or a fraction of a traced length): rounded in float32 in the graph
-        if isinstance(t, Scaled):
-            samples = sample_param(t.s, param_key(key, 0), limits.MAX_SCALED_SHIFT, "Scaled s") * span
-        else:
-            samples = sample_param(t, param_key(key, 0), limits.MAX_SHIFT_SECONDS, "TimeShift t") * np.float32(rate)
-        samples = jnp.floor(samples + np.float32(0.5))
-    return {"time_shift_samples": jnp.clip(samples, -span, span).astype(jnp.int32)}
+        samples = jnp.int32(max(-most, min(most, math.floor(t * rate + 0.5))))
+    elif isinstance(t, Scaled):  # |s| <= 1 shifts by at most L: clipped first, the same result
+        s = t.s if isinstance(t.s, float) else sample_param(t.s, param_key(key, 0), limits.MAX_SCALED_SHIFT, "Scaled s")
+        samples = floor_product(max(-1.0, min(1.0, s)) if isinstance(s, float) else jnp.clip(s, -1.0, 1.0), span, 0.5)
+    else:  # a drawn t: under 2**31 samples either way before the clip to +-L
+        t, reach = sample_param(t, param_key(key, 0), limits.MAX_SHIFT_SECONDS, "TimeShift t"), (2**31 - 1024) / rate
+        samples = floor_product(jnp.clip(t, -np.float32(reach), np.float32(reach)), rate, 0.5)
+    return {"time_shift_samples": jnp.clip(samples, -span, span)}
 
 
 def draw_volume(setting: Volume, key: jax.Array, length: int, rate: int) -> dict[str, jax.Array]:
