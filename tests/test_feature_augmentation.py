@@ -408,6 +408,30 @@ def test_a_warped_batch_compiles_as_fast_as_one_example():
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
 
 
+@pytest.mark.parametrize("mask", ["TimeMask(1, (0, 10))", "FrequencyMask(1, (0, 10))"])
+def test_masked_decibels_with_stacked_deltas_compile_quickly(mask):
+    """Decibels + Deltas(stack=True) + a mask compiled for minutes (XLA fused the masks' Threefry
+    draws into every element of the concatenated features; the CPU fusion emitter stalled on
+    that kernel); 0.4 s with the drawn values computed apart. A subprocess: a stall fails."""
+    script = textwrap.dedent(
+        f"""
+        import numpy as np, jax, jaxspec
+        from jaxspec import Augmentation, FrequencyMask, SpectrogramConfig, TimeMask
+        from jaxspec.features import Decibels, Deltas, MelFilterbank
+        config = SpectrogramConfig(
+            features=(MelFilterbank(40), Decibels(), Deltas(1, width=3, stack=True)),
+            augmentation=Augmentation({"time_mask" if mask.startswith("Time") else "frequency_mask"}={mask}),
+        )
+        x = np.random.default_rng(0).standard_normal(16000).astype(np.float32)
+        assert jaxspec.spectrogram(config, x, jax.random.key(0)).shape == (121, 80)
+        print("ok")
+        """
+    )
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
+
+
 # ------------------------------------------------------------------ identities, gradients, no key
 @pytest.mark.parametrize(
     "augmentation",

@@ -255,8 +255,12 @@ class AugmentFeatures:
         mean = None
         if any(getattr(setting, "fill", None) == "mean" for _, setting in self.stages):
             mean = example_mean(y, self.valid_frames)
+        # The drawn values are computed once, apart: XLA fused their threefry hashes into every
+        # element of the masked features and of each Deltas slice, and the CPU fusion emitter
+        # then compiled Decibels + Deltas(stack=True) + a mask for minutes (measured: 0.4 s now)
+        values = jax.lax.optimization_barrier(self.values)
         for stage, setting in self.stages:
-            y = stage.apply(setting, y, self.values, FeatureInput(self.valid_frames, mean))
+            y = stage.apply(setting, y, values, FeatureInput(self.valid_frames, mean))
         return y
 
 
