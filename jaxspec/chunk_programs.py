@@ -87,15 +87,27 @@ def _augmented_chunk_fn(config: SpectrogramConfig, x: jax.Array, table: jax.Arra
     """The spectrogram ``[frames, features]`` of a chunk after ``augmented_chunk``: one
     program (two, augmentation then the keyless chunk program, measured 3 % slower, and 25 %
     with no chunk dispatched ahead)."""
-    return spectrogram_one(config, _augment_stream_fn(config, x, table, owners), None)
+    return spectrogram_one(config, _augment_stream_fn(config, x, table, owners), None, frames=whole_frames(config, x))
 
 
 augmented_chunk: Callable[..., jax.Array] = _xla.compiled(_augmented_chunk_fn)
 
 
 def _keyless_chunk_fn(config: SpectrogramConfig, x: jax.Array) -> jax.Array:
-    """The spectrogram ``[frames, features]`` of a keyless chunk ``x [S]``: ``spectrogram(config, x)``."""
-    return spectrogram_one(config, x, None)
+    """The spectrogram ``[frames, features]`` of a keyless chunk ``x [S]``: the first
+    ``whole_frames`` frames of ``spectrogram(config, x)``."""
+    return spectrogram_one(config, x, None, frames=whole_frames(config, x))
+
+
+def whole_frames(config: SpectrogramConfig, x: jax.Array) -> int:
+    """The frames that lie wholly inside a chunk ``x [S]``, the only ones packing keeps.
+
+    The seed's framing counts ``ceil(S / offset)`` frames, whose last ``window / offset``
+    read past the chunk's end into zeros and were computed for nothing: with a 4096-sample
+    window and an offset of 4, 1216 frames a chunk for 192 kept, and an eager
+    ``spectrogram`` of 5 s took 3.6 s against 0.27 s jitted (measured on 2 cores).
+    """
+    return (x.shape[0] - config.frame_samples) // config.offset_samples + 1
 
 
 keyless_chunk: Callable[..., jax.Array] = _xla.compiled(_keyless_chunk_fn)

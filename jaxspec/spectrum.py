@@ -109,11 +109,13 @@ def spectrogram_one(
     key: jax.Array | None,
     length: jax.Array | None = None,
     zero: jax.Array | None = None,
+    frames: int | None = None,
 ) -> jax.Array:
     """One example ``x [shape=(L,)]``; ``length`` (traced) makes it a zero-padded row whose
     first ``length`` samples are the signal (ragged batches, SPEC section 8); ``zero``: an
     ``_xla.runtime_zero`` when ``x`` is not a row under ``vmap``, to hold the augmented
-    signal in its own buffer (see ``_xla.materialize``)."""
+    signal in its own buffer (see ``_xla.materialize``); ``frames``: only the first
+    ``frames`` frames (default ``config.num_frames``; a packed chunk's, ``chunk_programs``)."""
     x = augment_one(config, x, key, length)
     drawn = key is not None and config.augmentation is not None
     if drawn and zero is not None:  # one signal: held before the framing's padding (see _xla.materialize)
@@ -121,7 +123,7 @@ def spectrogram_one(
     if config.target_samples is not None:
         x = fit_length(x, config.target_samples)
         length = None  # every row now has the target's length
-    n = config.num_frames(x.shape[0])
+    n = config.num_frames(x.shape[0]) if frames is None else frames
     if n == 0:
         return jnp.zeros((0, config.num_features), output_dtype(config))
     ws, hop, fft = config.window_samples, config.offset_samples, config.fft_samples
