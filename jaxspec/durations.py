@@ -6,6 +6,7 @@ shift, ``Scaled``) is ``floor(seconds * sample_rate + 0.5)`` at the target rate.
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 import re
@@ -20,6 +21,9 @@ UNITS = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0}
 _DURATION = re.compile(r"^\s*([-+]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*([a-zµ]+)\s*$")
 _MAX_DURATION_TEXT = 64
 """Characters of a duration string, at most (longer text is no duration: refused at once)."""
+# Decimal arithmetic wide enough for any 64-character number, with no trap: an exponent past
+# the context's range is an infinity or a zero, as float() gives.
+_EXACT = decimal.Context(prec=100, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN, traps=[])
 
 
 def seconds_to_samples(seconds: float, sample_rate: int) -> int:
@@ -56,7 +60,10 @@ def parse_duration(value: Any, name: str, ints: str | None = "samples") -> float
                 f"{name}={shown} is not a duration; write it like '25ms', '0.5s' or '1min' (or pass {numbers_too})"
             )
         match = _DURATION.match(value.lower())
-        return float(match.group(1)) * UNITS[match.group(2)]
+        # The decimal value scaled exactly, then rounded once: "350ms" is the float 0.35, as
+        # "0.35s" and 0.35 are (350 * 1e-3 is 0.35000000000000003, one sample more at 22050 Hz).
+        number, unit = _EXACT.create_decimal(match.group(1)), _EXACT.create_decimal(repr(UNITS[match.group(2)]))
+        return float(_EXACT.multiply(number, unit))
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         if math.isfinite(value):
             return float(value)

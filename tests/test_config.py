@@ -97,6 +97,18 @@ def test_duration_strings(text, seconds, sample_rate):
     assert SpectrogramConfig(sample_rate=sample_rate, target_length=text).target_samples == expected
 
 
+def test_a_duration_is_the_same_whatever_its_unit():
+    """'350ms', '0.35s', '350000us' and 0.35 are one duration: 7717 samples at 22050 Hz
+    ('350ms' was 350 * 1e-3 = 0.35000000000000003 s, 7718). The reference: the float
+    nearest each decimal value, by exact integer division."""
+    for rate in (8000, 11025, 16000, 22050, 44100, 48000):
+        for ms in range(1, 2001, 7):
+            expected = _half_up(ms / 1000, rate)
+            for text in (f"{ms}ms", f"{ms / 1000!r}s", f"{ms * 1000}us", f"{ms}e-3s", f"{ms * 10}E-4 sec"):
+                assert SpectrogramConfig(sample_rate=rate, window_size=text).window_samples == expected, (text, rate)
+        assert SpectrogramConfig(sample_rate=rate, target_length="0.5min").target_samples == 30 * rate
+
+
 def test_seconds_round_half_up_not_to_even_nor_truncate():
     # At 16384 Hz these durations are exact binary fractions: s * sr is exactly x.5.
     rate = 16384
