@@ -310,8 +310,16 @@ _min_max = jax.jit(lambda a: (jnp.min(a), jnp.max(a)))
 def check_lengths(lengths: Any, x: jax.Array) -> jax.Array | None:
     """``lengths`` as int32 ``[B]`` for a batch ``x [B, Lmax]``: concrete values must lie in
     ``[0, Lmax]``; traced ones (no value to check) are clipped to it in the graph, in their
-    own integer type (an int64 length past 2**31 is ``Lmax``, not wrapped first)."""
+    own integer type (an int64 length past 2**31 is ``Lmax``, not wrapped first).
+
+    Without ``lengths`` an ``x [n, 0]`` is an ``InputError`` (SPEC section 5): it reads as
+    ``n`` samples of no channel; B empty signals say so with ``lengths=[0] * B``."""
     if lengths is None:
+        if x.ndim == 2 and x.shape[1] == 0:
+            raise InputError(
+                f"x has shape {x.shape}: no samples in any row (an [n, 0] array is n samples of no channel). "
+                f"Pass one signal as [L], or a batch of empty signals with lengths=[0] * {x.shape[0]}"
+            )
         return None
     if x.ndim != 2:
         raise InputError(f"lengths= needs a batch x [B, Lmax]; x has shape {x.shape}")

@@ -103,7 +103,7 @@ _EMPTY_SCRIPT = textwrap.dedent(
     kaldi = jaxspec.SpectrogramConfig(framing=jaxspec.Kaldi(True))  # no frame below a window
     cases = [
         (kaldi, np.zeros((2, 100), np.float32), np.array([100, 7])),
-        (jaxspec.SpectrogramConfig(), np.zeros((2, 0), np.float32), None),
+        (jaxspec.SpectrogramConfig(), np.zeros((2, 0), np.float32), np.array([0, 0])),
         (jaxspec.SpectrogramConfig(power=None), np.zeros((0, 500), np.float32), None),
     ]
     for config, x, lengths in cases:

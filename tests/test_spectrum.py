@@ -261,9 +261,19 @@ def test_target_duration_trims_the_end_and_pads_with_zeros(noise):
 def test_zero_length_input():
     assert spectrogram(SpectrogramConfig(), np.zeros(0, np.float32)).shape == (0, 201)
     assert spectrogram(SpectrogramConfig(fft_size=1024), np.zeros(0, np.float32)).shape == (0, 513)
-    assert spectrogram(SpectrogramConfig(), np.zeros((3, 0), np.float32)).shape == (3, 0, 201)
+    assert spectrogram(SpectrogramConfig(), np.zeros((3, 0), np.float32), lengths=[0] * 3).shape == (3, 0, 201)
     framed = np.asarray(spectrogram(SpectrogramConfig(target_length=6), np.zeros(0, np.float32)))
     assert framed.shape == (6, 201) and np.all(framed == 0)
+
+
+@pytest.mark.parametrize("shape", [(3, 0), (1, 0), (0, 0)])
+def test_an_n_by_0_array_is_an_input_error(shape):
+    """SPEC section 5: [n, 0] arrays are an InputError (it was read as n empty signals,
+    [n, 0, bins]); a batch of empty signals says so with lengths=."""
+    x = np.zeros(shape, np.float32)
+    for call in (jaxspec.spectrogram, spectrogram, jaxspec.augment):
+        with pytest.raises(jaxspec.InputError, match=r"no samples in any row.*lengths=\[0\]"):
+            call(SpectrogramConfig(), x)
 
 
 def test_batch_equals_each_row(noise, relative_error):
