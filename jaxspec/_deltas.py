@@ -9,8 +9,7 @@ import numpy as np
 from jax import lax
 
 from . import _melscale
-
-_HIGHEST = jax.lax.Precision.HIGHEST
+from ._products import left as _left
 
 
 def regression_delta(y: jax.Array, width: int) -> jax.Array:
@@ -52,7 +51,7 @@ def savgol_ragged(y: jax.Array, width: int, order: int, *, valid: jax.Array) -> 
         fits = np.zeros((n + 1, n, n), np.float32)
         for m in range(1, n + 1):
             fits[m, :m, :m] = _melscale.savgol_edges(m, width, order)[1]
-        return _left_traced(jnp.asarray(fits)[jnp.clip(valid, 0, n)], y)
+        return _left(jnp.asarray(fits)[jnp.clip(valid, 0, n)], y)
     out = savgol(y, width, order)
     _, _, last = _melscale.savgol_edges(n, width, order)
     start = jnp.clip(valid - width, 0, n - width)
@@ -61,14 +60,6 @@ def savgol_ragged(y: jax.Array, width: int, order: int, *, valid: jax.Array) -> 
     fits = np.zeros((width, width, width), np.float32)  # rows shorter than the filter: one fit each
     for m in range(1, width):
         fits[m, :m, :m] = _melscale.savgol_edges(m, width, order)[1]
-    short = _left_traced(jnp.asarray(fits)[jnp.clip(valid, 0, width - 1)], y[:width])
+    short = _left(jnp.asarray(fits)[jnp.clip(valid, 0, width - 1)], y[:width])
     short = jnp.concatenate([short, out[width:]], axis=0)
     return jnp.where(valid < width, short, out)
-
-
-def _left_traced(matrix: jax.Array, y: jax.Array) -> jax.Array:
-    return jnp.matmul(matrix, y, precision=_HIGHEST)
-
-
-def _left(matrix: np.ndarray, y: jax.Array) -> jax.Array:
-    return jnp.matmul(jnp.asarray(matrix, jnp.float32), y, precision=_HIGHEST)

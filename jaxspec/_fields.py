@@ -38,16 +38,20 @@ def flag(owner: str, name: str, value: Any) -> bool:
     return bool(value)
 
 
-def integer(owner: str, name: str, value: Any, low: int) -> int:
-    """``value`` as an int: an integral ``>= low``, not a bool."""
+def integer(owner: str, name: str, value: Any, low: int, high: int | None = None) -> int:
+    """``value`` as an int: an integral ``>= low`` (and ``<= high``), not a bool."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         raise ConfigError(f"{owner}({name}={value!r}) must be an integer >= {low}")
+    if high is not None and value > high:
+        raise ConfigError(f"{owner}({name}={value!r}) must be an integer <= {high} (jaxspec.limits)")
     return int(value)
 
 
 def choice(owner: str, name: str, value: Any, valid: tuple) -> Any:
-    """``value`` if it is one of ``valid``."""
-    if value not in valid:
+    """``value`` if it is one of ``valid`` (names, or ``None``): an array holding a name is
+    not one (``np.array(["htk"]) in valid`` compares elementwise, and the config then
+    failed to hash)."""
+    if not (value is None or isinstance(value, str)) or value not in valid:
         raise ConfigError(f"{owner}({name}={value!r}) must be one of {list(valid)}")
     return value
 

@@ -78,8 +78,7 @@ class Centered:
     drop_last: bool = False
 
     def __post_init__(self):
-        if self.pad_mode not in PAD_MODES:
-            raise ConfigError(f"Centered(pad_mode={self.pad_mode!r}) must be one of {PAD_MODES}")
+        _fields.choice("Centered", "pad_mode", self.pad_mode, PAD_MODES)
         if not isinstance(self.drop_last, (bool, np.bool_)):
             raise ConfigError(f"Centered(drop_last={self.drop_last!r}) must be True or False")
         object.__setattr__(self, "drop_last", bool(self.drop_last))

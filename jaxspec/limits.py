@@ -45,11 +45,13 @@ Magnitudes:
                                              512 MiB as built in float64), and a chain's
                                              matrices together
 ``MAX_FEATURE_STAGES``      64               stages in ``features``
+``MAX_DELTA_WIDTH``         101              ``Deltas(width)``, frames (librosa's default 9,
+                                             torchaudio's 5; 2001 asked XLA for 24 GB)
 ``MAX_FEATURES``            2,097,152        features a frame after any stage (2**21: a
                                              2**20-point FFT's bins with stacked deltas)
 ``MAX_DISTRIBUTION_VALUE``  1e30             any parameter of ``Uniform``/``Normal``/``LogUniform``
 ``MAX_FEATURE_CONSTANT``    1e30             a feature stage's constants: ``Log`` floor and offset,
-                                             ``Decibels`` multiplier, ``DCT`` lifter, a mask's fill
+                                             ``Decibels`` multiplier, ref and amin, ``DCT`` lifter, a mask's fill
 ``MAX_FREQUENCY``           4,000,000 Hz     ``MelFilterbank`` fmin / fmax, ``VTLP`` f_hi
 ``MAX_DPI``                 600              ``plot_file``'s ``dpi`` (a 4-panel PNG at 2000 dpi took 3.4 GB)
 ==========================  ===============  =====================================================
@@ -93,6 +95,7 @@ MAX_POWER = 8.0
 MAX_MEL_BANDS = 1 << 14
 MAX_MATRIX_VALUES = 1 << 26
 MAX_FEATURE_STAGES = 64
+MAX_DELTA_WIDTH = 101
 MAX_FEATURES = 1 << 21
 MAX_DISTRIBUTION_VALUE = 1e30
 MAX_FEATURE_CONSTANT = 1e30

@@ -166,7 +166,11 @@ def window_values(spec: WindowSpec, n: int) -> np.ndarray:
         return named_window(spec.name, n, spec.symmetric)
     if callable(spec):
         try:
-            values = np.asarray(spec(n), dtype=np.float64)
+            values = np.asarray(spec(n))
+            kind = values.dtype.kind  # complex values lost their imaginary part in a float cast
+            if kind not in "iufO":
+                raise TypeError(f"it returned {values.dtype} values; a window's values are real numbers")
+            values = values.astype(np.float64)
         except Exception as error:
             raise ConfigError(f"window_function={spec!r} failed when called with n={n}: {error}") from error
         what = f"window_function={spec!r} returned"

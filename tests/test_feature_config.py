@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import warnings
 
 import jax
 import numpy as np
@@ -85,6 +86,20 @@ def test_bad_json_names_field_and_value(d, words):
         (lambda: Dither(-1.0), ["amount=-1.0"]),
         (lambda: jaxspec.PreEmphasis(-math.inf), ["coefficient=-inf", "finite"]),
         (lambda: SpectrogramConfig(power=-1.0), ["power=-1.0"]),
+        # a width of 2001 asked XLA for 24 GB (the process aborted); 10**9 (replicate) never ended
+        (lambda: Deltas(width=102, mode="replicate"), ["width=102", "<= 101"]),
+        (lambda: Deltas(width=10**9, mode="replicate"), ["width=1000000000"]),
+        # past float32's max, every output was inf
+        (lambda: Decibels(amin=3.5e38), ["amin=3.5e+38", "<= 1e+30"]),
+        (lambda: Decibels(ref=1e39), ["ref=1e+39"]),
+        # an array holding a name passed, then failed to hash (or compared elementwise)
+        (lambda: MelFilterbank(scale=np.array(["slaney"])), ["scale=array(['slaney']"]),
+        (lambda: MelFilterbank(scale=np.array(["slaney", "htk"])), ["scale=array("]),
+        (lambda: Deltas(mode=np.array(["interp"])), ["mode=array("]),
+        (lambda: Centered(pad_mode=np.array(["reflect"])), ["pad_mode=array("]),
+        (lambda: DCT(norm=np.array(["ortho"])), ["norm=array("]),
+        # a callable's complex values lost their imaginary part
+        (lambda: SpectrogramConfig(window_function=lambda n: np.full(n, 1j)), ["complex128", "real numbers"]),
     ],
 )
 def test_bad_settings_name_field_and_value(make, words):
@@ -126,3 +141,29 @@ def test_bad_stage_sizes_are_config_errors(n):
     for make in (lambda: MelFilterbank(n_mels=n), lambda: DCT(n=n), lambda: Deltas(width=n)):
         with pytest.raises(ConfigError, match=re.escape(repr(n))):
             make()
+
+
+def test_empty_mel_filters_warn_once_as_librosa_and_torchaudio_do():
+    """Filters narrower than the FFT's bins are all zero: counted against a float64 reference
+    (a triangle on the Slaney scale is empty when no bin centre lies strictly inside it)."""
+
+    def slaney_mel(f):
+        f = np.asarray(f, float)
+        return np.where(f < 1000, 3 * f / 200, 15 + 27 * np.log(np.maximum(f, 1e-9) / 1000) / np.log(6.4))
+
+    def slaney_hz(m):
+        return np.where(m < 15, 200 * m / 3, 1000 * np.exp((m - 15) * np.log(6.4) / 27))
+
+    bins = np.arange(201) * 16000 / 400
+    edges = slaney_hz(np.linspace(slaney_mel(0.0), slaney_mel(1000.0), 130))
+    expected = sum(not np.any((bins > lo) & (bins < hi)) for lo, hi in zip(edges[:-2], edges[2:], strict=True))
+    with pytest.warns(UserWarning, match=rf"{expected} of the 128 mel filters .* are empty") as made:
+        config = SpectrogramConfig(features=(MelFilterbank(n_mels=128, fmax=1000.0),))
+    assert len(made) == 1 and expected > 50
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spectrogram(config, np.zeros(4000, np.float32))
+        SpectrogramConfig(features=(MelFilterbank(n_mels=40),))  # the seed's 40 bands: none empty
+        jaxspec.presets.kaldi_fbank(), jaxspec.presets.whisper(), jaxspec.presets.librosa_melspectrogram()
+    with pytest.warns(UserWarning, match="4 of the 128 mel filters"):  # torchaudio warns of its defaults too
+        jaxspec.presets.torchaudio_melspectrogram()
