@@ -87,7 +87,10 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def parse_json(path: str | os.PathLike) -> Any:
     """The JSON value of a config file, read within ``jaxspec.limits``'s caps (``ConfigError`` else)."""
-    if not os.fspath(path):  # Path('') is '.', a folder
+    if not isinstance(path, (str, bytes, os.PathLike)):  # os.fspath's TypeError named nothing
+        raise ConfigError(f"config file {path!r} must be a path (a str, bytes or os.PathLike)")
+    path = os.fsdecode(path)
+    if not path:  # Path('') is '.', a folder
         raise ConfigError("config file '' is empty: give a JSON file's name")
     path = Path(path)
     shown = display(path)

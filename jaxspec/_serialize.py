@@ -364,7 +364,7 @@ def read_dict(path: str | os.PathLike) -> dict[str, Any]:
         ``limits.MAX_JSON_DEPTH``, or not a regular file (a FIFO is refused unopened).
     """
     d = parse_json(path)
-    path = Path(path)
+    path = Path(os.fsdecode(path))
     if not isinstance(d, dict):
         raise ConfigError(f"config file {str(path)!r} must hold a JSON object {{field: value}}, got {type(d).__name__}")
     augmentation = d.get("augmentation")

@@ -10,6 +10,7 @@ the same file (no key: augmentation needs the whole signal and is not streamed).
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -233,6 +234,7 @@ def stream_spectrogram(
     (328, 201)
     """
     _check_stream_args(config, block_frames, progress)
+    block_frames = int(block_frames)  # a NumPy integer too
     if not streamable(config):
         raise ConfigError(
             f"framing={config.framing!r}, power={config.power!r}, features={config.features!r} cannot be "
@@ -292,7 +294,7 @@ def _check_stream_args(config: object, block_frames: object, progress: object) -
     """``stream_spectrogram``'s arguments, checked before the file is opened."""
     if not isinstance(config, SpectrogramConfig):
         raise config_type_error(config)
-    if isinstance(block_frames, bool) or not isinstance(block_frames, int) or block_frames <= 0:
+    if isinstance(block_frames, bool) or not isinstance(block_frames, numbers.Integral) or block_frames <= 0:
         raise InputError(f"block_frames={block_frames!r} must be a positive integer")
     if progress is not None and not callable(progress):
         raise InputError(f"progress={progress!r} must be None or a function progress(done, total)")

@@ -1807,6 +1807,15 @@ def test_an_empty_config_file_name_is_a_config_error_naming_it(tmp_path, capsys)
     assert code == EXIT_USAGE and "config file ''" in stderr
 
 
+def test_a_config_path_may_be_bytes_and_anything_else_is_a_config_error(tmp_path):
+    # load(None) / load(3) raised os.fspath's TypeError, load(b"c.json") Path's
+    (tmp_path / "c.json").write_text('{"sample_rate": 8000}')
+    assert SpectrogramConfig.load(os.fsencode(tmp_path / "c.json")).sample_rate == 8000
+    for bad in (None, 3, ["c.json"]):
+        with raises(ConfigError, f"config file {bad!r}", "must be a path"):
+            SpectrogramConfig.load(bad)
+
+
 def test_a_config_naming_a_lone_surrogate_path_is_a_usage_error(tmp_path, capsys):
     config = tmp_path / "c.json"
     config.write_text('{"augmentation": {"noise": {"amplitude": 0.1, "signal": "\\ud800.wav"}}}')

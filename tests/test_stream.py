@@ -142,6 +142,9 @@ def test_stream_errors_name_the_problem(tmp_path):
         next(stream_spectrogram(config, bad))
     with pytest.raises(ValueError, match="block_frames=0"):
         next(stream_spectrogram(config, _write(str(tmp_path / "x.wav"), 16000, 1), block_frames=0))
+    # a NumPy integer is an integer (it was refused, as everywhere else it is taken)
+    blocks = list(stream_spectrogram(config, _write(str(tmp_path / "y.wav"), 16000, 1), block_frames=np.int64(40)))
+    assert [len(b) for b in blocks] == [40, 40, 40, 157 - 120]  # ceil(20800 / 133) frames
 
 
 _MP3 = "MP3" in soundfile.available_formats()
