@@ -178,8 +178,8 @@ class SpectrogramConfig:
                 f"preprocess={self.preprocess!r} and features={self.features!r}: LogEnergy() (measures the "
                 "energy) and UseEnergy() (puts it in the output) go together"
             )
+        _ = self.num_features  # the chain's caps first: check_bands builds the filterbanks
         _features.check_bands(self.features, self.sample_rate, self.fft_samples)
-        _ = self.num_features
         frames = self.target_frames
         too_many = frames is not None and frames * self.num_bins > limits.MAX_OUTPUT_VALUES
         if too_many or (frames is not None and frames * self.offset_samples > limits.MAX_SIGNAL_SAMPLES):
