@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from .errors import warn
+
 SCALES = ("slaney", "htk", "kaldi")
 """Mel scales: librosa's Slaney (linear below 1 kHz, log above), HTK ``2595 log10(1 + f/700)``,
 Kaldi ``1127 ln(1 + f/700)`` (the same curve; Kaldi also builds its triangles in mel space)."""
@@ -116,6 +118,51 @@ def filter_points(
         return freqs, edges_mel, _mel_to_hz32(edges_mel, scale)
     edges_mel = np.linspace(hz_to_mel(fmin, scale), hz_to_mel(fmax, scale), n_mels + 2)
     return bin_frequencies(sample_rate, fft_size, frequencies), edges_mel, mel_to_hz(edges_mel, scale)
+
+
+def empty_filters(
+    n_mels: int, fmin: float, fmax: float, scale: str, sample_rate: int, fft_size: int, frequencies: str
+) -> int:
+    """How many filters no bin falls strictly inside (``mel_filterbank``'s all-zero columns),
+    from the edges alone: building the filterbank to count them took 6 s and 2.5 GB for 1000
+    mels on a 2**17-point FFT, at every config made."""
+    freqs, edges_mel, edges_hz = filter_points(n_mels, fmin, fmax, scale, sample_rate, fft_size, frequencies)
+    if scale == "kaldi":  # triangles in mel, on the first fft_size // 2 bins only
+        points, edges = hz_to_mel(freqs[: fft_size // 2], scale), edges_mel
+    else:
+        points, edges = freqs, edges_hz
+    inside = np.searchsorted(points, edges[2:], "left") - np.searchsorted(points, edges[:-2], "right")
+    return int((inside <= 0).sum())
+
+
+_WARNED: set = set()
+"""The (stage, rate, fft size) whose empty filters were warned of: once per process, as the
+configs jaxspec derives from a user's (``dataclasses.replace`` in ``planner``, ``stream``,
+``presets``) warned again, from a line of ``dataclasses.py``."""
+
+
+def check_bands(banks: list, rate: int, fft_size: int) -> None:
+    """Checks the edges of ``banks`` (``features.MelFilterbank`` stages) at ``rate``
+    (``fmin < fmax``), and warns of empty filters as librosa and torchaudio do: a top edge
+    above Nyquist, or bands narrower than the FFT's bins (``n_mels`` too high for
+    ``fft_size``); once per process, not on every call."""
+    for stage in banks:
+        fmin, fmax = stage.edges(rate)
+        if (stage, rate, fft_size) in _WARNED:
+            continue
+        if fmax > rate / 2:
+            above = f"above the Nyquist frequency ({rate / 2:g} Hz at {rate} Hz): its top bands are empty"
+            message = f"the mel filters' top edge fmax={stage.fmax:g} Hz (a preset's fmax or f_max) is {above}"
+        elif empty := empty_filters(stage.n_mels, fmin, fmax, stage.scale, rate, fft_size, stage.frequencies):
+            message = (
+                f"{empty} of the {stage.n_mels} mel filters of {stage!r} are empty at sample_rate={rate}, "
+                f"fft_size={fft_size} (no FFT bin falls in their band; they always give 0): raise fft_size "
+                "or lower n_mels"
+            )
+        else:
+            continue
+        _WARNED.add((stage, rate, fft_size))
+        warn(message)
 
 
 def torchaudio_ramps(

@@ -395,6 +395,6 @@ def load(cls: type, path: str | os.PathLike) -> Any:
     try:
         return from_dict(cls, d)
     except ConfigError as error:  # its class kept: a RecordingFileError is a file error too
-        raise type(error)(f"config file {str(path)!r}: {error}") from error
+        raise type(error)(f"config file {os.fsdecode(path)!r}: {error}") from error
     except FileNotFoundError as error:  # a recording it names
-        raise FileNotFoundError(f"config file {str(path)!r}: {error}") from None
+        raise FileNotFoundError(f"config file {os.fsdecode(path)!r}: {error}") from None

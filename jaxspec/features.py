@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _deltas, _fields, _melscale, _products, errors, limits
+from . import _deltas, _fields, _melscale, _products, limits
 from .errors import ConfigError
 
 KALDI_EPSILON = 1.1920929e-07  # float32 epsilon: Kaldi's log floor
@@ -346,19 +346,9 @@ def chain_size(stages: tuple, num_bins: int, sample_rate: int, fft_size: int) ->
 
 
 def check_bands(stages: tuple, rate: int, fft_size: int) -> None:
-    """Checks the mel filters' edges at ``rate`` (``fmin < fmax``), and warns of empty
-    filters as librosa and torchaudio do: a top edge above Nyquist, or bands narrower than
-    the FFT's bins (``n_mels`` too high for ``fft_size``); once per config, not on every call."""
-    for stage in (s for s in stages if isinstance(s, MelFilterbank)):
-        if stage.edges(rate)[1] > rate / 2:
-            above = f"above the Nyquist frequency ({rate / 2:g} Hz at {rate} Hz): its top bands are empty"
-            errors.warn(f"the mel filters' top edge fmax={stage.fmax:g} Hz (a preset's fmax or f_max) is {above}")
-        elif empty := int((~stage.matrix(rate, fft_size).any(axis=0)).sum()):
-            errors.warn(
-                f"{empty} of the {stage.n_mels} mel filters of {stage!r} are empty at sample_rate={rate}, "
-                f"fft_size={fft_size} (no FFT bin falls in their band; they always give 0): raise fft_size "
-                "or lower n_mels"
-            )
+    """Checks the mel filters' edges at ``rate`` (``fmin < fmax``) and warns once of empty
+    ones, as librosa and torchaudio do (``_melscale.check_bands``)."""
+    _melscale.check_bands([s for s in stages if isinstance(s, MelFilterbank)], rate, fft_size)
 
 
 def is_framewise(stage: Any) -> bool:

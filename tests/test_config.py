@@ -278,3 +278,13 @@ def test_duration_messages_say_what_an_int_means_and_refuse_non_finite():
     for value in (float("nan"), float("inf")):
         with pytest.raises(ConfigError, match="not a finite number of seconds"):
             SpectrogramConfig(offset=value)
+
+
+def test_a_window_callable_may_return_any_real_dtype():
+    """bfloat16 (NumPy kind 'V') and float16 windows are real values; complex ones are refused
+    (tests/test_feature_config.py)."""
+    for dtype in (jnp.bfloat16, np.float16, np.int8):
+        config = SpectrogramConfig(window_size=8, offset=4, window_function=lambda n, d=dtype: np.ones(n, d) * 1)
+        np.testing.assert_array_equal(config.window, np.ones(8))
+    half = SpectrogramConfig(window_size=8, offset=4, window_function=lambda n: jnp.hanning(n).astype(jnp.bfloat16))
+    np.testing.assert_array_equal(half.window, np.asarray(jnp.hanning(8).astype(jnp.bfloat16), np.float64))

@@ -11,6 +11,7 @@ import warnings
 import jax
 import numpy as np
 import pytest
+import soundfile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_features import CASES
@@ -100,6 +101,7 @@ def test_bad_json_names_field_and_value(d, words):
         (lambda: DCT(norm=np.array(["ortho"])), ["norm=array("]),
         # a callable's complex values lost their imaginary part
         (lambda: SpectrogramConfig(window_function=lambda n: np.full(n, 1j)), ["complex128", "real numbers"]),
+        (lambda: SpectrogramConfig(window_function=lambda n: np.ones(n, bool)), ["bool values"]),
     ],
 )
 def test_bad_settings_name_field_and_value(make, words):
@@ -143,9 +145,12 @@ def test_bad_stage_sizes_are_config_errors(n):
             make()
 
 
-def test_empty_mel_filters_warn_once_as_librosa_and_torchaudio_do():
+def test_empty_mel_filters_warn_once_as_librosa_and_torchaudio_do(monkeypatch, tmp_path):
     """Filters narrower than the FFT's bins are all zero: counted against a float64 reference
     (a triangle on the Slaney scale is empty when no bin centre lies strictly inside it)."""
+    from jaxspec import _melscale
+
+    monkeypatch.setattr(_melscale, "_WARNED", set())  # once per process: this test's own process
 
     def slaney_mel(f):
         f = np.asarray(f, float)
@@ -165,5 +170,36 @@ def test_empty_mel_filters_warn_once_as_librosa_and_torchaudio_do():
         spectrogram(config, np.zeros(4000, np.float32))
         SpectrogramConfig(features=(MelFilterbank(n_mels=40),))  # the seed's 40 bands: none empty
         jaxspec.presets.kaldi_fbank(), jaxspec.presets.whisper(), jaxspec.presets.librosa_melspectrogram()
-    with pytest.warns(UserWarning, match="4 of the 128 mel filters"):  # torchaudio warns of its defaults too
-        jaxspec.presets.torchaudio_melspectrogram()
+    with pytest.warns(UserWarning, match="4 of the 128 mel filters") as made:  # torchaudio warns of its defaults too
+        torchaudio = jaxspec.presets.torchaudio_melspectrogram()
+        jaxspec.presets.torchaudio_mfcc()  # its filterbank: warned of already (it warned from dataclasses.py)
+    assert len(made) == 1
+    wav = tmp_path / "a.wav"
+    soundfile.write(wav, np.zeros(4000, np.float32), 16000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the configs jaxspec derives (streaming, planning) warned again
+        jaxspec.encode(torchaudio, wav)
+        list(jaxspec.stream_spectrogram(torchaudio, wav))
+
+
+def test_the_empty_filter_count_does_not_build_the_filterbank(monkeypatch):
+    """A config is made without its filterbank (1000 mels on a 2**17-point FFT took 6 s and
+    2.5 GB at every config made); the count from the edges equals the built matrix's."""
+    from jaxspec import _melscale
+
+    monkeypatch.setattr(_melscale, "_WARNED", set())
+    cases = [
+        (256, 16000, 400, "slaney", "rfft"),
+        (60, 8000, 256, "kaldi", "rfft"),
+        (128, 16000, 400, "htk", "linspace"),
+    ]
+    banks = [_melscale.mel_filterbank(n, 0.0, r / 2, s, None, r, f, q) for n, r, f, s, q in cases]
+    counts = [int((~bank.any(axis=0)).sum()) for bank in banks]
+    assert counts[0] > 0 and counts[2] == 4
+    monkeypatch.setattr(_melscale, "mel_filterbank", lambda *a: pytest.fail("the filterbank was built"))
+    for (n_mels, rate, fft, scale, frequencies), count in zip(cases, counts, strict=True):
+        bank = MelFilterbank(n_mels, scale=scale, frequencies=frequencies, norm=None)
+        with warnings.catch_warnings(record=True) as made:
+            warnings.simplefilter("always")
+            SpectrogramConfig(sample_rate=rate, window_size=fft, features=(bank,))
+        assert [str(w.message).split(" of ")[0] for w in made] == ([str(count)] if count else [])
