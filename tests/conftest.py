@@ -104,6 +104,15 @@ def _relative_error_fixture() -> Callable[[Any, Any], float]:
     return relative_error
 
 
+@pytest.fixture(autouse=True)
+def _mel_warnings_per_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The empty-mel-filter warnings come once per process (``_melscale._WARNED``): each test
+    starts as a fresh process would, whatever configs the tests before it on its worker made."""
+    from jaxspec import _melscale
+
+    monkeypatch.setattr(_melscale, "_WARNED", set())
+
+
 @pytest.fixture
 def key() -> jax.Array:
     return jax.random.key(0)
