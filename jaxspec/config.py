@@ -133,9 +133,10 @@ class SpectrogramConfig:
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)
-        set_("sample_rate", check_rate("sample_rate", self.sample_rate))
+        given = self.sample_rate  # as written: 1e300 as an int was a 301-digit message
+        set_("sample_rate", check_rate("sample_rate", given))
         if self.sample_rate > limits.MAX_SAMPLE_RATE:
-            raise ConfigError(f"sample_rate={self.sample_rate!r} is above the cap {limits.MAX_SAMPLE_RATE} Hz")
+            raise ConfigError(f"sample_rate={given!r} is above the cap {limits.MAX_SAMPLE_RATE} Hz")
         set_("window_function", check_window_function(self.window_function))
         set_("normalization", _normalization(self.normalization))
         if isinstance(self.target_length, str) and self.target_length.lower() == "all":
