@@ -49,15 +49,47 @@ def mask(y: jax.Array, starts: jax.Array, widths: jax.Array, axis: int, fill: An
     return jnp.where(hit, jnp.asarray(fill, y.dtype), y)
 
 
-def warp_sources(frames: int, centre: jax.Array, shift: jax.Array, valid_frames: Any = None) -> jax.Array:
-    """Where output frame ``t`` reads from: float32 ``[shape=(frames,)]``.
+def warp_sources(
+    frames: int, centre: jax.Array, shift: jax.Array, valid_frames: Any = None
+) -> tuple[jax.Array, jax.Array]:
+    """Where output frame ``t`` reads from, as ``(index, fraction)``: int32 and float32
+    ``[shape=(frames,)]``, the source position ``s(t) = index + fraction`` (``0 <= fraction < 1``).
 
     With ``v`` valid frames, the point ``centre`` moves to ``d = centre + shift`` and the
     ends ``0`` and ``v - 1`` stay: ``s(t) = t * centre / d`` for ``t <= d``, else
     ``centre + (t - d) * (v - 1 - centre) / (v - 1 - d)`` (Park et al.'s warp, piecewise
-    linear). Frames 0 and ``v - 1`` and on read themselves (also when ``d`` is an end). ``shift = 0`` gives ``s(t) = t``
-    exactly (integers below 2**24 are exact in float32).
+    linear). Frames 0 and ``v - 1`` and on read themselves (also when ``d`` is an end).
+
+    Each ratio is an integer quotient and remainder, so the index is exact and the fraction
+    is the remainder over the divisor rounded once: a float32 ``t * c / d`` was off by up to
+    half a float32 step of ``t`` (2.4e-4 of a frame at frame 4800; an audit measured 1.9e-4
+    relative error on 4813 frames, 2.4e-4 absolute on Whisper's features). The products stay
+    in int32 up to ``_EXACT_WARP_FRAMES`` frames (7.7 min at a 10 ms hop); longer inputs take
+    the float32 ratios. ``shift = 0`` reads each frame itself exactly.
     """
+    if frames > _EXACT_WARP_FRAMES:
+        return _float_warp_sources(frames, centre, shift, valid_frames)
+    t = lax.iota(jnp.int32, frames)
+    last = (frames if valid_frames is None else jnp.asarray(valid_frames, jnp.int32)) - 1
+    c = jnp.asarray(centre, jnp.int32)
+    d = c + jnp.asarray(shift, jnp.int32)
+    left = t <= d
+    numerator = jnp.where(left, t * c, (t - d) * (last - c))
+    divisor = jnp.where(left, jnp.maximum(d, 1), jnp.maximum(last - d, 1))
+    quotient = numerator // divisor
+    index = jnp.where(left, 0, c) + quotient
+    fraction = (numerator - quotient * divisor).astype(jnp.float32) / divisor.astype(jnp.float32)
+    itself = (t >= last) | (d == c)
+    return jnp.where(itself, t, index), jnp.where(itself, 0.0, fraction)
+
+
+_EXACT_WARP_FRAMES = 46341  # (frames - 1) ** 2 < 2 ** 31: the warp's products fit in int32
+
+
+def _float_warp_sources(
+    frames: int, centre: jax.Array, shift: jax.Array, valid_frames: Any
+) -> tuple[jax.Array, jax.Array]:
+    """``warp_sources`` with float32 ratios (inputs too long for exact int32 products)."""
     t = lax.iota(jnp.int32, frames).astype(jnp.float32)
     v = jnp.float32(frames) if valid_frames is None else jnp.asarray(valid_frames, jnp.float32)
     c = jnp.asarray(centre, jnp.float32)
@@ -65,25 +97,26 @@ def warp_sources(frames: int, centre: jax.Array, shift: jax.Array, valid_frames:
     last = v - 1.0
     left = t * c / jnp.maximum(d, 1.0)
     right = c + (t - d) * (last - c) / jnp.maximum(last - d, 1.0)
-    # shift 0 reads each frame itself: t * c / c is not always t in float32 (an audit saw 0.99999994)
-    return jnp.where((t >= last) | (d == c), t, jnp.where(t <= d, left, right))
+    source = jnp.where((t >= last) | (d == c), t, jnp.where(t <= d, left, right))
+    index = jnp.floor(source)
+    return index.astype(jnp.int32), source - index
 
 
 def time_warp(y: jax.Array, centre: jax.Array, shift: jax.Array, valid_frames: Any = None) -> jax.Array:
     """``y [shape=(frames, features)]`` warped along time by linear interpolation.
 
-    Output frame ``t`` is ``(1 - a) * y[i] + a * y[i + 1]`` with ``i = floor(s(t))``,
-    ``a = s(t) - i`` and ``s`` from ``warp_sources`` (``i + 1`` clipped to the last valid
-    frame, so a padded row never reads its padding).
+    Output frame ``t`` is ``(1 - a) * y[i] + a * y[i + 1]`` with ``(i, a)`` from
+    ``warp_sources`` (``i + 1`` clipped to the last valid frame, so a padded row never
+    reads its padding).
     """
     frames = y.shape[0]
     if frames == 0:
         return y
-    source = warp_sources(frames, centre, shift, valid_frames)
+    index, fraction = warp_sources(frames, centre, shift, valid_frames)
     last = frames - 1 if valid_frames is None else jnp.maximum(jnp.asarray(valid_frames, jnp.int32) - 1, 0)
-    below = jnp.clip(jnp.floor(source).astype(jnp.int32), 0, frames - 1)
+    below = jnp.clip(index, 0, frames - 1)
     above = jnp.where(below < last, below + 1, below)
-    weight = (source - below.astype(jnp.float32))[:, None].astype(y.dtype)
+    weight = fraction[:, None].astype(y.dtype)
     return y[below] * (1 - weight) + y[above] * weight
 
 
