@@ -376,6 +376,8 @@ def apply_chain(
     for stage in stages:
         if isinstance(stage, UseEnergy):
             y = stage.apply(y, sample_rate, fft_size, energy)
+        elif energy is not None and hasattr(stage, "apply_with_energy"):  # warps and masks move it too
+            y, energy = stage.apply_with_energy(y, energy)
         elif isinstance(stage, _PER_EXAMPLE):
             y = stage.apply(y, sample_rate, fft_size, valid=valid)
         else:

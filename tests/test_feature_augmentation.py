@@ -321,6 +321,40 @@ def test_adding_feature_stages_leaves_the_other_draws_alone(speech):
     )
 
 
+@pytest.mark.parametrize("preset", [presets.kaldi_fbank, presets.kaldi_mfcc])
+@pytest.mark.parametrize("fill", [0.0, "mean"])
+def test_kaldi_energy_is_warped_and_masked_with_its_frame(speech, preset, fill):
+    """``use_energy=True``: the energy column (c0 for MFCC) moves with the frames. It kept
+    the unwarped time axis beside warped bands, and masked frames kept their energy (an
+    audit's finding). Reference: the clean output warped as a whole in float64 (DCT is
+    linear per frame), masked rows set to 0, or with ``fill="mean"`` to each column group's
+    mean (the features' mean for the bands, the energy's own for the energy column; an MFCC's
+    masked bands hold the log-mel mean, whose DCT is 0 past c0, which the energy replaces)."""
+    base = preset(use_energy=True, **({"num_mel_bins": 23} if preset is presets.kaldi_fbank else {}))
+    aug = Augmentation(time_warp=TimeWarp(10), time_mask=TimeMask(2, (5, 20), fill=fill))
+    config = _with(base, aug)
+    x = speech * 32768
+    clean = np.asarray(jaxspec.spectrogram(base, x), np.float64)
+    for seed in range(3):
+        key = jax.random.key(seed)
+        v = jaxspec.draw(config, key, x.shape[0])
+        c, w = int(v["time_warp_centre"]), int(v["time_warp_shift"])
+        ref = warp_reference(clean, c, w)
+        starts, widths = np.asarray(v["time_mask_starts"]), np.asarray(v["time_mask_widths"])
+        rows = mask_reference(np.zeros((len(ref), 1)), starts, widths, 0, 1.0)[:, 0] == 1.0
+        if fill == "mean" and preset is presets.kaldi_fbank:
+            ref[rows, 0] = clean[:, 0].mean()
+            ref[rows, 1:] = clean[:, 1:].mean()
+        elif fill == 0.0:
+            ref[rows] = 0.0
+        elif fill == "mean":  # MFCC: the bands' constant mean has a DCT of zeros past c0, the energy's
+            ref[rows, 0] = clean[:, 0].mean()
+            ref[rows, 1:] = 0.0
+        out = np.asarray(jaxspec.spectrogram(config, x, key))
+        assert rows.any() and w != 0
+        assert _relative(out, ref) < 1e-5, (seed, c, w)
+
+
 def test_draw_reports_what_the_spectrogram_applies(speech):
     """A float64 reference from the clean features and the drawn values equals the output."""
     config = _with(presets.librosa_melspectrogram(sr=RATE, n_fft=512, hop_length=160, n_mels=40), None)

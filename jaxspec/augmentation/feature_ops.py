@@ -3,6 +3,7 @@
 Each takes the values a stage drew (``jaxspec.draw``) and is testable on its own:
 
 - ``mask(y, starts, widths, axis)``: bands ``[start, start + width)`` set to a fill value;
+- ``example_mean(y, valid_frames)``: the mean a ``fill="mean"`` mask fills with;
 - ``time_warp(y, centre, shift)``: frames warped piecewise-linearly (gather + lerp);
 - ``vtlp_frequencies(hz, factor, f_hi, nyquist)``: Jaitly & Hinton's frequency warp;
 - ``warped_mel_filterbank(stage, factor, f_hi, rate, fft)``: a ``MelFilterbank``'s matrix
@@ -47,6 +48,15 @@ def mask(y: jax.Array, starts: jax.Array, widths: jax.Array, axis: int, fill: An
     hit = jnp.any((index >= starts[None, :]) & (index < starts[None, :] + widths[None, :]), axis=1)
     hit = hit[:, None] if axis == 0 else hit[None, :]
     return jnp.where(hit, jnp.asarray(fill, y.dtype), y)
+
+
+def example_mean(y: jax.Array, valid_frames: Any = None) -> jax.Array:
+    """Mean of ``y [shape=(frames, features)]`` over its valid frames."""
+    if valid_frames is None:
+        return jnp.mean(y) if y.size else jnp.zeros((), y.dtype)
+    rows = jax.lax.iota(jnp.int32, y.shape[0]) < valid_frames
+    total = jnp.sum(jnp.where(rows[:, None], y, 0))
+    return total / jnp.maximum(jnp.asarray(valid_frames, y.dtype) * y.shape[1], 1)
 
 
 def warp_sources(

@@ -142,6 +142,7 @@ class Stage:
     apply: Callable[..., Any]
     describe: Callable[[dict[str, Any], int], str]
     level: str = "waveform"  # a key of LEVELS
+    along_time: bool = False  # a features-level stage acting on whole frames (Kaldi's energy column too)
     flag: StageFlag | None = None
     packed: Callable[..., Any] | None = None
 
@@ -252,6 +253,7 @@ STAGES: tuple[Stage, ...] = (
         apply=apply_time_warp,
         describe=describe_time_warp,
         level="features",
+        along_time=True,
     ),
     Stage(
         name="frequency_mask",
@@ -293,6 +295,7 @@ STAGES: tuple[Stage, ...] = (
         apply=apply_time_mask,
         describe=describe_time_mask,
         level="features",
+        along_time=True,
         flag=StageFlag(
             "--time-mask",
             "COUNT,WIDTH[,max_fraction=P][,fill=mean]",
