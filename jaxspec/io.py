@@ -294,12 +294,13 @@ def read_start(path: PathLike, first: Any) -> Audio:
             unknown = frames >= UNKNOWN_FRAMES  # read to its end once, not counted first
             _files.check_header(path, rate, file.channels, 0 if unknown else frames)
             cut = None if unknown or first is None else first(rate, frames)
-            if not unknown:
-                _check_whole(shown, frames if cut is None else cut)
-            # read on in blocks where soundfile's read() cannot size its array: an unknown count,
-            # a file libsndfile cannot seek (GSM 6.10 WAV: "frames must be specified"), a start
-            blocks = unknown or not file.seekable() or cut is not None
-            samples = _read_to_end(file, shown, cut) if blocks else file.read(dtype="float32", always_2d=False)
+            # read on in blocks (the cap checked on what decodes) where one read cannot be sized
+            # from the header: an unknown count, a count above the cap (a header may overstate
+            # it), a file libsndfile cannot seek (GSM 6.10 WAV: "frames must be specified"), a start
+            blocks = unknown or frames > limits.MAX_SIGNAL_SAMPLES or not file.seekable() or cut is not None
+            if not blocks:
+                _check_whole(shown, frames)
+            samples = _read_to_end(file, shown, cut) if blocks else _read_whole(file, frames)
             frames = samples.shape[0] if unknown else frames
             double = file.subtype == "DOUBLE"  # finite values past float32's range read as inf
     except AudioFileError:
@@ -322,6 +323,15 @@ def _check_whole(shown: str, frames: int) -> None:
             f"cannot read {shown} whole: {frames} frames is above the cap {limits.MAX_SIGNAL_SAMPLES}; "
             "encode(config, path) streams long files (without augmentation)"
         )
+
+
+def _read_whole(file: Any, frames: int) -> np.ndarray:
+    """The file's samples in one read of its header's ``frames`` (fewer when it is cut),
+    shaped as ``SoundFile.read`` shapes them. ``SoundFile.read`` seeks to where it ended
+    after reading, and that seek fails on a FLAC cut at a frame boundary ("Internal
+    psf_fseek() failed", where the count and the truncation warning are due)."""
+    data = _files.read_on(file, frames)
+    return data[:, 0] if data.shape[1] == 1 else data
 
 
 def _read_to_end(file: Any, shown: str, end: int | None = None) -> np.ndarray:

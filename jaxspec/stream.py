@@ -13,19 +13,18 @@ import dataclasses
 import numbers
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import jax
 import numpy as np
-import soundfile
 
 from . import _files, limits
 from ._atomic import atomic_file
+from ._file_reader import FileReader, counting_if_cut
 from .config import SpectrogramConfig
 from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, config_type_error
 from .framing import analysis_window, edge_sources, frame_start
-from .io import UNKNOWN_FRAMES, check_file, decoded_frames
-from .planner import ESTIMATED_HEADERS, plan_file, streamable
+from .io import check_file
+from .planner import COUNTED_WHEN_EXACT, plan_file, streamable
 from .resampling import alignment, block_plan, output_length, resample_block
 from .spectrum import spectrogram
 
@@ -33,97 +32,6 @@ _BLOCK_FRAMES = 4096
 _RESAMPLE_BLOCK = 1 << 17  # resampled samples per block: bounds the memory of the resampler
 
 _block = jax.jit(resample_block, static_argnums=(1, 2, 3))
-
-
-class _FileReader:
-    """Mono float32 samples ``[start, stop)`` of a file, zeros outside it.
-
-    The file is decoded front to back and never seeks: libsndfile's MP3 seeks are not exact
-    in every file (mpg123's "fuzzy seeking": a 2 min tone streamed 8 % off the decoded
-    file, with no warning), and ``SoundFile.read`` seeks after each read (``_files.read_on``
-    does not). The samples of the last read are kept, for the overlap of the next one; a
-    read before them reopens the file (the second pass of a normalization). For formats
-    whose header only estimates its length (``planner.ESTIMATED_HEADERS``) the length is
-    counted by decoding, as ``encode`` sees it.
-    """
-
-    def __init__(self, path: str):
-        self.path = path
-        checked = Path(path)
-        try:
-            self.file = soundfile.SoundFile(_files.soundfile_path(checked))
-        except Exception as error:
-            raise _files.unreadable(path, error) from error
-        self.length, self.rate = self.file.frames, self.file.samplerate
-        try:
-            _files.check_header(checked, self.rate, self.file.channels, self.length)
-            if self.file.format in ESTIMATED_HEADERS or self.length >= UNKNOWN_FRAMES:  # a cut MP3; a FLAC
-                self.length = decoded_frames(path)  # without a count: both streamed to their decoded length
-        except AudioFileError:
-            self.file.close()
-            raise
-        declared = self.file.frames if self.file.frames < UNKNOWN_FRAMES else self.length
-        self.declared = _files.header_frames(checked, declared)  # an MP3's: its header's
-        if self.declared > self.length:
-            _files.warn_if_truncated(checked, self.length, self.declared, "holds")
-        self.position = 0  # the next sample the decoder gives
-        self.kept, self.kept_at = np.zeros(0, np.float32), 0  # the last read's samples, and where they start
-
-    def read(self, start: int, stop: int) -> np.ndarray:
-        out = np.zeros(stop - start, np.float32)
-        lo, hi = max(start, 0), min(stop, self.length)
-        if hi > lo:
-            mono = self._decoded(lo, hi)
-            if mono.shape[0] < hi - lo:  # the output's length came from the header: zeros past the
-                # decoder's end would be made up (a 60 kB FLAC whose header claims 2**36 frames
-                # streamed zeros for hours towards a 415 GB .npy); decoded whole it fails too
-                raise AudioFileError(
-                    f"cannot read {_files.display(self.path)}: it decoded to {lo + mono.shape[0]} frames but "
-                    f"its header declares {self.length} (the file is cut or its header is wrong)"
-                )
-            out[lo - start : lo - start + mono.shape[0]] = mono
-        return out
-
-    def _decoded(self, lo: int, hi: int) -> np.ndarray:
-        """Samples ``[lo, hi)`` (fewer where the file ends early), from those kept and then
-        the decoder, read on from where it is. ``kept`` holds ``[kept_at, position)``."""
-        if lo < self.kept_at:  # before what is kept: from the top again
-            self._seek_start()
-        while self.position < lo:  # ahead of the decoder: decode and drop, in pieces
-            if self._decode(min(lo - self.position, 1 << 16)).size == 0:
-                break  # the file ends before lo
-        if lo >= self.position:
-            self.kept, self.kept_at = np.zeros(0, np.float32), self.position
-            if lo > self.position:
-                return self.kept
-        self.kept, self.kept_at = self.kept[lo - self.kept_at :], lo
-        if hi > self.position:
-            self.kept = np.concatenate([self.kept, self._decode(hi - self.position)])
-        return self.kept[: hi - lo]
-
-    def _decode(self, count: int) -> np.ndarray:
-        try:
-            data = _files.read_on(self.file, count)
-        except Exception as error:  # libsndfile's errors name no file
-            raise _files.unreadable(self.path, error) from error
-        self.position += data.shape[0]
-        mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
-        if not np.all(np.isfinite(mono)):
-            raise AudioSamplesError(f"audio file {_files.display(self.path)} has NaN or infinite samples")
-        return mono
-
-    def _seek_start(self) -> None:
-        """Decodes from the top again: the file reopened, not sought (an MP3 seek is fuzzy)."""
-        self.file.close()
-        checked = check_file(self.path)  # gone or replaced since: the OS's reason, not libsndfile's "System error."
-        try:
-            self.file = soundfile.SoundFile(_files.soundfile_path(checked))
-        except Exception as error:
-            raise _files.unreadable(self.path, error) from error
-        self.position, self.kept, self.kept_at = 0, np.zeros(0, np.float32), 0
-
-    def close(self) -> None:
-        self.file.close()
 
 
 class _ResampledReader:
@@ -135,7 +43,7 @@ class _ResampledReader:
     consecutive reads.
     """
 
-    def __init__(self, reader: _FileReader, rate: int, block: int):
+    def __init__(self, reader: FileReader, rate: int, block: int):
         self.reader, self.rate, self.block = reader, rate, block
         self.same = reader.rate == rate
         self.length = reader.length if self.same else output_length(reader.length, reader.rate, rate)
@@ -211,6 +119,7 @@ def stream_spectrogram(
     *,
     block_frames: int = _BLOCK_FRAMES,
     progress: Callable[[int, int], None] | None = None,
+    count_frames: bool = False,
 ) -> Iterator[np.ndarray]:
     """Yields the spectrogram of a file in blocks of frames, never decoding it whole.
 
@@ -220,6 +129,11 @@ def stream_spectrogram(
       block_frames: frames per block (at most the file's); memory grows with
         ``block_frames * window``.
       progress: called as ``progress(frames_done, frames_total)`` after each block.
+      count_frames: count the file's frames by decoding it first (one pass more) instead of
+        taking its header's count: a FLAC or Ogg file that ends before that count (cut at a
+        frame boundary) then streams the frames it holds with a ``TruncatedAudioWarning``;
+        without it, an ``AudioFileError`` when the decoder ends (``encode_to_file`` and
+        ``encode(stream=True)`` retry so).
 
     Yields:
       float32 ``[shape=(<= block_frames, config.num_features)]`` blocks; concatenated they equal
@@ -244,7 +158,7 @@ def stream_spectrogram(
     path = str(check_file(path))
     hop, window = config.offset_samples, config.frame_samples
     segment = (block_frames - 1) * hop + window
-    reader = _FileReader(path)
+    reader = FileReader(path, bool(count_frames))
     try:
         try:
             source = _ResampledReader(reader, config.sample_rate, min(segment, _RESAMPLE_BLOCK))
@@ -300,10 +214,10 @@ def _check_stream_args(config: object, block_frames: object, progress: object) -
         raise InputError(f"progress={progress!r} must be None or a function progress(done, total)")
 
 
-def num_output_frames(config: SpectrogramConfig, path: str | os.PathLike) -> int:
+def num_output_frames(config: SpectrogramConfig, path: str | os.PathLike, counted: bool = False) -> int:
     """Frames ``encode(config, path)`` gives, from the file header (an MP3's, an estimate, is
-    counted by decoding: ``planner.ESTIMATED_HEADERS``)."""
-    return plan_file(config, path, exact=True).shape[0]
+    counted by decoding: ``planner.ESTIMATED_HEADERS``; ``counted``: FLAC and Ogg too)."""
+    return plan_file(config, path, exact=COUNTED_WHEN_EXACT if counted else True).shape[0]
 
 
 def encode_to_file(
@@ -334,15 +248,14 @@ def encode_to_file(
       The shape written, ``(frames, features)``.
 
     Raises:
-      AudioFileError: ``path`` cannot be read, or is a FLAC or Ogg file that ends before its
-        header's frame count (the zeros past its decoder's end would be made up).
+      AudioFileError: ``path`` cannot be read.
       ConfigError: ``config`` cannot be computed block by block (centred frames, ``Deltas``...).
       OSError: ``out_path`` cannot be written (a folder, a FIFO, no permission).
       InputError: ``out_path`` is ``path`` itself (or a link to it).
 
     Warns:
-      TruncatedAudioWarning: a WAV, AIFF, MP3 or other file that libsndfile counts by its size
-        holds fewer frames than its header declares; the frames it holds are written.
+      TruncatedAudioWarning: the file holds fewer frames than its header declares; the frames
+        it holds are written (a FLAC or Ogg file is then counted by decoding and streamed again).
 
     >>> import jaxspec, numpy as np, tempfile, os
     >>> out = os.path.join(tempfile.mkdtemp(), "speech.npy")
@@ -356,22 +269,33 @@ def encode_to_file(
         raise InputError(f"out_path={out_path!r} must be a file name (str or os.PathLike)")
     if stamps is not None and not callable(getattr(stamps, "append", None)):
         raise InputError(f"stamps={stamps!r} must be None or a list (it gets the file's size and time)")
-    shape = (num_output_frames(config, path), config.num_features)
     _files.refuse_overwriting(out_path, [path], name="out_path")  # the CLI's -o INPUT test (a link to it too)
-    done = 0
-    with atomic_file(out_path, stamps=stamps) as out:
-        np.lib.format.write_array_header_1_0(out, {"descr": "<f4", "fortran_order": False, "shape": shape})
-        for block in stream_spectrogram(config, path, block_frames=block_frames, progress=progress):
-            out.write(np.ascontiguousarray(block, "<f4").tobytes())
-            done += block.shape[0]
-        if done != shape[0]:
-            raise AudioFileError(f"{_files.display(path)} decoded to {done} frames, its header promised {shape[0]}")
-    return shape
+
+    def run(counted: bool) -> tuple[int, int]:
+        shape = (num_output_frames(config, path, counted), config.num_features)
+        done = 0
+        with atomic_file(out_path, stamps=stamps) as out:
+            np.lib.format.write_array_header_1_0(out, {"descr": "<f4", "fortran_order": False, "shape": shape})
+            blocks = stream_spectrogram(
+                config, path, block_frames=block_frames, progress=progress, count_frames=counted
+            )
+            for block in blocks:
+                out.write(np.ascontiguousarray(block, "<f4").tobytes())
+                done += block.shape[0]
+            if done != shape[0]:
+                raise AudioFileError(f"{_files.display(path)} decoded to {done} frames, its header promised {shape[0]}")
+        return shape
+
+    return counting_if_cut(run)
 
 
 def stream_to_array(config: SpectrogramConfig, path: str | os.PathLike, **kwargs) -> np.ndarray:
     """The streamed spectrogram gathered into one array (input never fully decoded)."""
-    frames = num_output_frames(config, path)
+    return counting_if_cut(lambda counted: _gathered(config, path, counted, **kwargs))
+
+
+def _gathered(config: SpectrogramConfig, path: str | os.PathLike, counted: bool, **kwargs) -> np.ndarray:
+    frames = num_output_frames(config, path, counted)
     if frames * config.num_features > limits.MAX_RESULT_VALUES:
         raise AudioFileError(
             f"cannot encode {os.fspath(path)!r} in memory: {frames} frames x {config.num_features} features is above "
@@ -379,7 +303,7 @@ def stream_to_array(config: SpectrogramConfig, path: str | os.PathLike, **kwargs
         )
     out = np.empty((frames, config.num_features), np.float32)
     done = 0
-    for block in stream_spectrogram(config, path, **kwargs):
+    for block in stream_spectrogram(config, path, count_frames=counted, **kwargs):
         out[done : done + block.shape[0]] = block
         done += block.shape[0]
     return out

@@ -2135,16 +2135,16 @@ def test_a_window_above_the_value_cap_is_named_by_its_length_not_its_values():
 
 def test_a_file_deleted_between_the_passes_of_a_stream_names_the_os_reason(tmp_path, monkeypatch):
     # the second pass (an RMS normalization) reopened it unchecked: libsndfile's "System error."
-    from jaxspec import stream
+    from jaxspec import _file_reader, stream
 
     source, target = _wav(tmp_path / "a.wav", 40000), tmp_path / "a.npy"
-    real = stream._FileReader._seek_start
+    real = _file_reader.FileReader._seek_start
 
     def deleted_first(reader):
         os.remove(source)
         return real(reader)
 
-    monkeypatch.setattr(stream._FileReader, "_seek_start", deleted_first)
+    monkeypatch.setattr(_file_reader.FileReader, "_seek_start", deleted_first)
     with pytest.raises(FileNotFoundError, match="a.wav' does not exist"):
         stream.encode_to_file(SpectrogramConfig(normalization="rms"), source, target, block_frames=50)
     assert not target.exists()

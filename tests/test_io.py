@@ -246,3 +246,42 @@ def test_a_flac_without_a_total_sample_count_is_counted_by_decoding(tmp_path, ca
 
     assert main(["info", str(tmp_path / "u.flac")]) == 0
     assert "48000 samples" in capsys.readouterr().out
+
+
+def _cut_at_a_frame(data: bytes, tmp_path: Path) -> tuple[Path, int]:
+    """A FLAC cut where one of its frames starts (sync code 0xFFF8), from the middle on: the
+    first cut that decodes cleanly (a sync code inside a frame's data makes the decoder lose
+    sync), and the frames it holds (counted as `jaxspec info` counts them: soundfile's reads
+    seek after each block, and that seek fails on such a file)."""
+    syncs = [i for i in range(42, len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xF8]
+    for position in syncs[len(syncs) // 2 :]:
+        path = tmp_path / "cut.flac"
+        path.write_bytes(data[:position])
+        try:
+            return path, jaxspec.io.decoded_frames(path)
+        except jaxspec.AudioFileError:
+            continue
+    raise AssertionError("no frame boundary to cut at")
+
+
+def test_a_flac_cut_at_a_frame_boundary_warns_and_loads_what_it_holds(tmp_path, capsys):
+    # its header still declares every frame: SoundFile.read's seek after reading failed
+    # ("Internal psf_fseek() failed") in load_audio, encode and `jaxspec encode`, while
+    # `jaxspec info` warned and showed a shape (an audit's finding); SPEC 5: it warns
+    x = (0.1 * np.random.default_rng(0).standard_normal(80000)).astype(np.float32)
+    soundfile.write(tmp_path / "full.flac", x, RATE)
+    full = soundfile.read(tmp_path / "full.flac", dtype="float32")[0]
+    path, held = _cut_at_a_frame((tmp_path / "full.flac").read_bytes(), tmp_path)
+    assert 0 < held < 80000 and soundfile.info(path).frames == 80000
+    with pytest.warns(jaxspec.TruncatedAudioWarning, match=f"cut.flac' decoded to {held} frames but its header"):
+        samples = load_audio(path).samples
+    np.testing.assert_array_equal(samples, full[:held])
+    with pytest.warns(jaxspec.TruncatedAudioWarning):
+        expected = np.asarray(encode(CONFIG, full[:held], sample_rate=RATE))
+        np.testing.assert_array_equal(encode(CONFIG, str(path)), expected)
+        np.testing.assert_array_equal(encode(CONFIG, str(path), stream=True), expected)
+    from jaxspec.cli import main
+
+    assert main(["encode", str(path), "-o", str(tmp_path / "cut.npy"), "--no-progress"]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "cut.npy"), expected)
+    assert "header declares 80000" in capsys.readouterr().err
