@@ -41,7 +41,11 @@ def escapes(name: str) -> bool:
     return path.is_absolute() or bool(path.drive) or ".." in path.parts or name in ("", ".")
 
 
-def target_path(out: Path, name: str, suffix: str = ".npy") -> Path:
+OUTPUT_SUFFIX = ".npy"
+"""What an output file's name adds to its input's relative name."""
+
+
+def target_path(out: Path, name: str, suffix: str = OUTPUT_SUFFIX) -> Path:
     """``out / (name + suffix)``, checked to stay inside ``out`` (``ValueError`` else)."""
     if escapes(name):
         raise ValueError(f"its output name {name!r} would be written outside {str(out)!r}; it is skipped")

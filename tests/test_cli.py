@@ -4,6 +4,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 
@@ -133,6 +134,21 @@ def test_encode_clashing_names_are_refused(tree, tmp_path, capsys):
     (tmp_path / "c.flac").write_bytes(b"")
     code, _, stderr = _run(capsys, "encode", tree / "c.wav", tmp_path / "c.flac", "-o", tmp_path / "out")
     assert code == 2 and "would both be written as 'c'" in stderr
+
+
+def test_an_output_file_named_as_another_outputs_folder_is_a_clash(tree, tmp_path, capsys):
+    # in/sub.wav -> sub.npy, in/sub.npy/a.wav -> sub.npy/a.npy: one of them failed on every run
+    # ("a part of the folder path is a file"; an audit's finding); an archive has no folders
+    (tmp_path / "in" / "sub.npy").mkdir(parents=True)
+    for name in ("in/sub.wav", "in/sub.npy/a.wav", "in/b.wav"):
+        shutil.copy(tree / "c.wav", tmp_path / name)
+    code, _, stderr = _run(capsys, "encode", tmp_path / "in", "-o", tmp_path / "out", "--no-progress")
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert "sub.wav' would be written as the file 'sub.npy', which" in stderr and "a.wav' needs as a folder" in stderr
+    code, _, _ = _run(capsys, "encode", tmp_path / "in", "-o", tmp_path / "all.npz", "--single", "--no-progress")
+    assert code == 0
+    with np.load(tmp_path / "all.npz") as archive:
+        assert sorted(archive.files) == ["b", "sub", "sub.npy/a"]
 
 
 def test_encode_without_tqdm_has_no_bar(tree, tmp_path, capsys, monkeypatch):

@@ -68,7 +68,7 @@ def _output_error(error: BaseException, target: Path) -> str:
 def run_encode(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     inputs, problems = find_inputs(args.paths)
-    if refuse_collisions(inputs):
+    if refuse_collisions(inputs, files=not args.single):  # an archive's keys are not folders
         return EXIT_USAGE
     out = Path(args.output)
     manifest_path, shown = None, out

@@ -9,9 +9,10 @@ import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .._files import quoted
+from ..outputs import OUTPUT_SUFFIX
 
 _EXTENSION_LIST = (
     ".wav .wave .flac .ogg .oga .opus .mp3 .aif .aiff .aifc .au .snd .caf .w64 .rf64 .voc .sd2 .ircam .sf "
@@ -185,27 +186,39 @@ def find_inputs(patterns: Iterable[str]) -> tuple[list[Input], list[tuple[str, s
     return inputs, problems
 
 
-def collisions(inputs: Sequence[Input]) -> list[str]:
-    """Inputs whose outputs would have the same name (as a file, or as a ``--single`` archive key)."""
+def collisions(inputs: Sequence[Input], files: bool = True) -> list[str]:
+    """Inputs whose outputs would have the same name (as a file, or as a ``--single`` archive
+    key) and, with ``files``, an output file whose name is a folder another output needs
+    (``in/sub.wav`` -> ``sub.npy`` beside ``in/sub.npy/a.wav`` -> ``sub.npy/a.npy``)."""
     by_name: dict[str, list[str]] = collections.defaultdict(list)
     for item in inputs:
         by_name[item.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")].append(item.path)
-    return [
+    found = [
         f"{', '.join(map(quoted, paths[:-1]))} and {quoted(paths[-1])} would all be written as {quoted(name)}{_ADVICE}"
         if len(paths) > 2
         else f"{quoted(paths[0])} and {quoted(paths[1])} would both be written as {quoted(name)}{_ADVICE}"
         for name, paths in by_name.items()
         if len(paths) > 1
     ]
+    if files:
+        written = {f"{name}{OUTPUT_SUFFIX}": paths[0] for name, paths in by_name.items()}
+        for name, paths in by_name.items():
+            folder = next((f for f in PurePosixPath(name).parents if f.as_posix() in written), None)
+            if folder is not None:
+                found.append(
+                    f"{quoted(written[folder.as_posix()])} would be written as the file {quoted(folder.as_posix())}, "
+                    f"which {quoted(paths[0])} needs as a folder (for {quoted(name + OUTPUT_SUFFIX)}){_ADVICE}"
+                )
+    return found
 
 
 _ADVICE = "; encode them into separate folders"
 
 
-def refuse_collisions(inputs: Sequence[Input]) -> bool:
-    """Prints each of ``collisions(inputs)`` as an error (a usage error: nothing is encoded,
-    ``jaxspec encode`` and the Beam job alike); True if there was any."""
-    clashes = collisions(inputs)
+def refuse_collisions(inputs: Sequence[Input], files: bool = True) -> bool:
+    """Prints each of ``collisions(inputs, files)`` as an error (a usage error: nothing is
+    encoded, ``jaxspec encode`` and the Beam job alike); True if there was any."""
+    clashes = collisions(inputs, files)
     for clash in clashes:
         print(f"error: {clash}", file=sys.stderr)
     return bool(clashes)
