@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from ..stream import encode_to_file, stream_to_array
 from .flags import config_from_args
 from .inputs import Input, find_inputs, refuse_collisions
 from .pipeline import FILE_ERRORS, Long, encode_files, failure_reason, progress_bar, say
+from .signals import signals_held, signals_ignored
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
@@ -155,8 +154,9 @@ def run_encode(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     bar = progress_bar(len(todo), args.progress, "encode")
     written, failed, interrupted = 0, len(problems), False
+    results = encode_files(config, todo, keys, args.workers, bar)
     try:
-        for item, result in encode_files(config, todo, keys, args.workers, bar):
+        for item, result in results:
             target = targets[item.name]
             if isinstance(result, Long):
                 result = _stream_file(config, result.path, target)
@@ -167,7 +167,7 @@ def run_encode(args: argparse.Namespace) -> int:
                 manifest.discard(item.name, target)
                 say(f"error: {printable(item.path)}: {failure_reason(result, item.path)}")
             else:
-                with _signals_held():  # an output renamed into place is recorded and counted
+                with signals_held():  # an output renamed into place is recorded and counted
                     try:
                         # a streamed result is in the target already: its stamp
                         made = result if isinstance(result, tuple) else outputs.write_npy(target, result)
@@ -189,30 +189,12 @@ def run_encode(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        bar.close()
-        manifest.compact()
-    return _summary(written, failed, skipped, len(todo), time.perf_counter() - start, shown, interrupted)
-
-
-@contextlib.contextmanager
-def _signals_held():
-    """Ctrl-C and SIGTERM wait until the block ends, then act as they would have: a signal
-    between an output's rename and its manifest record left a complete output that the
-    summary did not count and the rerun made again (an audit saw it in 3 of 5 tries).
-    Only the main thread handles signals; elsewhere the block runs as it is."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    held = (signal.SIGINT, signal.SIGTERM)
-    previous = {signum: signal.signal(signum, lambda signum, frame: caught.append(signum)) for signum in held}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
-        for signum in dict.fromkeys(caught):
-            signal.raise_signal(signum)  # to the handler restored above (KeyboardInterrupt)
+        with signals_ignored():  # the decoders stop and the manifest is compacted, once
+            results.close()
+            bar.close()
+            manifest.compact()
+    with signals_ignored():
+        return _summary(written, failed, skipped, len(todo), time.perf_counter() - start, shown, interrupted)
 
 
 def _summary(written: int, failed: int, skipped: int, todo: int, seconds: float, out: Path, interrupted: bool) -> int:
@@ -236,8 +218,9 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
     start = time.perf_counter()
     bar = progress_bar(len(inputs), args.progress, "encode")
     failed, arrays, interrupted = len(problems), {}, False
+    results = encode_files(config, inputs, keys, args.workers, bar)
     try:
-        for item, result in encode_files(config, inputs, keys, args.workers, bar):
+        for item, result in results:
             if isinstance(result, Long):
                 result = _stream_file(config, result.path, None)
             if isinstance(result, BaseException):
@@ -249,14 +232,17 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        bar.close()
+        with signals_ignored():
+            results.close()
+            bar.close()
     seconds = time.perf_counter() - start
     if interrupted:  # an archive is written whole or not at all
-        return _summary(0, failed, 0, len(inputs), seconds, out, True)
+        with signals_ignored():
+            return _summary(0, failed, 0, len(inputs), seconds, out, True)
     written = 0
     if arrays:
         try:
-            with _signals_held():  # the archive in place is recorded
+            with signals_held():  # the archive in place is recorded
                 try:
                     written_stamp = outputs.write_npz(out, arrays.items())
                 except (OSError, ValueError) as error:
