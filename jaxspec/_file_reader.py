@@ -6,6 +6,7 @@ with the file's frames counted by decoding when its decoder ended before its hea
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ class FileReader:
     counted by decoding, as ``encode`` sees it.
     """
 
-    def __init__(self, path: str, counted: bool = False):
+    def __init__(self, path: str, counted: int | None = None):
         self.path = path
         checked = Path(path)
         try:
@@ -41,8 +42,10 @@ class FileReader:
         self.length, self.rate = self.file.frames, self.file.samplerate
         try:
             _files.check_header(checked, self.rate, self.file.channels, self.length)
-            if counted or self.file.format in ESTIMATED_HEADERS or self.length >= UNKNOWN_FRAMES:  # a cut MP3;
-                self.length = decoded_frames(path)  # a FLAC without a count: streamed to their decoded length
+            if counted is not None:  # counted by decoding already (a FLAC or Ogg file that ended early)
+                self.length = counted
+            elif self.file.format in ESTIMATED_HEADERS or self.length >= UNKNOWN_FRAMES:  # a cut MP3; a FLAC
+                self.length = decoded_frames(path)  # without a count: both streamed to their decoded length
         except AudioFileError:
             self.file.close()
             raise
@@ -115,9 +118,11 @@ class EndedEarly(AudioFileError):
     boundary): ``encode_to_file`` and ``stream_to_array`` count its frames and stream it again."""
 
 
-def counting_if_cut(run: Callable[[bool], Any]) -> Any:
-    """``run(False)``, then ``run(True)`` (``count_frames``) if the file ended early."""
+def counting_if_cut(run: Callable[[int | None], Any], path: str | os.PathLike) -> Any:
+    """``run(None)`` (the header's count), then ``run(frames)`` with the frames of ``path``
+    counted by decoding, once, if the file ended early."""
     try:
-        return run(False)
+        return run(None)
     except EndedEarly:
-        return run(True)
+        pass  # the first pass's buffers go before the second's are made
+    return run(decoded_frames(path))

@@ -294,12 +294,11 @@ def read_start(path: PathLike, first: Any) -> Audio:
             unknown = frames >= UNKNOWN_FRAMES  # read to its end once, not counted first
             _files.check_header(path, rate, file.channels, 0 if unknown else frames)
             cut = None if unknown or first is None else first(rate, frames)
-            # read on in blocks (the cap checked on what decodes) where one read cannot be sized
-            # from the header: an unknown count, a count above the cap (a header may overstate
-            # it), a file libsndfile cannot seek (GSM 6.10 WAV: "frames must be specified"), a start
-            blocks = unknown or frames > limits.MAX_SIGNAL_SAMPLES or not file.seekable() or cut is not None
-            if not blocks:
-                _check_whole(shown, frames)
+            if not unknown:  # at once: a header above the cap is refused before anything is decoded
+                _check_whole(shown, frames if cut is None else cut)
+            # read on in blocks where one read cannot be sized from the header: an unknown count,
+            # a file libsndfile cannot seek (GSM 6.10 WAV: "frames must be specified"), a start
+            blocks = unknown or not file.seekable() or cut is not None
             samples = _read_to_end(file, shown, cut) if blocks else _read_whole(file, frames)
             frames = samples.shape[0] if unknown else frames
             double = file.subtype == "DOUBLE"  # finite values past float32's range read as inf

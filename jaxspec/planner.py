@@ -117,6 +117,7 @@ def plan_file(
     augmented: bool = False,
     stream: bool | None = None,
     exact: bool | tuple[str, ...] = False,
+    frames: int | None = None,
 ) -> FilePlan:
     """Plans the encoding of ``path`` from its header alone.
 
@@ -130,6 +131,7 @@ def plan_file(
         ``blockwise``; ``True`` / ``False`` force it.
       exact: ``True``: an MP3's frames are counted by decoding (``ESTIMATED_HEADERS``);
         a tuple of formats: those (``COUNTED_WHEN_EXACT``, for ``jaxspec info``).
+      frames: the file's frames counted by decoding already (then ``exact`` is not used).
 
     Raises:
       InputError: ``stream=True`` with a key that augments or dithers.
@@ -151,7 +153,8 @@ def plan_file(
     except ConfigError as error:  # the file's rate: a file error, naming the path (as encode says)
         raise AudioFileError(f"cannot encode {os.fspath(path)!r}: {error}") from error
     counted = ESTIMATED_HEADERS if exact is True else exact or ()
-    frames = decoded_frames(path) if info.format in counted else info.frames
+    if frames is None:
+        frames = decoded_frames(path) if info.format in counted else info.frames
     length = frames if rate == config.sample_rate else output_length(frames, rate, config.sample_rate)
     if stream is None:
         # the decoded file, or the signal at the config's rate (1 h at 8 kHz: 28.8 M, 57.6 M at 16 kHz)

@@ -13,6 +13,7 @@ import dataclasses
 import numbers
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import jax
 import numpy as np
@@ -23,8 +24,8 @@ from ._file_reader import FileReader, counting_if_cut
 from .config import SpectrogramConfig
 from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, config_type_error
 from .framing import analysis_window, edge_sources, frame_start
-from .io import check_file
-from .planner import COUNTED_WHEN_EXACT, plan_file, streamable
+from .io import check_file, decoded_frames
+from .planner import plan_file, streamable
 from .resampling import alignment, block_plan, output_length, resample_block
 from .spectrum import spectrogram
 
@@ -147,6 +148,14 @@ def stream_spectrogram(
     >>> np.concatenate(list(blocks)).shape
     (328, 201)
     """
+    yield from _stream_blocks(config, path, block_frames, progress, True if count_frames else None)
+
+
+def _stream_blocks(
+    config: SpectrogramConfig, path: Any, block_frames: Any, progress: Any, frames: int | bool | None
+) -> Iterator[np.ndarray]:
+    """``stream_spectrogram``; ``frames``: the file's frames counted by decoding already (an
+    int), to be counted here (``True``), or the header's (``None``)."""
     _check_stream_args(config, block_frames, progress)
     block_frames = int(block_frames)  # a NumPy integer too
     if not streamable(config):
@@ -158,7 +167,7 @@ def stream_spectrogram(
     path = str(check_file(path))
     hop, window = config.offset_samples, config.frame_samples
     segment = (block_frames - 1) * hop + window
-    reader = FileReader(path, bool(count_frames))
+    reader = FileReader(path, decoded_frames(path) if frames is True else frames)
     try:
         try:
             source = _ResampledReader(reader, config.sample_rate, min(segment, _RESAMPLE_BLOCK))
@@ -214,10 +223,10 @@ def _check_stream_args(config: object, block_frames: object, progress: object) -
         raise InputError(f"progress={progress!r} must be None or a function progress(done, total)")
 
 
-def num_output_frames(config: SpectrogramConfig, path: str | os.PathLike, counted: bool = False) -> int:
+def num_output_frames(config: SpectrogramConfig, path: str | os.PathLike, frames: int | None = None) -> int:
     """Frames ``encode(config, path)`` gives, from the file header (an MP3's, an estimate, is
-    counted by decoding: ``planner.ESTIMATED_HEADERS``; ``counted``: FLAC and Ogg too)."""
-    return plan_file(config, path, exact=COUNTED_WHEN_EXACT if counted else True).shape[0]
+    counted by decoding: ``planner.ESTIMATED_HEADERS``), or from its ``frames`` if counted."""
+    return plan_file(config, path, exact=True, frames=frames).shape[0]
 
 
 def encode_to_file(
@@ -255,7 +264,8 @@ def encode_to_file(
 
     Warns:
       TruncatedAudioWarning: the file holds fewer frames than its header declares; the frames
-        it holds are written (a FLAC or Ogg file is then counted by decoding and streamed again).
+        it holds are written (a FLAC or Ogg file is then counted by decoding and streamed again:
+        ``progress`` starts again, with the counted total).
 
     >>> import jaxspec, numpy as np, tempfile, os
     >>> out = os.path.join(tempfile.mkdtemp(), "speech.npy")
@@ -271,14 +281,12 @@ def encode_to_file(
         raise InputError(f"stamps={stamps!r} must be None or a list (it gets the file's size and time)")
     _files.refuse_overwriting(out_path, [path], name="out_path")  # the CLI's -o INPUT test (a link to it too)
 
-    def run(counted: bool) -> tuple[int, int]:
+    def run(counted: int | None) -> tuple[int, int]:
         shape = (num_output_frames(config, path, counted), config.num_features)
         done = 0
         with atomic_file(out_path, stamps=stamps) as out:
             np.lib.format.write_array_header_1_0(out, {"descr": "<f4", "fortran_order": False, "shape": shape})
-            blocks = stream_spectrogram(
-                config, path, block_frames=block_frames, progress=progress, count_frames=counted
-            )
+            blocks = _stream_blocks(config, path, block_frames, progress, counted)
             for block in blocks:
                 out.write(np.ascontiguousarray(block, "<f4").tobytes())
                 done += block.shape[0]
@@ -286,15 +294,23 @@ def encode_to_file(
                 raise AudioFileError(f"{_files.display(path)} decoded to {done} frames, its header promised {shape[0]}")
         return shape
 
-    return counting_if_cut(run)
+    return counting_if_cut(run, path)
 
 
-def stream_to_array(config: SpectrogramConfig, path: str | os.PathLike, **kwargs) -> np.ndarray:
+def stream_to_array(
+    config: SpectrogramConfig,
+    path: str | os.PathLike,
+    *,
+    block_frames: int = _BLOCK_FRAMES,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
     """The streamed spectrogram gathered into one array (input never fully decoded)."""
-    return counting_if_cut(lambda counted: _gathered(config, path, counted, **kwargs))
+    return counting_if_cut(lambda counted: _gathered(config, path, counted, block_frames, progress), path)
 
 
-def _gathered(config: SpectrogramConfig, path: str | os.PathLike, counted: bool, **kwargs) -> np.ndarray:
+def _gathered(
+    config: SpectrogramConfig, path: Any, counted: int | None, block_frames: Any, progress: Any
+) -> np.ndarray:
     frames = num_output_frames(config, path, counted)
     if frames * config.num_features > limits.MAX_RESULT_VALUES:
         raise AudioFileError(
@@ -303,7 +319,7 @@ def _gathered(config: SpectrogramConfig, path: str | os.PathLike, counted: bool,
         )
     out = np.empty((frames, config.num_features), np.float32)
     done = 0
-    for block in stream_spectrogram(config, path, count_frames=counted, **kwargs):
+    for block in _stream_blocks(config, path, block_frames, progress, counted):
         out[done : done + block.shape[0]] = block
         done += block.shape[0]
     return out

@@ -162,6 +162,14 @@ def test_a_warp_longer_than_int32_products_still_warps():
     y = np.linspace(0.0, 1.0, frames, dtype=np.float32)[:, None]
     out = np.asarray(feature_ops.time_warp(jnp.asarray(y), frames // 2, 40))
     np.testing.assert_allclose(out, warp_reference(y, frames // 2, 40), atol=1e-6)
+    # a shorter row padded past the int32 bound computes as it would alone (a review saw 1.6e-4)
+    v = 4813
+    row = (np.random.default_rng(3).standard_normal((frames, 2)) * 20).astype(np.float32)
+    padded = np.asarray(feature_ops.time_warp(jnp.asarray(row), 2400, 13, valid_frames=jnp.int32(v)))
+    np.testing.assert_array_equal(padded[:v], np.asarray(feature_ops.time_warp(jnp.asarray(row[:v]), 2400, 13)))
+    longer = np.asarray(feature_ops.time_warp(jnp.asarray(row), frames // 2, 40, valid_frames=jnp.int32(frames - 3)))
+    alone = np.asarray(feature_ops.time_warp(jnp.asarray(row[: frames - 3]), frames // 2, 40))
+    np.testing.assert_array_equal(longer[: frames - 3], alone)
 
 
 def test_warp_and_masks_stay_inside_the_valid_frames():

@@ -381,11 +381,11 @@ def test_a_failing_stream_leaves_no_file_under_its_final_name(tmp_path, monkeypa
     source = _wav(tmp_path / "a.wav", 20000)
     target = tmp_path / "out" / "a.npy"
 
-    def broken(config, path, **kwargs):
+    def broken(*args, **kwargs):
         yield np.zeros((4, SpectrogramConfig().num_bins), np.float32)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(stream, "stream_spectrogram", broken)
+    monkeypatch.setattr(stream, "_stream_blocks", broken)  # what encode_to_file streams through
     with pytest.raises(OSError, match="No space"):
         stream.encode_to_file(SpectrogramConfig(), source, target)
     assert not target.exists() and _leftovers(tmp_path) == []

@@ -7,6 +7,7 @@ import pytest
 import soundfile
 
 import jaxspec
+from jaxspec import _file_reader
 from jaxspec.framing import Centered, Kaldi
 from jaxspec.resampling import output_length
 from jaxspec.stream import encode_to_file, num_output_frames, stream_spectrogram, stream_to_array
@@ -172,7 +173,7 @@ def test_a_streamed_mp3_equals_it_decoded_whole(tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "cut.npy"), whole)
 
 
-def test_a_flac_whose_header_claims_more_frames_warns_and_gives_what_it_holds(tmp_path):
+def test_a_flac_whose_header_claims_more_frames_warns_and_gives_what_it_holds(tmp_path, monkeypatch):
     # STREAMINFO's 36-bit total set above what the file holds (a whole file decodes without an
     # error): the stream padded zeros up to the header's count, so a 60 kB FLAC claiming 2**36
     # frames wrote 13.7 GB of a 415 GB .npy in two minutes. It then failed, streamed or not
@@ -193,8 +194,15 @@ def test_a_flac_whose_header_claims_more_frames_warns_and_gives_what_it_holds(tm
         np.testing.assert_array_equal(np.asarray(jaxspec.encode(config, str(path))), whole)
     with pytest.warns(jaxspec.TruncatedAudioWarning, match=said):
         np.testing.assert_array_equal(np.asarray(jaxspec.encode(config, str(path), stream=True)), whole)
+    seen, counts = [], []
+    real = _file_reader.decoded_frames
+    monkeypatch.setattr(_file_reader, "decoded_frames", lambda p: counts.append(p) or real(p))
     with pytest.warns(jaxspec.TruncatedAudioWarning, match="lie.flac"):
-        assert encode_to_file(config, path, tmp_path / "out" / "lie.npy", block_frames=50) == whole.shape
+        shape = encode_to_file(
+            config, path, tmp_path / "out" / "lie.npy", block_frames=50, progress=lambda d, t: seen.append((d, t))
+        )
+    assert shape == whole.shape and len(counts) == 1  # counted once for the second pass (a review saw two)
+    assert seen[-1] == (whole.shape[0], whole.shape[0])  # the second pass's progress, to its counted end
     np.testing.assert_array_equal(np.load(tmp_path / "out" / "lie.npy"), whole)
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["lie.npy"]  # no temporary file left
     with pytest.raises(jaxspec.AudioFileError, match="decoded to 32000 frames but its header declares"):

@@ -74,10 +74,11 @@ def warp_sources(
     is the remainder over the divisor rounded once: a float32 ``t * c / d`` was off by up to
     half a float32 step of ``t`` (2.4e-4 of a frame at frame 4800; an audit measured 1.9e-4
     relative error on 4813 frames, 2.4e-4 absolute on Whisper's features). The products stay
-    in int32 up to ``_EXACT_WARP_FRAMES`` frames (7.7 min at a 10 ms hop); longer inputs take
-    the float32 ratios. ``shift = 0`` reads each frame itself exactly.
+    in int32 up to ``_EXACT_WARP_FRAMES`` valid frames (7.7 min at a 10 ms hop); longer inputs
+    take the float32 ratios, chosen by the valid frames (a padded row computes as it would alone).
+    ``shift = 0`` reads each frame itself exactly.
     """
-    if frames > _EXACT_WARP_FRAMES:
+    if frames > _EXACT_WARP_FRAMES and valid_frames is None:
         return _float_warp_sources(frames, centre, shift, valid_frames)
     t = lax.iota(jnp.int32, frames)
     last = (frames if valid_frames is None else jnp.asarray(valid_frames, jnp.int32)) - 1
@@ -89,8 +90,12 @@ def warp_sources(
     quotient = numerator // divisor
     index = jnp.where(left, 0, c) + quotient
     fraction = (numerator - quotient * divisor).astype(jnp.float32) / divisor.astype(jnp.float32)
-    itself = (t >= last) | (d == c)
-    return jnp.where(itself, t, index), jnp.where(itself, 0.0, fraction)
+    itself = (t >= last) | (d == c)  # products past the last valid frame may wrap: not read
+    exact = jnp.where(itself, t, index), jnp.where(itself, 0.0, fraction)
+    if frames <= _EXACT_WARP_FRAMES:
+        return exact
+    rough = _float_warp_sources(frames, centre, shift, valid_frames)
+    return tuple(jnp.where(last < _EXACT_WARP_FRAMES, a, b) for a, b in zip(exact, rough, strict=True))
 
 
 _EXACT_WARP_FRAMES = 46341  # (frames - 1) ** 2 < 2 ** 31: the warp's products fit in int32

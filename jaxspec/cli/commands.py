@@ -188,13 +188,19 @@ def run_encode(args: argparse.Namespace) -> int:
             bar.update(1)
     except KeyboardInterrupt:
         interrupted = True
-    finally:
-        with signals_ignored():  # the decoders stop and the manifest is compacted, once
-            results.close()
-            bar.close()
-            manifest.compact()
-    with signals_ignored():
+    except BaseException:
+        with signals_ignored():
+            _wind_down(results, bar, manifest)
+        raise
+    with signals_ignored():  # the decoders stop, the manifest is compacted, the summary said
+        _wind_down(results, bar, manifest)
         return _summary(written, failed, skipped, len(todo), time.perf_counter() - start, shown, interrupted)
+
+
+def _wind_down(results: Any, bar: Any, manifest: Any) -> None:
+    results.close()
+    bar.close()
+    manifest.compact()
 
 
 def _summary(written: int, failed: int, skipped: int, todo: int, seconds: float, out: Path, interrupted: bool) -> int:
