@@ -63,7 +63,7 @@ class FileReader:
             mono = self._decoded(lo, hi)
             if mono.shape[0] < hi - lo:  # the output's length came from the header: zeros past the
                 # decoder's end would be made up (a 60 kB FLAC whose header claims 2**36 frames
-                # streamed zeros for hours towards a 415 GB .npy); decoded whole it fails too
+                # streamed zeros for hours towards a 415 GB .npy); counting_if_cut streams it again
                 raise EndedEarly(
                     f"cannot read {_files.display(self.path)}: it decoded to {lo + mono.shape[0]} frames but "
                     f"its header declares {self.length} (the file is cut or its header is wrong)"

@@ -258,18 +258,19 @@ class AugmentFeatures:
         """``(y, energy)`` augmented: ``energy [shape=(frames,)]`` (Kaldi's log energy, which
         ``UseEnergy`` places later) follows the stages ``along_time`` (time warp, time masks;
         ``fill="mean"``: its own mean), so that the output's columns stay aligned."""
-        means = [None, None]
+        mean = energy_mean = None
         if any(getattr(setting, "fill", None) == "mean" for _, setting in self.stages):
-            means[0] = feature_ops.example_mean(y, self.valid_frames)
-            means[1] = None if energy is None else feature_ops.example_mean(energy[:, None], self.valid_frames)
+            mean = feature_ops.example_mean(y, self.valid_frames)
+            energy_mean = None if energy is None else feature_ops.example_mean(energy[:, None], self.valid_frames)
         # The drawn values are computed once, apart: XLA fused their threefry hashes into every
         # element of the masked features and of each Deltas slice, and the CPU fusion emitter
         # then compiled Decibels + Deltas(stack=True) + a mask for minutes (measured: 0.4 s now)
         values = jax.lax.optimization_barrier(self.values)
         for stage, setting in self.stages:
-            y = stage.apply(setting, y, values, FeatureInput(self.valid_frames, means[0]))
+            y = stage.apply(setting, y, values, FeatureInput(self.valid_frames, mean))
             if energy is not None and stage.along_time:
-                energy = stage.apply(setting, energy[:, None], values, FeatureInput(self.valid_frames, means[1]))[:, 0]
+                column = stage.apply(setting, energy[:, None], values, FeatureInput(self.valid_frames, energy_mean))
+                energy = column[:, 0]
         return y, energy
 
 
