@@ -147,8 +147,10 @@ def resample_contenders(sines: dict[float, np.ndarray], orig: int, device: str) 
         )
     )
     try:
+        import peers_features as pf
         import torch
-        import torchaudio
+
+        torchaudio = pf.import_torchaudio()
     except ImportError:
         return contenders
     on_device = {f: torch.from_numpy(s).to(device) for f, s in sines.items()}
@@ -571,6 +573,13 @@ def main(argv: list[str] | None = None) -> int:
     batches = BATCHES[:1] if args.quick else BATCHES
     print(machine(device) + "\n", flush=True)
     results: dict[str, Any] = {"device": device}
+
+    def keep(name: str, rows: Any) -> None:
+        """Records a section's rows, and rewrites ``--json`` at once: a run stopped later keeps them."""
+        results[name] = rows
+        if args.json:
+            args.json.write_text(json.dumps(results))
+
     targets = []
 
     if only & {"G1", "G2"}:
@@ -578,7 +587,7 @@ def main(argv: list[str] | None = None) -> int:
         texts = []
         for batch in batches if "G1" in only else ():
             rows = spectrogram_rows(test_signal((batch, SAMPLE_RATE)), device, rounds)
-            results[f"G1 {batch}"] = rows
+            keep(f"G1 {batch}", rows)
             texts.append(speed_table(rows, f"{batch} × 1 s"))
             if batch == 1024 and len(rows) > 1:
                 best = min((r for r in rows[1:] if valid(r)), key=lambda r: min(r["times"]))
@@ -587,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
                 targets.append(["G1 1024 clips: ≥ 1.5× fastest torch.stft (min)", label, check(ratio >= 1.5)])
         if "G2" in only:
             long_rows = spectrogram_rows(test_signal((LONG_SECONDS * SAMPLE_RATE,)), device, max(3, rounds // 3))
-            results["G2"] = long_rows
+            keep("G2", long_rows)
             texts.append(speed_table(long_rows, f"{LONG_SECONDS // 60} min"))
         print("\n\n".join(texts) + "\n", flush=True)
 
@@ -595,7 +604,7 @@ def main(argv: list[str] | None = None) -> int:
         print("## G3: resample 10 s to 16 kHz\n", flush=True)
         resample_batches = (1,) if args.quick else (1, RESAMPLE_BATCH)
         rows = [row for batch in resample_batches for row in resampling_rows(rounds, device, batch)]
-        results["G3"] = rows
+        keep("G3", rows)
         text, resample_targets = resample_table(rows)
         targets += resample_targets
         print(text + "\n")
@@ -612,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
                 title = f"G4 {kind}: presets.{label[kind]} on {batch} × {PRESET_SECONDS[kind]} s"
                 print(f"## {title}\n", flush=True)
                 rows, notes = preset_rows(kind, batch, device, max(3, rounds // 2))
-                results[f"G4 {kind} {batch}"] = rows
+                keep(f"G4 {kind} {batch}", rows)
                 text, preset_targets = render_speed({"rows": rows}, 2.0, error_header="jaxspec vs this peer (SPEC 7)")
                 print(text + "".join(f"\n\n- {n}" for n in notes) + "\n", flush=True)
                 targets += [[f"G4 {kind} {batch} clips: {t[0]}", t[1], t[2]] for t in preset_targets]
@@ -621,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
         shape = (64, SAMPLE_RATE) if args.quick else SPECAUG_SHAPE
         print(f"## G5: SpecAugment on {shape[0]} × {shape[1] // SAMPLE_RATE} s (mel 80 + 2 frequency + 2 time masks)\n")
         rows, notes = specaugment_rows(device, rounds, shape)
-        results["G5"] = rows
+        keep("G5", rows)
         if rows:
             text, aug_targets = render_speed({"rows": rows}, 1.0, lambda r: r["name"] == "torchaudio", "error")
             print(text)
@@ -635,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
         shape = (8, SAMPLE_RATE) if args.quick else WORKAROUND_SHAPE
         print(f"## G6: CPU-only workarounds on this backend ({shape[0]} × {shape[1] // SAMPLE_RATE} s)\n", flush=True)
         rows, notes = workaround_rows(rounds, shape)
-        results["G6"] = rows
+        keep("G6", rows)
         body = []
         for case in dict.fromkeys(r["case"] for r in rows):
             library, plain = [r for r in rows if r["case"] == case]
@@ -652,8 +661,6 @@ def main(argv: list[str] | None = None) -> int:
         print(table(header, body) + "".join(f"\n\n- {n}" for n in notes) + "\n", flush=True)
 
     print("## Targets\n\n" + table(["target", "measured", ""], targets))
-    if args.json:
-        args.json.write_text(json.dumps(results))
     return 0
 
 

@@ -1237,8 +1237,8 @@ def speedup_target(rows: list[dict[str, Any]], factor: float, peers: Callable[[d
     js = jaxspec_row(rows)
     others = [r for r in rows if is_peer(r) and peers(r) and valid(r)]
     if js is None or not others:
-        missing = "jaxspec's row" if js is None else "a valid peer (install the [bench] extra and the peer libraries)"
-        return [[f"≥ {factor}× fastest peer", f"n/a: no {missing}", "✗"]]
+        missing = "no jaxspec row" if js is None else "no valid peer (install the [bench] extra and the peer libraries)"
+        return [[f"≥ {factor}× fastest peer", f"n/a: {missing}", "✗"]]
     if not valid(js):  # a fast but wrong jaxspec wins nothing
         return [[f"≥ {factor}× fastest peer", f"jaxspec's output is off the reference ({error_cell(js)})", "✗"]]
     eager = next((r for r in rows if r["name"] == "jaxspec (eager call)" and valid(r)), None)

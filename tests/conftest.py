@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -32,6 +33,17 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 # neighbour's compile, and fail as DeadlineExceeded / Flaky (a timed test in disguise).
 hypothesis.settings.register_profile("jaxspec", deadline=None)
 hypothesis.settings.load_profile("jaxspec")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    """``os.environ`` for a subprocess that imports jaxspec from this checkout: the repository
+    first on ``PYTHONPATH``, the caller's entries kept (an accelerator image without soundfile
+    carries it as wheels on ``PYTHONPATH``), then ``overrides``."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return dict(os.environ, PYTHONPATH=path, **overrides)
+
 
 RTOL = 1e-5  # SPEC section 4: eager / jit / vmap agree within relative 1e-5
 

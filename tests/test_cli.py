@@ -12,6 +12,7 @@ import jax
 import numpy as np
 import pytest
 import soundfile
+from conftest import child_env
 
 import jaxspec
 from jaxspec import Augmentation, Scaled, SpectrogramConfig, Uniform
@@ -334,8 +335,7 @@ def test_every_subcommand_has_help(command, capsys):
 
 
 def test_module_help_runs_in_a_subprocess():
-    root = os.path.dirname(os.path.dirname(os.path.abspath(jaxspec.__file__)))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    env = child_env()
     result = subprocess.run(
         [sys.executable, "-m", "jaxspec.cli", "--help"],
         capture_output=True,

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import child_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -340,10 +341,8 @@ def test_float64_jax_array_beyond_float32_range_is_too_large_under_x64():
         "except jaxspec.InputError as error:\n"
         "    print(error)\n"
     )
-    import os
-    from pathlib import Path
 
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), JAX_PLATFORMS="cpu")
+    env = child_env(JAX_PLATFORMS="cpu")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
     assert "beyond float32's range" in done.stdout, done.stdout + done.stderr
 

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import soundfile
+from conftest import child_env
 
 import jaxspec
 from jaxspec import (
@@ -959,7 +960,7 @@ print(json.dumps(out))
 
 
 def _draws(env_flags):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", **env_flags)
+    env = child_env(JAX_PLATFORMS="cpu", **env_flags)
     for name in ("JAX_ENABLE_X64", "JAX_THREEFRY_PARTITIONABLE"):
         if name not in env_flags:
             env.pop(name, None)
@@ -1608,7 +1609,7 @@ def test_cli_real_sigint_prints_a_summary_and_no_traceback(tmp_path, name, code)
     folder.mkdir()
     for i in range(20):
         _wav(folder / f"{i:02d}.wav", 2000)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    env = child_env(JAX_PLATFORMS="cpu")
     process = subprocess.Popen(
         [sys.executable, "-c", _SIGINT_SCRIPT, "encode", str(folder), "-o", str(tmp_path / "out"), "--no-progress"],
         stdout=subprocess.PIPE,
@@ -1653,18 +1654,21 @@ def test_a_rerun_removes_what_a_sigkilled_run_left(tmp_path, capsys):
     for i in range(5):
         _wav(folder / f"{i}.wav", 2000)
     out = tmp_path / "out"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    env = child_env(JAX_PLATFORMS="cpu")
     argv = ["encode", str(folder), "-o", str(out), "--no-progress", "--workers", "1"]
     killed = subprocess.run([sys.executable, "-c", _SIGKILL_SCRIPT, *argv], capture_output=True, env=env, timeout=300)
     assert killed.returncode == -9
     left = _leftovers(out)
     assert len(left) == 1 and len(list(out.glob("*.npy"))) == 2
-    code, printed, err = _cli(capsys, *argv)
+    cpu = jax.devices("cpu")[0]  # the killed run's backend: bit-identical outputs on any machine
+    with jax.default_device(cpu):
+        code, printed, err = _cli(capsys, *argv)
     assert code == EXIT_OK and printed.startswith("3 written, 0 failed, 2 up to date")
     assert "removed 1 temporary file" in err
     assert _leftovers(tmp_path) == [] and sorted(p.name for p in out.glob("*.npy")) == [f"{i}.npy" for i in range(5)]
     for i in range(5):
-        expected = jaxspec.encode(SpectrogramConfig(), folder / f"{i}.wav")
+        with jax.default_device(cpu):
+            expected = jaxspec.encode(SpectrogramConfig(), folder / f"{i}.wav")
         np.testing.assert_array_equal(np.load(out / f"{i}.npy"), expected)
     # what a kill left in a folder whose outputs are all up to date (--overwrite killed there)
     (folder / "sub").mkdir()
@@ -1759,7 +1763,7 @@ def test_a_closed_stdout_ends_the_command_quietly(tmp_path):
     file was reported as failing with 'Broken pipe')."""
     for i in range(40):
         _wav(tmp_path / f"c{i:02d}.wav")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
+    env = child_env(JAX_PLATFORMS="cpu")
     # The reader is gone before the command starts: a live `head` raced the command, which
     # could write everything into the pipe's buffer before head exited (exit 0, a flaky test).
     read_end, write_end = os.pipe()
@@ -1784,7 +1788,7 @@ def test_non_utf8_file_names_print_their_bytes_as_hex(tmp_path):
         _wav(tmp_path / "plain.wav").rename(tmp_path / os.fsdecode(b"caf\xe9.wav"))
     except (OSError, UnicodeEncodeError):
         pytest.skip("this file system does not take non-UTF-8 names")
-    env = dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", PYTHONIOENCODING="utf-8")
+    env = child_env(JAX_PLATFORMS="cpu", PYTHONIOENCODING="utf-8")
     run = [sys.executable, "-m", "jaxspec"]
     argv = [*run, "encode", str(tmp_path), "-o", str(tmp_path / "out"), "--no-progress"]
     done = subprocess.run(argv, env=env, capture_output=True, timeout=300)

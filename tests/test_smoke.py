@@ -17,8 +17,14 @@ def test_public_modules_list_documented_names():
     import importlib
     import inspect
 
+    extras = {"jaxspec.grain": "grain", "jaxspec.beam": "apache_beam"}  # modules of optional extras
     for name in ["jaxspec", "jaxspec.presets", "jaxspec.augmentation", "jaxspec.plot", "jaxspec.grain", "jaxspec.beam"]:
-        module = importlib.import_module(name)
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != extras.get(name):
+                raise
+            continue  # its extra is not installed here (the accelerator image has no Beam)
         names = module.__all__
         assert len(names) == len(set(names)), name
         for public in names:

@@ -450,15 +450,32 @@ def test_long_inputs_match_reference(length, window_size, hop, target_frames, re
 @pytest.fixture
 def chunking(monkeypatch):
     """Counts the eager calls that ``packing.chunked`` sends to worker threads (3 workers,
-    whatever this machine's cores; any output size)."""
+    whatever this machine's cores; any output size). Only on the CPU backend: elsewhere
+    ``chunked`` is always False (``test_no_signal_is_chunked_on_an_accelerator``)."""
     from jaxspec import packing
 
+    if jax.default_backend() != "cpu":
+        pytest.skip("chunking is for the CPU backend (packing.chunked)")
     calls = []
     encode_packed = packing.encode_packed
     monkeypatch.setattr(packing, "workers", lambda: 3)
     monkeypatch.setattr(packing, "LONG_OUTPUT_BYTES", 0)  # small signals for the tests
     monkeypatch.setattr(packing, "encode_packed", lambda *a, **k: calls.append(1) or encode_packed(*a, **k))
     return calls
+
+
+@pytest.mark.skipif(jax.default_backend() == "cpu", reason="on CPU: the tests above")
+def test_no_signal_is_chunked_on_an_accelerator(monkeypatch, noise):
+    """On a GPU or TPU one long signal stays one jitted program: the device computes it where
+    it lies, and the host threads would only copy it back and forth."""
+    from jaxspec import packing
+
+    monkeypatch.setattr(packing, "workers", lambda: 3)
+    monkeypatch.setattr(packing, "LONG_OUTPUT_BYTES", 0)
+    long = noise(packing.LONG_SIGNAL_CHUNKS * packing.pack_frames(SpectrogramConfig()) * 133, seed=5)
+    assert not packing.chunked(SpectrogramConfig(), long)
+    expected = np.asarray(jax.jit(jaxspec.spectrogram)(SpectrogramConfig(), long))
+    np.testing.assert_array_equal(np.asarray(jaxspec.spectrogram(SpectrogramConfig(), long)), expected)
 
 
 def test_a_long_signal_called_eagerly_is_computed_in_chunks_bit_for_bit(chunking, noise):

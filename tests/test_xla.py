@@ -20,6 +20,12 @@ from jaxspec import _xla
 from jaxspec.augmentation import shift
 from jaxspec.spectrum import frames
 
+# Canaries of XLA CPU's behaviour behind the CPU-only workarounds of _xla (chosen with
+# lax.platform_dependent, their costs measured on XLA:CPU): on an H200 none of them applies
+# (no a * b + c contraction, no row-block loop, other fusions), and benchmarks/gpu.py's G6
+# times the library against a plain vmap there.
+CPU_CANARY = pytest.mark.skipif(jax.default_backend() != "cpu", reason="a canary of XLA CPU's behaviour")
+
 WS, HOP, N = 400, 133, 121
 LENGTH = (N - 1) * HOP + WS
 
@@ -48,6 +54,7 @@ def batch():
     return x, jax.random.split(jax.random.key(0), 4)
 
 
+@CPU_CANARY
 def test_materialize_is_needed_and_works_in_batches(batch):
     plain = _framed(lambda y, key: y)
     barrier = _framed(lambda y, key: _xla.materialize(y, LENGTH, key))
@@ -65,6 +72,7 @@ def _assert_same(actual: np.ndarray, expected: np.ndarray) -> None:
         np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-6)
 
 
+@CPU_CANARY
 def test_one_signal_is_held_as_materialize_is_folded_there():
     # Unbatched, XLA simplifies materialize's full-size update away and fuses anyway (a drawn
     # gain on one signal cost 5x a fixed one); spectrogram_one holds one signal in a loop.
@@ -82,6 +90,7 @@ def test_one_signal_is_held_as_materialize_is_folded_there():
     np.testing.assert_array_equal(np.asarray(jax.jit(one)(x, key)), np.asarray(jax.jit(held)(x, key)))
 
 
+@CPU_CANARY  # on an H200 XLA:GPU fuses the hash into the gather (since unit_affine); untimed there
 @pytest.mark.parametrize("shape", [(52000,), (1, 52000)])
 def test_a_drawn_gain_is_computed_once_for_one_signal_or_a_batch_of_one(shape):
     # A batch of one (encode's ladder row) is computed as one signal; either way the gain's
@@ -136,6 +145,7 @@ def test_held_is_needed_and_works():
     )
 
 
+@CPU_CANARY
 def test_compiled_is_needed_and_works():
     rng = np.random.default_rng(0)
     a, b, c = (rng.standard_normal(4096).astype(np.float32) for _ in range(3))
@@ -168,6 +178,7 @@ def test_varying_zeros_is_needed_and_works():
     np.testing.assert_array_equal(np.asarray(out), 2 * np.ones((2, 8)))
 
 
+@CPU_CANARY
 def test_map_rows_in_blocks_equals_one_vmap():
     config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=(0.5, 1.5), noise=0.01))
     x = jnp.asarray(np.random.default_rng(0).standard_normal((40, 32000)), jnp.float32)  # 40 x 241 frames: blocks
@@ -181,6 +192,7 @@ def test_map_rows_in_blocks_equals_one_vmap():
     assert "while" in text  # the blocked path was taken
 
 
+@CPU_CANARY
 def test_map_rows_blocks_are_sized_in_frame_samples():
     # librosa's default mel: frames of 2048 samples; 64 x 1 s is 4.2 M frame samples, past
     # two blocks (W1's 64 x 1 s with frames of 400, 3.1 M, stays one vmap).

@@ -9,7 +9,7 @@ import numpy as np
 
 def excess(kind: str, out: np.ndarray, ref: np.ndarray, full_band: bool = False) -> float:
     """The error of ``out`` against ``ref`` (both ``[frames, features]``) as a fraction of the tolerance
-    ``kind`` ("mel", "mfcc", "whisper", "kaldi" or "kaldi_linear"): at most 1 is within it.
+    ``kind`` ("mel", "mfcc", "whisper", "kaldi", "kaldi_mfcc" or "kaldi_linear"): at most 1 is within it.
 
     ``full_band``: full-band audio (noise) under "kaldi", whose every band must also be within 1e-4
     on average, not only those near their frame's max. Shapes that differ are ``inf``.
@@ -31,6 +31,14 @@ def excess(kind: str, out: np.ndarray, ref: np.ndarray, full_band: bool = False)
         # frame of digital silence is all zeros in both libraries and must come out so (no 0/0 here).
         frame_max = np.maximum(ref.max(axis=1, keepdims=True), np.finfo(np.float64).tiny)
         return float((diff / frame_max).max(initial=0.0) / 1e-5)
+    if kind == "kaldi_mfcc":
+        # SPEC 7's Kaldi numbers on every cepstral coefficient: the 12-nat band selection has no
+        # meaning for cepstra, and the DCT spreads the rounding noise of quiet bands (which that
+        # selection leaves out of the fbank check) over every coefficient. Measured on the fixture
+        # of use_energy=True (speech): torchaudio and kaldi-native-fbank differ by a near-band
+        # mean of 1.01e-4, jaxspec and torchaudio by 0.96e-4 on CPU and 1.08e-4 on an H200.
+        parts = [(diff - 1e-4 * np.abs(ref)).max(initial=0.0) / 5e-3]
+        return float(max(parts + ([diff.mean() / 1e-4] if full_band else [])))
     if kind != "kaldi":
         raise ValueError(f"unknown tolerance kind={kind!r}")
     near = ref >= ref.max(axis=1, keepdims=True) - 12.0  # bands within 12 nats of their frame's max
