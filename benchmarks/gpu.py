@@ -510,10 +510,12 @@ def resample_table(rows: list[dict[str, Any]]) -> tuple[str, list[list[str]]]:
         body += resample_cells(rate, group, js)
         snr = min(js["snr_1k"], js["snr_7k"])
         targets.append([f"{rate}: jaxspec SNR ≥ 120 dB", f"{snr:.1f} dB", check(snr >= 120.0)])
-        default = next((r for r in group if "defaults" in r["name"]), None)
-        if default is not None:
-            ratio = min(default["times"]) / min(js["times"])
-            targets.append([f"{rate}: faster than torchaudio Resample (min)", f"{ratio:.2f}×", check(ratio > 1.0)])
+        peers = [r for r in group if r["name"].startswith("torchaudio")]
+        if peers:  # the fastest of its settings (issue 15's rule): kaiser_best beat the defaults at 64 clips
+            fastest = min(peers, key=lambda r: min(r["times"]))
+            ratio = min(fastest["times"]) / min(js["times"])
+            label = f"{ratio:.2f}× vs {fastest['name']}"
+            targets.append([f"{rate}: faster than the fastest torchaudio Resample (min)", label, check(ratio > 1.0)])
     return table(RESAMPLE_HEADER, body), targets
 
 

@@ -16,6 +16,9 @@ from make_draws_fixture import FIXTURE, LENGTH, SEEDS, configs
 import jaxspec
 
 CONFIGS = configs()
+# Stored on CPU. A draw through exp (LogUniform) takes each backend's exp, which may differ in the
+# last bits; every other drawn value is the same on any backend (uniform ones: rounding.unit_affine).
+THROUGH_EXP = {"volume_loguniform"}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +36,11 @@ def test_draws_are_bit_identical(stored, name):
         expected = {k[len(prefix) :]: v for k, v in stored.items() if k.startswith(prefix)}
         assert set(drawn) == set(expected)
         for field, value in drawn.items():
-            np.testing.assert_array_equal(np.asarray(value), expected[field], err_msg=f"{name} seed {seed} {field}")
+            value, message = np.asarray(value), f"{name} seed {seed} {field}"
+            if jax.default_backend() != "cpu" and name in THROUGH_EXP:  # README "Draws across backends"
+                np.testing.assert_array_max_ulp(value, expected[field], maxulp=4)  # H200: <= 2 ulps
+            else:
+                np.testing.assert_array_equal(value, expected[field], err_msg=message)
 
 
 def _relative_error(out: np.ndarray, ref: np.ndarray) -> float:

@@ -20,6 +20,7 @@ import numpy as np
 from .. import limits
 from ..errors import ConfigError, is_finite
 from . import random
+from .rounding import unit_affine
 
 
 def check_number(value: Any, name: str, cap: float = limits.MAX_DISTRIBUTION_VALUE) -> float:
@@ -67,8 +68,9 @@ class Uniform:
 
     def sample(self, key: jax.Array) -> jax.Array:
         """A float32 scalar drawn with ``key``, within ``[float32(low), float32(high)]``
-        (``low + (high - low) * u`` can round an ulp past ``high``)."""
-        return _within(_affine(self.low, self.high - self.low, random.uniform(key)), self.low, self.high)
+        (``low + (high - low) * u`` can round an ulp past ``high``). Rounded once on every
+        backend (``rounding.unit_affine``): bit for bit the same draw on CPU and GPU."""
+        return _within(unit_affine(self.low, self.high - self.low, random.bits(key)), self.low, self.high)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +105,8 @@ class LogUniform:
         if self.low == self.high:
             return jnp.float32(self.low)
         log_low, log_high = math.log(self.low), math.log(self.high)
-        return _within(jnp.exp(_affine(log_low, log_high - log_low, random.uniform(key))), self.low, self.high)
+        # the exponent is the same on every backend; exp itself is each backend's (README)
+        return _within(jnp.exp(unit_affine(log_low, log_high - log_low, random.bits(key))), self.low, self.high)
 
 
 Distribution = Uniform | Normal | LogUniform

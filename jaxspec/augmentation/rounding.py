@@ -1,4 +1,5 @@
-"""``floor(a * n + offset)`` in the graph as float64 arithmetic gives it, without float64.
+"""Rounding that every backend does alike: ``floor(a * n + offset)`` as float64 arithmetic
+gives it, without float64; and ``offset + scale * u`` rounded once, as an FMA gives it.
 
 Time shifts round ``s * L + 0.5`` (``Scaled(s)``, ``t * rate``) and time masks clip to
 ``floor(max_fraction * frames)``, with ``L`` / ``frames`` traced in ragged batches. In float32
@@ -71,3 +72,51 @@ def floor_product(a: Any, n: Any, offset: float) -> jax.Array:
     top = jnp.floor(whole * np.float32(2.0**-16))
     whole = top.astype(jnp.int32) * 65536 + (whole - top * np.float32(65536.0)).astype(jnp.int32)
     return whole + rest.astype(jnp.int32) + count - 1
+
+
+_EXACT_AFFINE_FLOOR = 2.0**-100  # ulp-sized terms stay normal (an accelerator may flush subnormals)
+
+
+def _round_to_odd_sum(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``a + b`` rounded to odd: exact, or the neighbour whose last significand bit is 1."""
+    s, error = _two_sum(a, b)
+    bits = jax.lax.bitcast_convert_type(s, jnp.int32)
+    inexact_even = (error != 0) & ((bits & 1) == 0)
+    toward = jnp.where((error > 0) == (s > 0), 1, -1)  # one ulp away from zero, or towards it
+    return jax.lax.bitcast_convert_type(bits + jnp.where(inexact_even, toward, 0), jnp.float32)
+
+
+def unit_affine(offset: float, scale: float, word: jax.Array) -> jax.Array:
+    """float32 ``offset + scale * u`` for ``u = (word >> 9) * 2**-23`` (``random.uniform``'s
+    value of the uint32 ``word``), rounded once: what XLA:CPU computes from the plain
+    expression, which it contracts into one FMA. XLA:GPU rounds the product and the sum apart
+    (measured on an H200: 25-31 % of uniform draws one ulp off CPU's), so the draws of
+    ``Uniform`` would depend on the backend (SPEC section 4: the same on any backend).
+
+    Integer arithmetic gives ``scale * u`` exactly as two float32 (``A * k = high * 2**24 +
+    low`` for ``scale = A * 2**e``); the sum of the three is rounded once by Boldo and
+    Melquiond's algorithm with rounding to odd ("Emulation of FMA and correctly rounded sums",
+    IEEE Trans. Computers 57(4), 2008): only additions and exact products, so no contraction
+    can change it. ``offset`` and ``scale`` (host floats, rounded to float32 first) of
+    magnitude in ``(0, 2**-100)`` take the plain expression.
+    """
+    a, c = np.float32(scale), np.float32(offset)
+    u = ((word >> np.uint32(9)).astype(jnp.float32)) * np.float32(2.0**-23)
+    if any(0.0 < abs(float(v)) < _EXACT_AFFINE_FLOOR for v in (a, c)):
+        return c + a * u
+    mantissa, exponent = np.frexp(np.float64(a))  # a = A * 2**(exponent - 24), A < 2**24
+    big = np.uint32(int(mantissa * 2**24))
+    k = word >> np.uint32(9)  # < 2**23
+    a1, a0, k1, k0 = big >> 12, big & np.uint32(0xFFF), k >> 12, k & np.uint32(0xFFF)
+    middle = a1 * k0 + a0 * k1  # < 2**25: every uint32 product here is below 2**24
+    low = a0 * k0 + ((middle & np.uint32(0xFFF)) << 12)
+    high = a1 * k1 + (middle >> 12) + (low >> 24)  # A * k = high * 2**24 + low, high < 2**23
+    low = low & np.uint32(0xFFFFFF)
+    product_high = high.astype(jnp.float32) * np.float32(2.0 ** (int(exponent) - 23))  # exact: powers of two
+    product_low = low.astype(jnp.float32) * np.float32(2.0 ** (int(exponent) - 47))
+    upper, lower = _two_sum(product_high, product_low)
+    # offset as a value the compiler cannot see: XLA:CPU turned TwoSum(constant, x) inexact
+    # (6 % of its errors wrong), folding (c + x) - c; bit 1 of a square is 0
+    hidden = jax.lax.bitcast_convert_type(c.view(np.uint32) | ((word * word) & np.uint32(2)), jnp.float32)
+    total, error = _two_sum(hidden, upper)
+    return total + _round_to_odd_sum(error, lower)
