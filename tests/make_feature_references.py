@@ -39,7 +39,8 @@ Each case is one file ``{preset}__{lib}__{i}.npz`` with:
   sample_rate  int64 0-d
   kwargs       0-d str               JSON of the preset's keyword arguments, in the SOURCE library's names
   preset       0-d str               jaxspec.presets function name, e.g. "kaldi_fbank"
-  tolerance    0-d str               "mel", "mfcc", "kaldi", "kaldi_linear" (use_log_fbank=False) or "whisper"
+  tolerance    0-d str               "mel", "mfcc", "kaldi", "kaldi_mfcc", "kaldi_linear" (use_log_fbank=False)
+                                     or "whisper" (committed kaldi_mfcc files say "kaldi": tests map them)
   reference    float32 [frames, features], time-major
   source       0-d str               the library (and version) that made ``reference``
 """
@@ -446,7 +447,7 @@ def cases():
     ]
     for lib, runner in (("torchaudio", run_ta_kaldi("mfcc")), ("knf", run_knf("mfcc"))):
         for name, x, sr, kw in kmfcc:
-            out.append(("kaldi_mfcc", lib, runner, "kaldi", name, x, sr, kw))
+            out.append(("kaldi_mfcc", lib, runner, "kaldi_mfcc", name, x, sr, kw))
 
     # Whisper: 3000 x n_mels each, so few cases; both libraries on padded speech and trimmed 31 s.
     full, l31 = speech(), long_31s()
@@ -479,13 +480,7 @@ def save_npz(path: Path, **arrays) -> None:
 # Committed cases whose two references differ past the tolerance by a margin jaxspec still meets
 # (it passes against each): key (preset, audio name, kwargs JSON) -> why. New cases that disagree are
 # left out instead, with a comment where they would be.
-CROSS_CHECK_EXCEPTIONS = {
-    ("kaldi_mfcc", "speech16", '{"use_energy": true}'): (
-        "mean |diff| over the near cepstra 1.01e-4 (the tolerance 1e-4): c0 = log energy lowers each frame's max,"
-        " so the mean takes more mid cepstra, where torchaudio's float32 DCT matrix is 8.6e-5 (mean) off Kaldi's"
-        " definition in float64 (kaldi-native-fbank 3.8e-5, jaxspec 2.1e-5); jaxspec is within 1e-4 of both"
-    ),
-}
+CROSS_CHECK_EXCEPTIONS: dict[tuple[str, str, str], str] = {}  # none since kaldi_mfcc has its own kind
 
 
 def same_case(path: Path, preset: str, x: np.ndarray, sr: int, kw: dict) -> bool:

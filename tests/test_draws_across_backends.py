@@ -28,6 +28,9 @@ RANGES = [
     (-1e6, 1e6),
     (7.0, 7.000001),
     (1e-20, 1e-19),
+    (0.0, 1e-30),  # scaled by a power of two: unscaled, its last term was subnormal (flushed)
+    (-1e-25, 1e-25),
+    (5e-31, 0.3),
     (0.5, 0.5),
 ]
 
@@ -52,6 +55,14 @@ def test_unit_affine_is_the_once_rounded_value(low, high):
     a, c = Fraction(float(np.float32(high - low))), Fraction(float(np.float32(low)))
     expected = [once_rounded(c + a * Fraction(int(w >> 9), 2**23)) for w in words]
     np.testing.assert_array_equal(got, np.asarray(expected, np.float32))
+
+
+@pytest.mark.parametrize(("offset", "scale", "k"), [(1.0, 1e-7, 5_000_000)])
+def test_unit_affine_rounds_a_near_tie_once(offset, scale, k):
+    """A sum whose two error terms decide the rounding: without rounding to odd it rounds twice."""
+    got = jax.jit(lambda w: rounding.unit_affine(offset, scale, w))(jnp.uint32(k << 9))
+    exact = Fraction(float(np.float32(offset))) + Fraction(float(np.float32(scale))) * Fraction(k, 2**23)
+    assert np.float32(got) == once_rounded(exact)
 
 
 def test_unit_affine_op_by_op_equals_jitted_and_vmapped():

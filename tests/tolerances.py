@@ -36,8 +36,11 @@ def excess(kind: str, out: np.ndarray, ref: np.ndarray, full_band: bool = False)
         # meaning for cepstra, and the DCT spreads the rounding noise of quiet bands (which that
         # selection leaves out of the fbank check) over every coefficient. Measured on the fixture
         # of use_energy=True (speech): torchaudio and kaldi-native-fbank differ by a near-band
-        # mean of 1.01e-4, jaxspec and torchaudio by 0.96e-4 on CPU and 1.08e-4 on an H200.
-        parts = [(diff - 1e-4 * np.abs(ref)).max(initial=0.0) / 5e-3]
+        # mean of 1.01e-4, jaxspec and torchaudio by 0.96e-4 on CPU and 1.08e-4 on an H200
+        # (torchaudio's float32 DCT is 8.6e-5 off Kaldi's float64 definition, jaxspec 2.1e-5).
+        # The mean over all coefficients, at most 0.93e-4 between the references, is held to 2e-4
+        # on any audio (a 1e-3 offset on every coefficient fails it), to 1e-4 on full-band audio.
+        parts = [(diff - 1e-4 * np.abs(ref)).max(initial=0.0) / 5e-3, diff.mean() / 2e-4]
         return float(max(parts + ([diff.mean() / 1e-4] if full_band else [])))
     if kind != "kaldi":
         raise ValueError(f"unknown tolerance kind={kind!r}")

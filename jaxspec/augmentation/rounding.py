@@ -74,7 +74,7 @@ def floor_product(a: Any, n: Any, offset: float) -> jax.Array:
     return whole + rest.astype(jnp.int32) + count - 1
 
 
-_EXACT_AFFINE_FLOOR = 2.0**-100  # ulp-sized terms stay normal (an accelerator may flush subnormals)
+_EXACT_AFFINE_RANGE = 100  # |scale| and |offset / scale| within 2**+-100: every term stays normal
 
 
 def _round_to_odd_sum(a: jax.Array, b: jax.Array) -> jax.Array:
@@ -97,26 +97,37 @@ def unit_affine(offset: float, scale: float, word: jax.Array) -> jax.Array:
     low`` for ``scale = A * 2**e``); the sum of the three is rounded once by Boldo and
     Melquiond's algorithm with rounding to odd ("Emulation of FMA and correctly rounded sums",
     IEEE Trans. Computers 57(4), 2008): only additions and exact products, so no contraction
-    can change it. ``offset`` and ``scale`` (host floats, rounded to float32 first) of
-    magnitude in ``(0, 2**-100)`` take the plain expression.
+    can change it. The terms are scaled by a power of two so that ``scale`` is in ``[0.5, 1)``
+    (the last term of a span of 1e-30 was subnormal, which XLA:CPU flushes to 0), and the
+    result scaled back. ``offset`` and ``scale`` are host floats, rounded to float32 first;
+    ``scale`` below ``2**-100`` in magnitude, or a nonzero ``offset`` below ``2**-100 * scale``,
+    take the plain expression (rounded as each backend rounds it).
     """
     a, c = np.float32(scale), np.float32(offset)
-    u = ((word >> np.uint32(9)).astype(jnp.float32)) * np.float32(2.0**-23)
-    if any(0.0 < abs(float(v)) < _EXACT_AFFINE_FLOOR for v in (a, c)):
-        return c + a * u
-    mantissa, exponent = np.frexp(np.float64(a))  # a = A * 2**(exponent - 24), A < 2**24
-    big = np.uint32(int(mantissa * 2**24))
+    if abs(c) < np.finfo(np.float32).tiny:
+        c = np.float32(0.0)  # a subnormal offset: XLA:CPU flushes it to 0 (the old draws' value)
+    if a == 0:
+        return jnp.full(jnp.shape(word), c)
+    mantissa, exponent = np.frexp(np.float64(a))  # a = mantissa * 2**exponent, mantissa in [0.5, 1)
+    scaled = np.ldexp(np.float64(c), -int(exponent))  # exact: a power of two
+    if abs(a) < 2.0**-_EXACT_AFFINE_RANGE or (c != 0 and abs(scaled) < 2.0**-_EXACT_AFFINE_RANGE):
+        return c + a * (((word >> np.uint32(9)).astype(jnp.float32)) * np.float32(2.0**-23))
+    if abs(scaled) > 2.0**_EXACT_AFFINE_RANGE:  # a * u is below 2**-100 of offset: it rounds away
+        return jnp.full(jnp.shape(word), c)
+    big = np.uint32(int(mantissa * 2**24))  # A, with a = A * 2**(exponent - 24)
     k = word >> np.uint32(9)  # < 2**23
     a1, a0, k1, k0 = big >> 12, big & np.uint32(0xFFF), k >> 12, k & np.uint32(0xFFF)
     middle = a1 * k0 + a0 * k1  # < 2**25: every uint32 product here is below 2**24
     low = a0 * k0 + ((middle & np.uint32(0xFFF)) << 12)
     high = a1 * k1 + (middle >> 12) + (low >> 24)  # A * k = high * 2**24 + low, high < 2**23
     low = low & np.uint32(0xFFFFFF)
-    product_high = high.astype(jnp.float32) * np.float32(2.0 ** (int(exponent) - 23))  # exact: powers of two
-    product_low = low.astype(jnp.float32) * np.float32(2.0 ** (int(exponent) - 47))
-    upper, lower = _two_sum(product_high, product_low)
-    # offset as a value the compiler cannot see: XLA:CPU turned TwoSum(constant, x) inexact
-    # (6 % of its errors wrong), folding (c + x) - c; bit 1 of a square is 0
-    hidden = jax.lax.bitcast_convert_type(c.view(np.uint32) | ((word * word) & np.uint32(2)), jnp.float32)
+    # a * u / 2**exponent = (high * 2**24 + low) * 2**-47: two exact float32 (powers of two)
+    upper, lower = _two_sum(
+        high.astype(jnp.float32) * np.float32(2.0**-23), low.astype(jnp.float32) * np.float32(2.0**-47)
+    )
+    # offset as a value the compiler cannot see: XLA's simplifier folds (c + x) - c to x for a
+    # constant c, which made TwoSum inexact (6 % of its errors wrong); bit 1 of a square is 0
+    bits = np.float32(scaled).view(np.uint32)
+    hidden = jax.lax.bitcast_convert_type(bits | ((word * word) & np.uint32(2)), jnp.float32)
     total, error = _two_sum(hidden, upper)
-    return total + _round_to_odd_sum(error, lower)
+    return (total + _round_to_odd_sum(error, lower)) * np.float32(2.0 ** int(exponent))  # exact unless subnormal
