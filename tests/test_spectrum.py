@@ -464,7 +464,9 @@ def chunking(monkeypatch):
     return calls
 
 
-@pytest.mark.skipif(jax.default_backend() == "cpu", reason="on CPU: the tests above")
+@pytest.mark.skipif(
+    jax.default_backend() == "cpu", reason="accelerators only: on CPU the chunking tests above check packing.chunked"
+)
 def test_no_signal_is_chunked_on_an_accelerator(monkeypatch, noise):
     """On a GPU or TPU one long signal stays one jitted program: the device computes it where
     it lies, and the host threads would only copy it back and forth."""

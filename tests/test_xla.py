@@ -24,7 +24,9 @@ from jaxspec.spectrum import frames
 # lax.platform_dependent, their costs measured on XLA:CPU): on an H200 none of them applies
 # (no a * b + c contraction, no row-block loop, other fusions), and benchmarks/gpu.py's G6
 # times the library against a plain vmap there.
-CPU_CANARY = pytest.mark.skipif(jax.default_backend() != "cpu", reason="a canary of XLA CPU's behaviour")
+CPU_CANARY = pytest.mark.skipif(
+    jax.default_backend() != "cpu", reason="checks XLA:CPU's fusion or contraction behind a CPU-only workaround of _xla"
+)
 
 WS, HOP, N = 400, 133, 121
 LENGTH = (N - 1) * HOP + WS

@@ -108,14 +108,14 @@ def unit_affine(offset: float, scale: float, word: jax.Array) -> jax.Array:
         c = np.float32(0.0)  # a subnormal offset: XLA:CPU flushes it to 0 (the old draws' value)
     if a == 0:
         return jnp.full(jnp.shape(word), c)
+    k = word >> np.uint32(9)  # < 2**23: u = k * 2**-23
     mantissa, exponent = np.frexp(np.float64(a))  # a = mantissa * 2**exponent, mantissa in [0.5, 1)
     scaled = np.ldexp(np.float64(c), -int(exponent))  # exact: a power of two
     if abs(a) < 2.0**-_EXACT_AFFINE_RANGE or (c != 0 and abs(scaled) < 2.0**-_EXACT_AFFINE_RANGE):
-        return c + a * (((word >> np.uint32(9)).astype(jnp.float32)) * np.float32(2.0**-23))
+        return c + a * (k.astype(jnp.float32) * np.float32(2.0**-23))
     if abs(scaled) > 2.0**_EXACT_AFFINE_RANGE:  # a * u is below 2**-100 of offset: it rounds away
         return jnp.full(jnp.shape(word), c)
     big = np.uint32(int(mantissa * 2**24))  # A, with a = A * 2**(exponent - 24)
-    k = word >> np.uint32(9)  # < 2**23
     a1, a0, k1, k0 = big >> 12, big & np.uint32(0xFFF), k >> 12, k & np.uint32(0xFFF)
     middle = a1 * k0 + a0 * k1  # < 2**25: every uint32 product here is below 2**24
     low = a0 * k0 + ((middle & np.uint32(0xFFF)) << 12)
