@@ -1496,8 +1496,23 @@ def test_a_second_ctrl_c_while_an_interrupted_run_winds_down_changes_nothing(tmp
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored after the run
 
 
+_STOP_CODES = {"SIGINT": EXIT_INTERRUPTED, "SIGTERM": 143, "SIGHUP": 129}  # 128 + the signal
+
+
+@pytest.fixture
+def sighup_default():
+    """SIGHUP at its default for the test: a suite run under ``nohup`` ignores it, and the
+    command line then rightly leaves it ignored."""
+    import signal
+
+    previous = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    yield
+    signal.signal(signal.SIGHUP, previous)
+
+
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
-@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP"])
+@pytest.mark.usefixtures("sighup_default")
 def test_a_signal_between_an_outputs_rename_and_its_record_waits_for_the_record(tmp_path, capsys, monkeypatch, name):
     """A signal landing just after ``write_npy`` renamed the output left it complete but not
     recorded or counted ("interrupted: 19 written" with 20 files); the rerun made it again."""
@@ -1519,7 +1534,7 @@ def test_a_signal_between_an_outputs_rename_and_its_record_waits_for_the_record(
 
     monkeypatch.setattr(commands.outputs, "write_npy", write_then_signal)
     code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "out", "--no-progress")
-    assert code == (EXIT_INTERRUPTED if name == "SIGINT" else 143)
+    assert code == _STOP_CODES[name]
     assert out.startswith("interrupted: 1 written, 0 failed"), out
     records = (tmp_path / "out" / ".jaxspec-manifest.jsonl").read_text().count('"name"')
     assert [p.name for p in (tmp_path / "out").glob("*.npy")] == ["a.npy"] and records == 1
@@ -1528,7 +1543,72 @@ def test_a_signal_between_an_outputs_rename_and_its_record_waits_for_the_record(
     assert code == EXIT_OK and out.startswith("2 written, 0 failed, 1 up to date"), out
 
 
-@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@pytest.mark.usefixtures("sighup_default")
+def test_sighup_with_the_terminal_gone_still_exits_129(tmp_path, monkeypatch):
+    # after a hangup, writes to the closed terminal fail with EIO: the summary and the
+    # "terminated" line are lost, but the exit code must still say SIGHUP (it said 1)
+    import errno
+    import io
+    import signal
+
+    from jaxspec.cli import commands
+
+    class Gone(io.StringIO):
+        def write(self, text):
+            raise OSError(errno.EIO, "Input/output error")
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for letter in "ab":
+        _wav(folder / f"{letter}.wav")
+    real = commands.outputs.write_npy
+
+    def write_then_hang_up(target, array):
+        made = real(target, array)
+        os.kill(os.getpid(), signal.SIGHUP)
+        return made
+
+    monkeypatch.setattr(commands.outputs, "write_npy", write_then_hang_up)
+    monkeypatch.setattr(sys, "stdout", Gone())
+    monkeypatch.setattr(sys, "stderr", Gone())
+    assert main(["encode", str(folder), "-o", str(tmp_path / "out"), "--no-progress"]) == 129
+    assert [p.name for p in (tmp_path / "out").glob("*.npy")] == ["a.npy"]
+    assert not list((tmp_path / "out").glob("*.part*"))
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="POSIX signals")
+def test_a_run_under_nohup_ignores_sighup(tmp_path, capsys, monkeypatch):
+    # nohup starts the run with SIGHUP ignored: closing the terminal must not stop it
+    import signal
+
+    from jaxspec.cli import commands
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for letter in "abc":
+        _wav(folder / f"{letter}.wav")
+    real = commands.outputs.write_npy
+
+    def write_then_hang_up(target, array):
+        made = real(target, array)
+        os.kill(os.getpid(), signal.SIGHUP)  # during the record's hold, then between items
+        return made
+
+    monkeypatch.setattr(commands.outputs, "write_npy", write_then_hang_up)
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "out", "--no-progress")
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN  # still ignored after the run
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    assert code == EXIT_OK and out.startswith("3 written, 0 failed"), out
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.npy")) == ["a.npy", "b.npy", "c.npy"]
+
+
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP"])
+@pytest.mark.usefixtures("sighup_default")
 def test_a_signal_while_the_single_archive_is_written_says_it_is_complete(tmp_path, capsys, monkeypatch, name):
     # the archive was written and recorded, but the held signal skipped the summary line
     import signal
@@ -1549,7 +1629,7 @@ def test_a_signal_while_the_single_archive_is_written_says_it_is_complete(tmp_pa
     monkeypatch.setattr(commands.outputs, "write_npz", write_then_signal)
     archive = tmp_path / "all.npz"
     code, out, _ = _cli(capsys, "encode", folder, "-o", archive, "--single", "--no-progress")
-    assert code == (EXIT_INTERRUPTED if name == "SIGINT" else 143)
+    assert code == _STOP_CODES[name]
     assert out.startswith("interrupted: 2 written, 0 failed") and "0 not done" in out, out
     assert sorted(np.load(archive)) == ["a", "b"]
     monkeypatch.setattr(commands.outputs, "write_npz", real)
@@ -1561,6 +1641,7 @@ _SIGINT_SCRIPT = """
 import signal, sys, time
 # A shell starts background jobs with SIGINT ignored, and children inherit that: restore Python's own
 signal.signal(signal.SIGINT, signal.default_int_handler)
+signal.signal(signal.SIGHUP, signal.SIG_DFL)  # and nohup's (a CI run under nohup) SIGHUP
 from jaxspec.cli import commands, main
 real = commands.encode_files
 def slow(*args, **kwargs):
@@ -1573,7 +1654,9 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.mark.parametrize("code, ends_at_once", [(EXIT_INTERRUPTED, True), (143, True), (0, False), (1, False)])
+@pytest.mark.parametrize(
+    "code, ends_at_once", [(EXIT_INTERRUPTED, True), (143, True), (129, True), (0, False), (1, False)]
+)
 def test_the_command_ends_at_once_after_an_interrupt(monkeypatch, capsys, code, ends_at_once):
     """An interrupt during a compile left the compile running in an XLA thread, and the
     interpreter's teardown then segfaulted under it (exit -11 instead of 130 / 143, 5 of 5
@@ -1600,9 +1683,10 @@ def test_the_command_ends_at_once_after_an_interrupt(monkeypatch, capsys, code, 
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
-@pytest.mark.parametrize("name, code", [("SIGINT", EXIT_INTERRUPTED), ("SIGTERM", 143)])
-def test_cli_real_sigint_prints_a_summary_and_no_traceback(tmp_path, name, code):
-    # SIGTERM (timeout, docker stop, SLURM) killed the run on the spot: no summary, a .part file left
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_cli_real_sigint_prints_a_summary_and_no_traceback(tmp_path, name):
+    # SIGTERM (timeout, docker stop, SLURM) and SIGHUP (the terminal closed) killed the run on
+    # the spot: no summary, a .part file left, the manifest not compacted
     import signal
 
     folder = tmp_path / "in"
@@ -1620,7 +1704,7 @@ def test_cli_real_sigint_prints_a_summary_and_no_traceback(tmp_path, name, code)
     assert process.stdout.readline().strip() == "item"  # encoding is under way
     process.send_signal(getattr(signal, name))
     out, err = process.communicate(timeout=120)
-    assert process.returncode == code, err
+    assert process.returncode == _STOP_CODES[name], err
     assert "Traceback" not in out + err
     summary = [line for line in out.splitlines() if line.startswith("interrupted:")]
     assert summary and "not done" in summary[0]

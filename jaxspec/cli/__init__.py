@@ -37,10 +37,12 @@ from .commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .flags import add_config_flags, decoding_threads, join_signed_values, path_text, plot_versions, seed
 from .inputs import AUDIO_EXTENSIONS, find_inputs
 from .pipeline import say
+from .signals import TERMINATING, handled
 
 __all__ = [
     "AUDIO_EXTENSIONS",
     "EXIT_FAILED",
+    "EXIT_HANGUP",
     "EXIT_INTERRUPTED",
     "EXIT_TERMINATED",
     "EXIT_OK",
@@ -197,15 +199,19 @@ _COMPILING = ("encode", "plot", "demo")  # the subcommands that compile programs
 
 EXIT_TERMINATED = 143
 """The exit code after SIGTERM (128 + 15), which stops a run as Ctrl-C does."""
+EXIT_HANGUP = 129
+"""The exit code after SIGHUP (128 + 1: the terminal closed), which stops a run as SIGTERM does."""
+_STOPPED = {EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_HANGUP}
 EXIT_BROKEN_PIPE = 141
 """The exit code when stdout's reader closed it (128 + SIGPIPE, as a shell reports ``cat | head``)."""
 
 
 @contextlib.contextmanager
 def _terminate_as_interrupt(terminated: list[int]):
-    """SIGTERM (``timeout``, ``docker stop``, SLURM) raises ``KeyboardInterrupt`` as Ctrl-C does,
-    so the run stops with its summary and no temporary file (it was killed on the spot);
-    ``terminated`` gets the signal. Only the main thread can handle signals."""
+    """SIGTERM (``timeout``, ``docker stop``, SLURM) and SIGHUP (the terminal closed) raise
+    ``KeyboardInterrupt`` as Ctrl-C does, so the run stops with its summary and no temporary
+    file (it was killed on the spot); ``terminated`` gets the signal. A signal ignored now
+    (``nohup``) stays ignored. Only the main thread can handle signals."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -214,11 +220,20 @@ def _terminate_as_interrupt(terminated: list[int]):
         terminated.append(signum)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {signum: signal.signal(signum, stop) for signum in handled(TERMINATING)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _stopped(command: str, terminated: list[int]) -> int:
+    """Says that the run was interrupted or terminated, and returns the exit code (128 + the signal)."""
+    name = f"terminated by {signal.Signals(terminated[0]).name}" if terminated else "interrupted"
+    with contextlib.suppress(OSError, ValueError):  # after SIGHUP the terminal may be gone (EIO)
+        print(f"jaxspec {command}: {name}", file=sys.stderr)
+    return 128 + terminated[0] if terminated else EXIT_INTERRUPTED
 
 
 def _tracebacks() -> bool:
@@ -334,10 +349,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.simplefilter("always", TruncatedAudioWarning)
             warnings.showwarning = _show_warning
             code = args.run(args)
-        return EXIT_TERMINATED if terminated and code == EXIT_INTERRUPTED else code
+        return 128 + terminated[0] if terminated and code == EXIT_INTERRUPTED else code
     except KeyboardInterrupt:
-        print(f"jaxspec {args.command}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
-        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+        return _stopped(args.command, terminated)
     except BrokenPipeError:  # the reader of stdout went away (| head): quiet, as cat and ls are
         with contextlib.suppress(AttributeError, ValueError, OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
@@ -345,8 +359,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _StdoutError as error:  # the outputs are written (each run's summary says so on stdout)
         with contextlib.suppress(AttributeError, ValueError, OSError):  # nothing more to flush at exit
             os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
-        print(f"jaxspec {args.command}: error: {error.strerror}", file=sys.stderr)
-        return EXIT_FAILED
+        with contextlib.suppress(OSError, ValueError):
+            print(f"jaxspec {args.command}: error: {error.strerror}", file=sys.stderr)
+        return 128 + terminated[0] if terminated else EXIT_FAILED  # a closed terminal after SIGHUP
     except (JaxspecError, ValueError, OSError, ImportError) as error:
         if _tracebacks():
             raise
@@ -369,14 +384,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run(argv: Sequence[str] | None = None) -> None:
     """The ``jaxspec`` command (and ``python -m jaxspec``): ``main``, then exit with its code.
 
-    After Ctrl-C or SIGTERM the process ends at once (``os._exit`` once the streams are
+    After Ctrl-C, SIGTERM or SIGHUP the process ends at once (``os._exit`` once the streams are
     flushed; every output and record is final by then): JAX abandons the wait for a compile
     on the interrupt, the compile goes on in an XLA thread, and the interpreter's teardown
     destroyed the client under it (a segfault, exit -11, in 5 of 5 interrupts during a
     compile with JAX 0.10.2; plain JAX does the same).
     """
     code = main(argv)
-    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+    if code in _STOPPED:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
