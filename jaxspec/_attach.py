@@ -28,9 +28,9 @@ def attach(
     *,
     transform: Features | None = None,
 ) -> Callable[..., Any]:
-    """Returns ``fn(params, audio, key=None, **kwargs) = apply_fn(params, features, **kwargs)``.
+    """Returns ``fn(params, audio, key=None, *, lengths=None, **kwargs) = apply_fn(params, features, **kwargs)``.
 
-    ``features = transform(spectrogram(config, audio, key))`` (``transform`` defaults to
+    ``features = transform(spectrogram(config, audio, key, lengths=lengths))`` (``transform`` defaults to
     the identity: the config's own output, a power spectrogram or its feature stages).
     Use ``transform`` for log compression, e.g. ``jnp.log1p`` or
     ``lambda s: 10 * jnp.log10(s + 1e-10)``, or for per-example normalization; it sees
@@ -48,6 +48,11 @@ def attach(
 
       * ``audio``: float (or integer PCM) waveform ``[shape=(L,)]`` or a batch
         ``[shape=(B, L)]``;
+      * ``lengths``: ``None``, or the true lengths ``[shape=(B,)]`` (samples, concrete or
+        traced ints) of a zero-padded batch (SPEC section 8): each row is encoded as its
+        first ``lengths[i]`` samples alone, and its frames past
+        ``config.num_frames(lengths[i])`` are zeros. It is the encoder's; to mask those
+        frames in the model, pass ``config.num_frames(lengths)`` under a name of your own;
       * ``key``: ``None`` (evaluation: no augmentation), one PRNG key (a batch uses
         ``jax.random.fold_in(key, i)`` for example ``i``, as ``spectrogram`` does) or
         a batch of ``B`` keys; it drives ``config.augmentation``;
@@ -83,18 +88,19 @@ def attach(
     if transform is not None and not callable(transform):
         raise ConfigError(f"transform={transform!r} must be a callable features -> features, or None")
 
-    def fn(params: Any, audio: jax.Array, key: jax.Array | None = None, **kwargs: Any) -> Any:
+    def fn(params: Any, audio: jax.Array, key: jax.Array | None = None, *, lengths: Any = None, **kwargs: Any) -> Any:
         if is_path(audio) or isinstance(audio, Audio):
             raise InputError(
                 f"audio is a {type(audio).__name__}; the attached model takes waveform arrays at "
                 f"{config.sample_rate} Hz (load and resample files with jaxspec.encoding.prepare or jaxspec.load_audio)"
             )
-        features = spectrogram(config, audio, key)
+        features = spectrogram(config, audio, key, lengths=lengths)
         if transform is not None:
             features = transform(features)
         return apply_fn(params, features, **kwargs)
 
     name = getattr(apply_fn, "__name__", type(apply_fn).__name__)
     fn.__name__ = fn.__qualname__ = f"attached_{name}"
-    fn.__doc__ = f"``{name}`` behind a spectrogram encoder: ``fn(params, audio [L] or [B, L], key=None, **kwargs)``."
+    call = "fn(params, audio [L] or [B, L], key=None, *, lengths=None, **kwargs)"
+    fn.__doc__ = f"``{name}`` behind a spectrogram encoder: ``{call}``."
     return fn

@@ -114,6 +114,37 @@ def test_grad_wrt_audio_matches_analytic_dc_bin_gradient():
     np.testing.assert_allclose(jax.grad(net, argnums=1)(None, x), grad, rtol=1e-5, atol=1e-6)
 
 
+def masked_linear(params, features, *, frames):
+    """``linear`` over each row's own frames only (``frames [B]``: the valid frame counts)."""
+    valid = jnp.arange(features.shape[-2])[:, None] < frames[:, None, None]
+    mean = jnp.where(valid, features, 0.0).sum(axis=-2) / frames[:, None]
+    return jnp.matmul(mean, params["w"], precision=jax.lax.Precision.HIGHEST) + params["b"]
+
+
+def test_lengths_encode_each_row_as_its_own_clip(waves, params):
+    # a zero-padded ragged batch: row i is its first lengths[i] samples alone (SPEC section 8),
+    # and the model masks by the frame counts the config gives (lengths is the encoder's)
+    lengths = np.array([500, 321, 97])
+    padded = np.where(np.arange(500) < lengths[:, None], waves, 0.0).astype(np.float32)
+    net = attach(CONFIG, masked_linear)
+    w, b = np.asarray(params["w"], np.float64), np.asarray(params["b"], np.float64)
+    ref = np.stack([ref_spectrogram(x[:n], 64, 32).mean(axis=0) @ w + b for x, n in zip(waves, lengths, strict=True)])
+
+    def call(p, x, n):  # lengths traced under jit: a new set of lengths does not recompile
+        return net(p, x, lengths=n, frames=CONFIG.num_frames(n))
+
+    out = jax.jit(call)(params, padded, jnp.asarray(lengths))
+    assert rel_err(out, ref) < 1e-5
+    np.testing.assert_allclose(call(params, padded, lengths), out, rtol=1e-5, atol=1e-6)
+    # the padding is ignored: other values past each row's length give the same output
+    noisy = np.where(np.arange(500) < lengths[:, None], padded, 7.0).astype(np.float32)
+    np.testing.assert_allclose(jax.jit(call)(params, noisy, jnp.asarray(lengths)), out, rtol=1e-5, atol=1e-6)
+    # and the gradient with respect to the audio is zero past each row's length
+    grad = jax.grad(lambda x: call(params, x, jnp.asarray(lengths)).sum())(padded)
+    assert not np.any(np.asarray(grad)[np.arange(500) >= lengths[:, None]])
+    assert np.abs(np.asarray(grad)[np.arange(500) < lengths[:, None]]).max() > 0
+
+
 def test_kwargs_reach_apply_fn_and_single_clip_works(params):
     def scaled(p, features, *, scale):
         return scale * linear(p, features)
