@@ -11,7 +11,7 @@ that it can be removed the day it is dead weight.
 - ``held``: a fusion barrier for small per-item values spread over many samples.
 - ``unfused``: an elementwise transform computed into its own buffer.
 - ``varying_zeros``: a loop carry that is "varying" under ``shard_map``.
-- ``map_rows``: a batch computed in blocks of rows on CPU, sized to the cache.
+- ``map_rows``: a batch computed in groups or blocks of rows on CPU, sized to the cache.
 """
 
 from __future__ import annotations
@@ -141,6 +141,34 @@ def varying_zeros(like: jax.Array, shape: tuple[int, ...], dtype: Any) -> jax.Ar
 BLOCK_SAMPLES = 4096 * 400
 """Frame samples per block of rows in ``map_rows`` on CPU (4096 frames of the default 400)."""
 
+GROUP_SAMPLES = 3 << 18
+"""Frame samples per group of rows (3 MiB of float32 frames) when ``map_rows`` writes the
+groups out one after the other on CPU (``row_groups``)."""
+
+GROUP_BATCH_BYTES = 28 << 20
+"""The most a batch's FFT input (``bytes_per_row`` of each row) may take for ``map_rows``
+to write its groups out on CPU; beyond, it loops over blocks (``block_rows``)."""
+
+
+def row_groups(rows: int, samples_per_row: int, bytes_per_row: int) -> list[int] | None:
+    """Where the groups of ``map_rows`` start and end on CPU (``[0, ..., rows]``), or ``None``
+    for a batch that is one vmap (up to two blocks of frame samples, as ``block_rows``) or too
+    large to be written out (then the loop over blocks of ``block_rows``).
+
+    ``bytes_per_row``: the float32 bytes of a row's frames at the FFT size, once more per
+    preprocessing stage (each one a copy of the frames): a written-out program keeps every
+    group's temporaries, so a large batch passed glibc's 32 MiB mmap threshold and
+    page-faulted them on every call (Kaldi fbank on 40 x 3 s: 36 MiB of temporaries, 2x
+    slower; on 32 x 3 s 30 MiB, 0.96x; Whisper on 8 x 30 s 39 MiB, 0.6x).
+
+    >>> row_groups(64, 32 * 2048, 32 * 2048 * 4), row_groups(64, 121 * 400, 121 * 400 * 4)
+    ([0, 11, 21, 32, 43, 53, 64], None)
+    """
+    if rows * samples_per_row <= 2 * BLOCK_SAMPLES or rows * bytes_per_row > GROUP_BATCH_BYTES:
+        return None
+    count = min(rows, -(-rows * samples_per_row // GROUP_SAMPLES))
+    return [round(i * rows / count) for i in range(count + 1)] if count > 1 else None
+
 
 def block_rows(rows: int, samples_per_row: int) -> int | None:
     """Rows per block of ``map_rows`` on CPU, or ``None`` for one vmap: the fewest blocks of
@@ -156,9 +184,22 @@ def block_rows(rows: int, samples_per_row: int) -> int | None:
     return -(-rows // -(-rows // per_block))
 
 
-def map_rows(one: Callable[[Any], jax.Array], xs: Any, rows: int, samples_per_row: int) -> jax.Array:
-    """``jax.vmap(one)(xs)`` over ``rows`` rows; on CPU in blocks of about ``BLOCK_SAMPLES``
-    frame samples (``samples_per_row``: a row's frames times the samples of a frame).
+def map_rows(
+    one: Callable[[Any], jax.Array], xs: Any, rows: int, samples_per_row: int, bytes_per_row: int | None = None
+) -> jax.Array:
+    """``jax.vmap(one)(xs)`` over ``rows`` rows; on CPU, past two blocks of ``BLOCK_SAMPLES``
+    frame samples, in groups of about ``GROUP_SAMPLES`` written out one after the other, or for
+    a larger batch in a loop over blocks (``samples_per_row``: a row's frames times the samples
+    of a frame; ``bytes_per_row``: see ``row_groups``, default ``4 * samples_per_row``).
+
+    Groups written out instead of the loop (2026-12-04, the 2-core EPYC, bit-identical
+    outputs): librosa's default mel on 64 x 1 s (W5c; 3 blocks before) 8.2-11.5 -> 6.0 ms in
+    ``benchmarks/run.py`` (its peers interleaved, so a cold cache), 7.0-7.3 -> 4.5-5.2 ms called
+    back to back; 128 x 1 s of the default spectrogram 6.8-7.9 -> 4.9-5.5 ms back to back. A
+    loop iteration costs about as much as a group's transform here (W5c as 3 groups: 4.4 ms).
+    Below two blocks the single vmap stays: groups were faster only with a warm cache (W1
+    2.7 -> 2.3 ms back to back, the same 3.1-3.5 ms in run.py) and doubled its first call
+    (0.078 -> 0.163 s).
 
     A whole batch vmapped at once materializes all its frames and their spectra: 64
     clips of 2 s are 50 MB of temporaries, past the cache and past glibc's 32 MB mmap
@@ -175,6 +216,14 @@ def map_rows(one: Callable[[Any], jax.Array], xs: Any, rows: int, samples_per_ro
     vmap and 7.1-7.4 ms in blocks of 16-32 rows. Outputs are bit-identical to the single
     vmap. Accelerators keep the single vmap (their throughput wants the whole batch).
     """
+    bounds = row_groups(rows, samples_per_row, 4 * samples_per_row if bytes_per_row is None else bytes_per_row)
+    if bounds is not None:
+
+        def groups(xs: Any) -> jax.Array:
+            rows_of = lambda s, e: jax.tree.map(lambda a: a[s:e], xs)  # noqa: E731
+            return jnp.concatenate([jax.vmap(one)(rows_of(s, e)) for s, e in zip(bounds, bounds[1:], strict=False)])
+
+        return lax.platform_dependent(xs, cpu=groups, default=lambda xs: jax.vmap(one)(xs))
     per_block = block_rows(rows, samples_per_row)
     if per_block is None:
         return jax.vmap(one)(xs)

@@ -180,32 +180,70 @@ def test_varying_zeros_is_needed_and_works():
     np.testing.assert_array_equal(np.asarray(out), 2 * np.ones((2, 8)))
 
 
+def _compiled_text(config, x):
+    return jax.jit(lambda x: jaxspec.spectrogram(config, x)).lower(x).compile().as_text()
+
+
 @CPU_CANARY
-def test_map_rows_in_blocks_equals_one_vmap():
+@pytest.mark.parametrize(
+    "shape, plan",
+    [((40, 32000), "groups"), ((80, 64000), "blocks")],  # 15 MiB of FFT input: groups; 62 MiB: a loop
+)
+def test_map_rows_in_groups_or_blocks_equals_one_vmap(shape, plan):
     config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=(0.5, 1.5), noise=0.01))
-    x = jnp.asarray(np.random.default_rng(0).standard_normal((40, 32000)), jnp.float32)  # 40 x 241 frames: blocks
+    rows, length = shape
+    x = jnp.asarray(np.random.default_rng(0).standard_normal(shape), jnp.float32)
     key = jax.random.key(0)
-    lengths = jnp.asarray(np.random.default_rng(1).integers(0, 32001, 40), jnp.int32)
-    blocked = jaxspec.spectrogram(config, x, key, lengths=lengths)
-    keys = jax.random.split(key, 40)
+    lengths = jnp.asarray(np.random.default_rng(1).integers(0, length + 1, rows), jnp.int32)
+    mapped = jaxspec.spectrogram(config, x, key, lengths=lengths)
+    keys = jax.random.split(key, rows)
     one = jax.jit(jax.vmap(lambda r, k, n: jaxspec.spectrogram(config, r[None], k[None], lengths=n[None])[0]))
-    np.testing.assert_array_equal(np.asarray(blocked), np.asarray(one(x, keys, lengths)))
-    text = jax.jit(lambda x: jaxspec.spectrogram(jaxspec.SpectrogramConfig(), x)).lower(x).as_text()
-    assert "while" in text  # the blocked path was taken
+    np.testing.assert_array_equal(np.asarray(mapped), np.asarray(one(x, keys, lengths)))
+    text = _compiled_text(jaxspec.SpectrogramConfig(), x)
+    assert ("while" in text) == (plan == "blocks")  # the planned path was taken
+    assert text.count(" fft(") == (1 if plan == "blocks" else len(_xla.row_groups(rows, 241 * 400, 241 * 1600)) - 1)
 
 
 @CPU_CANARY
-def test_map_rows_blocks_are_sized_in_frame_samples():
-    # librosa's default mel: frames of 2048 samples; 64 x 1 s is 4.2 M frame samples, past
-    # two blocks (W1's 64 x 1 s with frames of 400, 3.1 M, stays one vmap).
-    config = jaxspec.presets.librosa_melspectrogram(sr=16000)
+def test_map_rows_groups_are_sized_in_frame_samples_and_fft_bytes():
+    # librosa's default mel: frames of 2048 samples; 64 x 1 s is 4.2 M frame samples, past two
+    # blocks: 6 groups (a loop of 3 blocks before, 1.4x slower); W1's 64 x 1 s with frames of 400,
+    # 3.1 M, stays one vmap. Kaldi's 64 x 3 s (FFT input 512 samples, 2 preprocessing copies:
+    # 112 MiB) keeps the loop, as does Whisper's 8 x 30 s (37 MiB).
     x = jnp.asarray(np.random.default_rng(2).standard_normal((64, 16000)), jnp.float32)
-    text = jax.jit(lambda x: jaxspec.spectrogram(config, x)).lower(x).as_text()
-    assert "while" in text
-    w1 = jax.jit(lambda x: jaxspec.spectrogram(jaxspec.SpectrogramConfig(), x)).lower(x).as_text()
-    assert "while" not in w1
+    config = jaxspec.presets.librosa_melspectrogram(sr=16000)
+    text = _compiled_text(config, x)
+    assert "while" not in text and text.count(" fft(") == 6
+    w1 = _compiled_text(jaxspec.SpectrogramConfig(), x)
+    assert "while" not in w1 and w1.count(" fft(") == 1
     one = jax.jit(jax.vmap(lambda r: jaxspec.spectrogram(config, r[None])[0]))
     np.testing.assert_array_equal(np.asarray(jaxspec.spectrogram(config, x)), np.asarray(one(x)))
+    kaldi = _compiled_text(jaxspec.presets.kaldi_fbank(), jnp.zeros((64, 48000)))
+    assert "while" in kaldi and kaldi.count(" fft(") == 1
+    whisper = _compiled_text(jaxspec.presets.whisper(), jnp.zeros((8, 480000)))
+    assert "while" in whisper and whisper.count(" fft(") == 1
+
+
+@pytest.mark.parametrize(
+    "rows, samples_per_row, groups",
+    [(64, 32 * 2048, 6), (40, 241 * 400, 5), (128, 121 * 400, 8), (3, 3000 * 400, 3), (64, 121 * 400, None)],
+)
+def test_row_groups_are_even_and_within_the_group_budget(rows, samples_per_row, groups):
+    bounds = _xla.row_groups(rows, samples_per_row, 4 * samples_per_row)
+    assert (None if bounds is None else len(bounds) - 1) == groups
+    if bounds is not None:
+        sizes = np.diff(bounds)
+        assert bounds[0] == 0 and bounds[-1] == rows and sizes.max() - sizes.min() <= 1
+        assert (sizes.max() - 1) * samples_per_row <= _xla.GROUP_SAMPLES  # no group larger than it needs
+
+
+def test_row_groups_give_way_to_blocks_past_the_byte_budget_and_to_one_vmap_below_two_blocks():
+    per_row = _xla.GROUP_BATCH_BYTES // 100
+    assert _xla.row_groups(100, 10**5, per_row) is not None
+    assert _xla.row_groups(101, 10**5, per_row) is None
+    two_blocks = 2 * _xla.BLOCK_SAMPLES
+    assert _xla.row_groups(2, two_blocks // 2, 4) is None
+    assert _xla.row_groups(2, two_blocks // 2 + 1, 4) == [0, 1, 2]
 
 
 @pytest.mark.parametrize(
