@@ -1510,6 +1510,22 @@ def sighup_default():
     signal.signal(signal.SIGHUP, previous)
 
 
+def _signal_after_each_write(monkeypatch, signum: int):
+    """``write_npy`` sends ``signum`` to this process once each output is in place (its
+    record not yet written); returns the real ``write_npy``."""
+    from jaxspec.cli import commands
+
+    real = commands.outputs.write_npy
+
+    def write_then_signal(target, array):
+        made = real(target, array)
+        os.kill(os.getpid(), signum)
+        return made
+
+    monkeypatch.setattr(commands.outputs, "write_npy", write_then_signal)
+    return real
+
+
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 @pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP"])
 @pytest.mark.usefixtures("sighup_default")
@@ -1518,21 +1534,13 @@ def test_a_signal_between_an_outputs_rename_and_its_record_waits_for_the_record(
     recorded or counted ("interrupted: 19 written" with 20 files); the rerun made it again."""
     import signal
 
-    from jaxspec import outputs
     from jaxspec.cli import commands
 
     folder = tmp_path / "in"
     folder.mkdir()
     for letter in "abc":
         _wav(folder / f"{letter}.wav")
-    real = outputs.write_npy
-
-    def write_then_signal(target, array):
-        made = real(target, array)
-        os.kill(os.getpid(), getattr(signal, name))  # the output is in place, its record not yet
-        return made
-
-    monkeypatch.setattr(commands.outputs, "write_npy", write_then_signal)
+    real = _signal_after_each_write(monkeypatch, getattr(signal, name))
     code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "out", "--no-progress")
     assert code == _STOP_CODES[name]
     assert out.startswith("interrupted: 1 written, 0 failed"), out
@@ -1544,7 +1552,6 @@ def test_a_signal_between_an_outputs_rename_and_its_record_waits_for_the_record(
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
-@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 @pytest.mark.usefixtures("sighup_default")
 def test_sighup_with_the_terminal_gone_still_exits_129(tmp_path, monkeypatch):
     # after a hangup, writes to the closed terminal fail with EIO: the summary and the
@@ -1552,8 +1559,6 @@ def test_sighup_with_the_terminal_gone_still_exits_129(tmp_path, monkeypatch):
     import errno
     import io
     import signal
-
-    from jaxspec.cli import commands
 
     class Gone(io.StringIO):
         def write(self, text):
@@ -1563,14 +1568,7 @@ def test_sighup_with_the_terminal_gone_still_exits_129(tmp_path, monkeypatch):
     folder.mkdir()
     for letter in "ab":
         _wav(folder / f"{letter}.wav")
-    real = commands.outputs.write_npy
-
-    def write_then_hang_up(target, array):
-        made = real(target, array)
-        os.kill(os.getpid(), signal.SIGHUP)
-        return made
-
-    monkeypatch.setattr(commands.outputs, "write_npy", write_then_hang_up)
+    _signal_after_each_write(monkeypatch, signal.SIGHUP)
     monkeypatch.setattr(sys, "stdout", Gone())
     monkeypatch.setattr(sys, "stderr", Gone())
     assert main(["encode", str(folder), "-o", str(tmp_path / "out"), "--no-progress"]) == 129
@@ -1583,20 +1581,11 @@ def test_a_run_under_nohup_ignores_sighup(tmp_path, capsys, monkeypatch):
     # nohup starts the run with SIGHUP ignored: closing the terminal must not stop it
     import signal
 
-    from jaxspec.cli import commands
-
     folder = tmp_path / "in"
     folder.mkdir()
     for letter in "abc":
         _wav(folder / f"{letter}.wav")
-    real = commands.outputs.write_npy
-
-    def write_then_hang_up(target, array):
-        made = real(target, array)
-        os.kill(os.getpid(), signal.SIGHUP)  # during the record's hold, then between items
-        return made
-
-    monkeypatch.setattr(commands.outputs, "write_npy", write_then_hang_up)
+    _signal_after_each_write(monkeypatch, signal.SIGHUP)  # during the record's hold
     previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "out", "--no-progress")
