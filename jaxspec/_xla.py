@@ -193,13 +193,15 @@ def map_rows(
     of a frame; ``bytes_per_row``: see ``row_groups``, default ``4 * samples_per_row``).
 
     Groups written out instead of the loop (2026-12-04, the 2-core EPYC, bit-identical
-    outputs): librosa's default mel on 64 x 1 s (W5c; 3 blocks before) 8.2-11.5 -> 6.0 ms in
+    outputs): librosa's default mel on 64 x 1 s (W5c; 3 blocks before) 8.2-11.5 -> 5.6-6.1 ms in
     ``benchmarks/run.py`` (its peers interleaved, so a cold cache), 7.0-7.3 -> 4.5-5.2 ms called
     back to back; 128 x 1 s of the default spectrogram 6.8-7.9 -> 4.9-5.5 ms back to back. A
     loop iteration costs about as much as a group's transform here (W5c as 3 groups: 4.4 ms).
     Below two blocks the single vmap stays: groups were faster only with a warm cache (W1
     2.7 -> 2.3 ms back to back, the same 3.1-3.5 ms in run.py) and doubled its first call
-    (0.078 -> 0.163 s).
+    (0.078 -> 0.163 s). In the group range the first call takes longer too (W5c 0.24 -> 0.45
+    s trace + compile; with augmentation, 40 x 2 s 0.72 -> 1.78 s). The plan sees only these
+    ``rows``: under a caller's own ``jax.vmap`` the groups' temporaries are that many times larger.
 
     A whole batch vmapped at once materializes all its frames and their spectra: 64
     clips of 2 s are 50 MB of temporaries, past the cache and past glibc's 32 MB mmap

@@ -228,7 +228,7 @@ def _map_examples(fn, config, x, key, lengths=None):
     if x.shape[0] == 1:
         first_key = None if keys is None else keys[0]
         return _map_examples(fn, config, x[0], first_key, None if lengths is None else lengths[0])[None]
-    n = -(-x.shape[1] // config.offset_samples)  # a row's frames (about)
+    n = max(1, int(config.num_frames(x.shape[1])))  # a row's frames (target_length's, if it has one)
     per_row = (n * config.frame_samples, n * config.fft_samples * 4 * (1 + len(config.preprocess)))
     return _xla.map_rows(lambda args: fn(config, *args), (x, keys, lengths), x.shape[0], *per_row)
 

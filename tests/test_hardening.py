@@ -1694,6 +1694,7 @@ def test_cli_real_sigint_prints_a_summary_and_no_traceback(tmp_path, name):
     process.send_signal(getattr(signal, name))
     out, err = process.communicate(timeout=120)
     assert process.returncode == _STOP_CODES[name], err
+    assert (f"terminated by {name}" in err) == (name != "SIGINT"), err  # which signal stopped it
     assert "Traceback" not in out + err
     summary = [line for line in out.splitlines() if line.startswith("interrupted:")]
     assert summary and "not done" in summary[0]

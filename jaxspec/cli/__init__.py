@@ -6,7 +6,8 @@ Every subcommand takes the config flags (``--sample-rate 8000 --window-size 25ms
 
 Exit codes: 0 = done; 1 = some inputs failed (each reported with its path and
 reason, the others written); 2 = bad usage or config; 130 = interrupted (Ctrl-C: a
-summary line, the outputs written so far complete). No jaxspec or OS error prints a
+summary line, the outputs written so far complete); 143 and 129 = stopped by SIGTERM or
+SIGHUP, as Ctrl-C stops it; 141 = stdout's reader went away (``| head``). No jaxspec or OS error prints a
 traceback (set ``JAXSPEC_TRACEBACK=1`` to see one).
 
 Modules: ``flags`` (flag values, the config from flags), ``inputs`` (files, folders,
@@ -37,7 +38,7 @@ from .commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .flags import add_config_flags, decoding_threads, join_signed_values, path_text, plot_versions, seed
 from .inputs import AUDIO_EXTENSIONS, find_inputs
 from .pipeline import say
-from .signals import TERMINATING, handled
+from .signals import TERMINATING, handled, restore
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -224,8 +225,7 @@ def _terminate_as_interrupt(terminated: list[int]):
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        restore(previous)
 
 
 def _stopped(command: str, terminated: list[int]) -> int:
@@ -349,7 +349,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.simplefilter("always", TruncatedAudioWarning)
             warnings.showwarning = _show_warning
             code = args.run(args)
-        return 128 + terminated[0] if terminated and code == EXIT_INTERRUPTED else code
+        if terminated and code == EXIT_INTERRUPTED:  # the command wound down and said so on stdout
+            return _stopped(args.command, terminated)
+        return code
     except KeyboardInterrupt:
         return _stopped(args.command, terminated)
     except BrokenPipeError:  # the reader of stdout went away (| head): quiet, as cat and ls are

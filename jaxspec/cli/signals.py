@@ -40,7 +40,7 @@ def signals_held() -> Iterator[None]:
     try:
         yield
     finally:
-        _restore(previous)
+        restore(previous)
         for signum in dict.fromkeys(caught):
             signal.raise_signal(signum)  # to the handler restored above (KeyboardInterrupt)
 
@@ -58,9 +58,10 @@ def signals_ignored() -> Iterator[None]:
     try:
         yield
     finally:
-        _restore(previous)
+        restore(previous)
 
 
-def _restore(previous: dict) -> None:
+def restore(previous: dict) -> None:
+    """Puts back the handlers ``signal.signal`` returned (``None``, one set outside Python: the default)."""
     for signum, handler in previous.items():
         signal.signal(signum, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
