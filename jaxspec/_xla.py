@@ -164,7 +164,7 @@ def row_groups(rows: int, samples_per_row: int, bytes_per_row: int) -> list[int]
     >>> row_groups(64, 32 * 2048, 32 * 2048 * 4), row_groups(64, 121 * 400, 121 * 400 * 4)
     ([0, 11, 21, 32, 43, 53, 64], None)
     """
-    if rows * samples_per_row <= 2 * BLOCK_SAMPLES or rows * bytes_per_row > GROUP_BATCH_BYTES:
+    if _one_vmap(rows, samples_per_row) or rows * bytes_per_row > GROUP_BATCH_BYTES:
         return None
     count = min(rows, -(-rows * samples_per_row // GROUP_SAMPLES))
     return [round(i * rows / count) for i in range(count + 1)] if count > 1 else None
@@ -179,18 +179,23 @@ def block_rows(rows: int, samples_per_row: int) -> int | None:
     (22, None)
     """
     per_block = max(1, BLOCK_SAMPLES // max(1, samples_per_row))
-    if rows * samples_per_row <= 2 * BLOCK_SAMPLES or per_block >= rows:
+    if _one_vmap(rows, samples_per_row) or per_block >= rows:
         return None
     return -(-rows // -(-rows // per_block))
 
 
+def _one_vmap(rows: int, samples_per_row: int) -> bool:
+    """Up to two blocks of frame samples a batch stays one vmap (W1's 64 x 1 s: 3.1 M)."""
+    return rows * samples_per_row <= 2 * BLOCK_SAMPLES
+
+
 def map_rows(
-    one: Callable[[Any], jax.Array], xs: Any, rows: int, samples_per_row: int, bytes_per_row: int | None = None
+    one: Callable[[Any], jax.Array], xs: Any, rows: int, samples_per_row: int, bytes_per_row: int
 ) -> jax.Array:
     """``jax.vmap(one)(xs)`` over ``rows`` rows; on CPU, past two blocks of ``BLOCK_SAMPLES``
     frame samples, in groups of about ``GROUP_SAMPLES`` written out one after the other, or for
     a larger batch in a loop over blocks (``samples_per_row``: a row's frames times the samples
-    of a frame; ``bytes_per_row``: see ``row_groups``, default ``4 * samples_per_row``).
+    of a frame; ``bytes_per_row``: see ``row_groups``).
 
     Groups written out instead of the loop (2026-12-04, the 2-core EPYC, bit-identical
     outputs): librosa's default mel on 64 x 1 s (W5c; 3 blocks before) 8.2-11.5 -> 5.6-6.1 ms in
@@ -218,17 +223,14 @@ def map_rows(
     vmap and 7.1-7.4 ms in blocks of 16-32 rows. Outputs are bit-identical to the single
     vmap. Accelerators keep the single vmap (their throughput wants the whole batch).
     """
-    bounds = row_groups(rows, samples_per_row, 4 * samples_per_row if bytes_per_row is None else bytes_per_row)
-    if bounds is not None:
-
-        def groups(xs: Any) -> jax.Array:
-            rows_of = lambda s, e: jax.tree.map(lambda a: a[s:e], xs)  # noqa: E731
-            return jnp.concatenate([jax.vmap(one)(rows_of(s, e)) for s, e in zip(bounds, bounds[1:], strict=False)])
-
-        return lax.platform_dependent(xs, cpu=groups, default=lambda xs: jax.vmap(one)(xs))
-    per_block = block_rows(rows, samples_per_row)
-    if per_block is None:
+    bounds = row_groups(rows, samples_per_row, bytes_per_row)
+    per_block = None if bounds is not None else block_rows(rows, samples_per_row)
+    if bounds is None and per_block is None:
         return jax.vmap(one)(xs)
+
+    def groups(xs: Any) -> jax.Array:
+        rows_of = lambda s, e: jax.tree.map(lambda a: a[s:e], xs)  # noqa: E731
+        return jnp.concatenate([jax.vmap(one)(rows_of(s, e)) for s, e in zip(bounds, bounds[1:], strict=False)])
 
     def blocks(xs: Any) -> jax.Array:
         first_row = jax.tree.map(lambda a: a[0], xs)
@@ -242,4 +244,5 @@ def map_rows(
 
         return lax.fori_loop(0, -(-rows // per_block), block, out)
 
-    return lax.platform_dependent(xs, cpu=blocks, default=lambda xs: jax.vmap(one)(xs))
+    cpu = groups if bounds is not None else blocks
+    return lax.platform_dependent(xs, cpu=cpu, default=lambda xs: jax.vmap(one)(xs))
