@@ -25,7 +25,6 @@ import os
 import signal
 import sys
 import textwrap
-import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -38,7 +37,7 @@ from .commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .flags import add_config_flags, decoding_threads, join_signed_values, path_text, plot_versions, seed
 from .inputs import AUDIO_EXTENSIONS, find_inputs
 from .pipeline import say
-from .signals import TERMINATING, handled, restore
+from .signals import stop_code, terminate_as_interrupt
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -207,33 +206,12 @@ EXIT_BROKEN_PIPE = 141
 """The exit code when stdout's reader closed it (128 + SIGPIPE, as a shell reports ``cat | head``)."""
 
 
-@contextlib.contextmanager
-def _terminate_as_interrupt(terminated: list[int]):
-    """SIGTERM (``timeout``, ``docker stop``, SLURM) and SIGHUP (the terminal closed) raise
-    ``KeyboardInterrupt`` as Ctrl-C does, so the run stops with its summary and no temporary
-    file (it was killed on the spot); ``terminated`` gets the signal. A signal ignored now
-    (``nohup``) stays ignored. Only the main thread can handle signals."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum: int, frame: object) -> None:
-        terminated.append(signum)
-        raise KeyboardInterrupt
-
-    previous = {signum: signal.signal(signum, stop) for signum in handled(TERMINATING)}
-    try:
-        yield
-    finally:
-        restore(previous)
-
-
 def _stopped(command: str, terminated: list[int]) -> int:
     """Says that the run was interrupted or terminated, and returns the exit code (128 + the signal)."""
     name = f"terminated by {signal.Signals(terminated[0]).name}" if terminated else "interrupted"
     with contextlib.suppress(OSError, ValueError):  # after SIGHUP the terminal may be gone (EIO)
         print(f"jaxspec {command}: {name}", file=sys.stderr)
-    return 128 + terminated[0] if terminated else EXIT_INTERRUPTED
+    return stop_code(terminated, EXIT_INTERRUPTED)
 
 
 def _tracebacks() -> bool:
@@ -345,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     terminated: list[int] = []
     stdout, sys.stdout = sys.stdout, _Stdout(sys.stdout)
     try:
-        with warnings.catch_warnings(), _terminate_as_interrupt(terminated):
+        with warnings.catch_warnings(), terminate_as_interrupt(terminated):
             warnings.simplefilter("always", TruncatedAudioWarning)
             warnings.showwarning = _show_warning
             code = args.run(args)
@@ -363,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
         with contextlib.suppress(OSError, ValueError):
             print(f"jaxspec {args.command}: error: {error.strerror}", file=sys.stderr)
-        return 128 + terminated[0] if terminated else EXIT_FAILED  # a closed terminal after SIGHUP
+        return stop_code(terminated, EXIT_FAILED)  # a closed terminal after SIGHUP
     except (JaxspecError, ValueError, OSError, ImportError) as error:
         if _tracebacks():
             raise

@@ -1,5 +1,6 @@
-"""The signals that stop a command-line run, held while its outputs are recorded and
-ignored while an interrupted run winds down.
+"""The signals that stop a command-line run: SIGTERM and SIGHUP raised as Ctrl-C
+(``terminate_as_interrupt``, exit ``stop_code``), all three held while its outputs are
+recorded and ignored while an interrupted run winds down.
 
 Only the main thread handles signals; elsewhere these blocks run as they are. A signal
 ignored when the run starts (``nohup`` ignores SIGHUP, a shell's background job SIGINT)
@@ -13,15 +14,15 @@ import signal
 import threading
 from collections.abc import Iterator
 
-TERMINATING = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+_TERMINATING = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 """Signals that stop a run as Ctrl-C does: SIGTERM (``timeout``, ``docker stop``, SLURM) and
 SIGHUP (the terminal or SSH session closed), which by default killed the run on the spot
 (a temporary file left, the manifest not compacted, no summary). POSIX only for SIGHUP."""
 
-_STOPPING = (signal.SIGINT, *TERMINATING)
+_STOPPING = (signal.SIGINT, *_TERMINATING)
 
 
-def handled(signums: tuple) -> tuple:
+def _handled(signums: tuple) -> tuple:
     """Those of ``signums`` that are not ignored now (``nohup``'s SIGHUP stays ignored)."""
     return tuple(signum for signum in signums if signal.getsignal(signum) is not signal.SIG_IGN)
 
@@ -35,12 +36,12 @@ def signals_held() -> Iterator[None]:
         yield
         return
     caught: list[int] = []
-    held = handled(_STOPPING)
+    held = _handled(_STOPPING)
     previous = {signum: signal.signal(signum, lambda signum, frame: caught.append(signum)) for signum in held}
     try:
         yield
     finally:
-        restore(previous)
+        _restore(previous)
         for signum in dict.fromkeys(caught):
             signal.raise_signal(signum)  # to the handler restored above (KeyboardInterrupt)
 
@@ -54,14 +55,41 @@ def signals_ignored() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in handled(_STOPPING)}
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in _handled(_STOPPING)}
     try:
         yield
     finally:
-        restore(previous)
+        _restore(previous)
 
 
-def restore(previous: dict) -> None:
+def _restore(previous: dict) -> None:
     """Puts back the handlers ``signal.signal`` returned (``None``, one set outside Python: the default)."""
     for signum, handler in previous.items():
         signal.signal(signum, signal.SIG_DFL if handler is None else handler)  # None: set outside Python
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt(terminated: list[int]) -> Iterator[None]:
+    """SIGTERM (``timeout``, ``docker stop``, SLURM) and SIGHUP (the terminal closed) raise
+    ``KeyboardInterrupt`` as Ctrl-C does, so the run stops with its summary and no temporary
+    file (it was killed on the spot); ``terminated`` gets the signal. A signal ignored now
+    (``nohup``) stays ignored. Only the main thread can handle signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        terminated.append(signum)
+        raise KeyboardInterrupt
+
+    previous = {signum: signal.signal(signum, stop) for signum in _handled(_TERMINATING)}
+    try:
+        yield
+    finally:
+        _restore(previous)
+
+
+def stop_code(terminated: list[int], otherwise: int) -> int:
+    """The exit code of a run that ``terminated`` stopped (128 + the signal, as shells report
+    it: 143 for SIGTERM, 129 for SIGHUP), else ``otherwise``."""
+    return 128 + terminated[0] if terminated else otherwise
