@@ -82,6 +82,11 @@ def _in_thread(fn, timeout=30.0):
     return box
 
 
+POSIX_SIGNALS = pytest.mark.skipif(
+    os.name != "posix", reason="sends POSIX signals (SIGINT, SIGTERM, SIGHUP, SIGKILL) with os.kill: not on Windows"
+)
+
+
 def _cli(capsys, *argv):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
@@ -1451,7 +1456,7 @@ def test_cli_sigint_ends_with_a_summary_line(tmp_path, capsys, monkeypatch):
     assert code == EXIT_OK and out.startswith("2 written, 0 failed, 2 up to date")
 
 
-@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@POSIX_SIGNALS
 def test_a_second_ctrl_c_while_an_interrupted_run_winds_down_changes_nothing(tmp_path, capsys, monkeypatch):
     """Ctrl-C twice: the second one landed while the decoders stopped (a traceback from the
     generator's close: "Exception ignored in <generator object encode_files>") or while the
@@ -1526,7 +1531,7 @@ def _signal_after_each_write(monkeypatch, signum: int):
     return real
 
 
-@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@POSIX_SIGNALS
 @pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP"])
 @pytest.mark.usefixtures("sighup_default")
 def test_a_signal_between_an_outputs_rename_and_its_record_waits_for_the_record(tmp_path, capsys, monkeypatch, name):
@@ -1551,7 +1556,7 @@ def test_a_signal_between_an_outputs_rename_and_its_record_waits_for_the_record(
     assert code == EXIT_OK and out.startswith("2 written, 0 failed, 1 up to date"), out
 
 
-@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@POSIX_SIGNALS
 @pytest.mark.usefixtures("sighup_default")
 def test_sighup_with_the_terminal_gone_still_exits_129(tmp_path, monkeypatch):
     # after a hangup, writes to the closed terminal fail with EIO: the summary and the
@@ -1576,7 +1581,7 @@ def test_sighup_with_the_terminal_gone_still_exits_129(tmp_path, monkeypatch):
     assert not list((tmp_path / "out").glob("*.part*"))
 
 
-@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGHUP"), reason="POSIX signals")
+@POSIX_SIGNALS
 def test_a_run_under_nohup_ignores_sighup(tmp_path, capsys, monkeypatch):
     # nohup starts the run with SIGHUP ignored: closing the terminal must not stop it
     import signal
@@ -1596,6 +1601,7 @@ def test_a_run_under_nohup_ignores_sighup(tmp_path, capsys, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "out").glob("*.npy")) == ["a.npy", "b.npy", "c.npy"]
 
 
+@POSIX_SIGNALS
 @pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP"])
 @pytest.mark.usefixtures("sighup_default")
 def test_a_signal_while_the_single_archive_is_written_says_it_is_complete(tmp_path, capsys, monkeypatch, name):
@@ -1671,7 +1677,7 @@ def test_the_command_ends_at_once_after_an_interrupt(monkeypatch, capsys, code, 
     assert capsys.readouterr().out == "summary line"  # flushed before os._exit
 
 
-@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@POSIX_SIGNALS
 @pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_cli_real_sigint_prints_a_summary_and_no_traceback(tmp_path, name):
     # SIGTERM (timeout, docker stop, SLURM) and SIGHUP (the terminal closed) killed the run on
@@ -1719,7 +1725,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
+@POSIX_SIGNALS
 def test_a_rerun_removes_what_a_sigkilled_run_left(tmp_path, capsys):
     # SIGKILL (the OOM killer, kill -9) cannot be caught: the run left its temporary file
     # behind, which every rerun kept (a hidden .part file per kill, forever)
