@@ -887,6 +887,35 @@ def test_an_output_error_fails_that_item_only(tmp_path, capsys, monkeypatch):
     assert _leftovers(out) == []
 
 
+def test_overwrite_keeps_an_up_to_date_output_whose_new_write_fails(tmp_path, capsys, monkeypatch):
+    # --overwrite on a full disk deleted a.npy, made from the same input and config; a stale
+    # output (another config) still goes when its input's new output cannot be written
+    from jaxspec import outputs
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in "ab":
+        _wav(folder / f"{name}.wav")
+    out = tmp_path / "out"
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress")[0] == 0
+    before = np.load(out / "a.npy")
+    (folder / "b.wav").write_bytes((folder / "b.wav").read_bytes())  # b's output is stale now (mtime)
+    os.utime(folder / "b.wav", (1, 1))
+
+    def full_disk(path, array):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(outputs, "write_npy", full_disk)
+    code, stdout, stderr = _cli(capsys, "encode", folder, "-o", out, "--no-progress", "--overwrite")
+    assert code == EXIT_FAILED and stdout.startswith("0 written, 2 failed")
+    assert "its existing output, up to date, is kept" in stderr
+    np.testing.assert_array_equal(np.load(out / "a.npy"), before)
+    assert not (out / "b.npy").exists()  # stale: gone, as without --overwrite
+    monkeypatch.undo()
+    code, stdout, _ = _cli(capsys, "encode", folder, "-o", out, "--no-progress")
+    assert code == 0 and stdout.startswith("1 written, 0 failed, 1 up to date")  # a.npy's record was kept
+
+
 def test_a_short_write_on_a_full_disk_says_no_space(tmp_path, monkeypatch):
     # NumPy reports a short write as "14673 requested and 13280 written", with no errno
     from jaxspec import outputs

@@ -130,11 +130,13 @@ def run_encode(args: argparse.Namespace) -> int:
         _sweep([out.parent])  # the archive's folder, where its manifest lies too
         return _encode_single(args, config, inputs, problems, out, seed, manifest, sources)
 
-    todo, skipped, replacing = [], 0, 0
+    todo, skipped, replacing, current = [], 0, 0, set()
     for item in inputs:
         target = targets[item.name]
         if args.overwrite:
             todo.append(item)
+            if manifest.up_to_date(item.name, target, sources[item.name]):
+                current.add(item.name)  # kept if its new encoding or write fails (_after_failure)
         elif args.skip_existing and target.is_file():
             skipped += 1
         elif manifest.up_to_date(item.name, target, sources[item.name]):
@@ -164,17 +166,17 @@ def run_encode(args: argparse.Namespace) -> int:
                     result = OSError(_output_error(result, target))
             if isinstance(result, BaseException):
                 failed += 1
-                manifest.discard(item.name, target)
-                say(f"error: {printable(item.path)}: {failure_reason(result, item.path)}")
+                kept = _after_failure(manifest, current, item.name, target)
+                say(f"error: {printable(item.path)}: {failure_reason(result, item.path)}{kept}")
             else:
                 with signals_held():  # an output renamed into place is recorded and counted
                     try:
                         # a streamed result is in the target already: its stamp
                         made = result if isinstance(result, tuple) else outputs.write_npy(target, result)
-                    except (OSError, ValueError) as error:
+                    except (OSError, ValueError) as error:  # the write left the target as it was
                         failed += 1
-                        manifest.discard(item.name, target)  # the write left the target as it was
-                        say(f"error: {printable(item.path)}: {_output_error(error, target)}")
+                        kept = _after_failure(manifest, current, item.name, target)
+                        say(f"error: {printable(item.path)}: {_output_error(error, target)}{kept}")
                     else:
                         try:
                             manifest.add(item.name, sources[item.name], made, target)
@@ -195,6 +197,16 @@ def run_encode(args: argparse.Namespace) -> int:
     with signals_ignored():  # the decoders stop, the manifest is compacted, the summary said
         _wind_down(results, bar, manifest)
         return _summary(written, failed, skipped, len(todo), time.perf_counter() - start, shown, interrupted)
+
+
+def _after_failure(manifest: Any, current: set[str], name: str, target: Path) -> str:
+    """After input ``name`` failed: an output that was up to date (in ``current``: ``--overwrite``)
+    is kept with its record (a full disk deleted a valid output); any other earlier output of it
+    is stale and goes (``Manifest.discard``). Returns what the error line adds."""
+    if name in current:
+        return " (its existing output, up to date, is kept)"
+    manifest.discard(name, target)
+    return ""
 
 
 def _wind_down(results: Any, bar: Any, manifest: Any) -> None:
