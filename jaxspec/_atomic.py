@@ -190,8 +190,15 @@ def _writable(path: Path, through_links: bool) -> Path:
 def _make_folder(folder: Path) -> None:
     """``folder`` and its parents; one of them that is a file is ``NotADirectoryError`` (mkdir
     says "File exists", which reads as if the output itself were in the way)."""
+    missing = []  # made top-down in a loop: mkdir(parents=True) recursed, 1200 levels raised RecursionError
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        if os.path.lexists(folder) and not folder.is_dir():
+            raise FileExistsError(errno.EEXIST, "exists", str(folder))
+        for part in reversed(missing):
+            part.mkdir(exist_ok=True)
     except FileExistsError as error:
         raise NotADirectoryError(errno.ENOTDIR, "a part of the folder path is a file", error.filename) from None
 

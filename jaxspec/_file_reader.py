@@ -36,7 +36,8 @@ class FileReader:
         self.path = path
         checked = Path(path)
         try:
-            self.file = soundfile.SoundFile(_files.soundfile_path(checked))
+            with _files.sndfile_name(checked) as name:
+                self.file = soundfile.SoundFile(name)
         except Exception as error:
             raise _files.unreadable(path, error) from error
         self.length, self.rate = self.file.frames, self.file.samplerate
@@ -104,7 +105,8 @@ class FileReader:
         self.file.close()
         checked = check_file(self.path)  # gone or replaced since: the OS's reason, not libsndfile's "System error."
         try:
-            self.file = soundfile.SoundFile(_files.soundfile_path(checked))
+            with _files.sndfile_name(checked) as name:
+                self.file = soundfile.SoundFile(name)
         except Exception as error:
             raise _files.unreadable(self.path, error) from error
         self.position, self.kept, self.kept_at = 0, np.zeros(0, np.float32), 0

@@ -16,11 +16,13 @@ missing file).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
 import stat
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +149,11 @@ def unnameable(path: Any) -> str | None:
     return None
 
 
+_SNDFILE_NAME_MAX = 1000
+"""Longest name (bytes) handed to libsndfile as it is: it refuses 1024 and more ("Supplied
+filename too long"), far below ``PATH_MAX``."""
+
+
 def soundfile_path(path: Path) -> str | bytes:
     """What to hand soundfile: the str, or its original bytes when it is not valid UTF-8."""
     text = os.fspath(path)
@@ -155,6 +162,22 @@ def soundfile_path(path: Path) -> str | bytes:
     except UnicodeEncodeError:
         return os.fsencode(text)
     return text
+
+
+@contextlib.contextmanager
+def sndfile_name(path: Path) -> Iterator[str | bytes]:
+    """The name to open ``path`` by with soundfile, valid inside the ``with``: ``soundfile_path``,
+    or for a name libsndfile refuses as too long (a file deep in a folder tree, readable by the
+    OS) ``/proc/self/fd/N`` of a descriptor held open meanwhile (where ``/proc`` exists)."""
+    name = soundfile_path(path)
+    if len(os.fsencode(name)) < _SNDFILE_NAME_MAX or not os.path.isdir("/proc/self/fd"):
+        yield name
+        return
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        yield f"/proc/self/fd/{descriptor}"
+    finally:
+        os.close(descriptor)
 
 
 def check_header(path: Path, rate: int, channels: int, frames: int) -> None:

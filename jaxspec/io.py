@@ -226,7 +226,8 @@ def audio_info(path: PathLike) -> soundfile._SoundFileInfo:
     """
     path = check_file(path)
     try:
-        info = soundfile.info(_files.soundfile_path(path))
+        with _files.sndfile_name(path) as name:
+            info = soundfile.info(name)
     except Exception as error:
         raise _files.unreadable(path, error) from error
     if info.frames >= UNKNOWN_FRAMES:  # a FLAC whose total is 0 ("unknown", piped encoders): count it
@@ -247,7 +248,7 @@ def decoded_frames(path: PathLike) -> int:
     # short read (a cut MP3 counted 94241 frames where 64559 decode, as encode gets)
     total, checked = 0, check_file(path)
     try:
-        with soundfile.SoundFile(_files.soundfile_path(checked)) as file:
+        with _files.sndfile_name(checked) as name, soundfile.SoundFile(name) as file:
             while (got := _files.read_on(file, 1 << 16).shape[0]) > 0:  # no seek between blocks: MP3's are fuzzy
                 total += got
     except Exception as error:  # a decoder's error (a cut FLAC's "lost sync"): a file error, naming it
@@ -289,7 +290,7 @@ def read_start(path: PathLike, first: Any) -> Audio:
     path = check_file(path)
     shown = _files.display(path)
     try:
-        with soundfile.SoundFile(_files.soundfile_path(path)) as file:
+        with _files.sndfile_name(path) as name, soundfile.SoundFile(name) as file:
             frames, rate = file.frames, file.samplerate
             unknown = frames >= UNKNOWN_FRAMES  # read to its end once, not counted first
             _files.check_header(path, rate, file.channels, 0 if unknown else frames)

@@ -535,6 +535,56 @@ def test_a_folder_without_permission_is_reported(tmp_path):
     assert inputs == [] and problems == [(str(tmp_path / "in" / "locked"), "cannot read the folder: Permission denied")]
 
 
+def test_a_folder_tree_deeper_than_the_recursion_limit_is_walked_and_encoded(tmp_path, capsys):
+    """A 1900-level tree (3.8 kB of path, under PATH_MAX) stopped ``encode``, ``info`` and
+    ``**`` globs with a RecursionError (Python 3.11's ``os.walk`` recurses), and nothing was
+    encoded. Its file is past libsndfile's 1024-byte name limit too ("Supplied filename too long")."""
+    root = tmp_path / "in"
+    try:
+        _encode_a_deep_tree(capsys, root, tmp_path / "out")
+    finally:  # pytest's and shutil's rmtree recurse as well
+        for tree in (root, tmp_path / "out"):
+            _remove_without_recursion(tree)
+
+
+def _remove_without_recursion(root: os.PathLike) -> None:
+    folders, stack = [], [os.fspath(root)] if os.path.isdir(root) else []
+    while stack:
+        folders.append(stack.pop())
+        for entry in os.scandir(folders[-1]):
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            else:
+                os.unlink(entry.path)
+    for folder in reversed(folders):
+        os.rmdir(folder)
+
+
+def _encode_a_deep_tree(capsys, root, out):
+    from jaxspec.cli.inputs import find_inputs
+    from jaxspec.io import audio_info
+
+    deep = root
+    for _ in range(1200):  # not mkdir(parents=True): it recurses too
+        deep = deep / "d"
+        deep.mkdir(parents=deep.parent == root)
+    tone = _tone(0.1, RATE, 440)
+    soundfile.write(root / "a.wav", tone, RATE)
+    (deep / "deep.wav").write_bytes((root / "a.wav").read_bytes())  # soundfile cannot write at that name
+    deep_name = "/".join(["d"] * 1200) + "/deep"
+    for pattern in (str(root), f"{root}/**/*.wav"):
+        inputs, problems = find_inputs([pattern])
+        assert [item.name for item in inputs] == ["a", deep_name] and problems == []
+    code, stdout, err = _run(capsys, "encode", root, "-o", out, "--no-progress")
+    assert code == 0 and stdout.startswith("2 written, 0 failed"), err
+    expected = np.asarray(jaxspec.encode(SpectrogramConfig(), root / "a.wav"))
+    np.testing.assert_array_equal(np.load(out / (deep_name + ".npy")), expected)
+    decoded = jaxspec.load_audio(deep / "deep.wav").samples  # by the name libsndfile refuses
+    assert audio_info(deep / "deep.wav").frames == decoded.shape[0] == tone.shape[0]
+    code, stdout, _ = _run(capsys, "info", root)
+    assert code == 0 and stdout.count("deep.wav") == 1
+
+
 def test_long_inputs_are_drawn_pooled_to_the_pictures_width(monkeypatch):
     """A 10-minute file was drawn point by point: 10 s and 1.7 GB (now 4 s, 0.5 GB)."""
     from jaxspec import plot  # matplotlib is in the [test] extra, as for the other plot tests

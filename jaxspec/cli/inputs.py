@@ -45,11 +45,38 @@ def _unreadable(problems: list[tuple[str, str]], folder: str, error: OSError) ->
     problems.append((error.filename or folder, f"cannot read the folder: {error.strerror or error}"))
 
 
+def _walk(folder: str, problems: list[tuple[str, str]]) -> Iterator[tuple[str, list[str]]]:
+    """``(root, files)`` for ``folder`` and each folder below it, top-down in sorted order, as
+    ``os.walk`` (links to folders not followed) but with a stack, not recursion: Python 3.11's
+    ``os.walk`` raised ``RecursionError`` past about 990 levels and the whole run stopped
+    (a 1900-level tree is 3.8 kB of path, under ``PATH_MAX``). ``_unreadable`` folders."""
+    stack = [folder]
+    while stack:
+        root = stack.pop()
+        try:
+            with os.scandir(root) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as error:
+            _unreadable(problems, root, error)
+            continue
+        dirs, files = [], []
+        for entry in entries:
+            try:
+                is_dir, linked = entry.is_dir(), entry.is_symlink()
+            except OSError:
+                is_dir = linked = False
+            if not is_dir:
+                files.append(entry.name)
+            elif not linked:  # a link to a folder is neither walked nor a file (os.walk's rule)
+                dirs.append(entry.name)
+        yield root, files
+        stack.extend(os.path.join(root, name) for name in reversed(dirs))
+
+
 def _folder_inputs(folder: str, problems: list[tuple[str, str]], prefix: str = "") -> Iterator[Input]:
     """The audio files below ``folder`` (links to folders not followed), sorted; ``_unreadable`` folders."""
-    for root, dirs, files in os.walk(folder, onerror=lambda error: _unreadable(problems, folder, error)):
-        dirs.sort()
-        for file in sorted(files):
+    for root, files in _walk(folder, problems):
+        for file in files:
             path = os.path.join(root, file)
             if _is_audio(path):
                 yield Input(path, _strip_extension(os.path.join(prefix, os.path.relpath(path, folder))))
@@ -74,29 +101,32 @@ def _glob(pattern: str, problems: list[tuple[str, str]]) -> list[str]:
     parts = Path(pattern).parts
     base = _glob_base(pattern)
     found: set[str] = set()
-
-    def visit(folder: str, rest: tuple[str, ...]) -> None:
+    # a stack of (folder, parts left), not recursion: ``**`` over a tree deeper than about
+    # 990 levels raised RecursionError and stopped the whole run
+    stack: list[tuple[str, tuple[str, ...]]] = [("", parts) if base == "." else (base, parts[len(Path(base).parts) :])]
+    while stack:
+        folder, rest = stack.pop()
         if not rest:
             if folder:
                 found.add(folder)
-            return
+            continue
         part, tail = rest[0], rest[1:]
         if not glob.has_magic(part):
             path = os.path.join(folder, part) if folder else part
             if not tail and os.path.lexists(path):
                 found.add(path)
             elif tail and os.path.isdir(path):
-                visit(path, tail)
-            return
+                stack.append((path, tail))
+            continue
         try:
             entries = sorted(os.scandir(folder or "."), key=lambda entry: entry.name)
         except FileNotFoundError:  # vanished since it was listed
-            return
+            continue
         except OSError as error:
             _unreadable(problems, folder or ".", error)
-            return
+            continue
         if part == "**":
-            visit(folder, tail)  # zero folders
+            stack.append((folder, tail))  # zero folders
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
@@ -104,8 +134,8 @@ def _glob(pattern: str, problems: list[tuple[str, str]]) -> list[str]:
                 if not tail and not (entry.is_symlink() and entry.is_dir()):
                     found.add(path)  # a last ``**``: every file and folder below, but no link to a folder (walked)
                 if entry.is_dir(follow_symlinks=False):
-                    visit(path, rest)
-            return
+                    stack.append((path, rest))
+            continue
         for entry in entries:
             if entry.name.startswith(".") and not part.startswith("."):
                 continue  # glob's rule: wildcards do not match hidden names
@@ -114,12 +144,7 @@ def _glob(pattern: str, problems: list[tuple[str, str]]) -> list[str]:
                 if not tail:
                     found.add(path)
                 elif entry.is_dir():  # one level per part: a link cannot make this loop
-                    visit(path, tail)
-
-    if base == ".":  # no folder before the first wildcard: paths relative, as glob's
-        visit("", parts)
-    else:
-        visit(base, parts[len(Path(base).parts) :])
+                    stack.append((path, tail))
     if pattern.endswith(("/", os.sep)):  # glob's rule: a trailing separator matches folders only
         return sorted(path for path in found if os.path.isdir(path))
     return sorted(found)
