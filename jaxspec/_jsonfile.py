@@ -20,7 +20,7 @@ import numpy as np
 
 from . import limits
 from ._files import display, unnameable
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 
 
 def _depth(value: Any) -> int:
@@ -163,3 +163,21 @@ def _bracket_depth(text: str) -> int:
         elif char in "]}":
             depth -= 1
     return deepest
+
+
+def refuse_replacing_other_data(path: Path, name: str = "path") -> None:
+    """``InputError`` if ``path`` (through a link) is a regular file that does not hold JSON:
+    ``jaxspec config -o a.wav`` replaced the user's audio with a config and said "wrote a.wav".
+    A new name, an empty file or a JSON file (a config saved again) may be written."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return  # nothing there (a new name), or a folder / device: the write's own error
+        with open(path, "rb") as file:
+            head = file.read(256)
+    except OSError:
+        return
+    if head.strip() and not head.lstrip().startswith((b"{", b"[")):
+        raise InputError(
+            f"{name} {display(path)} is an existing file that is not JSON (it starts {head[:16]!r}); writing the "
+            "config would destroy it: give a new name (.json) or remove that file first"
+        )

@@ -27,15 +27,14 @@ as a path keeps that path in its static ``source`` field (``Noise(0.1, "cafe.wav
 ``signals={"noise": path}``; a recording with no known path and fewer than ``INLINE_LIMIT``
 samples is written inline as ``{"samples": [...]}`` (at the config's rate, exact), a longer
 one is an error. In a JSON file, relative paths are written relative to the file's folder
-(``config.save`` rewrites them, and refuses to write over one of them; ``SpectrogramConfig.load``
-reads them so), so a config folder can move together with its recordings.
+(``config.save`` rewrites them and refuses to write over one of them or any file that is not
+JSON; ``load`` reads them so), so a config folder can move together with its recordings.
 
-Things that cannot be written (a callable window, a callable or custom distribution, a
-traced config) raise ``ConfigError`` naming the field and the fix.
+Things that cannot be written (a callable window, a callable or custom distribution, a traced config) raise
+``ConfigError`` naming the field and the fix.
 
-Stages come from ``jaxspec.augmentation.STAGES``: their names are the keys of
-``"augmentation"`` and their parameters the keys of each stage's object. This module
-does not import ``jaxspec.config``: the functions that build a config take its class.
+Stages come from ``jaxspec.augmentation.STAGES`` (names: the keys of ``"augmentation"``; parameters: each
+stage's keys). This module does not import ``jaxspec.config``: the functions that build a config take its class.
 
 >>> import jaxspec
 >>> config = jaxspec.SpectrogramConfig(offset="10ms", augmentation=Augmentation(volume=(0.5, 1.5)))
@@ -59,7 +58,7 @@ import numpy as np
 from . import _stage_json
 from ._atomic import atomic_file
 from ._files import refuse_overwriting
-from ._jsonfile import check_plain, parse_json
+from ._jsonfile import check_plain, parse_json, refuse_replacing_other_data
 from .augmentation import BY_FIELD, STAGE_BY_NAME, Augmentation, LogUniform, Normal, Scaled, Uniform, recording_samples
 from .augmentation.recordings import file_stamps, holds_its_file
 from .errors import ConfigError
@@ -342,6 +341,7 @@ def save(config: Any, path: str | os.PathLike, *, signals: Mapping[str, str | os
     path = Path(path)
     d = to_dict(config, signals=signals)
     refuse_overwriting(path, [*file_stamps(config), *(signals or {}).values()], name="path", what="recording")
+    refuse_replacing_other_data(path)
     folder = _config_folder(path)
     for entry in (d["augmentation"] or {}).values():
         if isinstance(entry.get("signal"), str):

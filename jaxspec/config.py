@@ -364,7 +364,7 @@ class SpectrogramConfig:
 
     def save(self, path: str | os.PathLike, *, signals: dict[str, str] | None = None) -> Path:
         """Writes the config as JSON (recording paths relative to the file's real folder); returns the path.
-        ``InputError`` if ``path`` is one of its recordings (``rec.wav`` would become JSON).
+        ``InputError`` if ``path`` is one of its recordings, or any existing file that is not JSON (``a.wav``).
 
         >>> import tempfile, os
         >>> file = SpectrogramConfig(offset=160).save(os.path.join(tempfile.mkdtemp(), "cfg.json"))

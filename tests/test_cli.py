@@ -648,6 +648,24 @@ def test_only_config_suggests_dash_for_stdout(tmp_path, capsys, monkeypatch):
     assert code == 2 and "(-o - prints it)" in err
 
 
+def test_a_config_is_never_written_over_a_file_that_is_not_json(tmp_path, capsys, monkeypatch):
+    # ``jaxspec config -o a.wav`` replaced the audio with JSON ("wrote a.wav", exit 0)
+    monkeypatch.chdir(tmp_path)
+    soundfile.write(tmp_path / "a.wav", _tone(0.25, RATE, 440), RATE)
+    (tmp_path / "x.npy").write_bytes(b"\x93NUMPY")
+    before = {name: (tmp_path / name).read_bytes() for name in ("a.wav", "x.npy")}
+    for name in before:
+        code, _, err = _run(capsys, "config", "--offset", "10ms", "-o", name)
+        assert code == 2 and f"-o {name!r} is an existing file that is not JSON" in err
+        with pytest.raises(jaxspec.InputError, match=f"path {name!r} is an existing file that is not JSON"):
+            SpectrogramConfig().save(name)
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+    (tmp_path / "empty.cfg").touch()
+    for name in ("c.json", "c.json", "empty.cfg"):  # new, a config saved again, an empty file
+        assert _run(capsys, "config", "--offset", "10ms", "-o", name)[0] == 0
+        assert SpectrogramConfig.load(name) == SpectrogramConfig(offset="10ms")
+
+
 def test_an_output_never_replaces_an_input(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     wave = _tone(0.25, RATE, 440)

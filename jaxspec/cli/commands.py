@@ -17,6 +17,7 @@ from .. import manifest as manifests
 from .. import outputs
 from .._atomic import SPECIAL_NAME, sweep_folders
 from .._files import file_id, header_frames, printable, quoted, refuse_overwriting, warn_if_truncated
+from .._jsonfile import refuse_replacing_other_data
 from ..augmentation.recordings import file_stamps
 from ..corpus import file_keys
 from ..encoding import encode
@@ -382,6 +383,7 @@ def run_config(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.output and args.output != "-":  # "-": stdout, as the other tools take it
         refuse_overwriting(args.output, file_stamps(config), name="-o", what="recording")
+        refuse_replacing_other_data(Path(args.output), name="-o")
         try:
             config.save(args.output)
         except OSError as error:
