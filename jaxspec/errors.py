@@ -19,8 +19,21 @@ import numpy as np
 _PACKAGE = __name__.partition(".")[0]
 
 
+MESSAGE_CHARS = 2000
+"""Longest message of a ``JaxspecError``: a longer one keeps its start and its end (where the fix
+is), so that a value echoed from an untrusted file stays short (a config file with 500 000
+unknown keys made a 5.4 MB message; a 10 MB ``window_function`` string a 10 MB one)."""
+
+
 class JaxspecError(Exception):
-    """Base class of every exception raised by jaxspec itself."""
+    """Base class of every exception raised by jaxspec itself (messages capped at ``MESSAGE_CHARS``)."""
+
+    def __init__(self, *args: object):
+        if len(args) == 1 and isinstance(args[0], str) and len(args[0]) > MESSAGE_CHARS:
+            text, tail = args[0], MESSAGE_CHARS // 4
+            left_out = len(text) - (MESSAGE_CHARS - tail) - tail
+            args = (f"{text[: MESSAGE_CHARS - tail]} ... [{left_out} characters left out] ... {text[-tail:]}",)
+        super().__init__(*args)
 
 
 class ConfigError(JaxspecError, ValueError):

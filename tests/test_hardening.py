@@ -358,6 +358,26 @@ def test_fifo_as_recording_input_or_config_is_refused_without_blocking(tmp_path,
     assert code == EXIT_FAILED and "FIFO" in err and (tmp_path / "out" / "good.npy").exists()
 
 
+def test_values_echoed_from_an_untrusted_config_file_are_cut_in_the_message(tmp_path, capsys):
+    # 500 000 unknown keys gave a 5.4 MB ConfigError, printed whole by ``encode --config``
+    from jaxspec.errors import MESSAGE_CHARS
+
+    many, long = tmp_path / "many.json", tmp_path / "long.json"
+    many.write_text(json.dumps({f"k{i}": 1 for i in range(200_000)}))
+    long.write_text(json.dumps({"window_function": "x" * 1_000_000}))
+    for path, start, end in (
+        (many, "unknown key(s) ['k0', 'k1'", "'features']"),
+        (long, "window_function='xxx", "window_size numbers"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            SpectrogramConfig.load(path)
+        message = str(caught.value)
+        assert len(message) < MESSAGE_CHARS + 50 and "characters left out" in message
+        assert start in message and message.endswith(end)  # the start, and the fix at the end
+        code, _, err = _cli(capsys, "config", "--config", path)
+        assert code == 2 and len(err) < MESSAGE_CHARS + 200
+
+
 # ------------------------------------------------------------------ 2. --single never loses results
 def test_single_archive_keeps_every_name(tmp_path, capsys):
     folder = tmp_path / "in"
