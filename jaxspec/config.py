@@ -204,8 +204,8 @@ class SpectrogramConfig:
         if not bound <= limits.FLOAT32_BUDGET:
             raise ConfigError(
                 f"this config can overflow float32: {step} can reach {bound:.3g} for a full-scale input "
-                f"(the cap is {limits.FLOAT32_BUDGET:g}; see jaxspec.limits); lower the gains, levels, "
-                "normalization or power"
+                f"(the cap is {limits.FLOAT32_BUDGET:g}; see jaxspec.limits); lower what drives it (a gain or "
+                "level, the normalization, a preprocess stage's amount or coefficient, or the power)"
             )
 
     # ----------------------------------------------------------- resolved numbers

@@ -42,7 +42,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import _fields
+from . import _fields, limits
 from .augmentation.noise import white_noise
 from .errors import ConfigError
 
@@ -104,7 +104,7 @@ class Dither:
     amount: float = 1.0
 
     def __post_init__(self):
-        object.__setattr__(self, "amount", _fields.number("Dither", "amount", self.amount, 0.0))
+        object.__setattr__(self, "amount", _fields.number("Dither", "amount", self.amount, 0.0, high=limits.MAX_GAIN))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,7 +119,9 @@ class PreEmphasis:
     coefficient: float = 0.97
 
     def __post_init__(self):
-        object.__setattr__(self, "coefficient", _fields.number("PreEmphasis", "coefficient", self.coefficient))
+        cap = limits.MAX_GAIN  # Kaldi's is 0.97; 1e30 overflowed |X|**2, blamed on the mel filterbank
+        coefficient = _fields.number("PreEmphasis", "coefficient", self.coefficient, -cap, high=cap)
+        object.__setattr__(self, "coefficient", coefficient)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -159,7 +159,9 @@ def worst_case(config: Any, amplitude: float, length: int) -> tuple[float, str]:
     feature stage (a mel filter sums up to every bin, a DCT every band, a log compresses).
 
     Returns:
-      ``(bound, step)``: the largest bound and the step that reaches it.
+      ``(bound, step)``: the first step in pipeline order whose bound passes ``FLOAT32_BUDGET``
+      (where the overflow starts: a 1e30 dither was blamed on the mel filterbank after it), else
+      the largest bound and its step.
     """
     length = max(int(length), 1)
     steps: dict[str, float] = {}
@@ -190,12 +192,12 @@ def worst_case(config: Any, amplitude: float, length: int) -> tuple[float, str]:
     for stage in getattr(config, "preprocess", ()):
         if isinstance(stage, Dither):  # amount * N(0, 1) added to each frame's samples
             peak += float(stage.amount) * NORMAL_REACH
-            steps["the dithered frames"] = peak
+            steps[f"the dithered frames ({stage!r})"] = peak
         elif isinstance(stage, RemoveDC):  # x - mean(x)
             peak *= 2.0
         elif isinstance(stage, PreEmphasis):  # x[k] - c * x[k - 1]
             peak *= 1.0 + abs(float(stage.coefficient))
-            steps["the pre-emphasized frames"] = peak
+            steps[f"the pre-emphasized frames ({stage!r})"] = peak
         elif isinstance(stage, LogEnergy):  # sum(frame ** 2)
             steps["the frame energy"] = config.frame_samples * peak * peak
     spectrum = _abs_sum(config.window) * peak
@@ -212,7 +214,8 @@ def worst_case(config: Any, amplitude: float, length: int) -> tuple[float, str]:
         value = _feature_reach(stage, value, size, config.sample_rate, config.fft_samples)
         size = stage.size(size, config.sample_rate, config.fft_samples)
         steps[repr(stage)] = value
-    step = max(steps, key=steps.get)
+    step = next((name for name, bound in steps.items() if not bound <= FLOAT32_BUDGET), None)
+    step = max(steps, key=steps.get) if step is None else step
     return steps[step], step
 
 

@@ -141,12 +141,18 @@ def test_a_dither_or_a_mel_filterbank_too_large_is_a_config_error_at_build(tmp_p
     from jaxspec.framing import Dither
 
     assert SpectrogramConfig(preprocess=(Dither(1.0),)).preprocess == (Dither(1.0),)
-    with raises(ConfigError, "overflow float32", "|X|**2"):
-        SpectrogramConfig(preprocess=(Dither(1e18),))
-    file = tmp_path / "c.json"
-    file.write_text(json.dumps({"preprocess": [{"dither": {"amount": 1e300}}]}))
-    with raises(ConfigError, "overflow float32"):
-        SpectrogramConfig.load(file)
+    # capped where they are built: the float32 bound blamed a 1e30 dither on the mel filterbank
+    for stage in ("dither", "pre_emphasis"):
+        for value in (1e18, 1e30, -1e30, 1e300):
+            name = {"dither": "Dither(amount", "pre_emphasis": "PreEmphasis(coefficient"}[stage]
+            file = tmp_path / "c.json"
+            field = "amount" if stage == "dither" else "coefficient"
+            file.write_text(json.dumps({"preprocess": [{stage: {field: value}}]}))
+            with raises(ConfigError, f"preprocess[0].{stage}", f"{name}={value!r})", "10000"):
+                SpectrogramConfig.load(file)
+    assert limits.worst_case(SpectrogramConfig(preprocess=(Dither(limits.MAX_GAIN),)), 1.0, 16000)[0] < 1e36
+    # the step named is the first one past the bound, where the overflow starts
+    assert limits.worst_case(jaxspec.presets.kaldi_fbank(), 1e37, 16000)[1] == "the augmented waveform"
     assert MelFilterbank(limits.MAX_MEL_BANDS).n_mels == limits.MAX_MEL_BANDS
     with raises(ConfigError, "n_mels=1000000000", str(limits.MAX_MEL_BANDS)):
         MelFilterbank(10**9)
