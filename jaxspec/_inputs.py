@@ -20,7 +20,7 @@ from . import limits
 from .augmentation.random import row_keys as fold_in_rows
 from .augmentation.random import threefry_words
 from .errors import InputError, length_list
-from .io import channels_first, pcm_to_float32
+from .io import channels_first, pcm_to_float32, refuse_masked
 
 
 def as_index(value: Any) -> Any:
@@ -66,6 +66,7 @@ def as_waveform(x: Any, config: Any = None, host: bool = False, scan: bool = Tru
             "Use jaxspec.encode(config, path) to read and resample a file"
         )
     if isinstance(x, (np.ndarray, list, tuple)):
+        refuse_masked(x, "x")
         try:
             x = np.asarray(x)
         except ValueError as error:  # ragged lists

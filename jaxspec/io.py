@@ -174,6 +174,16 @@ def to_float32(samples: Any, name: str = "audio", *, copy: bool = True) -> np.nd
     return float32_and_peak(samples, name, copy=copy)[0]
 
 
+def refuse_masked(samples: Any, name: str) -> None:
+    """``InputError`` for a NumPy masked array with masked samples: ``np.asarray`` reads the data
+    under the mask, so a fully masked array of ones was encoded as ones, silently."""
+    if isinstance(samples, np.ma.MaskedArray) and np.ma.is_masked(samples):
+        raise InputError(
+            f"{name} is a masked array with {np.ma.count_masked(samples)} masked sample(s), whose values would be "
+            "read as they are; fill them first (x.filled(0.0)), or pass x.data to use them"
+        )
+
+
 def float32_and_peak(samples: Any, name: str = "audio", *, copy: bool = True) -> tuple[np.ndarray, float]:
     """``to_float32(samples, name, copy=copy)`` and its ``max|x|`` (0 when empty), found by
     the same pass over the samples that rejects NaN and inf (``encode``'s magnitude check
@@ -183,6 +193,7 @@ def float32_and_peak(samples: Any, name: str = "audio", *, copy: bool = True) ->
         raise InputError(f"{name}={samples!r} is a path where samples were expected")
     if not isinstance(samples, (np.ndarray, jax.Array, list, tuple, np.generic, int, float)):
         raise InputError(f"{name} of type {type(samples).__name__} is not an array of samples")
+    refuse_masked(samples, name)
     try:
         x = np.asarray(samples)
     except ValueError as error:  # ragged lists

@@ -2332,3 +2332,20 @@ def test_a_file_deleted_between_the_passes_of_a_stream_names_the_os_reason(tmp_p
     with pytest.raises(FileNotFoundError, match="a.wav' does not exist"):
         stream.encode_to_file(SpectrogramConfig(normalization="rms"), source, target, block_frames=50)
     assert not target.exists()
+
+
+def test_a_masked_array_with_masked_samples_is_refused():
+    # np.asarray reads the data under the mask: a fully masked array of ones was encoded as ones
+    config = SpectrogramConfig()
+    masked = np.ma.masked_array(np.ones(1600, np.float32), mask=np.arange(1600) < 10)
+    calls = [
+        ("x", lambda: jaxspec.spectrogram(config, masked)),
+        ("audio", lambda: jaxspec.encode(config, masked, sample_rate=16000)),
+        ("audio 0", lambda: jaxspec.encode_batch(config, [masked], sample_rate=16000)),
+        ("audio", lambda: jaxspec.encode(config, jaxspec.Audio(masked, 16000))),
+    ]
+    for name, call in calls:
+        with raises(InputError, f"{name} is a masked array with 10 masked sample(s)", "x.filled(0.0)"):
+            call()
+    unmasked = np.ma.masked_array(np.ones(1600, np.float32))  # nothing masked: its data, as before
+    np.testing.assert_array_equal(jaxspec.spectrogram(config, unmasked), jaxspec.spectrogram(config, unmasked.data))
