@@ -119,7 +119,7 @@ class PreEmphasis:
     coefficient: float = 0.97
 
     def __post_init__(self):
-        cap = limits.MAX_GAIN  # Kaldi's is 0.97; 1e30 overflowed |X|**2, blamed on the mel filterbank
+        cap = limits.MAX_PRE_EMPHASIS  # Kaldi's is 0.97; 1e30 overflowed |X|**2, blamed on the mel filterbank
         coefficient = _fields.number("PreEmphasis", "coefficient", self.coefficient, -cap, high=cap)
         object.__setattr__(self, "coefficient", coefficient)
 

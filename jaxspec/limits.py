@@ -37,6 +37,7 @@ Magnitudes:
 ``MAX_SHIFT_SECONDS``       1,000,000        ``|t|`` of a time shift in seconds
 ``MAX_SCALED_SHIFT``        1,000            ``|s|`` of ``Scaled(s)``
 ``MAX_WINDOW_VALUE``        10,000           a window's values
+``MAX_PRE_EMPHASIS``        1e10             ``|coefficient|`` of ``PreEmphasis`` (``MAX_GAIN``: ``Dither``'s amount)
 ``MAX_SIGNAL_VALUE``        10,000           samples of a recording given as an array
 ``MAX_POWER``               8                ``power``
 ``MAX_MEL_BANDS``           16,384           ``MelFilterbank(n_mels)``
@@ -90,6 +91,7 @@ MAX_LEVEL = 10_000.0
 MAX_SHIFT_SECONDS = 1_000_000.0
 MAX_SCALED_SHIFT = 1_000.0
 MAX_WINDOW_VALUE = 10_000.0
+MAX_PRE_EMPHASIS = 1e10
 MAX_SIGNAL_VALUE = 10_000.0
 MAX_POWER = 8.0
 MAX_MEL_BANDS = 1 << 14
