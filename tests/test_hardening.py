@@ -2350,3 +2350,21 @@ def test_a_masked_array_with_masked_samples_is_refused():
             call()
     unmasked = np.ma.masked_array(np.ones(1600, np.float32))  # nothing masked: its data, as before
     np.testing.assert_array_equal(jaxspec.spectrogram(config, unmasked), jaxspec.spectrogram(config, unmasked.data))
+
+
+def test_zero_d_jax_and_numpy_arrays_are_numbers_in_augmentation_settings():
+    # Augmentation(volume=jnp.float32(0.3)) was "not a valid Volume setting" while np.float32(0.3) passed
+    import jax.numpy as jnp
+
+    for value, expected in [
+        (jnp.float32(0.25), 0.25),
+        (np.array(0.25), 0.25),
+        (jnp.array(2), 2.0),
+        ((jnp.float32(0.5), np.array(1.5)), jaxspec.Uniform(0.5, 1.5)),
+    ]:
+        assert Augmentation(volume=value).volume.gain == expected
+        assert Augmentation(volume=value) == Augmentation(volume=expected)  # one program for both
+    assert Augmentation(noise=jnp.float32(0.25)).noise.amplitude == 0.25
+    for bad in (jnp.bool_(True), jnp.complex64(1 + 1j), jnp.ones(2), (jnp.bool_(True), 1.0)):
+        with pytest.raises(ConfigError, match="volume|gain"):
+            Augmentation(volume=bad)

@@ -113,6 +113,14 @@ Distribution = Uniform | Normal | LogUniform
 Param = float | tuple[float, float] | Distribution | Callable[[jax.Array], Any]
 
 
+def scalar_of(value: Any) -> Any:
+    """The Python number of a concrete 0-d NumPy or JAX array (``jnp.float32(0.3)`` is one:
+    ``Volume`` refused it while it took ``np.float32(0.3)``); anything else as it is."""
+    if isinstance(value, (np.ndarray, jax.Array)) and value.shape == () and not isinstance(value, jax.core.Tracer):
+        return value.item()
+    return value
+
+
 def as_param(value: Any, name: str, bounds: tuple[float, float] | None = None, cap: float | None = None) -> Any:
     """Normalizes a numeric parameter: a number, ``(lo, hi)``, a distribution or callable.
 
@@ -124,11 +132,11 @@ def as_param(value: Any, name: str, bounds: tuple[float, float] | None = None, c
     built-in distributions above it are a ``ConfigError``; draws of other
     distributions and callables are clipped to ``[-cap, cap]`` (``sample_param``).
     """
-    given = value
+    given = value = scalar_of(value)
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ConfigError(f"{name}={value!r}: a range must be (lo, hi)")
-        lo, hi = (check_number(v, name, cap or limits.MAX_DISTRIBUTION_VALUE) for v in value)
+        lo, hi = (check_number(scalar_of(v), name, cap or limits.MAX_DISTRIBUTION_VALUE) for v in value)
         if lo > hi:
             raise ConfigError(f"{name}={tuple(value)!r}: lo={lo} > hi={hi}; a range is (lo, hi) with lo <= hi")
         value = Uniform(lo, hi)

@@ -22,7 +22,7 @@ from ..durations import is_duration_string, parse_duration
 from ..errors import ConfigError, InputError
 from ..io import Audio, capped_rate, is_path, pcm_to_float32
 from . import loaded, ops, random
-from .distributions import LogUniform, Normal, Scaled, Uniform, as_param, sample_param
+from .distributions import LogUniform, Normal, Scaled, Uniform, as_param, sample_param, scalar_of
 from .noise import bits_to_normal, noise_words, white_bits_at, white_noise
 from .rounding import floor_product
 
@@ -224,7 +224,7 @@ def _is_range(value: Any) -> bool:
     return (
         isinstance(value, (tuple, list))
         and len(value) == 2
-        and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value)
+        and all(isinstance(scalar_of(v), numbers.Real) and not isinstance(scalar_of(v), bool) for v in value)
     )
 
 
@@ -238,7 +238,7 @@ def is_signal(value: Any) -> bool:
 def _is_param(value: Any) -> bool:
     return (
         _is_range(value)
-        or isinstance(value, (numbers.Real, Scaled, Uniform, Normal, LogUniform))
+        or isinstance(scalar_of(value), (numbers.Real, Scaled, Uniform, Normal, LogUniform))
         or callable(value)
         or hasattr(value, "sample")
     )
