@@ -14,6 +14,7 @@ import sys
 import warnings
 from collections.abc import Mapping, Sequence
 
+import jax
 import numpy as np
 
 _PACKAGE = __name__.partition(".")[0]
@@ -114,7 +115,9 @@ def check_rate(name: str, rate: object) -> int:
     if isinstance(rate, numbers.Real) and not isinstance(rate, (bool, numbers.Integral)) and float(rate).is_integer():
         rate = int(rate)  # a float that is a whole number, as users write 44100.0
     if isinstance(rate, bool) or not isinstance(rate, numbers.Integral) or rate <= 0:
-        raise ConfigError(f"{name}={rate!r} must be a positive integer number of samples per second (Hz)")
+        traced = isinstance(rate, jax.core.Tracer)  # a rate passed through jax.jit as an argument
+        static = "; rates set shapes, so they are static under jax.jit (static_argnums)" if traced else ""
+        raise ConfigError(f"{name}={rate!r} must be a positive integer number of samples per second (Hz){static}")
     return int(rate)
 
 

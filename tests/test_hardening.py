@@ -2368,3 +2368,9 @@ def test_zero_d_jax_and_numpy_arrays_are_numbers_in_augmentation_settings():
     for bad in (jnp.bool_(True), jnp.complex64(1 + 1j), jnp.ones(2), (jnp.bool_(True), 1.0)):
         with pytest.raises(ConfigError, match="volume|gain"):
             Augmentation(volume=bad)
+
+
+def test_a_traced_rate_says_rates_are_static():
+    with raises(ConfigError, "orig_rate=", "static under jax.jit (static_argnums)"):
+        jax.jit(jaxspec.resample)(np.ones(1600, np.float32), 16000, 8000)
+    assert jax.jit(jaxspec.resample, static_argnums=(1, 2))(np.ones(1600, np.float32), 16000, 8000).shape == (800,)
