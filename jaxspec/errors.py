@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import re
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
@@ -25,15 +26,42 @@ MESSAGE_CHARS = 2000
 is), so that a value echoed from an untrusted file stays short (a config file with 500 000
 unknown keys made a 5.4 MB message; a 10 MB ``window_function`` string a 10 MB one)."""
 
+_LEFT_OUT = re.compile(r" \.\.\. \[(\d+) characters left out\] \.\.\. ")
+
+
+def _left_out(count: int) -> str:
+    return f" ... [{count} characters left out] ... "
+
+
+def capped_message(text: str) -> str:
+    """``text`` cut to at most ``MESSAGE_CHARS``: the characters before its last quarter are cut
+    and counted, or, if it was cut before (a message wrapped in another: "config file ...: "),
+    those around the earlier cut, whose count is added (so that pickling, which builds the
+    exception again, and wrapping keep the count right).
+
+    >>> message = capped_message("a" * 3000 + "end")
+    >>> len(message), message[1460:1504], message[-3:]
+    (2000, 'aaaa ... [1039 characters left out] ... aaaa', 'end')
+    """
+    if len(text) <= MESSAGE_CHARS:
+        return text
+    earlier = _LEFT_OUT.search(text)
+    if earlier is None:
+        count, cut = 0, len(text) - MESSAGE_CHARS // 4
+    else:
+        count, cut = int(earlier.group(1)), earlier.start()
+        text = text[: earlier.start()] + text[earlier.end() :]
+    excess = len(text) + len(_left_out(count + len(text))) - MESSAGE_CHARS  # the marker at its longest
+    start = max(0, cut - excess)
+    return text[:start] + _left_out(count + excess) + text[start + excess :]
+
 
 class JaxspecError(Exception):
     """Base class of every exception raised by jaxspec itself (messages capped at ``MESSAGE_CHARS``)."""
 
     def __init__(self, *args: object):
-        if len(args) == 1 and isinstance(args[0], str) and len(args[0]) > MESSAGE_CHARS:
-            text, tail = args[0], MESSAGE_CHARS // 4
-            left_out = len(text) - (MESSAGE_CHARS - tail) - tail
-            args = (f"{text[: MESSAGE_CHARS - tail]} ... [{left_out} characters left out] ... {text[-tail:]}",)
+        if len(args) == 1 and isinstance(args[0], str):
+            args = (capped_message(args[0]),)
         super().__init__(*args)
 
 
