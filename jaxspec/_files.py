@@ -65,7 +65,8 @@ def unreadable(path: Any, error: Exception) -> AudioFileError:
     """The error for a regular file that libsndfile cannot open or decode, naming it. Its MP3
     reader says "File does not exist or is not a regular file (possibly a pipe?)" of any file
     it cannot decode (a PNG named .mp3): checked to be a regular file, it is the format."""
-    reason = str(error)
+    reason, prefix = str(error), getattr(error, "prefix", "")  # soundfile's "Error opening NAME: " (named above)
+    reason = reason[len(prefix) :] if isinstance(prefix, str) and reason.startswith(prefix) else reason
     if "possibly a pipe" in reason:
         reason = "libsndfile cannot decode it (the format is not recognised, or the file is damaged)"
     return AudioFileError(f"cannot read {display(path)}: {reason}")
@@ -149,9 +150,9 @@ def unnameable(path: Any) -> str | None:
     return None
 
 
-_SNDFILE_NAME_MAX = 1000
-"""Longest name (bytes) handed to libsndfile as it is: it refuses 1024 and more ("Supplied
-filename too long"), far below ``PATH_MAX``."""
+_SNDFILE_NAME_MAX = 1024
+"""Names of this many bytes and more libsndfile refuses ("Supplied filename too long"), far
+below ``PATH_MAX``."""
 
 
 def soundfile_path(path: Path) -> str | bytes:
@@ -168,14 +169,18 @@ def soundfile_path(path: Path) -> str | bytes:
 def sndfile_name(path: Path) -> Iterator[str | bytes]:
     """The name to open ``path`` by with soundfile, valid inside the ``with``: ``soundfile_path``,
     or for a name libsndfile refuses as too long (a file deep in a folder tree, readable by the
-    OS) ``/proc/self/fd/N`` of a descriptor held open meanwhile (where ``/proc`` exists)."""
+    OS) ``/proc/self/fd/N/NAME``, through a descriptor of its folder held open meanwhile (where
+    ``/proc`` exists): the file's own name stays, whose extension libsndfile reads (headerless
+    ``.au``) and beside which it finds a companion file (``.sd2``'s resource fork)."""
     name = soundfile_path(path)
     if len(os.fsencode(name)) < _SNDFILE_NAME_MAX or not os.path.isdir("/proc/self/fd"):
         yield name
         return
-    descriptor = os.open(path, os.O_RDONLY)
+    folder, base = os.path.split(os.fsencode(name))
+    descriptor = os.open(folder or b".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
-        yield f"/proc/self/fd/{descriptor}"
+        short = os.fsencode(f"/proc/self/fd/{descriptor}/") + base
+        yield short if isinstance(name, bytes) else os.fsdecode(short)
     finally:
         os.close(descriptor)
 

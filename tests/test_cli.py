@@ -583,6 +583,13 @@ def _encode_a_deep_tree(capsys, root, out):
     assert audio_info(deep / "deep.wav").frames == decoded.shape[0] == tone.shape[0]
     code, stdout, _ = _run(capsys, "info", root)
     assert code == 0 and stdout.count("deep.wav") == 1
+    # opened by its own name in its folder: libsndfile reads a headerless .au by its extension
+    (deep / "raw.au").write_bytes(bytes(range(256)) * 4)
+    assert audio_info(deep / "raw.au").frames == 1024
+    (deep / "bad.wav").write_bytes(b"garbage" * 10)
+    with pytest.raises(jaxspec.AudioFileError) as caught:
+        audio_info(deep / "bad.wav")
+    assert str(caught.value).endswith("/bad.wav': Format not recognised.") and "/proc/" not in str(caught.value)
 
 
 def test_long_inputs_are_drawn_pooled_to_the_pictures_width(monkeypatch):
