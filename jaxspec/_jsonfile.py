@@ -166,18 +166,23 @@ def _bracket_depth(text: str) -> int:
 
 
 def refuse_replacing_other_data(path: Path, name: str = "path") -> None:
-    """``InputError`` if ``path`` (through a link) is a regular file that does not hold JSON:
-    ``jaxspec config -o a.wav`` replaced the user's audio with a config and said "wrote a.wav".
-    A new name, an empty file or a JSON file (a config saved again) may be written."""
+    """``InputError`` if ``path`` (through a link) is a regular file that is not empty and does not
+    hold a JSON object (read as ``parse_json`` reads a config: capped, never blocking): ``jaxspec
+    config -o a.wav`` replaced the user's audio with a config and said "wrote a.wav" (and a
+    ``setup.cfg`` or ``pyproject.toml`` would go as well). A new name, an empty file or a JSON
+    object (a config saved again, with a byte-order mark too) may be written over."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return  # nothing there (a new name), or a folder / device: the write's own error
-        with open(path, "rb") as file:
-            head = file.read(256)
+        info = os.stat(path)
     except OSError:
-        return
-    if head.strip() and not head.lstrip().startswith((b"{", b"[")):
+        return  # nothing there (a new name): the write's own errors
+    if not stat.S_ISREG(info.st_mode) or info.st_size == 0:
+        return  # a folder or a device: the write's own error
+    try:
+        ok = isinstance(parse_json(path), dict)
+    except (ConfigError, OSError):
+        ok = False
+    if not ok:
         raise InputError(
-            f"{name} {display(path)} is an existing file that is not JSON (it starts {head[:16]!r}); writing the "
-            "config would destroy it: give a new name (.json) or remove that file first"
+            f"{name} {display(path)} is an existing file that does not hold a JSON object; writing the config "
+            "would destroy it: give a new name (.json) or remove that file first"
         )

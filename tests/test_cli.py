@@ -660,15 +660,18 @@ def test_a_config_is_never_written_over_a_file_that_is_not_json(tmp_path, capsys
     monkeypatch.chdir(tmp_path)
     soundfile.write(tmp_path / "a.wav", _tone(0.25, RATE, 440), RATE)
     (tmp_path / "x.npy").write_bytes(b"\x93NUMPY")
-    before = {name: (tmp_path / name).read_bytes() for name in ("a.wav", "x.npy")}
+    (tmp_path / "setup.cfg").write_text("[metadata]\nname = x\n")  # starts as a JSON array would
+    (tmp_path / "list.json").write_text("[1, 2]")  # JSON, but not a config
+    before = {name: (tmp_path / name).read_bytes() for name in ("a.wav", "x.npy", "setup.cfg", "list.json")}
     for name in before:
         code, _, err = _run(capsys, "config", "--offset", "10ms", "-o", name)
-        assert code == 2 and f"-o {name!r} is an existing file that is not JSON" in err
-        with pytest.raises(jaxspec.InputError, match=f"path {name!r} is an existing file that is not JSON"):
+        assert code == 2 and f"-o {name!r} is an existing file that does not hold a JSON object" in err
+        with pytest.raises(jaxspec.InputError, match=f"path {name!r} is an existing file that does not hold a JSON"):
             SpectrogramConfig().save(name)
     assert {name: (tmp_path / name).read_bytes() for name in before} == before
     (tmp_path / "empty.cfg").touch()
-    for name in ("c.json", "c.json", "empty.cfg"):  # new, a config saved again, an empty file
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + SpectrogramConfig().to_json().encode())  # loadable
+    for name in ("c.json", "c.json", "empty.cfg", "bom.json"):  # new, saved again, an empty file, with a BOM
         assert _run(capsys, "config", "--offset", "10ms", "-o", name)[0] == 0
         assert SpectrogramConfig.load(name) == SpectrogramConfig(offset="10ms")
 
