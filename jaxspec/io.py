@@ -55,6 +55,7 @@ class Audio:
 
     def __post_init__(self):
         object.__setattr__(self, "sample_rate", capped_rate("Audio sample_rate", self.sample_rate))
+        refuse_masked(self.samples, "Audio samples")
         if isinstance(self.samples, (list, tuple)):  # as an array: its layout is checked as an array's
             try:
                 object.__setattr__(self, "samples", np.asarray(self.samples))
@@ -174,14 +175,16 @@ def to_float32(samples: Any, name: str = "audio", *, copy: bool = True) -> np.nd
     return float32_and_peak(samples, name, copy=copy)[0]
 
 
-def refuse_masked(samples: Any, name: str) -> None:
-    """``InputError`` for a NumPy masked array with masked samples: ``np.asarray`` reads the data
-    under the mask, so a fully masked array of ones was encoded as ones, silently."""
-    if isinstance(samples, np.ma.MaskedArray) and np.ma.is_masked(samples):
-        raise InputError(
-            f"{name} is a masked array with {np.ma.count_masked(samples)} masked sample(s), whose values would be "
-            "read as they are; fill them first (x.filled(0.0)), or pass x.data to use them"
-        )
+def refuse_masked(samples: Any, name: str, error: type[Exception] = InputError) -> None:
+    """``error`` for a NumPy masked array with masked samples, or a list or tuple holding one (rows
+    of a batch): ``np.asarray`` reads the data under the mask, so a fully masked array of ones was
+    encoded as ones, silently (``error``: ``ConfigError`` for a recording)."""
+    for item in samples if isinstance(samples, (list, tuple)) else (samples,):
+        if isinstance(item, np.ma.MaskedArray) and np.ma.is_masked(item):
+            raise error(
+                f"{name} is a masked array with {np.ma.count_masked(item)} masked sample(s), whose values would "
+                "be read as they are; fill them first (x.filled(0.0)), or pass x.data to use them"
+            )
 
 
 def float32_and_peak(samples: Any, name: str = "audio", *, copy: bool = True) -> tuple[np.ndarray, float]:

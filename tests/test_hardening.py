@@ -2352,11 +2352,17 @@ def test_a_masked_array_with_masked_samples_is_refused():
         ("x", lambda: jaxspec.spectrogram(config, masked)),
         ("audio", lambda: jaxspec.encode(config, masked, sample_rate=16000)),
         ("audio 0", lambda: jaxspec.encode_batch(config, [masked], sample_rate=16000)),
-        ("audio", lambda: jaxspec.encode(config, jaxspec.Audio(masked, 16000))),
     ]
     for name, call in calls:
         with raises(InputError, f"{name} is a masked array with 10 masked sample(s)", "x.filled(0.0)"):
             call()
+    with raises(InputError, "x is a masked array"):  # a row of a batch given as a list
+        jaxspec.spectrogram(config, [masked.data, masked])
+    with raises(InputError, "Audio samples is a masked array"):
+        jaxspec.Audio(masked, 16000)
+    for noise in (jaxspec.Noise(0.5, masked), jaxspec.Noise(0.5, masked, 16000)):  # a recording: config
+        with raises(ConfigError, "Noise signal is a masked array"):
+            SpectrogramConfig(augmentation=Augmentation(noise=noise))
     unmasked = np.ma.masked_array(np.ones(1600, np.float32))  # nothing masked: its data, as before
     np.testing.assert_array_equal(jaxspec.spectrogram(config, unmasked), jaxspec.spectrogram(config, unmasked.data))
 

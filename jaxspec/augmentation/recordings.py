@@ -18,7 +18,7 @@ import numpy as np
 from .. import limits
 from .._files import display
 from ..errors import AudioFileError, ConfigError, InputError, RecordingFileError
-from ..io import Audio, as_signal, audio_info, is_path
+from ..io import Audio, as_signal, audio_info, is_path, refuse_masked
 from ..resampling import output_length, resample
 from .loaded import loaded_rate, remember
 from .stages import Augmentation
@@ -95,6 +95,7 @@ def resolve(augmentation: Augmentation | None, sample_rate: int) -> Augmentation
         if signal is None or isinstance(signal, jax.core.Tracer):
             continue
         name = f"{type(setting).__name__} {param.name}"
+        refuse_masked(signal, name, ConfigError)  # before np.asarray below drops the mask
         rate, source = loaded_rate(signal), setting.source  # a source comes with its samples (kept_source)
         if setting.signal_rate is not None:  # an array at its own rate (the user's)
             signal = Audio(np.asarray(signal), setting.signal_rate)
