@@ -195,7 +195,9 @@ def _make_folder(folder: Path) -> None:
         missing.append(folder)
         folder = folder.parent
     try:
-        if os.path.lexists(folder) and not folder.is_dir():
+        if os.path.lexists(folder) and not folder.is_dir():  # a file, or a link to none
+            with contextlib.suppress(FileNotFoundError):
+                os.stat(folder)  # a loop of links: its own error ("Too many levels of symbolic links")
             raise FileExistsError(errno.EEXIST, "exists", str(folder))
         for part in reversed(missing):
             part.mkdir(exist_ok=True)

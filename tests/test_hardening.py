@@ -2389,3 +2389,25 @@ def test_a_traced_rate_says_rates_are_static():
     with raises(ConfigError, "orig_rate=", "static under jax.jit (static_argnums)"):
         jax.jit(jaxspec.resample)(np.ones(1600, np.float32), 16000, 8000)
     assert jax.jit(jaxspec.resample, static_argnums=(1, 2))(np.ones(1600, np.float32), 16000, 8000).shape == (800,)
+
+
+def test_output_folders_are_made_as_mkdir_parents_made_them(tmp_path):
+    # _make_folder makes folders in a loop (mkdir(parents=True) recursed); its errors stay mkdir's
+    import errno
+
+    from jaxspec._atomic import _make_folder
+
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "dangling").symlink_to("nowhere")
+    (tmp_path / "loop").symlink_to("loop")
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "link").symlink_to("dir")
+    for made in ("new/a/b", "link/x/y", "dir/../n2/c", "dir"):
+        _make_folder(tmp_path / made)
+        assert (tmp_path / made).is_dir()
+    for blocked in ("file", "file/a/b", "dangling", "dangling/a"):
+        with pytest.raises(NotADirectoryError, match="a part of the folder path is a file"):
+            _make_folder(tmp_path / blocked)
+    with pytest.raises(OSError) as caught:
+        _make_folder(tmp_path / "loop" / "x")
+    assert caught.value.errno == errno.ELOOP

@@ -118,15 +118,14 @@ def _glob(pattern: str, problems: list[tuple[str, str]]) -> list[str]:
             elif tail and os.path.isdir(path):
                 stack.append((path, tail))
             continue
-        try:
-            entries = sorted(os.scandir(folder or "."), key=lambda entry: entry.name)
+        try:  # reversed: popped from the stack in sorted order (problems are reported in it)
+            entries = sorted(os.scandir(folder or "."), key=lambda entry: entry.name, reverse=True)
         except FileNotFoundError:  # vanished since it was listed
             continue
         except OSError as error:
             _unreadable(problems, folder or ".", error)
             continue
         if part == "**":
-            stack.append((folder, tail))  # zero folders
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
@@ -135,6 +134,7 @@ def _glob(pattern: str, problems: list[tuple[str, str]]) -> list[str]:
                     found.add(path)  # a last ``**``: every file and folder below, but no link to a folder (walked)
                 if entry.is_dir(follow_symlinks=False):
                     stack.append((path, rest))
+            stack.append((folder, tail))  # zero folders, first
             continue
         for entry in entries:
             if entry.name.startswith(".") and not part.startswith("."):
