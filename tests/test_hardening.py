@@ -65,6 +65,15 @@ def _wav(path, n=4000, freq=440.0, **kwargs):
     return path
 
 
+def _wav_folder(tmp_path, names):
+    """``tmp_path / "in"`` holding a tone ``NAME.wav`` for each of ``names``."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in names:
+        _wav(folder / f"{name}.wav")
+    return folder
+
+
 def _in_thread(fn, timeout=30.0):
     """Runs ``fn`` in a thread; fails if it has not returned after ``timeout`` s (a hang)."""
     box = {}
@@ -902,11 +911,7 @@ def test_single_rerun_and_interrupted_single_writes_nothing(tmp_path, capsys, mo
 def test_an_output_error_fails_that_item_only(tmp_path, capsys, monkeypatch):
     from jaxspec import outputs
 
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for name in "abc":
-        _wav(folder / f"{name}.wav")
-    out = tmp_path / "out"
+    folder, out = _wav_folder(tmp_path, "abc"), tmp_path / "out"
     (out / "b.npy").mkdir(parents=True)  # the rename onto a folder fails
     real = outputs.write_npy
 
@@ -928,11 +933,7 @@ def test_overwrite_keeps_an_up_to_date_output_whose_new_write_fails(tmp_path, ca
     # output (another config) still goes when its input's new output cannot be written
     from jaxspec import outputs
 
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for name in "ab":
-        _wav(folder / f"{name}.wav")
-    out = tmp_path / "out"
+    folder, out = _wav_folder(tmp_path, "ab"), tmp_path / "out"
     assert _cli(capsys, "encode", folder, "-o", out, "--no-progress")[0] == 0
     before = np.load(out / "a.npy")
     (folder / "b.wav").write_bytes((folder / "b.wav").read_bytes())  # b's output is stale now (mtime)
