@@ -930,6 +930,8 @@ def test_a_callable_that_ignores_its_key_or_draws_no_number_is_a_config_error():
         (lambda key: "loud", "drew 'loud', which is not a real number"),
         (lambda key: np.asarray(key).sum(), "cannot read its key with NumPy"),
         (lambda key: jax.random.uniform(key, (2,)), "drew a value of shape (2,)"),
+        (lambda key: jnp.complex64(1 + 1j), "drew a complex value"),  # its real part was taken, silently
+        (lambda key: 1 + 0.5j, "drew a complex value"),
     ]
     for volume, message in cases:
         config = _config(volume=volume)

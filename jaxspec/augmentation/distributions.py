@@ -198,6 +198,8 @@ def sample_param(
             "with jax.random from the key it is given (e.g. lambda key: jax.random.uniform(key, minval=0.5, "
             "maxval=1.5))"
         )
+    if jnp.iscomplexobj(value):  # the cast below dropped the imaginary part with only a ComplexWarning
+        raise ConfigError(f"{name}={param!r} drew a complex value ({value!r}); it must draw a real scalar")
     try:
         value = jnp.asarray(value, jnp.float32)
     except (TypeError, ValueError) as error:
