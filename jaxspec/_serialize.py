@@ -319,8 +319,7 @@ def _relative_to(path: str, folder: Path) -> str:
 
 
 def _json_text(value: Any, indent: str = "") -> str:
-    # Readable and diff-friendly: what fits in a line stays on one line (ranges,
-    # distributions, short stages); longer objects get one key a line.
+    # Readable and diff-friendly: what fits stays on one line (ranges, distributions); longer objects: a key a line.
     compact = json.dumps(value, separators=(", ", ": "))
     if not isinstance(value, dict) or not value or (indent and len(indent) + len(compact) <= 88):
         return compact
@@ -334,14 +333,16 @@ def to_json(config: Any, *, signals: Mapping[str, str | os.PathLike] | None = No
     return _json_text(to_dict(config, signals=signals)) + "\n"
 
 
-def save(config: Any, path: str | os.PathLike, *, signals: Mapping[str, str | os.PathLike] | None = None) -> Path:
-    """Writes ``config`` as JSON to ``path`` (through a link); recording paths relative to its
-    ``_config_folder``. Returns the path written (its folder is created); ``InputError`` if ``path``
-    is one of the config's recordings (or a link to it), before anything is written."""
+def save(
+    config: Any, path: str | os.PathLike, *, signals: Mapping[str, str | os.PathLike] | None = None, name: str = "path"
+) -> Path:
+    """Writes ``config`` as JSON to ``path`` (through a link), recording paths relative to its ``_config_folder``;
+    returns it (its folder made). ``InputError``, calling ``path`` ``name`` (the CLI's ``-o``), if it is one of the
+    config's recordings (or a link to one) or a file that does not hold a JSON object, before anything is written."""
     path = Path(path)
     d = to_dict(config, signals=signals)
-    refuse_overwriting(path, [*file_stamps(config), *(signals or {}).values()], name="path", what="recording")
-    refuse_replacing_other_data(path)
+    refuse_overwriting(path, [*file_stamps(config), *(signals or {}).values()], name=name, what="recording")
+    refuse_replacing_other_data(path, name)
     folder = _config_folder(path)
     for entry in (d["augmentation"] or {}).values():
         if isinstance(entry.get("signal"), str):
@@ -382,9 +383,8 @@ def read_dict(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def load(cls: type, path: str | os.PathLike) -> Any:
-    """Reads a JSON config written by ``save`` (or by hand) into a ``cls``.
-
-    Relative recording paths are read relative to the JSON file's folder (``_config_folder``).
+    """Reads a JSON config written by ``save`` (or by hand) into a ``cls``; relative recording paths
+    are read relative to the JSON file's folder (``_config_folder``).
 
     Raises:
       FileNotFoundError: ``path``, or a recording it names, does not exist.

@@ -13,11 +13,10 @@ from typing import Any
 import jax
 import numpy as np
 
+from .. import _serialize, outputs
 from .. import manifest as manifests
-from .. import outputs
 from .._atomic import SPECIAL_NAME, sweep_folders
 from .._files import file_id, header_frames, printable, quoted, refuse_overwriting, warn_if_truncated
-from .._jsonfile import refuse_replacing_other_data
 from ..augmentation.recordings import file_stamps
 from ..corpus import file_keys
 from ..encoding import encode
@@ -382,10 +381,8 @@ def run_info(args: argparse.Namespace) -> int:
 def run_config(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.output and args.output != "-":  # "-": stdout, as the other tools take it
-        refuse_overwriting(args.output, file_stamps(config), name="-o", what="recording")
-        refuse_replacing_other_data(Path(args.output), name="-o")
-        try:
-            config.save(args.output)
+        try:  # its checks (a recording, a file that is not a config) name the flag
+            _serialize.save(config, args.output, name="-o")
         except OSError as error:
             if error.strerror != SPECIAL_NAME:
                 raise
