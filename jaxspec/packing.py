@@ -158,7 +158,7 @@ def _layout(config: SpectrogramConfig, lengths: list[int], keyed: bool) -> tuple
     chunk_samples = _chunk_samples(config)
     align = align_rows(config)
     reach = _taps(config) - 1  # zeros an item's convolution reads before it
-    counts = [int(config.num_frames(n)) for n in lengths]
+    counts = np.asarray(config.num_frames(np.asarray(lengths, np.int64))).tolist()  # one call: 0.1 vs 5 ms for W6
 
     def span(n: int, frames: int) -> int:
         """Frames from an item's start to the next item's: its frames' samples (with a
