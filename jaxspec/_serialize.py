@@ -105,7 +105,7 @@ def _signal_to_json(setting: Any, name: str, path: str | os.PathLike | None, rat
         stage, held = name.split(".")[1], "samples unlike its file (a tree map changed them)" if setting.source else ""
         raise ConfigError(
             f"{name} has {samples.size} {held or 'samples and no known file'}; pass signals={{{stage!r}: "
-            "'path.wav'}} (a file holding them), or give the stage its recording by path (it is then kept "
+            "'path.wav'} (a file holding them), or give the stage its recording by path (it is then kept "
             f"in its `source` field). Recordings under {INLINE_LIMIT} samples are written inline"
         )
     return {"samples": [float(v) for v in samples]}

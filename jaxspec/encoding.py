@@ -160,9 +160,9 @@ def encode(
       stream: for a path: ``None`` = stream files above
         ``jaxspec.planner.STREAM_THRESHOLD_SAMPLES`` (frames x channels, or samples at the
         config's rate) when no augmentation is applied; ``True`` / ``False`` force it (``True`` is a
-        ``ConfigError`` for a config that cannot be computed block by block: centred
-        framing, ``Deltas``). Streaming never holds the decoded file in memory and gives
-        the same result.
+        ``ConfigError`` for a config that cannot be computed block by block: ``power=None``,
+        per-example statistics such as ``Decibels(top_db=...)``, ``Deltas``). Streaming never
+        holds the decoded file in memory and gives the same result.
 
     Returns:
       float32 ``[shape=(n_frames, config.num_features)]`` (``fft_size // 2 + 1`` bins for

@@ -102,7 +102,8 @@ class Log:
     """Natural log ``log(max(x, floor) + offset)``.
 
     Kaldi: ``Log()`` (floor = float32 epsilon); torchaudio ``log_mels``:
-    ``Log(floor=0.0, offset=1e-6)``. ``floor`` or ``offset`` must be positive.
+    ``Log(floor=0.0, offset=1e-6)``. ``max(floor, offset)`` must be at least float32's smallest normal number
+    (1.18e-38), so that silence gives a finite log.
     """
 
     floor: float = KALDI_EPSILON

@@ -143,6 +143,11 @@ def stream_spectrogram(
       noise, such as Kaldi bands above the Nyquist frequency of an upsampled file, can
       differ by 2e-3 near the log floor, as two compiled programs round that noise apart).
 
+    Raises (at the first block, as a generator does):
+      FileNotFoundError: nothing is at ``path``.
+      AudioFileError: ``path`` cannot be read.
+      ConfigError: ``config`` cannot be computed block by block (``jaxspec.planner.streamable``).
+
     >>> import jaxspec, numpy as np
     >>> blocks = stream_spectrogram(jaxspec.SpectrogramConfig(), jaxspec.example_path())
     >>> np.concatenate(list(blocks)).shape
@@ -257,8 +262,10 @@ def encode_to_file(
       The shape written, ``(frames, features)``.
 
     Raises:
+      FileNotFoundError: nothing is at ``path``.
       AudioFileError: ``path`` cannot be read.
-      ConfigError: ``config`` cannot be computed block by block (centred frames, ``Deltas``...).
+      ConfigError: ``config`` cannot be computed block by block (``power=None``, per-example
+        statistics, ``Deltas``: ``jaxspec.planner.streamable``).
       OSError: ``out_path`` cannot be written (a folder, a FIFO, no permission).
       InputError: ``out_path`` is ``path`` itself (or a link to it).
 
