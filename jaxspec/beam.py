@@ -81,6 +81,7 @@ class Item:
       features: the encoded array, once encoded.
       error: why the item failed (the later steps pass it through).
       seconds: time spent on it (read + its share of the batch + write).
+      source: the file's size and time, taken before it was read (what its record holds).
     """
 
     name: str
@@ -90,6 +91,7 @@ class Item:
     features: np.ndarray | None = None
     error: str | None = None
     seconds: float = 0.0
+    source: Source | None = None
 
 
 class ReadAudio(beam.DoFn):
@@ -101,6 +103,9 @@ class ReadAudio(beam.DoFn):
 
     def process(self, item: Item) -> Iterator[Item]:
         start = time.perf_counter()
+        # before decoding: a file replaced meanwhile then looks changed to the next run, which
+        # encodes it again (taken after, its record made the old output look up to date)
+        item.source = Source.of(item.path)
         try:
             wave = read_or_stream(self.config, item.path, self.augmented)  # as jaxspec encode reads it
             if isinstance(wave, Long):  # a 10-minute 44.1 kHz stereo file took 600 MB decoded whole
@@ -190,20 +195,13 @@ class WriteFeatures(beam.DoFn):
                     size, written = stamps[0]
                 else:
                     shape, (size, written) = item.features.shape, write_npy(target, item.features)
-                source = Source.of(item.path)
+                source = item.source
                 if self._manifest is not None:
                     with contextlib.suppress(OSError):  # the final manifest has the row anyway
                         self._manifest.add(item.name, source, (size, written), target)
-                row.update(
-                    output=str(target),
-                    shape=list(shape),
-                    setting=self.setting,
-                    input=None if source is None else source.path,
-                    size=None if source is None else source.size,
-                    mtime_ns=None if source is None else source.mtime_ns,
-                    output_bytes=size,
-                    output_mtime_ns=written,
-                )
+                stamp = (None, None, None) if source is None else (source.path, source.size, source.mtime_ns)
+                row.update(output=str(target), shape=list(shape), setting=self.setting, output_bytes=size)
+                row.update(output_mtime_ns=written, **dict(zip(("input", "size", "mtime_ns"), stamp, strict=True)))
             except (OSError, ValueError) as error:
                 item.error = str(error) or type(error).__name__
         if item.error is not None and self._manifest is not None:  # as jaxspec encode: an earlier run's

@@ -295,3 +295,26 @@ def test_an_interrupted_job_exits_130_without_a_traceback(corpus, tmp_path, caps
     monkeypatch.setattr(apache_beam.Pipeline, "run", lambda self: (_ for _ in ()).throw(RuntimeError("other")))
     with pytest.raises(RuntimeError, match="other"):  # another failure is not taken for an interrupt
         beam_module.main(["--input", str(corpus), "--output", str(tmp_path / "o")])
+
+
+def test_a_file_replaced_while_the_job_reads_it_is_encoded_again_by_the_next_run(tmp_path):
+    """The record took the file's size and time after it was written: a file replaced
+    between its decoding and its write looked up to date to every later run, which then
+    kept the output of the old samples (found by an audit)."""
+    from jaxspec.manifest import MANIFEST_NAME, Manifest, Source
+
+    config, path, out = jaxspec.SpectrogramConfig(), tmp_path / "a.wav", tmp_path / "o"
+    soundfile.write(path, np.zeros(16000, np.float32), 16000)
+    manifest = Manifest(out / MANIFEST_NAME, config.to_dict(), beam_module.key_rule(None))
+    item = next(beam_module.ReadAudio(config).process(beam_module.Item("a", str(path))))
+    noise = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
+    soundfile.write(path, noise, 16000)  # the same size, a later time
+    encoder = beam_module.EncodeBatches(config)
+    encoder.start_bundle()
+    encoded = [*encoder.process(item), *(value.value for value in encoder.finish_bundle())]
+    writer = beam_module.WriteFeatures(str(out), manifest.setting, config, manifest.header)
+    writer.setup()
+    assert next(writer.process(encoded[0]))["status"] == "written"
+    assert np.load(out / "a.npy").max() == 0.0  # made from the samples it read
+    rerun = Manifest(out / MANIFEST_NAME, config.to_dict(), beam_module.key_rule(None))
+    assert not rerun.up_to_date("a", out / "a.npy", Source.of(str(path)))
