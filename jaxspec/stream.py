@@ -10,6 +10,7 @@ the same file (no key: augmentation needs the whole signal and is not streamed).
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 import os
 from collections.abc import Callable, Iterator
@@ -100,18 +101,32 @@ def _frames_config(config: SpectrogramConfig) -> SpectrogramConfig:
     return dataclasses.replace(plain, framing=None, window_size=size, offset=hop, window_function=[*map(float, window)])
 
 
-def _scale(config: SpectrogramConfig, source: _ResampledReader) -> np.float32 | None:
-    """The normalization factor, from one pass over the resampled signal."""
+def _scale(config: SpectrogramConfig, source: _ResampledReader) -> float | None:
+    """The normalization factor (float64), from one pass over the resampled signal."""
     if config.normalization is None:
         return None
     kind, level = config.normalization
     peak, energy = 0.0, 0.0
     for a in range(0, source.length, source.block):
-        x = source.read(a, min(a + source.block, source.length))
+        x = _flushed(source.read(a, min(a + source.block, source.length)))
         peak = max(peak, float(np.max(np.abs(x), initial=0.0)))
-        energy += float(np.dot(x.astype(np.float64), x))
-    size = peak if kind == "max" else np.sqrt(energy / max(source.length, 1))
-    return np.float32(0.0) if size == 0 else np.float32(level) / np.float32(size)
+        energy += float(np.dot(x, x))
+    size = peak if kind == "max" else math.sqrt(energy / max(source.length, 1))
+    return 0.0 if size == 0 else level / size
+
+
+def _flushed(x: np.ndarray) -> np.ndarray:
+    """``x`` as float64 with its subnormal float32 samples as 0, as XLA reads them when it
+    normalizes in memory: kept, a lone 1e-40 sample was the peak, and its float32 scale inf."""
+    x = x.astype(np.float64)
+    x[np.abs(x) < np.finfo(np.float32).tiny] = 0.0
+    return x
+
+
+def _scaled(x: np.ndarray, scale: float | None) -> np.ndarray:
+    """``x * scale`` rounded once to float32 (a float32 ``level / peak`` overflowed for
+    peaks under ``level / 3.4e38``, and ``x * scale`` took two roundings)."""
+    return x if scale is None else (_flushed(x) * scale).astype(np.float32)
 
 
 def stream_spectrogram(
@@ -210,10 +225,10 @@ def _stream_blocks(
         reader.close()
 
 
-def _computed(config: SpectrogramConfig, x: np.ndarray, scale: np.float32 | None, path: str) -> np.ndarray:
+def _computed(config: SpectrogramConfig, x: np.ndarray, scale: float | None, path: str) -> np.ndarray:
     """``spectrogram(config, x * scale)`` as NumPy; samples too large name the file."""
     try:
-        return np.asarray(spectrogram(config, x if scale is None else x * scale))
+        return np.asarray(spectrogram(config, _scaled(x, scale)))
     except InputError as error:
         raise AudioSamplesError(f"audio file {_files.display(path)}: {error}") from error
 
