@@ -3,7 +3,9 @@
 An interrupted run (a kill, a full disk, an exception) leaves no half-written file
 under a final name: the temporary file (``.NAME.PID-HOST-XXXXXXXX.part``) is removed on
 an error, and ``os.replace`` puts the finished file in place in one step (a reader sees
-the old file or the new one, never a mix).
+the old file or the new one, never a mix). Nothing is ``fsync``ed: after a power cut the
+file system may hold an empty or cut file under a final name, which the command line's
+reruns detect (the manifest's recorded size; ``outputs.whole_npy``).
 
 A process killed outright (SIGKILL, the OOM killer, a power cut) cannot remove its
 temporary file. ``sweep_stale`` removes those from a folder before a run writes there:

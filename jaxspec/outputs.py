@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import errno
+import math
 import os
 import shutil
 import zipfile
@@ -73,6 +74,23 @@ def write_npy(path: Path, array: np.ndarray) -> tuple[int, int]:
         reason = f"No space left on device ({free} bytes free, {array.nbytes} needed)"
         raise OSError(errno.ENOSPC, reason, str(path)) from error
     return stamps[0]
+
+
+def whole_npy(path: Path) -> bool:
+    """Whether ``path`` holds a whole ``.npy`` file: its size is what its header says.
+
+    Outputs are renamed into place without ``fsync`` (as ``np.save`` writes them: 0.6 ms a
+    file on this ext4, a third of the command line's time per file): after a power cut or a
+    crash of the machine (not of the process) one can be empty or cut under its final name.
+    """
+    try:
+        with open(path, "rb") as file:
+            version = np.lib.format.read_magic(file)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(file, max_header_size=1 << 16)
+            return os.fstat(file.fileno()).st_size == file.tell() + math.prod(shape) * dtype.itemsize
+    except (OSError, ValueError, TypeError):  # unreadable, not an .npy, an object dtype
+        return False
 
 
 def archive_name(name: str) -> str:

@@ -2412,3 +2412,18 @@ def test_output_folders_are_made_as_mkdir_parents_made_them(tmp_path):
     with pytest.raises(OSError) as caught:
         _make_folder(tmp_path / "loop" / "x")
     assert caught.value.errno == errno.ELOOP
+
+
+def test_skip_existing_encodes_again_an_output_a_power_cut_left_empty_or_cut(tmp_path, capsys):
+    """Outputs are renamed into place without fsync: after a crash of the machine one can be
+    empty or cut under its final name, which --skip-existing kept as whole (found by an audit)."""
+    folder, out = _wav_folder(tmp_path, "abc"), tmp_path / "out"
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress")[1].startswith("3 written")
+    expected = {name: np.load(out / f"{name}.npy") for name in "abc"}
+    (out / "a.npy").write_bytes(b"")  # what ext4 may leave of a file renamed just before a power cut
+    (out / "b.npy").write_bytes((out / "b.npy").read_bytes()[:-8])
+    code, stdout, stderr = _cli(capsys, "encode", folder, "-o", out, "--no-progress", "--skip-existing")
+    assert code == 0 and stdout.startswith("2 written, 0 failed, 1 up to date")
+    assert "note: 2 existing output(s)" in stderr and "not whole .npy files" in stderr
+    for name in "abc":
+        np.testing.assert_array_equal(np.load(out / f"{name}.npy"), expected[name])

@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and recorded in OUT/.jaxspec-manifest.jsonl (input path, size and time, config, key rule). "
         "Running again into the same OUT skips a file only when its output is complete and was "
         "made from the same input with the same config and key rule; any other output is replaced. "
-        "--overwrite re-encodes everything; --skip-existing keeps every output already under its "
+        "--overwrite re-encodes everything; --skip-existing keeps every whole .npy already under its "
         "final name (the fast way to resume an interrupted run of the same command).\n\nWith --key "
         "SEED, the file whose output name is NAME is augmented with the key "
         "fold_in(fold_in(key(SEED), h >> 32), h & 0xFFFFFFFF), h = the 64-bit blake2b hash of NAME, "
@@ -136,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     rerun.add_argument(
         "--skip-existing",
         action="store_true",
-        help="keep every output already under its final name, without checking the manifest (resume a run)",
+        help="keep every whole .npy already under its final name, without checking the manifest (resume a run)",
     )
     encode.set_defaults(run=_commands.run_encode)
 

@@ -137,7 +137,7 @@ def run_encode(args: argparse.Namespace) -> int:
             todo.append(item)
             if manifest.up_to_date(item.name, target, sources[item.name]):
                 current.add(item.name)  # kept if its new encoding or write fails (_after_failure)
-        elif args.skip_existing and target.is_file():
+        elif args.skip_existing and target.is_file() and outputs.whole_npy(target):  # not one a power cut left cut
             skipped += 1
         elif manifest.up_to_date(item.name, target, sources[item.name]):
             skipped += 1
@@ -146,12 +146,14 @@ def run_encode(args: argparse.Namespace) -> int:
             replacing += target.is_file()  # a folder or FIFO in its place is left alone (it fails)
     _sweep([manifest_path.parent, *(target.parent for target in targets.values())])
     if replacing:
-        print(
-            f"note: {replacing} existing output(s) in {str(out)!r} were made from another input, config or key "
-            "rule, are not in its manifest, or were changed or copied since (times not kept) and will be replaced; "
-            "--skip-existing keeps them",
-            file=sys.stderr,
+        why = (
+            "are not whole .npy files (their size is not what their header says: a crash or power cut)"
+            if args.skip_existing
+            else "were made from another input, config or key rule, are not in its manifest, or were changed or "
+            "copied since (times not kept)"
         )
+        also = "" if args.skip_existing else "; --skip-existing keeps them"
+        print(f"note: {replacing} existing output(s) in {str(out)!r} {why} and will be replaced{also}", file=sys.stderr)
     keys = None if seed is None else file_keys(seed, [key_names.get(item.name, item.name) for item in todo])
     start = time.perf_counter()
     bar = progress_bar(len(todo), args.progress, "encode")
