@@ -1516,10 +1516,15 @@ def test_cli_sigint_ends_with_a_summary_line(tmp_path, capsys, monkeypatch):
     code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "out", "--no-progress")
     assert code == EXIT_INTERRUPTED
     assert out.startswith("interrupted: 2 written, 0 failed") and "2 not done" in out
+    assert "(rerun the same command to resume)" in out
     assert sorted(p.name for p in (tmp_path / "out").glob("*.npy")) == ["a.npy", "b.npy"]
     monkeypatch.setattr(commands, "encode_files", real)
     code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "out", "--no-progress")
     assert code == EXIT_OK and out.startswith("2 written, 0 failed, 2 up to date")
+    # an interrupted --overwrite run cannot be resumed so: its rerun would skip or redo all
+    monkeypatch.setattr(commands, "encode_files", interrupted)
+    code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "out", "--no-progress", "--overwrite")
+    assert code == EXIT_INTERRUPTED and "2 not done (they keep their earlier outputs; rerun with --overwrite" in out
 
 
 @POSIX_SIGNALS

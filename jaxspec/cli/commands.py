@@ -53,10 +53,8 @@ def _sweep(folders: list[Path]) -> None:
     """Removes what killed runs left in the folders about to be written (``sweep_stale``), and says so."""
     removed = sweep_folders(folders)
     if removed:
-        print(
-            f"note: removed {removed} temporary file(s) (.*.part) that an interrupted run left behind",
-            file=sys.stderr,
-        )
+        note = f"note: removed {removed} temporary file(s) (.*.part) that an interrupted run left behind"
+        print(note, file=sys.stderr)
 
 
 def _output_error(error: BaseException, target: Path) -> str:
@@ -198,13 +196,14 @@ def run_encode(args: argparse.Namespace) -> int:
         raise
     with signals_ignored():  # the decoders stop, the manifest is compacted, the summary said
         _wind_down(results, bar, manifest)
-        return _summary(written, failed, skipped, len(todo), time.perf_counter() - start, shown, interrupted)
+        return _summary(
+            written, failed, skipped, len(todo), time.perf_counter() - start, shown, interrupted, args.overwrite
+        )
 
 
 def _after_failure(manifest: Any, current: set[str], name: str, target: Path) -> str:
-    """After input ``name`` failed: an output that was up to date (in ``current``: ``--overwrite``)
-    is kept with its record (a full disk deleted a valid output); any other earlier output of it
-    is stale and goes (``Manifest.discard``). Returns what the error line adds."""
+    """After input ``name`` failed: an output up to date (in ``current``: ``--overwrite``) is kept with its
+    record (a full disk deleted it); any other is stale and goes. Returns what the error line adds."""
     if name in current:
         return " (its existing output, up to date, is kept)"
     manifest.discard(name, target)
@@ -217,13 +216,17 @@ def _wind_down(results: Any, bar: Any, manifest: Any) -> None:
     manifest.compact()
 
 
-def _summary(written: int, failed: int, skipped: int, todo: int, seconds: float, out: Path, interrupted: bool) -> int:
+def _summary(
+    written: int, failed: int, skipped: int, todo: int, seconds: float, out: Path, interrupted: bool, redo: bool = False
+) -> int:
     rate = (written + failed) / seconds if seconds > 0 else 0.0
     line = f"{written} written, {failed} failed, {skipped} up to date in {seconds:.1f} s ({rate:.1f} files/s) -> "
     line += printable(out)
     if interrupted:
         left = max(todo - written - failed, 0)
-        print(f"interrupted: {line}; {left} not done (rerun the same command to resume)")
+        # redo (--overwrite): a rerun cannot resume it, it skips or redoes every earlier output
+        how = "they keep their earlier outputs; rerun with --overwrite to encode every file again" if redo else ""
+        print(f"interrupted: {line}; {left} not done ({how or 'rerun the same command to resume'})")
         return EXIT_INTERRUPTED
     print(line)
     return EXIT_FAILED if failed else EXIT_OK
