@@ -213,13 +213,20 @@ def test_a_tree_mapped_bool_or_complex_recording_is_a_config_error(stage, dtype)
 
 
 @pytest.mark.parametrize("stage", ["noise", "convolution"])
-def test_a_tree_mapped_multichannel_recording_is_a_config_error(stage):
-    # a [n, 2] leaf was used as is: a shape error deep in the stage, or 2 channels summed by broadcasting
-    config = _recording_config(stage, _SAMPLES.astype(np.float32))
-    mapped = jax.tree.map(lambda old: jnp.stack([old, old], axis=1), config)
+@pytest.mark.parametrize(
+    "layout, shape",
+    [
+        # a [n, 2] leaf was used as is: a shape error deep in the stage, or 2 channels summed by broadcasting
+        (lambda old: jnp.stack([old, old], axis=1), r"\(\d+, 2\)"),
+        # an empty one: noise a raw gather error, a convolution silently 0 (found by an audit)
+        (lambda old: old[:0], r"\(0,\)"),
+    ],
+)
+def test_a_tree_mapped_multichannel_or_empty_recording_is_a_config_error(stage, layout, shape):
+    mapped = jax.tree.map(layout, _recording_config(stage, _SAMPLES.astype(np.float32)))
     x, key = np.zeros(4000, np.float32), jax.random.key(0)
-    for run in (jaxspec.spectrogram, jax.jit(jaxspec.spectrogram)):
-        with pytest.raises(jaxspec.ConfigError, match=rf"{stage.capitalize()} signal has shape \(\d+, 2\)"):
+    for run in (jaxspec.spectrogram, jax.jit(jaxspec.spectrogram), jaxspec.augment):
+        with pytest.raises(jaxspec.ConfigError, match=rf"{stage.capitalize()} signal has shape {shape}"):
             run(mapped, x, key)
 
 

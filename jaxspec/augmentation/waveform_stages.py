@@ -51,8 +51,7 @@ def _signal_repr(self: Any) -> str:
 
 
 def _signal_rate(setting: Any, name: str) -> int | None:
-    """``setting.signal_rate`` checked: a positive int rate, for an array signal only (a
-    path or an ``Audio`` has its own rate)."""
+    """``setting.signal_rate`` checked: a positive int, for an array signal only (a path or ``Audio`` has its own)."""
     rate = setting.signal_rate
     if rate is None:
         return None
@@ -93,18 +92,19 @@ def recording_samples(setting: Any) -> Any:
     (``None`` when it has none): what every stage reads.
 
     A built config holds float32 already. A leaf that ``jax.tree.map`` or a trace put in is
-    read as a constructor reads an array (``io.pcm_to_float32``): integer PCM scaled to
-    [-1, 1), other floats cast (int16 was used unscaled, float64 made the output float64).
-    bool, complex and unsigned types other than uint8 are a ``ConfigError`` naming the field
-    and the dtype, raised while tracing (a tracer has its dtype), as the constructor raises it.
+    read as a constructor reads an array (``io.pcm_to_float32``): integer PCM scaled to [-1, 1),
+    other floats cast (int16 was used unscaled, float64 made the output float64). bool, complex,
+    unsigned types but uint8, shapes but ``[n]`` and ``[0]`` (noise failed in a gather, a convolution
+    gave 0) are a ``ConfigError`` naming the field, raised while tracing, as the constructor raises it.
 
     >>> recording_samples(Noise(0.1, np.array([16384, -32768], np.int16)))
     array([ 0.5, -1. ], dtype=float32)
     """
     signal = setting.signal
-    if signal is not None and signal.ndim != 1:  # [n, channels] was used as is (the constructor averages it)
-        name, fix = type(setting).__name__, "build the stage from the array to average its channels"
-        raise ConfigError(f"{name} signal has shape {tuple(signal.shape)}; a leaf put in later must be [n]: {fix}")
+    if signal is not None and (signal.ndim != 1 or signal.shape[0] == 0):  # [n, channels] was used as is
+        name, shape = type(setting).__name__, tuple(signal.shape)
+        fix = "build the stage from the array to average its channels" if signal.ndim != 1 else "give it samples"
+        raise ConfigError(f"{name} signal has shape {shape}; a leaf put in later must be [n], n > 0: {fix}")
     if signal is None or signal.dtype == np.float32:
         return signal
     try:
