@@ -44,7 +44,9 @@ import numpy as np
 
 from . import _fields, limits
 from .augmentation.noise import white_noise
-from .errors import ConfigError
+from .errors import ConfigError, InputError
+
+_INT32_MAX = (1 << 31) - 1
 
 DITHER_STAGE = 8  # fold_in id of dither (SPEC section 7), never renumbered
 
@@ -184,7 +186,13 @@ def num_frames(framing: Any, length: Any, window: int, hop: int, fft: int) -> An
     scalar = isinstance(length, numbers.Integral)
     traced = isinstance(length, jax.Array)
     xp = jnp if traced else np
-    length = length.astype(jnp.int32) if traced else np.asarray(length, np.int64)
+    if traced:  # counted in int32, where a uint32 or x64 int64 length of 2**31 or more wrapped negative
+        top = _INT32_MAX if jnp.iinfo(length.dtype).max > _INT32_MAX else None
+        if top is not None and not isinstance(length, jax.core.Tracer) and length.size and int(length.max()) > top:
+            raise InputError(f"length={length!r} exceeds 2**31 - 1 samples; pass it as a NumPy array (int64)")
+        length = (length if top is None else jnp.minimum(length, top)).astype(jnp.int32)  # traced: clipped
+    else:
+        length = np.asarray(length, np.int64)
     if framing is None:
         n = -(-length // hop)
     elif isinstance(framing, Centered):
