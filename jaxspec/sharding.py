@@ -84,7 +84,8 @@ def sharded_spectrogram(
       lengths: ``None`` or int ``[shape=(B,)]``: a ragged batch, as for ``spectrogram``.
       sharding: a ``NamedSharding`` whose spec shards the first axis (default:
         ``batch_sharding()``; a ``jax.make_mesh`` mesh with explicit axes too). ``x``, a key
-        batch and ``lengths`` committed elsewhere (one device) are placed with it.
+        batch and ``lengths`` committed elsewhere (one device) are placed with it, and the
+        config's recordings replicated on its mesh.
 
     Returns:
       float32 ``[shape=(B, n_frames, bins)]`` sharded like ``x``; equal to
@@ -102,6 +103,9 @@ def sharded_spectrogram(
     if x.shape[0] % shards:
         raise InputError(f"batch size B={x.shape[0]} must be a multiple of the {shards} devices of the batch axis")
     rows = NamedSharding(sharding.mesh, PartitionSpec(axis))  # [B] arrays laid out as x's rows
+    everywhere = NamedSharding(sharding.mesh, PartitionSpec())
+    # a config's recordings committed to one device (a train state put there) are replicated
+    config = jax.tree.map(lambda a: _placed(a, everywhere) if isinstance(a, jax.Array) else a, config)
     one_key = False
     if key is not None:
         key = check_key(key)
@@ -111,7 +115,6 @@ def sharded_spectrogram(
             raise InputError(f"key of shape {key.shape} does not fit x of shape {x.shape}: {fix}")
         # one key is replicated and each device folds in its own rows' global indices: nothing
         # of size B is built on one device and moved (an explicit mesh refuses that move)
-        everywhere = NamedSharding(sharding.mesh, PartitionSpec())
         key = _placed(key, everywhere) if one_key else _placed(row_keys(key, x.shape[0]), rows)
     lengths = _placed(check_lengths(lengths, x), rows)
     frames = config.num_frames(x.shape[1])

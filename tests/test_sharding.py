@@ -81,6 +81,12 @@ _SCRIPT = textwrap.dedent(
     plain = np.asarray(jaxspec.spectrogram(config, x, key))
     out = jaxspec.sharded_spectrogram(config, jax.device_put(x, one), jax.device_put(key, one))
     np.testing.assert_array_equal(np.asarray(out), plain)
+    # a config whose recording is committed to one device (a train state put there) is replicated:
+    # it was JAX's "incompatible devices" error naming an internal wrapper (found by an audit)
+    recorded = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(noise=jaxspec.Noise(0.5, x[0, :300])))
+    expected = np.asarray(jaxspec.spectrogram(recorded, x, key))
+    out = jaxspec.sharded_spectrogram(jax.device_put(recorded, jax.devices()[1]), x, key)
+    np.testing.assert_allclose(np.asarray(out), expected, rtol=1e-5, atol=1e-6 * float(expected.max()))
     print("SHARDING-OK")
     """
 )
