@@ -64,7 +64,7 @@ try:
     from apache_beam.utils.windowed_value import WindowedValue
 except ImportError as error:  # the [beam] extra
     # ModuleNotFoundError: pytest.importorskip skips only that (a plain ImportError is an error)
-    message = "jaxspec.beam needs Apache Beam: pip install 'jaxspec[beam]'"
+    message = "jaxspec.beam needs Apache Beam: pip install apache-beam"
     raise ModuleNotFoundError(message, name="apache_beam") from error
 
 

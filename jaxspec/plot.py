@@ -1,4 +1,5 @@
-"""Pictures of spectrograms (matplotlib, an optional extra: ``pip install 'jaxspec[cli]'``).
+"""Pictures of spectrograms (matplotlib, an optional extra: ``pip install matplotlib``, or
+the checkout's ``[cli]`` extra: ``pip install ".[cli]"``; "jaxspec" on PyPI is another project).
 
 ``plot_file(config, path, output)`` draws the waveform the encoder sees above its
 spectrogram in dB, with time (s) and frequency (Hz) axes and a colour bar;
@@ -56,7 +57,7 @@ def _figure_class() -> type:
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("drawing pictures needs matplotlib: pip install 'jaxspec[cli]'") from None
+        raise ImportError("drawing pictures needs matplotlib: pip install matplotlib") from None
     return Figure
 
 
