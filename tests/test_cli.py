@@ -80,6 +80,9 @@ def test_encode_files_and_missing_paths(tree, tmp_path, capsys):
     assert (out / "c.npy").exists() and "1 written, 1 failed" in stdout
     code, stdout, _ = _run(capsys, "encode", tree / "c.wav", "-o", out, "--no-progress")
     assert code == 0 and "0 written, 0 failed, 1 up to date" in stdout  # SPEC 5: same input and config
+    assert "files/s" not in stdout  # a rate of nothing written ("0.0 files/s", or 159 for a mistyped path)
+    code, stdout, _ = _run(capsys, "encode", tree / "nothing.wav", "-o", out, "--no-progress")
+    assert code == 1 and stdout.startswith("0 written, 1 failed") and "files/s" not in stdout
     code, stdout, _ = _run(capsys, "encode", tree / "c.wav", "-o", out, "--no-progress", "--overwrite")
     assert code == 0 and "1 written, 0 failed" in stdout
 

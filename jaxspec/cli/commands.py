@@ -219,9 +219,9 @@ def _wind_down(results: Any, bar: Any, manifest: Any) -> None:
 def _summary(
     written: int, failed: int, skipped: int, todo: int, seconds: float, out: Path, interrupted: bool, redo: bool = False
 ) -> int:
-    rate = (written + failed) / seconds if seconds > 0 else 0.0
-    line = f"{written} written, {failed} failed, {skipped} up to date in {seconds:.1f} s ({rate:.1f} files/s) -> "
-    line += printable(out)
+    # the rate of the files written: failures include paths that named nothing (159 "files/s" for a typo)
+    rate = f" ({written / seconds:.1f} files/s)" if written and seconds > 0 else ""
+    line = f"{written} written, {failed} failed, {skipped} up to date in {seconds:.1f} s{rate} -> {printable(out)}"
     if interrupted:
         left = max(todo - written - failed, 0)
         # redo (--overwrite): a rerun cannot resume it, it skips or redoes every earlier output
