@@ -24,7 +24,17 @@ from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
 from .corpus import bucket_length, encode_one, encode_waves
 from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, config_type_error
-from .io import Audio, audio_info, capped_rate, channels_first, float32_and_peak, is_path, read_start, to_mono
+from .io import (
+    Audio,
+    audio_info,
+    capped_rate,
+    channels_first,
+    float32_and_peak,
+    is_path,
+    looks_channels_first,
+    read_start,
+    to_mono,
+)
 from .planner import plan_file, start_frames
 from .resampling import check_resample_peak, output_length, resample_checked
 from .spectrum import checked_spectrogram
@@ -120,7 +130,7 @@ def _at_target_rate(
     x, peak = float32_and_peak(samples, name, copy=not host)  # host: only read (copied into a batch)
     if not known_layout and channels_first(x.shape):
         raise InputError(
-            f"{name} has shape {x.shape}: that looks like {x.shape[0]} channels first ([channels, n]), but encode "
+            f"{name} has shape {x.shape}: {looks_channels_first(x.shape)}, but encode "
             "reads [n, channels]; pass the transpose (x.T)"
         )
     channels = x.ndim == 2

@@ -27,6 +27,11 @@ def channels_first(shape: tuple[int, ...]) -> bool:
     return len(shape) == 2 and 1 <= shape[0] <= 8 and shape[1] >= 100 * shape[0]
 
 
+def looks_channels_first(shape: tuple[int, ...]) -> str:
+    """What the errors for a ``channels_first`` shape say of it ("1 channel", "2 channels")."""
+    return f"that looks like {shape[0]} channel{'s' if shape[0] > 1 else ''} first ([channels, n])"
+
+
 def capped_rate(name: str, rate: Any) -> int:
     """``check_rate``, then the cap ``limits.MAX_SAMPLE_RATE`` (an ``InputError``) for the rate
     of samples (``Audio``, ``encode(x, sample_rate=)``)."""
@@ -71,7 +76,7 @@ class Audio:
             raise InputError(f"Audio samples of shape {shape}: expected [n] or [n, channels] with at least one channel")
         if isinstance(shape, tuple) and channels_first(shape):
             raise InputError(
-                f"Audio samples of shape {shape}: that looks like {shape[0]} channels first ([channels, n]), but "
+                f"Audio samples of shape {shape}: {looks_channels_first(shape)}, but "
                 "Audio holds [n, channels]; pass the transpose (samples.T)"
             )
 
@@ -386,7 +391,7 @@ def as_signal(value: Any, name: str) -> tuple[np.ndarray, int | None]:
     shape = np.shape(value)
     if channels_first(shape):  # torchaudio's and librosa's layout: averaged, a 1- or 2-sample recording
         raise InputError(
-            f"{name} of shape {shape}: that looks like {shape[0]} channels first ([channels, n]), but a "
+            f"{name} of shape {shape}: {looks_channels_first(shape)}, but a "
             "recording is [n] or [n, channels]; pass the transpose (.T)"
         )
     return to_mono(to_float32(value, name)), None

@@ -842,3 +842,14 @@ def test_a_kaldi_dither_is_drawn_with_a_key_by_the_cli_and_is_never_streamed(tmp
     key = jax.random.key(3)
     auto = jaxspec.encode(config, str(folder / "a.wav"), key=key)
     np.testing.assert_array_equal(auto, jaxspec.encode(config, wave, sample_rate=RATE, key=key))
+
+
+def test_demo_and_errors_name_features_and_channels_as_they_are(tmp_path, capsys, monkeypatch):
+    """demo labelled an MFCC's 13 coefficients "bins"; [1, n] "looked like 1 channels first"
+    (found by a new-user audit)."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--preset", "librosa_mfcc"]) == 0
+    out = capsys.readouterr().out
+    assert "= (frames, features)" in out and "(frames, bins)" not in out
+    with pytest.raises(jaxspec.InputError, match=r"looks like 1 channel first \("):
+        jaxspec.encode(SpectrogramConfig(), np.zeros((1, 16000), np.float32), sample_rate=16000)

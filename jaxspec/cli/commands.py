@@ -318,7 +318,7 @@ def run_demo(args: argparse.Namespace) -> int:
         values = f"max |value| {np.abs(out).max():.3g}"
     else:
         values = f"min {out.min():.3g}, max {out.max():.3g}"
-    print(f"output  {out.dtype} {out.shape} = (frames, bins); {values}")
+    print(f"output  {out.dtype} {out.shape} = (frames, features); {values}")
     print(
         f"time    first call {first * 1e3:.0f} ms (trace + compile), then {again * 1e3:.1f} ms on "
         f"{jax.default_backend()}"
