@@ -19,7 +19,7 @@ import numpy as np
 from . import limits
 from .augmentation.random import row_keys as fold_in_rows
 from .augmentation.random import threefry_words
-from .errors import InputError, length_list
+from .errors import InputError, length_list, unreadable_array
 from .io import channels_first, pcm_to_float32, refuse_masked
 
 
@@ -70,7 +70,7 @@ def as_waveform(x: Any, config: Any = None, host: bool = False, scan: bool = Tru
         try:
             x = np.asarray(x)
         except ValueError as error:  # ragged lists
-            raise InputError(f"x cannot be read as an array: {error}") from error
+            raise unreadable_array("x", x, error) from error
     elif not isinstance(x, jax.Array):
         try:
             x = jnp.asarray(x)

@@ -161,3 +161,12 @@ class PcmScaleWarning(UserWarning):
     """Wide integer samples (int32 / int64) whose values all fit in 16 bits: they are scaled
     by ``2**31`` / ``2**63`` as SPEC section 3 says, which leaves them at about 1e-5 or less
     (32767 / 2**31) if they are really 16-bit PCM (``x.astype(np.int16)`` says so)."""
+
+
+def unreadable_array(name: str, samples: object, error: ValueError) -> InputError:
+    """The error for samples NumPy cannot read as one array; a list of clips (of several lengths:
+    NumPy's "inhomogeneous shape") is told what takes it."""
+    if isinstance(samples, (list, tuple)) and any(isinstance(v, (list, tuple)) or np.ndim(v) for v in samples):
+        fix = "use jaxspec.encode_batch, or pad them to x [B, Lmax] and pass lengths="
+        return InputError(f"{name} is a list of clips of several lengths, not one array: {fix} (NumPy: {error})")
+    return InputError(f"{name} cannot be read as an array: {error}")

@@ -13,7 +13,7 @@ import soundfile
 
 from . import _files, errors, limits
 from ._pytree import pytree_dataclass
-from .errors import AudioFileError, AudioSamplesError, InputError, PcmScaleWarning, check_rate
+from .errors import AudioFileError, AudioSamplesError, InputError, PcmScaleWarning, check_rate, unreadable_array
 
 PathLike = str | os.PathLike
 
@@ -205,7 +205,7 @@ def float32_and_peak(samples: Any, name: str = "audio", *, copy: bool = True) ->
     try:
         x = np.asarray(samples)
     except ValueError as error:  # ragged lists
-        raise InputError(f"{name} cannot be read as an array: {error}") from error
+        raise unreadable_array(name, samples, error) from error
     if x.ndim == 0:
         raise InputError(f"{name} is a 0-d array (a scalar); expected [n] or [n, channels]")
     if x.ndim > 2:

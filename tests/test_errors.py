@@ -592,3 +592,12 @@ def test_valid_uses_of_the_checked_arguments_stay_accepted(tmp_path):
     stamps = collections.deque()
     jaxspec.encode_to_file(config, jaxspec.example_path(), tmp_path / "a.npy", stamps=stamps)
     assert len(stamps) == 1
+
+
+def test_a_list_of_clips_of_several_lengths_says_what_takes_it():
+    # NumPy's "inhomogeneous shape" error with no fix (found by a new-user audit)
+    x = np.zeros(16000, np.float32)
+    with raises(InputError, "x is a list of clips of several lengths", "jaxspec.encode_batch", "lengths="):
+        jaxspec.spectrogram(SpectrogramConfig(), [x, x[:8000]])
+    with raises(InputError, "audio is a list of clips of several lengths", "jaxspec.encode_batch"):
+        jaxspec.encode(SpectrogramConfig(), [x, x[:8000]], sample_rate=16000)
