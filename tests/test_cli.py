@@ -1,5 +1,6 @@
 """The ``jaxspec`` command end to end on a temporary folder, through ``main([...])``."""
 
+import contextlib
 import hashlib
 import json
 import math
@@ -853,3 +854,21 @@ def test_demo_and_errors_name_features_and_channels_as_they_are(tmp_path, capsys
     assert "= (frames, features)" in out and "(frames, bins)" not in out
     with pytest.raises(jaxspec.InputError, match=r"looks like 1 channel first \("):
         jaxspec.encode(SpectrogramConfig(), np.zeros((1, 16000), np.float32), sample_rate=16000)
+
+
+@pytest.mark.parametrize(
+    "flags, fragment",
+    [
+        (["--normalization", "rsm"], "write none, max, max:LEVEL, rms or rms:LEVEL"),  # was "('rsm', 1.0) ... tuples"
+        (["--window-function", "hannn"], "is not a window: write one of hann,"),  # was "a callable n -> array[n]"
+        (["--time-mask", "0:100"], "2,0:100,fill=mean (time)"),  # gave the frequency policy only
+        (["--vtlp", "0.9:1.1"], "--preset kaldi_fbank"),  # named Python only
+    ],
+)
+def test_flag_errors_speak_in_flags(tmp_path, capsys, flags, fragment):
+    """Found by a new-user audit: CLI errors written in Python terms."""
+    clip = tmp_path / "a.wav"
+    soundfile.write(clip, np.zeros(1600, np.float32), 16000)
+    with pytest.raises(SystemExit) if flags[0] != "--vtlp" else contextlib.nullcontext():
+        assert main(["info", str(clip), *flags]) == 2
+    assert fragment in capsys.readouterr().err

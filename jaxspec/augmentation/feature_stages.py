@@ -216,7 +216,7 @@ def check_config(augmentation: Any, features: tuple, power: Any) -> None:
         raise ConfigError(
             f"augmentation.{mel[0]} warps the mel filterbank, but features has no MelFilterbank stage; add one "
             "(e.g. features=(MelFilterbank(n_mels=40), Log())) or use a mel preset such as "
-            "jaxspec.presets.kaldi_fbank()"
+            "jaxspec.presets.kaldi_fbank() (--preset kaldi_fbank on the command line)"
         )
 
 
@@ -383,7 +383,7 @@ def parse_mask_flag(text: str) -> dict[str, Any]:
     """
     parts = [p.strip() for p in text.split(",")]
     if len(parts) < 2 or any("=" in p for p in parts[:2]):
-        raise ValueError(f"{text!r}: write COUNT,WIDTH (ints or LO:HI ranges), e.g. 1,0:27 or 2,0:40,fill=mean")
+        raise ValueError(f"{text!r}: write COUNT,WIDTH (or LO:HI), e.g. 1,0:27 (freq), 2,0:100,fill=mean (time)")
     try:
         out: dict[str, Any] = {"count": _int_text(parts[0]), "width": _int_text(parts[1])}
     except ValueError:

@@ -16,6 +16,7 @@ from ..augmentation import BY_FIELD
 from ..config import SpectrogramConfig
 from ..durations import is_duration_string, parse_duration
 from ..errors import ConfigError
+from ..windows import WINDOW_NAMES
 
 _PARAM_HELP = "a number, LO:HI (uniform), normal:MEAN,STD, uniform:LO,HI or loguniform:LO,HI"
 
@@ -46,6 +47,11 @@ def _window_value(text: str) -> str | list[float] | None:
             return [float(v) for v in text.split(",")]
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r}: window values must be comma-separated numbers") from None
+    if text.lower() not in WINDOW_NAMES:  # the config's error spoke of callables and sequences
+        names = ", ".join(WINDOW_NAMES)
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a window: write one of {names}, none, or comma-separated values"
+        )
     return text
 
 
@@ -54,6 +60,8 @@ def _normalization_value(text: str) -> list[Any] | None:
     if text.lower() == "none":
         return None
     kind, _, level = text.partition(":")
+    if kind.lower() not in ("max", "rms"):  # the config's error spoke of tuples
+        raise argparse.ArgumentTypeError(f"{text!r}: write none, max, max:LEVEL, rms or rms:LEVEL (e.g. rms:0.1)")
     if not level:
         return [kind, 1.0]
     try:
