@@ -76,6 +76,28 @@ def takes_keywords_of(
     return decorate
 
 
+# One idea under each library's name: a keyword of one library given to another's preset
+# (librosa's sr to torchaudio's sample_rate) is pointed to the name that preset takes.
+_SAME_KEYWORDS = (
+    ("sr", "sample_rate", "sample_frequency"),
+    ("n_mels", "num_mel_bins"),
+    ("n_mfcc", "num_ceps"),
+    ("n_fft", "fft_size"),
+    ("hop_length", "frame_shift", "offset"),
+    ("win_length", "frame_length", "window_size"),
+    ("window", "window_fn", "window_type", "window_function"),
+    ("fmin", "f_min", "low_freq"),
+    ("fmax", "f_max", "high_freq"),
+)
+
+
+def _synonyms(name: str, accepted: list[str]) -> dict[str, str]:
+    """``{name: the keyword of ``accepted`` that means the same}`` (empty when none does)."""
+    group = next((g for g in _SAME_KEYWORDS if name in g), ())
+    other = next((o for o in group if o in accepted), None)
+    return {} if other is None else {name: other}
+
+
 def refuse(preset: str, unsupported: dict[str, Any], *takes: Callable[..., Any], extra: tuple[str, ...] = ()) -> None:
     """A ``ConfigError`` for keywords that none of the functions ``takes`` (nor ``extra``)
     takes; a typo gets the closest name."""
@@ -83,7 +105,7 @@ def refuse(preset: str, unsupported: dict[str, Any], *takes: Callable[..., Any],
         accepted = sorted({name for fn in takes for name in keywords(fn)} | set(extra))
         parts = []
         for name, value in unsupported.items():
-            parts.append(f"{label(preset, name)}={value!r}{did_you_mean(name, accepted)}")
+            parts.append(f"{label(preset, name)}={value!r}{did_you_mean(name, accepted, _synonyms(name, accepted))}")
         raise ConfigError(
             f"{preset}: {', '.join(parts)}: not a keyword jaxspec takes for it (a typo, or a keyword of the "
             f"source that jaxspec does not reproduce); it takes {', '.join(accepted)}"
@@ -172,7 +194,8 @@ def kaldi_samples(name: str, keyword: str, ms: float, rate: int, low: int, cap: 
     samples = rate * ms * 0.001
     ok = low <= samples < cap + 1  # before int(): 1e308 ms overflowed
     shown = f"{samples:.6g}" if samples < cap + 1 else f"more than {cap}"
-    require(name, keyword, ms, ok, f"is {shown} samples at {rate} Hz (Kaldi needs {low}; the cap is {cap})")
+    why = f"is {shown} samples at {rate} Hz (Kaldi needs {low}; the cap is {cap}); Kaldi's unit is ms: 25 for 25 ms"
+    require(name, keyword, ms, ok, why)
     return int(samples)
 
 

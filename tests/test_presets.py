@@ -206,6 +206,11 @@ def test_whisper_is_3000_frames_whatever_the_length(clips):
         (lambda: presets.torchaudio_melspectrogram(nfft=3), ["nfft=3", "did you mean n_fft?"]),
         (lambda: presets.kaldi_mfcc(num_cep=3), ["num_cep=3", "did you mean num_ceps?"]),
         (lambda: presets.whisper(nmels=80), ["nmels=80", "did you mean n_mels?", "takes augmentation, n_mels"]),
+        # another library's name for the same keyword (found by a new-user audit)
+        (lambda: presets.librosa_melspectrogram(sample_rate=16000), ["did you mean sr?"]),
+        (lambda: presets.torchaudio_melspectrogram(sr=16000), ["did you mean sample_rate?"]),
+        (lambda: presets.kaldi_fbank(hop_length=160), ["did you mean frame_shift?"]),
+        (lambda: presets.kaldi_fbank(frame_length=0.025), ["0.4 samples", "Kaldi's unit is ms: 25 for 25 ms"]),
         # what the sources refuse: an odd FFT size (Kaldi), a default hop of 0 samples
         (lambda: presets.kaldi_fbank(sample_frequency=22050, round_to_power_of_two=False), ["551 samples", "even"]),
         (lambda: presets.kaldi_mfcc(sample_frequency=11025, round_to_power_of_two=False), ["275 samples"]),
