@@ -62,7 +62,7 @@ def as_waveform(x: Any, config: Any = None, host: bool = False, scan: bool = Tru
     """
     if isinstance(x, (str, bytes, os.PathLike)):
         raise InputError(
-            f"x={x!r} is a path; spectrogram takes samples already at config.sample_rate. "
+            f"x={x!r} is a path; samples go in here, already at config.sample_rate. "
             "Use jaxspec.encode(config, path) to read and resample a file"
         )
     if isinstance(x, (np.ndarray, list, tuple)):
@@ -240,8 +240,8 @@ def check_key(key: Any) -> jax.Array:
     or raw words of that other implementation, ``jax.random.PRNGKey(seed)``'s, wrapped as its keys)."""
     if isinstance(key, (int, float)) and not isinstance(key, bool):  # a sample rate where the key goes
         raise InputError(
-            f"key={key!r} is not a PRNG key; use jax.random.key(seed). If it is a sample rate: spectrogram "
-            "takes samples at config.sample_rate; jaxspec.encode(config, x, sample_rate=...) resamples"
+            f"key={key!r} is not a PRNG key; use jax.random.key(seed). If it is a sample rate: samples go in "
+            "at config.sample_rate; jaxspec.encode(config, x, sample_rate=...) resamples"
         )
     if isinstance(key, np.ndarray):
         key = jax.device_put(key)  # jnp.asarray would compile a copy per shape (a corpus's batch sizes)

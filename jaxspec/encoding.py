@@ -273,7 +273,11 @@ def encode_batch(
     if not isinstance(config, SpectrogramConfig):
         raise config_type_error(config)
     if isinstance(audios, (str, bytes, os.PathLike, Audio, np.ndarray, jax.Array)):
-        raise InputError("encode_batch takes a list of inputs; use encode for a single one")
+        folder = isinstance(audios, (str, os.PathLike)) and os.path.isdir(audios)  # encode reads no folder either
+        fix = (
+            "list its files: sorted(pathlib.Path(d).rglob('*.wav')), or run jaxspec encode DIR -o OUT" if folder else ""
+        )
+        raise InputError(f"encode_batch takes a list of inputs; {fix or 'use encode for a single one'}")
     if isinstance(audios, Mapping):  # its keys would be read as the inputs
         raise InputError("encode_batch takes a list of inputs, not a dict; pass list(d.values())")
     try:

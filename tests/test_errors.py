@@ -601,3 +601,19 @@ def test_a_list_of_clips_of_several_lengths_says_what_takes_it():
         jaxspec.spectrogram(SpectrogramConfig(), [x, x[:8000]])
     with raises(InputError, "audio is a list of clips of several lengths", "jaxspec.encode_batch"):
         jaxspec.encode(SpectrogramConfig(), [x, x[:8000]], sample_rate=16000)
+
+
+def test_messages_name_no_other_function_and_a_folder_says_how_to_list_it(tmp_path):
+    # draw and augment said "spectrogram takes samples"; encode_batch of a folder said "use
+    # encode", which reads no folder either (found by a new-user audit)
+    config = SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=0.5))
+    with pytest.raises(InputError, match="not a PRNG key") as error:
+        jaxspec.draw(config, 0, 16000)
+    assert "spectrogram" not in str(error.value)
+    with pytest.raises(InputError, match="is a path") as error:
+        jaxspec.augment(config, str(tmp_path / "a.wav"), jax.random.key(0))
+    assert "spectrogram" not in str(error.value) and "jaxspec.encode(config, path)" in str(error.value)
+    with raises(InputError, "encode_batch takes a list of inputs", "rglob", "jaxspec encode DIR -o OUT"):
+        jaxspec.encode_batch(config, str(tmp_path))
+    with raises(InputError, "use encode for a single one"):
+        jaxspec.encode_batch(config, str(tmp_path / "a.wav"))
