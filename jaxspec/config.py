@@ -26,7 +26,7 @@ from ._pytree import pytree_dataclass
 from .augmentation import Augmentation, resolve
 from .augmentation.feature_stages import check_config as check_feature_augmentation
 from .durations import parse_duration, seconds_to_samples
-from .errors import ConfigError, InputError, check_rate, length_list
+from .errors import ConfigError, InputError, check_rate, length_list, warn_low_rate
 from .windows import check_window_function, shown_window, window_values
 
 _NORMALIZATIONS = ("max", "rms")
@@ -134,7 +134,7 @@ class SpectrogramConfig:
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)
         given = self.sample_rate  # as written: 1e300 as an int was a 301-digit message
-        set_("sample_rate", check_rate("sample_rate", given))
+        set_("sample_rate", warn_low_rate("sample_rate", check_rate("sample_rate", given)))
         if self.sample_rate > limits.MAX_SAMPLE_RATE:
             raise ConfigError(f"sample_rate={given!r} is above the cap {limits.MAX_SAMPLE_RATE} Hz")
         set_("window_function", check_window_function(self.window_function))

@@ -149,6 +149,14 @@ def check_rate(name: str, rate: object) -> int:
     return int(rate)
 
 
+def warn_low_rate(name: str, rate: int) -> int:
+    """``rate``, with a warning when it is under 1 kHz: most often kHz written as Hz
+    (``sample_rate=48`` gave a 40101-frame spectrogram of 1 s, 16 a 1-sample window)."""
+    if rate < 1000:
+        warnings.warn(f"{name}={rate} Hz is below 1 kHz; for {rate} kHz write {rate * 1000}", UserWarning, stacklevel=3)
+    return rate
+
+
 def length_list(name: str, values: list | tuple) -> np.ndarray:
     """A list of lengths in samples as an integer array (``[]`` as int64, where ``np.asarray([])``
     is float64); a bool in it is an ``InputError`` (``np.asarray([True, 400])`` read it as 1)."""

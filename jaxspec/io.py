@@ -13,7 +13,7 @@ import soundfile
 
 from . import _files, errors, limits
 from ._pytree import pytree_dataclass
-from .errors import AudioFileError, AudioSamplesError, InputError, PcmScaleWarning, check_rate, unreadable_array
+from .errors import AudioFileError, AudioSamplesError, InputError, PcmScaleWarning, check_rate
 
 PathLike = str | os.PathLike
 
@@ -35,7 +35,7 @@ def looks_channels_first(shape: tuple[int, ...]) -> str:
 def capped_rate(name: str, rate: Any) -> int:
     """``check_rate``, then the cap ``limits.MAX_SAMPLE_RATE`` (an ``InputError``) for the rate
     of samples (``Audio``, ``encode(x, sample_rate=)``)."""
-    rate = check_rate(name, rate)
+    rate = errors.warn_low_rate(name, check_rate(name, rate))
     if rate > limits.MAX_SAMPLE_RATE:
         raise InputError(f"{name}={rate} is above the cap {limits.MAX_SAMPLE_RATE} Hz (jaxspec.limits)")
     return rate
@@ -205,7 +205,7 @@ def float32_and_peak(samples: Any, name: str = "audio", *, copy: bool = True) ->
     try:
         x = np.asarray(samples)
     except ValueError as error:  # ragged lists
-        raise unreadable_array(name, samples, error) from error
+        raise errors.unreadable_array(name, samples, error) from error
     if x.ndim == 0:
         raise InputError(f"{name} is a 0-d array (a scalar); expected [n] or [n, channels]")
     if x.ndim > 2:

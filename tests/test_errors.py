@@ -617,3 +617,24 @@ def test_messages_name_no_other_function_and_a_folder_says_how_to_list_it(tmp_pa
         jaxspec.encode_batch(config, str(tmp_path))
     with raises(InputError, "use encode for a single one"):
         jaxspec.encode_batch(config, str(tmp_path / "a.wav"))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: SpectrogramConfig(sample_rate=16),
+        lambda: jaxspec.Audio(np.zeros(100, np.float32), 48),
+        lambda: jaxspec.encode(SpectrogramConfig(sample_rate=1000), np.zeros(1000, np.float32), sample_rate=8),
+    ],
+)
+def test_a_rate_under_one_khz_warns_that_it_may_be_khz(make):
+    # sample_rate=48 gave a 40101-frame spectrogram of a 1 s clip, silently (found by a new-user audit)
+    with pytest.warns(UserWarning, match=r"Hz is below 1 kHz; for \d+ kHz write \d+000"):
+        make()
+
+
+def test_rates_of_one_khz_and_more_do_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SpectrogramConfig(sample_rate=1000)
+        jaxspec.Audio(np.zeros(100, np.float32), 8000)
