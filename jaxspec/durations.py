@@ -10,6 +10,7 @@ import decimal
 import math
 import numbers
 import re
+import warnings
 from typing import Any
 
 from .errors import ConfigError
@@ -70,3 +71,19 @@ def parse_duration(value: Any, name: str, ints: str | None = "samples") -> float
         raise ConfigError(f"{name}={value!r} is not a finite number of seconds")
     kinds = f"an int ({ints}), a float (seconds)" if ints else "a number of seconds"
     raise ConfigError(f"{name}={value!r} must be {kinds} or a string like '25ms'")
+
+
+LONG_SECONDS = 10.0
+"""A bare number of seconds from which ``warn_long_seconds`` warns."""
+
+
+def warn_long_seconds(value: Any, name: str) -> None:
+    """Warns when ``value`` (a number or a ``(lo, hi)`` pair of numbers, in seconds) reaches
+    ``LONG_SECONDS``: most often milliseconds written bare (``time_shift=100`` shifted every
+    clip of under 100 s out of its frame, an all-zero spectrogram without a word)."""
+    values = value if isinstance(value, (tuple, list)) else (value,)
+    numbers_only = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
+    if numbers_only and values and max(abs(float(v)) for v in values) >= LONG_SECONDS:
+        shown = tuple(values) if len(values) > 1 else values[0]
+        fix = "a number is seconds; write '100ms' for milliseconds"
+        warnings.warn(f"{name}={shown!r} is {LONG_SECONDS:g} s or more ({fix})", UserWarning, stacklevel=4)

@@ -12,6 +12,7 @@ import dataclasses
 import math
 import pickle
 import re
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -1040,3 +1041,22 @@ def test_time_mask_widths_clip_to_floor_of_max_fraction_times_frames(fraction, f
         window_size=2, offset=1, augmentation=Augmentation(time_mask=jaxspec.TimeMask(1, 10**5, max_fraction=fraction))
     )
     assert int(jaxspec.draw(config, jax.random.key(0), frames)["time_mask_widths"][0]) == math.floor(fraction * frames)
+
+
+@pytest.mark.parametrize("value", [100, (-100, 100), (0.0, 10.0), np.float32(30.0)])
+def test_a_bare_shift_of_ten_seconds_or_more_warns_once(value):
+    # time_shift=100 (meant as ms) moved every shorter clip out of its frames: all zeros, silently
+    # (found by a new-user audit)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        jaxspec.Augmentation(time_shift=value)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1 and "is 10 s or more (a number is seconds; write '100ms'" in messages[0], messages
+
+
+@pytest.mark.parametrize("value", [0.1, (-9.9, 9.9), "20s", ("-100ms", "100ms"), jaxspec.Scaled(0.5)])
+def test_short_or_unit_given_shifts_do_not_warn(value):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jaxspec.Augmentation(time_shift=value)
+        jaxspec.TimeShift(value)

@@ -206,7 +206,7 @@ STAGES: tuple[Stage, ...] = (
         ),
         example='{"t": {"uniform": [-0.1, 0.1]}}',
         drawn=("time_shift_samples",),
-        shorthand=lambda value, field: param_shorthand(TimeShift)(shift_seconds(value), field),
+        shorthand=param_shorthand(TimeShift, shift_seconds),
         draw=draw_time_shift,
         apply=lambda setting, x, v, key, valid=None: ops.shift(x, v["time_shift_samples"]),
         describe=lambda v, rate: f"shift {int(v['time_shift_samples']) / rate * 1000:+.0f} ms",

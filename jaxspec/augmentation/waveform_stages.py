@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _xla, limits
 from .._pytree import pytree_dataclass
-from ..durations import is_duration_string, parse_duration
+from ..durations import is_duration_string, parse_duration, warn_long_seconds
 from ..errors import ConfigError, InputError
 from ..io import Audio, capped_rate, is_path, pcm_to_float32
 from . import loaded, ops, random
@@ -172,6 +172,7 @@ class TimeShift:
     t: Any
 
     def __post_init__(self):
+        warn_long_seconds(self.t, "TimeShift t")  # as given: 100 meant as ms, not "20s"
         t = shift_seconds(self.t)
         if not isinstance(t, Scaled):
             t = as_param(t, "TimeShift t", cap=limits.MAX_SHIFT_SECONDS)
@@ -244,9 +245,9 @@ def _is_param(value: Any) -> bool:
     )
 
 
-def param_shorthand(cls: type) -> Callable[[Any, str], Any]:
-    def coerce(value: Any, field: str) -> Any:
-        if _is_param(value):
+def param_shorthand(cls: type, read: Callable[[Any], Any] = lambda v: v) -> Callable[[Any, str], Any]:
+    def coerce(value: Any, field: str) -> Any:  # the setting gets the value as given, ``read`` says if it is one
+        if _is_param(read(value)):
             return cls(value)
         raise ConfigError(f"{field}={value!r} is not a valid {cls.__name__} setting")
 
@@ -270,8 +271,7 @@ def convolution_shorthand(value: Any, field: str) -> Convolution:
 
 
 # ------------------------------------------------------------------- draws and applications
-def param_key(stage_key: jax.Array, param_id: int) -> jax.Array:
-    """The key of one draw: ``fold_in(stage_key, param_id)``."""
+def param_key(stage_key: jax.Array, param_id: int) -> jax.Array:  # the key of one draw
     return jax.random.fold_in(stage_key, param_id)
 
 
