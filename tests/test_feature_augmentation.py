@@ -673,3 +673,16 @@ def test_vtlp_on_a_band_narrower_than_float32_resolves_stays_finite(norm):
         warnings.simplefilter("error", RuntimeWarning)
         for key in (None, jax.random.key(0)):
             assert np.isfinite(np.asarray(jaxspec.spectrogram(config, x, key))).all()
+
+
+def test_a_frequency_mask_as_wide_as_the_mel_bands_warns_once(tmp_path):
+    # SpecAugment's LB policy (0:27, for 80 bands) on Kaldi's 23 bands masked whole examples
+    # (39 of 200 keys) without a word (found by a new-user audit)
+    lb = jaxspec.Augmentation(frequency_mask=(1, (0, 27)))
+    with pytest.warns(UserWarning, match="width up to 27 reaches all 23 mel bands") as made:
+        config = jaxspec.presets.kaldi_fbank(augmentation=lb)
+    assert len(made) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jaxspec.presets.kaldi_fbank(num_mel_bins=80, augmentation=lb)
+        jaxspec.encode(config, jaxspec.example_path(), key=jax.random.key(0))  # derived configs: no warning again

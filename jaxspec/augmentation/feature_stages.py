@@ -36,7 +36,7 @@ import numpy as np
 from .. import _xla, limits
 from .. import features as _features
 from .._pytree import pytree_dataclass
-from ..errors import ConfigError
+from ..errors import ConfigError, warn
 from . import feature_ops
 from .distributions import as_param, sample_param
 from .integers import check_int, int_bounds, int_param, random_index, random_int, random_word  # noqa: F401
@@ -148,9 +148,7 @@ class VTLP:
         object.__setattr__(self, "alpha", as_param(self.alpha, "VTLP alpha", bounds=VTLP_BOUNDS))
         f_hi = self.f_hi
         if isinstance(f_hi, bool) or not isinstance(f_hi, numbers.Real) or not 0 < f_hi <= limits.MAX_FREQUENCY:
-            raise ConfigError(
-                f"VTLP f_hi={f_hi!r} must be a positive frequency in Hz, at most {limits.MAX_FREQUENCY:g}"
-            )
+            raise ConfigError(f"VTLP f_hi={f_hi!r} must be a frequency in Hz in (0, {limits.MAX_FREQUENCY:g}]")
         object.__setattr__(self, "f_hi", float(f_hi))
 
 
@@ -163,18 +161,16 @@ def _count_shorthand(cls: type) -> Any:
     return coerce
 
 
-def _warp_shorthand(value: Any, field: str) -> TimeWarp:
+def time_warp_shorthand(value: Any, field: str) -> TimeWarp:
     return TimeWarp(value)
 
 
-def _vtlp_shorthand(value: Any, field: str) -> VTLP:
+def vtlp_shorthand(value: Any, field: str) -> VTLP:
     return VTLP(value)
 
 
 frequency_mask_shorthand = _count_shorthand(FrequencyMask)
 time_mask_shorthand = _count_shorthand(TimeMask)
-time_warp_shorthand = _warp_shorthand
-vtlp_shorthand = _vtlp_shorthand
 
 
 # ------------------------------------------------------------------- where they run
@@ -218,6 +214,11 @@ def check_config(augmentation: Any, features: tuple, power: Any) -> None:
             "(e.g. features=(MelFilterbank(n_mels=40), Log())) or use a mel preset such as "
             "jaxspec.presets.kaldi_fbank() (--preset kaldi_fbank on the command line)"
         )
+    bands = [s.n_mels for s in features[: insertion_point(features)] if isinstance(s, _features.MelFilterbank)]
+    widest = None if augmentation.frequency_mask is None else int_bounds(augmentation.frequency_mask.width)[1]
+    if bands and widest is not None and widest >= bands[-1]:  # SpecAugment's 27 on Kaldi's 23 bands
+        fix = "such draws mask whole examples; lower it (SpecAugment's LB 0:27 is for 80 bands)"
+        warn(f"frequency_mask width up to {widest} reaches all {bands[-1]} mel bands: {fix}")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
