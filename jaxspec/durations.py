@@ -10,10 +10,9 @@ import decimal
 import math
 import numbers
 import re
-import warnings
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, warn
 
 UNITS = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0}
 """The units a duration string may use, in seconds."""
@@ -86,4 +85,4 @@ def warn_long_seconds(value: Any, name: str) -> None:
     if numbers_only and values and max(abs(float(v)) for v in values) >= LONG_SECONDS:
         shown = tuple(values) if len(values) > 1 else values[0]
         fix = "a number is seconds; write '100ms' for milliseconds"
-        warnings.warn(f"{name}={shown!r} is {LONG_SECONDS:g} s or more ({fix})", UserWarning, stacklevel=4)
+        warn(f"{name}={shown!r} is {LONG_SECONDS:g} s or more ({fix})")

@@ -153,7 +153,7 @@ def warn_low_rate(name: str, rate: int) -> int:
     """``rate``, with a warning when it is under 1 kHz: most often kHz written as Hz
     (``sample_rate=48`` gave a 40101-frame spectrogram of 1 s, 16 a 1-sample window)."""
     if rate < 1000:
-        warnings.warn(f"{name}={rate} Hz is below 1 kHz; for {rate} kHz write {rate * 1000}", UserWarning, stacklevel=3)
+        warn(f"{name}={rate} Hz is below 1 kHz; for {rate} kHz write {rate * 1000}")
     return rate
 
 
