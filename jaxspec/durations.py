@@ -73,16 +73,15 @@ def parse_duration(value: Any, name: str, ints: str | None = "samples") -> float
 
 
 LONG_SECONDS = 10.0
-"""A bare number of seconds from which ``warn_long_seconds`` warns."""
+"""A shift in seconds from which ``warn_long_seconds`` warns."""
 
 
 def warn_long_seconds(value: Any, name: str) -> None:
-    """Warns when ``value`` (a number or a ``(lo, hi)`` pair of numbers, in seconds) reaches
+    """Warns when ``value`` (seconds: a number, or the ``(lo, hi)`` bounds of a range) reaches
     ``LONG_SECONDS``: most often milliseconds written bare (``time_shift=100`` shifted every
-    clip of under 100 s out of its frame, an all-zero spectrogram without a word)."""
-    values = value if isinstance(value, (tuple, list)) else (value,)
-    numbers_only = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
-    if numbers_only and values and max(abs(float(v)) for v in values) >= LONG_SECONDS:
-        shown = tuple(values) if len(values) > 1 else values[0]
-        fix = "a number is seconds; write '100ms' for milliseconds"
-        warn(f"{name}={shown!r} is {LONG_SECONDS:g} s or more ({fix})")
+    clip of under 100 s out of its frames, an all-zero spectrogram without a word)."""
+    values = value if isinstance(value, tuple) else (value,)
+    if all(isinstance(v, numbers.Real) for v in values) and max(abs(float(v)) for v in values) >= LONG_SECONDS:
+        shown = values if len(values) > 1 else values[0]
+        fix = "clips shorter than the shift come out all zeros; a number is seconds: '100ms' for milliseconds"
+        warn(f"{name}={shown!r} reaches {LONG_SECONDS:g} s or more: {fix}")

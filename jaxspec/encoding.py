@@ -23,7 +23,7 @@ from .augmentation.noise import key_words
 from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
 from .corpus import bucket_length, encode_one, encode_waves
-from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, config_type_error
+from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, config_type_error, warn_low_rate
 from .io import (
     Audio,
     audio_info,
@@ -87,7 +87,8 @@ def prepare(
 
 def _samples_and_rate(item: Any, sample_rate: int | None, name: str) -> tuple[Any, int]:
     """The samples and rate of an ``Audio`` or an array item (``InputError`` for anything else)."""
-    if isinstance(item, Audio):
+    audio = isinstance(item, Audio)  # its rate: a file's header, or checked when it was made
+    if audio:
         item, sample_rate = item.samples, item.sample_rate  # its samples are checked as an array's
     if item is None:
         raise InputError(f"{name} is None; pass a file path, an Audio or an array of samples")
@@ -100,7 +101,8 @@ def _samples_and_rate(item: Any, sample_rate: int | None, name: str) -> tuple[An
         raise InputError(f"{name} is a traced value; inside jax.jit call jaxspec.spectrogram on the waveform")
     if sample_rate is None:
         raise InputError(f"{name} is an array without a rate; pass sample_rate=... (Hz) or an Audio")
-    return item, capped_rate("sample_rate", sample_rate)  # as Audio's and a file header's rate
+    rate = capped_rate("sample_rate", sample_rate)  # as Audio's and a file header's rate
+    return item, rate if audio else warn_low_rate("sample_rate", rate)  # typed by the user: 48 for 48 kHz?
 
 
 _LADDER_RESAMPLE_SAMPLES = 1 << 24

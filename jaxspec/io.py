@@ -35,7 +35,7 @@ def looks_channels_first(shape: tuple[int, ...]) -> str:
 def capped_rate(name: str, rate: Any) -> int:
     """``check_rate``, then the cap ``limits.MAX_SAMPLE_RATE`` (an ``InputError``) for the rate
     of samples (``Audio``, ``encode(x, sample_rate=)``)."""
-    rate = errors.warn_low_rate(name, check_rate(name, rate))
+    rate = check_rate(name, rate)
     if rate > limits.MAX_SAMPLE_RATE:
         raise InputError(f"{name}={rate} is above the cap {limits.MAX_SAMPLE_RATE} Hz (jaxspec.limits)")
     return rate

@@ -1043,18 +1043,28 @@ def test_time_mask_widths_clip_to_floor_of_max_fraction_times_frames(fraction, f
     assert int(jaxspec.draw(config, jax.random.key(0), frames)["time_mask_widths"][0]) == math.floor(fraction * frames)
 
 
-@pytest.mark.parametrize("value", [100, (-100, 100), (0.0, 10.0), np.float32(30.0)])
-def test_a_bare_shift_of_ten_seconds_or_more_warns_once(value):
+@pytest.mark.parametrize(
+    "value", [100, (-100, 100), (0.0, 10.0), np.float32(30.0), np.array(30.0), "20s", jaxspec.Uniform(-1.0, 12.0)]
+)
+def test_a_shift_of_ten_seconds_or_more_warns_once(value):
     # time_shift=100 (meant as ms) moved every shorter clip out of its frames: all zeros, silently
-    # (found by a new-user audit)
+    # (found by a new-user audit); the CLI's -100:100 is a Uniform
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         jaxspec.Augmentation(time_shift=value)
     messages = [str(w.message) for w in caught]
-    assert len(messages) == 1 and "is 10 s or more (a number is seconds; write '100ms'" in messages[0], messages
+    assert len(messages) == 1 and "reaches 10 s or more: clips shorter than the shift" in messages[0], messages
 
 
-@pytest.mark.parametrize("value", [0.1, (-9.9, 9.9), "20s", ("-100ms", "100ms"), jaxspec.Scaled(0.5)])
+def test_a_bad_shift_is_refused_without_the_long_shift_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for bad in (float("inf"), (0, 100, 200), (100, 50)):
+            with pytest.raises(jaxspec.ConfigError):
+                jaxspec.TimeShift(bad)
+
+
+@pytest.mark.parametrize("value", [0.1, (-9.9, 9.9), "9s", ("-100ms", "100ms"), jaxspec.Scaled(0.5)])
 def test_short_or_unit_given_shifts_do_not_warn(value):
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import soundfile
 from conftest import child_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -623,14 +624,27 @@ def test_messages_name_no_other_function_and_a_folder_says_how_to_list_it(tmp_pa
     "make",
     [
         lambda: SpectrogramConfig(sample_rate=16),
-        lambda: jaxspec.Audio(np.zeros(100, np.float32), 48),
         lambda: jaxspec.encode(SpectrogramConfig(sample_rate=1000), np.zeros(1000, np.float32), sample_rate=8),
     ],
 )
-def test_a_rate_under_one_khz_warns_that_it_may_be_khz(make):
+def test_a_rate_under_one_khz_warns_that_it_may_be_khz(make, monkeypatch):
     # sample_rate=48 gave a 40101-frame spectrogram of a 1 s clip, silently (found by a new-user audit)
-    with pytest.warns(UserWarning, match=r"Hz is below 1 kHz; for \d+ kHz write \d+000"):
+    monkeypatch.setattr(jaxspec.errors, "_LOW_RATES_WARNED", set())  # once per process and rate
+    with pytest.warns(UserWarning, match=r"Hz is below 1 kHz; for \d+ kHz write \d+000") as made:
         make()
+    assert len(made) == 1  # not again from the configs jaxspec derives
+
+
+def test_a_low_rate_warns_once_and_not_of_rates_the_user_did_not_type(monkeypatch, tmp_path):
+    monkeypatch.setattr(jaxspec.errors, "_LOW_RATES_WARNED", set())
+    with pytest.warns(UserWarning, match=r"sample_rate=500 Hz is below 1 kHz \(audio is rarely") as made:
+        config = SpectrogramConfig(sample_rate=500, window_size=40, offset=10)
+        jaxspec.encode(config, np.zeros(2000, np.float32), sample_rate=500)
+    assert len(made) == 1  # a rate of 500 is not "500 kHz"
+    soundfile.write(tmp_path / "a.wav", np.zeros(2000, np.float32), 600)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a file's rate and an Audio's are no typo of the user's
+        jaxspec.encode(SpectrogramConfig(), jaxspec.load_audio(tmp_path / "a.wav"))
 
 
 def test_rates_of_one_khz_and_more_do_not_warn():

@@ -172,10 +172,10 @@ class TimeShift:
     t: Any
 
     def __post_init__(self):
-        warn_long_seconds(self.t, "TimeShift t")  # as given: 100 meant as ms, not "20s"
         t = shift_seconds(self.t)
-        if not isinstance(t, Scaled):
+        if not isinstance(t, Scaled):  # checked, then warned of (a range's bounds too: the CLI's 'LO:HI')
             t = as_param(t, "TimeShift t", cap=limits.MAX_SHIFT_SECONDS)
+            warn_long_seconds((t.low, t.high) if isinstance(t, (Uniform, LogUniform)) else t, "TimeShift t")
         object.__setattr__(self, "t", t)
 
 
