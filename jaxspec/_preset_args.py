@@ -83,8 +83,8 @@ _SAME_KEYWORDS = (
     ("n_mels", "num_mel_bins"),
     ("n_mfcc", "num_ceps"),
     ("n_fft", "fft_size"),
-    ("hop_length", "frame_shift", "offset"),
-    ("win_length", "frame_length", "window_size"),
+    ("hop_length", "offset"),  # not Kaldi's frame_shift or frame_length: those are in ms
+    ("win_length", "window_size"),
     ("window", "window_fn", "window_type", "window_function"),
     ("fmin", "f_min", "low_freq"),
     ("fmax", "f_max", "high_freq"),
@@ -194,8 +194,8 @@ def kaldi_samples(name: str, keyword: str, ms: float, rate: int, low: int, cap: 
     samples = rate * ms * 0.001
     ok = low <= samples < cap + 1  # before int(): 1e308 ms overflowed
     shown = f"{samples:.6g}" if samples < cap + 1 else f"more than {cap}"
-    why = f"is {shown} samples at {rate} Hz (Kaldi needs {low}; the cap is {cap}); Kaldi's unit is ms: 25 for 25 ms"
-    require(name, keyword, ms, ok, why)
+    unit = f"; {keyword} is in ms (Kaldi's unit)" if samples < low else ""
+    require(name, keyword, ms, ok, f"is {shown} samples at {rate} Hz (Kaldi needs {low}; the cap is {cap}){unit}")
     return int(samples)
 
 

@@ -186,11 +186,12 @@ def num_frames(framing: Any, length: Any, window: int, hop: int, fft: int) -> An
     scalar = isinstance(length, numbers.Integral)
     traced = isinstance(length, jax.Array)
     xp = jnp if traced else np
-    if traced:  # counted in int32, where a uint32 or x64 int64 length of 2**31 or more wrapped negative
-        top = _INT32_MAX if jnp.iinfo(length.dtype).max > _INT32_MAX else None
-        if top is not None and not isinstance(length, jax.core.Tracer) and length.size and int(length.max()) > top:
+    if traced:  # counted in int32: a uint32 or x64 int64 length of 2**31 (or 2**31 - 1 + hop // 2) wrapped negative
+        wide = jnp.iinfo(length.dtype).max > _INT32_MAX
+        if wide and not isinstance(length, jax.core.Tracer) and length.size and int(length.max()) > _INT32_MAX:
             raise InputError(f"length={length!r} exceeds 2**31 - 1 samples; pass it as a NumPy array (int64)")
-        length = (length if top is None else jnp.minimum(length, top)).astype(jnp.int32)  # traced: clipped
+        top = _INT32_MAX - hop  # room for the framings' + hop // 2; traced or int32: clipped to it
+        length = (jnp.minimum(length, top) if jnp.iinfo(length.dtype).max > top else length).astype(jnp.int32)
     else:
         length = np.asarray(length, np.int64)
     if framing is None:

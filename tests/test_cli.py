@@ -872,3 +872,22 @@ def test_flag_errors_speak_in_flags(tmp_path, capsys, flags, fragment):
     with pytest.raises(SystemExit) if flags[0] != "--vtlp" else contextlib.nullcontext():
         assert main(["info", str(clip), *flags]) == 2
     assert fragment in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "header",
+    [b"{'descr': '<f4', 'fortran_order': False, 'shape': (2,, }", b"(" * 300],  # NumPy's TokenError
+)
+def test_skip_existing_takes_an_output_with_an_unreadable_header_as_cut(tmp_path, capsys, header):
+    """A header NumPy's tokenizer chokes on escaped whole_npy: 'unexpected error', nothing encoded
+    (found by a review)."""
+    clip = tmp_path / "in" / "a.wav"
+    clip.parent.mkdir()
+    soundfile.write(clip, np.zeros(1600, np.float32), 16000)
+    out = tmp_path / "out"
+    (out / "a.npy").parent.mkdir()
+    padded = header + b" " * (-(len(header) + 11) % 64) + b"\n"
+    (out / "a.npy").write_bytes(b"\x93NUMPY\x01\x00" + len(padded).to_bytes(2, "little") + padded + b"\0" * 8)
+    code, stdout, _ = _run(capsys, "encode", clip.parent, "-o", out, "--no-progress", "--skip-existing")
+    assert code == 0 and stdout.startswith("1 written")
+    assert np.load(out / "a.npy").shape == jaxspec.encode(SpectrogramConfig(), str(clip)).shape

@@ -400,13 +400,16 @@ def test_num_frames_takes_lists_and_clips_traced_lengths():
     with raises(InputError, "too large"):  # an OverflowError
         config.num_frames(2**70)
     # a JAX uint32 length of 2**31 or more wrapped negative in int32 (found by an audit): concrete, an
-    # error saying what to pass; traced, clipped to 2**31 - 1 (no row of a batch is that long)
+    # error saying what to pass; traced, clipped to 2**31 - 1 - hop (no row of a batch is that long)
     long = jnp.asarray([3_000_000_000, 16000], jnp.uint32)
     np.testing.assert_array_equal(config.num_frames(np.asarray(long)), [-(-3_000_000_000 // 133), 121])
     with raises(InputError, "exceeds 2**31 - 1 samples", "NumPy array"):
         config.num_frames(long)
-    np.testing.assert_array_equal(jax.jit(config.num_frames)(long), [-(-(2**31 - 1) // 133), 121])
+    np.testing.assert_array_equal(jax.jit(config.num_frames)(long), [-(-(2**31 - 1 - 133) // 133), 121])
     np.testing.assert_array_equal(config.num_frames(jnp.asarray([16000, 400], jnp.uint32)), [121, 4])
+    kaldi = SpectrogramConfig(framing=jaxspec.Kaldi(snip_edges=False))  # + hop // 2 wrapped after the clip
+    counted = np.asarray(jax.jit(kaldi.num_frames)(long))
+    assert counted.min() > 0 and counted[1] == kaldi.num_frames(16000)
 
 
 @pytest.mark.parametrize(

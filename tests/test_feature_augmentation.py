@@ -685,4 +685,6 @@ def test_a_frequency_mask_as_wide_as_the_mel_bands_warns_once(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         jaxspec.presets.kaldi_fbank(num_mel_bins=80, augmentation=lb)
+        none = jaxspec.Augmentation(frequency_mask=jaxspec.FrequencyMask(0, (0, 27)))  # draws no mask
+        jaxspec.presets.kaldi_fbank(augmentation=none)
         jaxspec.encode(config, jaxspec.example_path(), key=jax.random.key(0))  # derived configs: no warning again

@@ -209,8 +209,8 @@ def test_whisper_is_3000_frames_whatever_the_length(clips):
         # another library's name for the same keyword (found by a new-user audit)
         (lambda: presets.librosa_melspectrogram(sample_rate=16000), ["did you mean sr?"]),
         (lambda: presets.torchaudio_melspectrogram(sr=16000), ["did you mean sample_rate?"]),
-        (lambda: presets.kaldi_fbank(hop_length=160), ["did you mean frame_shift?"]),
-        (lambda: presets.kaldi_fbank(frame_length=0.025), ["0.4 samples", "Kaldi's unit is ms: 25 for 25 ms"]),
+        (lambda: presets.librosa_melspectrogram(sample_frequency=16000), ["did you mean sr?"]),
+        (lambda: presets.kaldi_fbank(frame_length=0.025), ["0.4 samples", "frame_length is in ms (Kaldi's unit)"]),
         # what the sources refuse: an odd FFT size (Kaldi), a default hop of 0 samples
         (lambda: presets.kaldi_fbank(sample_frequency=22050, round_to_power_of_two=False), ["551 samples", "even"]),
         (lambda: presets.kaldi_mfcc(sample_frequency=11025, round_to_power_of_two=False), ["275 samples"]),

@@ -215,10 +215,10 @@ def check_config(augmentation: Any, features: tuple, power: Any) -> None:
             "jaxspec.presets.kaldi_fbank() (--preset kaldi_fbank on the command line)"
         )
     bands = [s.n_mels for s in features[: insertion_point(features)] if isinstance(s, _features.MelFilterbank)]
-    widest = None if augmentation.frequency_mask is None else int_bounds(augmentation.frequency_mask.width)[1]
-    if bands and widest is not None and widest >= bands[-1]:  # SpecAugment's 27 on Kaldi's 23 bands
-        fix = "such draws mask whole examples; lower it (SpecAugment's LB 0:27 is for 80 bands)"
-        warn(f"frequency_mask width up to {widest} reaches all {bands[-1]} mel bands: {fix}")
+    mask = augmentation.frequency_mask  # drawn at least once (a count of 0 draws none)
+    widest = int_bounds(mask.width)[1] if mask is not None and int_bounds(mask.count)[1] else 0
+    if bands and widest >= bands[-1] > 0:  # SpecAugment's LB 0:27 (for 80 bands) on Kaldi's 23
+        warn(f"frequency_mask width up to {widest} reaches all {bands[-1]} mel bands: such draws mask whole examples")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
