@@ -860,6 +860,8 @@ def test_demo_and_errors_name_features_and_channels_as_they_are(tmp_path, capsys
     "flags, fragment",
     [
         (["--normalization", "rsm"], "write none, max, max:LEVEL, rms or rms:LEVEL"),  # was "('rsm', 1.0) ... tuples"
+        (["--normalization", "max:inf"], "LEVEL in (0, 10000]"),  # was "('max', inf)" (a review)
+        (["--normalization", "rms:0"], "LEVEL in (0, 10000]"),
         (["--window-function", "hannn"], "is not a window: write one of hann,"),  # was "a callable n -> array[n]"
         (["--time-mask", "0:100"], "2,0:100,fill=mean (time)"),  # gave the frequency policy only
         (["--vtlp", "0.9:1.1"], "--preset kaldi_fbank"),  # named Python only

@@ -7,11 +7,12 @@ each parameter declares its flag and help there.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from .. import _serialize, presets
+from .. import _serialize, limits, presets
 from ..augmentation import BY_FIELD
 from ..config import SpectrogramConfig
 from ..durations import is_duration_string, parse_duration
@@ -64,10 +65,10 @@ def _normalization_value(text: str) -> list[Any] | None:
         raise argparse.ArgumentTypeError(f"{text!r}: write none, max, max:LEVEL, rms or rms:LEVEL (e.g. rms:0.1)")
     if not level:
         return [kind, 1.0]
-    try:
-        return [kind, float(level)]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: write max, max:LEVEL or rms:LEVEL (e.g. rms:0.1)") from None
+    with contextlib.suppress(ValueError):  # a bad level: the config's error spoke of tuples, ('max', inf)
+        if 0 < float(level) <= limits.MAX_LEVEL:
+            return [kind, float(level)]
+    raise argparse.ArgumentTypeError(f"{text!r}: write max, max:LEVEL or rms:LEVEL, LEVEL in (0, {limits.MAX_LEVEL:g}]")
 
 
 def _power_value(text: str) -> float | None:
