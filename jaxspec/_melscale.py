@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .errors import warn
+from .errors import first_time, warn
 
 SCALES = ("slaney", "htk", "kaldi")
 """Mel scales: librosa's Slaney (linear below 1 kHz, log above), HTK ``2595 log10(1 + f/700)``,
@@ -135,12 +135,6 @@ def empty_filters(
     return int((inside <= 0).sum())
 
 
-_WARNED: set = set()
-"""The (stage, rate, fft size) whose empty filters were warned of: once per process, as the
-configs jaxspec derives from a user's (``dataclasses.replace`` in ``planner``, ``stream``,
-``presets``) warned again, from a line of ``dataclasses.py``."""
-
-
 def check_bands(banks: list, rate: int, fft_size: int) -> None:
     """Checks the edges of ``banks`` (``features.MelFilterbank`` stages) at ``rate``
     (``fmin < fmax``), and warns of empty filters as librosa and torchaudio do: a top edge
@@ -148,7 +142,7 @@ def check_bands(banks: list, rate: int, fft_size: int) -> None:
     ``fft_size``); once per process, not on every call."""
     for stage in banks:
         fmin, fmax = stage.edges(rate)
-        if (stage, rate, fft_size) in _WARNED:
+        if not first_time(("empty mel filters", stage, rate, fft_size)):  # checked (and warned of) already
             continue
         if fmax > rate / 2:
             above = f"above the Nyquist frequency ({rate / 2:g} Hz at {rate} Hz): its top bands are empty"
@@ -161,7 +155,6 @@ def check_bands(banks: list, rate: int, fft_size: int) -> None:
             )
         else:
             continue
-        _WARNED.add((stage, rate, fft_size))
         warn(message)
 
 

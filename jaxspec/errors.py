@@ -149,15 +149,24 @@ def check_rate(name: str, rate: object) -> int:
     return int(rate)
 
 
-_LOW_RATES_WARNED: set = set()
+_SEEN: set = set()
+
+
+def first_time(key: object) -> bool:
+    """True the first time this process asks about ``key`` (hashable): for the warnings that come
+    once per process, as the configs jaxspec derives from a user's (``dataclasses.replace`` in
+    ``planner``, ``stream``, ``presets``) would repeat them, from a line of ``dataclasses.py``."""
+    if key in _SEEN:
+        return False
+    _SEEN.add(key)
+    return True
 
 
 def warn_low_rate(name: str, rate: int) -> int:
     """``rate``, with a warning when a user's rate is under 1 kHz: most often kHz written as Hz
-    (``sample_rate=48`` gave a 40101-frame spectrogram of 1 s, 16 a 1-sample window). Once per
-    process and rate: the configs jaxspec derives from a user's would repeat it."""
-    if rate < 1000 and (name, rate) not in _LOW_RATES_WARNED:
-        _LOW_RATES_WARNED.add((name, rate))
+    (``sample_rate=48`` gave a 40101-frame spectrogram of 1 s, 16 a 1-sample window); once per
+    process and rate (``first_time``)."""
+    if rate < 1000 and first_time(("low rate", name, rate)):
         guess = f"; for {rate} kHz write {rate * 1000}" if rate <= 192 else " (audio is rarely under 8000 Hz)"
         warn(f"{name}={rate} Hz is below 1 kHz{guess}")
     return rate

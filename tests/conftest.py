@@ -117,12 +117,12 @@ def _relative_error_fixture() -> Callable[[Any, Any], float]:
 
 
 @pytest.fixture(autouse=True)
-def _mel_warnings_per_test(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The empty-mel-filter warnings come once per process (``_melscale._WARNED``): each test
-    starts as a fresh process would, whatever configs the tests before it on its worker made."""
-    from jaxspec import _melscale
+def _warnings_per_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Some warnings come once per process (``errors.first_time``: empty mel filters, a low rate):
+    each test starts as a fresh process would, whatever configs the tests before it on its worker made."""
+    from jaxspec import errors
 
-    monkeypatch.setattr(_melscale, "_WARNED", set())
+    monkeypatch.setattr(errors, "_SEEN", set())
 
 
 @pytest.fixture
