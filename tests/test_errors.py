@@ -630,16 +630,15 @@ def test_messages_name_no_other_function_and_a_folder_says_how_to_list_it(tmp_pa
         lambda: jaxspec.encode(SpectrogramConfig(sample_rate=1000), np.zeros(1000, np.float32), sample_rate=8),
     ],
 )
-def test_a_rate_under_one_khz_warns_that_it_may_be_khz(make, monkeypatch):
-    # sample_rate=48 gave a 40101-frame spectrogram of a 1 s clip, silently (found by a new-user audit)
-    monkeypatch.setattr(jaxspec.errors, "_SEEN", set())  # once per process and rate
+def test_a_rate_under_one_khz_warns_that_it_may_be_khz(make):
+    # sample_rate=48 gave a 40101-frame spectrogram of a 1 s clip, silently (found by a new-user audit);
+    # once per process and rate: conftest's fixture starts each test afresh
     with pytest.warns(UserWarning, match=r"Hz is below 1 kHz; for \d+ kHz write \d+000") as made:
         make()
     assert len(made) == 1  # not again from the configs jaxspec derives
 
 
-def test_a_low_rate_warns_once_and_not_of_rates_the_user_did_not_type(monkeypatch, tmp_path):
-    monkeypatch.setattr(jaxspec.errors, "_SEEN", set())
+def test_a_low_rate_warns_once_and_not_of_rates_the_user_did_not_type(tmp_path):
     with pytest.warns(UserWarning, match=r"sample_rate=500 Hz is below 1 kHz \(audio is rarely") as made:
         config = SpectrogramConfig(sample_rate=500, window_size=40, offset=10)
         jaxspec.encode(config, np.zeros(2000, np.float32), sample_rate=500)
