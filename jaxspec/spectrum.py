@@ -95,8 +95,10 @@ def power_spectrum(framed: jax.Array, window: np.ndarray, fft_size: int, power: 
     # |X| ** p as m ** p * ((re/m)**2 + (im/m)**2) ** (p/2), m = max(|re|, |im|): the squares of a
     # bin below 1.1e-19 underflow float32 (0 on XLA's CPU, which flushes subnormals), so a quiet
     # signal's magnitude (power 1) was 0 where |X| itself is representable. Where m is 0 the value
-    # and the gradient are 0 (sqrt-like powers have an infinite slope there).
-    scale = jnp.maximum(jnp.abs(spectrum.real), jnp.abs(spectrum.imag))
+    # and the gradient are 0 (sqrt-like powers have an infinite slope there). m is held out of the
+    # gradient: the value does not depend on it (homogeneous of degree 0 in m), and d(re/m)/dm =
+    # -re/m**2 underflowed the same way, a NaN gradient for every bin under 1.1e-19 (a fading tail).
+    scale = lax.stop_gradient(jnp.maximum(jnp.abs(spectrum.real), jnp.abs(spectrum.imag)))
     positive = scale > 0
     safe = jnp.where(positive, scale, 1.0)
     ratio = jnp.square(spectrum.real / safe) + jnp.square(spectrum.imag / safe)  # in [1, 2] where positive

@@ -359,6 +359,22 @@ def test_gradient_is_finite(power, signal, noise):
         assert np.abs(grad).max() > 0
 
 
+@pytest.mark.parametrize("power", [1.0, 0.5])
+def test_gradient_of_a_magnitude_is_finite_and_scale_free_for_quiet_bins(power, noise):
+    # bins under 1.1e-19 (a clip at 2**-70, a fading tail): the scale m = max(|re|, |im|) that
+    # keeps |X| ** p representable was differentiated, and d(re/m)/dm = -re/m**2 underflowed (NaN)
+    config = SpectrogramConfig(power=power)
+    loss = jax.jit(jax.grad(lambda s: jaxspec.spectrogram(config, s).sum()))
+    loud = noise(1200)
+    fading = loud * np.exp(-np.arange(1200) / 20.0).astype(np.float32)  # 1e-26 at its end
+    for x in (loud * np.float32(2.0**-70), fading):
+        assert np.isfinite(np.asarray(loss(jnp.asarray(x)))).all()
+    # |X| ** p is homogeneous of degree p: the gradient at 2**-70 x is 2**(-70 (p - 1)) times x's
+    quiet = np.asarray(loss(jnp.asarray(loud * np.float32(2.0**-70))))
+    ordinary = np.asarray(loss(jnp.asarray(loud))) * 2.0 ** (-70 * (power - 1))
+    np.testing.assert_allclose(quiet, ordinary, rtol=1e-4, atol=1e-6 * np.abs(ordinary).max())
+
+
 @pytest.mark.parametrize("normalization", ["max", ("rms", 1.0)])
 def test_gradient_with_normalization_is_finite_even_for_silence(normalization, noise):
     config = SpectrogramConfig(normalization=normalization)
