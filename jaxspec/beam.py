@@ -166,6 +166,14 @@ class EncodeBatches(beam.DoFn):
         return items
 
 
+class ManifestRow(dict):
+    """A manifest row (a plain ``dict`` to its readers) that Beam moves between steps by pickle.
+
+    A file name that is not UTF-8 is read as ``str`` with surrogate escapes (as ``os.listdir``
+    gives it); Beam's default coder encodes a ``dict``'s strings as strict UTF-8 and aborted the
+    job on it, while pickle keeps them (the manifest line escapes them, as ``jaxspec encode``'s)."""
+
+
 class WriteFeatures(beam.DoFn):
     """Encoded ``Item`` -> its manifest row (a dict), the ``.npy`` written atomically under ``output``.
 
@@ -184,7 +192,7 @@ class WriteFeatures(beam.DoFn):
             self._manifest = Manifest(path, header["config"], header["key_rule"], header.get("recordings"))
 
     def process(self, item: Item) -> Iterator[dict[str, Any]]:
-        row = {"path": item.path, "name": item.name, "output": None, "shape": None, "seconds": None}
+        row = ManifestRow(path=item.path, name=item.name, output=None, shape=None, seconds=None)
         start = time.perf_counter()
         if item.error is None:
             try:
@@ -229,7 +237,7 @@ def _previous_row(manifest: Manifest, item: Item, out: Path) -> dict[str, Any] |
         return None
     if not manifest.up_to_date(item.name, target, Source.of(item.path)):
         return None
-    record = dict(manifest.records[item.name])
+    record = ManifestRow(manifest.records[item.name])
     shape = record.get("shape")
     record.update(path=item.path, output=str(target), shape=shape, seconds=0.0, status="skipped", error=None)
     return record

@@ -318,3 +318,23 @@ def test_a_file_replaced_while_the_job_reads_it_is_encoded_again_by_the_next_run
     assert np.load(out / "a.npy").max() == 0.0  # made from the samples it read
     rerun = Manifest(out / MANIFEST_NAME, config.to_dict(), beam_module.key_rule(None))
     assert not rerun.up_to_date("a", out / "a.npy", Source.of(str(path)))
+
+
+def test_a_file_name_that_is_not_utf8_is_encoded_and_recorded_as_the_cli_does(tmp_path):
+    # Beam's default coder encoded the row's surrogate-escaped name as strict UTF-8 and
+    # aborted the job (ok.wav unwritten); the rerun's kept rows went through it too
+    import os
+
+    folder = tmp_path / "x"
+    folder.mkdir()
+    soundfile.write(folder / "ok.wav", np.zeros(1600, np.float32), 16000)
+    soundfile.write(folder / "tmp.wav", np.full(1600, 0.1, np.float32), 16000)
+    os.rename(os.fsencode(folder / "tmp.wav"), os.fsencode(folder) + b"/bad\xff.wav")
+    out = tmp_path / "out"
+    for status in ("written", "skipped"):
+        assert beam_module.main(["--input", str(folder), "--output", str(out)]) == 0
+        _, rows = _rows(out)
+        assert {name: row["status"] for name, row in rows.items()} == {"ok": status, "bad\udcff": status}
+    assert cli_main(["encode", str(folder), "-o", str(tmp_path / "cli"), "--no-progress"]) == 0
+    expected = np.load(os.fsencode(tmp_path / "cli") + b"/bad\xff.npy")
+    np.testing.assert_array_equal(np.load(os.fsencode(out) + b"/bad\xff.npy"), expected)
