@@ -167,11 +167,8 @@ class EncodeBatches(beam.DoFn):
 
 
 class ManifestRow(dict):
-    """A manifest row (a plain ``dict`` to its readers) that Beam moves between steps by pickle.
-
-    A file name that is not UTF-8 is read as ``str`` with surrogate escapes (as ``os.listdir``
-    gives it); Beam's default coder encodes a ``dict``'s strings as strict UTF-8 and aborted the
-    job on it, while pickle keeps them (the manifest line escapes them, as ``jaxspec encode``'s)."""
+    """A manifest row that Beam pickles: a non-UTF-8 file name's surrogate escapes aborted the job
+    in Beam's default coder (strict UTF-8); the manifest line escapes them, as jaxspec encode's."""
 
 
 class WriteFeatures(beam.DoFn):
@@ -303,8 +300,7 @@ def encode_corpus(
 
 def _remove_empty_beam_temp(out: Path) -> None:
     """Removes the empty ``beam-temp-<manifest>-<uuid>`` folders that killed jobs left in ``out``
-    (``WriteToText`` makes one when the job starts and fills it at the end). ``rmdir`` only
-    removes an empty folder; a running job's empty one is made again when its manifest is written."""
+    (``WriteToText`` makes one at the start, fills it at the end; a running job's is made again)."""
     with contextlib.suppress(OSError):
         for entry in os.scandir(out):
             if entry.name.startswith(f"beam-temp-{MANIFEST_NAME}-") and entry.is_dir(follow_symlinks=False):
@@ -313,9 +309,8 @@ def _remove_empty_beam_temp(out: Path) -> None:
 
 
 def _carried_lines(manifest: Manifest, inputs: Sequence[tuple[str, str]]) -> str:
-    """The manifest's first lines: this run's setting, then the records of outputs this run
-    does not touch (an earlier run's, on other inputs) with their settings, so that rewriting
-    the manifest keeps them (their outputs stay up to date and removable as stale)."""
+    """The manifest's first lines: this run's setting, then the records (and settings) of outputs
+    this run does not touch (earlier runs', on other inputs), which the rewrite must keep."""
     names = {name for _, name in inputs}
     run_fields = ("status", "seconds", "error")  # of the run that wrote a row, not of the output
     carried = [
@@ -399,8 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Run the importable module's main: the classes that workers unpickle (Item, the DoFns)
-    # must belong to jaxspec.beam, not to __main__, or other processes cannot find them.
+    # the importable module's main: workers unpickle Item and the DoFns from jaxspec.beam, not __main__
     from jaxspec import beam as _module
 
     sys.exit(_module.main())
