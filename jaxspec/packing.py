@@ -97,10 +97,11 @@ def chunked(config: SpectrogramConfig, x: Any, key: Any = None, lengths: Any = N
     item of a packed stream: one concrete, uncommitted signal ``[L]`` on CPU whose output
     reaches ``LONG_OUTPUT_BYTES`` (and ``LONG_SIGNAL_CHUNKS`` chunks), a ``packable`` config,
     nothing drawn with a key (augmentation, dither), more than one worker. Its frames equal
-    those of the jitted call: bit for bit for a spectrogram (tested); within float32 rounding
-    (about 1e-7 relative) in some frames when a stage sums over a frame (mel, DCT, RemoveDC),
-    since the jitted call computes its blocks and its last frames in other shapes, which
-    XLA may sum in another order.
+    those of the jitted call: bit for bit for a spectrogram (tested) in the frames inside the
+    signal; within float32 rounding (about 1e-7 relative) in the last frames, which reach past
+    its end, and in some frames when a stage sums over a frame (mel, DCT, RemoveDC), since the
+    jitted call computes its blocks and its last frames in other shapes (an FFT of another
+    batch shape, or XLA summing in another order).
 
     Measured on 2 CPU cores at the defaults (min ms, threaded / one program): 16 chunks of
     2048 frames (25 MB out) 10.95 / 10.53, 24 (38 MB) 18.2 / 22.4, 36 (57 MB, W2's

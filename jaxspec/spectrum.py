@@ -281,7 +281,8 @@ def spectrogram(
     ``jax.vmap`` and ``jax.grad`` with respect to ``x``. Called eagerly on CPU with one long
     concrete signal (``packing.chunked``: an output of 32 MB or more, about 6 minutes at the
     defaults; no draws), it computes the frames in chunks on worker threads: the jitted
-    result, bit for bit for a spectrogram (within float32 rounding for feature stages).
+    result, bit for bit for a spectrogram but in its last frames, which reach past the end
+    (within float32 rounding there and for feature stages).
 
     >>> import jax.numpy as jnp
     >>> spectrogram(SpectrogramConfig(), jnp.zeros(16000)).shape

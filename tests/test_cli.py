@@ -492,6 +492,23 @@ def test_a_trailing_double_star_does_not_walk_links_to_folders(tmp_path):
     assert sorted(item.name for item in inputs) == ["a", "sub/b", "sub/c"] and problems == []
 
 
+def test_a_wildcard_that_matches_a_link_to_a_folder_does_not_walk_it(tmp_path):
+    """``'in/*'`` matched ``current -> .`` and walked it: ``speakers/a.wav`` became the input
+    ``current/speakers/a`` (its draws under --key changed with the name) and a shard glob
+    encoded the linked folder's files a second time, under the link's name."""
+    from jaxspec.cli.inputs import find_inputs
+
+    root = tmp_path / "in"
+    (root / "speakers").mkdir(parents=True)
+    soundfile.write(root / "speakers" / "a.wav", _tone(0.1, RATE, 440), RATE)
+    (root / "current").symlink_to(".")
+    (root / "aliased").symlink_to("speakers")
+    for pattern in (f"{root}/*", f"{root}/[a-z]*"):
+        inputs, problems = find_inputs([pattern])
+        assert [item.name for item in inputs] == ["speakers/a"] and problems == []
+    assert [item.name for item in find_inputs([str(root / "aliased")])[0]] == ["a"]  # named: walked
+
+
 def _past_path_max(root: os.PathLike) -> None:
     """A chain of folders below ``root`` whose path is longer than ``PATH_MAX`` (4096 bytes on
     Linux), made through folder descriptors, with a file at the bottom."""

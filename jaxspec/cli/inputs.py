@@ -200,6 +200,8 @@ def find_inputs(patterns: Iterable[str]) -> tuple[list[Input], list[tuple[str, s
             found = []
             for match in _glob(pattern, problems):
                 relative = os.path.relpath(match, base)
+                if os.path.isdir(match) and os.path.islink(match):
+                    continue  # as in a folder: a link to one is not walked ('*' matched current -> .)
                 if os.path.isdir(match):
                     found.extend(_folder_inputs(match, problems, relative))
                 elif _is_audio(match):
