@@ -210,7 +210,8 @@ def _stream_blocks(
         whole = None  # an edge wider than the signal, mirrored more than once: computed whole, in memory
         if sources(np.zeros(0, np.int64)) is None:  # (the stream's scale stands for the normalization)
             unscaled = dataclasses.replace(config, normalization=None, augmentation=None)
-            whole = _computed(unscaled, source.read(0, source.length), scale, path)
+            # only the samples a target keeps (a 20 ms target of an hour-long file decoded it all)
+            whole = _computed(unscaled, source.read(0, min(source.length, length)), scale, path)
         for first in range(0, total, block_frames):
             count = min(block_frames, total - first)
             if whole is not None:

@@ -270,6 +270,23 @@ def test_a_target_length_decodes_only_the_start_of_a_file(tmp_path, config, rate
     np.testing.assert_allclose(out, reference, rtol=1e-5, atol=1e-5 * float(np.abs(reference).max()))
 
 
+@pytest.mark.parametrize(
+    "config",
+    [
+        jaxspec.SpectrogramConfig(window_size=1024, offset=256, framing=Centered("reflect"), target_length=0.02),
+        dataclasses.replace(jaxspec.presets.kaldi_fbank(snip_edges=False), target_length=0.005),
+    ],
+    ids=["reflect", "kaldi-mirrored"],
+)
+def test_a_target_shorter_than_the_mirrored_edge_streams_only_the_start(tmp_path, config):
+    # computed whole (the edge mirrors more than once), the stream decoded the whole file for
+    # it: an hour-long file in memory for 2 frames. The samples past 0.1 s are NaN here
+    path, start = _with_nan_after(tmp_path / "x.wav", 16000, 1, 3.0, 1600)
+    out = stream_to_array(config, path)
+    reference = jaxspec.encode(config, start[:, 0], sample_rate=16000)
+    np.testing.assert_array_equal(out, np.asarray(reference))
+
+
 def test_what_needs_the_whole_file_still_reads_it(tmp_path):
     from jaxspec.planner import start_frames
 
