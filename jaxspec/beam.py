@@ -38,6 +38,7 @@ import os
 import shutil
 import sys
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ from .config import SpectrogramConfig
 from .corpus import Batches, check_seed, encode_waves, file_keys
 from .errors import InputError, config_type_error
 from .framing import uses_key
-from .manifest import MANIFEST_NAME, Manifest, Source
+from .manifest import MANIFEST_NAME, Manifest, Source, replace_with_rows
 from .outputs import key_rule, target_path, write_npy
 from .stream import encode_to_file
 
@@ -287,14 +288,16 @@ def encode_corpus(
     )
     if kept:
         rows = (rows, pipeline | "Kept" >> beam.Create(kept)) | "All" >> beam.Flatten()
-    (
+    # the rows go to a file of this job's, then into the manifest under its lock, with the records
+    # other runs hold then (WriteToText onto the manifest lost those a concurrent run appended)
+    rows_file = str(out / f"{MANIFEST_NAME}.{uuid.uuid4().hex}")
+    written = (
         rows
         | "Json" >> beam.Map(json.dumps)
-        | "Manifest"
-        >> beam.io.WriteToText(
-            str(out / MANIFEST_NAME), shard_name_template="", header=_carried_lines(manifest, inputs), num_shards=1
-        )
+        | "Rows" >> beam.io.WriteToText(rows_file, shard_name_template="", num_shards=1)
     )
+    names = {name for _, name in inputs}
+    _ = written | "Manifest" >> beam.Map(lambda path: replace_with_rows(Path(path), manifest.header, names))
     return rows
 
 
@@ -303,24 +306,9 @@ def _remove_empty_beam_temp(out: Path) -> None:
     (``WriteToText`` makes one at the start, fills it at the end; a running job's is made again)."""
     with contextlib.suppress(OSError):
         for entry in os.scandir(out):
-            if entry.name.startswith(f"beam-temp-{MANIFEST_NAME}-") and entry.is_dir(follow_symlinks=False):
+            if entry.name.startswith(f"beam-temp-{MANIFEST_NAME}") and entry.is_dir(follow_symlinks=False):
                 with contextlib.suppress(OSError):
                     os.rmdir(entry.path)
-
-
-def _carried_lines(manifest: Manifest, inputs: Sequence[tuple[str, str]]) -> str:
-    """The manifest's first lines: this run's setting, then the records (and settings) of outputs
-    this run does not touch (earlier runs', on other inputs), which the rewrite must keep."""
-    names = {name for _, name in inputs}
-    run_fields = ("status", "seconds", "error")  # of the run that wrote a row, not of the output
-    carried = [
-        {field: value for field, value in record.items() if field not in run_fields}
-        for name, record in manifest.records.items()
-        if name not in names
-    ]
-    used = {record["setting"] for record in carried} - {manifest.setting}
-    settings = [manifest.settings[setting] for setting in sorted(used) if setting in manifest.settings]
-    return "\n".join(json.dumps(line) for line in [manifest.header, *settings, *carried])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

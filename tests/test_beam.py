@@ -338,3 +338,24 @@ def test_a_file_name_that_is_not_utf8_is_encoded_and_recorded_as_the_cli_does(tm
     assert cli_main(["encode", str(folder), "-o", str(tmp_path / "cli"), "--no-progress"]) == 0
     expected = np.load(os.fsencode(tmp_path / "cli") + b"/bad\xff.npy")
     np.testing.assert_array_equal(np.load(os.fsencode(out) + b"/bad\xff.npy"), expected)
+
+
+def test_records_another_run_adds_while_the_job_runs_are_kept(corpus, tmp_path, capsys):
+    """The job's last step replaced the manifest with the records it had read when the job was
+    built: a concurrent run's records were lost (its outputs then made again, as if from other
+    inputs) and two jobs raced in Beam's own delete of the old manifest (found by an audit)."""
+    import apache_beam as beam
+
+    out, config = tmp_path / "o", jaxspec.SpectrogramConfig()
+    inputs = [(str(corpus / f"c{i}.wav"), f"c{i}") for i in (0, 2, 4)]
+    pipeline = beam.Pipeline(runner="FnApiRunner")
+    beam_module.encode_corpus(pipeline, config, inputs, str(out))
+    assert cli_main(["encode", str(corpus / "sub/c1.wav"), "-o", str(out), "--no-progress"]) == 0  # meanwhile
+    pipeline.run().wait_until_finish()
+    assert sorted(_records(out)) == ["c0", "c1", "c2", "c4"]
+    assert not [path.name for path in out.iterdir() if path.name.startswith(MANIFEST + ".")]  # the rows file
+    capsys.readouterr()
+    assert (
+        cli_main(["encode", str(corpus / "c0.wav"), str(corpus / "sub/c1.wav"), "-o", str(out), "--no-progress"]) == 0
+    )
+    assert "0 written, 0 failed, 2 up to date" in capsys.readouterr().out
