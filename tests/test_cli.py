@@ -506,7 +506,11 @@ def test_a_wildcard_that_matches_a_link_to_a_folder_does_not_walk_it(tmp_path):
     for pattern in (f"{root}/*", f"{root}/[a-z]*"):
         inputs, problems = find_inputs([pattern])
         assert [item.name for item in inputs] == ["speakers/a"] and problems == []
+    # a wildcard in a middle part (it named the file current/speakers/a), and no wildcard at all
+    assert [item.name for item in find_inputs([f"{root}/*/*"])[0]] == ["speakers/a"]
+    assert [item.name for item in find_inputs([f"{root}/c*/speakers"])[0]] == []
     assert [item.name for item in find_inputs([str(root / "aliased")])[0]] == ["a"]  # named: walked
+    assert [item.name for item in find_inputs([f"{tmp_path}/*/aliased"])[0]] == ["in/aliased/a"]  # a literal part too
 
 
 def _past_path_max(root: os.PathLike) -> None:

@@ -139,11 +139,13 @@ def _glob(pattern: str, problems: list[tuple[str, str]]) -> list[str]:
         for entry in entries:
             if entry.name.startswith(".") and not part.startswith("."):
                 continue  # glob's rule: wildcards do not match hidden names
-            if fnmatch.fnmatchcase(entry.name, part):
+            if fnmatch.fnmatchcase(entry.name, part) and not (entry.is_symlink() and entry.is_dir()):
+                # a link to a folder is not walked, as in a folder ('*' matched current -> . and named
+                # its files current/...); a literal part (``corpora/*/latest``) still follows one
                 path = os.path.join(folder, entry.name)
                 if not tail:
                     found.add(path)
-                elif entry.is_dir():  # one level per part: a link cannot make this loop
+                elif entry.is_dir():
                     stack.append((path, tail))
     if pattern.endswith(("/", os.sep)):  # glob's rule: a trailing separator matches folders only
         return sorted(path for path in found if os.path.isdir(path))
@@ -200,8 +202,6 @@ def find_inputs(patterns: Iterable[str]) -> tuple[list[Input], list[tuple[str, s
             found = []
             for match in _glob(pattern, problems):
                 relative = os.path.relpath(match, base)
-                if os.path.isdir(match) and os.path.islink(match):
-                    continue  # as in a folder: a link to one is not walked ('*' matched current -> .)
                 if os.path.isdir(match):
                     found.extend(_folder_inputs(match, problems, relative))
                 elif _is_audio(match):
