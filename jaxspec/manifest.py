@@ -335,29 +335,30 @@ class Manifest:
             self._inode = os.stat(self.path).st_ino if self.setting in used else None
 
 
-def carried_lines(manifest: Manifest, names: set[str]) -> list[dict]:
-    """A rewrite's first lines: the manifest's setting, then the records (and settings) of
-    outputs of other names than ``names`` (other runs'), without the fields of the run that
-    wrote them, which the rewrite must keep."""
+def _carried_lines(header: dict, settings: dict, records: dict, names: set[str]) -> list[dict]:
+    """A rewrite's first lines: ``header`` (this run's setting), then the ``records`` (and
+    ``settings``) of outputs of other names than ``names`` (other runs'), without the fields of
+    the run that wrote them, which the rewrite must keep."""
     run_fields = ("status", "seconds", "error")  # of the run that wrote a row, not of the output
     carried = [
         {field: value for field, value in record.items() if field not in run_fields}
-        for name, record in manifest.records.items()
+        for name, record in records.items()
         if name not in names
     ]
-    used = {record["setting"] for record in carried} - {manifest.setting}
-    settings = [manifest.settings[setting] for setting in sorted(used) if setting in manifest.settings]
-    return [manifest.header, *settings, *carried]
+    used = {record["setting"] for record in carried} - {header["setting"]}
+    return [header, *(settings[setting] for setting in sorted(used) if setting in settings), *carried]
 
 
 def replace_with_rows(rows_file: Path, header: dict, names: set[str]) -> None:
     """A Beam job's last step: the manifest beside ``rows_file`` rewritten atomically, under its
-    lock, as ``carried_lines`` of the file as it is now (so the records that concurrent runs
-    appended meanwhile are kept) and the job's rows (``rows_file``, a JSON line each; removed)."""
+    lock, as ``_carried_lines`` of the file as it is now (so the records that concurrent runs
+    appended meanwhile are kept) and the job's rows (``rows_file``, a JSON line each; removed).
+    A manifest that cannot be read raises ``OSError`` and is left as it is, as is ``rows_file``
+    (a non-strict read would have dropped every other run's record)."""
     path = rows_file.parent / MANIFEST_NAME
     with _locked(path, LOCK_WAIT_S):
-        manifest = Manifest(path, header["config"], header["key_rule"], header.get("recordings"))
+        settings, records = _parse(path, strict=True)
         with atomic_file(path, "w") as file, open(rows_file, encoding="utf-8") as rows:
-            file.writelines(json.dumps(line) + "\n" for line in carried_lines(manifest, names))
+            file.writelines(json.dumps(line) + "\n" for line in _carried_lines(header, settings, records, names))
             shutil.copyfileobj(rows, file)
     rows_file.unlink()

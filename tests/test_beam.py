@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -323,8 +324,6 @@ def test_a_file_replaced_while_the_job_reads_it_is_encoded_again_by_the_next_run
 def test_a_file_name_that_is_not_utf8_is_encoded_and_recorded_as_the_cli_does(tmp_path):
     # Beam's default coder encoded the row's surrogate-escaped name as strict UTF-8 and
     # aborted the job (ok.wav unwritten); the rerun's kept rows went through it too
-    import os
-
     folder = tmp_path / "x"
     folder.mkdir()
     soundfile.write(folder / "ok.wav", np.zeros(1600, np.float32), 16000)
@@ -359,3 +358,31 @@ def test_records_another_run_adds_while_the_job_runs_are_kept(corpus, tmp_path, 
         cli_main(["encode", str(corpus / "c0.wav"), str(corpus / "sub/c1.wav"), "-o", str(out), "--no-progress"]) == 0
     )
     assert "0 written, 0 failed, 2 up to date" in capsys.readouterr().out
+
+
+def test_a_manifest_unreadable_at_the_merge_is_left_as_it_is_with_the_jobs_rows(tmp_path, monkeypatch):
+    # read leniently, an unreadable manifest counted as empty: the rewrite dropped every
+    # other run's record (root reads any file here, so the refusal is simulated)
+    from jaxspec import manifest as manifests
+
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / MANIFEST).write_text('{"name": "other", "setting": "s"}\n')
+    rows_file = out / f"{MANIFEST}.0123"
+    rows_file.write_text('{"name": "mine", "setting": "t", "status": "written"}\n')
+    header = {"setting": "t", "config": {}, "key_rule": "none"}
+    real = manifests._regular
+
+    def refused(path, flags):
+        if flags == os.O_RDONLY:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, flags)
+
+    monkeypatch.setattr(manifests, "_regular", refused)
+    with pytest.raises(PermissionError):
+        manifests.replace_with_rows(rows_file, header, {"mine"})
+    assert (out / MANIFEST).read_text() == '{"name": "other", "setting": "s"}\n' and rows_file.exists()
+    monkeypatch.setattr(manifests, "_regular", real)
+    manifests.replace_with_rows(rows_file, header, {"mine"})
+    assert [json.loads(line)["setting"] for line in (out / MANIFEST).read_text().splitlines()] == ["t", "s", "t"]
+    assert not rows_file.exists()
