@@ -153,9 +153,8 @@ def stream_spectrogram(
 
     Yields:
       float32 ``[shape=(<= block_frames, config.num_features)]`` blocks; concatenated they equal
-      ``encode(config, path)`` (the same frame count; a spectrogram bit for bit, normalized
-      or feature
-      stages within float32 rounding: relative 1e-6, but a log band that holds only rounding
+      ``encode(config, path)`` (the same frame count; a spectrogram bit for bit, a normalized
+      one and feature stages within float32 rounding: relative 1e-6, but a log band that holds only rounding
       noise, such as Kaldi bands above the Nyquist frequency of an upsampled file, can
       differ by 2e-3 near the log floor, as two compiled programs round that noise apart).
 
