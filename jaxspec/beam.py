@@ -10,7 +10,8 @@ when its output is complete and was made from the same input with the same confi
 key rule; otherwise the output is replaced atomically (``--overwrite`` forces). Before the
 job runs, the temporary files that killed runs left in the folders it writes are removed
 (``jaxspec._atomic.sweep_folders``: those whose writer is gone from this host, or a day old),
-and so are the empty ``beam-temp-*`` folders of the manifest. Each output is recorded in the
+and so are the empty ``beam-temp-*`` folders of the manifest and the rows files of jobs killed
+before their last step (an hour old). Each output is recorded in the
 manifest as it is written, so the rerun of a killed job skips what that job finished.
 
 Locally, the DirectRunner with several processes::
@@ -35,6 +36,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -53,7 +55,7 @@ from .config import SpectrogramConfig
 from .corpus import Batches, check_seed, encode_waves, file_keys
 from .errors import InputError, config_type_error
 from .framing import uses_key
-from .manifest import MANIFEST_NAME, Manifest, Source, replace_with_rows
+from .manifest import MANIFEST_NAME, Manifest, Source, job_rows, replace_with_rows
 from .outputs import key_rule, target_path, write_npy
 from .stream import encode_to_file
 
@@ -109,10 +111,8 @@ class ReadAudio(beam.DoFn):
         item.source = Source.of(item.path)
         try:
             wave = read_or_stream(self.config, item.path, self.augmented)  # as jaxspec encode reads it
-            if isinstance(wave, Long):  # a 10-minute 44.1 kHz stereo file took 600 MB decoded whole
-                item.long = True
-            else:
-                item.wave = wave
+            item.long = isinstance(wave, Long)  # a 10-minute 44.1 kHz stereo file took 600 MB decoded whole
+            item.wave = None if item.long else wave
         except (OSError, ValueError, RuntimeError) as error:
             item.error = str(error) or type(error).__name__
         item.seconds += time.perf_counter() - start
@@ -141,9 +141,7 @@ class EncodeBatches(beam.DoFn):
     def process(self, item: Item) -> Iterator[Item]:
         if item.error is not None or item.long:
             yield item
-            return
-        full = self.batches.add(item, item.wave.shape[0])
-        if full is not None:
+        elif (full := self.batches.add(item, item.wave.shape[0])) is not None:
             yield from self._encode(full)
 
     def finish_bundle(self) -> Iterator[WindowedValue]:
@@ -278,7 +276,7 @@ def encode_corpus(
         previous = None if overwrite else _previous_row(manifest, item, out)
         (kept if previous is not None else items).append(previous if previous is not None else item)
     sweep_folders(folder for folder in [out, *(_folder(out, name) for _, name in inputs)] if folder is not None)
-    _remove_empty_beam_temp(out)
+    _remove_what_killed_jobs_left(out)
     rows = (
         pipeline
         | "Inputs" >> beam.Create(items, reshuffle=True)
@@ -291,24 +289,38 @@ def encode_corpus(
     # the rows go to a file of this job's, then into the manifest under its lock, with the records
     # other runs hold then (WriteToText onto the manifest lost those a concurrent run appended)
     rows_file = str(out / f"{MANIFEST_NAME}.{uuid.uuid4().hex}")
-    written = (
-        rows
-        | "Json" >> beam.Map(json.dumps)
-        | "Rows" >> beam.io.WriteToText(rows_file, shard_name_template="", num_shards=1)
-    )
+    write = beam.io.WriteToText(rows_file, shard_name_template="", num_shards=1)
+    written = rows | "Json" >> beam.Map(json.dumps) | "Rows" >> write
     names = {name for _, name in inputs}
     _ = written | "Manifest" >> beam.Map(lambda path: replace_with_rows(Path(path), manifest.header, names))
     return rows
 
 
-def _remove_empty_beam_temp(out: Path) -> None:
-    """Removes the empty ``beam-temp-<manifest>-<uuid>`` folders that killed jobs left in ``out``
-    (``WriteToText`` makes one at the start, fills it at the end; a running job's is made again)."""
+def _remove_what_killed_jobs_left(out: Path) -> None:
+    """Removes the empty ``beam-temp-<manifest>-<uuid>`` folders of killed jobs from ``out`` (a
+    running job's is made again) and rows files ``<manifest>.<uuid hex>`` an hour old (a job killed
+    before its merge; its records are in the manifest; a running job merges in seconds)."""
+    rows_file = re.compile(re.escape(MANIFEST_NAME) + r"\.[0-9a-f]{32}")
     with contextlib.suppress(OSError):
         for entry in os.scandir(out):
-            if entry.name.startswith(f"beam-temp-{MANIFEST_NAME}") and entry.is_dir(follow_symlinks=False):
-                with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):
+                if entry.name.startswith(f"beam-temp-{MANIFEST_NAME}") and entry.is_dir(follow_symlinks=False):
                     os.rmdir(entry.path)
+                elif rows_file.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                    if time.time() - entry.stat(follow_symlinks=False).st_mtime > 3600:
+                        os.unlink(entry.path)
+
+
+def _stopped(error: BaseException) -> int:
+    """The message and exit code of a job stopped by Ctrl-C (130, as jaxspec encode) or by what no
+    item's row holds (1: the manifest unreadable at the merge), not Beam's traceback."""
+    text, stderr = str(error).strip(), sys.stderr
+    if isinstance(error, KeyboardInterrupt) or "KeyboardInterrupt" in text:
+        print("python -m jaxspec.beam: interrupted (the outputs written are whole; rerun to resume)", file=stderr)
+        return 130
+    reason = printable(text.splitlines()[-1] if text else type(error).__name__)
+    print(f"python -m jaxspec.beam: error: {reason} (the outputs written are whole)", file=stderr)
+    return 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -361,13 +373,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         pipeline.run().wait_until_finish()
-    except (KeyboardInterrupt, RuntimeError) as error:  # the DirectRunner wraps a worker's Ctrl-C
-        if not isinstance(error, KeyboardInterrupt) and "KeyboardInterrupt" not in str(error):
-            raise
-        print("python -m jaxspec.beam: interrupted (the outputs written are whole; rerun to resume)", file=sys.stderr)
-        return 130  # as jaxspec encode: a script tells it from a run with failures (1)
-    with open(Path(args.output) / MANIFEST_NAME, encoding="utf-8", errors="surrogateescape") as file:
-        rows = [row for row in map(json.loads, filter(str.strip, file)) if "status" in row]  # not carried lines
+    except (KeyboardInterrupt, Exception) as error:  # the DirectRunner wraps a worker's Ctrl-C
+        return _stopped(error)
+    try:
+        rows = job_rows(Path(args.output) / MANIFEST_NAME)
+    except OSError as error:  # replaced meanwhile (a FIFO hung the summary's read)
+        print(f"python -m jaxspec.beam: error: cannot read the manifest: {printable(str(error))}", file=sys.stderr)
+        return 1
     counts = {status: sum(row.get("status") == status for row in rows) for status in ("written", "skipped", "failed")}
     counts["failed"] += len(problems)  # inputs that named nothing, as jaxspec encode counts them
     for row in rows:

@@ -349,6 +349,20 @@ def _carried_lines(header: dict, settings: dict, records: dict, names: set[str])
     return [header, *(settings[setting] for setting in sorted(used) if setting in settings), *carried]
 
 
+def job_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of the Beam job that last rewrote the manifest at ``path`` (the lines with a
+    ``status``; carried records have none), read as ``_parse`` reads (no special file, long
+    lines skipped). Raises ``OSError`` when it cannot be read."""
+    rows = []
+    with _regular(path, os.O_RDONLY) as file:
+        for line in _lines(file, MAX_LINE_BYTES):
+            with contextlib.suppress(ValueError, RecursionError):
+                row = json.loads(line.decode("utf-8", "surrogateescape"))
+                if isinstance(row, dict) and "status" in row:
+                    rows.append(row)
+    return rows
+
+
 def replace_with_rows(rows_file: Path, header: dict, names: set[str]) -> None:
     """A Beam job's last step: the manifest beside ``rows_file`` rewritten atomically, under its
     lock, as ``_carried_lines`` of the file as it is now (so the records that concurrent runs

@@ -110,8 +110,15 @@ def test_beam_removes_what_a_killed_run_left(corpus, tmp_path):
     gone = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True).stdout)
     stale = out / f".c0.npy.{gone}-{_atomic._host()}-abcd0123.part"  # a worker killed mid-write
     stale.write_bytes(b"\x93NUMPY partial")
+    # rows files: a job's killed before its merge, a running job's, a near name (31 hex digits)
+    orphan, fresh, other = (out / f"{MANIFEST}.{i:0{n}x}" for i, n in ((1, 32), (2, 32), (3, 31)))
+    for rows_file in (orphan, fresh, other):
+        rows_file.write_text('{"name": "c0", "status": "written"}\n')
+        if rows_file is not fresh:
+            os.utime(rows_file, (os.stat(rows_file).st_atime, os.stat(rows_file).st_mtime - 7200))
     beam_module.main(["--input", str(corpus / "*.wav"), "--output", str(out)])
     assert not stale.exists() and not list(out.glob("**/*.part")) and (out / "c0.npy").is_file()
+    assert not orphan.exists() and fresh.exists() and other.exists()
 
 
 def test_beam_module_runs_with_worker_processes(corpus, tmp_path):
@@ -294,8 +301,8 @@ def test_an_interrupted_job_exits_130_without_a_traceback(corpus, tmp_path, caps
     assert code == 130
     assert "interrupted" in capsys.readouterr().err
     monkeypatch.setattr(apache_beam.Pipeline, "run", lambda self: (_ for _ in ()).throw(RuntimeError("other")))
-    with pytest.raises(RuntimeError, match="other"):  # another failure is not taken for an interrupt
-        beam_module.main(["--input", str(corpus), "--output", str(tmp_path / "o")])
+    assert beam_module.main(["--input", str(corpus), "--output", str(tmp_path / "o")]) == 1  # not an interrupt
+    assert "error: other" in capsys.readouterr().err
 
 
 def test_a_file_replaced_while_the_job_reads_it_is_encoded_again_by_the_next_run(tmp_path):
@@ -386,3 +393,23 @@ def test_a_manifest_unreadable_at_the_merge_is_left_as_it_is_with_the_jobs_rows(
     manifests.replace_with_rows(rows_file, header, {"mine"})
     assert [json.loads(line)["setting"] for line in (out / MANIFEST).read_text().splitlines()] == ["t", "s", "t"]
     assert not rows_file.exists()
+
+
+def test_a_manifest_unreadable_at_the_merge_is_a_message_not_a_traceback(corpus, tmp_path, capsys, monkeypatch):
+    def refused(rows_file, header, names):  # (root reads any file here: the refusal is simulated)
+        raise PermissionError(13, "Permission denied", str(rows_file.parent / MANIFEST))
+
+    monkeypatch.setattr(beam_module, "replace_with_rows", refused)
+    out = tmp_path / "o"
+    assert beam_module.main(["--input", str(corpus / "c0.wav"), "--output", str(out)]) == 1  # was a traceback
+    err = capsys.readouterr().err
+    assert "python -m jaxspec.beam: error: " in err and "Permission denied" in err and "Traceback" not in err
+    assert "c0" in _records(out)  # recorded as written: a rerun skips it
+
+
+def test_the_summary_never_blocks_on_a_manifest_replaced_by_a_fifo(tmp_path):
+    from jaxspec import manifest as manifests
+
+    os.mkfifo(tmp_path / MANIFEST)  # the summary's plain open() waited for a writer forever
+    with pytest.raises(OSError, match="not a regular file"):
+        manifests.job_rows(tmp_path / MANIFEST)
