@@ -129,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     encode.add_argument("--single", action="store_true", help="write one .npz file with every spectrogram")
     encode.add_argument("--key", type=seed, metavar="SEED", help="apply the configured augmentation with this seed")
-    encode.add_argument("--workers", type=decoding_threads, default=4, help="decoding threads (default 4, at most 64)")
+    encode.add_argument("--workers", type=decoding_threads, default=4, help="decoding threads, 1 to 64 (default 4)")
     encode.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     rerun = encode.add_mutually_exclusive_group()
     rerun.add_argument("--overwrite", action="store_true", help="re-encode every file, even up-to-date outputs")

@@ -155,7 +155,7 @@ MAX_PLOT_VERSIONS = 64
 
 def plot_versions(text: str) -> int:
     """``--augment N``: 0 to ``MAX_PLOT_VERSIONS``."""
-    value = positive_int(text)
+    value = non_negative_int(text)
     if value > MAX_PLOT_VERSIONS:
         raise argparse.ArgumentTypeError(f"{text!r}: draw at most {MAX_PLOT_VERSIONS} versions in one picture")
     return value
@@ -167,17 +167,17 @@ decoded files ahead: 10 000 threads held 20 000 files in memory at once)."""
 
 
 def decoding_threads(text: str) -> int:
-    """``--workers N``: 0 (the same as 1) to ``MAX_WORKERS``."""
-    value = positive_int(text)
-    if value > MAX_WORKERS:
-        raise argparse.ArgumentTypeError(f"{text!r}: at most {MAX_WORKERS} decoding threads")
+    """``--workers N``: 1 to ``MAX_WORKERS`` (0 ran one thread, read as "all cores" by xargs users)."""
+    value = non_negative_int(text)
+    if not 1 <= value <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1 to {MAX_WORKERS} decoding threads")
     return value
 
 
-def positive_int(text: str) -> int:
+def non_negative_int(text: str) -> int:
     try:
         value = int(text)
-    except ValueError:  # argparse would name this function ("invalid positive_int value")
+    except ValueError:  # argparse would name this function ("invalid non_negative_int value")
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
