@@ -326,8 +326,10 @@ def read_start(path: PathLike, first: Any) -> Audio:
         raise
     except Exception as error:
         raise _files.unreadable(path, error) from error
-    if cut is None or samples.shape[0] < cut:  # a cut past the frames read goes unnoticed
+    if cut is None or samples.shape[0] < cut:
         _files.warn_if_truncated(path, samples.shape[0], _files.header_frames(path, frames))
+    else:  # a WAV-like header against the size libsndfile counts: no decoding past the cut
+        _files.warn_if_truncated(path, frames, _files.declared_frames(path), "holds")
     try:
         return _decoded(to_float32(samples, f"audio file {shown}"), int(rate))
     except InputError as error:  # NaN / inf samples: a file error too, naming the path

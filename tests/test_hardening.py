@@ -1269,6 +1269,15 @@ def test_a_wav_cut_mid_data_warns_naming_the_path(tmp_path):
         jaxspec.load_audio(_wav(tmp_path / "whole.wav", 16000))  # a whole file: no warning
 
 
+def test_a_wav_cut_past_the_start_a_config_reads_still_warns(tmp_path):
+    # Whisper's target keeps 30 s: only the start is decoded, and the cut at 36 s of 40 went
+    # unreported (the header's count, against the size, costs no decoding)
+    cut = _cut(_wav(tmp_path / "long.wav", 40 * RATE, subtype="PCM_16"), 0.9)
+    with pytest.warns(TruncatedAudioWarning, match="but its header declares 640000"):
+        features = jaxspec.encode(jaxspec.presets.whisper(), str(cut))
+    assert features.shape == (3000, 80)
+
+
 @pytest.mark.parametrize("subtype", ["PCM_16", "FLOAT"])
 def test_an_aiff_cut_mid_data_warns_as_a_wav_does(tmp_path, subtype):
     # its COMM chunk declares 16000 frames; 11993 decoded, silently (only RIFF/WAVE was read)
