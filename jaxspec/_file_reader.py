@@ -52,8 +52,7 @@ class FileReader:
             raise
         declared = self.file.frames if self.file.frames < UNKNOWN_FRAMES else self.length
         self.declared = _files.header_frames(checked, declared)  # an MP3's: its header's
-        if self.declared > self.length:
-            _files.warn_if_truncated(checked, self.length, self.declared, "holds")
+        _files.warn_if_truncated(checked, self.length, self.declared, "holds")
         self.position = 0  # the next sample the decoder gives
         self.kept, self.kept_at = np.zeros(0, np.float32), 0  # the last read's samples, and where they start
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import soundfile
 
-from . import errors, limits
+from . import _file_ends, errors, limits
 from .errors import AudioFileError, InputError, TruncatedAudioWarning
 
 MAX_CHANNELS = 1024
@@ -199,6 +199,12 @@ def check_header(path: Path, rate: int, channels: int, frames: int) -> None:
         )
     if frames < 0:
         raise AudioFileError(f"cannot read {shown}: its header declares {frames} frames")
+    held = _file_ends.flac_frames(path) if frames else None
+    if held is not None and held > frames:  # libsndfile stops at the header's count: the rest, silently lost
+        raise AudioFileError(
+            f"cannot read {shown}: its header declares {frames} frames but its audio runs to {held}, and the "
+            "decoder stops at the header's count; re-encode the file to fix its header (ffmpeg -i in.flac out.flac)"
+        )
 
 
 def declared_frames(path: Path) -> int | None:
@@ -351,13 +357,16 @@ def header_frames(path: Path, frames: int) -> int:
 
 
 def warn_if_truncated(path: Path, decoded: int, declared: int | None, what: str = "decoded to") -> None:
-    """Warns (``TruncatedAudioWarning``) when fewer frames were decoded than the header declares."""
+    """Warns (``TruncatedAudioWarning``) when fewer frames were decoded than the header declares,
+    or an Ogg file ends without its end-of-stream page (cut: libsndfile counts its whole pages)."""
     if declared is not None and decoded < declared:
-        errors.warn(
-            f"audio file {display(path)} {what} {decoded} frames but its header declares {declared}: "
-            "the file is truncated (or its header is wrong); encoding the frames it holds",
-            TruncatedAudioWarning,
-        )
+        why = f"{what} {decoded} frames but its header declares {declared}: the file is truncated (or its header"
+        why += " is wrong)"
+    elif _file_ends.ogg_cut(path):
+        why = f"ends without its Ogg end-of-stream page: the file is cut after {decoded} frames"
+    else:
+        return
+    errors.warn(f"audio file {display(path)} {why}; encoding the frames it holds", TruncatedAudioWarning)
 
 
 def read_on(file: Any, count: int) -> np.ndarray:

@@ -14,14 +14,15 @@ import math
 import numbers
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
 
-from . import _files, limits
+from . import _file_ends, _files, limits
 from ._atomic import atomic_file
-from ._file_reader import FileReader, counting_if_cut
+from ._file_reader import EndedEarly, FileReader, counting_if_cut
 from .config import SpectrogramConfig
 from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, config_type_error
 from .framing import analysis_window, edge_sources, frame_start
@@ -336,6 +337,9 @@ def _gathered(
 ) -> np.ndarray:
     frames = num_output_frames(config, path, counted)
     if frames * config.num_features > limits.MAX_RESULT_VALUES:
+        held = _file_ends.flac_frames(Path(path)) if counted is None else None
+        if held is not None and num_output_frames(config, path, held) * config.num_features <= limits.MAX_RESULT_VALUES:
+            raise EndedEarly(f"{_files.display(path)}: its header overstates its frames")  # counted, then gathered
         raise AudioFileError(
             f"cannot encode {os.fspath(path)!r} in memory: {frames} frames x {config.num_features} features is above "
             f"the cap {limits.MAX_RESULT_VALUES} values; stream it to a file with jaxspec.encode_to_file"

@@ -40,12 +40,14 @@ from jaxspec import (
     SpectrogramConfig,
     Uniform,
     Volume,
+    _file_ends,
     _files,
     limits,
 )
 from jaxspec import manifest as manifest_module
 from jaxspec.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, main
 from jaxspec.errors import TruncatedAudioWarning
+from jaxspec.stream import stream_to_array
 
 RATE = 16000
 ROOT = Path(__file__).resolve().parent.parent
@@ -1269,15 +1271,6 @@ def test_a_wav_cut_mid_data_warns_naming_the_path(tmp_path):
         jaxspec.load_audio(_wav(tmp_path / "whole.wav", 16000))  # a whole file: no warning
 
 
-def test_a_wav_cut_past_the_start_a_config_reads_still_warns(tmp_path):
-    # Whisper's target keeps 30 s: only the start is decoded, and the cut at 36 s of 40 went
-    # unreported (the header's count, against the size, costs no decoding)
-    cut = _cut(_wav(tmp_path / "long.wav", 40 * RATE, subtype="PCM_16"), 0.9)
-    with pytest.warns(TruncatedAudioWarning, match="but its header declares 640000"):
-        features = jaxspec.encode(jaxspec.presets.whisper(), str(cut))
-    assert features.shape == (3000, 80)
-
-
 @pytest.mark.parametrize("subtype", ["PCM_16", "FLOAT"])
 def test_an_aiff_cut_mid_data_warns_as_a_wav_does(tmp_path, subtype):
     # its COMM chunk declares 16000 frames; 11993 decoded, silently (only RIFF/WAVE was read)
@@ -1392,6 +1385,78 @@ def test_cut_flac_is_an_audio_file_error_streamed_or_not(tmp_path):
     for stream in (False, True):
         with raises(AudioFileError, str(flac)):
             jaxspec.encode(SpectrogramConfig(), str(flac), stream=stream)
+
+
+def _flac_declaring(path: Path, total: int) -> Path:
+    """``path`` (a FLAC) with STREAMINFO's 36-bit total sample count set to ``total``."""
+    data = bytearray(path.read_bytes())
+    fields = int.from_bytes(data[18:26], "big")  # rate, channels, bits, total
+    data[18:26] = (fields & ~((1 << 36) - 1) | total).to_bytes(8, "big")
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("subtype, channels", [("PCM_16", 1), ("PCM_24", 2), ("PCM_S8", 1)])
+def test_a_flac_whose_header_understates_its_length_is_an_error_not_a_cut(tmp_path, capsys, subtype, channels):
+    # libsndfile stops at STREAMINFO's count: a 3 s file declaring 1 s encoded 1 s, silently
+    # (its last frame's header says where the audio ends)
+    wave = np.random.default_rng(0).standard_normal((48000, channels)).astype(np.float32) * 0.1
+    soundfile.write(tmp_path / "whole.flac", wave, RATE, subtype=subtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert jaxspec.load_audio(tmp_path / "whole.flac").num_samples == 48000
+    tagged = tmp_path / "tagged.flac"  # an ID3v1 tag after the audio: still told
+    tagged.write_bytes((tmp_path / "whole.flac").read_bytes() + b"TAG" + bytes(125))
+    assert _file_ends.flac_frames(tagged) == 48000
+    under = _flac_declaring(tmp_path / "whole.flac", 16000)
+    with raises(AudioFileError, "whole.flac", "declares 16000 frames", "runs to 48000"):
+        jaxspec.load_audio(under)
+    for stream in (False, True):
+        with raises(AudioFileError, "runs to 48000"):
+            jaxspec.encode(SpectrogramConfig(), str(under), stream=stream)
+    code, _, err = _cli(capsys, "info", under)
+    assert code != EXIT_OK and "runs to 48000" in err
+
+
+def test_an_ogg_file_cut_mid_stream_warns(tmp_path, capsys):
+    # libsndfile counts an Ogg file by its last whole page: half a file read as a whole one
+    whole = tmp_path / "whole.ogg"
+    soundfile.write(whole, np.random.default_rng(0).standard_normal(10 * RATE).astype(np.float32) * 0.1, RATE)
+    cut = tmp_path / "cut.ogg"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jaxspec.load_audio(whole)
+        jaxspec.encode(SpectrogramConfig(), str(whole), stream=True)
+    with pytest.warns(TruncatedAudioWarning, match="cut.ogg' ends without its Ogg end-of-stream page"):
+        assert jaxspec.load_audio(cut).num_samples < 7 * RATE
+    for stream in (False, True):
+        with pytest.warns(TruncatedAudioWarning, match="end-of-stream"):
+            jaxspec.encode(SpectrogramConfig(), str(cut), stream=stream)
+    code, _, err = _cli(capsys, "info", cut)
+    assert code == EXIT_OK and "end-of-stream" in err
+
+
+def test_a_flac_header_overstating_past_the_cap_is_gathered_as_info_shows(tmp_path, capsys):
+    # the in-memory stream (jaxspec encode --single) refused by the header's 2**36 frames where
+    # info and encode_to_file counted the 3 s the file holds
+    huge = tmp_path / "huge.flac"
+    soundfile.write(huge, np.random.default_rng(0).standard_normal(48000).astype(np.float32) * 0.1, RATE)
+    _flac_declaring(huge, (1 << 36) - 1)
+    with pytest.warns(TruncatedAudioWarning, match="holds 48000 frames"):
+        assert stream_to_array(SpectrogramConfig(), huge).shape == (361, 201)
+    code, _, _ = _cli(capsys, "encode", huge, "-o", tmp_path / "h.npz", "--no-progress")
+    assert code == EXIT_OK and np.load(tmp_path / "h.npz")["huge"].shape == (361, 201)
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(magic=st.sampled_from([b"fLaC", b"OggS"]), rest=st.binary(max_size=400))
+def test_any_bytes_after_a_flac_or_ogg_magic_give_an_answer(tmp_path_factory, magic, rest):
+    path = tmp_path_factory.mktemp("ends") / "file"
+    path.write_bytes(magic + rest)
+    frames = _file_ends.flac_frames(path)
+    assert frames is None or (isinstance(frames, int) and frames > 0)
+    assert _file_ends.ogg_cut(path) in (True, False)
 
 
 # ------------------------------------------------------------------ 8. jaxspec errors, not raw exceptions

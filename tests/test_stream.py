@@ -314,10 +314,13 @@ def test_a_file_cut_before_the_start_read_still_warns(tmp_path):
     path.write_bytes(data[: len(data) // 8])  # 0.125 s left: inside the start the output reads
     with pytest.warns(jaxspec.TruncatedAudioWarning, match="declares 16000"):
         assert jaxspec.encode(config, str(path)).shape == (50, 201)
-    path.write_bytes(data[: len(data) * 7 // 8])  # cut past the start read: not decoded, not noticed
+    path.write_bytes(data[: len(data) * 7 // 8])  # cut past the start read: not decoded, but a WAV's
+    with pytest.warns(jaxspec.TruncatedAudioWarning, match="holds 13997 frames but its header declares 16000"):
+        assert jaxspec.encode(config, str(path)).shape == (50, 201)  # header count is read against its size
+    soundfile.write(path, np.full(16000, 0.1, np.float32), 16000, subtype="PCM_16")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert jaxspec.encode(config, str(path)).shape == (50, 201)
+        assert jaxspec.encode(config, str(path)).shape == (50, 201)  # a whole file: no warning
 
 
 @pytest.mark.filterwarnings("error")  # NumPy's overflow warnings leaked to the user too

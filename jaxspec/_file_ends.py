@@ -1,0 +1,143 @@
+"""Where a file's audio really ends, read from its container's own marks, for the two ways
+libsndfile loses audio without a word:
+
+- a FLAC file whose STREAMINFO header understates its length: libsndfile stops decoding at
+  the header's count (a 600 s file declaring 1 s decoded to 1 s); the last frame's header
+  says where the audio ends (``flac_frames``);
+- an Ogg file cut mid-stream: libsndfile counts it by its last whole page; a whole stream
+  ends with a page flagged end-of-stream, at the end of the file (``ogg_cut``).
+
+Both read at most ``_TAIL_BYTES`` from the end of the file, so they cost about a millisecond.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import stat
+from pathlib import Path
+
+_TAIL_BYTES = 1 << 20  # FLAC frames and Ogg pages (≤ 65 307 bytes) are far shorter
+_ID3V1_BYTES = 128  # a "TAG" block some taggers append after the audio
+
+
+@functools.cache
+def _crc_table(poly: int, width: int) -> tuple[int, ...]:
+    top, mask = 1 << (width - 1), (1 << width) - 1
+    table = []
+    for byte in range(256):
+        crc = byte << (width - 8)
+        for _ in range(8):
+            crc = ((crc << 1) ^ poly if crc & top else crc << 1) & mask
+        table.append(crc)
+    return tuple(table)
+
+
+def _crc(data: bytes, poly: int, width: int) -> int:
+    """FLAC's CRCs (MSB first, initial 0): CRC-8 (poly 0x07) and CRC-16 (poly 0x8005)."""
+    table, crc, shift, mask = _crc_table(poly, width), 0, width - 8, (1 << width) - 1
+    for byte in data:
+        crc = ((crc << 8) & mask) ^ table[(crc >> shift) ^ byte]
+    return crc
+
+
+def _tail(path: Path, magic: bytes, size: int, head_bytes: int = 0) -> bytes | None:
+    """The last ``size`` bytes of ``path`` (after its magic) if it is a regular file that starts
+    with ``magic``; with ``head_bytes``, its first ``len(magic) + head_bytes`` bytes instead."""
+    try:  # O_NONBLOCK: a FIFO swapped in is refused at once, not waited on
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                return None
+            head = file.read(len(magic) + head_bytes)
+            if head[: len(magic)] != magic or len(head) < len(magic) + head_bytes:
+                return None
+            if head_bytes:
+                return head
+            end = file.seek(0, os.SEEK_END)
+            file.seek(max(end - size, len(magic)))
+            return file.read(size)
+    except OSError:
+        return None
+
+
+def _utf8_number(data: bytes, at: int) -> tuple[int, int] | None:
+    """FLAC's UTF-8-like coded frame or sample number at ``data[at]``: (value, next index)."""
+    first = data[at]
+    if first < 0x80:
+        return first, at + 1
+    extra = next((n for n in range(1, 7) if first & (0x80 >> (n + 1)) == 0), None)
+    if extra is None or first & 0x40 == 0 or at + extra >= len(data):
+        return None
+    value = first & (0x3F >> extra)
+    for byte in data[at + 1 : at + 1 + extra]:
+        if byte & 0xC0 != 0x80:
+            return None
+        value = (value << 6) | (byte & 0x3F)
+    return value, at + 1 + extra
+
+
+def _frame_end(data: bytes, at: int, fixed_block: int) -> int | None:
+    """The sample after the FLAC frame whose header starts at ``data[at]``, or ``None`` when
+    no valid header (by its CRC-8) starts there."""
+    if at + 6 > len(data):
+        return None
+    variable, block_code, rate_code = data[at + 1] & 1, data[at + 2] >> 4, data[at + 2] & 0xF
+    if block_code == 0 or rate_code == 15 or data[at + 3] >> 4 > 10 or (data[at + 3] >> 1) & 7 == 3 or data[at + 3] & 1:
+        return None
+    number = _utf8_number(data, at + 4)
+    if number is None:
+        return None
+    value, i = number
+    if block_code == 1:
+        block = 192
+    elif block_code <= 5:
+        block = 576 << (block_code - 2)
+    elif block_code <= 7:
+        size = block_code - 5  # 1 or 2 bytes of (block size - 1)
+        block, i = int.from_bytes(data[i : i + size], "big") + 1, i + size
+    else:
+        block = 256 << (block_code - 8)
+    i += {12: 1, 13: 2, 14: 2}.get(rate_code, 0)
+    if i >= len(data) or _crc(data[at:i], 0x07, 8) != data[i]:
+        return None
+    return (value if variable else value * fixed_block) + block
+
+
+def flac_frames(path: Path) -> int | None:
+    """The frames a FLAC file's audio runs to, by its last frame's header (whose CRC-16 must
+    end the file, an ID3v1 tag aside); ``None`` for another format or when it cannot tell
+    (other trailing data, a frame cut short: libFLAC reports those itself)."""
+    start = _tail(path, b"fLaC", 0, head_bytes=22)
+    if start is None or start[4] & 0x7F != 0:  # STREAMINFO comes first
+        return None
+    fixed_block = int.from_bytes(start[10:12], "big")  # the max block size: every frame's but the last
+    data = _tail(path, b"fLaC", _TAIL_BYTES)
+    if not data or fixed_block == 0:
+        return None
+    if len(data) >= _ID3V1_BYTES and data[-_ID3V1_BYTES : -_ID3V1_BYTES + 3] == b"TAG":
+        data = data[:-_ID3V1_BYTES]
+    crc = int.from_bytes(data[-2:], "big")
+    at = len(data) - 2
+    while (at := data.rfind(b"\xff", 0, at)) >= 0:
+        if data[at + 1 : at + 2] in (b"\xf8", b"\xf9"):
+            end = _frame_end(data, at, fixed_block)
+            if end is not None and _crc(data[at:-2], 0x8005, 16) == crc:
+                return end
+    return None
+
+
+def ogg_cut(path: Path) -> bool:
+    """True when an Ogg file does not end with a whole page flagged end-of-stream (a cut
+    file, which libsndfile counts by its last whole page, silently)."""
+    data = _tail(path, b"OggS", 65_307 + 27)
+    if data is None:
+        return False
+    at = data.rfind(b"OggS")
+    while at >= 0:
+        page = data[at:]
+        if len(page) >= 27 and page[4] == 0:  # version 0
+            segments = page[27 : 27 + page[26]]
+            if len(segments) == page[26] and 27 + page[26] + sum(segments) == len(page):
+                return not page[5] & 0x4  # the last page, whole: flagged end-of-stream?
+        at = data.rfind(b"OggS", 0, at)
+    return True
