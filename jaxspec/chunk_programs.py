@@ -3,7 +3,7 @@
 A chunk is ``S`` stream samples seen as rows of ``granule(config)`` samples: items start
 only on those rows (64-byte-aligned output rows, ``align_rows``), so each row belongs to
 one item. ``keyless_chunk`` is the chunk's spectrogram; ``augmented_chunk`` first applies
-every item's waveform stages with its own key (``waveform_stages.Stream`` and each stage's
+every item's waveform stages with its own key (``packed_stages.Stream`` and each stage's
 ``packed`` form), then computes the spectrogram, in one program.
 """
 
@@ -19,8 +19,8 @@ from jax import lax
 
 from . import _xla
 from .augmentation.keys import stage_key, traced_draw_values
+from .augmentation.packed_stages import Stream
 from .augmentation.random import threefry_words
-from .augmentation.waveform_stages import Stream
 from .config import SpectrogramConfig
 from .spectrum import spectrogram_one
 

@@ -271,6 +271,12 @@ def encode_batch(
       ConfigError: ``config`` is not a ``SpectrogramConfig``.
       InputError: ``audios`` is one input (a path, bytes, an ``Audio``, an array) or a dict.
       Otherwise the error of the first bad item, its message naming the index (and path).
+
+    >>> import jaxspec, numpy as np
+    >>> config = jaxspec.SpectrogramConfig(window_size=400, offset=160)
+    >>> out = jaxspec.encode_batch(config, [np.zeros(16000), np.zeros(800), jaxspec.example_path()], sample_rate=16000)
+    >>> [spec.shape for spec in out]  # ceil(L / 160) frames each
+    [(100, 201), (5, 201), (273, 201)]
     """
     if not isinstance(config, SpectrogramConfig):
         raise config_type_error(config)

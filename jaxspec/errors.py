@@ -1,8 +1,8 @@
 """Exception types raised by jaxspec.
 
-Every error a user can cause by passing a bad value is a ``ValueError`` subclass,
-raised on the host before anything is traced, and its message names the parameter,
-the value and the rule.
+Every error a user can cause by passing a bad value is a ``ValueError`` subclass (a
+missing file: Python's ``FileNotFoundError``), raised on the host before anything is
+traced, and its message names the parameter, the value and the rule.
 """
 
 from __future__ import annotations
@@ -57,7 +57,18 @@ def capped_message(text: str) -> str:
 
 
 class JaxspecError(Exception):
-    """Base class of every exception raised by jaxspec itself (messages capped at ``MESSAGE_CHARS``)."""
+    """Base class of every exception raised by jaxspec itself (messages capped at ``MESSAGE_CHARS``).
+
+    The errors a user's value causes are also ``ValueError`` (``ConfigError``, ``InputError``,
+    and the file errors below them).
+
+    >>> import jaxspec
+    >>> try:
+    ...     jaxspec.SpectrogramConfig(window_size="25 parsecs")
+    ... except jaxspec.JaxspecError as error:
+    ...     print(type(error).__name__, isinstance(error, ValueError))
+    ConfigError True
+    """
 
     def __init__(self, *args: object):
         if len(args) == 1 and isinstance(args[0], str):
@@ -66,7 +77,16 @@ class JaxspecError(Exception):
 
 
 class ConfigError(JaxspecError, ValueError):
-    """A configuration value (a field of a config or augmentation) is invalid."""
+    """A configuration value (a field of a config or augmentation) is invalid.
+
+    >>> import jaxspec
+    >>> jaxspec.SpectrogramConfig(offset=0)
+    Traceback (most recent call last):
+    ...
+    jaxspec.errors.ConfigError: offset=0 is 0 samples at 16000 Hz; it must be a positive number of samples or ...
+    >>> issubclass(jaxspec.ConfigError, ValueError)
+    True
+    """
 
 
 def did_you_mean(given: str, choices: Sequence[str], synonyms: Mapping[str, str] | None = None) -> str:
@@ -98,21 +118,60 @@ def config_type_error(config: object) -> ConfigError:
 
 
 class InputError(JaxspecError, ValueError):
-    """An input signal is invalid: wrong rank, dtype, NaN/inf samples, missing rate."""
+    """An input signal is invalid: wrong rank, dtype, NaN/inf samples, missing rate.
+
+    >>> import jaxspec, numpy as np
+    >>> jaxspec.spectrogram(jaxspec.SpectrogramConfig(), np.array([0.0, np.nan]))
+    Traceback (most recent call last):
+    ...
+    jaxspec.errors.InputError: x has NaN or infinite samples (first at sample 1)
+    >>> issubclass(jaxspec.InputError, ValueError)
+    True
+    """
 
 
 class AudioFileError(JaxspecError, ValueError, RuntimeError):
-    """A file exists but cannot be decoded; the message names the path and the reason."""
+    """A file exists but cannot be decoded; the message names the path and the reason.
+
+    >>> import jaxspec, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp(), "notes.wav")
+    >>> _ = path.write_text("not audio")
+    >>> try:
+    ...     jaxspec.load_audio(path)
+    ... except jaxspec.AudioFileError as error:
+    ...     print(isinstance(error, ValueError), isinstance(error, RuntimeError), "notes.wav" in str(error))
+    True True True
+    """
 
 
 class AudioSamplesError(AudioFileError, InputError):
     """A file decodes, but to samples no spectrum can be made of (NaN, inf, or too large):
-    both a file error (it names the path) and an input error."""
+    both a file error (it names the path) and an input error.
+
+    >>> import jaxspec, numpy as np, pathlib, soundfile, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp(), "nan.wav")
+    >>> soundfile.write(path, np.array([0.0, np.nan], np.float32), 16000, subtype="FLOAT")
+    >>> try:
+    ...     jaxspec.load_audio(path)
+    ... except jaxspec.AudioSamplesError as error:
+    ...     print(isinstance(error, jaxspec.AudioFileError), isinstance(error, jaxspec.InputError))
+    True True
+    """
 
 
 class RecordingFileError(AudioFileError, ConfigError):
     """A noise recording or impulse response file that cannot be read: both a file error
-    (it names the path) and a config error (a recording is part of the config)."""
+    (it names the path) and a config error (a recording is part of the config).
+
+    >>> import jaxspec, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp(), "room.wav")
+    >>> _ = path.write_text("not audio")
+    >>> try:
+    ...     jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(convolution=path))
+    ... except jaxspec.RecordingFileError as error:
+    ...     print(isinstance(error, jaxspec.AudioFileError), isinstance(error, jaxspec.ConfigError))
+    True True
+    """
 
 
 def warn(message: str, category: type[Warning] = UserWarning) -> None:
@@ -127,7 +186,19 @@ def warn(message: str, category: type[Warning] = UserWarning) -> None:
 
 
 class TruncatedAudioWarning(UserWarning):
-    """A file decoded to fewer frames than its header declares (cut mid-data, or a lying header)."""
+    """A file decoded to fewer frames than its header declares (cut mid-data, or a lying header).
+
+    >>> import jaxspec, numpy as np, pathlib, soundfile, tempfile, warnings
+    >>> path = pathlib.Path(tempfile.mkdtemp(), "cut.wav")
+    >>> soundfile.write(path, np.zeros(1600, np.int16), 16000)
+    >>> _ = path.write_bytes(path.read_bytes()[:-1000])  # 500 of its 1600 int16 frames cut off
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     jaxspec.load_audio(path).samples.shape
+    (1100,)
+    >>> [w.category.__name__ for w in caught]
+    ['TruncatedAudioWarning']
+    """
 
 
 def is_finite(value: numbers.Real) -> bool:
@@ -183,7 +254,15 @@ def length_list(name: str, values: list | tuple) -> np.ndarray:
 class PcmScaleWarning(UserWarning):
     """Wide integer samples (int32 / int64) whose values all fit in 16 bits: they are scaled
     by ``2**31`` / ``2**63`` as SPEC section 3 says, which leaves them at about 1e-5 or less
-    (32767 / 2**31) if they are really 16-bit PCM (``x.astype(np.int16)`` says so)."""
+    (32767 / 2**31) if they are really 16-bit PCM (``x.astype(np.int16)`` says so).
+
+    >>> import jaxspec, numpy as np, warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = jaxspec.spectrogram(jaxspec.SpectrogramConfig(), np.full(1600, 1000, np.int32))
+    >>> [w.category.__name__ for w in caught]
+    ['PcmScaleWarning']
+    """
 
 
 def unreadable_array(name: str, samples: object, error: ValueError) -> InputError:

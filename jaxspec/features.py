@@ -1,18 +1,10 @@
 """Feature stages after the spectrum: mel filterbanks, log scales, DCT (MFCC), deltas.
 
-``SpectrogramConfig(features=(...))`` is a chain, applied in order to one example's
-spectrum ``[shape=(frames, bins)]`` (like optax's ``chain``: a preset is just a config).
-Each stage is a frozen dataclass of static settings; matrices (filterbanks, DCT) are built
-once per (stage, sizes) on the host in float64 (``jaxspec._melscale``), applied with
-``precision=HIGHEST`` (TF32 / bfloat16 passes would break the tolerances). Statistics
-(``Decibels``' ``top_db``, ``WhisperLog``'s floor, ``SubtractMean``) are per example.
-
->>> import jax.numpy as jnp
->>> stages = (MelFilterbank(n_mels=4), Log())
->>> chain_size(stages, 201, 16000, 400)
-4
->>> apply_chain(stages, jnp.ones((3, 201)), 16000, 400).shape
-(3, 4)
+``SpectrogramConfig(features=(...))``: a chain applied in order to one example's spectrum ``[shape=(frames, bins)]``
+(optax's ``chain``: a preset is just a config). Stages: frozen dataclasses of static settings; matrices (filterbanks,
+DCT) are built once per (stage, sizes) on the host in float64 (``_melscale``), applied at ``precision=HIGHEST`` (TF32 /
+bfloat16 break the tolerances). ``Decibels``' ``top_db``, ``WhisperLog``'s floor and ``SubtractMean`` are per example.
+Each stage's docstring shows it in a config.
 """
 
 from __future__ import annotations
@@ -44,14 +36,16 @@ class MelFilterbank:
     Args:
       n_mels: number of filters (the seed's "NumberOfFilters", 40).
       fmin: lowest edge in Hz ("MinimumFrequency").
-      fmax: highest edge in Hz ("MaximumFrequency"); ``None`` = Nyquist; ``<= 0`` = Nyquist
-        + fmax (Kaldi's ``high_freq``); above Nyquist: the config warns once, when made (its top bands are empty).
-      scale: ``"slaney"`` (librosa), ``"htk"`` (torchaudio, librosa ``htk=True``) or
-        ``"kaldi"`` (Kaldi's triangles in mel space).
+      fmax: highest edge in Hz ("MaximumFrequency"); ``None`` = Nyquist; ``<= 0`` = Nyquist + fmax (Kaldi's
+        ``high_freq``); above Nyquist: the config warns once, when made (its top bands are empty).
+      scale: ``"slaney"`` (librosa), ``"htk"`` (torchaudio, librosa ``htk=True``) or ``"kaldi"`` (triangles in mel).
       norm: ``"slaney"`` (area normalization, librosa) or ``None``.
-      frequencies: ``"rfft"`` (librosa: bin k at ``k * sr / fft_size``) or ``"linspace"``
-        (torchaudio's ``melscale_fbanks``: bins at ``linspace(0, sr // 2, bins)``, the
-        filters built in float32 as torchaudio builds them, its rounding included).
+      frequencies: ``"rfft"`` (librosa: bin k at ``k * sr / fft_size``) or ``"linspace"`` (torchaudio's
+        ``melscale_fbanks``: bins at ``linspace(0, sr // 2, bins)``, built in float32 with torchaudio's rounding).
+
+    >>> import jaxspec
+    >>> jaxspec.SpectrogramConfig(features=(jaxspec.MelFilterbank(n_mels=80),)).output_shape(16000)  # [frames, n_mels]
+    (121, 80)
     """
 
     n_mels: int = 40
@@ -99,22 +93,21 @@ class MelFilterbank:
 
 @dataclasses.dataclass(frozen=True)
 class Log:
-    """Natural log ``log(max(x, floor) + offset)``.
+    """Natural log ``log(max(x, floor) + offset)``: Kaldi ``Log()``, torchaudio ``log_mels`` ``Log(0.0, 1e-6)``.
 
-    Kaldi: ``Log()`` (floor = float32 epsilon); torchaudio ``log_mels``:
-    ``Log(floor=0.0, offset=1e-6)``. ``max(floor, offset)`` must be at least float32's smallest normal number
-    (1.18e-38), so that silence gives a finite log.
+    ``max(floor, offset)`` must be at least float32's smallest normal number (1.18e-38): silence's log is finite.
+
+    >>> import jaxspec, numpy as np  # silence: log(float32 epsilon)
+    >>> round(float(jaxspec.spectrogram(jaxspec.SpectrogramConfig(features=(jaxspec.Log(),)), np.zeros(1600)).max()), 3)
+    -15.942
     """
 
     floor: float = KALDI_EPSILON
     offset: float = 0.0
 
     def __post_init__(self):
-        _set(
-            self,
-            floor=_fields.number("Log", "floor", self.floor, 0.0, high=limits.MAX_FEATURE_CONSTANT),
-            offset=_fields.number("Log", "offset", self.offset, 0.0, high=limits.MAX_FEATURE_CONSTANT),
-        )
+        _set(self, floor=_fields.number("Log", "floor", self.floor, 0.0, high=limits.MAX_FEATURE_CONSTANT))
+        _set(self, offset=_fields.number("Log", "offset", self.offset, 0.0, high=limits.MAX_FEATURE_CONSTANT))
         tiny = float(np.finfo(np.float32).tiny)
         if max(self.floor, self.offset) < tiny:  # silence is log(max(0, floor) + offset)
             raise ConfigError(
@@ -133,9 +126,14 @@ class Log:
 
 @dataclasses.dataclass(frozen=True)
 class Decibels:
-    """``multiplier * log10(max(x, amin) / max(amin, ref))``, floored at the example's max
-    minus ``top_db`` (``None``: no floor; librosa ``power_to_db``, torchaudio ``AmplitudeToDB``;
-    ``multiplier=20`` for magnitudes, with ``amin`` and ``ref`` in magnitude units)."""
+    """``multiplier * log10(max(x, amin) / max(amin, ref))``, floored at the example's max - ``top_db`` (``None``:
+    no floor; librosa ``power_to_db``, torchaudio ``AmplitudeToDB``; magnitudes: ``multiplier=20``, ``amin``, ``ref``).
+
+    >>> import jaxspec, numpy as np
+    >>> config = jaxspec.SpectrogramConfig(features=(jaxspec.Decibels(top_db=80.0),))
+    >>> round(float(np.ptp(jaxspec.spectrogram(config, np.sin(np.arange(1600) / 2.0)))), 3)  # a tone: max - min
+    80.0
+    """
 
     ref: float = 1.0
     amin: float = 1e-10
@@ -164,8 +162,13 @@ class Decibels:
 
 @dataclasses.dataclass(frozen=True)
 class WhisperLog:
-    """Whisper's log-mel scaling: ``log10(max(x, 1e-10))``, floored at the example's max
-    minus 8, then ``(x + 4) / 4``."""
+    """Whisper's log-mel scaling: ``log10(max(x, 1e-10))``, floored at the example's max minus 8, then ``(x + 4) / 4``.
+
+    >>> import jaxspec, numpy as np
+    >>> config = jaxspec.SpectrogramConfig(features=(jaxspec.MelFilterbank(40), jaxspec.WhisperLog()))
+    >>> round(float(np.ptp(jaxspec.spectrogram(config, np.sin(np.arange(1600) / 2.0)))), 3)  # a tone: 8 / 4
+    2.0
+    """
 
     def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
         return n_in
@@ -179,15 +182,17 @@ class WhisperLog:
 
 @dataclasses.dataclass(frozen=True)
 class DCT:
-    """DCT-II over the features, the first ``n`` coefficients (MFCC; the seed's
-    "NumberOfCoefficients", 13), then a cepstral lifter.
+    """DCT-II over the features, the first ``n`` coefficients (MFCC; the seed's "NumberOfCoefficients", 13), liftered.
 
     Args:
       n: coefficients kept.
       norm: ``"ortho"``, ``None`` or ``"forward"`` (``scipy.fft.dct``'s conventions).
       lifter: lifter length ``L``; 0 = none; negative only for ``"kaldi"`` (as Kaldi; librosa refuses it).
-      lifter_kind: ``"librosa"`` (``1 + (L/2) sin(pi (i+1) / L)``) or ``"kaldi"``
-        (``1 + (L/2) sin(pi i / L)``).
+      lifter_kind: ``"librosa"`` (``1 + (L/2) sin(pi (i+1) / L)``) or ``"kaldi"`` (``1 + (L/2) sin(pi i / L)``).
+
+    >>> from jaxspec import DCT, Log, MelFilterbank, SpectrogramConfig
+    >>> SpectrogramConfig(features=(MelFilterbank(40), Log(), DCT(13, lifter=22))).output_shape(16000)  # MFCC
+    (121, 13)
     """
 
     n: int = 13
@@ -219,11 +224,13 @@ class Deltas:
     Args:
       order: 1 (delta) or 2 (delta-delta).
       width: frames in the filter (>= 3; odd for ``"interp"``, any for ``"replicate"``).
-      mode: ``"interp"`` = librosa ``feature.delta`` (Savitzky-Golay of degree ``order``,
-        polynomial fits at the edges); ``"replicate"`` = torchaudio ``ComputeDeltas``
-        (regression over ``width`` frames, edge frames repeated; order 2 = applied twice).
-      stack: ``False`` = the derivative only (as librosa / torchaudio); ``True`` = the
-        input followed by every derivative up to ``order`` (``[x, d1, d2]``).
+      mode: ``"interp"``: librosa ``feature.delta`` (Savitzky-Golay of degree ``order``, polynomial fits at the
+        edges); ``"replicate"``: torchaudio ``ComputeDeltas`` (regression over ``width`` frames, edges repeated; twice).
+      stack: ``False``: the derivative only (librosa, torchaudio); ``True``: the input, each order (``[x, d1, d2]``).
+
+    >>> from jaxspec import Deltas, Log, MelFilterbank, SpectrogramConfig
+    >>> SpectrogramConfig(features=(MelFilterbank(40), Log(), Deltas(order=2, stack=True))).output_shape(16000)
+    (121, 120)
     """
 
     order: int = 1
@@ -272,7 +279,13 @@ def valid_max(y: jax.Array, valid: Any) -> jax.Array:
 
 @dataclasses.dataclass(frozen=True)
 class SubtractMean:
-    """Subtracts each feature's mean over the example's frames (Kaldi's ``subtract_mean``)."""
+    """Subtracts each feature's mean over the example's frames (Kaldi's ``subtract_mean``).
+
+    >>> import jaxspec, numpy as np
+    >>> config = jaxspec.SpectrogramConfig(features=(jaxspec.MelFilterbank(40), jaxspec.Log(), jaxspec.SubtractMean()))
+    >>> bool(abs(jaxspec.spectrogram(config, np.sin(np.arange(1600) / 2.0)).mean(axis=0)).max() < 1e-4)
+    True
+    """
 
     def size(self, n_in: int, sample_rate: int, fft_size: int) -> int:
         return n_in
@@ -289,9 +302,13 @@ class SubtractMean:
 
 @dataclasses.dataclass(frozen=True)
 class UseEnergy:
-    """Puts the log energy measured by the preprocess stage ``LogEnergy`` into the output:
-    ``"first"`` (a new column 0: Kaldi fbank), ``"last"`` (a new last column: fbank with
-    ``htk_compat``) or ``"c0"`` (replaces coefficient 0: Kaldi MFCC)."""
+    """Puts the log energy of the preprocess stage ``LogEnergy`` in the output: ``"first"`` (new column 0: Kaldi
+    fbank), ``"last"`` (new last column: fbank, ``htk_compat``) or ``"c0"`` (replaces coefficient 0: Kaldi MFCC).
+
+    >>> from jaxspec import LogEnergy, MelFilterbank, SpectrogramConfig, UseEnergy
+    >>> SpectrogramConfig(preprocess=(LogEnergy(),), features=(MelFilterbank(23), UseEnergy())).output_shape(16000)
+    (121, 24)
+    """
 
     place: str = "first"
 
@@ -347,8 +364,7 @@ def chain_size(stages: tuple, num_bins: int, sample_rate: int, fft_size: int) ->
 
 
 def check_bands(stages: tuple, rate: int, fft_size: int) -> None:
-    """Checks the mel filters' edges at ``rate`` (``fmin < fmax``) and warns once of empty
-    ones, as librosa and torchaudio do (``_melscale.check_bands``)."""
+    """Checks mel edges at ``rate`` (``fmin < fmax``); warns once of empty bands, as librosa and torchaudio do."""
     _melscale.check_bands([s for s in stages if isinstance(s, MelFilterbank)], rate, fft_size)
 
 
@@ -370,10 +386,8 @@ def apply_chain(
     energy: jax.Array | None = None,
     valid: jax.Array | None = None,
 ) -> jax.Array:
-    """Applies ``stages`` in order to one example ``y [shape=(frames, features)]``
-    (``energy [shape=(frames,)]``: the log energies ``UseEnergy`` places; ``valid``: a
-    traced count of the example's own frames when ``y`` is a padded row of a ragged
-    batch, so that statistics and edges are the example's own)."""
+    """Applies ``stages`` in order to one example ``y [shape=(frames, features)]``; ``energy [shape=(frames,)]``: the
+    log energies for ``UseEnergy``; ``valid``: traced count of the example's frames in a padded row (its statistics)."""
     for stage in stages:
         if isinstance(stage, UseEnergy):
             y = stage.apply(y, sample_rate, fft_size, energy)

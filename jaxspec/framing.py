@@ -74,6 +74,11 @@ class Centered:
       pad_mode: ``"constant"`` (zeros; librosa >= 0.10) or ``"reflect"`` (torch.stft,
         torchaudio, Whisper; librosa < 0.10).
       drop_last: drop the last frame (Whisper's ``stft[..., :-1]``).
+
+    >>> import jaxspec, numpy as np
+    >>> config = jaxspec.SpectrogramConfig(window_size=400, offset=160, framing=jaxspec.Centered("reflect"))
+    >>> jaxspec.spectrogram(config, np.zeros(16000, np.float32)).shape  # 1 + L // offset frames
+    (101, 201)
     """
 
     pad_mode: str = "constant"
@@ -89,7 +94,15 @@ class Centered:
 @dataclasses.dataclass(frozen=True)
 class Kaldi:
     """Kaldi's frames: ``snip_edges=True`` only whole frames from sample 0; ``False``
-    centred frames with mirrored edges (module docstring)."""
+    centred frames with mirrored edges (module docstring).
+
+    >>> import jaxspec
+    >>> config = jaxspec.SpectrogramConfig(window_size=400, offset=160, framing=jaxspec.Kaldi())
+    >>> config.num_frames(16000), config.num_frames(399)  # 1 + (L - 400) // 160; 0 when L < 400
+    (98, 0)
+    >>> jaxspec.SpectrogramConfig(window_size=400, offset=160, framing=jaxspec.Kaldi(False)).num_frames(16000)
+    100
+    """
 
     snip_edges: bool = True
 
@@ -101,7 +114,13 @@ class Kaldi:
 
 @dataclasses.dataclass(frozen=True)
 class Dither:
-    """Adds ``amount * N(0, 1)`` to each frame sample, drawn from the key (none without one)."""
+    """Adds ``amount * N(0, 1)`` to each frame sample, drawn from the key (none without one).
+
+    >>> import jax, jaxspec, numpy as np
+    >>> config = jaxspec.SpectrogramConfig(preprocess=(jaxspec.Dither(1.0),))
+    >>> bool(jaxspec.spectrogram(config, np.zeros(1600, np.float32), jax.random.key(0)).min() > 0)  # silence: noise
+    True
+    """
 
     amount: float = 1.0
 
@@ -111,12 +130,25 @@ class Dither:
 
 @dataclasses.dataclass(frozen=True)
 class RemoveDC:
-    """Subtracts each frame's mean (Kaldi's ``remove_dc_offset``)."""
+    """Subtracts each frame's mean (Kaldi's ``remove_dc_offset``).
+
+    >>> import jaxspec, numpy as np
+    >>> config = jaxspec.SpectrogramConfig(framing=jaxspec.Kaldi(), preprocess=(jaxspec.RemoveDC(),))
+    >>> float(jaxspec.spectrogram(config, np.full(1600, 0.5, np.float32)).max())  # a constant cancels exactly
+    0.0
+    """
 
 
 @dataclasses.dataclass(frozen=True)
 class PreEmphasis:
-    """``y[k] = x[k] - coefficient * x[k-1]`` within each frame, ``x[-1] = x[0]`` (Kaldi)."""
+    """``y[k] = x[k] - coefficient * x[k-1]`` within each frame, ``x[-1] = x[0]`` (Kaldi).
+
+    >>> import jaxspec, numpy as np
+    >>> config = jaxspec.SpectrogramConfig(window_size=400, offset=160, window_function=None, power=1.0,
+    ...                                    framing=jaxspec.Kaldi(), preprocess=(jaxspec.PreEmphasis(0.97),))
+    >>> round(float(jaxspec.spectrogram(config, np.ones(1600, np.float32))[0, 0]), 3)  # DC: 400 * (1 - 0.97)
+    12.0
+    """
 
     coefficient: float = 0.97
 
@@ -129,7 +161,13 @@ class PreEmphasis:
 @dataclasses.dataclass(frozen=True)
 class LogEnergy:
     """Kaldi's log energy of each frame (module docstring); ``floor <= 0`` = no floor;
-    ``windowed=True``: of the windowed frame (Kaldi's ``raw_energy=False``), else where it stands in ``preprocess``."""
+    ``windowed=True``: of the windowed frame (Kaldi's ``raw_energy=False``), else where it stands in ``preprocess``.
+
+    >>> import jaxspec, numpy as np
+    >>> config = jaxspec.SpectrogramConfig(preprocess=(jaxspec.LogEnergy(),), features=(jaxspec.UseEnergy(),))
+    >>> round(float(jaxspec.spectrogram(config, np.full(1600, 0.1, np.float32))[0, 0]), 3)  # log(400 * 0.1 ** 2)
+    1.386
+    """
 
     floor: float = 1.0
     windowed: bool = False
@@ -163,7 +201,7 @@ def check_framing(value: Any) -> Centered | Kaldi | None:
 
 
 def check_preprocess(value: Any) -> tuple:
-    """``value`` as a tuple of preprocessing stages (``Dither``, ``RemoveDC``, ``PreEmphasis``)."""
+    """``value`` as a tuple of preprocessing stages (``Dither``, ``RemoveDC``, ``PreEmphasis``, ``LogEnergy``)."""
     stages = tuple(value) if isinstance(value, (list, tuple)) else None
     if stages is None or not all(isinstance(s, tuple(PREPROCESS.values())) for s in stages):
         raise ConfigError(
@@ -271,10 +309,9 @@ def edge_sources(framing: Any, q: np.ndarray, length: int, n: int, window: int, 
 
 
 def _kaldi_reach(frames: Any, length: Any, window: int, hop: int) -> Any:
-    """Where the mirrored right edge of Kaldi's ``snip_edges=False`` framing ends: as far as
-    the signal's own ``frames`` read (at least its ``length``). Frames past those, of a
-    frame-count target, read zeros there, not the signal mirrored again and again (which
-    gave them time-reversed copies of it: SPEC 3.5's zero-extended signal)."""
+    """Where the mirrored right edge of Kaldi's ``snip_edges=False`` framing ends: as far as the signal's own
+    ``frames`` read (at least its ``length``). Frames past those, of a frame-count target, read zeros there, not the
+    signal mirrored again and again (which gave them time-reversed copies of it: SPEC 3.5's zero-extended signal)."""
     reach = (frames - 1) * hop + window + hop // 2 - window // 2
     if isinstance(frames, jax.Array):
         return jnp.where(frames > 0, jnp.maximum(reach, length), length)
@@ -293,10 +330,9 @@ def _reflect_index(q: Any, length: Any, symmetric: bool, xp: Any = jnp) -> Any:
 
 
 def pad_signal_ragged(framing: Any, x: jax.Array, length: jax.Array, n: int, window: int, hop: int, fft: int):
-    """``pad_signal`` for a row ``x [shape=(Lmax,)]`` whose first ``length`` samples
-    (traced) are the signal and the rest zeros: the mirrored edges of centred
-    ``"reflect"`` and of Kaldi's ``snip_edges=False`` framing mirror at the row's own end.
-    Other modes pad with zeros and need nothing more."""
+    """``pad_signal`` for a row ``x [shape=(Lmax,)]`` whose first ``length`` samples (traced) are the signal and
+    the rest zeros: the mirrored edges of centred ``"reflect"`` and of Kaldi's ``snip_edges=False`` framing mirror
+    at the row's own end. Other modes pad with zeros and need nothing more."""
     if x.shape[0] == 0:  # an empty batch (Lmax = 0): nothing to mirror, no sample to gather
         return pad_signal(framing, x, n, window, hop, fft)
     if isinstance(framing, Centered) and framing.pad_mode == "reflect":
@@ -345,10 +381,9 @@ def preprocess(
         if isinstance(stage, Dither):
             framed = dither(framed, stage.amount, key, first_frame)
         elif isinstance(stage, RemoveDC):
-            # The mean of each frame's offsets from its first sample: XLA divides by the length
-            # as a multiplication by its float32 reciprocal, which left a constant int16-scale
-            # frame (16000) a residual of 1e-3 (8 nats in Kaldi's lowest band) where Kaldi's
-            # own float32 mean cancels exactly.
+            # The mean of each frame's offsets from its first sample: XLA divides by the length as a multiplication
+            # by its float32 reciprocal, which left a constant int16-scale frame (16000) a residual of 1e-3 (8 nats
+            # in Kaldi's lowest band) where Kaldi's own float32 mean cancels exactly.
             framed = framed - framed[..., :1]
             framed = framed - jnp.mean(framed, axis=-1, keepdims=True)
             # Again, for the rounding of that mean: where the first sample dominates a frame

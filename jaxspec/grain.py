@@ -221,6 +221,7 @@ class EncodeAudio:
     Example (a Grain pipeline; ``paths`` is a list of files)::
 
         import grain
+        import jaxspec.grain
         ds = (grain.MapDataset.source(paths).shuffle(seed=0).repeat(10)
               .map_with_index(jaxspec.grain.EncodeAudio(config, seed=1)))
         first = ds[0]  # float32 [n_frames, bins]

@@ -22,8 +22,8 @@ _INT_SCALE = {np.dtype(t): float(2 ** (np.dtype(t).itemsize * 8 - 1)) for t in (
 
 
 def channels_first(shape: tuple[int, ...]) -> bool:
-    """True for a ``[n, channels]`` array that is evidently ``[channels, n]``: at most 8
-    rows and at least 100 times as many columns (``encode`` and ``Audio`` refuse it)."""
+    """True for a ``[n, channels]`` array that is evidently ``[channels, n]``: at most 8 rows and at least 100 times
+    as many columns (``encode`` and ``Audio`` refuse it)."""
     return len(shape) == 2 and 1 <= shape[0] <= 8 and shape[1] >= 100 * shape[0]
 
 
@@ -33,8 +33,8 @@ def looks_channels_first(shape: tuple[int, ...]) -> str:
 
 
 def capped_rate(name: str, rate: Any) -> int:
-    """``check_rate``, then the cap ``limits.MAX_SAMPLE_RATE`` (an ``InputError``) for the rate
-    of samples (``Audio``, ``encode(x, sample_rate=)``)."""
+    """``check_rate``, then the cap ``limits.MAX_SAMPLE_RATE`` (``InputError``) for a rate of samples (``Audio``,
+    ``encode(x, sample_rate=)``)."""
     rate = check_rate(name, rate)
     if rate > limits.MAX_SAMPLE_RATE:
         raise InputError(f"{name}={rate} is above the cap {limits.MAX_SAMPLE_RATE} Hz (jaxspec.limits)")
@@ -117,8 +117,8 @@ def _decoded(samples: np.ndarray, rate: int) -> Audio:
 def pcm_to_float32(x: Any, name: str = "audio") -> Any:
     """Scales PCM samples to float32 in [-1, 1]; NumPy stays NumPy, JAX stays JAX (traceable).
 
-    Signed integers are divided by ``2**(bits - 1)``; uint8 maps by ``(x - 128) / 128``;
-    floats are cast. bool, complex and other unsigned types raise ``InputError``.
+    Signed integers are divided by ``2**(bits - 1)``; uint8 maps by ``(x - 128) / 128``; floats are cast. bool,
+    complex and other unsigned types raise ``InputError``.
     """
     xp = np if isinstance(x, np.ndarray) else jax.numpy
     dtype = np.dtype(x.dtype)
@@ -166,8 +166,7 @@ def _warn_if_16_bit(x: np.ndarray, name: str) -> None:
 def to_float32(samples: Any, name: str = "audio", *, copy: bool = True) -> np.ndarray:
     """Converts PCM samples to float32 in [-1, 1] on the host, rejecting bad input.
 
-    Scaling as ``pcm_to_float32``; also rejects more than 2 dimensions and NaN or
-    infinite samples.
+    Scaling as ``pcm_to_float32``; also rejects more than 2 dimensions and NaN or infinite samples.
 
     Args:
       samples: array-like ``[shape=(n,)]`` or ``[shape=(n, channels)]``.
@@ -181,9 +180,9 @@ def to_float32(samples: Any, name: str = "audio", *, copy: bool = True) -> np.nd
 
 
 def refuse_masked(samples: Any, name: str, error: type[Exception] = InputError) -> None:
-    """``error`` for a NumPy masked array with masked samples, or a list or tuple holding one (rows
-    of a batch): ``np.asarray`` reads the data under the mask, so a fully masked array of ones was
-    encoded as ones, silently (``error``: ``ConfigError`` for a recording)."""
+    """``error`` for a NumPy masked array with masked samples, or a list or tuple holding one (rows of a batch):
+    ``np.asarray`` reads the data under the mask, so a fully masked array of ones was encoded as ones, silently
+    (``error``: ``ConfigError`` for a recording)."""
     for item in samples if isinstance(samples, (list, tuple)) else (samples,):
         if isinstance(item, np.ma.MaskedArray) and np.ma.is_masked(item):
             raise error(
@@ -193,10 +192,9 @@ def refuse_masked(samples: Any, name: str, error: type[Exception] = InputError) 
 
 
 def float32_and_peak(samples: Any, name: str = "audio", *, copy: bool = True) -> tuple[np.ndarray, float]:
-    """``to_float32(samples, name, copy=copy)`` and its ``max|x|`` (0 when empty), found by
-    the same pass over the samples that rejects NaN and inf (``encode``'s magnitude check
-    needs it: a second pass cost 10 of the 31 ms ``encode_batch`` spent preparing W6's
-    1000 clips)."""
+    """``to_float32(samples, name, copy=copy)`` and its ``max|x|`` (0 when empty), found by the same pass over the
+    samples that rejects NaN and inf (``encode``'s magnitude check needs it: a second pass cost 10 of the 31 ms
+    ``encode_batch`` spent preparing W6's 1000 clips)."""
     if isinstance(samples, (str, bytes, os.PathLike)):
         raise InputError(f"{name}={samples!r} is a path where samples were expected")
     if not isinstance(samples, (np.ndarray, jax.Array, list, tuple, np.generic, int, float)):
@@ -347,18 +345,16 @@ def _check_whole(shown: str, frames: int) -> None:
 
 
 def _read_whole(file: Any, frames: int) -> np.ndarray:
-    """The file's samples in one read of its header's ``frames`` (fewer when it is cut),
-    shaped as ``SoundFile.read`` shapes them. ``SoundFile.read`` seeks to where it ended
-    after reading, and that seek fails on a FLAC cut at a frame boundary ("Internal
-    psf_fseek() failed", where the count and the truncation warning are due)."""
+    """The file's samples in one read of its header's ``frames`` (fewer when it is cut), shaped as ``SoundFile.read``
+    shapes them. ``SoundFile.read`` seeks to where it ended after reading, and that seek fails on a FLAC cut at a
+    frame boundary ("Internal psf_fseek() failed", where the count and the truncation warning are due)."""
     data = _files.read_on(file, frames)
     return data[:, 0] if data.shape[1] == 1 else data
 
 
 def _read_to_end(file: Any, shown: str, end: int | None = None) -> np.ndarray:
-    """The samples of a file whose header has no count (``SoundFile.read`` would size its
-    array from the header's 2**63 - 1), in blocks up to the cap (or its first ``end`` frames),
-    shaped as ``read`` shapes them."""
+    """The samples of a file whose header has no count (``SoundFile.read`` would size its array from the header's
+    2**63 - 1), in blocks up to the cap (or its first ``end`` frames), shaped as ``read`` shapes them."""
     blocks, total = [], 0
     while (block := _files.read_on(file, 1 << 20 if end is None else min(1 << 20, end - total))).shape[0]:
         total += block.shape[0]
@@ -369,7 +365,12 @@ def _read_to_end(file: Any, shown: str, end: int | None = None) -> np.ndarray:
 
 
 def example_path() -> str:
-    """Path of the short speech clip shipped with jaxspec (16 kHz mono FLAC)."""
+    """Path of the short speech clip shipped with jaxspec (16 kHz mono FLAC).
+
+    >>> import jaxspec
+    >>> jaxspec.load_audio(jaxspec.example_path()).samples.shape  # 2.7 s at 16 kHz
+    (43589,)
+    """
     return str(Path(__file__).parent / "data" / "speech.flac")
 
 

@@ -88,8 +88,14 @@ def sharded_spectrogram(
         config's recordings replicated on its mesh.
 
     Returns:
-      float32 ``[shape=(B, n_frames, bins)]`` sharded like ``x``; equal to
-      ``spectrogram(config, x, key)``. Works inside ``jax.jit``.
+      ``[shape=(B, n_frames, config.num_features)]`` (float32; complex64 when ``config.power`` is None), sharded
+      like ``x``; equal to ``spectrogram(config, x, key)``. Works inside ``jax.jit``.
+
+    >>> import jax, jaxspec, numpy as np
+    >>> x = np.zeros((len(jax.devices()) * 2, 16000), np.float32)  # B: a multiple of the device count
+    >>> spec = jaxspec.sharded_spectrogram(jaxspec.SpectrogramConfig(), x)
+    >>> spec.shape[1:], spec.dtype, spec.sharding.is_equivalent_to(jaxspec.batch_sharding(), 3)
+    ((121, 201), dtype('float32'), True)
     """
     sharding = batch_sharding() if sharding is None else sharding
     if not isinstance(sharding, NamedSharding):

@@ -341,5 +341,11 @@ def augment(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = Non
       VTLP: they act after the spectrum) ``spectrogram(config, x, key)`` equals
       ``spectrogram(replace(config, normalization=None, augmentation=None),
       augment(config, x, key))``.
+
+    >>> import jax, jaxspec, numpy as np
+    >>> config = jaxspec.SpectrogramConfig(normalization="max", augmentation=jaxspec.Augmentation(volume=0.5))
+    >>> x = np.array([0.0, 2.0, -4.0], np.float32)
+    >>> jaxspec.augment(config, x).tolist(), jaxspec.augment(config, x, jax.random.key(0)).tolist()  # no key: no volume
+    ([0.0, 0.5, -1.0], [0.0, 0.25, -0.5])
     """
     return _augment_compiled(config, *_checked(config, x, key, lengths))

@@ -75,7 +75,13 @@ class Uniform:
 
 @dataclasses.dataclass(frozen=True)
 class Normal:
-    """Normal distribution with ``mean`` and standard deviation ``std >= 0``."""
+    """Normal distribution with ``mean`` and standard deviation ``std >= 0``.
+
+    >>> import jax, jaxspec
+    >>> gains = jax.jit(jax.vmap(jaxspec.Normal(1.0, 0.1).sample))(jax.random.split(jax.random.key(0), 1000))
+    >>> round(float(gains.mean()), 1), round(float(gains.std()), 2)  # as Augmentation(volume=Normal(1.0, 0.1)) draws
+    (1.0, 0.1)
+    """
 
     mean: float
     std: float
@@ -90,7 +96,13 @@ class Normal:
 @dataclasses.dataclass(frozen=True)
 class LogUniform:
     """``exp(Uniform(log low, log high))``, for scale-like values; ``0 < low <= high``, and
-    ``low`` at least float32's smallest normal number (1.2e-38: below it draws are 0)."""
+    ``low`` at least float32's smallest normal number (1.2e-38: below it draws are 0).
+
+    >>> import jax, jaxspec
+    >>> drawn = jaxspec.draw(jaxspec.Augmentation(noise=jaxspec.LogUniform(1e-3, 1e-1)), jax.random.key(0), 16000)
+    >>> 1e-3 <= float(drawn["noise_amplitude"]) <= 1e-1  # white noise of a std between -60 and -20 dB
+    True
+    """
 
     low: float
     high: float
@@ -242,6 +254,11 @@ class Scaled:
     """A time shift given as a fraction ``s`` of the input duration (``t = s * L / sr``).
 
     ``s`` is any numeric parameter: ``Scaled(0.1)``, ``Scaled((-0.2, 0.2))``, ...
+
+    >>> import jax, jaxspec
+    >>> setting = jaxspec.Augmentation(time_shift=jaxspec.Scaled(0.1))  # a tenth of each input, later
+    >>> [int(jaxspec.draw(setting, jax.random.key(0), n)["time_shift_samples"]) for n in (16000, 8000)]
+    [1600, 800]
     """
 
     s: Any

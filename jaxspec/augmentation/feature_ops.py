@@ -19,6 +19,7 @@ rows) only changes index comparisons, never a shape.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import jax
@@ -27,6 +28,7 @@ import numpy as np
 from jax import lax
 
 from .. import _melscale
+from ..features import MelFilterbank
 
 
 def mask(y: jax.Array, starts: jax.Array, widths: jax.Array, axis: int, fill: Any = 0.0) -> jax.Array:
@@ -207,3 +209,23 @@ def warped_mel_filterbank(stage: Any, factor: jax.Array, f_hi: float, sample_rat
     if stage.scale == "kaldi":
         weights = weights.at[fft_size // 2 :].set(0.0)
     return weights
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class WarpedMelFilterbank(MelFilterbank):
+    """A ``MelFilterbank`` whose matrix is built per example from a drawn VTLP factor."""
+
+    factor: Any = None
+    f_hi: float = 4800.0
+
+    def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
+        matrix = warped_mel_filterbank(self, self.factor, self.f_hi, sample_rate, fft_size)
+        return jnp.matmul(y, matrix, precision=jax.lax.Precision.HIGHEST)
+
+
+def warp_mel(stage: Any, setting: Any, values: dict) -> Any:
+    """``stage`` as a ``WarpedMelFilterbank`` with the drawn factor (other stages unchanged)."""
+    if not isinstance(stage, MelFilterbank):
+        return stage
+    fields = {f.name: getattr(stage, f.name) for f in dataclasses.fields(MelFilterbank)}
+    return WarpedMelFilterbank(**fields, factor=values["vtlp_factor"], f_hi=setting.f_hi)

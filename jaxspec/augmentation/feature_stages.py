@@ -1,26 +1,22 @@
 """Feature-level augmentation: SpecAugment's masks and time warp, and VTLP (SPEC section 7).
 
-Settings classes (``FrequencyMask``, ``TimeMask``, ``TimeWarp``, ``VTLP``), their draws,
-applications and plot texts; the stage table (``stages.STAGES``) declares them with the
-waveform stages. Where they run (the table's ``level``):
+Settings classes (``FrequencyMask``, ``TimeMask``, ``TimeWarp``, ``VTLP``), their draws, applications and plot texts;
+the stage table (``stages.STAGES``) declares them with the waveform stages. Where they run (the table's ``level``):
 
-- ``"mel"`` (VTLP): each ``MelFilterbank`` of the config's features is replaced, for this
-  example, by ``WarpedMelFilterbank``, whose matrix is built in the graph from the drawn
-  factor (``feature_ops.warped_mel_filterbank``).
-- ``"features"`` (time warp, frequency masks, time masks, in this order): one block
-  spliced into the feature chain at ``insertion_point(features)``: after the leading
-  spectral stages (``MelFilterbank``, ``Log``, ``Decibels``, ``WhisperLog``: so that
-  ``top_db`` and Whisper's max are taken before masking), before ``DCT``, ``Deltas``,
+- ``"mel"`` (VTLP): each ``MelFilterbank`` of the config's features is replaced, for this example, by
+  ``WarpedMelFilterbank``, whose matrix is built in the graph from the drawn factor
+  (``feature_ops.WarpedMelFilterbank``).
+- ``"features"`` (time warp, frequency masks, time masks, in this order): one block spliced into the feature chain at
+  ``insertion_point(features)``: after the leading spectral stages (``MelFilterbank``, ``Log``, ``Decibels``,
+  ``WhisperLog``: so that ``top_db`` and Whisper's max are taken before masking), before ``DCT``, ``Deltas``,
   ``SubtractMean`` and ``UseEnergy``; right after the spectrum when there are none.
 
-Draws (key rule, ``keys`` module): stage ids frequency_mask 4, time_mask 5, time_warp 6,
-vtlp 7 (dither is 8); inside a stage, ``fold_in(stage_key, id)`` with ids: masks: count 0,
-widths 1, starts 2, and mask ``j`` folds ``j`` into the widths / starts key; time warp:
-centre 0, shift 1; VTLP: factor 0. Integer values (counts, widths, starts, the warp's
-centre and shift) come from one random uint32 word each, mapped to ``[0, span)`` by
-the multiply-shift ``floor(word * span / 2**32)`` (exact, in uint32 arithmetic), never
-from the floor of a float. A drawn value depends only on the example's valid frames
-(and features), so a padded row draws what the row alone would.
+Draws (key rule, ``keys`` module): stage ids frequency_mask 4, time_mask 5, time_warp 6, vtlp 7 (dither is 8); inside a
+stage, ``fold_in(stage_key, id)`` with ids: masks: count 0, widths 1, starts 2, and mask ``j`` folds ``j`` into the
+widths / starts key; time warp: centre 0, shift 1; VTLP: factor 0. Integer values (counts, widths, starts, the warp's
+centre and shift) come from one random uint32 word each, mapped to ``[0, span)`` by the multiply-shift
+``floor(word * span / 2**32)`` (exact, in uint32 arithmetic), never from the floor of a float. A drawn value depends
+only on the example's valid frames (and features), so a padded row draws what the row alone would.
 """
 
 from __future__ import annotations
@@ -73,6 +69,11 @@ class FrequencyMask:
       fill: the masked value: a number (0 by default) or ``"mean"`` (the example's mean).
 
     Each band starts at an integer uniform over ``[0, features - width]``; bands may overlap.
+
+    >>> import jax, jaxspec, numpy as np
+    >>> config = jaxspec.presets.kaldi_fbank(num_mel_bins=40, augmentation=jaxspec.Augmentation(frequency_mask=(1, 10)))
+    >>> int((jaxspec.spectrogram(config, np.ones(1600), jax.random.key(0)) == 0).all(axis=0).sum())  # bands set to 0
+    10
     """
 
     count: Any = 1
@@ -97,6 +98,11 @@ class TimeMask:
       fill: a number (0 by default) or ``"mean"``.
 
     Each band starts at an integer uniform over ``[0, frames - width]``.
+
+    >>> import jax, jaxspec, numpy as np
+    >>> config = jaxspec.presets.kaldi_fbank(augmentation=jaxspec.Augmentation(time_mask=jaxspec.TimeMask(1, 50, 0.1)))
+    >>> int((jaxspec.spectrogram(config, np.ones(16000), jax.random.key(0)) == 0).all(axis=1).sum())  # 0.1 * 98 frames
+    9
     """
 
     count: Any = 1
@@ -119,7 +125,13 @@ class TimeWarp:
     """SpecAugment's time warp: the frame at an integer centre uniform in ``[W, n - W)`` moves
     by an integer shift uniform in ``[-W, W]``, the time axis warped piecewise-linearly
     around it (linear interpolation; ``W = max_shift`` frames, Park et al.'s LB policy
-    ``W = 80``). The identity when ``n <= 2 W``."""
+    ``W = 80``). The identity when ``n <= 2 W``.
+
+    >>> import jax, jaxspec
+    >>> config = jaxspec.presets.kaldi_fbank(augmentation=jaxspec.Augmentation(time_warp=jaxspec.TimeWarp(5)))
+    >>> {name: int(v) for name, v in jaxspec.draw(config, jax.random.key(0), 16000).items()}  # centre in [5, 98 - 5)
+    {'time_warp_centre': 18, 'time_warp_shift': -1}
+    """
 
     max_shift: int = 80
 
@@ -139,6 +151,11 @@ class VTLP:
 
     Each ``MelFilterbank`` of the config weighs bin ``k`` by its filters at the warped
     frequency of ``k``; the config needs a ``MelFilterbank`` feature stage.
+
+    >>> import jax, jaxspec
+    >>> config = jaxspec.presets.kaldi_fbank(augmentation=jaxspec.Augmentation(vtlp=jaxspec.VTLP((0.9, 1.1))))
+    >>> 0.9 <= float(jaxspec.draw(config, jax.random.key(0), 16000)["vtlp_factor"]) <= 1.1
+    True
     """
 
     alpha: Any = (0.9, 1.1)
@@ -219,26 +236,6 @@ def check_config(augmentation: Any, features: tuple, power: Any) -> None:
     widest = int_bounds(mask.width)[1] if mask is not None and int_bounds(mask.count)[1] else 0
     if bands and widest >= bands[-1] > 0:  # SpecAugment's LB 0:27 (for 80 bands) on Kaldi's 23
         warn(f"frequency_mask width up to {widest} reaches all {bands[-1]} mel bands: such draws mask whole examples")
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class WarpedMelFilterbank(_features.MelFilterbank):
-    """A ``MelFilterbank`` whose matrix is built per example from a drawn VTLP factor."""
-
-    factor: Any = None
-    f_hi: float = 4800.0
-
-    def apply(self, y: jax.Array, sample_rate: int, fft_size: int) -> jax.Array:
-        matrix = feature_ops.warped_mel_filterbank(self, self.factor, self.f_hi, sample_rate, fft_size)
-        return jnp.matmul(y, matrix, precision=jax.lax.Precision.HIGHEST)
-
-
-def warp_mel(stage: Any, setting: VTLP, values: dict) -> Any:
-    """``stage`` as a ``WarpedMelFilterbank`` with the drawn factor (other stages unchanged)."""
-    if not isinstance(stage, _features.MelFilterbank):
-        return stage
-    fields = {f.name: getattr(stage, f.name) for f in dataclasses.fields(_features.MelFilterbank)}
-    return WarpedMelFilterbank(**fields, factor=values["vtlp_factor"], f_hi=setting.f_hi)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

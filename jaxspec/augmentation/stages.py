@@ -26,6 +26,7 @@ import jax
 
 from .._pytree import pytree_dataclass
 from . import ops
+from .feature_ops import warp_mel
 from .feature_stages import (
     VTLP,
     FrequencyMask,
@@ -47,8 +48,8 @@ from .feature_stages import (
     time_mask_shorthand,
     time_warp_shorthand,
     vtlp_shorthand,
-    warp_mel,
 )
+from .packed_stages import packed_convolution, packed_noise, packed_time_shift, packed_volume
 from .waveform_stages import (  # noqa: F401 - the settings classes are re-exported here too
     Convolution,
     Noise,
@@ -63,10 +64,6 @@ from .waveform_stages import (  # noqa: F401 - the settings classes are re-expor
     draw_volume,
     is_signal,
     noise_shorthand,
-    packed_convolution,
-    packed_noise,
-    packed_time_shift,
-    packed_volume,
     param_key,
     param_shorthand,
     shift_seconds,
@@ -127,7 +124,7 @@ class Stage:
     valid=None)`` applies them to ``x [L]``, where ``valid`` is the row's own length
     when ``x`` is a zero-padded row. Mel- and feature-level stages: ``LEVELS``.
     ``packed(setting, x [S], values, stage_keys [K], stream)``: ``apply`` on ``K`` items
-    laid end to end in one signal (``waveform_stages.Stream``; ``values`` per item),
+    laid end to end in one signal (``packed_stages.Stream``; ``values`` per item),
     ``None`` for stages a packed corpus cannot run (``jaxspec.packing``).
     """
 

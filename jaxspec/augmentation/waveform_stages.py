@@ -10,27 +10,33 @@ import dataclasses
 import math
 import numbers
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import _xla, limits
+from .. import limits
 from .._pytree import pytree_dataclass
 from ..durations import is_duration_string, parse_duration, warn_long_seconds
 from ..errors import ConfigError, InputError
 from ..io import Audio, capped_rate, is_path, pcm_to_float32
 from . import loaded, ops, random
 from .distributions import LogUniform, Normal, Scaled, Uniform, as_param, sample_param, scalar_of
-from .noise import bits_to_normal, noise_words, white_bits_at, white_noise
+from .noise import white_noise
 from .rounding import floor_product
 
 
 # ------------------------------------------------------------------- settings
 @pytree_dataclass()
 class Volume:
-    """Multiply the waveform by ``gain`` (a numeric parameter): ``y = gain * x``."""
+    """Multiply the waveform by ``gain`` (a numeric parameter): ``y = gain * x``.
+
+    >>> import jax, jaxspec, numpy as np
+    >>> config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=jaxspec.Volume(0.5)))
+    >>> jaxspec.augment(config, np.ones(2), jax.random.key(0)).tolist(), jaxspec.augment(config, np.ones(2)).tolist()
+    ([0.5, 0.5], [1.0, 1.0])
+    """
 
     gain: Any
 
@@ -120,18 +126,20 @@ class Noise:
     Args:
       amplitude: numeric parameter. Without ``signal``: the standard deviation of
         white noise. With ``signal``: the factor on the recording (default 1).
-      signal: ``None``, or a recording (an array at ``signal_rate``, ``Audio`` or a
-        path), resampled to the config's rate when the config is built. A segment of
-        the input's length starts at a uniformly random sample (in ``[0, R - L]``; in
-        ``[0, R)`` with the recording repeated when it is shorter than the input).
-      signal_rate: the rate of an array ``signal`` in Hz (``None``: the config's; a path
-        or an ``Audio`` has its own). The config's loaded recording has ``None``; the
-        config remembers the rate it loaded it at, so the setting in a config of another
-        rate (``dataclasses.replace(config, sample_rate=8000)``) is resampled again (from
-        ``source`` when it came from a file).
-      source: keyword-only, set by the config: the file the recording was read from
-        (when ``signal`` is a path; kept while the config holds the samples read from it;
-        config files write it instead of the samples).
+      signal: ``None``, or a recording (an array at ``signal_rate``, ``Audio`` or a path), resampled to the config's
+        rate when the config is built. A segment of the input's length starts at a uniformly random sample (in
+        ``[0, R - L]``; in ``[0, R)`` with the recording repeated when it is shorter than the input).
+      signal_rate: the rate of an array ``signal`` in Hz (``None``: the config's; a path or an ``Audio`` has its own).
+        The config's loaded recording has ``None``; the config remembers the rate it loaded it at, so the setting in a
+        config of another rate (``dataclasses.replace(config, sample_rate=8000)``) is resampled again (from ``source``
+        when it came from a file).
+      source: keyword-only, set by the config: the file the recording was read from (when ``signal`` is a path; kept
+        while the config holds the samples read from it; config files write it instead of the samples).
+
+    >>> import jax, jaxspec, numpy as np
+    >>> config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(noise=jaxspec.Noise(0.1)))
+    >>> round(float(jaxspec.augment(config, np.zeros(16000), jax.random.key(0)).std()), 2)  # white noise, std 0.1
+    0.1
     """
 
     amplitude: Any = None
@@ -196,10 +204,13 @@ class Convolution:
       signal: the impulse response ``h`` (an array at ``signal_rate``, ``Audio`` or a
         path), resampled to the config's rate when the config is built.
       mix: numeric parameter in ``[0, 1]`` (default 1: fully convolved).
-      signal_rate: the rate of an array ``signal`` in Hz (``None``: the config's); see
-        ``Noise``.
-      source: keyword-only, set by the config: the file the impulse response was read
-        from (as ``Noise``'s).
+      signal_rate: the rate of an array ``signal`` in Hz (``None``: the config's); see ``Noise``.
+      source: keyword-only, set by the config: the file the impulse response was read from (as ``Noise``'s).
+
+    >>> import jax, jaxspec, numpy as np
+    >>> late = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(convolution=jaxspec.Convolution([0.0, 1.0])))
+    >>> np.allclose(jaxspec.augment(late, np.array([1.0, 2.0, 3.0]), jax.random.key(0)), [0.0, 1.0, 2.0], atol=1e-6)
+    True
     """
 
     signal: Any
@@ -324,77 +335,3 @@ def draw_time_shift(setting: TimeShift, key: jax.Array, length: Any, rate: int) 
 
 def draw_volume(setting: Volume, key: jax.Array, length: int, rate: int) -> dict[str, jax.Array]:
     return {"volume_gain": sample_param(setting.gain, param_key(key, 0), limits.MAX_GAIN, "Volume gain")}
-
-
-# ------------------------------------------------------------------- packed streams
-class Stream(NamedTuple):
-    """Items laid end to end in one signal (packed corpora), seen as ``[rows, granule]``:
-    no item starts inside a row, so each row belongs to one item. ``item`` ``[rows, 1]``
-    (int32, an index into the items' drawn values), ``position`` ``[rows, granule]`` (each
-    sample's index in the stream), ``index`` ``[rows, granule]`` (its index in its item),
-    ``length`` ``[rows, 1]`` (its item's length): samples outside every item have
-    ``index < 0`` or ``>= length``. ``zero``: a traced int32 0 that XLA cannot fold
-    (``_xla.held``).
-
-    Per-item values reach the samples by broadcasting rows, not by a gather per
-    sample: a gather fused into a stage makes XLA:CPU compile its loop unvectorized
-    (white noise's hashes measured 4x slower).
-    """
-
-    item: jax.Array
-    position: jax.Array
-    index: jax.Array
-    length: jax.Array
-    zero: jax.Array
-
-    def spread(self, values: jax.Array) -> jax.Array:
-        """Per-item ``values [K]`` as ``[rows, 1]``, computed once per item (not per sample)."""
-        return _xla.held(values, self.zero)[self.item]
-
-
-def packed_volume(setting: Volume, x: jax.Array, values: dict, keys: jax.Array, s: Stream) -> jax.Array:
-    return s.spread(values["volume_gain"]) * x
-
-
-def packed_noise(setting: Noise, x: jax.Array, values: dict, keys: jax.Array, s: Stream) -> jax.Array:
-    """``apply_noise`` on every item of a stream: the white samples an item draws alone
-    (``white_bits_at`` with its own key words and length), or its recording segment."""
-    index = jnp.maximum(s.index, 0)
-    if setting.signal is None:
-        words = jax.vmap(lambda k: noise_words(param_key(k, 2)))(keys)
-        bits = white_bits_at(s.spread(words[:, 0]), s.spread(words[:, 1]), index.astype(jnp.uint32), s.length)
-        # In a buffer of its own, as white_noise's samples are: fused into the sum below,
-        # the last bits differ (XLA contracts its multiply with the add).
-        noise = _xla.held(bits_to_normal(bits), s.zero)
-    else:
-        signal = recording_samples(setting)
-        noise = signal[(s.spread(values["noise_start"]) + index) % signal.shape[0]]
-    return x + s.spread(values["noise_amplitude"]) * noise
-
-
-def packed_time_shift(setting: TimeShift, x: jax.Array, values: dict, keys: jax.Array, s: Stream) -> jax.Array:
-    shift = s.spread(values["time_shift_samples"])
-    source = s.index - shift  # inside the item, or a zero entering
-    inside = (source >= 0) & (source < s.length)
-    flat = x.reshape(-1)
-    return jnp.where(inside, flat[jnp.clip(s.position - shift, 0, flat.shape[0] - 1)], 0.0)
-
-
-def packed_convolution(setting: Convolution, x: jax.Array, values: dict, keys: jax.Array, s: Stream) -> jax.Array:
-    """``apply_convolution`` on a stream whose items are each preceded by at least
-    ``R - 1`` zeros (the response's reach): no item hears another.
-
-    The FFT's rounding does reach across items (about 1e-7 of a segment's largest
-    samples): each item is first scaled by a power of two to a peak in [0.5, 1) and scaled
-    back after (exact), so that a quiet item next to a loud one keeps its own relative
-    error (a -60 dB item measured 1.5e-5 unscaled).
-    """
-    mix = s.spread(values["convolution_mix"])
-    items = values["convolution_mix"].shape[0]
-    peaks = jax.ops.segment_max(jnp.max(jnp.abs(x), axis=1), s.item[:, 0], num_segments=items)
-    exponent = jnp.clip(jnp.frexp(jnp.maximum(peaks, 0.0))[1], -126, 126)  # powers of two float32 holds
-    one = jnp.ones_like(peaks)
-    # A silent item hears nothing, not its neighbours' rounding: its spectrogram stays exactly 0.
-    down, up = s.spread(jnp.ldexp(one, -exponent)), s.spread(jnp.where(peaks > 0, jnp.ldexp(one, exponent), 0.0))
-    wet = ops.convolve((x * down).reshape(-1), recording_samples(setting)).reshape(x.shape) * up
-    return (1.0 - mix) * x + mix * wet
