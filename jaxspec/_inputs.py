@@ -86,7 +86,7 @@ def as_waveform(x: Any, config: Any = None, host: bool = False, scan: bool = Tru
             "spectrogram reads [B, L] as B signals. Average the channels first (x.mean(axis=1)), or call "
             "jaxspec.encode(config, x, sample_rate=...), which averages [n, channels]"
         )
-    if config is not None:
+    if config is not None and isinstance(x.shape[0], int):  # a symbolic batch (jax.export): bounded when called
         # a batch's output is one array (on each of ``devices``: its rows split among them)
         check_result_size(config, x.shape[-1], "x", rows=-(-x.shape[0] // devices) if x.ndim == 2 else 1)
     read_only = host and isinstance(x, np.ndarray) and x.dtype == np.float32

@@ -260,3 +260,25 @@ def test_row_blocks_are_the_fewest_within_the_budget_and_even(rows, samples_per_
     assert -(-rows // per_block) == fewest  # no more blocks than the budget needs
     assert per_block * samples_per_row <= max(_xla.BLOCK_SAMPLES, samples_per_row)
     assert per_block * fewest - rows < fewest  # rows recomputed by the last block: fewer than one per block
+
+
+def test_a_batch_polymorphic_export_runs_as_the_jitted_call():
+    """jax.export with a symbolic batch ("b") failed in jaxspec's host checks (the output-size
+    cap and the CPU row plan compared b with numbers: InconclusiveDimensionOperation); serving a
+    model exports it so (an audit)."""
+    from jax import export
+
+    config = jaxspec.SpectrogramConfig(
+        augmentation=jaxspec.Augmentation(volume=(0.5, 1.5), noise=0.01, time_shift=(-0.05, 0.05))
+    )
+    f = jax.jit(lambda x, k, n: jaxspec.spectrogram(config, x, k, lengths=n))
+    (b,) = export.symbolic_shape("b")
+    key_type = jax.random.key(0).dtype
+    args = (jax.ShapeDtypeStruct((b, 16000), jnp.float32), jax.ShapeDtypeStruct((b,), key_type))
+    exported = export.export(f)(*args, jax.ShapeDtypeStruct((b,), jnp.int32))
+    for rows in (1, 3):
+        x = np.random.default_rng(rows).standard_normal((rows, 16000)).astype(np.float32)
+        keys, lengths = jax.random.split(jax.random.key(1), rows), jnp.array([16000, 9000, 100][:rows])
+        np.testing.assert_array_equal(np.asarray(exported.call(x, keys, lengths)), np.asarray(f(x, keys, lengths)))
+    plain = export.export(jax.jit(lambda x: jaxspec.spectrogram(jaxspec.SpectrogramConfig(), x)))(args[0])
+    assert plain.out_avals[0].shape[1:] == (121, 201)
