@@ -300,8 +300,8 @@ def check_waveform_and_key(
         return x, None
     key = check_key(key)
     if not is_single_key(key) and not (x.ndim == 2 and is_key_batch(key, x.shape[0])):
-        rows = f"{x.shape[0]} keys (one per row)" if x.ndim == 2 else "nothing else for one signal"
-        raise InputError(f"key of shape {key.shape} does not fit x of shape {x.shape}: pass one key or {rows}")
+        rows = f"pass one key or {x.shape[0]} keys (one per row)" if x.ndim == 2 else "pass one key for one signal"
+        raise InputError(f"key of shape {key.shape} does not fit x of shape {x.shape}: {rows}")
     return x, key
 
 
@@ -342,7 +342,8 @@ def check_lengths(lengths: Any, x: jax.Array) -> jax.Array | None:
             else:
                 low, high = (int(np.min(lengths)), int(np.max(lengths))) if lengths.size else (0, 0)
         if low < 0 or high > x.shape[1]:
-            raise InputError(f"lengths must lie in [0, {x.shape[1]}] (the padded length of x); got [{low}, {high}]")
+            got = f"the shortest is {low}, the longest {high}"
+            raise InputError(f"lengths must lie in [0, {x.shape[1]}] (the padded length of x); {got}")
         if several:
             return lengths.astype(jnp.int32)
         return jax.device_put(np.asarray(lengths).astype(np.int32))  # no program per shape

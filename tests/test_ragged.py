@@ -230,7 +230,7 @@ def test_encode_in_a_loop_compiles_per_rung_not_per_length():
 def test_lengths_out_of_range_report_their_own_range():
     # the message said "got [0, 150]" for lengths [150, 120]: its minimum started at 0
     x = np.zeros((2, 100), np.float32)
-    with pytest.raises(jaxspec.InputError, match=r"got \[120, 150\]"):
+    with pytest.raises(jaxspec.InputError, match="the shortest is 120, the longest 150"):
         jaxspec.spectrogram(jaxspec.SpectrogramConfig(), x, lengths=np.array([150, 120]))
 
 
