@@ -5,7 +5,10 @@ libsndfile loses audio without a word:
   the header's count (a 600 s file declaring 1 s decoded to 1 s); the last frame's header
   says where the audio ends (``flac_frames``);
 - an Ogg file cut mid-stream: libsndfile counts it by its last whole page; a whole stream
-  ends with a page flagged end-of-stream, at the end of the file (``ogg_cut``).
+  ends with a page flagged end-of-stream, at the end of the file (``ogg_cut``);
+- MP3 files joined end to end (``cat a.mp3 b.mp3``): mpg123 stops at the frame count of the
+  first one's Xing / Info header; MPEG audio past the end its byte count gives is the rest
+  (``mp3_joined``).
 
 Both read at most ``_TAIL_BYTES`` from the end of the file, so they cost about a millisecond.
 """
@@ -16,6 +19,7 @@ import functools
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 _TAIL_BYTES = 1 << 20  # FLAC frames and Ogg pages (≤ 65 307 bytes) are far shorter
 _ID3V1_BYTES = 128  # a "TAG" block some taggers append after the audio
@@ -41,13 +45,20 @@ def _crc(data: bytes, poly: int, width: int) -> int:
     return crc
 
 
+def _opened(path: Path) -> Any:
+    """``path`` opened for binary reading if it is a regular file (else ``OSError``)."""
+    file = open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb")  # a FIFO: refused, not waited on
+    if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+        file.close()
+        raise OSError(f"{path!s} is not a regular file")
+    return file
+
+
 def _tail(path: Path, magic: bytes, size: int, head_bytes: int = 0) -> bytes | None:
     """The last ``size`` bytes of ``path`` (after its magic) if it is a regular file that starts
     with ``magic``; with ``head_bytes``, its first ``len(magic) + head_bytes`` bytes instead."""
-    try:  # O_NONBLOCK: a FIFO swapped in is refused at once, not waited on
-        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                return None
+    try:
+        with _opened(path) as file:
             head = file.read(len(magic) + head_bytes)
             if head[: len(magic)] != magic or len(head) < len(magic) + head_bytes:
                 return None
@@ -141,3 +152,60 @@ def ogg_cut(path: Path) -> bool:
                 return not page[5] & 0x4  # the last page, whole: flagged end-of-stream?
         at = data.rfind(b"OggS", 0, at)
     return True
+
+
+_MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}  # MPEG 1, 2, 2.5
+_MP3_KBPS = {
+    True: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),  # MPEG 1, Layer III
+    False: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),  # MPEG 2 and 2.5
+}
+
+
+def _mp3_frame_bytes(head: bytes) -> int | None:
+    """The length of the MPEG Layer III frame whose 4-byte header is ``head``, or ``None``."""
+    if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
+        return None
+    version, layer, rate, kbps = (head[1] >> 3) & 3, (head[1] >> 1) & 3, (head[2] >> 2) & 3, head[2] >> 4
+    if version == 1 or layer != 1 or kbps in (0, 15) or rate == 3:
+        return None
+    mpeg1 = version == 3
+    return (144 if mpeg1 else 72) * _MP3_KBPS[mpeg1][kbps] * 1000 // _MP3_RATES[version][rate] + ((head[2] >> 1) & 1)
+
+
+def _past_id3v2(file: Any, at: int) -> int:
+    """``at``, or the end of the ID3v2 tag that starts there."""
+    file.seek(at)
+    head = file.read(10)
+    if len(head) < 10 or head[:3] != b"ID3":
+        return at
+    size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
+    return at + 10 + size + (10 if head[5] & 0x10 else 0)  # a footer
+
+
+def mp3_joined(path: Path) -> int | None:
+    """The byte offset of MPEG audio that follows the end an MP3's Xing / Info header gives
+    (its ``bytes`` field, counted from that header's frame), or ``None``: another format, no
+    such header or field, or nothing but tags after it. Two whole frames must follow."""
+    try:
+        with _opened(path) as file:
+            first = _past_id3v2(file, 0)
+            file.seek(first)
+            frame = file.read(192)
+            if _mp3_frame_bytes(frame) is None:
+                return None
+            tag = max(frame.find(b"Xing", 4, 64), frame.find(b"Info", 4, 64))
+            flags = int.from_bytes(frame[tag + 4 : tag + 8], "big") if tag > 0 else 0
+            if not flags & 2:  # no byte count
+                return None
+            count_at = tag + 8 + (4 if flags & 1 else 0)
+            end = first + int.from_bytes(frame[count_at : count_at + 4], "big")
+            at = _past_id3v2(file, end)  # a second file's own tag
+            file.seek(at)
+            head = file.read(4)
+            length = _mp3_frame_bytes(head)
+            if length is None:
+                return None
+            file.seek(at + length)
+            return end if _mp3_frame_bytes(file.read(4)) is not None else None
+    except OSError:
+        return None

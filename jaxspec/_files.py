@@ -203,7 +203,14 @@ def check_header(path: Path, rate: int, channels: int, frames: int) -> None:
     if held is not None and held > frames:  # libsndfile stops at the header's count: the rest, silently lost
         raise AudioFileError(
             f"cannot read {shown}: its header declares {frames} frames but its audio runs to {held}, and the "
-            "decoder stops at the header's count; re-encode the file to fix its header (ffmpeg -i in.flac out.flac)"
+            "decoder stops at the header's count; rewrite the file to fix its header (ffmpeg -i in.flac out.flac)"
+        )
+    joined = _file_ends.mp3_joined(path)
+    if joined is not None:  # mpg123 stops at the first header's frame count
+        raise AudioFileError(
+            f"cannot read {shown}: MPEG audio goes on at byte {joined}, past the end its header declares (MP3 "
+            "files joined end to end?), and the decoder stops at the header's count; rewrite the file to fix its "
+            "header (ffmpeg -i in.mp3 -c:a copy out.mp3)"
         )
 
 

@@ -1418,6 +1418,26 @@ def test_a_flac_whose_header_understates_its_length_is_an_error_not_a_cut(tmp_pa
     assert code != EXIT_OK and "runs to 48000" in err
 
 
+@pytest.mark.skipif("MP3" not in soundfile.available_formats(), reason="libsndfile without MP3")
+def test_mp3_files_joined_end_to_end_are_an_error_not_a_cut(tmp_path, capsys):
+    # mpg123 stops at the first file's Xing frame count: `cat a.mp3 b.mp3` encoded a.mp3 alone
+    rng = np.random.default_rng(0)
+    for name, seconds in (("a", 1), ("b", 3)):
+        soundfile.write(tmp_path / f"{name}.mp3", rng.standard_normal(seconds * RATE).astype(np.float32) * 0.1, RATE)
+    first, second = ((tmp_path / f"{name}.mp3").read_bytes() for name in "ab")
+    tag = b"ID3\x04\x00\x00\x00\x00\x00\x05" + bytes(5)  # the second file's own ID3v2 tag, 5 bytes
+    for joined in (first + second, first + tag + second):
+        (tmp_path / "joined.mp3").write_bytes(joined)
+        with raises(AudioFileError, "joined.mp3", f"MPEG audio goes on at byte {len(first)}"):
+            jaxspec.encode(SpectrogramConfig(), str(tmp_path / "joined.mp3"))
+    code, _, err = _cli(capsys, "info", tmp_path / "joined.mp3")
+    assert code != EXIT_OK and "joined end to end" in err
+    (tmp_path / "tagged.mp3").write_bytes(first + b"TAG" + bytes(125))  # an ID3v1 tag: no more audio
+    for path in (tmp_path / "a.mp3", tmp_path / "tagged.mp3"):
+        assert _file_ends.mp3_joined(path) is None
+        assert jaxspec.encode(SpectrogramConfig(), str(path)).shape == (121, 201)
+
+
 def test_an_ogg_file_cut_mid_stream_warns(tmp_path, capsys):
     # libsndfile counts an Ogg file by its last whole page: half a file read as a whole one
     whole = tmp_path / "whole.ogg"
@@ -1450,12 +1470,13 @@ def test_a_flac_header_overstating_past_the_cap_is_gathered_as_info_shows(tmp_pa
 
 
 @hypothesis.settings(max_examples=300, deadline=None)
-@hypothesis.given(magic=st.sampled_from([b"fLaC", b"OggS"]), rest=st.binary(max_size=400))
-def test_any_bytes_after_a_flac_or_ogg_magic_give_an_answer(tmp_path_factory, magic, rest):
+@hypothesis.given(magic=st.sampled_from([b"fLaC", b"OggS", b"ID3", b"\xff\xfb\x90\x64"]), rest=st.binary(max_size=400))
+def test_any_bytes_after_a_flac_ogg_or_mp3_magic_give_an_answer(tmp_path_factory, magic, rest):
     path = tmp_path_factory.mktemp("ends") / "file"
     path.write_bytes(magic + rest)
-    frames = _file_ends.flac_frames(path)
+    frames, joined = _file_ends.flac_frames(path), _file_ends.mp3_joined(path)
     assert frames is None or (isinstance(frames, int) and frames > 0)
+    assert joined is None or (isinstance(joined, int) and 0 < joined < len(magic + rest))
     assert _file_ends.ogg_cut(path) in (True, False)
 
 
