@@ -87,9 +87,9 @@ def _utf8_number(data: bytes, at: int) -> tuple[int, int] | None:
     return value, at + 1 + extra
 
 
-def _frame_end(data: bytes, at: int, fixed_block: int) -> int | None:
-    """The sample after the FLAC frame whose header starts at ``data[at]``, or ``None`` when
-    no valid header (by its CRC-8) starts there."""
+def _frame_span(data: bytes, at: int, fixed_block: int) -> tuple[int, int] | None:
+    """(first sample, block size) of the FLAC frame whose header starts at ``data[at]``, or
+    ``None`` when no valid header (by its CRC-8) starts there."""
     if at + 6 > len(data):
         return None
     variable, block_code, rate_code = data[at + 1] & 1, data[at + 2] >> 4, data[at + 2] & 0xF
@@ -111,29 +111,47 @@ def _frame_end(data: bytes, at: int, fixed_block: int) -> int | None:
     i += {12: 1, 13: 2, 14: 2}.get(rate_code, 0)
     if i >= len(data) or _crc(data[at:i], 0x07, 8) != data[i]:
         return None
-    return (value if variable else value * fixed_block) + block
+    return (value if variable else value * fixed_block), block
 
 
 def flac_frames(path: Path) -> int | None:
-    """The frames a FLAC file's audio runs to, by its last frame's header (whose CRC-16 must
-    end the file, an ID3v1 tag aside); ``None`` for another format or when it cannot tell
-    (other trailing data, a frame cut short: libFLAC reports those itself)."""
+    """The frames a FLAC file's audio holds: from its first frame's first sample to its last
+    frame's end, by their headers (the last frame's CRC-16 must end the file, an ID3v1 tag
+    aside; the numbers need not start at 0: a file cut from a stream without re-encoding keeps
+    them); ``None`` for another format or when it cannot tell (other trailing data, a frame cut
+    short: libFLAC reports those itself)."""
     start = _tail(path, b"fLaC", 0, head_bytes=22)
     if start is None or start[4] & 0x7F != 0:  # STREAMINFO comes first
         return None
     fixed_block = int.from_bytes(start[10:12], "big")  # the max block size: every frame's but the last
-    data = _tail(path, b"fLaC", _TAIL_BYTES)
-    if not data or fixed_block == 0:
+    data, head = _tail(path, b"fLaC", _TAIL_BYTES), _first_frame(path)
+    if not data or fixed_block == 0 or head is None:
         return None
+    first = _frame_span(head, 0, fixed_block)
     if len(data) >= _ID3V1_BYTES and data[-_ID3V1_BYTES : -_ID3V1_BYTES + 3] == b"TAG":
         data = data[:-_ID3V1_BYTES]
     crc = int.from_bytes(data[-2:], "big")
     at = len(data) - 2
-    while (at := data.rfind(b"\xff", 0, at)) >= 0:
+    while first is not None and (at := data.rfind(b"\xff", 0, at)) >= 0:
         if data[at + 1 : at + 2] in (b"\xf8", b"\xf9"):
-            end = _frame_end(data, at, fixed_block)
-            if end is not None and _crc(data[at:-2], 0x8005, 16) == crc:
-                return end
+            last = _frame_span(data, at, fixed_block)
+            if last is not None and _crc(data[at:-2], 0x8005, 16) == crc:
+                return sum(last) - first[0]
+    return None
+
+
+def _first_frame(path: Path) -> bytes | None:
+    """The first bytes of a FLAC file's first frame, past its metadata blocks."""
+    try:
+        with _opened(path) as file:
+            file.seek(4)
+            while len(block := file.read(4)) == 4:
+                end = file.seek(int.from_bytes(block[1:4], "big"), os.SEEK_CUR)
+                if block[0] & 0x80:  # the last metadata block
+                    file.seek(end)
+                    return file.read(32)
+    except (OSError, ValueError):
+        return None
     return None
 
 

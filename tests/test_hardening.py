@@ -1418,6 +1418,28 @@ def test_a_flac_whose_header_understates_its_length_is_an_error_not_a_cut(tmp_pa
     assert code != EXIT_OK and "runs to 48000" in err
 
 
+def test_a_flac_whose_frame_numbers_do_not_start_at_0_counts_from_its_first_frame(tmp_path):
+    # a stream cut without re-encoding keeps its frames' numbers: counted from 0, its audio
+    # would seem to run past a right header (and the file refused)
+    soundfile.write(tmp_path / "whole.flac", np.random.default_rng(0).standard_normal(48000).astype(np.float32), RATE)
+    data = (tmp_path / "whole.flac").read_bytes()
+    first = 4
+    while True:  # the metadata blocks, to the last one
+        last, first = data[first] & 0x80, first + 4 + int.from_bytes(data[first + 1 : first + 4], "big")
+        if last:
+            break
+    third = first
+    for number in (1, 2, 3):  # the next frame header: sync, then its number (1 byte below 128)
+        third = data.index(b"\xff\xf8", third + 2)
+        while data[third + 4] != number:
+            third = data.index(b"\xff\xf8", third + 2)
+    block = int.from_bytes(data[10:12], "big")
+    cut = tmp_path / "cut.flac"
+    cut.write_bytes(data[:first] + data[third:])
+    cut = _flac_declaring(cut, 48000 - 3 * block)
+    assert _file_ends.flac_frames(cut) == 48000 - 3 * block
+
+
 @pytest.mark.skipif("MP3" not in soundfile.available_formats(), reason="libsndfile without MP3")
 def test_mp3_files_joined_end_to_end_are_an_error_not_a_cut(tmp_path, capsys):
     # mpg123 stops at the first file's Xing frame count: `cat a.mp3 b.mp3` encoded a.mp3 alone
