@@ -1,16 +1,17 @@
-"""Where a file's audio really ends, read from its container's own marks, for the two ways
+"""Where a file's audio really ends, read from its container's own marks, for three ways
 libsndfile loses audio without a word:
 
 - a FLAC file whose STREAMINFO header understates its length: libsndfile stops decoding at
-  the header's count (a 600 s file declaring 1 s decoded to 1 s); the last frame's header
-  says where the audio ends (``flac_frames``);
+  the header's count (a 600 s file declaring 1 s decoded to 1 s); the first and last frames'
+  headers say where the audio starts and ends (``flac_frames``);
 - an Ogg file cut mid-stream: libsndfile counts it by its last whole page; a whole stream
   ends with a page flagged end-of-stream, at the end of the file (``ogg_cut``);
 - MP3 files joined end to end (``cat a.mp3 b.mp3``): mpg123 stops at the frame count of the
   first one's Xing / Info header; MPEG audio past the end its byte count gives is the rest
   (``mp3_joined``).
 
-Both read at most ``_TAIL_BYTES`` from the end of the file, so they cost about a millisecond.
+Each reads a few hundred bytes from the start and at most ``_TAIL_BYTES`` from the end of the
+file: about a millisecond.
 """
 
 from __future__ import annotations
