@@ -42,7 +42,7 @@ class FileReader:
             raise _files.unreadable(path, error) from error
         self.length, self.rate = self.file.frames, self.file.samplerate
         try:
-            _files.check_header(checked, self.rate, self.file.channels, self.length)
+            _files.check_header(checked, self.rate, self.file.channels, self.length, self.file.format)
             if counted is not None:  # counted by decoding already (a FLAC or Ogg file that ended early)
                 self.length = counted
             elif self.file.format in ESTIMATED_HEADERS or self.length >= UNKNOWN_FRAMES:  # a cut MP3; a FLAC
@@ -52,7 +52,7 @@ class FileReader:
             raise
         declared = self.file.frames if self.file.frames < UNKNOWN_FRAMES else self.length
         self.declared = _files.header_frames(checked, declared)  # an MP3's: its header's
-        _files.warn_if_truncated(checked, self.length, self.declared, "holds")
+        _files.warn_if_truncated(checked, self.length, self.declared, self.file.format, "holds")
         self.position = 0  # the next sample the decoder gives
         self.kept, self.kept_at = np.zeros(0, np.float32), 0  # the last read's samples, and where they start
 

@@ -185,8 +185,9 @@ def sndfile_name(path: Path) -> Iterator[str | bytes]:
         os.close(descriptor)
 
 
-def check_header(path: Path, rate: int, channels: int, frames: int) -> None:
-    """``AudioFileError`` for header values no decoder should act on."""
+def check_header(path: Path, rate: int, channels: int, frames: int, kind: str) -> None:
+    """``AudioFileError`` for header values no decoder should act on; ``kind`` is libsndfile's
+    name of the format (``soundfile.SoundFile.format``: ``"FLAC"``, ``"MP3"``, ...)."""
     shown = display(path)
     if not 0 < rate <= limits.MAX_SAMPLE_RATE:
         raise AudioFileError(
@@ -199,13 +200,13 @@ def check_header(path: Path, rate: int, channels: int, frames: int) -> None:
         )
     if frames < 0:
         raise AudioFileError(f"cannot read {shown}: its header declares {frames} frames")
-    held = _file_ends.flac_frames(path) if frames else None
-    if held is not None and held > frames:  # libsndfile stops at the header's count: the rest, silently lost
+    held = _file_ends.flac_frames(path, above=frames) if frames and kind == "FLAC" else None
+    if held is not None:  # libsndfile stops at the header's count: the rest, silently lost
         raise AudioFileError(
             f"cannot read {shown}: its header declares {frames} frames but its audio runs to {held}, and the "
             "decoder stops at the header's count; rewrite the file to fix its header (ffmpeg -i in.flac out.flac)"
         )
-    joined = _file_ends.mp3_joined(path)
+    joined = _file_ends.mp3_joined(path) if kind == "MP3" else None
     if joined is not None:  # mpg123 stops at the first header's frame count
         raise AudioFileError(
             f"cannot read {shown}: MPEG audio goes on at byte {joined}, past the end its header declares (MP3 "
@@ -363,13 +364,14 @@ def header_frames(path: Path, frames: int) -> int:
     return max(frames, declared_frames(path) or 0)
 
 
-def warn_if_truncated(path: Path, decoded: int, declared: int | None, what: str = "decoded to") -> None:
+def warn_if_truncated(path: Path, decoded: int, declared: int | None, kind: str, what: str = "decoded to") -> None:
     """Warns (``TruncatedAudioWarning``) when fewer frames were decoded than the header declares,
-    or an Ogg file ends without its end-of-stream page (cut: libsndfile counts its whole pages)."""
+    or an Ogg file (``kind == "OGG"``, libsndfile's format name) ends without its end-of-stream
+    page (cut: libsndfile counts its whole pages)."""
     if declared is not None and decoded < declared:
         why = f"{what} {decoded} frames but its header declares {declared}: the file is truncated (or its header"
         why += " is wrong)"
-    elif _file_ends.ogg_cut(path):
+    elif kind == "OGG" and _file_ends.ogg_cut(path):
         why = f"ends without its Ogg end-of-stream page: the file is cut after {decoded} frames"
     else:
         return

@@ -248,10 +248,10 @@ def audio_info(path: PathLike) -> soundfile._SoundFileInfo:
     except Exception as error:
         raise _files.unreadable(path, error) from error
     if info.frames >= UNKNOWN_FRAMES:  # a FLAC whose total is 0 ("unknown", piped encoders): count it
-        _files.check_header(path, info.samplerate, info.channels, 0)
+        _files.check_header(path, info.samplerate, info.channels, 0, info.format)
         info.frames = decoded_frames(path)
         info.duration = info.frames / info.samplerate
-    _files.check_header(path, info.samplerate, info.channels, info.frames)
+    _files.check_header(path, info.samplerate, info.channels, info.frames, info.format)
     return info
 
 
@@ -308,9 +308,9 @@ def read_start(path: PathLike, first: Any) -> Audio:
     shown = _files.display(path)
     try:
         with _files.sndfile_name(path) as name, soundfile.SoundFile(name) as file:
-            frames, rate = file.frames, file.samplerate
+            frames, rate, kind = file.frames, file.samplerate, file.format
             unknown = frames >= UNKNOWN_FRAMES  # read to its end once, not counted first
-            _files.check_header(path, rate, file.channels, 0 if unknown else frames)
+            _files.check_header(path, rate, file.channels, 0 if unknown else frames, kind)
             cut = None if unknown or first is None else first(rate, frames)
             if not unknown:  # at once: a header above the cap is refused before anything is decoded
                 _check_whole(shown, frames if cut is None else cut)
@@ -325,9 +325,9 @@ def read_start(path: PathLike, first: Any) -> Audio:
     except Exception as error:
         raise _files.unreadable(path, error) from error
     if cut is None or samples.shape[0] < cut:
-        _files.warn_if_truncated(path, samples.shape[0], _files.header_frames(path, frames))
+        _files.warn_if_truncated(path, samples.shape[0], _files.header_frames(path, frames), kind)
     else:  # a WAV-like header against the size libsndfile counts: no decoding past the cut
-        _files.warn_if_truncated(path, frames, _files.declared_frames(path), "holds")
+        _files.warn_if_truncated(path, frames, _files.declared_frames(path), kind, "holds")
     try:
         return _decoded(to_float32(samples, f"audio file {shown}"), int(rate))
     except InputError as error:  # NaN / inf samples: a file error too, naming the path

@@ -1479,6 +1479,73 @@ def test_an_ogg_file_cut_mid_stream_warns(tmp_path, capsys):
     assert code == EXIT_OK and "end-of-stream" in err
 
 
+def _crc16_count(monkeypatch) -> list:
+    """Calls of ``_file_ends._crc`` for a CRC-16 (one per FLAC frame checked), recorded."""
+    calls, crc = [], _file_ends._crc
+    monkeypatch.setattr(_file_ends, "_crc", lambda data, poly, width: calls.append(width) or crc(data, poly, width))
+    return calls
+
+
+def test_a_flac_end_is_told_by_one_crc16_and_tags_are_skipped(tmp_path, monkeypatch):
+    # every 0xFFF8 in the last megabyte had its CRC-16 computed in Python: 2.5 s per load
+    # of a cut 20 s FLAC or one with an APEv2 tag, a minute for a 10-minute one
+    rng = np.random.default_rng(0)
+    soundfile.write(tmp_path / "a.flac", rng.standard_normal(20 * RATE).astype(np.float32) * 0.1, RATE)
+    whole = (tmp_path / "a.flac").read_bytes()
+    ape = b"item" * 25 + b"APETAGEX" + struct.pack("<4I8x", 2000, 132, 1, 0)  # 100 bytes of items, footer
+    cases = {
+        "cut": (whole[:-5000], None),
+        "ape": (whole + ape, 20 * RATE),
+        "both": (whole + ape + b"TAG" + bytes(125), 20 * RATE),
+    }
+    for name, (data, frames) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        calls = _crc16_count(monkeypatch)
+        assert _file_ends.flac_frames(tmp_path / name) == frames, name
+        assert calls.count(16) <= 1, name
+    calls = _crc16_count(monkeypatch)  # a header that counts all the audio: no CRC-16 to compute
+    assert jaxspec.load_audio(tmp_path / "a.flac").num_samples == 20 * RATE and calls.count(16) == 0
+
+
+def test_files_of_other_formats_pay_no_container_checks(tmp_path, monkeypatch):
+    # a WAV load opened the file three more times (FLAC, MP3 and Ogg checks): +30 % per file
+    def refuse(path):
+        raise AssertionError(f"checked {path}")
+
+    for name in ("flac_frames", "mp3_joined", "ogg_cut"):
+        monkeypatch.setattr(_file_ends, name, refuse)
+    wav = _wav(tmp_path / "a.wav", 16000)
+    assert jaxspec.load_audio(wav).num_samples == 16000
+    assert jaxspec.encode(SpectrogramConfig(), str(wav), stream=True).shape == (121, 201)
+
+
+def test_an_ogg_file_with_padding_or_a_tag_after_its_last_page_is_whole(tmp_path):
+    soundfile.write(tmp_path / "a.ogg", np.random.default_rng(0).standard_normal(RATE).astype(np.float32) * 0.1, RATE)
+    whole = (tmp_path / "a.ogg").read_bytes()
+    for name, data in (("zeros", whole + bytes(4096)), ("tag", whole + b"TAG" + bytes(125)), ("whole", whole)):
+        (tmp_path / name).write_bytes(data)
+        assert not _file_ends.ogg_cut(tmp_path / name), name
+    (tmp_path / "cut").write_bytes(whole[:-100] + bytes(100))
+    assert _file_ends.ogg_cut(tmp_path / "cut")
+
+
+@pytest.mark.skipif("MP3" not in soundfile.available_formats(), reason="libsndfile without MP3")
+def test_joined_mp3_is_told_past_an_id3v1_tag_and_a_zero_byte_count_is_no_join(tmp_path):
+    rng = np.random.default_rng(0)
+    for name in "ab":
+        soundfile.write(tmp_path / f"{name}.mp3", rng.standard_normal(RATE).astype(np.float32) * 0.1, RATE)
+    first, second = ((tmp_path / f"{name}.mp3").read_bytes() for name in "ab")
+    (tmp_path / "tagged.mp3").write_bytes(first + b"TAG" + bytes(125) + second)
+    assert _file_ends.mp3_joined(tmp_path / "tagged.mp3") == len(first)
+    # an encoder killed before it wrote the Xing byte count leaves 0 there: not joined
+    at = first.index(b"Xing") if b"Xing" in first else first.index(b"Info")
+    count_at = at + 8 + (4 if first[at + 7] & 1 else 0)
+    unfinished = first[:count_at] + bytes(4) + first[count_at + 4 :]
+    (tmp_path / "unfinished.mp3").write_bytes(unfinished)
+    assert _file_ends.mp3_joined(tmp_path / "unfinished.mp3") is None
+    assert jaxspec.load_audio(tmp_path / "unfinished.mp3").num_samples > 0
+
+
 def test_a_flac_header_overstating_past_the_cap_is_gathered_as_info_shows(tmp_path, capsys):
     # the in-memory stream (jaxspec encode --single) refused by the header's 2**36 frames where
     # info and encode_to_file counted the 3 s the file holds

@@ -349,7 +349,7 @@ def _info_lines(config, path: str) -> list[str]:
     plan = plan_file(config, path, exact=COUNTED_WHEN_EXACT)  # MP3 headers estimate; a cut FLAC fails
     info, length = plan.info, plan.length
     # SPEC 5: a cut file warns here as encode warns when it reads it
-    warn_if_truncated(Path(path), plan.frames, header_frames(Path(path), info.frames), what="holds")  # as encode
+    warn_if_truncated(Path(path), plan.frames, header_frames(Path(path), info.frames), info.format, "holds")
     frames, bins = plan.shape
     resampled = (
         ""
