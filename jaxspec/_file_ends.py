@@ -1,11 +1,13 @@
-"""Where a file's audio really ends, read from its container's own marks, for three ways
-libsndfile loses audio without a word:
+"""Where a file's audio really ends, read from its container's own marks, for the ways
+libsndfile loses audio without a word (``lost_audio`` and ``ogg_cut`` tell them):
 
 - a FLAC file whose STREAMINFO header understates its length: libsndfile stops decoding at
   the header's count (a 600 s file declaring 1 s decoded to 1 s); the first and last frames'
   headers say where the audio starts and ends (``flac_frames``);
 - an Ogg file cut mid-stream: libsndfile counts it by its last whole page; a whole stream
   ends with a page flagged end-of-stream, at the end of the file (``ogg_cut``);
+- Ogg files joined end to end (``cat a.ogg b.ogg``): libsndfile decodes the first stream
+  alone; the last page's stream is not one that starts the file (``ogg_chained``);
 - MP3 files joined end to end (``cat a.mp3 b.mp3``): mpg123 stops at the frame count of the
   first one's Xing / Info header; MPEG audio past the end its byte count gives is the rest
   (``mp3_joined``).
@@ -26,6 +28,7 @@ from typing import Any
 
 _TAGS_BYTES = 1 << 16  # room for tags after the audio, read with its end
 _OGG_TAIL = 65_307 + 27 + _TAGS_BYTES  # the longest Ogg page, with its header
+_OGG_HEAD = 1 << 14  # the pages that start each stream of a file are a header's few bytes each
 _MAX_BLOCKS = 1024  # FLAC metadata blocks walked to the first frame (encoders write a handful)
 _ID3V1_BYTES = 128  # a "TAG" block some taggers append after the audio
 
@@ -183,28 +186,57 @@ def _ogg_crc(page: bytes) -> int:
     return int(f"{raw:032b}"[::-1], 2)
 
 
-def ogg_cut(path: Path) -> bool:
-    """True when an Ogg file does not end with a whole page flagged end-of-stream (a cut
-    file, which libsndfile counts by its last whole page, silently): the last page whose
-    checksum holds must be flagged and followed by nothing but zero bytes and tags."""
+def _ogg_page(data: bytes, at: int) -> bytes | None:
+    """The Ogg page at ``data[at]`` if it is whole and its checksum holds."""
+    page = data[at:]
+    if len(page) < 27 or page[:5] != b"OggS\0":  # version 0
+        return None
+    page = page[: 27 + page[26] + sum(page[27 : 27 + page[26]])]
+    return page if _ogg_crc(page) == int.from_bytes(page[22:26], "little") else None
+
+
+def _ogg_ends(path: Path) -> tuple[set[bytes], bytes | None, bool] | None:
+    """For an Ogg file (else ``None``): the serial numbers of the streams that start it (its
+    first pages, flagged beginning-of-stream), its last page whose checksum holds (``None``:
+    none) and whether only zero bytes and tags follow that page."""
     try:
         with _opened(path) as file:
-            if file.read(4) != b"OggS":
-                return False
+            head = file.read(_OGG_HEAD)
+            if head[:4] != b"OggS":
+                return None
             end = file.seek(0, os.SEEK_END)
             file.seek(max(end - _OGG_TAIL, 0))
             data = _without_tags(file.read(_OGG_TAIL))
     except OSError:
-        return False
+        return None
+    serials, at = set(), 0
+    while (page := _ogg_page(head, at)) is not None and page[5] & 0x2:
+        serials.add(page[14:18])
+        at += len(page)
     at = data.rfind(b"OggS")
     while at >= 0:
-        page = data[at:]
-        if len(page) >= 27 and page[4] == 0:  # version 0
-            page = page[: 27 + page[26] + sum(page[27 : 27 + page[26]])]
-            if _ogg_crc(page) == int.from_bytes(page[22:26], "little"):  # the last whole page
-                return not (page[5] & 0x4 and not data[at + len(page) :].strip(b"\0"))
+        if (page := _ogg_page(data, at)) is not None:
+            return serials, page, not data[at + len(page) :].strip(b"\0")
         at = data.rfind(b"OggS", 0, at)
-    return True
+    return serials, None, False
+
+
+def ogg_cut(path: Path) -> bool:
+    """True when an Ogg file does not end with a whole page flagged end-of-stream (a cut
+    file, which libsndfile counts by its last whole page, silently): the last page whose
+    checksum holds must be flagged and followed by nothing but zero bytes and tags."""
+    ends = _ogg_ends(path)
+    return ends is not None and not (ends[1] is not None and ends[1][5] & 0x4 and ends[2])
+
+
+def ogg_chained(path: Path) -> str | None:
+    """The serial number (hex) of the stream that ends an Ogg file when no stream that starts
+    it has it: streams chained end to end (``cat a.ogg b.ogg``), of which libsndfile decodes
+    the first alone, silently; ``None`` otherwise."""
+    ends = _ogg_ends(path)
+    if ends is None or ends[1] is None or not ends[0] or ends[1][14:18] in ends[0]:
+        return None
+    return ends[1][14:18][::-1].hex()
 
 
 _MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}  # MPEG 1, 2, 2.5
@@ -264,3 +296,28 @@ def mp3_joined(path: Path) -> int | None:
             return end if _mp3_frame_bytes(file.read(4)) is not None else None
     except OSError:
         return None
+
+
+def lost_audio(path: Path, kind: str, frames: int) -> str | None:
+    """Why libsndfile would decode less than ``path`` holds, or ``None``; ``kind`` is its
+    format name (``soundfile.SoundFile.format``), ``frames`` its count (0: unknown)."""
+    held = flac_frames(path, above=frames) if frames and kind == "FLAC" else None
+    if held is not None:
+        return (
+            f"its header declares {frames} frames but its audio runs to {held}, and the decoder stops at the "
+            "header's count; rewrite the file to fix its header (ffmpeg -i in.flac out.flac)"
+        )
+    joined = mp3_joined(path) if kind == "MP3" else None
+    if joined is not None:
+        return (
+            f"MPEG audio goes on at byte {joined}, past the end its header declares (MP3 files joined end to end?), "
+            "and the decoder stops at the header's count; rewrite the file to fix its header (ffmpeg -i in.mp3 -c:a "
+            "copy out.mp3)"
+        )
+    serial = ogg_chained(path) if kind == "OGG" else None
+    if serial is not None:
+        return (
+            f"its last Ogg page belongs to stream {serial}, which does not start the file (Ogg files joined end "
+            "to end?), and the decoder reads the first stream alone; decode and join them (sox a.ogg b.ogg out.ogg)"
+        )
+    return None

@@ -200,19 +200,9 @@ def check_header(path: Path, rate: int, channels: int, frames: int, kind: str) -
         )
     if frames < 0:
         raise AudioFileError(f"cannot read {shown}: its header declares {frames} frames")
-    held = _file_ends.flac_frames(path, above=frames) if frames and kind == "FLAC" else None
-    if held is not None:  # libsndfile stops at the header's count: the rest, silently lost
-        raise AudioFileError(
-            f"cannot read {shown}: its header declares {frames} frames but its audio runs to {held}, and the "
-            "decoder stops at the header's count; rewrite the file to fix its header (ffmpeg -i in.flac out.flac)"
-        )
-    joined = _file_ends.mp3_joined(path) if kind == "MP3" else None
-    if joined is not None:  # mpg123 stops at the first header's frame count
-        raise AudioFileError(
-            f"cannot read {shown}: MPEG audio goes on at byte {joined}, past the end its header declares (MP3 "
-            "files joined end to end?), and the decoder stops at the header's count; rewrite the file to fix its "
-            "header (ffmpeg -i in.mp3 -c:a copy out.mp3)"
-        )
+    lost = _file_ends.lost_audio(path, kind, frames)
+    if lost:
+        raise AudioFileError(f"cannot read {shown}: {lost}")
 
 
 def declared_frames(path: Path) -> int | None:

@@ -1529,6 +1529,24 @@ def test_an_ogg_file_with_padding_or_a_tag_after_its_last_page_is_whole(tmp_path
     assert _file_ends.ogg_cut(tmp_path / "cut")
 
 
+@pytest.mark.parametrize("subtype", ["VORBIS", "OPUS"])
+def test_ogg_files_joined_end_to_end_are_an_error_not_the_first_alone(tmp_path, capsys, subtype):
+    # libsndfile decodes the first stream of `cat a.ogg b.ogg` alone: 1 s of 4, silently
+    rng = np.random.default_rng(0)
+    for name, seconds in (("a", 1), ("b", 3)):
+        wave = rng.standard_normal(seconds * RATE).astype(np.float32) * 0.1
+        soundfile.write(tmp_path / f"{name}.ogg", wave, RATE, format="OGG", subtype=subtype)
+    (tmp_path / "joined.ogg").write_bytes((tmp_path / "a.ogg").read_bytes() + (tmp_path / "b.ogg").read_bytes())
+    for read in (jaxspec.load_audio, lambda path: jaxspec.encode(SpectrogramConfig(), str(path), stream=True)):
+        with raises(AudioFileError, "joined.ogg", "joined end to end"):
+            read(tmp_path / "joined.ogg")
+    code, _, err = _cli(capsys, "info", tmp_path / "joined.ogg")
+    assert code != EXIT_OK and "does not start the file" in err
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert jaxspec.load_audio(tmp_path / "b.ogg").num_samples == 3 * RATE
+
+
 @pytest.mark.skipif("MP3" not in soundfile.available_formats(), reason="libsndfile without MP3")
 def test_joined_mp3_is_told_past_an_id3v1_tag_and_a_zero_byte_count_is_no_join(tmp_path):
     rng = np.random.default_rng(0)
@@ -1567,6 +1585,9 @@ def test_any_bytes_after_a_flac_ogg_or_mp3_magic_give_an_answer(tmp_path_factory
     assert frames is None or (isinstance(frames, int) and frames > 0)
     assert joined is None or (isinstance(joined, int) and 0 < joined < len(magic + rest))
     assert _file_ends.ogg_cut(path) in (True, False)
+    assert _file_ends.ogg_chained(path) is None or len(_file_ends.ogg_chained(path)) == 8
+    for kind in ("FLAC", "OGG", "MP3", "WAV"):
+        assert _file_ends.lost_audio(path, kind, 1) is None or "decoder" in _file_ends.lost_audio(path, kind, 1)
 
 
 # ------------------------------------------------------------------ 8. jaxspec errors, not raw exceptions
