@@ -301,23 +301,15 @@ def mp3_joined(path: Path) -> int | None:
 def lost_audio(path: Path, kind: str, frames: int) -> str | None:
     """Why libsndfile would decode less than ``path`` holds, or ``None``; ``kind`` is its
     format name (``soundfile.SoundFile.format``), ``frames`` its count (0: unknown)."""
-    held = flac_frames(path, above=frames) if frames and kind == "FLAC" else None
-    if held is not None:
-        return (
-            f"its header declares {frames} frames but its audio runs to {held}, and the decoder stops at the "
-            "header's count; rewrite the file to fix its header (ffmpeg -i in.flac out.flac)"
-        )
-    joined = mp3_joined(path) if kind == "MP3" else None
-    if joined is not None:
-        return (
-            f"MPEG audio goes on at byte {joined}, past the end its header declares (MP3 files joined end to end?), "
-            "and the decoder stops at the header's count; rewrite the file to fix its header (ffmpeg -i in.mp3 -c:a "
-            "copy out.mp3)"
-        )
-    serial = ogg_chained(path) if kind == "OGG" else None
-    if serial is not None:
-        return (
-            f"its last Ogg page belongs to stream {serial}, which does not start the file (Ogg files joined end "
-            "to end?), and the decoder reads the first stream alone; decode and join them (sox a.ogg b.ogg out.ogg)"
-        )
-    return None
+    if kind == "FLAC" and frames and (held := flac_frames(path, above=frames)) is not None:
+        why, fix = f"its header declares {frames} frames but its audio runs to {held}", "ffmpeg -i in.flac out.flac"
+    elif kind == "MP3" and (joined := mp3_joined(path)) is not None:
+        why = f"MPEG audio goes on at byte {joined}, past the end its header declares (MP3 files joined end to end?)"
+        fix = "ffmpeg -i in.mp3 -c:a copy out.mp3"
+    elif kind == "OGG" and (serial := ogg_chained(path)) is not None:
+        why = f"its last Ogg page belongs to stream {serial}, which does not start the file (Ogg files joined"
+        why += " end to end?), and the decoder reads the first stream alone"
+        return f"{why}; decode and join them (sox a.ogg b.ogg out.ogg)"
+    else:
+        return None
+    return f"{why}, and the decoder stops at the header's count; rewrite the file to fix its header ({fix})"
