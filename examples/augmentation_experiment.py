@@ -4,7 +4,8 @@
 Loads the bundled speech clip, augments it with 6 keys split from one seed (convolution with a
 synthetic room response, white noise, a time shift, a volume change), prints what each key drew,
 saves the clean and the augmented spectrograms side by side, and reruns everything with the same
-keys to show that the outputs are bit-identical.
+keys to show that the outputs are bit-identical. The picture needs matplotlib (``pip install
+".[cli]"``); without it the rest runs.
 
 Usage (from the repository root)::
 
@@ -147,8 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     augmented, values = run(config, x, keys)
     clean = jaxspec.spectrogram(config, x)  # no key: evaluation, nothing random applied
     print_values(values, config.sample_rate)
-    plot(args.out, np.asarray(clean), np.asarray(augmented), values, config)
-    print(f"wrote {args.out}")
+    try:
+        plot(args.out, np.asarray(clean), np.asarray(augmented), values, config)
+        print(f"wrote {args.out}")
+    except ImportError:  # the checks below need no picture
+        print('no picture: it needs matplotlib (pip install ".[cli]")')
 
     again, values_again = run(config, x, keys)
     same_out = np.array_equal(np.asarray(augmented).view(np.uint32), np.asarray(again).view(np.uint32))

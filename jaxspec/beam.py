@@ -7,12 +7,12 @@ manifest ``OUT/.jaxspec-manifest.jsonl``: one JSON line per input with ``path``,
 ``output``, ``shape``, ``seconds``, ``status`` (``written``, ``skipped`` or ``failed``) and
 ``error``, beside the fields the command line's reruns read. A rerun skips a file only
 when its output is complete and was made from the same input with the same config and
-key rule; otherwise the output is replaced atomically (``--overwrite`` forces). Before the
-job runs, the temporary files that killed runs left in the folders it writes are removed
-(``jaxspec._atomic.sweep_folders``: those whose writer is gone from this host, or a day old),
-and so are the empty ``beam-temp-*`` folders of the manifest and the rows files of jobs killed
-before their last step (an hour old). Each output is recorded in the
-manifest as it is written, so the rerun of a killed job skips what that job finished.
+key rule; otherwise the output is replaced atomically (``--overwrite`` forces). Before the job
+runs, the temporary files that killed runs left in the folders it writes are removed
+(``jaxspec._atomic.sweep_folders``: those whose writer is gone from this host, or a day old), and
+so are the empty ``beam-temp-*`` folders of the manifest and the rows files of jobs killed before
+their last step (an hour old). Each output is recorded in the manifest as it is written, so the
+rerun of a killed job skips what that job finished.
 
 Locally, the DirectRunner with several processes::
 
@@ -66,9 +66,10 @@ try:
     from apache_beam.transforms.window import GlobalWindow
     from apache_beam.utils.windowed_value import WindowedValue
 except ImportError as error:  # the [beam] extra
-    # ModuleNotFoundError: pytest.importorskip skips only that (a plain ImportError is an error)
     message = "jaxspec.beam needs Apache Beam: pip install apache-beam"
-    raise ModuleNotFoundError(message, name="apache_beam") from error
+    if __name__ == "__main__":  # python -m jaxspec.beam: the line alone, not two tracebacks
+        sys.exit(f"python -m jaxspec.beam: error: {message}")
+    raise ModuleNotFoundError(message, name="apache_beam") from error  # what pytest.importorskip skips
 
 
 @dataclasses.dataclass
@@ -393,8 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if counts["failed"] else 0
 
 
-if __name__ == "__main__":
-    # the importable module's main: workers unpickle Item and the DoFns from jaxspec.beam, not __main__
+if __name__ == "__main__":  # the importable module's main: workers unpickle Item and the DoFns from it
     from jaxspec import beam as _module
 
     sys.exit(_module.main())

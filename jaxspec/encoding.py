@@ -182,7 +182,7 @@ def encode(
       config.num_frames(L)`` for ``L`` samples after resampling (``ceil(L / offset)`` with
       the seed's framing; ``target_length`` frames when one is set). Equal to
       ``spectrogram(config, wave, key)`` of the prepared wave (relative 1e-5, the same
-      draws): up to ``LADDER_ENCODE_SAMPLES`` samples it is computed padded to its rung of
+      draws): up to ``jaxspec.encoding.LADDER_ENCODE_SAMPLES`` (2**22) samples it is computed padded to its rung of
       the bucket ladder with ``lengths=``, so a loop over new lengths compiles one program
       per rung, not one per length.
 

@@ -2637,3 +2637,16 @@ def test_skip_existing_encodes_again_an_output_a_power_cut_left_empty_or_cut(tmp
     assert "note: 2 existing output(s)" in stderr and "not whole .npy files" in stderr
     for name in "abc":
         np.testing.assert_array_equal(np.load(out / f"{name}.npy"), expected[name])
+
+
+def test_the_beam_command_without_apache_beam_says_so_in_one_line(tmp_path):
+    # python -m jaxspec.beam without the [beam] extra printed two chained tracebacks
+    (tmp_path / "apache_beam").mkdir()
+    (tmp_path / "apache_beam" / "__init__.py").write_text("raise ImportError('no beam here')\n")
+    env = child_env()
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env["PYTHONPATH"]])
+    run = subprocess.run([sys.executable, "-m", "jaxspec.beam", "--help"], env=env, capture_output=True, text=True)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert (
+        run.stderr.strip() == "python -m jaxspec.beam: error: jaxspec.beam needs Apache Beam: pip install apache-beam"
+    )
