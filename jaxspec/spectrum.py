@@ -251,7 +251,8 @@ def _checked(config: Any, x: Any, key: Any, lengths: Any = None, host: bool = Fa
 def spectrogram(
     config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = None, *, lengths: Any = None
 ) -> jax.Array:
-    """Power spectrogram of a waveform already at ``config.sample_rate``.
+    """Spectrogram of a waveform already at ``config.sample_rate``: power by default, or what
+    ``config`` asks (magnitude, complex STFT, mel, MFCC, ... ; see Returns).
 
     Args:
       config: the settings.
