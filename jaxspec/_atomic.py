@@ -24,6 +24,7 @@ import os
 import re
 import secrets
 import socket
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -117,9 +118,22 @@ def sweep_stale(folder: str | os.PathLike) -> int:
 
 _CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 """How a temporary file is created: new, never through a link (as ``tempfile.mkstemp``), with
-mode 0666 less the umask of the moment, as a plain ``open(path, "w")`` (mkstemp's are 0600).
+mode 0666 less the umask of the moment, as a plain ``open(path, "w")`` makes a new file
+(mkstemp's are 0600; ``atomic_path`` then gives a replaced file's mode back, ``_kept_mode``).
 Asked of the kernel: reading the umask takes ``os.umask(0)`` and a restore, during which
 another thread's files were created world-writable, and a umask set after import was ignored."""
+
+
+def _kept_mode(path: Path, mode: int) -> int:
+    """The mode of the file the rename replaces: ``open(path, "w")`` on an existing file keeps
+    its mode (a 0600 config stayed private; the rename gave it the umask's 0644); ``mode``
+    for a new file or a link replaced (its target is not touched). Set-user/group-ID bits are
+    dropped, as the kernel drops them when someone writes to such a file."""
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        return mode
+    return stat.S_IMODE(found.st_mode) & ~(stat.S_ISUID | stat.S_ISGID) if stat.S_ISREG(found.st_mode) else mode
 
 
 @contextlib.contextmanager
@@ -128,13 +142,14 @@ def atomic_path(
 ) -> Iterator[Path]:
     """A temporary path beside ``path`` (same extension) for writers that take a file name.
 
-    On success the file written there replaces ``path`` atomically; on an exception it
-    is removed. ``stamps``: gets the finished file's ``(size, modification time in ns)``,
-    taken before the rename (which keeps both), so that another process replacing
-    ``path`` right after it cannot lend its file's stamp to this one. ``through_links``: a
-    link at ``path`` is written through, as ``open(path, "w")`` writes, for a file the user
-    named (``config -o``, a picture); else the rename replaces the link (an output inside a
-    folder never lands outside it, ``outputs.target_path``).
+    On success the file written there replaces ``path`` atomically, with the replaced file's
+    permission bits (as ``open(path, "w")`` keeps them); on an exception it is removed.
+    ``stamps``: gets the finished file's ``(size, modification time in ns)``, taken before
+    the rename (which keeps both), so that another process replacing ``path`` right after it
+    cannot lend its file's stamp to this one. ``through_links``: a link at ``path`` is written
+    through, as ``open(path, "w")`` writes, for a file the user named (``config -o``, a
+    picture); else the rename replaces the link (an output inside a folder never lands
+    outside it, ``outputs.target_path``).
     """
     path = _writable(Path(path), through_links)
     if path.is_dir():
@@ -162,7 +177,7 @@ def atomic_path(
                 break
         yield Path(temporary)
         with _naming(path):
-            os.chmod(temporary, mode)  # a writer that made the file anew (its own mode) included
+            os.chmod(temporary, _kept_mode(path, mode))  # a writer that made the file anew (its own mode) included
             if stamps is not None:
                 stamps.append(stamp(temporary))
             os.replace(temporary, path)

@@ -31,10 +31,9 @@ one is an error. In a JSON file, relative paths are written relative to the file
 JSON; ``load`` reads them so), so a config folder can move together with its recordings.
 
 Things that cannot be written (a callable window, a callable or custom distribution, a traced config) raise
-``ConfigError`` naming the field and the fix.
-
-Stages come from ``jaxspec.augmentation.STAGES`` (names: the keys of ``"augmentation"``; parameters: each
-stage's keys). This module does not import ``jaxspec.config``: the functions that build a config take its class.
+``ConfigError`` naming the field and the fix. Stages come from ``jaxspec.augmentation.STAGES`` (names: the keys of
+``"augmentation"``; parameters: each stage's keys). This module does not import ``jaxspec.config``: the functions
+that build a config take its class.
 
 >>> import jaxspec
 >>> config = jaxspec.SpectrogramConfig(offset="10ms", augmentation=Augmentation(volume=(0.5, 1.5)))
@@ -59,6 +58,7 @@ from . import _stage_json
 from ._atomic import atomic_file
 from ._files import refuse_overwriting
 from ._jsonfile import check_plain, parse_json, refuse_replacing_other_data
+from ._output_names import refuse_folder
 from .augmentation import BY_FIELD, STAGE_BY_NAME, Augmentation, LogUniform, Normal, Scaled, Uniform, recording_samples
 from .augmentation.recordings import file_stamps, holds_its_file
 from .errors import ConfigError
@@ -339,8 +339,8 @@ def save(
     """Writes ``config`` as JSON to ``path`` (through a link), recording paths relative to its ``_config_folder``;
     returns it (its folder made). ``InputError``, calling ``path`` ``name`` (the CLI's ``-o``), if it is one of the
     config's recordings (or a link to one) or a file that does not hold a JSON object, before anything is written."""
-    path = Path(path)
-    d = to_dict(config, signals=signals)
+    refuse_folder(path, name, "config.json")  # "out/": Path drops the "/" and wrote a file named out
+    path, d = Path(path), to_dict(config, signals=signals)
     refuse_overwriting(path, [*file_stamps(config), *(signals or {}).values()], name=name, what="recording")
     refuse_replacing_other_data(path, name)
     folder = _config_folder(path)

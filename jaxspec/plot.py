@@ -8,7 +8,8 @@ the batch rule of SPEC section 4). matplotlib is imported only when a picture is
 drawn, and without pyplot (no global state, no display needed).
 
 A config with feature stages is drawn as its features (feature index on the vertical
-axis; on their own scale once a log stage is in the chain), so SpecAugment's masks show,
+axis; as values once a log stage is in the chain, and on a diverging scale centred on 0
+once a signed stage is: ``output_scale``), so SpecAugment's masks show,
 and each augmented version's title lists what its key drew (the stage table's ``describe``).
 """
 
@@ -26,14 +27,15 @@ from typing import Any
 import jax
 import numpy as np
 
-from . import _files, limits
+from . import _files, _melscale, limits
 from ._atomic import atomic_path
+from ._output_names import refuse_folder
 from .augmentation import draw
 from .augmentation.random import row_keys as fold_in_rows
 from .config import SpectrogramConfig
 from .encoding import prepare
 from .errors import ConfigError
-from .features import DCT, Decibels, Log, MelFilterbank, WhisperLog
+from .features import DCT, Decibels, Deltas, Log, MelFilterbank, SubtractMean, UseEnergy, WhisperLog
 from .io import audio_info
 from .spectrum import augment, spectrogram
 
@@ -43,7 +45,10 @@ __all__ = [
     "Panel",
     "figure",
     "mel_centres",
+    "output_scale",
     "panels_for",
+    "picture_format",
+    "picture_formats",
     "plot_file",
     "pooled",
     "to_db",
@@ -59,6 +64,42 @@ def _figure_class() -> type:
     except ImportError:
         raise ImportError("drawing pictures needs matplotlib: pip install matplotlib") from None
     return Figure
+
+
+_NEEDS = {"pgf": "LaTeX (xelatex)", "avif": "Pillow 11.3 or later", "webp": "Pillow built with WebP"}
+"""Formats matplotlib lists that need more than matplotlib and Pillow: refused before decoding (``-o x.pgf``
+ended in "unexpected error ... xelatex not found" after all the work). PS and EPS need Ghostscript only
+with ``rcParams["ps.usedistiller"]`` (off by default)."""
+
+
+def picture_formats() -> list[str]:
+    """The extensions ``plot_file`` writes (without the dot, sorted): matplotlib's formats less
+    those that need another program or a Pillow without that codec (``_NEEDS``)."""
+    known = _figure_class()().canvas.get_supported_filetypes()  # fails before decoding without matplotlib
+    from PIL import features
+
+    with warnings.catch_warnings():  # an older Pillow warns of a codec name it does not know
+        warnings.simplefilter("ignore")
+        missing = {kind for kind in ("avif", "webp") if not features.check(kind)}
+    return sorted(set(known) - missing - {"pgf"})
+
+
+def picture_format(output: str | os.PathLike, name: str = "output") -> str:
+    """The format of the picture ``output`` from its extension (``"png"`` without one), checked
+    before any work: a ``ConfigError`` naming ``name`` and ``output`` for a folder name
+    (``out/``) or an extension that is not one of ``picture_formats()``.
+
+    >>> picture_format("clip.SVG")
+    'svg'
+    """
+    refuse_folder(output, name, "clip.png")
+    kind = Path(output).suffix.lstrip(".").lower() or "png"
+    accepted = picture_formats()
+    if kind not in accepted:  # matplotlib's own error named neither the file nor the flag
+        why = f"needs {_NEEDS[kind]}" if kind in _NEEDS else "is not a picture format"
+        listing = ", ".join("." + k for k in accepted)
+        raise ConfigError(f"{name} {_files.quoted(output)}: .{kind} {why}; give one of {listing}")
+    return kind
 
 
 def to_db(spec: np.ndarray, power: float) -> np.ndarray:
@@ -130,7 +171,9 @@ def _draw_waveform(ax: Any, x: np.ndarray, sample_rate: int) -> None:
     ax.tick_params(labelbottom=False)
 
 
-def _draw_spectrogram(ax: Any, db: np.ndarray, config: SpectrogramConfig, vmin: float, vmax: float, frames: int) -> Any:
+def _draw_spectrogram(
+    ax: Any, db: np.ndarray, config: SpectrogramConfig, vmin: float, vmax: float, frames: int, cmap: str
+) -> Any:
     # Frame i starts at i * offset; bin k is centred on k * rate / fft_size; with feature
     # stages, feature j is row j. ``db`` may be pooled: ``frames`` is the count it stands for.
     seconds = frames * config.offset_samples / config.sample_rate
@@ -140,7 +183,7 @@ def _draw_spectrogram(ax: Any, db: np.ndarray, config: SpectrogramConfig, vmin: 
         db.T,
         origin="lower",
         aspect="auto",
-        cmap="magma",
+        cmap=cmap,
         vmin=vmin,
         vmax=vmax,
         interpolation="nearest",
@@ -158,35 +201,67 @@ def _draw_spectrogram(ax: Any, db: np.ndarray, config: SpectrogramConfig, vmin: 
 
 def mel_centres(config: SpectrogramConfig) -> np.ndarray | None:
     """Centre frequency (Hz) of each output band when the output is mel bands (a
-    ``MelFilterbank`` followed only by log scales), else ``None``."""
+    ``MelFilterbank`` followed only by log scales), else ``None``: each filter's defined
+    centre (its middle edge, evenly spaced in mel), increasing even where a filter is empty
+    (the argmax of an all-zero filter said 0 Hz)."""
     stages = config.features
     last = max((i for i, s in enumerate(stages) if isinstance(s, MelFilterbank)), default=None)
     if last is None or not all(isinstance(s, (Log, Decibels, WhisperLog)) for s in stages[last + 1 :]):
         return None
-    weights = np.asarray(stages[last].matrix(config.sample_rate, config.fft_samples))  # [bins, n_mels]
-    return np.argmax(weights, axis=0) * config.sample_rate / config.fft_samples
+    bank = stages[last]
+    fmin, fmax = bank.edges(config.sample_rate)
+    args = (bank.n_mels, fmin, fmax, bank.scale, config.sample_rate, config.fft_samples, bank.frequencies)
+    return np.asarray(_melscale.filter_points(*args)[2][1:-1], np.float64)
 
 
-def _shown_as_is(config: SpectrogramConfig) -> bool:
-    """True when the output is already on a log scale (a log, dB or DCT stage): drawn as it is."""
-    return any(isinstance(s, (Log, Decibels, WhisperLog, DCT)) for s in config.features)
+_SCALES = ("power", "level", "signed")
+_STAGE_SCALE: dict[type, str | None] = {MelFilterbank: None}  # band sums keep their input's scale
+_STAGE_SCALE |= dict.fromkeys((Log, Decibels, WhisperLog), "level") | {UseEnergy: "level"}  # a log-energy column
+_STAGE_SCALE |= dict.fromkeys((DCT, Deltas, SubtractMean), "signed")  # DCT weighs bands up and down
+"""What each feature stage (every class of ``features.FEATURES``) makes of its input's scale."""
+
+
+def output_scale(config: SpectrogramConfig) -> str:
+    """How the output is drawn, from the config's feature stages (not its values):
+    ``"power"`` (``|X| ** power``, non-negative: in dB), ``"level"`` (already a log or dB:
+    drawn as it is) or ``"signed"`` (DCT, deltas, a subtracted mean: values around 0, drawn
+    on a diverging scale centred on 0; in dB, every negative value came out black, as silence).
+
+    >>> from jaxspec import Deltas, Log, MelFilterbank
+    >>> output_scale(SpectrogramConfig(features=(MelFilterbank(), Log(), Deltas())))
+    'signed'
+    """
+    scale = "power"
+    for stage in config.features:
+        made = next(_STAGE_SCALE[c] for c in type(stage).__mro__ if c in _STAGE_SCALE)  # a subclass: its base's
+        if isinstance(stage, UseEnergy):  # a column added: the rest keeps its scale
+            scale = max(scale, made, key=_SCALES.index)
+        elif made is not None:
+            scale = made
+    return scale
 
 
 def figure(panels: list[Panel], config: SpectrogramConfig) -> Any:
     """A matplotlib ``Figure``: each panel's waveform above its spectrogram, in a grid.
 
-    All spectrograms share one dB colour scale (``DYNAMIC_RANGE_DB`` below the
-    loudest bin of any panel) and one colour bar, so level changes stay visible.
+    All spectrograms share one colour scale and one colour bar, so level changes stay
+    visible: in dB, ``DYNAMIC_RANGE_DB`` below the loudest bin of any panel; features on a
+    log scale from their least to their largest value; signed features (``output_scale``)
+    on a diverging map from ``-m`` to ``m``, ``m`` their largest magnitude (0 is white).
     """
     Figure = _figure_class()
     cols = 1 if len(panels) == 1 else 2
     rows = math.ceil(len(panels) / cols)
     fig = Figure(figsize=(7.0 * cols + 1.0, 4.2 * rows), layout="constrained")
     grid = fig.add_gridspec(2 * rows, cols, height_ratios=[1, 3] * rows)
-    if _shown_as_is(config):
+    scale = output_scale(config)
+    if scale != "power":
         dbs = [np.asarray(pooled(np.asarray(p.spectrogram)), np.float64) for p in panels]
         vmax = max((float(db.max()) for db in dbs if db.size), default=0.0)
         vmin = min((float(db.min()) for db in dbs if db.size), default=vmax - 1.0)
+        if scale == "signed":  # centred on 0, so that the sign reads from the colour
+            vmax = max(abs(vmin), abs(vmax)) or 1.0
+            vmin = -vmax
     else:  # the mean power of each group of frames, in dB
         dbs = [to_db(pooled(np.asarray(p.spectrogram)), config.power) for p in panels]
         vmax = max((float(db.max()) for db in dbs if db.size), default=0.0)
@@ -199,15 +274,15 @@ def figure(panels: list[Panel], config: SpectrogramConfig) -> Any:
         spec_ax = fig.add_subplot(grid[2 * row + 1, col], sharex=wave_ax)
         _draw_waveform(wave_ax, panel.waveform, config.sample_rate)
         frames = panel.spectrogram.shape[0]
-        image = _draw_spectrogram(spec_ax, db, config, vmin, vmax, frames)
+        image = _draw_spectrogram(spec_ax, db, config, vmin, vmax, frames, "RdBu_r" if scale == "signed" else "magma")
         end = max(panel.waveform.shape[0] / config.sample_rate, frames * config.offset_samples / config.sample_rate)
         wave_ax.set_xlim(0.0, end)
-        wave_ax.set_title(textwrap.fill(panel.title, 100), fontsize=10, loc="left")
+        wave_ax.set_title(textwrap.fill(panel.title, 78), fontsize=10, loc="left")  # 7 in at 10 pt: ~85 fit
         spec_axes.append(spec_ax)
     label = (
         "power (dB)" if config.power == 2 else "magnitude (dB)" if config.power == 1 else f"|X|^{config.power:g} (dB)"
     )
-    if _shown_as_is(config):
+    if scale != "power":
         label = "feature value"
     fig.colorbar(image, ax=spec_axes, label=label, shrink=0.9)
     return fig
@@ -277,8 +352,8 @@ def plot_file(
       config: the settings.
       path: an audio file.
       output: the picture to write (atomically; a link there is written through); the format
-        follows its extension (any matplotlib format: PNG, SVG, PDF, ...; PNG without one),
-        another extension is a ``ConfigError`` raised before decoding.
+        follows its extension (one of ``picture_formats()``: PNG, SVG, PDF, ...; PNG without one);
+        another extension, or a folder name (``out/``), is a ``ConfigError`` raised before decoding.
       augment_count: augmented versions drawn next to the original.
       seed: the seed of their keys (see ``panels_for``).
       dpi: resolution of raster formats, from 10 to ``limits.MAX_DPI``.
@@ -295,10 +370,7 @@ def plot_file(
         raise ConfigError(f"dpi={dpi!r} must be a number from 10 to {limits.MAX_DPI} (limits.MAX_DPI)")
     if config.power is None:  # checked before decoding (a TypeError in the dB scale came after it)
         raise ConfigError("power=None (a complex spectrogram) cannot be drawn in dB; plot a config with a power")
-    kind = Path(output).suffix.lstrip(".").lower() or "png"
-    known = _figure_class()().canvas.get_supported_filetypes()  # fails before decoding without matplotlib
-    if kind not in known:  # before decoding, and naming the file (matplotlib's error named neither)
-        raise ConfigError(f"output {_files.quoted(output)}: .{kind} is not a picture format; one of {sorted(known)}")
+    kind = picture_format(output)  # before decoding
     _files.refuse_overwriting(output, [path], name="output")  # before decoding, as plot -o INPUT
     info = audio_info(path)
     channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")

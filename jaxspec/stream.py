@@ -23,6 +23,7 @@ import numpy as np
 from . import _file_ends, _files, limits
 from ._atomic import atomic_file
 from ._file_reader import EndedEarly, FileReader, counting_if_cut
+from ._output_names import refuse_folder
 from .config import SpectrogramConfig
 from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, config_type_error
 from .framing import analysis_window, edge_sources, frame_start
@@ -301,6 +302,7 @@ def encode_to_file(
     _check_stream_args(config, block_frames, progress)
     if not isinstance(out_path, (str, os.PathLike)) or not os.fspath(out_path):
         raise InputError(f"out_path={out_path!r} must be a file name (str or os.PathLike)")
+    refuse_folder(out_path, "out_path", "speech.npy")  # "out/": Path drops the "/" and wrote a file named out
     if stamps is not None and not callable(getattr(stamps, "append", None)):
         raise InputError(f"stamps={stamps!r} must be None or a list (it gets the file's size and time)")
     _files.refuse_overwriting(out_path, [path], name="out_path")  # the CLI's -o INPUT test (a link to it too)

@@ -291,3 +291,140 @@ def test_a_clash_of_three_names_them_all(tmp_path, capsys):
     assert main(["encode", str(tmp_path), "-o", str(tmp_path / "out"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "would all be written as 'a'" in err and err.count("a.") >= 3
+
+
+# ---- plots and outputs (an audit): each test failed on the code before its fix
+
+
+@pytest.mark.parametrize(
+    "stages, scale",
+    [
+        ((jaxspec.MelFilterbank(20), jaxspec.Deltas()), "signed"),  # deltas of power: negative values
+        ((jaxspec.MelFilterbank(20), jaxspec.SubtractMean()), "signed"),
+        ((jaxspec.MelFilterbank(20), jaxspec.Log(), jaxspec.DCT(13)), "signed"),
+        ((jaxspec.MelFilterbank(20), jaxspec.Log()), "level"),
+        ((jaxspec.MelFilterbank(20),), "power"),
+    ],
+)
+def test_plot_draws_signed_features_as_values_centred_on_0(stages, scale):
+    from matplotlib.image import AxesImage
+
+    from jaxspec import features, plot
+
+    config = SpectrogramConfig(features=stages)
+    x = np.sin(np.arange(4000) / 3.0).astype(np.float32) * np.linspace(0, 1, 4000, dtype=np.float32)
+    panels = plot.panels_for(config, x)
+    (image,) = [a for ax in plot.figure(panels, config).axes for a in ax.get_images() if isinstance(a, AxesImage)]
+    low, high = image.get_clim()
+    values = panels[0].spectrogram
+    if scale == "signed":  # a negative value is blue, not the floor of a dB scale (black, as silence)
+        assert values.min() < 0 and image.get_cmap().name == "RdBu_r"
+        assert low == -high and high == pytest.approx(np.abs(values).max(), rel=1e-6)
+    else:
+        assert image.get_cmap().name == "magma" and (scale == "power") == (high - low == plot.DYNAMIC_RANGE_DB)
+    assert set(plot._STAGE_SCALE) == set(features.FEATURES.values())  # every stage of the table has a scale
+
+
+def test_mel_centres_are_the_filters_centres_even_for_empty_filters():
+    from jaxspec import plot
+
+    with pytest.warns(UserWarning, match="empty"):  # 128 bands on 129 bins: the lowest filters are empty
+        config = SpectrogramConfig(window_size=256, features=(jaxspec.MelFilterbank(128), jaxspec.Log()))
+    centres = plot.mel_centres(config)
+    assert np.all(np.diff(centres) > 0) and centres[0] > 0  # argmax gave 0 Hz for an empty filter
+    librosa = pytest.importorskip("librosa")
+    np.testing.assert_allclose(centres, librosa.mel_frequencies(130, fmax=8000.0)[1:-1], rtol=1e-9)
+
+
+def test_an_atomic_overwrite_keeps_the_file_mode(tmp_path, capsys):
+    import os
+    import stat
+
+    from jaxspec._atomic import atomic_file
+
+    target = tmp_path / "c.json"
+    target.write_text("{}")
+    target.chmod(0o600)  # private, as open(path, "w") leaves it
+    assert main(["config", "-o", str(target)]) == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    umask = os.umask(0o022)
+    try:
+        with atomic_file(tmp_path / "new.bin") as file:  # a new file: 0666 less the umask, as before
+            file.write(b"x")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "new.bin").stat().st_mode) == 0o644
+
+
+def test_plot_refuses_formats_that_need_another_program(tmp_path, capsys):
+    from jaxspec import plot
+
+    clip = tmp_path / "c.wav"
+    soundfile.write(clip, np.sin(np.arange(1600) / 3.0).astype(np.float32), 16000)
+    assert main(["plot", str(clip), "-o", str(tmp_path / "x.pgf")]) == 2  # was exit 1: "xelatex not found"
+    err = capsys.readouterr().err
+    assert f"-o '{tmp_path / 'x.pgf'}': .pgf needs LaTeX" in err and ".png" in err and ".pgf," not in err
+    for kind in ("eps", "ps", "svgz"):  # listed: written by matplotlib alone (no Ghostscript)
+        assert kind in plot.picture_formats()
+        assert plot.plot_file(SpectrogramConfig(), clip, tmp_path / f"x.{kind}", dpi=20).stat().st_size > 1000
+
+
+def test_an_output_ending_in_a_separator_names_a_folder(clips, tmp_path, capsys):
+    clip = str(clips / "sub" / "a.wav")
+    for argv in (["plot", clip, "-o", f"{tmp_path}/pic/"], ["config", "-o", f"{tmp_path}/cfg/"]):
+        assert main(argv) == 2  # wrote a file named pic (cfg)
+        assert f"-o '{argv[-1]}' names a folder" in capsys.readouterr().err
+    assert not (tmp_path / "pic").exists() and not (tmp_path / "cfg").exists()
+    assert main(["encode", clip, "-o", f"{tmp_path}/x.npy/", "--no-progress"]) == 0  # encode writes into it
+    assert main(["encode", clip, "-o", f"{tmp_path}/y.npz/", "--no-progress"]) == 0
+    assert (tmp_path / "x.npy" / "a.npy").is_file() and (tmp_path / "y.npz" / "a.npy").is_file()
+    assert main(["encode", clip, "-o", f"{tmp_path}/z/", "--single", "--no-progress"]) == 2  # one archive
+    assert "--single writes one .npz archive" in capsys.readouterr().err and not (tmp_path / "z.npz").exists()
+    config = jaxspec.SpectrogramConfig()  # the library's writers too
+    with pytest.raises(jaxspec.errors.ConfigError, match="out_path '.*/w/' names a folder"):
+        jaxspec.encode_to_file(config, clip, f"{tmp_path}/w/")
+    with pytest.raises(jaxspec.errors.ConfigError, match="path '.*/c/' names a folder"):
+        config.save(f"{tmp_path}/c/")
+    assert not (tmp_path / "w").exists() and not (tmp_path / "c").exists()
+
+
+def test_a_name_that_is_not_utf8_and_a_literal_backslash_clash_only_in_an_archive(tmp_path, capsys):
+    import os
+
+    from jaxspec.cli.inputs import Input, collisions
+
+    named = [Input("p", os.fsdecode(b"a\xff")), Input("q", "a\\xff")]  # both print as a\xff
+    assert collisions(named) == [] and len(collisions(named, files=False)) == 1  # one key in an archive
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in (b"a\xff.wav", b"a\\xff.wav"):
+        soundfile.write(tmp_path / "t.wav", np.zeros(1600, np.float32), 16000)
+        os.rename(tmp_path / "t.wav", os.path.join(os.fsencode(folder), name))
+    assert main(["encode", str(folder), "-o", str(tmp_path / "out"), "--no-progress"]) == 0
+    assert {b"a\xff.npy", b"a\\xff.npy"} <= set(os.listdir(os.fsencode(tmp_path / "out")))
+
+
+def test_info_says_1_sample(tmp_path, capsys):
+    soundfile.write(tmp_path / "one.wav", np.zeros(1, np.float32), 16000)
+    assert main(["info", str(tmp_path / "one.wav")]) == 0
+    assert "= 1 sample at 16000 Hz" in capsys.readouterr().out
+
+
+def test_long_panel_titles_stay_within_their_panel():
+    # titles of SpecAugment + VTLP draws (~97 characters) ran into the next panel and under the colour bar
+    pytest.importorskip("matplotlib")
+    from jaxspec.plot import Panel, figure
+
+    config = SpectrogramConfig()
+    words = "augmented, key fold_in(key, 2): time masks at 12 and 40 frames, warp +3 frames, factor 1.08"
+    panels = [Panel(f"{words} ({i})", np.zeros(16000, np.float32), np.ones((121, 201), np.float32)) for i in range(4)]
+    fig = figure(panels, config)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    titled = [ax for ax in fig.axes if ax.get_title(loc="left")]
+    assert len(titled) == 4
+    for ax in titled:
+        right = ax._left_title.get_window_extent(renderer).x1
+        assert right <= ax.get_window_extent(renderer).x1 + 2, ax.get_title(loc="left")

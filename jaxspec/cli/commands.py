@@ -27,7 +27,7 @@ from ..planner import COUNTED_WHEN_EXACT, plan_file
 from ..spectrum import output_dtype
 from ..stream import encode_to_file, stream_to_array
 from .flags import config_from_args
-from .inputs import Input, find_inputs, refuse_collisions
+from .inputs import Input, encode_output, file_output, find_inputs, picture_output, refuse_collisions
 from .pipeline import FILE_ERRORS, Long, encode_files, failure_reason, progress_bar, say
 from .signals import signals_held, signals_ignored
 
@@ -67,10 +67,10 @@ def run_encode(args: argparse.Namespace) -> int:
     inputs, problems = find_inputs(args.paths)
     if refuse_collisions(inputs, files=not args.single):  # an archive's keys are not folders
         return EXIT_USAGE
-    out = Path(args.output)
+    out, folder = encode_output(args.output, args.single)  # "-o x.npy/": a folder named x.npy
     manifest_path, shown = None, out
     key_names: dict[str, str] = {}  # an output name -> the input's name, which its key is made from
-    if out.suffix == ".npy" and not args.single:  # one input -> that very file
+    if out.suffix == ".npy" and not args.single and not folder:  # one input -> that very file
         if len(inputs) > 1 or not (inputs or problems):  # none found: each problem is reported below (exit 1)
             print(
                 f"error: -o {str(out)!r} names one .npy file but {len(inputs)} inputs were given; "
@@ -83,7 +83,7 @@ def run_encode(args: argparse.Namespace) -> int:
             inputs = [Input(inputs[0].path, out.stem)]
         manifest_path = out.with_name(out.name + ".manifest.jsonl")
         out = out.parent  # the summary still names the file
-    if out.suffix == ".npz" and not args.single and not out.is_dir():  # a folder of that name stays one
+    if out.suffix == ".npz" and not args.single and not (folder or out.is_dir()):  # a folder of that name stays one
         print(f"note: -o {printable(str(out))} names an .npz archive: writing one (as --single)", file=sys.stderr)
         args.single = True
     if args.single and out.suffix != ".npz":
@@ -299,7 +299,7 @@ def run_demo(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     _warn_unused_augmentation(config, "demo")
     path = args.path or example_path()
-    refuse_overwriting(args.out, [path], name="-o")
+    refuse_overwriting(picture_output(args.out), [path], name="-o")  # before the work
     info = audio_info(path)
     print(
         f"input   {printable(path)}\n        {info.duration:.3f} s, {info.samplerate} Hz, {info.channels} channel(s), "
@@ -339,7 +339,7 @@ def run_plot(args: argparse.Namespace) -> int:
     if config.augmentation is not None and not args.augment:
         print("warning: the augmentation is drawn only with --augment N (N augmented versions)", file=sys.stderr)
     output = args.output or Path(args.path).stem + ".png"
-    refuse_overwriting(output, [args.path], name="-o")
+    refuse_overwriting(picture_output(output), [args.path], name="-o")  # before decoding
     plot_file(config, args.path, output, augment_count=args.augment, seed=args.key, dpi=args.dpi)  # atomically
     print(f"picture {printable(output)}")
     return EXIT_OK
@@ -347,7 +347,7 @@ def run_plot(args: argparse.Namespace) -> int:
 
 def _info_lines(config, path: str) -> list[str]:
     plan = plan_file(config, path, exact=COUNTED_WHEN_EXACT)  # MP3 headers estimate; a cut FLAC fails
-    info, length = plan.info, plan.length
+    info, length, count = plan.info, plan.length, plan.frames  # count: samples per channel
     # SPEC 5: a cut file warns here as encode warns when it reads it
     warn_if_truncated(Path(path), plan.frames, header_frames(Path(path), info.frames), info.format, "holds")
     frames, bins = plan.shape
@@ -358,7 +358,7 @@ def _info_lines(config, path: str) -> list[str]:
     )
     return [
         printable(path),
-        f"  duration  {plan.frames / info.samplerate:.3f} s = {plan.frames} samples at {info.samplerate} Hz",
+        f"  duration  {count / info.samplerate:.3f} s = {count} sample{'s' * (count != 1)} at {info.samplerate} Hz",
         f"  channels  {info.channels}",
         f"  format    {info.format} ({info.format_info}), {info.subtype} ({info.subtype_info})",
         f"  output    {output_dtype(config)} ({frames}, {bins}) = (frames, features){resampled}",
@@ -387,7 +387,7 @@ def run_config(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.output and args.output != "-":  # "-": stdout, as the other tools take it
         try:  # its checks (a recording, a file that is not a config) name the flag
-            _serialize.save(config, args.output, name="-o")
+            _serialize.save(config, file_output(args.output, "config.json"), name="-o")
         except OSError as error:
             if error.strerror != SPECIAL_NAME:
                 raise

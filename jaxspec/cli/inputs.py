@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import fnmatch
 import glob
 import os
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .._files import quoted
-from ..outputs import OUTPUT_SUFFIX
+from .._output_names import names_folder, refuse_folder
+from ..outputs import OUTPUT_SUFFIX, archive_name
 
 _EXTENSION_LIST = (
     ".wav .wave .flac .ogg .oga .opus .mp3 .aif .aiff .aifc .au .snd .caf .w64 .rf64 .voc .sd2 .ircam .sf "
@@ -216,10 +218,16 @@ def find_inputs(patterns: Iterable[str]) -> tuple[list[Input], list[tuple[str, s
 def collisions(inputs: Sequence[Input], files: bool = True) -> list[str]:
     """Inputs whose outputs would have the same name (as a file, or as a ``--single`` archive
     key) and, with ``files``, an output file whose name is a folder another output needs
-    (``in/sub.wav`` -> ``sub.npy`` beside ``in/sub.npy/a.wav`` -> ``sub.npy/a.npy``)."""
-    by_name: dict[str, list[str]] = collections.defaultdict(list)
+    (``in/sub.wav`` -> ``sub.npy`` beside ``in/sub.npy/a.wav`` -> ``sub.npy/a.npy``).
+
+    Names are compared as they are written: file names by their bytes (``os.fsencode``), archive
+    keys as ``outputs.archive_name`` stores them. A byte that is not UTF-8 and a literal ``\\xNN``
+    print alike, but are two files in a folder (a false clash) and one key in an archive."""
+    real = os.fsencode if files else archive_name
+    by_real: dict[str | bytes, list[Input]] = collections.defaultdict(list)
     for item in inputs:
-        by_name[item.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")].append(item.path)
+        by_real[real(item.name)].append(item)
+    by_name = {group[0].name: [item.path for item in group] for group in by_real.values()}
     found = [
         f"{', '.join(map(quoted, paths[:-1]))} and {quoted(paths[-1])} would all be written as {quoted(name)}{_ADVICE}"
         if len(paths) > 2
@@ -249,3 +257,32 @@ def refuse_collisions(inputs: Sequence[Input], files: bool = True) -> bool:
     for clash in clashes:
         print(f"error: {clash}", file=sys.stderr)
     return bool(clashes)
+
+
+def file_output(text: str, example: str) -> str:
+    """``-o`` of a command that writes one file (``config``), checked before any work: a folder
+    name (``out/``) is a ``ConfigError`` (``Path`` dropped the ``/``: a file named ``out`` was written)."""
+    refuse_folder(text, "-o", example)
+    return text
+
+
+def picture_output(text: str) -> str:
+    """``-o`` of ``plot`` and ``demo``, checked before any decoding: a folder name, or an extension
+    that is not a format ``plot_file`` writes (``-o x.pgf`` needed xelatex and failed after the
+    work, "unexpected error"), is a ``ConfigError`` naming ``-o``. Without matplotlib only the
+    folder is checked: ``demo`` skips its picture then, and ``plot`` says what to install."""
+    refuse_folder(text, "-o", "clip.png")
+    with contextlib.suppress(ImportError):
+        from ..plot import picture_format  # matplotlib is imported only when a picture is drawn
+
+        picture_format(text, "-o")
+    return text
+
+
+def encode_output(text: str, single: bool) -> tuple[Path, bool]:
+    """``encode -o``: ``(path, names a folder)``. A name ending in a separator is the folder to
+    write into, whatever its extension (``-o x.npz/`` is a folder named ``x.npz``, not an archive);
+    with ``--single`` (one archive) it is a ``ConfigError``."""
+    if single:
+        refuse_folder(text, "-o", "features.npz", "--single writes one .npz archive")
+    return Path(text), names_folder(text)
