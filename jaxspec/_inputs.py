@@ -19,7 +19,7 @@ import numpy as np
 from . import limits
 from .augmentation.random import row_keys as fold_in_rows
 from .augmentation.random import threefry_words
-from .errors import InputError, length_list, unreadable_array
+from .errors import InputError, length_list, unreadable_array, warn
 from .io import channels_first, pcm_to_float32, refuse_masked
 
 
@@ -86,9 +86,12 @@ def as_waveform(x: Any, config: Any = None, host: bool = False, scan: bool = Tru
             "spectrogram reads [B, L] as B signals. Average the channels first (x.mean(axis=1)), or call "
             "jaxspec.encode(config, x, sample_rate=...), which averages [n, channels]"
         )
-    if config is not None and isinstance(x.shape[0], int):  # a symbolic batch (jax.export): bounded when called
-        # a batch's output is one array (on each of ``devices``: its rows split among them)
-        check_result_size(config, x.shape[-1], "x", rows=-(-x.shape[0] // devices) if x.ndim == 2 else 1)
+    if config is not None and isinstance(x.shape[-1], int):  # a symbolic length has no frame count to check
+        # a batch's output is one array (on each of ``devices``: its rows split among them); a
+        # symbolic batch (jax.export) is checked one row at a time: the exported program runs
+        # none of these checks when called, so a row above the cap would fail only there
+        batch = x.shape[0] if x.ndim == 2 and isinstance(x.shape[0], int) else None
+        check_result_size(config, x.shape[-1], "x", rows=1 if batch is None else -(-batch // devices))
     read_only = host and isinstance(x, np.ndarray) and x.dtype == np.float32
     x = x if read_only else pcm_to_float32(x, "x")
     if scan and is_concrete_array(x) and x.size:  # before device_put: a NumPy input is checked on the host
@@ -124,12 +127,13 @@ def check_result_size(config: Any, length: int, name: str = "x", rows: int = 1) 
 def check_samples(config: Any, x: Any, name: str = "x", length: int | None = None) -> float:
     """``InputError`` if concrete, non-empty samples ``x`` hold NaN or inf, or (with a
     ``config``) are too large for its spectrum to stay finite (``check_peak``, for an input
-    of ``length`` samples: ``x``'s own by default; ``x`` may be a piece of it). Returns ``max|x|``."""
+    of ``length`` samples: ``x``'s own by default; ``x`` may be a piece of it, whose quiet is
+    not warned of). Returns ``max|x|``."""
     peak = abs_max(x)  # one pass finds NaN / inf (they propagate) and the magnitude
     if not math.isfinite(peak):
         raise InputError(f"{name} has NaN or infinite samples ({_first_bad(x)})")
     if config is not None:
-        check_peak(config, peak, x.shape[-1] if length is None else length, name)
+        check_peak(config, peak, x.shape[-1] if length is None else length, name, whole=length is None)
     return peak
 
 
@@ -180,8 +184,10 @@ def check_magnitude(config: Any, x: Any, name: str = "x") -> None:
         check_peak(config, abs_max(x), x.shape[-1], name)
 
 
-def check_peak(config: Any, peak: float, length: int, name: str = "x") -> None:
-    """``check_magnitude`` for an input whose ``max|x|`` is ``peak``."""
+def check_peak(config: Any, peak: float, length: int, name: str = "x", whole: bool = True) -> None:
+    """``check_magnitude`` for an input whose ``max|x|`` is ``peak``; a warning (``whole``: the
+    peak is the input's, not a piece's) when it is so quiet that its spectrum underflows
+    float32 (``limits.underflow``: all zeros, where XLA flushes subnormal values)."""
     if not math.isfinite(peak):  # e.g. channels whose average overflowed
         raise InputError(f"{name} has NaN or infinite samples")
     bound, step = limits.worst_case(config, peak, length)
@@ -195,6 +201,22 @@ def check_peak(config: Any, peak: float, length: int, name: str = "x") -> None:
             f"{name} has samples up to {peak:.6g} in magnitude: too large for the spectrum to stay finite "
             f"({step} could reach {bound:.3g}, above the cap {limits.FLOAT32_BUDGET:g}); scale it to [-1, 1]"
         )
+    quiet = limits.underflow(config, peak, length) if whole else None
+    if quiet is not None:
+        _warn_quiet(config, peak, name, *quiet)
+
+
+def _warn_quiet(config: Any, peak: float, name: str, value: float, step: str) -> None:
+    """The warning for an input whose ``max|x|`` is ``peak``, too quiet for float32: ``step``
+    (``limits.underflow``) is at most about ``value``, under float32's smallest normal number."""
+    tiny = f"float32's smallest normal number {limits.FLOAT32_TINY:.3g}, under which XLA on CPU reads values as 0"
+    level = config.normalization  # it set the scale: the input's own peak no longer matters
+    what = f"normalization={level!r} makes {name}" if level else f"{name}, with samples up to {peak:.3g}, is"
+    warn(
+        f"{what} too quiet for float32: {step} is at most about {value:.2g}, under {tiny}, so its spectrogram "
+        f"is all or nearly all zeros; {'raise the level' if level else 'scale it to about [-1, 1]'}"
+        + (" (or the augmentation's gain)" if config.augmentation is not None else "")
+    )
 
 
 def _recordings_finite(config: Any) -> bool:

@@ -61,7 +61,8 @@ And one rule over all of them, ``worst_case``: the largest value any float32 ste
 the pipeline can reach, computed from the config's own values, must stay below
 ``FLOAT32_BUDGET`` (1e36, under float32's 3.4e38) for a full-scale input (``|x| <= 1``)
 of ``MAX_SIGNAL_SAMPLES`` samples; otherwise the config is a ``ConfigError``. A concrete
-input whose samples make ``worst_case`` exceed the budget is an ``InputError``.
+input whose samples make ``worst_case`` exceed the budget is an ``InputError``; one so quiet
+that its spectrum underflows float32 (``underflow``) is warned of.
 """
 
 from __future__ import annotations
@@ -106,6 +107,13 @@ MAX_DPI = 600
 
 FLOAT32_BUDGET = 1e36
 """The largest intermediate value the pipeline may reach (float32's max is 3.4e38)."""
+
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+"""float32's smallest normal number, 1.18e-38: XLA on CPU flushes smaller (subnormal) values to 0."""
+
+QUIET_MARGIN = 32.0
+"""``sum|w| * peak`` (a constant signal's loudest bin) over a typical signal's: white noise's
+loudest bin is about 20 times under it, a sine's 2 times (``underflow``)."""
 
 NORMAL_REACH = 6.0
 """``|z|`` of a drawn standard normal never exceeds 5.42 (float32 uniform bits; see ``random``)."""
@@ -157,14 +165,43 @@ def worst_case(config: Any, amplitude: float, length: int) -> tuple[float, str]:
     magnitude no longer matters past it), the convolution's FFT
     (``L * peak * sum|h|``) and output, the noise, the gain, the frame preprocessing (a
     dither, DC removal, pre-emphasis, the frame energy), the windowed DFT
-    (``sum|w| * peak``), its energy (``2 |X|**2``), ``energy ** (power / 2)`` and each
-    feature stage (a mel filter sums up to every bin, a DCT every band, a log compresses).
+    (``sum|w| * peak``), ``|X|**power`` (bounded by ``(2 |X|**2) ** (power / 2)``; ``power=None``
+    stops at the DFT; other powers than 2 never square ``|X|``: see ``spectrum.power_spectrum``)
+    and each feature stage (a mel filter sums up to every bin, a DCT every band, a log compresses).
 
     Returns:
       ``(bound, step)``: the first step in pipeline order whose bound passes ``FLOAT32_BUDGET``
       (where the overflow starts: a 1e30 dither was blamed on the mel filterbank after it), else
       the largest bound and its step.
     """
+    steps = _reaches(config, amplitude, length)
+    step = next((name for name, bound in steps.items() if not bound <= FLOAT32_BUDGET), None)
+    step = max(steps, key=steps.get) if step is None else step
+    return steps[step], step
+
+
+def underflow(config: Any, amplitude: float, length: int) -> tuple[float, str] | None:
+    """``(value, step)`` where ``length`` samples of peak ``amplitude`` are too quiet for float32,
+    else ``None``: the augmented waveform's reach under ``FLOAT32_TINY`` (XLA on CPU reads smaller
+    values as 0), or the loudest bin of ``|X|**power`` (``|X|`` for ``power=None``) under it, that
+    ``|X|`` taken as ``worst_case``'s DFT bound (``sum|w| * peak``, a constant signal's) over
+    ``QUIET_MARGIN``: the whole spectrum reads as 0. Silence is ``None``, and so is an input whose
+    samples are all under ``FLOAT32_TINY``: XLA on CPU reads it as silence.
+    """
+    if not amplitude >= FLOAT32_TINY:
+        return None
+    steps = _reaches(config, amplitude, length)
+    if steps["the augmented waveform"] < FLOAT32_TINY:
+        return steps["the augmented waveform"], "the augmented waveform"
+    loudest = steps["the DFT"] / QUIET_MARGIN
+    value = loudest if config.power is None else loudest**config.power  # a Python float: 0.0, no error
+    if value < FLOAT32_TINY:
+        return value, "|X|" if config.power is None else f"|X|**{config.power:g}"
+    return None
+
+
+def _reaches(config: Any, amplitude: float, length: int) -> dict[str, float]:
+    """``worst_case``'s bound of each step, by name, in pipeline order."""
     length = max(int(length), 1)
     steps: dict[str, float] = {}
     peak = float(amplitude)
@@ -205,7 +242,6 @@ def worst_case(config: Any, amplitude: float, length: int) -> tuple[float, str]:
     spectrum = _abs_sum(config.window) * peak
     steps["the DFT"] = spectrum
     energy = 2.0 * spectrum * spectrum
-    steps["|X|**2"] = energy
     if config.power is not None:  # None: the complex STFT itself, bounded by the DFT step
         try:
             steps[f"|X|**{config.power:g}"] = energy ** (config.power / 2.0) if energy > 0 else 0.0
@@ -216,9 +252,7 @@ def worst_case(config: Any, amplitude: float, length: int) -> tuple[float, str]:
         value = _feature_reach(stage, value, size, config.sample_rate, config.fft_samples)
         size = stage.size(size, config.sample_rate, config.fft_samples)
         steps[repr(stage)] = value
-    step = next((name for name, bound in steps.items() if not bound <= FLOAT32_BUDGET), None)
-    step = max(steps, key=steps.get) if step is None else step
-    return steps[step], step
+    return steps
 
 
 def _feature_reach(stage: Any, value: float, size: int, rate: int, fft_size: int) -> float:

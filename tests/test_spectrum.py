@@ -700,3 +700,52 @@ def test_kaldi_unsnipped_frames_past_the_signals_own_are_of_zeros(noise):
     rows[0, :3000], rows[1] = x, noise(4000, seed=4)
     ragged = np.asarray(jaxspec.spectrogram(config, rows, lengths=[3000, 4000]))
     np.testing.assert_allclose(ragged[0], out, rtol=1e-5, atol=1e-6 * np.abs(out).max())
+
+
+def test_a_symbolic_batch_export_checks_one_row_against_the_output_cap():
+    """jax.export with a symbolic batch skipped the output-size cap ("bounded when called"), but
+    the exported program runs none of jaxspec's checks when called: a row above the cap is refused."""
+    from jax import export
+
+    config = SpectrogramConfig(window_size=400, fft_size=1 << 20, offset=1)  # 524289 features a frame
+    (b,) = export.symbolic_shape("b")
+    f = jax.jit(lambda x: jaxspec.spectrogram(config, x))
+    with pytest.raises(jaxspec.InputError, match="5000 frames x 524289 features"):
+        export.export(f)(jax.ShapeDtypeStruct((b, 5000), jnp.float32))
+    assert export.export(f)(jax.ShapeDtypeStruct((b, 4000), jnp.float32)).out_avals[0].shape[1:] == (4000, 524289)
+
+
+def test_a_quiet_input_whose_spectrum_underflows_is_warned_of(noise):
+    """|X|**2 of noise at 1e-21 is under float32's smallest normal number, which XLA on CPU reads
+    as 0: an all-zero spectrogram, silently. Such a concrete input is warned of (naming its peak);
+    silence, power 1 (|X| itself), a normalized input and one at 1e-17 are not."""
+    import warnings
+
+    x = noise(16000, seed=1)
+    quiet = x / np.abs(x).max() * np.float32(1e-21)
+    with pytest.warns(UserWarning, match=r"x, with samples up to 1e-21, is too quiet for float32: \|X\|\*\*2"):
+        assert not np.asarray(jaxspec.spectrogram(SpectrogramConfig(), quiet)).any()  # what it warns of
+    with pytest.warns(UserWarning, match=r"normalization=\('rms', 1e-30\) makes x too quiet .* raise the level"):
+        jaxspec.spectrogram(SpectrogramConfig(normalization=("rms", 1e-30)), x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for config, signal in [
+            (SpectrogramConfig(), np.zeros(16000, np.float32)),
+            (SpectrogramConfig(power=1.0), quiet),
+            (SpectrogramConfig(normalization=("max", 1.0)), quiet),
+            (SpectrogramConfig(), quiet * np.float32(1e4)),
+        ]:
+            assert np.asarray(jaxspec.spectrogram(config, signal)).any() == signal.any()
+
+
+def test_the_overflow_bound_is_the_powers_own_quantity(noise):
+    """The magnitude check bounded |X|**2 for every power ("|X|**2 could reach 8e+38" for power 1),
+    though only power 2 squares |X|: power 1 and the complex STFT of loud samples are finite and
+    scale with them; power 3's refusal names |X|**3."""
+    x = noise(4000, seed=2)
+    for power in (1.0, None):
+        config = SpectrogramConfig(power=power)
+        loud = np.asarray(jaxspec.spectrogram(config, x * np.float32(1e17)))
+        np.testing.assert_allclose(loud, np.asarray(jaxspec.spectrogram(config, x)) * 1e17, rtol=1e-5, atol=1e12)
+    with pytest.raises(jaxspec.InputError, match=r"\(\|X\|\*\*3 could reach"):
+        jaxspec.spectrogram(SpectrogramConfig(power=3.0), x * np.float32(1e11))
