@@ -15,6 +15,7 @@ and each augmented version's title lists what its key drew (the stage table's ``
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import os
@@ -78,10 +79,13 @@ def picture_formats() -> list[str]:
     known = _figure_class()().canvas.get_supported_filetypes()  # fails before decoding without matplotlib
     from PIL import features
 
-    with warnings.catch_warnings():  # an older Pillow warns of a codec name it does not know
-        warnings.simplefilter("ignore")
-        missing = {kind for kind in ("avif", "webp") if not features.check(kind)}
-    return sorted(set(known) - missing - {"pgf"})
+    def writes(kind: str) -> bool:  # check_module, not check: an older Pillow's warning took catch_warnings,
+        try:  # which is not thread-safe (another thread's filters were left "ignore all")
+            return bool(features.check_module(kind))
+        except ValueError:  # a module this Pillow does not know
+            return False
+
+    return sorted(set(known) - {kind for kind in ("avif", "webp") if not writes(kind)} - {"pgf"})
 
 
 def picture_format(output: str | os.PathLike, name: str = "output") -> str:
@@ -375,8 +379,9 @@ def plot_file(
     info = audio_info(path)
     channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")
     x = prepare(config, path, whole=True)  # the waveform panel shows all of it
-    with warnings.catch_warnings():
-        if config.num_frames(x.shape[0]) == 0:  # no frames: empty axes, not matplotlib's warnings about them
+    empty = config.num_frames(x.shape[0]) == 0  # catch_warnings only then: it swaps the process's filters
+    with warnings.catch_warnings() if empty else contextlib.nullcontext():
+        if empty:  # no frames: empty axes, not matplotlib's warnings about them
             warnings.simplefilter("ignore", UserWarning)
         panels = panels_for(
             config,

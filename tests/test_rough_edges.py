@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from pathlib import Path
 
@@ -428,3 +429,29 @@ def test_long_panel_titles_stay_within_their_panel():
     for ax in titled:
         right = ax._left_title.get_window_extent(renderer).x1
         assert right <= ax.get_window_extent(renderer).x1 + 2, ax.get_title(loc="left")
+
+
+def test_library_helpers_leave_the_process_warning_filters_alone(tmp_path, monkeypatch):
+    # warnings.catch_warnings swaps the process's filters: from several threads (the CLI's
+    # --skip-existing check, plot's format list) one thread's restore left "ignore all"
+    import warnings
+
+    from jaxspec import outputs
+
+    np.save(tmp_path / "a.npy", np.zeros((3, 4), np.float32))
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "a.npy").read_bytes()[:-4])
+    (tmp_path / "v2.npy").write_bytes(b"\x93NUMPY\x02\x00" + (118).to_bytes(4, "little") + b"{" + b" " * 117)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("catch_warnings")
+
+    monkeypatch.setattr(warnings, "catch_warnings", refuse)
+    assert outputs.whole_npy(tmp_path / "a.npy") and not outputs.whole_npy(tmp_path / "cut.npy")
+    assert not outputs.whole_npy(tmp_path / "v2.npy")
+    with open(tmp_path / "big.npy", "wb") as file:  # a version 2 header, written by NumPy
+        np.lib.format.write_array(file, np.ones((2, 3), np.float64), version=(2, 0))
+    assert outputs.whole_npy(tmp_path / "big.npy")
+    if importlib.util.find_spec("matplotlib"):
+        from jaxspec.plot import picture_formats
+
+        assert "png" in picture_formats() and "pgf" not in picture_formats()
