@@ -145,9 +145,10 @@ def _regular(path: Path, flags: int) -> Any:
     return os.fdopen(fd, "a+b" if flags & os.O_APPEND else "rb")
 
 
-def _parse(path: Path, strict: bool = False) -> tuple[dict[str, dict], dict[str, dict]]:
+def _parse(path: Path, strict: bool = False, prefer: Any = None) -> tuple[dict[str, dict], dict[str, dict]]:
     """A manifest's settings and latest record per name (none for a file that is not
-    there; ``strict``: an ``OSError`` for one that cannot be read, else none either).
+    there; ``strict``: an ``OSError`` for one that cannot be read, else none either); with
+    ``prefer(name, record)``, the latest record it prefers where one is (else the latest).
     Lines that are not a setting or a record are skipped (a line cut by a kill, garbage,
     JSON nested too deep, lines longer than ``MAX_LINE_BYTES``, never held whole)."""
     settings: dict[str, dict[str, Any]] = {}
@@ -164,7 +165,9 @@ def _parse(path: Path, strict: bool = False) -> tuple[dict[str, dict], dict[str,
                 if "config" in entry and isinstance(entry.get("setting"), str):
                     settings[entry["setting"]] = entry
                 elif isinstance(entry.get("name"), str) and isinstance(entry.get("setting"), str):
-                    records[entry["name"]] = entry
+                    name, old = entry["name"], records.get(entry["name"])
+                    if prefer is None or old is None or prefer(name, entry) or not prefer(name, old):
+                        records[name] = entry
     except FileNotFoundError:
         pass
     except OSError:
@@ -314,7 +317,12 @@ class Manifest:
         output now on disk wins: the other run's rename may have come last (two identical runs
         into one folder left stale records, and the next run made 14-25 of 50 outputs again)."""
         with contextlib.suppress(OSError), self._turn():
-            settings, records = _parse(self.path, strict=True)  # unreadable: left as it is
+            # per name this run wrote, the record of the file on disk if the manifest holds one: the
+            # other run may have renamed its file last but appended its record first
+            def on_disk(name: str, record: dict) -> bool:
+                return name in self._touched and _describes(record, self._targets.get(name))
+
+            settings, records = _parse(self.path, strict=True, prefer=on_disk)  # unreadable: left as it is
             for name in self._touched:
                 theirs, ours = records.pop(name, None), self.records.get(name)
                 if theirs is not None and theirs != ours and _describes(theirs, self._targets.get(name)):
