@@ -27,7 +27,7 @@ from ..planner import COUNTED_WHEN_EXACT, plan_file
 from ..spectrum import output_dtype
 from ..stream import encode_to_file, stream_to_array
 from .flags import config_from_args
-from .inputs import Input, encode_output, file_output, find_inputs, picture_output, refuse_collisions
+from .inputs import Input, encode_output, find_inputs, picture_output, refuse_collisions
 from .pipeline import FILE_ERRORS, Long, encode_files, failure_reason, progress_bar, say
 from .signals import signals_held, signals_ignored
 
@@ -387,7 +387,7 @@ def run_config(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.output and args.output != "-":  # "-": stdout, as the other tools take it
         try:  # its checks (a recording, a file that is not a config) name the flag
-            _serialize.save(config, file_output(args.output, "config.json"), name="-o")
+            _serialize.save(config, args.output, name="-o")  # "-o out/" too: a ConfigError naming -o
         except OSError as error:
             if error.strerror != SPECIAL_NAME:
                 raise

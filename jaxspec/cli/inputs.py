@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import contextlib
 import fnmatch
 import glob
 import os
@@ -259,23 +258,17 @@ def refuse_collisions(inputs: Sequence[Input], files: bool = True) -> bool:
     return bool(clashes)
 
 
-def file_output(text: str, example: str) -> str:
-    """``-o`` of a command that writes one file (``config``), checked before any work: a folder
-    name (``out/``) is a ``ConfigError`` (``Path`` dropped the ``/``: a file named ``out`` was written)."""
-    refuse_folder(text, "-o", example)
-    return text
-
-
 def picture_output(text: str) -> str:
     """``-o`` of ``plot`` and ``demo``, checked before any decoding: a folder name, or an extension
     that is not a format ``plot_file`` writes (``-o x.pgf`` needed xelatex and failed after the
     work, "unexpected error"), is a ``ConfigError`` naming ``-o``. Without matplotlib only the
     folder is checked: ``demo`` skips its picture then, and ``plot`` says what to install."""
-    refuse_folder(text, "-o", "clip.png")
-    with contextlib.suppress(ImportError):
+    try:
         from ..plot import picture_format  # matplotlib is imported only when a picture is drawn
 
-        picture_format(text, "-o")
+        picture_format(text, "-o")  # the folder name too
+    except ImportError:
+        refuse_folder(text, "-o", "clip.png")
     return text
 
 
