@@ -131,7 +131,9 @@ def test_encode_key_is_reproducible_and_follows_the_name_rule(tree, tmp_path, ca
         h = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")  # SPEC 4's rule
         key = jax.random.fold_in(jax.random.fold_in(jax.random.key(3), h >> 32), h & 0xFFFFFFFF)
         expected = jaxspec.encode(config, str(tree / source), key=key)
-        np.testing.assert_allclose(runs["a"][name], np.asarray(expected), rtol=1e-6, atol=1e-12)
+        # SPEC 4: the same draws, outputs within float32 rounding (the CLI's packed program and
+        # encode's own: 4.6e-6 apart on jax 0.7.1; a draw from another key is ~1e-1 off)
+        np.testing.assert_allclose(runs["a"][name], np.asarray(expected), rtol=1e-5, atol=1e-12)
         assert not np.allclose(runs["a"][name], np.asarray(jaxspec.encode(config, str(tree / source))))
 
 

@@ -210,7 +210,7 @@ def sample_param(
             "with jax.random from the key it is given (e.g. lambda key: jax.random.uniform(key, minval=0.5, "
             "maxval=1.5))"
         )
-    if jnp.iscomplexobj(value):  # the cast below dropped the imaginary part with only a ComplexWarning
+    if _complex(value):  # the cast below dropped the imaginary part with only a ComplexWarning
         raise ConfigError(f"{name}={param!r} drew a complex value ({value!r}); it must draw a real scalar")
     try:
         value = jnp.asarray(value, jnp.float32)
@@ -234,6 +234,15 @@ def _varies(param: Any, key: jax.Array, value: Any) -> bool:
     try:
         return not np.array_equal(np.asarray(value), np.asarray(again), equal_nan=True)
     except TypeError:  # not numbers (a string): the conversion below says so
+        return False
+
+
+def _complex(value: Any) -> bool:
+    """``jnp.iscomplexobj(value)``, False for a value that is no number at all (jax 0.7 raised
+    a TypeError there, where newer releases say False; the cast after it names the value)."""
+    try:
+        return bool(jnp.iscomplexobj(value))
+    except TypeError:
         return False
 
 
