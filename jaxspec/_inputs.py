@@ -190,7 +190,7 @@ def check_peak(config: Any, peak: float, length: int, name: str = "x", whole: bo
     float32 (``limits.underflow``: all zeros, where XLA flushes subnormal values)."""
     if not math.isfinite(peak):  # e.g. channels whose average overflowed
         raise InputError(f"{name} has NaN or infinite samples")
-    bound, step = limits.worst_case(config, peak, length)
+    (bound, step), quiet = limits.levels(config, peak, length)
     if not math.isfinite(bound) and not _recordings_finite(config):  # x is finite, a recording is not
         raise InputError(
             f"{step} would be {bound}: the config's noise or convolution recording holds NaN or infinite "
@@ -201,8 +201,7 @@ def check_peak(config: Any, peak: float, length: int, name: str = "x", whole: bo
             f"{name} has samples up to {peak:.6g} in magnitude: too large for the spectrum to stay finite "
             f"({step} could reach {bound:.3g}, above the cap {limits.FLOAT32_BUDGET:g}); scale it to [-1, 1]"
         )
-    quiet = limits.underflow(config, peak, length) if whole else None
-    if quiet is not None:
+    if quiet is not None and whole:
         _warn_quiet(config, peak, name, *quiet)
 
 

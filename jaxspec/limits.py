@@ -174,7 +174,18 @@ def worst_case(config: Any, amplitude: float, length: int) -> tuple[float, str]:
       (where the overflow starts: a 1e30 dither was blamed on the mel filterbank after it), else
       the largest bound and its step.
     """
+    return _worst(_reaches(config, amplitude, length))
+
+
+def levels(config: Any, amplitude: float, length: int) -> tuple[tuple[float, str], tuple[float, str] | None]:
+    """``(worst_case(...), underflow(...))`` from one walk over the steps: the check of every
+    input (``_inputs.check_peak``) asks both."""
     steps = _reaches(config, amplitude, length)
+    return _worst(steps), _underflow(config, amplitude, steps)
+
+
+def _worst(steps: dict[str, float]) -> tuple[float, str]:
+    """``worst_case`` of the bounds ``_reaches`` gave."""
     step = next((name for name, bound in steps.items() if not bound <= FLOAT32_BUDGET), None)
     step = max(steps, key=steps.get) if step is None else step
     return steps[step], step
@@ -188,9 +199,13 @@ def underflow(config: Any, amplitude: float, length: int) -> tuple[float, str] |
     ``QUIET_MARGIN``: the whole spectrum reads as 0. Silence is ``None``, and so is an input whose
     samples are all under ``FLOAT32_TINY``: XLA on CPU reads it as silence.
     """
+    return _underflow(config, amplitude, _reaches(config, amplitude, length) if amplitude >= FLOAT32_TINY else {})
+
+
+def _underflow(config: Any, amplitude: float, steps: dict[str, float]) -> tuple[float, str] | None:
+    """``underflow`` of the bounds ``_reaches`` gave."""
     if not amplitude >= FLOAT32_TINY:
         return None
-    steps = _reaches(config, amplitude, length)
     if steps["the augmented waveform"] < FLOAT32_TINY:
         return steps["the augmented waveform"], "the augmented waveform"
     loudest = steps["the DFT"] / QUIET_MARGIN
