@@ -19,7 +19,7 @@ import numpy as np
 from . import limits
 from .augmentation.random import row_keys as fold_in_rows
 from .augmentation.random import threefry_words
-from .errors import InputError, length_list, unreadable_array, warn
+from .errors import InputError, length_list, symbolic_length, unreadable_array, warn
 from .io import channels_first, pcm_to_float32, refuse_masked
 
 
@@ -80,13 +80,15 @@ def as_waveform(x: Any, config: Any = None, host: bool = False, scan: bool = Tru
         raise InputError(f"x is a 0-d array (a scalar, shape {x.shape}); expected [L] (one signal) or [B, L] (a batch)")
     if x.ndim > 2:
         raise InputError(f"x has shape {x.shape}; expected [L] (one signal) or [B, L] (a batch)")
+    if not isinstance(x.shape[-1], int):
+        raise symbolic_length(f"x's length {x.shape[-1]}")
     if _channels_last(x.shape, config):
         raise InputError(
             f"x has shape {x.shape}: that looks like one signal with {x.shape[1]} channels (channels last), but "
             "spectrogram reads [B, L] as B signals. Average the channels first (x.mean(axis=1)), or call "
             "jaxspec.encode(config, x, sample_rate=...), which averages [n, channels]"
         )
-    if config is not None and isinstance(x.shape[-1], int):  # a symbolic length has no frame count to check
+    if config is not None:
         # a batch's output is one array (on each of ``devices``: its rows split among them); a
         # symbolic batch (jax.export) is checked one row at a time: the exported program runs
         # none of these checks when called, so a row above the cap would fail only there

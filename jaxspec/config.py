@@ -26,7 +26,7 @@ from ._pytree import pytree_dataclass
 from .augmentation import Augmentation, resolve
 from .augmentation.feature_stages import check_config as check_feature_augmentation
 from .durations import parse_duration, seconds_to_samples
-from .errors import ConfigError, InputError, check_rate, length_list, warn_low_rate
+from .errors import ConfigError, check_rate, check_sample_count, length_list, warn_low_rate
 from .windows import check_window_function, shown_window, window_values
 
 _NORMALIZATIONS = ("max", "rms")
@@ -285,7 +285,7 @@ class SpectrogramConfig:
         if isinstance(length, (list, tuple)):  # as lengths= takes them
             length = length_list("length", length)
         traced = isinstance(length, jax.Array)  # a JAX array, e.g. a traced row length
-        _check_num_frames_length(length)
+        check_sample_count("length", length)
         if isinstance(length, jax.core.Tracer):  # no value to check: clipped at 0, as spectrogram's lengths
             length = jnp.maximum(length, 0)
         full = (
@@ -382,19 +382,3 @@ class SpectrogramConfig:
         named = ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
         shown = (f"{n}={shown_window(v) if n == 'window_function' else repr(v)}" for n, v in named)
         return f"SpectrogramConfig({', '.join(shown)})"
-
-
-def _check_num_frames_length(length: Any) -> None:
-    """``InputError`` for a ``num_frames`` length that is not a count of samples (a float,
-    a string, a bool, a negative value); traced values cannot be checked."""
-    if isinstance(length, numbers.Integral) and not isinstance(length, bool):  # one count: no NumPy pass
-        if length < 0:
-            raise InputError(f"length={length!r} must be a number of samples, not negative")
-        if length > 1 << 62:  # past int64 arithmetic (an OverflowError)
-            raise InputError(f"length={length} samples is too large")
-        return
-    dtype = getattr(length, "dtype", None)
-    if dtype is None or not jnp.issubdtype(dtype, jnp.integer):
-        raise InputError(f"length={length!r} must be a number of samples: an int or an integer array")
-    if not isinstance(length, jax.core.Tracer) and np.size(length) and np.min(np.asarray(length)) < 0:
-        raise InputError(f"length={length!r} must be a number of samples, not negative")

@@ -14,6 +14,7 @@ import re
 import sys
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import jax
 import numpy as np
@@ -272,3 +273,31 @@ def unreadable_array(name: str, samples: object, error: ValueError) -> InputErro
         fix = "use jaxspec.encode_batch, or pad them to x [B, Lmax] and pass lengths="
         return InputError(f"{name} is a list of clips of several lengths, not one array: {fix} (NumPy: {error})")
     return InputError(f"{name} cannot be read as an array: {error}")
+
+
+def symbolic_length(subject: str) -> InputError:
+    """The error for a length that is a symbolic dimension of ``jax.export`` (``subject``: "x's
+    length l"): the frame count, the padding and the overflow bound need the number of samples."""
+    return InputError(
+        f"{subject} is a symbolic dimension (jax.export), but jaxspec needs the number of samples when it "
+        "traces. Export at the longest length with a symbolic batch, x [b, Lmax], and pass lengths= [b] "
+        "(each row's own samples): every row equals its own spectrogram, frames past it are zeros"
+    )
+
+
+def check_sample_count(name: str, length: Any) -> None:
+    """``InputError`` for a ``length`` that is not a count of samples (a float, a string, a bool,
+    a negative value, a symbolic dimension of ``jax.export``); traced values cannot be checked."""
+    if isinstance(length, numbers.Integral) and not isinstance(length, bool):  # one count: no NumPy pass
+        if length < 0:
+            raise InputError(f"{name}={length!r} must be a number of samples, not negative")
+        if length > 1 << 62:  # past int64 arithmetic (an OverflowError)
+            raise InputError(f"{name}={length} samples is too large")
+        return
+    if jax.export.is_symbolic_dim(length):
+        raise symbolic_length(f"{name}={length}")
+    dtype = getattr(length, "dtype", None)
+    if dtype is None or not np.issubdtype(dtype, np.integer):
+        raise InputError(f"{name}={length!r} must be a number of samples: an int or an integer array")
+    if not isinstance(length, jax.core.Tracer) and np.size(length) and np.min(np.asarray(length)) < 0:
+        raise InputError(f"{name}={length!r} must be a number of samples, not negative")

@@ -715,6 +715,34 @@ def test_a_symbolic_batch_export_checks_one_row_against_the_output_cap():
     assert export.export(f)(jax.ShapeDtypeStruct((b, 4000), jnp.float32)).out_avals[0].shape[1:] == (4000, 524289)
 
 
+def test_a_symbolic_length_is_refused_with_the_ragged_export_that_works(noise):
+    """A symbolic length under jax.export failed with JAX's "inconclusive dimension comparison"
+    (or "length=l must be ... an int"): the frame count needs the number of samples. The error
+    names the fix, a symbolic batch at the longest length with lengths=, and that fix works: each
+    row of the exported program equals the row's own spectrogram, with zeros past its frames."""
+    from jax import export
+
+    config = SpectrogramConfig()
+    f = jax.jit(lambda x: jaxspec.spectrogram(config, x))
+    for spec in ("l", "b, l"):
+        with pytest.raises(jaxspec.InputError, match=r"x's length l is a symbolic dimension .* lengths="):
+            export.export(f)(jax.ShapeDtypeStruct(export.symbolic_shape(spec), jnp.float32))
+    with pytest.raises(jaxspec.InputError, match=r"length=l is a symbolic dimension"):
+        config.num_frames(export.symbolic_shape("l")[0])
+    (b,) = export.symbolic_shape("b")
+    ragged = jax.jit(lambda x, n: jaxspec.spectrogram(config, x, lengths=n))
+    exported = export.export(ragged)(
+        jax.ShapeDtypeStruct((b, 8000), jnp.float32), jax.ShapeDtypeStruct((b,), jnp.int32)
+    )
+    x = np.stack([noise(8000, seed=s) for s in range(3)])
+    lengths = np.array([3000, 8000, 5000], np.int32)
+    out = np.asarray(exported.call(x, lengths))
+    for i, n in enumerate(lengths):
+        row, alone = out[i], np.asarray(jaxspec.spectrogram(config, x[i, :n]))
+        np.testing.assert_allclose(row[: len(alone)], alone, rtol=1e-5, atol=1e-6 * np.abs(alone).max())
+        assert not row[len(alone) :].any()
+
+
 def test_a_quiet_input_whose_spectrum_underflows_is_warned_of(noise):
     """|X|**2 of noise at 1e-21 is under float32's smallest normal number, which XLA on CPU reads
     as 0: an all-zero spectrogram, silently. Such a concrete input is warned of (naming its peak);
