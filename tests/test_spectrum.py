@@ -766,6 +766,25 @@ def test_a_quiet_input_whose_spectrum_underflows_is_warned_of(noise):
             assert np.asarray(jaxspec.spectrogram(config, signal)).any() == signal.any()
 
 
+@pytest.mark.parametrize("kind", [np.asarray, jnp.asarray])
+def test_a_quiet_row_beside_loud_ones_is_warned_of_by_its_index(noise, kind):
+    """The check read a batch's overall peak, so a row at 1e-21 beside a row at 1 came out all
+    zeros without a word; the quietest row that is not silence is now warned of by its index.
+    A silent row beside a loud one (silence is no underflow) is not."""
+    import warnings
+
+    loud, quiet = noise(16000, seed=1), noise(16000, seed=2)
+    quiet = quiet / np.abs(quiet).max() * np.float32(1e-21)
+    batch = kind(np.stack([loud, np.zeros_like(loud), quiet, loud]))
+    with pytest.warns(UserWarning, match=r"row 2 of x, with samples up to 1e-21, is too quiet for float32"):
+        out = np.asarray(jaxspec.spectrogram(SpectrogramConfig(), batch))
+    assert out[0].any() and not out[2].any()  # what it warns of
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jaxspec.spectrogram(SpectrogramConfig(), kind(np.stack([loud, np.zeros_like(loud)])))
+        jaxspec.spectrogram(SpectrogramConfig(normalization=("max", 1.0)), batch)  # every row at one level
+
+
 def test_the_overflow_bound_is_the_powers_own_quantity(noise):
     """The magnitude check bounded |X|**2 for every power ("|X|**2 could reach 8e+38" for power 1),
     though only power 2 squares |X|: power 1 and the complex STFT of loud samples are finite and
