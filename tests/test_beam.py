@@ -302,7 +302,10 @@ def test_an_interrupted_job_exits_130_without_a_traceback(corpus, tmp_path, caps
     assert "interrupted" in capsys.readouterr().err
     monkeypatch.setattr(apache_beam.Pipeline, "run", lambda self: (_ for _ in ()).throw(RuntimeError("other")))
     assert beam_module.main(["--input", str(corpus), "--output", str(tmp_path / "o")]) == 1  # not an interrupt
-    assert "error: other" in capsys.readouterr().err
+    assert "error: other (the outputs written are whole; JAXSPEC_TRACEBACK=1 shows where)" in capsys.readouterr().err
+    monkeypatch.setenv("JAXSPEC_TRACEBACK", "1")  # as for jaxspec encode: Beam's error raised as it is
+    with pytest.raises(RuntimeError, match="^other$"):
+        beam_module.main(["--input", str(corpus), "--output", str(tmp_path / "o")])
 
 
 def test_a_file_replaced_while_the_job_reads_it_is_encoded_again_by_the_next_run(tmp_path):

@@ -12,7 +12,8 @@ traceback (set ``JAXSPEC_TRACEBACK=1`` to see one).
 
 Modules: ``flags`` (flag values, the config from flags), ``inputs`` (files, folders,
 globs), ``pipeline`` (decoding threads and dispatch), ``commands`` (one function per
-subcommand); this module builds the parser and runs it.
+subcommand), ``signals`` (how a run stops), ``beam_job`` (``python -m jaxspec.beam``); this
+module builds the parser and runs it.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from .commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .flags import add_config_flags, decoding_threads, join_signed_values, path_text, plot_versions, seed
 from .inputs import AUDIO_EXTENSIONS, find_inputs
 from .pipeline import say
-from .signals import stop_code, terminate_as_interrupt
+from .signals import stop_code, terminate_as_interrupt, tracebacks_wanted
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -214,11 +215,6 @@ def _stopped(command: str, terminated: list[int]) -> int:
     return stop_code(terminated, EXIT_INTERRUPTED)
 
 
-def _tracebacks() -> bool:
-    """``JAXSPEC_TRACEBACK`` set to anything but ``""`` or ``"0"`` (as ``JAXSPEC_COMPILE_CACHE=0`` is off)."""
-    return os.environ.get("JAXSPEC_TRACEBACK", "") not in ("", "0")
-
-
 def _reason(error: BaseException) -> str:
     """An error as one line: an ``OSError`` as ``'path': reason`` (not ``[Errno N] reason: 'path'``)."""
     if isinstance(error, OSError) and error.strerror and error.filename is not None:
@@ -343,12 +339,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"jaxspec {args.command}: error: {error.strerror}", file=sys.stderr)
         return stop_code(terminated, EXIT_FAILED)  # a closed terminal after SIGHUP
     except (JaxspecError, ValueError, OSError, ImportError) as error:
-        if _tracebacks():
+        if tracebacks_wanted():
             raise
         print(f"jaxspec {args.command}: error: {_reason(error)}", file=sys.stderr)
         return EXIT_USAGE
     except Exception as error:  # noqa: BLE001 - no tracebacks from the command line
-        if _tracebacks():
+        if tracebacks_wanted():
             raise
         print(
             f"jaxspec {args.command}: unexpected error: {type(error).__name__}: {error} "

@@ -1,6 +1,7 @@
 """The signals that stop a command-line run: SIGTERM and SIGHUP raised as Ctrl-C
 (``terminate_as_interrupt``, exit ``stop_code``), all three held while its outputs are
-recorded and ignored while an interrupted run winds down.
+recorded and ignored while an interrupted run winds down; and whether a stopped run shows its
+traceback (``tracebacks_wanted``).
 
 Only the main thread handles signals; elsewhere these blocks run as they are. A signal
 ignored when the run starts (``nohup`` ignores SIGHUP, a shell's background job SIGINT)
@@ -10,6 +11,7 @@ stays ignored.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -93,3 +95,9 @@ def stop_code(terminated: list[int], otherwise: int) -> int:
     """The exit code of a run that ``terminated`` stopped (128 + the signal, as shells report
     it: 143 for SIGTERM, 129 for SIGHUP), else ``otherwise``."""
     return 128 + terminated[0] if terminated else otherwise
+
+
+def tracebacks_wanted() -> bool:
+    """``JAXSPEC_TRACEBACK`` set to anything but ``""`` or ``"0"`` (as ``JAXSPEC_COMPILE_CACHE=0`` is off):
+    an error that stops ``jaxspec`` or ``python -m jaxspec.beam`` is raised with its traceback."""
+    return os.environ.get("JAXSPEC_TRACEBACK", "") not in ("", "0")
