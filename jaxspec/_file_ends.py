@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import functools
 import os
-import stat
 import zlib
 from pathlib import Path
 from typing import Any
+
+from ._regular import open_regular
 
 _TAGS_BYTES = 1 << 16  # room for tags after the audio, read with its end
 _OGG_TAIL = 65_307 + 27 + _TAGS_BYTES  # the longest Ogg page, with its header
@@ -51,15 +52,6 @@ def _crc(data: bytes, poly: int, width: int) -> int:
     for byte in data:
         crc = ((crc << 8) & mask) ^ table[(crc >> shift) ^ byte]
     return crc
-
-
-def _opened(path: Path) -> Any:
-    """``path`` opened for binary reading if it is a regular file (else ``OSError``)."""
-    file = open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb")  # a FIFO: refused, not waited on
-    if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-        file.close()
-        raise OSError(f"{path!s} is not a regular file")
-    return file
 
 
 def _without_tags(data: bytes) -> bytes:
@@ -131,7 +123,7 @@ def flac_frames(path: Path, above: int = -1) -> int | None:
     frame's CRC-16 (Python: 0.4 ms for a frame of 8 kB) is computed only for a count above
     ``above``."""
     try:
-        with _opened(path) as file:
+        with open_regular(path) as file:
             head = file.read(42)  # magic, STREAMINFO's block header and its 34 bytes
             if len(head) < 42 or head[:4] != b"fLaC" or head[4] & 0x7F != 0:  # STREAMINFO comes first
                 return None
@@ -200,7 +192,7 @@ def _ogg_ends(path: Path) -> tuple[set[bytes], bytes | None, bool] | None:
     first pages, flagged beginning-of-stream), its last page whose checksum holds (``None``:
     none) and whether only zero bytes and tags follow that page."""
     try:
-        with _opened(path) as file:
+        with open_regular(path) as file:
             head = file.read(_OGG_HEAD)
             if head[:4] != b"OggS":
                 return None
@@ -272,7 +264,7 @@ def mp3_joined(path: Path) -> int | None:
     (its ``bytes`` field, counted from that header's frame), or ``None``: another format, no
     such header or field, or nothing but tags after it. Two whole frames must follow."""
     try:
-        with _opened(path) as file:
+        with open_regular(path) as file:
             first = _past_id3v2(file, 0)
             file.seek(first)
             frame = file.read(192)

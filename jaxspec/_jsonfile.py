@@ -20,6 +20,7 @@ import numpy as np
 
 from . import limits
 from ._files import display, unnameable
+from ._regular import NotRegularFile, open_regular
 from .errors import ConfigError, InputError
 
 
@@ -109,14 +110,11 @@ def parse_json(path: str | os.PathLike) -> Any:
         raise ConfigError(
             f"config file {shown} has {info.st_size} bytes; the cap is {limits.MAX_CONFIG_BYTES} (jaxspec.limits)"
         )
-    try:
-        # O_NONBLOCK and fstat of what was opened: a FIFO swapped in after the stat above
-        # is refused, not waited on
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with open(fd, "rb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                raise ConfigError(f"config file {shown} is not a regular file (a folder, FIFO or device)")
+    try:  # a FIFO swapped in after the stat above is refused, not waited on; a lease is waited for
+        with open_regular(path) as file:
             data = file.read(limits.MAX_CONFIG_BYTES + 1)
+    except NotRegularFile:
+        raise ConfigError(f"config file {shown} is not a regular file (a folder, FIFO or device)") from None
     except OSError as error:
         raise ConfigError(f"cannot read config file {shown}: {error.strerror or error}") from None
     if len(data) > limits.MAX_CONFIG_BYTES:

@@ -11,7 +11,6 @@ size and modification time (ns) (an output replaced since, by a run with another
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import json
 import os
@@ -25,6 +24,7 @@ from typing import Any
 
 from . import limits
 from ._atomic import atomic_file
+from ._regular import open_regular
 from .errors import InputError
 
 MANIFEST_NAME = ".jaxspec-manifest.jsonl"
@@ -116,33 +116,11 @@ def _locked(manifest: Path, wait: float) -> Iterator[float | None]:
 
 
 def _regular(path: Path, flags: int) -> Any:
-    """``path`` opened (binary), or ``OSError`` when it is not a regular file; never blocks
-    on a special file (a FIFO swapped in during a run hung the rewrite's read).
-
-    On Linux the name is first opened with ``O_PATH`` (which opens nothing: no FIFO, no
-    lease break), checked, then opened for real through ``/proc/self/fd``, blocking as a
-    plain open does: an open with ``O_NONBLOCK`` of a file under a lease (Samba, NFS
-    servers, backup tools) failed at once, and the records of a whole run were lost."""
-    nofollow = getattr(os, "O_NOFOLLOW", 0)
-    handle = None
-    with contextlib.suppress(FileNotFoundError, AttributeError):
-        handle = os.open(path, os.O_PATH | os.O_CLOEXEC | nofollow)
-    if handle is not None:
-        try:
-            if not stat.S_ISREG(os.fstat(handle).st_mode):
-                raise OSError(errno.EINVAL, "the manifest is not a regular file", str(path))
-            try:
-                fd = os.open(f"/proc/self/fd/{handle}", (flags & ~os.O_CREAT) | os.O_CLOEXEC)
-            except FileNotFoundError:  # no /proc: the name itself, checked just above
-                fd = os.open(path, flags | os.O_CLOEXEC | nofollow, 0o666)
-        finally:
-            os.close(handle)
-    else:  # not there yet (created here), or no O_PATH
-        fd = os.open(path, flags | os.O_CLOEXEC | nofollow | (0 if flags & os.O_CREAT else os.O_NONBLOCK), 0o666)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise OSError(errno.EINVAL, "the manifest is not a regular file", str(path))
-    return os.fdopen(fd, "a+b" if flags & os.O_APPEND else "rb")
+    """The manifest opened (``_regular.open_regular``, links refused), or ``OSError``: never
+    blocks on a special file (a FIFO swapped in during a run hung the rewrite's read), and
+    waits for a lease to break (an open with ``O_NONBLOCK`` of a leased manifest failed at
+    once, and the records of a whole run were lost)."""
+    return open_regular(path, flags, follow=False)
 
 
 def _parse(path: Path, strict: bool = False, prefer: Any = None) -> tuple[dict[str, dict], dict[str, dict]]:

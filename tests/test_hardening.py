@@ -773,6 +773,49 @@ def test_a_rerun_waits_for_a_lease_on_the_manifest_to_break(tmp_path, capsys):
     assert len(list(out.glob("*.npy"))) == 4
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="file leases (fcntl F_SETLEASE) exist on Linux only")
+def test_a_config_file_or_flac_under_a_lease_is_read_once_the_lease_breaks(tmp_path):
+    """The config reader and the FLAC end check opened with O_NONBLOCK (their guard against a
+    FIFO), which fails at once on a leased file: the config was "cannot read config file ...:
+    Resource temporarily unavailable" and the FLAC's frame count was not told. Both now open as
+    the manifest does (_regular.open_regular), waiting for the lease to break."""
+    from jaxspec import _file_ends
+
+    config = SpectrogramConfig(offset="10ms")
+    config.save(tmp_path / "c.json")
+    flac = tmp_path / "a.flac"
+    soundfile.write(flac, np.linspace(-0.5, 0.5, 20000, dtype=np.float32), 16000)
+    for path, read, expected in [
+        (tmp_path / "c.json", SpectrogramConfig.load, config),
+        (flac, _file_ends.flac_frames, 20000),
+    ]:
+        holder = subprocess.Popen([sys.executable, "-c", _LEASE_SCRIPT, str(path)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "held"
+            assert read(path) == expected
+        finally:
+            holder.kill()
+            holder.wait()
+
+
+def test_open_regular_refuses_special_files_at_once_and_links_when_told(tmp_path):
+    """The one opener of the three readers: a FIFO (no writer: a plain open waits for ever), a
+    folder and, with follow=False (the manifest), a symbolic link are refused without blocking."""
+    from jaxspec._regular import NotRegularFile, open_regular
+
+    (tmp_path / "file").write_bytes(b"data")
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "link").symlink_to(tmp_path / "file")
+    for name, kind in [("fifo", "a FIFO"), ("link", "a symbolic link"), (".", "a folder")]:
+        error = _in_thread(lambda name=name: open_regular(tmp_path / name, follow=False).close(), timeout=10.0)["error"]
+        assert isinstance(error, NotRegularFile) and f"not a regular file ({kind})" in str(error), error
+    with open_regular(tmp_path / "link") as file:
+        assert file.read() == b"data"
+    with open_regular(tmp_path / "new", os.O_RDWR | os.O_APPEND | os.O_CREAT) as file:
+        file.write(b"x")
+    assert (tmp_path / "new").read_bytes() == b"x"
+
+
 def stat_is_fifo(path):
     import stat
 
