@@ -50,15 +50,23 @@ def file_id(path: Any) -> tuple[int, int] | None:
     return found.st_dev, found.st_ino
 
 
-def refuse_overwriting(output: Any, inputs: Any, *, name: str, what: str = "input") -> None:
-    """``InputError`` if writing ``output`` would replace one of ``inputs`` (the same file, a link
-    to it included), before anything is read or written: ``plot_file(c, "a.wav", "a.wav")`` and
-    ``plot a.wav -o a.wav`` drew over the audio, ``config.save("rec.wav")`` put JSON in a recording.
-    ``name``: the output's parameter (``"-o"``, ``"output"``) for the message."""
+def refuse_overwriting(output: Any, inputs: Any, *, name: str, what: str = "input", recordings: Any = ()) -> None:
+    """``InputError`` if writing ``output`` would replace one of ``inputs`` or of a config's
+    ``recordings`` (the same file, a link to it included), before anything is read or written:
+    ``plot_file(c, "a.wav", "a.wav")`` and ``plot a.wav -o a.wav`` drew over the audio,
+    ``config.save("rec.wav")`` put JSON in a recording, ``plot a.wav -o n.png --noise-file n.png``
+    a picture. ``name``: the output's parameter (``"-o"``, ``"output"``) for the message."""
     out = file_id(output)
-    same = next((path for path in inputs if out is not None and file_id(path) == out), None)
+    same = None if out is None else destroyable(inputs, recordings, what).get(out)
     if same is not None:
-        raise InputError(f"{name} {display(output)} is the {what} {display(same)} itself: writing it would destroy it")
+        raise InputError(f"{name} {display(output)} is {same} itself: writing it would destroy it")
+
+
+def destroyable(inputs: Any, recordings: Any = (), what: str = "input") -> dict[tuple[int, int], str]:
+    """What writing over a file would destroy, by ``file_id`` (files that are there): "the input
+    'a.wav'", "the recording 'n.wav'" (an output's ``file_id`` looked up in it: one ``stat`` each)."""
+    named = [(path, "recording") for path in recordings] + [(path, what) for path in inputs]
+    return {found: f"the {kind} {display(path)}" for path, kind in named if (found := file_id(path)) is not None}
 
 
 def unreadable(path: Any, error: Exception) -> AudioFileError:

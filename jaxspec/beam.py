@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from ._atomic import sweep_folders
+from ._files import destroyable, file_id
 from .augmentation.recordings import file_stamps
 from .cli.pipeline import Long, read_or_stream
 from .config import SpectrogramConfig
@@ -108,6 +109,8 @@ class ReadAudio(beam.DoFn):
         # encodes it again (taken after, its record made the old output look up to date)
         item.source = Source.of(item.path)
         try:
+            if item.error is not None:  # refused before the job (its output is an input or recording)
+                raise ValueError(item.error)
             wave = read_or_stream(self.config, item.path, self.augmented)  # as jaxspec encode reads it
             item.long = isinstance(wave, Long)  # a 10-minute 44.1 kHz stereo file took 600 MB decoded whole
             item.wave = None if item.long else wave
@@ -268,10 +271,13 @@ def encode_corpus(
     out = Path(output)
     recordings = None if seed is None else file_stamps(config)  # read only when a key augments
     manifest = Manifest(out / MANIFEST_NAME, config.to_dict(), key_rule(seed), recordings)
-    items, kept = [], []
+    items, kept, ids = [], [], destroyable([path for path, _ in inputs], file_stamps(config))
     for path, name in inputs:
         item = Item(name, path)
         previous = None if overwrite else _previous_row(manifest, item, out)
+        with contextlib.suppress(ValueError):  # (a name that leaves out fails when written)
+            if (same := ids.get(file_id(target_path(out, name)))) is not None:  # as jaxspec encode
+                item.error = f"its output is {same} itself; give another output folder"
         (kept if previous is not None else items).append(previous if previous is not None else item)
     sweep_folders(folder for folder in [out, *(_folder(out, name) for _, name in inputs)] if folder is not None)
     _remove_what_killed_jobs_left(out)

@@ -61,6 +61,17 @@ def _check_manifest_path(path: Path) -> None:
     if not stat.S_ISREG(mode):
         kind = "a folder" if stat.S_ISDIR(mode) else "a link" if stat.S_ISLNK(mode) else "not a regular file"
         raise InputError(f"the manifest {str(path)!r} is {kind}; remove it, or write to another -o")
+    try:  # every line jaxspec writes is a JSON object: other data at the name (an input named
+        # take.npy.manifest.jsonl, a noise recording) was replaced by the first rewrite
+        with open_regular(path, follow=False) as file:
+            first = file.read(1)
+    except OSError:
+        return  # as before: the reads that follow say what is wrong
+    if first not in (b"", b"{", b"\0"):  # (zeros: a file system's crash left its blocks unwritten)
+        raise InputError(
+            f"the manifest {str(path)!r} holds other data (not jaxspec's JSON lines), which a run would "
+            "replace; move it, or write to another -o"
+        )
 
 
 LOCK_WAIT_S = 30.0

@@ -31,7 +31,7 @@ import numpy as np
 from . import _files, _melscale, limits
 from ._atomic import atomic_path
 from ._output_names import refuse_folder
-from .augmentation import draw
+from .augmentation import draw, file_stamps
 from .augmentation.random import row_keys as fold_in_rows
 from .config import SpectrogramConfig
 from .encoding import prepare
@@ -375,7 +375,7 @@ def plot_file(
     if config.power is None:  # checked before decoding (a TypeError in the dB scale came after it)
         raise ConfigError("power=None (a complex spectrogram) cannot be drawn in dB; plot a config with a power")
     kind = picture_format(output)  # before decoding
-    _files.refuse_overwriting(output, [path], name="output")  # before decoding, as plot -o INPUT
+    _files.refuse_overwriting(output, [path], name="output", recordings=file_stamps(config))  # as plot -o INPUT
     info = audio_info(path)
     channels = {1: "mono", 2: "stereo"}.get(info.channels, f"{info.channels} channels")
     x = prepare(config, path, whole=True)  # the waveform panel shows all of it

@@ -24,6 +24,7 @@ from . import _file_ends, _files, limits
 from ._atomic import atomic_file
 from ._file_reader import EndedEarly, FileReader, counting_if_cut
 from ._output_names import refuse_folder
+from .augmentation.recordings import file_stamps
 from .config import SpectrogramConfig
 from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, config_type_error
 from .framing import analysis_window, edge_sources, frame_start
@@ -305,7 +306,8 @@ def encode_to_file(
     refuse_folder(out_path, "out_path", "speech.npy")  # "out/": Path drops the "/" and wrote a file named out
     if stamps is not None and not callable(getattr(stamps, "append", None)):
         raise InputError(f"stamps={stamps!r} must be None or a list (it gets the file's size and time)")
-    _files.refuse_overwriting(out_path, [path], name="out_path")  # the CLI's -o INPUT test (a link to it too)
+    # the CLI's -o INPUT test (a link to it too), and -o RECORDING's
+    _files.refuse_overwriting(out_path, [path], name="out_path", recordings=file_stamps(config))
 
     def run(counted: int | None) -> tuple[int, int]:
         shape = (num_output_frames(config, path, counted), config.num_features)

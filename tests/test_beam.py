@@ -416,3 +416,19 @@ def test_the_summary_never_blocks_on_a_manifest_replaced_by_a_fifo(tmp_path):
     os.mkfifo(tmp_path / MANIFEST)  # the summary's plain open() waited for a writer forever
     with pytest.raises(OSError, match="not a regular file"):
         manifests.job_rows(tmp_path / MANIFEST)
+
+
+def test_an_output_that_is_an_input_or_a_recording_fails_that_item_and_keeps_the_file(corpus, tmp_path, capsys):
+    """The job wrote an item's .npy over whatever file had its name: an input named .npy in the
+    output folder, or the config's noise recording there (jaxspec encode refuses both for that
+    item; an audit found the CLI's recording case, and the job had neither)."""
+    out = tmp_path / "o"
+    out.mkdir()
+    (corpus / "c0.wav").rename(out / "c0.npy")  # an input (a WAV named .npy) in the output folder
+    soundfile.write(out / "c1.npy", np.full(800, 0.1, np.float32), 16000, format="WAV")  # the recording
+    before = {name: (out / name).read_bytes() for name in ("c0.npy", "c1.npy")}
+    args = ["--input", str(corpus / "sub" / "c1.wav"), str(out / "c0.npy"), "--output", str(out), "--key", "1"]
+    assert beam_module.main([*args, "--noise", "0.1", "--noise-file", str(out / "c1.npy")]) == 1
+    err = capsys.readouterr().err
+    assert "its output is the input '" in err and "its output is the recording '" in err
+    assert {name: (out / name).read_bytes() for name in before} == before

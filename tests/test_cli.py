@@ -719,6 +719,51 @@ def test_an_output_never_replaces_an_input(tmp_path, capsys, monkeypatch):
     assert {name: (tmp_path / name).read_bytes() for name in before} == before
 
 
+def test_an_output_never_replaces_a_recording_of_the_config_or_other_data_at_the_manifest(
+    tmp_path, capsys, monkeypatch
+):
+    """Only `config -o` refused to write over the config's noise or impulse recording: `plot`,
+    `demo` and `encode` (a folder's item, `-o NAME.npy`, `--single`) drew or wrote over it, and
+    the manifest replaced whatever file had its name (an input named take.npy.manifest.jsonl).
+    Found by an audit; each is now refused before anything is written."""
+    monkeypatch.chdir(tmp_path)
+    wave = _tone(0.25, RATE, 440)
+    names = ("clip.wav", "n.png", "room.npy", "a.npz", "out/clip.npy", "take.npy.manifest.jsonl")
+    (tmp_path / "out").mkdir()
+    for name in names:
+        soundfile.write(tmp_path / name, wave, RATE, format="WAV")
+    before = {name: (tmp_path / name).read_bytes() for name in names}
+    noisy = ("--noise", "0.1", "--key", "0")
+    for argv, code, message in [
+        (
+            ("plot", "clip.wav", "-o", "n.png", "--noise-file", "n.png", "--augment", "1", *noisy),
+            2,
+            "-o 'n.png' is the recording '",
+        ),
+        (("demo", "clip.wav", "-o", "n.png", "--convolution-file", "n.png"), 2, "-o 'n.png' is the recording '"),
+        (
+            ("encode", "clip.wav", "-o", "room.npy", "--convolution-file", "room.npy", "--key", "0"),
+            1,
+            "its output is the recording '",
+        ),
+        (
+            ("encode", "clip.wav", "-o", "out", "--noise-file", "out/clip.npy", *noisy),
+            1,
+            "its output is the recording '",
+        ),
+        (
+            ("encode", "clip.wav", "-o", "a.npz", "--single", "--noise-file", "a.npz", *noisy),
+            2,
+            "-o 'a.npz' is the recording '",
+        ),
+        (("encode", "take.npy.manifest.jsonl", "-o", "take.npy"), 2, "holds other data (not jaxspec's JSON lines)"),
+    ]:
+        got, _, err = _run(capsys, *argv, *(("--no-progress",) if argv[0] == "encode" else ()))
+        assert got == code and message in err, (argv, got, err)
+    assert {name: (tmp_path / name).read_bytes() for name in names} == before
+    assert not (tmp_path / "take.npy").exists()
+
+
 def test_config_paths_stay_lexical_through_linked_folders(tmp_path):
     # a linked data folder stays in the path (it may point elsewhere on another machine), and a
     # config written into a linked folder loads by the path it was written to (configs written

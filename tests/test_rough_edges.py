@@ -235,6 +235,10 @@ def test_plot_file_and_save_refuse_to_write_over_their_inputs(tmp_path):
             noisy.save(out)
         with pytest.raises(jaxspec.InputError, match="is the recording"):  # one given by signals=
             SpectrogramConfig().save(out, signals={"noise": str(wav)})
+        with pytest.raises(jaxspec.InputError, match="output '.*' is the recording '.*a.png' itself"):
+            plot_file(noisy, tmp_path / "b.wav", out)  # (not read: refused first)
+        with pytest.raises(jaxspec.InputError, match="out_path '.*' is the recording '.*a.png' itself"):
+            jaxspec.encode_to_file(noisy, tmp_path / "b.wav", out)
     assert wav.read_bytes() == before
     assert noisy.save(tmp_path / "c.json").is_file()  # other names are written
 

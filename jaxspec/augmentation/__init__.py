@@ -23,7 +23,7 @@ from .feature_stages import VTLP, FrequencyMask, TimeMask, TimeWarp
 from .keys import apply, draw, draw_values, feature_chain, stage_key
 from .noise import threefry_2x32, white_noise
 from .ops import convolve, noise_segment, shift
-from .recordings import resolve
+from .recordings import file_stamps, resolve
 from .stages import BY_FIELD, STAGE_BY_NAME, STAGES, Augmentation, Convolution, Noise, Stage, TimeShift, Volume
 from .waveform_stages import recording_samples
 
@@ -67,6 +67,7 @@ __all__ = [
     "draw",
     "draw_values",
     "feature_chain",
+    "file_stamps",
     "mask",
     "noise_segment",
     "recording_samples",

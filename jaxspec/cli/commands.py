@@ -16,7 +16,7 @@ import numpy as np
 from .. import _serialize, outputs
 from .. import manifest as manifests
 from .._atomic import SPECIAL_NAME, sweep_folders
-from .._files import file_id, header_frames, printable, quoted, refuse_overwriting, warn_if_truncated
+from .._files import destroyable, file_id, header_frames, printable, refuse_overwriting, warn_if_truncated
 from ..augmentation.recordings import file_stamps
 from ..corpus import file_keys
 from ..encoding import encode
@@ -31,9 +31,8 @@ from .inputs import Input, encode_output, find_inputs, picture_output, refuse_co
 from .pipeline import FILE_ERRORS, Long, encode_files, failure_reason, progress_bar, say
 from .signals import signals_held, signals_ignored
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-EXIT_INTERRUPTED = 130
-"""Ctrl-C (SIGINT): the run stops after a summary line; outputs written so far are complete."""
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+"""Exit codes; 130 = Ctrl-C (SIGINT): the run stops after a summary line, the outputs written so far complete."""
 
 
 def _stream_file(config, path: str, target: Path | None) -> Any:
@@ -92,14 +91,14 @@ def run_encode(args: argparse.Namespace) -> int:
         print(f"error: -o {str(out)!r} is a file, not a folder; give a folder for the outputs", file=sys.stderr)
         return EXIT_USAGE
     if args.single:
-        refuse_overwriting(out, [item.path for item in inputs], name="-o")
-    kept, targets, ids = [], {}, {file_id(item.path): item.path for item in inputs}
+        refuse_overwriting(out, [item.path for item in inputs], name="-o", recordings=file_stamps(config))
+    kept, targets, ids = [], {}, destroyable([item.path for item in inputs], file_stamps(config))
     for item in inputs:
         try:  # its name, and the links of folders already in -o
             targets[item.name] = outputs.target_path(out, item.name)
             same = ids.get(file_id(targets[item.name])) if targets[item.name].exists() else None
             if same is not None:  # an audio file named .npy in -o
-                raise ValueError(f"its output is the input {quoted(same)} itself; give another output folder")
+                raise ValueError(f"its output is {same} itself; give another output folder")
             kept.append(item)
         except ValueError as error:
             problems.append((item.path, str(error)))
@@ -299,7 +298,7 @@ def run_demo(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     _warn_unused_augmentation(config, "demo")
     path = args.path or example_path()
-    refuse_overwriting(picture_output(args.out), [path], name="-o")  # before the work
+    refuse_overwriting(picture_output(args.out), [path], name="-o", recordings=file_stamps(config))  # before work
     info = audio_info(path)
     print(
         f"input   {printable(path)}\n        {info.duration:.3f} s, {info.samplerate} Hz, {info.channels} channel(s), "
@@ -339,7 +338,7 @@ def run_plot(args: argparse.Namespace) -> int:
     if config.augmentation is not None and not args.augment:
         print("warning: the augmentation is drawn only with --augment N (N augmented versions)", file=sys.stderr)
     output = args.output or Path(args.path).stem + ".png"
-    refuse_overwriting(picture_output(output), [args.path], name="-o")  # before decoding
+    refuse_overwriting(picture_output(output), [args.path], name="-o", recordings=file_stamps(config))
     plot_file(config, args.path, output, augment_count=args.augment, seed=args.key, dpi=args.dpi)  # atomically
     print(f"picture {printable(output)}")
     return EXIT_OK
