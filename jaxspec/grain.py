@@ -190,7 +190,9 @@ class LoadAudio:
 
     def map(self, element: Any) -> Any:
         audio, record = _split_record(element, self.field)
-        wave = np.asarray(prepare(self.config, audio, self.sample_rate), np.float32)
+        wave = np.asarray(
+            prepare(self.config, audio, self.sample_rate, whole=True), np.float32
+        )  # not only the start a target reads
         return _join_record(_fit(wave, self.length), record, self.field)
 
 

@@ -110,6 +110,23 @@ def test_load_audio_pads_trims_and_resamples(files):
     assert LoadAudio(CONFIG, length="10ms").length == 160
 
 
+def test_load_audio_reads_the_whole_file_whatever_the_configs_target_length(tmp_path):
+    """LoadAudio passed the config to prepare, which reads only the start a target_length needs
+    (Whisper's 30 s): a 3 s file under target_length="1s" loaded as its first second, its last
+    samples resampled against zeros past the cut, and length="2.5s" padded real audio with
+    zeros (found by an audit). Its docstring: only sample_rate is used."""
+    rng = np.random.default_rng(3)
+    for rate in (16000, 22050):
+        path = tmp_path / f"long{rate}.wav"
+        soundfile.write(path, (rng.standard_normal(3 * rate) * 0.1).astype(np.float32), rate, subtype="FLOAT")
+        whole = LoadAudio(PLAIN).map(str(path))
+        assert whole.shape == (48000,)
+        for length in (None, "2.5s"):
+            cut = LoadAudio(jaxspec.SpectrogramConfig(target_length="1s"), length=length).map(str(path))
+            np.testing.assert_array_equal(cut, whole[: len(cut)])
+            assert len(cut) == (48000 if length is None else 40000)
+
+
 def test_data_loader_random_map_is_reproducible(files):
     def run(seed):
         sampler = grain.samplers.IndexSampler(3, shuffle=False, num_epochs=1, seed=seed)
