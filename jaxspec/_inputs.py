@@ -279,6 +279,7 @@ def check_key(key: Any) -> jax.Array:
             f"key={key!r} is not a PRNG key; use jax.random.key(seed). If it is a sample rate: samples go in "
             "at config.sample_rate; jaxspec.encode(config, x, sample_rate=...) resamples"
         )
+    given = getattr(key, "dtype", None)  # (device_put reads int64 as int32 without x64: say what was given)
     if isinstance(key, np.ndarray):
         key = jax.device_put(key)  # jnp.asarray would compile a copy per shape (a corpus's batch sizes)
     elif not isinstance(key, jax.Array):
@@ -297,7 +298,7 @@ def check_key(key: Any) -> jax.Array:
         words = _default_key_words()  # under the Threefry default, its words are Threefry's: said once
         default = f" or as the [{words}] words of jax_default_prng_impl={jax.config.jax_default_prng_impl!r}"
         raise InputError(
-            f"key of dtype {key.dtype} and shape {key.shape} is not a PRNG key; use jax.random.key(seed)"
+            f"key of dtype {given or key.dtype} and shape {key.shape} is not a PRNG key; use jax.random.key(seed)"
             + (
                 f" (raw uint32 keys are read as Threefry's [2] words{default if words != 2 else ''}; for another "
                 "implementation's words pass its typed key, jax.random.wrap_key_data(key, impl=...))"

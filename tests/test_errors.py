@@ -605,6 +605,16 @@ def test_a_list_of_clips_of_several_lengths_says_what_takes_it():
         jaxspec.spectrogram(SpectrogramConfig(), [x, x[:8000]])
     with raises(InputError, "audio is a list of clips of several lengths", "jaxspec.encode_batch"):
         jaxspec.encode(SpectrogramConfig(), [x, x[:8000]], sample_rate=16000)
+    # an item of encode_batch that is itself such a list was told to use encode_batch (an audit)
+    with raises(InputError, "item 1: audio 1 is a list of clips of several lengths", "an item of its own"):
+        jaxspec.encode_batch(SpectrogramConfig(), [x, [x, x[:8000]]], sample_rate=16000)
+
+
+def test_a_raw_key_of_the_wrong_dtype_is_named_as_given():
+    # an int64 key was "key of dtype int32" (device_put's conversion without x64; an audit)
+    config = SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=(0.5, 1.5)))
+    with raises(InputError, "key of dtype int64 and shape (2,) is not a PRNG key"):
+        jaxspec.spectrogram(config, np.zeros(1600, np.float32), np.array([0, 1], np.int64))
 
 
 def test_messages_name_no_other_function_and_a_folder_says_how_to_list_it(tmp_path):
