@@ -91,7 +91,8 @@ def attach(
     def fn(params: Any, audio: jax.Array, key: jax.Array | None = None, *, lengths: Any = None, **kwargs: Any) -> Any:
         if is_path(audio) or isinstance(audio, Audio):
             raise InputError(
-                f"audio is a {type(audio).__name__}; the attached model takes waveform arrays at "
+                f"audio is {'an Audio' if isinstance(audio, Audio) else f'a path ({type(audio).__name__})'}; the "
+                f"attached model takes waveform arrays at "
                 f"{config.sample_rate} Hz (load and resample files with jaxspec.encoding.prepare or jaxspec.load_audio)"
             )
         features = spectrogram(config, audio, key, lengths=lengths)
