@@ -193,6 +193,17 @@ def test_equal_configs_are_equal_and_hash_equal():
     assert SpectrogramConfig(window_function=[1.0] * 400) == SpectrogramConfig(window_function=(1.0,) * 400)
 
 
+def test_configs_that_differ_in_a_setting_hash_apart():
+    """The hash took JAX's treedef hash, which leaves the node data (every static setting) out:
+    all configs of one structure hashed alike, so a set or a cache of a sweep's configs compared
+    each with all the others (2000 configs: 3.9 s, one hash; an audit)."""
+    configs = [SpectrogramConfig(window_size=w) for w in range(100, 300)]
+    configs += [SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=v / 10)) for v in range(1, 101)]
+    assert len({hash(c) for c in configs}) >= len(configs) - 2  # (a collision is allowed, a rule of them not)
+    assert hash(SpectrogramConfig(window_size=1)) != hash(SpectrogramConfig(window_size=1.0))  # 1 sample, 1 s
+    assert hash(SpectrogramConfig(offset="10ms")) == hash(SpectrogramConfig(offset="10ms"))
+
+
 def test_configs_holding_arrays_are_hashable_and_compare_values(noise):
     recording = noise(3000, seed=1)
     a = SpectrogramConfig(augmentation=Augmentation(noise=Noise(0.1, signal=recording)))
