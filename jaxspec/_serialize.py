@@ -224,7 +224,7 @@ def _signal_from_json(value: Any, name: str, base: Path | None) -> tuple[Any, st
             if isinstance(listed, list) and any(isinstance(v, bool) for v in listed):
                 raise ConfigError(f"{name}.samples must be a list of numbers, not true / false")
             try:
-                samples = np.asarray(listed, np.float32)
+                samples = np.asarray(listed, np.float64)  # the stage checks float32's range and converts
             except (ValueError, TypeError) as error:
                 raise ConfigError(f"{name}.samples must be a list of numbers: {error}") from None
             return samples, None

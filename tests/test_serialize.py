@@ -318,3 +318,18 @@ def test_sizes_given_as_fractions_are_written(tmp_path):
     assert (loaded.window_size, loaded.offset, loaded.target_length) == (0.025, 0.01, 0.5)
     for name in ("window_samples", "offset_samples", "target_samples", "target_frames"):
         assert getattr(loaded, name) == getattr(config, name)
+
+
+@pytest.mark.parametrize("stage", ["noise", "convolution"])
+def test_inline_samples_beyond_float32_are_named_as_too_large(stage):
+    """Inline samples were cast to float32 before the stage checked them: 1e39 became inf, the
+    error said "NaN or infinite samples" (with NumPy's overflow RuntimeWarning first, an
+    exception of its own under -W error; an audit). The stage now sees the JSON's numbers."""
+    import warnings
+
+    fields = {"amplitude": 0.1} if stage == "noise" else {}
+    data = {"augmentation": {stage: {**fields, "signal": {"samples": [1e39, 0.5]}}}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ConfigError, match=r"samples up to 1e\+39 in magnitude, beyond float32's range"):
+            SpectrogramConfig.from_dict(data)
