@@ -87,6 +87,11 @@ def test_time_shift_takes_durations(shift, expected):
 def test_duration_flags_with_signs(capsys):
     assert main(["config", "--time-shift", "-100ms:100ms"]) == 0
     assert '"t": {"uniform": [-0.1, 0.1]}' in capsys.readouterr().out
+    # a duration beside seconds, as Augmentation(time_shift=("-100ms", 0.1)) takes it, was
+    # "'-100ms:0.1' is not a parameter" (an audit)
+    assert main(["config", "--time-shift=-100ms:0.1"]) == 0
+    assert '"t": {"uniform": [-0.1, 0.1]}' in capsys.readouterr().out
+    assert Augmentation(time_shift=("-100ms", 0.1)).time_shift.t == jaxspec.Uniform(-0.1, 0.1)
     assert main(["config", "--offset", "-10ms"]) == 2
     assert "offset='-10ms' is -160 samples" in capsys.readouterr().err
 

@@ -103,12 +103,11 @@ def _param_value(text: str, allow_scaled: bool = False) -> Any:
 def _shift_value(text: str) -> Any:
     """A time shift: a parameter in seconds, durations (``100ms``, ``-100ms:100ms``), or ``scaled:PARAM``."""
     parts = text.split(":")
-    if len(parts) <= 2 and all(map(is_duration_string, parts)):
+    if len(parts) <= 2 and any(map(is_duration_string, parts)):  # -100ms:0.1 too, as Python takes it
         try:
-            seconds = [parse_duration(part, "--time-shift", None) for part in parts]
+            text = ":".join(str(parse_duration(p, "--time-shift", None)) if is_duration_string(p) else p for p in parts)
         except ConfigError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
-        return seconds[0] if len(seconds) == 1 else {"uniform": seconds}
     return _param_value(text, allow_scaled=True)
 
 
