@@ -392,9 +392,16 @@ def test_rbg_key_batches_and_vmap_draw_what_each_row_draws_alone():
     assert 0.5 <= min(gains) < 0.6 and 1.4 < max(gains) <= 1.5  # still spread over the range
 
 
-def test_draw_for_new_lengths_compiles_nothing_and_equals_the_traced_draw():
+@pytest.mark.parametrize("features", [False, True])
+def test_draw_for_new_lengths_compiles_nothing_and_equals_the_traced_draw(features):
+    """With feature stages (masks, warp, VTLP) an eager draw compiled per new length, 0.3 s each
+    (an audit): their frame count is data too now."""
     recording = _signal(20000)
     config = _config(volume=(0.5, 1.5), noise=Noise((0.0, 0.1), recording), time_shift=Scaled((-0.3, 0.3)))
+    if features:
+        stages = dict(time_mask=jaxspec.TimeMask(2, (0, 10)), frequency_mask=jaxspec.FrequencyMask(1, (0, 5)))
+        stages |= dict(time_warp=jaxspec.TimeWarp(3), vtlp=jaxspec.VTLP((0.9, 1.1)), volume=(0.5, 1.5))
+        config = jaxspec.presets.kaldi_fbank(augmentation=Augmentation(**stages))
     jaxspec.draw(config, jax.random.key(0), 1000)
     compiles = []
     jax.monitoring.register_event_duration_secs_listener(

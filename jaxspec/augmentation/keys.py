@@ -211,10 +211,10 @@ def draw(setting: Any, key: jax.Array, length: int, *, sample_rate: int | None =
                 "(its frames and features): draw(config, key, length)"
             )
     elif augmentation.active("mel") or augmentation.active("features"):
-        frames = setting.num_frames(length if isinstance(length, jax.Array) else int(length))
+        # the frames as data too: an eager draw with masks compiled per new length (0.3 s each;
+        # an audit), where the traced path, which spectrogram's lengths= takes, draws the same
+        frames = setting.num_frames(length if isinstance(length, jax.Array) else jnp.int32(length))
         grid = feature_grid(setting.features, frames, rate, setting.fft_samples)
-    if isinstance(length, jax.Array):
-        return _draw_values_at(augmentation, key, length.astype(jnp.int32), int(rate), grid)
-    if grid is None:  # waveform stages: the length as data, so a new length compiles nothing
-        return _draw_values_at(augmentation, key, jnp.int32(length), int(rate), None)
-    return draw_values(augmentation, key, int(length), int(rate), grid)
+    # the length as data, so a new length compiles nothing
+    length = length.astype(jnp.int32) if isinstance(length, jax.Array) else jnp.int32(length)
+    return _draw_values_at(augmentation, key, length, int(rate), grid)
