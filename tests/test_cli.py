@@ -314,6 +314,7 @@ def test_info_names_the_complex_dtype_of_power_none(capsys):
     "argv, message",
     [
         (["config", "--normalization", "rms:loud"], "write max, max:LEVEL"),
+        (["config", "--normalization", "rms:"], "write max, max:LEVEL"),  # (was level 1; an audit)
         (["config", "--power", "nothing"], "--power"),
         (["config", "--volume", "loud"], "is not a parameter"),
         (["plot", jaxspec.example_path(), "-o", "x.unknownext"], "'x.unknownext': .unknownext is not a picture format"),

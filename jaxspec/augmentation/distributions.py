@@ -170,8 +170,12 @@ def as_param(value: Any, name: str, bounds: tuple[float, float] | None = None, c
         low, high = (
             (value, value) if isinstance(value, float) else (getattr(value, "low", lo), getattr(value, "high", hi))
         )
-        if not (lo <= low and high <= hi):
-            raise ConfigError(f"{name}={given!r} must lie in [{lo}, {hi}]")
+        if not (lo <= low and high <= hi):  # ("in [0.0, inf]" read oddly beside a cap of 10000)
+            raise ConfigError(
+                f"{name}={given!r} must lie in [{lo}, {hi}]"
+                if hi < math.inf
+                else f"{name}={given!r} must be at least {lo:g}"
+            )
         if isinstance(value, Normal) and not lo <= value.mean <= hi:  # most draws clipped to one bound
             raise ConfigError(f"{name}={given!r}: its mean must lie in [{lo}, {hi}] (draws are clipped to it)")
     if cap is not None:

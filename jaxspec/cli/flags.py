@@ -60,10 +60,10 @@ def _normalization_value(text: str) -> list[Any] | None:
     """``none``, ``max``, ``max:V``, ``rms`` or ``rms:V`` (a bare kind is level 1, as in the config)."""
     if text.lower() == "none":
         return None
-    kind, _, level = text.partition(":")
+    kind, colon, level = text.partition(":")
     if kind.lower() not in ("max", "rms"):  # the config's error spoke of tuples
         raise argparse.ArgumentTypeError(f"{text!r}: write none, max, max:LEVEL, rms or rms:LEVEL (e.g. rms:0.1)")
-    if not level:
+    if not colon:  # ("rms:" with no level is refused below: it was read as level 1)
         return [kind, 1.0]
     with contextlib.suppress(ValueError):  # a bad level: the config's error spoke of tuples, ('max', inf)
         if 0 < float(level) <= limits.MAX_LEVEL:
