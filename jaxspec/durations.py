@@ -76,12 +76,14 @@ LONG_SECONDS = 10.0
 """A shift in seconds from which ``warn_long_seconds`` warns."""
 
 
-def warn_long_seconds(value: Any, name: str) -> None:
+def warn_long_seconds(value: Any, name: str, written: tuple = ()) -> None:
     """Warns when ``value`` (seconds: a number, or the ``(lo, hi)`` bounds of a range) reaches
     ``LONG_SECONDS``: most often milliseconds written bare (``time_shift=100`` shifted every
-    clip of under 100 s out of its frames, an all-zero spectrogram without a word)."""
+    clip of under 100 s out of its frames, an all-zero spectrogram without a word). ``written``:
+    what the user gave; durations there (``"1min"``) get no hint about milliseconds."""
     values = value if isinstance(value, tuple) else (value,)
     if all(isinstance(v, numbers.Real) for v in values) and max(abs(float(v)) for v in values) >= LONG_SECONDS:
         shown = values if len(values) > 1 else values[0]
-        fix = "clips shorter than the shift come out all zeros; a number is seconds: '100ms' for milliseconds"
+        fix = "clips shorter than the shift come out all zeros"
+        fix += "" if any(map(is_duration_string, written)) else "; a number is seconds: '100ms' for milliseconds"
         warn(f"{name}={shown!r} reaches {LONG_SECONDS:g} s or more: {fix}")

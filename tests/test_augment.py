@@ -1064,6 +1064,7 @@ def test_a_shift_of_ten_seconds_or_more_warns_once(value):
         jaxspec.Augmentation(time_shift=value)
     messages = [str(w.message) for w in caught]
     assert len(messages) == 1 and "reaches 10 s or more: clips shorter than the shift" in messages[0], messages
+    assert ("'100ms' for milliseconds" in messages[0]) != isinstance(value, str)  # a duration is no bare ms (an audit)
 
 
 def test_a_bad_shift_is_refused_without_the_long_shift_warning():

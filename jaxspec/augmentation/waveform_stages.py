@@ -183,7 +183,8 @@ class TimeShift:
         t = shift_seconds(self.t)
         if not isinstance(t, Scaled):  # checked, then warned of (a range's bounds too: the CLI's 'LO:HI')
             t = as_param(t, "TimeShift t", cap=limits.MAX_SHIFT_SECONDS)
-            warn_long_seconds((t.low, t.high) if isinstance(t, (Uniform, LogUniform)) else t, "TimeShift t")
+            bounds = (t.low, t.high) if isinstance(t, (Uniform, LogUniform)) else t
+            warn_long_seconds(bounds, "TimeShift t", written=self.t if isinstance(self.t, tuple) else (self.t,))
         object.__setattr__(self, "t", t)
 
 
