@@ -18,6 +18,7 @@ from typing import Any
 
 import jax
 import numpy as np
+from jax import export as jax_export  # (jax 0.7's "import jax" does not load jax.export)
 
 _PACKAGE = __name__.partition(".")[0]
 
@@ -295,10 +296,10 @@ def check_sample_count(name: str, length: Any) -> None:
         if length > 1 << 62:  # past int64 arithmetic (an OverflowError)
             raise InputError(f"{name}={length} samples is too large")
         return
-    if jax.export.is_symbolic_dim(length):
-        raise symbolic_length(f"{name}={length}")
     dtype = getattr(length, "dtype", None)
     if dtype is None or not np.issubdtype(dtype, np.integer):
+        if jax_export.is_symbolic_dim(length):  # (a symbolic dimension has no dtype)
+            raise symbolic_length(f"{name}={length}")
         raise InputError(f"{name}={length!r} must be a number of samples: an int or an integer array")
     if not isinstance(length, jax.core.Tracer) and np.size(length) and np.min(np.asarray(length)) < 0:
         raise InputError(f"{name}={length!r} must be a number of samples, not negative")
