@@ -35,7 +35,7 @@ from .augmentation import draw, file_stamps
 from .augmentation.random import row_keys as fold_in_rows
 from .config import SpectrogramConfig
 from .encoding import prepare
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 from .features import DCT, Decibels, Deltas, Log, MelFilterbank, SubtractMean, UseEnergy, WhisperLog
 from .io import audio_info
 from .spectrum import augment, spectrogram
@@ -89,9 +89,8 @@ def picture_formats() -> list[str]:
 
 
 def picture_format(output: str | os.PathLike, name: str = "output") -> str:
-    """The format of the picture ``output`` from its extension (``"png"`` without one), checked
-    before any work: a ``ConfigError`` naming ``name`` and ``output`` for a folder name
-    (``out/``) or an extension that is not one of ``picture_formats()``.
+    """The format of the picture ``output`` from its extension (``"png"`` without one), checked before any
+    work: a ``ConfigError`` naming ``name`` and ``output`` for a folder (``out/``) or another extension.
 
     >>> picture_format("clip.SVG")
     'svg'
@@ -144,15 +143,16 @@ def _group_starts(n: int, columns: int) -> np.ndarray:
 
 
 def pooled(a: np.ndarray, columns: int | None = None, reduce: str = "mean") -> np.ndarray:
-    """``a [shape=(n, ...)]`` reduced over consecutive groups of rows to at most ``columns``
-    rows: ``"mean"`` (a spectrogram's frames: the average power of each group, as a long
-    view shows it), ``"max"`` or ``"min"`` (a waveform's envelope); ``a`` itself when it is
-    short enough.
+    """``a [shape=(n, ...)]`` reduced over consecutive groups of rows to at most ``columns`` rows:
+    ``"mean"`` (a spectrogram's frames: the average power of each group, as a long view shows
+    it), ``"max"`` or ``"min"`` (a waveform's envelope); ``a`` itself when it is short enough.
 
     >>> pooled(np.arange(10.0), 4), pooled(np.arange(10.0), 4, "max")
     (array([1., 4., 7., 9.]), array([2., 5., 8., 9.]))
     """
     n, columns = a.shape[0], MAX_COLUMNS if columns is None else columns
+    if isinstance(columns, bool) or not isinstance(columns, int) or columns < 1 or reduce not in ("mean", "max", "min"):
+        raise ValueError(f"columns={columns!r} must be a positive int and reduce={reduce!r} mean, max or min")
     if n <= columns:
         return a
     starts = _group_starts(n, columns)
@@ -311,15 +311,15 @@ def panels_for(
     Args:
       config: the settings.
       x: float32 ``[shape=(L,)]`` at ``config.sample_rate``.
-      augment_count: augmented versions to add; version i uses the key
-        ``jax.random.fold_in(jax.random.key(seed), i)`` (``split(key(seed), N)[i]`` under
-        JAX's default flags), a Threefry key whatever ``jax_default_prng_impl`` (as ``encode``'s
-        ``--key``).
+      augment_count: augmented versions to add; version i uses the key ``fold_in(key(seed), i)``
+        (``split(key(seed), N)[i]`` under JAX's default flags), a Threefry key whatever
+        ``jax_default_prng_impl`` (as ``encode``'s ``--key``).
       seed: the integer seed.
       name: shown in the first title.
-      source: how the input was read, shown in the first title (e.g. ``"44100 Hz stereo ->
-        16000 Hz"``); default ``"at {sample_rate} Hz"``.
+      source: how the input was read, shown in the first title (``"44100 Hz stereo -> 16000 Hz"``).
     """
+    if np.ndim(x) != 1 or isinstance(augment_count, bool) or not isinstance(augment_count, int) or augment_count < 0:
+        raise InputError(f"panels_for takes one signal x [L] (shape {np.shape(x)}) and augment_count >= 0")
     if augment_count and config.augmentation is None:
         raise ConfigError(
             f"augment={augment_count} needs an augmentation in the config, e.g. --volume 0.5:1.5 --noise 0.01 "

@@ -645,6 +645,22 @@ def test_long_inputs_are_drawn_pooled_to_the_pictures_width(monkeypatch):
     np.testing.assert_allclose(np.asarray(image.get_array()).T, expected, rtol=1e-6)
 
 
+def test_the_public_plot_helpers_refuse_what_they_cannot_draw():
+    """pooled(a, -3) returned an empty array, pooled(a, 0) a ZeroDivisionError, "median" a
+    KeyError; panels_for read a [2, L] batch as a 2-sample signal (an audit)."""
+    from jaxspec import plot
+
+    a = np.arange(10.0)
+    for columns, reduce in [(0, "mean"), (-3, "mean"), (2.5, "mean"), (True, "mean"), (4, "median")]:
+        with pytest.raises(ValueError, match="must be a positive int and reduce="):
+            plot.pooled(a, columns, reduce)
+    config = SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=(0.5, 1.5)))
+    for x, count in [(np.zeros((2, 1600), np.float32), 0), (np.zeros(1600, np.float32), -1)]:
+        with pytest.raises(jaxspec.InputError, match=r"panels_for takes one signal x \[L\]"):
+            plot.panels_for(config, x, augment_count=count)
+    assert len(plot.panels_for(config, np.zeros(1600, np.float32), augment_count=1)) == 2
+
+
 def test_an_output_link_is_written_through_and_device_paths_are_refused(tmp_path, capsys):
     # the rename replaced the link itself; as root, -o /dev/stdout turned the system's link into a file
     (tmp_path / "real").mkdir()
