@@ -166,7 +166,8 @@ _abs_max_global = jax.jit(lambda x: jnp.max(jnp.where(jnp.isnan(x), jnp.inf, jnp
 def abs_max(x: Any, rows: bool = False) -> Any:
     """``max|x|`` of a concrete, non-empty array (NaN if any sample is NaN), on the host for
     NumPy arrays; eager even inside a user's ``jit`` that closes over a concrete array.
-    ``rows``: each row's (NumPy ``[B]`` for a batch ``[B, L]``; the same pass)."""
+    ``rows``: each row's (NumPy ``[B]`` for a batch ``[B, L]``; the same pass), but the overall
+    peak (0-d) of an array over several processes."""
     axis = -1 if rows and x.ndim == 2 else None
     with jax.ensure_compile_time_eval():
         if isinstance(x, np.ndarray) and x.dtype.kind != "f":

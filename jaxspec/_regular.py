@@ -28,25 +28,28 @@ def open_regular(path: str | os.PathLike, flags: int = os.O_RDONLY, follow: bool
 
     On Linux the name is first opened with ``O_PATH`` (which opens nothing: no FIFO is waited
     on, no lease is broken), checked, then opened for real through ``/proc/self/fd``, blocking
-    as a plain open does (a lease being broken is waited for). Elsewhere, or for a file not yet
-    there, it is opened with ``O_NONBLOCK`` unless created. Either way what was opened is
-    checked again. ``follow=False``: a symbolic link is refused (``O_NOFOLLOW``).
+    as a plain open does (a lease being broken is waited for). Elsewhere (no ``O_PATH`` or no
+    ``/proc``), or for a file not yet there, it is opened with ``O_NONBLOCK`` unless created
+    (where the OS has it: not on Windows, which has no FIFOs to wait on). Either way what was
+    opened is checked again. ``follow=False``: a symbolic link is refused (``O_NOFOLLOW``).
     """
     nofollow = 0 if follow else getattr(os, "O_NOFOLLOW", 0)
+    cloexec, nonblock = getattr(os, "O_CLOEXEC", 0), getattr(os, "O_NONBLOCK", 0)  # (neither on Windows)
+    plain = flags | cloexec | nofollow | (0 if flags & os.O_CREAT else nonblock)  # a FIFO: refused, not waited on
     handle = None
     with contextlib.suppress(FileNotFoundError, AttributeError):  # AttributeError: no O_PATH
-        handle = os.open(path, os.O_PATH | os.O_CLOEXEC | nofollow)
+        handle = os.open(path, os.O_PATH | cloexec | nofollow)
     if handle is not None:
         try:
             _check(os.fstat(handle), path)
             try:
-                fd = os.open(f"/proc/self/fd/{handle}", (flags & ~os.O_CREAT) | os.O_CLOEXEC)
-            except FileNotFoundError:  # no /proc: the name itself, checked just above
-                fd = os.open(path, flags | os.O_CLOEXEC | nofollow, 0o666)
+                fd = os.open(f"/proc/self/fd/{handle}", (flags & ~os.O_CREAT) | cloexec)
+            except FileNotFoundError:  # no /proc: the name itself (a FIFO swapped in since: refused)
+                fd = os.open(path, plain, 0o666)
         finally:
             os.close(handle)
     else:  # not there yet (created here), or no O_PATH
-        fd = os.open(path, flags | os.O_CLOEXEC | nofollow | (0 if flags & os.O_CREAT else os.O_NONBLOCK), 0o666)
+        fd = os.open(path, plain, 0o666)
     try:
         _check(os.fstat(fd), path)  # (O_NONBLOCK changes nothing for a regular file's reads)
     except BaseException:

@@ -35,7 +35,7 @@ from .io import (
     read_start,
     to_mono,
 )
-from .planner import plan_file, start_frames
+from .planner import first_frames, plan_file, start_frames
 from .resampling import check_resample_peak, output_length, resample_checked
 from .spectrum import checked_spectrogram
 from .stream import stream_to_array
@@ -49,6 +49,7 @@ def prepare(
     *,
     host: bool = False,
     whole: bool = False,
+    samples: int | None = None,
 ) -> Any:
     """Steps 1-2 on the host: load, check, average to mono, resample.
 
@@ -62,6 +63,8 @@ def prepare(
         host, for callers that pad it into a batch there).
       whole: decode a whole file even when the config's output reads only its start
         (``planner.start_frames``; a plot shows the whole waveform).
+      samples: with ``whole``, decode only what gives the first ``samples`` at the config's
+        rate (``planner.first_frames``; Grain's ``LoadAudio`` keeps its ``length``).
 
     Returns:
       float32 ``[shape=(n',)]`` at ``config.sample_rate``,
@@ -73,7 +76,9 @@ def prepare(
         samples, rate = _samples_and_rate(item, sample_rate, name)
         wave = _at_target_rate(config, samples, rate, name, host, known_layout=isinstance(item, Audio))
     else:
-        audio = read_start(item, None if whole else functools.partial(start_frames, config))  # whisper's 30 s
+        start = functools.partial(start_frames, config)  # whisper's 30 s
+        start = functools.partial(first_frames, samples, config.sample_rate) if whole and samples else start
+        audio = read_start(item, None if whole and not samples else start)
         name = f"audio file {os.fspath(item)!r}"
         try:
             wave = _at_target_rate(config, audio.samples, audio.sample_rate, name, host, known_layout=True)
@@ -292,6 +297,7 @@ def encode_batch(
         items = list(audios)
     except TypeError as error:
         raise InputError(f"audios={audios!r} is not a list of inputs (paths, Audio objects or arrays)") from error
+    keys = None if key is None else _item_keys(check_item_keys(key, len(items), "inputs"), len(items))
     waves, streamed = {}, {}  # by index: a long file is streamed as encode streams it (a 15-minute
     for i, item in enumerate(items):  # 44.1 kHz stereo file took 605 MB decoded whole, 153 MB so)
         try:
@@ -301,7 +307,6 @@ def encode_batch(
                 waves[i] = prepare(config, item, sample_rate, name=f"audio {i}", host=True)
         except (ValueError, OSError) as error:
             raise _with_index(error, i, item) from error
-    keys = None if key is None else _item_keys(check_item_keys(key, len(items), "inputs"), len(items))
     if keys is not None and streamed:  # (a streamed file draws nothing: plan_file streams no augmentation)
         keys = keys[np.asarray(list(waves), np.int64)]
     results = dict(zip(waves, encode_waves(config, list(waves.values()), keys, checked=True), strict=True))

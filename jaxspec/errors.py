@@ -272,7 +272,7 @@ def unreadable_array(name: str, samples: object, error: ValueError) -> InputErro
     NumPy's "inhomogeneous shape") is told what takes it."""
     if isinstance(samples, (list, tuple)) and any(isinstance(v, (list, tuple)) or np.ndim(v) for v in samples):
         fix = "use jaxspec.encode_batch, or pad them to x [B, Lmax] and pass lengths="
-        fix = "give each clip as an item of its own" if name.startswith("audio ") else fix  # (in encode_batch)
+        fix = "give each clip as an item of its own" if re.fullmatch(r"audio \d+", name) else fix  # (encode_batch's)
         return InputError(f"{name} is a list of clips of several lengths, not one array: {fix} (NumPy: {error})")
     return InputError(f"{name} cannot be read as an array: {error}")
 

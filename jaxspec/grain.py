@@ -190,8 +190,8 @@ class LoadAudio:
 
     def map(self, element: Any) -> Any:
         audio, record = _split_record(element, self.field)
-        # whole: the file, not only the start that the config's target_length reads
-        wave = np.asarray(prepare(self.config, audio, self.sample_rate, whole=True), np.float32)
+        # whole: the file (up to length), not only the start that the config's target_length reads
+        wave = np.asarray(prepare(self.config, audio, self.sample_rate, whole=True, samples=self.length), np.float32)
         return _join_record(_fit(wave, self.length), record, self.field)
 
 

@@ -74,8 +74,15 @@ def start_frames(config: SpectrogramConfig, rate: int, frames: int) -> int | Non
     needed = config.target_samples
     if needed is None:
         needed = (config.target_frames + 1) * config.offset_samples + 2 * config.fft_samples
-    if rate != config.sample_rate:
-        needed = -(-needed * rate // config.sample_rate) + alignment(rate, config.sample_rate)[2] + 1
+    return first_frames(needed, config.sample_rate, rate, frames)
+
+
+def first_frames(samples: int, target_rate: int, rate: int, frames: int) -> int | None:
+    """How many of a file's first ``frames`` (at ``rate`` Hz) give its first ``samples`` at
+    ``target_rate`` exactly (the resampler's ``reach`` included), when fewer; ``None``: all."""
+    needed = samples
+    if rate != target_rate:
+        needed = -(-needed * rate // target_rate) + alignment(rate, target_rate)[2] + 1
     return needed if needed < frames else None
 
 

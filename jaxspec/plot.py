@@ -151,14 +151,16 @@ def pooled(a: np.ndarray, columns: int | None = None, reduce: str = "mean") -> n
     (array([1., 4., 7., 9.]), array([2., 5., 8., 9.]))
     """
     n, columns = a.shape[0], MAX_COLUMNS if columns is None else columns
-    if isinstance(columns, bool) or not isinstance(columns, int) or columns < 1 or reduce not in ("mean", "max", "min"):
-        raise ValueError(f"columns={columns!r} must be a positive int and reduce={reduce!r} mean, max or min")
+    if isinstance(columns, bool) or not isinstance(columns, numbers.Integral) or columns < 1:
+        raise ValueError(f"columns={columns!r} must be a positive int")
     if n <= columns:
         return a
     starts = _group_starts(n, columns)
     if reduce == "mean":
         counts = np.diff(np.append(starts, n)).reshape(-1, *([1] * (a.ndim - 1)))
         return np.add.reduceat(a, starts, axis=0, dtype=np.float64) / counts
+    if reduce not in ("max", "min"):
+        raise ValueError(f"reduce={reduce!r} must be 'mean', 'max' or 'min'")
     return {"max": np.maximum, "min": np.minimum}[reduce].reduceat(a, starts, axis=0)
 
 
@@ -183,16 +185,8 @@ def _draw_spectrogram(
     seconds = frames * config.offset_samples / config.sample_rate
     half_bin = config.sample_rate / config.fft_samples / 2
     rows = (-half_bin, config.sample_rate / 2 + half_bin) if not config.features else (-0.5, db.shape[1] - 0.5)
-    image = ax.imshow(
-        db.T,
-        origin="lower",
-        aspect="auto",
-        cmap=cmap,
-        vmin=vmin,
-        vmax=vmax,
-        interpolation="nearest",
-        extent=(0.0, seconds, *rows),
-    )
+    style = {"origin": "lower", "aspect": "auto", "cmap": cmap, "vmin": vmin, "vmax": vmax, "interpolation": "nearest"}
+    image = ax.imshow(db.T, extent=(0.0, seconds, *rows), **style)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("frequency (Hz)" if not config.features else "feature")
     centres = mel_centres(config)
@@ -318,8 +312,10 @@ def panels_for(
       name: shown in the first title.
       source: how the input was read, shown in the first title (``"44100 Hz stereo -> 16000 Hz"``).
     """
-    if np.ndim(x) != 1 or isinstance(augment_count, bool) or not isinstance(augment_count, int) or augment_count < 0:
-        raise InputError(f"panels_for takes one signal x [L] (shape {np.shape(x)}) and augment_count >= 0")
+    if np.ndim(x) != 1:
+        raise InputError(f"x has shape {np.shape(x)}; panels_for takes one signal [L]")
+    if isinstance(augment_count, bool) or not isinstance(augment_count, numbers.Integral) or augment_count < 0:
+        raise InputError(f"augment_count={augment_count!r} must be an int >= 0")
     if augment_count and config.augmentation is None:
         raise ConfigError(
             f"augment={augment_count} needs an augmentation in the config, e.g. --volume 0.5:1.5 --noise 0.01 "

@@ -5,6 +5,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -651,14 +652,22 @@ def test_the_public_plot_helpers_refuse_what_they_cannot_draw():
     from jaxspec import plot
 
     a = np.arange(10.0)
-    for columns, reduce in [(0, "mean"), (-3, "mean"), (2.5, "mean"), (True, "mean"), (4, "median")]:
-        with pytest.raises(ValueError, match="must be a positive int and reduce="):
+    for columns, reduce, message in [
+        (0, "mean", "columns=0 must be a positive int"),
+        (-3, "mean", "columns=-3 must be"),
+        (2.5, "mean", "columns=2.5 must be"),
+        (True, "mean", "columns=True must be"),
+        (4, "median", "reduce='median' must be 'mean', 'max' or 'min'"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(message)):
             plot.pooled(a, columns, reduce)
+    np.testing.assert_array_equal(plot.pooled(a, np.int64(4)), [1.0, 4.0, 7.0, 9.0])  # a NumPy int is an int
     config = SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=(0.5, 1.5)))
-    for x, count in [(np.zeros((2, 1600), np.float32), 0), (np.zeros(1600, np.float32), -1)]:
-        with pytest.raises(jaxspec.InputError, match=r"panels_for takes one signal x \[L\]"):
-            plot.panels_for(config, x, augment_count=count)
-    assert len(plot.panels_for(config, np.zeros(1600, np.float32), augment_count=1)) == 2
+    with pytest.raises(jaxspec.InputError, match=r"x has shape \(2, 1600\); panels_for takes one signal \[L\]"):
+        plot.panels_for(config, np.zeros((2, 1600), np.float32))
+    with pytest.raises(jaxspec.InputError, match="augment_count=-1 must be an int >= 0"):
+        plot.panels_for(config, np.zeros(1600, np.float32), augment_count=-1)
+    assert len(plot.panels_for(config, np.zeros(1600, np.float32), augment_count=np.int64(1))) == 2
 
 
 def test_an_output_link_is_written_through_and_device_paths_are_refused(tmp_path, capsys):

@@ -92,6 +92,9 @@ def test_duration_flags_with_signs(capsys):
     assert main(["config", "--time-shift=-100ms:0.1"]) == 0
     assert '"t": {"uniform": [-0.1, 0.1]}' in capsys.readouterr().out
     assert Augmentation(time_shift=("-100ms", 0.1)).time_shift.t == jaxspec.Uniform(-0.1, 0.1)
+    with pytest.raises(SystemExit, match="2"):  # argparse's usage error: a fraction of the duration, not seconds
+        main(["config", "--time-shift", "scaled:100ms"])
+    assert "'100ms' is not a parameter" in capsys.readouterr().err
     assert main(["config", "--offset", "-10ms"]) == 2
     assert "offset='-10ms' is -160 samples" in capsys.readouterr().err
 

@@ -103,7 +103,7 @@ def _param_value(text: str, allow_scaled: bool = False) -> Any:
 def _shift_value(text: str) -> Any:
     """A time shift: a parameter in seconds, durations (``100ms``, ``-100ms:100ms``), or ``scaled:PARAM``."""
     parts = text.split(":")
-    if len(parts) <= 2 and any(map(is_duration_string, parts)):  # -100ms:0.1 too, as Python takes it
+    if len(parts) <= 2 and parts[0].lower() != "scaled" and any(map(is_duration_string, parts)):  # -100ms:0.1 too
         try:
             text = ":".join(str(parse_duration(p, "--time-shift", None)) if is_duration_string(p) else p for p in parts)
         except ConfigError as error:
