@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from ._atomic import sweep_folders
-from ._files import destroyable, file_id
+from ._files import destroyable
 from .augmentation.recordings import file_stamps
 from .cli.pipeline import Long, read_or_stream
 from .config import SpectrogramConfig
@@ -54,7 +54,7 @@ from .corpus import Batches, check_seed, encode_waves, file_keys
 from .errors import InputError, config_type_error
 from .framing import uses_key
 from .manifest import MANIFEST_NAME, Manifest, Source, replace_with_rows
-from .outputs import key_rule, target_path, write_npy
+from .outputs import key_rule, refused_output, target_path, write_npy
 from .stream import encode_to_file
 
 __all__ = ["EncodeBatches", "Item", "ReadAudio", "WriteFeatures", "encode_corpus", "main"]
@@ -109,8 +109,6 @@ class ReadAudio(beam.DoFn):
         # encodes it again (taken after, its record made the old output look up to date)
         item.source = Source.of(item.path)
         try:
-            if item.error is not None:  # refused before the job (its output is an input or recording)
-                raise ValueError(item.error)
             wave = read_or_stream(self.config, item.path, self.augmented)  # as jaxspec encode reads it
             item.long = isinstance(wave, Long)  # a 10-minute 44.1 kHz stereo file took 600 MB decoded whole
             item.wave = None if item.long else wave
@@ -271,15 +269,16 @@ def encode_corpus(
     if clashes:  # one output would silently replace the other
         raise InputError("; ".join(clashes))
     out = Path(output)
-    recordings = None if seed is None else file_stamps(config)  # read only when a key augments
-    manifest = Manifest(out / MANIFEST_NAME, config.to_dict(), key_rule(seed), recordings)
-    items, kept, ids = [], [], destroyable([path for path, _ in inputs], file_stamps(config))
+    stamps = file_stamps(config)  # the recordings: no output may replace them
+    manifest = Manifest(out / MANIFEST_NAME, config.to_dict(), key_rule(seed), None if seed is None else stamps)
+    items, kept, ids = [], [], destroyable([path for path, _ in inputs], stamps)
     for path, name in inputs:
         item = Item(name, path)
         previous = None if overwrite else _previous_row(manifest, item, out)
         with contextlib.suppress(ValueError):  # (a name that leaves out fails when written)
-            if (same := ids.get(file_id(target_path(out, name)))) is not None:  # as jaxspec encode
-                item.error = f"its output is {same} itself; give another output folder"
+            if refused := refused_output(target_path(out, name), ids):  # as jaxspec encode: a failed row
+                status = {"output": None, "shape": None, "seconds": 0.0, "status": "failed", "error": refused}
+                previous = ManifestRow(path=path, name=name, **status)
         (kept if previous is not None else items).append(previous if previous is not None else item)
     sweep_folders(folder for folder in [out, *(_folder(out, name) for _, name in inputs)] if folder is not None)
     _remove_what_killed_jobs_left(out)

@@ -76,9 +76,11 @@ def prepare(
         samples, rate = _samples_and_rate(item, sample_rate, name)
         wave = _at_target_rate(config, samples, rate, name, host, known_layout=isinstance(item, Audio))
     else:
-        start = functools.partial(start_frames, config)  # whisper's 30 s
-        start = functools.partial(first_frames, samples, config.sample_rate) if whole and samples else start
-        audio = read_start(item, None if whole and not samples else start)
+        if whole:  # the file, or the first samples wanted of it
+            start = functools.partial(first_frames, samples, config.sample_rate) if samples else None
+        else:  # what the config's output reads (whisper's 30 s)
+            start = functools.partial(start_frames, config)
+        audio = read_start(item, start)
         name = f"audio file {os.fspath(item)!r}"
         try:
             wave = _at_target_rate(config, audio.samples, audio.sample_rate, name, host, known_layout=True)

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ._atomic import atomic_file
+from ._files import file_id
 
 KEY_RULE_NONE = "no key (no augmentation)"
 
@@ -45,6 +46,13 @@ def escapes(name: str) -> bool:
 
 OUTPUT_SUFFIX = ".npy"
 """What an output file's name adds to its input's relative name."""
+
+
+def refused_output(target: Path, ids: dict) -> str | None:
+    """Why an item's output ``target`` may not be written: it is one of the files ``ids`` (``_files.destroyable``:
+    an input, a recording of the config) itself; else ``None``. One ``stat`` (``jaxspec encode``, the Beam job)."""
+    same = ids.get(file_id(target))
+    return None if same is None else f"its output is {same} itself; give another output folder"
 
 
 def target_path(out: Path, name: str, suffix: str = OUTPUT_SUFFIX) -> Path:

@@ -16,7 +16,7 @@ import numpy as np
 from .. import _serialize, outputs
 from .. import manifest as manifests
 from .._atomic import SPECIAL_NAME, sweep_folders
-from .._files import destroyable, file_id, header_frames, printable, refuse_overwriting, warn_if_truncated
+from .._files import destroyable, header_frames, printable, refuse_overwriting, warn_if_truncated
 from ..augmentation.recordings import file_stamps
 from ..corpus import file_keys
 from ..encoding import encode
@@ -90,15 +90,16 @@ def run_encode(args: argparse.Namespace) -> int:
     if manifest_path is None and not args.single and out.exists() and not out.is_dir():
         print(f"error: -o {str(out)!r} is a file, not a folder; give a folder for the outputs", file=sys.stderr)
         return EXIT_USAGE
+    stamps = file_stamps(config)  # the recordings: no output may replace them; recorded with a key
     if args.single:
-        refuse_overwriting(out, [item.path for item in inputs], name="-o", recordings=file_stamps(config))
-    kept, targets, ids = [], {}, destroyable([item.path for item in inputs], file_stamps(config))
+        refuse_overwriting(out, [item.path for item in inputs], name="-o", recordings=stamps)
+    kept, targets, ids = [], {}, destroyable([item.path for item in inputs], stamps)
     for item in inputs:
         try:  # its name, and the links of folders already in -o
             targets[item.name] = outputs.target_path(out, item.name)
-            same = ids.get(file_id(targets[item.name])) if targets[item.name].exists() else None
-            if same is not None:  # an audio file named .npy in -o
-                raise ValueError(f"its output is {same} itself; give another output folder")
+            refused = outputs.refused_output(targets[item.name], ids)  # an audio file named .npy in -o
+            if refused:
+                raise ValueError(refused)
             kept.append(item)
         except ValueError as error:
             problems.append((item.path, str(error)))
@@ -117,7 +118,7 @@ def run_encode(args: argparse.Namespace) -> int:
     if manifest_path is None:
         manifest_path = out.with_name(out.name + ".manifest.jsonl") if args.single else out / manifests.MANIFEST_NAME
     try:
-        rule, recordings = outputs.key_rule(seed), None if seed is None else file_stamps(config)  # read only with a key
+        rule, recordings = outputs.key_rule(seed), None if seed is None else stamps  # recorded only with a key
         manifest = manifests.Manifest(manifest_path, config.to_dict(), rule, recordings)
     except InputError as error:
         print(f"error: {error}", file=sys.stderr)
