@@ -668,6 +668,8 @@ def test_the_public_plot_helpers_refuse_what_they_cannot_draw():
     with pytest.raises(jaxspec.InputError, match="augment_count=-1 must be an int >= 0"):
         plot.panels_for(config, np.zeros(1600, np.float32), augment_count=-1)
     assert len(plot.panels_for(config, np.zeros(1600, np.float32), augment_count=np.int64(1))) == 2
+    with pytest.raises(jaxspec.InputError, match=r"panels=\[\] is empty"):  # matplotlib's "Number of rows"
+        plot.figure([], config)
 
 
 def test_an_output_link_is_written_through_and_device_paths_are_refused(tmp_path, capsys):

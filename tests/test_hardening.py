@@ -2655,6 +2655,14 @@ def test_zero_d_jax_and_numpy_arrays_are_numbers_in_augmentation_settings():
     for bad in (jnp.bool_(True), jnp.complex64(1 + 1j), jnp.ones(2), (jnp.bool_(True), 1.0)):
         with pytest.raises(ConfigError, match="volume|gain"):
             Augmentation(volume=bad)
+    # ... and the distributions took np.float32(0.5) but refused jnp.float32(0.5)
+    for low in (jnp.float32(0.5), jnp.array(0.5), np.array(0.5)):
+        assert jaxspec.Uniform(low, jnp.float32(1.5)) == jaxspec.Uniform(0.5, 1.5)
+        assert hash(jaxspec.LogUniform(low, 2)) == hash(jaxspec.LogUniform(0.5, 2.0))
+        assert jaxspec.Normal(0, jnp.array(low)) == jaxspec.Normal(0.0, 0.5)
+    for bad in (jnp.bool_(True), jnp.ones(2)):
+        with pytest.raises(ConfigError, match="Uniform low="):
+            jaxspec.Uniform(bad, 1.5)
 
 
 def test_a_traced_rate_says_rates_are_static():

@@ -99,6 +99,15 @@ def test_duration_flags_with_signs(capsys):
     assert "offset='-10ms' is -160 samples" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flag", ["20s", "-20s:20s", "-20s:20"])
+def test_a_long_shift_flag_in_seconds_gets_no_milliseconds_hint(flag, capsys):
+    # "--time-shift 20s" was turned into 20.0 before TimeShift saw it, whose warning then told
+    # the user that "a number is seconds: '100ms' for milliseconds" (an audit)
+    assert main(["config", f"--time-shift={flag}"]) == 0
+    err = capsys.readouterr().err
+    assert "reaches 10 s or more" in err and "for milliseconds" not in err
+
+
 def test_negative_noise_magnitudes_are_errors(capsys):
     for value in (-0.1, (-0.2, 0.1)):  # ("must lie in [0.0, inf]" beside a cap of 10000 before)
         with pytest.raises(jaxspec.ConfigError, match=r"Noise amplitude=.* must be at least 0$"):

@@ -24,7 +24,9 @@ from .rounding import unit_affine
 
 
 def check_number(value: Any, name: str, cap: float = limits.MAX_DISTRIBUTION_VALUE) -> float:
-    """``value`` as a float if it is a finite real number (not a bool) with ``|value| <= cap``."""
+    """``value`` as a float if it is a finite real number (not a bool) with ``|value| <= cap``
+    (a concrete 0-d NumPy or JAX array counts as its number, as in ``as_param``)."""
+    value = scalar_of(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not is_finite(value):
         raise ConfigError(f"{name}={value!r} must be a finite real number")
     if abs(value) > cap:
@@ -148,7 +150,7 @@ def as_param(value: Any, name: str, bounds: tuple[float, float] | None = None, c
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ConfigError(f"{name}={value!r}: a range must be (lo, hi)")
-        lo, hi = (check_number(scalar_of(v), name, cap or limits.MAX_DISTRIBUTION_VALUE) for v in value)
+        lo, hi = (check_number(v, name, cap or limits.MAX_DISTRIBUTION_VALUE) for v in value)
         if lo > hi:
             raise ConfigError(f"{name}={tuple(value)!r}: lo={lo} > hi={hi}; a range is (lo, hi) with lo <= hi")
         value = Uniform(lo, hi)

@@ -100,14 +100,24 @@ def _param_value(text: str, allow_scaled: bool = False) -> Any:
         raise argparse.ArgumentTypeError(f"{text!r} is not a parameter; use {_PARAM_HELP}{scaled}") from None
 
 
+def _checked_duration(text: str) -> str:
+    parse_duration(text, "--time-shift", None)  # "1e999s" is refused here, as argparse's error
+    return text
+
+
 def _shift_value(text: str) -> Any:
     """A time shift: a parameter in seconds, durations (``100ms``, ``-100ms:100ms``), or ``scaled:PARAM``."""
     parts = text.split(":")
     if len(parts) <= 2 and parts[0].lower() != "scaled" and any(map(is_duration_string, parts)):  # -100ms:0.1 too
+        # Durations go on as written (TimeShift reads them), so its warning about a long shift
+        # knows "20s" was meant: no hint that a bare number is seconds.
         try:
-            text = ":".join(str(parse_duration(p, "--time-shift", None)) if is_duration_string(p) else p for p in parts)
+            shift = [_checked_duration(p) if is_duration_string(p) else float(p) for p in parts]
         except ConfigError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
+        except ValueError:
+            return _param_value(text, allow_scaled=True)  # its error names the forms taken
+        return shift[0] if len(shift) == 1 else shift
     return _param_value(text, allow_scaled=True)
 
 
