@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import soundfile
 
-from . import _files
+from . import _declared, _files
 from .errors import AudioFileError, AudioSamplesError
 from .io import UNKNOWN_FRAMES, check_file, decoded_frames
 from .planner import ESTIMATED_HEADERS
@@ -51,7 +51,7 @@ class FileReader:
             self.file.close()
             raise
         declared = self.file.frames if self.file.frames < UNKNOWN_FRAMES else self.length
-        self.declared = _files.header_frames(checked, declared)  # an MP3's: its header's
+        self.declared = _declared.header_frames(checked, declared)  # an MP3's: its header's
         _files.warn_if_truncated(checked, self.length, self.declared, self.file.format, "holds")
         self.position = 0  # the next sample the decoder gives
         self.kept, self.kept_at = np.zeros(0, np.float32), 0  # the last read's samples, and where they start

@@ -11,7 +11,7 @@ import jax
 import numpy as np
 import soundfile
 
-from . import _files, errors, limits
+from . import _declared, _files, errors, limits
 from ._pytree import pytree_dataclass
 from .errors import AudioFileError, AudioSamplesError, InputError, PcmScaleWarning, check_rate
 
@@ -313,11 +313,11 @@ def read_start(path: PathLike, first: Any) -> Audio:
             _files.check_header(path, rate, file.channels, 0 if unknown else frames, kind)
             cut = None if unknown or first is None else first(rate, frames)
             if not unknown:  # at once: a header above the cap is refused before anything is decoded
-                _check_whole(shown, frames if cut is None else cut)
+                _files.check_whole(shown, frames if cut is None else cut)
             # read on in blocks where one read cannot be sized from the header: an unknown count,
             # a file libsndfile cannot seek (GSM 6.10 WAV: "frames must be specified"), a start
             blocks = unknown or not file.seekable() or cut is not None
-            samples = _read_to_end(file, shown, cut) if blocks else _read_whole(file, frames)
+            samples = _files.read_to_end(file, shown, cut) if blocks else _files.read_whole(file, frames, path, kind)
             frames = samples.shape[0] if unknown else frames
             double = file.subtype == "DOUBLE"  # finite values past float32's range read as inf
     except AudioFileError:
@@ -325,43 +325,14 @@ def read_start(path: PathLike, first: Any) -> Audio:
     except Exception as error:
         raise _files.unreadable(path, error) from error
     if cut is None or samples.shape[0] < cut:
-        _files.warn_if_truncated(path, samples.shape[0], _files.header_frames(path, frames), kind)
+        _files.warn_if_truncated(path, samples.shape[0], _declared.header_frames(path, frames), kind)
     else:  # a WAV-like header against the size libsndfile counts: no decoding past the cut
-        _files.warn_if_truncated(path, frames, _files.declared_frames(path), kind, "holds")
+        _files.warn_if_truncated(path, frames, _declared.declared_frames(path), kind, "holds")
     try:
         return _decoded(to_float32(samples, f"audio file {shown}"), int(rate))
     except InputError as error:  # NaN / inf samples: a file error too, naming the path
         why = " (or float64 samples beyond float32's range, 3.4e38)" if double else ""
         raise AudioSamplesError(f"{error}{why}") from error
-
-
-def _check_whole(shown: str, frames: int) -> None:
-    """``AudioFileError`` if a file of ``frames`` frames is too long to be read whole."""
-    if frames > limits.MAX_SIGNAL_SAMPLES:
-        raise AudioFileError(
-            f"cannot read {shown} whole: {frames} frames is above the cap {limits.MAX_SIGNAL_SAMPLES}; "
-            "encode(config, path) streams long files (without augmentation)"
-        )
-
-
-def _read_whole(file: Any, frames: int) -> np.ndarray:
-    """The file's samples in one read of its header's ``frames`` (fewer when it is cut), shaped as ``SoundFile.read``
-    shapes them. ``SoundFile.read`` seeks to where it ended after reading, and that seek fails on a FLAC cut at a
-    frame boundary ("Internal psf_fseek() failed", where the count and the truncation warning are due)."""
-    data = _files.read_on(file, frames)
-    return data[:, 0] if data.shape[1] == 1 else data
-
-
-def _read_to_end(file: Any, shown: str, end: int | None = None) -> np.ndarray:
-    """The samples of a file whose header has no count (``SoundFile.read`` would size its array from the header's
-    2**63 - 1), in blocks up to the cap (or its first ``end`` frames), shaped as ``read`` shapes them."""
-    blocks, total = [], 0
-    while (block := _files.read_on(file, 1 << 20 if end is None else min(1 << 20, end - total))).shape[0]:
-        total += block.shape[0]
-        _check_whole(shown, total)
-        blocks.append(block)
-    data = np.concatenate(blocks) if blocks else np.zeros((0, file.channels), np.float32)
-    return data[:, 0] if data.shape[1] == 1 else data
 
 
 def example_path() -> str:

@@ -319,7 +319,7 @@ def encode_to_file(
                 out.write(np.ascontiguousarray(block, "<f4").tobytes())
                 done += block.shape[0]
             if done != shape[0]:
-                raise AudioFileError(f"{_files.display(path)} decoded to {done} frames, its header promised {shape[0]}")
+                raise _not_promised(path, done, shape[0])
         return shape
 
     return counting_if_cut(run, path)
@@ -351,6 +351,16 @@ def _gathered(
     out = np.empty((frames, config.num_features), np.float32)
     done = 0
     for block in _stream_blocks(config, path, block_frames, progress, counted):
+        if done + block.shape[0] > frames:  # a file still being written: NumPy's "could not broadcast"
+            raise _not_promised(path, done + block.shape[0], frames)
         out[done : done + block.shape[0]] = block
         done += block.shape[0]
+    if done != frames:
+        raise _not_promised(path, done, frames)
     return out
+
+
+def _not_promised(path: Any, done: int, frames: int) -> AudioFileError:
+    """The error of a file that decoded to other than the frames its header promised when it
+    was opened first (it grew or shrank between the two opens: one being written)."""
+    return AudioFileError(f"{_files.display(path)} decoded to {done} frames, its header promised {frames}")

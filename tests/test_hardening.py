@@ -40,8 +40,8 @@ from jaxspec import (
     SpectrogramConfig,
     Uniform,
     Volume,
+    _declared,
     _file_ends,
-    _files,
     limits,
 )
 from jaxspec import manifest as manifest_module
@@ -1385,6 +1385,22 @@ def test_compressed_wavs_read_whole_and_warn_when_cut(tmp_path, subtype):
         jaxspec.encode(SpectrogramConfig(), str(cut), stream=True)
 
 
+@pytest.mark.parametrize("subtype", ["IMA_ADPCM", "MS_ADPCM"])
+def test_a_cut_stereo_adpcm_wav_warns(tmp_path, subtype):
+    # libsndfile writes a stereo IMA ADPCM file's fact chunk as half its frames: a cut that kept
+    # 60 % of it decoded short without a word (an audit); its data chunk's size tells the cut
+    stereo = np.stack([_tone(3 * RATE), _tone(3 * RATE, 620.0)], axis=1)
+    soundfile.write(tmp_path / "whole.wav", stereo, RATE, subtype=subtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert jaxspec.load_audio(tmp_path / "whole.wav").samples.shape[0] >= 3 * RATE - 2048
+    data = (tmp_path / "whole.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[: int(len(data) * 0.6)])
+    for read in (jaxspec.load_audio, lambda p: jaxspec.encode(SpectrogramConfig(), p, stream=True)):
+        with pytest.warns(TruncatedAudioWarning, match=r"frames but its header declares 4[78]\d{3}"):
+            read(tmp_path / "cut.wav")
+
+
 @hypothesis.settings(max_examples=300, deadline=None)
 @hypothesis.given(
     magic=st.sampled_from(
@@ -1409,7 +1425,7 @@ def test_any_bytes_after_a_known_magic_give_a_count_or_none(tmp_path_factory, ma
     # sizes near 2**63 made a seek raise ValueError; a 4 GB chunk size asked read() for 4 GB
     path = tmp_path_factory.mktemp("magic") / "file"
     path.write_bytes(magic + rest)
-    count = _files.declared_frames(path)
+    count = _declared.declared_frames(path)
     assert count is None or (isinstance(count, int) and count >= 0)
 
 
@@ -1635,6 +1651,26 @@ def test_a_flac_header_overstating_past_the_cap_is_gathered_as_info_shows(tmp_pa
         assert stream_to_array(SpectrogramConfig(), huge).shape == (361, 201)
     code, _, _ = _cli(capsys, "encode", huge, "-o", tmp_path / "h.npz", "--no-progress")
     assert code == EXIT_OK and np.load(tmp_path / "h.npz")["huge"].shape == (361, 201)
+
+
+def test_a_flac_header_overstating_under_the_cap_allocates_what_the_file_holds(tmp_path):
+    # 2e9 frames x 8 channels (under the cap of frames) asked numpy for 59.6 GiB for a 220 kB
+    # file: "Unable to allocate" wherever it was read whole (load_audio, encode with a key, Grain)
+    import tracemalloc
+
+    lying = tmp_path / "lying.flac"
+    soundfile.write(lying, np.random.default_rng(0).standard_normal((RATE, 8)).astype(np.float32) * 0.1, RATE)
+    _flac_declaring(lying, 2_000_000_000)
+    config = SpectrogramConfig(augmentation=Augmentation(volume=(0.5, 1.5)))
+    tracemalloc.start()
+    try:
+        with pytest.warns(TruncatedAudioWarning, match="decoded to 16000 frames but its header declares 2000000000"):
+            assert jaxspec.load_audio(lying).samples.shape == (RATE, 8)
+        with pytest.warns(TruncatedAudioWarning, match="declares 2000000000"):
+            assert jaxspec.encode(config, str(lying), key=jax.random.key(0)).shape == (121, 201)
+        assert tracemalloc.get_traced_memory()[1] < 50 << 20
+    finally:
+        tracemalloc.stop()
 
 
 @hypothesis.settings(max_examples=300, deadline=None)

@@ -381,3 +381,23 @@ def test_streamed_normalization_reads_subnormal_samples_as_xla_does(tmp_path, no
         assert not whole.any() and not streamed.any()
     else:
         assert _relative_error(streamed, whole) < 1e-5
+
+
+@pytest.mark.parametrize("extra", [1600, -1600])
+def test_a_file_that_changes_while_streamed_is_a_file_error(tmp_path, monkeypatch, extra):
+    # a WAV still being recorded grew between the count and the blocks: NumPy's raw "could not
+    # broadcast input array from shape (1468,201) into shape (1456,201)" (an audit)
+    import jaxspec.stream as stream_module
+
+    path = tmp_path / "growing.wav"
+    soundfile.write(path, np.zeros(32000, np.float32), 16000, subtype="PCM_16")
+    count = stream_module.num_output_frames
+
+    def then_changed(config, p, frames=None):
+        n = count(config, p, frames)
+        soundfile.write(path, np.zeros(32000 + extra, np.float32), 16000, subtype="PCM_16")
+        return n
+
+    monkeypatch.setattr(stream_module, "num_output_frames", then_changed)
+    with pytest.raises(jaxspec.AudioFileError, match=r"growing.wav' decoded to \d+ frames, its header promised 241"):
+        stream_to_array(jaxspec.SpectrogramConfig(), path)

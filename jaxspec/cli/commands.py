@@ -13,10 +13,10 @@ from typing import Any
 import jax
 import numpy as np
 
-from .. import _serialize, outputs
+from .. import _declared, _serialize, outputs
 from .. import manifest as manifests
 from .._atomic import SPECIAL_NAME, sweep_folders
-from .._files import destroyable, header_frames, printable, refuse_overwriting, warn_if_truncated
+from .._files import destroyable, printable, refuse_overwriting, warn_if_truncated
 from ..augmentation.recordings import file_stamps
 from ..corpus import file_keys
 from ..encoding import encode
@@ -349,7 +349,7 @@ def _info_lines(config, path: str) -> list[str]:
     plan = plan_file(config, path, exact=COUNTED_WHEN_EXACT)  # MP3 headers estimate; a cut FLAC fails
     info, length, count = plan.info, plan.length, plan.frames  # count: samples per channel
     # SPEC 5: a cut file warns here as encode warns when it reads it
-    warn_if_truncated(Path(path), plan.frames, header_frames(Path(path), info.frames), info.format, "holds")
+    warn_if_truncated(Path(path), plan.frames, _declared.header_frames(Path(path), info.frames), info.format, "holds")
     frames, bins = plan.shape
     resampled = (
         ""
