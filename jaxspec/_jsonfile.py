@@ -184,3 +184,14 @@ def refuse_replacing_other_data(path: Path, name: str = "path") -> None:
             f"{name} {display(path)} is an existing file that does not hold a JSON object; writing the config "
             "would destroy it: give a new name (.json) or remove that file first"
         )
+
+
+def json_text(value: Any, indent: str = "") -> str:
+    """``value`` as JSON text, readable and diff-friendly: what fits stays on one line (ranges,
+    distributions); longer objects: a key a line."""
+    compact = json.dumps(value, separators=(", ", ": "))
+    if not isinstance(value, dict) or not value or (indent and len(indent) + len(compact) <= 88):
+        return compact
+    inner = indent + "  "
+    items = ",\n".join(f"{inner}{json.dumps(k)}: {json_text(v, inner)}" for k, v in value.items())
+    return "{\n" + items + "\n" + indent + "}"

@@ -26,7 +26,7 @@ as a path keeps that path in its static ``source`` field (``Noise(0.1, "cafe.wav
 ``SpectrogramConfig.from_dict`` and ``SpectrogramConfig.load`` all do). Otherwise pass
 ``signals={"noise": path}``; a recording with no known path and fewer than ``INLINE_LIMIT``
 samples is written inline as ``{"samples": [...]}`` (at the config's rate, exact), a longer
-one is an error. In a JSON file, relative paths are written relative to the file's folder
+one is an error (read or written). In a JSON file, relative paths are written relative to the file's folder
 (``config.save`` rewrites them and refuses to write over one of them or any file that is not
 JSON; ``load`` reads them so), so a config folder can move together with its recordings.
 
@@ -44,7 +44,6 @@ True
 from __future__ import annotations
 
 import dataclasses
-import json
 import numbers
 import os
 from collections.abc import Mapping
@@ -57,7 +56,7 @@ import numpy as np
 from . import _stage_json
 from ._atomic import atomic_file
 from ._files import refuse_overwriting
-from ._jsonfile import check_plain, parse_json, refuse_replacing_other_data
+from ._jsonfile import check_plain, json_text, parse_json, refuse_replacing_other_data
 from ._output_names import refuse_folder
 from .augmentation import BY_FIELD, STAGE_BY_NAME, Augmentation, LogUniform, Normal, Scaled, Uniform, recording_samples
 from .augmentation.recordings import file_stamps, holds_its_file
@@ -227,6 +226,11 @@ def _signal_from_json(value: Any, name: str, base: Path | None) -> tuple[Any, st
                 samples = np.asarray(listed, np.float64)  # the stage checks float32's range and converts
             except (ValueError, TypeError) as error:
                 raise ConfigError(f"{name}.samples must be a list of numbers: {error}") from None
+            if samples.size >= INLINE_LIMIT:  # read here, it could be neither encoded nor saved by jaxspec
+                raise ConfigError(
+                    f"{name}.samples holds {samples.size} samples; inline recordings hold fewer than {INLINE_LIMIT}: "
+                    "write them to an audio file and give its path"
+                )
             return samples, None
         value = value["path"]
     if not isinstance(value, str):
@@ -318,19 +322,9 @@ def _relative_to(path: str, folder: Path) -> str:
         return os.path.abspath(path)
 
 
-def _json_text(value: Any, indent: str = "") -> str:
-    # Readable and diff-friendly: what fits stays on one line (ranges, distributions); longer objects: a key a line.
-    compact = json.dumps(value, separators=(", ", ": "))
-    if not isinstance(value, dict) or not value or (indent and len(indent) + len(compact) <= 88):
-        return compact
-    inner = indent + "  "
-    items = ",\n".join(f"{inner}{json.dumps(k)}: {_json_text(v, inner)}" for k, v in value.items())
-    return "{\n" + items + "\n" + indent + "}"
-
-
 def to_json(config: Any, *, signals: Mapping[str, str | os.PathLike] | None = None) -> str:
     """``to_dict`` as indented JSON text (recording paths as given)."""
-    return _json_text(to_dict(config, signals=signals)) + "\n"
+    return json_text(to_dict(config, signals=signals)) + "\n"
 
 
 def save(
@@ -348,7 +342,7 @@ def save(
         if isinstance(entry.get("signal"), str):
             entry["signal"] = _relative_to(entry["signal"], folder)
     with atomic_file(path, "w", through_links=True) as file:  # a file the user named
-        file.write(_json_text(d) + "\n")
+        file.write(json_text(d) + "\n")
     return path
 
 

@@ -325,5 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":  # the importable module's main: workers unpickle Item and the DoFns from it
     from jaxspec import beam as _module
+    from jaxspec.cli import signals
 
-    sys.exit(_module.main())
+    code = _module.main()
+    signals.ignored_from_now()  # as jaxspec's: a signal during teardown does not undo a finished job's code
+    sys.exit(code)

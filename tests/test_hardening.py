@@ -337,6 +337,12 @@ def test_cli_seeds_and_config_files_of_the_wrong_kind_are_usage_errors(tmp_path,
         file.write_text(json.dumps({"augmentation": augmentation}))
         code, _, err = _cli(capsys, "encode", clip, "-o", tmp_path / "o.npy", "--config", file, "--volume", "0.5:1.5")
         assert code == EXIT_USAGE and "augmentation must be a JSON object" in err, err
+    # a stage written as a number or a list, with a flag for that stage: "unexpected error:
+    # TypeError: 'float' object is not a mapping" (an audit)
+    for stage, flags in (({"volume": 0.5}, ["--volume", "0.8"]), ({"noise": [0.1, 0.2]}, ["--noise", "0.1"])):
+        file.write_text(json.dumps({"augmentation": stage}))
+        code, _, err = _cli(capsys, "encode", clip, "-o", tmp_path / "o.npy", "--config", file, *flags)
+        assert code == EXIT_USAGE and f"augmentation.{next(iter(stage))} must be a JSON object" in err, err
     code, _, _ = _cli(capsys, "encode", clip, "-o", tmp_path / "o.npy", "--key", str(-(1 << 63)), "--volume", "1")
     assert code == EXIT_OK
 
@@ -1930,6 +1936,37 @@ def test_a_signal_between_an_outputs_rename_and_its_record_waits_for_the_record(
 
 
 @POSIX_SIGNALS
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+def test_a_signal_after_a_streamed_outputs_rename_waits_for_its_record(tmp_path, capsys, monkeypatch, name):
+    # a long file streamed into its output: its rename came before the held block, so a signal
+    # there left it complete but unrecorded ("interrupted: 0 written"), made again by the rerun
+    import signal
+
+    from jaxspec import planner
+    from jaxspec.cli import pipeline
+
+    monkeypatch.setattr(planner, "STREAM_THRESHOLD_SAMPLES", 1000)  # every file is "long"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for letter in "ab":
+        _wav(folder / f"{letter}.wav")
+    real = pipeline.encode_to_file
+
+    def stream_then_signal(*args, **kwargs):
+        shape = real(*args, **kwargs)
+        os.kill(os.getpid(), getattr(signal, name))
+        return shape
+
+    monkeypatch.setattr(pipeline, "encode_to_file", stream_then_signal)
+    code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "out", "--no-progress")
+    assert code == _STOP_CODES[name] and out.startswith("interrupted: 1 written, 0 failed"), out
+    assert (tmp_path / "out" / ".jaxspec-manifest.jsonl").read_text().count('"name"') == 1
+    monkeypatch.setattr(pipeline, "encode_to_file", real)
+    code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "out", "--no-progress")
+    assert code == EXIT_OK and out.startswith("1 written, 0 failed, 1 up to date"), out
+
+
+@POSIX_SIGNALS
 @pytest.mark.usefixtures("sighup_default")
 def test_sighup_with_the_terminal_gone_still_exits_129(tmp_path, monkeypatch):
     # after a hangup, writes to the closed terminal fail with EIO: the summary and the
@@ -2041,11 +2078,22 @@ def test_the_command_ends_at_once_after_an_interrupt(monkeypatch, capsys, code, 
     def exit_normally(status):
         raise Exited(("sys.exit", status))
 
+    import signal
+
     monkeypatch.setattr(cli, "main", lambda argv=None: print("summary line", end="") or code)
     monkeypatch.setattr(cli.os, "_exit", exit_now)
     monkeypatch.setattr(cli.sys, "exit", exit_normally)
-    with pytest.raises(Exited) as ended:
-        cli.run([])
+    stopping = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    handlers = {signum: signal.getsignal(signum) for signum in stopping}
+    try:
+        with pytest.raises(Exited) as ended:
+            cli.run([])
+        # a finished run's teardown ignores them: a late SIGTERM ended a run that wrote
+        # everything with status -15 (an audit: 4 of 5 signals sent after its summary)
+        assert (signal.getsignal(signal.SIGTERM) is signal.SIG_IGN) != ends_at_once
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
     assert ended.value.args[0] == (("os._exit" if ends_at_once else "sys.exit"), code)
     assert capsys.readouterr().out == "summary line"  # flushed before os._exit
 

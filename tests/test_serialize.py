@@ -170,6 +170,41 @@ def test_signals_mapping_and_source_field_name_the_file():
         config_to_dict(config, signals={"volume": "x.wav"})
 
 
+def test_a_file_with_a_long_inline_recording_is_refused_as_writing_refuses_it():
+    # 150 000 samples inline were read, then the command line (which writes the config it used)
+    # refused it with signals={...} advice it cannot take (an audit)
+    d = {"augmentation": {"noise": {"amplitude": 0.1, "signal": {"samples": [0.01] * INLINE_LIMIT}}}}
+    with pytest.raises(ConfigError, match=rf"augmentation.noise.signal.samples holds {INLINE_LIMIT} samples; inline"):
+        config_from_dict(d)
+    d["augmentation"]["noise"]["signal"]["samples"].pop()
+    assert config_from_dict(d).augmentation.noise.signal.shape == (INLINE_LIMIT - 1,)
+
+
+def test_a_recording_path_under_home_is_kept_expanded(tmp_path, monkeypatch):
+    # "~/n.wav" was read from the home folder but kept as "<cwd>/~/n.wav": the printed config
+    # could not be loaded, and a rerun never saw the recording change (an audit)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    soundfile.write(tmp_path / "n.wav", np.full(1600, 0.1, np.float32), 16000)
+    config = config_from_dict({"augmentation": {"noise": {"amplitude": 0.1, "signal": "~/n.wav"}}})
+    assert config.augmentation.noise.source == str(tmp_path / "n.wav")
+    assert config_from_dict(config_to_dict(config)) == config
+
+
+def test_a_tree_mapped_file_recording_survives_replacing_another_field(tmp_path):
+    # dataclasses.replace(quiet, window_size=512) read the file again: the halved samples were lost
+    import jax
+
+    soundfile.write(tmp_path / "n.wav", np.sin(np.arange(1600) / 5).astype(np.float32) * 0.3, 16000)
+    config = SpectrogramConfig(augmentation=Augmentation(noise=Noise(0.1, str(tmp_path / "n.wav"))))
+    quiet = jax.tree.map(lambda a: a * 0.5, config)
+    for changed in (dataclasses.replace(quiet, window_size=512), jax.jit(lambda c: c)(quiet)):
+        np.testing.assert_array_equal(changed.augmentation.noise.signal, quiet.augmentation.noise.signal)
+    # at another rate the file is read again (documented), and a config JAX rebuilt holds the file's
+    assert dataclasses.replace(quiet, sample_rate=8000).augmentation.noise.signal.shape == (800,)
+    rebuilt = dataclasses.replace(jax.jit(lambda c: c)(config), offset=160)
+    assert rebuilt == dataclasses.replace(config, offset=160)
+
+
 def test_short_recordings_without_a_path_are_stored_inline_exactly():
     signal = np.random.default_rng(1).normal(0, 0.1, 1000).astype(np.float32)
     config = SpectrogramConfig(augmentation=Augmentation(noise=Noise(Uniform(0.1, 0.3), signal)))

@@ -104,7 +104,8 @@ def resolve(augmentation: Augmentation | None, sample_rate: int) -> Augmentation
         elif rate not in (None, sample_rate):  # this very array, loaded at rate
             signal = Audio(np.asarray(signal), rate)
         loaded = load_recording(signal, sample_rate, name)
-        source = os.path.abspath(os.fspath(signal)) if is_path(signal) else source
+        # "~/noise.wav" as it was read (its source was "<cwd>/~/noise.wav", a file never stat'ed)
+        source = os.path.abspath(os.path.expanduser(os.fspath(signal))) if is_path(signal) else source
         remember(loaded, sample_rate)
         loaded_setting = {param.name: loaded, "source": source, "signal_rate": None}
         changes[stage.name] = dataclasses.replace(setting, **loaded_setting)
@@ -117,9 +118,12 @@ def _at_rate(source: str, signal: Any, rate: int | None, sample_rate: int, name:
     while it can be read (a fresh config's samples, ``from_dict`` equal), else the samples
     held, at their rate (unknown: the config's)."""
     try:
-        return load_recording(source, sample_rate, name)
+        loaded = load_recording(source, sample_rate, name)
     except (OSError, RecordingFileError):  # moved or deleted since: the samples held
         return signal if rate is None else Audio(np.asarray(signal), rate)
+    if rate is None and loaded.shape == np.shape(signal) and not np.array_equal(loaded, np.asarray(signal)):
+        return signal  # at the same rate (its file's length), changed by a tree map: the user's samples
+    return loaded
 
 
 def holds_its_file(setting: Any, sample_rate: int, name: str) -> bool:

@@ -38,7 +38,7 @@ from .commands import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .flags import add_config_flags, decoding_threads, join_signed_values, path_text, plot_versions, seed
 from .inputs import AUDIO_EXTENSIONS, find_inputs
 from .pipeline import say
-from .signals import stop_code, terminate_as_interrupt, tracebacks_wanted
+from .signals import ignored_from_now, stop_code, terminate_as_interrupt, tracebacks_wanted
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -372,6 +372,7 @@ def run(argv: Sequence[str] | None = None) -> None:
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
         os._exit(code)
+    ignored_from_now()  # its outputs are final: the code says so, whatever comes during teardown
     sys.exit(code)
 
 

@@ -25,27 +25,13 @@ from ..framing import uses_key
 from ..io import audio_info, example_path
 from ..planner import COUNTED_WHEN_EXACT, plan_file
 from ..spectrum import output_dtype
-from ..stream import encode_to_file, stream_to_array
 from .flags import config_from_args
 from .inputs import Input, encode_output, find_inputs, picture_output, refuse_collisions
-from .pipeline import FILE_ERRORS, Long, encode_files, failure_reason, progress_bar, say
+from .pipeline import FILE_ERRORS, Interrupted, Long, encode_files, failure_reason, progress_bar, say, stream_file
 from .signals import signals_held, signals_ignored
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 """Exit codes; 130 = Ctrl-C (SIGINT): the run stops after a summary line, the outputs written so far complete."""
-
-
-def _stream_file(config, path: str, target: Path | None) -> Any:
-    """Streams a long file into ``target`` (atomically; returns its ``_atomic.stamp``) or into
-    an array (``target`` None); a failure is returned, not raised."""
-    try:
-        if target is None:
-            return stream_to_array(config, path)
-        stamps: list = []
-        encode_to_file(config, path, target, stamps=stamps)
-        return stamps[0]
-    except Exception as error:  # noqa: BLE001 - one item fails, the run goes on
-        return error
 
 
 def _sweep(folders: list[Path]) -> None:
@@ -161,9 +147,11 @@ def run_encode(args: argparse.Namespace) -> int:
         for item, result in results:
             target = targets[item.name]
             if isinstance(result, Long):
-                result = _stream_file(config, result.path, target)
+                result = stream_file(config, result.path, target)
                 if isinstance(result, OSError) and getattr(result, "filename", None) is not None:
                     result = OSError(_output_error(result, target))
+            stopping = isinstance(result, Interrupted)
+            result = result.stamp if stopping else result
             if isinstance(result, BaseException):
                 failed += 1
                 kept = _after_failure(manifest, current, item.name, target)
@@ -187,6 +175,8 @@ def run_encode(args: argparse.Namespace) -> int:
                             reason = error.strerror or str(error)
                             record = f"its record in {str(manifest.path)!r} cannot be written"
                             say(f"error: {printable(item.path)}: {record}: {reason}")
+                if stopping:  # the signal that came after its rename, now that it is recorded
+                    raise KeyboardInterrupt
             bar.update(1)
     except KeyboardInterrupt:
         interrupted = True
@@ -245,7 +235,7 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
     try:
         for item, result in results:
             if isinstance(result, Long):
-                result = _stream_file(config, result.path, None)
+                result = stream_file(config, result.path, None)
             if isinstance(result, BaseException):
                 failed += 1
                 say(f"error: {printable(item.path)}: {failure_reason(result, item.path)}")

@@ -1,4 +1,4 @@
-"""Command-line flags: value parsers, the config flags, and the config they give.
+"""Command-line flags: the config flags, and the config they give (their values: ``values``).
 
 The augmentation flags come from the stage table (``jaxspec.augmentation.STAGES``):
 each parameter declares its flag and help there.
@@ -7,148 +7,24 @@ each parameter declares its flag and help there.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from .. import _serialize, limits, presets
+from .. import _serialize, presets
 from ..augmentation import BY_FIELD
 from ..config import SpectrogramConfig
-from ..durations import is_duration_string, parse_duration
 from ..errors import ConfigError
-from ..windows import WINDOW_NAMES
-
-_PARAM_HELP = "a number, LO:HI (uniform), normal:MEAN,STD, uniform:LO,HI or loguniform:LO,HI"
-
-
-# ------------------------------------------------------------------ flag values
-def _duration_value(text: str) -> int | float | str | None:
-    """``400`` -> 400 samples, ``0.025`` -> seconds, ``25ms`` kept, ``auto`` -> None."""
-    text = text.strip()  # float() skips spaces and "_" where the int test did not: '98 ' was 98 s, not frames
-    if text.lower() in ("auto", "none", "default"):
-        return None
-    if re.fullmatch(r"[+-]?\d+", text):
-        return int(text)
-    if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", text, re.IGNORECASE):
-        return float(text)
-    return text  # a duration string ('9_8' too); the config validates it
-
-
-def _target_value(text: str) -> int | float | str | None:
-    return None if text.strip().lower() in ("all", "none") else _duration_value(text)
-
-
-def _window_value(text: str) -> str | list[float] | None:
-    """A window name, ``none``, or comma-separated values."""
-    if text.lower() in ("none", "rectangular"):
-        return None
-    if "," in text:
-        try:
-            return [float(v) for v in text.split(",")]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r}: window values must be comma-separated numbers") from None
-    if text.lower() not in WINDOW_NAMES:  # the config's error spoke of callables and sequences
-        names = ", ".join(WINDOW_NAMES)
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a window: write one of {names}, none, or comma-separated values"
-        )
-    return text
-
-
-def _normalization_value(text: str) -> list[Any] | None:
-    """``none``, ``max``, ``max:V``, ``rms`` or ``rms:V`` (a bare kind is level 1, as in the config)."""
-    if text.lower() == "none":
-        return None
-    kind, colon, level = text.partition(":")
-    if kind.lower() not in ("max", "rms"):  # the config's error spoke of tuples
-        raise argparse.ArgumentTypeError(f"{text!r}: write none, max, max:LEVEL, rms or rms:LEVEL (e.g. rms:0.1)")
-    if not colon:  # ("rms:" with no level is refused below: it was read as level 1)
-        return [kind, 1.0]
-    with contextlib.suppress(ValueError):  # a bad level: the config's error spoke of tuples, ('max', inf)
-        if 0 < float(level) <= limits.MAX_LEVEL:
-            return [kind, float(level)]
-    raise argparse.ArgumentTypeError(f"{text!r}: write max, max:LEVEL or rms:LEVEL, LEVEL in (0, {limits.MAX_LEVEL:g}]")
-
-
-def _power_value(text: str) -> float | None:
-    """A number, or ``none`` (``power=None``: the complex STFT)."""
-    if text.lower() == "none":
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: write a number (2 = power, 1 = magnitude) or none") from None
-
-
-def _param_value(text: str, allow_scaled: bool = False) -> Any:
-    """A numeric augmentation parameter in the JSON form of ``jaxspec.serialize``."""
-    kind, _, rest = text.partition(":")
-    if kind.lower() == "scaled" and allow_scaled:
-        return {"scaled": _param_value(rest)}
-    try:
-        if kind.lower() in ("uniform", "normal", "loguniform"):
-            numbers = [float(v) for v in re.split(r"[,:]", rest)]
-            if len(numbers) != 2:
-                raise ValueError
-            return {kind.lower(): numbers}
-        if rest:
-            return {"uniform": [float(kind), float(rest)]}
-        return float(text)
-    except ValueError:
-        scaled = ", or scaled:PARAM (a fraction of the duration)" if allow_scaled else ""
-        raise argparse.ArgumentTypeError(f"{text!r} is not a parameter; use {_PARAM_HELP}{scaled}") from None
-
-
-def _checked_duration(text: str) -> str:
-    parse_duration(text, "--time-shift", None)  # "1e999s" is refused here, as argparse's error
-    return text
-
-
-def _shift_value(text: str) -> Any:
-    """A time shift: a parameter in seconds, durations (``100ms``, ``-100ms:100ms``), or ``scaled:PARAM``."""
-    parts = text.split(":")
-    if len(parts) <= 2 and parts[0].lower() != "scaled" and any(map(is_duration_string, parts)):  # -100ms:0.1 too
-        # Durations go on as written (TimeShift reads them), so its warning about a long shift
-        # knows "20s" was meant: no hint that a bare number is seconds.
-        try:
-            shift = [_checked_duration(p) if is_duration_string(p) else float(p) for p in parts]
-        except ConfigError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-        except ValueError:
-            return _param_value(text, allow_scaled=True)  # its error names the forms taken
-        return shift[0] if len(shift) == 1 else shift
-    return _param_value(text, allow_scaled=True)
-
-
-def _int_value(text: str) -> int | list[int]:
-    """An integer parameter: ``N`` or an inclusive ``LO:HI`` range."""
-    lo, sep, hi = text.partition(":")
-    try:
-        return [int(lo), int(hi)] if sep else int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} must be an integer (or LO:HI where a range is taken)") from None
-
-
-def _plain_value(text: str) -> float | str:
-    """A fixed value: a number, else the text (a name such as ``mean``)."""
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
-_KIND_VALUE = {"number": _param_value, "shift": _shift_value, "integer": _int_value, "value": _plain_value}
-
-
-def _stage_value(parse: Any) -> Any:
-    def value(text: str) -> dict[str, Any]:
-        try:
-            return parse(text)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
-    return value
+from .values import (
+    KIND_VALUE,
+    PARAM_HELP,
+    duration_value,
+    normalization_value,
+    power_value,
+    stage_value,
+    target_value,
+    window_value,
+)
 
 
 def path_text(text: str) -> str:
@@ -250,31 +126,31 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     add("--sample-rate", type=int, metavar="HZ", help="target rate; inputs are resampled to it (default 16000)")
     add(
         "--window-size",
-        type=_duration_value,
+        type=duration_value,
         metavar="SIZE",
         help="frame length: samples (400), seconds (0.025) or '25ms'; 'auto' = 25 ms",
     )
-    add("--offset", type=_duration_value, metavar="SIZE", help="hop between frames, same forms; 'auto' = window/3")
+    add("--offset", type=duration_value, metavar="SIZE", help="hop between frames, same forms; 'auto' = window/3")
     add(
         "--window-function",
-        type=_window_value,
+        type=window_value,
         metavar="NAME",
         help="hann (default), hamming, blackman, ..., none, or comma-separated values",
     )
-    add("--normalization", type=_normalization_value, metavar="KIND", help="none, max, max:LEVEL, rms, rms:LEVEL")
+    add("--normalization", type=normalization_value, metavar="KIND", help="none, max, max:LEVEL, rms, rms:LEVEL")
     add(
         "--target-length",
-        type=_target_value,
+        type=target_value,
         metavar="LEN",
         help="all, an int number of frames (98), or a duration (1.0, '1s')",
     )
-    add("--power", type=_power_value, help="exponent of |X|: 2 = power (default), 1 = magnitude, none = complex STFT")
-    add("--fft-size", type=_duration_value, metavar="N", help="FFT length >= the window size; 'auto' = window size")
-    aug = parser.add_argument_group(f"augmentation (applied with --key; PARAM is {_PARAM_HELP})")
+    add("--power", type=power_value, help="exponent of |X|: 2 = power (default), 1 = magnitude, none = complex STFT")
+    add("--fft-size", type=duration_value, metavar="N", help="FFT length >= the window size; 'auto' = window size")
+    aug = parser.add_argument_group(f"augmentation (applied with --key; PARAM is {PARAM_HELP})")
     add = _suppressed(aug)
     for stage in BY_FIELD:
         if stage.flag is not None:  # several parameters in one flag, e.g. --freq-mask 1,0:27
-            add(stage.flag.flag, type=_stage_value(stage.flag.parse), metavar=stage.flag.metavar, help=stage.flag.help)
+            add(stage.flag.flag, type=stage_value(stage.flag.parse), metavar=stage.flag.metavar, help=stage.flag.help)
         for param in stage.params:
             if param.flag is None:
                 continue
@@ -282,7 +158,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                 add(param.flag, metavar="PATH", help=param.help)
             else:
                 metavar = {"integer": "N", "value": "VALUE"}.get(param.kind, "PARAM")
-                add(param.flag, type=_KIND_VALUE[param.kind], metavar=metavar, help=param.help)
+                add(param.flag, type=KIND_VALUE[param.kind], metavar=metavar, help=param.help)
     add("--no-augmentation", action="store_true", help="drop the augmentation of --config")
 
 
@@ -311,7 +187,10 @@ def config_dict_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The config dict (``jaxspec._serialize`` form): ``--preset``, then the ``--config`` file,
     then the flags on top."""
     d = _preset_and_file(args)
-    if not isinstance(d.get("augmentation"), (dict, type(None))):
+    stages = d.get("augmentation")
+    if not isinstance(stages, (dict, type(None))) or any(
+        not isinstance(v, (dict, type(None))) for v in (stages or {}).values()
+    ):
         _check_file_config(args, d)  # the file's own error, naming it (not a merge's TypeError)
     for field in _FIELD_FLAGS:
         if _given(args, field):

@@ -11,6 +11,7 @@ file's result equals encoding it alone.
 from __future__ import annotations
 
 import collections
+import contextlib
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,10 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from .._atomic import stamp
 from ..config import SpectrogramConfig
 from ..corpus import Batches, encode_waves
 from ..encoding import prepare
 from ..planner import plan_file
+from ..stream import encode_to_file, stream_to_array
 from .inputs import Input
 
 
@@ -141,3 +144,30 @@ def failure_reason(error: BaseException, path: str) -> str:
     for quoted in (repr(path), repr(str(Path(path).expanduser()))):
         text = text.replace(f"cannot read {quoted}: ", "").replace(f"audio file {quoted} ", "")
     return text
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """A streamed output renamed into place just before a Ctrl-C / SIGTERM / SIGHUP: the run
+    records and counts it, then stops (it was left complete but unrecorded, and made again)."""
+
+    stamp: tuple[int, int]
+
+
+def stream_file(config: SpectrogramConfig, path: str, target: Path | None) -> Any:
+    """Streams a long file into ``target`` (atomically; returns its ``_atomic.stamp``, or an
+    ``Interrupted`` one) or into an array (``target`` None); a failure is returned, not raised.
+    Its blocks take minutes, so signals are not held for them, only its record (by the caller)."""
+    stamps: list = []
+    try:
+        if target is None:
+            return stream_to_array(config, path)
+        encode_to_file(config, path, target, stamps=stamps)
+        return stamps[0]
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError):  # the stamp is taken before the rename: is it the target's?
+            if stamps and stamp(target) == stamps[0]:
+                return Interrupted(stamps[0])
+        raise
+    except Exception as error:  # noqa: BLE001 - one item fails, the run goes on
+        return error
