@@ -364,9 +364,9 @@ def test_encode_streams_long_files_straight_to_npy(tmp_path, monkeypatch, capsys
     planner = importlib.import_module("jaxspec.planner")
     monkeypatch.setattr(planner, "STREAM_THRESHOLD_SAMPLES", 20000)  # the 1.5 s file counts as long
     streamed = []
-    commands = importlib.import_module("jaxspec.cli.commands")
-    real = commands.encode_to_file
-    monkeypatch.setattr(commands, "encode_to_file", lambda *a, **k: streamed.append(a[1]) or real(*a, **k))
+    pipeline = importlib.import_module("jaxspec.cli.pipeline")
+    real = pipeline.encode_to_file
+    monkeypatch.setattr(pipeline, "encode_to_file", lambda *a, **k: streamed.append(a[1]) or real(*a, **k))
     rng = np.random.default_rng(3)
     folder = tmp_path / "in"
     folder.mkdir()

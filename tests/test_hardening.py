@@ -1946,10 +1946,7 @@ def test_a_signal_after_a_streamed_outputs_rename_waits_for_its_record(tmp_path,
     from jaxspec.cli import pipeline
 
     monkeypatch.setattr(planner, "STREAM_THRESHOLD_SAMPLES", 1000)  # every file is "long"
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for letter in "ab":
-        _wav(folder / f"{letter}.wav")
+    folder = _wav_folder(tmp_path, "ab")
     real = pipeline.encode_to_file
 
     def stream_then_signal(*args, **kwargs):

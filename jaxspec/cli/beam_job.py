@@ -8,6 +8,7 @@ traceback (``JAXSPEC_TRACEBACK=1`` raises it).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import sys
@@ -39,6 +40,13 @@ def _stopped(error: BaseException) -> int:
         file=stderr,
     )
     return 1
+
+
+def _without_interrupt(record: logging.LogRecord) -> bool:
+    """False for Beam's log of a Ctrl-C stopping a step ("KeyboardInterrupt [while running
+    'Write']" and its traceback, before the one-line summary: 5 of 5 interrupts, an audit)."""
+    kind = record.exc_info[0] if record.exc_info else None
+    return not (isinstance(kind, type) and issubclass(kind, KeyboardInterrupt))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,10 +97,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.rmtree(pipeline.local_tempdir, ignore_errors=True)  # Beam removes it in run() only: one per usage error
         print(f"python -m jaxspec.beam: error: {printable(str(error))}", file=sys.stderr)
         return 2
+    steps = logging.getLogger("apache_beam.runners.common")  # where a step's failure is logged
+    if not tracebacks_wanted():
+        steps.addFilter(_without_interrupt)
     try:
         pipeline.run().wait_until_finish()
     except (KeyboardInterrupt, Exception) as error:  # the DirectRunner wraps a worker's Ctrl-C
         return _stopped(error)
+    finally:
+        steps.removeFilter(_without_interrupt)
     try:
         rows = job_rows(Path(args.output) / MANIFEST_NAME)
     except OSError as error:  # replaced meanwhile (a FIFO hung the summary's read)
