@@ -282,13 +282,20 @@ def test_beam_removes_the_stale_output_of_an_input_that_now_fails(corpus, tmp_pa
 
 
 @pytest.mark.parametrize("raised", [KeyboardInterrupt(), RuntimeError("KeyboardInterrupt [while running 'Write']")])
-def test_an_interrupted_job_exits_130_without_a_traceback(corpus, tmp_path, capsys, monkeypatch, raised):
-    """Ctrl-C printed Beam's traceback and exited 1, which also means "some items failed"."""
+def test_an_interrupted_job_exits_130_without_a_traceback(corpus, tmp_path, capsys, monkeypatch, caplog, raised):
+    """Ctrl-C printed Beam's traceback and exited 1, which also means "some items failed"; then
+    Beam's own log of the stopped step and its traceback came before the summary (an audit)."""
+    import logging
     import tempfile
 
     import apache_beam
 
+    steps = logging.getLogger("apache_beam.runners.common")
+
     def interrupted(self):
+        stopped = (KeyboardInterrupt, KeyboardInterrupt(), None)
+        steps.error("KeyboardInterrupt [while running 'Write']", exc_info=stopped)
+        steps.error("a step failed", exc_info=(ValueError, ValueError("bad"), None))  # not an interrupt: logged
         raise raised
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # run() removes Beam's temp folder; not this one
@@ -300,6 +307,8 @@ def test_an_interrupted_job_exits_130_without_a_traceback(corpus, tmp_path, caps
         pytest.fail("main let KeyboardInterrupt through")
     assert code == 130
     assert "interrupted" in capsys.readouterr().err
+    assert [record.getMessage() for record in caplog.records if record.name == steps.name] == ["a step failed"]
+    assert not steps.filters  # removed once the job ends
     monkeypatch.setattr(apache_beam.Pipeline, "run", lambda self: (_ for _ in ()).throw(RuntimeError("other")))
     assert beam_module.main(["--input", str(corpus), "--output", str(tmp_path / "o")]) == 1  # not an interrupt
     assert "error: other (the outputs written are whole; JAXSPEC_TRACEBACK=1 shows where)" in capsys.readouterr().err
