@@ -233,7 +233,7 @@ def _signal_from_json(value: Any, name: str, base: Path | None) -> tuple[Any, st
                 )
             return samples, None
         value = value["path"]
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not value:  # "": the config file's own folder was read as the recording
         raise ConfigError(f"{name}={value!r} must be a path (string), {{'path': ...}} or {{'samples': [...]}}")
     relative = base is not None and str(base) not in ("", ".") and not os.path.isabs(os.path.expanduser(value))
     path = os.path.normpath(os.path.join(base, value)) if relative else value
@@ -371,7 +371,7 @@ def read_dict(path: str | os.PathLike) -> dict[str, Any]:
                 signal, where = entry[param.name], f"augmentation.{name}.{param.name}"
                 if isinstance(signal, dict) and set(signal) == {"path"} and isinstance(signal["path"], str):
                     signal = signal["path"]
-                if isinstance(signal, str):
+                if isinstance(signal, str) and signal:  # "" is from_dict's to refuse (naming the file)
                     entry[param.name] = _signal_from_json(signal, where, _config_folder(path))[1]
     return d
 

@@ -65,8 +65,12 @@ def parse_duration(value: Any, name: str, ints: str | None = "samples") -> float
         number, unit = _EXACT.create_decimal(match.group(1)), _EXACT.create_decimal(repr(UNITS[match.group(2)]))
         return float(_EXACT.multiply(number, unit))
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        if math.isfinite(value):
-            return float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # Fraction(10**400, 3): "integer division result too large for a float"
+            seconds = math.inf
+        if math.isfinite(seconds):
+            return seconds
         raise ConfigError(f"{name}={value!r} is not a finite number of seconds")
     kinds = f"an int ({ints}), a float (seconds)" if ints else "a number of seconds"
     raise ConfigError(f"{name}={value!r} must be {kinds} or a string like '25ms'")

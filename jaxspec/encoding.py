@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from . import packing
@@ -213,7 +212,7 @@ def encode(
             )
     if stream is not False and is_path(audio):
         if plan_file(config, audio, augmented=key is not None, stream=stream).stream:
-            return jnp.asarray(stream_to_array(config, audio))
+            return jax.device_put(stream_to_array(config, audio))  # jnp.asarray compiled a copy per shape
     if isinstance(key, jax.core.Tracer):  # encode computes on the host (the ladder, NumPy)
         raise InputError("key is a traced value; inside jax.jit call jaxspec.spectrogram on the waveform")
     wave = prepare(config, audio, sample_rate, host=True)
@@ -304,7 +303,7 @@ def encode_batch(
     for i, item in enumerate(items):  # 44.1 kHz stereo file took 605 MB decoded whole, 153 MB so)
         try:
             if is_path(item) and plan_file(config, item, augmented=key is not None).stream:
-                streamed[i] = jnp.asarray(stream_to_array(config, item))
+                streamed[i] = jax.device_put(stream_to_array(config, item))
             else:
                 waves[i] = prepare(config, item, sample_rate, name=f"audio {i}", host=True)
         except (ValueError, OSError) as error:

@@ -180,6 +180,22 @@ def test_a_file_with_a_long_inline_recording_is_refused_as_writing_refuses_it():
     assert config_from_dict(d).augmentation.noise.signal.shape == (INLINE_LIMIT - 1,)
 
 
+def test_an_empty_recording_path_in_a_file_is_refused_naming_it(tmp_path):
+    # "" was joined to the file's folder: "Noise signal 'j': cannot read 'j': it is a directory"
+    (tmp_path / "j").mkdir()
+    (tmp_path / "j" / "c.json").write_text(json.dumps({"augmentation": {"noise": {"amplitude": 0.1, "signal": ""}}}))
+    with pytest.raises(ConfigError, match=r"c.json': augmentation.noise.signal='' must be a path"):
+        load_config(tmp_path / "j" / "c.json")
+
+
+def test_a_fraction_too_large_for_a_float_is_a_config_error():
+    from fractions import Fraction
+
+    for field in ("window_size", "offset"):  # OverflowError: integer division result too large for a float
+        with pytest.raises(ConfigError, match=f"{field}=Fraction.* is not a finite number of seconds"):
+            SpectrogramConfig(**{field: Fraction(10**400, 3)})
+
+
 def test_a_recording_path_under_home_is_kept_expanded(tmp_path, monkeypatch):
     # "~/n.wav" was read from the home folder but kept as "<cwd>/~/n.wav": the printed config
     # could not be loaded, and a rerun never saw the recording change (an audit)
