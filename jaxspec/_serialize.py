@@ -226,9 +226,10 @@ def _signal_from_json(value: Any, name: str, base: Path | None) -> tuple[Any, st
                 samples = np.asarray(listed, np.float64)  # the stage checks float32's range and converts
             except (ValueError, TypeError) as error:
                 raise ConfigError(f"{name}.samples must be a list of numbers: {error}") from None
-            if samples.size >= INLINE_LIMIT:  # read here, it could be neither encoded nor saved by jaxspec
+            frames = samples.shape[0] if samples.ndim else 1  # [n, channels] is averaged: n, as written
+            if frames >= INLINE_LIMIT:  # read here, it could be neither encoded nor saved by jaxspec
                 raise ConfigError(
-                    f"{name}.samples holds {samples.size} samples; inline recordings hold fewer than {INLINE_LIMIT}: "
+                    f"{name}.samples holds {frames} samples; inline recordings hold fewer than {INLINE_LIMIT}: "
                     "write them to an audio file and give its path"
                 )
             return samples, None

@@ -89,5 +89,10 @@ def warn_long_seconds(value: Any, name: str, written: tuple = ()) -> None:
     if all(isinstance(v, numbers.Real) for v in values) and max(abs(float(v)) for v in values) >= LONG_SECONDS:
         shown = values if len(values) > 1 else values[0]
         fix = "clips shorter than the shift come out all zeros"
-        fix += "" if any(map(is_duration_string, written)) else "; a number is seconds: '100ms' for milliseconds"
+        if len(written) == len(values):  # bound by bound: "-100:0ms" forgot the unit on its long side
+            long = [w for v, w in zip(values, written, strict=True) if abs(float(v)) >= LONG_SECONDS]
+            meant = all(map(is_duration_string, long))
+        else:  # a distribution: its bounds were not written apart
+            meant = any(map(is_duration_string, written))
+        fix += "" if meant else "; a number is seconds: '100ms' for milliseconds"
         warn(f"{name}={shown!r} reaches {LONG_SECONDS:g} s or more: {fix}")

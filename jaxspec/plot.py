@@ -248,7 +248,7 @@ def figure(panels: list[Panel], config: SpectrogramConfig) -> Any:
     on a diverging map from ``-m`` to ``m``, ``m`` their largest magnitude (0 is white).
     """
     if not panels:  # matplotlib said "Number of rows must be a positive integer, not 0"
-        raise InputError("panels=[] is empty; figure draws one panel or more (see panels_for)")
+        raise InputError(f"panels={panels!r} is empty; figure draws one panel or more (see panels_for)")
     Figure = _figure_class()
     cols = 1 if len(panels) == 1 else 2
     rows = math.ceil(len(panels) / cols)

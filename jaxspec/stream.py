@@ -354,7 +354,7 @@ def _gathered(
     done = 0
     for block in _stream_blocks(config, path, block_frames, progress, counted):
         if done + block.shape[0] > frames:  # a file still being written: NumPy's "could not broadcast"
-            raise _not_promised(path, done + block.shape[0], frames)
+            raise _not_promised(path, None, frames)
         out[done : done + block.shape[0]] = block
         done += block.shape[0]
     if done != frames:
@@ -362,7 +362,11 @@ def _gathered(
     return out
 
 
-def _not_promised(path: Any, done: int, frames: int) -> AudioFileError:
-    """The error of a file that decoded to other than the frames its header promised when it
-    was opened first (it grew or shrank between the two opens: one being written)."""
-    return AudioFileError(f"{_files.display(path)} decoded to {done} frames, its header promised {frames}")
+def _not_promised(path: Any, done: int | None, frames: int) -> AudioFileError:
+    """The error of a file that gave other than the spectrogram frames its header's length gave
+    when it was opened first (``done`` None: more): it grew or shrank between the two opens."""
+    gave = "more than" if done is None else str(done)
+    return AudioFileError(
+        f"{_files.display(path)} gave {gave} spectrogram frames where its header's length gives {frames} "
+        "(the file changed while it was read?)"
+    )

@@ -178,6 +178,10 @@ def test_a_file_with_a_long_inline_recording_is_refused_as_writing_refuses_it():
         config_from_dict(d)
     d["augmentation"]["noise"]["signal"]["samples"].pop()
     assert config_from_dict(d).augmentation.noise.signal.shape == (INLINE_LIMIT - 1,)
+    # counted in frames, as written: a stereo recording of 60 000 frames is read (a review)
+    d["augmentation"]["noise"]["signal"]["samples"] = np.full((60000, 2), 0.01).tolist()
+    config = config_from_dict(d)
+    assert config.augmentation.noise.signal.shape == (60000,) and config_from_dict(config_to_dict(config)) == config
 
 
 def test_an_empty_recording_path_in_a_file_is_refused_naming_it(tmp_path):

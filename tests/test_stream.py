@@ -399,7 +399,10 @@ def test_a_file_that_changes_while_streamed_is_a_file_error(tmp_path, monkeypatc
         return n
 
     monkeypatch.setattr(stream_module, "num_output_frames", then_changed)
-    with pytest.raises(jaxspec.AudioFileError, match=r"growing.wav' decoded to \d+ frames, its header promised 241"):
+    with pytest.raises(
+        jaxspec.AudioFileError,
+        match=r"growing.wav' gave (\d+|more than) spectrogram frames where its header's length gives 241",
+    ):
         stream_to_array(jaxspec.SpectrogramConfig(), path)
 
 
