@@ -232,8 +232,9 @@ on 2 cores, against 10 now). Longer inputs compute at their own length, where a 
 small beside the work and the ladder's padding (up to 50 %) is not."""
 
 
-def _with_index(error: Exception, index: int, item: Any) -> Exception:
-    where = f"item {index}" + (f" ({str(item)!r})" if is_path(item) else "")
+def with_index(error: Exception, index: int, item: Any, what: str = "item") -> Exception:
+    """``error`` of the same class, its message led by ``what`` and ``index`` (and the path)."""
+    where = f"{what} {index}" + (f" ({str(item)!r})" if is_path(item) else "")
     try:
         wrapped = type(error)(f"{where}: {error}")
     except Exception:  # noqa: BLE001 - an exception type with another signature
@@ -307,7 +308,7 @@ def encode_batch(
             else:
                 waves[i] = prepare(config, item, sample_rate, name=f"audio {i}", host=True)
         except (ValueError, OSError) as error:
-            raise _with_index(error, i, item) from error
+            raise with_index(error, i, item) from error
     if keys is not None and streamed:  # (a streamed file draws nothing: plan_file streams no augmentation)
         keys = keys[np.asarray(list(waves), np.int64)]
     results = dict(zip(waves, encode_waves(config, list(waves.values()), keys, checked=True), strict=True))

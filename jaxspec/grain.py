@@ -44,7 +44,7 @@ from . import limits
 from ._inputs import as_index, int_in
 from .config import SpectrogramConfig, to_samples
 from .corpus import check_seed, encode_one
-from .encoding import prepare
+from .encoding import prepare, with_index
 from .errors import ConfigError, InputError, config_type_error
 from .io import capped_rate
 
@@ -256,7 +256,11 @@ class EncodeAudio:
     def map_with_index(self, index: int, element: Any) -> Any:
         """Encodes ``element`` with ``record_key(seed, index)`` (no key when ``seed`` is None)."""
         key = None if self.seed is None else record_key(int(self.seed), as_index(index))  # checked there: 1.7 is not 1
-        return self._encode(element, key)
+        try:
+            return self._encode(element, key)
+        except (ValueError, OSError) as error:  # "audio has NaN ..." named no record (an audit)
+            audio = element.get(self.field) if isinstance(element, Mapping) else element
+            raise with_index(error, index, audio, "record") from error
 
     def random_map(self, element: Any, rng: np.random.Generator) -> Any:
         """Encodes ``element`` with ``record_key(seed, r)`` (no key when ``seed`` is None).

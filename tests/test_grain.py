@@ -161,6 +161,18 @@ def test_bad_settings_are_rejected(files):
         LoadAudio(CONFIG).map("/nonexistent/clip.wav")
 
 
+def test_a_bad_record_is_named_by_its_index(files):
+    # "audio has NaN ..." named no record: which of a million was it? (an audit)
+    bad = np.full(1600, np.nan, np.float32)
+    records = [{"audio": files[0]}, {"audio": jaxspec.Audio(bad, 16000)}]
+    ds = grain.MapDataset.source(records).map_with_index(EncodeAudio(PLAIN, seed=0))
+    assert ds[0]["audio"].ndim == 2
+    with pytest.raises(jaxspec.InputError, match=r"^record 1: .*NaN"):
+        ds[1]
+    with pytest.raises(FileNotFoundError, match=r"^record 7 \('/nonexistent/clip.wav'\): "):
+        EncodeAudio(PLAIN).map_with_index(7, "/nonexistent/clip.wav")
+
+
 def test_process_shards_partition_the_dataset_with_global_keys(files):
     from jaxspec.grain import shard_for_process
 
