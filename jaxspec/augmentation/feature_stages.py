@@ -290,10 +290,9 @@ def _draw_masks(prefix: str, setting: Any, key: jax.Array, size: Any, max_width:
         width = jnp.where((j >= lo) & (j >= count), 0, width)
         return width, random_index(jax.random.fold_in(k_start, j), size - width + 1)
 
-    # A loop over the masks, not written out: the same draws, a program that does not grow with the
-    # count (masks of (0, 64) in both kinds: 35 s to compile written out, 0.65 s so; (0, 10): 3.5 ->
-    # 0.8 s; 64 x 1 s run alike), and draws a loop keeps apart (vmapped, XLA fused them into the
-    # features again: Decibels + stacked Deltas + a mask compiled for minutes, see apply_with_energy)
+    # A loop over the masks, not written out: the same draws, a program that does not grow with the count
+    # ((0, 64) masks of both kinds compiled in 35 s written out, 0.65 s so; 64 x 1 s ran alike), kept apart
+    # by the loop (vmapped, XLA fused them into Decibels + stacked Deltas again: minutes to compile)
     widths, starts = jax.lax.map(one, jnp.arange(hi, dtype=jnp.int32)) if hi else (jnp.zeros((0,), jnp.int32),) * 2
     return {
         f"{prefix}_count": count,
