@@ -298,10 +298,23 @@ def whisper_peers(torch: Any, x: Any, device: str, sync: Any) -> list[tuple[str,
 
 
 def kaldi_peers(torch: Any, x: Any, device: str, sync: Any) -> list[tuple[str, str, Any, str]]:
-    """``torchaudio.compliance.kaldi.fbank`` per clip on ``device`` (it takes one waveform)."""
+    """``torchaudio.compliance.kaldi.fbank`` per clip on ``device`` (it takes one waveform), and
+    its code transcribed in torch on the whole batch (per clip, the loop measures kernel launches)."""
     import peers_features as pf
 
-    fbank = pf.import_torchaudio().compliance.kaldi.fbank
+    transcribed = pf.kaldi_fbank_transcribed(device)
+
+    def batched() -> Any:
+        with torch.inference_mode():
+            r = transcribed(x)
+        sync()
+        return r
+
+    out = [("torchaudio's kaldi.fbank (code transcribed)", f"batched on {device}, re/im", batched, "")]
+    try:
+        fbank = pf.import_torchaudio().compliance.kaldi.fbank
+    except ImportError:
+        return out
 
     def loop() -> Any:
         with torch.inference_mode():
@@ -309,15 +322,30 @@ def kaldi_peers(torch: Any, x: Any, device: str, sync: Any) -> list[tuple[str, s
         sync()
         return r
 
-    return [("torchaudio.compliance.kaldi.fbank", f"per clip on {device}, inference_mode", loop, "takes one waveform")]
+    return out + [("torchaudio.compliance.kaldi.fbank", f"per clip on {device}, inference_mode", loop, "one waveform")]
 
 
 def librosa_peers(torch: Any, x: Any, device: str, sync: Any) -> list[tuple[str, str, Any, str]]:
     """``torchaudio.transforms.MelSpectrogram`` set to librosa's defaults (n_fft 2048, hop 512,
     128 Slaney mels with Slaney norm, centred with zero padding), batched on ``device``."""
+    import librosa
     import peers_features as pf
 
-    torchaudio = pf.import_torchaudio()
+    filters = torch.from_numpy(librosa.filters.mel(sr=SAMPLE_RATE, n_fft=2048).astype(np.float32)).to(device)
+    window = torch.hann_window(2048, device=device)
+
+    def re_im() -> Any:  # the |X|**2 form W1 keeps; MelSpectrogram computes abs().pow(2)
+        with torch.inference_mode():
+            s = torch.stft(x, 2048, 512, 2048, window, center=True, pad_mode="constant", return_complex=True)
+            r = filters @ (s.real**2 + s.imag**2)
+        sync()
+        return r
+
+    out = [("torch.stft + librosa's mel filters", f"batched on {device}, re**2 + im**2", re_im, "")]
+    try:
+        torchaudio = pf.import_torchaudio()
+    except ImportError:
+        return out
     mel = torchaudio.transforms.MelSpectrogram(
         sample_rate=SAMPLE_RATE, n_fft=2048, hop_length=512, n_mels=128, norm="slaney", mel_scale="slaney",
         center=True, pad_mode="constant", power=2.0,
@@ -329,7 +357,7 @@ def librosa_peers(torch: Any, x: Any, device: str, sync: Any) -> list[tuple[str,
         sync()
         return r
 
-    return [("torchaudio MelSpectrogram (librosa's defaults)", f"batched on {device}, inference_mode", batched, "")]
+    return out + [("torchaudio MelSpectrogram (librosa's defaults)", f"batched on {device}", batched, "inference_mode")]
 
 
 PRESET_PEERS = {"whisper": whisper_peers, "kaldi": kaldi_peers, "librosa": librosa_peers}
