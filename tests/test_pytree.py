@@ -247,3 +247,28 @@ def test_a_tree_mapped_int16_recording_in_a_packed_corpus_and_a_config_file(rela
     ):
         assert relative_error(out, expected) <= 1e-5
     assert SpectrogramConfig.from_dict(mapped.to_dict()) == SpectrogramConfig.from_dict(reference.to_dict())
+
+
+@pytest.mark.parametrize("stage", ["noise", "convolution"])
+def test_a_rebuilt_config_knows_its_recordings_rate_without_its_file(tmp_path, stage):
+    # the rate a config read its recording at was kept by the array's identity only: a jit
+    # output or device_get copy, put at 8 kHz once the file was gone, took its 16 kHz samples
+    # as 8 kHz ones (18141 samples for 9071; the concurrency audit)
+    import pickle
+
+    import soundfile
+
+    path = tmp_path / "rec.wav"
+    soundfile.write(path, np.random.default_rng(0).standard_normal(4410).astype(np.float32) * 0.1, 44100)
+    setting = Noise(0.3, str(path)) if stage == "noise" else Convolution(str(path))
+    config = SpectrogramConfig(augmentation=Augmentation(**{stage: setting}))
+    rebuilt, host = jax.jit(lambda c: c)(config), jax.device_get(config)
+    assert rebuilt == config and hash(host) == hash(config)
+    copies = [config, rebuilt, host, pickle.loads(pickle.dumps(host))]
+    path.unlink()
+    for copy in copies:
+        at_8k = dataclasses.replace(copy, sample_rate=8000)
+        assert getattr(at_8k.augmentation, stage).signal.shape == (800,)  # ceil(4410 * 8000 / 44100)
+    # a new array the user puts in is the user's: no rate kept with it
+    mine = dataclasses.replace(getattr(config.augmentation, stage), signal=np.ones(5, np.float32))
+    assert mine.source is None and mine.source_rate is None

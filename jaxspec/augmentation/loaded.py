@@ -2,8 +2,9 @@
 
 A recording setting (``Noise``, ``Convolution``) given a path or ``Audio`` holds, once its
 config is built, the samples resampled to the config's rate, with ``signal_rate=None`` and
-the file in ``source``. The rate those samples are at is not a field: it is remembered here,
-by the array's identity (weakly), so that
+the file in ``source`` and the rate it read it at in ``source_rate`` (kept with ``source``
+only, ``kept_rate``: a config JAX rebuilt has new arrays). The rate is also remembered here, by
+the array's identity (weakly), so that
 
 - the setting put in a config of another rate (``dataclasses.replace(config,
   sample_rate=8000)``, a built ``Augmentation`` reused) is read again from its file, or
@@ -23,7 +24,7 @@ from typing import Any
 
 import jax
 
-from ..io import is_path
+from ..io import capped_rate, is_path
 
 _LOADED: dict[int, tuple[weakref.ref, int]] = {}
 _STATE_KEY = "_jaxspec_loaded_rate"  # the pickled state's entry; no field has this name
@@ -54,6 +55,16 @@ def kept_source(setting: Any) -> str | None:
     if setting.source is None or signal is None or isinstance(signal, jax.core.Tracer) or is_path(signal):
         return setting.source
     return setting.source if loaded_rate(signal) is not None else None
+
+
+def kept_rate(setting: Any) -> int | None:
+    """A setting's ``source_rate`` (the rate its config read ``source`` at) as its constructor
+    keeps it: with ``source`` only. Unflatten runs no constructor, so a config JAX rebuilt, whose
+    new arrays ``loaded_rate`` does not know, still knows its recordings' rate: put at another rate
+    with its file gone, it took the samples it held as at the new rate (18141 samples for 9071)."""
+    if setting.source is None or setting.source_rate is None:
+        return None
+    return capped_rate(f"{type(setting).__name__} source_rate", setting.source_rate)
 
 
 def state(setting: Any) -> dict:

@@ -97,6 +97,8 @@ def resolve(augmentation: Augmentation | None, sample_rate: int) -> Augmentation
         name = f"{type(setting).__name__} {param.name}"
         refuse_masked(signal, name, ConfigError)  # before np.asarray below drops the mask
         rate, source = loaded_rate(signal), setting.source  # a source comes with its samples (kept_source)
+        if rate is None and not is_path(signal):  # a config JAX rebuilt: new arrays, the rate it kept
+            rate = setting.source_rate
         if setting.signal_rate is not None:  # an array at its own rate (the user's)
             signal = Audio(np.asarray(signal), setting.signal_rate)
         elif rate != sample_rate and source is not None and not is_path(signal):
@@ -107,7 +109,7 @@ def resolve(augmentation: Augmentation | None, sample_rate: int) -> Augmentation
         # "~/noise.wav" as it was read (its source was "<cwd>/~/noise.wav", a file never stat'ed)
         source = os.path.abspath(os.path.expanduser(os.fspath(signal))) if is_path(signal) else source
         remember(loaded, sample_rate)
-        loaded_setting = {param.name: loaded, "source": source, "signal_rate": None}
+        loaded_setting = {param.name: loaded, "source": source, "signal_rate": None, "source_rate": sample_rate}
         changes[stage.name] = dataclasses.replace(setting, **loaded_setting)
     return dataclasses.replace(augmentation, **changes) if changes else augmentation
 

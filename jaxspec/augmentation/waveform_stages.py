@@ -135,6 +135,7 @@ class Noise:
         when it came from a file).
       source: keyword-only, set by the config: the file the recording was read from (when ``signal`` is a path; kept
         while the config holds the samples read from it; config files write it instead of the samples).
+      source_rate: keyword-only, set by the config with ``source``: the rate the samples held are at.
 
     >>> import jax, jaxspec, numpy as np
     >>> config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(noise=jaxspec.Noise(0.1)))
@@ -145,6 +146,7 @@ class Noise:
     amplitude: Any = None
     signal: Any = None
     source: str | None = dataclasses.field(default=None, kw_only=True)  # the config's: not the 3rd argument
+    source_rate: int | None = dataclasses.field(default=None, kw_only=True)  # the config's too (loaded.kept_rate)
     signal_rate: int | None = None
 
     def __post_init__(self):
@@ -158,6 +160,7 @@ class Noise:
         object.__setattr__(self, "signal", _checked_signal(self.signal, "Noise signal"))
         object.__setattr__(self, "signal_rate", _signal_rate(self, "Noise"))
         object.__setattr__(self, "source", loaded.kept_source(self))  # with the samples read from it only
+        object.__setattr__(self, "source_rate", loaded.kept_rate(self))
 
     __repr__ = _signal_repr
     __getstate__ = loaded.state  # pickle, copy: the rate a config loaded the signal at goes along
@@ -206,7 +209,8 @@ class Convolution:
         path), resampled to the config's rate when the config is built.
       mix: numeric parameter in ``[0, 1]`` (default 1: fully convolved).
       signal_rate: the rate of an array ``signal`` in Hz (``None``: the config's); see ``Noise``.
-      source: keyword-only, set by the config: the file the impulse response was read from (as ``Noise``'s).
+      source, source_rate: keyword-only, set by the config: the file the impulse response was read
+        from and the rate it was read at (as ``Noise``'s).
 
     >>> import jax, jaxspec, numpy as np
     >>> late = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(convolution=jaxspec.Convolution([0.0, 1.0])))
@@ -217,6 +221,7 @@ class Convolution:
     signal: Any
     mix: Any = 1.0
     source: str | None = dataclasses.field(default=None, kw_only=True)  # the config's: not the 3rd argument
+    source_rate: int | None = dataclasses.field(default=None, kw_only=True)  # the config's too (loaded.kept_rate)
     signal_rate: int | None = None
 
     def __post_init__(self):
@@ -226,6 +231,7 @@ class Convolution:
         object.__setattr__(self, "signal", _checked_signal(self.signal, "Convolution signal"))
         object.__setattr__(self, "signal_rate", _signal_rate(self, "Convolution"))
         object.__setattr__(self, "source", loaded.kept_source(self))  # with the samples read from it only
+        object.__setattr__(self, "source_rate", loaded.kept_rate(self))
 
     __repr__ = _signal_repr
     __getstate__ = loaded.state  # pickle, copy: the rate a config loaded the signal at goes along
