@@ -12,6 +12,7 @@ import math
 import numbers
 import re
 import sys
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -223,16 +224,18 @@ def check_rate(name: str, rate: object) -> int:
 
 
 _SEEN: set = set()
+_SEEN_LOCK = threading.Lock()  # check and add as one step: two threads asking at once both got True
 
 
 def first_time(key: object) -> bool:
     """True the first time this process asks about ``key`` (hashable): for the warnings that come
     once per process, as the configs jaxspec derives from a user's (``dataclasses.replace`` in
     ``planner``, ``stream``, ``presets``) would repeat them, from a line of ``dataclasses.py``."""
-    if key in _SEEN:
-        return False
-    _SEEN.add(key)
-    return True
+    with _SEEN_LOCK:
+        if key in _SEEN:
+            return False
+        _SEEN.add(key)
+        return True
 
 
 def warn_low_rate(name: str, rate: int) -> int:

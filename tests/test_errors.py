@@ -664,3 +664,31 @@ def test_rates_of_one_khz_and_more_do_not_warn():
         warnings.simplefilter("error")
         SpectrogramConfig(sample_rate=1000)
         jaxspec.Audio(np.zeros(100, np.float32), 8000)
+
+
+def test_a_once_per_process_warning_is_once_across_threads(monkeypatch):
+    # first_time checked, then added: two threads asking at once could both be first (an audit)
+    import threading
+    import time
+
+    from jaxspec import errors
+
+    class Slow(set):  # widens the gap between the check and the add
+        def __contains__(self, key):
+            seen = super().__contains__(key)
+            time.sleep(0.05)
+            return seen
+
+    monkeypatch.setattr(errors, "_SEEN", Slow())
+    start, answers = threading.Barrier(4), []
+
+    def ask():
+        start.wait()
+        answers.append(errors.first_time(("a key", 1)))
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [False, False, False, True]
