@@ -115,17 +115,14 @@ def resolve(augmentation: Augmentation | None, sample_rate: int) -> Augmentation
 
 
 def _at_rate(source: str, signal: Any, rate: int | None, sample_rate: int, name: str) -> Any:
-    """What to load for a recording a config loaded from ``source`` at ``rate`` (``None``: not
-    known, its config rebuilt without a constructor), in a config of ``sample_rate``: its file
-    while it can be read (a fresh config's samples, ``from_dict`` equal), else the samples
-    held, at their rate (unknown: the config's)."""
+    """What to load for a recording a config loaded from ``source`` at ``rate`` (its
+    ``source_rate`` for a config JAX rebuilt; ``None``: not known), in a config of another
+    ``sample_rate``: its file while it can be read (a fresh config's samples, ``from_dict``
+    equal), else the samples held, at their rate (unknown: the config's)."""
     try:
-        loaded = load_recording(source, sample_rate, name)
+        return load_recording(source, sample_rate, name)
     except (OSError, RecordingFileError):  # moved or deleted since: the samples held
         return signal if rate is None else Audio(np.asarray(signal), rate)
-    if rate is None and loaded.shape == np.shape(signal) and not np.array_equal(loaded, np.asarray(signal)):
-        return signal  # at the same rate (its file's length), changed by a tree map: the user's samples
-    return loaded
 
 
 def holds_its_file(setting: Any, sample_rate: int, name: str) -> bool:

@@ -75,11 +75,11 @@ def power_value(text: str) -> float | None:
         raise argparse.ArgumentTypeError(f"{text!r}: write a number (2 = power, 1 = magnitude) or none") from None
 
 
-def param_value(text: str, allow_scaled: bool = False) -> Any:
+def _param_value(text: str, allow_scaled: bool = False) -> Any:
     """A numeric augmentation parameter in the JSON form of ``jaxspec.serialize``."""
     kind, _, rest = text.partition(":")
     if kind.lower() == "scaled" and allow_scaled:
-        return {"scaled": param_value(rest)}
+        return {"scaled": _param_value(rest)}
     try:
         if kind.lower() in ("uniform", "normal", "loguniform"):
             numbers = [float(v) for v in re.split(r"[,:]", rest)]
@@ -94,28 +94,28 @@ def param_value(text: str, allow_scaled: bool = False) -> Any:
         raise argparse.ArgumentTypeError(f"{text!r} is not a parameter; use {PARAM_HELP}{scaled}") from None
 
 
-def checked_duration(text: str) -> str:
+def _checked_duration(text: str) -> str:
     parse_duration(text, "--time-shift", None)  # "1e999s" is refused here, as argparse's error
     return text
 
 
-def shift_value(text: str) -> Any:
+def _shift_value(text: str) -> Any:
     """A time shift: a parameter in seconds, durations (``100ms``, ``-100ms:100ms``), or ``scaled:PARAM``."""
     parts = text.split(":")
     if len(parts) <= 2 and parts[0].lower() != "scaled" and any(map(is_duration_string, parts)):  # -100ms:0.1 too
         # Durations go on as written (TimeShift reads them), so its warning about a long shift
         # knows "20s" was meant: no hint that a bare number is seconds.
         try:
-            shift = [checked_duration(p) if is_duration_string(p) else float(p) for p in parts]
+            shift = [_checked_duration(p) if is_duration_string(p) else float(p) for p in parts]
         except ConfigError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
         except ValueError:
-            return param_value(text, allow_scaled=True)  # its error names the forms taken
+            return _param_value(text, allow_scaled=True)  # its error names the forms taken
         return shift[0] if len(shift) == 1 else shift
-    return param_value(text, allow_scaled=True)
+    return _param_value(text, allow_scaled=True)
 
 
-def int_value(text: str) -> int | list[int]:
+def _int_value(text: str) -> int | list[int]:
     """An integer parameter: ``N`` or an inclusive ``LO:HI`` range."""
     lo, sep, hi = text.partition(":")
     try:
@@ -124,7 +124,7 @@ def int_value(text: str) -> int | list[int]:
         raise argparse.ArgumentTypeError(f"{text!r} must be an integer (or LO:HI where a range is taken)") from None
 
 
-def plain_value(text: str) -> float | str:
+def _plain_value(text: str) -> float | str:
     """A fixed value: a number, else the text (a name such as ``mean``)."""
     try:
         return float(text)
@@ -132,7 +132,7 @@ def plain_value(text: str) -> float | str:
         return text
 
 
-KIND_VALUE = {"number": param_value, "shift": shift_value, "integer": int_value, "value": plain_value}
+KIND_VALUE = {"number": _param_value, "shift": _shift_value, "integer": _int_value, "value": _plain_value}
 
 
 def stage_value(parse: Any) -> Any:
