@@ -11,6 +11,7 @@ size and modification time (ns) (an output replaced since, by a run with another
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -57,6 +58,11 @@ def _check_manifest_path(path: Path) -> None:
     except FileNotFoundError:
         return
     except OSError as error:
+        if error.errno == errno.ENAMETOOLONG:  # a legal -o name whose manifest's name is not ("cannot be read" misled)
+            raise InputError(
+                f"the manifest {str(path)!r} beside the output has a name too long for the file system "
+                f"({len(os.fsencode(path.name))} bytes); shorten -o"
+            ) from error
         raise InputError(f"the manifest {str(path)!r} cannot be read: {error.strerror or error}") from error
     if not stat.S_ISREG(mode):
         kind = "a folder" if stat.S_ISDIR(mode) else "a link" if stat.S_ISLNK(mode) else "not a regular file"

@@ -990,3 +990,16 @@ def test_skip_existing_takes_an_output_with_an_unreadable_header_as_cut(tmp_path
     code, stdout, _ = _run(capsys, "encode", clip.parent, "-o", out, "--no-progress", "--skip-existing")
     assert code == 0 and stdout.startswith("1 written")
     assert np.load(out / "a.npy").shape == jaxspec.encode(SpectrogramConfig(), str(clip)).shape
+
+
+def test_a_folder_skips_macos_appledouble_files_only(tmp_path):
+    """``._a.wav`` files (macOS metadata, copied beside each file) failed every run as
+    "Format not recognised"; other hidden files in a folder are encoded, as documented."""
+    from jaxspec.cli.inputs import find_inputs
+
+    (tmp_path / ".hid").mkdir()
+    for name in ("a.wav", ".b.wav", ".hid/c.wav"):
+        soundfile.write(tmp_path / name, np.zeros(800, np.float32), RATE)
+    (tmp_path / "._a.wav").write_bytes(b"\x00\x05\x16\x07" + bytes(60))
+    inputs, problems = find_inputs([str(tmp_path)])
+    assert sorted(item.name for item in inputs) == [".b", ".hid/c", "a"] and problems == []

@@ -2800,3 +2800,40 @@ def test_the_beam_command_without_apache_beam_says_so_in_one_line(tmp_path):
     assert (
         run.stderr.strip() == "python -m jaxspec.beam: error: jaxspec.beam needs Apache Beam: pip install apache-beam"
     )
+
+
+def test_an_output_name_the_os_refuses_fails_that_item_only(tmp_path, capsys):
+    """An output whose name the OS refuses (``a.au`` of 255 bytes -> ``a.npy`` of 256; a folder
+    without permission for a user) stopped the whole run with exit 2 and nothing written once
+    the output folder existed: ``Path.is_file`` lets ENAMETOOLONG / EACCES through. That item
+    fails, naming its output; the others are written (SPEC 5)."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    out.mkdir()
+    soundfile.write(folder / "ok.wav", np.zeros(800, np.float32), RATE)
+    soundfile.write(folder / ("a" * 252 + ".au"), np.zeros(800, np.float32), RATE, format="AU")
+    for flags in ([], ["--skip-existing"]):
+        assert main(["encode", str(folder), "-o", str(out), "--no-progress", *flags]) == EXIT_FAILED
+        printed = capsys.readouterr()
+        assert "File name too long" in printed.err and "1 written, 1 failed" in printed.out, printed
+        (out / "ok.npy").unlink()
+
+
+def test_a_path_the_os_cannot_reach_is_named_with_its_reason(tmp_path):
+    """A file inside a folder that cannot be searched was "no such file or folder" (it exists):
+    the OS's reason, as every other file error gives it."""
+    from jaxspec.cli.inputs import find_inputs
+
+    too_long = str(tmp_path / ("n" * 300 + ".wav"))
+    assert find_inputs([too_long]) == ([], [(too_long, "File name too long")])
+    assert find_inputs([str(tmp_path / "absent.wav")])[1][0][1] == "no such file or folder"
+
+
+def test_an_output_too_long_for_its_manifest_says_so(tmp_path, capsys):
+    """``-o`` of 244 bytes is legal, its manifest's name (+15 bytes) is not: the refusal said the
+    manifest "cannot be read"; it says the name is too long and to shorten -o."""
+    soundfile.write(tmp_path / "a.wav", np.zeros(800, np.float32), RATE)
+    out = tmp_path / ("n" * 240 + ".npy")
+    assert main(["encode", str(tmp_path / "a.wav"), "-o", str(out), "--no-progress"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "too long for the file system" in err and "shorten -o" in err and "cannot be read" not in err, err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import os
 import sys
 import time
 from pathlib import Path
@@ -121,13 +122,13 @@ def run_encode(args: argparse.Namespace) -> int:
             todo.append(item)
             if manifest.up_to_date(item.name, target, sources[item.name]):
                 current.add(item.name)  # kept if its new encoding or write fails (_after_failure)
-        elif args.skip_existing and target.is_file() and outputs.whole_npy(target):  # not one a power cut left cut
+        elif args.skip_existing and os.path.isfile(target) and outputs.whole_npy(target):  # not one a power cut cut
             skipped += 1
         elif manifest.up_to_date(item.name, target, sources[item.name]):
             skipped += 1
         else:
             todo.append(item)
-            replacing += target.is_file()  # a folder or FIFO in its place is left alone (it fails)
+            replacing += os.path.isfile(target)  # Path.is_file raised EACCES / ENAMETOOLONG: exit 2 (the write says it)
     _sweep([manifest_path.parent, *(target.parent for target in targets.values())])
     if replacing:
         why = (

@@ -123,7 +123,12 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         help=f"start from a preset of jaxspec.presets with its defaults ({', '.join(presets.__all__)}); "
         "--config and the flags override it",
     )
-    add("--sample-rate", type=int, metavar="HZ", help="target rate; inputs are resampled to it (default 16000)")
+    add(
+        "--sample-rate",
+        type=int,
+        metavar="HZ",
+        help="target rate; inputs are resampled to it (default 16000, or the --preset's / --config file's)",
+    )
     add(
         "--window-size",
         type=duration_value,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import errno
 import fnmatch
 import glob
 import os
@@ -79,7 +80,7 @@ def _folder_inputs(folder: str, problems: list[tuple[str, str]], prefix: str = "
     for root, files in _walk(folder, problems):
         for file in files:
             path = os.path.join(root, file)
-            if _is_audio(path):
+            if _is_audio(path) and not file.startswith("._"):  # macOS's AppleDouble metadata: no audio, failed each run
                 yield Input(path, _strip_extension(os.path.join(prefix, os.path.relpath(path, folder))))
 
 
@@ -210,8 +211,19 @@ def find_inputs(patterns: Iterable[str]) -> tuple[list[Input], list[tuple[str, s
             if not add(found) and len(problems) == before:
                 problems.append((pattern, "the pattern matches no audio file"))
         else:
-            problems.append((pattern, "no such file or folder"))
+            problems.append((pattern, _why_missing(pattern)))
     return inputs, problems
+
+
+def _why_missing(path: str) -> str:
+    """The OS's reason a path that ``lexists`` denies cannot be reached ("Permission denied" for a
+    file in a folder that cannot be searched, "File name too long"): it was "no such file or folder"."""
+    try:
+        os.lstat(path)
+    except OSError as error:
+        if error.errno != errno.ENOENT and error.strerror:
+            return error.strerror
+    return "no such file or folder"
 
 
 def collisions(inputs: Sequence[Input], files: bool = True) -> list[str]:
