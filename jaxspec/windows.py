@@ -46,6 +46,7 @@ class Window:
       name: one of ``WINDOW_NAMES`` (``"povey"`` = Hann ** 0.85, ``"hanning"`` = ``"hann"``).
       symmetric: ``True`` = denominator ``n - 1`` (Kaldi, ``np.hanning``,
         ``torch.hann_window(n, periodic=False)``); ``False`` = periodic (denominator ``n``).
+        The name ``"povey"`` alone is Kaldi's window, ``Window("povey", symmetric=True)``.
 
     >>> from jaxspec.windows import window_values
     >>> window_values(Window("hann", symmetric=True), 5)
@@ -166,7 +167,10 @@ def window_values(spec: WindowSpec, n: int) -> np.ndarray:
         return named_window(spec.name, n, spec.symmetric)
     if callable(spec):
         try:
-            values = np.asarray(spec(n))
+            # Eager even inside a trace: a config rebuilt by JAX's unflatten has no cached window, and a
+            # jax.numpy callable (jnp.hanning) traced there failed in np.asarray on every call.
+            with jax.ensure_compile_time_eval():
+                values = np.asarray(spec(n))
             if values.dtype.kind in "cb":  # complex values lost their imaginary part in a float cast
                 raise TypeError(f"it returned {values.dtype} values; a window's values are real numbers")
             values = values.astype(np.float64)

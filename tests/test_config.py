@@ -299,3 +299,19 @@ def test_a_window_callable_may_return_any_real_dtype():
         np.testing.assert_array_equal(config.window, np.ones(8))
     half = SpectrogramConfig(window_size=8, offset=4, window_function=lambda n: jnp.hanning(n).astype(jnp.bfloat16))
     np.testing.assert_array_equal(half.window, np.asarray(jnp.hanning(8).astype(jnp.bfloat16), np.float64))
+
+
+def test_a_jax_numpy_window_callable_computes_spectrograms():
+    """``window_function=jnp.hanning`` is the natural callable in a JAX library: it was taken
+    when the config was built and then failed on every call (the config JAX rebuilds inside the
+    trace calls it again, on tracers). It gives the window NumPy's own function gives."""
+    x = np.random.default_rng(0).standard_normal(1600).astype(np.float32)
+    numpy_config = SpectrogramConfig(window_function=np.hanning)
+    by_numpy = jaxspec.spectrogram(numpy_config, x)
+    short = jaxspec.spectrogram(numpy_config, x[:800])
+    for window in (jnp.hanning, lambda n: 0.5 - 0.5 * jnp.cos(2 * jnp.pi * jnp.arange(n) / (n - 1))):
+        config = SpectrogramConfig(window_function=window)
+        np.testing.assert_allclose(jaxspec.spectrogram(config, x), by_numpy, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(jax.jit(jaxspec.spectrogram)(config, x), by_numpy, rtol=1e-5, atol=1e-6)
+        batch = jaxspec.encode_batch(config, [x, x[:800]], sample_rate=16000)
+        np.testing.assert_allclose(batch[1], short, rtol=1e-5, atol=1e-6)
