@@ -268,7 +268,8 @@ def spectrogram(
         ``config.num_frames(lengths[i])`` frames, and the frames past those are zeros. A
         new set of lengths never recompiles. Concrete lengths outside ``[0, Lmax]`` are an
         ``InputError``; traced ones (inside ``jit``, where a NumPy array or list passed to
-        the jitted function is traced too) cannot be checked and are clipped to it.
+        the jitted function is traced too) cannot be checked and are clipped to it. One
+        signal ``x [Lmax]`` takes one int (a row of such a batch, as ``vmap`` over rows passes it).
 
     Returns:
       float32 ``[shape=(n_frames, features)]`` or ``[shape=(B, n_frames, features)]``

@@ -330,3 +330,25 @@ def test_empty_padded_batch_with_mirrored_edges(config):
     alone = np.asarray(jaxspec.spectrogram(config, np.zeros(0, np.float32)))
     assert out.shape == (2, *alone.shape)
     np.testing.assert_array_equal(out[0], alone)
+
+
+def test_one_padded_signal_takes_one_length_and_vmaps_over_rows():
+    """``spectrogram(config, x [Lmax], key, lengths=n)``: one row of a ragged batch, as ``vmap``
+    over rows hands it in (it was "lengths= needs a batch x [B, Lmax]"). It equals the batch's
+    row, which equals ``x[:n]`` alone on its frames (``assert_rows_equal_alone``), zeros past."""
+    config = CONFIGS["rms_all_stages"]
+    lengths, key = np.array([6000, 1600, 133, 0]), jax.random.key(3)
+    x = ragged_batch(lengths.tolist())
+    batch = np.asarray(jaxspec.spectrogram(config, x, key, lengths=lengths))
+    keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(len(lengths)))
+    mapped = jax.vmap(lambda row, n, k: jaxspec.spectrogram(config, row, k, lengths=n))(x, lengths, keys)
+    np.testing.assert_allclose(mapped, batch, rtol=1e-5, atol=1e-7)
+    for i, n in enumerate(lengths):
+        for given in (int(n), np.int64(n), jnp.int32(n)):
+            one = jaxspec.spectrogram(config, x[i], keys[i], lengths=given)
+            np.testing.assert_allclose(one, batch[i], rtol=1e-5, atol=1e-7)
+        jitted = jax.jit(lambda row, n, k: jaxspec.spectrogram(config, row, k, lengths=n))(x[i], n, keys[i])
+        np.testing.assert_allclose(jitted, batch[i], rtol=1e-5, atol=1e-7)
+    for bad, match in (([1600], "one integer length"), (1.5, "one integer length"), (6001, r"\[0, 6000\]")):
+        with pytest.raises(jaxspec.InputError, match=match):
+            jaxspec.spectrogram(config, x[0], lengths=bad)
