@@ -263,6 +263,7 @@ def atomic_file(
     ``path`` is left as it was.
 
     >>> import tempfile, os
+    >>> from jaxspec._atomic import atomic_file
     >>> target = os.path.join(tempfile.mkdtemp(), "a", "x.txt")
     >>> with atomic_file(target, "w") as f:
     ...     _ = f.write("done")

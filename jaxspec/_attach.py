@@ -76,7 +76,7 @@ def attach(
     >>> config = jaxspec.SpectrogramConfig(window_size=400, offset=160)
     >>> def linear(params, feats):  # [B, n_frames, bins] -> [B, classes]
     ...     return feats.mean(axis=-2) @ params["w"]
-    >>> net = attach(config, linear, transform=jnp.log1p)
+    >>> net = jaxspec.attach(config, linear, transform=jnp.log1p)
     >>> params = {"w": jnp.zeros((201, 8))}
     >>> jax.jit(net)(params, jnp.zeros((4, 16000))).shape
     (4, 8)

@@ -3,6 +3,7 @@
 Each returns the value normalized (``float`` / ``int``) or raises ``ConfigError`` naming
 the stage, the field and the value.
 
+>>> from jaxspec._fields import number
 >>> number("Log", "floor", 1, 0.0)
 1.0
 """

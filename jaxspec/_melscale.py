@@ -27,6 +27,7 @@ _LOGSTEP = math.log(6.4) / 27.0
 def hz_to_mel(hz: np.ndarray, scale: str) -> np.ndarray:
     """Mels of frequencies ``hz`` (any shape, Hz) on ``scale`` (librosa / Kaldi formulas).
 
+    >>> from jaxspec._melscale import hz_to_mel
     >>> round(float(hz_to_mel(1000.0, "slaney")), 6), round(float(hz_to_mel(1000.0, "htk")), 3)
     (15.0, 999.986)
     """
@@ -43,6 +44,7 @@ def hz_to_mel(hz: np.ndarray, scale: str) -> np.ndarray:
 def mel_to_hz(mel: np.ndarray, scale: str) -> np.ndarray:
     """The inverse of ``hz_to_mel``: Hz of mels ``mel`` (any shape) on ``scale``.
 
+    >>> from jaxspec._melscale import mel_to_hz
     >>> round(float(mel_to_hz(15.0, "slaney")), 6)
     1000.0
     """
@@ -231,6 +233,7 @@ def mel_filterbank(
     ``MelBanks`` (triangles in mel space over the first ``fft_size // 2`` bins; the
     Nyquist bin gets weight 0).
 
+    >>> from jaxspec._melscale import mel_filterbank
     >>> fb = mel_filterbank(40, 0.0, 8000.0, "slaney", "slaney", 16000, 512)
     >>> fb.shape
     (257, 40)
@@ -278,6 +281,8 @@ def dct_matrix(n_in: int, n_out: int, norm: str | None) -> np.ndarray:
     """DCT-II as a matrix, float64 ``[shape=(n_in, n_out)]``: ``y = x @ D`` keeps the
     first ``n_out`` coefficients of ``scipy.fft.dct(x, type=2, norm=norm)``.
 
+    >>> import numpy as np
+    >>> from jaxspec._melscale import dct_matrix
     >>> bool(np.allclose(dct_matrix(4, 4, "ortho").T @ dct_matrix(4, 4, "ortho"), np.eye(4)))
     True
     """
@@ -294,6 +299,7 @@ def lifter(n: int, lifter_length: float, kind: str) -> np.ndarray:
     """Cepstral lifter weights ``[shape=(n,)]``: librosa ``1 + (L/2) sin(pi (i+1) / L)``,
     Kaldi ``1 + (L/2) sin(pi i / L)`` for coefficient ``i``; ones when ``L == 0``.
 
+    >>> from jaxspec._melscale import lifter
     >>> lifter(3, 0, "librosa")
     array([1., 1., 1.])
     """
@@ -308,6 +314,7 @@ def derivative_row(width: int, order: int, deriv: int, position: int) -> np.ndar
     ``position`` of the degree-``order`` least-squares polynomial through ``width``
     samples (``scipy.signal.savgol_coeffs``'s fit, in sample order).
 
+    >>> from jaxspec._melscale import derivative_row
     >>> derivative_row(5, 1, 1, 2).round(6) + 0.0  # (+ 0.0: a -1e-17 from pinv's BLAS rounds to -0.)
     array([-0.2, -0.1,  0. ,  0.1,  0.2])
     """

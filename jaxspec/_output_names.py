@@ -19,6 +19,7 @@ def names_folder(path: Any) -> bool:
     """True when ``path`` (text, bytes or path-like) names a folder whatever exists there: it ends
     in a separator, or its last part is ``.`` or ``..``.
 
+    >>> from jaxspec._output_names import names_folder
     >>> names_folder("out/"), names_folder("out/."), names_folder("out.png")
     (True, True, False)
     """

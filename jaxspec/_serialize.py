@@ -36,7 +36,7 @@ Things that cannot be written (a callable window, a callable or custom distribut
 that build a config take its class.
 
 >>> import jaxspec
->>> config = jaxspec.SpectrogramConfig(offset="10ms", augmentation=Augmentation(volume=(0.5, 1.5)))
+>>> config = jaxspec.SpectrogramConfig(offset="10ms", augmentation=jaxspec.Augmentation(volume=(0.5, 1.5)))
 >>> jaxspec.SpectrogramConfig.from_dict(config.to_dict()) == config
 True
 """

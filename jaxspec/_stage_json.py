@@ -5,6 +5,7 @@ A stage is ``{name: {field: value}}`` with ``name`` from its table
 fields that differ from their defaults; a chain is a list of stages; a ``Window`` is
 ``{"name": "hann", "symmetric": true}``.
 
+>>> from jaxspec._stage_json import stages_from_json, stages_to_json
 >>> from jaxspec.features import FEATURES, MelFilterbank
 >>> stages_to_json((MelFilterbank(n_mels=80),), FEATURES)
 [{'mel_filterbank': {'n_mels': 80}}]

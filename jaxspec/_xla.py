@@ -161,6 +161,7 @@ def row_groups(rows: int, samples_per_row: int, bytes_per_row: int) -> list[int]
     page-faulted them on every call (Kaldi fbank on 40 x 3 s: 36 MiB of temporaries, 2x
     slower; on 32 x 3 s 30 MiB, 0.96x; Whisper on 8 x 30 s 39 MiB, 0.6x).
 
+    >>> from jaxspec._xla import row_groups
     >>> row_groups(64, 32 * 2048, 32 * 2048 * 4), row_groups(64, 121 * 400, 121 * 400 * 4)
     ([0, 11, 21, 32, 43, 53, 64], None)
     """
@@ -175,6 +176,7 @@ def block_rows(rows: int, samples_per_row: int) -> int | None:
     at most ``BLOCK_SAMPLES`` frame samples, evened out (64 rows that fit 25 per block are
     3 blocks of 22, not 25 + 25 + 14 moved back over 11 rows already done).
 
+    >>> from jaxspec._xla import block_rows
     >>> block_rows(64, 32 * 2048), block_rows(64, 121 * 400)
     (22, None)
     """

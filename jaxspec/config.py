@@ -111,6 +111,7 @@ class SpectrogramConfig:
     fft_size // 2 + 1`` without feature stages) with ``n_frames = num_frames(L)`` for
     ``L`` samples at ``sample_rate`` (``ceil(L / offset)`` with the seed's framing).
 
+    >>> from jaxspec import SpectrogramConfig
     >>> config = SpectrogramConfig()
     >>> config.window_samples, config.offset_samples, config.num_bins
     (400, 133, 201)
@@ -340,6 +341,7 @@ class SpectrogramConfig:
           signals: optional paths of the recordings, ``{"noise": path, "convolution":
             path}``; they take precedence over the stages' ``source`` paths.
 
+        >>> from jaxspec import SpectrogramConfig
         >>> SpectrogramConfig(offset=160).to_dict()["offset"]
         160
         """
@@ -353,6 +355,7 @@ class SpectrogramConfig:
           d: ``{field: value}``; missing keys take their defaults.
           base: the folder that relative recording paths are relative to.
 
+        >>> from jaxspec import SpectrogramConfig
         >>> SpectrogramConfig.from_dict({"window_size": "32ms", "normalization": ["rms", 0.1]}).window_samples
         512
         """
@@ -366,9 +369,9 @@ class SpectrogramConfig:
         """Writes the config as JSON (recording paths relative to the file's real folder); returns the path.
         ``InputError`` if ``path`` is one of its recordings, or any existing file that is not JSON (``a.wav``).
 
-        >>> import tempfile, os
-        >>> file = SpectrogramConfig(offset=160).save(os.path.join(tempfile.mkdtemp(), "cfg.json"))
-        >>> SpectrogramConfig.load(file).offset_samples
+        >>> import jaxspec, tempfile, os
+        >>> file = jaxspec.SpectrogramConfig(offset=160).save(os.path.join(tempfile.mkdtemp(), "cfg.json"))
+        >>> jaxspec.SpectrogramConfig.load(file).offset_samples
         160
         """
         return _serialize.save(self, path, signals=signals)

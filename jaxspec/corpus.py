@@ -70,6 +70,7 @@ window held 16 rows of 66 M values, 2.4 GB for one item (now 1 row)."""
 def bucket_length(length: int) -> int:
     """The ladder length that holds ``length`` samples: the smallest rung ``>= length``.
 
+    >>> from jaxspec.corpus import bucket_length
     >>> [bucket_length(n) for n in (0, 1024, 1025, 8000, 16000, 128000)]
     [1024, 1024, 1536, 8192, 16384, 131072]
     """
@@ -91,6 +92,7 @@ def item_bucket(config: SpectrogramConfig | None, length: int) -> int:
     alone). Such configs compile a program per length.
 
     >>> import jaxspec
+    >>> from jaxspec.corpus import item_bucket
     >>> item_bucket(None, 1), item_bucket(jaxspec.SpectrogramConfig(window_size=2, offset=1, fft_size=1 << 17), 1)
     (1024, 1)
     """
@@ -107,6 +109,7 @@ def bucket_batch_size(bucket: int, config: SpectrogramConfig | None = None) -> i
     """Rows per batch for a bucket: ``min(MAX_BATCH, max(1, BATCH_SAMPLES // bucket))``,
     and with a ``config`` at most ``BATCH_VALUES // (frames x fft_samples)`` (at least 1).
 
+    >>> from jaxspec.corpus import bucket_batch_size
     >>> bucket_batch_size(16384), bucket_batch_size(1 << 22)
     (64, 1)
     >>> import jaxspec
@@ -130,8 +133,8 @@ class Batches:
     or for a packed config (``packing.packable``) one buffer for every length, full at
     ``PACK_BATCH_SAMPLES`` samples.
 
-    >>> import jaxspec
-    >>> batches = Batches(jaxspec.SpectrogramConfig(normalization=("max", 1.0)), keyed=False)
+    >>> import jaxspec.corpus
+    >>> batches = jaxspec.corpus.Batches(jaxspec.SpectrogramConfig(normalization=("max", 1.0)), keyed=False)
     >>> batches.add("a", 16000), len(batches.rest())
     (None, 1)
     """
@@ -169,6 +172,7 @@ def plan_batches(lengths: Sequence[int], config: SpectrogramConfig | None = None
 
     Items keep their input order inside a bucket; buckets come in order of their first item.
 
+    >>> from jaxspec.corpus import plan_batches
     >>> plan_batches([16000, 100, 15000, 3000])
     [(16384, [0, 2]), (1024, [1]), (3072, [3])]
     """
@@ -376,6 +380,8 @@ def file_key(seed: int, name: str) -> jax.Array:
 
     ``fold_in(fold_in(jax.random.key(seed), h >> 32), h & 0xFFFFFFFF)`` with ``h = name_hash(name)``.
 
+    >>> import jax
+    >>> from jaxspec.corpus import file_key
     >>> k = file_key(0, "speakers/a/clip1")
     >>> bool((jax.random.key_data(k) == jax.random.key_data(file_key(0, "speakers/a/clip1"))).all())
     True

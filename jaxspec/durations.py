@@ -29,6 +29,7 @@ _EXACT = decimal.Context(prec=100, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN,
 def seconds_to_samples(seconds: float, sample_rate: int) -> int:
     """``floor(seconds * sample_rate + 0.5)``: the one conversion rule of jaxspec.
 
+    >>> from jaxspec.durations import seconds_to_samples
     >>> seconds_to_samples(0.025, 16000), seconds_to_samples(0.01, 22050)
     (400, 221)
     """
@@ -49,6 +50,7 @@ def parse_duration(value: Any, name: str, ints: str | None = "samples") -> float
     ``ints``: what an int means where ``value`` comes from (samples; frames for a target length;
     ``None``: seconds, as for a time shift), for the messages.
 
+    >>> from jaxspec.durations import parse_duration
     >>> parse_duration("25ms", "window_size"), parse_duration("-0.1s", "time_shift")
     (0.025, -0.1)
     """

@@ -193,7 +193,7 @@ def encode(
       per rung, not one per length.
 
     >>> import jaxspec
-    >>> encode(jaxspec.SpectrogramConfig(), jaxspec.example_path()).shape[1]
+    >>> jaxspec.encode(jaxspec.SpectrogramConfig(), jaxspec.example_path()).shape[1]
     201
     """
     if stream is not None and not (isinstance(stream, (bool, np.bool_, int)) and stream in (0, 1)):  # "no" streamed

@@ -42,6 +42,7 @@ def capped_message(text: str) -> str:
     those around the earlier cut, whose count is added (so that pickling, which builds the
     exception again, and wrapping keep the count right).
 
+    >>> from jaxspec.errors import capped_message
     >>> message = capped_message("a" * 3000 + "end")
     >>> len(message), message[1460:1504], message[-3:]
     (2000, 'aaaa ... [1039 characters left out] ... aaaa', 'end')
@@ -96,6 +97,7 @@ def did_you_mean(given: str, choices: Sequence[str], synonyms: Mapping[str, str]
     """`` (did you mean X?)`` for the choice closest to a mistyped ``given`` (a known
     synonym's first: librosa's ``hop_length`` is ``offset``), or ``""`` when none is close.
 
+    >>> from jaxspec.errors import did_you_mean
     >>> did_you_mean("n_ffts", ["n_fft", "n_mels"])
     ' (did you mean n_fft?)'
     """

@@ -27,6 +27,7 @@ frame before the window; Kaldi's order is dither, remove DC, pre-emphasis):
   ``raw_energy``: after DC removal), or after the window with ``windowed=True``; the
   feature stage ``UseEnergy`` puts it in the output.
 
+>>> from jaxspec.framing import Centered, Kaldi, num_frames
 >>> num_frames(Kaldi(), 16000, 400, 160, 512), num_frames(Centered(), 16000, 400, 160, 512)
 (98, 101)
 """

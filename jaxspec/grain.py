@@ -63,6 +63,8 @@ def record_key(seed: int, index: int) -> jax.Array:
     ``fold_in`` takes 32 bits: an index of ``2**32`` or more (a long ``repeat``) folds in
     its high word, then its low word.
 
+    >>> import jax
+    >>> from jaxspec.grain import record_key
     >>> bool((jax.random.key_data(record_key(0, 3)) == jax.random.key_data(record_key(0, 3))).all())
     True
     """
@@ -90,6 +92,7 @@ def shard_for_process(dataset: Any, *, process_index: int | None = None, process
     on the split, so without ``index_field`` the ``random_map`` keys (and augmentations)
     change with the number of hosts.
 
+    >>> from jaxspec.grain import shard_for_process
     >>> list(shard_for_process(list(range(10)), process_index=1, process_count=3))
     [1, 4, 7]
     """
@@ -167,8 +170,8 @@ class LoadAudio:
     ``map(record)`` returns float32 ``[shape=(n,)]`` (``n = length`` when set), or a
     dict with ``field`` replaced by it.
 
-    >>> import jaxspec
-    >>> LoadAudio(jaxspec.SpectrogramConfig(), length="1s").map(jaxspec.example_path()).shape
+    >>> import jaxspec.grain
+    >>> jaxspec.grain.LoadAudio(jaxspec.SpectrogramConfig(), length="1s").map(jaxspec.example_path()).shape
     (16000,)
     """
 
@@ -227,8 +230,8 @@ class EncodeAudio:
               .map_with_index(jaxspec.grain.EncodeAudio(config, seed=1)))
         first = ds[0]  # float32 [n_frames, bins]
 
-    >>> import jaxspec
-    >>> EncodeAudio(jaxspec.SpectrogramConfig()).map_with_index(0, jaxspec.example_path()).shape[1]
+    >>> import jaxspec.grain
+    >>> jaxspec.grain.EncodeAudio(jaxspec.SpectrogramConfig()).map_with_index(0, jaxspec.example_path()).shape[1]
     201
     """
 

@@ -50,8 +50,8 @@ class Audio:
         soundfile returns it). Float in [-1, 1] or an integer PCM type.
       sample_rate: samples per second (positive int; static in the pytree).
 
-    >>> import numpy as np
-    >>> Audio(np.zeros(8000, np.float32), 16000).duration
+    >>> import jaxspec, numpy as np
+    >>> jaxspec.Audio(np.zeros(8000, np.float32), 16000).duration
     0.5
     """
 
@@ -294,7 +294,7 @@ def load_audio(path: PathLike) -> Audio:
       TruncatedAudioWarning: the file decoded to fewer frames than its header declares.
 
     >>> import jaxspec
-    >>> load_audio(jaxspec.example_path()).sample_rate
+    >>> jaxspec.load_audio(jaxspec.example_path()).sample_rate
     16000
     """
     return read_start(path, None)

@@ -72,6 +72,7 @@ def packable(config: SpectrogramConfig, keyed: bool = False) -> bool:
     active augmentation stage has a packed form and no frame draws dither.
 
     >>> import jaxspec
+    >>> from jaxspec.packing import packable
     >>> packable(jaxspec.SpectrogramConfig()), packable(jaxspec.SpectrogramConfig(normalization=("max", 1.0)))
     (True, False)
     """

@@ -30,8 +30,8 @@ def blockwise(config: SpectrogramConfig) -> bool:
     framewise feature stages only (no per-example statistic such as ``top_db``, no
     deltas; ``UseEnergy`` places each frame's own energy). Other configs are computed in memory.
 
-    >>> import jaxspec
-    >>> blockwise(jaxspec.SpectrogramConfig()), blockwise(jaxspec.presets.whisper())
+    >>> import jaxspec.planner
+    >>> jaxspec.planner.blockwise(jaxspec.SpectrogramConfig()), jaxspec.planner.blockwise(jaxspec.presets.whisper())
     (True, False)
     """
     framing_ok = config.framing is None or (isinstance(config.framing, Kaldi) and config.framing.snip_edges)
@@ -47,6 +47,7 @@ def streamable(config: SpectrogramConfig) -> bool:
     reads itself (``framing.edge_sources``). Packing (``jaxspec.packing``) takes ``blockwise`` only.
 
     >>> import jaxspec
+    >>> from jaxspec.planner import streamable
     >>> streamable(jaxspec.presets.librosa_melspectrogram(sr=16000)), streamable(jaxspec.presets.whisper())
     (True, False)
     """
@@ -65,8 +66,8 @@ def start_frames(config: SpectrogramConfig, rate: int, frames: int) -> int | Non
     The count covers the frames ``target_length`` keeps (its samples, or ``m`` frames: ``m + 1``
     hops and two windows, for any framing) and the resampler's ``reach`` around them.
 
-    >>> import jaxspec
-    >>> start_frames(jaxspec.presets.whisper(), 16000, 10**8)
+    >>> import jaxspec.planner
+    >>> jaxspec.planner.start_frames(jaxspec.presets.whisper(), 16000, 10**8)
     480000
     """
     if config.normalization is not None or uses_key(config) or config.target_length is None:
@@ -144,8 +145,8 @@ def plan_file(
       InputError: ``stream=True`` with a key that augments or dithers.
       AudioFileError: a file counted by decoding that does not decode (a cut FLAC).
 
-    >>> import jaxspec
-    >>> plan_file(jaxspec.SpectrogramConfig(), jaxspec.example_path()).stream
+    >>> import jaxspec.planner
+    >>> jaxspec.planner.plan_file(jaxspec.SpectrogramConfig(), jaxspec.example_path()).stream
     False
     """
     augmented = augmented and uses_key(config)

@@ -92,6 +92,7 @@ def picture_format(output: str | os.PathLike, name: str = "output") -> str:
     """The format of the picture ``output`` from its extension (``"png"`` without one), checked before any
     work: a ``ConfigError`` naming ``name`` and ``output`` for a folder (``out/``) or another extension.
 
+    >>> from jaxspec.plot import picture_format
     >>> picture_format("clip.SVG")
     'svg'
     """
@@ -115,7 +116,8 @@ def to_db(spec: np.ndarray, power: float) -> np.ndarray:
     Returns:
       float64 dB re 1, floored at -300 dB where ``spec`` is 0.
 
-    >>> to_db(np.array([100.0]), 2.0)
+    >>> import jaxspec.plot, numpy as np
+    >>> jaxspec.plot.to_db(np.array([100.0]), 2.0)
     array([20.])
     """
     tiny = 10.0 ** (-300.0 * power / 20.0)
@@ -147,7 +149,8 @@ def pooled(a: np.ndarray, columns: int | None = None, reduce: str = "mean") -> n
     ``"mean"`` (a spectrogram's frames: the average power of each group, as a long view shows
     it), ``"max"`` or ``"min"`` (a waveform's envelope); ``a`` itself when it is short enough.
 
-    >>> pooled(np.arange(10.0), 4), pooled(np.arange(10.0), 4, "max")
+    >>> import jaxspec.plot, numpy as np
+    >>> jaxspec.plot.pooled(np.arange(10.0), 4), jaxspec.plot.pooled(np.arange(10.0), 4, "max")
     (array([1., 4., 7., 9.]), array([2., 5., 8., 9.]))
     """
     n, columns = a.shape[0], MAX_COLUMNS if columns is None else columns
@@ -225,8 +228,8 @@ def output_scale(config: SpectrogramConfig) -> str:
     drawn as it is) or ``"signed"`` (DCT, deltas, a subtracted mean: values around 0, drawn
     on a diverging scale centred on 0; in dB, every negative value came out black, as silence).
 
-    >>> from jaxspec import Deltas, Log, MelFilterbank
-    >>> output_scale(SpectrogramConfig(features=(MelFilterbank(), Log(), Deltas())))
+    >>> from jaxspec import Deltas, Log, MelFilterbank, SpectrogramConfig, plot
+    >>> plot.output_scale(SpectrogramConfig(features=(MelFilterbank(), Log(), Deltas())))
     'signed'
     """
     scale = "power"
@@ -363,9 +366,9 @@ def plot_file(
     Returns:
       ``Path(output)``.
 
-    >>> import jaxspec, tempfile, os
-    >>> out = plot_file(jaxspec.SpectrogramConfig(), jaxspec.example_path(), os.path.join(tempfile.mkdtemp(), "s.png"))
-    >>> out.stat().st_size > 10_000
+    >>> import jaxspec.plot, tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "s.png")
+    >>> jaxspec.plot.plot_file(jaxspec.SpectrogramConfig(), jaxspec.example_path(), out).stat().st_size > 10_000
     True
     """
     if isinstance(dpi, bool) or not isinstance(dpi, numbers.Real) or not 10 <= dpi <= limits.MAX_DPI:

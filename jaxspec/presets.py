@@ -12,6 +12,7 @@ Keywords the source has but jaxspec does not implement (e.g. librosa's ``dtype``
 ``vtln_warp != 1``, Kaldi's ``htk_compat`` in ``kaldi_mfcc``, ``min_duration > 0``)
 raise ``ConfigError`` naming them.
 
+>>> from jaxspec.presets import librosa_melspectrogram
 >>> config = librosa_melspectrogram(sr=16000, n_mels=40)
 >>> config.num_features, config.num_frames(16000)
 (40, 32)
@@ -96,6 +97,7 @@ def librosa_melspectrogram(**kwargs: Any) -> SpectrogramConfig:
     """``librosa.feature.melspectrogram(y=x, **kw).T`` (librosa 0.10 / 0.11 defaults: note
     ``hop_length=512`` whatever ``n_fft``; ``hop_length=None`` = ``win_length // 4``).
 
+    >>> from jaxspec.presets import librosa_melspectrogram
     >>> librosa_melspectrogram().output_shape(22050)
     (44, 128)
     """
@@ -117,6 +119,7 @@ def librosa_mfcc(
     per example) of the mel spectrogram; ``melspectrogram_kwargs`` as
     ``librosa_melspectrogram`` takes them (``mel_norm`` is the filters' ``norm``).
 
+    >>> from jaxspec.presets import librosa_mfcc
     >>> librosa_mfcc(sr=16000).num_features
     20
     """
@@ -199,6 +202,7 @@ def torchaudio_melspectrogram(**kwargs: Any) -> SpectrogramConfig:
     Hann, Hamming or Blackman), bin frequencies
     ``linspace(0, sample_rate // 2, n_fft // 2 + 1)``, ``f_max = sample_rate // 2``.
 
+    >>> from jaxspec.presets import torchaudio_melspectrogram
     >>> torchaudio_melspectrogram().output_shape(16000)
     (81, 128)
     """
@@ -219,6 +223,7 @@ def torchaudio_mfcc(
     """``torchaudio.transforms.MFCC(**kw)(x).T``: DCT-II of ``AmplitudeToDB(top_db=80)``
     (per example) of the mel spectrogram, or of ``log(mel + 1e-6)`` with ``log_mels``.
 
+    >>> from jaxspec.presets import torchaudio_mfcc
     >>> torchaudio_mfcc(melkwargs={"n_mels": 64}).num_features
     40
     """
@@ -347,6 +352,7 @@ def kaldi_fbank(**kwargs: Any) -> SpectrogramConfig:
     values, and ``spectrogram`` scales integer PCM to [-1, 1), so pass
     ``pcm.astype(np.float32)`` to keep the int16 scale.
 
+    >>> from jaxspec.presets import kaldi_fbank
     >>> kaldi_fbank().output_shape(16000)
     (98, 23)
     """
@@ -359,6 +365,7 @@ def kaldi_mfcc(*, num_ceps=13, cepstral_lifter=22.0, **kwargs: Any) -> Spectrogr
     """``torchaudio.compliance.kaldi.mfcc(x[None], **kw)``: orthonormal DCT-II of the log mel
     energies, the first ``num_ceps``, Kaldi's lifter ``1 + (L/2) sin(pi i / L)``.
 
+    >>> from jaxspec.presets import kaldi_mfcc
     >>> kaldi_mfcc().output_shape(16000)
     (98, 13)
     """
@@ -381,6 +388,7 @@ def whisper(n_mels: int = 80, *, augmentation: Any = None, **unsupported) -> Spe
     or trim to 30 s, 400-point periodic-Hann STFT every 160 samples, centred with reflect
     padding, last frame dropped, Slaney mels, ``WhisperLog`` per example.
 
+    >>> from jaxspec.presets import whisper
     >>> whisper().output_shape(16000)
     (3000, 80)
     """

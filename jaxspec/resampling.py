@@ -259,8 +259,8 @@ def resample(x: Any, orig_rate: int, target_rate: int) -> Any:
 
     Works under ``jax.jit`` (rates static), ``jax.vmap`` and ``jax.grad``.
 
-    >>> import numpy as np
-    >>> resample(np.zeros(44100, np.float32), 44100, 16000).shape
+    >>> import jaxspec, numpy as np
+    >>> jaxspec.resample(np.zeros(44100, np.float32), 44100, 16000).shape
     (16000,)
     """
     orig_rate = check_rate("orig_rate", orig_rate)

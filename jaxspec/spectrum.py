@@ -287,6 +287,7 @@ def spectrogram(
     (within float32 rounding there and for feature stages).
 
     >>> import jax.numpy as jnp
+    >>> from jaxspec import SpectrogramConfig, spectrogram
     >>> spectrogram(SpectrogramConfig(), jnp.zeros(16000)).shape
     (121, 201)
     >>> out = spectrogram(SpectrogramConfig(), jnp.ones((2, 16000)), lengths=jnp.array([16000, 401]))

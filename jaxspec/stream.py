@@ -167,7 +167,7 @@ def stream_spectrogram(
       ConfigError: ``config`` cannot be computed block by block (``jaxspec.planner.streamable``).
 
     >>> import jaxspec, numpy as np
-    >>> blocks = stream_spectrogram(jaxspec.SpectrogramConfig(), jaxspec.example_path())
+    >>> blocks = jaxspec.stream_spectrogram(jaxspec.SpectrogramConfig(), jaxspec.example_path())
     >>> np.concatenate(list(blocks)).shape
     (328, 201)
     """
@@ -297,7 +297,7 @@ def encode_to_file(
 
     >>> import jaxspec, numpy as np, tempfile, os
     >>> out = os.path.join(tempfile.mkdtemp(), "speech.npy")
-    >>> encode_to_file(jaxspec.SpectrogramConfig(), jaxspec.example_path(), out)
+    >>> jaxspec.encode_to_file(jaxspec.SpectrogramConfig(), jaxspec.example_path(), out)
     (328, 201)
     >>> np.load(out).dtype
     dtype('float32')

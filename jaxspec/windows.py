@@ -48,7 +48,7 @@ class Window:
         ``torch.hann_window(n, periodic=False)``); ``False`` = periodic (denominator ``n``).
         The name ``"povey"`` alone is Kaldi's window, ``Window("povey", symmetric=True)``.
 
-    >>> from jaxspec.windows import window_values
+    >>> from jaxspec.windows import Window, window_values
     >>> window_values(Window("hann", symmetric=True), 5)
     array([0. , 0.5, 1. , 0.5, 0. ])
     """
@@ -123,6 +123,7 @@ def named_window(name: str, n: int, symmetric: bool | None = None) -> np.ndarray
       float64 ``[shape=(n,)]``, equal to ``scipy.signal.get_window(name, n)`` (periodic)
       or ``get_window(name, n, fftbins=False)`` (symmetric).
 
+    >>> from jaxspec.windows import named_window
     >>> named_window("hann", 4)
     array([0. , 0.5, 1. , 0.5])
     """

@@ -57,8 +57,8 @@ def _within(value: jax.Array, low: float, high: float) -> jax.Array:
 class Uniform:
     """Uniform distribution on ``[low, high]`` (``low <= high``).
 
-    >>> import jax
-    >>> float(Uniform(0.5, 0.5).sample(jax.random.key(0)))
+    >>> import jax, jaxspec
+    >>> float(jaxspec.Uniform(0.5, 0.5).sample(jax.random.key(0)))
     0.5
     """
 

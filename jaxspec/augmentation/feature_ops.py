@@ -13,6 +13,7 @@ All shapes are static: a traced number of valid frames (``valid_frames``, for pa
 rows) only changes index comparisons, never a shape.
 
 >>> import jax.numpy as jnp
+>>> from jaxspec.augmentation.feature_ops import mask
 >>> mask(jnp.ones((2, 4)), jnp.array([1]), jnp.array([2]), axis=1).tolist()
 [[1.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 1.0]]
 """

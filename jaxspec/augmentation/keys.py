@@ -168,8 +168,8 @@ def draw(setting: Any, key: jax.Array, length: int, *, sample_rate: int | None =
       mask, width 0 past the drawn count), likewise ``time_mask_*``. Feature-level
       values need a ``SpectrogramConfig`` (its frames and features).
 
-    >>> import jax
-    >>> draw(Augmentation(volume=2.0), jax.random.key(0), 16000)
+    >>> import jax, jaxspec
+    >>> jaxspec.draw(jaxspec.Augmentation(volume=2.0), jax.random.key(0), 16000)
     {'volume_gain': Array(2., dtype=float32)}
     """
     if isinstance(length, jax.Array):

@@ -46,6 +46,7 @@ def floor_product(a: Any, n: Any, offset: float) -> jax.Array:
     """int32 ``floor(a * n + offset)`` for ``offset`` 0 or 0.5, ``n`` an int in ``[0, 2**31)``
     (static or traced), ``|a * n| < 2**31``; ``a`` a Python float or a traced float32.
 
+    >>> from jaxspec.augmentation.rounding import floor_product
     >>> int(floor_product(0.65, 90, 0.5)), int(floor_product(-0.3, 25, 0.5)), int(floor_product(0.0015, 2000, 0.0))
     (59, -7, 3)
     """

@@ -318,6 +318,7 @@ class Augmentation:
     ``time_mask=TimeMask(count, width, max_fraction)`` or ``(count, width)``,
     ``time_warp=TimeWarp(max_shift)`` or an int, ``vtlp=VTLP(alpha, f_hi)`` or ``alpha``.
 
+    >>> from jaxspec import Augmentation
     >>> Augmentation(volume=(0.5, 1.5)).volume
     Volume(gain=Uniform(low=0.5, high=1.5))
     """

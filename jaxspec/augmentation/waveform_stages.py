@@ -103,6 +103,8 @@ def recording_samples(setting: Any) -> Any:
     unsigned types but uint8, shapes but ``[n]`` and ``[0]`` (noise failed in a gather, a convolution
     gave 0) are a ``ConfigError`` naming the field, raised while tracing, as the constructor raises it.
 
+    >>> import numpy as np
+    >>> from jaxspec.augmentation import Noise, recording_samples
     >>> recording_samples(Noise(0.1, np.array([16384, -32768], np.int16)))
     array([ 0.5, -1. ], dtype=float32)
     """
@@ -176,7 +178,7 @@ class TimeShift:
     Zeros enter on the side the signal leaves; the length is unchanged.
 
     >>> import jax, jaxspec
-    >>> jaxspec.draw(jaxspec.Augmentation(time_shift=TimeShift(0.01)), jax.random.key(0), 16000)
+    >>> jaxspec.draw(jaxspec.Augmentation(time_shift=jaxspec.TimeShift(0.01)), jax.random.key(0), 16000)
     {'time_shift_samples': Array(160, dtype=int32)}
     """
 

@@ -296,6 +296,7 @@ class _Closed(io.TextIOBase):
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jaxspec`` command; returns the exit code.
 
+    >>> from jaxspec.cli import main
     >>> main(["config", "--offset", "10ms"])  # doctest: +ELLIPSIS
     {
       "sample_rate": 16000,
