@@ -38,11 +38,10 @@ def batch_sharding(devices: Sequence[jax.Device] | None = None, axis_name: str =
       with ``jax.device_put(x, sharding)`` for ``x [shape=(B, L)]`` with ``B`` a multiple
       of the device count.
 
-    >>> import jax, numpy as np
-    >>> sharding = batch_sharding()
+    >>> import jax, jaxspec, numpy as np
+    >>> sharding = jaxspec.batch_sharding()
     >>> x = jax.device_put(np.zeros((len(jax.devices()) * 2, 16000), np.float32), sharding)
-    >>> import jaxspec
-    >>> sharded_spectrogram(jaxspec.SpectrogramConfig(), x, sharding=sharding).shape[1:]
+    >>> jaxspec.sharded_spectrogram(jaxspec.SpectrogramConfig(), x, sharding=sharding).shape[1:]
     (121, 201)
     """
     devices = list(jax.devices() if devices is None else _device_list(devices))
@@ -63,6 +62,8 @@ def _device_list(devices: Any) -> list:
     devices = list(devices)  # a generator of devices too
     if not devices or not all(isinstance(d, jax.Device) for d in devices):
         raise InputError(f"devices={devices!r} must be a non-empty list of jax.Device (e.g. jax.devices())")
+    if len(set(devices)) < len(devices):  # a mesh of [d, d] failed later in JAX with a bare AssertionError
+        raise InputError(f"devices={devices!r} names a device twice; each device holds one shard")
     return devices
 
 
@@ -97,13 +98,20 @@ def sharded_spectrogram(
     >>> spec.shape[1:], spec.dtype, spec.sharding.is_equivalent_to(jaxspec.batch_sharding(), 3)
     ((121, 201), dtype('float32'), True)
     """
-    sharding = batch_sharding() if sharding is None else sharding
+    sharding = _own_rows(x) if sharding is None else sharding
     if not isinstance(sharding, NamedSharding):
         raise InputError(f"sharding={sharding!r} must be a NamedSharding (e.g. jaxspec.batch_sharding())")
     spec = sharding.spec
     axis = spec[0] if len(spec) else None
-    shards = 1 if axis is None else int(np.prod([sharding.mesh.shape[a] for a in np.atleast_1d(axis)]))
-    x = as_waveform(x, config, devices=shards)
+    if axis is None:  # P() or P(None, ...) copied the whole batch to every device and computed it on each
+        raise InputError(
+            f"sharding={sharding!r} does not split the first (batch) axis; pass one whose spec names a mesh axis "
+            "first, e.g. NamedSharding(mesh, PartitionSpec('data')) or jaxspec.batch_sharding()"
+        )
+    shards = int(np.prod([sharding.mesh.shape[a] for a in np.atleast_1d(axis)]))
+    # a NumPy batch stays on the host until _placed puts each device's rows there (it was
+    # copied whole to the default device first: N times the rows that device holds)
+    x = as_waveform(x, config, host=True, devices=shards)
     if x.ndim != 2:
         raise InputError(f"sharded_spectrogram needs a batch x [B, L], got shape {x.shape}")
     if x.shape[0] % shards:
@@ -128,10 +136,30 @@ def sharded_spectrogram(
         # Nothing to compute, and a jitted program's zero-size sharded output holds the whole
         # batch's shape on every device in jax 0.10 (np.asarray of it then fails to broadcast
         # (2, 0, F) into (1, 0, F)): the empty result is placed with the rows' layout instead.
-        empty = np.zeros((x.shape[0], frames, config.num_features), output_dtype(config))
-        return _placed(jnp.asarray(empty) if isinstance(x, jax.core.Tracer) else empty, rows)
+        shape = (x.shape[0], frames, config.num_features)
+        if isinstance(x, jax.core.Tracer):  # placing it needs a mesh context under jit on an explicit mesh
+            return jnp.zeros(shape, output_dtype(config))
+        return _placed(np.zeros(shape, output_dtype(config)), rows)
     mapped = _mapped(sharding.mesh, axis, key is not None, one_key, lengths is not None)
     return mapped(config, _placed(x, NamedSharding(sharding.mesh, PartitionSpec(axis, None))), key, lengths)
+
+
+def _own_rows(x: Any) -> NamedSharding:
+    """The default ``sharding``: the mesh axis that already splits a sharded ``x``'s rows (a batch
+    on a ``jax.make_mesh`` mesh was moved to ``batch_sharding()``'s, or failed with its axis name
+    as a ``KeyError``), else ``batch_sharding()``."""
+    held = getattr(x, "sharding", None) if isinstance(x, jax.Array) else None
+    if isinstance(x, jax.core.Tracer):  # under jit: the sharding in its type, where the mesh is explicit
+        held = getattr(getattr(jax, "typeof", lambda a: None)(x), "sharding", None)
+        if isinstance(held, NamedSharding) and len(held.spec) and held.spec[0] is not None and _explicit(held.mesh):
+            raise InputError(
+                f"x is split over the axis {held.spec[0]!r} of an explicit mesh; under jax.jit pass that mesh's "
+                f"sharding=NamedSharding(mesh, PartitionSpec({held.spec[0]!r})) (static)"
+            )
+        held = None
+    if isinstance(held, NamedSharding) and len(held.spec) and held.spec[0] is not None:
+        return NamedSharding(held.mesh, PartitionSpec(held.spec[0]))
+    return batch_sharding()
 
 
 def _placed(a: jax.Array | None, sharding: NamedSharding) -> jax.Array | None:
@@ -143,7 +171,9 @@ def _placed(a: jax.Array | None, sharding: NamedSharding) -> jax.Array | None:
     if isinstance(a, jax.core.Tracer):
         return jax.sharding.reshard(a, sharding) if _explicit(sharding.mesh) else a
     if isinstance(a, jax.Array) and a.sharding.is_equivalent_to(sharding, a.ndim):
-        return a
+        # the same layout on another mesh (other axis names, explicit axes) failed in shard_map
+        if not isinstance(a.sharding, NamedSharding) or a.sharding.mesh == sharding.mesh:
+            return a
     if sharding.is_fully_addressable and (not isinstance(a, jax.Array) or a.is_fully_addressable):
         return jax.device_put(a, sharding)
     return a

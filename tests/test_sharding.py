@@ -129,3 +129,60 @@ def test_an_empty_sharded_result_reads_back():
     result = subprocess.run([sys.executable, "-c", _EMPTY_SCRIPT], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "EMPTY-OK" in result.stdout
+
+
+_MESH_SCRIPT = textwrap.dedent(
+    """
+    import jax, numpy as np
+    import jaxspec
+    from jax.sharding import NamedSharding, PartitionSpec as P
+
+    config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=(0.5, 2.0), noise=0.01))
+    x = np.random.default_rng(0).standard_normal((8, 3000)).astype(np.float32)
+    key = jax.random.key(3)
+    expected = np.asarray(jaxspec.spectrogram(config, x, key))
+    mine = NamedSharding(jax.make_mesh((4,), ("data",)), P("data"))  # not batch_sharding's axis name
+    keys = jax.device_put(jax.random.split(key, 8), mine)
+    by_row = np.asarray(jaxspec.spectrogram(config, x, jax.random.split(key, 8)))
+    on_batch_mesh = jax.device_put(x, jaxspec.batch_sharding())
+    for out, want in (  # each was a KeyError 'data' or shard_map's "does not match the specs of the input"
+        (jaxspec.sharded_spectrogram(config, jax.device_put(x, mine), key), expected),
+        (jaxspec.sharded_spectrogram(config, on_batch_mesh, key, sharding=mine), expected),
+        (jaxspec.sharded_spectrogram(config, x, keys), by_row),
+    ):
+        np.testing.assert_array_equal(np.asarray(out), want)
+    # the default sharding is the mesh axis that already splits x's rows: computed where they lie
+    assert jaxspec.sharded_spectrogram(config, jax.device_put(x, mine)).sharding.mesh.axis_names == ("data",)
+    for bad, words in ((NamedSharding(mine.mesh, P()), "does not split the first"), (None, "names a device twice")):
+        try:
+            jaxspec.sharded_spectrogram(config, x, sharding=bad or jaxspec.batch_sharding([jax.devices()[0]] * 2))
+        except jaxspec.InputError as error:
+            assert words in str(error), error
+        else:
+            raise AssertionError(words)
+    # empty results under jit on an explicit mesh: "Length of device assignment 1 is not equal ..."
+    step = jax.jit(jaxspec.sharded_spectrogram, static_argnames="sharding")
+    assert np.asarray(step(config, np.zeros((0, 3000), np.float32), key, sharding=mine)).shape == (0, 23, 201)
+    assert np.asarray(step(config, np.zeros((4, 0), np.float32), lengths=np.zeros(4, int), sharding=mine)).shape == (
+        4, 0, 201,
+    )
+    # a NumPy batch goes to each device's rows, not whole to the default device first
+    placed, put = [], jax.device_put
+    jax.device_put = lambda a, *args, **kw: placed.append((np.shape(a), args or kw)) or put(a, *args, **kw)
+    jaxspec.sharded_spectrogram(config, x, key, sharding=mine)
+    jax.device_put = put
+    assert [where for shape, where in placed if shape == x.shape] == [(NamedSharding(mine.mesh, P("data", None)),)]
+    print("MESH-OK")
+    """
+)
+
+
+def test_meshes_of_other_axis_names_and_empty_batches_under_jit():
+    """The sharding audit: a batch already split over a ``jax.make_mesh`` mesh of another axis
+    name failed (KeyError); a spec that does not split the batch copied it to every device;
+    ``batch_sharding([d, d])`` failed inside JAX; an empty batch under jit on an explicit mesh
+    failed; a NumPy batch was copied whole to the default device before being split."""
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
+    result = subprocess.run([sys.executable, "-c", _MESH_SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "MESH-OK" in result.stdout
