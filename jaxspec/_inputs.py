@@ -290,12 +290,13 @@ def check_key(key: Any) -> jax.Array:
             raise InputError(
                 f"key={key!r} is not a PRNG key; use jax.random.key(seed) or jax.random.PRNGKey(seed)"
             ) from error
-    if not is_typed_key(key) and key.dtype == jnp.uint32 and key.shape[-1:] == (_default_key_words(),) != (2,):
+    words32 = key.dtype == jnp.uint32 and given == np.uint32  # not uint64 words, narrowed without x64
+    if not is_typed_key(key) and words32 and key.shape[-1:] == (_default_key_words(),) != (2,):
         # jax.random.PRNGKey(seed) under jax_default_prng_impl="rbg" (or "unsafe_rbg"): [4] words,
         # which JAX itself reads as that implementation's; they draw what jax.random.key(seed) draws
         return jax.random.wrap_key_data(key)
-    if not is_typed_key(key) and (key.dtype != jnp.uint32 or key.shape[-1:] != (2,)):
-        other = key.dtype == jnp.uint32 and key.ndim > 0  # raw words of another implementation (rbg: [4])
+    if not is_typed_key(key) and (not words32 or key.shape[-1:] != (2,)):
+        other = words32 and key.ndim > 0  # raw words of another implementation (rbg: [4])
         words = _default_key_words()  # under the Threefry default, its words are Threefry's: said once
         default = f" or as the [{words}] words of jax_default_prng_impl={jax.config.jax_default_prng_impl!r}"
         raise InputError(

@@ -46,7 +46,7 @@ import numpy as np
 
 from . import packing
 from ._inputs import int_in
-from .augmentation.random import fold_in_words
+from .augmentation.random import fold_in_words, seed_words
 from .config import SpectrogramConfig
 from .errors import ConfigError, InputError
 from .packing import check_each, encode_packed, packable
@@ -370,8 +370,7 @@ def file_keys(seed: int, names: Sequence[str]) -> np.ndarray:
     ``[shape=(n, 2)]``, row i the data of ``file_key(seed, names[i])`` (raw keys that
     ``encode_waves`` and ``spectrogram`` accept), derived on the host in one pass."""
     hashes = np.array([name_hash(name) for name in names], np.uint64).reshape(-1)
-    seed_words = np.asarray(jax.random.key_data(jax.random.key(int(seed))))
-    high = fold_in_words(seed_words, (hashes >> np.uint64(32)).astype(np.uint32))
+    high = fold_in_words(seed_words(seed), (hashes >> np.uint64(32)).astype(np.uint32))
     return fold_in_words(high, (hashes & np.uint64(0xFFFFFFFF)).astype(np.uint32))
 
 

@@ -42,6 +42,7 @@ import numpy as np
 
 from . import limits
 from ._inputs import as_index, int_in
+from .augmentation.random import seed_key
 from .config import SpectrogramConfig, to_samples
 from .corpus import check_seed, encode_one
 from .encoding import prepare, with_index
@@ -72,7 +73,7 @@ def record_key(seed: int, index: int) -> jax.Array:
         raise InputError(f"record index {index!r} must be an int in [0, 2**64) (Grain's record index)")
     if not int_in(seed, -(2**63), 2**63):
         raise ConfigError(f"seed={seed!r} must be an int in [-2**63, 2**63)")
-    key = jax.random.key(int(seed), impl="threefry2x32")
+    key = seed_key(seed)  # the same key with and without x64
     high, low = divmod(int(index), 2**32)
     return jax.random.fold_in(key if high == 0 else jax.random.fold_in(key, high), low)
 

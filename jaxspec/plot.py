@@ -33,6 +33,7 @@ from ._atomic import atomic_path
 from ._output_names import refuse_folder
 from .augmentation import draw, file_stamps
 from .augmentation.random import row_keys as fold_in_rows
+from .augmentation.random import seed_key
 from .config import SpectrogramConfig
 from .encoding import prepare
 from .errors import ConfigError, InputError
@@ -332,7 +333,7 @@ def panels_for(
     title = f"{name + ': ' if name else ''}original ({seconds:.2f} s {shown})"
     panels = [Panel(title, np.asarray(augment(config, x)), np.asarray(spectrogram(config, x)))]
     if augment_count:
-        keys = fold_in_rows(jax.random.key(seed, impl="threefry2x32"), augment_count)
+        keys = fold_in_rows(seed_key(seed), augment_count)
         for i in range(augment_count):
             values = draw(config, keys[i], length)  # waveform and feature-level values
             drawn = _describe_draws(config, values)

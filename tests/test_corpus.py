@@ -523,3 +523,28 @@ def test_a_tiny_hop_under_a_huge_fft_is_not_padded_to_the_ladder():
     batch = jaxspec.encode_batch(config, [x[:1], x], sample_rate=16000)
     np.testing.assert_allclose(batch[1], expected, rtol=1e-5, atol=1e-7)
     assert batch[0].shape == (1, (1 << 16) + 1)
+
+
+def test_a_seed_gives_the_key_of_its_64_bit_words_with_or_without_x64():
+    """The dtype audit: without x64, ``jax.random.key(seed)`` casts the seed to int32, so
+    ``--key 4294967296`` drew what ``--key 0`` draws and ``--key -1`` drew other keys than with
+    x64. Seeds give ``jax.random.key(seed)``'s keys with x64 on (computed by JAX in a process
+    with ``JAX_ENABLE_X64=1``), in this process without it, for the CLI's, Grain's and plot's keys."""
+    from jaxspec.augmentation.random import seed_key
+    from jaxspec.grain import record_key
+
+    seeds = [0, 5, 2**31 - 1, 2**31, 2**32, -1, -(2**63), 2**63 - 1, 1_700_000_000_000_000_000]
+    code = f"import jax; print([jax.random.key_data(jax.random.key(s)).tolist() for s in {seeds}])"
+    env = dict(os.environ, JAX_ENABLE_X64="1", JAX_PLATFORMS="cpu")
+    made = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    with_x64 = eval(made.stdout)
+    assert not jax.config.jax_enable_x64
+    for seed, words in zip(seeds, with_x64, strict=True):
+        np.testing.assert_array_equal(jax.random.key_data(seed_key(seed)), words, err_msg=str(seed))
+        h = name_hash("a/b")
+        expected = jax.random.fold_in(jax.random.fold_in(seed_key(seed), h >> 32), h & 0xFFFFFFFF)
+        np.testing.assert_array_equal(file_keys(seed, ["a/b"])[0], jax.random.key_data(expected))
+        np.testing.assert_array_equal(
+            jax.random.key_data(record_key(seed, 3)), jax.random.key_data(jax.random.fold_in(seed_key(seed), 3))
+        )
+    assert not np.array_equal(file_keys(2**32, ["a"]), file_keys(0, ["a"]))

@@ -615,6 +615,10 @@ def test_a_raw_key_of_the_wrong_dtype_is_named_as_given():
     config = SpectrogramConfig(augmentation=jaxspec.Augmentation(volume=(0.5, 1.5)))
     with raises(InputError, "key of dtype int64 and shape (2,) is not a PRNG key"):
         jaxspec.spectrogram(config, np.zeros(1600, np.float32), np.array([0, 1], np.int64))
+    # a uint64 key lost its high bits without x64 ([2**32, 7] drew as [0, 7]) and was refused with it
+    for words in ([0, 7], [2**32, 7]):
+        with raises(InputError, "key of dtype uint64 and shape (2,) is not a PRNG key"):
+            jaxspec.draw(config, np.array(words, np.uint64), 16000)
 
 
 def test_messages_name_no_other_function_and_a_folder_says_how_to_list_it(tmp_path):

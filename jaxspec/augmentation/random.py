@@ -121,6 +121,20 @@ def fold_in_words(words: np.ndarray, data: Any) -> np.ndarray:
     return np.stack([y0, y1], axis=-1)
 
 
+def seed_words(seed: int) -> np.ndarray:
+    """The Threefry words of ``jax.random.key(seed)`` as JAX makes them with x64, uint32
+    ``[shape=(2,)]``: the high and low words of the seed's 64-bit two's complement. Without x64
+    JAX casts the seed to int32 first (2**32 drew what 0 draws, -1 drew otherwise than with x64),
+    so the command line, Grain and plots derive their keys here, on the host."""
+    value = int(seed) % 2**64
+    return np.array([value >> 32, value & 0xFFFFFFFF], np.uint32)
+
+
+def seed_key(seed: int) -> jax.Array:
+    """``jax.random.key(seed, impl="threefry2x32")`` with x64 on, whatever the flags (``seed_words``)."""
+    return jax.random.wrap_key_data(seed_words(seed), impl="threefry2x32")
+
+
 def row_keys(key: jax.Array, batch: int) -> jax.Array:
     """``fold_in(key, i)`` for ``i < batch``: the batch key rule (SPEC section 4)."""
     return jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(batch, dtype=jnp.uint32))
