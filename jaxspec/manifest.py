@@ -81,6 +81,12 @@ def _check_manifest_path(path: Path) -> None:
 
 
 LOCK_WAIT_S = 30.0
+
+NUMBERS = "2026-12-05"
+"""The revision of the encoder's numbers, in every setting: changed by each release whose draws
+or rounding give an output other values for the same config and key rule (a rerun makes its
+outputs again; they were kept as up to date: dither draws of 2026-12-01, a time shift's rounding
+of 2026-12-04, seeds outside [0, 2**31) without x64 of 2026-12-05, an ``-o NAME.npy``'s key)."""
 """How long a run waits for the manifest's lock, in all, before it goes on without it."""
 
 _LOCK_OPEN = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
@@ -211,7 +217,8 @@ class Manifest:
 
     def __init__(self, path: Path, config_json: dict[str, Any], rule: str, recordings: dict | None = None):
         self.path = path
-        made = {"config": config_json, "key_rule": rule} | ({"recordings": recordings} if recordings else {})
+        made = {"config": config_json, "key_rule": rule, "numbers": NUMBERS}
+        made |= {"recordings": recordings} if recordings else {}
         text = json.dumps(made, sort_keys=True)
         self.setting = hashlib.sha256(text.encode()).hexdigest()[:32]
         self.header = {"setting": self.setting, **made}
@@ -237,17 +244,19 @@ class Manifest:
             info = target.stat()
         except OSError:
             return False
-        recorded = record.get("output_mtime_ns")  # absent from records of jaxspec before 2026-12
-        return info.st_size == record.get("output_bytes") and recorded in (None, info.st_mtime_ns)
+        return info.st_size == record.get("output_bytes") and record.get("output_mtime_ns") == info.st_mtime_ns
 
     def wrote(self, name: str, target: Path) -> bool:
         """True if ``target`` is the regular file recorded as ``name``'s output, as written
         (size and time in ns; any setting): an output of jaxspec's, not a file of the user's."""
         return _describes(self.records.get(name), target)
 
-    def add(self, name: str, source: Source | None, output: tuple[int, int], target: Path | None = None) -> None:
+    def add(
+        self, name: str, source: Source | None, output: tuple[int, int], target: Path | None = None, key_name=None
+    ) -> None:
         """Records an output just renamed into place (appended at once); ``output`` is its
-        ``_atomic.stamp``, ``target`` its path (for ``compact``; ``None`` in an archive)."""
+        ``_atomic.stamp``, ``target`` its path (for ``compact``; ``None`` in an archive);
+        ``key_name``: the name its key was made from, where that is not ``name`` (``-o NAME.npy``)."""
         record = {
             "name": name,
             "setting": self.setting,
@@ -256,7 +265,7 @@ class Manifest:
             "mtime_ns": None if source is None else source.mtime_ns,
             "output_bytes": output[0],
             "output_mtime_ns": output[1],
-        }
+        } | ({"key_name": key_name} if key_name not in (None, name) else {})
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._turn(), _regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT) as file:
             end = file.seek(0, os.SEEK_END)

@@ -6,6 +6,7 @@ reliability study found (SPEC section 5).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -544,7 +545,7 @@ def test_rerun_skips_only_up_to_date_outputs(tmp_path, capsys):
         file.write('{"name": "a", "sett')
     assert _cli(capsys, "encode", folder, "-o", out, "--no-progress", *flags, "--key", 2)[1].startswith("0 written")
     lines = [json.loads(line) for line in (out / ".jaxspec-manifest.jsonl").read_text().splitlines()]
-    assert [sorted(line) for line in lines[:1]] == [["config", "key_rule", "setting"]]
+    assert [sorted(line) for line in lines[:1]] == [["config", "key_rule", "numbers", "setting"]]
     assert sorted(line["name"] for line in lines[1:]) == ["a", "b"]
     assert lines[1]["input"] == os.path.abspath(folder / lines[1]["name"]) + ".wav"
 
@@ -2837,3 +2838,30 @@ def test_an_output_too_long_for_its_manifest_says_so(tmp_path, capsys):
     assert main(["encode", str(tmp_path / "a.wav"), "-o", str(out), "--no-progress"]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert "too long for the file system" in err and "shorten -o" in err and "cannot be read" not in err, err
+
+
+def test_outputs_of_an_older_encoder_are_made_again_and_records_name_their_key(tmp_path, capsys):
+    """The compatibility audit: a rerun after an upgrade kept outputs whose numbers the new code
+    changes (dither draws, a time shift's rounding, an ``-o NAME.npy``'s key: up to 0.76
+    relative) as up to date, since the setting held the config and key rule only. Settings hold
+    the encoder's numbers revision: a manifest of the setting as it was written before is made
+    again. An ``-o NAME.npy`` record names the input whose name its key was made from."""
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    _wav(folder / "a.wav")
+    argv = ["encode", folder, "-o", out, "--no-progress", "--key", 3, "--volume", "0.5:1.5"]
+    assert _cli(capsys, *argv)[1].startswith("1 written")
+    manifest = out / manifest_module.MANIFEST_NAME
+    lines = [json.loads(line) for line in manifest.read_text().splitlines()]
+    header = next(line for line in lines if "key_rule" in line)
+    assert header["numbers"] == manifest_module.NUMBERS
+    made = {"config": header["config"], "key_rule": header["key_rule"]}  # as jaxspec hashed it before
+    old = hashlib.sha256(json.dumps(made, sort_keys=True).encode()).hexdigest()[:32]
+    rows = [{**made, "setting": old} if "key_rule" in line else {**line, "setting": old} for line in lines]
+    manifest.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    assert _cli(capsys, *argv)[1].startswith("1 written, 0 failed, 0 up to date")
+    assert _cli(capsys, *argv)[1].startswith("0 written, 0 failed, 1 up to date")
+    take = tmp_path / "take.npy"
+    assert _cli(capsys, "encode", folder / "a.wav", "-o", take, "--no-progress", "--key", 3)[0] == EXIT_OK
+    records = [json.loads(line) for line in (tmp_path / "take.npy.manifest.jsonl").read_text().splitlines()]
+    assert [(r["name"], r["key_name"]) for r in records if "output_bytes" in r] == [("take", "a")]

@@ -168,7 +168,7 @@ def run_encode(args: argparse.Namespace) -> int:
                         say(f"error: {printable(item.path)}: {_output_error(error, target)}{kept}")
                     else:
                         try:
-                            manifest.add(item.name, sources[item.name], made, target)
+                            manifest.add(item.name, sources[item.name], made, target, key_names.get(item.name))
                             written += 1
                         except OSError as error:  # the output is complete: kept, and made again next run
                             manifest.forget(item.name)  # the record is of the output this one replaced
