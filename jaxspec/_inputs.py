@@ -364,9 +364,12 @@ def check_lengths(lengths: Any, x: jax.Array) -> jax.Array | None:
     if x.ndim == 1:  # one padded signal and its length: a batch of one (what vmap over rows hands in)
         scalar = np.shape(lengths) == () and not isinstance(lengths, (str, bytes))
         if not (scalar and jnp.issubdtype(jnp.result_type(lengths), jnp.integer)):
-            what = f"lengths={lengths!r:.60} for one signal x of shape {x.shape}"
-            raise InputError(f"{what}: pass one integer length (or a batch x [B, Lmax] with lengths [B])")
-        return check_lengths(jnp.reshape(lengths, (1,)) if isinstance(lengths, jax.Array) else [lengths], x[None])[0]
+            raise InputError(f"lengths={lengths!r:.60} for one signal x {x.shape}: pass one int (or x [B, L], [B])")
+        if isinstance(lengths, jax.Array):
+            return check_lengths(jnp.reshape(lengths, (1,)), x[None])[0]
+        if not 0 <= lengths <= x.shape[0]:  # an int checked here: 3 device operations were 300 us of 560
+            raise InputError(f"lengths={lengths} must lie in [0, {x.shape[0]}] (the length of x)")
+        return np.int32(lengths)
     if x.ndim != 2:
         raise InputError(f"lengths= needs a batch x [B, Lmax]; x has shape {x.shape}")
     if isinstance(lengths, (list, tuple)) and any(isinstance(n, jax.core.Tracer) for n in lengths):
