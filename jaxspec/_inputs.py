@@ -290,7 +290,7 @@ def check_key(key: Any) -> jax.Array:
             raise InputError(
                 f"key={key!r} is not a PRNG key; use jax.random.key(seed) or jax.random.PRNGKey(seed)"
             ) from error
-    words32 = key.dtype == jnp.uint32 and given == np.uint32  # not uint64 words, narrowed without x64
+    words32 = key.dtype == jnp.uint32 and given in (None, np.uint32)  # not uint64 words narrowed without x64
     if not is_typed_key(key) and words32 and key.shape[-1:] == (_default_key_words(),) != (2,):
         # jax.random.PRNGKey(seed) under jax_default_prng_impl="rbg" (or "unsafe_rbg"): [4] words,
         # which JAX itself reads as that implementation's; they draw what jax.random.key(seed) draws

@@ -377,7 +377,8 @@ def file_keys(seed: int, names: Sequence[str]) -> np.ndarray:
 def file_key(seed: int, name: str) -> jax.Array:
     """The key of the file with relative output name ``name`` (no extension, ``/`` separators).
 
-    ``fold_in(fold_in(jax.random.key(seed), h >> 32), h & 0xFFFFFFFF)`` with ``h = name_hash(name)``.
+    ``fold_in(fold_in(jax.random.key(seed), h >> 32), h & 0xFFFFFFFF)`` with ``h = name_hash(name)``
+    (``jax.random.key(seed)`` as it is with x64, with or without it: ``augmentation.random.seed_words``).
 
     >>> import jax
     >>> from jaxspec.corpus import file_key

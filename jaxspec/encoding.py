@@ -321,15 +321,14 @@ def encode_batch(
 
 
 def _few(config: SpectrogramConfig, lengths: list[int], keyed: bool) -> bool:
-    """True when the items fill under a quarter of the packed chunk (``packing.pack_frames``
-    frames) or half of each bucket's batch (``bucket_batch_size`` rows) that ``encode_waves``
-    would compute. Each is then encoded alone on its rung (``corpus.encode_one``, ``encode``'s
-    programs): ``encode_batch`` of one 1 s clip computed 2048 frames (3.4 ms against ``encode``'s
-    0.5 ms), of one clip with ``presets.whisper()`` 55 rows (264 ms against 5.8 ms; the latency
-    audit). Measured on 2 cores, 1 s clips: 4 keyless clips packed 2.3-2.7 ms, alone 1.4 ms; a
-    bucket's row costs about what the row alone costs (16 clips of 30 s Whisper: 286 ms in one
-    55-row batch, 16 x 5 ms alone), so half a batch is computed alone."""
+    """True when encoding each item alone on its rung (``corpus.encode_one``, ``encode``'s
+    programs) costs less than the work ``encode_waves`` would do: a packed chunk of
+    ``packing.pack_frames`` frames, or each bucket's batch of ``bucket_batch_size`` rows, padding
+    rows included. A call alone costs its work plus about 8192 samples' (64 frames') worth of
+    dispatch. Measured on 2 cores (the latency audit): one 1 s clip took 3.4 ms in a chunk, 0.5 ms
+    alone; 4 clips 2.3-2.7 ms packed, 1.4 ms alone; 500 clips of 100 samples 42 ms packed, 73 ms
+    alone; one 30 s clip with ``presets.whisper()`` 264 ms in a 55-row batch, 5.8 ms alone."""
     if packing.packable(config, keyed):
-        return 4 * sum(int(config.num_frames(n)) for n in lengths) <= packing.pack_frames(config)
+        return 2 * sum(int(config.num_frames(n)) + 64 for n in lengths) <= packing.pack_frames(config)
     buckets = collections.Counter(item_bucket(config, n) for n in lengths)
-    return all(2 * count <= bucket_batch_size(bucket, config) for bucket, count in buckets.items())
+    return all(count * (b + 8192) <= bucket_batch_size(b, config) * b for b, count in buckets.items())

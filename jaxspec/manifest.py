@@ -59,9 +59,10 @@ def _check_manifest_path(path: Path) -> None:
         return
     except OSError as error:
         if error.errno == errno.ENAMETOOLONG:  # a legal -o name whose manifest's name is not ("cannot be read" misled)
+            name = len(os.fsencode(path.name))
+            what = f"a name of {name} bytes" if name > 255 else f"a path of {len(os.fsencode(str(path)))} bytes"
             raise InputError(
-                f"the manifest {str(path)!r} beside the output has a name too long for the file system "
-                f"({len(os.fsencode(path.name))} bytes); shorten -o"
+                f"the manifest {str(path)!r} beside the output has {what}, too long for the file system; shorten -o"
             ) from error
         raise InputError(f"the manifest {str(path)!r} cannot be read: {error.strerror or error}") from error
     if not stat.S_ISREG(mode):
@@ -81,13 +82,13 @@ def _check_manifest_path(path: Path) -> None:
 
 
 LOCK_WAIT_S = 30.0
+"""How long a run waits for the manifest's lock, in all, before it goes on without it."""
 
 NUMBERS = "2026-12-05"
 """The revision of the encoder's numbers, in every setting: changed by each release whose draws
 or rounding give an output other values for the same config and key rule (a rerun makes its
 outputs again; they were kept as up to date: dither draws of 2026-12-01, a time shift's rounding
-of 2026-12-04, seeds outside [0, 2**31) without x64 of 2026-12-05, an ``-o NAME.npy``'s key)."""
-"""How long a run waits for the manifest's lock, in all, before it goes on without it."""
+of 2026-12-04, seeds outside [0, 2**32) without x64 of 2026-12-05, an ``-o NAME.npy``'s key)."""
 
 _LOCK_OPEN = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
 
@@ -203,6 +204,11 @@ def _describes(record: dict | None, target: Path | None) -> bool:
     )
 
 
+def _key_name(name: str, key_name: str | None) -> str | None:
+    """What a record keeps of the name an output's key was made from: ``None`` when it is ``name``."""
+    return None if key_name in (None, name) else key_name
+
+
 class Manifest:
     """The record of what an output folder (or archive) holds and how it was made.
 
@@ -229,10 +235,13 @@ class Manifest:
         self._inode: int | None = None  # the file this run's setting line went to
         self._lock_wait = LOCK_WAIT_S  # seconds this run may still wait for the lock
 
-    def up_to_date(self, name: str, target: Path, source: Source | None) -> bool:
-        """True if ``target`` was made from this same input with this setting and is complete."""
+    def up_to_date(self, name: str, target: Path, source: Source | None, key_name: str | None = None) -> bool:
+        """True if ``target`` was made from this same input with this setting (and key name: ``add``) and
+        is complete."""
         record = self.records.get(name)
         if record is None or source is None or record.get("setting") != self.setting:
+            return False
+        if record.get("key_name") != _key_name(name, key_name):  # -o take.npy of clips/sub/a.wav, then of sub/a.wav
             return False
         if (record.get("input"), record.get("size"), record.get("mtime_ns")) != (
             source.path,
@@ -265,7 +274,7 @@ class Manifest:
             "mtime_ns": None if source is None else source.mtime_ns,
             "output_bytes": output[0],
             "output_mtime_ns": output[1],
-        } | ({"key_name": key_name} if key_name not in (None, name) else {})
+        } | ({"key_name": _key_name(name, key_name)} if _key_name(name, key_name) else {})
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._turn(), _regular(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT) as file:
             end = file.seek(0, os.SEEK_END)

@@ -35,9 +35,9 @@ def key_rule(seed: int | None) -> str:
     """The key rule recorded in the manifest, with its seed."""
     if seed is None:
         return KEY_RULE_NONE
-    # a seed outside [0, 2**31) names its 64-bit words: without x64 it drew other keys until
-    # 2026-12-05 (an int32 cast), so outputs recorded under the old rule are made again
-    shown = f"{seed}" if 0 <= seed < 2**31 else f"{seed}: words {seed % 2**64 >> 32}, {seed % 2**32}"
+    # a seed outside [0, 2**32) names its 64-bit words: without x64 it drew other keys until
+    # 2026-12-05 (JAX kept its low 32 bits), so outputs recorded under the old rule are made again
+    shown = f"{seed}" if 0 <= seed < 2**32 else f"{seed}: words {seed % 2**64 >> 32}, {seed % 2**32}"
     return f"fold_in(fold_in(key({shown}), h >> 32), h & 0xFFFFFFFF), h = blake2b-64(name) little-endian"
 
 

@@ -83,14 +83,16 @@ def sharded_spectrogram(
         on the sharding's batch axis. It is placed with ``sharding`` if it is not already.
       key: ``None``, one key (row i uses ``jax.random.fold_in(key, i)``) or ``B`` keys.
       lengths: ``None`` or int ``[shape=(B,)]``: a ragged batch, as for ``spectrogram``.
-      sharding: a ``NamedSharding`` whose spec shards the first axis (default:
-        ``batch_sharding()``; a ``jax.make_mesh`` mesh with explicit axes too). ``x``, a key
+      sharding: a ``NamedSharding`` whose spec shards the first axis (default: the mesh axis
+        that already splits a sharded ``x``'s rows, else ``batch_sharding()``; a
+        ``jax.make_mesh`` mesh with explicit axes too; ``P()`` is an ``InputError``). ``x``, a key
         batch and ``lengths`` committed elsewhere (one device) are placed with it, and the
         config's recordings replicated on its mesh.
 
     Returns:
       ``[shape=(B, n_frames, config.num_features)]`` (float32; complex64 when ``config.power`` is None), sharded
-      like ``x``; equal to ``spectrogram(config, x, key)``. Works inside ``jax.jit``.
+      like ``x`` (an empty result under ``jax.jit``: unsharded zeros); equal to ``spectrogram(config, x,
+      key)``. Works inside ``jax.jit``.
 
     >>> import jax, jaxspec, numpy as np
     >>> x = np.zeros((len(jax.devices()) * 2, 16000), np.float32)  # B: a multiple of the device count
@@ -135,7 +137,7 @@ def sharded_spectrogram(
     if x.shape[0] == 0 or frames == 0:
         # Nothing to compute, and a jitted program's zero-size sharded output holds the whole
         # batch's shape on every device in jax 0.10 (np.asarray of it then fails to broadcast
-        # (2, 0, F) into (1, 0, F)): the empty result is placed with the rows' layout instead.
+        # (2, 0, F) into (1, 0, F)): an eager empty result is placed with the rows' layout instead.
         shape = (x.shape[0], frames, config.num_features)
         if isinstance(x, jax.core.Tracer):  # placing it needs a mesh context under jit on an explicit mesh
             return jnp.zeros(shape, output_dtype(config))
@@ -153,8 +155,8 @@ def _own_rows(x: Any) -> NamedSharding:
         held = getattr(getattr(jax, "typeof", lambda a: None)(x), "sharding", None)
         if isinstance(held, NamedSharding) and len(held.spec) and held.spec[0] is not None and _explicit(held.mesh):
             raise InputError(
-                f"x is split over the axis {held.spec[0]!r} of an explicit mesh; under jax.jit pass that mesh's "
-                f"sharding=NamedSharding(mesh, PartitionSpec({held.spec[0]!r})) (static)"
+                f"x is split over the axis {held.spec[0]!r} of an explicit mesh; traced (jax.jit, grad), pass that "
+                f"mesh's sharding=NamedSharding(mesh, PartitionSpec({held.spec[0]!r})) (static under jit)"
             )
         held = None
     if isinstance(held, NamedSharding) and len(held.spec) and held.spec[0] is not None:

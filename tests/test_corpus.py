@@ -548,3 +548,6 @@ def test_a_seed_gives_the_key_of_its_64_bit_words_with_or_without_x64():
             jax.random.key_data(record_key(seed, 3)), jax.random.key_data(jax.random.fold_in(seed_key(seed), 3))
         )
     assert not np.array_equal(file_keys(2**32, ["a"]), file_keys(0, ["a"]))
+    for bad in (2**64, -(2**63) - 1, 1.7, True, "3"):  # 2**64 drew what 0 draws, 1.7 what 1 draws
+        with pytest.raises(jaxspec.ConfigError, match=r"must be an int in \[-2\*\*63, 2\*\*63\)"):
+            file_keys(bad, ["a"])

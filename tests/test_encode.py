@@ -184,4 +184,5 @@ def test_a_small_encode_batch_encodes_each_item_alone(monkeypatch):
                 np.testing.assert_allclose(out[i], alone, rtol=1e-5, atol=1e-6 * float(np.max(alone)))
     assert calls == []
     encode_batch(SpectrogramConfig(), [x] * 8, sample_rate=16000)  # 968 frames: a packed chunk
-    assert calls == [8]
+    encode_batch(SpectrogramConfig(), [x[:100]] * 20, sample_rate=16000)  # tiny: 20 calls cost more than a chunk
+    assert calls == [8, 20]

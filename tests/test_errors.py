@@ -619,6 +619,8 @@ def test_a_raw_key_of_the_wrong_dtype_is_named_as_given():
     for words in ([0, 7], [2**32, 7]):
         with raises(InputError, "key of dtype uint64 and shape (2,) is not a PRNG key"):
             jaxspec.draw(config, np.array(words, np.uint64), 16000)
+    listed = jaxspec.draw(config, [np.uint32(0), np.uint32(7)], 16000)  # a list of uint32 words: still a key
+    assert listed == jaxspec.draw(config, np.array([0, 7], np.uint32), 16000)
 
 
 def test_messages_name_no_other_function_and_a_folder_says_how_to_list_it(tmp_path):

@@ -2862,6 +2862,14 @@ def test_outputs_of_an_older_encoder_are_made_again_and_records_name_their_key(t
     assert _cli(capsys, *argv)[1].startswith("1 written, 0 failed, 0 up to date")
     assert _cli(capsys, *argv)[1].startswith("0 written, 0 failed, 1 up to date")
     take = tmp_path / "take.npy"
-    assert _cli(capsys, "encode", folder / "a.wav", "-o", take, "--no-progress", "--key", 3)[0] == EXIT_OK
+    assert _cli(capsys, "encode", folder / "a.wav", "-o", take, *argv[4:])[0] == EXIT_OK
     records = [json.loads(line) for line in (tmp_path / "take.npy.manifest.jsonl").read_text().splitlines()]
     assert [(r["name"], r["key_name"]) for r in records if "output_bytes" in r] == [("take", "a")]
+    # the same input reached as sub/a draws other values: not up to date (the review)
+    (folder / "sub").mkdir()
+    (folder / "a.wav").rename(folder / "sub" / "a.wav")
+    (tmp_path / "take.npy").unlink()
+    assert _cli(capsys, "encode", folder, "-o", take, *argv[4:])[1].startswith("1 written")
+    again = ["encode", folder / "sub" / "a.wav", "-o", take, *argv[4:]]
+    assert _cli(capsys, *again)[1].startswith("1 written, 0 failed, 0 up to date")
+    assert _cli(capsys, *again)[1].startswith("0 written, 0 failed, 1 up to date")

@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from ..errors import ConfigError
 from .noise import noise_words, threefry_2x32, threefry_pairs
 
 _LOW = np.nextafter(np.float32(-1.0), np.float32(0.0))
@@ -123,9 +124,12 @@ def fold_in_words(words: np.ndarray, data: Any) -> np.ndarray:
 
 def seed_words(seed: int) -> np.ndarray:
     """The Threefry words of ``jax.random.key(seed)`` as JAX makes them with x64, uint32
-    ``[shape=(2,)]``: the high and low words of the seed's 64-bit two's complement. Without x64
-    JAX casts the seed to int32 first (2**32 drew what 0 draws, -1 drew otherwise than with x64),
-    so the command line, Grain and plots derive their keys here, on the host."""
+    ``[shape=(2,)]``: the high and low words of the seed's 64-bit two's complement, for an int
+    seed in ``[-2**63, 2**63)`` (else a ``ConfigError``). Without x64 JAX keeps only the seed's
+    low 32 bits (2**32 drew what 0 draws, -1 drew otherwise than with x64), so the command line,
+    Grain and plots derive their keys here, on the host."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not -(2**63) <= seed < 2**63:
+        raise ConfigError(f"seed={seed!r} must be an int in [-2**63, 2**63)")  # 2**64 aliased 0, 1.7 drew 1
     value = int(seed) % 2**64
     return np.array([value >> 32, value & 0xFFFFFFFF], np.uint32)
 

@@ -116,15 +116,17 @@ def run_encode(args: argparse.Namespace) -> int:
         return _encode_single(args, config, inputs, problems, out, seed, manifest, sources)
 
     todo, skipped, replacing, current = [], 0, 0, set()
+    if seed is None:  # no key: the name draws nothing
+        key_names = {}
     for item in inputs:
-        target = targets[item.name]
+        target, key_name = targets[item.name], key_names.get(item.name)
         if args.overwrite:
             todo.append(item)
-            if manifest.up_to_date(item.name, target, sources[item.name]):
+            if manifest.up_to_date(item.name, target, sources[item.name], key_name):
                 current.add(item.name)  # kept if its new encoding or write fails (_after_failure)
         elif args.skip_existing and os.path.isfile(target) and outputs.whole_npy(target):  # not one a power cut cut
             skipped += 1
-        elif manifest.up_to_date(item.name, target, sources[item.name]):
+        elif manifest.up_to_date(item.name, target, sources[item.name], key_name):
             skipped += 1
         else:
             todo.append(item)
