@@ -263,7 +263,9 @@ def encode_batch(
     packed end to end into fixed chunks (``jaxspec.packing``, for configs whose frames depend
     on nothing but their own samples) or padded to the fixed geometric ladder of
     ``jaxspec.corpus`` and computed in batches of a fixed size per bucket with
-    ``spectrogram(..., lengths=...)``: new lengths never compile a new program.
+    ``spectrogram(..., lengths=...)``: new lengths never compile a new program. A call of a few
+    short items, which would cost less alone than the padded chunk or batch, encodes each alone
+    on its rung (``encode``'s programs).
 
     Args:
       config: the settings.

@@ -16,7 +16,8 @@ themselves Grain transforms when Grain is installed:
 Key rule. With ``ds.map_with_index(EncodeAudio(config, seed=s))`` record ``i`` (the
 index Grain passes: the element's position in the dataset the transform is applied to)
 is encoded with ``record_key(s, i) = jax.random.fold_in(jax.random.key(s), i)`` (past
-``2**32``, the high word of ``i`` first; a Threefry key whatever ``jax_default_prng_impl``). Put
+``2**32``, the high word of ``i`` first; a Threefry key whatever ``jax_default_prng_impl``, and
+``jax.random.key(s)`` as it is with x64, with or without it). Put
 ``shuffle`` and ``repeat`` before the transform: every epoch then has new indices and
 so new draws, and the same seed gives the same spectrograms bit for bit.
 With ``random_map`` (``ds.random_map(...)`` or ``grain.DataLoader``, whose operations
