@@ -351,6 +351,17 @@ def encode_one(config: SpectrogramConfig, wave: Any, key: jax.Array | None = Non
     return _bucket_batch(config, item_bucket(config, n), 1, [wave], key_data, impl)()[0]
 
 
+def encode_alone(config: SpectrogramConfig, waves: Sequence[Any], keys: Any = None) -> list:
+    """``encode_one`` of each wave, the keys gathered on the host once (a typed key batch indexed
+    per wave compiled two gather programs: the small calls of ``encode_batch``)."""
+    key_data, impl = (None, None) if keys is None else _host_key_data(keys)
+    rows = [None if key_data is None else key_data[i : i + 1] for i in range(len(waves))]
+    return [
+        _bucket_batch(config, item_bucket(config, int(np.shape(w)[0])), 1, [w], row, impl)()[0]
+        for w, row in zip(waves, rows, strict=True)
+    ]
+
+
 def name_hash(name: str) -> int:
     """A 64-bit BLAKE2b hash of ``name``: its 8 bytes, little-endian (UTF-8; undecodable
     bytes kept by ``surrogateescape``)."""

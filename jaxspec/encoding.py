@@ -22,7 +22,7 @@ from ._inputs import check_item_keys, check_key, check_magnitude, check_peak, ch
 from .augmentation.noise import key_words
 from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig
-from .corpus import bucket_batch_size, bucket_length, encode_one, encode_waves, item_bucket
+from .corpus import bucket_batch_size, bucket_length, encode_alone, encode_one, encode_waves, item_bucket
 from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, config_type_error, warn_low_rate
 from .io import (
     Audio,
@@ -315,7 +315,7 @@ def encode_batch(
     if keys is not None and streamed:  # (a streamed file draws nothing: plan_file streams no augmentation)
         keys = keys[np.asarray(list(waves), np.int64)]
     if _few(config, [int(w.shape[0]) for w in waves.values()], keys is not None):  # keys[j]: waves' j-th
-        alone = [encode_one(config, w, None if keys is None else keys[j]) for j, w in enumerate(waves.values())]
+        alone = encode_alone(config, list(waves.values()), keys)
         results = {i: jax.device_put(out) for i, out in zip(waves, alone, strict=True)}
     else:
         results = dict(zip(waves, encode_waves(config, list(waves.values()), keys, checked=True), strict=True))

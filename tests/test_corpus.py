@@ -304,7 +304,7 @@ _COMPILES_SCRIPT = textwrap.dedent(
         print("COMPILES", len(compiles) - before)
     typed = jax.random.split(jax.random.key(1), len(waves))  # typed keys, one per wave
     before = len(compiles)
-    jaxspec.corpus.encode_waves(config, waves, typed)
+    jaxspec.encode_batch(config, waves, sample_rate=16000, key=typed)  # (its few items per bucket: alone)
     print("COMPILES", len(compiles) - before)
     """
 )

@@ -58,3 +58,52 @@ def test_spectrograms_match(stored, name):
     batch = np.stack([x, x[::-1].copy(), 0.5 * x])
     out = np.asarray(jaxspec.spectrogram(config, batch, jax.random.key(99)))
     assert _relative_error(out, stored[f"{name}/batch/spectrogram"]) < 1e-6
+
+
+# The feature-level draws for key(0) and key(1), pinned (the mutation audit: renumbering the warp's
+# or VTLP's ids 0 and 1, which README's "Keys" says are never renumbered, left every test green).
+FEATURE_DRAWS = {
+    0: {
+        "frequency_mask_count": 7,
+        "frequency_mask_starts": [13, 32, 34, 22, 15, 17, 23, 8],
+        "frequency_mask_widths": [2, 2, 2, 2, 2, 2, 2, 0],
+        "time_mask_count": 5,
+        "time_mask_starts": [106, 51, 80, 109, 53, 83, 74, 117, 116, 32],
+        "time_mask_widths": [2, 2, 2, 2, 2, 0, 0, 0, 0, 0],
+        "time_warp_centre": 21,
+        "time_warp_shift": -1,
+        "vtlp_factor": 0.9555619359016418,
+    },
+    1: {
+        "frequency_mask_count": 7,
+        "frequency_mask_starts": [31, 20, 26, 4, 33, 26, 27, 36],
+        "frequency_mask_widths": [2, 2, 2, 2, 2, 2, 2, 0],
+        "time_mask_count": 2,
+        "time_mask_starts": [54, 27, 30, 28, 104, 66, 94, 23, 26, 113],
+        "time_mask_widths": [2, 2, 0, 0, 0, 0, 0, 0, 0, 0],
+        "time_warp_centre": 39,
+        "time_warp_shift": 4,
+        "vtlp_factor": 0.9816670417785645,
+    },
+}
+
+
+@pytest.mark.parametrize("seed", sorted(FEATURE_DRAWS))
+def test_feature_level_draws_are_pinned(seed):
+    augmentation = jaxspec.Augmentation(
+        time_warp=jaxspec.TimeWarp(5),
+        vtlp=(0.9, 1.1),
+        frequency_mask=jaxspec.FrequencyMask((0, 8), 2),
+        time_mask=jaxspec.TimeMask((0, 10), 2),
+    )
+    config = jaxspec.SpectrogramConfig(features=(jaxspec.MelFilterbank(40), jaxspec.Log()), augmentation=augmentation)
+    drawn = jaxspec.draw(config, jax.random.key(seed), 16000)
+    assert {name: np.asarray(value).tolist() for name, value in drawn.items()} == FEATURE_DRAWS[seed]
+
+
+def test_a_negative_noise_amplitude_draw_is_no_noise():
+    """README: a drawn amplitude below 0 is 0 (no noise for that example), not its magnitude."""
+    noise = jaxspec.Noise(jaxspec.Normal(0.0, 0.01))
+    config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(noise=noise))
+    amplitudes = np.array([float(jaxspec.draw(config, jax.random.key(i), 1600)["noise_amplitude"]) for i in range(200)])
+    assert (amplitudes >= 0).all() and 0.4 < np.mean(amplitudes == 0) < 0.6, np.mean(amplitudes == 0)

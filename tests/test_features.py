@@ -497,3 +497,29 @@ def test_a_cached_filterbank_handed_out_cannot_be_changed_in_place():
     assert mine.flags.writeable  # a callable's array is copied, not frozen under its owner
     after = np.asarray(jaxspec.spectrogram(jaxspec.presets.kaldi_fbank(), x[:3000]))  # traced anew
     np.testing.assert_allclose(after, before[: len(after)], rtol=1e-5, atol=1e-5)
+
+
+def test_dither_draws_by_the_frame_index_past_the_first_block(key):
+    """Frame i dithers with ``fold_in(fold_in(key, 8), i)`` in every block of a long input (> 2 x
+    2048 frames) and in the seed framing's last frames, which reach past the end (the mutation
+    audit: each block drawing block 0's noise left every test green)."""
+    for framing, length in ((Kaldi(), 4 * 5000 + 16), (None, 4 * 5000 + 3)):
+        config = SpectrogramConfig(sample_rate=8000, window_size=16, offset=4, window_function=None, power=None)
+        config = dataclasses.replace(config, framing=framing or config.framing, preprocess=(Dither(1.0),))
+        out = np.asarray(spectrogram(config, np.zeros(length, np.float32), key))  # silence: the dither's FFT
+        k = jax.random.fold_in(key, 8)
+        for i in (0, 2047, 2048, 4100, out.shape[0] - 2, out.shape[0] - 1):
+            with jax.threefry_partitionable(False):  # the documented rule's bits (see the test above)
+                drawn = np.asarray(jax.random.normal(jax.random.fold_in(k, i), (16,)))
+            np.testing.assert_allclose(out[i], np.fft.rfft(drawn), rtol=1e-5, atol=1e-5, err_msg=f"frame {i}")
+
+
+@pytest.mark.parametrize("ref, amin", [(1e-12, 1e-10), (1.0, 1e-10), (3.0, 1e-5)])
+def test_decibels_ref_below_amin_is_floored_as_librosa(ref, amin):
+    """``10 log10(max(S, amin)) - 10 log10(max(amin, ref))`` (librosa's power_to_db): a ``ref``
+    below ``amin`` is floored too (a mutation that dropped it was 20 dB off and left every test green)."""
+    x = np.random.default_rng(3).standard_normal(4000).astype(np.float32)
+    power = np.asarray(spectrogram(SpectrogramConfig(), x), np.float64)
+    config = SpectrogramConfig(features=(Decibels(ref=ref, amin=amin, top_db=None),))
+    expected = 10 * np.log10(np.maximum(power, amin)) - 10 * np.log10(max(amin, ref))
+    np.testing.assert_allclose(spectrogram(config, x), expected, rtol=1e-5, atol=1e-3)

@@ -168,6 +168,10 @@ def test_kaldi_durations_truncate():
     config = presets.kaldi_fbank(sample_frequency=22050, frame_shift=10.0, frame_length=25.0)
     assert (config.offset_samples, config.window_samples, config.fft_samples) == (220, 551, 1024)
     assert presets.kaldi_fbank(round_to_power_of_two=False).fft_samples == 400
+    # a window already a power of two is its own FFT size, as in Kaldi (a mutation once gave 1024)
+    assert presets.kaldi_fbank(frame_length=32.0).fft_samples == 512
+    assert presets.kaldi_mfcc(frame_length=32.0).fft_samples == 512
+    assert presets.kaldi_fbank(sample_frequency=8000, frame_length=64.0).fft_samples == 512
 
 
 def test_whisper_is_3000_frames_whatever_the_length(clips):

@@ -167,8 +167,8 @@ def test_a_quiet_signals_magnitude_does_not_underflow(power, scale, noise, relat
         assert relative_error(out, reference) < 1e-5
 
 
-@pytest.mark.parametrize("name", ["hann", "hamming", "blackman"])
-@pytest.mark.parametrize("size", [1, 2, 7, 400, 401])
+@pytest.mark.parametrize("name", ["hann", "hamming", "blackman", "bartlett", "cosine"])  # (the mutation audit)
+@pytest.mark.parametrize("size", [1, 2, 7, 8, 400, 401])
 def test_named_windows_are_scipy_periodic_windows(name, size):
     config = SpectrogramConfig(window_size=size, window_function=name)
     np.testing.assert_allclose(config.window, scipy.signal.get_window(name, size), rtol=0, atol=1e-12)
