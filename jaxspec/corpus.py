@@ -346,9 +346,7 @@ def encode_one(config: SpectrogramConfig, wave: Any, key: jax.Array | None = Non
     lengths; equal to ``spectrogram(config, wave, key)`` (relative 1e-5, the same draws).
     Returns NumPy ``[shape=(config.num_frames(n), features)]``.
     """
-    n = int(np.shape(wave)[0])
-    key_data, impl = (None, None) if key is None else _host_key_data([key])
-    return _bucket_batch(config, item_bucket(config, n), 1, [wave], key_data, impl)()[0]
+    return encode_alone(config, [wave], None if key is None else [key])[0]
 
 
 def encode_alone(config: SpectrogramConfig, waves: Sequence[Any], keys: Any = None) -> list:
