@@ -47,10 +47,11 @@ import numpy as np
 
 from ._atomic import sweep_folders
 from ._files import destroyable
+from .augmentation.random import check_seed
 from .augmentation.recordings import file_stamps
 from .cli.pipeline import Long, read_or_stream
 from .config import SpectrogramConfig
-from .corpus import Batches, check_seed, encode_waves, file_keys
+from .corpus import Batches, encode_waves, file_keys
 from .errors import InputError, config_type_error
 from .framing import uses_key
 from .manifest import MANIFEST_NAME, Manifest, Source, replace_with_rows
@@ -263,7 +264,7 @@ def encode_corpus(
 
     if not isinstance(config, SpectrogramConfig):
         raise config_type_error(config)
-    check_seed(seed)  # 2**64 killed the job at run time; 1.7 recorded key(1.7), used key(1)
+    check_seed(seed, optional=True)  # 2**64 killed the job at run time; 1.7 recorded key(1.7), used key(1)
     seed = seed if uses_key(config) else None  # as jaxspec encode: a key that changes nothing is no key
     clashes = collisions([Input(path, name) for path, name in inputs])
     if clashes:  # one output would silently replace the other

@@ -45,10 +45,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import packing
-from ._inputs import int_in
 from .augmentation.random import fold_in_words, seed_words
 from .config import SpectrogramConfig
-from .errors import ConfigError, InputError
+from .errors import InputError
 from .packing import check_each, encode_packed, packable
 from .spectrum import checked_batch_spectrogram, spectrogram_program
 
@@ -365,13 +364,6 @@ def name_hash(name: str) -> int:
     bytes kept by ``surrogateescape``)."""
     data = name.encode("utf-8", "surrogateescape")
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
-
-
-def check_seed(seed: Any) -> None:
-    """``ConfigError`` unless ``seed`` is ``None`` (no augmentation) or an int that
-    ``jax.random.key`` takes, in ``[-2**63, 2**63)`` (2**64 failed at run time; 1.7 was used as 1)."""
-    if seed is not None and not int_in(seed, -(2**63), 2**63):
-        raise ConfigError(f"seed={seed!r} must be an int in [-2**63, 2**63) or None (no augmentation)")
 
 
 def file_keys(seed: int, names: Sequence[str]) -> np.ndarray:

@@ -122,14 +122,23 @@ def fold_in_words(words: np.ndarray, data: Any) -> np.ndarray:
     return np.stack([y0, y1], axis=-1)
 
 
+def check_seed(seed: Any, *, optional: bool = False) -> None:
+    """``ConfigError`` unless ``seed`` is an int in ``[-2**63, 2**63)`` (the seeds ``jax.random.key``
+    takes with x64: 2**64 aliased 0, 1.7 drew 1), or ``None`` (no augmentation) where ``optional``."""
+    if optional and seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not -(2**63) <= seed < 2**63:
+        either = " or None (no augmentation)" if optional else ""
+        raise ConfigError(f"seed={seed!r} must be an int in [-2**63, 2**63){either}")
+
+
 def seed_words(seed: int) -> np.ndarray:
     """The Threefry words of ``jax.random.key(seed)`` as JAX makes them with x64, uint32
     ``[shape=(2,)]``: the high and low words of the seed's 64-bit two's complement, for an int
     seed in ``[-2**63, 2**63)`` (else a ``ConfigError``). Without x64 JAX keeps only the seed's
     low 32 bits (2**32 drew what 0 draws, -1 drew otherwise than with x64), so the command line,
     Grain and plots derive their keys here, on the host."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not -(2**63) <= seed < 2**63:
-        raise ConfigError(f"seed={seed!r} must be an int in [-2**63, 2**63)")  # 2**64 aliased 0, 1.7 drew 1
+    check_seed(seed)
     value = int(seed) % 2**64
     return np.array([value >> 32, value & 0xFFFFFFFF], np.uint32)
 
