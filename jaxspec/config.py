@@ -11,6 +11,7 @@ import dataclasses
 import math
 import numbers
 import os
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -129,8 +130,8 @@ class SpectrogramConfig:
     power: float | None = 2.0
     fft_size: int | None = None
     framing: Any = None
-    preprocess: tuple = ()
-    features: tuple = ()
+    preprocess: Sequence[Any] = ()  # a list is taken and kept as a tuple
+    features: Sequence[Any] = ()
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)

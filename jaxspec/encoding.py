@@ -18,7 +18,8 @@ import jax
 import numpy as np
 
 from . import packing
-from ._inputs import check_item_keys, check_key, check_magnitude, check_peak, check_result_size, is_single_key, row_keys
+from ._inputs import check_magnitude, check_peak, check_result_size
+from ._key_inputs import check_item_keys, check_key, is_single_key, row_keys
 from .augmentation.noise import key_words
 from .augmentation.random import fold_in_words
 from .config import SpectrogramConfig

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import _files, _melscale, limits
 from ._atomic import atomic_path
-from ._output_names import refuse_folder
+from ._picture_formats import figure_class, picture_format, picture_formats
 from .augmentation import draw, file_stamps
 from .augmentation.random import row_keys as fold_in_rows
 from .augmentation.random import seed_key
@@ -58,53 +58,6 @@ __all__ = [
 
 DYNAMIC_RANGE_DB = 80.0
 """The colour scale spans this many dB below the loudest bin."""
-
-
-def _figure_class() -> type:
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ImportError("drawing pictures needs matplotlib: pip install matplotlib") from None
-    return Figure
-
-
-_NEEDS = {"pgf": "LaTeX (xelatex)", "avif": "Pillow 11.3 or later", "webp": "Pillow built with WebP"}
-"""Formats matplotlib lists that need more than matplotlib and Pillow: refused before decoding (``-o x.pgf``
-ended in "unexpected error ... xelatex not found" after all the work). PS and EPS need Ghostscript only
-with ``rcParams["ps.usedistiller"]`` (off by default)."""
-
-
-def picture_formats() -> list[str]:
-    """The extensions ``plot_file`` writes (without the dot, sorted): matplotlib's formats less
-    those that need another program or a Pillow without that codec (``_NEEDS``)."""
-    known = _figure_class()().canvas.get_supported_filetypes()  # fails before decoding without matplotlib
-    from PIL import features
-
-    def writes(kind: str) -> bool:  # check_module, not check: an older Pillow's warning took catch_warnings,
-        try:  # which is not thread-safe (another thread's filters were left "ignore all")
-            return bool(features.check_module(kind))
-        except ValueError:  # a module this Pillow does not know
-            return False
-
-    return sorted(set(known) - {kind for kind in ("avif", "webp") if not writes(kind)} - {"pgf"})
-
-
-def picture_format(output: str | os.PathLike, name: str = "output") -> str:
-    """The format of the picture ``output`` from its extension (``"png"`` without one), checked before any
-    work: a ``ConfigError`` naming ``name`` and ``output`` for a folder (``out/``) or another extension.
-
-    >>> from jaxspec.plot import picture_format
-    >>> picture_format("clip.SVG")
-    'svg'
-    """
-    refuse_folder(output, name, "clip.png")
-    kind = Path(output).suffix.lstrip(".").lower() or "png"
-    accepted = picture_formats()
-    if kind not in accepted:  # matplotlib's own error named neither the file nor the flag
-        why = f"needs {_NEEDS[kind]}" if kind in _NEEDS else "is not a picture format"
-        listing = ", ".join("." + k for k in accepted)
-        raise ConfigError(f"{name} {_files.quoted(output)}: .{kind} {why}; give one of {listing}")
-    return kind
 
 
 def to_db(spec: np.ndarray, power: float) -> np.ndarray:
@@ -253,7 +206,7 @@ def figure(panels: list[Panel], config: SpectrogramConfig) -> Any:
     """
     if not panels:  # matplotlib said "Number of rows must be a positive integer, not 0"
         raise InputError(f"panels={panels!r} is empty; figure draws one panel or more (see panels_for)")
-    Figure = _figure_class()
+    Figure = figure_class()
     cols = 1 if len(panels) == 1 else 2
     rows = math.ceil(len(panels) / cols)
     fig = Figure(figsize=(7.0 * cols + 1.0, 4.2 * rows), layout="constrained")

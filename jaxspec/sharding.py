@@ -18,8 +18,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.typing import ArrayLike
 
-from ._inputs import as_waveform, check_key, check_lengths, is_key_batch, is_single_key, row_keys
+from ._inputs import as_waveform, check_lengths
+from ._key_inputs import check_key, is_key_batch, is_single_key, row_keys
 from ._xla import numpy_defaults
 from .config import SpectrogramConfig
 from .errors import InputError
@@ -69,8 +71,8 @@ def _device_list(devices: Any) -> list:
 
 def sharded_spectrogram(
     config: SpectrogramConfig,
-    x: jax.Array,
-    key: jax.Array | None = None,
+    x: ArrayLike,
+    key: ArrayLike | None = None,
     *,
     lengths: Any = None,
     sharding: NamedSharding | None = None,

@@ -16,11 +16,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.typing import ArrayLike
 
 from . import _xla
 from . import features as _features
 from . import framing as _framing
-from ._inputs import check_lengths, check_waveform_and_key, row_keys
+from ._inputs import check_lengths, check_waveform_and_key
+from ._key_inputs import row_keys
 from .augmentation import apply as apply_augmentation
 from .augmentation.keys import feature_chain
 from .config import SpectrogramConfig
@@ -249,7 +251,7 @@ def _checked(config: Any, x: Any, key: Any, lengths: Any = None, host: bool = Fa
 
 
 def spectrogram(
-    config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = None, *, lengths: Any = None
+    config: SpectrogramConfig, x: ArrayLike, key: ArrayLike | None = None, *, lengths: Any = None
 ) -> jax.Array:
     """Spectrogram of a waveform already at ``config.sample_rate``: power by default, or what
     ``config`` asks (magnitude, complex STFT, mel, MFCC, ... ; see Returns).
@@ -330,7 +332,7 @@ def checked_batch_spectrogram(config: SpectrogramConfig, x: np.ndarray, keys: An
     return _spectrogram_compiled(config, x, keys, lengths)
 
 
-def augment(config: SpectrogramConfig, x: jax.Array, key: jax.Array | None = None, *, lengths: Any = None) -> jax.Array:
+def augment(config: SpectrogramConfig, x: ArrayLike, key: ArrayLike | None = None, *, lengths: Any = None) -> jax.Array:
     """The waveform the spectrogram sees: normalization, then augmentation with ``key``.
 
     Args:

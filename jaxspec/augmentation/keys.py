@@ -29,7 +29,8 @@ import jax.numpy as jnp
 
 from .. import _xla
 from .. import features as _features
-from .._inputs import as_index, check_key, is_concrete_array, is_single_key
+from .._inputs import as_index, is_concrete_array
+from .._key_inputs import check_key, is_single_key
 from ..errors import ConfigError, InputError
 from ..io import capped_rate
 from ..limits import MAX_SIGNAL_SAMPLES

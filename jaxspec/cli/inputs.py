@@ -276,7 +276,7 @@ def picture_output(text: str) -> str:
     work, "unexpected error"), is a ``ConfigError`` naming ``-o``. Without matplotlib only the
     folder is checked: ``demo`` skips its picture then, and ``plot`` says what to install."""
     try:
-        from ..plot import picture_format  # matplotlib is imported only when a picture is drawn
+        from .._picture_formats import picture_format  # matplotlib is imported only when a picture is drawn
 
         picture_format(text, "-o")  # the folder name too
     except ImportError:
