@@ -46,6 +46,13 @@ def labelled_files(root: Path = DATA) -> list[dict]:
     ]
 
 
+def one_second(path: str) -> np.ndarray:
+    """A clip's first second at 16 kHz, float32 ``[16000]``: trimmed, or zero-padded at its end
+    (Speech Commands holds clips shorter than 1 s; ``np.stack`` needs one shape)."""
+    wave = np.asarray(prepare(CONFIG, path))[: CONFIG.sample_rate]
+    return np.pad(wave, (0, CONFIG.sample_rate - wave.shape[0]))
+
+
 def generator_batches(
     records: list[dict], batch_size: int, seed: int, epoch: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -57,7 +64,7 @@ def generator_batches(
     order = np.random.default_rng([seed, epoch]).permutation(len(records))
     for start in range(0, len(order) - batch_size + 1, batch_size):
         chosen = [records[i] for i in order[start : start + batch_size]]
-        waves = np.stack([np.asarray(prepare(CONFIG, r["audio"]))[: CONFIG.sample_rate] for r in chosen])
+        waves = np.stack([one_second(r["audio"]) for r in chosen])
         yield waves, np.asarray([r["label"] for r in chosen], np.int32)
 
 

@@ -975,6 +975,12 @@ def test_single_rerun_and_interrupted_single_writes_nothing(tmp_path, capsys, mo
     assert _cli(capsys, "encode", folder, "-o", archive, "--single", "--no-progress", "--offset", 90)[1].startswith(
         "2 written"
     )
+    # an input that fails on every run makes the archive anew each time: a note says why (an audit)
+    (folder / "bad.wav").write_bytes(b"not audio")
+    for _ in range(2):
+        code, stdout, stderr = _cli(capsys, "encode", folder, "-o", archive, "--single", "--no-progress")
+        assert code == EXIT_FAILED and stdout.startswith("2 written, 1 failed")
+    assert f"note: {str(archive)!r} is written anew: 1 input(s) have no up-to-date entry" in stderr
 
 
 # ------------------------------------------------------------------ 4. output-side errors fail one item
@@ -1544,6 +1550,35 @@ def test_mp3_files_joined_end_to_end_are_an_error_not_a_cut(tmp_path, capsys):
         assert jaxspec.encode(SpectrogramConfig(), str(path)).shape == (121, 201)
 
 
+@pytest.mark.skipif("MP3" not in soundfile.available_formats(), reason="libsndfile without MP3")
+def test_an_mp3_without_a_xing_header_whose_bitrate_varies_is_an_error_not_a_cut(tmp_path, capsys):
+    # mpg123 estimates such a file's length from its first frame's bitrate and stops there: a
+    # loud start (a high bitrate) then a quiet tone decoded to 17 % of the audio, exit 0 (an audit)
+    rng = np.random.default_rng(0)
+    x = (0.1 * np.sin(2 * np.pi * 440 * np.arange(40000) / RATE)).astype(np.float32)
+    x[:4000] = 0.5 * rng.standard_normal(4000)
+    for name, samples in (("vbr", x), ("cbr", np.zeros(40000, np.float32))):  # silence: one bitrate
+        soundfile.write(tmp_path / f"{name}.mp3", samples, RATE)
+        data = (tmp_path / f"{name}.mp3").read_bytes()
+        header = max(data.find(b"Xing"), data.find(b"Info"))
+        assert header > 0
+        (tmp_path / f"{name}_bare.mp3").write_bytes(data[data.find(data[:2], header) :])  # the frames after it
+    frames = 0  # MPEG 2 Layer III at 16 kHz: 576 samples a frame, counted here by their headers
+    data, at = (tmp_path / "vbr_bare.mp3").read_bytes(), 0
+    kbps = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        frames, at = frames + 1, at + 72000 * kbps[data[at + 2] >> 4] // RATE + ((data[at + 2] >> 1) & 1)
+    assert soundfile.info(str(tmp_path / "vbr_bare.mp3")).frames < frames * 576 // 2  # the estimate
+    with raises(AudioFileError, "vbr_bare.mp3", f"its MPEG frames hold {frames * 576} samples", "no Xing"):
+        jaxspec.encode(SpectrogramConfig(), str(tmp_path / "vbr_bare.mp3"))
+    code, _, err = _cli(capsys, "info", tmp_path / "vbr_bare.mp3")
+    assert code != EXIT_OK and "no Xing / Info header" in err
+    for name in ("vbr", "cbr", "cbr_bare"):  # a Xing header counts; one bitrate: the estimate is right
+        path = tmp_path / f"{name}.mp3"
+        assert _file_ends.mp3_walked(path, soundfile.info(str(path)).frames) is None
+    assert jaxspec.load_audio(tmp_path / "cbr_bare.mp3").num_samples >= 40000
+
+
 def test_an_ogg_file_cut_mid_stream_warns(tmp_path, capsys):
     # libsndfile counts an Ogg file by its last whole page: half a file read as a whole one
     whole = tmp_path / "whole.ogg"
@@ -1596,7 +1631,7 @@ def test_files_of_other_formats_pay_no_container_checks(tmp_path, monkeypatch):
     def refuse(path):
         raise AssertionError(f"checked {path}")
 
-    for name in ("flac_frames", "mp3_joined", "ogg_cut"):
+    for name in ("flac_frames", "mp3_joined", "mp3_walked", "ogg_cut"):
         monkeypatch.setattr(_file_ends, name, refuse)
     wav = _wav(tmp_path / "a.wav", 16000)
     assert jaxspec.load_audio(wav).num_samples == 16000
@@ -1688,6 +1723,8 @@ def test_any_bytes_after_a_flac_ogg_or_mp3_magic_give_an_answer(tmp_path_factory
     frames, joined = _file_ends.flac_frames(path), _file_ends.mp3_joined(path)
     assert frames is None or (isinstance(frames, int) and frames > 0)
     assert joined is None or (isinstance(joined, int) and 0 < joined < len(magic + rest))
+    walked = _file_ends.mp3_walked(path, 0)
+    assert walked is None or (isinstance(walked, int) and walked % 576 == 0 and walked > 0)
     assert _file_ends.ogg_cut(path) in (True, False)
     assert _file_ends.ogg_chained(path) is None or len(_file_ends.ogg_chained(path)) == 8
     for kind in ("FLAC", "OGG", "MP3", "WAV"):

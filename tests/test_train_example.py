@@ -70,3 +70,24 @@ def test_vtlp_and_specaugment_flags_run(example):
     history, text = run(example, "--steps", "2", "--holdout-voice", "en+f3", "--vtlp", "0.8:1.25", "--specaugment")
     assert history["steps"] == 2 and math.isfinite(history["loss"][0])
     assert "held out (voice 'en+f3')" in text
+
+
+def test_the_generator_loader_pads_clips_shorter_than_a_second(tmp_path):
+    # generator_batches trimmed to 1 s but never padded: np.stack failed on a 0.8 s clip, which
+    # Speech Commands holds (an audit)
+    import soundfile
+
+    spec = importlib.util.spec_from_file_location("example_data_loaders", EXAMPLE.parent / "data_loaders.py")
+    loaders = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaders)
+    rng = np.random.default_rng(0)
+    records = []
+    for i, seconds in enumerate((0.8, 1.0, 1.3, 0.25)):
+        path = tmp_path / f"{i}.flac"
+        soundfile.write(path, (rng.standard_normal(int(seconds * 16000)) * 0.1).astype(np.float32), 16000)
+        records.append({"audio": str(path), "label": i})
+    waves, labels = next(loaders.generator_batches(records, 4, 0, 0))
+    assert waves.shape == (4, 16000) and sorted(labels.tolist()) == [0, 1, 2, 3]
+    short = waves[labels.tolist().index(0)]
+    np.testing.assert_array_equal(short[12800:], 0.0)
+    np.testing.assert_allclose(short[:12800], soundfile.read(tmp_path / "0.flac", dtype="float32")[0], atol=1e-7)

@@ -227,9 +227,13 @@ def _summary(
 
 def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, sources) -> int:
     """``--single``: every spectrogram in one archive, written atomically once all are done."""
-    current = all(manifest.up_to_date(item.name, out, sources[item.name]) for item in inputs)
-    if inputs and current and set(manifest.records) == {item.name for item in inputs} and not args.overwrite:
+    stale = sum(not manifest.up_to_date(item.name, out, sources[item.name]) for item in inputs)
+    if inputs and not stale and set(manifest.records) == {item.name for item in inputs} and not args.overwrite:
         return _summary(0, len(problems), len(inputs), 0, 0.0, out, False)
+    if stale < len(inputs) and not args.overwrite:  # an archive is written whole: say why it is made again
+        why = f"{stale} input(s) have no up-to-date entry in it (new, changed, or failed last time)"
+        why = why if stale else "it holds entries of inputs not given now"
+        print(f"note: {str(out)!r} is written anew: {why}", file=sys.stderr)
     keys = None if seed is None else file_keys(seed, [item.name for item in inputs])
     start = time.perf_counter()
     bar = progress_bar(len(inputs), args.progress, "encode")
