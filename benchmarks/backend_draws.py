@@ -1,9 +1,10 @@
 """Drawn values on this backend against a file of draws made on another (SPEC section 4).
 
 Draws every augmentation parameter of a set of configs (each distribution kind, every waveform
-and feature stage) with ``jaxspec.draw`` for N keys, under ``jax.vmap``, and either saves them
-or compares them with a saved file, field by field: how many keys draw other bits, and by how
-many float32 ulps at most. Run it once on CPU and once on the accelerator::
+and feature stage) with ``jaxspec.draw`` for N keys, under ``jax.vmap``, and a ``Dither``'s noise
+(which ``jaxspec.draw`` does not return: it is drawn per frame inside the pipeline), and either
+saves them or compares them with a saved file, field by field: how many keys draw other bits, and
+by how many float32 ulps at most. Run it once on CPU and once on the accelerator::
 
     JAX_PLATFORMS=cpu python benchmarks/backend_draws.py --save draws_cpu.npz
     python benchmarks/backend_draws.py --compare draws_cpu.npz     # on the GPU machine
@@ -29,7 +30,6 @@ import jaxspec  # noqa: E402
 from jaxspec import (  # noqa: E402
     VTLP,
     Augmentation,
-    Dither,
     FrequencyMask,
     LogUniform,
     Noise,
@@ -41,10 +41,12 @@ from jaxspec import (  # noqa: E402
     TimeWarp,
     Uniform,
     Volume,
+    framing,
     presets,
 )
 
 LENGTH = 16000
+DITHER_FRAMES = 2  # rows 0 and 1: each draws from its own fold_in(fold_in(key, 8), row)
 
 
 def configs() -> dict[str, SpectrogramConfig]:
@@ -64,8 +66,15 @@ def configs() -> dict[str, SpectrogramConfig]:
         vtlp=VTLP((0.9, 1.1)),
     )
     out["features"] = presets.kaldi_fbank(num_mel_bins=40, augmentation=features)
-    out["dither"] = SpectrogramConfig(preprocess=(Dither(1.0),))
     return out
+
+
+def dither_noise(keys: jax.Array) -> np.ndarray:
+    """Each key's dither noise on ``DITHER_FRAMES`` frames of 400 samples (Kaldi's window), as the
+    pipeline draws it (``framing.dither``): on zero frames with amount 1 the output is the noise
+    itself, bit for bit (``0 + 1 * noise`` is exact); ``jaxspec.draw`` returns nothing for it."""
+    zeros = jnp.zeros((DITHER_FRAMES, 400), jnp.float32)
+    return np.asarray(jax.jit(jax.vmap(lambda k: framing.dither(zeros, 1.0, k)))(keys))
 
 
 def draws(n: int) -> dict[str, np.ndarray]:
@@ -74,6 +83,7 @@ def draws(n: int) -> dict[str, np.ndarray]:
     for name, config in configs().items():
         drawn = jax.jit(jax.vmap(lambda k, c=config: jaxspec.draw(c, k, LENGTH)))(keys)
         out.update({f"{name}/{field}": np.asarray(v) for field, v in drawn.items()})
+    out["dither/noise"] = dither_noise(keys)
     rng = np.random.default_rng(0)
     a, b, c = (rng.standard_normal(1 << 20).astype(np.float32) for _ in range(3))
     out["op/mul_add"] = np.asarray(jax.jit(lambda a, b, c: a * b + c)(a, b, c))
@@ -93,6 +103,15 @@ def ulps(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.abs(ia - ib).max(initial=0))
 
 
+def check_keys(parser: argparse.ArgumentParser, path: Path, keys: int) -> None:
+    """Refuses a ``--keys`` other than the saved file's: the fields would not broadcast."""
+    with np.load(path) as saved:
+        field = next(f for f in saved.files if "/" in f and not f.startswith("op/"))
+        count = saved[field].shape[0]
+    if count != keys:
+        parser.error(f"--keys {keys}: --compare {str(path)!r} holds draws for {count} keys; pass --keys {count}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keys", type=int, default=4096)
@@ -100,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--save", type=Path, help="write this backend's draws here (.npz)")
     group.add_argument("--compare", type=Path, help="compare this backend's draws with the file")
     args = parser.parse_args(argv)
+    if args.compare:
+        check_keys(parser, args.compare, args.keys)
     here = draws(args.keys)
     if args.save:
         np.savez_compressed(args.save, backend=np.asarray(jax.default_backend()), **here)
@@ -109,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         other = str(saved["backend"])
         print(f"\n| field | keys | differ from {other} | max ulps |\n|---|---|---|---|")
         for field, value in here.items():
+            if field not in saved.files:  # a file saved before this field was drawn
+                print(f"| {field} | {value.shape[0]} | not in {args.compare.name} | |")
+                continue
             ref = saved[field]
             differ = np.any((value != ref).reshape(value.shape[0], -1), axis=1)
             print(f"| {field} | {value.shape[0]} | {int(differ.sum())} | {ulps(value, ref)} |")

@@ -1030,6 +1030,13 @@ W5_PEERS: dict[str, list[tuple[str, str, str, str]]] = {
     ],
 }
 W5_FEATURES_LAST = {"W5a": False, "W5b": True, "W5c": False}  # the peers' native layout
+# What to install when no peer ran: none of W5a's and W5b's peers is in the [bench] extra.
+W5_INSTALL = {
+    "W5a": "openai-whisper (its code transcribed reads the package's mel filters) or transformers, "
+    "in the --peer-python interpreter",
+    "W5b": "torch, torchaudio or kaldi-native-fbank, in the --peer-python interpreter",
+    "W5c": "librosa (the [bench] extra) or torchaudio, in the --peer-python interpreter",
+}
 
 
 def w5_setup(name: str) -> tuple[Any, np.ndarray]:
@@ -1245,6 +1252,7 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 
 ERROR_LIMIT = 1e-5  # SPEC section 6: a formulation above it is not doing the same work
+INSTALL = "the [bench] extra and the peer libraries"  # what a workload without its own hint asks for
 
 
 def valid(row: dict[str, Any]) -> bool:
@@ -1279,15 +1287,23 @@ def described(row: dict[str, Any]) -> str:
     return f"{row['name']} ({row['formulation']})" if row.get("formulation") else row["name"]
 
 
-def speedup_target(rows: list[dict[str, Any]], factor: float, peers: Callable[[dict], bool]) -> list[list[str]]:
+def speedup_target(
+    rows: list[dict[str, Any]], factor: float, peers: Callable[[dict], bool], install: str = INSTALL
+) -> list[list[str]]:
     """Target lines: ``fastest peer time / jaxspec time >= factor`` on min and on median.
 
-    The fastest peer is the fastest valid formulation of any peer by that statistic.
+    The fastest peer is the fastest valid formulation of any peer by that statistic; ``install``
+    names what to install when no peer ran at all.
     """
     js = jaxspec_row(rows)
-    others = [r for r in rows if is_peer(r) and peers(r) and valid(r)]
+    ran = [r for r in rows if is_peer(r) and peers(r)]
+    others = [r for r in ran if valid(r)]
     if js is None or not others:
-        missing = "no jaxspec row" if js is None else "no valid peer (install the [bench] extra and the peer libraries)"
+        missing = (
+            "no jaxspec row" if js is None
+            else f"no peer ran (install {install})" if not ran
+            else "no valid peer (every peer is off jaxspec beyond its error bound)"
+        )  # fmt: skip
         return [[f"≥ {factor}× fastest peer", f"n/a: {missing}", "✗"]]
     if not valid(js):  # a fast but wrong jaxspec wins nothing
         return [[f"≥ {factor}× fastest peer", f"jaxspec's output is off the reference ({error_cell(js)})", "✗"]]
@@ -1325,6 +1341,7 @@ def render_speed(
     factor: float,
     peers: Callable[[dict], bool] = lambda r: True,
     error_header: str = "rel. error vs f64",
+    install: str = INSTALL,
 ) -> tuple[str, list]:
     rows = result["rows"]
     js = jaxspec_row(rows)
@@ -1335,7 +1352,7 @@ def render_speed(
     text = table(["contender", "kept formulation", *TIMING, error_header, "note"], body)
     text += "\n\nAll formulations (same interleaved run; a contender's row above is its fastest by the min):\n\n"
     text += formulations_table(rows, base, error_header)
-    return text, speedup_target(rows, factor, peers)
+    return text, speedup_target(rows, factor, peers, install)
 
 
 def render_memory(memory: dict[str, Any]) -> tuple[str, list]:
@@ -1457,7 +1474,9 @@ def render(name: str, result: dict[str, Any]) -> tuple[str, list]:
     if name == "W4":
         return render_speed(result, 3.0, lambda r: r["name"].startswith("audiomentations"))
     if name in ("W5a", "W5b", "W5c"):
-        return render_speed(result, 2.0, error_header="jaxspec vs this peer (SPEC 7 tolerance)")
+        return render_speed(
+            result, 2.0, error_header="jaxspec vs this peer (SPEC 7 tolerance)", install=W5_INSTALL[name]
+        )
     if name == "W6":
         import corpus
 
@@ -1474,6 +1493,16 @@ def print_machine(info: dict[str, Any]) -> None:
     print(f"Machine: {info['cpu']}, {info['cores']} cores ({info['usable_cores']} usable), load average {load}")
     print(f"JAX backend: {info['backend']}, devices: {', '.join(info['devices'])}")
     print(f"Versions: {versions}\n")
+
+
+def write_json(path: Path | None, results: dict[str, Any]) -> None:
+    """Rewrites ``path`` (when given) with ``results`` through a temporary file and ``os.replace``,
+    so a run killed mid-write leaves the previous whole file, never a truncated one."""
+    if path is None:
+        return
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(results, indent=1))
+    os.replace(temporary, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1523,12 +1552,12 @@ def main(argv: list[str] | None = None) -> int:
                 text, targets = render(name, result)
                 text += "".join(f"\n\n- {note}" for note in result.get("notes", []))
         results[name] = result
+        write_json(args.json, results)  # after each workload: a run stopped later keeps what it measured
         print(text)
         print("\n" + table(["target", "measured", ""], targets) + "\n", flush=True)
         all_targets += [[f"{name}: {t[0]}", t[1], t[2]] for t in targets]
     print("## Targets\n\n" + table(["target", "measured", ""], all_targets))
     if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
         print(f"\nraw results: {args.json}")
     return 0
 
