@@ -636,7 +636,9 @@ def test_a_recording_follows_the_config_to_another_rate(tmp_path):
     replaced = _config(rate, noise=dataclasses.replace(loaded, signal=new))
     np.testing.assert_array_equal(np.asarray(replaced.augmentation.noise.signal), new)  # not the old file again
     plain = Augmentation(convolution=Convolution(samples[:400]))
-    assert jaxspec.SpectrogramConfig(augmentation=plain).augmentation == plain  # as built
+    built = jaxspec.SpectrogramConfig(augmentation=plain).augmentation.convolution
+    np.testing.assert_array_equal(np.asarray(built.signal), samples[:400])  # as given: at the config's rate
+    assert built.source_rate == SR and plain.convolution.source_rate is None  # the config's, kept when rebuilt
 
 
 def test_a_new_array_in_a_loaded_setting_is_not_saved_as_the_old_file(tmp_path):

@@ -272,3 +272,22 @@ def test_a_rebuilt_config_knows_its_recordings_rate_without_its_file(tmp_path, s
     # a new array the user puts in is the user's: no rate kept with it
     mine = dataclasses.replace(getattr(config.augmentation, stage), signal=np.ones(5, np.float32))
     assert mine.source is None and mine.source_rate is None
+
+
+@pytest.mark.parametrize("given", ["array", "Audio"])
+@pytest.mark.parametrize("stage", ["noise", "convolution"])
+def test_a_rebuilt_config_knows_the_rate_of_a_recording_given_as_samples(stage, given):
+    # kept_rate kept the rate with a file only: a recording given as samples, in a jit output or a
+    # device_get copy put at 8 kHz, took its 16 kHz samples as 8 kHz ones (a 1 kHz tone at 500 Hz;
+    # the typing audit)
+    t = np.arange(1600) / 16000
+    tone = (0.1 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    signal = tone if given == "array" else jaxspec.Audio(tone, 16000)
+    setting = Noise(1.0, signal) if stage == "noise" else Convolution(signal)
+    config = SpectrogramConfig(augmentation=Augmentation(**{stage: setting}))
+    expected = np.asarray(getattr(dataclasses.replace(config, sample_rate=8000).augmentation, stage).signal)
+    assert expected.shape == (800,)
+    for copy in (jax.jit(lambda c: c)(config), jax.device_get(config)):
+        assert copy == config
+        at_8k = np.asarray(getattr(dataclasses.replace(copy, sample_rate=8000).augmentation, stage).signal)
+        np.testing.assert_allclose(at_8k, expected, atol=1e-6)

@@ -2,9 +2,9 @@
 
 A recording setting (``Noise``, ``Convolution``) given a path or ``Audio`` holds, once its
 config is built, the samples resampled to the config's rate, with ``signal_rate=None`` and
-the file in ``source`` and the rate it read it at in ``source_rate`` (kept with ``source``
-only, ``kept_rate``: a config JAX rebuilt has new arrays). The rate is also remembered here, by
-the array's identity (weakly), so that
+the file in ``source`` and the rate it loaded the samples at in ``source_rate`` (kept with
+``source`` or the loaded array, ``kept_rate``: a config JAX rebuilt has new arrays). The rate
+is also remembered here, by the array's identity (weakly), so that
 
 - the setting put in a config of another rate (``dataclasses.replace(config,
   sample_rate=8000)``, a built ``Augmentation`` reused) is read again from its file, or
@@ -58,11 +58,15 @@ def kept_source(setting: Any) -> str | None:
 
 
 def kept_rate(setting: Any) -> int | None:
-    """A setting's ``source_rate`` (the rate its config read ``source`` at) as its constructor
-    keeps it: with ``source`` only. Unflatten runs no constructor, so a config JAX rebuilt, whose
-    new arrays ``loaded_rate`` does not know, still knows its recordings' rate: put at another rate
-    with its file gone, it took the samples it held as at the new rate (18141 samples for 9071)."""
-    if setting.source is None or setting.source_rate is None:
+    """A setting's ``source_rate`` (the rate its config loaded the samples it holds at) as its
+    constructor keeps it: with ``source``, or with the very array a config loaded at that rate
+    (not with an array the user put in). Unflatten runs no constructor, so a config JAX rebuilt,
+    whose new arrays ``loaded_rate`` does not know, still knows its recordings' rate: put at another
+    rate with its file gone, it took the samples it held as at the new rate (18141 samples for 9071);
+    a recording given as an array or ``Audio`` played an octave down at half the rate."""
+    if setting.source_rate is None:
+        return None
+    if setting.source is None and loaded_rate(setting.signal) != setting.source_rate:
         return None
     return capped_rate(f"{type(setting).__name__} source_rate", setting.source_rate)
 

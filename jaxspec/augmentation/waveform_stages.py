@@ -137,7 +137,7 @@ class Noise:
         when it came from a file).
       source: keyword-only, set by the config: the file the recording was read from (when ``signal`` is a path; kept
         while the config holds the samples read from it; config files write it instead of the samples).
-      source_rate: keyword-only, set by the config with ``source``: the rate the samples held are at.
+      source_rate: keyword-only, set by the config: the rate the samples held are at (a config JAX rebuilt knows it).
 
     >>> import jax, jaxspec, numpy as np
     >>> config = jaxspec.SpectrogramConfig(augmentation=jaxspec.Augmentation(noise=jaxspec.Noise(0.1)))
