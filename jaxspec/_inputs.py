@@ -309,6 +309,8 @@ def check_lengths(lengths: Any, x: jax.Array) -> jax.Array | None:
             raise InputError(f"lengths must lie in [0, {x.shape[1]}] (the padded length of x); {got}")
         if several:
             return lengths.astype(jnp.int32)
+        if isinstance(lengths, jax.Array) and lengths.dtype == jnp.int32:
+            return lengths  # already on its device: not read back and uploaded again (a transfer-guard audit)
         return jax.device_put(np.asarray(lengths).astype(np.int32))  # no program per shape
     # Lmax as the lengths' type holds it: an int16 length is at most 32767 whatever Lmax (40000
     # as an int16 wrapped to a negative bound and clipped every row to it)

@@ -352,3 +352,30 @@ def test_one_padded_signal_takes_one_length_and_vmaps_over_rows():
     for bad, match in (([1600], "pass one int"), (1.5, "pass one int"), (6001, r"\[0, 6000\]")):
         with pytest.raises(jaxspec.InputError, match=match):
             jaxspec.spectrogram(config, x[0], lengths=bad)
+
+
+def test_device_int32_lengths_are_not_uploaded_again():
+    # an eager call read device lengths on the host (their range check) and uploaded them again:
+    # a round trip and a sync per call on an accelerator (the JAX transformations audit)
+    config = SpectrogramConfig()
+    x = jax.device_put(np.zeros((2, 2000), np.float32))
+    lengths = jax.device_put(np.array([2000, 500], np.int32))
+    expected = np.asarray(jaxspec.spectrogram(config, x, lengths=np.array([2000, 500])))
+    with jax.transfer_guard("disallow_explicit"):
+        out = jaxspec.spectrogram(config, x, lengths=lengths)
+    np.testing.assert_array_equal(np.asarray(out), expected)
+
+
+@pytest.mark.parametrize("floor", [F.Decibels(top_db=10.0), F.WhisperLog()])
+def test_a_per_example_floor_ignores_the_padding_of_a_dithered_row(floor):
+    # dither draws noise in padded frames too, so they are not silent: a top_db floor over the
+    # whole padded row (padding included) was 3.3 dB off the row alone, with every test green
+    # (the mutation audit; the padded frames tested before were silent)
+    x = np.zeros((2, 16000), np.float32)
+    x[1] = 0.01
+    config = SpectrogramConfig(preprocess=(jaxspec.Dither(1.0),), features=(F.MelFilterbank(40), floor))
+    key = jax.random.key(0)
+    alone = np.asarray(jaxspec.spectrogram(config, x[0, :1600], jax.random.fold_in(key, 0)))
+    row = np.asarray(jaxspec.spectrogram(config, x, key, lengths=np.array([1600, 16000])))[0]
+    np.testing.assert_allclose(row[: alone.shape[0]], alone, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(row[alone.shape[0] :], 0.0)

@@ -57,7 +57,9 @@ def test_in_band_sines_match_the_analytic_sine(orig, target):
     assert out.shape == (2, count) and out.dtype == np.float32
     for row, freq in enumerate(freqs):
         db = error_db(out[row], analytic_sine(freq, count, target), target)
-        assert db <= -80, f"{orig}->{target}: {freq:.0f} Hz sine error {db:.1f} dB"
+        # SPEC 6 asks -80 dB; the design (resampling.py) documents 119-144 dB: a Kaiser beta of
+        # librosa's kaiser_fast (8.555 for 12.26) gave -90 dB and passed -80 (the mutation audit)
+        assert db <= -110, f"{orig}->{target}: {freq:.0f} Hz sine error {db:.1f} dB"
 
 
 @pytest.mark.parametrize(
@@ -72,6 +74,20 @@ def test_content_above_the_target_nyquist_is_removed(orig, target):
         out = np.asarray(resample(x, orig, target), np.float64)
         attenuation = 10 * math.log10(np.mean(middle(out, target) ** 2) / 0.5)  # a unit sine has power 0.5
         assert attenuation <= -80, f"{orig}->{target}: {freq:.0f} Hz kept at {attenuation:.1f} dB"
+
+
+@pytest.mark.parametrize(("orig", "target"), [(44100, 16000), (96000, 11025), (16000, 8000)])
+def test_the_transition_band_lies_between_0_9_and_1_0_of_the_target_nyquist(orig, target):
+    # SPEC 7: "keeps 0.9 of the lower Nyquist frequency"; the cutoff halfway to Nyquist passes half
+    # the amplitude (-6.02 dB) as any symmetric windowed-sinc low-pass does. A passband of 0.95
+    # (0.97 x Nyquist at -2.4 dB for -22.3) left every test green (the mutation audit)
+    n = int(DURATION * orig)
+    levels = {}
+    for fraction in (0.93, 0.95, 0.97):
+        x = analytic_sine(fraction * target / 2, n, orig).astype(np.float32)
+        out = np.asarray(resample(x, orig, target), np.float64)
+        levels[fraction] = 10 * math.log10(np.mean(middle(out, target) ** 2) / 0.5)
+    assert -1.0 < levels[0.93] < -0.3 and abs(levels[0.95] + 6.02) < 0.1 and levels[0.97] < -20, levels
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 3, 7, 440, 441, 1000, 4410])
