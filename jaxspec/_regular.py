@@ -35,6 +35,7 @@ def open_regular(path: str | os.PathLike, flags: int = os.O_RDONLY, follow: bool
     """
     nofollow = 0 if follow else getattr(os, "O_NOFOLLOW", 0)
     cloexec, nonblock = getattr(os, "O_CLOEXEC", 0), getattr(os, "O_NONBLOCK", 0)  # (neither on Windows)
+    flags |= getattr(os, "O_BINARY", 0)  # Windows only: text mode stopped a read at a 0x1A byte
     plain = flags | cloexec | nofollow | (0 if flags & os.O_CREAT else nonblock)  # a FIFO: refused, not waited on
     handle = None
     with contextlib.suppress(FileNotFoundError, AttributeError):  # AttributeError: no O_PATH

@@ -260,13 +260,13 @@ def encode_corpus(
         ``[-2**63, 2**63)`` or None.
       InputError: two inputs with the same ``name`` (one output would replace the other).
     """
-    from .cli.inputs import Input, collisions
+    from .cli.inputs import Input, collisions, ignores_case
 
     if not isinstance(config, SpectrogramConfig):
         raise config_type_error(config)
     check_seed(seed, optional=True)  # 2**64 killed the job at run time; 1.7 recorded key(1.7), used key(1)
     seed = seed if uses_key(config) else None  # as jaxspec encode: a key that changes nothing is no key
-    clashes = collisions([Input(path, name) for path, name in inputs])
+    clashes = collisions([Input(path, name) for path, name in inputs], folded=ignores_case(output))
     if clashes:  # one output would silently replace the other
         raise InputError("; ".join(clashes))
     out = Path(output)

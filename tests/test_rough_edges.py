@@ -429,6 +429,29 @@ def test_a_name_that_is_not_utf8_and_a_literal_backslash_clash_only_in_an_archiv
     assert {b"a\xff.npy", b"a\\xff.npy"} <= set(os.listdir(os.fsencode(tmp_path / "out")))
 
 
+def test_outputs_that_differ_only_in_case_clash_where_the_file_system_ignores_case(tmp_path, capsys, monkeypatch):
+    # on macOS (APFS) and Windows, Intro.wav and intro.flac were both written to one intro.npy: the
+    # other's features under its name, both in the manifest, exit 0 (the portability audit)
+    from jaxspec.cli import inputs
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    soundfile.write(folder / "Intro.wav", np.zeros(1600, np.float32), 16000)
+    soundfile.write(folder / "intro.flac", np.zeros(800, np.float32), 16000)
+    assert not inputs.ignores_case(tmp_path / "out")  # this Linux file system tells case apart
+    assert main(["encode", str(folder), "-o", str(tmp_path / "out"), "--no-progress"]) == 0
+    assert {p.name for p in (tmp_path / "out").iterdir()} >= {"Intro.npy", "intro.npy"}
+    capsys.readouterr()
+    monkeypatch.setattr(inputs, "ignores_case", lambda folder: True)  # as on a Mac
+    assert main(["encode", str(folder), "-o", str(tmp_path / "mac"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "would both be written as" in err and "differ only in case or Unicode form" in err
+    assert not (tmp_path / "mac").exists()
+    assert main(["encode", str(folder), "-o", str(tmp_path / "one.npz"), "--single", "--no-progress"]) == 0  # keys
+    named = [inputs.Input("p", "caf\u00e9"), inputs.Input("q", "cafe\u0301")]  # NFC and NFD: one name on APFS
+    assert inputs.collisions(named) == [] and len(inputs.collisions(named, folded=True)) == 1
+
+
 def test_info_says_1_sample(tmp_path, capsys):
     soundfile.write(tmp_path / "one.wav", np.zeros(1, np.float32), 16000)
     assert main(["info", str(tmp_path / "one.wav")]) == 0
@@ -479,3 +502,21 @@ def test_library_helpers_leave_the_process_warning_filters_alone(tmp_path, monke
         from jaxspec.plot import picture_formats
 
         assert "png" in picture_formats() and "pgf" not in picture_formats()
+
+
+def test_the_command_line_imports_without_the_unix_only_open_flags():
+    # Windows' os has no O_CLOEXEC / O_NONBLOCK / O_NOFOLLOW / O_DIRECTORY and no fcntl: the
+    # manifest's lock flags, computed at import, stopped `jaxspec` and the Beam job there
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        "for flag in ('O_CLOEXEC', 'O_NONBLOCK', 'O_NOFOLLOW', 'O_DIRECTORY', 'O_PATH'):\n"
+        "    if hasattr(os, flag): delattr(os, flag)\n"
+        "sys.modules['fcntl'] = None\n"
+        "import jaxspec.cli, jaxspec.manifest, jaxspec.beam\n"
+        "print('imported')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "imported" in done.stdout, done.stderr[-2000:]

@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         what = "has no effect: the config has no augmentation and no dither" if args.key is not None else "is not given"
         print(f"warning: --key {what} (no key = evaluation: nothing is augmented or dithered)", file=sys.stderr)
     inputs, problems = find_inputs(args.input)
-    if refuse_collisions(inputs):  # as jaxspec encode: a usage error, nothing encoded
+    if refuse_collisions(inputs, args.output):  # as jaxspec encode: a usage error, nothing encoded
         return 2
     for pattern, reason in problems:
         print(f"error: {printable(pattern)}: {reason}", file=sys.stderr)

@@ -51,7 +51,7 @@ def _output_error(error: BaseException, target: Path) -> str:
 def run_encode(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     inputs, problems = find_inputs(args.paths)
-    if refuse_collisions(inputs, files=not args.single):  # an archive's keys are not folders
+    if refuse_collisions(inputs, args.output, files=not args.single):  # an archive's keys are not folders
         return EXIT_USAGE
     out, folder = encode_output(args.output, args.single)  # "-o x.npy/": a folder named x.npy
     manifest_path, shown = None, out

@@ -8,6 +8,7 @@ import fnmatch
 import glob
 import os
 import sys
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -226,45 +227,73 @@ def _why_missing(path: str) -> str:
     return "no such file or folder"
 
 
-def collisions(inputs: Sequence[Input], files: bool = True) -> list[str]:
+def ignores_case(folder: str | os.PathLike) -> bool:
+    """Whether the file system of ``folder`` (or of its nearest existing parent) takes a name
+    spelled in another case for the same file, as macOS and Windows do by default: the nearest
+    existing path whose last name has a cased letter, looked up with its case swapped."""
+    path = Path(os.path.abspath(folder))
+    for place in (path, *path.parents):
+        swapped = place.name.swapcase()
+        if swapped != place.name and os.path.lexists(place):
+            try:
+                return os.path.samefile(place, place.with_name(swapped))
+            except OSError:  # no such name: the file system tells case apart
+                return False
+    return False
+
+
+def _folded(name: str) -> str:
+    """A name as a case-insensitive file system compares it (APFS also ignores the Unicode form)."""
+    return unicodedata.normalize("NFD", name).casefold()
+
+
+def collisions(inputs: Sequence[Input], files: bool = True, folded: bool = False) -> list[str]:
     """Inputs whose outputs would have the same name (as a file, or as a ``--single`` archive
     key) and, with ``files``, an output file whose name is a folder another output needs
     (``in/sub.wav`` -> ``sub.npy`` beside ``in/sub.npy/a.wav`` -> ``sub.npy/a.npy``).
 
     Names are compared as they are written: file names by their bytes (``os.fsencode``), archive
     keys as ``outputs.archive_name`` stores them. A byte that is not UTF-8 and a literal ``\\xNN``
-    print alike, but are two files in a folder (a false clash) and one key in an archive."""
-    real = os.fsencode if files else archive_name
+    print alike, but are two files in a folder (a false clash) and one key in an archive. With
+    ``folded`` (outputs on a file system that ignores case, ``ignores_case``), file names are
+    compared case-folded: ``Intro.wav`` and ``intro.flac`` were one ``intro.npy`` on macOS, the
+    other's features under its name, exit 0 (the portability audit)."""
+    real = _folded if folded and files else os.fsencode if files else archive_name
     by_real: dict[str | bytes, list[Input]] = collections.defaultdict(list)
     for item in inputs:
         by_real[real(item.name)].append(item)
     by_name = {group[0].name: [item.path for item in group] for group in by_real.values()}
+    case = {group[0].name for group in by_real.values() if len({item.name for item in group}) > 1}
     found = [
-        f"{', '.join(map(quoted, paths[:-1]))} and {quoted(paths[-1])} would all be written as {quoted(name)}{_ADVICE}"
+        f"{', '.join(map(quoted, paths[:-1]))} and {quoted(paths[-1])} would all be written as {quoted(name)}"
+        f"{_CASE if name in case else ''}{_ADVICE}"
         if len(paths) > 2
-        else f"{quoted(paths[0])} and {quoted(paths[1])} would both be written as {quoted(name)}{_ADVICE}"
+        else f"{quoted(paths[0])} and {quoted(paths[1])} would both be written as {quoted(name)}"
+        f"{_CASE if name in case else ''}{_ADVICE}"
         for name, paths in by_name.items()
         if len(paths) > 1
     ]
     if files:
-        written = {f"{name}{OUTPUT_SUFFIX}": paths[0] for name, paths in by_name.items()}
+        written = {real(f"{name}{OUTPUT_SUFFIX}"): paths[0] for name, paths in by_name.items()}
         for name, paths in by_name.items():
-            folder = next((f for f in PurePosixPath(name).parents if f.as_posix() in written), None)
+            folder = next((f for f in PurePosixPath(name).parents if real(f.as_posix()) in written), None)
             if folder is not None:
+                file = written[real(folder.as_posix())]
                 found.append(
-                    f"{quoted(written[folder.as_posix()])} would be written as the file {quoted(folder.as_posix())}, "
+                    f"{quoted(file)} would be written as the file {quoted(folder.as_posix())}, "
                     f"which {quoted(paths[0])} needs as a folder (for {quoted(name + OUTPUT_SUFFIX)}){_ADVICE}"
                 )
     return found
 
 
 _ADVICE = "; encode them into separate folders"
+_CASE = " (names that differ only in case or Unicode form are one file where the output goes)"
 
 
-def refuse_collisions(inputs: Sequence[Input], files: bool = True) -> bool:
-    """Prints each of ``collisions(inputs, files)`` as an error (a usage error: nothing is
-    encoded, ``jaxspec encode`` and the Beam job alike); True if there was any."""
-    clashes = collisions(inputs, files)
+def refuse_collisions(inputs: Sequence[Input], output: str | os.PathLike, files: bool = True) -> bool:
+    """Prints each of ``collisions(inputs, files)`` of outputs in ``output`` as an error (a usage
+    error: nothing is encoded, ``jaxspec encode`` and the Beam job alike); True if there was any."""
+    clashes = collisions(inputs, files, folded=files and ignores_case(output))
     for clash in clashes:
         print(f"error: {clash}", file=sys.stderr)
     return bool(clashes)
