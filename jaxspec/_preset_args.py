@@ -189,8 +189,10 @@ def booleans(preset: str, **values: Any) -> None:
 
 
 def kaldi_samples(name: str, keyword: str, ms: float, rate: int, low: int, cap: int) -> int:
-    """``ms`` milliseconds at ``rate`` as Kaldi counts them (it truncates: 10 ms at 22.05 kHz
-    is 220 samples), at least ``low`` and at most jaxspec's ``cap``."""
+    """``ms`` milliseconds at ``rate`` as torchaudio's ``compliance.kaldi`` counts them,
+    ``int(rate * ms * 0.001)`` in double precision (it truncates, as Kaldi: 10 ms at 22.05 kHz is
+    220 samples; kaldi-native-fbank's float32 product is one more at 406 odd rates of 84101 Hz and
+    up with half-ms lengths: README), at least ``low`` and at most jaxspec's ``cap``."""
     samples = rate * ms * 0.001
     ok = low <= samples < cap + 1  # before int(): 1e308 ms overflowed
     shown = f"{samples:.6g}" if samples < cap + 1 else f"more than {cap}"
