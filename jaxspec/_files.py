@@ -110,6 +110,11 @@ def checked_path(path: Any) -> Path:
       AudioFileError: a directory, a FIFO, a device or socket, or a file that cannot
         be opened (the OS's reason).
     """
+    if isinstance(path, bytes) and (b"\0" in path or len(path) > 4096):  # no name holds NUL or is that long
+        raise InputError(
+            f"path is {len(path)} bytes of file contents (starting {path[:12]!r}), not a name; decode them: "
+            "jaxspec.Audio(*soundfile.read(io.BytesIO(data), dtype='float32'))"
+        )
     if isinstance(path, bytes):
         raise InputError(
             f"path {path!r} is bytes; pass it as a str: os.fsdecode(path) (names that are not UTF-8 work too)"

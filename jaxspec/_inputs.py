@@ -18,7 +18,7 @@ import numpy as np
 from . import limits
 from ._key_inputs import check_key, is_key_batch, is_single_key
 from .errors import InputError, length_list, symbolic_length, unreadable_array, warn
-from .io import channels_first, pcm_to_float32, refuse_masked
+from .io import Audio, channels_first, pcm_to_float32, refuse_masked
 
 
 def as_index(value: Any) -> Any:
@@ -73,7 +73,9 @@ def as_waveform(x: Any, config: Any = None, host: bool = False, scan: bool = Tru
         try:
             x = jnp.asarray(x)
         except (TypeError, ValueError) as error:  # None is a ValueError
-            raise InputError(f"x={x!r} of type {type(x).__name__} is not an array of samples") from error
+            audio = isinstance(x, Audio)
+            fix = "; pass its .samples at config.sample_rate, or jaxspec.encode(config, audio)" if audio else ""
+            raise InputError(f"x={x!r} of type {type(x).__name__} is not an array of samples{fix}") from error
     if x.ndim == 0:
         raise InputError(f"x is a 0-d array (a scalar, shape {x.shape}); expected [L] (one signal) or [B, L] (a batch)")
     if x.ndim > 2:

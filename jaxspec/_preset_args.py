@@ -102,6 +102,12 @@ def refuse(preset: str, unsupported: dict[str, Any], *takes: Callable[..., Any],
     """A ``ConfigError`` for keywords that none of the functions ``takes`` (nor ``extra``)
     takes; a typo gets the closest name."""
     if unsupported:
+        audio = sorted(set(unsupported) & {"y", "waveform", "x", "audio"})
+        if audio:  # librosa.feature.melspectrogram(y=...) / MFCC()(waveform) called as a preset
+            raise ConfigError(
+                f"{preset}({audio[0]}=...): a preset builds a config and takes no audio; pass the audio to "
+                f"jaxspec.spectrogram(config, {audio[0]}) (or jaxspec.encode for files and other rates)"
+            )
         accepted = sorted({name for fn in takes for name in keywords(fn)} | set(extra))
         parts = []
         for name, value in unsupported.items():

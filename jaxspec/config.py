@@ -27,7 +27,7 @@ from ._pytree import pytree_dataclass
 from .augmentation import Augmentation, resolve
 from .augmentation.feature_stages import check_config as check_feature_augmentation
 from .durations import parse_duration, seconds_to_samples
-from .errors import ConfigError, check_rate, check_sample_count, length_list, warn_low_rate
+from .errors import ConfigError, check_rate, check_sample_count, length_list, warn, warn_low_rate
 from .windows import check_window_function, shown_window, window_values
 
 _NORMALIZATIONS = ("max", "rms")
@@ -157,6 +157,10 @@ class SpectrogramConfig:
         # Resolving each derived number once validates it (the properties raise).
         ws = self.window_samples
         _ = self.offset_samples, self.target_frames, self.target_samples
+        for name in ("window_size", "offset"):  # window_size=25.0 meant for 25 ms: one 25 s frame per clip
+            value = getattr(self, name)
+            if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) and value > 1.0:
+                warn(f"{name}={value!r} is {value:g} s (a float is seconds): '{value:g}ms' for milliseconds")
         if self.fft_size is not None:
             if not _is_int(self.fft_size) or self.fft_size < ws:
                 raise ConfigError(

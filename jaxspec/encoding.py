@@ -107,10 +107,31 @@ def _samples_and_rate(item: Any, sample_rate: int | None, name: str) -> tuple[An
         )
     if isinstance(item, jax.core.Tracer):
         raise InputError(f"{name} is a traced value; inside jax.jit call jaxspec.spectrogram on the waveform")
+    _refuse_other_containers(item, name)
     if sample_rate is None:
         raise InputError(f"{name} is an array without a rate; pass sample_rate=... (Hz) or an Audio")
     rate = capped_rate("sample_rate", sample_rate)  # as Audio's and a file header's rate
     return item, rate if audio else warn_low_rate("sample_rate", rate)  # typed by the user: 48 for 48 kHz?
+
+
+def _refuse_other_containers(item: Any, name: str) -> None:
+    """``InputError`` saying what to pass for the containers audio arrives in elsewhere: they were
+    "an array without a rate" (and with ``sample_rate=``, "a list of clips of several lengths")."""
+    pair = isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], (int, float, np.number))
+    if pair and hasattr(item[0], "__array__") and getattr(item[0], "ndim", 0) >= 1:  # not 2 samples
+        why = "a (samples, rate) pair, as librosa.load returns"
+        raise InputError(f"{name} is {why}; pass jaxspec.Audio(y, sr), or y with sample_rate=sr")
+    if isinstance(item, Mapping):
+        keys = ", ".join(map(repr, list(item)[:6]))
+        raise InputError(
+            f"{name} is a dict (keys {keys}); pass its samples and rate as jaxspec.Audio(samples, rate) (a "
+            "Hugging Face audio dict: Audio(d['array'], d['sampling_rate'])), or a file path"
+        )
+    if hasattr(item, "read") and not hasattr(item, "__array__"):
+        raise InputError(
+            f"{name} is an open file ({type(item).__name__}); pass its path, or decode it: "
+            "jaxspec.Audio(*soundfile.read(file, dtype='float32'))"
+        )
 
 
 _LADDER_RESAMPLE_SAMPLES = 1 << 24

@@ -197,13 +197,16 @@ def float32_and_peak(samples: Any, name: str = "audio", *, copy: bool = True) ->
     ``encode_batch`` spent preparing W6's 1000 clips)."""
     if isinstance(samples, (str, bytes, os.PathLike)):
         raise InputError(f"{name}={samples!r} is a path where samples were expected")
-    if not isinstance(samples, (np.ndarray, jax.Array, list, tuple, np.generic, int, float)):
+    known = isinstance(samples, (np.ndarray, jax.Array, list, tuple, np.generic, int, float))
+    if not known and not hasattr(samples, "__array__"):  # (a torch tensor has it, as spectrogram takes)
         raise InputError(f"{name} of type {type(samples).__name__} is not an array of samples")
     refuse_masked(samples, name)
     try:
         x = np.asarray(samples)
     except ValueError as error:  # ragged lists
         raise errors.unreadable_array(name, samples, error) from error
+    except (TypeError, RuntimeError) as error:  # a tensor on an accelerator: torch says to copy it
+        raise InputError(f"{name} of type {type(samples).__name__} cannot be read as a NumPy array: {error}") from None
     if x.ndim == 0:
         raise InputError(f"{name} is a 0-d array (a scalar); expected [n] or [n, channels]")
     if x.ndim > 2:

@@ -100,9 +100,12 @@ class _Plan:
         self.v = self.m - 2 * self.c
         self.n_in, self.n_out = self.m * self.down, self.m * self.up
         if max(self.n_in, self.n_out) > _MAX_SEGMENT:
+            low = min(orig_rate, target_rate)  # sample_rate=16 for 16 kHz was told to find an intermediate rate
+            khz = f" (a rate of {low} Hz: if it is in kHz, write {low * 1000})" if low < 1000 else ""
             raise ConfigError(
                 f"resampling {orig_rate} Hz -> {target_rate} Hz: the reduced ratio {self.up}/{self.down} needs "
-                f"FFT segments of {max(self.n_in, self.n_out)} points; resample through an intermediate common rate"
+                f"FFT segments of {max(self.n_in, self.n_out)} points{khz}; resample through an intermediate "
+                "common rate"
             )
         taps = np.zeros(self.n_in)
         t = np.arange(-k + 1, k)

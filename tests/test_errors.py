@@ -698,3 +698,74 @@ def test_a_once_per_process_warning_is_once_across_threads(monkeypatch):
     for thread in threads:
         thread.join()
     assert sorted(answers) == [False, False, False, True]
+
+
+# ------------------------------------------------------------------ what users pass from other libraries
+def test_audio_containers_of_other_libraries_say_what_to_pass(tmp_path):
+    # (y, sr) from librosa.load, a Hugging Face audio dict and an open file were all "an array
+    # without a rate" (and the pair with sample_rate= "a list of clips"); file bytes were a bytes
+    # path to os.fsdecode (the error-message audit)
+    config = SpectrogramConfig()
+    y = np.zeros(RATE, np.float32)
+    with raises(InputError, "(samples, rate) pair", "Audio(y, sr)"):
+        encode(config, (y, RATE))
+    with raises(InputError, "(samples, rate) pair"):
+        encode(config, (y, RATE), sample_rate=RATE)
+    with raises(InputError, "item 0", "(samples, rate) pair"):
+        encode_batch(config, [(y, RATE)])
+    with raises(InputError, "dict", "Audio(d['array'], d['sampling_rate'])"):
+        encode(config, {"array": y, "sampling_rate": RATE})
+    soundfile.write(tmp_path / "a.wav", y, RATE)
+    with open(tmp_path / "a.wav", "rb") as file, raises(InputError, "open file", "pass its path"):
+        encode(config, file)
+    with raises(InputError, "bytes of file contents", "soundfile.read(io.BytesIO"):
+        encode(config, (tmp_path / "a.wav").read_bytes())
+    with raises(InputError, "Audio", ".samples", "jaxspec.encode(config, audio)"):
+        spectrogram(config, Audio(y, RATE))
+    assert encode(config, (np.float32(0.1), np.float32(0.2)), sample_rate=RATE).shape[0] == 1  # two samples
+
+
+def test_a_tensor_with_a_numpy_view_encodes_as_its_array():
+    # spectrogram, resample and Audio took a torch tensor; encode refused it ("not an array of samples")
+    class Tensorish:  # what torch.Tensor offers NumPy: __array__
+        def __init__(self, array):
+            self.array = array
+
+        def __array__(self, dtype=None, copy=None):
+            return self.array if dtype is None else self.array.astype(dtype)
+
+    y = np.random.default_rng(0).standard_normal(RATE).astype(np.float32) * 0.1
+    config = SpectrogramConfig()
+    expected = np.asarray(encode(config, y, sample_rate=RATE))
+    np.testing.assert_array_equal(np.asarray(encode(config, Tensorish(y), sample_rate=RATE)), expected)
+    np.testing.assert_array_equal(np.asarray(encode_batch(config, [Tensorish(y)], sample_rate=RATE)[0]), expected)
+
+
+def test_mistakes_of_units_and_of_other_libraries_keywords_are_named():
+    from jaxspec import presets
+
+    with pytest.warns(UserWarning, match=r"window_size=25.0 is 25 s \(a float is seconds\): '25ms'"):
+        SpectrogramConfig(window_size=25.0, offset="10ms")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SpectrogramConfig(window_size=1.0, offset=0.5)  # a second or less: no warning
+    with raises(jaxspec.ConfigError, "librosa_melspectrogram(y=...)", "takes no audio", "spectrogram(config, y)"):
+        presets.librosa_melspectrogram(y=np.zeros(10), sr=RATE)
+    with raises(jaxspec.ConfigError, "torchaudio_mfcc(n_mels=40)", "melkwargs={'n_mels'"):
+        presets.torchaudio_mfcc(n_mels=40)
+    with raises(jaxspec.ConfigError, "16 Hz", "in kHz, write 16000"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the low-rate warning
+        encode(SpectrogramConfig(), np.zeros(100, np.float32), sample_rate=16)
+
+
+@pytest.mark.parametrize(
+    ("flag", "meant"),
+    [("--hop-length", "--offset"), ("--frame-shift", "--offset"), ("--n-fft", "--fft-size"), ("--seed", "--key")],
+)
+def test_cli_names_the_flag_for_other_libraries_names(flag, meant, capsys):
+    # by spelling alone --hop-length was "did you mean --target-length?", --frame-shift "--time-shift"
+    from jaxspec.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["encode", "a.wav", "-o", "out", flag, "3"])
+    assert stop.value.code == 2 and f"{flag} (did you mean {meant}?)" in capsys.readouterr().err

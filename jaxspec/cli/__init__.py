@@ -239,6 +239,17 @@ _BYTES_SHOWN = "jaxspec.bytes_shown"
 codecs.register_error(_BYTES_SHOWN, _show_bytes)
 
 
+# librosa's, torchaudio's and Kaldi's names for the framing flags: by spelling alone --hop-length
+# was "did you mean --target-length?" and --frame-shift "--time-shift" (an augmentation)
+_FLAG_SYNONYMS = {
+    **{f"--{name}": "--offset" for name in ("hop-length", "hop_length", "hop", "frame-shift", "frame_shift")},
+    **{f"--{name}": "--window-size" for name in ("win-length", "win_length", "frame-length", "frame_length")},
+    **{f"--{name}": "--fft-size" for name in ("n-fft", "n_fft", "nfft")},
+    **{f"--{name}": "--sample-rate" for name in ("sr", "rate", "sample-frequency", "sample_frequency")},
+    "--seed": "--key",
+}
+
+
 def _refuse_unknown(parser: argparse.ArgumentParser, command: str, unknown: list[str]) -> None:
     """Exits 2 with the subcommand's usage (not the top level's) and the closest flag."""
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -246,7 +257,7 @@ def _refuse_unknown(parser: argparse.ArgumentParser, command: str, unknown: list
     flags = [flag for action in sub._actions for flag in action.option_strings]
     hints = []
     for flag in (word.split("=")[0] for word in unknown if word.startswith("-")):
-        hints += [flag + hint] if (hint := did_you_mean(flag, flags)) else []
+        hints += [flag + hint] if (hint := did_you_mean(flag, flags, _FLAG_SYNONYMS)) else []
     sub.error(f"unrecognized arguments: {' '.join(unknown)}" + (f"; {', '.join(hints)}" if hints else ""))
 
 
