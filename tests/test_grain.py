@@ -243,6 +243,15 @@ def test_record_indices_past_32_bits_fold_in_both_words():
             record_key(5, index)
     with pytest.raises(jaxspec.ConfigError, match="seed=18446744073709551616"):
         EncodeAudio(CONFIG, seed=2**64)
+    # a record's own index_field, read by random_map, past 32 bits too (taken modulo 2**32, every
+    # test passed: the mutation audit)
+    x = (0.3 * np.sin(np.arange(16000) / 5)).astype(np.float32)
+    encode = EncodeAudio(CONFIG, seed=5, sample_rate=16000, index_field="index")
+    rng = np.random.default_rng(0)
+    big = encode.random_map({"audio": x, "index": 2**32 + 7}, rng)["audio"]
+    alone = np.asarray(jaxspec.encode(CONFIG, x, sample_rate=16000, key=record_key(5, 2**32 + 7)))
+    np.testing.assert_allclose(big, alone, rtol=1e-5, atol=1e-6 * float(np.max(alone)))
+    assert not np.allclose(big, encode.random_map({"audio": x, "index": 7}, rng)["audio"])
 
 
 @pytest.mark.parametrize("default", ["rbg", "unsafe_rbg"])

@@ -525,6 +525,12 @@ def test_rerun_skips_only_up_to_date_outputs(tmp_path, capsys):
     assert _cli(capsys, "encode", folder, "-o", out, "--no-progress", "--offset", 100)[1].startswith("1 written")
     # another key rule (a seed) with augmentation: replaced
     flags = ("--offset", 100, "--volume", "0.5:1.5")
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress", *flags)[1].startswith("2 written")  # warns
+    # seed 0 is a key rule too, not "no key" (a truthiness mutant kept the unaugmented outputs)
+    assert _cli(capsys, "encode", folder, "-o", out, "--no-progress", *flags, "--key", 0)[1].startswith("2 written")
+    keyed = SpectrogramConfig(offset=100, augmentation=Augmentation(volume=(0.5, 1.5)))
+    expected = jaxspec.encode(keyed, str(a), key=jaxspec.corpus.file_key(0, "a"))
+    np.testing.assert_array_equal(np.load(out / "a.npy"), np.asarray(expected))
     assert _cli(capsys, "encode", folder, "-o", out, "--no-progress", *flags, "--key", 1)[1].startswith("2 written")
     assert _cli(capsys, "encode", folder, "-o", out, "--no-progress", *flags, "--key", 2)[1].startswith("2 written")
     assert _cli(capsys, "encode", folder, "-o", out, "--no-progress", *flags, "--key", 2)[1].startswith("0 written")

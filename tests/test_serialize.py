@@ -21,6 +21,7 @@ from jaxspec import (
     TimeShift,
     Uniform,
     Volume,
+    Window,
 )
 from jaxspec._serialize import INLINE_LIMIT
 
@@ -69,6 +70,9 @@ CONFIGS = [
     SpectrogramConfig(augmentation=Augmentation(time_shift=Scaled(0.1))),
     SpectrogramConfig(augmentation=Augmentation(time_shift=TimeShift(Scaled(Normal(0.0, 0.05))))),
     SpectrogramConfig(augmentation=Augmentation(time_shift=Scaled(Uniform(-0.2, 0.2)), volume=Volume(Uniform(1, 1)))),
+    # Kaldi's symmetric windows (a window JSON without `symmetric` passed here: the mutation audit)
+    SpectrogramConfig(window_function=Window("hamming", symmetric=True)),
+    SpectrogramConfig(window_function=Window("blackman", symmetric=True), fft_size=512),
 ]
 
 

@@ -45,6 +45,10 @@ CONFIGS = [
     jaxspec.SpectrogramConfig(window_size=401, offset=160, fft_size=512, framing=Kaldi(snip_edges=False)),
     jaxspec.SpectrogramConfig(framing=Kaldi(snip_edges=False), normalization="max", target_length=300),
     jaxspec.presets.kaldi_fbank(snip_edges=False),
+    # read past the file's end (a duration longer than it) and with gaps between frames (hop above
+    # the window): no test read either, and an off-by-one in each passed (the mutation audit)
+    jaxspec.SpectrogramConfig(target_length="2s"),
+    jaxspec.SpectrogramConfig(window_size=400, offset=600),
 ]
 
 
