@@ -120,7 +120,13 @@ def checked_path(path: Any) -> Path:
             f"path {path!r} is bytes; pass it as a str: os.fsdecode(path) (names that are not UTF-8 work too)"
         )
     if not isinstance(path, (str, os.PathLike)):
-        raise InputError(f"{path!r} is not a path (str or os.PathLike)")
+        if hasattr(path, "__array__") or isinstance(path, (list, tuple)):  # encode_to_file(config, x, ...)
+            fix = "; this reads a file: for samples in memory call jaxspec.encode or jaxspec.spectrogram"
+        elif hasattr(path, "read"):
+            fix = "; pass its path, or decode it: jaxspec.Audio(*soundfile.read(file, dtype='float32'))"
+        else:
+            fix = ""
+        raise InputError(f"{type(path).__name__} {path!r:.80} is not a path (str or os.PathLike){fix}")
     reason = unnameable(path)
     if reason:
         raise InputError(f"path {display(path)} {reason}; no file can have that name")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
 
@@ -723,6 +724,11 @@ def test_audio_containers_of_other_libraries_say_what_to_pass(tmp_path):
     with raises(InputError, "Audio", ".samples", "jaxspec.encode(config, audio)"):
         spectrogram(config, Audio(y, RATE))
     assert encode(config, (np.float32(0.1), np.float32(0.2)), sample_rate=RATE).shape[0] == 1  # two samples
+    # functions that read files only, given samples or a buffer ("array([...]) is not a path")
+    with raises(InputError, "ndarray", "is not a path", "jaxspec.encode or jaxspec.spectrogram"):
+        jaxspec.encode_to_file(config, y, str(tmp_path / "o.npy"))
+    with raises(InputError, "BytesIO", "is not a path", "soundfile.read"):
+        load_audio(io.BytesIO(b"RIFF"))
 
 
 def test_a_tensor_with_a_numpy_view_encodes_as_its_array():
@@ -753,6 +759,8 @@ def test_mistakes_of_units_and_of_other_libraries_keywords_are_named():
         presets.librosa_melspectrogram(y=np.zeros(10), sr=RATE)
     with raises(jaxspec.ConfigError, "torchaudio_mfcc(n_mels=40)", "melkwargs={'n_mels'"):
         presets.torchaudio_mfcc(n_mels=40)
+    with raises(jaxspec.ConfigError, "volume=(0.5, 1.0, 1.5) is not a valid Volume setting", "must be (lo, hi)"):
+        Augmentation(volume=(0.5, 1.0, 1.5))  # the shorthand's error gave no reason
     with raises(jaxspec.ConfigError, "16 Hz", "in kHz, write 16000"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the low-rate warning
         encode(SpectrogramConfig(), np.zeros(100, np.float32), sample_rate=16)

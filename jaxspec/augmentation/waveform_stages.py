@@ -269,7 +269,12 @@ def param_shorthand(cls: type, read: Callable[[Any], Any] = lambda v: v) -> Call
     def coerce(value: Any, field: str) -> Any:  # the setting gets the value as given, ``read`` says if it is one
         if _is_param(read(value)):
             return cls(value)
-        raise ConfigError(f"{field}={value!r} is not a valid {cls.__name__} setting")
+        why = ""
+        try:  # the setting's own reason: (0.5, 1.0, 1.5) "must be (lo, hi)", 'loud' lists the valid forms
+            cls(value)
+        except (ConfigError, TypeError, ValueError) as error:
+            why = f": {error}"
+        raise ConfigError(f"{field}={value!r} is not a valid {cls.__name__} setting{why}")
 
     return coerce
 
