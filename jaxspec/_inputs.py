@@ -72,7 +72,7 @@ def as_waveform(x: Any, config: Any = None, host: bool = False, scan: bool = Tru
     elif not isinstance(x, jax.Array):
         try:
             x = jnp.asarray(x)
-        except (TypeError, ValueError) as error:  # None is a ValueError
+        except (TypeError, ValueError, RuntimeError) as error:  # None: ValueError; a tensor needing grad: RuntimeError
             audio = isinstance(x, Audio)
             fix = "; pass its .samples at config.sample_rate, or jaxspec.encode(config, audio)" if audio else ""
             raise InputError(f"x={x!r} of type {type(x).__name__} is not an array of samples{fix}") from error

@@ -160,7 +160,9 @@ class SpectrogramConfig:
         for name in ("window_size", "offset"):  # window_size=25.0 meant for 25 ms: one 25 s frame per clip
             value = getattr(self, name)
             if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral) and value > 1.0:
-                warn(f"{name}={value!r} is {value:g} s (a float is seconds): '{value:g}ms' for milliseconds")
+                seconds = f"{float(value):g}"  # (a Fraction has no :g before Python 3.12)
+                fix = f"'{seconds}ms' for milliseconds, '{seconds}s' for seconds without this warning"
+                warn(f"{name}={value!r} is {seconds} s (a float is seconds): {fix}")
         if self.fft_size is not None:
             if not _is_int(self.fft_size) or self.fft_size < ws:
                 raise ConfigError(

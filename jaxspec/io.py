@@ -205,7 +205,7 @@ def float32_and_peak(samples: Any, name: str = "audio", *, copy: bool = True) ->
         x = np.asarray(samples)
     except ValueError as error:  # ragged lists
         raise errors.unreadable_array(name, samples, error) from error
-    except (TypeError, RuntimeError) as error:  # a tensor on an accelerator: torch says to copy it
+    except Exception as error:  # __array__ of a tensor on an accelerator (torch says to copy it), or any other
         raise InputError(f"{name} of type {type(samples).__name__} cannot be read as a NumPy array: {error}") from None
     if x.ndim == 0:
         raise InputError(f"{name} is a 0-d array (a scalar); expected [n] or [n, channels]")

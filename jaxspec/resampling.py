@@ -101,7 +101,8 @@ class _Plan:
         self.n_in, self.n_out = self.m * self.down, self.m * self.up
         if max(self.n_in, self.n_out) > _MAX_SEGMENT:
             low = min(orig_rate, target_rate)  # sample_rate=16 for 16 kHz was told to find an intermediate rate
-            khz = f" (a rate of {low} Hz: if it is in kHz, write {low * 1000})" if low < 1000 else ""
+            meant = {11: 11025, 22: 22050, 44: 44100, 88: 88200}.get(low, low * 1000)
+            khz = f" (a rate of {low} Hz: if it is in kHz, write {meant})" if low < 1000 else ""
             raise ConfigError(
                 f"resampling {orig_rate} Hz -> {target_rate} Hz: the reduced ratio {self.up}/{self.down} needs "
                 f"FFT segments of {max(self.n_in, self.n_out)} points{khz}; resample through an intermediate "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from fractions import Fraction
 
 import jax
 import jax.numpy as jnp
@@ -746,24 +747,40 @@ def test_a_tensor_with_a_numpy_view_encodes_as_its_array():
     np.testing.assert_array_equal(np.asarray(encode(config, Tensorish(y), sample_rate=RATE)), expected)
     np.testing.assert_array_equal(np.asarray(encode_batch(config, [Tensorish(y)], sample_rate=RATE)[0]), expected)
 
+    class Broken:
+        def __array__(self, dtype=None, copy=None):
+            raise KeyError("no samples")
+
+    for call in (
+        lambda: encode(config, Broken(), sample_rate=RATE),
+        lambda: encode_batch(config, [Broken()], sample_rate=RATE),
+    ):
+        with raises(InputError, "of type Broken cannot be read as a NumPy array"):
+            call()
+
 
 def test_mistakes_of_units_and_of_other_libraries_keywords_are_named():
     from jaxspec import presets
 
     with pytest.warns(UserWarning, match=r"window_size=25.0 is 25 s \(a float is seconds\): '25ms'"):
         SpectrogramConfig(window_size=25.0, offset="10ms")
+    with pytest.warns(UserWarning, match=r"is 2.5 s .*'2.5s' for seconds without this warning"):
+        assert SpectrogramConfig(window_size=Fraction(5, 2)).window_samples == 40000  # (no :g before 3.12)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         SpectrogramConfig(window_size=1.0, offset=0.5)  # a second or less: no warning
+        config = SpectrogramConfig(window_size="2.5s")  # seconds as a string: meant
+        SpectrogramConfig.from_dict(config.to_dict())
     with raises(jaxspec.ConfigError, "librosa_melspectrogram(y=...)", "takes no audio", "spectrogram(config, y)"):
         presets.librosa_melspectrogram(y=np.zeros(10), sr=RATE)
     with raises(jaxspec.ConfigError, "torchaudio_mfcc(n_mels=40)", "melkwargs={'n_mels'"):
         presets.torchaudio_mfcc(n_mels=40)
     with raises(jaxspec.ConfigError, "volume=(0.5, 1.0, 1.5) is not a valid Volume setting", "must be (lo, hi)"):
         Augmentation(volume=(0.5, 1.0, 1.5))  # the shorthand's error gave no reason
-    with raises(jaxspec.ConfigError, "16 Hz", "in kHz, write 16000"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the low-rate warning
-        encode(SpectrogramConfig(), np.zeros(100, np.float32), sample_rate=16)
+    for typed, meant in ((16, 16000), (44, 44100)):
+        with raises(jaxspec.ConfigError, f"{typed} Hz", f"in kHz, write {meant}"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the low-rate warning
+            encode(SpectrogramConfig(), np.zeros(100, np.float32), sample_rate=typed)
 
 
 @pytest.mark.parametrize(

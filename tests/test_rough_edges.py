@@ -448,6 +448,7 @@ def test_outputs_that_differ_only_in_case_clash_where_the_file_system_ignores_ca
     assert "would both be written as" in err and "differ only in case or Unicode form" in err
     assert not (tmp_path / "mac").exists()
     assert main(["encode", str(folder), "-o", str(tmp_path / "one.npz"), "--single", "--no-progress"]) == 0  # keys
+    assert main(["encode", str(folder), "-o", str(tmp_path / "two.npz"), "--no-progress"]) == 0  # an archive too
     named = [inputs.Input("p", "caf\u00e9"), inputs.Input("q", "cafe\u0301")]  # NFC and NFD: one name on APFS
     assert inputs.collisions(named) == [] and len(inputs.collisions(named, folded=True)) == 1
 

@@ -106,7 +106,8 @@ _EXACT_WARP_FRAMES = 1 << 26  # the float32 guess of a quotient below F is withi
 
 def _divmod_product(a: jax.Array, b: jax.Array, divisor: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``divmod(a * b, divisor)``, exact, for int32 ``0 <= a, b < 2**26`` and ``0 < divisor < 2**26``
-    whose product ``a * b`` is past int32 (without x64 there is no int64): a float32 guess of the
+    with a quotient below ``2**26`` (the warp's: below its frame count), whose product ``a * b`` is
+    past int32 (without x64 there is no int64): a float32 guess of the
     quotient, the remainder left by it computed modulo ``2**32`` (exact: it is below ``2**31`` in
     magnitude), and the guess corrected by that remainder's own quotient."""
     guess = jnp.floor(a.astype(jnp.float32) * b.astype(jnp.float32) / divisor.astype(jnp.float32))

@@ -51,8 +51,6 @@ def _output_error(error: BaseException, target: Path) -> str:
 def run_encode(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     inputs, problems = find_inputs(args.paths)
-    if refuse_collisions(inputs, args.output, files=not args.single):  # an archive's keys are not folders
-        return EXIT_USAGE
     out, folder = encode_output(args.output, args.single)  # "-o x.npy/": a folder named x.npy
     manifest_path, shown = None, out
     key_names: dict[str, str] = {}  # an output name -> the input's name, which its key is made from
@@ -72,6 +70,8 @@ def run_encode(args: argparse.Namespace) -> int:
     if out.suffix == ".npz" and not args.single and not (folder or out.is_dir()):  # a folder of that name stays one
         print(f"note: -o {printable(str(out))} names an .npz archive: writing one (as --single)", file=sys.stderr)
         args.single = True
+    if refuse_collisions(inputs, out, files=not args.single):  # an archive's keys are not folders (-o x.npz too)
+        return EXIT_USAGE
     if args.single and out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")
     if manifest_path is None and not args.single and out.exists() and not out.is_dir():
