@@ -49,7 +49,8 @@ def attach(
       * ``audio``: float (or integer PCM) waveform ``[shape=(L,)]`` or a batch
         ``[shape=(B, L)]``;
       * ``lengths``: ``None``, or the true lengths ``[shape=(B,)]`` (samples, concrete or
-        traced ints) of a zero-padded batch (SPEC section 8): each row is encoded as its
+        traced ints) of a zero-padded batch (SPEC section 8), one int for one padded clip
+        ``[shape=(Lmax,)]`` (what ``vmap`` over the rows hands in): each row is encoded as its
         first ``lengths[i]`` samples alone, and its frames past
         ``config.num_frames(lengths[i])`` are zeros. It is the encoder's; to mask those
         frames in the model, pass ``config.num_frames(lengths)`` under a name of your own;
