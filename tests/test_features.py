@@ -523,3 +523,22 @@ def test_decibels_ref_below_amin_is_floored_as_librosa(ref, amin):
     config = SpectrogramConfig(features=(Decibels(ref=ref, amin=amin, top_db=None),))
     expected = 10 * np.log10(np.maximum(power, amin)) - 10 * np.log10(max(amin, ref))
     np.testing.assert_allclose(spectrogram(config, x), expected, rtol=1e-5, atol=1e-3)
+
+
+@pytest.mark.parametrize("width", [4, 6])
+@pytest.mark.parametrize("order", [1, 2])
+def test_replicate_deltas_of_an_even_width_follow_torchaudio(width, order):
+    # every test used odd widths, where (width - 1) // 2 and width // 2 agree: a filter of the wrong
+    # reach passed (1.4 off; the mutation audit). Reference: torchaudio's compute_deltas written out
+    # in float64 (n = (win_length - 1) // 2, edges replicated, applied `order` times)
+    def compute_deltas(y: np.ndarray) -> np.ndarray:
+        n = (width - 1) // 2
+        padded = np.pad(y, ((n, n), (0, 0)), mode="edge")
+        return sum(k * padded[n + k : n + k + len(y)] for k in range(-n, n + 1)) / (n * (n + 1) * (2 * n + 1) / 3)
+
+    x = np.random.default_rng(0).standard_normal((20, 3))
+    expected = x
+    for _ in range(order):
+        expected = compute_deltas(expected)
+    got = np.asarray(Deltas(order, width, "replicate").apply(x.astype(np.float32), 16000, 512), np.float64)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)

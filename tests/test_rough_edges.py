@@ -521,3 +521,42 @@ def test_the_command_line_imports_without_the_unix_only_open_flags():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "imported" in done.stdout, done.stderr[-2000:]
+
+
+def test_one_npy_output_draws_from_the_inputs_name_as_a_folder_output_does(tmp_path, capsys):
+    # -o NAME.npy takes its key from the input's name (README): not recording it gave other draws
+    # under another output name, and no test told (the mutation audit)
+    clip = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
+    soundfile.write(tmp_path / "clip.wav", clip, 16000)
+    flags = ["--volume", "0.25:4", "--key", "7", "--no-progress"]
+    assert main(["encode", str(tmp_path / "clip.wav"), "-o", str(tmp_path / "folder"), *flags]) == 0
+    assert main(["encode", str(tmp_path / "clip.wav"), "-o", str(tmp_path / "renamed.npy"), *flags]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "renamed.npy"), np.load(tmp_path / "folder" / "clip.npy"))
+
+
+def test_the_picture_of_a_magnitude_spectrogram_is_in_the_same_decibels():
+    # the colour scale took every spectrogram as a power spectrum: power=1 showed half its dB and
+    # an 80 dB range of 160 (the mutation audit). Reference: 20 log10 |X| of NumPy's rfft
+    pytest.importorskip("matplotlib", reason="pictures need the [cli] extra (matplotlib)")
+    from jaxspec import plot
+
+    x = np.sin(2 * np.pi * 440 * np.arange(16000) / 16000).astype(np.float32)
+    images = {}
+    for power in (1.0, 2.0):
+        config = SpectrogramConfig(power=power)
+        spec = np.asarray(jaxspec.spectrogram(config, x))
+        figure = plot.figure([plot.Panel("tone", x, spec)], config)
+        images[power] = next(a for a in figure.axes if a.images).images[0]
+    peak = 20 * np.log10(np.abs(np.fft.rfft(x[:400] * np.hanning(401)[:400])).max())
+    for image in images.values():
+        assert abs(float(np.max(image.get_array())) - peak) < 1.0
+    np.testing.assert_allclose(images[1.0].get_array(), images[2.0].get_array(), atol=1e-3)
+    assert images[1.0].get_clim() == pytest.approx(images[2.0].get_clim(), abs=1e-3)
+
+
+def test_integer_ranges_are_inclusive_and_reach_counts_the_negative_bound():
+    from jaxspec import limits
+    from jaxspec.cli.values import _int_value
+
+    assert _int_value("0:27") == [0, 27] and _int_value("5") == 5  # LO:HI inclusive (README, SPEC)
+    assert limits.param_reach(jaxspec.Uniform(-100.0, 1.0)) == 100.0  # the larger |bound|, either side
