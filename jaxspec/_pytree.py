@@ -159,7 +159,7 @@ def pytree_dataclass(*, data_fields: tuple[str, ...] = ()):
 
 
 # librosa's and torchaudio's names for the fields of SpectrogramConfig
-_SYNONYMS = {
+SYNONYMS = {
     "sr": "sample_rate",
     "n_fft": "fft_size",
     "win_length": "window_size",
@@ -178,7 +178,7 @@ def _naming_keywords(init: Any, name: str, fields: tuple[str, ...]) -> Any:
     def checked(self: Any, *args: Any, **kwargs: Any) -> None:
         for given in kwargs:
             if given not in fields:
-                hint = did_you_mean(given, fields, _SYNONYMS)
+                hint = did_you_mean(given, fields, SYNONYMS)
                 raise TypeError(
                     f"{name}() got an unexpected keyword argument {given!r}{hint}; it takes {', '.join(fields)}"
                 )

@@ -58,9 +58,10 @@ from ._atomic import atomic_file
 from ._files import refuse_overwriting
 from ._jsonfile import check_plain, json_text, parse_json, refuse_replacing_other_data
 from ._output_names import refuse_folder
+from ._pytree import SYNONYMS
 from .augmentation import BY_FIELD, STAGE_BY_NAME, Augmentation, LogUniform, Normal, Scaled, Uniform, recording_samples
 from .augmentation.recordings import file_stamps, holds_its_file
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 
 INLINE_LIMIT = 100_000
 """Recordings with fewer samples than this may be written inline when no path is known."""
@@ -186,8 +187,9 @@ def _check_keys(d: Any, valid: tuple[str, ...], where: str) -> None:
     if not isinstance(d, Mapping):
         raise ConfigError(f"{where} must be a JSON object (dict) with keys among {list(valid)}, got {d!r}")
     unknown = [k for k in d if k not in valid]
-    if unknown:
-        raise ConfigError(f"{where} has unknown key(s) {unknown}; valid keys are {list(valid)}")
+    if unknown:  # librosa's names get jaxspec's, as the constructor gives them ({"n_fft": 512}: fft_size)
+        hint = did_you_mean(str(unknown[0]), valid, SYNONYMS)
+        raise ConfigError(f"{where} has unknown key(s) {unknown}{hint}; valid keys are {list(valid)}")
 
 
 def _param_from_json(value: Any, name: str, allow_scaled: bool = False) -> Any:

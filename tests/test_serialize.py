@@ -392,3 +392,10 @@ def test_inline_samples_beyond_float32_are_named_as_too_large(stage):
         warnings.simplefilter("error")
         with pytest.raises(ConfigError, match=r"samples up to 1e\+39 in magnitude, beyond float32's range"):
             SpectrogramConfig.from_dict(data)
+
+
+def test_a_saved_configs_librosa_or_mistyped_key_names_the_field():
+    # the constructor said "did you mean fft_size?" for n_fft; a config file listed the valid keys only
+    for key, meant in (("n_fft", "fft_size"), ("hop_length", "offset"), ("windw_size", "window_size")):
+        with pytest.raises(ConfigError, match=rf"unknown key\(s\) \['{key}'\] \(did you mean {meant}\?\)"):
+            SpectrogramConfig.from_dict({key: 512})
