@@ -30,6 +30,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from ._regular import os_flags
+
 PART_SUFFIX = ".part"
 """Suffix of temporary files; a killed process may leave them behind (never under a final name)."""
 
@@ -116,7 +118,7 @@ def sweep_stale(folder: str | os.PathLike) -> int:
     return removed
 
 
-_CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | os_flags("NOFOLLOW", "CLOEXEC")
 """How a temporary file is created: new, never through a link (as ``tempfile.mkstemp``), with
 mode 0666 less the umask of the moment, as a plain ``open(path, "w")`` makes a new file
 (mkstemp's are 0600; ``atomic_path`` then gives a replaced file's mode back, ``_kept_mode``).

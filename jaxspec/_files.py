@@ -29,6 +29,7 @@ import numpy as np
 import soundfile
 
 from . import _file_ends, errors, limits
+from ._regular import os_flags
 from .errors import AudioFileError, InputError, TruncatedAudioWarning
 
 MAX_CHANNELS = 1024
@@ -195,7 +196,7 @@ def sndfile_name(path: Path) -> Iterator[str | bytes]:
         yield name
         return
     folder, base = os.path.split(os.fsencode(name))
-    descriptor = os.open(folder or b".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    descriptor = os.open(folder or b".", os.O_RDONLY | os_flags("DIRECTORY"))
     try:
         short = os.fsencode(f"/proc/self/fd/{descriptor}/") + base
         yield short if isinstance(name, bytes) else os.fsdecode(short)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
+import operator
 import os
 import stat
 from pathlib import Path
@@ -20,6 +22,13 @@ from typing import Any, BinaryIO
 
 class NotRegularFile(OSError):
     """The name is a folder, FIFO, device, socket (or, with ``follow=False``, a link)."""
+
+
+def os_flags(*names: str) -> int:
+    """The flags ``os.O_<name>`` of ``names`` that this OS has, or-ed: Windows has no ``O_CLOEXEC``,
+    ``O_NONBLOCK``, ``O_NOFOLLOW`` or ``O_DIRECTORY`` (``import jaxspec.cli`` failed there on the
+    first), and only Windows has ``O_BINARY``."""
+    return functools.reduce(operator.or_, (getattr(os, f"O_{name}", 0) for name in names), 0)
 
 
 def open_regular(path: str | os.PathLike, flags: int = os.O_RDONLY, follow: bool = True) -> BinaryIO:
@@ -33,9 +42,9 @@ def open_regular(path: str | os.PathLike, flags: int = os.O_RDONLY, follow: bool
     (where the OS has it: not on Windows, which has no FIFOs to wait on). Either way what was
     opened is checked again. ``follow=False``: a symbolic link is refused (``O_NOFOLLOW``).
     """
-    nofollow = 0 if follow else getattr(os, "O_NOFOLLOW", 0)
-    cloexec, nonblock = getattr(os, "O_CLOEXEC", 0), getattr(os, "O_NONBLOCK", 0)  # (neither on Windows)
-    flags |= getattr(os, "O_BINARY", 0)  # Windows only: text mode stopped a read at a 0x1A byte
+    nofollow = 0 if follow else os_flags("NOFOLLOW")
+    cloexec, nonblock = os_flags("CLOEXEC"), os_flags("NONBLOCK")
+    flags |= os_flags("BINARY")  # Windows only: text mode stopped a read at a 0x1A byte
     plain = flags | cloexec | nofollow | (0 if flags & os.O_CREAT else nonblock)  # a FIFO: refused, not waited on
     handle = None
     with contextlib.suppress(FileNotFoundError, AttributeError):  # AttributeError: no O_PATH

@@ -25,7 +25,7 @@ from typing import Any
 
 from . import limits
 from ._atomic import atomic_file
-from ._regular import open_regular
+from ._regular import open_regular, os_flags
 from .errors import InputError
 
 MANIFEST_NAME = ".jaxspec-manifest.jsonl"
@@ -91,8 +91,7 @@ outputs again; they were kept as up to date: dither draws of 2026-12-01, a time 
 of 2026-12-04, seeds outside [0, 2**32) without x64 of 2026-12-05, an ``-o NAME.npy``'s key; a
 time warp's source positions past 46341 frames, exact since 2026-12-06)."""
 
-_LOCK_OPEN = os.O_RDWR | os.O_CREAT | sum(getattr(os, f, 0) for f in ("O_CLOEXEC", "O_NONBLOCK", "O_NOFOLLOW"))
-# (getattr: Windows has none of the three, and `import jaxspec.cli` failed there on O_CLOEXEC)
+_LOCK_OPEN = os.O_RDWR | os.O_CREAT | os_flags("CLOEXEC", "NONBLOCK", "NOFOLLOW")
 
 
 @contextlib.contextmanager
