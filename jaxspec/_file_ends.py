@@ -262,17 +262,28 @@ def _past_id3v2(file: Any, at: int) -> int:
     return at + 10 + size + (10 if head[5] & 0x10 else 0)  # a footer
 
 
+def _mp3_first_frame(file: Any) -> tuple[int, bytes]:
+    """Where an MP3's first frame starts (past an ID3v2 tag) and its first 192 bytes, which hold
+    a Xing / Info header when there is one."""
+    at = _past_id3v2(file, 0)
+    file.seek(at)
+    return at, file.read(192)
+
+
+def _xing_at(frame: bytes) -> int:
+    """Where the Xing / Info header (a frame count, a byte count) sits in a first frame; -1: none."""
+    return max(frame.find(b"Xing", 4, 64), frame.find(b"Info", 4, 64))
+
+
 def mp3_joined(path: Path) -> int | None:
     """The byte offset of MPEG audio that follows the end an MP3's Xing / Info header gives
     (its ``bytes`` field, counted from that header's frame), or ``None``: another format, no
     such header or field, or nothing but tags after it. Two whole frames must follow."""
     try:
         with open_regular(path) as file:
-            first = _past_id3v2(file, 0)
-            file.seek(first)
-            frame = file.read(192)
+            first, frame = _mp3_first_frame(file)
             length = _mp3_frame_bytes(frame)
-            tag = max(frame.find(b"Xing", 4, 64), frame.find(b"Info", 4, 64))
+            tag = _xing_at(frame)
             flags = int.from_bytes(frame[tag + 4 : tag + 8], "big") if tag > 0 else 0
             if length is None or not flags & 2:  # no byte count
                 return None
@@ -315,11 +326,9 @@ def mp3_walked(path: Path, above: int) -> int | None:
     0.3 s for an hour at 128 kbit/s), for such files only."""
     try:
         with open_regular(path) as file:
-            at = _past_id3v2(file, 0)
             end = file.seek(0, os.SEEK_END)
-            file.seek(at)
-            first = file.read(192)
-            if _mp3_frame_bytes(first) is None or b"Xing" in first[4:64] or b"Info" in first[4:64]:
+            at, first = _mp3_first_frame(file)
+            if _mp3_frame_bytes(first) is None or _xing_at(first) > 0:
                 return None
             per_frame, frames, block, start = 1152 if (first[1] >> 3) & 3 == 3 else 576, 0, b"", at
             bitrates = set()
