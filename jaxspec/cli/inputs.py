@@ -265,11 +265,8 @@ def collisions(inputs: Sequence[Input], files: bool = True, folded: bool = False
     by_name = {group[0].name: [item.path for item in group] for group in by_real.values()}
     case = {group[0].name for group in by_real.values() if len({item.name for item in group}) > 1}
     found = [
-        f"{', '.join(map(quoted, paths[:-1]))} and {quoted(paths[-1])} would all be written as {quoted(name)}"
-        f"{_CASE if name in case else ''}{_ADVICE}"
-        if len(paths) > 2
-        else f"{quoted(paths[0])} and {quoted(paths[1])} would both be written as {quoted(name)}"
-        f"{_CASE if name in case else ''}{_ADVICE}"
+        f"{', '.join(map(quoted, paths[:-1]))} and {quoted(paths[-1])} would {'all' if len(paths) > 2 else 'both'} "
+        f"be written as {quoted(name)}{_CASE if name in case else ''}{_ADVICE}"
         for name, paths in by_name.items()
         if len(paths) > 1
     ]
