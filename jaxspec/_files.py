@@ -101,6 +101,11 @@ def quoted(path: Any) -> str:
     return f"'{printable(path)}'"
 
 
+def decoded(source: str) -> str:
+    """How to hand jaxspec a file's samples held in ``source`` (an open file, a buffer), for messages."""
+    return f"jaxspec.Audio(*soundfile.read({source}, dtype='float32'))"
+
+
 def checked_path(path: Any) -> Path:
     """``path`` as a ``Path`` if it names an existing regular file that can be opened.
 
@@ -114,7 +119,7 @@ def checked_path(path: Any) -> Path:
     if isinstance(path, bytes) and (b"\0" in path or len(path) > 4096):  # no name holds NUL or is that long
         raise InputError(
             f"path is {len(path)} bytes of file contents (starting {path[:12]!r}), not a name; decode them: "
-            "jaxspec.Audio(*soundfile.read(io.BytesIO(data), dtype='float32'))"
+            + decoded("io.BytesIO(data)")
         )
     if isinstance(path, bytes):
         raise InputError(
@@ -124,7 +129,7 @@ def checked_path(path: Any) -> Path:
         if hasattr(path, "__array__") or isinstance(path, (list, tuple)):  # encode_to_file(config, x, ...)
             fix = "; this reads a file: for samples in memory call jaxspec.encode or jaxspec.spectrogram"
         elif hasattr(path, "read"):
-            fix = "; pass its path, or decode it: jaxspec.Audio(*soundfile.read(file, dtype='float32'))"
+            fix = f"; pass its path, or decode it: {decoded('file')}"
         else:
             fix = ""
         raise InputError(f"{type(path).__name__} {path!r:.80} is not a path (str or os.PathLike){fix}")

@@ -18,6 +18,7 @@ import jax
 import numpy as np
 
 from . import packing
+from ._files import decoded
 from ._inputs import check_magnitude, check_peak, check_result_size
 from ._key_inputs import check_item_keys, check_key, is_single_key, row_keys
 from .augmentation.noise import key_words
@@ -129,8 +130,7 @@ def _refuse_other_containers(item: Any, name: str) -> None:
         )
     if hasattr(item, "read") and not hasattr(item, "__array__"):
         raise InputError(
-            f"{name} is an open file ({type(item).__name__}); pass its path, or decode it: "
-            "jaxspec.Audio(*soundfile.read(file, dtype='float32'))"
+            f"{name} is an open file ({type(item).__name__}); pass its path, or decode it: {decoded('file')}"
         )
 
 
