@@ -98,10 +98,21 @@ def _synonyms(name: str, accepted: list[str]) -> dict[str, str]:
     return {} if other is None else {name: other}
 
 
-def refuse(preset: str, unsupported: dict[str, Any], *takes: Callable[..., Any], extra: tuple[str, ...] = ()) -> None:
+def refuse(
+    preset: str,
+    unsupported: dict[str, Any],
+    *takes: Callable[..., Any],
+    extra: tuple[str, ...] = (),
+    nested: tuple[str, Callable[..., Any]] | None = None,
+) -> None:
     """A ``ConfigError`` for keywords that none of the functions ``takes`` (nor ``extra``)
-    takes; a typo gets the closest name."""
+    takes; a typo gets the closest name; a keyword of ``nested = (field, fn)``, the function
+    whose keywords go in the dict ``field``, says to pass it there."""
     if unsupported:
+        inner = sorted(set(unsupported) & set(keywords(nested[1])) - set(extra)) if nested else []
+        if inner:  # torchaudio_mfcc(n_mels=40) was "did you mean log_mels?"
+            rule = f"a keyword of {nested[0]}: pass {nested[0]}={{{inner[0]!r}: ...}}, as the source takes it"
+            require(preset, inner[0], unsupported[inner[0]], False, rule)
         audio = sorted(set(unsupported) & {"y", "waveform", "x", "audio"})
         if audio:  # librosa.feature.melspectrogram(y=...) / MFCC()(waveform) called as a preset
             raise ConfigError(

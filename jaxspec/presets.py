@@ -227,11 +227,7 @@ def torchaudio_mfcc(
     >>> torchaudio_mfcc(melkwargs={"n_mels": 64}).num_features
     40
     """
-    mel = sorted(set(unsupported) & set(keywords(_torchaudio_mel)) - {"sample_rate", "augmentation"})
-    if mel:  # n_mels=40 was "did you mean log_mels?", hop_length "a keyword jaxspec does not reproduce"
-        rule = f"a MelSpectrogram keyword: pass melkwargs={{{mel[0]!r}: ...}}, as torchaudio's MFCC takes it"
-        require("torchaudio_mfcc", mel[0], unsupported[mel[0]], False, rule)
-    refuse("torchaudio_mfcc", unsupported, torchaudio_mfcc)
+    refuse("torchaudio_mfcc", unsupported, torchaudio_mfcc, nested=("melkwargs", _torchaudio_mel))
     require("torchaudio_mfcc", "dct_type", dct_type, dct_type == 2, "torchaudio supports the DCT-II only")
     require("torchaudio_mfcc", "norm", norm, norm in ("ortho", None), "must be 'ortho' or None")
     booleans("torchaudio_mfcc", log_mels=log_mels)
