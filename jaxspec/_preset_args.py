@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import math
 import numbers
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 from . import limits
 from .errors import ConfigError, did_you_mean, is_finite
 from .framing import Centered, Kaldi
-from .windows import WINDOW_NAMES, window_values
+from .windows import WINDOW_NAMES, Window, window_values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,6 +217,27 @@ def kaldi_samples(name: str, keyword: str, ms: float, rate: int, low: int, cap: 
     unit = f"; {keyword} is in ms (Kaldi's unit)" if samples < low else ""
     require(name, keyword, ms, ok, f"is {shown} samples at {rate} Hz (Kaldi needs {low}; the cap is {cap}){unit}")
     return int(samples)
+
+
+KALDI_WINDOWS = {"povey": "povey", "hanning": "hann", "hamming": "hamming", "blackman": "blackman"}
+
+
+def kaldi_window(name: str, window_type: Any, blackman_coeff: Any, size: int) -> Any:
+    """The config's ``window_function`` for Kaldi's ``window_type`` of ``size`` samples: ``None``
+    (rectangular), ``"povey"``, a symmetric ``Window``, or the values of a Blackman window whose
+    ``blackman_coeff`` is not 0.42 (Kaldi's generalized form)."""
+    kind = KALDI_WINDOWS.get(window_type) if isinstance(window_type, str) else None  # a list: unhashable
+    if window_type == "rectangular":
+        return None
+    if kind == "blackman" and blackman_coeff != 0.42:
+        k = 2.0 * math.pi * np.arange(size) / (size - 1)
+        values = tuple(blackman_coeff - 0.5 * np.cos(k) + (0.5 - blackman_coeff) * np.cos(2 * k))
+        ok, rule = np.max(np.abs(values)) <= limits.MAX_WINDOW_VALUE, "gives window values above the cap"
+        require(name, "blackman_coeff", blackman_coeff, ok, f"{rule} {limits.MAX_WINDOW_VALUE:g} (jaxspec.limits)")
+        return values
+    rule = f"must be one of {list(KALDI_WINDOWS) + ['rectangular']}"
+    require(name, "window_type", window_type, kind is not None, rule)
+    return "povey" if kind == "povey" else Window(kind, symmetric=True)  # (povey is symmetric)
 
 
 def keyword_dict(preset: str, name: str, value: Any) -> dict[str, Any]:

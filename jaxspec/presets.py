@@ -34,6 +34,7 @@ from ._preset_args import (
     finite_numbers,
     integer,
     kaldi_samples,
+    kaldi_window,
     keyword_dict,
     keywords,
     mel_band,
@@ -48,7 +49,7 @@ from ._preset_args import (
 from .config import SpectrogramConfig
 from .features import DCT, Decibels, Log, MelFilterbank, SubtractMean, UseEnergy, WhisperLog
 from .framing import Centered, Dither, Kaldi, LogEnergy, PreEmphasis, RemoveDC
-from .windows import Window, window_values
+from .windows import window_values
 
 __all__ = [
     "kaldi_fbank",
@@ -249,7 +250,6 @@ _KALDI_FLAGS = "htk_compat raw_energy remove_dc_offset round_to_power_of_two sni
 _KALDI_FLAGS = (_KALDI_FLAGS + "use_log_fbank use_power").split()
 _KALDI_NUMBERS = "blackman_coeff dither energy_floor frame_length frame_shift high_freq low_freq "
 _KALDI_NUMBERS = (_KALDI_NUMBERS + "preemphasis_coefficient sample_frequency vtln_high vtln_low vtln_warp").split()
-_KALDI_WINDOWS = {"povey": "povey", "hanning": "hann", "hamming": "hamming", "blackman": "blackman"}
 
 
 def _kaldi(
@@ -304,18 +304,7 @@ def _kaldi(
     even = fft % 2 == 0
     rule = f"with a window of {window} samples (odd): torchaudio and kaldi-native-fbank need an even FFT size"
     require(name, "round_to_power_of_two", round_to_power_of_two, even, rule)
-    kind = _KALDI_WINDOWS.get(window_type) if isinstance(window_type, str) else None  # a list: unhashable
-    if window_type == "rectangular":
-        window_function = None
-    elif kind == "blackman" and blackman_coeff != 0.42:
-        k = 2.0 * math.pi * np.arange(window) / (window - 1)
-        window_function = tuple(blackman_coeff - 0.5 * np.cos(k) + (0.5 - blackman_coeff) * np.cos(2 * k))
-        ok, rule = np.max(np.abs(window_function)) <= limits.MAX_WINDOW_VALUE, "gives window values above the cap"
-        require(name, "blackman_coeff", blackman_coeff, ok, f"{rule} {limits.MAX_WINDOW_VALUE:g} (jaxspec.limits)")
-    elif kind is not None:
-        window_function = "povey" if kind == "povey" else Window(kind, symmetric=True)  # (povey is symmetric)
-    else:
-        require(name, "window_type", window_type, False, f"must be one of {list(_KALDI_WINDOWS) + ['rectangular']}")
+    window_function = kaldi_window(name, window_type, blackman_coeff, window)
     preprocess = (Dither(dither),) if dither else ()
     preprocess += (RemoveDC(),) if remove_dc_offset else ()
     preprocess += (LogEnergy(energy_floor, windowed=not raw_energy),) if use_energy else ()
