@@ -1882,6 +1882,36 @@ def test_cli_sigint_ends_with_a_summary_line(tmp_path, capsys, monkeypatch):
     assert code == EXIT_INTERRUPTED and "2 not done (they keep their earlier outputs; rerun with --overwrite" in out
 
 
+@pytest.mark.parametrize("single", [False, True])
+def test_an_interrupted_run_counts_inputs_not_done_apart_from_paths_that_named_nothing(
+    tmp_path, capsys, monkeypatch, single
+):
+    """A path naming nothing counts as failed but was never to do: 4 files and 3 typos, stopped
+    after 2 outputs, said "0 not done" (4 - 2 - 3 + ...) instead of 2."""
+    from jaxspec.cli import commands
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in "abcd":
+        _wav(folder / f"{name}.wav")
+    real = commands.encode_files
+
+    def interrupted(*args, **kwargs):
+        for i, result in enumerate(real(*args, **kwargs)):
+            if i == 2:
+                raise KeyboardInterrupt
+            yield result
+
+    monkeypatch.setattr(commands, "encode_files", interrupted)
+    typos = [tmp_path / f"missing{i}.wav" for i in range(3)]
+    out = tmp_path / ("out.npz" if single else "out")
+    code, said, _ = _cli(capsys, "encode", folder, *typos, "-o", out, "--no-progress")
+    assert code == EXIT_INTERRUPTED
+    # an archive is written whole: its 2 encoded inputs are not done either
+    assert "0 written, 3 failed" in said if single else "2 written, 3 failed" in said
+    assert ("4 not done" if single else "2 not done") in said, said
+
+
 @POSIX_SIGNALS
 def test_a_second_ctrl_c_while_an_interrupted_run_winds_down_changes_nothing(tmp_path, capsys, monkeypatch):
     """Ctrl-C twice: the second one landed while the decoders stopped (a traceback from the
