@@ -155,7 +155,8 @@ def stream_spectrogram(
         ``encode(stream=True)`` retry so).
 
     Yields:
-      float32 ``[shape=(<= block_frames, config.num_features)]`` blocks; concatenated they equal
+      float32 ``[shape=(<= block_frames, config.num_features)]`` blocks (one empty block when the
+      output has no frames); concatenated they equal
       ``encode(config, path)`` (the same frame count; a spectrogram bit for bit, a normalized
       one and feature stages within float32 rounding: relative 1e-6, but a log band that holds only rounding
       noise, such as Kaldi bands above the Nyquist frequency of an upsampled file, can
@@ -225,8 +226,10 @@ def _stream_blocks(
                 yield _computed(plain, _at(source, sources(q)), scale, path)[:count]
             if progress is not None:
                 progress(first + count, total)
-        if total == 0 and progress is not None:  # nothing to compute: done all the same
-            progress(0, 0)
+        if total == 0:  # one empty block, so that concatenating the blocks gives encode's (0, features)
+            yield np.zeros((0, config.num_features), np.float32)
+            if progress is not None:
+                progress(0, 0)
     finally:
         reader.close()
 

@@ -94,6 +94,19 @@ def test_encode_to_file_writes_npy_and_reports_progress(tmp_path):
     assert calls == [(0, 0)]
 
 
+@pytest.mark.parametrize("config", [jaxspec.SpectrogramConfig(), jaxspec.presets.kaldi_fbank()])
+def test_stream_spectrogram_of_no_frames_concatenates_to_encodes_empty_output(tmp_path, config):
+    """Its docstring's ``np.concatenate(list(blocks))`` raised "need at least one array" for an
+    empty file, or a 100-sample one under Kaldi's snip_edges (shorter than a window)."""
+    for samples in (0, 100):
+        path = str(tmp_path / f"s{samples}.wav")
+        soundfile.write(path, np.zeros(samples, np.float32), 16000)
+        expected = np.asarray(jaxspec.encode(config, path))
+        blocks = list(jaxspec.stream_spectrogram(config, path))
+        assert [block.dtype for block in blocks] == [np.float32]
+        assert np.concatenate(blocks).shape == expected.shape
+
+
 def test_encode_streams_on_request_and_matches(tmp_path):
     path = _write(str(tmp_path / "x.wav"), 16000, 1)
     config = jaxspec.SpectrogramConfig()
