@@ -48,6 +48,16 @@ def test_one_input_with_an_npy_output_writes_that_file(clips, tmp_path, capsys):
         np.testing.assert_array_equal(archive["sub/a"], np.load(target))  # keyless, as one.npy
 
 
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_an_output_named_like_a_file_that_is_an_existing_folder_stays_a_folder(clips, tmp_path, capsys, suffix):
+    # -o feats.npy with a folder feats.npy was "cannot write 'feats.npy': is a folder" (exit 1), where
+    # -o feats.npz wrote feats.npz/a.npy: one rule for both
+    folder = tmp_path / f"feats{suffix}"
+    folder.mkdir()
+    assert main(["encode", str(clips / "sub" / "a.wav"), "-o", str(folder), "--no-progress"]) == 0
+    assert (folder / "a.npy").is_file() and capsys.readouterr().out.startswith("1 written")
+
+
 @pytest.mark.parametrize("given", ["missing.wav", "nothing*.wav", "empty"])
 def test_an_npy_output_names_the_input_that_is_not_found(given, tmp_path, capsys, monkeypatch):
     # was "names one .npy file but 0 inputs were given; give an output folder" (exit 2), the reason unsaid

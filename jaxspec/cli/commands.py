@@ -54,7 +54,8 @@ def run_encode(args: argparse.Namespace) -> int:
     out, folder = encode_output(args.output, args.single)  # "-o x.npy/": a folder named x.npy
     manifest_path, shown = None, out
     key_names: dict[str, str] = {}  # an output name -> the input's name, which its key is made from
-    if out.suffix == ".npy" and not args.single and not folder:  # one input -> that very file
+    # one input -> that very file; a folder of that name stays one (as for .npz)
+    if out.suffix == ".npy" and not args.single and not (folder or out.is_dir()):
         if len(inputs) > 1 or not (inputs or problems):  # none found: each problem is reported below (exit 1)
             print(
                 f"error: -o {str(out)!r} names one .npy file but {len(inputs)} inputs were given; "
