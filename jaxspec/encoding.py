@@ -221,18 +221,7 @@ def encode(
     """
     if stream is not None and not (isinstance(stream, (bool, np.bool_, int)) and stream in (0, 1)):  # "no" streamed
         raise InputError(f"stream={stream!r} must be None (automatic), True or False")
-    if isinstance(audio, Audio) and sample_rate is not None and sample_rate != audio.sample_rate:
-        raise InputError(
-            f"sample_rate={sample_rate!r} contradicts the Audio's own rate {audio.sample_rate}; "
-            "sample_rate is for array inputs (pass Audio(samples, rate) or the array with its rate)"
-        )
-    if is_path(audio) and sample_rate is not None:
-        rate = audio_info(audio).samplerate
-        if sample_rate != rate:
-            raise InputError(
-                f"sample_rate={sample_rate!r} contradicts the rate of {os.fspath(audio)!r} ({rate} Hz); "
-                "sample_rate is for array inputs (a file carries its own rate)"
-            )
+    _check_own_rate(audio, sample_rate)
     if stream is not False and is_path(audio):
         if plan_file(config, audio, augmented=key is not None, stream=stream).stream:
             return jax.device_put(stream_to_array(config, audio))  # jnp.asarray compiled a copy per shape
@@ -274,6 +263,22 @@ def _item_keys(key: jax.Array, count: int) -> Any:
     return fold_in_words(np.asarray(words), np.arange(count, dtype=np.uint32))
 
 
+def _check_own_rate(audio: Any, sample_rate: Any) -> None:
+    """``InputError`` for a ``sample_rate`` other than the rate a file or an ``Audio`` carries."""
+    if isinstance(audio, Audio) and sample_rate is not None and sample_rate != audio.sample_rate:
+        raise InputError(
+            f"sample_rate={sample_rate!r} contradicts the Audio's own rate {audio.sample_rate}; "
+            "sample_rate is for array inputs (pass Audio(samples, rate) or the array with its rate)"
+        )
+    if is_path(audio) and sample_rate is not None:
+        rate = audio_info(audio).samplerate
+        if sample_rate != rate:
+            raise InputError(
+                f"sample_rate={sample_rate!r} contradicts the rate of {os.fspath(audio)!r} ({rate} Hz); "
+                "sample_rate is for array inputs (a file carries its own rate)"
+            )
+
+
 def encode_batch(
     config: SpectrogramConfig, audios: Sequence[Any], *, sample_rate: int | None = None, key: jax.Array | None = None
 ) -> list[jax.Array]:
@@ -292,7 +297,8 @@ def encode_batch(
     Args:
       config: the settings.
       audios: paths, ``Audio`` objects or arrays (arrays need ``sample_rate``).
-      sample_rate: the rate of the array items in Hz.
+      sample_rate: the rate of the array items in Hz; files and ``Audio`` items keep their own
+        (a list of those alone with another ``sample_rate`` is an ``InputError``, as in ``encode``).
       key: a PRNG key, or ``None`` for no augmentation.
 
     Returns:
@@ -325,6 +331,12 @@ def encode_batch(
     except TypeError as error:
         raise InputError(f"audios={audios!r} is not a list of inputs (paths, Audio objects or arrays)") from error
     keys = None if key is None else _item_keys(check_item_keys(key, len(items), "inputs"), len(items))
+    if sample_rate is not None and all(is_path(item) or isinstance(item, Audio) for item in items):
+        for i, item in enumerate(items):  # a rate given for no array: the user meant it for these
+            try:
+                _check_own_rate(item, sample_rate)
+            except (ValueError, OSError) as error:
+                raise with_index(error, i, item) from error
     waves, streamed = {}, {}  # by index: a long file is streamed as encode streams it (a 15-minute
     for i, item in enumerate(items):  # 44.1 kHz stereo file took 605 MB decoded whole, 153 MB so)
         try:

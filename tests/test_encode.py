@@ -95,6 +95,23 @@ def test_arrays_in_a_batch_use_the_given_rate(noise):
     assert [np.asarray(o).shape for o in outputs] == [(121, 201), (61, 201)]  # 16000 and 8000 samples
 
 
+def test_a_rate_given_for_files_and_audio_alone_must_be_theirs(tmp_path, noise):
+    """encode refused sample_rate=16000 for a 44.1 kHz file; encode_batch of that file alone
+    computed it at 44.1 kHz, the rate given unused and unsaid. In a list with arrays the rate is
+    theirs, and files keep their own."""
+    path = tmp_path / "c44.wav"
+    soundfile.write(path, noise(4410), 44100, subtype="FLOAT")
+    for item in (path, Audio(noise(4410), 44100)):
+        with pytest.raises(jaxspec.InputError, match="sample_rate=16000 contradicts"):
+            encode(SpectrogramConfig(), item, sample_rate=16000)
+        with pytest.raises(jaxspec.InputError, match=r"item 1\b.*sample_rate=16000 contradicts"):
+            encode_batch(SpectrogramConfig(), [Audio(noise(160), RATE), item], sample_rate=16000)
+        assert len(encode_batch(SpectrogramConfig(), [item], sample_rate=44100)) == 1  # its own rate: fine
+        mixed = encode_batch(SpectrogramConfig(), [noise(1600), item], sample_rate=RATE)  # the array's rate
+        frames = SpectrogramConfig().num_frames(1600)  # 0.1 s each
+        assert [np.asarray(o).shape for o in mixed] == [(frames, 201), (frames, 201)]
+
+
 def test_a_second_call_with_the_same_shape_does_not_recompile(noise, trace_events):
     config = SpectrogramConfig(offset=150)
     encode(config, noise(3333, seed=1), sample_rate=RATE)
