@@ -363,7 +363,8 @@ def _few(config: SpectrogramConfig, lengths: list[int], keyed: bool) -> bool:
     rows included. A call alone costs its work plus about 8192 samples' (64 frames') worth of
     dispatch. Measured on 2 cores (the latency audit): one 1 s clip took 3.4 ms in a chunk, 0.5 ms
     alone; 4 clips 2.3-2.7 ms packed, 1.4 ms alone; 500 clips of 100 samples 42 ms packed, 73 ms
-    alone; one 30 s clip with ``presets.whisper()`` 264 ms in a 55-row batch, 5.8 ms alone."""
+    alone; one 30 s clip with ``presets.whisper()`` 56 ms in its bucket's 2-row batch, 7.8 ms alone
+    (2026-12-06, on a busy host)."""
     if packing.packable(config, keyed):
         return 2 * sum(int(config.num_frames(n)) + 64 for n in lengths) <= packing.pack_frames(config)
     buckets = collections.Counter(item_bucket(config, n) for n in lengths)

@@ -305,8 +305,9 @@ def load_audio(path: PathLike) -> Audio:
 
 def read_start(path: PathLike, first: Any) -> Audio:
     """``load_audio``, reading only the first ``first(rate, frames)`` frames when that callable
-    gives a count (``None``: the whole file): the rest of the file is not decoded, checked
-    or counted (a truncation past them does not warn)."""
+    gives a count (``None``: the whole file): the rest of the file is not decoded or counted;
+    a WAV-like header declaring more frames than the file's size holds still warns
+    (``TruncatedAudioWarning``), a truncation only decoding would find does not."""
     path = check_file(path)
     shown = _files.display(path)
     try:

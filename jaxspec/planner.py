@@ -94,8 +94,8 @@ class FilePlan:
     Attributes:
       path: the file.
       info: soundfile's header information (rate, frames, channels, format).
-      frames: samples per channel at the file's rate (the header's count, or the
-        decoded count when planned with ``exact=True``).
+      frames: samples per channel at the file's rate (the header's count, the decoded
+        count when planned with ``exact=True``, or the count the caller gave as ``frames=``).
       length: samples after resampling to the config's rate.
       shape: the output shape ``(frames, bins)`` the config gives for ``length``.
       stream: True if the file is decoded and encoded block by block.

@@ -146,7 +146,7 @@ def run_encode(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     bar = progress_bar(len(todo), args.progress, "encode")
     written, failed, interrupted = 0, len(problems), False
-    results = encode_files(config, todo, keys, args.workers, bar)
+    results = encode_files(config, todo, keys, args.workers)
     try:
         for item, result in results:
             target = targets[item.name]
@@ -248,7 +248,7 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
     start = time.perf_counter()
     bar = progress_bar(len(inputs), args.progress, "encode")
     failed, arrays, interrupted = len(problems), {}, False
-    results = encode_files(config, inputs, keys, args.workers, bar)
+    results = encode_files(config, inputs, keys, args.workers)
     try:
         for item, result in results:
             if isinstance(result, Long):

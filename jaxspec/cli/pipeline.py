@@ -80,8 +80,9 @@ def read_or_stream(config: SpectrogramConfig, path: str, augmented: bool) -> Any
     return np.asarray(prepare(config, path), np.float32)
 
 
-def encode_files(config, inputs: Sequence[Input], keys: Any, workers: int, bar: Any) -> Iterator[tuple[Input, Any]]:
-    """Yields ``(input, spectrogram, exception or Long)`` for every input, in completion order.
+def encode_files(config, inputs: Sequence[Input], keys: Any, workers: int) -> Iterator[tuple[Input, Any]]:
+    """Yields ``(input, result)`` for every input, in completion order; the result is its
+    spectrogram, the exception it raised, or ``Long`` (a file to stream).
 
     Decoding threads (soundfile releases the GIL) work a few files ahead while the
     main thread fills the bucket buffers and dispatches full batches.
