@@ -14,11 +14,12 @@ from typing import Any
 
 from .errors import ConfigError, warn
 
-UNITS = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "min": 60.0}
-"""The units a duration string may use, in seconds."""
+UNITS = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "min": 60.0}
+"""The units a duration string may use, in seconds, in any case (``"25MS"``); microseconds also with
+the micro sign or the Greek mu (NFKC makes one the other)."""
 # One way to match each number (the digits before the point, or after it, not both
 # ways): "[0-9]*\.?[0-9]+" backtracked quadratically, 98 s on a 40 000-digit string.
-_DURATION = re.compile(r"^\s*([-+]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*([a-zµ]+)\s*$")
+_DURATION = re.compile(r"^\s*([-+]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)\s*([a-z\u00b5\u03bc]+)\s*$")
 _MAX_DURATION_TEXT = 64
 """Characters of a duration string, at most (longer text is no duration: refused at once)."""
 # Decimal arithmetic wide enough for any 64-character number, with no trap: an exponent past

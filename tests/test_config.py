@@ -109,6 +109,12 @@ def test_a_duration_is_the_same_whatever_its_unit():
         assert SpectrogramConfig(sample_rate=rate, target_length="0.5min").target_samples == 30 * rate
 
 
+def test_duration_units_are_case_insensitive_and_take_the_micro_sign():
+    # "µs" (U+00B5) and "μs" (U+03BC) are microseconds as "us" is; "25MS" is 25 ms
+    for text in ("25000µs", "25000\u03bcs", "25000us", "25MS", "0.025S", "25 Ms"):
+        assert SpectrogramConfig(window_size=text).window_samples == 400, text
+
+
 def test_seconds_round_half_up_not_to_even_nor_truncate():
     # At 16384 Hz these durations are exact binary fractions: s * sr is exactly x.5.
     rate = 16384

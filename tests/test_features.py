@@ -372,6 +372,16 @@ def test_povey_is_symmetric_hann_to_the_085():
     np.testing.assert_allclose(SpectrogramConfig(window_function="povey").window, np.hanning(400) ** 0.85, atol=1e-12)
     with pytest.raises(ConfigError, match="'nope'"):
         Window("nope")
+    # symmetric=False is periodic, as for every named window
+    periodic = SpectrogramConfig(window_size=400, window_function=Window("povey", symmetric=False)).window
+    np.testing.assert_allclose(periodic, scipy.signal.get_window("hann", 400) ** 0.85, atol=1e-12)
+    assert SpectrogramConfig(window_function="none").window_function is None  # rectangular, as None
+
+
+def test_a_mel_band_edge_at_or_below_0_counts_down_from_nyquist():
+    # Kaldi's high_freq: fmax <= 0 is nyquist + fmax, 0 included (the preset never passes 0 on)
+    assert MelFilterbank(23, 20.0, 0.0, "kaldi", None).edges(16000) == (20.0, 8000.0)
+    assert MelFilterbank(23, 20.0, -400.0, "kaldi", None).edges(16000) == (20.0, 7600.0)
 
 
 def test_dither_draws_from_key_id_8_per_frame(noise, key):

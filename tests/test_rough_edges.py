@@ -107,6 +107,17 @@ def test_duration_flags_with_signs(capsys):
     assert "'100ms' is not a parameter" in capsys.readouterr().err
     assert main(["config", "--offset", "-10ms"]) == 2
     assert "offset='-10ms' is -160 samples" in capsys.readouterr().err
+    # a bare leading dot, a leading +, a signed target length, and a signed flag given last
+    assert main(["config", "--time-shift", "-.05:.05"]) == 0
+    assert '"t": {"uniform": [-0.05, 0.05]}' in capsys.readouterr().out
+    assert main(["config", "--window-size", "+400"]) == 0  # an int: samples, not 400 seconds
+    assert '"window_size": 400,' in capsys.readouterr().out
+    assert main(["config", "--target-length", "-1s"]) == 2
+    assert "target_length='-1s' is -16000 samples" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="2"):  # argparse's usage error, not an IndexError
+        main(["config", "--offset"])
+    assert "expected one argument" in capsys.readouterr().err
+    assert main(["config", "--normalization", "rms:10000"]) == 0  # the cap itself is accepted
 
 
 @pytest.mark.parametrize("flag, hint", [("20s", False), ("-20s:20s", False), ("-20s:0.1", False), ("-100:0ms", True)])
