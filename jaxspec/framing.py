@@ -363,10 +363,12 @@ def dither(framed: jax.Array, amount: float, key: jax.Array | None, first_frame:
 
 
 def _frame_mean(framed: jax.Array) -> jax.Array:
-    """Each frame's mean ``[shape=(n, 1)]``, the sum divided by the length (a division: XLA's
-    ``jnp.mean`` multiplies by the float32 reciprocal, and under ``jit`` fused that product into
-    the subtraction as one multiply-add, never rounding it, so a constant int16-scale frame (16000)
-    kept 3.6e-4 of DC through both passes: 8-12 nats in Kaldi's low bands without pre-emphasis)."""
+    """Each frame's mean ``[shape=(n, 1)]``: the sum of its samples times ``1/n``, the products made
+    inside the reduction, whose float32 result the subtraction then reads. ``jnp.mean`` (the sum,
+    then times ``1/n``; ``x / n`` too, which XLA turns into that product) had its product fused
+    into the subtraction under ``jit`` as one multiply-add, never rounded: a constant int16-scale
+    frame (16000) kept 3.6e-4 of DC through both passes, 8-12 nats in Kaldi's low bands without
+    pre-emphasis (an audit)."""
     return jnp.sum(framed * np.float32(1.0 / framed.shape[-1]), axis=-1, keepdims=True)
 
 
