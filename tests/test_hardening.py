@@ -1852,7 +1852,8 @@ def test_cli_unexpected_errors_print_one_line(tmp_path, capsys, monkeypatch):
     assert code == EXIT_FAILED and "unexpected error: TypeError: an unexpected bug" in err
 
 
-def test_cli_sigint_ends_with_a_summary_line(tmp_path, capsys, monkeypatch):
+def _four_files_and_ctrl_c_after_two(tmp_path):
+    """A folder of 4 WAVs, the real ``encode_files`` and one that raises Ctrl-C after 2 results."""
     from jaxspec.cli import commands
 
     folder = tmp_path / "in"
@@ -1867,6 +1868,13 @@ def test_cli_sigint_ends_with_a_summary_line(tmp_path, capsys, monkeypatch):
                 raise KeyboardInterrupt
             yield result
 
+    return folder, real, interrupted
+
+
+def test_cli_sigint_ends_with_a_summary_line(tmp_path, capsys, monkeypatch):
+    from jaxspec.cli import commands
+
+    folder, real, interrupted = _four_files_and_ctrl_c_after_two(tmp_path)
     monkeypatch.setattr(commands, "encode_files", interrupted)
     code, out, _ = _cli(capsys, "encode", folder, "-o", tmp_path / "out", "--no-progress")
     assert code == EXIT_INTERRUPTED
@@ -1890,18 +1898,7 @@ def test_an_interrupted_run_counts_inputs_not_done_apart_from_paths_that_named_n
     after 2 outputs, said "0 not done" (4 - 2 - 3 + ...) instead of 2."""
     from jaxspec.cli import commands
 
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for name in "abcd":
-        _wav(folder / f"{name}.wav")
-    real = commands.encode_files
-
-    def interrupted(*args, **kwargs):
-        for i, result in enumerate(real(*args, **kwargs)):
-            if i == 2:
-                raise KeyboardInterrupt
-            yield result
-
+    folder, _, interrupted = _four_files_and_ctrl_c_after_two(tmp_path)
     monkeypatch.setattr(commands, "encode_files", interrupted)
     typos = [tmp_path / f"missing{i}.wav" for i in range(3)]
     out = tmp_path / ("out.npz" if single else "out")
