@@ -363,13 +363,15 @@ def dither(framed: jax.Array, amount: float, key: jax.Array | None, first_frame:
 
 
 def _frame_mean(framed: jax.Array) -> jax.Array:
-    """Each frame's mean ``[shape=(n, 1)]``: the sum of its samples times ``1/n``, the products made
-    inside the reduction, whose float32 result the subtraction then reads. ``jnp.mean`` (the sum,
-    then times ``1/n``; ``x / n`` too, which XLA turns into that product) had its product fused
-    into the subtraction under ``jit`` as one multiply-add, never rounded: a constant int16-scale
-    frame (16000) kept 3.6e-4 of DC through both passes, 8-12 nats in Kaldi's low bands without
-    pre-emphasis (an audit)."""
-    return jnp.sum(framed * np.float32(1.0 / framed.shape[-1]), axis=-1, keepdims=True)
+    """Each frame's mean ``[shape=(n, 1)]`` as its first sample plus the mean of the differences from
+    it: a constant frame's differences are exactly 0, so its mean is exactly its value however XLA
+    rounds the rest. ``jnp.mean`` (the sum times the float32 ``1/n``; ``x / n`` is that product too)
+    had its product fused into the subtraction under ``jit`` as one multiply-add, never rounded, and
+    a sum of rounded products is a few ulps off in an order that depends on the batch's shape: a
+    constant int16-scale frame kept up to 3.6e-4 of DC, 1-12 nats in Kaldi's low bands without
+    pre-emphasis (two audits), and a row of a batch differed from the clip alone."""
+    first = framed[..., :1]
+    return first + jnp.sum((framed - first) * np.float32(1.0 / framed.shape[-1]), axis=-1, keepdims=True)
 
 
 def preprocess(
@@ -392,11 +394,11 @@ def preprocess(
         if isinstance(stage, Dither):
             framed = dither(framed, stage.amount, key, first_frame)
         elif isinstance(stage, RemoveDC):
-            # The mean, then the mean of what is left: XLA's mean multiplies by the float32 reciprocal of the
-            # length, which left a constant int16-scale frame (16000) 1e-3 of DC (8 nats in Kaldi's lowest band);
-            # the second pass cancels it exactly, and where the first sample dominates (0.3 then zeros) takes the
-            # 3e-4 error of one pass to 1e-7. Subtracting the first sample first (exact only near a DC offset)
-            # rounded quiet frames at their full swing: 2-6x the Kaldi tolerance at 44.1 kHz (an audit).
+            # The mean, then the mean of what is left (_frame_mean: exact on a constant frame): where the
+            # first sample dominates (0.3 then zeros) the second pass takes the 3e-4 error of one pass to
+            # 1e-7. Subtracting the first sample from the frame itself (exact only near a DC offset) rounded
+            # quiet frames at their full swing: 2-6x the Kaldi tolerance at 44.1 kHz (an audit); here it
+            # enters only the mean.
             framed = framed - _frame_mean(framed)
             framed = framed - _frame_mean(framed)
         else:
