@@ -90,7 +90,8 @@ or rounding give an output other values for the same config and key rule (a reru
 outputs again; they were kept as up to date: dither draws of 2026-12-01, a time shift's rounding
 of 2026-12-04, seeds outside [0, 2**32) without x64 of 2026-12-05, an ``-o NAME.npy``'s key; a
 time warp's source positions past 46341 frames, exact since 2026-12-06; ``RemoveDC``'s mean,
-rounded since 2026-12-06b: Kaldi presets without pre-emphasis left DC in constant frames)."""
+rounded since 2026-12-06b: Kaldi presets without pre-emphasis left DC in constant frames; uniform
+ranges narrower than 2**-100, all their low end under jit until 2026-12-06b)."""
 
 _LOCK_OPEN = os.O_RDWR | os.O_CREAT | os_flags("CLOEXEC", "NONBLOCK", "NOFOLLOW")
 

@@ -65,6 +65,21 @@ def test_unit_affine_rounds_a_near_tie_once(offset, scale, k):
     assert np.float32(got) == once_rounded(exact)
 
 
+@pytest.mark.parametrize(("low", "high"), [(1e-33, 5e-33), (-1e-37, 1e-37), (2e-32, 9e-32)])
+def test_ranges_narrower_than_2_to_the_minus_100_are_not_all_their_low_end_under_jit(low, high):
+    """XLA folded c + a * (k * 2**-23) into c + k * (a * 2**-23), a subnormal constant flushed to 0:
+    every jitted draw was ``low`` (eager ones were spread). Such a range rounds as each backend
+    rounds it (README), within an ulp of the exact value."""
+    words = _words(3)
+    got = np.asarray(jax.jit(lambda w: rounding.unit_affine(low, high - low, w))(words), np.float64)
+    a, c = float(np.float32(high - low)), float(np.float32(low))
+    exact = c + a * (words >> 9).astype(np.float64) / 2**23
+    ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+    tiny = float(np.finfo(np.float32).tiny)  # values below the smallest normal float32 flush to 0 on CPU
+    assert np.all(np.abs(got - exact) <= np.maximum(ulp, tiny)), np.abs(got - exact).max()
+    assert len(np.unique(got)) > len(words) // 2
+
+
 def test_unit_affine_op_by_op_equals_jitted_and_vmapped():
     words = jnp.asarray(_words(5))
     jitted = np.asarray(jax.jit(lambda w: rounding.unit_affine(0.2, 0.7, w))(words))

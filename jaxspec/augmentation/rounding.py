@@ -101,8 +101,9 @@ def unit_affine(offset: float, scale: float, word: jax.Array) -> jax.Array:
     can change it. The terms are scaled by a power of two so that ``scale`` is in ``[0.5, 1)``
     (the last term of a span of 1e-30 was subnormal, which XLA:CPU flushes to 0), and the
     result scaled back. ``offset`` and ``scale`` are host floats, rounded to float32 first;
-    ``scale`` below ``2**-100`` in magnitude, or a nonzero ``offset`` below ``2**-100 * scale``,
-    take the plain expression (rounded as each backend rounds it).
+    a nonzero ``offset`` below ``2**-100 * scale`` takes the plain expression, and ``scale`` below
+    ``2**-100`` in magnitude the sum in units of its power of two, scaled back (each rounded as each
+    backend rounds it).
     """
     a, c = np.float32(scale), np.float32(offset)
     if abs(c) < np.finfo(np.float32).tiny:
@@ -112,10 +113,16 @@ def unit_affine(offset: float, scale: float, word: jax.Array) -> jax.Array:
     k = word >> np.uint32(9)  # < 2**23: u = k * 2**-23
     mantissa, exponent = np.frexp(np.float64(a))  # a = mantissa * 2**exponent, mantissa in [0.5, 1)
     scaled = np.ldexp(np.float64(c), -int(exponent))  # exact: a power of two
-    if abs(a) < 2.0**-_EXACT_AFFINE_RANGE or (c != 0 and abs(scaled) < 2.0**-_EXACT_AFFINE_RANGE):
-        return c + a * (k.astype(jnp.float32) * np.float32(2.0**-23))
     if abs(scaled) > 2.0**_EXACT_AFFINE_RANGE:  # a * u is below 2**-100 of offset: it rounds away
         return jnp.full(jnp.shape(word), c)
+    if abs(a) < 2.0**-_EXACT_AFFINE_RANGE:
+        # in units of 2**exponent, scaled back last: XLA folds c + a * (k * 2**-23) into
+        # c + k * (a * 2**-23), a subnormal constant it flushes to 0 (every draw of
+        # Uniform(1e-33, 5e-33) was 1e-33 under jit, an audit)
+        u = k.astype(jnp.float32) * np.float32(mantissa * 2.0**-23)
+        return (np.float32(scaled) + u) * np.float32(2.0 ** int(exponent))
+    if c != 0 and abs(scaled) < 2.0**-_EXACT_AFFINE_RANGE:
+        return c + a * (k.astype(jnp.float32) * np.float32(2.0**-23))
     big = np.uint32(int(mantissa * 2**24))  # A, with a = A * 2**(exponent - 24)
     a1, a0, k1, k0 = big >> 12, big & np.uint32(0xFFF), k >> 12, k & np.uint32(0xFFF)
     middle = a1 * k0 + a0 * k1  # < 2**25: every uint32 product here is below 2**24
