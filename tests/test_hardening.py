@@ -359,6 +359,16 @@ def test_recording_longer_than_the_cap(monkeypatch):
     monkeypatch.setattr(limits, "MAX_RECORDING_SAMPLES", 100)
     with raises(ConfigError, "Noise signal", "101", "100"):
         SpectrogramConfig(augmentation=Augmentation(noise=Noise(0.1, np.zeros(101, np.float32))))
+    SpectrogramConfig(augmentation=Augmentation(noise=Noise(0.1, np.zeros(100, np.float32))))  # the cap itself
+
+
+def test_a_traced_input_near_float32s_top_is_normalized_not_zeroed():
+    """Input caps are checked on concrete input only; under jit a peak of 1e38 made the power-of-two
+    scale's exponent leave float32's normal range without its clamp (all zeros, a mutation round)."""
+    x = np.sin(np.arange(4000) / 7.0).astype(np.float32)
+    config = SpectrogramConfig(normalization="max")
+    huge = np.asarray(jax.jit(lambda v: jaxspec.spectrogram(config, v))(x * np.float32(1e38)))
+    np.testing.assert_allclose(huge, np.asarray(jaxspec.spectrogram(config, x)), rtol=1e-5, atol=1e-3)
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")

@@ -474,3 +474,15 @@ def test_kaldi_presets_show_torchaudios_keywords_in_their_signature():
     assert "kwargs" not in fbank.parameters and "num_ceps" not in fbank.parameters
     assert "use_power" in fbank.parameters and "use_power" not in mfcc.parameters  # torchaudio's mfcc fixes it
     assert fbank.bind(num_mel_bins=40) and presets.kaldi_fbank(**fbank.bind(num_mel_bins=40).kwargs).num_features == 40
+
+
+def test_kaldi_energy_with_energy_floor_0_is_the_unfloored_log_energy():
+    """energy_floor=0.0 (Kaldi binaries' default) means no floor, only Kaldi's log guard
+    (REFERENCES: floored by energy_floor when > 0); no test computed it (a mutation round)."""
+    x = (np.random.default_rng(0).standard_normal(16000) * 0.01).astype(np.float32)
+    out = np.asarray(jaxspec.spectrogram(presets.kaldi_fbank(use_energy=True, energy_floor=0.0), x))
+    frames = np.stack([x[i * 160 : i * 160 + 400].astype(np.float64) for i in range(1 + (16000 - 400) // 160)])
+    frames -= frames.mean(axis=1, keepdims=True)  # remove_dc_offset; raw energy (before pre-emphasis)
+    expected = np.log(np.maximum((frames**2).sum(axis=1), np.finfo(np.float32).eps))
+    assert out.shape == (98, 24) and expected.max() < 0  # below 0 nats: a floor of 1 would show
+    np.testing.assert_allclose(out[:, 0], expected, atol=1e-5)
