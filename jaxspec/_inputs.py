@@ -208,6 +208,8 @@ def check_peak(config: Any, peak: float, length: int, name: str = "x", whole: bo
             "samples (recordings are checked when the config is built, not after jax.tree.map changes them)"
         )
     if not bound <= limits.FLOAT32_BUDGET:
+        if np.ndim(rows) == 1 and len(rows) > 1:  # a batch: the row, as a NaN's message names it
+            name = f"{name} (row {int(np.argmax(rows))})"
         raise InputError(
             f"{name} has samples up to {peak:.6g} in magnitude: too large for the spectrum to stay finite "
             f"({step} could reach {bound:.3g}, above the cap {limits.FLOAT32_BUDGET:g}); scale it to [-1, 1]"

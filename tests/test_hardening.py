@@ -1254,6 +1254,10 @@ def test_samples_too_large_for_a_finite_spectrum_are_input_errors(key):
         jaxspec.encode(SpectrogramConfig(), np.full(1000, 3e38, np.float32), sample_rate=RATE)
     loud = np.full(1000, 1e6, np.float32)  # large but finite all the way
     assert np.isfinite(np.asarray(jaxspec.spectrogram(SpectrogramConfig(), loud))).all()
+    batch = np.zeros((3, 1000), np.float32)
+    batch[1, 500] = 1e30  # a batch names the row, as its NaN message does (a SPEC audit: it named none)
+    with raises(InputError, "x (row 1) has samples up to 1e+30"):
+        jaxspec.spectrogram(SpectrogramConfig(), batch)
 
 
 def test_a_normalization_takes_any_finite_input_but_resampling_and_channels_are_bounded():
