@@ -362,15 +362,15 @@ def dither(framed: jax.Array, amount: float, key: jax.Array | None, first_frame:
     return framed + amount * noise.astype(framed.dtype)
 
 
-def _frame_mean(framed: jax.Array) -> jax.Array:
-    """Each frame's mean ``[shape=(n, 1)]`` as its first sample plus the mean of the differences from
-    it: a constant frame's differences are exactly 0, so its mean is exactly its value however XLA
-    rounds the rest. ``jnp.mean`` (the sum times the float32 ``1/n``; ``x / n`` is that product too)
-    had its product fused into the subtraction under ``jit`` as one multiply-add, never rounded, and
-    a sum of rounded products is a few ulps off in an order that depends on the batch's shape: a
-    constant int16-scale frame kept up to 3.6e-4 of DC, 1-12 nats in Kaldi's low bands without
-    pre-emphasis (two audits), and a row of a batch differed from the clip alone."""
-    first = framed[..., :1]
+def _frame_mean(framed: jax.Array, about_first: bool = False) -> jax.Array:
+    """Each frame's mean ``[shape=(n, 1)]``: the sum of its samples times ``1/n`` (the products
+    made inside the reduction), or with ``about_first`` its first sample plus the mean of the
+    differences from it, exactly its value for a constant frame however XLA orders the sums.
+    ``jnp.mean`` (the sum, then times ``1/n``; ``x / n`` is that product too) had its product
+    fused into the subtraction under ``jit`` as one multiply-add, never rounded: a constant
+    int16-scale frame kept up to 3.6e-4 of DC, 1-12 nats in Kaldi's low bands without
+    pre-emphasis, and a row of a batch of constants differed from the clip alone (two audits)."""
+    first = framed[..., :1] if about_first else jnp.zeros((), framed.dtype)
     return first + jnp.sum((framed - first) * np.float32(1.0 / framed.shape[-1]), axis=-1, keepdims=True)
 
 
@@ -394,12 +394,12 @@ def preprocess(
         if isinstance(stage, Dither):
             framed = dither(framed, stage.amount, key, first_frame)
         elif isinstance(stage, RemoveDC):
-            # The mean, then the mean of what is left (_frame_mean: exact on a constant frame): where the
-            # first sample dominates (0.3 then zeros) the second pass takes the 3e-4 error of one pass to
-            # 1e-7. Subtracting the first sample from the frame itself (exact only near a DC offset) rounded
-            # quiet frames at their full swing: 2-6x the Kaldi tolerance at 44.1 kHz (an audit); here it
-            # enters only the mean.
-            framed = framed - _frame_mean(framed)
+            # The mean about the first sample (a constant frame cancels exactly), then the plain mean of what
+            # is left: where the first sample dominates (0.3 then zeros) the first is an ulp of 0.3 off, and
+            # the second, of small values, takes that to 1e-7 of the DC bin (the mean about the first sample
+            # twice kept 3e-5). Subtracting the first sample from the frame itself (exact only near a DC
+            # offset) rounded quiet frames at their full swing: 2-6x the Kaldi tolerance at 44.1 kHz.
+            framed = framed - _frame_mean(framed, about_first=True)
             framed = framed - _frame_mean(framed)
         else:
             # Sample 0 and the rest apart, not framed - c * concat(first, framed[:-1]): under jit
