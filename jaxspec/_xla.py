@@ -150,7 +150,7 @@ GROUP_BATCH_BYTES = 28 << 20
 to write its groups out on CPU; beyond, it loops over blocks (``block_rows``)."""
 
 
-def row_groups(rows: int, samples_per_row: int, bytes_per_row: int) -> list[int] | None:
+def row_groups(rows: int, samples_per_row: int, bytes_per_row: int, least: int = 1) -> list[int] | None:
     """Where the groups of ``map_rows`` start and end on CPU (``[0, ..., rows]``), or ``None``
     for a batch that is one vmap (up to two blocks of frame samples, as ``block_rows``) or too
     large to be written out (then the loop over blocks of ``block_rows``).
@@ -159,7 +159,10 @@ def row_groups(rows: int, samples_per_row: int, bytes_per_row: int) -> list[int]
     preprocessing stage (each one a copy of the frames): a written-out program keeps every
     group's temporaries, so a large batch passed glibc's 32 MiB mmap threshold and
     page-faulted them on every call (Kaldi fbank on 40 x 3 s: 36 MiB of temporaries, 2x
-    slower; on 32 x 3 s 30 MiB, 0.96x; Whisper on 8 x 30 s 39 MiB, 0.6x).
+    slower; on 32 x 3 s 30 MiB, 0.96x; Whisper on 8 x 30 s 39 MiB, 0.6x). ``least``: the fewest
+    rows of a group (2 where the rows are augmented: a group of one row is one signal, whose
+    augmentation XLA fuses into the frame gather, ``materialize``; 8 x 16 s with a drawn time shift
+    took 191 ms in groups of one row, 15.5 ms in groups of two, 15.8 ms in blocks).
 
     >>> from jaxspec._xla import row_groups
     >>> row_groups(64, 32 * 2048, 32 * 2048 * 4), row_groups(64, 121 * 400, 121 * 400 * 4)
@@ -167,7 +170,7 @@ def row_groups(rows: int, samples_per_row: int, bytes_per_row: int) -> list[int]
     """
     if _one_vmap(rows, samples_per_row) or rows * bytes_per_row > GROUP_BATCH_BYTES:
         return None
-    count = min(rows, -(-rows * samples_per_row // GROUP_SAMPLES))
+    count = min(rows // least, -(-rows * samples_per_row // GROUP_SAMPLES))
     return [round(i * rows / count) for i in range(count + 1)] if count > 1 else None
 
 
@@ -192,12 +195,17 @@ def _one_vmap(rows: int, samples_per_row: int) -> bool:
 
 
 def map_rows(
-    one: Callable[[Any], jax.Array], xs: Any, rows: int, samples_per_row: int, bytes_per_row: int
+    one: Callable[[Any], jax.Array],
+    xs: Any,
+    rows: int,
+    samples_per_row: int,
+    bytes_per_row: int,
+    least: int = 1,
 ) -> jax.Array:
     """``jax.vmap(one)(xs)`` over ``rows`` rows; on CPU, past two blocks of ``BLOCK_SAMPLES``
     frame samples, in groups of about ``GROUP_SAMPLES`` written out one after the other, or for
     a larger batch in a loop over blocks (``samples_per_row``: a row's frames times the samples
-    of a frame; ``bytes_per_row``: see ``row_groups``).
+    of a frame; ``bytes_per_row`` and ``least``: see ``row_groups``).
 
     Groups written out instead of the loop (2026-12-04, the 2-core EPYC, bit-identical
     outputs): librosa's default mel on 64 x 1 s (W5c; 3 blocks before) 8.2-11.5 -> 5.6-6.1 ms in
@@ -227,7 +235,7 @@ def map_rows(
     """
     if not isinstance(rows, int):  # a symbolic batch (jax.export): one vmap, as on accelerators
         return jax.vmap(one)(xs)
-    bounds = row_groups(rows, samples_per_row, bytes_per_row)
+    bounds = row_groups(rows, samples_per_row, bytes_per_row, least)
     per_block = None if bounds is not None else block_rows(rows, samples_per_row)
     if bounds is None and per_block is None:
         return jax.vmap(one)(xs)

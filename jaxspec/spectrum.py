@@ -234,7 +234,8 @@ def _map_examples(fn, config, x, key, lengths=None):
         return _map_examples(fn, config, x[0], first_key, None if lengths is None else lengths[0])[None]
     n = max(1, int(config.num_frames(x.shape[1])))  # a row's frames (target_length's, if it has one)
     per_row = (n * config.frame_samples, n * config.fft_samples * 4 * (1 + len(config.preprocess)))
-    return _xla.map_rows(lambda args: fn(config, *args), (x, keys, lengths), x.shape[0], *per_row)
+    least = 1 if keys is None or config.augmentation is None else 2  # (an augmented row alone: see row_groups)
+    return _xla.map_rows(lambda args: fn(config, *args), (x, keys, lengths), x.shape[0], *per_row, least)
 
 
 _spectrogram_compiled = _xla.compiled(partial(_map_examples, spectrogram_one))
