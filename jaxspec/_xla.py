@@ -237,6 +237,8 @@ def map_rows(
         return jax.vmap(one)(xs)
     bounds = row_groups(rows, samples_per_row, bytes_per_row, least)
     per_block = None if bounds is not None else block_rows(rows, samples_per_row)
+    if per_block is not None:  # (augmented rows: two at least, as in groups; 8 x 30 s shifted 791 -> 128 ms)
+        per_block = min(rows, max(per_block, least))
     if bounds is None and per_block is None:
         return jax.vmap(one)(xs)
 

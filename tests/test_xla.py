@@ -7,6 +7,7 @@ XLA changed and the trick must be redone (the measured slowdowns are in ``_xla``
 
 from __future__ import annotations
 
+import functools
 import re
 
 import jax
@@ -245,7 +246,7 @@ def test_augmented_rows_are_never_grouped_alone(monkeypatch):
     """A group of one augmented row is one signal, whose drawn shift XLA fused into the frame
     gather: 8 x 16 s with a drawn time shift took 191 ms in groups of one row, 15.5 ms in pairs."""
     assert _xla.row_groups(3, 3000 * 400, 4) == [0, 1, 2, 3]  # keyless: a row each
-    assert _xla.row_groups(3, 3000 * 400, 4, least=2) is None  # (a loop over blocks instead)
+    assert _xla.row_groups(3, 3000 * 400, 4, least=2) is None  # a loop over blocks of two instead
     bounds = _xla.row_groups(8, 1971 * 400, 4, least=2)
     assert bounds is not None and np.diff(bounds).min() >= 2
     seen = []
@@ -256,6 +257,14 @@ def test_augmented_rows_are_never_grouped_alone(monkeypatch):
     jaxspec.spectrogram(shifted, x, jax.random.key(0))
     jaxspec.spectrogram(shifted, x)  # no key: nothing drawn
     assert seen == [2, 1]
+    # blocks too: rows past the block budget alone were blocks of one (8 x 30 s shifted: 791 ms, 41 in pairs)
+    monkeypatch.setattr(_xla, "row_groups", lambda *args: None)
+    monkeypatch.setattr(_xla, "block_rows", lambda rows, samples: 1)
+    xs = jnp.arange(12.0).reshape(3, 4)
+    for least in (1, 2):
+        rows = functools.partial(_xla.map_rows, jnp.cumsum, rows=3, samples_per_row=10**9, bytes_per_row=4, least=least)
+        assert f"slice_sizes=({least}, 4)" in str(jax.make_jaxpr(rows)(xs))
+        np.testing.assert_array_equal(jax.jit(rows)(xs), jnp.cumsum(xs, 1))
 
 
 def test_row_groups_give_way_to_blocks_past_the_byte_budget_and_to_one_vmap_below_two_blocks():
