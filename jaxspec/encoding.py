@@ -28,10 +28,10 @@ from .corpus import bucket_batch_size, bucket_length, encode_alone, encode_one, 
 from .errors import AudioFileError, AudioSamplesError, ConfigError, InputError, config_type_error, warn_low_rate
 from .io import (
     Audio,
-    audio_info,
     capped_rate,
     channels_first,
     float32_and_peak,
+    header_rate,
     is_path,
     looks_channels_first,
     read_start,
@@ -271,7 +271,7 @@ def _check_own_rate(audio: Any, sample_rate: Any) -> None:
             "sample_rate is for array inputs (pass Audio(samples, rate) or the array with its rate)"
         )
     if is_path(audio) and sample_rate is not None:
-        rate = audio_info(audio).samplerate
+        rate = header_rate(audio)  # no count: a FLAC without one was decoded twice more
         if sample_rate != rate:
             raise InputError(
                 f"sample_rate={sample_rate!r} contradicts the rate of {os.fspath(audio)!r} ({rate} Hz); "

@@ -130,9 +130,10 @@ def pcm_to_float32(x: Any, name: str = "audio") -> Any:
     if dtype in _INT_SCALE:
         if xp is np and dtype.itemsize >= 4 and x.size:
             _warn_if_16_bit(x, name)
-        # the scale is a power of two: float32 products equal the float64 quotients rounded
-        # (int64 rounds once, not twice), and NumPy makes no float64 temporary (1 h of int16 at
-        # 16 kHz: 440 MB of float64 beside the 220 MB result, an audit)
+        # the scale is a power of two: each value is the exact quotient rounded once to float32
+        # (for int8-int32, the float64 quotient rounded; int64 went through float64 first and was
+        # rounded twice), and NumPy makes no float64 temporary (1 h of int16 at 16 kHz: 440 MB
+        # of float64 beside the 220 MB result, an audit)
         scale = np.float32(1.0 / _INT_SCALE[dtype])
         if xp is jax.numpy:
             return x.astype(np.float32) * scale
@@ -267,6 +268,17 @@ def audio_info(path: PathLike) -> soundfile._SoundFileInfo:
         info.duration = info.frames / info.samplerate
     _files.check_header(path, info.samplerate, info.channels, info.frames, info.format)
     return info
+
+
+def header_rate(path: PathLike) -> int:
+    """The sample rate ``path``'s header declares, read from the header alone (``audio_info``
+    also counts the frames of a FLAC whose header does not give them, by decoding it)."""
+    path = check_file(path)
+    try:
+        with _files.sndfile_name(path) as name:
+            return int(soundfile.info(name).samplerate)
+    except Exception as error:
+        raise _files.unreadable(path, error) from error
 
 
 UNKNOWN_FRAMES = 1 << 62
