@@ -78,6 +78,8 @@ def test_ranges_narrower_than_2_to_the_minus_100_are_not_all_their_low_end_under
     tiny = float(np.finfo(np.float32).tiny)  # values below the smallest normal float32 flush to 0 on CPU
     assert np.all(np.abs(got - exact) <= np.maximum(ulp, tiny)), np.abs(got - exact).max()
     assert len(np.unique(got)) > len(words) // 2
+    subnormal = np.asarray(jax.jit(lambda w: rounding.unit_affine(2e-38, 1e-40, w))(words))
+    np.testing.assert_array_equal(subnormal, np.float32(2e-38))  # a flushed width: lo, never 0
 
 
 def test_unit_affine_op_by_op_equals_jitted_and_vmapped():

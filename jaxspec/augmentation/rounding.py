@@ -115,6 +115,8 @@ def unit_affine(offset: float, scale: float, word: jax.Array) -> jax.Array:
     scaled = np.ldexp(np.float64(c), -int(exponent))  # exact: a power of two
     if abs(scaled) > 2.0**_EXACT_AFFINE_RANGE:  # a * u is below 2**-100 of offset: it rounds away
         return jnp.full(jnp.shape(word), c)
+    if abs(a) < np.finfo(np.float32).tiny:  # a subnormal width: XLA:CPU flushes it (and a * u) to 0
+        return jnp.full(jnp.shape(word), c)
     if abs(a) < 2.0**-_EXACT_AFFINE_RANGE:
         # in units of 2**exponent, scaled back last: XLA folds c + a * (k * 2**-23) into
         # c + k * (a * 2**-23), a subnormal constant it flushes to 0 (every draw of
