@@ -290,7 +290,7 @@ def test_a_flac_cut_at_a_frame_boundary_warns_and_loads_what_it_holds(tmp_path, 
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64])
 def test_integer_pcm_scales_exactly_without_a_float64_temporary(dtype):
     """int16 PCM went through a float64 quotient twice the float32 result's size (1 h at 16 kHz:
-    440 MB of temporaries, a memory audit); the values are the float64 quotients rounded."""
+    440 MB of temporaries, a memory audit); each value is the exact quotient rounded once."""
     import tracemalloc
 
     from jaxspec.io import pcm_to_float32
@@ -306,6 +306,9 @@ def test_integer_pcm_scales_exactly_without_a_float64_temporary(dtype):
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
-    expected = (x.astype(np.float64) / 2.0 ** (info.bits - 1)).astype(np.float32)
+    expected = (x.astype(np.float64) / 2.0 ** (info.bits - 1)).astype(np.float32)  # exact below 2**53
+    if dtype == np.int64:  # the exact quotient rounded once: 2**62 + 2**38 + 1 is just above a tie
+        expected = (x.astype(np.float32).astype(np.float64) / 2.0**63).astype(np.float32)  # (a power of two)
+        assert pcm_to_float32(np.array([2**62 + 2**38 + 1]))[0] == np.float32(0.5) + np.float32(2.0**-24)
     assert out.dtype == np.float32 and np.array_equal(out, expected)
     assert peak <= out.nbytes * 1.05 + 4096  # the result alone
