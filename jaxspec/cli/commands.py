@@ -190,8 +190,8 @@ def run_encode(args: argparse.Namespace) -> int:
         raise
     with signals_ignored():  # the decoders stop, the manifest is compacted, the summary said
         _wind_down(results, bar, manifest)
-        seconds = time.perf_counter() - start
-        return _summary(written, failed, skipped, len(todo), seconds, shown, interrupted, args.overwrite, len(problems))
+        given, seconds = len(todo) + len(problems), time.perf_counter() - start
+        return _summary(written, failed, skipped, given, seconds, shown, interrupted, args.overwrite)
 
 
 def _after_failure(manifest: Any, current: set[str], name: str, target: Path) -> str:
@@ -210,23 +210,15 @@ def _wind_down(results: Any, bar: Any, manifest: Any) -> None:
 
 
 def _summary(
-    written: int,
-    failed: int,
-    skipped: int,
-    todo: int,
-    seconds: float,
-    out: Path,
-    interrupted: bool,
-    redo: bool = False,
-    problems: int = 0,
+    written: int, failed: int, skipped: int, todo: int, seconds: float, out: Path, interrupted: bool, redo: bool = False
 ) -> int:
-    """The closing line and exit status; ``failed`` counts the ``problems`` found before encoding (a
-    pattern matching nothing, a refused output) too, which were never among the ``todo`` inputs."""
+    """The closing line and exit status; ``todo`` counts the inputs to encode and the problems found
+    before (a path naming nothing, a refused output), which ``failed`` counts too."""
     # the rate of the files written: failures include paths that named nothing (159 "files/s" for a typo)
     rate = f" ({written / seconds:.1f} files/s)" if written and seconds > 0 else ""
     line = f"{written} written, {failed} failed, {skipped} up to date in {seconds:.1f} s{rate} -> {printable(out)}"
     if interrupted:
-        left = max(todo - written - (failed - problems), 0)
+        left = max(todo - written - failed, 0)
         # redo (--overwrite): a rerun cannot resume it, it skips or redoes every earlier output
         how = "they keep their earlier outputs; rerun with --overwrite to encode every file again" if redo else ""
         print(f"interrupted: {line}; {left} not done ({how or 'rerun the same command to resume'})")
@@ -268,7 +260,7 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
     seconds = time.perf_counter() - start
     if interrupted:  # an archive is written whole or not at all
         with signals_ignored():
-            return _summary(0, failed, 0, len(inputs), seconds, out, True, problems=len(problems))
+            return _summary(0, failed, 0, len(inputs) + len(problems), seconds, out, True)
     written = 0
     if arrays:
         try:
@@ -292,7 +284,7 @@ def _encode_single(args, config, inputs, problems, out: Path, seed, manifest, so
             out.unlink()
         manifest.forget_all()
         manifest.compact()
-    return _summary(written, failed, 0, len(inputs), seconds, out, interrupted, problems=len(problems))
+    return _summary(written, failed, 0, len(inputs) + len(problems), seconds, out, interrupted)
 
 
 def _warn_unused_augmentation(config, command: str) -> None:
