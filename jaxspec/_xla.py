@@ -174,16 +174,18 @@ def row_groups(rows: int, samples_per_row: int, bytes_per_row: int, least: int =
     return [round(i * rows / count) for i in range(count + 1)] if count > 1 else None
 
 
-def block_rows(rows: int, samples_per_row: int) -> int | None:
+def block_rows(rows: int, samples_per_row: int, least: int = 1) -> int | None:
     """Rows per block of ``map_rows`` on CPU, or ``None`` for one vmap: the fewest blocks of
     at most ``BLOCK_SAMPLES`` frame samples, evened out (64 rows that fit 25 per block are
-    3 blocks of 22, not 25 + 25 + 14 moved back over 11 rows already done).
+    3 blocks of 22, not 25 + 25 + 14 moved back over 11 rows already done), of ``least`` rows
+    at least (augmented rows, as in ``row_groups``: 8 x 30 s with a drawn shift took 791 ms in
+    blocks of one row, 41 ms in pairs).
 
     >>> from jaxspec._xla import block_rows
     >>> block_rows(64, 32 * 2048), block_rows(64, 121 * 400)
     (22, None)
     """
-    per_block = max(1, BLOCK_SAMPLES // max(1, samples_per_row))
+    per_block = max(least, BLOCK_SAMPLES // max(1, samples_per_row))
     if _one_vmap(rows, samples_per_row) or per_block >= rows:
         return None
     return -(-rows // -(-rows // per_block))
@@ -236,9 +238,7 @@ def map_rows(
     if not isinstance(rows, int):  # a symbolic batch (jax.export): one vmap, as on accelerators
         return jax.vmap(one)(xs)
     bounds = row_groups(rows, samples_per_row, bytes_per_row, least)
-    per_block = None if bounds is not None else block_rows(rows, samples_per_row)
-    if per_block is not None:  # (augmented rows: two at least, as in groups; 8 x 30 s shifted 791 -> 128 ms)
-        per_block = min(rows, max(per_block, least))
+    per_block = None if bounds is not None else block_rows(rows, samples_per_row, least)
     if bounds is None and per_block is None:
         return jax.vmap(one)(xs)
 

@@ -258,8 +258,7 @@ def test_augmented_rows_are_never_grouped_alone(monkeypatch):
     jaxspec.spectrogram(shifted, x)  # no key: nothing drawn
     assert seen == [2, 1]
     # blocks too: rows past the block budget alone were blocks of one (8 x 30 s shifted: 791 ms, 41 in pairs)
-    monkeypatch.setattr(_xla, "row_groups", lambda *args: None)
-    monkeypatch.setattr(_xla, "block_rows", lambda rows, samples: 1)
+    monkeypatch.setattr(_xla, "row_groups", lambda *args: None)  # rows of 10**9 samples: blocks of one each
     xs = jnp.arange(12.0).reshape(3, 4)
     for least in (1, 2):
         rows = functools.partial(_xla.map_rows, jnp.cumsum, rows=3, samples_per_row=10**9, bytes_per_row=4, least=least)
