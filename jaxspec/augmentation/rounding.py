@@ -113,9 +113,8 @@ def unit_affine(offset: float, scale: float, word: jax.Array) -> jax.Array:
     k = word >> np.uint32(9)  # < 2**23: u = k * 2**-23
     mantissa, exponent = np.frexp(np.float64(a))  # a = mantissa * 2**exponent, mantissa in [0.5, 1)
     scaled = np.ldexp(np.float64(c), -int(exponent))  # exact: a power of two
-    if abs(scaled) > 2.0**_EXACT_AFFINE_RANGE:  # a * u is below 2**-100 of offset: it rounds away
-        return jnp.full(jnp.shape(word), c)
-    if abs(a) < np.finfo(np.float32).tiny:  # a subnormal width: XLA:CPU flushes it (and a * u) to 0
+    # a * u below 2**-100 of offset rounds away; a subnormal width XLA:CPU flushes (and a * u) to 0
+    if abs(scaled) > 2.0**_EXACT_AFFINE_RANGE or abs(a) < np.finfo(np.float32).tiny:
         return jnp.full(jnp.shape(word), c)
     if abs(a) < 2.0**-_EXACT_AFFINE_RANGE:
         # in units of 2**exponent, scaled back last: XLA folds c + a * (k * 2**-23) into
