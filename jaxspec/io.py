@@ -256,12 +256,7 @@ def audio_info(path: PathLike) -> soundfile._SoundFileInfo:
 
     The header's rate and channels are checked against ``jaxspec.limits``.
     """
-    path = check_file(path)
-    try:
-        with _files.sndfile_name(path) as name:
-            info = soundfile.info(name)
-    except Exception as error:
-        raise _files.unreadable(path, error) from error
+    path, info = _header(path)
     if info.frames >= UNKNOWN_FRAMES:  # a FLAC whose total is 0 ("unknown", piped encoders): count it
         _files.check_header(path, info.samplerate, info.channels, 0, info.format)
         info.frames = decoded_frames(path)
@@ -273,10 +268,15 @@ def audio_info(path: PathLike) -> soundfile._SoundFileInfo:
 def header_rate(path: PathLike) -> int:
     """The sample rate ``path``'s header declares, read from the header alone (``audio_info``
     also counts the frames of a FLAC whose header does not give them, by decoding it)."""
+    return int(_header(path)[1].samplerate)
+
+
+def _header(path: PathLike) -> tuple[Path, soundfile._SoundFileInfo]:
+    """``path`` checked, and soundfile's information from its header, unchecked."""
     path = check_file(path)
     try:
         with _files.sndfile_name(path) as name:
-            return int(soundfile.info(name).samplerate)
+            return path, soundfile.info(name)
     except Exception as error:
         raise _files.unreadable(path, error) from error
 
