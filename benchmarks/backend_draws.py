@@ -41,7 +41,7 @@ from jaxspec import (  # noqa: E402
     TimeWarp,
     Uniform,
     Volume,
-    framing,
+    preprocessing,
     presets,
 )
 
@@ -71,10 +71,10 @@ def configs() -> dict[str, SpectrogramConfig]:
 
 def dither_noise(keys: jax.Array) -> np.ndarray:
     """Each key's dither noise on ``DITHER_FRAMES`` frames of 400 samples (Kaldi's window), as the
-    pipeline draws it (``framing.dither``): on zero frames with amount 1 the output is the noise
+    pipeline draws it (``preprocessing.dither``): on zero frames with amount 1 the output is the noise
     itself, bit for bit (``0 + 1 * noise`` is exact); ``jaxspec.draw`` returns nothing for it."""
     zeros = jnp.zeros((DITHER_FRAMES, 400), jnp.float32)
-    return np.asarray(jax.jit(jax.vmap(lambda k: framing.dither(zeros, 1.0, k)))(keys))
+    return np.asarray(jax.jit(jax.vmap(lambda k: preprocessing.dither(zeros, 1.0, k)))(keys))
 
 
 def draws(n: int) -> dict[str, np.ndarray]:

@@ -44,7 +44,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _fields, limits
-from .augmentation.noise import white_noise
 from .errors import ConfigError, InputError
 
 _INT32_MAX = (1 << 31) - 1
@@ -348,63 +347,3 @@ def pad_signal_ragged(framing: Any, x: jax.Array, length: jax.Array, n: int, win
         inside = (length > 0) & (q < _kaldi_reach((length + hop // 2) // hop, length, window, hop))
         return jnp.where(inside, x[_reflect_index(q, length, symmetric=True)], 0.0)
     return pad_signal(framing, x, n, window, hop, fft)
-
-
-def dither(framed: jax.Array, amount: float, key: jax.Array | None, first_frame: Any = 0) -> jax.Array:
-    """``framed [shape=(n, frame_length)]`` plus ``amount * N(0, 1)``, row ``i`` the white
-    noise (``augmentation.noise.white_noise``: the library's own Threefry hash, so no JAX
-    flag changes it) of ``fold_in(fold_in(key, 8), first_frame + i)``; unchanged without a key."""
-    if key is None or amount == 0.0:
-        return framed
-    k = jax.random.fold_in(key, DITHER_STAGE)
-    index = (first_frame + jnp.arange(framed.shape[0], dtype=jnp.int32)).astype(jnp.uint32)
-    noise = jax.vmap(lambda i: white_noise(jax.random.fold_in(k, i), framed.shape[1]))(index)
-    return framed + amount * noise.astype(framed.dtype)
-
-
-def _frame_mean(framed: jax.Array, about_first: bool = False) -> jax.Array:
-    """Each frame's mean ``[shape=(n, 1)]``: the sum of its samples times ``1/n`` (the products
-    made inside the reduction), or with ``about_first`` its first sample plus the mean of the
-    differences from it, exactly its value for a constant frame however XLA orders the sums.
-    ``jnp.mean`` (the sum, then times ``1/n``; ``x / n`` is that product too) had its product
-    fused into the subtraction under ``jit`` as one multiply-add, never rounded: a constant
-    int16-scale frame kept up to 3.6e-4 of DC, 1-12 nats in Kaldi's low bands without
-    pre-emphasis, and a row of a batch of constants differed from the clip alone (two audits)."""
-    first = framed[..., :1] if about_first else jnp.zeros((), framed.dtype)
-    return first + jnp.sum((framed - first) * np.float32(1.0 / framed.shape[-1]), axis=-1, keepdims=True)
-
-
-def preprocess(
-    stages: tuple, framed: jax.Array, first_frame: Any, key: jax.Array | None
-) -> tuple[jax.Array, jax.Array | None]:
-    """Applies ``stages`` in order to ``framed [shape=(n, frame_length)]``.
-
-    ``first_frame`` is the index of row 0 in the whole signal (dither draws per frame
-    index, so blocks of a long input draw what the whole would).
-
-    Returns:
-      The frames, and the log energies ``[shape=(n,)]`` a ``LogEnergy(windowed=False)``
-      measured (else ``None``).
-    """
-    energy = None
-    for stage in stages:
-        if isinstance(stage, LogEnergy):
-            energy = None if stage.windowed else stage.measure(framed)
-            continue
-        if isinstance(stage, Dither):
-            framed = dither(framed, stage.amount, key, first_frame)
-        elif isinstance(stage, RemoveDC):
-            # The mean about the first sample (a constant frame cancels exactly), then the plain mean of what
-            # is left: where the first sample dominates (0.3 then zeros) the first is an ulp of 0.3 off, and
-            # the second, of small values, takes that to 1e-7 of the DC bin (the mean about the first sample
-            # twice kept 3e-5). Subtracting the first sample from the frame itself (exact only near a DC
-            # offset) rounded quiet frames at their full swing: 2-6x the Kaldi tolerance at 44.1 kHz.
-            framed = framed - _frame_mean(framed, about_first=True)
-            framed = framed - _frame_mean(framed)
-        else:
-            # Sample 0 and the rest apart, not framed - c * concat(first, framed[:-1]): under jit
-            # XLA's fusion of that form left Kaldi's DC bin 2.5e-4 off on a click in silence
-            # (1e-2 over 256 click frames; this form 3.2e-5: tests/test_spectrum.py, float64).
-            c, first = stage.coefficient, framed[..., :1]
-            framed = jnp.concatenate([first - c * first, framed[..., 1:] - c * framed[..., :-1]], axis=-1)
-    return framed, energy

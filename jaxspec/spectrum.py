@@ -21,6 +21,7 @@ from jax.typing import ArrayLike
 from . import _xla
 from . import features as _features
 from . import framing as _framing
+from . import preprocessing as _preprocessing
 from ._inputs import check_lengths, check_waveform_and_key
 from ._key_inputs import row_keys
 from .augmentation import apply as apply_augmentation
@@ -172,7 +173,7 @@ def _frames_to_spectrum(
     def spectrum(framed, first=0):
         energy = None
         if config.preprocess:
-            framed, energy = _framing.preprocess(config.preprocess, framed, first, key)
+            framed, energy = _preprocessing.preprocess(config.preprocess, framed, first, key)
         if measure is not None and measure.windowed:
             energy = measure.measure(framed * jnp.asarray(window, jnp.float32))
         y = power_spectrum(framed, window, config.fft_samples, config.power)
