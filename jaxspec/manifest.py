@@ -85,13 +85,11 @@ LOCK_WAIT_S = 30.0
 """How long a run waits for the manifest's lock, in all, before it goes on without it."""
 
 NUMBERS = "2026-12-06b"
-"""The revision of the encoder's numbers, in every setting: changed by each release whose draws
-or rounding give an output other values for the same config and key rule (a rerun makes its
-outputs again; they were kept as up to date: dither draws of 2026-12-01, a time shift's rounding
-of 2026-12-04, seeds outside [0, 2**32) without x64 of 2026-12-05, an ``-o NAME.npy``'s key; a
-time warp's source positions past 46341 frames, exact since 2026-12-06; ``RemoveDC``'s mean,
-rounded since 2026-12-06b: Kaldi presets without pre-emphasis left DC in constant frames; uniform
-ranges narrower than 2**-100, all their low end under jit until 2026-12-06b)."""
+"""The revision of the encoder's numbers, in every setting: changed by each release whose draws or
+rounding give an output other values for the same config and key rule (a rerun makes its outputs
+again; they were kept as up to date): dither draws (2026-12-01), a time shift's rounding (-04), seeds
+outside [0, 2**32) without x64 and an ``-o NAME.npy``'s key (-05), a long time warp (-06), Kaldi's
+``RemoveDC`` of constant frames and uniform ranges narrower than 2**-100 (-06b)."""
 
 _LOCK_OPEN = os.O_RDWR | os.O_CREAT | os_flags("CLOEXEC", "NONBLOCK", "NOFOLLOW")
 
